@@ -1,0 +1,90 @@
+/*
+ * biobank.h — the vocabulary every part of the project shares: error codes,
+ * limits, the out-of-memory policy and a per-request arena.
+ */
+#ifndef BIOBANK_H
+#define BIOBANK_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BB_VERSION "0.1.0"
+
+/* Limits that clients can rely on (documented in docs/api.md). */
+enum {
+	BB_BODY_LIMIT_DEFAULT = 1024 * 1024, /* bytes of request body */
+	BB_URL_LIMIT = 16384,                /* bytes of path plus query */
+	BB_IDEMPOTENCY_KEY_MAX = 200,
+	BB_LIST_LIMIT_DEFAULT = 50,
+	BB_LIST_LIMIT_MAX = 1000,
+};
+
+/* What went wrong, for every function that can fail. */
+enum bb_err {
+	BB_OK = 0,
+	BB_EINVAL,    /* the caller's input is wrong */
+	BB_ENOTFOUND, /* no such object */
+	BB_ECONFLICT, /* the object's state forbids it */
+	BB_EDBDOWN,   /* the database cannot be reached */
+	BB_ERETRY,    /* serialization failure or deadlock: run it again */
+	BB_EIO,       /* a file, socket or peer failed */
+	BB_EINTERNAL, /* a bug or an unexpected answer */
+	BB_ERR__MAX
+};
+
+const char *bb_strerror(enum bb_err err);
+
+/*
+ * Out of memory is not recoverable for a daemon that must not half-apply a
+ * request: these abort with the size instead of returning NULL, so callers
+ * never check.
+ */
+void *bb_malloc(size_t size);
+void *bb_calloc(size_t n, size_t size);
+void *bb_realloc(void *p, size_t size);
+char *bb_strdup(const char *s);
+char *bb_strndup(const char *s, size_t n);
+char *bb_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A growable byte buffer, always NUL-terminated. The owner frees it with
+ * bb_buf_free(); bb_buf_steal() hands the bytes over and resets the buffer.
+ */
+struct bb_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+void bb_buf_append(struct bb_buf *b, const void *p, size_t n);
+void bb_buf_puts(struct bb_buf *b, const char *s);
+void bb_buf_printf(struct bb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void bb_buf_vprintf(struct bb_buf *b, const char *fmt, va_list ap);
+char *bb_buf_steal(struct bb_buf *b);
+void bb_buf_free(struct bb_buf *b);
+
+/*
+ * An arena: many small allocations with one owner and one free. Each request
+ * owns one, so handlers never free what they allocate from it.
+ */
+struct bb_arena_chunk;
+struct bb_arena {
+	struct bb_arena_chunk *head;
+};
+
+void *bb_arena_alloc(struct bb_arena *a, size_t size);
+char *bb_arena_strdup(struct bb_arena *a, const char *s);
+char *bb_arena_strndup(struct bb_arena *a, const char *s, size_t n);
+char *bb_arena_printf(struct bb_arena *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void bb_arena_free(struct bb_arena *a);
+
+/* Text helpers. */
+bool bb_utf8_valid(const char *s, size_t len);
+void bb_hex_encode(char *out, const unsigned char *in, size_t n); /* out: 2n+1 bytes */
+int bb_hex_decode(unsigned char *out, size_t outlen, const char *hex);
+bool bb_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+#endif

@@ -1,0 +1,138 @@
+# common.sh — shared by scripts/run, scripts/test and scripts/bench.
+# Installs what is missing, builds, and manages private PostgreSQL clusters.
+# Sourced, not run.
+
+BB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PG_BIN=/usr/lib/postgresql/15/bin
+
+# Debian 12 packages the build, the tests and the daemon need.
+BB_PACKAGES=(
+	build-essential meson ninja-build pkg-config git python3
+	libmicrohttpd-dev libpq-dev libcjson-dev libsodium-dev libcurl4-gnutls-dev
+	libzint-dev zint libcairo2-dev
+	postgresql-15 postgresql-client-15
+	curl ca-certificates openssl
+	clang libclang-rt-14-dev
+	dmtx-utils zbar-tools poppler-utils librsvg2-bin fonts-dejavu-core
+)
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+bb_missing_packages() {
+	local p missing=()
+	for p in "${BB_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	printf '%s\n' "${missing[@]}"
+}
+
+bb_install_deps() {
+	local missing
+	mapfile -t missing < <(bb_missing_packages)
+	# Node.js may come from elsewhere than Debian (with npm inside): only the
+	# commands matter.
+	command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+	[ "${#missing[@]}" -eq 0 ] && return 0
+	say "installing Debian packages: ${missing[*]}"
+	local sudo=()
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null 2>&1 ||
+			die "missing packages (${missing[*]}) and neither root nor sudo is available; install them and run again"
+		sudo=(sudo)
+	fi
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
+		die "apt-get update failed"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >/dev/null ||
+		die "apt-get install failed for: ${missing[*]}"
+}
+
+# bb_build DIR [meson options...]: configure once, then build.
+bb_build() {
+	local dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$BB_ROOT" "$@" >"$dir.setup.log" 2>&1 || {
+			cat "$dir.setup.log" >&2
+			die "meson setup failed"
+		}
+	fi
+	ninja -C "$dir" >"$dir.build.log" 2>&1 || {
+		cat "$dir.build.log" >&2
+		die "build failed"
+	}
+}
+
+# PostgreSQL refuses to run as root: run the cluster as 'postgres' then.
+bb_pg_user() {
+	if [ "$(id -u)" -eq 0 ]; then echo postgres; else id -un; fi
+}
+
+bb_as_pg() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# bb_pg_init DATADIR SOCKETDIR PORT: a cluster reachable only through a
+# Unix socket in SOCKETDIR, with a 'biobank' login role owning database 'biobank'.
+bb_pg_init() {
+	local data=$1 sock=$2 port=$3
+	mkdir -p "$data" "$sock"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown postgres: "$data" "$sock"
+		runuser -u postgres -- test -w "$data" ||
+			die "user 'postgres' cannot write $data (a parent folder is closed to it); clone the project where other users can enter"
+	fi
+	chmod 700 "$data"
+	bb_as_pg "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 \
+		--locale=C.UTF-8 >"$data.initdb.log" 2>&1 || {
+		cat "$data.initdb.log" >&2
+		die "initdb failed"
+	}
+	cat >>"$data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$sock'
+unix_socket_permissions = 0770
+port = $port
+max_connections = 200
+shared_buffers = 256MB
+fsync = on
+synchronous_commit = on
+log_min_messages = warning
+CONF
+}
+
+bb_pg_start() {
+	local data=$1 sock=$2 port=$3
+	bb_as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null ||
+		{ tail -20 "$data/server.log" >&2; die "PostgreSQL did not start"; }
+	# Create the application role and database once.
+	if ! "$PG_BIN/psql" -h "$sock" -p "$port" -U postgres -d postgres -tAc \
+		"SELECT 1 FROM pg_roles WHERE rolname = 'biobank'" | grep -q 1; then
+		"$PG_BIN/psql" -q -h "$sock" -p "$port" -U postgres -d postgres \
+			-c "CREATE ROLE biobank LOGIN CREATEDB" \
+			-c "CREATE DATABASE biobank OWNER biobank" >/dev/null ||
+			die "could not create the biobank role and database"
+	fi
+}
+
+bb_pg_stop() {
+	local data=$1
+	[ -f "$data/postmaster.pid" ] || return 0
+	bb_as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+bb_free_port() {
+	python3 - <<'PY'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+}

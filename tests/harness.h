@@ -1,0 +1,89 @@
+/*
+ * harness.h — a TAP producer for the test programs. Each program prints
+ * "ok N - name" / "not ok N - name" lines and a plan; meson reads them with
+ * protocol 'tap' and scripts/test counts them. Header-only on purpose: every
+ * test program is one file plus what it tests.
+ */
+#ifndef BB_TEST_HARNESS_H
+#define BB_TEST_HARNESS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tap_state {
+	int run, failed;
+};
+
+static struct tap_state tap;
+
+__attribute__((format(printf, 2, 3))) static bool
+tap_ok(bool cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	tap.run++;
+	if (!cond)
+		tap.failed++;
+	printf("%sok %d - ", cond ? "" : "not ", tap.run);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	return cond;
+}
+
+__attribute__((format(printf, 1, 2))) static void
+tap_diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* Skip the whole program (meson reads exit 77 as "skipped"). */
+__attribute__((noreturn)) static void
+tap_skip_all(const char *why)
+{
+	printf("1..0 # SKIP %s\n", why);
+	fflush(stdout);
+	exit(77);
+}
+
+/* Print the plan and exit non-zero when anything failed. */
+static int
+tap_done(void)
+{
+	printf("1..%d\n", tap.run);
+	if (tap.failed)
+		printf("# %d of %d failed\n", tap.failed, tap.run);
+	fflush(stdout);
+	return tap.failed ? 1 : 0;
+}
+
+#define ok(cond, ...) tap_ok((cond), __VA_ARGS__)
+
+#define is_int(got, want, ...)                                                                     \
+	do {                                                                                       \
+		long long g_ = (long long)(got), w_ = (long long)(want);                           \
+		if (!tap_ok(g_ == w_, __VA_ARGS__))                                                \
+			tap_diag("  got %lld, want %lld", g_, w_);                                 \
+	} while (0)
+
+#define is_str(got, want, ...)                                                                     \
+	do {                                                                                       \
+		const char *g_ = (got), *w_ = (want);                                              \
+		if (!tap_ok(g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0, __VA_ARGS__))         \
+			tap_diag("  got \"%s\", want \"%s\"", g_ ? g_ : "(null)",                  \
+				 w_ ? w_ : "(null)");                                              \
+	} while (0)
+
+#endif
