@@ -207,7 +207,8 @@ validate_value(const cJSON *j, const struct bb_js_field *f, enum bb_js_type t, s
 			return;
 		}
 		double d = j->valuedouble;
-		if (t == BB_JS_INT && (d != floor(d) || fabs(d) > 9007199254740992.0)) {
+		/* Past 2^53 a double no longer holds every integer: 2^53 + 1 reads as 2^53. */
+		if (t == BB_JS_INT && (d != floor(d) || fabs(d) >= 9007199254740992.0)) {
 			bb_js_error_add(errs, a, path, "must be %s", type_names[t]);
 			return;
 		}
@@ -217,7 +218,9 @@ validate_value(const cJSON *j, const struct bb_js_field *f, enum bb_js_type t, s
 			return;
 		}
 		v->d = d;
-		v->i = (int64_t)d;
+		/* Converting a double out of int64_t's range is undefined behaviour. */
+		if (t == BB_JS_INT)
+			v->i = (int64_t)d;
 		break;
 	}
 	case BB_JS_BOOL:
@@ -279,6 +282,9 @@ static void
 validate_object(const cJSON *obj, const struct bb_js_spec *spec, struct bb_arena *a,
 		const char *path, int depth, struct bb_js_value *vals, struct bb_js_errors *errs)
 {
+	/* Seen, not present: a null value reads as absent but still counts once. */
+	bool *seen = bb_arena_alloc(a, spec->count ? spec->count : 1);
+
 	for (const cJSON *c = obj->child; c != NULL; c = c->next) {
 		const char *name = c->string ? c->string : "";
 		char *fpath = *path ? bb_arena_printf(a, "%s.%s", path, name)
@@ -293,10 +299,11 @@ validate_object(const cJSON *obj, const struct bb_js_spec *spec, struct bb_arena
 			continue;
 		}
 		const struct bb_js_field *f = &spec->fields[k];
-		if (vals[k].present) {
+		if (seen[k]) {
 			bb_js_error_add(errs, a, fpath, "appears more than once");
 			continue;
 		}
+		seen[k] = true;
 		if (cJSON_IsNull(c)) {
 			if (!(f->flags & BB_JS_NULLABLE))
 				bb_js_error_add(errs, a, fpath, "must not be null");
@@ -380,7 +387,8 @@ bb_js_parse(const char *body, size_t len, const struct bb_js_spec *spec, struct 
 	}
 	cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, false);
 	if (root == NULL) {
-		const char *at = cJSON_GetErrorPtr();
+		/* end, not the global cJSON_GetErrorPtr(), which threads would share. */
+		const char *at = end;
 		size_t off = (at != NULL && at >= body && at <= body + len) ? (size_t)(at - body) : 0;
 
 		bb_js_error_add(errs, a, "", "the body is not valid JSON (near byte %zu)", off);
