@@ -1,0 +1,419 @@
+/*
+ * label.c — checking label data and laying a label out in printer dots: the
+ * DataMatrix at the left inside its quiet zone, the lines beside it, and a
+ * Code 128 along the bottom when the stock is wide and tall enough for one
+ * at a module size scanners read.
+ */
+#include "lbl_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <zint.h>
+
+/* Scanners need modules of about 7.5 mil (0.19 mm) or more, and a thermal
+ * head needs two dots to print a module reliably. */
+static const double MIN_MODULE_IN = 0.0075;
+static const double GAP_IN = 0.03;    /* between barcode, text and bar */
+static const double LINE_PITCH = 1.2; /* of the font height */
+static const double BAR_MODULE_MAX_IN = 0.015;
+enum { STD_LINES = 4 }; /* ID, participant, type and timepoint, date */
+
+/* ECC 200 square sizes and their data codewords, smallest first. */
+static const struct {
+	int size, capacity;
+} dm_sizes[] = {
+	{ 10, 3 },  { 12, 5 },   { 14, 8 },   { 16, 12 },  { 18, 18 },
+	{ 20, 22 }, { 22, 30 },  { 24, 36 },  { 26, 44 },  { 32, 62 },
+	{ 36, 86 }, { 40, 114 }, { 44, 144 }, { 48, 174 }, { 52, 204 },
+};
+
+const struct lbl_template *
+lbl_template_find(const char *name)
+{
+	for (size_t i = 0; i < lbl_ntemplates; i++)
+		if (strcmp(lbl_templates[i].name, name) == 0)
+			return &lbl_templates[i];
+	return NULL;
+}
+
+const struct lbl_template *
+lbl_template_at(size_t i)
+{
+	return i < lbl_ntemplates ? &lbl_templates[i] : NULL;
+}
+
+const char *
+lbl_template_name(const struct lbl_template *t)
+{
+	return t->name;
+}
+
+const char *
+lbl_template_summary(const struct lbl_template *t)
+{
+	return t->summary;
+}
+
+bool
+lbl_template_is_sheet(const struct lbl_template *t)
+{
+	return t->cell != NULL;
+}
+
+const struct lbl_template *
+lbl_sheet_cell(const struct lbl_template *sheet)
+{
+	return lbl_template_find(sheet->cell);
+}
+
+bool
+lbl_dpi_supported(int dpi)
+{
+	return dpi == 203 || dpi == 300 || dpi == 600;
+}
+
+static const char *const format_names[LBL_FMT__MAX] = {
+	[LBL_FMT_ZPL] = "zpl",
+	[LBL_FMT_PNG] = "png",
+	[LBL_FMT_SVG] = "svg",
+	[LBL_FMT_PDF] = "pdf",
+};
+
+enum bb_err
+lbl_format_parse(const char *s, enum lbl_format *out)
+{
+	for (int f = 0; f < LBL_FMT__MAX; f++) {
+		if (strcmp(s, format_names[f]) == 0) {
+			*out = (enum lbl_format)f;
+			return BB_OK;
+		}
+	}
+	return BB_EINVAL;
+}
+
+const char *
+lbl_format_name(enum lbl_format f)
+{
+	return (unsigned)f < LBL_FMT__MAX ? format_names[f] : "?";
+}
+
+/* Only characters that every printer font, ZPL field and reader treat alike. */
+static bool
+id_char_ok(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       c == '-' || c == '.' || c == '/' || c == '+' || c == ':';
+}
+
+static enum bb_err
+check_text(const char *what, const char *s, char why[LBL_WHY_MAX])
+{
+	size_t len;
+
+	if (s == NULL)
+		return BB_OK;
+	len = strlen(s);
+	if (len > LBL_TEXT_MAX) {
+		lbl_why(why, "%s is longer than %d bytes", what, LBL_TEXT_MAX);
+		return BB_EINVAL;
+	}
+	if (!bb_utf8_valid(s, len)) {
+		lbl_why(why, "%s is not valid UTF-8", what);
+		return BB_EINVAL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7F) {
+			lbl_why(why, "%s holds a control character (0x%02X)", what, c);
+			return BB_EINVAL;
+		}
+	}
+	return BB_OK;
+}
+
+enum bb_err
+lbl_check(const struct lbl_data *d, char why[LBL_WHY_MAX])
+{
+	size_t len = d->id ? strlen(d->id) : 0;
+	enum bb_err err;
+
+	if (len == 0) {
+		lbl_why(why, "a label needs an ID");
+		return BB_EINVAL;
+	}
+	if (len > LBL_ID_MAX) {
+		lbl_why(why, "ID is %zu characters; at most %d fit a label", len, LBL_ID_MAX);
+		return BB_EINVAL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (!id_char_ok(d->id[i])) {
+			lbl_why(why, "ID \"%.*s\" holds '%c': only letters, digits and - . / + :",
+			        LBL_ID_MAX, d->id,
+			        (d->id[i] >= 0x20 && d->id[i] < 0x7F) ? d->id[i] : '?');
+			return BB_EINVAL;
+		}
+	}
+	if ((err = check_text("type", d->type, why)) ||
+	    (err = check_text("participant", d->participant, why)) ||
+	    (err = check_text("timepoint", d->timepoint, why)) ||
+	    (err = check_text("collection date", d->collected, why)))
+		return err;
+	if (d->nlines > LBL_LINES_MAX) {
+		lbl_why(why, "%zu lines; a label holds at most %d", d->nlines, LBL_LINES_MAX);
+		return BB_EINVAL;
+	}
+	for (size_t i = 0; i < d->nlines; i++)
+		if ((err = check_text("a line", d->lines[i], why)))
+			return err;
+	return BB_OK;
+}
+
+/*
+ * The symbol size is chosen for the costliest encodation (ASCII, digit pairs
+ * aside) rather than left to the encoder, so that a printer's own ^BX encoder
+ * fits the data in the very size we laid out.
+ */
+static int
+dm_size_index(const char *id)
+{
+	int cw = 0;
+
+	for (size_t i = 0; id[i]; i++, cw++)
+		if (id[i] >= '0' && id[i] <= '9' && id[i + 1] >= '0' && id[i + 1] <= '9')
+			i++;
+	for (size_t k = 0; k < sizeof(dm_sizes) / sizeof(dm_sizes[0]); k++)
+		if (dm_sizes[k].capacity >= cw)
+			return (int)k;
+	return -1;
+}
+
+static int
+dots(double inches, int dpi)
+{
+	return (int)lround(inches * dpi);
+}
+
+static int
+min_module(int dpi)
+{
+	int m = (int)ceil(MIN_MODULE_IN * dpi - 1e-9);
+
+	return m < 2 ? 2 : m;
+}
+
+static enum bb_err
+encode(struct zint_symbol **out, int symbology, int option_2, const char *id, char why[LBL_WHY_MAX])
+{
+	struct zint_symbol *s = ZBarcode_Create();
+	int rc;
+
+	if (s == NULL)
+		bb_malloc((size_t)-1); /* zint ran out of memory: our policy is to abort */
+	s->symbology = symbology;
+	s->input_mode = DATA_MODE;
+	s->option_2 = option_2;
+	if (symbology == BARCODE_DATAMATRIX)
+		s->option_3 = DM_SQUARE;
+	s->show_hrt = 0;
+	/* Vector coordinates in modules: the renderers scale them to dots. */
+	s->scale = 0.5f;
+	rc = ZBarcode_Encode(s, (const unsigned char *)id, (int)strlen(id));
+	if (rc >= ZINT_ERROR) {
+		lbl_why(why, "cannot encode \"%s\": %s", id, s->errtxt);
+		ZBarcode_Delete(s);
+		return BB_EINVAL;
+	}
+	*out = s;
+	return BB_OK;
+}
+
+/* Lines under the ID: the server's own when it sent them, else the fields. */
+static size_t
+body_lines(const struct lbl_data *d, char buf[][LBL_TEXT_MAX * 2 + 8], size_t max)
+{
+	size_t n = 0;
+
+	if (d->nlines > 0) {
+		for (size_t i = 0; i < d->nlines && n < max; i++)
+			if (d->lines[i] && d->lines[i][0])
+				snprintf(buf[n++], sizeof(buf[0]), "%s", d->lines[i]);
+		return n;
+	}
+	if (d->participant && d->participant[0])
+		snprintf(buf[n++], sizeof(buf[0]), "%s", d->participant);
+	bool has_type = d->type && d->type[0], has_tp = d->timepoint && d->timepoint[0];
+	if (has_type || has_tp)
+		snprintf(buf[n++], sizeof(buf[0]), "%s%s%s", has_type ? d->type : "",
+		         has_type && has_tp ? " \xC2\xB7 " : "", has_tp ? d->timepoint : "");
+	if (d->collected && d->collected[0])
+		snprintf(buf[n++], sizeof(buf[0]), "%s", d->collected);
+	return n;
+}
+
+/* Adds a Code 128 band at the bottom when the width holds it at a readable
+ * module and the band still leaves room for the DataMatrix and the lines. */
+static void
+place_bar(struct lbl_layout *lo, const struct lbl_template *t, const char *id, int m, int cw,
+          int *ch, int dm_side, int pitch)
+{
+	char ignored[LBL_WHY_MAX];
+	struct zint_symbol *bar;
+	int gap = dots(GAP_IN, lo->dpi), mod, modules, bar_h = dots(t->bar_h, lo->dpi);
+
+	if (t->bar_h <= 0 || encode(&bar, BARCODE_CODE128B, 0, id, ignored) != BB_OK)
+		return;
+	modules = bar->width + 2 * LBL_BAR_QUIET;
+	mod = cw / modules;
+	if (mod > dots(BAR_MODULE_MAX_IN, lo->dpi))
+		mod = dots(BAR_MODULE_MAX_IN, lo->dpi);
+	if (mod < min_module(lo->dpi) || *ch - bar_h - gap < dm_side ||
+	    *ch - bar_h - gap < STD_LINES * pitch) {
+		ZBarcode_Delete(bar);
+		return;
+	}
+	lo->bar = bar;
+	lo->bar_mod = mod;
+	lo->bar_modules = bar->width;
+	lo->bar_h = bar_h;
+	lo->bar_x = m + (cw - modules * mod) / 2 + LBL_BAR_QUIET * mod;
+	lo->bar_y = m + *ch - bar_h;
+	*ch -= bar_h + gap;
+}
+
+enum bb_err
+lbl_layout(struct lbl_layout *lo, const struct lbl_template *t, int dpi, const struct lbl_data *d,
+           const struct lbl_measure *meas, char why[LBL_WHY_MAX])
+{
+	char body[LBL_LINES_MAX][LBL_TEXT_MAX * 2 + 8];
+	const char *text[LBL_LINES_MAX + 1];
+	int k, side, mod, pref, dm_max, gap, size, pitch, m, cw, ch, tx, tw, fit;
+	size_t n;
+	enum bb_err err;
+
+	memset(lo, 0, sizeof(*lo));
+	lo->dpi = dpi;
+	lo->w = dots(t->w, dpi);
+	lo->h = dots(t->h, dpi);
+	m = dots(t->margin, dpi);
+	cw = lo->w - 2 * m;
+	ch = lo->h - 2 * m;
+	gap = dots(GAP_IN, dpi);
+	size = dots(t->text_pt / 72.0, dpi);
+	pitch = (int)lround(size * LINE_PITCH);
+
+	k = dm_size_index(d->id);
+	if (k < 0) {
+		lbl_why(why, "ID \"%s\" is too long for a DataMatrix", d->id);
+		return BB_EINVAL;
+	}
+	lo->dm_size = dm_sizes[k].size;
+	side = lo->dm_size + 2 * LBL_DM_QUIET;
+	pref = dots(t->dm_module, dpi);
+	if (pref < min_module(dpi))
+		pref = min_module(dpi);
+	dm_max = (int)(cw * t->dm_max_frac);
+	if (dm_max > ch)
+		dm_max = ch;
+	for (mod = pref; mod > min_module(dpi) && mod * side > dm_max; mod--)
+		;
+	if (mod * side > dm_max) {
+		lbl_why(why,
+		        "ID \"%s\" needs a %dx%d DataMatrix, %d dots wide with its quiet zone at "
+		        "%d dots a module, but %s at %d dpi has room for %d",
+		        d->id, lo->dm_size, lo->dm_size, mod * side, mod, t->name, dpi, dm_max);
+		return BB_EINVAL;
+	}
+	lo->dm_mod = mod;
+	if ((err = encode(&lo->dm, BARCODE_DATAMATRIX, k + 1, d->id, why)))
+		return err;
+	if (lo->dm->width != lo->dm_size) {
+		lbl_why(why, "zint chose a %dx%d DataMatrix, not %dx%d", lo->dm->width,
+		        lo->dm->rows, lo->dm_size, lo->dm_size);
+		lbl_layout_free(lo);
+		return BB_EINTERNAL;
+	}
+
+	place_bar(lo, t, d->id, m, cw, &ch, mod * side, pitch);
+	lo->dm_x = m + LBL_DM_QUIET * mod;
+	lo->dm_y = m + (ch - mod * side) / 2 + LBL_DM_QUIET * mod;
+
+	text[0] = d->id;
+	n = 1 + body_lines(d, body, LBL_LINES_MAX);
+	for (size_t i = 1; i < n; i++)
+		text[i] = body[i - 1];
+	tx = m + mod * side + gap;
+	tw = lo->w - m - tx;
+	fit = ch / pitch;
+	for (size_t i = 0; i < n && (int)i < fit; i++) {
+		struct lbl_line *l = &lo->line[lo->nlines];
+		/* The last line that fits says, with its ellipsis, that more was cut. */
+		bool more = (int)i == fit - 1 && i + 1 < n;
+
+		l->bold = i == 0;
+		l->size = size;
+		l->x = tx;
+		l->y = m + (int)i * pitch + (pitch - size) / 2;
+		if (lbl_fit_text(meas, text[i], size, l->bold, tw, more, l->text, sizeof(l->text)))
+			lo->nlines++;
+	}
+	return BB_OK;
+}
+
+void
+lbl_layout_free(struct lbl_layout *lo)
+{
+	if (lo->dm)
+		ZBarcode_Delete(lo->dm);
+	if (lo->bar)
+		ZBarcode_Delete(lo->bar);
+	lo->dm = lo->bar = NULL;
+}
+
+enum bb_err
+lbl_render(const struct lbl_job *job, const struct lbl_data *labels, size_t n, struct bb_buf *out,
+           char why[LBL_WHY_MAX])
+{
+	enum bb_err err;
+
+	why[0] = '\0';
+	if (job->tpl == NULL || !lbl_dpi_supported(job->dpi)) {
+		lbl_why(why, "resolution %d dpi is not one of 203, 300, 600", job->dpi);
+		return BB_EINVAL;
+	}
+	if (job->copies < 1 || job->copies > LBL_COPIES_MAX) {
+		lbl_why(why, "copies must be 1 to %d", LBL_COPIES_MAX);
+		return BB_EINVAL;
+	}
+	if (n == 0) {
+		lbl_why(why, "no labels to render");
+		return BB_EINVAL;
+	}
+	if (lbl_template_is_sheet(job->tpl) && job->format != LBL_FMT_PDF) {
+		lbl_why(why, "template %s is a sheet: it prints as PDF only", job->tpl->name);
+		return BB_EINVAL;
+	}
+	if ((job->format == LBL_FMT_PNG || job->format == LBL_FMT_SVG) && n != 1) {
+		lbl_why(why, "%s holds one label; got %zu", lbl_format_name(job->format), n);
+		return BB_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((err = lbl_check(&labels[i], why))) {
+			lbl_why_label(why, i, n);
+			return err;
+		}
+	}
+	switch (job->format) {
+	case LBL_FMT_ZPL:
+		return lbl_render_zpl(job, labels, n, out, why);
+	case LBL_FMT_PNG:
+	case LBL_FMT_SVG:
+	case LBL_FMT_PDF:
+		return lbl_render_cairo(job, labels, n, out, why);
+	case LBL_FMT__MAX:
+		break;
+	}
+	lbl_why(why, "unknown format");
+	return BB_EINVAL;
+}

@@ -1,0 +1,88 @@
+/*
+ * lbl_int.h — what the label library's files share and nobody else sees:
+ * the template record, the laid-out label and the text measurer that lets one
+ * layout serve the printer's fonts and cairo's.
+ */
+#ifndef LBL_INT_H
+#define LBL_INT_H
+
+#include "label.h"
+
+struct zint_symbol;
+
+/* All lengths in inches: the stock is specified in them, dots follow from dpi. */
+struct lbl_template {
+	const char *name;
+	const char *summary;
+	double w, h;        /* one label */
+	double margin;      /* unprinted border: label edge tolerance */
+	double text_pt;     /* human-readable lines */
+	double dm_module;   /* preferred DataMatrix module */
+	double dm_max_frac; /* of the content width the DataMatrix may take */
+	double bar_h;       /* Code 128 bar height; 0: never a Code 128 */
+	/* Sheets only: the roll template each cell uses and where cells sit. */
+	const char *cell;
+	double page_w, page_h;
+	double left, top, pitch_x, pitch_y;
+	int cols, rows;
+};
+
+extern const struct lbl_template lbl_templates[];
+extern const size_t lbl_ntemplates;
+
+/* Measures text in dots for the font the renderer will use. */
+struct lbl_measure {
+	double (*width)(void *ctx, const char *s, size_t len, double size, bool bold);
+	void *ctx;
+	const char *ellipsis; /* what marks shortened text in that font */
+};
+
+struct lbl_line {
+	int x, y; /* top left, dots */
+	int size; /* font height, dots */
+	bool bold;
+	char text[LBL_TEXT_MAX * 2 + 16];
+};
+
+enum { LBL_DM_QUIET = 2, LBL_BAR_QUIET = 10 }; /* modules each side */
+
+/* One label laid out in dots; the symbols are owned and freed by lbl_layout_free. */
+struct lbl_layout {
+	int dpi, w, h;
+	struct zint_symbol *dm;  /* Data Matrix, square ECC 200 */
+	int dm_x, dm_y, dm_mod;  /* symbol origin, inside its quiet zone */
+	int dm_size;             /* modules per side */
+	struct zint_symbol *bar; /* Code 128 (subset B) or NULL */
+	int bar_x, bar_y, bar_mod, bar_h;
+	int bar_modules; /* symbol width without quiet zones */
+	struct lbl_line line[LBL_LINES_MAX + 1];
+	size_t nlines;
+};
+
+/* Writes an error sentence, cut to fit, for the caller to show. */
+void lbl_why(char why[LBL_WHY_MAX], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* In a batch, says which label an error is about. */
+void lbl_why_label(char why[LBL_WHY_MAX], size_t index, size_t n);
+
+enum bb_err lbl_check(const struct lbl_data *d, char why[LBL_WHY_MAX]);
+enum bb_err lbl_layout(struct lbl_layout *lo, const struct lbl_template *t, int dpi,
+                       const struct lbl_data *d, const struct lbl_measure *m,
+                       char why[LBL_WHY_MAX]);
+void lbl_layout_free(struct lbl_layout *lo);
+const struct lbl_template *lbl_sheet_cell(const struct lbl_template *sheet);
+
+/* text.c */
+bool lbl_fit_text(const struct lbl_measure *m, const char *s, double size, bool bold, double maxw,
+                  bool force_ellipsis, char *out, size_t cap);
+double lbl_zpl_text_width(void *ctx, const char *s, size_t len, double size, bool bold);
+
+/* The renderers append to out only on success. */
+enum bb_err lbl_render_zpl(const struct lbl_job *job, const struct lbl_data *labels, size_t n,
+                           struct bb_buf *out, char why[LBL_WHY_MAX]);
+enum bb_err lbl_render_cairo(const struct lbl_job *job, const struct lbl_data *labels, size_t n,
+                             struct bb_buf *out, char why[LBL_WHY_MAX]);
+/* png_dpi.c: inserts a pHYs chunk after IHDR so viewers and printers know the size. */
+enum bb_err lbl_png_set_dpi(struct bb_buf *png, size_t start, int dpi);
+
+#endif
