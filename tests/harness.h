@@ -17,9 +17,9 @@ struct tap_state {
 	int run, failed;
 };
 
-static struct tap_state tap;
+__attribute__((unused)) static struct tap_state tap;
 
-__attribute__((format(printf, 2, 3))) static bool
+__attribute__((format(printf, 2, 3), unused)) static bool
 tap_ok(bool cond, const char *fmt, ...)
 {
 	va_list ap;
@@ -36,7 +36,7 @@ tap_ok(bool cond, const char *fmt, ...)
 	return cond;
 }
 
-__attribute__((format(printf, 1, 2))) static void
+__attribute__((format(printf, 1, 2), unused)) static void
 tap_diag(const char *fmt, ...)
 {
 	va_list ap;
@@ -50,7 +50,7 @@ tap_diag(const char *fmt, ...)
 }
 
 /* Skip the whole program (meson reads exit 77 as "skipped"). */
-__attribute__((noreturn)) static void
+__attribute__((noreturn, unused)) static void
 tap_skip_all(const char *why)
 {
 	printf("1..0 # SKIP %s\n", why);
@@ -59,7 +59,7 @@ tap_skip_all(const char *why)
 }
 
 /* Print the plan and exit non-zero when anything failed. */
-static int
+__attribute__((unused)) static int
 tap_done(void)
 {
 	printf("1..%d\n", tap.run);

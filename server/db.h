@@ -1,0 +1,85 @@
+/*
+ * db.h — PostgreSQL access: a pool with one connection per worker thread,
+ * named statements prepared on every (re)connect, and a transaction runner
+ * that retries serialization failures and deadlocks.
+ */
+#ifndef SRV_DB_H
+#define SRV_DB_H
+
+#include "biobank.h"
+
+#include <libpq-fe.h>
+
+struct db_pool;
+struct db_conn;
+
+/* A named statement; the name is the C function's that runs it. */
+struct db_stmt {
+	const char *name;
+	const char *sql;
+};
+
+/* Every module's statements, NULL-terminated lists (db_statements.c). */
+extern const struct db_stmt *const db_statement_sets[];
+
+/*
+ * Open a pool of size connections for conninfo (NULL: libpq's PG*
+ * variables). Connections are made lazily, so the daemon starts while the
+ * database is down. The pool is freed with db_pool_close().
+ */
+struct db_pool *db_pool_open(const char *conninfo, unsigned size);
+void db_pool_close(struct db_pool *pool);
+
+/* Connections handed out now, and the pool's size (for /metrics). */
+void db_pool_usage(struct db_pool *pool, unsigned *in_use, unsigned *size);
+
+/*
+ * Take a connection, (re)connecting and preparing as needed. Returns
+ * BB_EDBDOWN quickly when the database cannot be reached. The caller gives
+ * it back with db_release() on every path.
+ */
+enum bb_err db_acquire(struct db_pool *pool, struct db_conn **out);
+void db_release(struct db_pool *pool, struct db_conn *c);
+
+/*
+ * Run a prepared statement with text parameters (NULL for SQL NULL).
+ * On BB_OK *res holds the result (caller PQclear()s; may pass NULL to
+ * discard). Errors: BB_EDBDOWN (connection lost), BB_ERETRY (40001,
+ * 40P01), BB_ECONFLICT (23505 unique, 23P01 exclusion, BB409 raised by a
+ * function), BB_ENOTFOUND (BB404), BB_EINVAL (BB400, 22xxx, 23502/23503/
+ * 23514), BB_EINTERNAL (anything else, logged). The message of the last
+ * error is kept on the connection for the reply.
+ */
+enum bb_err db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
+		    PGresult **res);
+
+/* The last error's SQLSTATE and primary message ("" when none). */
+const char *db_error_state(const struct db_conn *c);
+const char *db_error_message(const struct db_conn *c);
+
+/*
+ * Run fn in one transaction (BEGIN ... COMMIT), retrying the whole of it
+ * a bounded number of times on BB_ERETRY. Inside an open transaction fn
+ * simply runs: the outermost runner owns the retries.
+ * With implicit, no BEGIN/COMMIT is sent: fn must send exactly one
+ * statement (PostgreSQL runs it atomically), which saves two round trips.
+ */
+typedef enum bb_err (*db_txn_fn)(struct db_conn *c, void *arg);
+enum bb_err db_txn(struct db_conn *c, db_txn_fn fn, void *arg);
+enum bb_err db_txn_implicit(struct db_conn *c, db_txn_fn fn, void *arg);
+
+/* Begin and end an explicit transaction that spans several db_txn calls. */
+enum bb_err db_begin(struct db_conn *c);
+enum bb_err db_commit(struct db_conn *c);
+void db_rollback(struct db_conn *c);
+bool db_in_txn(const struct db_conn *c);
+
+/* A PostgreSQL array literal of n strings, quoted, allocated from a. */
+char *db_array_literal(struct bb_arena *a, const char *const *items, size_t n);
+
+/* A new connection outside any pool (migrate, CLI tools). */
+enum bb_err db_connect(const char *conninfo, bool prepare, struct db_conn **out);
+void db_disconnect(struct db_conn *c);
+PGconn *db_pgconn(struct db_conn *c);
+
+#endif

@@ -1,0 +1,127 @@
+/* log.c — one line per message on stderr: time, level, text. */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Written once by log_init() before threads start, read-only afterwards. */
+static enum log_level verbosity = LOG_LEVEL_INFO;
+
+static const char *const level_names[LOG_LEVEL__MAX] = {
+	[LOG_LEVEL_ERROR] = "error",
+	[LOG_LEVEL_WARN] = "warn",
+	[LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_DEBUG] = "debug",
+};
+
+void
+log_init(enum log_level level)
+{
+	verbosity = level;
+}
+
+int
+log_level_parse(const char *name, enum log_level *out)
+{
+	for (int i = 0; i < LOG_LEVEL__MAX; i++) {
+		if (strcmp(name, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
+vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
+{
+	char msg[2048], stamp[32];
+	struct timespec ts;
+	struct tm tm;
+
+	if (level > verbosity)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* One fprintf per line keeps lines from different threads whole. */
+	if (errstr != NULL)
+		fprintf(stderr, "%s.%03ldZ %s %s: %s\n", stamp, ts.tv_nsec / 1000000,
+			level_names[level], msg, errstr);
+	else
+		fprintf(stderr, "%s.%03ldZ %s %s\n", stamp, ts.tv_nsec / 1000000,
+			level_names[level], msg);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	char buf[128];
+	va_list ap;
+	int saved = errno;
+
+	strerror_r(saved, buf, sizeof(buf));
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_WARN, buf, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_WARN, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_INFO, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_DEBUG, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	char buf[128];
+	va_list ap;
+
+	strerror_r(errno, buf, sizeof(buf));
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_ERROR, buf, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_ERROR, NULL, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,423 @@
+/*
+ * server.c — libmicrohttpd glue: accept a request, collect its body within
+ * the cap, route, authenticate, validate, run the handler, reply, log, and
+ * free everything the request owned in one place.
+ */
+#include "auth.h"
+#include "handlers.h"
+#include "log.h"
+#include "metrics.h"
+#include "srv.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static const char *const role_names[ROLE__MAX] = {
+	[ROLE_ADMIN] = "admin",
+	[ROLE_MANAGER] = "manager",
+	[ROLE_TECHNICIAN] = "technician",
+	[ROLE_AUDITOR] = "auditor",
+	[ROLE_PRINTER] = "printer",
+};
+
+const char *
+role_name(enum role r)
+{
+	return (unsigned)r < ROLE__MAX ? role_names[r] : "unknown";
+}
+
+int
+role_parse(const char *name, enum role *out)
+{
+	for (int i = 0; i < ROLE__MAX; i++) {
+		if (strcmp(name, role_names[i]) == 0) {
+			*out = (enum role)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+req_query(struct srv_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+req_header(struct srv_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+struct db_conn *
+req_db(struct srv_req *r)
+{
+	if (r->db != NULL)
+		return r->db;
+	if (db_acquire(r->srv->pool, &r->db) != BB_OK) {
+		r->db = NULL;
+		reply_db_error(r, BB_EDBDOWN);
+		return NULL;
+	}
+	return r->db;
+}
+
+static double
+seconds_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static enum MHD_Result
+add_query_len(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	size_t *len = cls;
+
+	(void)kind;
+	*len += strlen(key) + 2 + (value ? strlen(value) : 0);
+	return MHD_YES;
+}
+
+static struct srv_req *
+req_new(struct srv *s, struct MHD_Connection *conn, const char *url, const char *method)
+{
+	struct srv_req *r = bb_calloc(1, sizeof(*r));
+	unsigned char rid[8];
+
+	clock_gettime(CLOCK_MONOTONIC, &r->started);
+	r->srv = s;
+	r->conn = conn;
+	randombytes_buf(rid, sizeof(rid));
+	bb_hex_encode(r->id, rid, sizeof(rid));
+	r->method = bb_arena_strdup(&r->arena, method);
+	r->path = bb_arena_strdup(&r->arena, url);
+	r->content_type = req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL) {
+		const struct sockaddr *sa = ci->client_addr;
+
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+				  r->client_addr, sizeof(r->client_addr));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6,
+				  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+				  r->client_addr, sizeof(r->client_addr));
+	}
+	atomic_fetch_add(&s->active, 1);
+	return r;
+}
+
+static void
+req_free(struct srv_req *r)
+{
+	if (r->db != NULL)
+		db_release(r->srv->pool, r->db);
+	if (r->stream != NULL)
+		MHD_destroy_response(r->stream);
+	cJSON_Delete(r->in_tree);
+	bb_buf_free(&r->body);
+	free(r->resp_body);
+	bb_arena_free(&r->arena);
+	free(r);
+}
+
+static bool
+media_type_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	return ct != NULL && strncasecmp(ct, want, n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static void
+dispatch(struct srv_req *r)
+{
+	struct srv *s = r->srv;
+	bool path_matched;
+	size_t url_len = strlen(r->path);
+
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_query_len, &url_len);
+	if (url_len > BB_URL_LIMIT) {
+		reply_problem(r, 414, NULL, "the URL is %zu bytes long; the limit is %d", url_len,
+			      BB_URL_LIMIT);
+		return;
+	}
+	if (r->body_too_large) {
+		reply_problem(r, 413, NULL, "the request body is larger than %u bytes",
+			      s->cfg->body_limit);
+		return;
+	}
+	r->route = route_match(r->method, r->path, &r->arena, r->params, &path_matched);
+	if (r->route == NULL) {
+		if (path_matched)
+			reply_problem(r, 405, NULL, "%s is not allowed on %s", r->method, r->path);
+		else
+			reply_problem(r, 404, NULL, "there is no resource at %s", r->path);
+		return;
+	}
+	if (r->route->roles != ROLES_PUBLIC) {
+		enum bb_err err = auth_request(r);
+
+		if (r->resp_body != NULL)
+			return;
+		if (err == BB_EINVAL) {
+			reply_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+			reply_problem(r, 401, NULL,
+				      "a valid bearer token is required (Authorization: Bearer ...)");
+			return;
+		}
+		if (err != BB_OK) {
+			reply_db_error(r, err);
+			return;
+		}
+		if (!(r->route->roles & R(r->user.role))) {
+			reply_problem(r, 403, NULL, "the role %s may not %s %s",
+				      role_name(r->user.role), r->method, r->route->pattern);
+			return;
+		}
+	}
+	bool json = media_type_is(r->content_type, "application/json");
+	bool csv = media_type_is(r->content_type, "text/csv");
+	if (r->route->body == BODY_JSON || (r->route->body == BODY_JSON_CSV && !csv)) {
+		if (!json) {
+			reply_problem(r, 415, NULL, "the body must be application/json%s",
+				      r->route->body == BODY_JSON_CSV ? " or text/csv" : "");
+			return;
+		}
+		struct bb_js_errors errs = { 0 };
+		if (bb_js_parse(r->body.data ? r->body.data : "", r->body.len, r->route->spec,
+				&r->arena, &r->in_tree, &r->in, &errs) != BB_OK) {
+			reply_invalid(r, &errs);
+			return;
+		}
+	}
+	r->route->handler(r);
+	if (r->resp_body == NULL && r->stream == NULL) {
+		log_warnx("%s: handler for %s %s gave no reply", __func__, r->method,
+			  r->route->pattern);
+		reply_problem(r, 500, NULL, "internal error (request %s)", r->id);
+	}
+}
+
+static enum MHD_Result
+queue_reply(struct srv_req *r)
+{
+	struct MHD_Response *resp = r->stream;
+
+	if (resp == NULL) {
+		resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
+		r->resp_body = NULL; /* MHD frees it now */
+	}
+	r->stream = NULL;
+	if (r->resp_type != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_type);
+	MHD_add_response_header(resp, "X-Request-Id", r->id);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	for (size_t i = 0; r->resp_headers[i] != NULL; i += 2)
+		MHD_add_response_header(resp, r->resp_headers[i], r->resp_headers[i + 1]);
+	if (atomic_load(&r->srv->stopping))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+	   const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	struct srv *s = cls;
+	struct srv_req *r = *con_cls;
+
+	(void)version;
+	if (r == NULL) {
+		r = req_new(s, conn, url, method);
+		*con_cls = r;
+		/* Refuse a declared oversized body before reading a byte of it. */
+		const char *cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		int64_t len;
+		if (cl != NULL && bb_parse_int64(cl, 0, INT64_MAX, &len) &&
+		    len > (int64_t)s->cfg->body_limit) {
+			reply_problem(r, 413, NULL, "the request body is %lld bytes; the limit is %u",
+				      (long long)len, s->cfg->body_limit);
+			return queue_reply(r);
+		}
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		if (!r->body_too_large) {
+			if (r->body.len + *upload_size > s->cfg->body_limit) {
+				r->body_too_large = true;
+				bb_buf_free(&r->body);
+			} else {
+				bb_buf_append(&r->body, upload_data, *upload_size);
+			}
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->status != 0)
+		return MHD_YES; /* already answered (413 up front) */
+	dispatch(r);
+	/* Give the connection back before the bytes go out to a possibly slow client. */
+	if (r->db != NULL) {
+		db_release(s->pool, r->db);
+		r->db = NULL;
+	}
+	return queue_reply(r);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+	     enum MHD_RequestTerminationCode toe)
+{
+	struct srv *s = cls;
+	struct srv_req *r = *con_cls;
+
+	(void)conn;
+	if (r == NULL)
+		return;
+	double secs = seconds_since(&r->started);
+	size_t route = r->route ? (size_t)(r->route - routes) : SIZE_MAX;
+	metrics_observe(s->metrics, route, r->status, secs);
+	log_info("req=%s %s %s %u %.1fms user=%s addr=%s%s", r->id, r->method,
+		 r->route ? r->route->pattern : r->path, r->status, secs * 1000,
+		 r->authenticated ? r->user.username : "-", r->client_addr,
+		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
+	atomic_fetch_sub(&s->active, 1);
+	req_free(r);
+	*con_cls = NULL;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_info("http: %s", msg);
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct bb_buf b = { 0 };
+	char chunk[4096];
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		bb_buf_append(&b, chunk, n);
+	fclose(f);
+	return bb_buf_steal(&b);
+}
+
+int
+srv_run(struct srv *s)
+{
+	const struct srv_config *cfg = s->cfg;
+	struct sockaddr_in sin = { 0 };
+	struct sockaddr_in6 sin6 = { 0 };
+	struct sockaddr *sa;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	char *cert = NULL, *key = NULL;
+	sigset_t sigs;
+	int sig;
+
+	if (inet_pton(AF_INET, cfg->listen_host, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)cfg->listen_port);
+		sa = (struct sockaddr *)&sin;
+	} else {
+		inet_pton(AF_INET6, cfg->listen_host, &sin6.sin6_addr);
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons((uint16_t)cfg->listen_port);
+		sa = (struct sockaddr *)&sin6;
+		flags |= MHD_USE_IPv6;
+	}
+	if (cfg->tls_cert != NULL) {
+		cert = slurp(cfg->tls_cert);
+		key = slurp(cfg->tls_key);
+		if (cert == NULL || key == NULL) {
+			log_warnx("cannot read %s or %s", cfg->tls_cert, cfg->tls_key);
+			free(cert);
+			free(key);
+			return 1;
+		}
+		flags |= MHD_USE_TLS;
+	}
+
+	/* Signals go to this thread only, through sigwait(): block them before MHD's threads start. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct MHD_OptionItem tls_opts[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, key },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	struct MHD_Daemon *d = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, sa,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)cfg->connection_timeout, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)cfg->per_ip_connections, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_ARRAY,
+		cert != NULL ? tls_opts : &tls_opts[2], MHD_OPTION_END);
+	if (d == NULL) {
+		log_warnx("cannot listen on %s (address in use, or not permitted)", cfg->listen);
+		free(cert);
+		free(key);
+		return 1;
+	}
+	log_info("biobankd %s listening on %s://%s with %u threads", BB_VERSION,
+		 cert ? "https" : "http", cfg->listen, cfg->threads);
+
+	sigwait(&sigs, &sig);
+	log_info("signal %d: finishing requests in flight, then stopping", sig);
+	atomic_store(&s->stopping, true);
+	MHD_socket lsock = MHD_quiesce_daemon(d);
+	if (lsock != MHD_INVALID_SOCKET)
+		close(lsock);
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (atomic_load(&s->active) > 0 && seconds_since(&start) < cfg->shutdown_timeout) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&s->active) > 0)
+		log_warnx("%d requests still open after %u s; closing them", atomic_load(&s->active),
+			  cfg->shutdown_timeout);
+	MHD_stop_daemon(d);
+	free(cert);
+	free(key);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,146 @@
+/*
+ * srv.h — the daemon's core: the server, the per-request context, the
+ * routing table and the reply helpers every handler uses.
+ */
+#ifndef SRV_H
+#define SRV_H
+
+#include "biobank.h"
+#include "config.h"
+#include "db.h"
+#include "json_spec.h"
+
+#include <stdatomic.h>
+#include <time.h>
+
+struct MHD_Connection;
+struct MHD_Response;
+struct cJSON;
+struct auth_cache;
+struct metrics;
+
+enum role { ROLE_ADMIN, ROLE_MANAGER, ROLE_TECHNICIAN, ROLE_AUDITOR, ROLE_PRINTER, ROLE__MAX };
+
+#define R(role) (1u << (role))
+#define ROLES_ALL (R(ROLE_ADMIN) | R(ROLE_MANAGER) | R(ROLE_TECHNICIAN) | R(ROLE_AUDITOR) | R(ROLE_PRINTER))
+#define ROLES_PUBLIC 0u /* no token needed */
+
+const char *role_name(enum role r);
+int role_parse(const char *name, enum role *out);
+
+/* The authenticated caller. studies is a PostgreSQL array literal of study
+ * ids ("{1,4}"), or empty when the user may see every study. */
+struct auth_user {
+	int64_t id;
+	int64_t token_id;
+	char username[65];
+	enum role role;
+	char studies[1024];
+	time_t expires_at; /* 0: never */
+};
+
+/* Everything that lives for the daemon's life; made at start-up, then shared read-only
+ * (the pool, cache and metrics lock internally). */
+struct srv {
+	const struct srv_config *cfg;
+	struct db_pool *pool;
+	struct auth_cache *auth;
+	struct metrics *metrics;
+	atomic_bool stopping;  /* set on SIGTERM: answer with Connection: close */
+	atomic_int active;     /* requests begun and not yet completed */
+	char dummy_hash[128];  /* verified against when a login names no user */
+};
+
+enum body_kind {
+	BODY_NONE,     /* a body is ignored */
+	BODY_JSON,     /* application/json, validated against the route's spec */
+	BODY_JSON_CSV, /* JSON (validated) or text/csv (raw, for the handler) */
+};
+
+struct srv_req;
+typedef void (*handler_fn)(struct srv_req *r);
+
+struct route {
+	const char *method;
+	const char *pattern; /* "/api/v1/participants/:study/:code" */
+	unsigned roles;      /* bitmask of R(role); ROLES_PUBLIC needs no token */
+	handler_fn handler;
+	enum body_kind body;
+	const struct bb_js_spec *spec;
+};
+
+extern const struct route routes[];
+extern const size_t route_count;
+
+enum { ROUTE_PARAMS_MAX = 4 };
+
+/* Find the route for method and path; *path_matched tells 404 from 405. */
+const struct route *route_match(const char *method, const char *path, struct bb_arena *a,
+				const char **params, bool *path_matched);
+
+/* The per-request context: created on the first callback, freed in one place. */
+struct srv_req {
+	struct srv *srv;
+	struct MHD_Connection *conn;
+	struct bb_arena arena;
+	char id[17];
+	const char *method;
+	const char *path;
+	struct timespec started;
+	char client_addr[64];
+
+	/* body */
+	struct bb_buf body;
+	bool body_too_large;
+	const char *content_type;
+
+	/* routing and input */
+	const struct route *route;
+	const char *params[ROUTE_PARAMS_MAX];
+	struct bb_js_value *in;   /* validated body, indexed like route->spec */
+	struct cJSON *in_tree;
+	bool authenticated;
+	struct auth_user user;
+
+	/* database */
+	struct db_conn *db;
+
+	/* response */
+	unsigned status;
+	char *resp_body;          /* owned, freed with the request */
+	size_t resp_len;
+	const char *resp_type;
+	const char *resp_headers[8]; /* name, value pairs, NULL-terminated; arena or static */
+	struct MHD_Response *stream; /* a handler-built response (streaming), or NULL */
+};
+
+/* Replies: each handler calls exactly one of these. */
+void reply_json(struct srv_req *r, unsigned status, struct cJSON *body); /* takes body */
+void reply_empty(struct srv_req *r, unsigned status);
+void reply_raw(struct srv_req *r, unsigned status, const char *type, char *data, size_t len);
+void reply_problem(struct srv_req *r, unsigned status, const char *title, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void reply_invalid(struct srv_req *r, const struct bb_js_errors *errs);
+void reply_invalid_field(struct srv_req *r, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The answer for a failed database call: 503, 409, 404, 400 or 500 as err says. */
+void reply_db_error(struct srv_req *r, enum bb_err err);
+void reply_header(struct srv_req *r, const char *name, const char *value);
+
+/* Build the JSON text of a problem (also used by the unit tests). */
+char *problem_json(unsigned status, const char *title, const char *detail,
+		   const struct bb_js_errors *errs);
+
+/* The request's database connection, acquired on first use. On failure
+ * replies 503 itself and returns NULL. */
+struct db_conn *req_db(struct srv_req *r);
+
+/* A query parameter, or NULL. */
+const char *req_query(struct srv_req *r, const char *name);
+/* A request header, or NULL. */
+const char *req_header(struct srv_req *r, const char *name);
+
+/* Start and stop the HTTP server (server.c). */
+int srv_run(struct srv *s);
+
+#endif

@@ -1,0 +1,168 @@
+/* test_http.c — the HTTP layer: health, routing, limits, content types, bad bodies. */
+#include "testlib.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void
+health(struct tenv *t)
+{
+	struct resp r;
+
+	api(t, "GET", "/healthz", NULL, NULL, &r);
+	is_int(r.status, 200, "GET /healthz answers 200");
+	is_str(jstr(&r, "status"), "ok", "healthz says ok");
+	resp_free(&r);
+
+	api(t, "GET", "/readyz", NULL, NULL, &r);
+	is_int(r.status, 200, "GET /readyz answers 200 while the database is up");
+	resp_free(&r);
+
+	api(t, "GET", "/metrics", NULL, NULL, &r);
+	is_int(r.status, 200, "GET /metrics answers 200");
+	ok(strncmp(r.content_type, "text/plain", 10) == 0, "metrics are text/plain");
+	ok(strstr(r.body, "biobank_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}") != NULL,
+	   "metrics count requests by route and status");
+	ok(strstr(r.body, "biobank_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"+Inf\"}") != NULL,
+	   "metrics have a latency histogram");
+	ok(strstr(r.body, "biobank_db_pool_connections{state=\"size\"} 4") != NULL,
+	   "metrics show the pool size");
+	resp_free(&r);
+}
+
+static void
+routing(struct tenv *t)
+{
+	struct resp r;
+
+	api(t, "GET", "/api/v1/no-such-thing", t->admin_token, NULL, &r);
+	ok(is_problem(&r, 404), "an unknown path is a 404 problem");
+	resp_free(&r);
+
+	api(t, "PUT", "/healthz", NULL, NULL, &r);
+	ok(is_problem(&r, 405), "a known path with the wrong method is a 405 problem");
+	resp_free(&r);
+
+	api(t, "GET", "/api/v1/users", NULL, NULL, &r);
+	ok(is_problem(&r, 401), "no token: 401");
+	resp_free(&r);
+
+	api(t, "GET", "/api/v1/users", "bb_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, &r);
+	ok(is_problem(&r, 401), "an unknown token of the right shape: 401");
+	resp_free(&r);
+
+	api(t, "GET", "/api/v1/users", "garbage", NULL, &r);
+	ok(is_problem(&r, 401), "a malformed token: 401");
+	resp_free(&r);
+
+	api(t, "GET", "/api/v1/users", t->admin_token, NULL, &r);
+	is_int(r.status, 200, "with the admin's token: 200");
+	resp_free(&r);
+}
+
+static void
+limits(struct tenv *t)
+{
+	struct resp r;
+	size_t big = 1024 * 1024 + 10;
+	char *body = malloc(big + 1);
+
+	memset(body, ' ', big);
+	body[0] = '{';
+	body[big - 1] = '}';
+	body[big] = '\0';
+	http(t->d.url, "POST", "/api/v1/users", t->admin_token, NULL, body, big, &r);
+	ok(is_problem(&r, 413), "a body over 1 MiB is a 413 problem");
+	resp_free(&r);
+
+	/* Chunked: no Content-Length, so the cap is found while reading. */
+	const char *chunked[] = { "Transfer-Encoding: chunked", NULL };
+	http_h(t->d.url, "POST", "/api/v1/users", t->admin_token, NULL, body, big, chunked, &r);
+	ok(is_problem(&r, 413), "a chunked body over 1 MiB is a 413 problem");
+	resp_free(&r);
+	free(body);
+
+	char *path = malloc(20000);
+	strcpy(path, "/api/v1/users?q=");
+	memset(path + strlen(path), 'a', 17000);
+	path[16 + 17000] = '\0';
+	api(t, "GET", path, t->admin_token, NULL, &r);
+	ok(is_problem(&r, 414), "a URL over 16 KiB is a 414 problem");
+	resp_free(&r);
+	free(path);
+
+	const char *login = "{\"username\":\"admin\",\"password\":\"admin-password\"}";
+	http(t->d.url, "POST", "/api/v1/sessions", NULL, "text/plain", login, strlen(login), &r);
+	ok(is_problem(&r, 415), "a JSON route given text/plain is a 415 problem");
+	resp_free(&r);
+
+	http(t->d.url, "POST", "/api/v1/sessions", NULL, "application/json; charset=utf-8", login,
+	     strlen(login), &r);
+	is_int(r.status, 201, "application/json with a charset parameter is accepted");
+	resp_free(&r);
+}
+
+static void
+bad_bodies(struct tenv *t)
+{
+	static const struct {
+		const char *body;
+		size_t len;
+		const char *what;
+		const char *field; /* expected in errors, or NULL */
+	} cases[] = {
+		{ "{\"username\":\"admin\",", 0, "truncated JSON", NULL },
+		{ "[1,2,3]", 0, "an array instead of an object", NULL },
+		{ "", 0, "an empty body", NULL },
+		{ "{\"username\":\"ad\xffmin\",\"password\":\"x\"}", 0, "invalid UTF-8", NULL },
+		{ "{\"username\":\"\xc0\xaf\",\"password\":\"x\"}", 0, "an overlong UTF-8 sequence", NULL },
+		{ "{\"username\":\"a\\u0000b\",\"password\":\"x\"}", 0, "an escaped NUL", NULL },
+		{ "{\"username\":\"admin\",\"password\":\"x\"} trailing", 0, "data after the JSON", NULL },
+		{ "{\"username\":42,\"password\":\"x\"}", 0, "a number for a string", "username" },
+		{ "{\"password\":\"x\"}", 0, "a missing field", "username" },
+		{ "{\"username\":\"a\",\"password\":\"x\",\"name\":\"Jane\"}", 0, "an unknown field", "name" },
+		{ "{\"username\":\"a\",\"username\":\"b\",\"password\":\"x\"}", 0, "a repeated field", "username" },
+		{ "{\"username\":null,\"password\":\"x\"}", 0, "null for a required field", "username" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct resp r;
+
+		http(t->d.url, "POST", "/api/v1/sessions", NULL, "application/json", cases[i].body,
+		     strlen(cases[i].body), &r);
+		ok(is_problem(&r, 400), "%s is a 400 problem", cases[i].what);
+		if (cases[i].field != NULL)
+			ok(problem_names_field(&r, cases[i].field), "  and names the field %s",
+			   cases[i].field);
+		resp_free(&r);
+	}
+
+	/* Every bad field is listed, not just the first. */
+	struct resp r;
+	api(t, "POST", "/api/v1/users", t->admin_token,
+	    "{\"username\":\"\",\"password\":\"short\",\"role\":\"wizard\",\"studies\":[1]}", &r);
+	ok(is_problem(&r, 400), "a user with four bad fields is a 400 problem");
+	ok(problem_names_field(&r, "username") && problem_names_field(&r, "password") &&
+		   problem_names_field(&r, "role") && problem_names_field(&r, "studies[0]"),
+	   "  listing every bad field");
+	resp_free(&r);
+
+	bool ok_sql;
+	char *n = sql_value(t, "SELECT count(*) FROM users", &ok_sql);
+	is_str(n, "1", "bad requests left no user behind");
+	free(n);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct tenv t;
+
+	tenv_setup(&t, "http", argc, argv);
+	health(&t);
+	routing(&t);
+	limits(&t);
+	bad_bodies(&t);
+	tenv_teardown(&t);
+	return tap_done();
+}

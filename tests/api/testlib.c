@@ -1,0 +1,536 @@
+/* testlib.c — databases, daemons and HTTP for the API tests. */
+#include "testlib.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int
+free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static void
+msleep(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static char **
+make_env(const char *const *extra)
+{
+	size_t n = 0, k = 0;
+
+	while (environ[n] != NULL)
+		n++;
+	while (extra != NULL && extra[k] != NULL)
+		k++;
+	char **env = calloc(n + k + 1, sizeof(*env));
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool overridden = false;
+
+		for (size_t j = 0; j < k; j++) {
+			size_t l = strcspn(extra[j], "=");
+			if (strncmp(environ[i], extra[j], l + 1) == 0)
+				overridden = true;
+		}
+		if (!overridden)
+			env[m++] = environ[i];
+	}
+	for (size_t j = 0; j < k; j++)
+		env[m++] = (char *)extra[j];
+	env[m] = NULL;
+	return env;
+}
+
+int
+run_cmd(const char *const *argv, const char *const *env, const char *input, char **out)
+{
+	int in[2], outp[2];
+
+	if (pipe(in) != 0 || pipe(outp) != 0)
+		return -1;
+	char **envp = make_env(env);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(outp[1], 1);
+		dup2(outp[1], 2);
+		close(in[1]);
+		close(outp[0]);
+		execve(argv[0], (char *const *)argv, envp);
+		_exit(127);
+	}
+	free(envp);
+	close(in[0]);
+	close(outp[1]);
+	if (input != NULL && write(in[1], input, strlen(input)) < 0)
+		perror("write");
+	close(in[1]);
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	ssize_t n;
+	while ((n = read(outp[0], buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (cap - len < 1024)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	close(outp[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	if (out != NULL)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static bool
+super_exec(const char *conninfo, const char *sql)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	bool ok = PQstatus(c) == CONNECTION_OK;
+
+	if (ok) {
+		PGresult *r = PQexec(c, sql);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+		if (!ok)
+			tap_diag("sql failed: %s: %s", sql, PQresultErrorMessage(r));
+		PQclear(r);
+	} else {
+		tap_diag("cannot connect: %s", PQerrorMessage(c));
+	}
+	PQfinish(c);
+	return ok;
+}
+
+char *
+sql_value(struct tenv *t, const char *sql, bool *ok)
+{
+	PGconn *c = PQconnectdb(t->super_conninfo);
+	char *val = NULL;
+
+	*ok = false;
+	if (PQstatus(c) == CONNECTION_OK) {
+		PGresult *r = PQexec(c, sql);
+		ExecStatusType st = PQresultStatus(r);
+
+		*ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+		if (!*ok)
+			tap_diag("sql: %s", PQresultErrorMessage(r));
+		if (st == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+			val = strdup(PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
+	PQfinish(c);
+	return val;
+}
+
+bool
+daemon_wait_healthy(struct daemon *d, int timeout_ms)
+{
+	for (int waited = 0; waited < timeout_ms; waited += 50) {
+		struct resp r;
+
+		if (http(d->url, "GET", "/healthz", NULL, NULL, NULL, 0, &r) == 0 &&
+		    r.status == 200) {
+			resp_free(&r);
+			return true;
+		}
+		resp_free(&r);
+		int status;
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			d->pid = 0;
+			return false;
+		}
+		msleep(50);
+	}
+	return false;
+}
+
+static void
+show_log(const char *path)
+{
+	char line[1024];
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		tap_diag("daemon: %s", line);
+	}
+	fclose(f);
+}
+
+int
+daemon_start(struct tenv *t, struct daemon *d, const char *const *extra_args)
+{
+	const char *argv[32];
+	char listen[64], dburl[600];
+	int n = 0;
+
+	d->port = free_port();
+	snprintf(d->url, sizeof(d->url), "http://127.0.0.1:%d", d->port);
+	snprintf(listen, sizeof(listen), "--listen=127.0.0.1:%d", d->port);
+	snprintf(d->log, sizeof(d->log), "%s/biobankd-%s-%d.log",
+		 getenv("MESON_BUILD_ROOT") ? getenv("MESON_BUILD_ROOT") : "/tmp", t->dbname,
+		 d->port);
+	argv[n++] = t->biobankd;
+	argv[n++] = "serve";
+	argv[n++] = listen;
+	argv[n++] = "--threads=4";
+	for (int i = 0; extra_args != NULL && extra_args[i] != NULL && n < 30; i++)
+		argv[n++] = extra_args[i];
+	argv[n] = NULL;
+	snprintf(dburl, sizeof(dburl), "BIOBANK_DATABASE_URL=%s", t->conninfo);
+	const char *env[] = { dburl, NULL };
+	char **envp = make_env(env);
+
+	d->pid = fork();
+	if (d->pid == 0) {
+		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execve(argv[0], (char *const *)argv, envp);
+		_exit(127);
+	}
+	free(envp);
+	if (!daemon_wait_healthy(d, 15000)) {
+		tap_diag("biobankd did not become healthy on %s", d->url);
+		show_log(d->log);
+		daemon_stop(d);
+		return -1;
+	}
+	return 0;
+}
+
+int
+daemon_stop(struct daemon *d)
+{
+	int status = -1;
+
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGTERM);
+	for (int i = 0; i < 400; i++) {
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			d->pid = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		msleep(25);
+	}
+	tap_diag("biobankd %d ignored SIGTERM for 10 s; killing it", d->pid);
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, &status, 0);
+	d->pid = 0;
+	return 137;
+}
+
+void
+tenv_setup(struct tenv *t, const char *name, int argc, char **argv)
+{
+	const char *pg = getenv("BIOBANK_TEST_PG");
+	char sql[256], admin_db[600], *out = NULL;
+
+	memset(t, 0, sizeof(*t));
+	if (pg == NULL || *pg == '\0')
+		tap_skip_all("BIOBANK_TEST_PG is not set (run through scripts/test)");
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s BIOBANKD\n", argv[0]);
+		exit(2);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_ALL);
+	t->biobankd = argv[1];
+	snprintf(t->dbname, sizeof(t->dbname), "t_%s_%d", name, (int)getpid());
+	snprintf(admin_db, sizeof(admin_db), "%s dbname=postgres", pg);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", t->dbname);
+	super_exec(admin_db, sql);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s OWNER biobank", t->dbname);
+	if (!super_exec(admin_db, sql)) {
+		printf("Bail out! cannot create database %s\n", t->dbname);
+		exit(1);
+	}
+	snprintf(t->super_conninfo, sizeof(t->super_conninfo), "%s dbname=%s", pg, t->dbname);
+	snprintf(t->conninfo, sizeof(t->conninfo), "%s dbname=%s user=biobank", pg, t->dbname);
+
+	char dburl[600];
+	snprintf(dburl, sizeof(dburl), "BIOBANK_DATABASE_URL=%s", t->conninfo);
+	const char *env[] = { dburl, NULL };
+	const char *mig[] = { t->biobankd, "migrate", NULL };
+	if (run_cmd(mig, env, NULL, &out) != 0) {
+		printf("Bail out! biobankd migrate failed: %s\n", out);
+		exit(1);
+	}
+	free(out);
+	const char *add[] = { t->biobankd, "user", "add", "--role", "admin", "admin", NULL };
+	if (run_cmd(add, env, "admin-password\n", &out) != 0) {
+		printf("Bail out! biobankd user add failed: %s\n", out);
+		exit(1);
+	}
+	free(out);
+	if (daemon_start(t, &t->d, NULL) != 0) {
+		printf("Bail out! biobankd did not start\n");
+		exit(1);
+	}
+	if (login(t, "admin", "admin-password", t->admin_token) != 0) {
+		printf("Bail out! cannot log in as admin\n");
+		daemon_stop(&t->d);
+		exit(1);
+	}
+}
+
+void
+tenv_teardown(struct tenv *t)
+{
+	char sql[128], admin_db[600];
+	const char *pg = getenv("BIOBANK_TEST_PG");
+
+	int rc = daemon_stop(&t->d);
+	if (rc != 0)
+		tap_diag("biobankd exited with %d", rc);
+	if (pg != NULL && getenv("BIOBANK_TEST_KEEP") == NULL) {
+		snprintf(admin_db, sizeof(admin_db), "%s dbname=postgres", pg);
+		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", t->dbname);
+		super_exec(admin_db, sql);
+	}
+	curl_global_cleanup();
+}
+
+struct sink {
+	char *data;
+	size_t len;
+};
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct sink *s = arg;
+	size_t add = size * n;
+
+	s->data = realloc(s->data, s->len + add + 1);
+	memcpy(s->data + s->len, p, add);
+	s->len += add;
+	s->data[s->len] = '\0';
+	return add;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct resp *r = arg;
+	size_t len = size * n;
+	struct {
+		const char *name;
+		char *dst;
+		size_t cap;
+	} want[] = {
+		{ "content-type:", r->content_type, sizeof(r->content_type) },
+		{ "retry-after:", r->retry_after, sizeof(r->retry_after) },
+		{ "allow:", r->allow, sizeof(r->allow) },
+	};
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		size_t k = strlen(want[i].name);
+
+		if (len > k && strncasecmp(p, want[i].name, k) == 0) {
+			const char *v = p + k;
+			size_t vl = len - k;
+
+			while (vl > 0 && *v == ' ')
+				v++, vl--;
+			while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+				vl--;
+			snprintf(want[i].dst, want[i].cap, "%.*s", (int)vl, v);
+		}
+	}
+	return len;
+}
+
+int
+http_h(const char *base, const char *method, const char *path, const char *token,
+       const char *ctype, const char *body, size_t len, const char *const *headers,
+       struct resp *out)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	struct sink s = { 0 };
+	char url[32768], line[600];
+
+	memset(out, 0, sizeof(*out));
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	if (token != NULL) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, line);
+	}
+	if (body != NULL) {
+		snprintf(line, sizeof(line), "Content-Type: %s", ctype ? ctype : "application/json");
+		h = curl_slist_append(h, line);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+	h = curl_slist_append(h, "Expect:");
+	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+		h = curl_slist_append(h, headers[i]);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	CURLcode rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	out->body = s.data ? s.data : strdup("");
+	out->len = s.len;
+	out->json = cJSON_Parse(out->body);
+	return rc == CURLE_OK ? 0 : -1;
+}
+
+int
+http(const char *base, const char *method, const char *path, const char *token, const char *ctype,
+     const char *body, size_t len, struct resp *out)
+{
+	return http_h(base, method, path, token, ctype, body, len, NULL, out);
+}
+
+void
+resp_free(struct resp *r)
+{
+	free(r->body);
+	cJSON_Delete(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+api(struct tenv *t, const char *method, const char *path, const char *token, const char *json,
+    struct resp *out)
+{
+	return http(t->d.url, method, path, token, NULL, json, json ? strlen(json) : 0, out);
+}
+
+int
+login(struct tenv *t, const char *user, const char *password, char token[128])
+{
+	char body[512];
+	struct resp r;
+
+	snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", user, password);
+	if (api(t, "POST", "/api/v1/sessions", NULL, body, &r) != 0 || r.status != 201) {
+		int status = (int)r.status;
+		resp_free(&r);
+		return status ? status : -1;
+	}
+	snprintf(token, 128, "%s", jstr(&r, "token"));
+	resp_free(&r);
+	return 0;
+}
+
+static const cJSON *
+jget(const struct resp *r, const char *path)
+{
+	const cJSON *j = r->json;
+	char key[128];
+
+	while (j != NULL && *path) {
+		size_t n = strcspn(path, ".");
+
+		snprintf(key, sizeof(key), "%.*s", (int)n, path);
+		if (cJSON_IsArray(j))
+			j = cJSON_GetArrayItem(j, atoi(key));
+		else
+			j = cJSON_GetObjectItemCaseSensitive(j, key);
+		path += n;
+		if (*path == '.')
+			path++;
+	}
+	return j;
+}
+
+const char *
+jstr(const struct resp *r, const char *path)
+{
+	const cJSON *j = jget(r, path);
+
+	return cJSON_IsString(j) ? j->valuestring : NULL;
+}
+
+double
+jnum(const struct resp *r, const char *path, double def)
+{
+	const cJSON *j = jget(r, path);
+
+	return cJSON_IsNumber(j) ? j->valuedouble : def;
+}
+
+bool
+is_problem(const struct resp *r, long status)
+{
+	bool ok = r->status == status &&
+		  strncmp(r->content_type, "application/problem+json", 24) == 0 &&
+		  jnum(r, "status", 0) == (double)status && jstr(r, "type") != NULL &&
+		  jstr(r, "title") != NULL && jstr(r, "detail") != NULL;
+
+	if (!ok)
+		tap_diag("  want problem %ld, got %ld %s: %s", status, r->status, r->content_type,
+			 r->body ? r->body : "");
+	return ok;
+}
+
+bool
+problem_names_field(const struct resp *r, const char *field)
+{
+	const cJSON *errs = r->json ? cJSON_GetObjectItemCaseSensitive(r->json, "errors") : NULL;
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, errs)
+	{
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(e, "field");
+
+		if (cJSON_IsString(f) && strcmp(f->valuestring, field) == 0)
+			return true;
+	}
+	tap_diag("  no error names field %s in %s", field, r->body ? r->body : "");
+	return false;
+}

@@ -1,0 +1,89 @@
+/*
+ * testlib.h — what the API tests share: a fresh database per test program,
+ * the real biobankd started on a loopback port, and an HTTP client (libcurl).
+ *
+ * The cluster comes from scripts/test through the environment:
+ *   BIOBANK_TEST_PG       libpq conninfo of the cluster as superuser (no dbname)
+ *   BIOBANK_TEST_PGCTL    command prefix that runs pg_ctl on the cluster
+ * Without them the programs skip (exit 77).
+ */
+#ifndef BB_TESTLIB_H
+#define BB_TESTLIB_H
+
+#include "../harness.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct daemon {
+	pid_t pid;
+	int port;
+	char url[64];
+	char log[256];
+};
+
+struct tenv {
+	const char *biobankd; /* path of the binary, from argv[1] */
+	char dbname[64];
+	char super_conninfo[512]; /* the test database, as superuser */
+	char conninfo[512];       /* the test database, as the daemon's role */
+	struct daemon d;
+	char admin_token[128];
+};
+
+/* Create the database, migrate, add user "admin" (password "admin-password"),
+ * start a daemon and log in. Skips the program when there is no cluster. */
+void tenv_setup(struct tenv *t, const char *name, int argc, char **argv);
+void tenv_teardown(struct tenv *t);
+
+/* Start another daemon on the same database (extra "--opt=value" arguments allowed). */
+int daemon_start(struct tenv *t, struct daemon *d, const char *const *extra_args);
+int daemon_stop(struct daemon *d); /* SIGTERM, wait; returns the exit status */
+bool daemon_wait_healthy(struct daemon *d, int timeout_ms);
+
+struct resp {
+	long status;
+	char *body;
+	size_t len;
+	cJSON *json;
+	char content_type[128];
+	char retry_after[32];
+	char allow[64];
+};
+
+/* One request. body may be NULL; ctype NULL means application/json when body is given. */
+int http(const char *base, const char *method, const char *path, const char *token,
+	 const char *ctype, const char *body, size_t len, struct resp *out);
+/* The same with the daemon's URL and extra raw headers ("Name: value", NULL-terminated). */
+int http_h(const char *base, const char *method, const char *path, const char *token,
+	   const char *ctype, const char *body, size_t len, const char *const *headers,
+	   struct resp *out);
+void resp_free(struct resp *r);
+
+/* Shorthands for JSON against the env's daemon. */
+int api(struct tenv *t, const char *method, const char *path, const char *token,
+	const char *json, struct resp *out);
+
+/* POST /api/v1/sessions; returns 0 and the token, or the HTTP status. */
+int login(struct tenv *t, const char *user, const char *password, char token[128]);
+
+/* The string at a JSON path like "user.role" or "errors.0.field", or NULL. */
+const char *jstr(const struct resp *r, const char *path);
+double jnum(const struct resp *r, const char *path, double def);
+bool is_problem(const struct resp *r, long status);
+/* True when the problem's errors list names field. */
+bool problem_names_field(const struct resp *r, const char *field);
+
+/* Run a command with optional standard input; returns its exit status; output
+ * (stdout and stderr) into out if not NULL (caller frees). env: NULL-terminated
+ * "NAME=value" additions. */
+int run_cmd(const char *const *argv, const char *const *env, const char *input, char **out);
+
+/* One SQL statement on the test database as superuser; returns the first value
+ * of the first row (caller frees) or NULL; *ok tells success. */
+char *sql_value(struct tenv *t, const char *sql, bool *ok);
+
+int free_port(void);
+
+#endif
