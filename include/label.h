@@ -13,7 +13,7 @@
 #include "biobank.h"
 
 enum {
-	LBL_ID_MAX = 64,     /* bytes of an encoded ID */
+	LBL_ID_MAX = 100,    /* bytes of an encoded ID; small stock holds less */
 	LBL_TEXT_MAX = 200,  /* bytes of one human-readable field */
 	LBL_LINES_MAX = 6,   /* lines under the ID when given explicitly */
 	LBL_WHY_MAX = 256,   /* bytes of an error sentence, NUL included */

@@ -129,10 +129,10 @@ main(void)
 	bb_id_from_serial(1, id8);
 	bb_id_from_serial(123456789, id8b);
 
-	/* A real ID; the longest the design allows (12); one with every allowed
-	 * punctuation mark, at the library's limit. */
-	static char longest[LBL_ID_MAX + 1];
-	for (int i = 0; i < LBL_ID_MAX; i++)
+	/* A real ID; the longest the design allows (12); a 64-character one with
+	 * every allowed punctuation mark, which every stock here still holds. */
+	static char longest[64 + 1];
+	for (int i = 0; i < 64; i++)
 		longest[i] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ-./+:"[i % 37];
 	const struct lbl_data samples[] = {
 		{ .id = id8,

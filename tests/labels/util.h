@@ -14,7 +14,7 @@
 
 #include "biobank.h"
 
-static bool
+__attribute__((unused)) static bool
 have_tool(const char *name)
 {
 	char cmd[256];
@@ -25,7 +25,7 @@ have_tool(const char *name)
 
 /* Runs a shell command and returns its standard output, trailing newlines
  * removed; the caller frees it. */
-__attribute__((format(printf, 1, 2))) static char *
+__attribute__((format(printf, 1, 2))) __attribute__((unused)) static char *
 run_capture(const char *fmt, ...)
 {
 	struct bb_buf out = { 0 };
@@ -49,7 +49,7 @@ run_capture(const char *fmt, ...)
 	return bb_buf_steal(&out);
 }
 
-static bool
+__attribute__((unused)) static bool
 write_file(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
@@ -61,7 +61,7 @@ write_file(const char *path, const void *data, size_t len)
 }
 
 /* The whole file, NUL-terminated; NULL when it cannot be read. */
-static char *
+__attribute__((unused)) static char *
 read_file(const char *path, size_t *len)
 {
 	struct bb_buf b = { 0 };
@@ -80,7 +80,7 @@ read_file(const char *path, size_t *len)
 	return bb_buf_steal(&b);
 }
 
-static char *
+__attribute__((unused)) static char *
 scratch_dir(void)
 {
 	char tmpl[] = "/tmp/lbltest.XXXXXX";
@@ -92,7 +92,7 @@ scratch_dir(void)
 	return bb_strdup(tmpl);
 }
 
-static void
+__attribute__((unused)) static void
 remove_dir(const char *dir)
 {
 	char *out = run_capture("rm -rf '%s'", dir);

@@ -1,0 +1,254 @@
+/*
+ * test_lib.c — the label library's promises that need no outside reader:
+ * clear errors for bad input with nothing half-written, text shortened only
+ * between characters, the PNG's resolution, identical output from many
+ * threads at once, and ZPL for 10,000 labels in well under a second.
+ */
+#include "harness.h"
+#include "ids.h"
+#include "label.h"
+#include "../../labelgen/lbl_int.h"
+
+#include <pthread.h>
+#include <time.h>
+
+static char id8[BB_ID_LEN + 1];
+
+static struct lbl_data
+sample(void)
+{
+	return (struct lbl_data){ .id = id8,
+		                  .type = "serum",
+		                  .participant = "Müller-Lyon",
+		                  .timepoint = "baseline",
+		                  .collected = "2024-03-05" };
+}
+
+static enum bb_err
+render(const char *tpl, int dpi, enum lbl_format f, const struct lbl_data *d, size_t n,
+       struct bb_buf *out, char why[LBL_WHY_MAX])
+{
+	struct lbl_job job = { lbl_template_find(tpl), dpi, 1, f };
+
+	return lbl_render(&job, d, n, out, why);
+}
+
+static void
+test_errors(void)
+{
+	char why[LBL_WHY_MAX], longid[LBL_ID_MAX + 1];
+	struct bb_buf out = { 0 };
+	struct lbl_data d = sample();
+
+	ok(lbl_template_find("cryo-9x9in") == NULL, "an unknown template is not found");
+	is_int(render("cryo-1x0.5in", 150, LBL_FMT_ZPL, &d, 1, &out, why), BB_EINVAL,
+	       "150 dpi is refused");
+	ok(strstr(why, "150 dpi") != NULL, "the message names the resolution: %s", why);
+
+	for (int i = 0; i < LBL_ID_MAX; i++)
+		longid[i] = (char)('A' + i % 26);
+	longid[LBL_ID_MAX] = '\0';
+	d.id = longid;
+	is_int(render("cryo-1x0.5in", 203, LBL_FMT_ZPL, &d, 1, &out, why), BB_EINVAL,
+	       "a %d-character ID does not fit a 1 x 0.5 in label at 203 dpi", LBL_ID_MAX);
+	ok(strstr(why, "cryo-1x0.5in at 203 dpi") != NULL, "the message names the size: %s", why);
+	is_int(render("box-2x1in", 203, LBL_FMT_ZPL, &d, 1, &out, why), BB_OK,
+	       "the same ID fits the box label");
+	bb_buf_free(&out);
+
+	d = sample();
+	d.id = "KRVQ KEB8";
+	is_int(render("box-2x1in", 203, LBL_FMT_ZPL, &d, 1, &out, why), BB_EINVAL,
+	       "a space in an ID is refused");
+	d.id = "KRVQ^KEB8";
+	is_int(render("box-2x1in", 203, LBL_FMT_ZPL, &d, 1, &out, why), BB_EINVAL,
+	       "a caret in an ID is refused: %s", why);
+	d.id = "";
+	is_int(render("box-2x1in", 203, LBL_FMT_ZPL, &d, 1, &out, why), BB_EINVAL,
+	       "an empty ID is refused");
+	d = sample();
+	d.participant = "M\xC3\x28ller";
+	is_int(render("box-2x1in", 203, LBL_FMT_PNG, &d, 1, &out, why), BB_EINVAL,
+	       "invalid UTF-8 is refused");
+	ok(strstr(why, "participant is not valid UTF-8") != NULL, "the message names the field: %s",
+	   why);
+	d.participant = "tab\there";
+	is_int(render("box-2x1in", 203, LBL_FMT_PNG, &d, 1, &out, why), BB_EINVAL,
+	       "a control character is refused");
+	is_int(render("box-2x1in", 203, LBL_FMT_ZPL, &d, 0, &out, why), BB_EINVAL,
+	       "no labels is an error");
+	is_int(render("letter-cryo-5x17", 300, LBL_FMT_PNG, &d, 1, &out, why), BB_EINVAL,
+	       "a sheet is PDF only: %s", why);
+	is_int(out.len, 0, "nothing was written by any failed call");
+
+	/* A batch whose second label is bad leaves what was there untouched. */
+	struct lbl_data batch[2] = { sample(), sample() };
+	batch[1].id = longid;
+	bb_buf_puts(&out, "before");
+	for (int f = 0; f < LBL_FMT__MAX; f++) {
+		if (f == LBL_FMT_PNG || f == LBL_FMT_SVG)
+			continue;
+		is_int(render("cryo-1x0.5in", 203, (enum lbl_format)f, batch, 2, &out, why),
+		       BB_EINVAL, "%s batch with a bad second label fails", lbl_format_name(f));
+		is_str(out.data, "before", "  and leaves the output as it was");
+		ok(strncmp(why, "label 2: ", 9) == 0, "  and names the label: %s", why);
+	}
+	bb_buf_free(&out);
+}
+
+/* Each code point one unit wide, the ellipsis one unit. */
+static double
+unit_width(void *ctx, const char *s, size_t len, double size, bool bold)
+{
+	double n = 0;
+
+	(void)ctx, (void)size, (void)bold;
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return n;
+}
+
+static void
+test_fit(void)
+{
+	const struct lbl_measure m = { unit_width, NULL, "~" };
+	char out[64];
+
+	ok(lbl_fit_text(&m, "short", 10, false, 5, false, out, sizeof(out)), "text that fits...");
+	is_str(out, "short", "  is kept whole");
+	lbl_fit_text(&m, "Müller-Lyon", 10, false, 5, false, out, sizeof(out));
+	is_str(out, "Müll~", "too long: shortened with an ellipsis at a character boundary");
+	/* "e" + COMBINING ACUTE: never print the e without its accent. */
+	lbl_fit_text(&m, "abce\xCC\x81xyz", 10, false, 5, false, out, sizeof(out));
+	is_str(out, "abc~", "a combining mark stays with its letter");
+	lbl_fit_text(&m, "ab   cdefgh", 10, false, 5, false, out, sizeof(out));
+	is_str(out, "ab~", "spaces before the ellipsis are dropped");
+	lbl_fit_text(&m, "fits", 10, false, 5, true, out, sizeof(out));
+	is_str(out, "fits~", "a line that fits still shows that more lines were cut");
+	ok(!lbl_fit_text(&m, "abc", 10, false, 0.5, false, out, sizeof(out)) && out[0] == '\0',
+	   "nothing fits in no room");
+}
+
+static void
+test_png_dpi(void)
+{
+	static const int dpis[] = { 203, 300, 600 };
+
+	for (size_t i = 0; i < 3; i++) {
+		struct lbl_data d = sample();
+		struct bb_buf out = { 0 };
+		char why[LBL_WHY_MAX];
+		const unsigned char *p;
+		unsigned long ppm;
+
+		render("cryo-1.28x0.5in", dpis[i], LBL_FMT_PNG, &d, 1, &out, why);
+		p = (const unsigned char *)out.data;
+		ok(out.len > 60 && memcmp(p + 1, "PNG", 3) == 0 && memcmp(p + 37, "pHYs", 4) == 0,
+		   "%d dpi PNG has a pHYs chunk after IHDR", dpis[i]);
+		ppm = (unsigned long)p[41] << 24 | (unsigned long)p[42] << 16 |
+		      (unsigned long)p[43] << 8 | p[44];
+		is_int(ppm, (long)(dpis[i] / 0.0254 + 0.5), "  holding %d dpi in pixels per metre",
+		       dpis[i]);
+		is_int(p[49], 1, "  with the unit: metre");
+		bb_buf_free(&out);
+	}
+}
+
+struct worker {
+	const struct bb_buf *want_zpl, *want_png;
+	int mismatches;
+};
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	struct lbl_data d = sample();
+
+	for (int i = 0; i < 20; i++) {
+		struct bb_buf zpl = { 0 }, png = { 0 };
+		char why[LBL_WHY_MAX];
+
+		render("box-2x1in", 300, LBL_FMT_ZPL, &d, 1, &zpl, why);
+		render("box-2x1in", 300, LBL_FMT_PNG, &d, 1, &png, why);
+		if (zpl.len != w->want_zpl->len || memcmp(zpl.data, w->want_zpl->data, zpl.len) ||
+		    png.len != w->want_png->len || memcmp(png.data, w->want_png->data, png.len))
+			w->mismatches++;
+		bb_buf_free(&zpl);
+		bb_buf_free(&png);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	enum { NTHREADS = 8 };
+	struct bb_buf zpl = { 0 }, png = { 0 };
+	struct lbl_data d = sample();
+	struct worker w[NTHREADS];
+	pthread_t th[NTHREADS];
+	char why[LBL_WHY_MAX];
+	int bad = 0;
+
+	render("box-2x1in", 300, LBL_FMT_ZPL, &d, 1, &zpl, why);
+	render("box-2x1in", 300, LBL_FMT_PNG, &d, 1, &png, why);
+	for (int i = 0; i < NTHREADS; i++) {
+		w[i] = (struct worker){ &zpl, &png, 0 };
+		pthread_create(&th[i], NULL, work, &w[i]);
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		pthread_join(th[i], NULL);
+		bad += w[i].mismatches;
+	}
+	is_int(bad, 0, "%d threads rendering at once produce the same bytes as one", NTHREADS);
+	bb_buf_free(&zpl);
+	bb_buf_free(&png);
+}
+
+static void
+test_speed(void)
+{
+	enum { N = 10000 };
+	struct lbl_data *d = bb_calloc(N, sizeof(*d));
+	char(*ids)[BB_ID_LEN + 1] = bb_calloc(N, sizeof(*ids));
+	struct bb_buf out = { 0 };
+	char why[LBL_WHY_MAX];
+	struct timespec a, b;
+	size_t n = 0;
+	double secs;
+
+	for (uint64_t serial = 1; n < N; serial++) {
+		if (!bb_id_from_serial(serial, ids[n]))
+			continue;
+		d[n] = sample();
+		d[n].id = ids[n];
+		n++;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	enum bb_err err = render("cryo-1.28x0.5in", 203, LBL_FMT_ZPL, d, N, &out, why);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	is_int(err, BB_OK, "ZPL for %d labels renders", N);
+#if defined(__SANITIZE_ADDRESS__)
+	/* Sanitizers slow everything several times; the promise is for real builds. */
+	ok(secs < 5.0, "ZPL for %d labels in %.3f s (sanitized build: limit 5 s)", N, secs);
+#else
+	ok(secs < 1.0, "ZPL for %d labels in %.3f s (limit 1 s)", N, secs);
+#endif
+	bb_buf_free(&out);
+	free(ids);
+	free(d);
+}
+
+int
+main(void)
+{
+	bb_id_from_serial(1, id8);
+	test_errors();
+	test_fit();
+	test_png_dpi();
+	test_threads();
+	test_speed();
+	return tap_done();
+}
