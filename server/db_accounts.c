@@ -16,7 +16,8 @@ const struct db_stmt db_accounts_statements[] = {
 	{ "db_tokens_insert",
 	  "INSERT INTO tokens (user_id, hash, kind, label, expires_at)"
 	  " VALUES ($1, $2::bytea, $3, $4,"
-	  "         CASE WHEN $5::int > 0 THEN now() + make_interval(secs => $5::int) END)"
+	  "         CASE WHEN $5::int > 0"
+	  "              THEN date_trunc('second', now() + make_interval(secs => $5::int)) END)"
 	  " RETURNING id, COALESCE(bb_rfc3339(expires_at), '')" },
 	{ "db_tokens_revoke",
 	  "UPDATE tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL" },

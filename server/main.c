@@ -57,6 +57,8 @@ cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	s.cfg = &cfg;
+	sigset_t sigs;
+	srv_block_signals(&sigs);
 	if (auth_password_hash("no such user", s.dummy_hash) != 0)
 		fatalx("cannot hash a password: out of memory");
 	s.pool = db_pool_open(cfg.database_url, cfg.threads);

@@ -336,6 +336,16 @@ slurp(const char *path)
 	return bb_buf_steal(&b);
 }
 
+void
+srv_block_signals(sigset_t *sigs)
+{
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 int
 srv_run(struct srv *s)
 {
@@ -371,12 +381,7 @@ srv_run(struct srv *s)
 		flags |= MHD_USE_TLS;
 	}
 
-	/* Signals go to this thread only, through sigwait(): block them before MHD's threads start. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	srv_block_signals(&sigs);
 
 	struct MHD_OptionItem tls_opts[] = {
 		{ MHD_OPTION_HTTPS_MEM_CERT, 0, cert },

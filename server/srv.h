@@ -10,6 +10,7 @@
 #include "db.h"
 #include "json_spec.h"
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -140,7 +141,13 @@ const char *req_query(struct srv_req *r, const char *name);
 /* A request header, or NULL. */
 const char *req_header(struct srv_req *r, const char *name);
 
-/* Start and stop the HTTP server (server.c). */
+/*
+ * Signals reach the daemon only through sigwait() in srv_run(): call this
+ * before starting any thread, so that every thread inherits the mask.
+ */
+void srv_block_signals(sigset_t *sigs);
+
+/* Serve until SIGTERM or SIGINT, then drain requests in flight (server.c). */
 int srv_run(struct srv *s);
 
 #endif

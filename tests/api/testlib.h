@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 struct daemon {
+	bool https; /* set before daemon_start to speak TLS to it */
 	pid_t pid;
 	int port;
 	char url[64];
