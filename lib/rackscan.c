@@ -125,9 +125,12 @@ parse_pos(const char *s, int *row, int *col)
 
 	if (r < 'A' || r > 'Z')
 		return -1;
-	for (s++; *s >= '0' && *s <= '9'; s++, digits++)
+	for (s++; *s >= '0' && *s <= '9'; s++) {
+		if (++digits > 3) /* before the sum can overflow */
+			return -1;
 		c = c * 10 + (*s - '0');
-	if (*s != '\0' || digits == 0 || digits > 3)
+	}
+	if (*s != '\0' || digits == 0)
 		return -1;
 	*row = r - 'A';
 	*col = c - 1;

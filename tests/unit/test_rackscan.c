@@ -374,6 +374,12 @@ test_rejections(void)
 	rejects("A1,T1\nA0,T2\n", NULL, "line 2: ", "outside", "column 0");
 	rejects("A1,T1\n1A,T2\n", NULL, "line 2: ", "not a well position", "1A");
 	rejects("A1,T1\nA1B,T2\n", NULL, "line 2: ", "not a well position", "A1B");
+	/* Found by fuzz_rackscan: a long column number overflowed int while parsing. */
+	rejects("K1\tA103499808826\tT4\r", NULL, "line 1: ", "not a well position",
+	        "fuzz regression: 12-digit column");
+	rejects("A1,T1\nA99999999999999999999,T2\n", NULL, "line 2: ", "not a well position",
+	        "a 20-digit column");
+	rejects("A1,T1\nA0001,T2\n", NULL, "line 2: ", "not a well position", "four-digit column");
 
 	rejects("A1,T1\nA2,T2\nA01,T3\n", NULL, "line 3: ", "listed twice (also on line 1)",
 	        "the same well twice");
