@@ -262,14 +262,17 @@ place_bar(struct lbl_layout *lo, const struct lbl_template *t, const char *id, i
 	struct zint_symbol *bar;
 	int gap = dots(GAP_IN, lo->dpi), mod, modules, bar_h = dots(t->bar_h, lo->dpi);
 
-	if (t->bar_h <= 0 || encode(&bar, BARCODE_CODE128B, 0, id, ignored) != BB_OK)
+	/* Decide on height first: encoding a symbol only to drop it is most of
+	 * the cost of a cryo label. */
+	if (t->bar_h <= 0 || *ch - bar_h - gap < dm_side || *ch - bar_h - gap < STD_LINES * pitch)
+		return;
+	if (encode(&bar, BARCODE_CODE128B, 0, id, ignored) != BB_OK)
 		return;
 	modules = bar->width + 2 * LBL_BAR_QUIET;
 	mod = cw / modules;
 	if (mod > dots(BAR_MODULE_MAX_IN, lo->dpi))
 		mod = dots(BAR_MODULE_MAX_IN, lo->dpi);
-	if (mod < min_module(lo->dpi) || *ch - bar_h - gap < dm_side ||
-	    *ch - bar_h - gap < STD_LINES * pitch) {
+	if (mod < min_module(lo->dpi)) {
 		ZBarcode_Delete(bar);
 		return;
 	}
