@@ -25,7 +25,7 @@ bb_missing_packages() {
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$p")
 	done
-	printf '%s\n' "${missing[@]}"
+	[ "${#missing[@]}" -eq 0 ] || printf '%s\n' "${missing[@]}"
 }
 
 bb_install_deps() {
@@ -49,17 +49,19 @@ bb_install_deps() {
 		die "apt-get install failed for: ${missing[*]}"
 }
 
-# bb_build DIR [meson options...]: configure once, then build.
+# bb_build DIR TARGETS [meson options...]: configure once, then build
+# TARGETS (space-separated ninja targets; empty for everything).
 bb_build() {
-	local dir=$1
-	shift
+	local dir=$1 targets=$2
+	shift 2
 	if [ ! -f "$dir/build.ninja" ]; then
 		meson setup "$dir" "$BB_ROOT" "$@" >"$dir.setup.log" 2>&1 || {
 			cat "$dir.setup.log" >&2
 			die "meson setup failed"
 		}
 	fi
-	ninja -C "$dir" >"$dir.build.log" 2>&1 || {
+	# shellcheck disable=SC2086
+	ninja -C "$dir" $targets >"$dir.build.log" 2>&1 || {
 		cat "$dir.build.log" >&2
 		die "build failed"
 	}
