@@ -1,0 +1,302 @@
+/*
+ * test_cli.c — the printer transports and the labelgen command, black-box:
+ * loopback peers take the bytes over raw TCP and HTTP POST, misbehave (refuse,
+ * hang, reset) and answer 401; the command runs as a separate process on
+ * offline input. The fetch and print recording against a real biobankd are
+ * the API suite's.
+ */
+#define _GNU_SOURCE /* strcasestr in listener.h */
+#include "harness.h"
+#include "label.h"
+#include "listener.h"
+#include "util.h"
+
+#include <sys/stat.h>
+#include <time.h>
+
+static const char *labelgen;
+static char *dir;
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs labelgen with args through the shell; returns its exit status and
+ * sets *out to what it printed on both streams. */
+__attribute__((format(printf, 2, 3))) static int
+cli(char **out, const char *fmt, ...)
+{
+	char args[2048];
+	va_list ap;
+	char *res, *rc;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	res = run_capture("cd '%s' && '%s' %s 2>&1; echo \"rc=$?\"", dir, labelgen, args);
+	rc = strrchr(res, '=');
+	status = rc ? atoi(rc + 1) : -1;
+	if (rc)
+		rc[-2] = '\0'; /* drop "rc=N" */
+	*out = res;
+	return status;
+}
+
+static bool
+exists(const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+static void
+test_transports(void)
+{
+	const char *zpl = "^XA^FDhello^FS^XZ\n";
+	char why[LBL_WHY_MAX], uri[128];
+	struct peer p;
+	double t0;
+
+	peer_start(&p, PEER_RAW);
+	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", p.port);
+	is_int(lbl_printer_send(uri, zpl, strlen(zpl), 2000, why), BB_OK, "raw TCP send succeeds");
+	pthread_join(p.th, NULL);
+	p.th = pthread_self();
+	is_str(p.got.data, zpl, "the raw TCP printer received exactly the bytes");
+	close(p.lfd);
+	bb_buf_free(&p.got);
+
+	peer_start(&p, PEER_HTTP_OK);
+	snprintf(uri, sizeof(uri), "http://127.0.0.1:%d/pstprnt", p.port);
+	is_int(lbl_printer_send(uri, zpl, strlen(zpl), 2000, why), BB_OK, "HTTP POST succeeds");
+	pthread_join(p.th, NULL);
+	is_str(p.request_line, "POST /pstprnt HTTP/1.1", "it is a POST to the printer's path");
+	is_str(p.got.data, zpl, "the HTTP printer received exactly the bytes");
+	close(p.lfd);
+	bb_buf_free(&p.got);
+
+	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", peer_dead_port());
+	t0 = now_s();
+	is_int(lbl_printer_send(uri, zpl, strlen(zpl), 1000, why), BB_EIO,
+	       "a printer that refuses fails");
+	ok(strstr(why, "refused") != NULL && now_s() - t0 < 1.5, "  at once, saying so: %s", why);
+
+	peer_start(&p, PEER_HANG);
+	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", p.port);
+	t0 = now_s();
+	is_int(lbl_printer_send(uri, zpl, strlen(zpl), 700, why), BB_EIO,
+	       "a printer that hangs fails");
+	ok(now_s() - t0 < 2.0 && strstr(why, "did not confirm") != NULL,
+	   "  within the timeout (%.2f s), saying so: %s", now_s() - t0, why);
+	peer_stop(&p);
+
+	peer_start(&p, PEER_HANG);
+	snprintf(uri, sizeof(uri), "http://127.0.0.1:%d/pstprnt", p.port);
+	t0 = now_s();
+	is_int(lbl_printer_send(uri, zpl, strlen(zpl), 700, why), BB_EIO,
+	       "an HTTP printer that hangs fails");
+	ok(now_s() - t0 < 2.0 && strstr(why, "timed out") != NULL, "  within the timeout: %s", why);
+	peer_stop(&p);
+
+	peer_start(&p, PEER_CLOSE_EARLY);
+	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", p.port);
+	is_int(lbl_printer_send(uri, zpl, strlen(zpl), 2000, why), BB_EIO,
+	       "a printer that closes early fails");
+	ok(why[0] != '\0', "  saying so: %s", why);
+	peer_stop(&p);
+
+	peer_start(&p, PEER_HTTP_401);
+	snprintf(uri, sizeof(uri), "http://127.0.0.1:%d/pstprnt", p.port);
+	is_int(lbl_printer_send(uri, zpl, strlen(zpl), 2000, why), BB_EIO,
+	       "an HTTP printer answering 401 fails");
+	ok(strstr(why, "HTTP 401") != NULL, "  saying so: %s", why);
+	peer_stop(&p);
+
+	char path[512], *got;
+	snprintf(uri, sizeof(uri), "file:%s/printed.zpl", dir);
+	snprintf(path, sizeof(path), "%s/printed.zpl", dir);
+	is_int(lbl_printer_send(uri, zpl, strlen(zpl), 2000, why), BB_OK, "file: send succeeds");
+	got = read_file(path, NULL);
+	is_str(got, zpl, "the file holds exactly the bytes");
+	free(got);
+	is_int(lbl_printer_send("lpd://x", zpl, 3, 100, why), BB_EINVAL, "unknown scheme: %s", why);
+}
+
+static void
+test_cli_offline(void)
+{
+	char path[512], *out, *zpl;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/in.csv", dir);
+	const char *csv = "id,tube_barcode,type,participant,timepoint,collected_at\r\n"
+	                  "KRVQKEB8,,serum,Müller-Lyon,baseline,2024-03-05T09:30:00Z\r\n"
+	                  "\"7HQF6WPE\",T1,plasma,\"MASC ^ ~ 0042\",m12,2024-03-06\r\n";
+	write_file(path, csv, strlen(csv));
+
+	rc = cli(&zpl, "--input in.csv --template box-2x1in");
+	is_int(rc, 0, "CSV to ZPL on standard output");
+	ok(strstr(zpl, "^FDKRVQKEB8^FS") && strstr(zpl, "^FD7HQF6WPE^FS"),
+	   "  holds both labels' DataMatrix fields");
+	ok(strstr(zpl, "MASC _5E _7E 0042") != NULL, "  with ^ and ~ escaped for ^FH");
+	ok(strstr(zpl, "2024-03-05^FS") != NULL, "  and the collection date, not the timestamp");
+
+	rc = cli(&out, "--input in.csv --output labels/ --format png --dpi 300");
+	is_int(rc, 0, "CSV to a directory of PNGs: %s", out);
+	free(out);
+	out = run_capture("dmtxread -n -N1 '%s/labels/7HQF6WPE.png' 2>/dev/null", dir);
+	is_str(out, "7HQF6WPE", "  one file per label, named by ID, that dmtxread reads");
+	free(out);
+
+	rc = cli(&out, "--input in.csv --output sheet.pdf --template a4-cryo-4x20 --copies 2");
+	is_int(rc, 0, "CSV to an A4 sheet PDF");
+	free(out);
+	out = run_capture("head -c 5 '%s/sheet.pdf'", dir);
+	is_str(out, "%PDF-", "  which is a PDF");
+	free(out);
+
+	struct peer p;
+	peer_start(&p, PEER_RAW);
+	rc = cli(&out, "--input in.csv --template box-2x1in --printer tcp://127.0.0.1:%d", p.port);
+	pthread_join(p.th, NULL);
+	is_int(rc, 0, "printing to a raw TCP printer: %s", out);
+	free(out);
+	is_str(p.got.data, zpl, "  the printer received exactly the ZPL written to stdout");
+	close(p.lfd);
+	bb_buf_free(&p.got);
+
+	snprintf(path, sizeof(path), "%s/printers.conf", dir);
+	peer_start(&p, PEER_HTTP_OK);
+	char *conf =
+	    bb_asprintf("# bench printers\nbench-1  http://127.0.0.1:%d/pstprnt\n", p.port);
+	write_file(path, conf, strlen(conf));
+	free(conf);
+	rc = cli(&out,
+	         "--input in.csv --template box-2x1in --printers printers.conf --printer bench-1");
+	pthread_join(p.th, NULL);
+	is_int(rc, 0, "printing to a named HTTP printer: %s", out);
+	free(out);
+	is_str(p.got.data, zpl, "  the printer received exactly the ZPL as the POST body");
+	close(p.lfd);
+	bb_buf_free(&p.got);
+	free(zpl);
+
+	rc = cli(&out, "--input in.csv --printer tcp://127.0.0.1:%d --timeout 1", peer_dead_port());
+	ok(rc == 4 && strstr(out, "refused"), "a refusing printer: exit 4 and why: %s", out);
+	free(out);
+	rc = cli(&out, "--input in.csv --printers printers.conf --printer nosuch");
+	ok(rc == 1 && strstr(out, "no printer named \"nosuch\""), "an unknown printer name: %s",
+	   out);
+	free(out);
+}
+
+static void
+test_cli_bad_input(void)
+{
+	char path[512], *out;
+	int rc;
+
+	rc = cli(&out, "--input in.csv --template cryo-9x9in --output bad1.zpl");
+	ok(rc == 1 && strstr(out, "unknown template \"cryo-9x9in\""), "unknown template: %s", out);
+	ok(!exists("bad1.zpl"), "  and no output file");
+	free(out);
+
+	snprintf(path, sizeof(path), "%s/badutf.csv", dir);
+	write_file(path, "id,participant\nKRVQKEB8,M\xC3\x28ller\n", 29);
+	rc = cli(&out, "--input badutf.csv --output bad2.png");
+	ok(rc == 3 && strstr(out, "not valid UTF-8"), "invalid UTF-8: exit 3: %s", out);
+	ok(!exists("bad2.png"), "  and no output file");
+	free(out);
+
+	snprintf(path, sizeof(path), "%s/badid.csv", dir);
+	write_file(path, "id\nKRVQKEB8\nKRVQKEB9\n", 21);
+	rc = cli(&out, "--input badid.csv --output bad3.zpl");
+	ok(rc == 1 && strstr(out, "badid.csv:3") && strstr(out, "KRVQKEB9"),
+	   "a wrong check character names file, line and ID: %s", out);
+	ok(!exists("bad3.zpl"), "  and no output file");
+	free(out);
+
+	snprintf(path, sizeof(path), "%s/empty.csv", dir);
+	write_file(path, "id,type\n", 8);
+	rc = cli(&out, "--input empty.csv");
+	ok(rc == 1 && strstr(out, "no labels"), "an empty file: %s", out);
+	free(out);
+	rc = cli(&out, "--server http://127.0.0.1:1 </dev/null");
+	ok(rc == 1 && strstr(out, "no specimen IDs"), "no IDs on standard input: %s", out);
+	free(out);
+	rc = cli(&out, "--input in.csv --format png");
+	ok(rc == 1 && strstr(out, "directory"), "several PNGs to standard output: %s", out);
+	free(out);
+	rc = cli(&out, "--input in.csv --dpi 150");
+	ok(rc == 1 && strstr(out, "--dpi 150"), "an unsupported resolution: %s", out);
+	free(out);
+}
+
+static void
+test_cli_server(void)
+{
+	struct peer p;
+	char *out;
+	int rc;
+
+	rc = cli(&out, "--server http://127.0.0.1:%d KRVQKEB8 </dev/null", peer_dead_port());
+	ok(rc == 1 && strstr(out, "no token"), "no token: %s", out);
+	free(out);
+	rc = cli(&out, "--server http://127.0.0.1:%d --token-file /nonexistent KRVQKEB8",
+	         peer_dead_port());
+	ok(rc == 1 && strstr(out, "/nonexistent"), "an unreadable token file: %s", out);
+	free(out);
+	rc = cli(&out, "--server http://127.0.0.1:%d KRVQKEB8 --output down.zpl", peer_dead_port());
+	(void)rc;
+	free(out);
+	setenv("BIOBANK_TOKEN", "t0ken", 1);
+	rc = cli(&out, "--server http://127.0.0.1:%d --output down.zpl KRVQKEB8", peer_dead_port());
+	ok(rc == 2 && strstr(out, "cannot reach"), "server down: exit 2: %s", out);
+	ok(!exists("down.zpl"), "  and no output file");
+	free(out);
+
+	peer_start(&p, PEER_HTTP_401);
+	rc =
+	    cli(&out, "--server http://127.0.0.1:%d --output denied.zpl KRVQKEB8 7HQF6WPE", p.port);
+	pthread_join(p.th, NULL);
+	ok(rc == 2 && strstr(out, "refused the token (401): bad"),
+	   "bad token: exit 2 with the problem detail: %s", out);
+	ok(!exists("denied.zpl"), "  and no output file");
+	is_str(p.request_line, "GET /api/v1/labels?ids=KRVQKEB8,7HQF6WPE HTTP/1.1",
+	       "  the request asked for both IDs");
+	close(p.lfd);
+	bb_buf_free(&p.got);
+	free(out);
+
+	rc = cli(&out, "--server http://127.0.0.1:1 KRVQKEB7");
+	ok(rc == 1 && strstr(out, "KRVQKEB7"), "a mistyped ID is refused before any request: %s",
+	   out);
+	free(out);
+	unsetenv("BIOBANK_TOKEN");
+}
+
+int
+main(void)
+{
+	labelgen = getenv("LABELGEN");
+	if (labelgen == NULL || access(labelgen, X_OK) != 0)
+		tap_skip_all("LABELGEN does not name the labelgen binary");
+	unsetenv("BIOBANK_SERVER");
+	unsetenv("BIOBANK_TOKEN");
+	dir = scratch_dir();
+	test_transports();
+	test_cli_offline();
+	test_cli_bad_input();
+	test_cli_server();
+	remove_dir(dir);
+	free(dir);
+	return tap_done();
+}
