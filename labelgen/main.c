@@ -17,12 +17,12 @@
 #include <unistd.h>
 
 /* Kept identical to the SYNOPSIS of docs/labelgen.1. */
-static const char usage_text[] =
-    "usage: labelgen [--server URL] [--token-file FILE] [--input FILE]\n"
-    "                [--format zpl|png|svg|pdf] [--template NAME] [--dpi N]\n"
-    "                [--copies N] [--printer URI|NAME] [--printers FILE]\n"
-    "                [--output PATH] [--timeout SECONDS] [ID ...]\n"
-    "       labelgen --list-templates\n";
+static const char usage_text[] = "usage:\n"
+                                 "labelgen [--server URL] [--token-file FILE] [--input FILE]\n"
+                                 "         [--format zpl|png|svg|pdf] [--template NAME] [--dpi N]\n"
+                                 "         [--copies N] [--printer URI|NAME] [--printers FILE]\n"
+                                 "         [--output PATH] [--timeout SECONDS] [ID ...]\n"
+                                 "labelgen --list-templates\n";
 
 static const char *const DEFAULT_TEMPLATE = "cryo-1.28x0.5in";
 static const char *const DEFAULT_PRINTERS = "/etc/biobank/printers.conf";

@@ -283,6 +283,26 @@ test_cli_server(void)
 	unsetenv("BIOBANK_TOKEN");
 }
 
+/* usage() and the man page's SYNOPSIS are one text. */
+static void
+test_usage(void)
+{
+	const char *src = getenv("LBL_TEST_SRCDIR");
+	char *help, *syn;
+
+	cli(&help, "--help");
+	for (size_t n = strlen(help); n > 0 && help[n - 1] == '\n'; n--)
+		help[n - 1] = '\0';
+	syn = run_capture("sed -n '/^.SH SYNOPSIS/,/^.fi/p' '%s/../../docs/labelgen.1' | "
+	                  "sed '1,2d;$d' | sed 's/\\\\-/-/g'",
+	                  src ? src : ".");
+	ok(strncmp(help, "usage:\n", 7) == 0, "--help prints the usage");
+	is_str(help + (strncmp(help, "usage:\n", 7) == 0 ? 7 : 0), syn,
+	       "usage() is the SYNOPSIS of docs/labelgen.1");
+	free(help);
+	free(syn);
+}
+
 int
 main(void)
 {
@@ -292,6 +312,7 @@ main(void)
 	unsetenv("BIOBANK_SERVER");
 	unsetenv("BIOBANK_TOKEN");
 	dir = scratch_dir();
+	test_usage();
 	test_transports();
 	test_cli_offline();
 	test_cli_bad_input();
