@@ -46,7 +46,7 @@ void *bb_calloc(size_t n, size_t size);
 void *bb_realloc(void *p, size_t size);
 char *bb_strdup(const char *s);
 char *bb_strndup(const char *s, size_t n);
-char *bb_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *bb_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2), nonnull(1)));
 
 /*
  * A growable byte buffer, always NUL-terminated. The owner frees it with
@@ -60,8 +60,10 @@ struct bb_buf {
 
 void bb_buf_append(struct bb_buf *b, const void *p, size_t n);
 void bb_buf_puts(struct bb_buf *b, const char *s);
-void bb_buf_printf(struct bb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void bb_buf_vprintf(struct bb_buf *b, const char *fmt, va_list ap);
+void bb_buf_printf(struct bb_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), nonnull(2)));
+void bb_buf_vprintf(struct bb_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0), nonnull(2)));
 char *bb_buf_steal(struct bb_buf *b);
 void bb_buf_free(struct bb_buf *b);
 
@@ -78,7 +80,7 @@ void *bb_arena_alloc(struct bb_arena *a, size_t size);
 char *bb_arena_strdup(struct bb_arena *a, const char *s);
 char *bb_arena_strndup(struct bb_arena *a, const char *s, size_t n);
 char *bb_arena_printf(struct bb_arena *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3), nonnull(2)));
 void bb_arena_free(struct bb_arena *a);
 
 /* Text helpers. */

@@ -60,7 +60,8 @@ bb_arena_printf(struct bb_arena *a, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	va_copy(copy, ap);
-	int n = vsnprintf(NULL, 0, fmt, copy);
+	char probe[1];
+	int n = vsnprintf(probe, sizeof(probe), fmt, copy);
 	va_end(copy);
 	if (n < 0)
 		n = 0;

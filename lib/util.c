@@ -126,7 +126,8 @@ bb_buf_vprintf(struct bb_buf *b, const char *fmt, va_list ap)
 	va_list copy;
 
 	va_copy(copy, ap);
-	int n = vsnprintf(NULL, 0, fmt, copy);
+	char probe[1];
+	int n = vsnprintf(probe, sizeof(probe), fmt, copy);
 	va_end(copy);
 	if (n < 0)
 		return;

@@ -17,21 +17,27 @@ struct tap_state {
 	int run, failed;
 };
 
-__attribute__((unused)) static struct tap_state tap;
+/* Weak: every file of a test program that includes this shares one count. */
+__attribute__((weak)) struct tap_state tap;
 
 __attribute__((format(printf, 2, 3), unused)) static bool
 tap_ok(bool cond, const char *fmt, ...)
 {
 	va_list ap;
 
+	char msg[1024];
+
 	tap.run++;
 	if (!cond)
 		tap.failed++;
-	printf("%sok %d - ", cond ? "" : "not ", tap.run);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	printf("\n");
+	/* A description must stay on its line for the TAP reader. */
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	printf("%sok %d - %s\n", cond ? "" : "not ", tap.run, msg);
 	fflush(stdout);
 	return cond;
 }

@@ -13,7 +13,7 @@ BB_PACKAGES=(
 	postgresql-15 postgresql-client-15
 	curl ca-certificates openssl
 	clang libclang-rt-14-dev
-	dmtx-utils zbar-tools poppler-utils librsvg2-bin fonts-dejavu-core
+	dmtx-utils zbar-tools poppler-utils librsvg2-bin fonts-dejavu-core fonts-dejavu-extra
 )
 
 say() { printf '%s\n' "$*" >&2; }
