@@ -181,9 +181,16 @@ reply_db_error(struct srv_req *r, enum bb_err err)
 	case BB_ENOTFOUND:
 		reply_problem(r, 404, NULL, "%s", *msg ? msg : "no such object");
 		break;
-	case BB_EINVAL:
+	case BB_EINVAL: {
+		/* "field: message" from the database names the field, like the validator does. */
+		size_t n = strspn(msg, "abcdefghijklmnopqrstuvwxyz_.[]0123456789");
+		if (n > 0 && msg[n] == ':' && msg[n + 1] == ' ') {
+			reply_invalid_field(r, bb_arena_strndup(&r->arena, msg, n), "%s", msg + n + 2);
+			break;
+		}
 		reply_problem(r, 400, NULL, "%s", *msg ? msg : "the request was not valid");
 		break;
+	}
 	case BB_ERETRY:
 		reply_header(r, "Retry-After", "1");
 		reply_problem(r, 503, NULL, "the database was too busy to complete the request; try again");
@@ -206,4 +213,51 @@ reply_header(struct srv_req *r, const char *name, const char *value)
 		return;
 	r->resp_headers[i] = bb_arena_strdup(&r->arena, name);
 	r->resp_headers[i + 1] = bb_arena_strdup(&r->arena, value);
+}
+
+void
+reply_json_text(struct srv_req *r, unsigned status, const char *json)
+{
+	set_body(r, status, "application/json", bb_strdup(json), strlen(json));
+}
+
+struct fn_call {
+	const char *stmt;
+	int nparams;
+	const char *const *params;
+	PGresult *res;
+};
+
+static enum bb_err
+fn_call_run(struct db_conn *c, void *arg)
+{
+	struct fn_call *f = arg;
+
+	PQclear(f->res);
+	f->res = NULL;
+	return db_exec(c, f->stmt, f->nparams, f->params, &f->res);
+}
+
+void
+reply_from_function(struct srv_req *r, unsigned status, const char *stmt, int nparams,
+		    const char *const *params)
+{
+	struct fn_call f = { stmt, nparams, params, NULL };
+	struct db_conn *db = req_db(r);
+
+	if (db == NULL)
+		return;
+	enum bb_err err = db_txn_implicit(db, fn_call_run, &f);
+	if (err != BB_OK) {
+		PQclear(f.res);
+		reply_db_error(r, err);
+		return;
+	}
+	if (PQntuples(f.res) != 1 || PQgetisnull(f.res, 0, 0)) {
+		PQclear(f.res);
+		reply_problem(r, 404, NULL, "no such object");
+		return;
+	}
+	reply_json_text(r, status, PQgetvalue(f.res, 0, 0));
+	PQclear(f.res);
 }

@@ -60,6 +60,24 @@ req_header(struct srv_req *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+const char *
+req_studies(struct srv_req *r)
+{
+	return r->user.studies[0] ? r->user.studies : NULL;
+}
+
+const char *
+req_actor(struct srv_req *r)
+{
+	return r->user.username;
+}
+
+const char *
+req_actor_id(struct srv_req *r)
+{
+	return bb_arena_printf(&r->arena, "%lld", (long long)r->user.id);
+}
+
 struct db_conn *
 req_db(struct srv_req *r)
 {

@@ -132,6 +132,23 @@ void reply_header(struct srv_req *r, const char *name, const char *value);
 char *problem_json(unsigned status, const char *title, const char *detail,
 		   const struct bb_js_errors *errs);
 
+/* The caller's studies as a SQL parameter: NULL (all studies) or "{1,4}". */
+const char *req_studies(struct srv_req *r);
+/* The caller's user name and id, as SQL parameters for the ledger and audit log. */
+const char *req_actor(struct srv_req *r);
+const char *req_actor_id(struct srv_req *r);
+
+/* Reply with JSON text made elsewhere (e.g. by PostgreSQL); the text is copied. */
+void reply_json_text(struct srv_req *r, unsigned status, const char *json);
+
+/*
+ * Run one statement that returns one JSON value (a SQL function doing a
+ * whole action) and reply with it as status; errors become problems.
+ * Retries serialization failures. The common body of most write handlers.
+ */
+void reply_from_function(struct srv_req *r, unsigned status, const char *stmt, int nparams,
+			 const char *const *params);
+
 /* The request's database connection, acquired on first use. On failure
  * replies 503 itself and returns NULL. */
 struct db_conn *req_db(struct srv_req *r);
