@@ -34,7 +34,7 @@ enum {
 struct bb_js_spec;
 
 struct bb_js_field {
-	const char *name;
+	const char *name; /* NULL: this index is not part of the body (tables shared by several bodies) */
 	enum bb_js_type type;
 	unsigned flags;
 	int64_t min, max;           /* both 0: no bound */

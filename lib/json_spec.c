@@ -292,7 +292,7 @@ validate_object(const cJSON *obj, const struct bb_js_spec *spec, struct bb_arena
 		size_t k;
 
 		for (k = 0; k < spec->count; k++)
-			if (strcmp(spec->fields[k].name, name) == 0)
+			if (spec->fields[k].name != NULL && strcmp(spec->fields[k].name, name) == 0)
 				break;
 		if (k == spec->count) {
 			bb_js_error_add(errs, a, fpath, "is not a known field");
@@ -314,7 +314,8 @@ validate_object(const cJSON *obj, const struct bb_js_spec *spec, struct bb_arena
 		vals[k].present = true;
 	}
 	for (size_t k = 0; k < spec->count; k++) {
-		if ((spec->fields[k].flags & BB_JS_REQUIRED) && !vals[k].present) {
+		if (spec->fields[k].name != NULL && (spec->fields[k].flags & BB_JS_REQUIRED) &&
+		    !vals[k].present) {
 			bool is_null = cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
 				obj, spec->fields[k].name));
 			char *fpath = *path ? bb_arena_printf(a, "%s.%s", path,

@@ -744,13 +744,20 @@ END $$;
 COMMENT ON FUNCTION bb_specimen_register(text, text, text, text, timestamptz, numeric, text, text, text, integer, text[], bigint[], text, bigint)
 	IS 'Registers a collection (and its aliquots) with their events in one statement.';
 
-CREATE FUNCTION bb_specimen_aliquot(ref text, n integer, each_qty numeric, studies bigint[],
-	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+CREATE FUNCTION bb_specimen_aliquot(ref text, n integer, each_qty numeric, each_unit text,
+	studies bigint[], actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	parent specimens;
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
-	RETURN jsonb_build_object('items', bb_make_aliquots(bb_specimen_lock(ref, studies), n, each_qty, NULL));
+	parent := bb_specimen_lock(ref, studies);
+	IF each_unit IS NOT NULL AND parent.unit IS NOT NULL AND each_unit <> parent.unit THEN
+		PERFORM bb_fail('BB400', format('quantity.unit: must be %s, the unit of specimen %s',
+			parent.unit, parent.id));
+	END IF;
+	RETURN jsonb_build_object('items', bb_make_aliquots(parent, n, each_qty, NULL));
 END $$;
-COMMENT ON FUNCTION bb_specimen_aliquot(text, integer, numeric, bigint[], text, bigint) IS 'Aliquots an existing specimen.';
+COMMENT ON FUNCTION bb_specimen_aliquot(text, integer, numeric, text, bigint[], text, bigint) IS 'Aliquots an existing specimen.';
 
 CREATE FUNCTION bb_specimen_derive(ref text, new_type text, qty numeric, unit text,
 	studies bigint[], actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -790,3 +797,153 @@ CREATE FUNCTION bb_consent_withdrawn(participant bigint) RETURNS boolean LANGUAG
 			  ORDER BY recorded_at DESC, id DESC LIMIT 1), false);
 $$;
 COMMENT ON FUNCTION bb_consent_withdrawn(bigint) IS 'True when the participant''s biobank consent is withdrawn.';
+
+-- A specimen as GET /api/v1/specimens/{id} shows it: itself, its lineage.
+CREATE FUNCTION bb_specimen_find_json(ref text, studies bigint[]) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT bb_specimen_json(s) || jsonb_build_object('children',
+		COALESCE((SELECT jsonb_agg(c.id ORDER BY c.serial) FROM specimens c WHERE c.parent_id = s.id), '[]'))
+	  FROM specimens s
+	 WHERE s.id = (SELECT x.id FROM specimens x WHERE x.id = ref
+		       UNION ALL SELECT x.id FROM specimens x WHERE x.tube_barcode = ref LIMIT 1)
+	   AND (studies IS NULL OR s.study_id = ANY (studies));
+$$;
+COMMENT ON FUNCTION bb_specimen_find_json(text, bigint[]) IS 'A specimen by ID or tube barcode with its children, within the given studies; NULL if none.';
+
+CREATE FUNCTION bb_specimen_get(ref text, studies bigint[]) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	j jsonb := bb_specimen_find_json(ref, studies);
+BEGIN
+	IF j IS NULL THEN
+		PERFORM bb_fail('BB404', format('no specimen %s', ref));
+	END IF;
+	RETURN j;
+END $$;
+COMMENT ON FUNCTION bb_specimen_get(text, bigint[]) IS 'As bb_specimen_find_json, raising BB404 when there is none.';
+
+CREATE FUNCTION bb_specimen_events(ref text, studies bigint[]) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	j jsonb;
+BEGIN
+	SELECT jsonb_build_object('specimen', s.id, 'items', COALESCE((
+		SELECT jsonb_agg(jsonb_build_object(
+			'seq', e.seq, 'type', e.type, 'at', bb_rfc3339(e.at), 'actor', e.actor,
+			'from', CASE WHEN e.from_box IS NULL THEN NULL ELSE
+				jsonb_build_object('box', e.from_box, 'position', e.from_pos) END,
+			'to', CASE WHEN e.to_box IS NULL THEN NULL ELSE
+				jsonb_build_object('box', e.to_box, 'position', e.to_pos) END,
+			'reason', e.reason, 'details', e.details,
+			'prev_hash', encode(e.prev_hash, 'hex'), 'hash', encode(e.hash, 'hex'))
+			ORDER BY e.seq)
+		  FROM events e WHERE e.specimen_id = s.id), '[]'))
+	  FROM specimens s
+	 WHERE s.id = (SELECT x.id FROM specimens x WHERE x.id = ref
+		       UNION ALL SELECT x.id FROM specimens x WHERE x.tube_barcode = ref LIMIT 1)
+	   AND (studies IS NULL OR s.study_id = ANY (studies))
+	  INTO j;
+	IF j IS NULL THEN
+		PERFORM bb_fail('BB404', format('no specimen %s', ref));
+	END IF;
+	RETURN j;
+END $$;
+COMMENT ON FUNCTION bb_specimen_events(text, bigint[]) IS 'A specimen''s custody events, oldest first, with their hashes.';
+
+/*
+ * Store or move many specimens into one box, all or nothing. Tubes may swap
+ * places within one call: the position constraint is checked at the end.
+ * A tube already where it is asked to be is left alone (a re-scan is harmless).
+ */
+CREATE FUNCTION bb_box_place(box_barcode text, positions text[], refs text[], studies bigint[],
+	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	b boxes;
+	s specimens;
+	r integer;
+	c integer;
+	old_box text;
+	old_pos text;
+	ev text;
+	placed jsonb := '[]';
+	seen_pos text[] := '{}';
+	seen_ids text[] := '{}';
+	pname text;
+	occupant text;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	b := bb_box_find(box_barcode);
+	IF b.id IS NULL THEN
+		PERFORM bb_fail('BB404', format('no box %s', box_barcode));
+	END IF;
+	SET CONSTRAINTS specimens_one_per_position DEFERRED;
+	FOR i IN 1 .. COALESCE(array_length(refs, 1), 0) LOOP
+		SELECT p.r, p.c INTO r, c FROM bb_parse_position(positions[i], b.rows, b.cols) p;
+		pname := bb_position_name(r, c);
+		IF pname = ANY (seen_pos) THEN
+			PERFORM bb_fail('BB400', format('placements[%s].position: %s is listed twice', i - 1, pname));
+		END IF;
+		seen_pos := seen_pos || pname;
+		s := bb_specimen_lock(refs[i], studies);
+		IF s.id = ANY (seen_ids) THEN
+			PERFORM bb_fail('BB400', format('placements[%s].specimen: %s is listed twice', i - 1, s.id));
+		END IF;
+		seen_ids := seen_ids || s.id;
+		IF s.box_id = b.id AND s.pos_row = r AND s.pos_col = c THEN
+			placed := placed || jsonb_build_object('position', pname, 'specimen', s.id, 'event', NULL);
+			CONTINUE;
+		END IF;
+		IF s.status NOT IN ('registered', 'in_storage', 'checked_out') THEN
+			PERFORM bb_fail('BB409', format('specimen %s is %s: it cannot be placed', s.id, s.status));
+		END IF;
+		old_box := NULL;
+		old_pos := NULL;
+		IF s.box_id IS NOT NULL THEN
+			SELECT x.barcode INTO old_box FROM boxes x WHERE x.id = s.box_id;
+			old_pos := bb_position_name(s.pos_row, s.pos_col);
+		END IF;
+		ev := CASE s.status WHEN 'registered' THEN 'stored' WHEN 'checked_out' THEN 'returned'
+			ELSE 'moved' END;
+		UPDATE specimens SET box_id = b.id, pos_row = r, pos_col = c, status = 'in_storage'
+		 WHERE id = s.id;
+		INSERT INTO events (specimen_id, type, actor, actor_id, from_box, from_pos, to_box, to_pos,
+			reason, details)
+		VALUES (s.id, ev, actor, actor_id, old_box, old_pos, b.barcode, pname, 'bulk placement',
+			CASE WHEN ev = 'returned' THEN '{"thawed": false}'::jsonb ELSE '{}'::jsonb END);
+		placed := placed || jsonb_build_object('position', pname, 'specimen', s.id, 'event', ev);
+	END LOOP;
+	-- Name a clash while we can still say which tube holds the position.
+	SELECT bb_position_name(x.pos_row, x.pos_col) || ' (' || string_agg(x.id, ', ') || ')' INTO occupant
+	  FROM specimens x WHERE x.box_id = b.id
+	 GROUP BY x.pos_row, x.pos_col HAVING count(*) > 1 LIMIT 1;
+	IF occupant IS NOT NULL THEN
+		PERFORM bb_fail('BB409', format('position %s of box %s would hold two specimens', occupant, b.barcode));
+	END IF;
+	SET CONSTRAINTS specimens_one_per_position IMMEDIATE;
+	RETURN jsonb_build_object('box', b.barcode, 'placed', placed);
+END $$;
+COMMENT ON FUNCTION bb_box_place(text, text[], text[], bigint[], text, bigint) IS 'Bulk placement of tubes into one box, all or nothing.';
+
+-- A page of specimens in issue order, filtered; the cursor is the last serial seen.
+CREATE FUNCTION bb_specimen_list(p_study text, p_participant text, p_type text, p_timepoint text,
+	p_status text, p_box text, p_studies bigint[], p_after bigint, p_limit integer)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	WITH hits AS (
+		SELECT s.* FROM specimens s
+		 WHERE (p_studies IS NULL OR s.study_id = ANY (p_studies))
+		   AND (p_study IS NULL OR s.study_id = (SELECT id FROM studies WHERE code = p_study))
+		   AND (p_participant IS NULL OR s.participant_id IN (SELECT p.id FROM participants p
+				WHERE p.code = p_participant
+				  AND (p_study IS NULL OR p.study_id = (SELECT id FROM studies WHERE code = p_study))))
+		   AND (p_type IS NULL OR s.type = p_type)
+		   AND (p_timepoint IS NULL OR s.timepoint = p_timepoint)
+		   AND (p_status IS NULL OR s.status = p_status)
+		   AND (p_box IS NULL OR s.box_id = (SELECT id FROM boxes WHERE barcode = p_box))
+		   AND s.serial > COALESCE(p_after, 0)
+		 ORDER BY s.serial
+		 LIMIT p_limit + 1
+	)
+	SELECT jsonb_build_object(
+		'items', COALESCE((SELECT jsonb_agg(bb_specimen_json(h) ORDER BY h.serial)
+				     FROM (SELECT * FROM hits ORDER BY serial LIMIT p_limit) h), '[]'),
+		'next_cursor', CASE WHEN (SELECT count(*) FROM hits) > p_limit
+			THEN (SELECT 'c' || serial FROM hits ORDER BY serial OFFSET p_limit - 1 LIMIT 1) END);
+$$;
+COMMENT ON FUNCTION bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer) IS 'One page of specimens matching the filters, in issue order.';

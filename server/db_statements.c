@@ -3,7 +3,18 @@
 
 #include "db_accounts.h"
 
+extern const struct db_stmt db_specimens_statements[];
+extern const struct db_stmt db_storage_statements[];
+extern const struct db_stmt db_ledger_statements[];
+extern const struct db_stmt db_idempotency_statements[];
+extern const struct db_stmt db_participants_statements[];
+
 const struct db_stmt *const db_statement_sets[] = {
 	db_accounts_statements,
+	db_specimens_statements,
+	db_storage_statements,
+	db_ledger_statements,
+	db_idempotency_statements,
+	db_participants_statements,
 	NULL,
 };

@@ -22,4 +22,47 @@ void h_users_create(struct srv_req *r);
 void h_users_list(struct srv_req *r);
 void h_tokens_create(struct srv_req *r);
 
+/* h_participants.c */
+extern const struct bb_js_spec h_studies_create_spec, h_participants_create_spec,
+	h_consents_create_spec, h_specimen_types_create_spec;
+void h_studies_create(struct srv_req *r);
+void h_studies_list(struct srv_req *r);
+void h_studies_get(struct srv_req *r);
+void h_participants_create(struct srv_req *r);
+void h_participants_list(struct srv_req *r);
+void h_participants_get(struct srv_req *r);
+void h_consents_create(struct srv_req *r);
+void h_specimen_types_create(struct srv_req *r);
+void h_specimen_types_list(struct srv_req *r);
+void h_diagnoses_list(struct srv_req *r);
+void h_audit_log_list(struct srv_req *r);
+
+/* h_specimens.c */
+extern const struct bb_js_spec h_specimens_create_spec, h_specimens_aliquot_spec,
+	h_specimens_derive_spec, h_specimens_store_spec, h_specimens_move_spec,
+	h_specimens_return_spec, h_specimens_reason_spec, h_specimens_found_spec,
+	h_boxes_place_spec;
+void h_specimens_create(struct srv_req *r);
+void h_specimens_list(struct srv_req *r);
+void h_specimens_get(struct srv_req *r);
+void h_specimens_events(struct srv_req *r);
+void h_specimens_aliquot(struct srv_req *r);
+void h_specimens_derive(struct srv_req *r);
+void h_specimens_act(struct srv_req *r);
+void h_boxes_place(struct srv_req *r);
+
+/* h_storage.c */
+extern const struct bb_js_spec h_locations_create_spec, h_boxes_create_spec;
+void h_locations_create(struct srv_req *r);
+void h_locations_get(struct srv_req *r);
+void h_locations_list(struct srv_req *r);
+void h_boxes_create(struct srv_req *r);
+void h_boxes_get(struct srv_req *r);
+void h_boxes_free(struct srv_req *r);
+void h_boxes_list(struct srv_req *r);
+void h_scan(struct srv_req *r);
+
+/* h_ledger.c */
+void h_ledger_verify(struct srv_req *r);
+
 #endif

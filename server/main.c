@@ -2,6 +2,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db_accounts.h"
+#include "ledger_verify.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
@@ -19,6 +20,7 @@ usage(FILE *out)
 		"usage: biobankd serve [--listen HOST:PORT] [--threads N] [option ...]\n"
 		"       biobankd migrate [option ...]\n"
 		"       biobankd user add --role ROLE [--study CODE]... NAME\n"
+		"       biobankd verify-ledger [option ...]\n"
 		"       biobankd config [option ...]\n"
 		"       biobankd --help | --version\n"
 		"\n"
@@ -214,6 +216,43 @@ cmd_user(int argc, char **argv)
 }
 
 static int
+cmd_verify(int argc, char **argv)
+{
+	struct srv_config cfg;
+	struct ledger_report rep;
+	struct db_conn *c;
+	int rest, rc;
+
+	if ((rc = load_config(&cfg, argc, argv, &rest)) != 0)
+		return rc;
+	rc = 2;
+	if (db_connect(cfg.database_url, true, &c) == BB_OK) {
+		enum bb_err err = ledger_verify(c, &rep);
+
+		if (err != BB_OK) {
+			fprintf(stderr, "biobankd: verify-ledger: %s: %s\n", bb_strerror(err),
+				db_error_message(c));
+		} else if (rep.ok) {
+			printf("ledger OK: %lld specimens, %lld events, every chain verifies\n",
+			       rep.specimens, rep.events);
+			rc = 0;
+		} else {
+			printf("ledger BROKEN: %lld of %lld specimens have a bad chain\n", rep.broken,
+			       rep.specimens);
+			for (size_t i = 0; i < rep.nbreaks; i++)
+				printf("specimen %s event %d: %s (%s)\n", rep.breaks[i].specimen,
+				       rep.breaks[i].seq, rep.breaks[i].reason, rep.breaks[i].detail);
+			if (rep.broken > (long long)rep.nbreaks)
+				printf("... and %lld more\n", rep.broken - (long long)rep.nbreaks);
+			rc = 1;
+		}
+		db_disconnect(c);
+	}
+	config_free(&cfg);
+	return rc;
+}
+
+static int
 cmd_config(int argc, char **argv)
 {
 	struct srv_config cfg;
@@ -252,6 +291,8 @@ main(int argc, char **argv)
 		return cmd_migrate(argc - 2, argv + 2);
 	if (strcmp(cmd, "user") == 0)
 		return cmd_user(argc - 2, argv + 2);
+	if (strcmp(cmd, "verify-ledger") == 0)
+		return cmd_verify(argc - 2, argv + 2);
 	if (strcmp(cmd, "config") == 0)
 		return cmd_config(argc - 2, argv + 2);
 	fprintf(stderr, "biobankd: unknown command \"%s\"\n", cmd);

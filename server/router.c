@@ -4,6 +4,10 @@
 #include <string.h>
 
 #define ADMIN R(ROLE_ADMIN)
+#define MANAGERS (R(ROLE_ADMIN) | R(ROLE_MANAGER))
+#define BENCH (MANAGERS | R(ROLE_TECHNICIAN))          /* who handles tubes */
+#define READERS (BENCH | R(ROLE_AUDITOR))              /* who may look */
+#define AUDITORS (MANAGERS | R(ROLE_AUDITOR))          /* who checks the books */
 
 const struct route routes[] = {
 	{ "GET", "/healthz", ROLES_PUBLIC, h_health_live, BODY_NONE, NULL },
@@ -18,6 +22,62 @@ const struct route routes[] = {
 	{ "POST", "/api/v1/users", ADMIN, h_users_create, BODY_JSON, &h_users_create_spec },
 	{ "GET", "/api/v1/users", ADMIN, h_users_list, BODY_NONE, NULL },
 	{ "POST", "/api/v1/tokens", ADMIN, h_tokens_create, BODY_JSON, &h_tokens_create_spec },
+
+	/* studies, participants, consent, reference lists, audit log (h_participants.c) */
+	{ "POST", "/api/v1/studies", MANAGERS, h_studies_create, BODY_JSON, &h_studies_create_spec },
+	{ "GET", "/api/v1/studies", READERS, h_studies_list, BODY_NONE, NULL },
+	{ "GET", "/api/v1/studies/:code", READERS, h_studies_get, BODY_NONE, NULL },
+	{ "POST", "/api/v1/participants", BENCH, h_participants_create, BODY_JSON,
+	  &h_participants_create_spec },
+	{ "GET", "/api/v1/participants", READERS, h_participants_list, BODY_NONE, NULL },
+	{ "GET", "/api/v1/participants/:study/:code", READERS, h_participants_get, BODY_NONE, NULL },
+	{ "POST", "/api/v1/participants/:study/:code/consents", MANAGERS, h_consents_create,
+	  BODY_JSON, &h_consents_create_spec },
+	{ "POST", "/api/v1/specimen-types", MANAGERS, h_specimen_types_create, BODY_JSON,
+	  &h_specimen_types_create_spec },
+	{ "GET", "/api/v1/specimen-types", ROLES_ALL, h_specimen_types_list, BODY_NONE, NULL },
+	{ "GET", "/api/v1/diagnoses", ROLES_ALL, h_diagnoses_list, BODY_NONE, NULL },
+	{ "GET", "/api/v1/audit-log", AUDITORS, h_audit_log_list, BODY_NONE, NULL },
+
+	/* specimens (h_specimens.c) */
+	{ "POST", "/api/v1/specimens", BENCH, h_specimens_create, BODY_JSON, &h_specimens_create_spec },
+	{ "GET", "/api/v1/specimens", READERS, h_specimens_list, BODY_NONE, NULL },
+	{ "GET", "/api/v1/specimens/:id", READERS, h_specimens_get, BODY_NONE, NULL },
+	{ "GET", "/api/v1/specimens/:id/events", READERS, h_specimens_events, BODY_NONE, NULL },
+	{ "POST", "/api/v1/specimens/:id/aliquots", BENCH, h_specimens_aliquot, BODY_JSON,
+	  &h_specimens_aliquot_spec },
+	{ "POST", "/api/v1/specimens/:id/derivatives", BENCH, h_specimens_derive, BODY_JSON,
+	  &h_specimens_derive_spec },
+	{ "POST", "/api/v1/specimens/:id/store", BENCH, h_specimens_act, BODY_JSON,
+	  &h_specimens_store_spec },
+	{ "POST", "/api/v1/specimens/:id/move", BENCH, h_specimens_act, BODY_JSON,
+	  &h_specimens_move_spec },
+	{ "POST", "/api/v1/specimens/:id/checkout", BENCH, h_specimens_act, BODY_JSON,
+	  &h_specimens_reason_spec },
+	{ "POST", "/api/v1/specimens/:id/return", BENCH, h_specimens_act, BODY_JSON,
+	  &h_specimens_return_spec },
+	{ "POST", "/api/v1/specimens/:id/consume", BENCH, h_specimens_act, BODY_JSON,
+	  &h_specimens_reason_spec },
+	{ "POST", "/api/v1/specimens/:id/lost", BENCH, h_specimens_act, BODY_JSON,
+	  &h_specimens_reason_spec },
+	{ "POST", "/api/v1/specimens/:id/found", BENCH, h_specimens_act, BODY_JSON,
+	  &h_specimens_found_spec },
+	{ "POST", "/api/v1/specimens/:id/destroy", MANAGERS, h_specimens_act, BODY_JSON,
+	  &h_specimens_reason_spec },
+	{ "POST", "/api/v1/boxes/:barcode/placements", BENCH, h_boxes_place, BODY_JSON,
+	  &h_boxes_place_spec },
+	{ "GET", "/api/v1/ledger/verify", AUDITORS, h_ledger_verify, BODY_NONE, NULL },
+
+	/* storage (h_storage.c) */
+	{ "POST", "/api/v1/locations", MANAGERS, h_locations_create, BODY_JSON,
+	  &h_locations_create_spec },
+	{ "GET", "/api/v1/locations", READERS, h_locations_list, BODY_NONE, NULL },
+	{ "GET", "/api/v1/locations/:id", READERS, h_locations_get, BODY_NONE, NULL },
+	{ "POST", "/api/v1/boxes", MANAGERS, h_boxes_create, BODY_JSON, &h_boxes_create_spec },
+	{ "GET", "/api/v1/boxes", READERS, h_boxes_list, BODY_NONE, NULL },
+	{ "GET", "/api/v1/boxes/:barcode", READERS, h_boxes_get, BODY_NONE, NULL },
+	{ "GET", "/api/v1/boxes/:barcode/free", READERS, h_boxes_free, BODY_NONE, NULL },
+	{ "GET", "/api/v1/scan/:value", READERS, h_scan, BODY_NONE, NULL },
 };
 
 const size_t route_count = sizeof(routes) / sizeof(routes[0]);

@@ -5,6 +5,7 @@
  */
 #include "auth.h"
 #include "handlers.h"
+#include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
 #include "srv.h"
@@ -227,12 +228,17 @@ dispatch(struct srv_req *r)
 			return;
 		}
 	}
+	enum idem_state idem = idem_begin(r);
+	if (idem == IDEM_DONE)
+		return;
 	r->route->handler(r);
 	if (r->resp_body == NULL && r->stream == NULL) {
 		log_warnx("%s: handler for %s %s gave no reply", __func__, r->method,
 			  r->route->pattern);
 		reply_problem(r, 500, NULL, "internal error (request %s)", r->id);
 	}
+	if (idem == IDEM_FRESH)
+		idem_finish(r);
 }
 
 static enum MHD_Result

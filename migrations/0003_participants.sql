@@ -1,0 +1,449 @@
+-- 0003: studies, participants, consent, specimen types, diagnoses and the
+-- audit log as the API shows them. Each endpoint is one SQL function that
+-- returns the answer as JSON, so that a request is one round trip and runs
+-- atomically (one statement). Writers name the API user first
+-- (bb_set_actor) so that the audit log and the ledger record who it was.
+
+-- Opaque list cursors: the list's kind and the last row's key, base64url.
+CREATE FUNCTION bb_cursor_make(kind text, key jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT AS $$
+	SELECT translate(encode(convert_to(kind || ':' || key::text, 'UTF8'), 'base64'),
+		E'+/=\n', '-_');
+$$;
+COMMENT ON FUNCTION bb_cursor_make(text, jsonb) IS 'An opaque next_cursor for a list of kind that ended at key.';
+
+CREATE FUNCTION bb_cursor_read(kind text, cursor text) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+	b64 text;
+	plain text;
+	key jsonb;
+BEGIN
+	IF cursor IS NULL THEN
+		RETURN NULL;
+	END IF;
+	BEGIN
+		b64 := translate(cursor, '-_', '+/');
+		b64 := b64 || repeat('=', (4 - length(b64) % 4) % 4);
+		plain := convert_from(decode(b64, 'base64'), 'UTF8');
+		IF left(plain, length(kind) + 1) = kind || ':' THEN
+			key := substr(plain, length(kind) + 2)::jsonb;
+		END IF;
+	EXCEPTION WHEN OTHERS THEN
+		key := NULL;
+	END;
+	IF key IS NULL OR jsonb_typeof(key) <> 'array' THEN
+		PERFORM bb_fail('BB400', 'cursor: is not a cursor of this list (pass next_cursor back unchanged)');
+	END IF;
+	RETURN key;
+END $$;
+COMMENT ON FUNCTION bb_cursor_read(text, text) IS 'The key inside a cursor made by bb_cursor_make for kind; NULL for no cursor; BB400 naming cursor for anything else.';
+
+-- Studies ---------------------------------------------------------------
+
+CREATE FUNCTION bb_study_json(s studies) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('id', s.id, 'code', s.code, 'name', s.name,
+		'created_at', bb_rfc3339(s.created_at));
+$$;
+COMMENT ON FUNCTION bb_study_json(studies) IS 'A study as the API shows it.';
+
+CREATE FUNCTION bb_study_create(code text, name text, actor text, actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	s studies;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	IF code !~ '^[A-Z0-9][A-Z0-9_-]{0,31}$' THEN
+		PERFORM bb_fail('BB400', 'code: must be 1 to 32 upper-case letters, digits, ''_'' or ''-'', starting with a letter or digit');
+	END IF;
+	INSERT INTO studies (code, name) VALUES (code, name)
+	ON CONFLICT DO NOTHING RETURNING * INTO s;
+	IF s.id IS NULL THEN
+		PERFORM bb_fail('BB409', format('a study with the code %s already exists', code));
+	END IF;
+	RETURN bb_study_json(s);
+END $$;
+COMMENT ON FUNCTION bb_study_create(text, text, text, bigint) IS 'POST /studies: a new study, BB409 when the code is taken.';
+
+CREATE FUNCTION bb_studies_list(studies bigint[]) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+		'items', COALESCE((SELECT jsonb_agg(bb_study_json(s) ORDER BY s.code) FROM studies s
+				    WHERE studies IS NULL OR s.id = ANY (studies)), '[]'),
+		'next_cursor', NULL);
+$$;
+COMMENT ON FUNCTION bb_studies_list(bigint[]) IS 'GET /studies: every study the caller may see (NULL studies: all), by code.';
+
+CREATE FUNCTION bb_study_get(code text, studies bigint[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	s studies;
+BEGIN
+	SELECT * INTO s FROM studies st WHERE st.code = bb_study_get.code
+	   AND (studies IS NULL OR st.id = ANY (studies));
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB404', format('no study %s', code));
+	END IF;
+	RETURN bb_study_json(s) || jsonb_build_object('participants',
+		(SELECT count(*) FROM participants p WHERE p.study_id = s.id));
+END $$;
+COMMENT ON FUNCTION bb_study_get(text, bigint[]) IS 'GET /studies/{code}: the study and its number of participants; BB404 outside the caller''s studies.';
+
+-- A study code from a request body, within the caller's studies. A study
+-- outside them reads exactly like one that does not exist.
+CREATE FUNCTION bb_study_find(field text, code text, studies bigint[]) RETURNS studies
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	s studies;
+BEGIN
+	SELECT * INTO s FROM studies st WHERE st.code = bb_study_find.code
+	   AND (studies IS NULL OR st.id = ANY (studies));
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB400', format('%s: there is no study %s', field, code));
+	END IF;
+	RETURN s;
+END $$;
+COMMENT ON FUNCTION bb_study_find(text, text, bigint[]) IS 'The study with this code within the caller''s studies, or BB400 naming field.';
+
+-- Participants and consent -------------------------------------------------
+
+-- The decision in force per scope: the latest recorded (as bb_consent_withdrawn reads it).
+CREATE FUNCTION bb_consent_in_force(participant bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+		'study', (SELECT status FROM consents WHERE participant_id = participant AND scope = 'study'
+			   ORDER BY recorded_at DESC, id DESC LIMIT 1),
+		'biobank', (SELECT status FROM consents WHERE participant_id = participant AND scope = 'biobank'
+			     ORDER BY recorded_at DESC, id DESC LIMIT 1),
+		'genetic', (SELECT status FROM consents WHERE participant_id = participant AND scope = 'genetic'
+			     ORDER BY recorded_at DESC, id DESC LIMIT 1));
+$$;
+COMMENT ON FUNCTION bb_consent_in_force(bigint) IS 'Status in force per consent scope (given, withdrawn, or null when never recorded).';
+
+CREATE FUNCTION bb_participant_json(p participants) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('study', st.code, 'code', p.code, 'sex', p.sex,
+		'birth_year', p.birth_year, 'diagnosis', p.diagnosis,
+		'created_at', bb_rfc3339(p.created_at))
+	  FROM studies st WHERE st.id = p.study_id;
+$$;
+COMMENT ON FUNCTION bb_participant_json(participants) IS 'A participant as the API shows it in lists and after creation.';
+
+CREATE FUNCTION bb_consent_json(c consents) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('scope', c.scope, 'status', c.status,
+		'date', to_char(c.date, 'YYYY-MM-DD'), 'version', c.version,
+		'recorded_at', bb_rfc3339(c.recorded_at), 'recorded_by', c.recorded_by);
+$$;
+COMMENT ON FUNCTION bb_consent_json(consents) IS 'A consent decision as the API shows it.';
+
+CREATE FUNCTION bb_participant_create(study text, code text, sex text, birth_year integer,
+	diagnosis text, studies bigint[], actor text, actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	s studies;
+	p participants;
+	diag text;
+	this_year integer := extract(year FROM now() AT TIME ZONE 'UTC');
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	s := bb_study_find('study', study, studies);
+	IF code !~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$' THEN
+		PERFORM bb_fail('BB400', 'code: must be 1 to 40 letters, digits, ''_'', ''.'' or ''-'', starting with a letter or digit');
+	END IF;
+	sex := CASE sex WHEN 'F' THEN 'female' WHEN 'M' THEN 'male' WHEN 'O' THEN 'other'
+		WHEN 'U' THEN 'unknown' ELSE sex END;
+	IF sex IS NULL OR sex NOT IN ('female', 'male', 'other', 'unknown') THEN
+		PERFORM bb_fail('BB400', 'sex: must be one of: female, male, other, unknown (or F, M, O, U)');
+	END IF;
+	IF birth_year IS NOT NULL AND (birth_year < 1900 OR birth_year > this_year) THEN
+		PERFORM bb_fail('BB400', format('birth_year: must be between 1900 and %s', this_year));
+	END IF;
+	-- An exact match wins; otherwise the one code that matches ignoring case.
+	SELECT d.code INTO diag FROM diagnoses d WHERE d.code = diagnosis;
+	IF NOT FOUND THEN
+		SELECT min(d.code) INTO diag FROM diagnoses d WHERE lower(d.code) = lower(diagnosis)
+		HAVING count(*) = 1;
+	END IF;
+	IF diag IS NULL THEN
+		PERFORM bb_fail('BB400', format('diagnosis: %s is not a diagnosis code; use one of: %s',
+			diagnosis, (SELECT string_agg(d.code, ', ' ORDER BY lower(d.code)) FROM diagnoses d)));
+	END IF;
+	INSERT INTO participants (study_id, code, sex, birth_year, diagnosis)
+	VALUES (s.id, code, sex, birth_year, diag)
+	ON CONFLICT ON CONSTRAINT participants_study_id_code_key DO NOTHING RETURNING * INTO p;
+	IF p.id IS NULL THEN
+		PERFORM bb_fail('BB409', format('participant %s already exists in study %s', code, s.code));
+	END IF;
+	RETURN bb_participant_json(p) || jsonb_build_object('consent', bb_consent_in_force(p.id));
+END $$;
+COMMENT ON FUNCTION bb_participant_create(text, text, text, integer, text, bigint[], text, bigint)
+	IS 'POST /participants: a new participant; diagnosis matched ignoring case; BB409 when the code is taken in the study.';
+
+-- A participant by study and code within the caller's studies, optionally locked.
+CREATE FUNCTION bb_participant_find(study text, code text, studies bigint[], lock boolean)
+RETURNS participants LANGUAGE plpgsql AS $$
+DECLARE
+	p participants;
+BEGIN
+	IF lock THEN
+		SELECT pt.* INTO p FROM participants pt JOIN studies st ON st.id = pt.study_id
+		 WHERE st.code = study AND pt.code = bb_participant_find.code
+		   AND (studies IS NULL OR pt.study_id = ANY (studies))
+		   FOR UPDATE OF pt;
+	ELSE
+		SELECT pt.* INTO p FROM participants pt JOIN studies st ON st.id = pt.study_id
+		 WHERE st.code = study AND pt.code = bb_participant_find.code
+		   AND (studies IS NULL OR pt.study_id = ANY (studies));
+	END IF;
+	IF p.id IS NULL THEN
+		PERFORM bb_fail('BB404', format('no participant %s in study %s', code, study));
+	END IF;
+	RETURN p;
+END $$;
+COMMENT ON FUNCTION bb_participant_find(text, text, bigint[], boolean) IS 'The participant, within the caller''s studies (locked FOR UPDATE when lock); BB404 otherwise.';
+
+CREATE FUNCTION bb_participant_get(study text, code text, studies bigint[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	p participants;
+BEGIN
+	SELECT pt.* INTO p FROM participants pt JOIN studies st ON st.id = pt.study_id
+	 WHERE st.code = study AND pt.code = bb_participant_get.code
+	   AND (studies IS NULL OR pt.study_id = ANY (studies));
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB404', format('no participant %s in study %s', code, study));
+	END IF;
+	RETURN bb_participant_json(p) || jsonb_build_object(
+		'consents', COALESCE((SELECT jsonb_agg(bb_consent_json(c) ORDER BY c.recorded_at, c.id)
+				       FROM consents c WHERE c.participant_id = p.id), '[]'),
+		'consent', bb_consent_in_force(p.id),
+		'specimen_counts', COALESCE((
+			SELECT jsonb_agg(jsonb_build_object('type', g.type, 'timepoint', g.timepoint,
+					'count', g.n, 'by_status', g.by_status,
+					'consent_withdrawn', g.withdrawn)
+					ORDER BY g.type, g.timepoint)
+			  FROM (SELECT t.type, t.timepoint, sum(t.n) AS n,
+				       jsonb_object_agg(t.status, t.n) AS by_status,
+				       sum(t.withdrawn) AS withdrawn
+				  FROM (SELECT sp.type, sp.timepoint, sp.status, count(*) AS n,
+					       count(*) FILTER (WHERE sp.consent_withdrawn) AS withdrawn
+					  FROM specimens sp WHERE sp.participant_id = p.id
+					 GROUP BY sp.type, sp.timepoint, sp.status) t
+				 GROUP BY t.type, t.timepoint) g), '[]'));
+END $$;
+COMMENT ON FUNCTION bb_participant_get(text, text, bigint[]) IS 'GET /participants/{study}/{code}: the participant, every consent decision (oldest first), the consent in force per scope and specimen counts by type and timepoint (every status counted).';
+
+
+CREATE FUNCTION bb_participants_list(study text, lim integer, cursor text, studies bigint[])
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	s studies;
+	key jsonb := bb_cursor_read('participants', cursor);
+	items jsonb;
+	n bigint;
+	last_key jsonb;
+BEGIN
+	IF lim IS NULL OR lim < 1 OR lim > 1000 THEN
+		PERFORM bb_fail('BB400', 'limit: must be between 1 and 1000');
+	END IF;
+	IF study IS NOT NULL THEN
+		s := bb_study_find('study', study, studies);
+	END IF;
+	-- Keyset paging on the unique (study_id, code): rows added meanwhile land
+	-- before or after the cursor, so no row is shown twice or skipped.
+	SELECT COALESCE(jsonb_agg(q.j ORDER BY q.rn) FILTER (WHERE q.rn <= lim), '[]'),
+	       count(*), (array_agg(q.k) FILTER (WHERE q.rn = lim))[1]
+	  INTO items, n, last_key
+	  FROM (SELECT row_number() OVER (ORDER BY x.study_id, x.code) AS rn,
+		       bb_participant_json(x) || jsonb_build_object('consent', bb_consent_in_force(x.id)) AS j,
+		       jsonb_build_array(x.study_id, x.code) AS k
+		  FROM (SELECT * FROM participants pt
+			 WHERE (s.id IS NULL OR pt.study_id = s.id)
+			   AND (studies IS NULL OR pt.study_id = ANY (studies))
+			   AND (key IS NULL OR (pt.study_id, pt.code) > ((key ->> 0)::bigint, key ->> 1))
+			 ORDER BY pt.study_id, pt.code
+			 LIMIT lim + 1) x) q;
+	RETURN jsonb_build_object('items', items,
+		'next_cursor', CASE WHEN n > lim THEN bb_cursor_make('participants', last_key) END);
+END $$;
+COMMENT ON FUNCTION bb_participants_list(text, integer, text, bigint[]) IS 'GET /participants: a page of participants by study and code (keyset cursor), within the caller''s studies.';
+
+/*
+ * POST /participants/{study}/{code}/consents. The participant row is locked
+ * so that decisions for one participant are recorded one at a time. A
+ * biobank withdrawal flags every specimen not yet flagged and writes one
+ * consent_withdrawn custody event for each, in the same statement as the
+ * consent row. A later "given" does not clear the flags: withdrawal starts
+ * the destruction workflow, and re-consent is handled specimen by specimen.
+ */
+CREATE FUNCTION bb_consent_record(study text, code text, scope text, status text, date date,
+	version text, studies bigint[], actor text, actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	p participants;
+	c consents;
+	flagged text[] := '{}';
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	p := bb_participant_find(study, code, studies, true);
+	IF scope IS NULL OR scope NOT IN ('study', 'biobank', 'genetic') THEN
+		PERFORM bb_fail('BB400', 'scope: must be one of: study, biobank, genetic');
+	END IF;
+	IF status IS NULL OR status NOT IN ('given', 'withdrawn') THEN
+		PERFORM bb_fail('BB400', 'status: must be one of: given, withdrawn');
+	END IF;
+	-- Later than today everywhere on Earth (UTC+14) is in the future.
+	IF date > ((now() AT TIME ZONE 'UTC') + interval '14 hours')::date THEN
+		PERFORM bb_fail('BB400', format('date: %s is in the future', date));
+	END IF;
+	IF date < DATE '1900-01-01' THEN
+		PERFORM bb_fail('BB400', 'date: must not be before 1900-01-01');
+	END IF;
+	-- Taken after the lock, so that recorded_at follows the order in which
+	-- decisions were recorded (now() is when the transaction began).
+	INSERT INTO consents (participant_id, scope, status, date, version, recorded_at)
+	VALUES (p.id, scope, status, date, version, clock_timestamp())
+	RETURNING * INTO c;
+	IF scope = 'biobank' AND status = 'withdrawn' THEN
+		WITH f AS (
+			UPDATE specimens SET consent_withdrawn = true
+			 WHERE participant_id = p.id AND NOT consent_withdrawn
+			RETURNING id, serial)
+		SELECT COALESCE(array_agg(f.id ORDER BY f.serial), '{}') INTO flagged FROM f;
+		INSERT INTO events (specimen_id, type, reason, details)
+		SELECT u.id, 'consent_withdrawn', 'biobank consent withdrawn',
+		       jsonb_build_object('consent', c.id, 'date', to_char(c.date, 'YYYY-MM-DD'),
+					  'version', c.version)
+		  FROM unnest(flagged) WITH ORDINALITY AS u (id, n)
+		 ORDER BY u.n;
+	END IF;
+	RETURN bb_consent_json(c) || jsonb_build_object(
+		'participant', jsonb_build_object('study', study, 'code', p.code),
+		'specimens_flagged', cardinality(flagged));
+END $$;
+COMMENT ON FUNCTION bb_consent_record(text, text, text, text, date, text, bigint[], text, bigint)
+	IS 'Records a consent decision; a biobank withdrawal also flags the participant''s specimens and writes their consent_withdrawn events, atomically.';
+
+/*
+ * Invariant 6 under concurrency: a registration that read the consent before
+ * a withdrawal committed must not add an unflagged specimen after it. The
+ * foreign key check on participant_id waits for a withdrawal holding the
+ * participant row (bb_consent_record locks it); this trigger runs after that
+ * check (trigger names sort after "RI_...") and reads the consent afresh.
+ */
+CREATE FUNCTION bb_specimens_consent_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF bb_consent_withdrawn(NEW.participant_id) THEN
+		PERFORM bb_fail('BB409', 'the participant withdrew biobank consent: no new specimens');
+	END IF;
+	RETURN NULL;
+END $$;
+COMMENT ON FUNCTION bb_specimens_consent_guard() IS 'Refuses a new specimen of a participant whose biobank consent is withdrawn, even when the withdrawal committed during the insert.';
+CREATE TRIGGER specimens_consent_guard AFTER INSERT ON specimens
+	FOR EACH ROW EXECUTE FUNCTION bb_specimens_consent_guard();
+
+-- Specimen types and diagnoses --------------------------------------------
+
+CREATE FUNCTION bb_specimen_type_json(t specimen_types) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('code', t.code, 'name', t.name,
+		'created_at', bb_rfc3339(t.created_at));
+$$;
+COMMENT ON FUNCTION bb_specimen_type_json(specimen_types) IS 'A specimen type as the API shows it.';
+
+CREATE FUNCTION bb_specimen_type_create(code text, name text, actor text, actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	t specimen_types;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	IF code !~ '^[a-z][a-z0-9_]{0,31}$' THEN
+		PERFORM bb_fail('BB400', 'code: must be 1 to 32 lower-case letters, digits or ''_'', starting with a letter');
+	END IF;
+	INSERT INTO specimen_types (code, name) VALUES (code, name)
+	ON CONFLICT DO NOTHING RETURNING * INTO t;
+	IF t.code IS NULL THEN
+		PERFORM bb_fail('BB409', format('a specimen type with the code %s already exists', code));
+	END IF;
+	RETURN bb_specimen_type_json(t);
+END $$;
+COMMENT ON FUNCTION bb_specimen_type_create(text, text, text, bigint) IS 'POST /specimen-types: a new specimen type, BB409 when the code is taken.';
+
+CREATE FUNCTION bb_specimen_types_list() RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+		'items', COALESCE((SELECT jsonb_agg(bb_specimen_type_json(t) ORDER BY t.code)
+				     FROM specimen_types t), '[]'),
+		'next_cursor', NULL);
+$$;
+COMMENT ON FUNCTION bb_specimen_types_list() IS 'GET /specimen-types: every specimen type, by code.';
+
+CREATE FUNCTION bb_diagnoses_list() RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+		'items', COALESCE((SELECT jsonb_agg(jsonb_build_object('code', d.code, 'name', d.name)
+					ORDER BY lower(d.code)) FROM diagnoses d), '[]'),
+		'next_cursor', NULL);
+$$;
+COMMENT ON FUNCTION bb_diagnoses_list() IS 'GET /diagnoses: every diagnosis group, by code ignoring case.';
+
+-- Audit log ---------------------------------------------------------------
+
+/*
+ * May a user limited to studies see this audit row? Study-scoped records
+ * (studies, participants, consents) only within the studies; shared
+ * storage and reference data (locations, boxes, specimen types) always;
+ * accounts and tokens, and any kind not listed here, never.
+ */
+CREATE FUNCTION bb_audit_visible(a audit_log, studies bigint[]) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+	SELECT studies IS NULL OR CASE a.entity
+		WHEN 'study' THEN (COALESCE(a.after, a.before) ->> 'id')::bigint = ANY (studies)
+		WHEN 'participant' THEN (COALESCE(a.after, a.before) ->> 'study_id')::bigint = ANY (studies)
+		WHEN 'consent' THEN EXISTS (SELECT 1 FROM participants p
+			WHERE p.id = (COALESCE(a.after, a.before) ->> 'participant_id')::bigint
+			  AND p.study_id = ANY (studies))
+		WHEN 'location' THEN true
+		WHEN 'box' THEN true
+		WHEN 'specimen_type' THEN true
+		ELSE false END;
+$$;
+COMMENT ON FUNCTION bb_audit_visible(audit_log, bigint[]) IS 'True when a caller limited to studies (NULL: all) may see this audit_log row.';
+
+CREATE FUNCTION bb_audit_log_list(entity text, entity_id text, actor text, since timestamptz,
+	lim integer, cursor text, studies bigint[]) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	key jsonb := bb_cursor_read('audit-log', cursor);
+	ids text[];
+	items jsonb;
+	n bigint;
+	last_key jsonb;
+BEGIN
+	IF lim IS NULL OR lim < 1 OR lim > 1000 THEN
+		PERFORM bb_fail('BB400', 'limit: must be between 1 and 1000');
+	END IF;
+	IF entity_id IS NOT NULL THEN
+		ids := ARRAY[entity_id];
+		-- Participants are keyed study_id/code; STUDY/code is accepted too.
+		IF entity = 'participant' THEN
+			ids := ids || (SELECT s.id || '/' || substr(entity_id, length(s.code) + 2)
+					 FROM studies s WHERE s.code = split_part(entity_id, '/', 1));
+		END IF;
+	END IF;
+	-- Newest first; the cursor is the last id shown, ids only go up.
+	SELECT COALESCE(jsonb_agg(q.j ORDER BY q.rn) FILTER (WHERE q.rn <= lim), '[]'),
+	       count(*), (array_agg(q.k) FILTER (WHERE q.rn = lim))[1]
+	  INTO items, n, last_key
+	  FROM (SELECT row_number() OVER (ORDER BY x.id DESC) AS rn,
+		       jsonb_build_object('id', x.id, 'at', bb_rfc3339(x.at), 'actor', x.actor,
+			       'entity', x.entity, 'entity_id', x.entity_id, 'action', x.action,
+			       'before', x.before, 'after', x.after) AS j,
+		       jsonb_build_array(x.id) AS k
+		  FROM (SELECT * FROM audit_log a
+			 WHERE (bb_audit_log_list.entity IS NULL OR a.entity = bb_audit_log_list.entity)
+			   AND (ids IS NULL OR a.entity_id = ANY (ids))
+			   AND (bb_audit_log_list.actor IS NULL OR a.actor = bb_audit_log_list.actor)
+			   AND (since IS NULL OR a.at >= since)
+			   AND (key IS NULL OR a.id < (key ->> 0)::bigint)
+			   AND bb_audit_visible(a, studies)
+			 ORDER BY a.id DESC
+			 LIMIT lim + 1) x) q;
+	RETURN jsonb_build_object('items', items,
+		'next_cursor', CASE WHEN n > lim THEN bb_cursor_make('audit-log', last_key) END);
+END $$;
+COMMENT ON FUNCTION bb_audit_log_list(text, text, text, timestamptz, integer, text, bigint[])
+	IS 'GET /audit-log: changes newest first, filtered by entity, key, actor and time, within the caller''s studies, keyset-paged by id.';

@@ -1,0 +1,441 @@
+-- 0004: storage — the location tree and its boxes as the API shows them:
+-- creation with the hierarchy enforced, occupancy summed down the tree, box
+-- grids with study scoping, free positions in fill order, and scanning.
+
+CREATE INDEX locations_parent ON locations (parent_id);
+COMMENT ON INDEX locations_parent IS 'Walks the storage tree downwards (children, occupancy below a location).';
+
+CREATE FUNCTION bb_location_rank(kind text) RETURNS integer LANGUAGE sql IMMUTABLE AS $$
+	SELECT array_position(ARRAY['site', 'room', 'freezer', 'shelf', 'rack'], kind);
+$$;
+COMMENT ON FUNCTION bb_location_rank(text) IS 'Depth of a location kind in site > room > freezer > shelf > rack (site = 1).';
+
+/*
+ * The hierarchy as an invariant of the database, whoever writes: a location
+ * sits below a location of a higher kind (levels may be skipped downwards),
+ * only freezers have a set temperature, and the tree has no cycles. The API
+ * functions check the same first to name the field; this is the backstop.
+ */
+CREATE FUNCTION bb_locations_check() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	parent_kind text;
+BEGIN
+	IF NEW.temperature_c IS NOT NULL AND NEW.kind <> 'freezer' THEN
+		PERFORM bb_fail('BB400', 'temperature_c: only a freezer has a set temperature');
+	END IF;
+	IF NEW.parent_id IS NOT NULL THEN
+		SELECT kind INTO parent_kind FROM locations WHERE id = NEW.parent_id;
+		IF bb_location_rank(NEW.kind) <= bb_location_rank(parent_kind) THEN
+			PERFORM bb_fail('BB400', format('parent: a %s cannot be inside a %s (site > room > freezer > shelf > rack)',
+				NEW.kind, parent_kind));
+		END IF;
+	END IF;
+	IF TG_OP = 'UPDATE' AND NEW.parent_id IS DISTINCT FROM OLD.parent_id THEN
+		IF EXISTS (WITH RECURSIVE up (id, parent_id) AS (
+				SELECT id, parent_id FROM locations WHERE id = NEW.parent_id
+				UNION
+				SELECT l.id, l.parent_id FROM locations l JOIN up ON l.id = up.parent_id)
+			   SELECT 1 FROM up WHERE id = NEW.id) THEN
+			PERFORM bb_fail('BB400', format('parent: location %s cannot be moved inside itself', NEW.id));
+		END IF;
+	END IF;
+	IF TG_OP = 'UPDATE' AND NEW.kind <> OLD.kind THEN
+		IF EXISTS (SELECT 1 FROM locations c WHERE c.parent_id = NEW.id
+			    AND bb_location_rank(c.kind) <= bb_location_rank(NEW.kind)) THEN
+			PERFORM bb_fail('BB400', format('kind: location %s holds locations that cannot be inside a %s',
+				NEW.id, NEW.kind));
+		END IF;
+		IF NEW.kind IN ('site', 'room') AND EXISTS (SELECT 1 FROM boxes b WHERE b.location_id = NEW.id) THEN
+			PERFORM bb_fail('BB400', format('kind: location %s holds boxes, which cannot stand in a %s',
+				NEW.id, NEW.kind));
+		END IF;
+	END IF;
+	RETURN NEW;
+END $$;
+COMMENT ON FUNCTION bb_locations_check() IS 'Keeps the storage tree in order: kinds below higher kinds, temperatures on freezers only, no cycles.';
+CREATE TRIGGER locations_check BEFORE INSERT OR UPDATE ON locations
+	FOR EACH ROW EXECUTE FUNCTION bb_locations_check();
+
+CREATE FUNCTION bb_boxes_check() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	parent_kind text;
+BEGIN
+	SELECT kind INTO parent_kind FROM locations WHERE id = NEW.location_id;
+	IF parent_kind IN ('site', 'room') THEN
+		PERFORM bb_fail('BB400', format('parent: a box stands in a freezer, shelf or rack, not in a %s',
+			parent_kind));
+	END IF;
+	IF TG_OP = 'UPDATE' AND (NEW.rows < OLD.rows OR NEW.cols < OLD.cols) AND EXISTS (
+		SELECT 1 FROM specimens s WHERE s.box_id = NEW.id AND (s.pos_row > NEW.rows OR s.pos_col > NEW.cols)) THEN
+		PERFORM bb_fail('BB409', format('box %s holds specimens outside %s rows and %s columns',
+			NEW.barcode, NEW.rows, NEW.cols));
+	END IF;
+	RETURN NEW;
+END $$;
+COMMENT ON FUNCTION bb_boxes_check() IS 'Keeps boxes in freezers, shelves and racks, and specimens inside their box''s grid.';
+CREATE TRIGGER boxes_check BEFORE INSERT OR UPDATE ON boxes
+	FOR EACH ROW EXECUTE FUNCTION bb_boxes_check();
+
+CREATE FUNCTION bb_occupancy_json(capacity numeric, used numeric) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT jsonb_build_object('capacity', COALESCE(capacity, 0), 'used', COALESCE(used, 0),
+		'free', COALESCE(capacity, 0) - COALESCE(used, 0));
+$$;
+COMMENT ON FUNCTION bb_occupancy_json(numeric, numeric) IS 'Occupancy as the API shows it: {capacity, used, free}.';
+
+/*
+ * A location with its path, children, boxes and occupancy, in one query:
+ * the recursive part walks the subtree once, remembering for every
+ * descendant which child of loc it lies under, so that the children's
+ * occupancy and the total come from the same box counts.
+ */
+CREATE FUNCTION bb_location_json(loc bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	WITH RECURSIVE below (id, top) AS (
+		SELECT c.id, c.id FROM locations c WHERE c.parent_id = loc
+		UNION ALL
+		SELECT l.id, b.top FROM locations l JOIN below b ON l.parent_id = b.id
+	),
+	scope (id, top) AS (
+		SELECT loc, NULL::bigint
+		UNION ALL
+		SELECT id, top FROM below
+	),
+	box_use AS (
+		SELECT bx.barcode, bx.rows, bx.cols, bx.location_id, sc.top,
+		       bx.rows * bx.cols AS capacity,
+		       (SELECT count(*) FROM specimens s WHERE s.box_id = bx.id) AS used
+		  FROM scope sc JOIN boxes bx ON bx.location_id = sc.id
+	),
+	child_use AS (
+		SELECT top, sum(capacity) AS capacity, sum(used) AS used
+		  FROM box_use WHERE top IS NOT NULL GROUP BY top
+	)
+	SELECT jsonb_build_object(
+		'id', l.id,
+		'kind', l.kind,
+		'name', l.name,
+		'parent', l.parent_id,
+		'temperature_c', trim_scale(l.temperature_c),
+		'barcode', l.barcode,
+		'path', bb_location_path(l.id),
+		'created_at', bb_rfc3339(l.created_at),
+		'occupancy', (SELECT bb_occupancy_json(sum(capacity), sum(used)) FROM box_use),
+		'children', COALESCE((
+			SELECT jsonb_agg(jsonb_build_object('id', c.id, 'kind', c.kind, 'name', c.name,
+				'temperature_c', trim_scale(c.temperature_c), 'barcode', c.barcode,
+				'occupancy', bb_occupancy_json(cu.capacity, cu.used)) ORDER BY c.name, c.id)
+			  FROM locations c LEFT JOIN child_use cu ON cu.top = c.id
+			 WHERE c.parent_id = l.id), '[]'),
+		'boxes', COALESCE((
+			SELECT jsonb_agg(jsonb_build_object('barcode', u.barcode, 'rows', u.rows,
+				'cols', u.cols, 'occupancy', bb_occupancy_json(u.capacity, u.used))
+				ORDER BY u.barcode)
+			  FROM box_use u WHERE u.location_id = l.id), '[]'))
+	  FROM locations l
+	 WHERE l.id = loc;
+$$;
+COMMENT ON FUNCTION bb_location_json(bigint) IS 'A location as GET /api/v1/locations/{id} shows it, or NULL if there is none.';
+
+CREATE FUNCTION bb_location_get(loc bigint) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	j jsonb := bb_location_json(loc);
+BEGIN
+	IF j IS NULL THEN
+		PERFORM bb_fail('BB404', format('no location has the id %s', loc));
+	END IF;
+	RETURN j;
+END $$;
+COMMENT ON FUNCTION bb_location_get(bigint) IS 'As bb_location_json, raising BB404 when there is none.';
+
+/*
+ * Sites (the roots of the tree) with their occupancy, a page at a time in
+ * name order; after is the id of the last site of the previous page.
+ */
+CREATE FUNCTION bb_location_list(after bigint, lim integer) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	WITH RECURSIVE page AS (
+		SELECT l.id, l.kind, l.name, l.barcode, l.created_at,
+		       row_number() OVER (ORDER BY l.name, l.id) AS n
+		  FROM locations l
+		 WHERE l.parent_id IS NULL
+		   AND (after IS NULL OR (l.name, l.id) > (SELECT c.name, c.id FROM locations c WHERE c.id = after))
+		 ORDER BY l.name, l.id
+		 LIMIT lim + 1
+	),
+	below (id, top) AS (
+		SELECT id, id FROM page WHERE n <= lim
+		UNION ALL
+		SELECT l.id, b.top FROM locations l JOIN below b ON l.parent_id = b.id
+	),
+	site_use AS (
+		SELECT b.top, sum(bx.rows * bx.cols) AS capacity,
+		       sum((SELECT count(*) FROM specimens s WHERE s.box_id = bx.id)) AS used
+		  FROM below b JOIN boxes bx ON bx.location_id = b.id
+		 GROUP BY b.top
+	)
+	SELECT jsonb_build_object(
+		'items', COALESCE(jsonb_agg(jsonb_build_object('id', p.id, 'kind', p.kind,
+			'name', p.name, 'barcode', p.barcode, 'path', jsonb_build_array(p.name),
+			'created_at', bb_rfc3339(p.created_at),
+			'occupancy', bb_occupancy_json(u.capacity, u.used)) ORDER BY p.n)
+			FILTER (WHERE p.n <= lim), '[]'),
+		'next_cursor', CASE WHEN count(*) > lim THEN (max(p.id) FILTER (WHERE p.n = lim))::text END)
+	  FROM page p LEFT JOIN site_use u ON u.top = p.id;
+$$;
+COMMENT ON FUNCTION bb_location_list(bigint, integer) IS 'A page of sites with their occupancy, for GET /api/v1/locations.';
+
+CREATE FUNCTION bb_barcode_check_free(code text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	what text;
+BEGIN
+	-- Boxes and locations share the barcode space that scanning reads: one
+	-- lock per barcode serializes two creations racing for it.
+	PERFORM pg_advisory_xact_lock(hashtextextended('bb_barcode:' || code, 0));
+	SELECT 'box ' || x.barcode INTO what FROM boxes x WHERE x.barcode = code;
+	IF what IS NULL THEN
+		SELECT format('location %s (%s)', x.id, x.name) INTO what FROM locations x WHERE x.barcode = code;
+	END IF;
+	IF what IS NULL AND EXISTS (SELECT 1 FROM specimens x WHERE x.tube_barcode = code) THEN
+		what := 'a specimen tube';
+	END IF;
+	IF what IS NOT NULL THEN
+		PERFORM bb_fail('BB409', format('the barcode %s is already on %s', code, what));
+	END IF;
+END $$;
+COMMENT ON FUNCTION bb_barcode_check_free(text) IS 'Locks a barcode for this transaction and raises BB409 if a box, location or tube already carries it.';
+
+CREATE FUNCTION bb_location_create(kind text, name text, parent bigint, temperature_c numeric,
+	barcode text, actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	p locations;
+	new_id bigint;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	IF btrim(name) = '' OR name <> btrim(name) THEN
+		PERFORM bb_fail('BB400', 'name: must not be blank or begin or end with spaces');
+	END IF;
+	IF kind = 'site' AND parent IS NOT NULL THEN
+		PERFORM bb_fail('BB400', 'parent: a site is the top of the tree and has no parent');
+	END IF;
+	IF kind <> 'site' AND parent IS NULL THEN
+		PERFORM bb_fail('BB400', format('parent: a %s must be inside another location', kind));
+	END IF;
+	IF parent IS NOT NULL THEN
+		SELECT * INTO p FROM locations l WHERE l.id = parent FOR SHARE;
+		IF NOT FOUND THEN
+			PERFORM bb_fail('BB400', format('parent: no location has the id %s', parent));
+		END IF;
+		IF bb_location_rank(kind) <= bb_location_rank(p.kind) THEN
+			PERFORM bb_fail('BB400', format('parent: a %s cannot be inside a %s (site > room > freezer > shelf > rack)',
+				kind, p.kind));
+		END IF;
+	END IF;
+	IF temperature_c IS NOT NULL AND kind <> 'freezer' THEN
+		PERFORM bb_fail('BB400', 'temperature_c: only a freezer has a set temperature');
+	END IF;
+	IF EXISTS (SELECT 1 FROM locations l WHERE COALESCE(l.parent_id, 0) = COALESCE(parent, 0)
+		   AND l.name = bb_location_create.name) THEN
+		PERFORM bb_fail('BB409', format('%s already holds a location named %s',
+			CASE WHEN parent IS NULL THEN 'the top level'
+			     ELSE (SELECT string_agg(x, ' / ') FROM jsonb_array_elements_text(bb_location_path(parent)) x) END,
+			name));
+	END IF;
+	IF barcode IS NOT NULL THEN
+		PERFORM bb_barcode_check_free(barcode);
+	END IF;
+	BEGIN
+		INSERT INTO locations (parent_id, kind, name, temperature_c, barcode)
+		VALUES (parent, kind, name, temperature_c, barcode)
+		RETURNING id INTO new_id;
+	EXCEPTION WHEN unique_violation THEN
+		-- Another transaction took the name or barcode between our look and our write.
+		PERFORM bb_fail('BB409', format('a location named %s or with that barcode was just created', name));
+	END;
+	RETURN bb_location_json(new_id);
+END $$;
+COMMENT ON FUNCTION bb_location_create(text, text, bigint, numeric, text, text, bigint) IS 'POST /api/v1/locations: checks the hierarchy, adds the location (audited as actor), returns it.';
+
+/*
+ * A box as GET /api/v1/boxes/{barcode} shows it: every position row-major,
+ * each with "occupied"; a specimen of a study outside studies (NULL: all)
+ * shows as occupied without its ID, status or type.
+ */
+CREATE FUNCTION bb_box_json(b boxes, studies bigint[]) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	WITH cells AS (
+		SELECT g.r, h.c, s.id AS sid, s.status, s.consent_withdrawn, s.type, s.tube_barcode,
+		       s.id IS NOT NULL AS occupied,
+		       s.id IS NOT NULL AND (studies IS NULL OR s.study_id = ANY (studies)) AS visible
+		  FROM generate_series(1, b.rows) AS g (r)
+		 CROSS JOIN generate_series(1, b.cols) AS h (c)
+		  LEFT JOIN specimens s ON s.box_id = b.id AND s.pos_row = g.r AND s.pos_col = h.c
+	)
+	SELECT jsonb_build_object(
+		'barcode', b.barcode,
+		'rows', b.rows,
+		'cols', b.cols,
+		'parent', b.location_id,
+		'path', bb_location_path(b.location_id) || to_jsonb(b.barcode),
+		'created_at', bb_rfc3339(b.created_at),
+		'capacity', b.rows * b.cols,
+		'used', count(*) FILTER (WHERE occupied),
+		'free', b.rows * b.cols - count(*) FILTER (WHERE occupied),
+		'positions', jsonb_agg(CASE WHEN visible
+			THEN jsonb_build_object('position', bb_position_name(r, c), 'specimen', sid,
+				'occupied', true, 'status', status, 'consent_withdrawn', consent_withdrawn,
+				'type', type, 'tube_barcode', tube_barcode)
+			ELSE jsonb_build_object('position', bb_position_name(r, c), 'specimen', NULL,
+				'occupied', occupied) END
+			ORDER BY r, c))
+	  FROM cells;
+$$;
+COMMENT ON FUNCTION bb_box_json(boxes, bigint[]) IS 'A box with every position, specimens outside the given studies not named.';
+
+CREATE FUNCTION bb_box_get(code text, studies bigint[]) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	b boxes;
+BEGIN
+	SELECT * INTO b FROM boxes x WHERE x.barcode = code;
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB404', format('no box has the barcode %s', code));
+	END IF;
+	RETURN bb_box_json(b, studies);
+END $$;
+COMMENT ON FUNCTION bb_box_get(text, bigint[]) IS 'GET /api/v1/boxes/{barcode}: the box, or BB404.';
+
+CREATE FUNCTION bb_box_create(code text, nrows integer, ncols integer, parent bigint,
+	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	p locations;
+	b boxes;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	SELECT * INTO p FROM locations l WHERE l.id = parent FOR SHARE;
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB400', format('parent: no location has the id %s', parent));
+	END IF;
+	IF p.kind IN ('site', 'room') THEN
+		PERFORM bb_fail('BB400', format('parent: a box stands in a freezer, shelf or rack, not in a %s (%s)',
+			p.kind, p.name));
+	END IF;
+	PERFORM bb_barcode_check_free(code);
+	BEGIN
+		INSERT INTO boxes (barcode, rows, cols, location_id)
+		VALUES (code, nrows, ncols, parent)
+		RETURNING * INTO b;
+	EXCEPTION WHEN unique_violation THEN
+		PERFORM bb_fail('BB409', format('a box with the barcode %s was just created', code));
+	END;
+	RETURN bb_box_json(b, NULL);
+END $$;
+COMMENT ON FUNCTION bb_box_create(text, integer, integer, bigint, text, bigint) IS 'POST /api/v1/boxes: adds a box under a freezer, shelf or rack (audited as actor), returns it.';
+
+/*
+ * The next n free positions of a box in fill order (row-major: A1, A2, ...,
+ * B1, ...), with how many positions are free in all.
+ */
+CREATE FUNCTION bb_box_free(code text, n integer) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	b boxes;
+	j jsonb;
+BEGIN
+	SELECT * INTO b FROM boxes x WHERE x.barcode = code;
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB404', format('no box has the barcode %s', code));
+	END IF;
+	IF n < 1 OR n > b.rows * b.cols THEN
+		PERFORM bb_fail('BB400', format('count: must be between 1 and %s, the positions of box %s',
+			b.rows * b.cols, b.barcode));
+	END IF;
+	WITH free AS (
+		SELECT g.r, h.c, row_number() OVER (ORDER BY g.r, h.c) AS k
+		  FROM generate_series(1, b.rows) AS g (r)
+		 CROSS JOIN generate_series(1, b.cols) AS h (c)
+		 WHERE NOT EXISTS (SELECT 1 FROM specimens s
+				    WHERE s.box_id = b.id AND s.pos_row = g.r AND s.pos_col = h.c)
+	)
+	SELECT jsonb_build_object('box', b.barcode, 'requested', n, 'available', count(*),
+		'positions', COALESCE(jsonb_agg(bb_position_name(r, c) ORDER BY k) FILTER (WHERE k <= n), '[]'))
+	  INTO j FROM free;
+	RETURN j;
+END $$;
+COMMENT ON FUNCTION bb_box_free(text, integer) IS 'GET /api/v1/boxes/{barcode}/free: the next n free positions in fill order.';
+
+/*
+ * Boxes a page at a time in barcode order, all of them or those anywhere
+ * below loc; after is the id of the last box of the previous page.
+ */
+CREATE FUNCTION bb_box_list(loc bigint, after bigint, lim integer) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	j jsonb;
+BEGIN
+	IF loc IS NOT NULL AND NOT EXISTS (SELECT 1 FROM locations WHERE id = loc) THEN
+		PERFORM bb_fail('BB404', format('no location has the id %s', loc));
+	END IF;
+	WITH RECURSIVE scope (id) AS (
+		SELECT loc WHERE loc IS NOT NULL
+		UNION ALL
+		SELECT l.id FROM locations l JOIN scope s ON l.parent_id = s.id
+	),
+	page AS (
+		SELECT bx.id, bx.barcode, bx.rows, bx.cols, bx.location_id, bx.created_at,
+		       row_number() OVER (ORDER BY bx.barcode) AS n
+		  FROM boxes bx
+		 WHERE (loc IS NULL OR bx.location_id IN (SELECT id FROM scope))
+		   AND (after IS NULL OR bx.barcode > (SELECT x.barcode FROM boxes x WHERE x.id = after))
+		 ORDER BY bx.barcode
+		 LIMIT lim + 1
+	),
+	paths AS (
+		SELECT DISTINCT location_id, bb_location_path(location_id) AS path FROM page
+	)
+	SELECT jsonb_build_object(
+		'items', COALESCE(jsonb_agg(jsonb_build_object('barcode', p.barcode, 'rows', p.rows,
+			'cols', p.cols, 'parent', p.location_id, 'path', pa.path || to_jsonb(p.barcode),
+			'created_at', bb_rfc3339(p.created_at),
+			'occupancy', bb_occupancy_json(p.rows * p.cols,
+				(SELECT count(*) FROM specimens s WHERE s.box_id = p.id))) ORDER BY p.n)
+			FILTER (WHERE p.n <= lim), '[]'),
+		'next_cursor', CASE WHEN count(*) > lim THEN (max(p.id) FILTER (WHERE p.n = lim))::text END)
+	  INTO j
+	  FROM page p JOIN paths pa ON pa.location_id = p.location_id;
+	RETURN j;
+END $$;
+COMMENT ON FUNCTION bb_box_list(bigint, bigint, integer) IS 'GET /api/v1/boxes: a page of boxes with occupancy, optionally those below a location.';
+
+/*
+ * What a scanned value is, in the order a bench scanner needs: a specimen
+ * ID (id: the value read as an ID by the daemon, or NULL), a tube barcode,
+ * a box barcode, a location barcode. Specimens outside studies are passed
+ * over as if unknown.
+ */
+CREATE FUNCTION bb_scan(value text, id text, studies bigint[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	s specimens;
+	b boxes;
+	loc bigint;
+BEGIN
+	IF id IS NOT NULL THEN
+		SELECT * INTO s FROM specimens x
+		 WHERE x.id = bb_scan.id AND (studies IS NULL OR x.study_id = ANY (studies));
+		IF FOUND THEN
+			RETURN jsonb_build_object('kind', 'specimen', 'item', bb_specimen_json(s));
+		END IF;
+	END IF;
+	SELECT * INTO s FROM specimens x
+	 WHERE x.tube_barcode = value AND (studies IS NULL OR x.study_id = ANY (studies));
+	IF FOUND THEN
+		RETURN jsonb_build_object('kind', 'specimen', 'item', bb_specimen_json(s));
+	END IF;
+	SELECT * INTO b FROM boxes x WHERE x.barcode = value;
+	IF FOUND THEN
+		RETURN jsonb_build_object('kind', 'box', 'item', bb_box_json(b, studies));
+	END IF;
+	SELECT x.id INTO loc FROM locations x WHERE x.barcode = value;
+	IF FOUND THEN
+		RETURN jsonb_build_object('kind', 'location', 'item', bb_location_json(loc));
+	END IF;
+	PERFORM bb_fail('BB404', format('nothing is known by %s', value));
+	RETURN NULL;
+END $$;
+COMMENT ON FUNCTION bb_scan(text, text, bigint[]) IS 'GET /api/v1/scan/{value}: a specimen (by ID or tube barcode), box or location, or BB404.';

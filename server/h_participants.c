@@ -1,0 +1,216 @@
+/*
+ * h_participants.c — studies, participants and their consent, specimen
+ * types, diagnoses and the audit log. Each handler checks what the JSON
+ * spec cannot (query parameters, the current year) and then makes one call
+ * to a SQL function (migrations/0003_participants.sql) that does the whole
+ * action and returns the answer; writers pass the caller as the actor, and
+ * every call passes the caller's studies so that objects outside them
+ * answer 404 and lists leave them out.
+ */
+#include "handlers.h"
+
+#include "db_participants.h"
+
+#include <time.h>
+
+enum { STUDY_CODE, STUDY_NAME, STUDY__MAX };
+
+static const struct bb_js_field study_fields[STUDY__MAX] = {
+	[STUDY_CODE] = { "code", BB_JS_STRING, BB_JS_REQUIRED, 1, 32 },
+	[STUDY_NAME] = { "name", BB_JS_STRING, BB_JS_REQUIRED, 1, 200 },
+};
+const struct bb_js_spec h_studies_create_spec = BB_JS_SPEC(study_fields);
+
+/* The long forms are stored; the one-letter forms are read too. */
+static const char *const sex_choices[] = { "female", "male", "other", "unknown", "F",
+	                                   "M",      "O",    "U",     NULL };
+
+enum { PART_STUDY, PART_CODE, PART_SEX, PART_BIRTH_YEAR, PART_DIAGNOSIS, PART__MAX };
+
+static const struct bb_js_field participant_fields[PART__MAX] = {
+	[PART_STUDY] = { "study", BB_JS_STRING, BB_JS_REQUIRED, 1, 32 },
+	[PART_CODE] = { "code", BB_JS_STRING, BB_JS_REQUIRED, 1, 40 },
+	[PART_SEX] = { "sex", BB_JS_STRING, BB_JS_REQUIRED, 0, 0, sex_choices },
+	/* Optional: the bounds depend on today, so the handler checks them. */
+	[PART_BIRTH_YEAR] = { "birth_year", BB_JS_INT, BB_JS_NULLABLE },
+	[PART_DIAGNOSIS] = { "diagnosis", BB_JS_STRING, BB_JS_REQUIRED, 1, 32 },
+};
+const struct bb_js_spec h_participants_create_spec = BB_JS_SPEC(participant_fields);
+
+static const char *const scope_choices[] = { "study", "biobank", "genetic", NULL };
+static const char *const consent_status_choices[] = { "given", "withdrawn", NULL };
+
+enum { CONSENT_SCOPE, CONSENT_STATUS, CONSENT_DATE, CONSENT_VERSION, CONSENT__MAX };
+
+static const struct bb_js_field consent_fields[CONSENT__MAX] = {
+	[CONSENT_SCOPE] = { "scope", BB_JS_STRING, BB_JS_REQUIRED, 0, 0, scope_choices },
+	[CONSENT_STATUS] = { "status", BB_JS_STRING, BB_JS_REQUIRED, 0, 0, consent_status_choices },
+	[CONSENT_DATE] = { "date", BB_JS_DATE, BB_JS_REQUIRED },
+	[CONSENT_VERSION] = { "version", BB_JS_STRING, BB_JS_REQUIRED, 1, 64 },
+};
+const struct bb_js_spec h_consents_create_spec = BB_JS_SPEC(consent_fields);
+
+enum { STYPE_CODE, STYPE_NAME, STYPE__MAX };
+
+static const struct bb_js_field specimen_type_fields[STYPE__MAX] = {
+	[STYPE_CODE] = { "code", BB_JS_STRING, BB_JS_REQUIRED, 1, 32 },
+	[STYPE_NAME] = { "name", BB_JS_STRING, BB_JS_REQUIRED, 1, 200 },
+};
+const struct bb_js_spec h_specimen_types_create_spec = BB_JS_SPEC(specimen_type_fields);
+
+/*
+ * ?limit= as text for SQL: the default when absent, else 1 to the maximum.
+ * Replies 400 naming limit and returns NULL when it is anything else.
+ */
+static const char *
+list_limit(struct srv_req *r)
+{
+	const char *s = req_query(r, "limit");
+	int64_t n;
+
+	if (s == NULL)
+		return bb_arena_printf(&r->arena, "%d", BB_LIST_LIMIT_DEFAULT);
+	if (!bb_parse_int64(s, 1, BB_LIST_LIMIT_MAX, &n) || s[0] < '0' || s[0] > '9') {
+		reply_invalid_field(r, "limit", "must be a whole number from 1 to %d",
+		                    BB_LIST_LIMIT_MAX);
+		return NULL;
+	}
+	return bb_arena_printf(&r->arena, "%lld", (long long)n);
+}
+
+/* An empty query parameter means the same as an absent one. */
+static const char *
+query_opt(struct srv_req *r, const char *name)
+{
+	const char *s = req_query(r, name);
+
+	return s != NULL && *s != '\0' ? s : NULL;
+}
+
+void
+h_studies_create(struct srv_req *r)
+{
+	const char *params[] = { r->in[STUDY_CODE].s, r->in[STUDY_NAME].s, req_actor(r),
+		                 req_actor_id(r) };
+
+	reply_from_function(r, 201, "h_studies_create", 4, params);
+}
+
+void
+h_studies_list(struct srv_req *r)
+{
+	const char *params[] = { req_studies(r) };
+
+	reply_from_function(r, 200, "h_studies_list", 1, params);
+}
+
+void
+h_studies_get(struct srv_req *r)
+{
+	const char *params[] = { r->params[0], req_studies(r) };
+
+	reply_from_function(r, 200, "h_studies_get", 2, params);
+}
+
+void
+h_participants_create(struct srv_req *r)
+{
+	const struct bb_js_value *by = &r->in[PART_BIRTH_YEAR];
+	const char *birth_year = NULL;
+
+	if (by->present) {
+		time_t now = time(NULL);
+		struct tm tm;
+		int this_year = gmtime_r(&now, &tm) != NULL ? tm.tm_year + 1900 : 9999;
+
+		if (by->i < 1900 || by->i > this_year) {
+			reply_invalid_field(r, "birth_year", "must be between 1900 and %d",
+			                    this_year);
+			return;
+		}
+		birth_year = bb_arena_printf(&r->arena, "%lld", (long long)by->i);
+	}
+	const char *params[] = { r->in[PART_STUDY].s, r->in[PART_CODE].s,      r->in[PART_SEX].s,
+		                 birth_year,          r->in[PART_DIAGNOSIS].s, req_studies(r),
+		                 req_actor(r),        req_actor_id(r) };
+
+	reply_from_function(r, 201, "h_participants_create", 8, params);
+}
+
+void
+h_participants_get(struct srv_req *r)
+{
+	const char *params[] = { r->params[0], r->params[1], req_studies(r) };
+
+	reply_from_function(r, 200, "h_participants_get", 3, params);
+}
+
+void
+h_participants_list(struct srv_req *r)
+{
+	const char *limit = list_limit(r);
+
+	if (limit == NULL)
+		return;
+	const char *params[] = { query_opt(r, "study"), limit, query_opt(r, "cursor"),
+		                 req_studies(r) };
+
+	reply_from_function(r, 200, "h_participants_list", 4, params);
+}
+
+void
+h_consents_create(struct srv_req *r)
+{
+	const char *params[] = { r->params[0],           r->params[1],
+		                 r->in[CONSENT_SCOPE].s, r->in[CONSENT_STATUS].s,
+		                 r->in[CONSENT_DATE].s,  r->in[CONSENT_VERSION].s,
+		                 req_studies(r),         req_actor(r),
+		                 req_actor_id(r) };
+
+	reply_from_function(r, 201, "h_consents_create", 9, params);
+}
+
+void
+h_specimen_types_create(struct srv_req *r)
+{
+	const char *params[] = { r->in[STYPE_CODE].s, r->in[STYPE_NAME].s, req_actor(r),
+		                 req_actor_id(r) };
+
+	reply_from_function(r, 201, "h_specimen_types_create", 4, params);
+}
+
+void
+h_specimen_types_list(struct srv_req *r)
+{
+	reply_from_function(r, 200, "h_specimen_types_list", 0, NULL);
+}
+
+void
+h_diagnoses_list(struct srv_req *r)
+{
+	reply_from_function(r, 200, "h_diagnoses_list", 0, NULL);
+}
+
+void
+h_audit_log_list(struct srv_req *r)
+{
+	const char *since = query_opt(r, "since");
+	const char *limit;
+
+	if (since != NULL && !bb_is_rfc3339(since)) {
+		reply_invalid_field(r, "since",
+		                    "must be an RFC 3339 date-time such as 2026-03-01T09:30:00Z");
+		return;
+	}
+	if ((limit = list_limit(r)) == NULL)
+		return;
+	const char *params[] = { query_opt(r, "entity"),
+		                 query_opt(r, "entity_id"),
+		                 query_opt(r, "actor"),
+		                 since,
+		                 limit,
+		                 query_opt(r, "cursor"),
+		                 req_studies(r) };
+
+	reply_from_function(r, 200, "h_audit_log_list", 7, params);
+}

@@ -1,0 +1,148 @@
+/*
+ * test_ledger.c — tamper evidence: a superuser who disables the guard and
+ * changes, deletes or reorders events is caught by verify-ledger, which
+ * names the specimen and the event.
+ */
+#include "world.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char ids[4][16];
+
+static void
+history(struct tenv *t, const char *id)
+{
+	static const char *const actions[] = { "store", "checkout", "return", "move" };
+	static int slot;
+	char pos[8], body[160], path[96];
+
+	for (size_t i = 0; i < 4; i++) {
+		struct resp r;
+
+		snprintf(pos, sizeof(pos), "%c%d", 'A' + slot / 9, slot % 9 + 1);
+		slot++;
+		if (i == 1)
+			snprintf(body, sizeof(body), "{\"reason\":\"assay\"}");
+		else
+			snprintf(body, sizeof(body), "{\"box\":\"%s\",\"position\":\"%s\"%s}",
+				 i == 3 ? "BOX-B" : "BOX-A", pos, i == 2 ? ",\"thawed\":true" : "");
+		snprintf(path, sizeof(path), "/api/v1/specimens/%s/%s", id, actions[i]);
+		api(t, "POST", path, t->admin_token, body, &r);
+		if (r.status != 200)
+			tap_diag("%s %s: %ld %s", id, actions[i], r.status, r.body);
+		resp_free(&r);
+	}
+}
+
+/* verify-ledger's exit status and output; the output is returned for the caller to free. */
+static int
+verify(struct tenv *t, char **out)
+{
+	char dburl[600];
+	const char *argv[] = { t->biobankd, "verify-ledger", NULL };
+
+	snprintf(dburl, sizeof(dburl), "BIOBANK_DATABASE_URL=%s", t->conninfo);
+	const char *env[] = { dburl, NULL };
+	return run_cmd(argv, env, NULL, out);
+}
+
+/* Run SQL as superuser with the guard off, then put the guard back. */
+static bool
+tamper(struct tenv *t, const char *sql)
+{
+	char buf[1024];
+	bool ok_sql;
+
+	snprintf(buf, sizeof(buf),
+		 "BEGIN; ALTER TABLE events DISABLE TRIGGER events_append_only; %s;"
+		 " ALTER TABLE events ENABLE TRIGGER events_append_only; COMMIT", sql);
+	free(sql_value(t, buf, &ok_sql));
+	return ok_sql;
+}
+
+static void
+expect_caught(struct tenv *t, const char *what, const char *id, int seq, const char *reason)
+{
+	char *out = NULL, want[64];
+	struct resp r;
+
+	is_int(verify(t, &out), 1, "%s: verify-ledger exits 1", what);
+	snprintf(want, sizeof(want), "specimen %s event %d", id, seq);
+	const char *line = out ? strstr(out, want) : NULL;
+	ok(line != NULL, "  naming %s", want);
+	if (line == NULL)
+		tap_diag("%s", out ? out : "");
+	ok(line != NULL && strstr(line, reason) != NULL && strchr(line, '\n') > strstr(line, reason),
+	   "  as %s", *reason ? reason : "broken");
+	free(out);
+
+	api(t, "GET", "/api/v1/ledger/verify", t->admin_token, NULL, &r);
+	ok(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "ok")), "  the API says ok: false");
+	ok(jstr(&r, "first_bad.specimen") != NULL && jnum(&r, "first_bad.seq", 0) > 0,
+	   "  with first_bad naming a specimen and an event");
+	bool listed = false;
+	const cJSON *b;
+	cJSON_ArrayForEach(b, cJSON_GetObjectItem(r.json, "broken"))
+	{
+		listed = listed ||
+			 (strcmp(cJSON_GetObjectItem(b, "specimen")->valuestring, id) == 0 &&
+			  cJSON_GetObjectItem(b, "seq")->valueint == seq);
+	}
+	ok(listed, "  and listing %s event %d among the broken chains", id, seq);
+	resp_free(&r);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct tenv t;
+	char sql[512], *out = NULL;
+
+	tenv_setup(&t, "ledger", argc, argv);
+	world_make(&t);
+	for (int i = 0; i < 4; i++) {
+		if (!world_register(&t, "MASC", "P001", "serum", ids[i]))
+			return tap_done();
+		history(&t, ids[i]);
+	}
+	is_int(verify(&t, &out), 0, "an untouched ledger verifies");
+	ok(out && strstr(out, "4 specimens, 20 events") != NULL, "  all 4 specimens and 20 events (%s)",
+	   out ? strtok(out, "\n") : "");
+	free(out);
+
+	/* (a) a changed detail */
+	snprintf(sql, sizeof(sql), "UPDATE events SET reason = 'routine' WHERE specimen_id = '%s' AND seq = 3", ids[1]);
+	ok(tamper(&t, sql), "a superuser rewrites the reason of an event");
+	expect_caught(&t, "a changed event", ids[1], 3, "changed");
+	snprintf(sql, sizeof(sql), "UPDATE events SET reason = 'assay' WHERE specimen_id = '%s' AND seq = 3", ids[1]);
+	tamper(&t, sql);
+	is_int(verify(&t, &out), 0, "restoring the text makes it verify again");
+	free(out);
+
+	/* (b) an event deleted from the middle of a chain */
+	snprintf(sql, sizeof(sql), "DELETE FROM events WHERE specimen_id = '%s' AND seq = 2", ids[2]);
+	ok(tamper(&t, sql), "a superuser deletes the second event of a chain");
+	expect_caught(&t, "a deleted event", ids[2], 2, "missing");
+	snprintf(sql, sizeof(sql),
+		 "UPDATE events SET seq = seq - 1 WHERE specimen_id = '%s' AND seq > 2", ids[2]);
+	tamper(&t, sql);
+	expect_caught(&t, "a deletion closed up by renumbering", ids[2], 2, "");
+
+	/* (c) two events swapped */
+	snprintf(sql, sizeof(sql),
+		 "UPDATE events SET seq = 100 WHERE specimen_id = '%s' AND seq = 3;"
+		 " UPDATE events SET seq = 3 WHERE specimen_id = '%s' AND seq = 4;"
+		 " UPDATE events SET seq = 4 WHERE specimen_id = '%s' AND seq = 100",
+		 ids[0], ids[0], ids[0]);
+	ok(tamper(&t, sql), "a superuser swaps events 3 and 4 of a chain");
+	expect_caught(&t, "swapped events", ids[0], 3, "reordered");
+
+	/* (d) the last event removed: the chain alone looks whole, its head does not. */
+	snprintf(sql, sizeof(sql), "DELETE FROM events WHERE specimen_id = '%s' AND seq = 5", ids[3]);
+	ok(tamper(&t, sql), "a superuser deletes the last event of a chain");
+	expect_caught(&t, "a truncated chain", ids[3], 5, "missing");
+
+	tenv_teardown(&t);
+	return tap_done();
+}

@@ -1,0 +1,165 @@
+/* test_server.c — the daemon's pure parts: routing, problem+json, configuration. */
+#include "../harness.h"
+
+#include "config.h"
+#include "srv.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+routing(void)
+{
+	struct bb_arena a = { 0 };
+	const char *params[ROUTE_PARAMS_MAX];
+	bool path_ok;
+	const struct route *rt;
+
+	rt = route_match("GET", "/healthz", &a, params, &path_ok);
+	ok(rt != NULL && strcmp(rt->pattern, "/healthz") == 0, "GET /healthz is routed");
+	ok(rt != NULL && rt->roles == ROLES_PUBLIC, "  and needs no token");
+
+	rt = route_match("HEAD", "/healthz", &a, params, &path_ok);
+	ok(rt != NULL, "HEAD is answered like GET");
+
+	rt = route_match("DELETE", "/healthz", &a, params, &path_ok);
+	ok(rt == NULL && path_ok, "a known path with another method: no route, but the path matched (405)");
+
+	rt = route_match("GET", "/nowhere", &a, params, &path_ok);
+	ok(rt == NULL && !path_ok, "an unknown path: no route, no path (404)");
+
+	rt = route_match("GET", "/api/v1/specimens/ABCDEFGH/events", &a, params, &path_ok);
+	ok(rt != NULL && strcmp(rt->pattern, "/api/v1/specimens/:id/events") == 0,
+	   "a pattern with a parameter matches");
+	is_str(params[0], "ABCDEFGH", "  and captures it");
+
+	rt = route_match("GET", "/api/v1/specimens//events", &a, params, &path_ok);
+	ok(rt == NULL, "an empty parameter does not match");
+	rt = route_match("GET", "/api/v1/specimens/ABCDEFGH/events/", &a, params, &path_ok);
+	ok(rt == NULL, "a trailing slash is another path");
+
+	/* Every route is well formed: a method, an absolute pattern, roles, and a body spec when it takes JSON. */
+	bool sane = true;
+	for (size_t i = 0; i < route_count; i++) {
+		const struct route *r = &routes[i];
+
+		if (r->method == NULL || r->pattern[0] != '/' || r->handler == NULL ||
+		    (r->body == BODY_JSON && r->spec == NULL))
+			sane = false;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(routes[j].method, r->method) == 0 &&
+			    strcmp(routes[j].pattern, r->pattern) == 0)
+				sane = false;
+	}
+	ok(sane, "all %zu routes are well formed and unique", route_count);
+	bb_arena_free(&a);
+}
+
+static void
+problems(void)
+{
+	struct bb_arena a = { 0 };
+	struct bb_js_errors errs = { 0 };
+
+	char *text = problem_json(404, NULL, "no specimen X", NULL);
+	cJSON *j = cJSON_Parse(text);
+	is_str(cJSON_GetObjectItem(j, "type")->valuestring, "/problems/not-found", "a 404 problem has its type");
+	is_str(cJSON_GetObjectItem(j, "title")->valuestring, "Not found", "  a title");
+	is_int(cJSON_GetObjectItem(j, "status")->valueint, 404, "  the status");
+	is_str(cJSON_GetObjectItem(j, "detail")->valuestring, "no specimen X", "  the detail");
+	ok(cJSON_GetObjectItem(j, "errors") == NULL, "  and no errors list");
+	cJSON_Delete(j);
+	free(text);
+
+	bb_js_error_add(&errs, &a, "participant.code", "is required");
+	bb_js_error_add(&errs, &a, "type", "must be a string");
+	text = problem_json(400, NULL, "2 fields are invalid", &errs);
+	j = cJSON_Parse(text);
+	cJSON *list = cJSON_GetObjectItem(j, "errors");
+	is_int(cJSON_GetArraySize(list), 2, "a 400 problem lists every field");
+	is_str(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "field")->valuestring, "participant.code",
+	       "  by its path");
+	is_str(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "message")->valuestring, "must be a string",
+	       "  with its message");
+	cJSON_Delete(j);
+	free(text);
+
+	text = problem_json(418, "Teapot", "short and stout", NULL);
+	j = cJSON_Parse(text);
+	is_str(cJSON_GetObjectItem(j, "title")->valuestring, "Teapot", "a given title is kept");
+	cJSON_Delete(j);
+	free(text);
+	bb_arena_free(&a);
+}
+
+static int
+load(struct srv_config *cfg, const char *const *args, char *errbuf, size_t errlen)
+{
+	char *argv[16];
+	int argc = 0, rest;
+
+	for (; args[argc] != NULL; argc++)
+		argv[argc] = (char *)args[argc];
+	FILE *err = fmemopen(errbuf, errlen, "w");
+	int n = config_load(cfg, argc, argv, &rest, err);
+	fclose(err);
+	return n;
+}
+
+static void
+configuration(void)
+{
+	struct srv_config cfg;
+	char err[2048];
+
+	unsetenv("BIOBANK_THREADS");
+	unsetenv("BIOBANK_LISTEN");
+	const char *none[] = { NULL };
+	is_int(load(&cfg, none, err, sizeof(err)), 0, "the defaults are a valid configuration");
+	is_str(cfg.listen_host, "127.0.0.1", "  listening on loopback");
+	is_int(cfg.listen_port, 8080, "  port 8080");
+	is_int(cfg.threads, 8, "  8 threads");
+	is_int(cfg.body_limit, 1048576, "  1 MiB bodies");
+	config_free(&cfg);
+
+	setenv("BIOBANK_THREADS", "3", 1);
+	const char *flag[] = { "--threads", "5", "--listen=[::1]:9000", NULL };
+	is_int(load(&cfg, flag, err, sizeof(err)), 0, "flags and environment together");
+	is_int(cfg.threads, 5, "  a flag wins over the environment");
+	is_str(cfg.listen_host, "::1", "  an IPv6 loopback address");
+	is_int(cfg.listen_port, 9000, "  and its port");
+	config_free(&cfg);
+	is_int(load(&cfg, none, err, sizeof(err)), 0, "the environment alone");
+	is_int(cfg.threads, 3, "  is read");
+	config_free(&cfg);
+	unsetenv("BIOBANK_THREADS");
+
+	const char *bad[] = { "--threads=999", "--listen=localhost:0", "--allow-plain-http=maybe", NULL };
+	is_int(load(&cfg, bad, err, sizeof(err)), 3, "three bad settings are three problems");
+	ok(strstr(err, "--threads") && strstr(err, "port from 1 to 65535") && strstr(err, "--allow-plain-http"),
+	   "  each reported");
+	config_free(&cfg);
+
+	const char *remote[] = { "--listen=0.0.0.0:8443", "--allow-plain-http", NULL };
+	is_int(load(&cfg, remote, err, sizeof(err)), 0, "a public address with allow_plain_http is accepted");
+	config_free(&cfg);
+
+	const char *rest[] = { "--threads=2", "extra", NULL };
+	char *argv[] = { (char *)rest[0], (char *)rest[1] };
+	int at;
+	FILE *e = fmemopen(err, sizeof(err), "w");
+	is_int(config_load(&cfg, 2, argv, &at, e), 0, "options stop at the first argument");
+	fclose(e);
+	is_int(at, 1, "  whose index is returned");
+	config_free(&cfg);
+}
+
+int
+main(void)
+{
+	routing();
+	problems();
+	configuration();
+	return tap_done();
+}
