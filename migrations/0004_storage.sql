@@ -55,6 +55,7 @@ END $$;
 COMMENT ON FUNCTION bb_locations_check() IS 'Keeps the storage tree in order: kinds below higher kinds, temperatures on freezers only, no cycles.';
 CREATE TRIGGER locations_check BEFORE INSERT OR UPDATE ON locations
 	FOR EACH ROW EXECUTE FUNCTION bb_locations_check();
+COMMENT ON TRIGGER locations_check ON locations IS 'Enforces the storage hierarchy for every writer (see bb_locations_check).';
 
 CREATE FUNCTION bb_boxes_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -75,6 +76,7 @@ END $$;
 COMMENT ON FUNCTION bb_boxes_check() IS 'Keeps boxes in freezers, shelves and racks, and specimens inside their box''s grid.';
 CREATE TRIGGER boxes_check BEFORE INSERT OR UPDATE ON boxes
 	FOR EACH ROW EXECUTE FUNCTION bb_boxes_check();
+COMMENT ON TRIGGER boxes_check ON boxes IS 'Keeps boxes out of sites and rooms and specimens inside the grid (see bb_boxes_check).';
 
 CREATE FUNCTION bb_occupancy_json(capacity numeric, used numeric) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$

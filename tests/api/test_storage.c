@@ -277,6 +277,31 @@ locations_create(struct tenv *t)
 	        NULL, "nor anyone without a token");
 
 	is_int(sql_long(t, "SELECT count(*) FROM locations"), 8, "exactly the 8 locations exist");
+
+	/* The hierarchy holds for every writer, not only the API. */
+	bool ok_sql;
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO locations (parent_id, kind, name) VALUES (%ld, 'room', 'Back door')",
+	         f80);
+	free(sql_value(t, sql, &ok_sql));
+	ok(!ok_sql, "direct SQL cannot put a room inside a freezer");
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO locations (parent_id, kind, name, temperature_c)"
+	         " VALUES (%ld, 'shelf', 'Warm', 20)",
+	         f80);
+	free(sql_value(t, sql, &ok_sql));
+	ok(!ok_sql, "nor give a shelf a temperature");
+	snprintf(sql, sizeof(sql), "UPDATE locations SET parent_id = %ld WHERE id = %ld", rack,
+	         shelf);
+	free(sql_value(t, sql, &ok_sql));
+	ok(!ok_sql, "nor move a shelf into a rack");
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO boxes (barcode, rows, cols, location_id) VALUES ('SQL-1', 9, 9, %ld)",
+	         room);
+	free(sql_value(t, sql, &ok_sql));
+	ok(!ok_sql, "nor stand a box in a room");
+	is_int(sql_long(t, "SELECT count(*) FROM locations"), 8, "  still 8 locations");
 }
 
 static void
