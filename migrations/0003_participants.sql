@@ -338,6 +338,7 @@ END $$;
 COMMENT ON FUNCTION bb_specimens_consent_guard() IS 'Refuses a new specimen of a participant whose biobank consent is withdrawn, even when the withdrawal committed during the insert.';
 CREATE TRIGGER specimens_consent_guard AFTER INSERT ON specimens
 	FOR EACH ROW EXECUTE FUNCTION bb_specimens_consent_guard();
+COMMENT ON TRIGGER specimens_consent_guard ON specimens IS 'Invariant 6: no new specimen of a participant whose biobank consent is withdrawn.';
 
 -- Specimen types and diagnoses --------------------------------------------
 
