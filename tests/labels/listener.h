@@ -2,17 +2,28 @@
  * listener.h — a one-connection loopback peer for the printer and client
  * tests: a raw port-9100 printer, an HTTP endpoint, or one that misbehaves
  * (hangs, slams the connection). Not a biobankd: it knows no routes.
+ *
+ * Nothing here blocks without a bound: the peer waits for its connection and
+ * for each read at most PEER_WAIT_MS, and peer_stop() wakes it at once, so a
+ * client that fails before connecting (or a test that goes wrong) costs a
+ * failed check, never a hung test program.
  */
 #ifndef LBL_TEST_LISTENER_H
 #define LBL_TEST_LISTENER_H
 
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "biobank.h"
+
+enum { PEER_WAIT_MS = 20000 }; /* the longest the peer waits for anything */
 
 enum peer_mode {
 	PEER_RAW,         /* read to EOF, then close: a well-behaved printer */
@@ -25,72 +36,132 @@ enum peer_mode {
 struct peer {
 	enum peer_mode mode;
 	int lfd, port;
+	int wake[2]; /* peer_stop() writes to wake[1]: the peer gives up waiting */
 	pthread_t th;
+	bool running;           /* th was started and not yet joined */
+	bool accepted;          /* a client connected (read after peer_stop) */
 	struct bb_buf got;      /* raw bytes or HTTP body */
 	char request_line[256]; /* HTTP only */
-	volatile int stop;
 };
+
+static long long
+peer_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd is readable (true), or until peer_stop() or the deadline (false). */
+static bool
+peer_wait(struct peer *p, int fd, long long deadline)
+{
+	for (;;) {
+		struct pollfd pf[2] = { { .fd = p->wake[0], .events = POLLIN },
+			                { .fd = fd, .events = POLLIN } };
+		long long left = deadline - peer_now_ms();
+		int rc;
+
+		if (left <= 0)
+			return false;
+		rc = poll(pf, fd >= 0 ? 2 : 1, (int)left);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0 || pf[0].revents)
+			return false;
+		if (pf[1].revents)
+			return true;
+	}
+}
+
+/* read(2) bounded by the deadline and by peer_stop(); 0 at EOF, -1 when cut short. */
+static ssize_t
+peer_read(struct peer *p, int fd, void *buf, size_t n, long long deadline)
+{
+	for (;;) {
+		ssize_t r;
+
+		if (!peer_wait(p, fd, deadline))
+			return -1;
+		r = recv(fd, buf, n, MSG_DONTWAIT);
+		if (r >= 0)
+			return r;
+		if (errno != EAGAIN && errno != EINTR)
+			return -1;
+	}
+}
+
+static void
+peer_http(struct peer *p, int fd, long long deadline)
+{
+	static const char problem[] = "{\"type\":\"about:blank\",\"title\":\"Unauthorized\","
+	                              "\"status\":401,\"detail\":\"bad\"}";
+	struct bb_buf req = { 0 };
+	char buf[65536], reply[512];
+	char *end = NULL;
+	size_t clen = 0;
+	ssize_t r;
+
+	while (end == NULL && (r = peer_read(p, fd, buf, sizeof(buf), deadline)) > 0) {
+		bb_buf_append(&req, buf, (size_t)r);
+		end = strstr(req.data, "\r\n\r\n");
+	}
+	if (end == NULL) {
+		bb_buf_free(&req);
+		return;
+	}
+	const char *cl = strcasestr(req.data, "\r\ncontent-length:");
+	size_t head = (size_t)(end + 4 - req.data);
+
+	if (cl)
+		clen = (size_t)strtoul(cl + 17, NULL, 10);
+	while (req.len - head < clen && (r = peer_read(p, fd, buf, sizeof(buf), deadline)) > 0)
+		bb_buf_append(&req, buf, (size_t)r);
+	bb_buf_append(&p->got, req.data + head, req.len - head);
+	snprintf(p->request_line, sizeof(p->request_line), "%.*s", (int)strcspn(req.data, "\r"),
+	         req.data);
+	bb_buf_free(&req);
+	if (p->mode == PEER_HTTP_OK)
+		snprintf(reply, sizeof(reply),
+		         "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+	else
+		snprintf(reply, sizeof(reply),
+		         "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/problem+json\r\n"
+		         "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		         strlen(problem), problem);
+	/* A client that gave up has closed: no SIGPIPE for the test program. The
+	 * reply is far smaller than any socket buffer, so this cannot block. */
+	if (send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return;
+}
 
 static void *
 peer_main(void *arg)
 {
 	struct peer *p = arg;
+	long long deadline = peer_now_ms() + PEER_WAIT_MS;
 	char buf[65536];
-	int fd = accept(p->lfd, NULL, NULL);
 	ssize_t r;
+	int fd;
 
-	if (fd < 0)
+	if (!peer_wait(p, p->lfd, deadline))
+		return NULL; /* nobody connected */
+	if ((fd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
 		return NULL;
+	p->accepted = true;
+	deadline = peer_now_ms() + PEER_WAIT_MS;
 	switch (p->mode) {
 	case PEER_RAW:
-		while ((r = read(fd, buf, sizeof(buf))) > 0)
+		while ((r = peer_read(p, fd, buf, sizeof(buf), deadline)) > 0)
 			bb_buf_append(&p->got, buf, (size_t)r);
 		break;
 	case PEER_HTTP_OK:
-	case PEER_HTTP_401: {
-		struct bb_buf req = { 0 };
-		char *end = NULL;
-		size_t clen = 0;
-
-		while (end == NULL && (r = read(fd, buf, sizeof(buf))) > 0) {
-			bb_buf_append(&req, buf, (size_t)r);
-			end = strstr(req.data, "\r\n\r\n");
-		}
-		if (end) {
-			const char *cl = strcasestr(req.data, "\r\ncontent-length:");
-			size_t head = (size_t)(end + 4 - req.data);
-
-			if (cl)
-				clen = (size_t)strtoul(cl + 17, NULL, 10);
-			while (req.len - head < clen && (r = read(fd, buf, sizeof(buf))) > 0)
-				bb_buf_append(&req, buf, (size_t)r);
-			bb_buf_append(&p->got, req.data + head, req.len - head);
-			snprintf(p->request_line, sizeof(p->request_line), "%.*s",
-			         (int)strcspn(req.data, "\r"), req.data);
-		}
-		bb_buf_free(&req);
-		static const char problem[] =
-		    "{\"type\":\"about:blank\",\"title\":\"Unauthorized\","
-		    "\"status\":401,\"detail\":\"bad\"}";
-		char reply[512];
-
-		if (p->mode == PEER_HTTP_OK)
-			snprintf(reply, sizeof(reply),
-			         "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
-			         "Connection: close\r\n\r\n");
-		else
-			snprintf(reply, sizeof(reply),
-			         "HTTP/1.1 401 Unauthorized\r\nContent-Type: "
-			         "application/problem+json\r\n"
-			         "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-			         strlen(problem), problem);
-		if (write(fd, reply, strlen(reply)) < 0)
-			break;
+	case PEER_HTTP_401:
+		peer_http(p, fd, deadline);
 		break;
-	}
 	case PEER_HANG:
-		while (!p->stop)
-			usleep(20000);
+		peer_wait(p, -1, deadline); /* until peer_stop() */
 		break;
 	case PEER_CLOSE_EARLY: {
 		struct linger lg = { 1, 0 }; /* close with RST, like a crashed printer */
@@ -108,41 +179,70 @@ peer_start(struct peer *p, enum peer_mode mode)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
-	int one = 1;
 
 	memset(p, 0, sizeof(*p));
 	p->mode = mode;
-	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
-	setsockopt(p->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(p->lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(p->lfd, 4) < 0 ||
+	p->wake[0] = p->wake[1] = -1;
+	p->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (p->lfd < 0 || pipe2(p->wake, O_CLOEXEC) < 0 ||
+	    bind(p->lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(p->lfd, 4) < 0 ||
 	    getsockname(p->lfd, (struct sockaddr *)&a, &len) < 0)
 		return false;
 	p->port = ntohs(a.sin_port);
-	return pthread_create(&p->th, NULL, peer_main, p) == 0;
+	p->running = pthread_create(&p->th, NULL, peer_main, p) == 0;
+	return p->running;
 }
 
-/* A port nothing listens on: bound, then closed. */
+/*
+ * Ends the peer: wakes it if it still waits (for a connection that will not
+ * come, or in PEER_HANG), joins it and closes its descriptors. What it
+ * received stays in p->got and p->request_line until peer_free().
+ * Call it once the client is done with the peer.
+ */
+static void
+peer_stop(struct peer *p)
+{
+	if (p->running) {
+		if (write(p->wake[1], "x", 1) < 0)
+			perror("peer_stop: write");
+		pthread_join(p->th, NULL);
+		p->running = false;
+	}
+	for (int *fd = &p->wake[0]; fd <= &p->wake[1]; fd++) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+	if (p->lfd >= 0)
+		close(p->lfd);
+	p->lfd = -1;
+}
+
+static void
+peer_free(struct peer *p)
+{
+	peer_stop(p);
+	bb_buf_free(&p->got);
+}
+
+/*
+ * A port nothing listens on: a socket bound to it but not listening, so the
+ * kernel refuses connections. It stays open until the program exits so that
+ * no other process (tests run in parallel) can take the port meanwhile.
+ */
 static int
 peer_dead_port(void)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	close(fd);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		perror("peer_dead_port");
+		exit(1);
+	}
 	return ntohs(a.sin_port);
-}
-
-static void
-peer_stop(struct peer *p)
-{
-	p->stop = 1;
-	shutdown(p->lfd, SHUT_RDWR); /* wakes an accept() nobody connected to */
-	pthread_join(p->th, NULL);
-	close(p->lfd);
-	bb_buf_free(&p->got);
 }
 
 #endif
