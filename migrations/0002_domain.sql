@@ -52,7 +52,7 @@ CREATE TABLE consents (
 	status text NOT NULL CHECK (status IN ('given', 'withdrawn')),
 	date date NOT NULL,
 	version text NOT NULL CHECK (length(version) BETWEEN 1 AND 64),
-	recorded_at timestamptz NOT NULL DEFAULT now(),
+	recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
 	recorded_by text NOT NULL DEFAULT bb_actor()
 );
 CREATE INDEX consents_participant ON consents (participant_id, scope, recorded_at);
@@ -427,12 +427,12 @@ DECLARE
 BEGIN
 	m := regexp_match(upper(btrim(pos)), '^([A-Z])0*([1-9][0-9]?)$');
 	IF m IS NULL THEN
-		PERFORM bb_fail('BB400', format('"%s" is not a position such as A1', pos));
+		PERFORM bb_fail('BB400', format('position: "%s" is not a position such as A1', pos));
 	END IF;
 	r := ascii(m[1]) - 64;
 	c := m[2]::integer;
 	IF r > max_rows OR c > max_cols THEN
-		PERFORM bb_fail('BB400', format('position %s is outside the box (%s rows, %s columns)',
+		PERFORM bb_fail('BB400', format('position: %s is outside the box (%s rows, %s columns)',
 			chr(64 + r) || c, max_rows, max_cols));
 	END IF;
 END $$;
@@ -512,7 +512,7 @@ DECLARE
 BEGIN
 	SELECT * INTO b FROM boxes WHERE boxes.barcode = bb_box_find.barcode;
 	IF NOT FOUND THEN
-		PERFORM bb_fail('BB400', format('no box has the barcode %s', barcode));
+		PERFORM bb_fail('BB400', format('box: no box has the barcode %s', barcode));
 	END IF;
 	RETURN b;
 END $$;

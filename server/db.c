@@ -11,7 +11,7 @@
 #include <time.h>
 
 enum {
-	TXN_ATTEMPTS = 8,
+	TXN_ATTEMPTS = 12,
 	RECONNECT_HOLDOFF_MS = 200, /* after a failed connect, fail fast this long */
 	ACQUIRE_WAIT_MS = 5000,
 };
@@ -367,8 +367,10 @@ db_in_txn(const struct db_conn *c)
 static void
 backoff(int attempt)
 {
-	/* 1, 2, 4 ... ms plus jitter, so racing transactions do not collide again in step. */
-	long us = (1000L << attempt) + (long)(rand() % 1000);
+	/* 1, 2, 4 ... 64 ms, and as much again at random, so racing transactions do not collide
+	 * again in step. */
+	long base = 1000L << (attempt < 6 ? attempt : 6);
+	long us = base + (long)(rand() % base);
 	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
 
 	nanosleep(&ts, NULL);

@@ -79,6 +79,14 @@ void
 h_specimens_create(struct srv_req *r)
 {
 	const struct bb_js_value *in = r->in, *p = in[REG_PARTICIPANT].obj;
+
+	/* A scanner could never tell such a tube from a specimen ID. */
+	if (in[REG_TUBE_BARCODE].present && bb_id_shaped(in[REG_TUBE_BARCODE].s)) {
+		reply_invalid_field(r, "tube_barcode",
+				    "reads as a specimen ID (8 characters of the ID alphabet); "
+				    "use the tube's own manufacturer code");
+		return;
+	}
 	const struct bb_js_value *q = in[REG_QUANTITY].present ? in[REG_QUANTITY].obj : NULL;
 	const char *params[] = {
 		p[PART_STUDY].s,
