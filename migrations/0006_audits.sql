@@ -1,0 +1,631 @@
+-- 0006: freezer audits — what the database says a box or a freezer holds,
+-- snapshotted when the audit starts, compared with rack-scanner files and
+-- hand scans; the comparison is done here with set operations, and closing
+-- writes the custody events that the resolutions name.
+
+CREATE TABLE audits (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	box_id bigint REFERENCES boxes (id),
+	location_id bigint REFERENCES locations (id),
+	status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+	started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+	started_by text NOT NULL DEFAULT bb_actor(),
+	closed_at timestamptz,
+	closed_by text,
+	report jsonb,
+	resolutions jsonb,
+	CHECK ((box_id IS NULL) <> (location_id IS NULL)),
+	CHECK ((status = 'closed') = (closed_at IS NOT NULL)),
+	CHECK ((status = 'closed') = (report IS NOT NULL))
+);
+COMMENT ON TABLE audits IS 'Freezer audits: a box or a location compared with what scanners saw there.';
+COMMENT ON COLUMN audits.id IS 'Surrogate key, used in the API.';
+COMMENT ON COLUMN audits.box_id IS 'The box audited, when the scope is one box.';
+COMMENT ON COLUMN audits.location_id IS 'The location audited (every box below it), when the scope is a location.';
+COMMENT ON COLUMN audits.status IS 'open (scans may be added) or closed (resolved; events written).';
+COMMENT ON COLUMN audits.started_at IS 'When the expected contents were snapshotted.';
+COMMENT ON COLUMN audits.started_by IS 'Who started the audit.';
+COMMENT ON COLUMN audits.closed_at IS 'When the audit was closed.';
+COMMENT ON COLUMN audits.closed_by IS 'Who closed the audit.';
+COMMENT ON COLUMN audits.report IS 'The report as it stood at closing (summary and discrepancies), kept as the record.';
+COMMENT ON COLUMN audits.resolutions IS 'The resolutions applied at closing, each with the event it wrote.';
+
+CREATE TABLE audit_boxes (
+	audit_id bigint NOT NULL REFERENCES audits (id),
+	box_id bigint NOT NULL REFERENCES boxes (id),
+	barcode text NOT NULL,
+	rows integer NOT NULL,
+	cols integer NOT NULL,
+	PRIMARY KEY (audit_id, box_id),
+	UNIQUE (audit_id, barcode)
+);
+COMMENT ON TABLE audit_boxes IS 'The boxes in an audit''s scope, with their barcode and grid at the start.';
+COMMENT ON COLUMN audit_boxes.audit_id IS 'The audit.';
+COMMENT ON COLUMN audit_boxes.box_id IS 'A box in its scope.';
+COMMENT ON COLUMN audit_boxes.barcode IS 'The box''s barcode when the audit started.';
+COMMENT ON COLUMN audit_boxes.rows IS 'Rows of the box''s grid.';
+COMMENT ON COLUMN audit_boxes.cols IS 'Columns of the box''s grid.';
+
+CREATE TABLE audit_expected (
+	audit_id bigint NOT NULL REFERENCES audits (id),
+	specimen_id text NOT NULL REFERENCES specimens (id),
+	box_id bigint NOT NULL,
+	pos_row integer NOT NULL,
+	pos_col integer NOT NULL,
+	ledger_seq integer NOT NULL,
+	PRIMARY KEY (audit_id, specimen_id),
+	UNIQUE (audit_id, box_id, pos_row, pos_col),
+	FOREIGN KEY (audit_id, box_id) REFERENCES audit_boxes (audit_id, box_id)
+);
+COMMENT ON TABLE audit_expected IS 'The snapshot: every in_storage specimen of the audited boxes when the audit started.';
+COMMENT ON COLUMN audit_expected.audit_id IS 'The audit.';
+COMMENT ON COLUMN audit_expected.specimen_id IS 'A specimen the database placed in scope.';
+COMMENT ON COLUMN audit_expected.box_id IS 'Its box at the start.';
+COMMENT ON COLUMN audit_expected.pos_row IS 'Its row at the start (1 = A).';
+COMMENT ON COLUMN audit_expected.pos_col IS 'Its column at the start.';
+COMMENT ON COLUMN audit_expected.ledger_seq IS 'Its last custody event at the start: later events show it moved during the audit.';
+
+CREATE TABLE audit_scans (
+	audit_id bigint NOT NULL REFERENCES audits (id),
+	box_id bigint NOT NULL,
+	pos_row integer NOT NULL,
+	pos_col integer NOT NULL,
+	state text NOT NULL CHECK (state IN ('tube', 'empty', 'no_read')),
+	barcode text CHECK ((state = 'tube') = (barcode IS NOT NULL) AND length(barcode) BETWEEN 1 AND 64),
+	specimen_id text REFERENCES specimens (id),
+	source text NOT NULL CHECK (source IN ('file', 'hand')),
+	line integer,
+	scanned_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+	scanned_by text NOT NULL DEFAULT bb_actor(),
+	PRIMARY KEY (audit_id, box_id, pos_row, pos_col),
+	FOREIGN KEY (audit_id, box_id) REFERENCES audit_boxes (audit_id, box_id)
+);
+CREATE INDEX audit_scans_specimen ON audit_scans (audit_id, specimen_id) WHERE specimen_id IS NOT NULL;
+COMMENT ON TABLE audit_scans IS 'What was seen: one row per scanned position; a new file for a box replaces its rows.';
+COMMENT ON COLUMN audit_scans.audit_id IS 'The audit.';
+COMMENT ON COLUMN audit_scans.box_id IS 'The box scanned.';
+COMMENT ON COLUMN audit_scans.pos_row IS 'Row of the position (1 = A).';
+COMMENT ON COLUMN audit_scans.pos_col IS 'Column of the position.';
+COMMENT ON COLUMN audit_scans.state IS 'tube (a code was read), empty, or no_read (a tube whose code could not be read).';
+COMMENT ON COLUMN audit_scans.barcode IS 'The code read: a tube barcode or a specimen ID (tube only).';
+COMMENT ON COLUMN audit_scans.specimen_id IS 'The specimen the code names when the scan was stored, NULL if unknown.';
+COMMENT ON COLUMN audit_scans.source IS 'file (rack scanner) or hand (hand scans sent as JSON).';
+COMMENT ON COLUMN audit_scans.line IS 'Line of the scanner file that listed the position.';
+COMMENT ON COLUMN audit_scans.scanned_at IS 'When the scan was stored.';
+COMMENT ON COLUMN audit_scans.scanned_by IS 'Who sent it.';
+
+-- The audit, locked, for a write; BB404 when there is none, BB409 when closed.
+CREATE FUNCTION bb_audit_lock(aid bigint) RETURNS audits LANGUAGE plpgsql AS $$
+DECLARE
+	a audits;
+BEGIN
+	SELECT * INTO a FROM audits WHERE id = aid FOR UPDATE;
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB404', format('no audit %s', aid));
+	END IF;
+	IF a.status <> 'open' THEN
+		PERFORM bb_fail('BB409', format('audit %s was closed at %s: it takes no more scans or resolutions',
+			aid, bb_rfc3339(a.closed_at)));
+	END IF;
+	RETURN a;
+END $$;
+COMMENT ON FUNCTION bb_audit_lock(bigint) IS 'An open audit, locked; BB404 if there is none, BB409 if it is closed.';
+
+-- The audit's box named by barcode, or its only box when barcode is NULL.
+CREATE FUNCTION bb_audit_box(aid bigint, barcode text, field text) RETURNS audit_boxes
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	b audit_boxes;
+	n integer;
+BEGIN
+	IF barcode IS NULL THEN
+		SELECT count(*) INTO n FROM audit_boxes WHERE audit_id = aid;
+		IF n <> 1 THEN
+			PERFORM bb_fail('BB400', format('%s: audit %s covers %s boxes: name the box', field, aid, n));
+		END IF;
+		SELECT * INTO b FROM audit_boxes WHERE audit_id = aid;
+		RETURN b;
+	END IF;
+	SELECT * INTO b FROM audit_boxes x WHERE x.audit_id = aid AND x.barcode = bb_audit_box.barcode;
+	IF NOT FOUND THEN
+		IF EXISTS (SELECT 1 FROM boxes x WHERE x.barcode = bb_audit_box.barcode) THEN
+			PERFORM bb_fail('BB400', format('%s: box %s is not part of audit %s', field, barcode, aid));
+		END IF;
+		PERFORM bb_fail('BB400', format('%s: no box has the barcode %s', field, barcode));
+	END IF;
+	RETURN b;
+END $$;
+COMMENT ON FUNCTION bb_audit_box(bigint, text, text) IS 'A box of the audit by barcode (or its only box for NULL); BB400 naming field otherwise.';
+
+-- Start an audit: snapshot every in_storage specimen of the box, or of every box below the location.
+CREATE FUNCTION bb_audit_create(box text, location bigint, studies bigint[], actor text,
+	actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	a audits;
+	bid bigint;
+	n integer;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	IF (box IS NULL) = (location IS NULL) THEN
+		PERFORM bb_fail('BB400', 'box: give either a box or a location, not both');
+	END IF;
+	IF box IS NOT NULL THEN
+		SELECT id INTO bid FROM boxes x WHERE x.barcode = box;
+		IF NOT FOUND THEN
+			PERFORM bb_fail('BB400', format('box: no box has the barcode %s', box));
+		END IF;
+	ELSIF NOT EXISTS (SELECT 1 FROM locations WHERE id = location) THEN
+		PERFORM bb_fail('BB400', format('location: no location %s', location));
+	END IF;
+	INSERT INTO audits (box_id, location_id, started_by) VALUES (bid, location, actor) RETURNING * INTO a;
+	WITH RECURSIVE below (id) AS (
+		SELECT location WHERE location IS NOT NULL
+		UNION ALL
+		SELECT l.id FROM locations l JOIN below ON l.parent_id = below.id
+	)
+	INSERT INTO audit_boxes (audit_id, box_id, barcode, rows, cols)
+	SELECT a.id, b.id, b.barcode, b.rows, b.cols FROM boxes b
+	 WHERE b.id = bid OR b.location_id IN (SELECT id FROM below);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n = 0 THEN
+		PERFORM bb_fail('BB400', format('location: location %s holds no boxes', location));
+	END IF;
+	-- Locked so that the snapshot and each specimen's ledger position agree.
+	INSERT INTO audit_expected (audit_id, specimen_id, box_id, pos_row, pos_col, ledger_seq)
+	SELECT a.id, s.id, s.box_id, s.pos_row, s.pos_col, s.ledger_seq
+	  FROM specimens s JOIN audit_boxes ab ON ab.audit_id = a.id AND ab.box_id = s.box_id
+	 WHERE s.status = 'in_storage'
+	   FOR SHARE OF s;
+	RETURN bb_audit_report(a.id, studies) - 'discrepancies';
+END $$;
+COMMENT ON FUNCTION bb_audit_create(text, bigint, bigint[], text, bigint) IS 'Starts an audit of a box or a location and snapshots its expected contents.';
+
+-- The custody event types that change where a specimen is.
+CREATE FUNCTION bb_event_moves(type text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+	SELECT type IN ('stored', 'moved', 'checked_out', 'returned', 'shipped', 'received',
+		'consumed', 'destroyed', 'lost', 'found');
+$$;
+COMMENT ON FUNCTION bb_event_moves(text) IS 'True for the event types that change a specimen''s place or status.';
+
+/*
+ * The reconciliation: every discrepancy of an audit, computed with set
+ * operations over the snapshot, the scans and the ledger. A specimen
+ * appears at most once; "found" rows are the expected tubes seen where
+ * expected (not discrepancies, but counted and confirmed at closing).
+ */
+CREATE FUNCTION bb_audit_discrepancies(aid bigint)
+RETURNS TABLE (kind text, specimen_id text, barcode text, box text, expected text, found text,
+	detail text, study_id bigint)
+LANGUAGE sql STABLE AS $$
+	WITH a AS (SELECT * FROM audits WHERE id = aid),
+	bx AS (
+		SELECT ab.*, EXISTS (SELECT 1 FROM audit_scans s
+				      WHERE s.audit_id = aid AND s.box_id = ab.box_id) AS scanned
+		  FROM audit_boxes ab WHERE ab.audit_id = aid
+	),
+	ex AS (
+		SELECT e.specimen_id, e.box_id, e.pos_row, e.pos_col, e.ledger_seq, bx.barcode AS box,
+		       bx.scanned, bb_position_name(e.pos_row, e.pos_col) AS pos
+		  FROM audit_expected e JOIN bx ON bx.box_id = e.box_id WHERE e.audit_id = aid
+	),
+	sc AS (
+		SELECT s.box_id, s.pos_row, s.pos_col, s.state, s.barcode, s.specimen_id, bx.barcode AS box,
+		       bb_position_name(s.pos_row, s.pos_col) AS pos
+		  FROM audit_scans s JOIN bx ON bx.box_id = s.box_id WHERE s.audit_id = aid
+	),
+	-- Specimens whose place changed by a custody event since the snapshot (expected ones)
+	-- or since the start (scanned ones that were not expected): the last such event.
+	mv AS (
+		SELECT x.specimen_id, ev.type, ev.to_box, ev.to_pos, ev.at
+		  FROM (SELECT ex.specimen_id, ex.ledger_seq AS since_seq, NULL::timestamptz AS since_at FROM ex
+			UNION
+			SELECT sc.specimen_id, NULL, a.started_at FROM sc, a
+			 WHERE sc.specimen_id IS NOT NULL
+			   AND sc.specimen_id NOT IN (SELECT specimen_id FROM ex)) x
+		 CROSS JOIN LATERAL (
+			SELECT e.type, e.to_box, e.to_pos, e.at FROM events e
+			 WHERE e.specimen_id = x.specimen_id AND bb_event_moves(e.type)
+			   AND (e.seq > x.since_seq OR e.at >= x.since_at)
+			 ORDER BY e.seq DESC LIMIT 1) ev
+	),
+	-- Each scanned tube, classified against the snapshot.
+	tube AS (
+		SELECT sc.*, ex.box_id AS ex_box_id, ex.box AS ex_box, ex.pos AS ex_pos,
+		       (ex.box_id = sc.box_id AND ex.pos_row = sc.pos_row AND ex.pos_col = sc.pos_col) AS here,
+		       row_number() OVER (PARTITION BY sc.specimen_id ORDER BY
+			 (ex.box_id = sc.box_id AND ex.pos_row = sc.pos_row AND ex.pos_col = sc.pos_col) DESC NULLS LAST,
+			 (ex.box_id = sc.box_id) DESC NULLS LAST, sc.box, sc.pos_row, sc.pos_col) AS nth
+		  FROM sc LEFT JOIN ex ON ex.specimen_id = sc.specimen_id
+		 WHERE sc.state = 'tube'
+		   AND (sc.specimen_id IS NULL OR sc.specimen_id NOT IN (SELECT specimen_id FROM mv))
+	),
+	rows AS (
+		-- found where expected
+		SELECT 'found' AS kind, t.specimen_id, t.barcode, t.box, t.ex_pos AS expected, t.pos AS found,
+		       'where the database has it' AS detail
+		  FROM tube t WHERE t.here AND t.nth = 1
+		UNION ALL
+		-- right box, wrong position
+		SELECT 'misplaced', t.specimen_id, t.barcode, t.box, t.ex_pos, t.pos,
+		       format('scanned at %s; the database has it at %s', t.pos, t.ex_pos)
+		  FROM tube t WHERE NOT t.here AND t.ex_box_id = t.box_id AND t.nth = 1
+		UNION ALL
+		-- scanned but not expected here
+		SELECT 'unexpected', t.specimen_id, t.barcode, t.box, NULL, t.pos,
+		       CASE WHEN t.specimen_id IS NULL
+			    THEN format('no specimen has the barcode or ID %s', t.barcode)
+			    WHEN t.ex_box_id IS NOT NULL AND t.nth = 1
+			    THEN format('the database has it in box %s at %s', t.ex_box, t.ex_pos)
+			    WHEN t.nth > 1
+			    THEN format('specimen %s was scanned more than once in this audit', t.specimen_id)
+			    ELSE (SELECT CASE WHEN s.box_id IS NOT NULL
+				      THEN format('the database has it in box %s at %s', b.barcode,
+						  bb_position_name(s.pos_row, s.pos_col))
+				      ELSE format('the database has it %s, in no box', s.status) END
+				    FROM specimens s LEFT JOIN boxes b ON b.id = s.box_id
+				   WHERE s.id = t.specimen_id) END
+		  FROM tube t
+		 WHERE t.specimen_id IS NULL OR t.nth > 1 OR t.ex_box_id IS NULL
+		    OR (t.ex_box_id <> t.box_id)
+		UNION ALL
+		-- a tube whose code could not be read; it stands for the expected occupant
+		-- unless that one was seen elsewhere or moved
+		SELECT 'unreadable', occ.specimen_id, NULL, sc.box, occ.pos, sc.pos,
+		       CASE WHEN occ.specimen_id IS NULL
+			    THEN format('a tube is at %s but its code could not be read; the database expects no tube there', sc.pos)
+			    ELSE format('a tube is at %s but its code could not be read; the database expects specimen %s there',
+					sc.pos, occ.specimen_id) END
+		  FROM sc
+		  LEFT JOIN ex occ ON occ.box_id = sc.box_id AND occ.pos_row = sc.pos_row AND occ.pos_col = sc.pos_col
+		       AND occ.specimen_id NOT IN (SELECT specimen_id FROM mv)
+		       AND NOT EXISTS (SELECT 1 FROM sc s2 WHERE s2.specimen_id = occ.specimen_id)
+		 WHERE sc.state = 'no_read'
+		UNION ALL
+		-- expected, not seen, not moved, not standing behind an unreadable code
+		SELECT 'missing', ex.specimen_id, NULL, ex.box, ex.pos, NULL,
+		       CASE WHEN ex.scanned THEN format('not found in any scan of this audit (expected in box %s at %s)', ex.box, ex.pos)
+			    ELSE format('box %s has not been scanned', ex.box) END
+		  FROM ex
+		 WHERE ex.specimen_id NOT IN (SELECT specimen_id FROM mv)
+		   AND NOT EXISTS (SELECT 1 FROM sc WHERE sc.specimen_id = ex.specimen_id)
+		   AND NOT EXISTS (SELECT 1 FROM sc WHERE sc.state = 'no_read' AND sc.box_id = ex.box_id
+				    AND sc.pos_row = ex.pos_row AND sc.pos_col = ex.pos_col)
+		UNION ALL
+		-- moved by a custody event while the audit was open
+		SELECT 'moved', mv.specimen_id, NULL, COALESCE(ex.box, s1.box), ex.pos, s1.pos,
+		       format('%s at %s while the audit was open%s', mv.type, bb_rfc3339(mv.at),
+			      CASE WHEN mv.to_box IS NOT NULL THEN format(': now in box %s at %s', mv.to_box, mv.to_pos)
+				   ELSE '' END)
+		  FROM mv
+		  LEFT JOIN ex ON ex.specimen_id = mv.specimen_id
+		  LEFT JOIN LATERAL (SELECT sc.box, sc.pos FROM sc WHERE sc.specimen_id = mv.specimen_id
+				      ORDER BY sc.box, sc.pos_row, sc.pos_col LIMIT 1) s1 ON true
+	)
+	SELECT r.kind, r.specimen_id, COALESCE(r.barcode, sp.tube_barcode), r.box, r.expected, r.found,
+	       r.detail, sp.study_id
+	  FROM rows r LEFT JOIN specimens sp ON sp.id = r.specimen_id;
+$$;
+COMMENT ON FUNCTION bb_audit_discrepancies(bigint) IS 'Reconciles an audit''s snapshot with its scans and the ledger: found, missing, misplaced, unexpected, unreadable and moved rows.';
+
+-- The report as GET /api/v1/audits/{id} shows it; specimens of other studies are not named.
+CREATE FUNCTION bb_audit_report(aid bigint, studies bigint[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	a audits;
+	j jsonb;
+BEGIN
+	SELECT * INTO a FROM audits WHERE id = aid;
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB404', format('no audit %s', aid));
+	END IF;
+	IF a.status = 'closed' THEN
+		j := a.report;
+	ELSE
+		WITH d AS (SELECT * FROM bb_audit_discrepancies(aid))
+		SELECT jsonb_build_object(
+			'summary', jsonb_build_object(
+				'expected', (SELECT count(*) FROM audit_expected WHERE audit_id = aid),
+				'found', count(*) FILTER (WHERE d.kind = 'found'),
+				'missing', count(*) FILTER (WHERE d.kind = 'missing'),
+				'unexpected', count(*) FILTER (WHERE d.kind = 'unexpected'),
+				'misplaced', count(*) FILTER (WHERE d.kind = 'misplaced'),
+				'unreadable', count(*) FILTER (WHERE d.kind = 'unreadable'),
+				'moved_during_audit', count(*) FILTER (WHERE d.kind = 'moved')),
+			'discrepancies', COALESCE(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+				'kind', d.kind, 'specimen', d.specimen_id, 'barcode', d.barcode, 'box', d.box,
+				'expected', d.expected, 'found', d.found, 'detail', d.detail, 'study_id', d.study_id))
+				ORDER BY d.box, d.kind, d.expected, d.found, d.barcode) FILTER (WHERE d.kind <> 'found'), '[]'))
+		  INTO j FROM d;
+	END IF;
+	-- Not-visible specimens: neither ID nor barcode nor where the database has them.
+	j := jsonb_set(j, '{discrepancies}', COALESCE((
+		SELECT jsonb_agg(CASE WHEN studies IS NULL OR NOT x ? 'study_id'
+					OR (x ->> 'study_id')::bigint = ANY (studies)
+				      THEN x - 'study_id'
+				      ELSE (x - 'study_id' - 'specimen' - 'barcode')
+					   || jsonb_build_object('detail', 'a specimen of another study') END
+				 ORDER BY n)
+		  FROM jsonb_array_elements(j -> 'discrepancies') WITH ORDINALITY AS e (x, n)), '[]'));
+	RETURN jsonb_build_object(
+		'id', a.id,
+		'status', a.status,
+		'scope', CASE WHEN a.box_id IS NOT NULL
+			THEN jsonb_build_object('box', (SELECT barcode FROM audit_boxes
+							 WHERE audit_id = aid AND box_id = a.box_id))
+			ELSE jsonb_build_object('location', a.location_id, 'path', bb_location_path(a.location_id)) END,
+		'started_at', bb_rfc3339(a.started_at),
+		'started_by', a.started_by,
+		'closed_at', bb_rfc3339(a.closed_at),
+		'closed_by', a.closed_by,
+		'expected', (SELECT count(*) FROM audit_expected WHERE audit_id = aid),
+		'boxes', (SELECT COALESCE(jsonb_agg(jsonb_build_object('box', ab.barcode,
+				'expected', (SELECT count(*) FROM audit_expected e
+					      WHERE e.audit_id = aid AND e.box_id = ab.box_id),
+				'scanned', (SELECT count(*) FROM audit_scans s
+					     WHERE s.audit_id = aid AND s.box_id = ab.box_id) > 0)
+				ORDER BY ab.barcode), '[]')
+			    FROM audit_boxes ab WHERE ab.audit_id = aid),
+		'resolutions', a.resolutions) || j;
+END $$;
+COMMENT ON FUNCTION bb_audit_report(bigint, bigint[]) IS 'An audit with its summary and discrepancies (the stored record once closed).';
+
+/*
+ * Record scans of one audit. A file (source 'file') replaces every earlier
+ * scan of its box; hand scans replace the positions they name. Each item:
+ * a box (NULL: the audit's only box), a position, a state (tube, empty,
+ * no_read), the code read and the file's line. Returns the report.
+ */
+CREATE FUNCTION bb_audit_scan(aid bigint, source text, box_codes text[], positions text[],
+	states text[], codes text[], lines integer[], studies bigint[], actor text, actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	b audit_boxes;
+	r integer;
+	c integer;
+	m text[];
+	field text;
+	box_ids bigint[] := '{}';
+	rs integer[] := '{}';
+	cs integer[] := '{}';
+	dup integer;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	PERFORM bb_audit_lock(aid);
+	FOR i IN 1 .. COALESCE(array_length(positions, 1), 0) LOOP
+		field := CASE WHEN source = 'hand' THEN format('scans[%s]', i - 1) ELSE format('line %s', lines[i]) END;
+		b := bb_audit_box(aid, box_codes[i], CASE WHEN source = 'hand' THEN field || '.box' ELSE 'box' END);
+		m := regexp_match(upper(btrim(positions[i])), '^([A-Z])0*([1-9][0-9]?)$');
+		IF m IS NULL THEN
+			PERFORM bb_fail('BB400', format('%s.position: "%s" is not a position such as A1', field, positions[i]));
+		END IF;
+		r := ascii(m[1]) - 64;
+		c := m[2]::integer;
+		IF r > b.rows OR c > b.cols THEN
+			PERFORM bb_fail('BB400', format('%s.position: %s is outside box %s (%s rows, %s columns)',
+				field, chr(64 + r) || c, b.barcode, b.rows, b.cols));
+		END IF;
+		box_ids := box_ids || b.box_id;
+		rs := rs || r;
+		cs := cs || c;
+	END LOOP;
+	SELECT min(n) INTO dup FROM (
+		SELECT n, row_number() OVER (PARTITION BY bi, ri, ci ORDER BY n) AS k
+		  FROM unnest(box_ids, rs, cs) WITH ORDINALITY AS u (bi, ri, ci, n)) d WHERE k > 1;
+	IF dup IS NOT NULL THEN
+		PERFORM bb_fail('BB400', format('scans[%s].position: the position is listed twice', dup - 1));
+	END IF;
+	IF source = 'file' THEN
+		DELETE FROM audit_scans s WHERE s.audit_id = aid AND s.box_id = ANY (box_ids);
+	END IF;
+	INSERT INTO audit_scans AS s (audit_id, box_id, pos_row, pos_col, state, barcode, specimen_id,
+		source, line, scanned_by)
+	SELECT aid, u.bi, u.ri, u.ci, u.st, NULLIF(u.code, ''),
+	       CASE WHEN u.st = 'tube' THEN COALESCE(
+			(SELECT x.id FROM specimens x WHERE x.tube_barcode = u.code),
+			(SELECT x.id FROM specimens x WHERE x.id = upper(u.code))) END,
+	       source, u.line, actor
+	  FROM unnest(box_ids, rs, cs, states, codes, lines) AS u (bi, ri, ci, st, code, line)
+	ON CONFLICT (audit_id, box_id, pos_row, pos_col) DO UPDATE
+	   SET state = EXCLUDED.state, barcode = EXCLUDED.barcode, specimen_id = EXCLUDED.specimen_id,
+	       source = EXCLUDED.source, line = EXCLUDED.line, scanned_at = clock_timestamp(),
+	       scanned_by = EXCLUDED.scanned_by;
+	RETURN bb_audit_report(aid, studies);
+END $$;
+COMMENT ON FUNCTION bb_audit_scan(bigint, text, text[], text[], text[], text[], integer[], bigint[], text, bigint)
+	IS 'Stores a rack-scanner file (replacing its box''s earlier scan) or hand scans, and returns the report.';
+
+-- The grid of an audited box, for parsing a scanner file against it.
+CREATE FUNCTION bb_audit_box_grid(aid bigint, barcode text, OUT box text, OUT rows integer,
+	OUT cols integer) LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	a audits;
+	b audit_boxes;
+BEGIN
+	SELECT * INTO a FROM audits WHERE id = aid;
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB404', format('no audit %s', aid));
+	END IF;
+	IF a.status <> 'open' THEN
+		PERFORM bb_fail('BB409', format('audit %s is closed: it takes no more scans', aid));
+	END IF;
+	b := bb_audit_box(aid, barcode, 'box');
+	box := b.barcode;
+	rows := b.rows;
+	cols := b.cols;
+END $$;
+COMMENT ON FUNCTION bb_audit_box_grid(bigint, text) IS 'Barcode and grid of a box of an open audit (its only box for NULL).';
+
+/*
+ * Close an audit in one statement. Resolutions (arrays of the same length):
+ * confirm (the database is right: audit_confirmed), accept_scan (move the
+ * tube where it was scanned), lost, found (a lost tube scanned in a box).
+ * Every expected tube seen where expected gets audit_confirmed; every other
+ * discrepancy about a specimen gets audit_flagged. The report at this moment
+ * is kept as the audit's record.
+ */
+CREATE FUNCTION bb_audit_close(aid bigint, refs text[], actions text[], box_codes text[],
+	positions text[], studies bigint[], actor text, actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	a audits;
+	s specimens;
+	b audit_boxes;
+	rep jsonb;
+	disc jsonb;
+	field text;
+	r integer;
+	c integer;
+	old_box text;
+	old_pos text;
+	ev text;
+	done text[] := '{}';
+	applied jsonb := '[]';
+	n_confirmed integer;
+	n_flagged integer;
+	occupant text;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	a := bb_audit_lock(aid);
+	rep := bb_audit_report(aid, NULL);
+	-- The reconciliation as it stands now, before any resolution changes the ledger.
+	SELECT COALESCE(jsonb_agg(to_jsonb(x)), '[]') INTO disc FROM bb_audit_discrepancies(aid) x;
+
+	SET CONSTRAINTS specimens_one_per_position DEFERRED;
+	FOR i IN 1 .. COALESCE(array_length(refs, 1), 0) LOOP
+		field := format('resolutions[%s]', i - 1);
+		SELECT * INTO s FROM specimens x WHERE x.id = upper(refs[i]) FOR UPDATE;
+		IF NOT FOUND THEN
+			SELECT * INTO s FROM specimens x WHERE x.tube_barcode = refs[i] FOR UPDATE;
+		END IF;
+		IF s.id IS NULL OR NOT (EXISTS (SELECT 1 FROM audit_expected e WHERE e.audit_id = aid AND e.specimen_id = s.id)
+					 OR EXISTS (SELECT 1 FROM audit_scans x WHERE x.audit_id = aid AND x.specimen_id = s.id)) THEN
+			PERFORM bb_fail('BB400', format('%s.specimen: %s is not part of audit %s', field, refs[i], aid));
+		END IF;
+		IF studies IS NOT NULL AND NOT s.study_id = ANY (studies) THEN
+			PERFORM bb_fail('BB404', format('no specimen %s', refs[i]));
+		END IF;
+		IF s.id = ANY (done) THEN
+			PERFORM bb_fail('BB400', format('%s.specimen: %s is resolved twice', field, s.id));
+		END IF;
+		done := done || s.id;
+		old_box := NULL;
+		old_pos := NULL;
+		IF s.box_id IS NOT NULL THEN
+			SELECT x.barcode INTO old_box FROM boxes x WHERE x.id = s.box_id;
+			old_pos := bb_position_name(s.pos_row, s.pos_col);
+		END IF;
+		IF actions[i] IN ('accept_scan', 'found') THEN
+			-- Where to: the position given, else where this tube was scanned.
+			IF positions[i] IS NOT NULL THEN
+				b := bb_audit_box(aid, box_codes[i], field || '.box');
+				SELECT p.r, p.c INTO r, c FROM bb_parse_position(positions[i], b.rows, b.cols) p;
+				IF NOT EXISTS (SELECT 1 FROM audit_scans x WHERE x.audit_id = aid AND x.box_id = b.box_id
+						AND x.pos_row = r AND x.pos_col = c
+						AND (x.specimen_id = s.id OR x.state = 'no_read')) THEN
+					PERFORM bb_fail('BB400', format('%s.position: the scans of box %s show neither %s nor an unreadable tube at %s',
+						field, b.barcode, s.id, bb_position_name(r, c)));
+				END IF;
+			ELSE
+				SELECT ab.* INTO b FROM audit_scans x JOIN audit_boxes ab USING (audit_id, box_id)
+				 WHERE x.audit_id = aid AND x.specimen_id = s.id
+				 ORDER BY ab.barcode, x.pos_row, x.pos_col LIMIT 1;
+				IF NOT FOUND THEN
+					PERFORM bb_fail('BB400', format('%s.position: %s was not scanned in this audit: give box and position',
+						field, s.id));
+				END IF;
+				SELECT x.pos_row, x.pos_col INTO r, c FROM audit_scans x
+				 WHERE x.audit_id = aid AND x.box_id = b.box_id AND x.specimen_id = s.id
+				 ORDER BY x.pos_row, x.pos_col LIMIT 1;
+			END IF;
+			IF actions[i] = 'found' AND s.status <> 'lost' THEN
+				PERFORM bb_fail('BB409', format('specimen %s is %s, not lost: resolve it with accept_scan', s.id, s.status));
+			END IF;
+			IF actions[i] = 'accept_scan' AND s.status NOT IN ('registered', 'in_storage', 'checked_out') THEN
+				PERFORM bb_fail('BB409', format('specimen %s is %s: it cannot be put where it was scanned%s',
+					s.id, s.status, CASE WHEN s.status = 'lost' THEN ' (resolve it with found)' ELSE '' END));
+			END IF;
+			IF s.box_id = b.box_id AND s.pos_row = r AND s.pos_col = c THEN
+				ev := 'audit_confirmed';
+				INSERT INTO events (specimen_id, type, actor, actor_id, to_box, to_pos, reason, details)
+				VALUES (s.id, ev, actor, actor_id, b.barcode, bb_position_name(r, c), 'audit',
+					jsonb_build_object('audit', aid, 'resolution', actions[i]));
+			ELSE
+				ev := CASE WHEN actions[i] = 'found' THEN 'found'
+					   WHEN s.status = 'registered' THEN 'stored'
+					   WHEN s.status = 'checked_out' THEN 'returned' ELSE 'moved' END;
+				UPDATE specimens SET box_id = b.box_id, pos_row = r, pos_col = c, status = 'in_storage'
+				 WHERE id = s.id;
+				INSERT INTO events (specimen_id, type, actor, actor_id, from_box, from_pos, to_box, to_pos,
+					reason, details)
+				VALUES (s.id, ev, actor, actor_id, old_box, old_pos, b.barcode, bb_position_name(r, c),
+					'audit', jsonb_build_object('audit', aid, 'resolution', actions[i])
+						 || CASE WHEN ev = 'returned' THEN '{"thawed": false}'::jsonb ELSE '{}' END);
+			END IF;
+			applied := applied || jsonb_build_object('specimen', s.id, 'action', actions[i], 'event', ev,
+				'box', b.barcode, 'position', bb_position_name(r, c));
+		ELSIF actions[i] = 'lost' THEN
+			IF NOT bb_action_allowed('lost', s.status) THEN
+				PERFORM bb_fail('BB409', format('specimen %s is %s, which does not allow lost', s.id, s.status));
+			END IF;
+			UPDATE specimens SET status = 'lost', box_id = NULL, pos_row = NULL, pos_col = NULL
+			 WHERE id = s.id;
+			INSERT INTO events (specimen_id, type, actor, actor_id, from_box, from_pos, reason, details)
+			VALUES (s.id, 'lost', actor, actor_id, old_box, old_pos, 'audit',
+				jsonb_build_object('audit', aid, 'resolution', 'lost'));
+			applied := applied || jsonb_build_object('specimen', s.id, 'action', 'lost', 'event', 'lost');
+		ELSIF actions[i] = 'confirm' THEN
+			INSERT INTO events (specimen_id, type, actor, actor_id, to_box, to_pos, reason, details)
+			VALUES (s.id, 'audit_confirmed', actor, actor_id, old_box, old_pos, 'audit',
+				jsonb_build_object('audit', aid, 'resolution', 'confirm'));
+			applied := applied || jsonb_build_object('specimen', s.id, 'action', 'confirm',
+				'event', 'audit_confirmed');
+		ELSE
+			PERFORM bb_fail('BB400', format('%s.action: must be confirm, accept_scan, lost or found', field));
+		END IF;
+	END LOOP;
+	-- Two tubes resolved into one position, or into a position still held in the database.
+	SELECT format('position %s of box %s would hold %s', bb_position_name(x.pos_row, x.pos_col), b2.barcode,
+		      string_agg(x.id, ' and ' ORDER BY x.id)) INTO occupant
+	  FROM specimens x JOIN audit_boxes b2 ON b2.audit_id = aid AND b2.box_id = x.box_id
+	 GROUP BY b2.barcode, x.pos_row, x.pos_col HAVING count(*) > 1 LIMIT 1;
+	IF occupant IS NOT NULL THEN
+		PERFORM bb_fail('BB409', occupant || ': resolve the tube the database has there as well');
+	END IF;
+	SET CONSTRAINTS specimens_one_per_position IMMEDIATE;
+
+	-- Expected tubes seen where expected: confirmed, in one set-based insert.
+	INSERT INTO events (specimen_id, type, actor, actor_id, to_box, to_pos, reason, details)
+	SELECT d.specimen_id, 'audit_confirmed', actor, actor_id, d.box, d.found, 'audit',
+	       jsonb_build_object('audit', aid)
+	  FROM jsonb_to_recordset(disc) AS d (kind text, specimen_id text, barcode text,
+		box text, expected text, found text, detail text, study_id bigint)
+	 WHERE d.kind = 'found' AND NOT d.specimen_id = ANY (done)
+	 ORDER BY d.specimen_id;
+	GET DIAGNOSTICS n_confirmed = ROW_COUNT;
+	-- Discrepancies left unresolved: flagged, one event per specimen.
+	INSERT INTO events (specimen_id, type, actor, actor_id, reason, details)
+	SELECT DISTINCT ON (d.specimen_id) d.specimen_id, 'audit_flagged', actor, actor_id, 'audit',
+	       jsonb_strip_nulls(jsonb_build_object('audit', aid, 'kind', d.kind, 'box', d.box,
+			'expected', d.expected, 'found', d.found, 'detail', d.detail))
+	  FROM jsonb_to_recordset(disc) AS d (kind text, specimen_id text, barcode text,
+		box text, expected text, found text, detail text, study_id bigint)
+	 WHERE d.kind IN ('missing', 'misplaced', 'unexpected', 'unreadable')
+	   AND d.specimen_id IS NOT NULL AND NOT d.specimen_id = ANY (done)
+	 ORDER BY d.specimen_id, d.kind;
+	GET DIAGNOSTICS n_flagged = ROW_COUNT;
+
+	UPDATE audits SET status = 'closed', closed_at = clock_timestamp(), closed_by = actor,
+		report = jsonb_build_object('summary', rep -> 'summary',
+			'discrepancies', (SELECT COALESCE(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+				'kind', d.kind, 'specimen', d.specimen_id, 'barcode', d.barcode, 'box', d.box,
+				'expected', d.expected, 'found', d.found, 'detail', d.detail, 'study_id', d.study_id))
+				ORDER BY d.box, d.kind, d.expected, d.found, d.barcode), '[]')
+				FROM jsonb_to_recordset(disc) AS d (kind text, specimen_id text, barcode text,
+		box text, expected text, found text, detail text, study_id bigint) WHERE d.kind <> 'found'),
+			'events', jsonb_build_object('audit_confirmed', n_confirmed, 'audit_flagged', n_flagged)),
+		resolutions = applied
+	 WHERE id = aid;
+	RETURN bb_audit_report(aid, studies);
+END $$;
+COMMENT ON FUNCTION bb_audit_close(bigint, text[], text[], text[], text[], bigint[], text, bigint)
+	IS 'Closes an audit in one statement: applies the resolutions, confirms and flags the rest, keeps the report.';
