@@ -1,0 +1,411 @@
+-- 0007: shipments — manifests of specimens sent to an analysis lab, their
+-- dispatch ('shipped' custody events, positions freed) and receipt
+-- ('received' events). Each endpoint is one SQL function that returns the
+-- API's JSON, so that a request is one statement and one round trip.
+--
+-- Visibility: a user limited to some studies sees a shipment only when every
+-- specimen on it belongs to those studies (an empty draft is visible to all);
+-- any other shipment answers 404 and is left out of lists.
+
+CREATE TABLE shipments (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	destination text NOT NULL CHECK (length(destination) BETWEEN 1 AND 200),
+	conditions text NOT NULL CHECK (conditions IN ('dry_ice', 'ln2_dry_shipper', 'cold_pack', 'ambient')),
+	requester text CHECK (length(requester) BETWEEN 1 AND 200),
+	notes text CHECK (length(notes) <= 2000),
+	status text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'dispatched', 'received')),
+	created_at timestamptz NOT NULL DEFAULT now(),
+	created_by text NOT NULL DEFAULT bb_actor(),
+	dispatched_at timestamptz,
+	dispatched_by text,
+	received_at timestamptz,
+	received_condition text CHECK (received_condition IN ('good', 'thawed', 'damaged')),
+	receipt_notes text CHECK (length(receipt_notes) <= 2000),
+	receipt_recorded_by text,
+	CHECK ((status = 'draft') = (dispatched_at IS NULL)),
+	CHECK ((status = 'received') = (received_at IS NOT NULL))
+);
+CREATE INDEX shipments_status ON shipments (status, id);
+COMMENT ON TABLE shipments IS 'Shipments of specimens to analysis labs: draft (manifest being built), dispatched, received.';
+COMMENT ON COLUMN shipments.id IS 'Surrogate key, used in the API.';
+COMMENT ON COLUMN shipments.destination IS 'Where it goes: the receiving lab or core facility.';
+COMMENT ON COLUMN shipments.conditions IS 'Transport conditions: dry_ice, ln2_dry_shipper, cold_pack (2-8 °C) or ambient.';
+COMMENT ON COLUMN shipments.requester IS 'Who asked for the material (person, project or material transfer agreement).';
+COMMENT ON COLUMN shipments.notes IS 'Free text for the manifest.';
+COMMENT ON COLUMN shipments.status IS 'draft (specimens may be added and removed), dispatched or received.';
+COMMENT ON COLUMN shipments.created_at IS 'When the shipment was opened.';
+COMMENT ON COLUMN shipments.created_by IS 'Who opened it.';
+COMMENT ON COLUMN shipments.dispatched_at IS 'When it was dispatched (database clock).';
+COMMENT ON COLUMN shipments.dispatched_by IS 'Who dispatched it.';
+COMMENT ON COLUMN shipments.received_at IS 'When the destination received it, as reported.';
+COMMENT ON COLUMN shipments.received_condition IS 'State on arrival: good, thawed or damaged (NULL: not reported).';
+COMMENT ON COLUMN shipments.receipt_notes IS 'Free text from the receipt.';
+COMMENT ON COLUMN shipments.receipt_recorded_by IS 'Who recorded the receipt.';
+
+CREATE TABLE shipment_items (
+	shipment_id bigint NOT NULL REFERENCES shipments (id),
+	specimen_id text NOT NULL REFERENCES specimens (id),
+	added_at timestamptz NOT NULL DEFAULT now(),
+	added_by text NOT NULL DEFAULT bb_actor(),
+	from_box text,
+	from_pos text,
+	PRIMARY KEY (shipment_id, specimen_id)
+);
+CREATE INDEX shipment_items_specimen ON shipment_items (specimen_id);
+COMMENT ON TABLE shipment_items IS 'The manifest: which specimens a shipment holds.';
+COMMENT ON COLUMN shipment_items.shipment_id IS 'The shipment.';
+COMMENT ON COLUMN shipment_items.specimen_id IS 'A specimen on it.';
+COMMENT ON COLUMN shipment_items.added_at IS 'When it was put on the manifest.';
+COMMENT ON COLUMN shipment_items.added_by IS 'Who put it there.';
+COMMENT ON COLUMN shipment_items.from_box IS 'Box it left at dispatch (NULL before dispatch).';
+COMMENT ON COLUMN shipment_items.from_pos IS 'Position it left at dispatch, e.g. A1.';
+
+CREATE TRIGGER shipments_audit AFTER INSERT OR UPDATE OR DELETE ON shipments
+	FOR EACH ROW EXECUTE FUNCTION bb_audit('shipment');
+COMMENT ON TRIGGER shipments_audit ON shipments IS 'Every change to a shipment goes to the audit log.';
+CREATE TRIGGER shipment_items_audit AFTER INSERT OR DELETE ON shipment_items
+	FOR EACH ROW EXECUTE FUNCTION bb_audit('shipment_item', 'shipment_id', 'specimen_id');
+COMMENT ON TRIGGER shipment_items_audit ON shipment_items IS 'Additions to and removals from manifests go to the audit log.';
+
+CREATE FUNCTION bb_shipment_visible(ship bigint, studies bigint[]) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+	SELECT studies IS NULL OR NOT EXISTS (
+		SELECT 1 FROM shipment_items i JOIN specimens s ON s.id = i.specimen_id
+		 WHERE i.shipment_id = ship AND NOT s.study_id = ANY (studies));
+$$;
+COMMENT ON FUNCTION bb_shipment_visible(bigint, bigint[]) IS 'True when every specimen of the shipment lies within studies (NULL: all studies).';
+
+-- The shipment, locked for a write, or BB404 (also outside the caller's studies).
+CREATE FUNCTION bb_shipment_lock(ship bigint, studies bigint[]) RETURNS shipments
+LANGUAGE plpgsql AS $$
+DECLARE
+	sh shipments;
+BEGIN
+	SELECT * INTO sh FROM shipments WHERE id = ship FOR UPDATE;
+	IF NOT FOUND OR NOT bb_shipment_visible(ship, studies) THEN
+		PERFORM bb_fail('BB404', format('no shipment %s', ship));
+	END IF;
+	RETURN sh;
+END $$;
+COMMENT ON FUNCTION bb_shipment_lock(bigint, bigint[]) IS 'The shipment locked FOR UPDATE; BB404 when there is none or it holds specimens outside studies.';
+
+-- One manifest line: where the specimen is now (draft) or where it left (after dispatch).
+CREATE FUNCTION bb_shipment_item_json(i shipment_items, s specimens) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+		'id', s.id,
+		'tube_barcode', s.tube_barcode,
+		'type', s.type,
+		'participant', jsonb_build_object('study', st.code, 'code', p.code),
+		'timepoint', s.timepoint,
+		'collected_at', bb_rfc3339(s.collected_at),
+		'quantity', CASE WHEN s.quantity IS NULL THEN NULL ELSE
+			jsonb_build_object('value', trim_scale(s.quantity), 'unit', s.unit) END,
+		'status', s.status,
+		'consent_withdrawn', s.consent_withdrawn,
+		'from', CASE
+			WHEN i.from_box IS NOT NULL THEN jsonb_build_object('box', i.from_box, 'position', i.from_pos)
+			WHEN s.box_id IS NOT NULL THEN jsonb_build_object('box', b.barcode,
+				'position', bb_position_name(s.pos_row, s.pos_col)) END)
+	  FROM participants p JOIN studies st ON st.id = p.study_id
+	  LEFT JOIN boxes b ON b.id = s.box_id
+	 WHERE p.id = s.participant_id;
+$$;
+COMMENT ON FUNCTION bb_shipment_item_json(shipment_items, specimens) IS 'A manifest line as the API shows it.';
+
+CREATE FUNCTION bb_shipment_head_json(sh shipments) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+		'id', sh.id,
+		'status', sh.status,
+		'destination', sh.destination,
+		'conditions', sh.conditions,
+		'requester', sh.requester,
+		'notes', sh.notes,
+		'created_at', bb_rfc3339(sh.created_at),
+		'created_by', sh.created_by,
+		'dispatched_at', bb_rfc3339(sh.dispatched_at),
+		'dispatched_by', sh.dispatched_by,
+		'receipt', CASE WHEN sh.received_at IS NULL THEN NULL ELSE jsonb_build_object(
+			'received_at', bb_rfc3339(sh.received_at), 'condition', sh.received_condition,
+			'notes', sh.receipt_notes, 'recorded_by', sh.receipt_recorded_by) END,
+		'specimen_count', (SELECT count(*) FROM shipment_items i WHERE i.shipment_id = sh.id));
+$$;
+COMMENT ON FUNCTION bb_shipment_head_json(shipments) IS 'A shipment without its manifest lines, as lists show it.';
+
+CREATE FUNCTION bb_shipment_json(ship bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT bb_shipment_head_json(sh) || jsonb_build_object('specimens', COALESCE((
+		SELECT jsonb_agg(bb_shipment_item_json(i, s) ORDER BY s.serial)
+		  FROM shipment_items i JOIN specimens s ON s.id = i.specimen_id
+		 WHERE i.shipment_id = sh.id), '[]'))
+	  FROM shipments sh WHERE sh.id = ship;
+$$;
+COMMENT ON FUNCTION bb_shipment_json(bigint) IS 'A shipment with its manifest, as GET /api/v1/shipments/{id} shows it.';
+
+CREATE FUNCTION bb_shipment_create(destination text, conditions text, requester text, notes text,
+	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	new_id bigint;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	IF btrim(destination) = '' THEN
+		PERFORM bb_fail('BB400', 'destination: must not be blank');
+	END IF;
+	IF conditions NOT IN ('dry_ice', 'ln2_dry_shipper', 'cold_pack', 'ambient') THEN
+		PERFORM bb_fail('BB400', 'conditions: must be one of: dry_ice, ln2_dry_shipper, cold_pack, ambient');
+	END IF;
+	INSERT INTO shipments (destination, conditions, requester, notes)
+	VALUES (destination, conditions, requester, notes)
+	RETURNING id INTO new_id;
+	RETURN bb_shipment_json(new_id);
+END $$;
+COMMENT ON FUNCTION bb_shipment_create(text, text, text, text, text, bigint) IS 'POST /api/v1/shipments: opens a draft shipment.';
+
+CREATE FUNCTION bb_shipment_get(ship bigint, studies bigint[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM shipments WHERE id = ship) OR NOT bb_shipment_visible(ship, studies) THEN
+		PERFORM bb_fail('BB404', format('no shipment %s', ship));
+	END IF;
+	RETURN bb_shipment_json(ship);
+END $$;
+COMMENT ON FUNCTION bb_shipment_get(bigint, bigint[]) IS 'GET /api/v1/shipments/{id}: the shipment and its manifest, or BB404.';
+
+-- The manifest as rows, for CSV: one row per specimen in issue order.
+CREATE FUNCTION bb_shipment_manifest_rows(ship bigint, studies bigint[])
+RETURNS TABLE (shipment bigint, destination text, conditions text, shipment_status text,
+	specimen text, tube_barcode text, type text, study text, participant text, timepoint text,
+	collected_at text, quantity text, unit text, status text, from_box text, from_position text)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM shipments WHERE id = ship) OR NOT bb_shipment_visible(ship, studies) THEN
+		PERFORM bb_fail('BB404', format('no shipment %s', ship));
+	END IF;
+	RETURN QUERY
+	SELECT sh.id, sh.destination, sh.conditions, sh.status, s.id, s.tube_barcode, s.type, st.code,
+	       p.code, s.timepoint, bb_rfc3339(s.collected_at), trim_scale(s.quantity)::text, s.unit,
+	       s.status, COALESCE(i.from_box, b.barcode),
+	       COALESCE(i.from_pos, bb_position_name(s.pos_row, s.pos_col))
+	  FROM shipments sh
+	  JOIN shipment_items i ON i.shipment_id = sh.id
+	  JOIN specimens s ON s.id = i.specimen_id
+	  JOIN participants p ON p.id = s.participant_id
+	  JOIN studies st ON st.id = p.study_id
+	  LEFT JOIN boxes b ON b.id = s.box_id
+	 WHERE sh.id = ship
+	 ORDER BY s.serial;
+END $$;
+COMMENT ON FUNCTION bb_shipment_manifest_rows(bigint, bigint[]) IS 'GET /api/v1/shipments/{id} as text/csv: the manifest lines as rows; BB404 when not visible.';
+
+CREATE FUNCTION bb_shipments_list(p_status text, lim integer, cursor text, studies bigint[])
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	key jsonb := bb_cursor_read('shipments', cursor);
+	j jsonb;
+BEGIN
+	IF p_status IS NOT NULL AND p_status NOT IN ('draft', 'dispatched', 'received') THEN
+		PERFORM bb_fail('BB400', 'status: must be one of: draft, dispatched, received');
+	END IF;
+	WITH page AS (
+		SELECT sh.id, row_number() OVER (ORDER BY sh.id DESC) AS n
+		  FROM shipments sh
+		 WHERE (p_status IS NULL OR sh.status = p_status)
+		   AND (key IS NULL OR sh.id < (key ->> 0)::bigint)
+		   AND bb_shipment_visible(sh.id, studies)
+		 ORDER BY sh.id DESC
+		 LIMIT lim + 1
+	)
+	SELECT jsonb_build_object(
+		'items', COALESCE(jsonb_agg(bb_shipment_head_json(sh) ORDER BY p.n)
+			FILTER (WHERE p.n <= lim), '[]'),
+		'next_cursor', CASE WHEN count(*) > lim THEN
+			bb_cursor_make('shipments', jsonb_build_array(min(p.id) FILTER (WHERE p.n <= lim))) END)
+	  INTO j FROM page p JOIN shipments sh ON sh.id = p.id;
+	RETURN j;
+END $$;
+COMMENT ON FUNCTION bb_shipments_list(text, integer, text, bigint[]) IS 'GET /api/v1/shipments: a page of shipments, newest first, optionally of one status, within the caller''s studies.';
+
+/*
+ * Why a locked specimen may not go on (or leave with) a shipment, or NULL:
+ * only stored specimens whose donor has not withdrawn biobank consent ship.
+ */
+CREATE FUNCTION bb_shipment_refusal(s specimens) RETURNS text LANGUAGE sql STABLE AS $$
+	SELECT NULLIF(concat_ws('; ',
+		CASE WHEN s.status <> 'in_storage' THEN format('%s is %s, not in_storage', s.id, s.status) END,
+		CASE WHEN s.consent_withdrawn THEN format('%s: its donor withdrew biobank consent', s.id) END), '');
+$$;
+COMMENT ON FUNCTION bb_shipment_refusal(specimens) IS 'Why a specimen cannot ship (status, withdrawn consent), or NULL when it can.';
+
+/*
+ * Resolve references (IDs or tube barcodes) of a request body to specimen
+ * IDs within studies, in the body's order. An unknown reference, or one
+ * listed twice, is a BB400 naming its field (field[i]); the specimens are
+ * then locked in issue order, so that concurrent bulk calls cannot deadlock.
+ */
+CREATE FUNCTION bb_specimens_resolve_lock(field text, refs text[], studies bigint[])
+RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+	ids text[] := '{}';
+	found_id text;
+BEGIN
+	IF COALESCE(cardinality(refs), 0) = 0 THEN
+		PERFORM bb_fail('BB400', format('%s: must list at least one specimen', field));
+	END IF;
+	FOR i IN 1 .. cardinality(refs) LOOP
+		SELECT x.id INTO found_id FROM specimens x
+		 WHERE (x.id = refs[i] OR x.tube_barcode = refs[i])
+		   AND (studies IS NULL OR x.study_id = ANY (studies))
+		 ORDER BY x.id = refs[i] DESC LIMIT 1;
+		IF found_id IS NULL THEN
+			PERFORM bb_fail('BB400', format('%s[%s]: no specimen %s', field, i - 1, refs[i]));
+		END IF;
+		IF found_id = ANY (ids) THEN
+			PERFORM bb_fail('BB400', format('%s[%s]: specimen %s is listed twice', field, i - 1, found_id));
+		END IF;
+		ids := ids || found_id;
+	END LOOP;
+	PERFORM 1 FROM specimens x WHERE x.id = ANY (ids) ORDER BY x.serial FOR UPDATE;
+	RETURN ids;
+END $$;
+COMMENT ON FUNCTION bb_specimens_resolve_lock(text, text[], bigint[]) IS 'Specimen IDs for references within studies, locked in issue order; BB400 naming field[i] for an unknown or repeated one.';
+
+CREATE FUNCTION bb_shipment_add(ship bigint, refs text[], studies bigint[], actor text, actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	sh shipments;
+	ids text[];
+	refusals text;
+	n integer;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	sh := bb_shipment_lock(ship, studies);
+	IF sh.status <> 'draft' THEN
+		PERFORM bb_fail('BB409', format('shipment %s is %s: its manifest can no longer change', ship, sh.status));
+	END IF;
+	ids := bb_specimens_resolve_lock('specimens', refs, studies);
+	-- Every offender at once, in the body's order, so that the manifest can be fixed in one go.
+	SELECT string_agg(why, '; ' ORDER BY u.n), count(*) INTO refusals, n
+	  FROM unnest(ids) WITH ORDINALITY AS u (id, n)
+	  JOIN specimens s ON s.id = u.id
+	  CROSS JOIN LATERAL (SELECT concat_ws('; ', bb_shipment_refusal(s),
+		(SELECT format('%s is already on draft shipment %s', s.id, o.shipment_id)
+		   FROM shipment_items o JOIN shipments os ON os.id = o.shipment_id
+		  WHERE o.specimen_id = s.id AND os.status = 'draft' AND o.shipment_id <> ship
+		  LIMIT 1)) AS why) w
+	 WHERE w.why <> '';
+	IF refusals IS NOT NULL THEN
+		PERFORM bb_fail('BB409', format('%s of the specimens cannot be shipped: %s', n, refusals));
+	END IF;
+	INSERT INTO shipment_items (shipment_id, specimen_id)
+	SELECT ship, u.id FROM unnest(ids) AS u (id)
+	ON CONFLICT DO NOTHING;
+	RETURN bb_shipment_json(ship);
+END $$;
+COMMENT ON FUNCTION bb_shipment_add(bigint, text[], bigint[], text, bigint) IS 'POST /api/v1/shipments/{id}/specimens: adds stored, consented specimens to a draft, all or nothing; BB409 naming every offender.';
+
+CREATE FUNCTION bb_shipment_remove(ship bigint, ref text, studies bigint[], actor text, actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	sh shipments;
+	s specimens;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	sh := bb_shipment_lock(ship, studies);
+	IF sh.status <> 'draft' THEN
+		PERFORM bb_fail('BB409', format('shipment %s is %s: its manifest can no longer change', ship, sh.status));
+	END IF;
+	s := bb_specimen_lock(ref, studies);
+	DELETE FROM shipment_items WHERE shipment_id = ship AND specimen_id = s.id;
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB404', format('specimen %s is not on shipment %s', s.id, ship));
+	END IF;
+	RETURN bb_shipment_json(ship);
+END $$;
+COMMENT ON FUNCTION bb_shipment_remove(bigint, text, bigint[], text, bigint) IS 'DELETE /api/v1/shipments/{id}/specimens/{specimen}: takes a specimen off a draft.';
+
+/*
+ * Dispatch: every specimen on the manifest leaves its position with a
+ * 'shipped' event, all in this one statement. Status and consent are checked
+ * again under the specimens' locks: anything that changed since the
+ * manifest was built refuses the whole dispatch, naming every offender.
+ */
+CREATE FUNCTION bb_shipment_dispatch(ship bigint, studies bigint[], actor text, actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	sh shipments;
+	refusals text;
+	n integer;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	sh := bb_shipment_lock(ship, studies);
+	IF sh.status <> 'draft' THEN
+		PERFORM bb_fail('BB409', format('shipment %s is already %s', ship, sh.status));
+	END IF;
+	PERFORM 1 FROM specimens s JOIN shipment_items i ON i.specimen_id = s.id
+	 WHERE i.shipment_id = ship ORDER BY s.serial FOR UPDATE OF s;
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB409', format('shipment %s has no specimens to dispatch', ship));
+	END IF;
+	SELECT string_agg(bb_shipment_refusal(s), '; ' ORDER BY s.serial), count(*) INTO refusals, n
+	  FROM specimens s JOIN shipment_items i ON i.specimen_id = s.id
+	 WHERE i.shipment_id = ship AND bb_shipment_refusal(s) IS NOT NULL;
+	IF refusals IS NOT NULL THEN
+		PERFORM bb_fail('BB409', format('shipment %s cannot be dispatched: %s of its specimens cannot be shipped: %s',
+			ship, n, refusals));
+	END IF;
+	UPDATE shipment_items i SET from_box = b.barcode, from_pos = bb_position_name(s.pos_row, s.pos_col)
+	  FROM specimens s JOIN boxes b ON b.id = s.box_id
+	 WHERE i.shipment_id = ship AND s.id = i.specimen_id;
+	UPDATE specimens s SET status = 'shipped', box_id = NULL, pos_row = NULL, pos_col = NULL
+	  FROM shipment_items i
+	 WHERE i.shipment_id = ship AND s.id = i.specimen_id;
+	INSERT INTO events (specimen_id, type, actor, actor_id, from_box, from_pos, reason, details)
+	SELECT i.specimen_id, 'shipped', actor, actor_id, i.from_box, i.from_pos,
+	       format('shipment %s to %s', ship, sh.destination),
+	       jsonb_build_object('shipment', ship, 'destination', sh.destination,
+				  'conditions', sh.conditions)
+	  FROM shipment_items i JOIN specimens s ON s.id = i.specimen_id
+	 WHERE i.shipment_id = ship
+	 ORDER BY s.serial;
+	UPDATE shipments SET status = 'dispatched', dispatched_at = now(), dispatched_by = actor
+	 WHERE id = ship;
+	RETURN bb_shipment_json(ship);
+END $$;
+COMMENT ON FUNCTION bb_shipment_dispatch(bigint, bigint[], text, bigint) IS 'POST /api/v1/shipments/{id}/dispatch: ships every specimen (events, positions freed) or none.';
+
+CREATE FUNCTION bb_shipment_receive(ship bigint, p_received_at timestamptz, p_condition text,
+	p_notes text, studies bigint[], actor text, actor_id bigint) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	sh shipments;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	sh := bb_shipment_lock(ship, studies);
+	IF sh.status <> 'dispatched' THEN
+		PERFORM bb_fail('BB409', format('shipment %s is %s: only a dispatched shipment can be received',
+			ship, sh.status));
+	END IF;
+	IF p_condition IS NOT NULL AND p_condition NOT IN ('good', 'thawed', 'damaged') THEN
+		PERFORM bb_fail('BB400', 'condition: must be one of: good, thawed, damaged');
+	END IF;
+	IF p_received_at < sh.dispatched_at THEN
+		PERFORM bb_fail('BB400', format('received_at: %s is before the dispatch at %s',
+			bb_rfc3339(p_received_at), bb_rfc3339(sh.dispatched_at)));
+	END IF;
+	IF p_received_at > clock_timestamp() + interval '5 minutes' THEN
+		PERFORM bb_fail('BB400', format('received_at: %s is in the future', bb_rfc3339(p_received_at)));
+	END IF;
+	PERFORM 1 FROM specimens s JOIN shipment_items i ON i.specimen_id = s.id
+	 WHERE i.shipment_id = ship ORDER BY s.serial FOR UPDATE OF s;
+	INSERT INTO events (specimen_id, type, actor, actor_id, reason, details)
+	SELECT i.specimen_id, 'received', actor, actor_id, format('shipment %s received', ship),
+	       jsonb_build_object('shipment', ship, 'destination', sh.destination,
+				  'received_at', bb_rfc3339(p_received_at), 'condition', p_condition)
+	  FROM shipment_items i JOIN specimens s ON s.id = i.specimen_id
+	 WHERE i.shipment_id = ship
+	 ORDER BY s.serial;
+	UPDATE shipments SET status = 'received', received_at = p_received_at,
+		received_condition = p_condition, receipt_notes = p_notes, receipt_recorded_by = actor
+	 WHERE id = ship;
+	RETURN bb_shipment_json(ship);
+END $$;
+COMMENT ON FUNCTION bb_shipment_receive(bigint, timestamptz, text, text, bigint[], text, bigint) IS 'POST /api/v1/shipments/{id}/receipt: records the arrival, one received event per specimen.';

@@ -1,0 +1,371 @@
+-- 0008: reports and exports — inventory counts, storage occupancy, the
+-- consent-withdrawal worklist and its bulk destruction, the rows behind the
+-- streamed CSV export of specimens, and FHIR R4 Specimen resources.
+
+-- Inventory --------------------------------------------------------------
+
+CREATE FUNCTION bb_report_inventory(study text, studies bigint[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	only_study bigint;
+	j jsonb;
+BEGIN
+	IF study IS NOT NULL THEN
+		only_study := (bb_study_find('study', study, studies)).id;
+	END IF;
+	SELECT jsonb_build_object('items', COALESCE(jsonb_agg(jsonb_build_object(
+		'study', c.study, 'type', c.type, 'timepoint', c.timepoint, 'status', c.status,
+		'count', c.n) ORDER BY c.study, c.type, c.timepoint, c.status), '[]'),
+		'total', COALESCE(sum(c.n), 0))
+	  INTO j
+	  FROM (SELECT st.code AS study, s.type, s.timepoint, s.status, count(*) AS n
+		  FROM specimens s JOIN studies st ON st.id = s.study_id
+		 WHERE (studies IS NULL OR s.study_id = ANY (studies))
+		   AND (only_study IS NULL OR s.study_id = only_study)
+		 GROUP BY st.code, s.type, s.timepoint, s.status) c;
+	RETURN j;
+END $$;
+COMMENT ON FUNCTION bb_report_inventory(text, bigint[]) IS 'GET /api/v1/reports/inventory: specimen counts by study, type, timepoint and status within the caller''s studies.';
+
+-- Occupancy --------------------------------------------------------------
+
+/*
+ * Every location below loc (or every location when loc is NULL), each with
+ * the capacity and use summed over the boxes anywhere below it, and every
+ * box with its own; in tree order (by path). Physical space is shared, so
+ * tubes of every study count, as in GET /api/v1/locations/{id}.
+ */
+CREATE FUNCTION bb_report_occupancy(loc bigint) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	j jsonb;
+BEGIN
+	IF loc IS NOT NULL AND NOT EXISTS (SELECT 1 FROM locations WHERE id = loc) THEN
+		PERFORM bb_fail('BB400', format('location: no location has the id %s', loc));
+	END IF;
+	WITH RECURSIVE tree (id, depth) AS (
+		SELECT l.id, 0 FROM locations l
+		 WHERE (loc IS NULL AND l.parent_id IS NULL) OR l.id = loc
+		UNION ALL
+		SELECT l.id, t.depth + 1 FROM locations l JOIN tree t ON l.parent_id = t.id
+	),
+	-- (ancestor, descendant) pairs inside the tree, each location its own ancestor.
+	closure (top, id) AS (
+		SELECT id, id FROM tree
+		UNION ALL
+		SELECT c.top, l.id FROM locations l JOIN closure c ON l.parent_id = c.id
+	),
+	box_use AS (
+		SELECT bx.id, bx.barcode, bx.location_id, bx.rows * bx.cols AS capacity,
+		       (SELECT count(*) FROM specimens s WHERE s.box_id = bx.id) AS used
+		  FROM boxes bx JOIN tree t ON t.id = bx.location_id
+	),
+	loc_use AS (
+		SELECT c.top, sum(u.capacity) AS capacity, sum(u.used) AS used, count(u.id) AS boxes
+		  FROM closure c LEFT JOIN box_use u ON u.location_id = c.id
+		 GROUP BY c.top
+	),
+	items AS (
+		SELECT ARRAY(SELECT jsonb_array_elements_text(bb_location_path(l.id))) AS sort_key,
+		       jsonb_build_object('kind', l.kind, 'id', l.id,
+			'name', l.name, 'temperature_c', trim_scale(l.temperature_c), 'depth', t.depth,
+			'path', bb_location_path(l.id), 'boxes', lu.boxes)
+			|| bb_occupancy_json(lu.capacity, lu.used) AS item
+		  FROM tree t JOIN locations l ON l.id = t.id JOIN loc_use lu ON lu.top = t.id
+		UNION ALL
+		SELECT ARRAY(SELECT jsonb_array_elements_text(bb_location_path(u.location_id))) || u.barcode,
+		       jsonb_build_object('kind', 'box', 'barcode', u.barcode, 'location', u.location_id,
+			'path', bb_location_path(u.location_id) || to_jsonb(u.barcode))
+			|| bb_occupancy_json(u.capacity, u.used)
+		  FROM box_use u
+	)
+	SELECT jsonb_build_object(
+		'location', loc,
+		'total', (SELECT bb_occupancy_json(sum(capacity), sum(used)) FROM box_use),
+		'items', COALESCE((SELECT jsonb_agg(item ORDER BY sort_key) FROM items), '[]'))
+	  INTO j;
+	RETURN j;
+END $$;
+COMMENT ON FUNCTION bb_report_occupancy(bigint) IS 'GET /api/v1/reports/occupancy: capacity, used and free per location (summed below it) and per box, under loc or everywhere.';
+
+-- Consent withdrawal -----------------------------------------------------
+
+CREATE FUNCTION bb_specimen_held(status text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+	SELECT status IN ('registered', 'in_storage', 'checked_out', 'lost');
+$$;
+COMMENT ON FUNCTION bb_specimen_held(text) IS 'True for a status in which the biobank still holds (or must account for) the specimen: not shipped, consumed or destroyed.';
+
+CREATE INDEX specimens_consent_withdrawn ON specimens (serial) WHERE consent_withdrawn;
+COMMENT ON INDEX specimens_consent_withdrawn IS 'The consent-withdrawal worklist without a scan of every specimen.';
+
+CREATE FUNCTION bb_report_consent_withdrawn(studies bigint[], after bigint, lim integer)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	WITH page AS (
+		SELECT s.id, s.serial, row_number() OVER (ORDER BY s.serial) AS n
+		  FROM specimens s
+		 WHERE s.consent_withdrawn AND bb_specimen_held(s.status)
+		   AND (studies IS NULL OR s.study_id = ANY (studies))
+		   AND s.serial > COALESCE(after, 0)
+		 ORDER BY s.serial
+		 LIMIT lim + 1
+	)
+	SELECT jsonb_build_object(
+		'items', COALESCE(jsonb_agg(bb_specimen_json(x)
+			|| jsonb_build_object('withdrawn_at', (SELECT bb_rfc3339(e.at) FROM events e
+				WHERE e.specimen_id = x.id AND e.type = 'consent_withdrawn'
+				ORDER BY e.seq DESC LIMIT 1))
+			ORDER BY p.n) FILTER (WHERE p.n <= lim), '[]'),
+		'next_cursor', CASE WHEN count(*) > lim THEN 'c' || (max(p.serial) FILTER (WHERE p.n <= lim)) END)
+	  FROM page p JOIN specimens x ON x.id = p.id;
+$$;
+COMMENT ON FUNCTION bb_report_consent_withdrawn(bigint[], bigint, integer) IS 'GET /api/v1/reports/consent-withdrawn: specimens flagged for withdrawn consent that are still held, with their location.';
+
+CREATE FUNCTION bb_consent_withdrawn_destroy(refs text[], reason text, studies bigint[],
+	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	ids text[];
+	refusals text;
+	n integer;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	IF btrim(reason) = '' THEN
+		PERFORM bb_fail('BB400', 'reason: must not be blank');
+	END IF;
+	ids := bb_specimens_resolve_lock('specimens', refs, studies);
+	SELECT string_agg(concat_ws('; ',
+		CASE WHEN NOT s.consent_withdrawn THEN format('%s is not flagged for withdrawn consent', s.id) END,
+		CASE WHEN NOT bb_specimen_held(s.status) THEN format('%s is %s, no longer held', s.id, s.status) END),
+		'; ' ORDER BY u.n), count(*)
+	  INTO refusals, n
+	  FROM unnest(ids) WITH ORDINALITY AS u (id, n) JOIN specimens s ON s.id = u.id
+	 WHERE NOT s.consent_withdrawn OR NOT bb_specimen_held(s.status);
+	IF refusals IS NOT NULL THEN
+		PERFORM bb_fail('BB409', format('%s of the specimens cannot be destroyed here: %s', n, refusals));
+	END IF;
+	WITH gone AS (
+		SELECT s.id, s.serial, b.barcode AS box, bb_position_name(s.pos_row, s.pos_col) AS pos
+		  FROM specimens s LEFT JOIN boxes b ON b.id = s.box_id
+		 WHERE s.id = ANY (ids)
+	), upd AS (
+		UPDATE specimens s SET status = 'destroyed', box_id = NULL, pos_row = NULL, pos_col = NULL
+		  FROM gone g WHERE s.id = g.id
+		RETURNING s.id
+	)
+	INSERT INTO events (specimen_id, type, actor, actor_id, from_box, from_pos, reason, details)
+	SELECT g.id, 'destroyed', actor, actor_id, g.box, g.pos, reason,
+	       jsonb_build_object('workflow', 'consent_withdrawn')
+	  FROM gone g JOIN upd ON upd.id = g.id
+	 ORDER BY g.serial;
+	RETURN jsonb_build_object('destroyed', cardinality(ids), 'items', (
+		SELECT jsonb_agg(bb_specimen_json(s) ORDER BY s.serial) FROM specimens s WHERE s.id = ANY (ids)));
+END $$;
+COMMENT ON FUNCTION bb_consent_withdrawn_destroy(text[], text, bigint[], text, bigint) IS 'POST /api/v1/reports/consent-withdrawn/destroy: destroys flagged, held specimens in bulk, all or nothing; BB409 naming every offender.';
+
+-- CSV export -------------------------------------------------------------
+
+/*
+ * One chunk of the specimen list as rows for the streamed CSV export: the
+ * same filters and study scoping as bb_specimen_list, keyed by serial so
+ * that the daemon can fetch the next chunk on a fresh connection.
+ */
+CREATE FUNCTION bb_specimen_csv_rows(p_study text, p_participant text, p_type text, p_timepoint text,
+	p_status text, p_box text, p_studies bigint[], p_after bigint, p_limit integer)
+RETURNS TABLE (serial bigint, id text, tube_barcode text, type text, study text, participant text,
+	timepoint text, collected_at text, status text, quantity text, unit text, parent text,
+	derivation text, freeze_thaw_count integer, consent_withdrawn boolean, box text,
+	box_position text, location text, notes text, created_at text)
+LANGUAGE sql STABLE AS $$
+	WITH hits AS (
+		SELECT s.* FROM specimens s
+		 WHERE (p_studies IS NULL OR s.study_id = ANY (p_studies))
+		   AND (p_study IS NULL OR s.study_id = (SELECT id FROM studies WHERE code = p_study))
+		   AND (p_participant IS NULL OR s.participant_id IN (SELECT p.id FROM participants p
+				WHERE p.code = p_participant
+				  AND (p_study IS NULL OR p.study_id = (SELECT id FROM studies WHERE code = p_study))))
+		   AND (p_type IS NULL OR s.type = p_type)
+		   AND (p_timepoint IS NULL OR s.timepoint = p_timepoint)
+		   AND (p_status IS NULL OR s.status = p_status)
+		   AND (p_box IS NULL OR s.box_id = (SELECT id FROM boxes WHERE barcode = p_box))
+		   AND s.serial > COALESCE(p_after, 0)
+		 ORDER BY s.serial
+		 LIMIT p_limit
+	),
+	box_paths AS (
+		SELECT b.id, b.barcode,
+		       (SELECT string_agg(x, ' / ') FROM jsonb_array_elements_text(
+				bb_location_path(b.location_id) || to_jsonb(b.barcode)) x) AS path
+		  FROM boxes b WHERE b.id IN (SELECT box_id FROM hits)
+	)
+	SELECT h.serial, h.id, h.tube_barcode, h.type, st.code, p.code, h.timepoint,
+	       bb_rfc3339(h.collected_at), h.status, trim_scale(h.quantity)::text, h.unit, h.parent_id,
+	       h.derivation, h.freeze_thaw_count, h.consent_withdrawn, bp.barcode,
+	       bb_position_name(h.pos_row, h.pos_col), bp.path, h.notes, bb_rfc3339(h.created_at)
+	  FROM hits h
+	  JOIN participants p ON p.id = h.participant_id
+	  JOIN studies st ON st.id = p.study_id
+	  LEFT JOIN box_paths bp ON bp.id = h.box_id
+	 ORDER BY h.serial;
+$$;
+COMMENT ON FUNCTION bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer) IS 'A chunk of specimens for the CSV export: the filters of bb_specimen_list, after a serial, in issue order.';
+
+-- FHIR R4 ----------------------------------------------------------------
+
+CREATE TABLE fhir_type_codes (
+	type text NOT NULL REFERENCES specimen_types (code),
+	system text NOT NULL CHECK (system ~ '^(https?|urn):'),
+	code text NOT NULL CHECK (length(code) BETWEEN 1 AND 64),
+	display text NOT NULL,
+	PRIMARY KEY (type, system)
+);
+COMMENT ON TABLE fhir_type_codes IS 'Standard codes (e.g. SNOMED CT specimen concepts) added to a specimen type''s FHIR CodeableConcept.';
+COMMENT ON COLUMN fhir_type_codes.type IS 'Our specimen type code.';
+COMMENT ON COLUMN fhir_type_codes.system IS 'The code system URI, e.g. http://snomed.info/sct.';
+COMMENT ON COLUMN fhir_type_codes.code IS 'The concept''s code in that system.';
+COMMENT ON COLUMN fhir_type_codes.display IS 'The concept''s display name.';
+-- Only concepts whose codes were checked; pbmc, muscle_biopsy and skin_biopsy
+-- carry our own code alone.
+INSERT INTO fhir_type_codes (type, system, code, display) VALUES
+	('serum', 'http://snomed.info/sct', '119364003', 'Serum specimen'),
+	('plasma', 'http://snomed.info/sct', '119361006', 'Plasma specimen'),
+	('whole_blood', 'http://snomed.info/sct', '258580003', 'Whole blood specimen'),
+	('dna', 'http://snomed.info/sct', '258566005', 'Deoxyribonucleic acid specimen'),
+	('rna', 'http://snomed.info/sct', '441673008', 'Ribonucleic acid specimen'),
+	('bal_fluid', 'http://snomed.info/sct', '258607008', 'Bronchoalveolar lavage fluid specimen'),
+	('stool', 'http://snomed.info/sct', '119339001', 'Stool specimen');
+
+CREATE FUNCTION bb_fhir_status(status text, consent_withdrawn boolean) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE WHEN status IN ('registered', 'in_storage') AND NOT consent_withdrawn
+		    THEN 'available' ELSE 'unavailable' END;
+$$;
+COMMENT ON FUNCTION bb_fhir_status(text, boolean) IS 'FHIR Specimen.status for ours: available when registered or stored with consent standing, else unavailable (see docs/fhir.md).';
+
+CREATE FUNCTION bb_fhir_specimen(s specimens) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_strip_nulls(jsonb_build_object(
+		'resourceType', 'Specimen',
+		'id', s.id,
+		'meta', jsonb_build_object('lastUpdated', (SELECT bb_rfc3339(e.at) FROM events e
+			WHERE e.specimen_id = s.id AND e.seq = s.ledger_seq)),
+		'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:biobank:specimen', 'value', s.id)),
+		'accessionIdentifier', jsonb_build_object('system', 'urn:biobank:specimen', 'value', (
+			WITH RECURSIVE up (id, parent_id, depth) AS (
+				SELECT s.id, s.parent_id, 0
+				UNION ALL
+				SELECT x.id, x.parent_id, up.depth + 1 FROM specimens x JOIN up ON x.id = up.parent_id)
+			SELECT id FROM up ORDER BY depth DESC LIMIT 1)),
+		'status', bb_fhir_status(s.status, s.consent_withdrawn),
+		'type', jsonb_build_object(
+			'coding', jsonb_build_array(jsonb_build_object('system', 'urn:biobank:specimen-type',
+				'code', s.type, 'display', t.name)) || COALESCE((
+				SELECT jsonb_agg(jsonb_build_object('system', f.system, 'code', f.code,
+					'display', f.display) ORDER BY f.system)
+				  FROM fhir_type_codes f WHERE f.type = s.type), '[]'),
+			'text', t.name),
+		'subject', jsonb_build_object('type', 'Patient',
+			'identifier', jsonb_build_object('system', 'urn:biobank:participant',
+				'value', st.code || '/' || p.code),
+			'display', st.code || '/' || p.code),
+		'receivedTime', bb_rfc3339(s.created_at),
+		'parent', CASE WHEN s.parent_id IS NULL THEN NULL ELSE
+			jsonb_build_array(jsonb_build_object('reference', 'Specimen/' || s.parent_id)) END,
+		'collection', jsonb_build_object('collectedDateTime', bb_rfc3339(s.collected_at)),
+		'container', jsonb_build_array(jsonb_build_object(
+			'identifier', CASE WHEN s.tube_barcode IS NULL THEN NULL ELSE jsonb_build_array(
+				jsonb_build_object('system', 'urn:biobank:tube-barcode', 'value', s.tube_barcode)) END,
+			'specimenQuantity', CASE WHEN s.quantity IS NULL THEN NULL ELSE
+				jsonb_build_object('value', trim_scale(s.quantity), 'unit', s.unit) END,
+			'extension', CASE WHEN s.box_id IS NULL THEN NULL ELSE jsonb_build_array(
+				jsonb_build_object('url', 'urn:biobank:fhir:storage-location',
+					'valueString', (SELECT string_agg(x, ' / ') FROM jsonb_array_elements_text(
+						bb_location_path(b.location_id)) x)
+						|| ' / ' || b.barcode || ' / ' || bb_position_name(s.pos_row, s.pos_col))) END)),
+		'extension', jsonb_build_array(
+			jsonb_build_object('url', 'urn:biobank:fhir:specimen-status', 'valueCode', s.status),
+			jsonb_build_object('url', 'urn:biobank:fhir:consent-withdrawn', 'valueBoolean', s.consent_withdrawn),
+			jsonb_build_object('url', 'urn:biobank:fhir:timepoint', 'valueString', s.timepoint)),
+		'note', CASE WHEN s.notes IS NULL THEN NULL ELSE
+			jsonb_build_array(jsonb_build_object('text', s.notes)) END))
+	  FROM participants p JOIN studies st ON st.id = p.study_id
+	  JOIN specimen_types t ON t.code = s.type
+	  LEFT JOIN boxes b ON b.id = s.box_id
+	 WHERE p.id = s.participant_id;
+$$;
+COMMENT ON FUNCTION bb_fhir_specimen(specimens) IS 'A specimen as a FHIR R4 Specimen resource (mapping in docs/fhir.md).';
+
+CREATE FUNCTION bb_fhir_specimen_get(ref text, studies bigint[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	s specimens;
+BEGIN
+	SELECT * INTO s FROM specimens x
+	 WHERE x.id = (SELECT y.id FROM specimens y WHERE y.id = ref
+		       UNION ALL SELECT y.id FROM specimens y WHERE y.tube_barcode = ref LIMIT 1)
+	   AND (studies IS NULL OR x.study_id = ANY (studies));
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB404', format('no specimen %s', ref));
+	END IF;
+	RETURN bb_fhir_specimen(s);
+END $$;
+COMMENT ON FUNCTION bb_fhir_specimen_get(text, bigint[]) IS 'GET /api/v1/specimens/{id}/fhir: the FHIR Specimen, or BB404.';
+
+/*
+ * A FHIR searchset Bundle. subject is "STUDY/CODE"; type is our type code
+ * or a code of fhir_type_codes (sys: its system, or NULL for either); status
+ * a FHIR status. base is the absolute URL prefix for fullUrl and links;
+ * after the last serial of the previous page.
+ */
+CREATE FUNCTION bb_fhir_specimen_search(subject text, type_system text, type_code text, fhir_status text,
+	studies bigint[], after bigint, lim integer, base text, query text) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	subj_study text := split_part(subject, '/', 1);
+	subj_code text := substr(subject, length(split_part(subject, '/', 1)) + 2);
+	types text[];
+	j jsonb;
+BEGIN
+	IF subject IS NOT NULL AND (subj_study = '' OR subj_code = '') THEN
+		PERFORM bb_fail('BB400', 'subject: must be STUDY/CODE, e.g. MASC/P001');
+	END IF;
+	IF fhir_status IS NOT NULL AND fhir_status NOT IN ('available', 'unavailable', 'unsatisfactory', 'entered-in-error') THEN
+		PERFORM bb_fail('BB400', 'status: must be one of: available, unavailable, unsatisfactory, entered-in-error');
+	END IF;
+	IF type_code IS NOT NULL THEN
+		SELECT array_agg(DISTINCT x) INTO types FROM (
+			SELECT t.code AS x FROM specimen_types t
+			 WHERE t.code = type_code AND (type_system IS NULL OR type_system = 'urn:biobank:specimen-type')
+			UNION ALL
+			SELECT f.type FROM fhir_type_codes f
+			 WHERE f.code = type_code AND (type_system IS NULL OR f.system = type_system)) y;
+		types := COALESCE(types, '{}');
+	END IF;
+	WITH hits AS (
+		SELECT s.* FROM specimens s
+		 WHERE (studies IS NULL OR s.study_id = ANY (studies))
+		   AND (subject IS NULL OR s.participant_id IN (SELECT p.id FROM participants p
+			JOIN studies st ON st.id = p.study_id WHERE st.code = subj_study AND p.code = subj_code))
+		   AND (type_code IS NULL OR s.type = ANY (types))
+		   AND (fhir_status IS NULL OR bb_fhir_status(s.status, s.consent_withdrawn) = fhir_status)
+	),
+	page AS (
+		SELECT h.*, row_number() OVER (ORDER BY h.serial) AS n FROM hits h
+		 WHERE h.serial > COALESCE(after, 0)
+		 ORDER BY h.serial LIMIT lim + 1
+	)
+	SELECT jsonb_build_object(
+		'resourceType', 'Bundle',
+		'type', 'searchset',
+		'total', (SELECT count(*) FROM hits),
+		'link', jsonb_build_array(jsonb_build_object('relation', 'self',
+			'url', base || '/api/v1/fhir/Specimen' || query))
+			|| CASE WHEN (SELECT count(*) FROM page) > lim THEN jsonb_build_array(jsonb_build_object(
+				'relation', 'next', 'url', base || '/api/v1/fhir/Specimen' || query
+				|| CASE WHEN query = '' THEN '?' ELSE '&' END || '_cursor=' ||
+				(SELECT max(serial) FROM page WHERE n <= lim))) ELSE '[]' END,
+		'entry', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+			'fullUrl', base || '/api/v1/fhir/Specimen/' || x.id,
+			'resource', bb_fhir_specimen(x),
+			'search', jsonb_build_object('mode', 'match')) ORDER BY x.serial)
+			  FROM specimens x WHERE x.id IN (SELECT id FROM page WHERE n <= lim)), '[]'))
+	  INTO j;
+	RETURN j;
+END $$;
+COMMENT ON FUNCTION bb_fhir_specimen_search(text, text, text, text, bigint[], bigint, integer, text, text) IS 'GET /api/v1/fhir/Specimen: a FHIR searchset Bundle of Specimen resources within the caller''s studies.';

@@ -1,0 +1,84 @@
+/*
+ * h_reports.c — reports: inventory counts, storage occupancy, and the
+ * consent-withdrawal worklist with its bulk destruction. Each handler makes
+ * one call of a SQL function of migrations/0008_reports.sql.
+ */
+#include "handlers.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum { ID_MAX = 9007199254740991LL }; /* 2^53 - 1: ids stay exact in JSON numbers */
+
+void
+h_reports_inventory(struct srv_req *r)
+{
+	const char *study = req_query(r, "study");
+
+	if (study != NULL && *study == '\0')
+		study = NULL;
+	const char *params[] = { study, req_studies(r) };
+	reply_from_function(r, 200, "db_report_inventory", 2, params);
+}
+
+void
+h_reports_occupancy(struct srv_req *r)
+{
+	const char *l = req_query(r, "location"), *loc = NULL;
+	int64_t v;
+
+	if (l != NULL && *l != '\0') {
+		if (!bb_parse_int64(l, 1, ID_MAX, &v)) {
+			reply_invalid_field(r, "location",
+			                    "must be a location id (a positive whole number)");
+			return;
+		}
+		loc = bb_arena_printf(&r->arena, "%lld", (long long)v);
+	}
+	const char *params[] = { loc };
+	reply_from_function(r, 200, "db_report_occupancy", 1, params);
+}
+
+void
+h_reports_consent_withdrawn(struct srv_req *r)
+{
+	const char *l = req_query(r, "limit"), *cursor = req_query(r, "cursor");
+	int64_t limit = BB_LIST_LIMIT_DEFAULT, after = 0;
+
+	if (l != NULL && !bb_parse_int64(l, 1, BB_LIST_LIMIT_MAX, &limit)) {
+		reply_invalid_field(r, "limit", "must be a whole number from 1 to %d",
+		                    BB_LIST_LIMIT_MAX);
+		return;
+	}
+	if (cursor != NULL && *cursor != '\0' &&
+	    (cursor[0] != 'c' || !bb_parse_int64(cursor + 1, 1, INT64_MAX, &after))) {
+		reply_invalid_field(r, "cursor", "is not a cursor this API gave out");
+		return;
+	}
+	const char *params[] = {
+		req_studies(r),
+		bb_arena_printf(&r->arena, "%lld", (long long)after),
+		bb_arena_printf(&r->arena, "%lld", (long long)limit),
+	};
+	reply_from_function(r, 200, "db_report_consent_withdrawn", 3, params);
+}
+
+enum { DS_SPECIMENS, DS_REASON, DS__MAX };
+static const struct bb_js_field destroy_fields[DS__MAX] = {
+	[DS_SPECIMENS] = { "specimens", BB_JS_ARRAY, BB_JS_REQUIRED, 1, 1000, NULL, NULL,
+	                   BB_JS_STRING },
+	[DS_REASON] = { "reason", BB_JS_STRING, BB_JS_REQUIRED, 1, 1000 },
+};
+const struct bb_js_spec h_reports_destroy_spec = BB_JS_SPEC(destroy_fields);
+
+void
+h_reports_destroy(struct srv_req *r)
+{
+	const char *refs = specimen_refs_param(r, &r->in[DS_SPECIMENS], "specimens");
+
+	if (refs == NULL)
+		return;
+	const char *params[] = { refs, r->in[DS_REASON].s, req_studies(r), req_actor(r),
+		                 req_actor_id(r) };
+	reply_from_function(r, 200, "db_consent_withdrawn_destroy", 5, params);
+}

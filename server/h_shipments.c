@@ -1,0 +1,243 @@
+/*
+ * h_shipments.c — shipments of specimens to analysis labs: the draft
+ * manifest, dispatch ('shipped' events, positions freed), receipt
+ * ('received' events), the manifest as JSON or CSV, and the list. Each
+ * handler validates what the URL carries and makes one call of a SQL
+ * function of migrations/0007_shipments.sql, which does the whole action.
+ */
+#include "csv.h"
+#include "handlers.h"
+
+#include "ids.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ID_MAX = 9007199254740991LL }; /* 2^53 - 1: ids stay exact in JSON numbers */
+
+/* A shipment id from the path, or NULL after replying 404 (no such shipment can exist). */
+static const char *
+shipment_id(struct srv_req *r)
+{
+	int64_t v;
+
+	if (!bb_parse_int64(r->params[0], 1, ID_MAX, &v)) {
+		reply_problem(r, 404, NULL, "no shipment %s", r->params[0]);
+		return NULL;
+	}
+	return bb_arena_printf(&r->arena, "%lld", (long long)v);
+}
+
+const char *
+specimen_refs_param(struct srv_req *r, const struct bb_js_value *list, const char *field)
+{
+	const char **refs = bb_arena_alloc(&r->arena, (list->n ? list->n : 1) * sizeof(*refs));
+	struct bb_js_errors errs = { 0 };
+
+	for (size_t i = 0; i < list->n; i++) {
+		const char *s = list->items[i].s, *why;
+		char id[BB_ID_LEN + 1];
+		size_t len = strlen(s);
+
+		refs[i] = s;
+		if (len == 0 || len > 64) {
+			bb_js_error_add(
+			    &errs, &r->arena, bb_arena_printf(&r->arena, "%s[%zu]", field, i),
+			    "must be a specimen ID or tube barcode of 1 to 64 characters");
+		} else if (bb_id_shaped(s)) {
+			if (bb_id_parse(s, id, &why) != BB_OK)
+				bb_js_error_add(&errs, &r->arena,
+				                bb_arena_printf(&r->arena, "%s[%zu]", field, i),
+				                "%s: %s", s, why);
+			else
+				refs[i] = bb_arena_strdup(&r->arena, id);
+		}
+	}
+	if (errs.n > 0) {
+		reply_invalid(r, &errs);
+		return NULL;
+	}
+	return db_array_literal(&r->arena, refs, list->n);
+}
+
+static const char *const conditions_choices[] = { "dry_ice", "ln2_dry_shipper", "cold_pack",
+	                                          "ambient", NULL };
+
+enum { SH_DESTINATION, SH_CONDITIONS, SH_REQUESTER, SH_NOTES, SH__MAX };
+static const struct bb_js_field create_fields[SH__MAX] = {
+	[SH_DESTINATION] = { "destination", BB_JS_STRING, BB_JS_REQUIRED, 1, 200 },
+	[SH_CONDITIONS] = { "conditions", BB_JS_STRING, BB_JS_REQUIRED, 0, 0, conditions_choices },
+	[SH_REQUESTER] = { "requester", BB_JS_STRING, BB_JS_NULLABLE, 1, 200 },
+	[SH_NOTES] = { "notes", BB_JS_STRING, BB_JS_NULLABLE, 0, 2000 },
+};
+const struct bb_js_spec h_shipments_create_spec = BB_JS_SPEC(create_fields);
+
+void
+h_shipments_create(struct srv_req *r)
+{
+	const struct bb_js_value *in = r->in;
+	const char *params[] = {
+		in[SH_DESTINATION].s, in[SH_CONDITIONS].s, in[SH_REQUESTER].s,
+		in[SH_NOTES].s,       req_actor(r),        req_actor_id(r),
+	};
+	reply_from_function(r, 201, "db_shipment_create", 6, params);
+}
+
+/* The manifest as CSV: one header row, one row per specimen. */
+static void
+shipment_csv(struct srv_req *r, const char *id)
+{
+	const char *params[] = { id, req_studies(r) };
+	struct db_conn *db = req_db(r);
+	PGresult *res = NULL;
+
+	if (db == NULL)
+		return;
+	enum bb_err err = db_exec(db, "db_shipment_manifest_rows", 2, params, &res);
+	if (err != BB_OK) {
+		PQclear(res);
+		reply_db_error(r, err);
+		return;
+	}
+	struct bb_buf b = { 0 };
+	csv_header(&b, res, 0);
+	csv_rows(&b, res, 0);
+	PQclear(res);
+	size_t len = b.len;
+	reply_header(r, "Content-Disposition",
+	             bb_arena_printf(&r->arena, "attachment; filename=\"shipment-%s.csv\"", id));
+	reply_raw(r, 200, CSV_MEDIA_TYPE, bb_buf_steal(&b), len);
+}
+
+void
+h_shipments_get(struct srv_req *r)
+{
+	const char *id = shipment_id(r);
+
+	if (id == NULL)
+		return;
+	if (csv_wanted(r)) {
+		shipment_csv(r, id);
+		return;
+	}
+	const char *params[] = { id, req_studies(r) };
+	reply_from_function(r, 200, "db_shipment_get", 2, params);
+}
+
+static const char *const status_choices[] = { "draft", "dispatched", "received", NULL };
+
+void
+h_shipments_list(struct srv_req *r)
+{
+	const char *status = req_query(r, "status"), *l = req_query(r, "limit");
+	const char *cursor = req_query(r, "cursor");
+	int64_t limit = BB_LIST_LIMIT_DEFAULT;
+
+	if (status != NULL && *status == '\0')
+		status = NULL;
+	if (status != NULL) {
+		bool known = false;
+
+		for (const char *const *c = status_choices; *c; c++)
+			known = known || strcmp(*c, status) == 0;
+		if (!known) {
+			reply_invalid_field(r, "status",
+			                    "must be one of: draft, dispatched, received");
+			return;
+		}
+	}
+	if (l != NULL && !bb_parse_int64(l, 1, BB_LIST_LIMIT_MAX, &limit)) {
+		reply_invalid_field(r, "limit", "must be a whole number from 1 to %d",
+		                    BB_LIST_LIMIT_MAX);
+		return;
+	}
+	const char *params[] = {
+		status,
+		bb_arena_printf(&r->arena, "%lld", (long long)limit),
+		(cursor != NULL && *cursor != '\0') ? cursor : NULL,
+		req_studies(r),
+	};
+	reply_from_function(r, 200, "db_shipments_list", 4, params);
+}
+
+enum { ADD_SPECIMENS, ADD__MAX };
+static const struct bb_js_field add_fields[ADD__MAX] = {
+	[ADD_SPECIMENS] = { "specimens", BB_JS_ARRAY, BB_JS_REQUIRED, 1, 1000, NULL, NULL,
+	                    BB_JS_STRING },
+};
+const struct bb_js_spec h_shipments_add_spec = BB_JS_SPEC(add_fields);
+
+void
+h_shipments_add(struct srv_req *r)
+{
+	const char *id = shipment_id(r);
+
+	if (id == NULL)
+		return;
+	const char *refs = specimen_refs_param(r, &r->in[ADD_SPECIMENS], "specimens");
+	if (refs == NULL)
+		return;
+	const char *params[] = { id, refs, req_studies(r), req_actor(r), req_actor_id(r) };
+	reply_from_function(r, 200, "db_shipment_add", 5, params);
+}
+
+void
+h_shipments_remove(struct srv_req *r)
+{
+	const char *id = shipment_id(r), *ref = r->params[1], *why;
+	char sid[BB_ID_LEN + 1];
+
+	if (id == NULL)
+		return;
+	if (bb_id_shaped(ref)) {
+		if (bb_id_parse(ref, sid, &why) != BB_OK) {
+			reply_problem(r, 400, NULL, "%s: %s", ref, why);
+			return;
+		}
+		ref = bb_arena_strdup(&r->arena, sid);
+	}
+	const char *params[] = { id, ref, req_studies(r), req_actor(r), req_actor_id(r) };
+	reply_from_function(r, 200, "db_shipment_remove", 5, params);
+}
+
+void
+h_shipments_dispatch(struct srv_req *r)
+{
+	const char *id = shipment_id(r);
+
+	if (id == NULL)
+		return;
+	const char *params[] = { id, req_studies(r), req_actor(r), req_actor_id(r) };
+	reply_from_function(r, 200, "db_shipment_dispatch", 4, params);
+}
+
+static const char *const condition_choices[] = { "good", "thawed", "damaged", NULL };
+
+enum { RC_RECEIVED_AT, RC_CONDITION, RC_NOTES, RC__MAX };
+static const struct bb_js_field receipt_fields[RC__MAX] = {
+	[RC_RECEIVED_AT] = { "received_at", BB_JS_TIME, BB_JS_REQUIRED },
+	[RC_CONDITION] = { "condition", BB_JS_STRING, BB_JS_NULLABLE, 0, 0, condition_choices },
+	[RC_NOTES] = { "notes", BB_JS_STRING, BB_JS_NULLABLE, 0, 2000 },
+};
+const struct bb_js_spec h_shipments_receipt_spec = BB_JS_SPEC(receipt_fields);
+
+void
+h_shipments_receive(struct srv_req *r)
+{
+	const char *id = shipment_id(r);
+	const struct bb_js_value *in = r->in;
+
+	if (id == NULL)
+		return;
+	const char *params[] = {
+		id,
+		in[RC_RECEIVED_AT].s,
+		in[RC_CONDITION].s,
+		in[RC_NOTES].s,
+		req_studies(r),
+		req_actor(r),
+		req_actor_id(r),
+	};
+	reply_from_function(r, 200, "db_shipment_receive", 7, params);
+}
