@@ -1,0 +1,192 @@
+/* app.js — the bench page: session, navigation (#/... routes), and the
+ * scan bar that is always ready for the keyboard-wedge scanner. Each view
+ * is a module with render(ctx, main, params) that may return a scan
+ * handler, which sees every scan before the general look-up does. */
+import { api, get, session, saveSession, setUnauthorizedHandler, ApiError } from './api.js';
+import { h, fill, esc } from './dom.js';
+import * as fb from './feedback.js';
+import { readId } from './ids.js';
+import * as login from './login.js';
+import * as specimen from './specimen.js';
+import * as register from './register.js';
+import * as box from './box.js';
+import * as freezer from './freezer.js';
+import * as audit from './audit.js';
+
+const BENCH = ['admin', 'manager', 'technician'];
+const MANAGERS = ['admin', 'manager'];
+
+const routes = [
+	[/^#\/specimen\/([^/]+)$/, specimen],
+	[/^#\/register$/, register],
+	[/^#\/box\/([^/]+)$/, box],
+	[/^#\/freezers(?:\/(\d+))?$/, freezer],
+	[/^#\/audit(?:\/(\d+))?$/, audit],
+];
+
+const scanInput = document.getElementById('scan');
+const main = document.getElementById('view');
+let scanHook = null;
+let renderSeq = 0;
+
+export const ctx = {
+	get user() {
+		return session()?.user || null;
+	},
+	get role() {
+		return session()?.user?.role || '';
+	},
+	can(what) {
+		if (what === 'bench') return BENCH.includes(this.role);
+		if (what === 'manager') return MANAGERS.includes(this.role);
+		return false;
+	},
+	go(hash) {
+		if (location.hash === hash) show();
+		else location.hash = hash;
+	},
+	refresh: () => show(),
+	focusScan,
+	fb,
+	/* Facts about the server that do not change while the page is open. */
+	features: {},
+};
+
+export function focusScan() {
+	if (!scanInput.disabled) scanInput.focus({ preventScroll: true });
+}
+
+/* Look up what a scanned value is and open its view. */
+async function lookup(value) {
+	const r = readId(value);
+	if (r.shaped && r.why) {
+		fb.error(`${value}: ${r.why}`);
+		return;
+	}
+	try {
+		const res = await get(`/api/v1/scan/${esc(r.id || value)}`);
+		const item = res.item;
+		if (res.kind === 'specimen') ctx.go(`#/specimen/${esc(item.id)}`);
+		else if (res.kind === 'box') ctx.go(`#/box/${esc(item.barcode)}`);
+		else ctx.go(`#/freezers/${item.id}`);
+		fb.ok(`${res.kind === 'specimen' ? item.id : res.kind === 'box' ? 'Box ' + item.barcode : item.name}`, { ms: 2500 });
+	} catch (e) {
+		if (e instanceof ApiError && e.status === 404) fb.error(`Nothing is known by ${value}`);
+		else fb.error(`${value}: ${e.message}`);
+	}
+}
+
+async function onScan(ev) {
+	ev.preventDefault();
+	const value = scanInput.value.trim();
+	scanInput.value = '';
+	if (!value) return;
+	if (scanHook) {
+		const handled = await scanHook(value);
+		if (handled) return;
+	}
+	await lookup(value);
+}
+
+/* Keys typed while nothing editable has focus go to the scan bar: a scan
+ * is never lost because a button had focus. Escape always returns there. */
+function onKey(ev) {
+	const t = ev.target;
+	const editable = t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement ||
+		t instanceof HTMLSelectElement || t?.isContentEditable;
+	if (ev.key === 'Escape') {
+		focusScan();
+		return;
+	}
+	if (!editable && ev.key.length === 1 && !ev.ctrlKey && !ev.metaKey && !ev.altKey && ev.key !== ' ')
+		focusScan();
+}
+
+async function show() {
+	const seq = ++renderSeq;
+	const s = session();
+	scanHook = null;
+	document.getElementById('nav').hidden = !s;
+	scanInput.disabled = !s;
+	if (!s) {
+		await login.render(ctx, main, [], onLogin);
+		return;
+	}
+	document.getElementById('who').textContent = `${s.user.username} (${s.user.role})`;
+	for (const a of document.querySelectorAll('#nav [data-need]'))
+		a.hidden = !ctx.can(a.dataset.need);
+	const hash = location.hash || '#/';
+	for (const [re, mod] of routes) {
+		const m = re.exec(hash);
+		if (m) {
+			main.dataset.view = mod.name;
+			const params = m.slice(1).map((p) => (p === undefined ? p : decodeURIComponent(p)));
+			const hook = await mod.render(ctx, main, params);
+			if (seq === renderSeq) scanHook = hook || null;
+			focusScan();
+			return;
+		}
+	}
+	main.dataset.view = 'home';
+	home();
+	focusScan();
+}
+
+function home() {
+	fill(main,
+		h('section.home',
+			h('h1', 'Scan a tube, a box or a location'),
+			h('p.hint', 'The scan bar at the top is always listening: scan a specimen ID, a tube barcode or a box barcode, or type one and press Enter.'),
+			h('div.tiles',
+				ctx.can('bench') && h('a.tile', { href: '#/register' }, h('strong', 'Register a collection'), h('span', 'participant, type, aliquots, labels')),
+				h('a.tile', { href: '#/freezers' }, h('strong', 'Freezers'), h('span', 'the storage tree and how full it is')),
+				ctx.can('manager') && h('a.tile', { href: '#/audit' }, h('strong', 'Audit a box'), h('span', 'compare a rack-scanner file with the database')))));
+}
+
+async function onLogin() {
+	location.hash = '#/';
+	await show();
+}
+
+async function logout() {
+	try {
+		await api('DELETE', '/api/v1/sessions/current');
+	} catch {
+		/* the token may already have expired: forget it all the same */
+	}
+	saveSession(null);
+	fb.info('Logged out');
+	location.hash = '#/';
+	show();
+}
+
+/* On load: a stored token is checked, and the role read, from the server. */
+async function start() {
+	setUnauthorizedHandler(() => {
+		saveSession(null);
+		fb.error('Your session has ended: log in again');
+		show();
+	});
+	document.getElementById('scanform').addEventListener('submit', onScan);
+	document.getElementById('logout').addEventListener('click', logout);
+	document.addEventListener('keydown', onKey);
+	scanInput.addEventListener('blur', (ev) => {
+		if (!ev.relatedTarget) setTimeout(() => {
+			if (document.activeElement === document.body) focusScan();
+		}, 0);
+	});
+	window.addEventListener('hashchange', show);
+	const s = session();
+	if (s) {
+		try {
+			const cur = await get('/api/v1/sessions/current');
+			saveSession({ token: s.token, user: cur.user });
+		} catch (e) {
+			if (!(e instanceof ApiError) || e.status !== 401) fb.error(e.message);
+		}
+	}
+	await show();
+	document.body.dataset.ready = '1';
+}
+
+start();

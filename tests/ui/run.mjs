@@ -1,0 +1,344 @@
+// run.mjs — the bench page in a real browser (Debian's chromium, headless,
+// driven by playwright-core) against a real biobankd and PostgreSQL.
+//
+// usage: node run.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR
+//
+// Prints TAP ("ok N - ...", "not ok N - ...", "# ..." diagnostics) and
+// "# fact NAME=VALUE" lines that test_ui.c checks against the database.
+// Screenshots of the main views go to ARTIFACT_DIR.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [url, adminToken, artifacts, fixtures] = process.argv.slice(2);
+if (!url || !adminToken || !artifacts || !fixtures) {
+	console.error('usage: node run.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR');
+	process.exit(2);
+}
+mkdirSync(artifacts, { recursive: true });
+
+let n = 0;
+let failed = 0;
+function ok(cond, desc, diag) {
+	n++;
+	if (!cond) failed++;
+	console.log(`${cond ? '' : 'not '}ok ${n} - ${desc.replace(/[\r\n]+/g, ' ')}`);
+	if (!cond && diag !== undefined) console.log(`#   ${String(diag).replace(/\n/g, '\n#   ')}`);
+	return cond;
+}
+const diag = (msg) => console.log(`# ${msg}`);
+const fact = (name, value) => console.log(`# fact ${name}=${value}`);
+
+/* The API with the admin token, for the parts of the world the page does not make. */
+async function api(method, path, body, token = adminToken) {
+	const res = await fetch(url + path, {
+		method,
+		headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+		body: body ? JSON.stringify(body) : undefined,
+	});
+	const json = /json/.test(res.headers.get('content-type') || '') ? await res.json() : null;
+	return { status: res.status, json };
+}
+
+async function must(method, path, body, want) {
+	const r = await api(method, path, body);
+	if (r.status !== want) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
+	return r.json;
+}
+
+const PASSWORD = 'bench-password-1';
+const TUBE = 'TB-UI-0001';
+const AUDIT_BOX = 'FR00004822';
+
+async function world() {
+	await must('POST', '/api/v1/users', { username: 'mgr1', password: PASSWORD, role: 'manager' }, 201);
+	await must('POST', '/api/v1/users', { username: 'tech1', password: PASSWORD, role: 'technician' }, 201);
+	const site = (await must('GET', '/api/v1/locations', undefined, 200)).items[0];
+	const freezer = (await must('GET', `/api/v1/locations/${site.id}`, undefined, 200)).children[0];
+	const rack = (await must('GET', `/api/v1/locations/${freezer.id}`, undefined, 200)).children[0];
+	await must('POST', '/api/v1/boxes', { barcode: AUDIT_BOX, rows: 8, cols: 12, parent: rack.id }, 201);
+	// The rack file headerless-with-rack.csv reads FD07100001..24 at A1..B12.
+	// The database: 1..22 where the file says, 23 unknown (unexpected),
+	// 24 at H12 (misplaced: scanned at B12), and FD07199999 at C1 (missing).
+	const placements = [];
+	const reg = async (code) => (await must('POST', '/api/v1/specimens', {
+		participant: { study: 'MASC', code: 'P002' }, type: 'plasma', timepoint: 'm12',
+		collected_at: '2026-02-01T08:00:00Z', tube_barcode: code,
+	}, 201)).id;
+	for (let i = 1; i <= 22; i++) {
+		const code = `FD071000${String(i).padStart(2, '0')}`;
+		await reg(code);
+		placements.push({ position: `${i <= 12 ? 'A' : 'B'}${i <= 12 ? i : i - 12}`, specimen: code });
+	}
+	const misplaced = await reg('FD07100024');
+	placements.push({ position: 'H12', specimen: 'FD07100024' });
+	const missing = await reg('FD07199999');
+	placements.push({ position: 'C1', specimen: 'FD07199999' });
+	await must('POST', `/api/v1/boxes/${AUDIT_BOX}/placements`, { placements }, 200);
+	fact('misplaced', misplaced);
+	fact('missing', missing);
+}
+
+async function main() {
+	await world();
+	const profile = mkdtempSync(join(tmpdir(), 'biobank-ui-'));
+	const ctx = await chromium.launchPersistentContext(profile, {
+		executablePath: '/usr/bin/chromium',
+		headless: true,
+		viewport: { width: 1280, height: 800 },
+		args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+			'--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync',
+			'--autoplay-policy=no-user-gesture-required'],
+	});
+	ctx.setDefaultTimeout(20000);
+	const page = ctx.pages()[0] || await ctx.newPage();
+	const consoleErrors = [];
+	page.on('console', (m) => {
+		// A 4xx the page asked for on purpose is logged by chromium as a failed resource.
+		if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
+	});
+	page.on('pageerror', (e) => consoleErrors.push(String(e)));
+	const requests = [];
+	page.on('request', (r) => requests.push(r.url()));
+	const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
+	const scan = async (value) => {
+		await page.locator('#scan').fill(value);
+		await page.locator('#scan').press('Enter');
+	};
+	const flash = async () => ({
+		cls: await page.locator('#flash').getAttribute('class'),
+		text: await page.locator('#flash').textContent(),
+		beeps: Number(await page.locator('#flash').getAttribute('data-beeps') || 0),
+	});
+	const beepsNow = async () => Number(await page.locator('#flash').getAttribute('data-beeps') || 0);
+
+	try {
+		// --- log in --------------------------------------------------------
+		const resp = await page.goto(url + '/');
+		ok(resp.status() === 200, 'GET / serves the bench page');
+		const csp = resp.headers()['content-security-policy'] || '';
+		ok(/default-src 'self'/.test(csp) && !/unsafe-inline/.test(csp), '  under a strict Content-Security-Policy', csp);
+		await page.locator('#user').waitFor();
+		await shot('login');
+		ok(await page.locator('#scan').isDisabled(), 'before login the scan bar is disabled');
+		await page.fill('#user', 'mgr1');
+		await page.fill('#pass', 'wrong-password');
+		await page.click('form.login button[type=submit]');
+		await page.locator('#flash.error').waitFor();
+		ok(/Wrong user name or password/.test(await page.locator('#flash').textContent()), 'a wrong password is said so');
+		await page.fill('#pass', PASSWORD);
+		await page.click('form.login button[type=submit]');
+		await page.locator('#who').getByText('mgr1 (manager)').waitFor();
+		ok(true, 'log in as a manager: the header shows the role from the server');
+		const stored = await page.evaluate(() => JSON.parse(sessionStorage.getItem('biobank.session')));
+		ok(stored && typeof stored.token === 'string' && stored.token.length > 20, '  the token is kept in sessionStorage');
+		ok(await page.locator('#nav a[href="#/audit"]').isVisible(), '  a manager is offered audits');
+		ok(await page.evaluate(() => document.activeElement.id) === 'scan', '  the scan bar has the focus');
+
+		// --- a mistyped ID is refused at once ------------------------------
+		const before = requests.length;
+		const b0 = await beepsNow();
+		await scan('ABCDEFGH');
+		await page.locator('#flash.error').waitFor();
+		let f = await flash();
+		ok(/check character does not match/.test(f.text), 'a mistyped ID: "check character does not match"', f.text);
+		ok(!requests.slice(before).some((u) => u.includes('/api/v1/scan/')), '  said by the page before asking the server');
+		ok(f.beeps === b0 + 1, '  with an error beep');
+
+		// --- register a collection with aliquots ----------------------------
+		await page.click('#nav a[href="#/register"]');
+		await page.locator('#r-participant').waitFor();
+		await page.selectOption('#r-study', 'MASC');
+		await page.fill('#r-participant', 'P001');
+		await page.selectOption('#r-type', 'serum');
+		await page.fill('#r-timepoint', 'baseline');
+		await page.fill('#r-qty', '3');
+		await page.selectOption('#r-unit', 'mL');
+		await page.fill('#r-tube', TUBE);
+		await page.fill('#r-aliquots', '3');
+		await page.click('#r-submit');
+		await page.locator('li.newid').nth(3).waitFor();
+		const ids = await page.locator('li.newid').evaluateAll((els) => els.map((e) => e.dataset.id));
+		ok(ids.length === 4 && ids.every((x) => /^[0-9A-Z]{8}$/.test(x)), 'register a collection with 3 aliquots: 4 new IDs', ids.join(','));
+		const [parent, ...aliquots] = ids;
+		fact('parent', parent);
+		fact('aliquots', aliquots.join(','));
+		const labelRoute = await api('GET', `/api/v1/specimens/${parent}/label.png`);
+		if (labelRoute.status === 200) {
+			await page.locator('li.newid img.label').nth(3).waitFor();
+			ok(await page.locator('li.newid img.label').count() === 4, '  each with its label preview');
+			const printForm = await page.locator('.newids form.print').count();
+			const print = await api('POST', '/api/v1/print', {});
+			ok((print.status === 400) === (printForm === 1), '  "print" offered exactly when POST /api/v1/print exists', `print ${print.status}, form ${printForm}`);
+		} else {
+			ok(await page.locator('li.newid img.label').count() === 0, '  no label preview while label.png answers ' + labelRoute.status);
+		}
+		await shot('register');
+
+		// --- fill mode: scan the aliquots into a box ------------------------
+		await page.fill('#r-fillbox', 'BOX-A');
+		await page.click('.newids form.row button[type=submit]');
+		await page.locator('#fill-status').getByText('FILL MODE').waitFor();
+		ok(true, 'fill mode on box BOX-A');
+		for (const [i, id] of aliquots.entries()) {
+			await scan(id);
+			await page.locator(`.cell[data-pos="A${i + 1}"].occ`).waitFor();
+			ok((await page.locator(`.cell[data-pos="A${i + 1}"]`).textContent()).includes(id),
+				`  aliquot ${i + 1} (${id}) goes into the next free position A${i + 1}`);
+		}
+		f = await flash();
+		ok(f.cls === 'ok' && f.text.includes(`${aliquots[2]} → A3`), '  the last placement is shown in green', f.text);
+		ok(await page.locator('.cell.placed[data-pos="A3"]').count() === 1, '  and its position highlighted');
+		await shot('box-fill');
+
+		// --- a conflict is shown, not lost --------------------------------
+		await scan('a1');
+		await page.locator('.cell.target[data-pos="A1"]').waitFor();
+		ok(true, 'scanning a position chooses it for the next tube (highlighted)');
+		const b1 = await beepsNow();
+		await scan(TUBE);
+		await page.locator('#flash.error').waitFor();
+		f = await flash();
+		ok(/CONFLICT/.test(f.text) && f.text.includes(aliquots[0]), 'a tube scanned into a taken position: 409 shown, naming the occupant', f.text);
+		ok(f.beeps === b1 + 1, '  with an error beep');
+		ok(await page.locator('.cell.conflict[data-pos="A1"]').count() === 1, '  the position marked on the grid');
+		ok((await page.locator('#fill-log li.error').first().textContent()).includes(aliquots[0]), '  and kept in the fill log');
+		await shot('box-conflict');
+		ok(await page.locator('#fill-log li.error').count() === 1, '  still listed after the next scans');
+		await scan('A4');
+		await scan(TUBE);
+		await page.locator('.cell.occ[data-pos="A4"]').waitFor();
+		ok((await page.locator('.cell[data-pos="A4"]').textContent()).includes(parent), 'the tube then goes to the position scanned (A4)');
+		ok(await page.locator('#fill-log li.error').count() === 1 && await page.locator('#fill-log li.ok').count() === 4,
+			'  the fill log keeps the conflict beside 4 placements');
+		await page.click('#fill-toggle');
+		ok(!(await page.locator('#fill-status').textContent()), 'fill mode ends');
+
+		// --- open a specimen by scanning its tube barcode ------------------
+		await scan(TUBE);
+		await page.locator(`article.specimen[data-id="${parent}"]`).waitFor();
+		ok(true, 'scanning the tube barcode opens its specimen card');
+		ok((await page.locator('#f-location').textContent()).includes('BOX-A · A4'), '  showing its box and position');
+		ok((await page.locator('#f-children').textContent()).includes(aliquots[2]), '  its children');
+		ok(await page.locator('#f-ftc').textContent() === '0', '  and freeze-thaw count 0');
+		ok(await page.locator('table.history tr[data-type="registered"]').count() === 1 &&
+			await page.locator('table.history tr[data-type="stored"]').count() === 1, '  with its custody history');
+		ok(await page.locator('button[data-action="destroy"]').count() === 1, '  a manager is offered destroy');
+
+		// --- check out, return thawed --------------------------------------
+		await page.click('button[data-action="checkout"]');
+		await page.fill('#act-reason', 'ELISA run');
+		await page.click('#act-submit');
+		await page.locator('article.specimen[data-status="checked_out"]').waitFor();
+		ok(true, 'check out: the card says checked out');
+		ok(await page.locator('button[data-action="move"]').count() === 0 &&
+			await page.locator('button[data-action="return"]').count() === 1, '  and offers return, not move');
+		await page.click('button[data-action="return"]');
+		ok(await page.inputValue('#act-box') === 'BOX-A' && await page.inputValue('#act-pos') === 'A4',
+			'  return proposes the position it came from');
+		await page.click('#return-thawed');
+		await page.locator('article.specimen[data-status="in_storage"]').waitFor();
+		ok(await page.locator('#f-ftc').textContent() === '1', 'returned thawed: the freeze-thaw count is now 1');
+		ok(await page.locator('table.history tr[data-type="returned"]').count() === 1, '  and a "returned" event is listed');
+		fact('thawed', parent);
+		await shot('specimen');
+
+		// --- freezer view --------------------------------------------------
+		await page.click('#nav a[href="#/freezers"]');
+		await page.locator('details.loc[data-kind="rack"] a.boxlink').first().waitFor();
+		const bars = await page.locator('.bar').count();
+		ok(bars >= 5, 'freezer view: occupancy bars for site, freezer, rack and boxes', bars);
+		const rackText = await page.locator('details.loc[data-kind="rack"] > summary .occtext').textContent();
+		ok(/^28 \/ 260 /.test(rackText), '  the rack sums its boxes (28 of 9×9+9×9+1×2+8×12)', rackText);
+		await shot('freezer');
+		await page.locator('a.boxlink', { hasText: 'Box BOX-A' }).click();
+		await page.locator('section.boxview[data-box="BOX-A"]').waitFor();
+		ok(true, '  a box opens from the tree');
+
+		// --- audit ---------------------------------------------------------
+		await page.click('#nav a[href="#/audit"]');
+		await page.fill('#audit-box', AUDIT_BOX);
+		await page.click('#audit-start');
+		const started = await Promise.race([
+			page.locator('section.auditview').waitFor().then(() => 'view'),
+			page.locator('#audit-unavailable').waitFor().then(() => 'unavailable'),
+		]);
+		if (started === 'unavailable') {
+			ok(true, 'audits: the page says the feature is unavailable (the server has no /api/v1/audits)');
+		} else {
+			const auditId = await page.locator('section.auditview').getAttribute('data-audit');
+			fact('audit', auditId);
+			ok(/^\d+$/.test(auditId), `an audit of ${AUDIT_BOX} starts`);
+			await page.setInputFiles('#audit-file', join(fixtures, 'rack-scans', 'headerless-with-rack.csv'));
+			await page.click('#audit-upload');
+			await page.locator('section.auditview[data-scanned="1"] .grid .cell.a-ok').first().waitFor();
+			const cls = async (pos) => page.locator(`.cell[data-pos="${pos}"]`).getAttribute('class');
+			ok(/a-misplaced/.test(await cls('B12')), '  the rack file: misplaced tube coloured where it was scanned (B12)', await cls('B12'));
+			ok(/a-vacated/.test(await cls('H12')), '  and where the database has it (H12)', await cls('H12'));
+			ok(/a-missing/.test(await cls('C1')), '  a missing tube coloured (C1)', await cls('C1'));
+			ok(/a-unexpected/.test(await cls('B11')), '  an unexpected tube coloured (B11)', await cls('B11'));
+			ok(/a-ok/.test(await cls('A1')), '  tubes as expected in green (A1)', await cls('A1'));
+			await shot('audit');
+			const rows = page.locator('#audit-table tbody tr');
+			for (let i = 0; i < await rows.count(); i++) {
+				const kind = (await rows.nth(i).locator('.kindtag').textContent()).trim();
+				const sel = rows.nth(i).locator('select.resolution');
+				if (kind === 'misplaced') await sel.selectOption('accept_scan');
+				if (kind === 'missing') await sel.selectOption('lost');
+			}
+			await page.click('#audit-close');
+			await page.locator('section.auditview[data-status="closed"]').waitFor();
+			ok(true, '  resolved (accept the scan, mark lost) and closed');
+		}
+
+		// --- a technician is not offered manager actions ------------------
+		await page.click('#logout');
+		await page.locator('#user').waitFor();
+		ok(await page.evaluate(() => sessionStorage.getItem('biobank.session')) === null, 'log out forgets the token');
+		await page.fill('#user', 'tech1');
+		await page.fill('#pass', PASSWORD);
+		await page.click('form.login button[type=submit]');
+		await page.locator('#who').getByText('tech1 (technician)').waitFor();
+		ok(!(await page.locator('#nav a[href="#/audit"]').isVisible()), 'a technician is not offered audits');
+		await scan(aliquots[1]);
+		await page.locator(`article.specimen[data-id="${aliquots[1]}"]`).waitFor();
+		ok(await page.locator('button[data-action="checkout"]').count() === 1, '  is offered check out');
+		ok(await page.locator('button[data-action="destroy"]').count() === 0, '  but not destroy');
+
+		// --- keyboard only ---------------------------------------------------
+		await page.locator('button[data-action="checkout"]').focus();
+		await page.keyboard.type(parent);
+		await page.keyboard.press('Enter');
+		await page.locator(`article.specimen[data-id="${parent}"]`).waitFor();
+		ok(true, 'keys typed while a button has the focus reach the scan bar (a scan is never lost)');
+		await page.keyboard.press('Tab');
+		await page.keyboard.press('Escape');
+		ok(await page.evaluate(() => document.activeElement.id) === 'scan', 'Escape returns to the scan bar');
+
+		// --- a handheld's 360 px -------------------------------------------
+		await page.setViewportSize({ width: 360, height: 740 });
+		await scan('BOX-A');
+		await page.locator('section.boxview[data-box="BOX-A"]').waitFor();
+		const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+		ok(overflow <= 360, 'at 360 px the box grid fits the width', overflow);
+		await shot('mobile-box');
+		await page.setViewportSize({ width: 1280, height: 800 });
+
+		ok(consoleErrors.length === 0, 'no script errors and no Content-Security-Policy violations', consoleErrors.join('\n'));
+	} catch (e) {
+		ok(false, `the browser run stopped: ${e.message.split('\n')[0]}`, e.stack);
+		await shot('failure').catch(() => {});
+	} finally {
+		await ctx.close();
+		rmSync(profile, { recursive: true, force: true });
+	}
+	console.log(`1..${n}`);
+	process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+	console.log(`not ok ${n + 1} - the browser run could not start: ${e.message.split('\n')[0]}`);
+	console.log(`1..${n + 1}`);
+	process.exit(1);
+});

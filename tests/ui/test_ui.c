@@ -1,0 +1,195 @@
+/*
+ * test_ui.c — the bench page in a real browser: makes a database and a
+ * daemon (testlib.h, world.h), runs tests/ui/run.mjs (playwright-core
+ * driving Debian's headless chromium) and re-emits its TAP lines, then
+ * checks in the database what the clicks and scans should have written.
+ *
+ * usage: test_ui BIOBANKD UI_SOURCE_DIR FIXTURES_DIR ARTIFACT_DIR
+ * Skips (77) without /usr/bin/chromium, node or tests/ui/node_modules.
+ */
+#include "../api/world.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { FACTS_MAX = 16 };
+
+static struct {
+	char name[32];
+	char value[256];
+} facts[FACTS_MAX];
+static int nfacts;
+
+/* A fact the driver reported, if it is made of ID characters and commas only. */
+static const char *
+fact(const char *name)
+{
+	for (int i = 0; i < nfacts; i++) {
+		if (strcmp(facts[i].name, name) != 0)
+			continue;
+		for (const char *p = facts[i].value; *p; p++)
+			if (!isalnum((unsigned char)*p) && *p != ',')
+				return NULL;
+		return facts[i].value;
+	}
+	return NULL;
+}
+
+static void
+record_fact(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+
+	if (eq == NULL || nfacts == FACTS_MAX)
+		return;
+	snprintf(facts[nfacts].name, sizeof(facts[nfacts].name), "%.*s", (int)(eq - kv), kv);
+	snprintf(facts[nfacts].value, sizeof(facts[nfacts].value), "%s", eq + 1);
+	facts[nfacts].value[strcspn(facts[nfacts].value, "\r\n")] = '\0';
+	nfacts++;
+}
+
+/* Run the driver; its "ok"/"not ok" lines become this program's. Returns its exit status. */
+static int
+run_driver(struct tenv *t, const char *srcdir, const char *fixtures, const char *artifacts)
+{
+	char script[1024];
+	int fds[2];
+
+	snprintf(script, sizeof(script), "%s/run.mjs", srcdir);
+	if (pipe(fds) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		close(fds[1]);
+		execlp("node", "node", script, t->d.url, t->admin_token, artifacts, fixtures,
+		       (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	FILE *in = fdopen(fds[0], "r");
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, in) > 0) {
+		line[strcspn(line, "\r\n")] = '\0';
+		bool pass = strncmp(line, "ok ", 3) == 0;
+		if (pass || strncmp(line, "not ok ", 7) == 0) {
+			const char *desc = strstr(line, " - ");
+			tap_ok(pass, "%s", desc != NULL ? desc + 3 : line);
+		} else if (strncmp(line, "# fact ", 7) == 0) {
+			record_fact(line + 7);
+		} else if (strncmp(line, "1..", 3) != 0 && *line != '\0') {
+			tap_diag("%s", line[0] == '#' ? line + (line[1] == ' ' ? 2 : 1) : line);
+		}
+	}
+	free(line);
+	fclose(in);
+	int status;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The first value of a query made from fmt (the values put in are ID-shaped facts). */
+__attribute__((format(printf, 4, 5))) static void
+is_sql(struct tenv *t, const char *want, const char *what, const char *fmt, ...)
+{
+	char sql[1024];
+	bool ok_sql;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	char *got = sql_value(t, sql, &ok_sql);
+	is_str(got, want, "%s", what);
+	free(got);
+}
+
+static void
+database_checks(struct tenv *t)
+{
+	const char *parent = fact("parent"), *aliquots = fact("aliquots"), *thawed = fact("thawed");
+
+	ok(parent != NULL && aliquots != NULL && thawed != NULL,
+	   "the driver reported what it made");
+	if (parent == NULL || aliquots == NULL || thawed == NULL)
+		return;
+	is_sql(t, "3", "database: the collection has 3 aliquots",
+	       "SELECT count(*) FROM specimens WHERE parent_id = '%s'", parent);
+	is_sql(t, "BOX-A A1,BOX-A A2,BOX-A A3", "database: fill mode stored them at A1, A2, A3",
+	       "SELECT string_agg(b.barcode || ' ' || bb_position_name(s.pos_row, s.pos_col), ','"
+	       " ORDER BY s.serial) FROM specimens s JOIN boxes b ON b.id = s.box_id"
+	       " WHERE s.id = ANY (string_to_array('%s', ','))",
+	       aliquots);
+	is_sql(t, "in_storage 1 BOX-A A4", "database: returned thawed to A4, freeze-thaw count 1",
+	       "SELECT s.status || ' ' || s.freeze_thaw_count || ' ' || b.barcode || ' ' ||"
+	       " bb_position_name(s.pos_row, s.pos_col) FROM specimens s JOIN boxes b ON b.id = "
+	       "s.box_id"
+	       " WHERE s.id = '%s'",
+	       thawed);
+	is_sql(t, "registered,aliquoted,stored,checked_out,returned",
+	       "database: its ledger holds exactly what the page did (the conflict wrote nothing)",
+	       "SELECT string_agg(type, ',' ORDER BY seq) FROM events WHERE specimen_id = '%s'",
+	       parent);
+	is_sql(
+	    t, "true", "database: the return says thawed",
+	    "SELECT details->>'thawed' FROM events WHERE specimen_id = '%s' AND type = 'returned'",
+	    parent);
+	const char *audit = fact("audit");
+	if (audit == NULL) {
+		tap_diag("no audit ran (the server has no audits): audit checks left out");
+		return;
+	}
+	is_sql(t, "closed", "database: the audit is closed",
+	       "SELECT status FROM audits WHERE id = %s", audit);
+	is_sql(t, "FR00004822 B12",
+	       "database: the misplaced tube was moved where the scanner saw it",
+	       "SELECT b.barcode || ' ' || bb_position_name(s.pos_row, s.pos_col) FROM specimens s"
+	       " JOIN boxes b ON b.id = s.box_id WHERE s.id = '%s'",
+	       fact("misplaced") ? fact("misplaced") : "");
+	is_sql(t, "lost", "database: the missing tube is lost",
+	       "SELECT status FROM specimens WHERE id = '%s'",
+	       fact("missing") ? fact("missing") : "");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct tenv t;
+	struct stat st;
+	char nm[1024];
+
+	if (argc < 5) {
+		fprintf(stderr, "usage: %s BIOBANKD UI_SOURCE_DIR FIXTURES_DIR ARTIFACT_DIR\n",
+		        argv[0]);
+		return 2;
+	}
+	const char *srcdir = argv[2], *fixtures = argv[3], *artifacts = argv[4];
+	snprintf(nm, sizeof(nm), "%s/node_modules/playwright-core/package.json", srcdir);
+	if (access("/usr/bin/chromium", X_OK) != 0)
+		tap_skip_all("no /usr/bin/chromium (apt-get install chromium)");
+	if (stat(nm, &st) != 0)
+		tap_skip_all("no tests/ui/node_modules (npm ci --prefix tests/ui)");
+	if (system("node --version >/dev/null 2>&1") != 0)
+		tap_skip_all("no node");
+	snprintf(nm, sizeof(nm), "%s/rack-scans/headerless-with-rack.csv", fixtures);
+	if (stat(nm, &st) != 0)
+		tap_skip_all("no shared fixtures (../shared/fixtures)");
+
+	tenv_setup(&t, "ui", argc, argv);
+	world_make(&t);
+	int status = run_driver(&t, srcdir, fixtures, artifacts);
+	ok(status == 0, "the browser run exited cleanly (status %d)", status);
+	database_checks(&t);
+	tap_diag("screenshots in %s", artifacts);
+	tenv_teardown(&t);
+	return tap_done();
+}
