@@ -450,6 +450,10 @@ db_array_literal(struct bb_arena *a, const char *const *items, size_t n)
 
 	bb_buf_puts(&b, "{");
 	for (size_t i = 0; i < n; i++) {
+		if (items[i] == NULL) {
+			bb_buf_puts(&b, i ? ",NULL" : "NULL");
+			continue;
+		}
 		bb_buf_puts(&b, i ? ",\"" : "\"");
 		for (const char *p = items[i]; *p; p++) {
 			if (*p == '"' || *p == '\\')

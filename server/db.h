@@ -74,7 +74,7 @@ enum bb_err db_commit(struct db_conn *c);
 void db_rollback(struct db_conn *c);
 bool db_in_txn(const struct db_conn *c);
 
-/* A PostgreSQL array literal of n strings, quoted, allocated from a. */
+/* A PostgreSQL array literal of n strings, quoted (a NULL item is SQL NULL), allocated from a. */
 char *db_array_literal(struct bb_arena *a, const char *const *items, size_t n);
 
 /* A new connection outside any pool (migrate, CLI tools). */

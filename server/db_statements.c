@@ -8,6 +8,9 @@ extern const struct db_stmt db_storage_statements[];
 extern const struct db_stmt db_ledger_statements[];
 extern const struct db_stmt db_idempotency_statements[];
 extern const struct db_stmt db_participants_statements[];
+extern const struct db_stmt db_shipments_statements[];
+extern const struct db_stmt db_audits_statements[];
+extern const struct db_stmt db_labels_statements[];
 
 const struct db_stmt *const db_statement_sets[] = {
 	db_accounts_statements,
@@ -16,5 +19,8 @@ const struct db_stmt *const db_statement_sets[] = {
 	db_ledger_statements,
 	db_idempotency_statements,
 	db_participants_statements,
+	db_audits_statements,
+	db_labels_statements,
+	db_shipments_statements,
 	NULL,
 };

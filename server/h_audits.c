@@ -15,37 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * A PostgreSQL array literal of n strings where NULL items are SQL NULLs
- * (db_array_literal quotes every item). Allocated from a.
- */
-static char *
-array_nullable(struct bb_arena *a, const char *const *items, size_t n)
-{
-	struct bb_buf b = { 0 };
-
-	bb_buf_puts(&b, "{");
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			bb_buf_puts(&b, ",");
-		if (items[i] == NULL) {
-			bb_buf_puts(&b, "NULL");
-			continue;
-		}
-		bb_buf_puts(&b, "\"");
-		for (const char *p = items[i]; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				bb_buf_append(&b, "\\", 1);
-			bb_buf_append(&b, p, 1);
-		}
-		bb_buf_puts(&b, "\"");
-	}
-	bb_buf_puts(&b, "}");
-	char *out = bb_arena_strndup(a, b.data, b.len);
-	bb_buf_free(&b);
-	return out;
-}
-
 /* The audit id of the path, or NULL after replying 404. */
 static const char *
 audit_id(struct srv_req *r)
@@ -174,10 +143,10 @@ scan_hand(struct srv_req *r, const char *id)
 	const char *params[] = {
 		id,
 		"hand",
-		array_nullable(&r->arena, boxes, n),
-		array_nullable(&r->arena, pos, n),
-		array_nullable(&r->arena, states, n),
-		array_nullable(&r->arena, codes, n),
+		db_array_literal(&r->arena, boxes, n),
+		db_array_literal(&r->arena, pos, n),
+		db_array_literal(&r->arena, states, n),
+		db_array_literal(&r->arena, codes, n),
 		NULL,
 		req_studies(r),
 		req_actor(r),
@@ -264,11 +233,11 @@ scan_file(struct srv_req *r, const char *id)
 	const char *params[] = {
 		id,
 		"file",
-		array_nullable(&r->arena, boxes, n),
-		array_nullable(&r->arena, pos, n),
-		array_nullable(&r->arena, states, n),
-		array_nullable(&r->arena, codes, n),
-		array_nullable(&r->arena, lines, n),
+		db_array_literal(&r->arena, boxes, n),
+		db_array_literal(&r->arena, pos, n),
+		db_array_literal(&r->arena, states, n),
+		db_array_literal(&r->arena, codes, n),
+		db_array_literal(&r->arena, lines, n),
 		req_studies(r),
 		req_actor(r),
 		req_actor_id(r),
@@ -352,10 +321,10 @@ h_audits_close(struct srv_req *r)
 	}
 	const char *params[] = {
 		id,
-		array_nullable(&r->arena, refs, n),
-		array_nullable(&r->arena, actions, n),
-		array_nullable(&r->arena, boxes, n),
-		array_nullable(&r->arena, pos, n),
+		db_array_literal(&r->arena, refs, n),
+		db_array_literal(&r->arena, actions, n),
+		db_array_literal(&r->arena, boxes, n),
+		db_array_literal(&r->arena, pos, n),
 		req_studies(r),
 		req_actor(r),
 		req_actor_id(r),

@@ -4,6 +4,7 @@
  * (one round trip), which changes the state and writes its event in the
  * same statement.
  */
+#include "csv.h"
 #include "handlers.h"
 
 #include "ids.h"
@@ -140,6 +141,10 @@ h_specimens_list(struct srv_req *r)
 	const char *params[9];
 	int64_t limit = BB_LIST_LIMIT_DEFAULT, after = 0;
 
+	if (csv_wanted(r)) {
+		h_specimens_csv(r); /* the same list, streamed as CSV (csv_export.c) */
+		return;
+	}
 	for (size_t i = 0; i < 6; i++) {
 		const char *v = req_query(r, names[i]);
 
@@ -311,6 +316,10 @@ const struct bb_js_spec h_boxes_place_spec = BB_JS_SPEC(pl_fields);
 void
 h_boxes_place(struct srv_req *r)
 {
+	if (r->in == NULL) { /* a rack-scanner file (text/csv) */
+		h_boxes_place_csv(r);
+		return;
+	}
 	const struct bb_js_value *list = &r->in[PL_PLACEMENTS];
 	const char **pos = bb_arena_alloc(&r->arena, list->n * sizeof(*pos));
 	const char **refs = bb_arena_alloc(&r->arena, list->n * sizeof(*refs));

@@ -65,4 +65,45 @@ void h_scan(struct srv_req *r);
 /* h_ledger.c */
 void h_ledger_verify(struct srv_req *r);
 
+/* h_audits.c */
+extern const struct bb_js_spec h_audits_create_spec, h_audits_scan_spec, h_audits_close_spec;
+void h_audits_create(struct srv_req *r);
+void h_audits_get(struct srv_req *r);
+void h_audits_scan(struct srv_req *r);
+void h_audits_close(struct srv_req *r);
+void h_boxes_place_csv(struct srv_req *r); /* the text/csv body of h_boxes_place */
+
+/* h_static.c */
+void h_static_index(struct srv_req *r);
+void h_static_file(struct srv_req *r);
+
+/* h_labels.c */
+extern const struct bb_js_spec h_labels_printed_spec, h_labels_print_spec;
+void h_labels_list(struct srv_req *r);
+void h_labels_preview(struct srv_req *r);
+void h_labels_printed(struct srv_req *r);
+void h_labels_print(struct srv_req *r);
+
+/* h_shipments.c, h_reports.c, h_fhir.c, csv_export.c */
+extern const struct bb_js_spec h_shipments_create_spec, h_shipments_add_spec,
+	h_shipments_receipt_spec, h_reports_destroy_spec;
+void h_shipments_create(struct srv_req *r);
+void h_shipments_list(struct srv_req *r);
+void h_shipments_get(struct srv_req *r);
+void h_shipments_add(struct srv_req *r);
+void h_shipments_remove(struct srv_req *r);
+void h_shipments_dispatch(struct srv_req *r);
+void h_shipments_receive(struct srv_req *r);
+void h_reports_inventory(struct srv_req *r);
+void h_reports_occupancy(struct srv_req *r);
+void h_reports_consent_withdrawn(struct srv_req *r);
+void h_reports_destroy(struct srv_req *r);
+void h_fhir_specimen_get(struct srv_req *r);
+void h_fhir_specimen_search(struct srv_req *r);
+void h_specimens_csv(struct srv_req *r); /* GET /api/v1/specimens with Accept: text/csv */
+/* A body's list of specimen references (IDs checked, or tube barcodes) as a text[]
+ * literal; NULL after replying 400 naming field[i]. */
+const char *specimen_refs_param(struct srv_req *r, const struct bb_js_value *list,
+				const char *field);
+
 #endif

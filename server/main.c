@@ -6,8 +6,10 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "printers.h"
 #include "srv.h"
 
+#include <curl/curl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,10 @@ static int
 load_config(struct srv_config *cfg, int argc, char **argv, int *rest)
 {
 	int problems = config_load(cfg, argc, argv, rest, stderr);
+	struct srv_printers *printers = NULL;
+
+	problems += srv_printers_parse(cfg->printers, &printers, stderr);
+	srv_printers_free(printers);
 
 	if (problems > 0) {
 		fprintf(stderr, "biobankd: %d configuration problem%s; see biobankd --help\n",
@@ -59,6 +65,9 @@ cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	s.cfg = &cfg;
+	struct srv_printers *printers = NULL;
+	srv_printers_parse(cfg.printers, &printers, stderr); /* checked by load_config() */
+	s.printers = printers;
 	sigset_t sigs;
 	srv_block_signals(&sigs);
 	if (auth_password_hash("no such user", s.dummy_hash) != 0)
@@ -75,6 +84,7 @@ cmd_serve(int argc, char **argv)
 	metrics_free(s.metrics);
 	auth_cache_free(s.auth);
 	db_pool_close(s.pool);
+	srv_printers_free(printers);
 	config_free(&cfg);
 	return rc;
 }
@@ -270,6 +280,11 @@ main(int argc, char **argv)
 {
 	if (sodium_init() < 0) {
 		fprintf(stderr, "biobankd: libsodium cannot start\n");
+		return 1;
+	}
+	/* The label library's HTTP printers use libcurl: set it up before any thread starts. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "biobankd: libcurl cannot start\n");
 		return 1;
 	}
 	if (argc < 2) {

@@ -25,6 +25,7 @@ static const struct {
 	{ 422, "idempotency-key-reused", "Idempotency key reused with another body" },
 	{ 429, "too-many-attempts", "Too many attempts" },
 	{ 500, "internal-error", "Internal error" },
+	{ 502, "bad-gateway", "A device behind the service failed" },
 	{ 503, "unavailable", "Service unavailable" },
 };
 

@@ -19,6 +19,7 @@ struct MHD_Response;
 struct cJSON;
 struct auth_cache;
 struct metrics;
+struct srv_printers;
 
 enum role { ROLE_ADMIN, ROLE_MANAGER, ROLE_TECHNICIAN, ROLE_AUDITOR, ROLE_PRINTER, ROLE__MAX };
 
@@ -47,6 +48,7 @@ struct srv {
 	struct db_pool *pool;
 	struct auth_cache *auth;
 	struct metrics *metrics;
+	const struct srv_printers *printers; /* POST /api/v1/print (printers.c); NULL: none */
 	atomic_bool stopping;  /* set on SIGTERM: answer with Connection: close */
 	atomic_int active;     /* requests begun and not yet completed */
 	char dummy_hash[128];  /* verified against when a login names no user */

@@ -19,6 +19,9 @@ health(struct tenv *t)
 	resp_free(&r);
 
 	api(t, "GET", "/metrics", NULL, NULL, &r);
+	ok(is_problem(&r, 401), "GET /metrics needs a token");
+	resp_free(&r);
+	api(t, "GET", "/metrics", t->admin_token, NULL, &r);
 	is_int(r.status, 200, "GET /metrics answers 200");
 	ok(strncmp(r.content_type, "text/plain", 10) == 0, "metrics are text/plain");
 	ok(strstr(r.body, "biobank_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}") != NULL,

@@ -12,12 +12,7 @@ static const char *const body =
 static int
 specimens(struct tenv *t)
 {
-	bool ok_sql;
-	char *v = sql_value(t, "SELECT count(*) FROM specimens", &ok_sql);
-	int n = v ? atoi(v) : -1;
-
-	free(v);
-	return n;
+	return (int)sql_int(t, "SELECT count(*) FROM specimens");
 }
 
 static void

@@ -53,23 +53,13 @@ work(void *arg)
 	return NULL;
 }
 
-static int
-count(struct tenv *t, const char *sql)
-{
-	bool ok_sql;
-	char *v = sql_value(t, sql, &ok_sql);
-	int n = v ? atoi(v) : -1;
-
-	free(v);
-	return n;
-}
-
 static void
 phase(struct tenv *t, const char *name, const char *url1, const char *url2)
 {
 	struct worker w[THREADS];
 	pthread_t th[THREADS];
-	int events_before = count(t, "SELECT count(*) FROM events"), total = 0, conflicts = 0,
+	long events_before = sql_int(t, "SELECT count(*) FROM events");
+	int total = 0, conflicts = 0,
 	    other = 0;
 
 	for (int i = 0; i < THREADS; i++) {
@@ -86,14 +76,14 @@ phase(struct tenv *t, const char *name, const char *url1, const char *url2)
 		 conflicts);
 	ok(total > 0 && conflicts > 0, "%s: both successes and conflicts happened", name);
 	is_int(other, 0, "%s: every answer was 200 or 409 (no 5xx, no lost request)", name);
-	is_int(count(t, "SELECT count(*) FROM (SELECT 1 FROM specimens WHERE box_id IS NOT NULL"
+	is_int(sql_int(t, "SELECT count(*) FROM (SELECT 1 FROM specimens WHERE box_id IS NOT NULL"
 			" GROUP BY box_id, pos_row, pos_col HAVING count(*) > 1) x"),
 	       0, "%s: no position holds two specimens", name);
-	is_int(count(t, "SELECT count(*) FROM specimens WHERE status = 'in_storage' AND box_id IS NULL"),
+	is_int(sql_int(t, "SELECT count(*) FROM specimens WHERE status = 'in_storage' AND box_id IS NULL"),
 	       0, "%s: every stored specimen has exactly one place", name);
-	is_int(count(t, "SELECT count(*) FROM events") - events_before, total,
+	is_int(sql_int(t, "SELECT count(*) FROM events") - events_before, total,
 	       "%s: one custody event per 2xx answer", name);
-	is_int(count(t, "SELECT count(*) FROM specimens s WHERE s.ledger_seq <>"
+	is_int(sql_int(t, "SELECT count(*) FROM specimens s WHERE s.ledger_seq <>"
 			" (SELECT count(*) FROM events e WHERE e.specimen_id = s.id)"),
 	       0, "%s: every chain's head matches its events", name);
 

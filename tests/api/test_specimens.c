@@ -7,17 +7,6 @@
 
 static char parent[16], child1[16], tube[16];
 
-static int
-count_rows(struct tenv *t, const char *sql)
-{
-	bool ok_sql;
-	char *v = sql_value(t, sql, &ok_sql);
-	int n = v ? atoi(v) : -1;
-
-	free(v);
-	return n;
-}
-
 static void
 act(struct tenv *t, const char *id, const char *action, const char *body, const char *token,
     struct resp *r)
@@ -122,8 +111,8 @@ registration_errors(struct tenv *t)
 		  "\"tube_barcode\":\"FD06299901\"}",
 		  "a tube barcode already registered", NULL, 409 },
 	};
-	int before = count_rows(t, "SELECT count(*) FROM specimens");
-	int events = count_rows(t, "SELECT count(*) FROM events");
+	int before = sql_int(t, "SELECT count(*) FROM specimens");
+	int events = sql_int(t, "SELECT count(*) FROM events");
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct resp r;
@@ -135,8 +124,8 @@ registration_errors(struct tenv *t)
 			ok(problem_names_field(&r, cases[i].field), "  naming %s", cases[i].field);
 		resp_free(&r);
 	}
-	is_int(count_rows(t, "SELECT count(*) FROM specimens"), before, "  and no specimen was left behind");
-	is_int(count_rows(t, "SELECT count(*) FROM events"), events, "  nor any event");
+	is_int(sql_int(t, "SELECT count(*) FROM specimens"), before, "  and no specimen was left behind");
+	is_int(sql_int(t, "SELECT count(*) FROM events"), events, "  nor any event");
 }
 
 static void
@@ -206,7 +195,7 @@ custody(struct tenv *t)
 	is_str(jstr(&r, "status"), "checked_out", "  status checked_out");
 	ok(cJSON_IsNull(cJSON_GetObjectItem(r.json, "location")), "  and its position is freed");
 	resp_free(&r);
-	is_int(count_rows(t, "SELECT count(*) FROM specimens WHERE box_id IS NOT NULL AND pos_row = 3 AND pos_col = 3"),
+	is_int(sql_int(t, "SELECT count(*) FROM specimens WHERE box_id IS NOT NULL AND pos_row = 3 AND pos_col = 3"),
 	       0, "  C3 of BOX-B is free in the database");
 
 	act(t, parent, "checkout", "{\"reason\":\"again\"}", NULL, &r);
@@ -373,7 +362,7 @@ lists(struct tenv *t)
 	   "  holds other specimens");
 	resp_free(&r);
 
-	int all = count_rows(t, "SELECT count(*) FROM specimens s JOIN participants p ON p.id = s.participant_id WHERE p.code = 'P001'");
+	int all = sql_int(t, "SELECT count(*) FROM specimens s JOIN participants p ON p.id = s.participant_id WHERE p.code = 'P001'");
 	int total = 0;
 	char cur[64] = "";
 	for (int page = 0; page < 50; page++) {
@@ -471,7 +460,7 @@ placements(struct tenv *t)
 	api(t, "POST", "/api/v1/boxes/TINY/placements", t->admin_token, body, &r);
 	ok(is_problem(&r, 400), "placing into A3 of a 1x2 box is a 400");
 	resp_free(&r);
-	is_int(count_rows(t, "SELECT count(*) FROM specimens s JOIN boxes b ON b.id = s.box_id WHERE b.barcode = 'TINY'"),
+	is_int(sql_int(t, "SELECT count(*) FROM specimens s JOIN boxes b ON b.id = s.box_id WHERE b.barcode = 'TINY'"),
 	       0, "  and nothing was placed");
 
 	snprintf(body, sizeof(body),
@@ -519,9 +508,9 @@ ledger(struct tenv *t)
 	api(t, "GET", "/api/v1/ledger/verify", aud, NULL, &r);
 	is_int(r.status, 200, "an auditor verifies the ledger");
 	ok(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "ok")), "  every chain verifies");
-	is_int(jnum(&r, "events_checked", -1), count_rows(t, "SELECT count(*) FROM events"),
+	is_int(jnum(&r, "events_checked", -1), sql_int(t, "SELECT count(*) FROM events"),
 	       "  every event was checked");
-	is_int(jnum(&r, "specimens_checked", -1), count_rows(t, "SELECT count(*) FROM specimens"),
+	is_int(jnum(&r, "specimens_checked", -1), sql_int(t, "SELECT count(*) FROM specimens"),
 	       "  every specimen was checked");
 	resp_free(&r);
 	act(t, parent, "checkout", "{\"reason\":\"x\"}", aud, &r);

@@ -155,6 +155,17 @@ sql_value(struct tenv *t, const char *sql, bool *ok)
 	return val;
 }
 
+long
+sql_int(struct tenv *t, const char *sql)
+{
+	bool ok;
+	char *v = sql_value(t, sql, &ok);
+	long n = (ok && v != NULL) ? strtol(v, NULL, 10) : -1;
+
+	free(v);
+	return n;
+}
+
 bool
 daemon_wait_healthy(struct daemon *d, int timeout_ms)
 {

@@ -84,6 +84,8 @@ int run_cmd(const char *const *argv, const char *const *env, const char *input, 
 /* One SQL statement on the test database as superuser; returns the first value
  * of the first row (caller frees) or NULL; *ok tells success. */
 char *sql_value(struct tenv *t, const char *sql, bool *ok);
+/* The same for a query answering one number; -1 when it fails. */
+long sql_int(struct tenv *t, const char *sql);
 
 int free_port(void);
 

@@ -39,6 +39,24 @@ routing(void)
 	rt = route_match("GET", "/api/v1/specimens/ABCDEFGH/events/", &a, params, &path_ok);
 	ok(rt == NULL, "a trailing slash is another path");
 
+	/* A final "*" takes the rest of the path: the bench page's files. */
+	rt = route_match("GET", "/ui/js/app.js", &a, params, &path_ok);
+	ok(rt != NULL && strcmp(rt->pattern, "/ui/*") == 0, "a final * matches several segments");
+	is_str(params[0], "js/app.js", "  and captures the rest of the path");
+	ok(rt != NULL && rt->roles == ROLES_PUBLIC, "  without a token");
+	rt = route_match("GET", "/ui/style.css", &a, params, &path_ok);
+	is_str(rt != NULL ? params[0] : NULL, "style.css", "a final * matches one segment");
+	rt = route_match("GET", "/ui/", &a, params, &path_ok);
+	ok(rt == NULL && !path_ok, "a final * needs at least one character");
+	rt = route_match("GET", "/ui", &a, params, &path_ok);
+	ok(rt == NULL, "  and its slash");
+	rt = route_match("GET", "/uix/app.js", &a, params, &path_ok);
+	ok(rt == NULL, "the segments before * match whole");
+	rt = route_match("POST", "/ui/app.js", &a, params, &path_ok);
+	ok(rt == NULL && path_ok, "another method on a * path is a 405");
+	rt = route_match("GET", "/", &a, params, &path_ok);
+	ok(rt != NULL && strcmp(rt->pattern, "/") == 0, "GET / is the bench page");
+
 	/* Every route is well formed: a method, an absolute pattern, roles, and a body spec when it takes JSON. */
 	bool sane = true;
 	for (size_t i = 0; i < route_count; i++) {
