@@ -17,6 +17,7 @@ if (!url || !adminToken || !artifacts || !fixtures) {
 	process.exit(2);
 }
 mkdirSync(artifacts, { recursive: true });
+rmSync(join(artifacts, 'failure.png'), { force: true });
 
 let n = 0;
 let failed = 0;
