@@ -1,0 +1,613 @@
+/*
+ * test_authz.c — the authorization sweep: every route of the daemon's own
+ * routing table (routes[] from server/router.c, linked in) × every role ×
+ * a token of the same role limited to another study. A role the route does
+ * not allow gets 403; an object of a study outside the caller's gets 404;
+ * a list leaves such objects out; everyone else gets a 2xx for a minimal
+ * valid request on fresh objects. A refused write leaves nothing behind.
+ * A route without a case below fails the test: a new route cannot be
+ * forgotten.
+ */
+#include "rel.h"
+#include "srv.h"
+
+#include <unistd.h>
+
+/* How the study limit bears on a route. */
+enum scope {
+	SC_NONE,   /* not bound to a study: the limited token is served like any */
+	SC_OBJECT, /* names an object of study MASC: a token limited to SSC gets 404 */
+	SC_LIST,   /* a list: a token limited to SSC is served without MASC's objects */
+	SC_BODY,   /* the body names a MASC object: to a token limited to SSC it does
+	            * not exist, a 400 naming the field as for any unknown reference */
+};
+
+/* What a case needs made fresh before each request. */
+enum prep {
+	P_NONE,
+	P_REGISTERED, /* {tube}: a registered MASC tube; {box}: an empty box */
+	P_STORED,     /* {tube} stored at {box} A1 */
+	P_OUT,        /* {tube} checked out; {box} empty */
+	P_LOST,       /* {tube} lost; {box} empty */
+	P_WITHDRAWN,  /* {tube} of a participant whose biobank consent is withdrawn */
+	P_AUDIT,      /* {audit} of {box}, which holds {tube} */
+	P_SHIPMENT,   /* {ship}: a draft holding {tube}; {tube2}: stored, not on it */
+	P_SHIPPED,    /* {ship} dispatched */
+	P_SESSION,    /* the request uses a session of its own, which it may end */
+};
+
+struct scase {
+	const char *method, *pattern; /* the route it covers */
+	const char *path, *body;      /* with {placeholders} */
+	enum prep prep;
+	enum scope scope;
+	const char *list_marker; /* SC_LIST: text that names MASC's objects in the answer */
+};
+
+/* {n}: a number unique to the request; {fixed}: a MASC tube stored at BOX-A A1. */
+static const struct scase cases[] = {
+	{ "GET", "/healthz", "/healthz", NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/readyz", "/readyz", NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/metrics", "/metrics", NULL, P_NONE, SC_NONE, NULL },
+	{ "POST", "/api/v1/sessions", "/api/v1/sessions",
+	  "{\"username\":\"admin\",\"password\":\"admin-password\"}", P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/sessions/current", "/api/v1/sessions/current", NULL, P_NONE, SC_NONE,
+	  NULL },
+	{ "DELETE", "/api/v1/sessions/current", "/api/v1/sessions/current", NULL, P_SESSION,
+	  SC_NONE, NULL },
+	{ "POST", "/api/v1/users", "/api/v1/users",
+	  "{\"username\":\"u{n}\",\"password\":\"password-{n}\",\"role\":\"auditor\"}", P_NONE,
+	  SC_NONE, NULL },
+	{ "GET", "/api/v1/users", "/api/v1/users", NULL, P_NONE, SC_NONE, NULL },
+	{ "POST", "/api/v1/tokens", "/api/v1/tokens",
+	  "{\"username\":\"admin\",\"label\":\"sweep {n}\"}", P_NONE, SC_NONE, NULL },
+	{ "POST", "/api/v1/studies", "/api/v1/studies",
+	  "{\"code\":\"ST{n}\",\"name\":\"Study {n}\"}", P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/studies", "/api/v1/studies", NULL, P_NONE, SC_LIST, "\"MASC\"" },
+	{ "GET", "/api/v1/studies/:code", "/api/v1/studies/MASC", NULL, P_NONE, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/participants", "/api/v1/participants",
+	  "{\"study\":\"MASC\",\"code\":\"N{n}\",\"sex\":\"female\",\"birth_year\":1970,"
+	  "\"diagnosis\":\"DM\"}",
+	  P_NONE, SC_BODY, NULL },
+	{ "GET", "/api/v1/participants", "/api/v1/participants", NULL, P_NONE, SC_LIST,
+	  "\"P001\"" },
+	{ "GET", "/api/v1/participants/:study/:code", "/api/v1/participants/MASC/P001", NULL,
+	  P_NONE, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/participants/:study/:code/consents",
+	  "/api/v1/participants/MASC/P001/consents",
+	  "{\"scope\":\"genetic\",\"status\":\"given\",\"date\":\"2026-01-05\",\"version\":\"v{n}"
+	  "\"}",
+	  P_NONE, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/specimen-types", "/api/v1/specimen-types",
+	  "{\"code\":\"type{n}\",\"name\":\"Type {n}\"}", P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/specimen-types", "/api/v1/specimen-types", NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/diagnoses", "/api/v1/diagnoses", NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/audit-log", "/api/v1/audit-log", NULL, P_NONE, SC_NONE, NULL },
+
+	{ "POST", "/api/v1/specimens", "/api/v1/specimens",
+	  "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"serum\","
+	  "\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T09:30:00Z\"}",
+	  P_NONE, SC_BODY, NULL },
+	{ "GET", "/api/v1/specimens", "/api/v1/specimens", NULL, P_NONE, SC_LIST, "{fixed}" },
+	{ "GET", "/api/v1/specimens/:id", "/api/v1/specimens/{fixed}", NULL, P_NONE, SC_OBJECT,
+	  NULL },
+	{ "GET", "/api/v1/specimens/:id/events", "/api/v1/specimens/{fixed}/events", NULL, P_NONE,
+	  SC_OBJECT, NULL },
+	{ "POST", "/api/v1/specimens/:id/aliquots", "/api/v1/specimens/{tube}/aliquots",
+	  "{\"count\":2}", P_REGISTERED, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/specimens/:id/derivatives", "/api/v1/specimens/{tube}/derivatives",
+	  "{\"type\":\"dna\"}", P_REGISTERED, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/specimens/:id/store", "/api/v1/specimens/{tube}/store",
+	  "{\"box\":\"{box}\",\"position\":\"B1\"}", P_REGISTERED, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/specimens/:id/move", "/api/v1/specimens/{tube}/move",
+	  "{\"box\":\"{box}\",\"position\":\"B1\"}", P_STORED, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/specimens/:id/checkout", "/api/v1/specimens/{tube}/checkout",
+	  "{\"reason\":\"assay\"}", P_STORED, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/specimens/:id/return", "/api/v1/specimens/{tube}/return",
+	  "{\"box\":\"{box}\",\"position\":\"B1\",\"thawed\":true}", P_OUT, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/specimens/:id/consume", "/api/v1/specimens/{tube}/consume",
+	  "{\"reason\":\"used up\"}", P_STORED, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/specimens/:id/lost", "/api/v1/specimens/{tube}/lost",
+	  "{\"reason\":\"not in its box\"}", P_STORED, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/specimens/:id/found", "/api/v1/specimens/{tube}/found",
+	  "{\"box\":\"{box}\",\"position\":\"B1\"}", P_LOST, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/specimens/:id/destroy", "/api/v1/specimens/{tube}/destroy",
+	  "{\"reason\":\"expired\"}", P_STORED, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/boxes/:barcode/placements", "/api/v1/boxes/{box}/placements",
+	  "{\"placements\":[{\"position\":\"C3\",\"specimen\":\"{tube}\"}]}", P_REGISTERED,
+	  SC_OBJECT, NULL },
+	{ "GET", "/api/v1/ledger/verify", "/api/v1/ledger/verify", NULL, P_NONE, SC_NONE, NULL },
+
+	{ "POST", "/api/v1/audits", "/api/v1/audits", "{\"box\":\"{box}\"}", P_STORED, SC_NONE,
+	  NULL },
+	{ "GET", "/api/v1/audits/:id", "/api/v1/audits/{audit}", NULL, P_AUDIT, SC_NONE, NULL },
+	{ "POST", "/api/v1/audits/:id/scans", "/api/v1/audits/{audit}/scans",
+	  "{\"scans\":[{\"position\":\"A1\",\"barcode\":null}]}", P_AUDIT, SC_NONE, NULL },
+	{ "POST", "/api/v1/audits/:id/close", "/api/v1/audits/{audit}/close",
+	  "{\"resolutions\":[]}", P_AUDIT, SC_NONE, NULL },
+
+	{ "POST", "/api/v1/locations", "/api/v1/locations",
+	  "{\"kind\":\"shelf\",\"name\":\"Shelf {n}\",\"parent\":{freezer}}", P_NONE, SC_NONE,
+	  NULL },
+	{ "GET", "/api/v1/locations", "/api/v1/locations", NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/locations/:id", "/api/v1/locations/{loc}", NULL, P_NONE, SC_NONE, NULL },
+	{ "POST", "/api/v1/boxes", "/api/v1/boxes",
+	  "{\"barcode\":\"NEW-{n}\",\"rows\":9,\"cols\":9,\"parent\":{loc}}", P_NONE, SC_NONE,
+	  NULL },
+	{ "GET", "/api/v1/boxes", "/api/v1/boxes", NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/boxes/:barcode", "/api/v1/boxes/BOX-A", NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/boxes/:barcode/free", "/api/v1/boxes/BOX-A/free?count=2", NULL, P_NONE,
+	  SC_NONE, NULL },
+	{ "GET", "/api/v1/scan/:value", "/api/v1/scan/{fixed}", NULL, P_NONE, SC_OBJECT, NULL },
+
+	{ "POST", "/api/v1/shipments", "/api/v1/shipments",
+	  "{\"destination\":\"Sequencing core\",\"conditions\":\"dry_ice\"}", P_NONE, SC_NONE,
+	  NULL },
+	{ "GET", "/api/v1/shipments", "/api/v1/shipments", NULL, P_SHIPMENT, SC_LIST,
+	  "\"id\": {ship}," },
+	{ "GET", "/api/v1/shipments/:id", "/api/v1/shipments/{ship}", NULL, P_SHIPMENT, SC_OBJECT,
+	  NULL },
+	{ "POST", "/api/v1/shipments/:id/specimens", "/api/v1/shipments/{ship}/specimens",
+	  "{\"specimens\":[\"{tube2}\"]}", P_SHIPMENT, SC_OBJECT, NULL },
+	{ "DELETE", "/api/v1/shipments/:id/specimens/:specimen",
+	  "/api/v1/shipments/{ship}/specimens/{tube}", NULL, P_SHIPMENT, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/shipments/:id/dispatch", "/api/v1/shipments/{ship}/dispatch", NULL,
+	  P_SHIPMENT, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/shipments/:id/receipt", "/api/v1/shipments/{ship}/receipt",
+	  "{\"received_at\":\"{now}\"}", P_SHIPPED, SC_OBJECT, NULL },
+	{ "GET", "/api/v1/reports/inventory", "/api/v1/reports/inventory", NULL, P_NONE, SC_LIST,
+	  "\"MASC\"" },
+	{ "GET", "/api/v1/reports/occupancy", "/api/v1/reports/occupancy", NULL, P_NONE, SC_NONE,
+	  NULL },
+	{ "GET", "/api/v1/reports/consent-withdrawn", "/api/v1/reports/consent-withdrawn", NULL,
+	  P_WITHDRAWN, SC_LIST, "{tube}" },
+	{ "POST", "/api/v1/reports/consent-withdrawn/destroy",
+	  "/api/v1/reports/consent-withdrawn/destroy",
+	  "{\"specimens\":[\"{tube}\"],\"reason\":\"consent withdrawn\"}", P_WITHDRAWN, SC_BODY,
+	  NULL },
+	{ "GET", "/api/v1/specimens/:id/fhir", "/api/v1/specimens/{fixed}/fhir", NULL, P_NONE,
+	  SC_OBJECT, NULL },
+	{ "GET", "/api/v1/fhir/Specimen", "/api/v1/fhir/Specimen", NULL, P_NONE, SC_LIST,
+	  "{fixed}" },
+	{ "GET", "/api/v1/fhir/Specimen/:id", "/api/v1/fhir/Specimen/{fixed}", NULL, P_NONE,
+	  SC_OBJECT, NULL },
+
+	{ "GET", "/", "/", NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/ui/*", "/ui/js/api.js", NULL, P_NONE, SC_NONE, NULL },
+
+	{ "GET", "/api/v1/labels", "/api/v1/labels?ids={fixed}", NULL, P_NONE, SC_OBJECT, NULL },
+	{ "GET", "/api/v1/specimens/:id/label.png", "/api/v1/specimens/{fixed}/label.png", NULL,
+	  P_NONE, SC_OBJECT, NULL },
+	{ "GET", "/api/v1/specimens/:id/label.svg", "/api/v1/specimens/{fixed}/label.svg", NULL,
+	  P_NONE, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/specimens/:id/label-printed", "/api/v1/specimens/{fixed}/label-printed",
+	  "{\"printer\":\"bench\",\"copies\":1}", P_NONE, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/print", "/api/v1/print", "{\"ids\":[\"{fixed}\"],\"printer\":\"bench\"}",
+	  P_NONE, SC_OBJECT, NULL },
+};
+
+static const char *const role_names[ROLE__MAX] = { "admin", "manager", "technician", "auditor",
+	                                           "printer" };
+
+struct caller {
+	enum role role;
+	bool limited; /* to study SSC */
+	char name[32];
+	char token[128];
+};
+
+/* The placeholders' values for one request. */
+struct ctx {
+	char n[16], fixed[16], tube[16], tube2[16], box[32], loc[16], freezer[16], audit[16],
+	    ship[16], now[48];
+	char token[128];
+};
+
+static struct tenv t;
+static int serial;
+static char fixed_tube[16], rack_id[16], freezer_id[16];
+
+static void
+fail_setup(const char *what)
+{
+	printf("Bail out! %s\n", what);
+	exit(1);
+}
+
+static void
+sql_must(const char *sql)
+{
+	bool ok_sql;
+
+	free(sql_value(&t, sql, &ok_sql));
+	if (!ok_sql)
+		fail_setup(sql);
+}
+
+/* An admin request that must succeed while preparing; returns the answer. */
+static void
+admin_must(const char *method, const char *path, const char *body, long want, struct resp *r)
+{
+	api(&t, method, path, t.admin_token, body, r);
+	if (r->status != want) {
+		tap_diag("prepare: %s %s: %ld %s", method, path, r->status, r->body);
+		fail_setup("cannot prepare the sweep's objects");
+	}
+}
+
+static void
+new_box(struct ctx *c)
+{
+	char sql[256];
+
+	snprintf(c->box, sizeof(c->box), "SWEEP-%d", serial);
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO boxes (barcode, rows, cols, location_id) VALUES ('%s', 9, 9, %s)",
+	         c->box, rack_id);
+	sql_must(sql);
+}
+
+static void
+new_tube(struct ctx *c, char out[16], const char *participant)
+{
+	if (!world_register(&t, "MASC", participant, "serum", out))
+		fail_setup("cannot register a tube");
+	(void)c;
+}
+
+static void
+tube_act(const char *tube, const char *action, const char *body)
+{
+	char path[96];
+	struct resp r;
+
+	snprintf(path, sizeof(path), "/api/v1/specimens/%s/%s", tube, action);
+	admin_must("POST", path, body, 200, &r);
+	resp_free(&r);
+}
+
+static void
+store_at(const char *tube, const char *box, const char *pos)
+{
+	char body[128];
+
+	snprintf(body, sizeof(body), "{\"box\":\"%s\",\"position\":\"%s\"}", box, pos);
+	tube_act(tube, "store", body);
+}
+
+static void
+prepare(const struct scase *k, const struct caller *who, struct ctx *c)
+{
+	char body[256], sql[512];
+	struct resp r;
+
+	memset(c, 0, sizeof(*c));
+	serial++;
+	snprintf(c->n, sizeof(c->n), "%d", serial);
+	snprintf(c->fixed, sizeof(c->fixed), "%s", fixed_tube);
+	snprintf(c->loc, sizeof(c->loc), "%s", rack_id);
+	snprintf(c->freezer, sizeof(c->freezer), "%s", freezer_id);
+	snprintf(c->token, sizeof(c->token), "%s", who->token);
+	switch (k->prep) {
+	case P_NONE:
+		break;
+	case P_REGISTERED:
+	case P_STORED:
+	case P_OUT:
+	case P_LOST:
+	case P_AUDIT:
+		new_box(c);
+		new_tube(c, c->tube, "P001");
+		if (k->prep == P_REGISTERED)
+			break;
+		store_at(c->tube, c->box, "A1");
+		if (k->prep == P_OUT)
+			tube_act(c->tube, "checkout", "{\"reason\":\"sweep\"}");
+		if (k->prep == P_LOST)
+			tube_act(c->tube, "lost", "{\"reason\":\"sweep\"}");
+		if (k->prep == P_AUDIT) {
+			snprintf(body, sizeof(body), "{\"box\":\"%s\"}", c->box);
+			admin_must("POST", "/api/v1/audits", body, 201, &r);
+			snprintf(c->audit, sizeof(c->audit), "%.0f", jnum(&r, "id", 0));
+			resp_free(&r);
+		}
+		break;
+	case P_WITHDRAWN:
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO participants (study_id, code, sex, birth_year, diagnosis)"
+		         " SELECT id, 'W%d', 'male', 1960, 'PM' FROM studies WHERE code = 'MASC'",
+		         serial);
+		sql_must(sql);
+		snprintf(body, sizeof(body), "W%d", serial);
+		new_tube(c, c->tube, body);
+		snprintf(sql, sizeof(sql), "/api/v1/participants/MASC/W%d/consents", serial);
+		admin_must(
+		    "POST", sql,
+		    "{\"scope\":\"biobank\",\"status\":\"withdrawn\",\"date\":\"2026-03-02\","
+		    "\"version\":\"v1\"}",
+		    201, &r);
+		resp_free(&r);
+		break;
+	case P_SHIPMENT:
+	case P_SHIPPED:
+		new_box(c);
+		new_tube(c, c->tube, "P001");
+		new_tube(c, c->tube2, "P001");
+		store_at(c->tube, c->box, "A1");
+		store_at(c->tube2, c->box, "A2");
+		admin_must("POST", "/api/v1/shipments",
+		           "{\"destination\":\"Proteomics lab\",\"conditions\":\"dry_ice\"}", 201,
+		           &r);
+		snprintf(c->ship, sizeof(c->ship), "%.0f", jnum(&r, "id", 0));
+		resp_free(&r);
+		snprintf(sql, sizeof(sql), "/api/v1/shipments/%s/specimens", c->ship);
+		snprintf(body, sizeof(body), "{\"specimens\":[\"%s\"]}", c->tube);
+		admin_must("POST", sql, body, 200, &r);
+		resp_free(&r);
+		if (k->prep == P_SHIPPED) {
+			snprintf(sql, sizeof(sql), "/api/v1/shipments/%s/dispatch", c->ship);
+			admin_must("POST", sql, NULL, 200, &r);
+			resp_free(&r);
+		}
+		break;
+	case P_SESSION: {
+		char pw[64];
+
+		snprintf(pw, sizeof(pw), "%s-password", who->name);
+		if (login(&t, who->name, pw, c->token) != 0)
+			fail_setup("cannot open a session to end");
+		break;
+	}
+	}
+	/* After whatever was prepared (a dispatch, say), to the microsecond. */
+	struct timespec now;
+	char secs[24];
+	clock_gettime(CLOCK_REALTIME, &now);
+	strftime(secs, sizeof(secs), "%Y-%m-%dT%H:%M:%S", gmtime(&now.tv_sec));
+	snprintf(c->now, sizeof(c->now), "%.19s.%06dZ", secs, (int)(now.tv_nsec / 1000));
+}
+
+/* Replace {name} with the context's values. */
+static void
+expand(const char *tpl, const struct ctx *c, char *out, size_t cap)
+{
+	const struct {
+		const char *name, *val;
+	} vars[] = {
+		{ "{n}", c->n },         { "{fixed}", c->fixed }, { "{tube}", c->tube },
+		{ "{tube2}", c->tube2 }, { "{box}", c->box },     { "{loc}", c->loc },
+		{ "{audit}", c->audit }, { "{ship}", c->ship },   { "{freezer}", c->freezer },
+		{ "{now}", c->now },
+	};
+	size_t o = 0;
+
+	while (*tpl && o + 1 < cap) {
+		bool done = false;
+
+		for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]) && !done; i++) {
+			size_t l = strlen(vars[i].name);
+
+			if (strncmp(tpl, vars[i].name, l) == 0) {
+				o += (size_t)snprintf(out + o, cap - o, "%s", vars[i].val);
+				if (o >= cap)
+					o = cap - 1;
+				tpl += l;
+				done = true;
+			}
+		}
+		if (!done)
+			out[o++] = *tpl++;
+	}
+	out[o] = '\0';
+}
+
+static const struct scase *
+case_for(const struct route *rt)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (strcmp(cases[i].method, rt->method) == 0 &&
+		    strcmp(cases[i].pattern, rt->pattern) == 0)
+			return &cases[i];
+	return NULL;
+}
+
+static long
+writes_so_far(void)
+{
+	return count_sql(&t,
+	                 "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM audit_log)"
+	                 " + (SELECT count(*) FROM specimens) + (SELECT count(*) FROM shipments)");
+}
+
+/* One route against every caller; returns how many answers were wrong. */
+static int
+sweep_route(const struct route *rt, const struct scase *k, struct caller *callers, int ncallers)
+{
+	int wrong = 0;
+	char path[512], body[1024], marker[64];
+
+	for (int i = 0; i < ncallers; i++) {
+		struct caller *who = &callers[i];
+		struct ctx c;
+		struct resp r;
+		long want; /* 0: any 2xx */
+
+		prepare(k, who, &c);
+		expand(k->path, &c, path, sizeof(path));
+		if (k->body != NULL)
+			expand(k->body, &c, body, sizeof(body));
+		if (rt->roles == ROLES_PUBLIC)
+			want = 0;
+		else if ((rt->roles & R(who->role)) == 0)
+			want = 403;
+		else if (who->limited && k->scope == SC_OBJECT)
+			want = 404;
+		else if (who->limited && k->scope == SC_BODY)
+			want = 400;
+		else
+			want = 0;
+		bool is_write = strcmp(rt->method, "GET") != 0;
+		long before = want && is_write ? writes_so_far() : 0;
+
+		http(t.d.url, rt->method, path, c.token, NULL, k->body ? body : NULL,
+		     k->body ? strlen(body) : 0, &r);
+		bool good;
+		if (want == 0) {
+			good = r.status >= 200 && r.status < 300;
+			if (good && who->limited && k->scope == SC_LIST) {
+				expand(k->list_marker, &c, marker, sizeof(marker));
+				good = strstr(r.body, marker) == NULL;
+				if (!good)
+					tap_diag("  %s %s as %s: the list shows %s of study MASC",
+					         rt->method, path, who->name, marker);
+			} else if (good && !who->limited && k->scope == SC_LIST) {
+				expand(k->list_marker, &c, marker, sizeof(marker));
+				good = strstr(r.body, marker) != NULL;
+				if (!good)
+					tap_diag("  %s %s as %s: the list misses %s", rt->method,
+					         path, who->name, marker);
+			}
+		} else {
+			good = r.status == want &&
+			       strncmp(r.content_type, "application/problem+json", 24) == 0 &&
+			       (want != 400 || jstr(&r, "errors.0.field") != NULL);
+			if (good && is_write && writes_so_far() != before) {
+				good = false;
+				tap_diag("  %s %s as %s: refused, yet the database changed",
+				         rt->method, path, who->name);
+			}
+		}
+		if (!good) {
+			wrong++;
+			tap_diag("  %s %s as %s: want %s, got %ld %.300s", rt->method, path,
+			         who->name,
+			         want == 403   ? "403"
+			         : want == 404 ? "404"
+			         : want == 400 ? "400 naming a field"
+			                       : "2xx",
+			         r.status, r.body);
+		}
+		resp_free(&r);
+	}
+	return wrong;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct caller callers[2 * ROLE__MAX];
+	int ncallers = 0;
+	char dir[] = "/tmp/bb-authz-XXXXXX", printers[600];
+	struct resp r;
+
+	tenv_setup(&t, "authz", argc, argv);
+	world_make(&t);
+	if (mkdtemp(dir) == NULL)
+		fail_setup("mkdtemp");
+	/* A printer for POST /api/v1/print: a file in a folder of our own. */
+	snprintf(printers, sizeof(printers), "--printers=bench=file:%s/labels.zpl", dir);
+	const char *opts[] = { printers, NULL };
+	daemon_stop(&t.d);
+	if (daemon_start(&t, &t.d, opts) != 0)
+		fail_setup("cannot start biobankd with a printer");
+
+	char *v = NULL;
+	bool ok_sql;
+	v = sql_value(&t, "SELECT id FROM locations WHERE name = 'Rack 1'", &ok_sql);
+	snprintf(rack_id, sizeof(rack_id), "%s", v ? v : "0");
+	free(v);
+	v = sql_value(&t, "SELECT id FROM locations WHERE name = 'Freezer 1'", &ok_sql);
+	snprintf(freezer_id, sizeof(freezer_id), "%s", v ? v : "0");
+	free(v);
+	if (!world_register(&t, "MASC", "P001", "serum", fixed_tube))
+		fail_setup("cannot register the fixed tube");
+	store_at(fixed_tube, "BOX-A", "A1");
+
+	for (int limited = 0; limited < 2; limited++)
+		for (int role = 0; role < ROLE__MAX; role++) {
+			struct caller *c = &callers[ncallers++];
+			char body[256], pw[64];
+
+			c->role = (enum role)role;
+			c->limited = limited;
+			snprintf(c->name, sizeof(c->name), "sweep-%s%s", role_names[role],
+			         limited ? "-ssc" : "");
+			snprintf(pw, sizeof(pw), "%s-password", c->name);
+			snprintf(body, sizeof(body),
+			         "{\"username\":\"%s\",\"password\":\"%s\",\"role\":\"%s\"%s}",
+			         c->name, pw, role_names[role],
+			         limited ? ",\"studies\":[\"SSC\"]" : "");
+			admin_must("POST", "/api/v1/users", body, 201, &r);
+			resp_free(&r);
+			if (login(&t, c->name, pw, c->token) != 0)
+				fail_setup("cannot log in a sweep user");
+		}
+
+	int covered = 0, missing = 0, requests = 0;
+	for (size_t i = 0; i < route_count; i++) {
+		const struct route *rt = &routes[i];
+		const struct scase *k = case_for(rt);
+
+		if (!ok(k != NULL, "%s %s has a case in the sweep", rt->method, rt->pattern)) {
+			missing++;
+			continue;
+		}
+		covered++;
+		requests += ncallers;
+		is_int(sweep_route(rt, k, callers, ncallers), 0,
+		       "%s %s: every role and study limit answered as the route table says",
+		       rt->method, rt->pattern);
+	}
+	/* A case for a route that no longer exists is a sweep out of date. */
+	int stale = 0;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < route_count && !found; j++)
+			found = strcmp(cases[i].method, routes[j].method) == 0 &&
+			        strcmp(cases[i].pattern, routes[j].pattern) == 0;
+		if (!found) {
+			stale++;
+			tap_diag("case %s %s matches no route", cases[i].method, cases[i].pattern);
+		}
+	}
+	is_int(stale, 0, "every case of the sweep is a route of the table");
+	is_int(covered, (int)route_count, "all %zu routes swept (%d requests, %d callers each)",
+	       route_count, requests, ncallers);
+
+	/* Without a token, every route that needs one answers 401. */
+	int not401 = 0;
+	for (size_t i = 0; i < route_count; i++) {
+		const struct route *rt = &routes[i];
+		const struct scase *k = case_for(rt);
+		struct ctx c = { 0 };
+		char path[512];
+
+		if (rt->roles == ROLES_PUBLIC || k == NULL)
+			continue;
+		snprintf(c.fixed, sizeof(c.fixed), "%s", fixed_tube);
+		snprintf(c.loc, sizeof(c.loc), "%s", rack_id);
+		snprintf(c.n, sizeof(c.n), "0");
+		snprintf(c.audit, sizeof(c.audit), "1");
+		snprintf(c.ship, sizeof(c.ship), "1");
+		snprintf(c.tube, sizeof(c.tube), "%s", fixed_tube);
+		snprintf(c.box, sizeof(c.box), "BOX-A");
+		expand(k->path, &c, path, sizeof(path));
+		http(t.d.url, rt->method, path, NULL, NULL, k->body ? "{}" : NULL, k->body ? 2 : 0,
+		     &r);
+		if (r.status != 401) {
+			not401++;
+			tap_diag("  %s %s without a token: %ld", rt->method, path, r.status);
+		}
+		resp_free(&r);
+	}
+	is_int(not401, 0, "without a token every protected route answers 401");
+	(void)missing;
+
+	char zpl[600];
+	snprintf(zpl, sizeof(zpl), "%s/labels.zpl", dir);
+	unlink(zpl);
+	rmdir(dir);
+	tenv_teardown(&t);
+	return tap_done();
+}
