@@ -518,6 +518,26 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_box_find(text) IS 'The box with this barcode, or BB400.';
 
+/*
+ * Two moves that cross each other's positions (A into B's place while B goes
+ * into A's) would wait on each other in the position index until PostgreSQL
+ * breaks the deadlock a second later. Taking a lock on every position a
+ * change touches, in one global order, before changing anything makes them
+ * queue instead. Keys are (box, row * 64 + column).
+ */
+CREATE FUNCTION bb_lock_positions(boxes_ bigint[], rows_ integer[], cols_ integer[])
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	k record;
+BEGIN
+	FOR k IN SELECT DISTINCT b, r * 64 + c AS p
+		   FROM unnest(boxes_, rows_, cols_) AS u (b, r, c)
+		  WHERE b IS NOT NULL ORDER BY 1, 2 LOOP
+		PERFORM pg_advisory_xact_lock(k.b::integer, k.p);
+	END LOOP;
+END $$;
+COMMENT ON FUNCTION bb_lock_positions(bigint[], integer[], integer[]) IS 'Locks box positions for the transaction, in one order for every caller.';
+
 -- Put a locked specimen into a position, naming the occupant when it is taken.
 CREATE FUNCTION bb_specimen_place(s specimens, b boxes, r integer, c integer, new_status text,
 	studies bigint[]) RETURNS void LANGUAGE plpgsql AS $$
@@ -622,6 +642,7 @@ BEGIN
 			PERFORM bb_fail('BB409', format('specimen %s is already at %s %s', s.id, b.barcode,
 				bb_position_name(r, c)));
 		END IF;
+		PERFORM bb_lock_positions(ARRAY[s.box_id, b.id], ARRAY[s.pos_row, r], ARRAY[s.pos_col, c]);
 		PERFORM bb_specimen_place(s, b, r, c, new_status, studies);
 	ELSE
 		UPDATE specimens SET status = new_status, box_id = NULL, pos_row = NULL, pos_col = NULL
@@ -873,6 +894,18 @@ BEGIN
 	IF b.id IS NULL THEN
 		PERFORM bb_fail('BB404', format('no box %s', box_barcode));
 	END IF;
+	-- Lock the tubes in one order, then every position they leave or take, before any change.
+	PERFORM 1 FROM specimens x
+	 WHERE x.id = ANY (refs) OR x.tube_barcode = ANY (refs)
+	 ORDER BY x.id FOR UPDATE;
+	PERFORM bb_lock_positions(
+		array_agg(v.b), array_agg(v.r), array_agg(v.c))
+	  FROM (SELECT x.box_id AS b, x.pos_row AS r, x.pos_col AS c FROM specimens x
+		 WHERE x.id = ANY (refs) OR x.tube_barcode = ANY (refs)
+		UNION ALL
+		SELECT b.id, p.r, p.c
+		  FROM unnest(positions) AS u (pos),
+		       LATERAL bb_parse_position(u.pos, b.rows, b.cols) AS p) v;
 	SET CONSTRAINTS specimens_one_per_position DEFERRED;
 	FOR i IN 1 .. COALESCE(array_length(refs, 1), 0) LOOP
 		SELECT p.r, p.c INTO r, c FROM bb_parse_position(positions[i], b.rows, b.cols) p;

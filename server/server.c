@@ -254,7 +254,9 @@ queue_reply(struct srv_req *r)
 	if (r->resp_type != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_type);
 	MHD_add_response_header(resp, "X-Request-Id", r->id);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* API answers are never cached; a handler that says otherwise (static files) is kept. */
+	if (MHD_get_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL) == NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	for (size_t i = 0; r->resp_headers[i] != NULL; i += 2)
 		MHD_add_response_header(resp, r->resp_headers[i], r->resp_headers[i + 1]);
 	if (atomic_load(&r->srv->stopping))

@@ -14,6 +14,8 @@ BB_PACKAGES=(
 	curl ca-certificates openssl
 	clang libclang-rt-14-dev
 	dmtx-utils zbar-tools poppler-utils librsvg2-bin fonts-dejavu-core fonts-dejavu-extra
+	chromium
+	wrk time procps
 )
 
 say() { printf '%s\n' "$*" >&2; }

@@ -46,7 +46,7 @@ work(void *arg)
 		else {
 			w->other++;
 			if (w->other < 3)
-				tap_diag("unexpected %ld: %s", r.status, r.body);
+				tap_diag("unexpected %ld: %s%s", r.status, r.body, r.error);
 		}
 		resp_free(&r);
 	}
