@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""gen.py — the benchmark's data set, as CSV files for COPY.
+
+A cohort of P participants in two studies (MASC, and SSCR with a tenth of
+the participants, which the CSV-export scenario reads), each sampled at 20
+time points. Every collection is one whole-blood tube (consumed) from which
+serum and plasma are derived (consumed) and split into 11 aliquots each:
+25 specimens per collection, 500 per participant, so 2,000 participants
+make 10^6 specimens and about 5 x 10^6 custody events. Aliquots are stored
+in 9x9 boxes, 20 boxes a rack, racks on 5 shelves of 5 freezers; some went
+out and back (thawed), some were shipped, consumed or are checked out.
+
+Every event carries the hash chain that bb_events_chain would have written
+(the same canonical bytes as bb_event_digest and lib/ledger.c), and every
+specimen its ledger_seq and ledger_head, so that `biobankd verify-ledger`
+passes on the loaded data. Specimen IDs are those bb_id_for_serial issues.
+
+The first BENCH_BOXES ordinary boxes and the tubes for one 96-tube rack
+(the next 96 aliquot positions) hold only in-storage tubes: the move and
+rack scenarios cycle them.
+
+usage: gen.py --participants P --out DIR
+Writes DIR/{studies,participants,consents,locations,boxes,specimens,events}.csv
+and DIR/counts.txt (name=value lines).
+"""
+
+import argparse
+import datetime
+import hashlib
+import os
+import sys
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+TIMEPOINTS = ["baseline", "m6", "m12"] + ["y%d" % y for y in range(2, 19)]
+ALIQUOTS = 11  # per derivative
+BOX_ROWS = BOX_COLS = 9
+BOXES_PER_RACK = 20
+SHELVES = 5
+FREEZERS = 5
+BENCH_BOXES = 16  # move scenario: one box per client
+RACK_TUBES = 96  # rack placement and audit scenarios
+DIAGNOSES = ["DM", "PM", "IBM", "IMNM", "ASyS", "SSc", "dcSSc", "lcSSc", "control"]
+ZERO = "0" * 64
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def id_for_serial(serial):
+    """bb_id_for_serial (migrations/0002_domain.sql) and lib/ids.c."""
+    v = (serial * 21235486155) % 34359738368
+    body = []
+    for _ in range(7):
+        body.append(ALPHABET[v % 32])
+        v //= 32
+    body = "".join(reversed(body))
+    total, dbl = 0, True
+    for ch in reversed(body):
+        d = ALPHABET.index(ch)
+        if dbl:
+            d *= 2
+            d = d // 32 + d % 32
+        total += d
+        dbl = not dbl
+    ident = body + ALPHABET[(32 - total % 32) % 32]
+    if "0Z" in ident or "Z0" in ident:
+        return None
+    return ident
+
+
+def ts(micros):
+    """A timestamptz literal for COPY, exact to the microsecond."""
+    return (EPOCH + datetime.timedelta(microseconds=micros)).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+
+
+def csv_field(value):
+    if value is None:
+        return ""
+    s = str(value)
+    if any(c in s for c in ',"\n\r') or s == "":
+        return '"' + s.replace('"', '""') + '"'
+    return s
+
+
+class Writer:
+    def __init__(self, path):
+        self.f = open(path, "w", encoding="utf-8", newline="")
+        self.n = 0
+
+    def row(self, *fields):
+        self.f.write(",".join(csv_field(x) for x in fields) + "\n")
+        self.n += 1
+
+    def close(self):
+        self.f.close()
+
+
+class Chain:
+    """One specimen's ledger, hashed as bb_event_digest does."""
+
+    def __init__(self, sid, out):
+        self.sid, self.out, self.seq, self.head = sid, out, 0, ZERO
+
+    def add(self, etype, at, from_box=None, from_pos=None, to_box=None, to_pos=None,
+            reason=None, details="{}", actor="tech1"):
+        self.seq += 1
+        fields = [self.sid, str(self.seq), etype, str(at), actor, from_box or "", from_pos or "",
+                  to_box or "", to_pos or "", reason or "", details, self.head]
+        canon = "".join("%d:%s;" % (len(f.encode()), f) for f in fields)
+        digest = hashlib.sha256(canon.encode()).hexdigest()
+        self.out.row(self.sid, self.seq, etype, ts(at), actor, None, from_box, from_pos, to_box,
+                     to_pos, reason, details, "\\x" + self.head, "\\x" + digest)
+        self.head = digest
+
+
+def pos_name(r, c):
+    return chr(64 + r) + str(c)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--participants", type=int, required=True)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    P = a.participants
+    if P < 10:
+        sys.exit("gen.py: at least 10 participants")
+    os.makedirs(a.out, exist_ok=True)
+    w = {n: Writer(os.path.join(a.out, n + ".csv")) for n in
+         ("studies", "participants", "consents", "locations", "boxes", "specimens", "events")}
+
+    w["studies"].row(1, "MASC", "Myositis and systemic sclerosis cohort")
+    w["studies"].row(2, "SSCR", "Systemic sclerosis registry")
+    sscr = P // 10  # the CSV export reads this study: a tenth of everything
+
+    # Storage: enough 9x9 boxes for every aliquot ever stored.
+    aliquots = P * len(TIMEPOINTS) * 2 * ALIQUOTS
+    nboxes = -(-aliquots // (BOX_ROWS * BOX_COLS))
+    racks = -(-nboxes // BOXES_PER_RACK)
+    racks_per_shelf = -(-racks // (FREEZERS * SHELVES))
+    loc = w["locations"]
+    loc.row(1, None, "site", "Main site", None, None)
+    loc.row(2, 1, "room", "Freezer room", None, None)
+    next_loc = 3
+    rack_ids = []
+    bench_rack = None
+    for f in range(FREEZERS):
+        fid = next_loc
+        next_loc += 1
+        loc.row(fid, 2, "freezer", "Freezer %d" % (f + 1), -80 if f < 4 else -150, "FZ-%d" % (f + 1))
+        for s in range(SHELVES):
+            sid = next_loc
+            next_loc += 1
+            loc.row(sid, fid, "shelf", "Shelf %d" % (s + 1), None, None)
+            if f == 0 and s == 0:
+                bench_rack = next_loc
+                next_loc += 1
+                loc.row(bench_rack, sid, "rack", "Bench rack", None, None)
+            for r in range(racks_per_shelf):
+                rack_ids.append(next_loc)
+                loc.row(next_loc, sid, "rack", "Rack %d" % (r + 1), None, None)
+                next_loc += 1
+    box = w["boxes"]
+    barcodes = {}
+    for b in range(nboxes):
+        barcodes[b + 1] = "BX%06d" % (b + 1)
+        box.row(b + 1, barcodes[b + 1], BOX_ROWS, BOX_COLS, rack_ids[b // BOXES_PER_RACK])
+    # Empty boxes for the scenarios: the move targets and two SBS racks.
+    for c in range(BENCH_BOXES):
+        box.row(nboxes + 1 + c, "BM-B-%02d" % c, BOX_ROWS, BOX_COLS, bench_rack)
+    box.row(nboxes + BENCH_BOXES + 1, "RP-1", 8, 12, bench_rack)
+    box.row(nboxes + BENCH_BOXES + 2, "RP-2", 8, 12, bench_rack)
+    protected = BENCH_BOXES * BOX_ROWS * BOX_COLS + RACK_TUBES  # first aliquot slots: always stored
+
+    spec, ev = w["specimens"], w["events"]
+    serial = 0
+    slot = 0  # aliquot storage slot, filling boxes in order
+
+    def next_id():
+        nonlocal serial
+        while True:
+            serial += 1
+            ident = id_for_serial(serial)
+            if ident is not None:
+                return ident, serial
+
+    consent_id = 0
+    base = int(datetime.datetime(2008, 1, 7, 9, 0, tzinfo=datetime.timezone.utc).timestamp()) * 10**6
+    day = 86400 * 10**6
+    for p in range(P):
+        pid = p + 1
+        study_id, study = (2, "SSCR") if p >= P - sscr else (1, "MASC")
+        code = "P%05d" % pid
+        diag = "SSc" if study_id == 2 else DIAGNOSES[p % len(DIAGNOSES)]
+        w["participants"].row(pid, study_id, code, ("female", "male")[p % 3 == 0], 1940 + p % 60, diag)
+        for scope in ("study", "biobank"):
+            consent_id += 1
+            w["consents"].row(consent_id, pid, scope, "given", ts(base + p * day)[:10], "v2.1", "loader")
+        for ti, tp in enumerate(TIMEPOINTS):
+            collected = base + p * day + ti * 182 * day + (p % 7) * 3600 * 10**6
+            t = collected + 3600 * 10**6
+            root, root_serial = next_id()
+            rchain = Chain(root, ev)
+            rchain.add("registered", t, details='{"study": "%s", "participant": "%s"}' % (study, code))
+            derivs = []
+            for dtype in ("serum", "plasma"):
+                did, dserial = next_id()
+                derivs.append((did, dserial, dtype))
+                rchain.add("derived", t + 60 * 10**6, details='{"type": "%s", "child": "%s"}' % (dtype, did))
+            rchain.add("consumed", t + 120 * 10**6, reason="processed into serum and plasma")
+            spec.row(root, root_serial, study_id, pid, "whole_blood", tp, ts(collected), "10", "mL", None, None,
+                     None, "consumed", 0, "f", None, None, None, None, ts(t), rchain.seq, "\\x" + rchain.head)
+            for did, dserial, dtype in derivs:
+                dchain = Chain(did, ev)
+                dt = t + 60 * 10**6
+                dchain.add("registered", dt, details='{"parent": "%s", "derivation": "derivative"}' % root)
+                kids = [next_id() for _ in range(ALIQUOTS)]
+                dchain.add("aliquoted", dt + 600 * 10**6,
+                           details='{"count": %d, "children": [%s], "quantity_each": 0.5}'
+                           % (ALIQUOTS, ", ".join('"%s"' % k for k, _ in kids)))
+                dchain.add("consumed", dt + 660 * 10**6, reason="aliquoted in full")
+                spec.row(did, dserial, study_id, pid, dtype, tp, ts(collected), "0", "mL", root, "derivative",
+                         None, "consumed", 0, "f", None, None, None, None, ts(dt), dchain.seq,
+                         "\\x" + dchain.head)
+                for kid, kserial in kids:
+                    c = Chain(kid, ev)
+                    at = dt + 600 * 10**6
+                    c.add("registered", at, details='{"parent": "%s", "derivation": "aliquot"}' % did)
+                    c.add("label_printed", at + 30 * 10**6, details='{"copies": 1, "printer": "bench-1"}')
+                    b = slot // (BOX_ROWS * BOX_COLS) + 1
+                    k = slot % (BOX_ROWS * BOX_COLS)
+                    bc, pos = barcodes[b], pos_name(k // BOX_COLS + 1, k % BOX_COLS + 1)
+                    c.add("stored", at + 900 * 10**6, to_box=bc, to_pos=pos)
+                    thaws = kserial % 3
+                    when = at + 30 * day
+                    for _ in range(thaws):
+                        c.add("checked_out", when, from_box=bc, from_pos=pos, reason="assay")
+                        c.add("returned", when + 4 * 3600 * 10**6, to_box=bc, to_pos=pos, details='{"thawed": true}')
+                        when += 200 * day
+                    fate = kserial % 100 if slot >= protected else 99
+                    status, sbox, srow, scol = "in_storage", b, k // BOX_COLS + 1, k % BOX_COLS + 1
+                    if fate < 4:
+                        status = "shipped"
+                        c.add("shipped", when, from_box=bc, from_pos=pos, reason="proteomics core",
+                              details='{"conditions": "dry ice"}')
+                    elif fate < 7:
+                        status = "consumed"
+                        c.add("checked_out", when, from_box=bc, from_pos=pos, reason="assay")
+                        c.add("consumed", when + 3600 * 10**6, reason="used up in assay")
+                    elif fate < 10:
+                        status = "checked_out"
+                        c.add("checked_out", when, from_box=bc, from_pos=pos, reason="assay")
+                    if status != "in_storage":
+                        sbox = srow = scol = None
+                    spec.row(kid, kserial, study_id, pid, dtype, tp, ts(collected), "0.5", "mL", did, "aliquot",
+                             "FX%08d" % kserial, status, thaws, "f", sbox, srow, scol, None, ts(at), c.seq,
+                             "\\x" + c.head)
+                    slot += 1
+    for x in w.values():
+        x.close()
+    with open(os.path.join(a.out, "counts.txt"), "w") as f:
+        f.write("participants=%d\nspecimens=%d\nevents=%d\nboxes=%d\nlocations=%d\nmax_serial=%d\n"
+                "sscr_specimens=%d\nfreezers=%d\nlast_box=%d\n"
+                % (P, w["specimens"].n, w["events"].n, nboxes + BENCH_BOXES + 2, next_loc - 1, serial,
+                   sscr * len(TIMEPOINTS) * 25, FREEZERS, nboxes))
+
+
+if __name__ == "__main__":
+    main()

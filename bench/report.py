@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""report.py — the table of scripts/bench: each HTTP figure next to its
+database-only baseline, the ratio and the target.
+
+usage: report.py RESULTS [--doc docs/performance.md]
+RESULTS holds name=value lines. With --doc, the part of the document
+between the markers <!-- bench:begin --> and <!-- bench:end --> is
+replaced by the table and the machine it was measured on.
+"""
+
+import argparse
+import datetime
+import sys
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--doc")
+    a = ap.parse_args()
+    r = {}
+    with open(a.results) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                r[k] = v
+
+    def num(k):
+        return float(r[k])
+
+    def mb(k):
+        return num(k) / 1024
+
+    def verdict(ok):
+        return "yes" if ok else "**no**"
+
+    rows = []
+    get_ratio = num("get_rps") / num("get_pg_tps")
+    rows.append(("look up a specimen by ID (GET, authenticated), %s connections" % r["clients"],
+                 "%.0f req/s; p50 %.2f ms, p99 %.2f ms; %s non-2xx" % (num("get_rps"), num("get_p50_ms"),
+                                                                        num("get_p99_ms"), r["get_non2xx"]),
+                 "%.0f tx/s (avg %.2f ms)" % (num("get_pg_tps"), num("get_pg_latency_ms")),
+                 "%.0f%%" % (100 * get_ratio), ">= 50%; p99 < 5 ms",
+                 verdict(get_ratio >= 0.5 and num("get_p99_ms") < 5)))
+    move_ratio = num("move_rps") / num("move_pg_tps")
+    rows.append(("store/move with its custody event (POST), %s connections" % r["clients"],
+                 "%.0f req/s; p50 %.2f ms, p99 %.2f ms; %s non-2xx" % (num("move_rps"), num("move_p50_ms"),
+                                                                        num("move_p99_ms"), r["move_non2xx"]),
+                 "%.0f tx/s (avg %.2f ms, %s failed)" % (num("move_pg_tps"), num("move_pg_latency_ms"),
+                                                        r.get("move_pg_failed") or "0"),
+                 "%.0f%%" % (100 * move_ratio), ">= 90%", verdict(move_ratio >= 0.9)))
+    rows.append(("place a 96-tube rack (one POST)",
+                 "%.1f ms median, %.1f ms p90 (%s racks)" % (num("rack_http_ms"), num("rack_http_p90_ms"),
+                                                             r["rack_n"]),
+                 "%.1f ms" % num("rack_pg_ms"), "%.2fx" % (num("rack_http_ms") / num("rack_pg_ms")),
+                 "< 50 ms", verdict(num("rack_http_ms") < 50)))
+    rows.append(("audit a 96-tube rack scan (start + scanner file)",
+                 "%.1f ms median (%.1f start + %.1f scan), %.1f ms p90; %s" % (
+                     num("audit_ms"), num("audit_create_ms"), num("audit_scan_ms"), num("audit_p90_ms"),
+                     r["audit_found"]),
+                 "", "", "< 50 ms", verdict(num("audit_ms") < 50)))
+    rows.append(("CSV export of %s specimens" % r["csv_rows"],
+                 "%.2f s (%s MB), daemon peak RSS %.1f MB" % (num("csv_seconds"), r["csv_mb"], mb("csv_rss_kb")),
+                 "%.2f s (rows from the same function, one call)" % num("csv_db_seconds"),
+                 "%.2fx" % (num("csv_seconds") / num("csv_db_seconds")),
+                 "< 2 s, RSS < 64 MB", verdict(num("csv_seconds") < 2 and mb("csv_rss_kb") < 64)))
+    rows.append(("labelgen: ZPL for 10,000 labels", "%.2f s (RSS %.1f MB)" % (num("zpl_seconds"), mb("zpl_rss_kb")),
+                 "", "", "< 1 s", verdict(num("zpl_seconds") < 1)))
+    png_ratio = num("png_ms_per_label") / num("zint_ms_per_label")
+    rows.append(("labelgen: PNG per label vs zint CLI bare barcode",
+                 "%.2f ms/label (%s labels)" % (num("png_ms_per_label"), r["png_n"]),
+                 "zint: %.2f ms/barcode" % num("zint_ms_per_label"), "%.2fx" % png_ratio, "<= 2x",
+                 verdict(png_ratio <= 2)))
+    load_kb = max(num(k) for k in ("get_rss_kb", "move_rss_kb", "csv_rss_kb", "rss_max_kb"))
+    rows.append(("biobankd memory", "idle %.1f MB; under load %.1f MB (peak over the run)" % (
+        mb("rss_idle_kb"), load_kb / 1024), "", "", "< 64 MB under load", verdict(load_kb / 1024 < 64)))
+
+    out = []
+    out.append("| scenario | biobankd | database alone (pgbench, same SQL, prepared) | ratio | target | met |")
+    out.append("|---|---|---|---|---|---|")
+    for row in rows:
+        out.append("| " + " | ".join(row) + " |")
+    out.append("")
+    out.append("Run of %s (UTC), size `%s`: %s participants, %s specimens, %s events, %s boxes in %s freezers "
+               "(database %s MB, loaded in %s s%s); %s s per load run; pgbench clients = wrk connections = "
+               "daemon threads = %s; pgbench -j and wrk -t = %s." % (
+                   datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"), r["size"],
+                   r["participants"], r["specimens"], r["events"], r["boxes"], r["freezers"], r["db_size_mb"],
+                   r["load_seconds"], ", verify-ledger passed" if r.get("verify_ledger") == "ok" else "",
+                   r["duration"], r["clients"], r["threads"]))
+    out.append("")
+    out.append("Machine: %s cores (%s), %s GB RAM, Linux %s, load average before the run %s. "
+               "PostgreSQL %s: %s." % (r["cores"], r["cpu"], r["mem_gb"], r["kernel"], r["load_avg"],
+                                       r["pg_version"], r["pg_settings"]))
+    table = "\n".join(out)
+    print(table)
+    if a.doc:
+        with open(a.doc) as f:
+            doc = f.read()
+        if BEGIN not in doc or END not in doc:
+            sys.exit("report.py: %s lacks the markers %s and %s" % (a.doc, BEGIN, END))
+        head, rest = doc.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        with open(a.doc, "w") as f:
+            f.write(head + BEGIN + "\n" + table + "\n" + END + tail)
+
+
+if __name__ == "__main__":
+    main()
