@@ -61,9 +61,9 @@ struct bb_buf {
 void bb_buf_append(struct bb_buf *b, const void *p, size_t n);
 void bb_buf_puts(struct bb_buf *b, const char *s);
 void bb_buf_printf(struct bb_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), nonnull(2)));
+    __attribute__((format(printf, 2, 3), nonnull(2)));
 void bb_buf_vprintf(struct bb_buf *b, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0), nonnull(2)));
+    __attribute__((format(printf, 2, 0), nonnull(2)));
 char *bb_buf_steal(struct bb_buf *b);
 void bb_buf_free(struct bb_buf *b);
 
@@ -80,7 +80,7 @@ void *bb_arena_alloc(struct bb_arena *a, size_t size);
 char *bb_arena_strdup(struct bb_arena *a, const char *s);
 char *bb_arena_strndup(struct bb_arena *a, const char *s, size_t n);
 char *bb_arena_printf(struct bb_arena *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), nonnull(2)));
+    __attribute__((format(printf, 2, 3), nonnull(2)));
 void bb_arena_free(struct bb_arena *a);
 
 /* Text helpers. */

@@ -15,14 +15,14 @@
 struct cJSON;
 
 enum bb_js_type {
-	BB_JS_STRING,  /* UTF-8 text, min/max in characters */
-	BB_JS_INT,     /* integer, min/max inclusive */
-	BB_JS_NUMBER,  /* any finite number, min/max inclusive */
+	BB_JS_STRING, /* UTF-8 text, min/max in characters */
+	BB_JS_INT,    /* integer, min/max inclusive */
+	BB_JS_NUMBER, /* any finite number, min/max inclusive */
 	BB_JS_BOOL,
-	BB_JS_TIME,    /* RFC 3339 date-time with offset */
-	BB_JS_DATE,    /* YYYY-MM-DD */
-	BB_JS_OBJECT,  /* nested object described by .sub */
-	BB_JS_ARRAY,   /* array of .item values, min/max items */
+	BB_JS_TIME,   /* RFC 3339 date-time with offset */
+	BB_JS_DATE,   /* YYYY-MM-DD */
+	BB_JS_OBJECT, /* nested object described by .sub */
+	BB_JS_ARRAY,  /* array of .item values, min/max items */
 	BB_JS_TYPE__MAX
 };
 
@@ -34,13 +34,14 @@ enum {
 struct bb_js_spec;
 
 struct bb_js_field {
-	const char *name; /* NULL: this index is not part of the body (tables shared by several bodies) */
+	const char
+	    *name; /* NULL: this index is not part of the body (tables shared by several bodies) */
 	enum bb_js_type type;
 	unsigned flags;
-	int64_t min, max;           /* both 0: no bound */
-	const char *const *choices; /* NULL-terminated allowed strings, or NULL */
-	const struct bb_js_spec *sub;  /* OBJECT: its fields; ARRAY of objects: theirs */
-	enum bb_js_type item;       /* ARRAY: the type of its items */
+	int64_t min, max;             /* both 0: no bound */
+	const char *const *choices;   /* NULL-terminated allowed strings, or NULL */
+	const struct bb_js_spec *sub; /* OBJECT: its fields; ARRAY of objects: theirs */
+	enum bb_js_type item;         /* ARRAY: the type of its items */
 };
 
 struct bb_js_spec {
@@ -48,15 +49,18 @@ struct bb_js_spec {
 	size_t count;
 };
 
-#define BB_JS_SPEC(table) { (table), sizeof(table) / sizeof((table)[0]) }
+#define BB_JS_SPEC(table)                                                                          \
+	{                                                                                          \
+		(table), sizeof(table) / sizeof((table)[0])                                        \
+	}
 
 struct bb_js_value {
 	bool present;
-	const char *s; /* STRING, TIME, DATE */
-	int64_t i;     /* INT */
-	double d;      /* NUMBER (and INT) */
-	bool b;        /* BOOL */
-	struct bb_js_value *obj; /* OBJECT: values indexed like its spec */
+	const char *s;             /* STRING, TIME, DATE */
+	int64_t i;                 /* INT */
+	double d;                  /* NUMBER (and INT) */
+	bool b;                    /* BOOL */
+	struct bb_js_value *obj;   /* OBJECT: values indexed like its spec */
 	struct bb_js_value *items; /* ARRAY */
 	size_t n;                  /* ARRAY: number of items */
 };
@@ -71,8 +75,8 @@ struct bb_js_errors {
 	size_t n, cap;
 };
 
-void bb_js_error_add(struct bb_js_errors *e, struct bb_arena *a, const char *field,
-		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void bb_js_error_add(struct bb_js_errors *e, struct bb_arena *a, const char *field, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
 
 /*
  * Parse body (len bytes, need not be NUL-terminated) and validate it against
@@ -83,13 +87,12 @@ void bb_js_error_add(struct bb_js_errors *e, struct bb_arena *a, const char *fie
  * (strings in the values point into it).
  */
 enum bb_err bb_js_parse(const char *body, size_t len, const struct bb_js_spec *spec,
-			struct bb_arena *a, struct cJSON **tree, struct bb_js_value **out,
-			struct bb_js_errors *errs);
+                        struct bb_arena *a, struct cJSON **tree, struct bb_js_value **out,
+                        struct bb_js_errors *errs);
 
 /* Validate an already parsed object against spec (same contract). */
 enum bb_err bb_js_validate(const struct cJSON *obj, const struct bb_js_spec *spec,
-			   struct bb_arena *a, struct bb_js_value **out,
-			   struct bb_js_errors *errs);
+                           struct bb_arena *a, struct bb_js_value **out, struct bb_js_errors *errs);
 
 /* Strict RFC 3339 checks (shape and ranges, leap days included). */
 bool bb_is_rfc3339(const char *s);

@@ -9,8 +9,7 @@
 enum { DEPTH_MAX = 16 };
 
 void
-bb_js_error_add(struct bb_js_errors *e, struct bb_arena *a, const char *field, const char *fmt,
-		...)
+bb_js_error_add(struct bb_js_errors *e, struct bb_arena *a, const char *field, const char *fmt, ...)
 {
 	va_list ap;
 	char msg[256];
@@ -78,8 +77,8 @@ valid_ymd(int y, int m, int d)
 bool
 bb_is_date(const char *s)
 {
-	if (strlen(s) != 10 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) ||
-	    s[7] != '-' || !digits(s + 8, 2))
+	if (strlen(s) != 10 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
+	    !digits(s + 8, 2))
 		return false;
 	return valid_ymd(num(s, 4), num(s + 5, 2), num(s + 8, 2));
 }
@@ -128,8 +127,8 @@ static const char *const type_names[BB_JS_TYPE__MAX] = {
 };
 
 static void validate_object(const cJSON *obj, const struct bb_js_spec *spec, struct bb_arena *a,
-			    const char *path, int depth, struct bb_js_value *vals,
-			    struct bb_js_errors *errs);
+                            const char *path, int depth, struct bb_js_value *vals,
+                            struct bb_js_errors *errs);
 
 static bool
 check_choices(const struct bb_js_field *f, const char *s)
@@ -150,13 +149,13 @@ choices_text(const struct bb_js_field *f, char *out, size_t outlen)
 	out[0] = '\0';
 	for (const char *const *c = f->choices; *c != NULL && used < outlen; c++)
 		used += (size_t)snprintf(out + used, outlen - used, "%s%s",
-					 c == f->choices ? "" : ", ", *c);
+		                         c == f->choices ? "" : ", ", *c);
 }
 
 /* Check one JSON value of type t (with f's bounds) and store it in v. */
 static void
 validate_value(const cJSON *j, const struct bb_js_field *f, enum bb_js_type t, struct bb_arena *a,
-	       const char *path, int depth, struct bb_js_value *v, struct bb_js_errors *errs)
+               const char *path, int depth, struct bb_js_value *v, struct bb_js_errors *errs)
 {
 	bool bounded = f->min != 0 || f->max != 0;
 
@@ -181,13 +180,13 @@ validate_value(const cJSON *j, const struct bb_js_field *f, enum bb_js_type t, s
 		if (bounded && ((int64_t)n < f->min || (int64_t)n > f->max)) {
 			if (f->min == f->max)
 				bb_js_error_add(errs, a, path, "must be %lld characters long",
-						(long long)f->min);
+				                (long long)f->min);
 			else if (f->min > 0 && n == 0)
 				bb_js_error_add(errs, a, path, "must not be empty");
 			else
 				bb_js_error_add(errs, a, path,
-						"must be %lld to %lld characters long",
-						(long long)f->min, (long long)f->max);
+				                "must be %lld to %lld characters long",
+				                (long long)f->min, (long long)f->max);
 			return;
 		}
 		if (!check_choices(f, s)) {
@@ -214,7 +213,7 @@ validate_value(const cJSON *j, const struct bb_js_field *f, enum bb_js_type t, s
 		}
 		if (bounded && (d < (double)f->min || d > (double)f->max)) {
 			bb_js_error_add(errs, a, path, "must be between %lld and %lld",
-					(long long)f->min, (long long)f->max);
+			                (long long)f->min, (long long)f->max);
 			return;
 		}
 		v->d = d;
@@ -250,7 +249,7 @@ validate_value(const cJSON *j, const struct bb_js_field *f, enum bb_js_type t, s
 		size_t n = (size_t)cJSON_GetArraySize(j);
 		if (bounded && ((int64_t)n < f->min || (int64_t)n > f->max)) {
 			bb_js_error_add(errs, a, path, "must have %lld to %lld items",
-					(long long)f->min, (long long)f->max);
+			                (long long)f->min, (long long)f->max);
 			return;
 		}
 		if (depth >= DEPTH_MAX) {
@@ -280,15 +279,15 @@ validate_value(const cJSON *j, const struct bb_js_field *f, enum bb_js_type t, s
 
 static void
 validate_object(const cJSON *obj, const struct bb_js_spec *spec, struct bb_arena *a,
-		const char *path, int depth, struct bb_js_value *vals, struct bb_js_errors *errs)
+                const char *path, int depth, struct bb_js_value *vals, struct bb_js_errors *errs)
 {
 	/* Seen, not present: a null value reads as absent but still counts once. */
 	bool *seen = bb_arena_alloc(a, spec->count ? spec->count : 1);
 
 	for (const cJSON *c = obj->child; c != NULL; c = c->next) {
 		const char *name = c->string ? c->string : "";
-		char *fpath = *path ? bb_arena_printf(a, "%s.%s", path, name)
-				    : bb_arena_strdup(a, name);
+		char *fpath =
+		    *path ? bb_arena_printf(a, "%s.%s", path, name) : bb_arena_strdup(a, name);
 		size_t k;
 
 		for (k = 0; k < spec->count; k++)
@@ -316,11 +315,11 @@ validate_object(const cJSON *obj, const struct bb_js_spec *spec, struct bb_arena
 	for (size_t k = 0; k < spec->count; k++) {
 		if (spec->fields[k].name != NULL && (spec->fields[k].flags & BB_JS_REQUIRED) &&
 		    !vals[k].present) {
-			bool is_null = cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
-				obj, spec->fields[k].name));
-			char *fpath = *path ? bb_arena_printf(a, "%s.%s", path,
-							      spec->fields[k].name)
-					    : bb_arena_strdup(a, spec->fields[k].name);
+			bool is_null = cJSON_IsNull(
+			    cJSON_GetObjectItemCaseSensitive(obj, spec->fields[k].name));
+			char *fpath = *path
+			                  ? bb_arena_printf(a, "%s.%s", path, spec->fields[k].name)
+			                  : bb_arena_strdup(a, spec->fields[k].name);
 			if (!is_null)
 				bb_js_error_add(errs, a, fpath, "is required");
 		}
@@ -329,9 +328,10 @@ validate_object(const cJSON *obj, const struct bb_js_spec *spec, struct bb_arena
 
 enum bb_err
 bb_js_validate(const cJSON *obj, const struct bb_js_spec *spec, struct bb_arena *a,
-	       struct bb_js_value **out, struct bb_js_errors *errs)
+               struct bb_js_value **out, struct bb_js_errors *errs)
 {
-	struct bb_js_value *vals = bb_arena_alloc(a, (spec->count ? spec->count : 1) * sizeof(*vals));
+	struct bb_js_value *vals =
+	    bb_arena_alloc(a, (spec->count ? spec->count : 1) * sizeof(*vals));
 	size_t before = errs->n;
 
 	if (!cJSON_IsObject(obj)) {
@@ -365,7 +365,7 @@ has_escaped_nul(const char *s, size_t len)
 
 enum bb_err
 bb_js_parse(const char *body, size_t len, const struct bb_js_spec *spec, struct bb_arena *a,
-	    cJSON **tree, struct bb_js_value **out, struct bb_js_errors *errs)
+            cJSON **tree, struct bb_js_value **out, struct bb_js_errors *errs)
 {
 	const char *end = NULL;
 
@@ -383,14 +383,16 @@ bb_js_parse(const char *body, size_t len, const struct bb_js_spec *spec, struct 
 		return BB_EINVAL;
 	}
 	if (has_escaped_nul(body, len)) {
-		bb_js_error_add(errs, a, "", "the body contains an escaped NUL character (\\u0000)");
+		bb_js_error_add(errs, a, "",
+		                "the body contains an escaped NUL character (\\u0000)");
 		return BB_EINVAL;
 	}
 	cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, false);
 	if (root == NULL) {
 		/* end, not the global cJSON_GetErrorPtr(), which threads would share. */
 		const char *at = end;
-		size_t off = (at != NULL && at >= body && at <= body + len) ? (size_t)(at - body) : 0;
+		size_t off =
+		    (at != NULL && at >= body && at <= body + len) ? (size_t)(at - body) : 0;
 
 		bb_js_error_add(errs, a, "", "the body is not valid JSON (near byte %zu)", off);
 		return BB_EINVAL;
@@ -402,7 +404,7 @@ bb_js_parse(const char *body, size_t len, const struct bb_js_spec *spec, struct 
 	if (end != NULL && end < body + len) {
 		cJSON_Delete(root);
 		bb_js_error_add(errs, a, "", "the body has data after the JSON value (byte %zu)",
-				(size_t)(end - body));
+		                (size_t)(end - body));
 		return BB_EINVAL;
 	}
 	*tree = root;

@@ -53,7 +53,7 @@ auth_token_new(char token[AUTH_TOKEN_LEN + 1], unsigned char hash[AUTH_HASH_LEN]
 	randombytes_buf(raw, sizeof(raw));
 	memcpy(token, "bb_", 3);
 	sodium_bin2base64(token + 3, AUTH_TOKEN_LEN + 1 - 3, raw, sizeof(raw),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
 	auth_token_hash(token, hash);
 }
@@ -116,8 +116,7 @@ set_of(struct auth_cache *c, const unsigned char hash[AUTH_HASH_LEN])
 }
 
 bool
-auth_cache_get(struct auth_cache *c, const unsigned char hash[AUTH_HASH_LEN],
-	       struct auth_user *out)
+auth_cache_get(struct auth_cache *c, const unsigned char hash[AUTH_HASH_LEN], struct auth_user *out)
 {
 	time_t now = time(NULL);
 	bool found = false;
@@ -155,7 +154,7 @@ auth_cache_generation(struct auth_cache *c)
 
 void
 auth_cache_put(struct auth_cache *c, const unsigned char hash[AUTH_HASH_LEN],
-	       const struct auth_user *u, uint64_t generation)
+               const struct auth_user *u, uint64_t generation)
 {
 	if (!atomic_load(&c->trusted))
 		return;
@@ -226,9 +225,11 @@ handle_notice(struct auth_cache *c, const char *payload)
 	unsigned char hash[AUTH_HASH_LEN];
 	int64_t id;
 
-	if (strncmp(payload, "token:", 6) == 0 && bb_hex_decode(hash, sizeof(hash), payload + 6) == 0)
+	if (strncmp(payload, "token:", 6) == 0 &&
+	    bb_hex_decode(hash, sizeof(hash), payload + 6) == 0)
 		auth_cache_forget_token(c, hash);
-	else if (strncmp(payload, "user:", 5) == 0 && bb_parse_int64(payload + 5, 1, INT64_MAX, &id))
+	else if (strncmp(payload, "user:", 5) == 0 &&
+	         bb_parse_int64(payload + 5, 1, INT64_MAX, &id))
 		auth_cache_forget_user(c, id);
 	else
 		auth_cache_clear(c); /* something we do not understand: trust nothing */
@@ -249,7 +250,8 @@ listener_main(void *arg)
 					poll(NULL, 0, 100);
 				continue;
 			}
-			/* LISTEN is a utility statement: it cannot be prepared, and takes no input. */
+			/* LISTEN is a utility statement: it cannot be prepared, and takes no input.
+			 */
 			PGresult *res = PQexec(db_pgconn(conn), "LISTEN bb_auth");
 			bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 			PQclear(res);
@@ -270,7 +272,8 @@ listener_main(void *arg)
 		if (!PQconsumeInput(pg) || PQstatus(pg) != CONNECTION_OK) {
 			atomic_store(&c->trusted, false);
 			auth_cache_clear(c);
-			log_warnx("token cache: lost the database; tokens are read from it until back");
+			log_warnx(
+			    "token cache: lost the database; tokens are read from it until back");
 			db_disconnect(conn);
 			conn = NULL;
 			continue;
@@ -317,7 +320,8 @@ user_from_row(PGresult *res, struct auth_user *u)
 	u->id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	snprintf(u->username, sizeof(u->username), "%s", PQgetvalue(res, 0, 2));
 	u->role = role;
-	u->expires_at = PQgetisnull(res, 0, 4) ? 0 : (time_t)strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	u->expires_at =
+	    PQgetisnull(res, 0, 4) ? 0 : (time_t)strtoll(PQgetvalue(res, 0, 4), NULL, 10);
 	snprintf(u->studies, sizeof(u->studies), "%s", PQgetvalue(res, 0, 5));
 	return 0;
 }

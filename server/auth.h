@@ -20,12 +20,12 @@ void auth_hash_param(const unsigned char hash[AUTH_HASH_LEN], char out[2 * AUTH_
 struct auth_cache *auth_cache_new(unsigned capacity, unsigned ttl_seconds);
 void auth_cache_free(struct auth_cache *c);
 bool auth_cache_get(struct auth_cache *c, const unsigned char hash[AUTH_HASH_LEN],
-		    struct auth_user *out);
+                    struct auth_user *out);
 /* Read the generation before reading the database; put only caches when no
  * revocation arrived in between. */
 uint64_t auth_cache_generation(struct auth_cache *c);
 void auth_cache_put(struct auth_cache *c, const unsigned char hash[AUTH_HASH_LEN],
-		    const struct auth_user *u, uint64_t generation);
+                    const struct auth_user *u, uint64_t generation);
 void auth_cache_forget_token(struct auth_cache *c, const unsigned char hash[AUTH_HASH_LEN]);
 void auth_cache_forget_user(struct auth_cache *c, int64_t user_id);
 void auth_cache_clear(struct auth_cache *c);

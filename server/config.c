@@ -39,8 +39,8 @@ static const struct cfg_entry entries[] = {
 	  "error, warn, info (one line per request) or debug." },
 	{ "login_max_failures", CFG_UINT, OFF(login_max_failures), "5", 1, 1000, false,
 	  "Failed logins per user name within login_window before 429." },
-	{ "login_max_failures_addr", CFG_UINT, OFF(login_max_failures_addr), "20", 1, 100000,
-	  false, "Failed logins per client address within login_window before 429." },
+	{ "login_max_failures_addr", CFG_UINT, OFF(login_max_failures_addr), "20", 1, 100000, false,
+	  "Failed logins per client address within login_window before 429." },
 	{ "login_window", CFG_UINT, OFF(login_window), "900", 1, 86400, false,
 	  "Seconds over which failed logins are counted." },
 	{ "per_ip_connections", CFG_UINT, OFF(per_ip_connections), "64", 1, 100000, false,
@@ -94,7 +94,7 @@ flag_name(const struct cfg_entry *e, char *out, size_t n)
 /* Parse one value into cfg; on error print "source: message" and return -1. */
 static int
 set_value(struct srv_config *cfg, const struct cfg_entry *e, const char *val, const char *source,
-	  FILE *err)
+          FILE *err)
 {
 	void *field = (char *)cfg + e->offset;
 
@@ -111,7 +111,7 @@ set_value(struct srv_config *cfg, const struct cfg_entry *e, const char *val, co
 
 		if (!bb_parse_int64(val, e->min, e->max, &v)) {
 			fprintf(err, "biobankd: %s: \"%s\" is not a whole number from %u to %u\n",
-				source, val, e->min, e->max);
+			        source, val, e->min, e->max);
 			return -1;
 		}
 		*(unsigned *)field = (unsigned)v;
@@ -121,7 +121,7 @@ set_value(struct srv_config *cfg, const struct cfg_entry *e, const char *val, co
 		if (strcmp(val, "true") == 0 || strcmp(val, "1") == 0 || strcmp(val, "yes") == 0) {
 			*(bool *)field = true;
 		} else if (strcmp(val, "false") == 0 || strcmp(val, "0") == 0 ||
-			   strcmp(val, "no") == 0) {
+		           strcmp(val, "no") == 0) {
 			*(bool *)field = false;
 		} else {
 			fprintf(err, "biobankd: %s: \"%s\" is not true or false\n", source, val);
@@ -130,8 +130,9 @@ set_value(struct srv_config *cfg, const struct cfg_entry *e, const char *val, co
 		return 0;
 	case CFG_LEVEL:
 		if (log_level_parse(val, field) != 0) {
-			fprintf(err, "biobankd: %s: \"%s\" is not one of error, warn, info, debug\n",
-				source, val);
+			fprintf(err,
+			        "biobankd: %s: \"%s\" is not one of error, warn, info, debug\n",
+			        source, val);
 			return -1;
 		}
 		return 0;
@@ -194,7 +195,7 @@ parse_listen(struct srv_config *cfg, FILE *err)
 	unsigned char buf[16];
 	if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1) {
 		fprintf(err, "biobankd: listen: \"%s\" is not a numeric IPv4 or IPv6 address\n",
-			host);
+		        host);
 		return -1;
 	}
 	free(cfg->listen_host);
@@ -289,10 +290,11 @@ config_load(struct srv_config *cfg, int argc, char **argv, int *rest, FILE *err)
 	problems += check_files(cfg, err);
 	if (cfg->listen_host != NULL && !is_loopback(cfg->listen_host) && cfg->tls_cert == NULL &&
 	    !cfg->allow_plain_http) {
-		fprintf(err,
-			"biobankd: listen: %s is not a loopback address; give tls_cert and tls_key, "
-			"or allow_plain_http behind a TLS proxy\n",
-			cfg->listen_host);
+		fprintf(
+		    err,
+		    "biobankd: listen: %s is not a loopback address; give tls_cert and tls_key, "
+		    "or allow_plain_http behind a TLS proxy\n",
+		    cfg->listen_host);
 		problems++;
 	}
 	return problems;
@@ -344,7 +346,7 @@ config_usage(FILE *out)
 		flag_name(&entries[i], flag, sizeof(flag));
 		env_name(&entries[i], env, sizeof(env));
 		fprintf(out, "  %-26s %-32s default %s\n      %s\n", flag, env,
-			entries[i].def ? entries[i].def : "unset", entries[i].help);
+		        entries[i].def ? entries[i].def : "unset", entries[i].help);
 	}
 }
 

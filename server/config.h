@@ -15,22 +15,22 @@
 #include "log.h"
 
 struct srv_config {
-	char *database_url;     /* NULL: libpq's PG* variables */
-	char *listen;           /* host:port as given */
-	char *listen_host;      /* parsed from listen */
+	char *database_url; /* NULL: libpq's PG* variables */
+	char *listen;       /* host:port as given */
+	char *listen_host;  /* parsed from listen */
 	unsigned listen_port;
 	unsigned threads;
 	char *tls_cert, *tls_key;
-	bool allow_plain_http;  /* plain HTTP on a non-loopback address */
+	bool allow_plain_http; /* plain HTTP on a non-loopback address */
 	unsigned body_limit;
-	unsigned session_ttl;   /* seconds */
+	unsigned session_ttl; /* seconds */
 	char *static_dir;
 	enum log_level log_level;
 	unsigned login_max_failures, login_max_failures_addr, login_window;
 	unsigned token_cache_size, token_cache_ttl;
 	unsigned connection_timeout, shutdown_timeout;
 	unsigned per_ip_connections;
-	char *printers;         /* NAME=URI,... for POST /api/v1/print */
+	char *printers; /* NAME=URI,... for POST /api/v1/print */
 };
 
 /*

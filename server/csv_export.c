@@ -194,32 +194,14 @@ export_read(void *cls, uint64_t pos, char *out, size_t max)
 	return (ssize_t)n;
 }
 
-static const char *const status_choices[] = { "registered", "in_storage", "checked_out", "shipped",
-	                                      "consumed",   "destroyed",  "lost",        NULL };
-
 void
 h_specimens_csv(struct srv_req *r)
 {
-	static const char *const names[] = { "study",     "participant", "type",
-		                             "timepoint", "status",      "box" };
-	const char *filters[7];
+	const char *filters[SPECIMEN_FILTERS + 1];
 
-	for (size_t i = 0; i < 6; i++) {
-		const char *v = req_query(r, names[i]);
-
-		filters[i] = (v != NULL && *v != '\0') ? v : NULL;
-	}
-	if (filters[4] != NULL) {
-		bool known = false;
-
-		for (const char *const *c = status_choices; *c; c++)
-			known = known || strcmp(*c, filters[4]) == 0;
-		if (!known) {
-			reply_invalid_field(r, "status", "is not a specimen status");
-			return;
-		}
-	}
-	filters[6] = req_studies(r);
+	if (!specimen_list_filters(r, filters))
+		return;
+	filters[SPECIMEN_FILTERS] = req_studies(r);
 
 	struct db_conn *db = req_db(r);
 	if (db == NULL)

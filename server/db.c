@@ -97,9 +97,10 @@ static PGconn *
 connect_pg(const char *conninfo)
 {
 	const char *keys[] = { "connect_timeout", "application_name", "options",
-			       "keepalives_idle", "dbname", NULL };
-	const char *vals[] = { "3", "biobankd", "-c statement_timeout=60000", "30",
-			       conninfo ? conninfo : "", NULL };
+		               "keepalives_idle", "dbname",           NULL };
+	const char *vals[] = {
+		"3", "biobankd", "-c statement_timeout=60000", "30", conninfo ? conninfo : "", NULL
+	};
 
 	return PQconnectdbParams(keys, vals, 1);
 }
@@ -123,7 +124,8 @@ conn_open(struct db_conn *c, const char *conninfo, bool prepare)
 		if (err != BB_OK) {
 			PQfinish(c->pg);
 			c->pg = NULL;
-			/* An unprepared statement means the schema is not what this binary needs. */
+			/* An unprepared statement means the schema is not what this binary needs.
+			 */
 			return BB_EDBDOWN;
 		}
 	}
@@ -196,7 +198,8 @@ db_acquire(struct db_pool *p, struct db_conn **out)
 	while (c == NULL) {
 		/* Prefer a connected one: a cold connection costs a connect and a prepare. */
 		for (unsigned i = 0; i < p->size; i++) {
-			if (!p->taken[i] && (c == NULL || (p->conns[i].pg != NULL && c->pg == NULL))) {
+			if (!p->taken[i] &&
+			    (c == NULL || (p->conns[i].pg != NULL && c->pg == NULL))) {
 				c = &p->conns[i];
 				idx = i;
 			}
@@ -209,8 +212,8 @@ db_acquire(struct db_pool *p, struct db_conn **out)
 	}
 	p->taken[idx] = true;
 	p->in_use++;
-	bool holdoff = p->last_failure.tv_sec != 0 &&
-		       ms_since(&p->last_failure) < RECONNECT_HOLDOFF_MS;
+	bool holdoff =
+	    p->last_failure.tv_sec != 0 && ms_since(&p->last_failure) < RECONNECT_HOLDOFF_MS;
 	pthread_mutex_unlock(&p->lock);
 
 	if (!conn_usable(c)) {
@@ -275,8 +278,7 @@ map_state(const char *st)
 }
 
 enum bb_err
-db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
-	PGresult **res)
+db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *params, PGresult **res)
 {
 	PGresult *r;
 

@@ -51,7 +51,7 @@ void db_release(struct db_pool *pool, struct db_conn *c);
  * error is kept on the connection for the reply.
  */
 enum bb_err db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
-		    PGresult **res);
+                    PGresult **res);
 
 /* The last error's SQLSTATE and primary message ("" when none). */
 const char *db_error_state(const struct db_conn *c);

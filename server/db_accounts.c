@@ -31,9 +31,8 @@ const struct db_stmt db_accounts_statements[] = {
 	{ "db_user_study_codes",
 	  "SELECT s.code FROM user_studies us JOIN studies s ON s.id = us.study_id"
 	  " WHERE us.user_id = $1 ORDER BY s.code" },
-	{ "db_users_insert",
-	  "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3)"
-	  " ON CONFLICT (username) DO NOTHING RETURNING id" },
+	{ "db_users_insert", "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3)"
+	                     " ON CONFLICT (username) DO NOTHING RETURNING id" },
 	{ "db_users_limit",
 	  "WITH wanted AS (SELECT DISTINCT unnest($2::text[]) AS code),"
 	  " ins AS (INSERT INTO user_studies (user_id, study_id)"
@@ -44,14 +43,15 @@ const struct db_stmt db_accounts_statements[] = {
 	{ "db_users_list",
 	  "SELECT u.id, u.username, u.role, bb_rfc3339(u.created_at), u.disabled_at IS NOT NULL,"
 	  "       COALESCE((SELECT json_agg(s.code ORDER BY s.code) FROM user_studies us"
-	  "                   JOIN studies s ON s.id = us.study_id WHERE us.user_id = u.id)::text, '[]')"
+	  "                   JOIN studies s ON s.id = us.study_id WHERE us.user_id = u.id)::text, "
+	  "'[]')"
 	  "  FROM users u ORDER BY u.username" },
 	{ NULL, NULL },
 };
 
 enum bb_err
 db_login_fetch(struct db_conn *c, const char *username, const char *addr, unsigned window,
-	       unsigned max_user, unsigned max_addr, struct login_row *out)
+               unsigned max_user, unsigned max_addr, struct login_row *out)
 {
 	char w[16], mu[16], ma[16];
 	PGresult *res;
@@ -69,7 +69,7 @@ db_login_fetch(struct db_conn *c, const char *username, const char *addr, unsign
 	if (out->found) {
 		out->user_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 		snprintf(out->password_hash, sizeof(out->password_hash), "%s",
-			 PQgetvalue(res, 0, 2));
+		         PQgetvalue(res, 0, 2));
 		snprintf(out->role, sizeof(out->role), "%s", PQgetvalue(res, 0, 3));
 	}
 	PQclear(res);
@@ -96,7 +96,7 @@ db_login_succeeded(struct db_conn *c, const char *username)
 
 enum bb_err
 db_tokens_insert(struct db_conn *c, int64_t user_id, const unsigned char *hash, const char *kind,
-		 const char *label, unsigned ttl, int64_t *token_id, char expires_at[40])
+                 const char *label, unsigned ttl, int64_t *token_id, char expires_at[40])
 {
 	char uid[24], hp[2 * AUTH_HASH_LEN + 3], t[16];
 	PGresult *res;
@@ -136,7 +136,7 @@ db_user_study_codes(struct db_conn *c, int64_t user_id, PGresult **res)
 
 enum bb_err
 db_users_insert(struct db_conn *c, const char *username, const char *password_hash,
-		const char *role, int64_t *id)
+                const char *role, int64_t *id)
 {
 	const char *params[] = { username, password_hash, role };
 	PGresult *res;

@@ -19,13 +19,7 @@
 static const char *
 audit_id(struct srv_req *r)
 {
-	int64_t id;
-
-	if (!bb_parse_int64(r->params[0], 1, INT64_MAX, &id)) {
-		reply_problem(r, 404, NULL, "no audit %s", r->params[0]);
-		return NULL;
-	}
-	return bb_arena_printf(&r->arena, "%lld", (long long)id);
+	return req_id_param(r, 0, "audit");
 }
 
 /* A scanned code as the database looks it up: a canonical ID when it reads as one. */

@@ -40,14 +40,14 @@ h_health_metrics(struct srv_req *r)
 	metrics_render(r->srv->metrics, &b);
 	db_pool_usage(r->srv->pool, &in_use, &size);
 	bb_buf_printf(&b,
-		      "# HELP biobank_db_pool_connections Database connections in the pool.\n"
-		      "# TYPE biobank_db_pool_connections gauge\n"
-		      "biobank_db_pool_connections{state=\"in_use\"} %u\n"
-		      "biobank_db_pool_connections{state=\"size\"} %u\n"
-		      "# HELP biobank_requests_in_flight Requests begun and not yet answered.\n"
-		      "# TYPE biobank_requests_in_flight gauge\n"
-		      "biobank_requests_in_flight %d\n",
-		      in_use, size, atomic_load(&r->srv->active));
+	              "# HELP biobank_db_pool_connections Database connections in the pool.\n"
+	              "# TYPE biobank_db_pool_connections gauge\n"
+	              "biobank_db_pool_connections{state=\"in_use\"} %u\n"
+	              "biobank_db_pool_connections{state=\"size\"} %u\n"
+	              "# HELP biobank_requests_in_flight Requests begun and not yet answered.\n"
+	              "# TYPE biobank_requests_in_flight gauge\n"
+	              "biobank_requests_in_flight %d\n",
+	              in_use, size, atomic_load(&r->srv->active));
 	size_t len = b.len;
 	reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", bb_buf_steal(&b), len);
 }

@@ -36,7 +36,8 @@ h_ledger_verify(struct srv_req *r)
 			cJSON_AddStringToObject(b, "detail", lb->detail);
 			cJSON_AddItemToArray(list, b);
 		}
-		cJSON_AddItemToObject(o, "first_bad", cJSON_Duplicate(cJSON_GetArrayItem(list, 0), true));
+		cJSON_AddItemToObject(o, "first_bad",
+		                      cJSON_Duplicate(cJSON_GetArrayItem(list, 0), true));
 		cJSON_AddNumberToObject(o, "broken_chains", (double)rep.broken);
 		cJSON_AddItemToObject(o, "broken", list);
 	}

@@ -57,7 +57,7 @@ h_sessions_create(struct srv_req *r)
 	if ((db = req_db(r)) == NULL)
 		return;
 	err = db_login_fetch(db, username, r->client_addr, cfg->login_window,
-			     cfg->login_max_failures, cfg->login_max_failures_addr, &row);
+	                     cfg->login_max_failures, cfg->login_max_failures_addr, &row);
 	if (err != BB_OK) {
 		reply_db_error(r, err);
 		return;
@@ -68,14 +68,16 @@ h_sessions_create(struct srv_req *r)
 		snprintf(secs, sizeof(secs), "%d", row.wait_seconds);
 		reply_header(r, "Retry-After", secs);
 		reply_problem(r, 429, NULL,
-			      "too many failed logins for this user or address; try again in %d s",
-			      row.wait_seconds);
+		              "too many failed logins for this user or address; try again in %d s",
+		              row.wait_seconds);
 		return;
 	}
 	/* An unknown user costs a hash too, so timing does not reveal which accounts exist. */
-	bool ok = auth_password_verify(row.found ? row.password_hash : r->srv->dummy_hash, password);
+	bool ok =
+	    auth_password_verify(row.found ? row.password_hash : r->srv->dummy_hash, password);
 	if (!ok || !row.found) {
-		if ((err = db_login_failed(db, username, r->client_addr, cfg->login_window)) != BB_OK) {
+		if ((err = db_login_failed(db, username, r->client_addr, cfg->login_window)) !=
+		    BB_OK) {
 			reply_db_error(r, err);
 			return;
 		}
@@ -92,7 +94,7 @@ h_sessions_create(struct srv_req *r)
 	err = db_login_succeeded(db, username);
 	if (err == BB_OK)
 		err = db_tokens_insert(db, row.user_id, hash, "session", NULL, cfg->session_ttl,
-				       &token_id, expires);
+		                       &token_id, expires);
 	if (err != BB_OK) {
 		reply_db_error(r, err);
 		return;
@@ -110,8 +112,8 @@ h_sessions_current(struct srv_req *r)
 	if (req_db(r) == NULL)
 		return;
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "user", user_json(r, r->user.id, r->user.username,
-						   role_name(r->user.role)));
+	cJSON_AddItemToObject(o, "user",
+	                      user_json(r, r->user.id, r->user.username, role_name(r->user.role)));
 	reply_json(r, 200, o);
 }
 

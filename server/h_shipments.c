@@ -14,19 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ID_MAX = 9007199254740991LL }; /* 2^53 - 1: ids stay exact in JSON numbers */
-
 /* A shipment id from the path, or NULL after replying 404 (no such shipment can exist). */
 static const char *
 shipment_id(struct srv_req *r)
 {
-	int64_t v;
-
-	if (!bb_parse_int64(r->params[0], 1, ID_MAX, &v)) {
-		reply_problem(r, 404, NULL, "no shipment %s", r->params[0]);
-		return NULL;
-	}
-	return bb_arena_printf(&r->arena, "%lld", (long long)v);
+	return req_id_param(r, 0, "shipment");
 }
 
 const char *

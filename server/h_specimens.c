@@ -84,8 +84,8 @@ h_specimens_create(struct srv_req *r)
 	/* A scanner could never tell such a tube from a specimen ID. */
 	if (in[REG_TUBE_BARCODE].present && bb_id_shaped(in[REG_TUBE_BARCODE].s)) {
 		reply_invalid_field(r, "tube_barcode",
-				    "reads as a specimen ID (8 characters of the ID alphabet); "
-				    "use the tube's own manufacturer code");
+		                    "reads as a specimen ID (8 characters of the ID alphabet); "
+		                    "use the tube's own manufacturer code");
 		return;
 	}
 	const struct bb_js_value *q = in[REG_QUANTITY].present ? in[REG_QUANTITY].obj : NULL;
@@ -99,8 +99,9 @@ h_specimens_create(struct srv_req *r)
 		q ? q[QTY_UNIT].s : NULL,
 		in[REG_TUBE_BARCODE].s,
 		in[REG_NOTES].s,
-		in[REG_ALIQUOTS].present ? bb_arena_printf(&r->arena, "%lld", (long long)in[REG_ALIQUOTS].i)
-					 : NULL,
+		in[REG_ALIQUOTS].present
+		    ? bb_arena_printf(&r->arena, "%lld", (long long)in[REG_ALIQUOTS].i)
+		    : NULL,
 		NULL,
 		req_studies(r),
 		req_actor(r),
@@ -132,12 +133,35 @@ h_specimens_events(struct srv_req *r)
 }
 
 static const char *const status_choices[] = { "registered", "in_storage", "checked_out", "shipped",
-					      "consumed",   "destroyed",  "lost",	     NULL };
+	                                      "consumed",   "destroyed",  "lost",        NULL };
+
+bool
+specimen_list_filters(struct srv_req *r, const char *filters[SPECIMEN_FILTERS])
+{
+	static const char *const names[SPECIMEN_FILTERS] = { "study",     "participant", "type",
+		                                             "timepoint", "status",      "box" };
+
+	for (size_t i = 0; i < SPECIMEN_FILTERS; i++) {
+		const char *v = req_query(r, names[i]);
+
+		filters[i] = (v != NULL && *v != '\0') ? v : NULL;
+	}
+	if (filters[4] != NULL) {
+		bool known = false;
+
+		for (const char *const *c = status_choices; *c; c++)
+			known = known || strcmp(*c, filters[4]) == 0;
+		if (!known) {
+			reply_invalid_field(r, "status", "is not a specimen status");
+			return false;
+		}
+	}
+	return true;
+}
 
 void
 h_specimens_list(struct srv_req *r)
 {
-	const char *names[] = { "study", "participant", "type", "timepoint", "status", "box" };
 	const char *params[9];
 	int64_t limit = BB_LIST_LIMIT_DEFAULT, after = 0;
 
@@ -145,24 +169,12 @@ h_specimens_list(struct srv_req *r)
 		h_specimens_csv(r); /* the same list, streamed as CSV (csv_export.c) */
 		return;
 	}
-	for (size_t i = 0; i < 6; i++) {
-		const char *v = req_query(r, names[i]);
-
-		params[i] = (v != NULL && *v != '\0') ? v : NULL;
-	}
-	if (params[4] != NULL) {
-		bool known = false;
-
-		for (const char *const *c = status_choices; *c; c++)
-			known = known || strcmp(*c, params[4]) == 0;
-		if (!known) {
-			reply_invalid_field(r, "status", "is not a specimen status");
-			return;
-		}
-	}
+	if (!specimen_list_filters(r, params))
+		return;
 	const char *l = req_query(r, "limit"), *cursor = req_query(r, "cursor");
 	if (l != NULL && !bb_parse_int64(l, 1, BB_LIST_LIMIT_MAX, &limit)) {
-		reply_invalid_field(r, "limit", "must be a whole number from 1 to %d", BB_LIST_LIMIT_MAX);
+		reply_invalid_field(r, "limit", "must be a whole number from 1 to %d",
+		                    BB_LIST_LIMIT_MAX);
 		return;
 	}
 	if (cursor != NULL && *cursor != '\0' &&
@@ -242,12 +254,14 @@ static const struct bb_js_field from_fields[FROM__MAX] = {
 };
 static const struct bb_js_spec from_spec = BB_JS_SPEC(from_fields);
 
-#define F_BOX(req) [ACT_BOX] = { "box", BB_JS_STRING, (req), 1, 64 }
-#define F_POS(req) [ACT_POSITION] = { "position", BB_JS_STRING, (req), 2, 4 }
+#define F_BOX(req)    [ACT_BOX] = { "box", BB_JS_STRING, (req), 1, 64 }
+#define F_POS(req)    [ACT_POSITION] = { "position", BB_JS_STRING, (req), 2, 4 }
 #define F_REASON(req) [ACT_REASON] = { "reason", BB_JS_STRING, (req), 1, 1000 }
 
 static const struct bb_js_field store_fields[ACT__MAX] = {
-	F_BOX(BB_JS_REQUIRED), F_POS(BB_JS_REQUIRED), F_REASON(BB_JS_NULLABLE),
+	F_BOX(BB_JS_REQUIRED),
+	F_POS(BB_JS_REQUIRED),
+	F_REASON(BB_JS_NULLABLE),
 };
 static const struct bb_js_field move_fields[ACT__MAX] = {
 	F_BOX(BB_JS_REQUIRED),
@@ -265,7 +279,9 @@ static const struct bb_js_field reason_fields[ACT__MAX] = {
 	F_REASON(BB_JS_REQUIRED),
 };
 static const struct bb_js_field found_fields[ACT__MAX] = {
-	F_BOX(BB_JS_REQUIRED), F_POS(BB_JS_REQUIRED), F_REASON(BB_JS_NULLABLE),
+	F_BOX(BB_JS_REQUIRED),
+	F_POS(BB_JS_REQUIRED),
+	F_REASON(BB_JS_NULLABLE),
 };
 const struct bb_js_spec h_specimens_store_spec = BB_JS_SPEC(store_fields);
 const struct bb_js_spec h_specimens_move_spec = BB_JS_SPEC(move_fields);
@@ -309,7 +325,7 @@ static const struct bb_js_field pli_fields[PLI__MAX] = {
 static const struct bb_js_spec pli_spec = BB_JS_SPEC(pli_fields);
 static const struct bb_js_field pl_fields[PL__MAX] = {
 	[PL_PLACEMENTS] = { "placements", BB_JS_ARRAY, BB_JS_REQUIRED, 1, 1248, NULL, &pli_spec,
-			    BB_JS_OBJECT },
+	                    BB_JS_OBJECT },
 };
 const struct bb_js_spec h_boxes_place_spec = BB_JS_SPEC(pl_fields);
 
@@ -333,7 +349,8 @@ h_boxes_place(struct srv_req *r)
 		refs[i] = item[PLI_SPECIMEN].s;
 		if (bb_id_shaped(refs[i])) {
 			if (bb_id_parse(refs[i], id, &why) != BB_OK) {
-				char *field = bb_arena_printf(&r->arena, "placements[%zu].specimen", i);
+				char *field =
+				    bb_arena_printf(&r->arena, "placements[%zu].specimen", i);
 				reply_invalid_field(r, field, "%s", why);
 				return;
 			}

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const role_choices[] = { "admin", "manager", "technician", "auditor",
-					    "printer", NULL };
+static const char *const role_choices[] = { "admin",   "manager", "technician",
+	                                    "auditor", "printer", NULL };
 
 enum { USER_USERNAME, USER_PASSWORD, USER_ROLE, USER_STUDIES, USER__MAX };
 
@@ -19,7 +19,7 @@ static const struct bb_js_field user_fields[USER__MAX] = {
 	[USER_PASSWORD] = { "password", BB_JS_STRING, BB_JS_REQUIRED, 8, 1024 },
 	[USER_ROLE] = { "role", BB_JS_STRING, BB_JS_REQUIRED, 0, 0, role_choices },
 	[USER_STUDIES] = { "studies", BB_JS_ARRAY, BB_JS_NULLABLE, 0, 64, NULL, NULL,
-			   BB_JS_STRING },
+	                   BB_JS_STRING },
 };
 const struct bb_js_spec h_users_create_spec = BB_JS_SPEC(user_fields);
 
@@ -58,8 +58,8 @@ user_create_txn(struct db_conn *c, void *arg)
 {
 	struct user_create *u = arg;
 	struct srv_req *r = u->r;
-	enum bb_err err = db_users_insert(c, r->in[USER_USERNAME].s, u->hash, r->in[USER_ROLE].s,
-					  &u->id);
+	enum bb_err err =
+	    db_users_insert(c, r->in[USER_USERNAME].s, u->hash, r->in[USER_ROLE].s, &u->id);
 
 	if (err != BB_OK || u->studies == NULL)
 		return err;
@@ -80,8 +80,8 @@ h_users_create(struct srv_req *r)
 
 	if (!username_valid(username)) {
 		reply_invalid_field(r, "username",
-				    "must start with a lower-case letter or digit and hold only "
-				    "a-z, 0-9, '.', '-' and '_'");
+		                    "must start with a lower-case letter or digit and hold only "
+		                    "a-z, 0-9, '.', '-' and '_'");
 		return;
 	}
 	if (studies->present && studies->n > 0) {
@@ -157,8 +157,8 @@ h_tokens_create(struct srv_req *r)
 {
 	const char *username = r->in[TOKEN_USERNAME].s;
 	unsigned ttl = r->in[TOKEN_EXPIRES_IN_DAYS].present
-			       ? (unsigned)r->in[TOKEN_EXPIRES_IN_DAYS].i * 86400u
-			       : 0;
+	                   ? (unsigned)r->in[TOKEN_EXPIRES_IN_DAYS].i * 86400u
+	                   : 0;
 	char token[AUTH_TOKEN_LEN + 1], expires[40];
 	unsigned char hash[AUTH_HASH_LEN];
 	int64_t user_id, token_id;
@@ -175,7 +175,7 @@ h_tokens_create(struct srv_req *r)
 	auth_token_new(token, hash);
 	if (err == BB_OK)
 		err = db_tokens_insert(db, user_id, hash, "service", r->in[TOKEN_LABEL].s, ttl,
-				       &token_id, expires);
+		                       &token_id, expires);
 	if (err != BB_OK) {
 		reply_db_error(r, err);
 		return;

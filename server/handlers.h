@@ -24,7 +24,7 @@ void h_tokens_create(struct srv_req *r);
 
 /* h_participants.c */
 extern const struct bb_js_spec h_studies_create_spec, h_participants_create_spec,
-	h_consents_create_spec, h_specimen_types_create_spec;
+    h_consents_create_spec, h_specimen_types_create_spec;
 void h_studies_create(struct srv_req *r);
 void h_studies_list(struct srv_req *r);
 void h_studies_get(struct srv_req *r);
@@ -39,9 +39,8 @@ void h_audit_log_list(struct srv_req *r);
 
 /* h_specimens.c */
 extern const struct bb_js_spec h_specimens_create_spec, h_specimens_aliquot_spec,
-	h_specimens_derive_spec, h_specimens_store_spec, h_specimens_move_spec,
-	h_specimens_return_spec, h_specimens_reason_spec, h_specimens_found_spec,
-	h_boxes_place_spec;
+    h_specimens_derive_spec, h_specimens_store_spec, h_specimens_move_spec, h_specimens_return_spec,
+    h_specimens_reason_spec, h_specimens_found_spec, h_boxes_place_spec;
 void h_specimens_create(struct srv_req *r);
 void h_specimens_list(struct srv_req *r);
 void h_specimens_get(struct srv_req *r);
@@ -86,7 +85,7 @@ void h_labels_print(struct srv_req *r);
 
 /* h_shipments.c, h_reports.c, h_fhir.c, csv_export.c */
 extern const struct bb_js_spec h_shipments_create_spec, h_shipments_add_spec,
-	h_shipments_receipt_spec, h_reports_destroy_spec;
+    h_shipments_receipt_spec, h_reports_destroy_spec;
 void h_shipments_create(struct srv_req *r);
 void h_shipments_list(struct srv_req *r);
 void h_shipments_get(struct srv_req *r);
@@ -101,9 +100,15 @@ void h_reports_destroy(struct srv_req *r);
 void h_fhir_specimen_get(struct srv_req *r);
 void h_fhir_specimen_search(struct srv_req *r);
 void h_specimens_csv(struct srv_req *r); /* GET /api/v1/specimens with Accept: text/csv */
+
+/* The list filters of GET /api/v1/specimens (study, participant, type, timepoint,
+ * status, box; NULL when absent), shared by its JSON and CSV answers. Returns
+ * false after answering 400. */
+enum { SPECIMEN_FILTERS = 6 };
+bool specimen_list_filters(struct srv_req *r, const char *filters[SPECIMEN_FILTERS]);
 /* A body's list of specimen references (IDs checked, or tube barcodes) as a text[]
  * literal; NULL after replying 400 naming field[i]. */
 const char *specimen_refs_param(struct srv_req *r, const struct bb_js_value *list,
-				const char *field);
+                                const char *field);
 
 #endif

@@ -16,9 +16,8 @@ const struct db_stmt db_idempotency_statements[] = {
 	{ "db_idem_get",
 	  "SELECT encode(request_hash, 'hex'), status, content_type, body FROM idempotency_keys"
 	  " WHERE user_id = $1 AND key = $2" },
-	{ "db_idem_store",
-	  "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5"
-	  " WHERE user_id = $1 AND key = $2" },
+	{ "db_idem_store", "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5"
+	                   " WHERE user_id = $1 AND key = $2" },
 	{ NULL, NULL },
 };
 
@@ -44,7 +43,7 @@ replay(struct srv_req *r, const char *key, const char *hash_hex, PGresult *res)
 {
 	if (strcmp(PQgetvalue(res, 0, 0), hash_hex + 2) != 0) {
 		reply_problem(r, 422, NULL,
-			      "the Idempotency-Key \"%s\" was used for another request", key);
+		              "the Idempotency-Key \"%s\" was used for another request", key);
 		return;
 	}
 	if (PQgetisnull(res, 0, 1)) {
@@ -56,7 +55,7 @@ replay(struct srv_req *r, const char *key, const char *hash_hex, PGresult *res)
 	const char *type = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2);
 	const char *body = PQgetvalue(res, 0, 3);
 	reply_raw(r, status, type ? bb_arena_strdup(&r->arena, type) : NULL, bb_strdup(body),
-		  strlen(body));
+	          strlen(body));
 	reply_header(r, "Idempotent-Replayed", "true");
 }
 
@@ -73,7 +72,7 @@ idem_begin(struct srv_req *r)
 		return IDEM_NONE;
 	if (*key == '\0' || strlen(key) > BB_IDEMPOTENCY_KEY_MAX) {
 		reply_problem(r, 400, NULL, "Idempotency-Key must be 1 to %d characters",
-			      BB_IDEMPOTENCY_KEY_MAX);
+		              BB_IDEMPOTENCY_KEY_MAX);
 		return IDEM_DONE;
 	}
 	if ((db = req_db(r)) == NULL)
@@ -104,7 +103,8 @@ idem_begin(struct srv_req *r)
 	if (PQntuples(res) == 1)
 		replay(r, key, hash, res);
 	else
-		reply_problem(r, 409, NULL, "the Idempotency-Key was released meanwhile; send again");
+		reply_problem(r, 409, NULL,
+		              "the Idempotency-Key was released meanwhile; send again");
 	PQclear(res);
 	return IDEM_DONE;
 }

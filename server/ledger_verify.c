@@ -110,7 +110,7 @@ check_chain(const struct chain *ch, struct ledger_report *rep)
 
 		if (r->ev.seq != want) {
 			snprintf(detail, sizeof(detail), "event %d is missing (next is %d)", want,
-				 r->ev.seq);
+			         r->ev.seq);
 			bad(rep, ch, want, "missing", detail);
 			return;
 		}
@@ -119,22 +119,23 @@ check_chain(const struct chain *ch, struct ledger_report *rep)
 			bool moved = later_has(ch, i, r->ev.prev_hash);
 			bad(rep, ch, r->ev.seq, moved ? "reordered" : "changed",
 			    moved ? "the event stands in another place than it was written in"
-				  : "the event's fields no longer match its hash");
+			          : "the event's fields no longer match its hash");
 			return;
 		}
 		if (memcmp(r->ev.prev_hash, prev, BB_HASH_LEN) != 0) {
 			bool moved = later_has(ch, i, r->ev.prev_hash);
 			bad(rep, ch, r->ev.seq, moved ? "reordered" : "missing",
 			    moved ? "the event follows one that was written after it"
-				  : "the event before it was removed or replaced");
+			          : "the event before it was removed or replaced");
 			return;
 		}
 		memcpy(prev, r->hash, BB_HASH_LEN);
 	}
-	if (!ch->has_head || ch->head_seq != (int)ch->n || memcmp(ch->head, prev, BB_HASH_LEN) != 0) {
+	if (!ch->has_head || ch->head_seq != (int)ch->n ||
+	    memcmp(ch->head, prev, BB_HASH_LEN) != 0) {
 		snprintf(detail, sizeof(detail),
-			 "the chain ends at event %zu but the specimen's last event is %d",
-			 ch->n, ch->head_seq);
+		         "the chain ends at event %zu but the specimen's last event is %d", ch->n,
+		         ch->head_seq);
 		bad(rep, ch, (int)ch->n + 1 > ch->head_seq ? (int)ch->n : (int)ch->n + 1, "missing",
 		    detail);
 	}
@@ -198,8 +199,8 @@ ledger_verify(struct db_conn *c, struct ledger_report *rep)
 				snprintf(ch.id, sizeof(ch.id), "%s", id);
 				ch.head_seq = atoi(PQgetvalue(res, 0, COL_HEAD_SEQ));
 				ch.has_head = !PQgetisnull(res, 0, COL_HEAD) &&
-					      bb_hex_decode(ch.head, BB_HASH_LEN,
-							    PQgetvalue(res, 0, COL_HEAD)) == 0;
+				              bb_hex_decode(ch.head, BB_HASH_LEN,
+				                            PQgetvalue(res, 0, COL_HEAD)) == 0;
 			}
 			if (add_row(&ch, res) != 0) {
 				/* Corrupt hex: make the digest comparison fail for this event. */

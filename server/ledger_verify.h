@@ -20,7 +20,7 @@ enum { LEDGER_BREAKS_MAX = 32 };
 struct ledger_report {
 	bool ok;
 	long long specimens, events;
-	long long broken;                       /* chains with a bad event */
+	long long broken;                              /* chains with a bad event */
 	struct ledger_break breaks[LEDGER_BREAKS_MAX]; /* the first bad event of the first chains */
 	size_t nbreaks;
 };

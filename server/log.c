@@ -52,10 +52,10 @@ vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	/* One fprintf per line keeps lines from different threads whole. */
 	if (errstr != NULL)
 		fprintf(stderr, "%s.%03ldZ %s %s: %s\n", stamp, ts.tv_nsec / 1000000,
-			level_names[level], msg, errstr);
+		        level_names[level], msg, errstr);
 	else
 		fprintf(stderr, "%s.%03ldZ %s %s\n", stamp, ts.tv_nsec / 1000000,
-			level_names[level], msg);
+		        level_names[level], msg);
 }
 
 void

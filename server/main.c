@@ -19,15 +19,16 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-		"usage: biobankd serve [--listen HOST:PORT] [--threads N] [option ...]\n"
-		"       biobankd migrate [option ...]\n"
-		"       biobankd user add --role ROLE [--study CODE]... NAME\n"
-		"       biobankd verify-ledger [option ...]\n"
-		"       biobankd config [option ...]\n"
-		"       biobankd --help | --version\n"
-		"\n"
-		"The database comes from BIOBANK_DATABASE_URL (a libpq connection string or URI),\n"
-		"else from libpq's PG* variables. Options (each also BIOBANK_NAME in the environment):\n");
+	        "usage: biobankd serve [--listen HOST:PORT] [--threads N] [option ...]\n"
+	        "       biobankd migrate [option ...]\n"
+	        "       biobankd user add --role ROLE [--study CODE]... NAME\n"
+	        "       biobankd verify-ledger [option ...]\n"
+	        "       biobankd config [option ...]\n"
+	        "       biobankd --help | --version\n"
+	        "\n"
+	        "The database comes from BIOBANK_DATABASE_URL (a libpq connection string or URI),\n"
+	        "else from libpq's PG* variables. Options (each also BIOBANK_NAME in the "
+	        "environment):\n");
 	config_usage(out);
 }
 
@@ -42,7 +43,7 @@ load_config(struct srv_config *cfg, int argc, char **argv, int *rest)
 
 	if (problems > 0) {
 		fprintf(stderr, "biobankd: %d configuration problem%s; see biobankd --help\n",
-			problems, problems == 1 ? "" : "s");
+		        problems, problems == 1 ? "" : "s");
 		config_free(cfg);
 		return 2;
 	}
@@ -168,14 +169,16 @@ cmd_user(int argc, char **argv)
 		} else if (u.name == NULL) {
 			u.name = argv[i];
 		} else {
-			fprintf(stderr, "biobankd: user add: unexpected argument \"%s\"\n", argv[i]);
+			fprintf(stderr, "biobankd: user add: unexpected argument \"%s\"\n",
+			        argv[i]);
 			free(cfg_argv);
 			return 2;
 		}
 	}
 	if (u.role == NULL || u.name == NULL || role_parse(u.role, &role) != 0) {
-		fprintf(stderr, "usage: biobankd user add --role "
-				"admin|manager|technician|auditor|printer [--study CODE]... NAME\n");
+		fprintf(stderr,
+		        "usage: biobankd user add --role "
+		        "admin|manager|technician|auditor|printer [--study CODE]... NAME\n");
 		free(cfg_argv);
 		return 2;
 	}
@@ -187,7 +190,7 @@ cmd_user(int argc, char **argv)
 	char password[1100], hash[128];
 	if (read_password(password, sizeof(password)) != 0 || strlen(password) < 8) {
 		fprintf(stderr, "biobankd: user add: give a password of at least 8 characters "
-				"on standard input\n");
+		                "on standard input\n");
 		config_free(&cfg);
 		return 2;
 	}
@@ -212,7 +215,8 @@ cmd_user(int argc, char **argv)
 			printf("created user %s (%s)\n", u.name, u.role);
 			rc = 0;
 		} else if (err == BB_ECONFLICT) {
-			fprintf(stderr, "biobankd: user add: a user named %s already exists\n", u.name);
+			fprintf(stderr, "biobankd: user add: a user named %s already exists\n",
+			        u.name);
 		} else if (!u.studies_found) {
 			fprintf(stderr, "biobankd: user add: a --study names no study\n");
 		} else {
@@ -241,17 +245,18 @@ cmd_verify(int argc, char **argv)
 
 		if (err != BB_OK) {
 			fprintf(stderr, "biobankd: verify-ledger: %s: %s\n", bb_strerror(err),
-				db_error_message(c));
+			        db_error_message(c));
 		} else if (rep.ok) {
 			printf("ledger OK: %lld specimens, %lld events, every chain verifies\n",
 			       rep.specimens, rep.events);
 			rc = 0;
 		} else {
-			printf("ledger BROKEN: %lld of %lld specimens have a bad chain\n", rep.broken,
-			       rep.specimens);
+			printf("ledger BROKEN: %lld of %lld specimens have a bad chain\n",
+			       rep.broken, rep.specimens);
 			for (size_t i = 0; i < rep.nbreaks; i++)
 				printf("specimen %s event %d: %s (%s)\n", rep.breaks[i].specimen,
-				       rep.breaks[i].seq, rep.breaks[i].reason, rep.breaks[i].detail);
+				       rep.breaks[i].seq, rep.breaks[i].reason,
+				       rep.breaks[i].detail);
 			if (rep.broken > (long long)rep.nbreaks)
 				printf("... and %lld more\n", rep.broken - (long long)rep.nbreaks);
 			rc = 1;

@@ -8,9 +8,10 @@
 #include <stdlib.h>
 
 static const unsigned statuses[] = { 200, 201, 204, 400, 401, 403, 404, 405, 409,
-				     413, 414, 415, 422, 429, 500, 503, 0 /* other */ };
-static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-				  0.1,   0.25,   0.5,   1.0,  2.5 };
+	                             413, 414, 415, 422, 429, 500, 503, 0 /* other */ };
+static const double buckets[] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5
+};
 
 enum {
 	NSTATUS = sizeof(statuses) / sizeof(statuses[0]),
@@ -20,7 +21,7 @@ enum {
 struct series {
 	atomic_uint_fast64_t count[NSTATUS];
 	atomic_uint_fast64_t bucket[NBUCKET + 1]; /* the last is +Inf */
-	atomic_uint_fast64_t micros;             /* sum of latencies */
+	atomic_uint_fast64_t micros;              /* sum of latencies */
 };
 
 struct metrics {
@@ -69,14 +70,15 @@ route_label(struct metrics *m, size_t i, struct bb_buf *out)
 		bb_buf_puts(out, "method=\"\",route=\"unmatched\"");
 	else
 		bb_buf_printf(out, "method=\"%s\",route=\"%s\"", routes[i].method,
-			      routes[i].pattern);
+		              routes[i].pattern);
 }
 
 void
 metrics_render(struct metrics *m, struct bb_buf *out)
 {
-	bb_buf_puts(out, "# HELP biobank_http_requests_total HTTP requests answered, by route and status.\n"
-			 "# TYPE biobank_http_requests_total counter\n");
+	bb_buf_puts(
+	    out, "# HELP biobank_http_requests_total HTTP requests answered, by route and status.\n"
+	         "# TYPE biobank_http_requests_total counter\n");
 	for (size_t i = 0; i <= m->nroutes; i++) {
 		for (size_t k = 0; k < NSTATUS; k++) {
 			uint_fast64_t n = atomic_load(&m->s[i].count[k]);
@@ -87,13 +89,15 @@ metrics_render(struct metrics *m, struct bb_buf *out)
 			route_label(m, i, out);
 			if (statuses[k])
 				bb_buf_printf(out, ",status=\"%u\"} %llu\n", statuses[k],
-					      (unsigned long long)n);
+				              (unsigned long long)n);
 			else
-				bb_buf_printf(out, ",status=\"other\"} %llu\n", (unsigned long long)n);
+				bb_buf_printf(out, ",status=\"other\"} %llu\n",
+				              (unsigned long long)n);
 		}
 	}
-	bb_buf_puts(out, "# HELP biobank_http_request_duration_seconds Time from the request's first byte to its reply.\n"
-			 "# TYPE biobank_http_request_duration_seconds histogram\n");
+	bb_buf_puts(out, "# HELP biobank_http_request_duration_seconds Time from the request's "
+	                 "first byte to its reply.\n"
+	                 "# TYPE biobank_http_request_duration_seconds histogram\n");
 	for (size_t i = 0; i <= m->nroutes; i++) {
 		uint_fast64_t cum = 0;
 
@@ -108,7 +112,7 @@ metrics_render(struct metrics *m, struct bb_buf *out)
 			route_label(m, i, out);
 			if (b < NBUCKET)
 				bb_buf_printf(out, ",le=\"%g\"} %llu\n", buckets[b],
-					      (unsigned long long)cum);
+				              (unsigned long long)cum);
 			else
 				bb_buf_printf(out, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
 		}

@@ -11,14 +11,15 @@
 static const char *const LOCK_KEY = "4242010001";
 
 static const char *const create_table =
-	"CREATE TABLE IF NOT EXISTS schema_migrations ("
-	"  version text PRIMARY KEY,"
-	"  checksum text NOT NULL,"
-	"  applied_at timestamptz NOT NULL DEFAULT now());"
-	"COMMENT ON TABLE schema_migrations IS 'Migrations applied by biobankd migrate.';"
-	"COMMENT ON COLUMN schema_migrations.version IS 'File name of the migration.';"
-	"COMMENT ON COLUMN schema_migrations.checksum IS 'SHA-256 of the file as applied; a changed file is refused.';"
-	"COMMENT ON COLUMN schema_migrations.applied_at IS 'When it was applied.';";
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "  version text PRIMARY KEY,"
+    "  checksum text NOT NULL,"
+    "  applied_at timestamptz NOT NULL DEFAULT now());"
+    "COMMENT ON TABLE schema_migrations IS 'Migrations applied by biobankd migrate.';"
+    "COMMENT ON COLUMN schema_migrations.version IS 'File name of the migration.';"
+    "COMMENT ON COLUMN schema_migrations.checksum IS 'SHA-256 of the file as applied; a changed "
+    "file is refused.';"
+    "COMMENT ON COLUMN schema_migrations.applied_at IS 'When it was applied.';";
 
 static void
 checksum(const struct migration *m, char out[65])
@@ -74,7 +75,7 @@ apply(PGconn *pg, const struct migration *m, const char *sum, FILE *out, FILE *e
 		return 1;
 	}
 	res = run(pg, "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)", 2,
-		  params, err);
+	          params, err);
 	if (res == NULL) {
 		exec_ok(pg, "ROLLBACK", err);
 		return 1;
@@ -95,7 +96,7 @@ migrate_locked(PGconn *pg, FILE *out, FILE *err)
 	if (!exec_ok(pg, create_table, err))
 		return 1;
 	res = run(pg, "SELECT version, checksum FROM schema_migrations ORDER BY version", 0, NULL,
-		  err);
+	          err);
 	if (res == NULL)
 		return 1;
 	/* Check every recorded file first: a changed one stops everything. */
@@ -108,17 +109,20 @@ migrate_locked(PGconn *pg, FILE *out, FILE *err)
 			if (strcmp(migrations[k].name, version) == 0)
 				break;
 		if (k == migration_count) {
-			fprintf(err, "biobankd: migrate: the database has migration %s, which this "
-				     "biobankd does not know: it is older than the schema\n", version);
+			fprintf(err,
+			        "biobankd: migrate: the database has migration %s, which this "
+			        "biobankd does not know: it is older than the schema\n",
+			        version);
 			problems++;
 			continue;
 		}
 		char sum[65];
 		checksum(&migrations[k], sum);
 		if (strcmp(sum, PQgetvalue(res, i, 1)) != 0) {
-			fprintf(err, "biobankd: migrate: %s was changed after it was applied "
-				     "(checksum %s, applied as %s); add a new migration instead\n",
-				version, sum, PQgetvalue(res, i, 1));
+			fprintf(err,
+			        "biobankd: migrate: %s was changed after it was applied "
+			        "(checksum %s, applied as %s); add a new migration instead\n",
+			        version, sum, PQgetvalue(res, i, 1));
 			problems++;
 		}
 	}
@@ -143,7 +147,7 @@ migrate_locked(PGconn *pg, FILE *out, FILE *err)
 	}
 	PQclear(res);
 	fprintf(out, "schema is up to date (%zu migrations, %d applied now)\n", migration_count,
-		applied);
+	        applied);
 	return 0;
 }
 

@@ -45,7 +45,7 @@ problem_lookup(unsigned status, const char **slug, const char **title)
 
 char *
 problem_json(unsigned status, const char *title, const char *detail,
-	     const struct bb_js_errors *errs)
+             const struct bb_js_errors *errs)
 {
 	const char *slug, *def_title;
 	cJSON *o = cJSON_CreateObject();
@@ -83,7 +83,7 @@ set_body(struct srv_req *r, unsigned status, const char *type, char *data, size_
 	if (r->resp_body != NULL || r->stream != NULL) {
 		/* Two replies to one request is a bug in a handler: keep the first. */
 		log_warnx("%s: request %s %s answered twice (%u then %u)", __func__, r->method,
-			  r->path, r->status, status);
+		          r->path, r->status, status);
 		free(data);
 		return;
 	}
@@ -120,7 +120,7 @@ reply_empty(struct srv_req *r, unsigned status)
 
 static void
 reply_problem_errs(struct srv_req *r, unsigned status, const char *title, const char *detail,
-		   const struct bb_js_errors *errs)
+                   const struct bb_js_errors *errs)
 {
 	char *text = problem_json(status, title, detail, errs);
 
@@ -146,7 +146,7 @@ reply_invalid(struct srv_req *r, const struct bb_js_errors *errs)
 
 	if (errs->n == 1)
 		snprintf(detail, sizeof(detail), "%s%s%s", errs->list[0].field,
-			 *errs->list[0].field ? " " : "", errs->list[0].message);
+		         *errs->list[0].field ? " " : "", errs->list[0].message);
 	else
 		snprintf(detail, sizeof(detail), "%zu fields are invalid: see errors", errs->n);
 	reply_problem_errs(r, 400, NULL, detail, errs);
@@ -177,7 +177,8 @@ reply_db_error(struct srv_req *r, enum bb_err err)
 		reply_problem(r, 503, NULL, "the database is unavailable; try again shortly");
 		break;
 	case BB_ECONFLICT:
-		reply_problem(r, 409, NULL, "%s", *msg ? msg : "the request conflicts with the current state");
+		reply_problem(r, 409, NULL, "%s",
+		              *msg ? msg : "the request conflicts with the current state");
 		break;
 	case BB_ENOTFOUND:
 		reply_problem(r, 404, NULL, "%s", *msg ? msg : "no such object");
@@ -186,7 +187,8 @@ reply_db_error(struct srv_req *r, enum bb_err err)
 		/* "field: message" from the database names the field, like the validator does. */
 		size_t n = strspn(msg, "abcdefghijklmnopqrstuvwxyz_.[]0123456789");
 		if (n > 0 && msg[n] == ':' && msg[n + 1] == ' ') {
-			reply_invalid_field(r, bb_arena_strndup(&r->arena, msg, n), "%s", msg + n + 2);
+			reply_invalid_field(r, bb_arena_strndup(&r->arena, msg, n), "%s",
+			                    msg + n + 2);
 			break;
 		}
 		reply_problem(r, 400, NULL, "%s", *msg ? msg : "the request was not valid");
@@ -194,7 +196,8 @@ reply_db_error(struct srv_req *r, enum bb_err err)
 	}
 	case BB_ERETRY:
 		reply_header(r, "Retry-After", "1");
-		reply_problem(r, 503, NULL, "the database was too busy to complete the request; try again");
+		reply_problem(r, 503, NULL,
+		              "the database was too busy to complete the request; try again");
 		break;
 	default:
 		reply_problem(r, 500, NULL, "internal error (request %s)", r->id);
@@ -241,7 +244,7 @@ fn_call_run(struct db_conn *c, void *arg)
 
 void
 reply_from_function(struct srv_req *r, unsigned status, const char *stmt, int nparams,
-		    const char *const *params)
+                    const char *const *params)
 {
 	struct fn_call f = { stmt, nparams, params, NULL };
 	struct db_conn *db = req_db(r);

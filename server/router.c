@@ -3,11 +3,11 @@
 
 #include <string.h>
 
-#define ADMIN R(ROLE_ADMIN)
+#define ADMIN    R(ROLE_ADMIN)
 #define MANAGERS (R(ROLE_ADMIN) | R(ROLE_MANAGER))
-#define BENCH (MANAGERS | R(ROLE_TECHNICIAN))          /* who handles tubes */
-#define READERS (BENCH | R(ROLE_AUDITOR))              /* who may look */
-#define AUDITORS (MANAGERS | R(ROLE_AUDITOR))          /* who checks the books */
+#define BENCH    (MANAGERS | R(ROLE_TECHNICIAN)) /* who handles tubes */
+#define READERS  (BENCH | R(ROLE_AUDITOR))       /* who may look */
+#define AUDITORS (MANAGERS | R(ROLE_AUDITOR))    /* who checks the books */
 
 const struct route routes[] = {
 	{ "GET", "/healthz", ROLES_PUBLIC, h_health_live, BODY_NONE, NULL },
@@ -25,13 +25,15 @@ const struct route routes[] = {
 	{ "POST", "/api/v1/tokens", ADMIN, h_tokens_create, BODY_JSON, &h_tokens_create_spec },
 
 	/* studies, participants, consent, reference lists, audit log (h_participants.c) */
-	{ "POST", "/api/v1/studies", MANAGERS, h_studies_create, BODY_JSON, &h_studies_create_spec },
+	{ "POST", "/api/v1/studies", MANAGERS, h_studies_create, BODY_JSON,
+	  &h_studies_create_spec },
 	{ "GET", "/api/v1/studies", READERS, h_studies_list, BODY_NONE, NULL },
 	{ "GET", "/api/v1/studies/:code", READERS, h_studies_get, BODY_NONE, NULL },
 	{ "POST", "/api/v1/participants", BENCH, h_participants_create, BODY_JSON,
 	  &h_participants_create_spec },
 	{ "GET", "/api/v1/participants", READERS, h_participants_list, BODY_NONE, NULL },
-	{ "GET", "/api/v1/participants/:study/:code", READERS, h_participants_get, BODY_NONE, NULL },
+	{ "GET", "/api/v1/participants/:study/:code", READERS, h_participants_get, BODY_NONE,
+	  NULL },
 	{ "POST", "/api/v1/participants/:study/:code/consents", MANAGERS, h_consents_create,
 	  BODY_JSON, &h_consents_create_spec },
 	{ "POST", "/api/v1/specimen-types", MANAGERS, h_specimen_types_create, BODY_JSON,
@@ -41,7 +43,8 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/audit-log", AUDITORS, h_audit_log_list, BODY_NONE, NULL },
 
 	/* specimens (h_specimens.c) */
-	{ "POST", "/api/v1/specimens", BENCH, h_specimens_create, BODY_JSON, &h_specimens_create_spec },
+	{ "POST", "/api/v1/specimens", BENCH, h_specimens_create, BODY_JSON,
+	  &h_specimens_create_spec },
 	{ "GET", "/api/v1/specimens", READERS, h_specimens_list, BODY_NONE, NULL },
 	{ "GET", "/api/v1/specimens/:id", READERS, h_specimens_get, BODY_NONE, NULL },
 	{ "GET", "/api/v1/specimens/:id/events", READERS, h_specimens_events, BODY_NONE, NULL },
@@ -97,7 +100,8 @@ const struct route routes[] = {
 	  &h_shipments_add_spec },
 	{ "DELETE", "/api/v1/shipments/:id/specimens/:specimen", MANAGERS, h_shipments_remove,
 	  BODY_NONE, NULL },
-	{ "POST", "/api/v1/shipments/:id/dispatch", MANAGERS, h_shipments_dispatch, BODY_NONE, NULL },
+	{ "POST", "/api/v1/shipments/:id/dispatch", MANAGERS, h_shipments_dispatch, BODY_NONE,
+	  NULL },
 	{ "POST", "/api/v1/shipments/:id/receipt", MANAGERS, h_shipments_receive, BODY_JSON,
 	  &h_shipments_receipt_spec },
 	{ "GET", "/api/v1/reports/inventory", READERS, h_reports_inventory, BODY_NONE, NULL },
@@ -163,7 +167,7 @@ pattern_match(const char *pattern, const char *path, struct bb_arena *a, const c
 
 const struct route *
 route_match(const char *method, const char *path, struct bb_arena *a, const char **params,
-	    bool *path_matched)
+            bool *path_matched)
 {
 	*path_matched = false;
 	for (size_t i = 0; i < route_count; i++) {

@@ -24,11 +24,8 @@
 #include <unistd.h>
 
 static const char *const role_names[ROLE__MAX] = {
-	[ROLE_ADMIN] = "admin",
-	[ROLE_MANAGER] = "manager",
-	[ROLE_TECHNICIAN] = "technician",
-	[ROLE_AUDITOR] = "auditor",
-	[ROLE_PRINTER] = "printer",
+	[ROLE_ADMIN] = "admin",     [ROLE_MANAGER] = "manager", [ROLE_TECHNICIAN] = "technician",
+	[ROLE_AUDITOR] = "auditor", [ROLE_PRINTER] = "printer",
 };
 
 const char *
@@ -59,6 +56,19 @@ const char *
 req_header(struct srv_req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+req_id_param(struct srv_req *r, int i, const char *what)
+{
+	int64_t id;
+
+	/* At most 2^53 - 1, so that every id stays exact as a JSON number. */
+	if (!bb_parse_int64(r->params[i], 1, 9007199254740991LL, &id)) {
+		reply_problem(r, 404, NULL, "no %s %s", what, r->params[i]);
+		return NULL;
+	}
+	return bb_arena_printf(&r->arena, "%lld", (long long)id);
 }
 
 const char *
@@ -127,17 +137,18 @@ req_new(struct srv *s, struct MHD_Connection *conn, const char *url, const char 
 	r->content_type = req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
 
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci != NULL && ci->client_addr != NULL) {
 		const struct sockaddr *sa = ci->client_addr;
 
 		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-				  r->client_addr, sizeof(r->client_addr));
+			inet_ntop(AF_INET,
+			          &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			          r->client_addr, sizeof(r->client_addr));
 		else if (sa->sa_family == AF_INET6)
 			inet_ntop(AF_INET6,
-				  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-				  r->client_addr, sizeof(r->client_addr));
+			          &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			          r->client_addr, sizeof(r->client_addr));
 	}
 	atomic_fetch_add(&s->active, 1);
 	return r;
@@ -176,12 +187,12 @@ dispatch(struct srv_req *r)
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_query_len, &url_len);
 	if (url_len > BB_URL_LIMIT) {
 		reply_problem(r, 414, NULL, "the URL is %zu bytes long; the limit is %d", url_len,
-			      BB_URL_LIMIT);
+		              BB_URL_LIMIT);
 		return;
 	}
 	if (r->body_too_large) {
 		reply_problem(r, 413, NULL, "the request body is larger than %u bytes",
-			      s->cfg->body_limit);
+		              s->cfg->body_limit);
 		return;
 	}
 	r->route = route_match(r->method, r->path, &r->arena, r->params, &path_matched);
@@ -199,8 +210,9 @@ dispatch(struct srv_req *r)
 			return;
 		if (err == BB_EINVAL) {
 			reply_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-			reply_problem(r, 401, NULL,
-				      "a valid bearer token is required (Authorization: Bearer ...)");
+			reply_problem(
+			    r, 401, NULL,
+			    "a valid bearer token is required (Authorization: Bearer ...)");
 			return;
 		}
 		if (err != BB_OK) {
@@ -209,7 +221,7 @@ dispatch(struct srv_req *r)
 		}
 		if (!(r->route->roles & R(r->user.role))) {
 			reply_problem(r, 403, NULL, "the role %s may not %s %s",
-				      role_name(r->user.role), r->method, r->route->pattern);
+			              role_name(r->user.role), r->method, r->route->pattern);
 			return;
 		}
 	}
@@ -218,12 +230,12 @@ dispatch(struct srv_req *r)
 	if (r->route->body == BODY_JSON || (r->route->body == BODY_JSON_CSV && !csv)) {
 		if (!json) {
 			reply_problem(r, 415, NULL, "the body must be application/json%s",
-				      r->route->body == BODY_JSON_CSV ? " or text/csv" : "");
+			              r->route->body == BODY_JSON_CSV ? " or text/csv" : "");
 			return;
 		}
 		struct bb_js_errors errs = { 0 };
 		if (bb_js_parse(r->body.data ? r->body.data : "", r->body.len, r->route->spec,
-				&r->arena, &r->in_tree, &r->in, &errs) != BB_OK) {
+		                &r->arena, &r->in_tree, &r->in, &errs) != BB_OK) {
 			reply_invalid(r, &errs);
 			return;
 		}
@@ -234,7 +246,7 @@ dispatch(struct srv_req *r)
 	r->route->handler(r);
 	if (r->resp_body == NULL && r->stream == NULL) {
 		log_warnx("%s: handler for %s %s gave no reply", __func__, r->method,
-			  r->route->pattern);
+		          r->route->pattern);
 		reply_problem(r, 500, NULL, "internal error (request %s)", r->id);
 	}
 	if (idem == IDEM_FRESH)
@@ -247,7 +259,8 @@ queue_reply(struct srv_req *r)
 	struct MHD_Response *resp = r->stream;
 
 	if (resp == NULL) {
-		resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
+		resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body,
+		                                       MHD_RESPMEM_MUST_FREE);
 		r->resp_body = NULL; /* MHD frees it now */
 	}
 	r->stream = NULL;
@@ -268,7 +281,7 @@ queue_reply(struct srv_req *r)
 
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-	   const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+           const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct srv *s = cls;
 	struct srv_req *r = *con_cls;
@@ -282,8 +295,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		int64_t len;
 		if (cl != NULL && bb_parse_int64(cl, 0, INT64_MAX, &len) &&
 		    len > (int64_t)s->cfg->body_limit) {
-			reply_problem(r, 413, NULL, "the request body is %lld bytes; the limit is %u",
-				      (long long)len, s->cfg->body_limit);
+			reply_problem(r, 413, NULL,
+			              "the request body is %lld bytes; the limit is %u",
+			              (long long)len, s->cfg->body_limit);
 			return queue_reply(r);
 		}
 		return MHD_YES;
@@ -313,7 +327,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 
 static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-	     enum MHD_RequestTerminationCode toe)
+             enum MHD_RequestTerminationCode toe)
 {
 	struct srv *s = cls;
 	struct srv_req *r = *con_cls;
@@ -325,9 +339,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	size_t route = r->route ? (size_t)(r->route - routes) : SIZE_MAX;
 	metrics_observe(s->metrics, route, r->status, secs);
 	log_info("req=%s %s %s %u %.1fms user=%s addr=%s%s", r->id, r->method,
-		 r->route ? r->route->pattern : r->path, r->status, secs * 1000,
-		 r->authenticated ? r->user.username : "-", r->client_addr,
-		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
+	         r->route ? r->route->pattern : r->path, r->status, secs * 1000,
+	         r->authenticated ? r->user.username : "-", r->client_addr,
+	         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
 	atomic_fetch_sub(&s->active, 1);
 	req_free(r);
 	*con_cls = NULL;
@@ -415,13 +429,12 @@ srv_run(struct srv *s)
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	struct MHD_Daemon *d = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_SOCK_ADDR, sa,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)cfg->connection_timeout, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned)cfg->per_ip_connections, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_ARRAY,
-		cert != NULL ? tls_opts : &tls_opts[2], MHD_OPTION_END);
+	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY,
+	    cert != NULL ? tls_opts : &tls_opts[2], MHD_OPTION_END);
 	if (d == NULL) {
 		log_warnx("cannot listen on %s (address in use, or not permitted)", cfg->listen);
 		free(cert);
@@ -429,7 +442,7 @@ srv_run(struct srv *s)
 		return 1;
 	}
 	log_info("biobankd %s listening on %s://%s with %u threads", BB_VERSION,
-		 cert ? "https" : "http", cfg->listen, cfg->threads);
+	         cert ? "https" : "http", cfg->listen, cfg->threads);
 
 	sigwait(&sigs, &sig);
 	log_info("signal %d: finishing requests in flight, then stopping", sig);
@@ -444,8 +457,8 @@ srv_run(struct srv *s)
 		nanosleep(&ts, NULL);
 	}
 	if (atomic_load(&s->active) > 0)
-		log_warnx("%d requests still open after %u s; closing them", atomic_load(&s->active),
-			  cfg->shutdown_timeout);
+		log_warnx("%d requests still open after %u s; closing them",
+		          atomic_load(&s->active), cfg->shutdown_timeout);
 	MHD_stop_daemon(d);
 	free(cert);
 	free(key);

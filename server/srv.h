@@ -24,7 +24,8 @@ struct srv_printers;
 enum role { ROLE_ADMIN, ROLE_MANAGER, ROLE_TECHNICIAN, ROLE_AUDITOR, ROLE_PRINTER, ROLE__MAX };
 
 #define R(role) (1u << (role))
-#define ROLES_ALL (R(ROLE_ADMIN) | R(ROLE_MANAGER) | R(ROLE_TECHNICIAN) | R(ROLE_AUDITOR) | R(ROLE_PRINTER))
+#define ROLES_ALL                                                                                  \
+	(R(ROLE_ADMIN) | R(ROLE_MANAGER) | R(ROLE_TECHNICIAN) | R(ROLE_AUDITOR) | R(ROLE_PRINTER))
 #define ROLES_PUBLIC 0u /* no token needed */
 
 const char *role_name(enum role r);
@@ -49,9 +50,9 @@ struct srv {
 	struct auth_cache *auth;
 	struct metrics *metrics;
 	const struct srv_printers *printers; /* POST /api/v1/print (printers.c); NULL: none */
-	atomic_bool stopping;  /* set on SIGTERM: answer with Connection: close */
-	atomic_int active;     /* requests begun and not yet completed */
-	char dummy_hash[128];  /* verified against when a login names no user */
+	atomic_bool stopping;                /* set on SIGTERM: answer with Connection: close */
+	atomic_int active;                   /* requests begun and not yet completed */
+	char dummy_hash[128];                /* verified against when a login names no user */
 };
 
 enum body_kind {
@@ -79,7 +80,7 @@ enum { ROUTE_PARAMS_MAX = 4 };
 
 /* Find the route for method and path; *path_matched tells 404 from 405. */
 const struct route *route_match(const char *method, const char *path, struct bb_arena *a,
-				const char **params, bool *path_matched);
+                                const char **params, bool *path_matched);
 
 /* The per-request context: created on the first callback, freed in one place. */
 struct srv_req {
@@ -100,7 +101,7 @@ struct srv_req {
 	/* routing and input */
 	const struct route *route;
 	const char *params[ROUTE_PARAMS_MAX];
-	struct bb_js_value *in;   /* validated body, indexed like route->spec */
+	struct bb_js_value *in; /* validated body, indexed like route->spec */
 	struct cJSON *in_tree;
 	bool authenticated;
 	struct auth_user user;
@@ -110,7 +111,7 @@ struct srv_req {
 
 	/* response */
 	unsigned status;
-	char *resp_body;          /* owned, freed with the request */
+	char *resp_body; /* owned, freed with the request */
 	size_t resp_len;
 	const char *resp_type;
 	const char *resp_headers[8]; /* name, value pairs, NULL-terminated; arena or static */
@@ -122,17 +123,17 @@ void reply_json(struct srv_req *r, unsigned status, struct cJSON *body); /* take
 void reply_empty(struct srv_req *r, unsigned status);
 void reply_raw(struct srv_req *r, unsigned status, const char *type, char *data, size_t len);
 void reply_problem(struct srv_req *r, unsigned status, const char *title, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 void reply_invalid(struct srv_req *r, const struct bb_js_errors *errs);
 void reply_invalid_field(struct srv_req *r, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* The answer for a failed database call: 503, 409, 404, 400 or 500 as err says. */
 void reply_db_error(struct srv_req *r, enum bb_err err);
 void reply_header(struct srv_req *r, const char *name, const char *value);
 
 /* Build the JSON text of a problem (also used by the unit tests). */
 char *problem_json(unsigned status, const char *title, const char *detail,
-		   const struct bb_js_errors *errs);
+                   const struct bb_js_errors *errs);
 
 /* The caller's studies as a SQL parameter: NULL (all studies) or "{1,4}". */
 const char *req_studies(struct srv_req *r);
@@ -149,11 +150,18 @@ void reply_json_text(struct srv_req *r, unsigned status, const char *json);
  * Retries serialization failures. The common body of most write handlers.
  */
 void reply_from_function(struct srv_req *r, unsigned status, const char *stmt, int nparams,
-			 const char *const *params);
+                         const char *const *params);
 
 /* The request's database connection, acquired on first use. On failure
  * replies 503 itself and returns NULL. */
 struct db_conn *req_db(struct srv_req *r);
+
+/*
+ * The path parameter i as a positive whole number (an object's id), as text
+ * for a SQL parameter; NULL after answering 404 "no WHAT ..." when it is not one
+ * (no such object can exist).
+ */
+const char *req_id_param(struct srv_req *r, int i, const char *what);
 
 /* A query parameter, or NULL. */
 const char *req_query(struct srv_req *r, const char *name);

@@ -90,7 +90,7 @@ tap_done(void)
 		const char *g_ = (got), *w_ = (want);                                              \
 		if (!tap_ok(g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0, __VA_ARGS__))         \
 			tap_diag("  got \"%s\", want \"%s\"", g_ ? g_ : "(null)",                  \
-				 w_ ? w_ : "(null)");                                              \
+			         w_ ? w_ : "(null)");                                              \
 	} while (0)
 
 #endif

@@ -16,6 +16,7 @@ BB_PACKAGES=(
 	dmtx-utils zbar-tools poppler-utils librsvg2-bin fonts-dejavu-core fonts-dejavu-extra
 	chromium
 	wrk time procps
+	pgbouncer nginx
 )
 
 say() { printf '%s\n' "$*" >&2; }

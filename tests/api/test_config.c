@@ -5,8 +5,7 @@
 #include <string.h>
 
 static int
-run(struct tenv *t, const char *const *args, const char *const *env, const char *input,
-    char **out)
+run(struct tenv *t, const char *const *args, const char *const *env, const char *input, char **out)
 {
 	const char *argv[16] = { t->biobankd };
 	int n = 1;
@@ -28,8 +27,8 @@ main(int argc, char **argv)
 	snprintf(dburl, sizeof(dburl), "BIOBANK_DATABASE_URL=%s", t.conninfo);
 	const char *env[] = { dburl, NULL };
 
-	const char *bad[] = { "serve", "--threads=0", "--listen=nowhere", "--log-level=loud",
-			      "--frobnicate", NULL };
+	const char *bad[] = { "serve",        "--threads=0", "--listen=nowhere", "--log-level=loud",
+		              "--frobnicate", NULL };
 	is_int(run(&t, bad, NULL, NULL, &out), 2, "bad configuration exits 2 before serving");
 	ok(strstr(out, "--threads: \"0\" is not a whole number from 1 to 256") != NULL,
 	   "  naming the bad thread count");
@@ -54,7 +53,7 @@ main(int argc, char **argv)
 	const char *nokey[] = { "serve", "--tls-cert", "/nonexistent/cert.pem", NULL };
 	is_int(run(&t, nokey, NULL, NULL, &out), 2, "a certificate without a key is refused");
 	ok(strstr(out, "tls_cert and tls_key must be given together") != NULL &&
-		   strstr(out, "cannot read /nonexistent/cert.pem") != NULL,
+	       strstr(out, "cannot read /nonexistent/cert.pem") != NULL,
 	   "  with both problems named");
 	free(out);
 
@@ -88,13 +87,15 @@ main(int argc, char **argv)
 	free(out);
 	is_int(run(&t, add, env, "long-enough-password\n", &out), 0, "user add creates a manager");
 	free(out);
-	is_int(run(&t, add, env, "long-enough-password\n", &out), 1, "adding the same user again exits 1");
+	is_int(run(&t, add, env, "long-enough-password\n", &out), 1,
+	       "adding the same user again exits 1");
 	ok(strstr(out, "already exists") != NULL, "  saying it exists");
 	free(out);
 	char token[128];
 	is_int(login(&t, "bob", "long-enough-password", token), 0,
 	       "the user made on the command line logs in");
-	const char *nostudy[] = { "user", "add", "--role", "auditor", "--study", "NOPE", "carol", NULL };
+	const char *nostudy[] = { "user",    "add",  "--role", "auditor",
+		                  "--study", "NOPE", "carol",  NULL };
 	is_int(run(&t, nostudy, env, "long-enough-password\n", &out), 1,
 	       "user add with an unknown study exits 1");
 	free(out);

@@ -24,9 +24,13 @@ health(struct tenv *t)
 	api(t, "GET", "/metrics", t->admin_token, NULL, &r);
 	is_int(r.status, 200, "GET /metrics answers 200");
 	ok(strncmp(r.content_type, "text/plain", 10) == 0, "metrics are text/plain");
-	ok(strstr(r.body, "biobank_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}") != NULL,
+	ok(strstr(
+	       r.body,
+	       "biobank_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}") !=
+	       NULL,
 	   "metrics count requests by route and status");
-	ok(strstr(r.body, "biobank_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"+Inf\"}") != NULL,
+	ok(strstr(r.body, "biobank_http_request_duration_seconds_bucket{method=\"GET\",route=\"/"
+	                  "healthz\",le=\"+Inf\"}") != NULL,
 	   "metrics have a latency histogram");
 	ok(strstr(r.body, "biobank_db_pool_connections{state=\"size\"} 4") != NULL,
 	   "metrics show the pool size");
@@ -118,14 +122,19 @@ bad_bodies(struct tenv *t)
 		{ "[1,2,3]", 0, "an array instead of an object", NULL },
 		{ "", 0, "an empty body", NULL },
 		{ "{\"username\":\"ad\xffmin\",\"password\":\"x\"}", 0, "invalid UTF-8", NULL },
-		{ "{\"username\":\"\xc0\xaf\",\"password\":\"x\"}", 0, "an overlong UTF-8 sequence", NULL },
+		{ "{\"username\":\"\xc0\xaf\",\"password\":\"x\"}", 0, "an overlong UTF-8 sequence",
+		  NULL },
 		{ "{\"username\":\"a\\u0000b\",\"password\":\"x\"}", 0, "an escaped NUL", NULL },
-		{ "{\"username\":\"admin\",\"password\":\"x\"} trailing", 0, "data after the JSON", NULL },
+		{ "{\"username\":\"admin\",\"password\":\"x\"} trailing", 0, "data after the JSON",
+		  NULL },
 		{ "{\"username\":42,\"password\":\"x\"}", 0, "a number for a string", "username" },
 		{ "{\"password\":\"x\"}", 0, "a missing field", "username" },
-		{ "{\"username\":\"a\",\"password\":\"x\",\"name\":\"Jane\"}", 0, "an unknown field", "name" },
-		{ "{\"username\":\"a\",\"username\":\"b\",\"password\":\"x\"}", 0, "a repeated field", "username" },
-		{ "{\"username\":null,\"password\":\"x\"}", 0, "null for a required field", "username" },
+		{ "{\"username\":\"a\",\"password\":\"x\",\"name\":\"Jane\"}", 0,
+		  "an unknown field", "name" },
+		{ "{\"username\":\"a\",\"username\":\"b\",\"password\":\"x\"}", 0,
+		  "a repeated field", "username" },
+		{ "{\"username\":null,\"password\":\"x\"}", 0, "null for a required field",
+		  "username" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -146,7 +155,7 @@ bad_bodies(struct tenv *t)
 	    "{\"username\":\"\",\"password\":\"short\",\"role\":\"wizard\",\"studies\":[1]}", &r);
 	ok(is_problem(&r, 400), "a user with four bad fields is a 400 problem");
 	ok(problem_names_field(&r, "username") && problem_names_field(&r, "password") &&
-		   problem_names_field(&r, "role") && problem_names_field(&r, "studies[0]"),
+	       problem_names_field(&r, "role") && problem_names_field(&r, "studies[0]"),
 	   "  listing every bad field");
 	resp_free(&r);
 

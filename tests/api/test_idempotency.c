@@ -6,8 +6,8 @@
 #include <string.h>
 
 static const char *const body =
-	"{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"serum\","
-	"\"timepoint\":\"m12\",\"collected_at\":\"2027-03-01T09:30:00Z\",\"aliquots\":2}";
+    "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"serum\","
+    "\"timepoint\":\"m12\",\"collected_at\":\"2027-03-01T09:30:00Z\",\"aliquots\":2}";
 
 static int
 specimens(struct tenv *t)
@@ -17,7 +17,7 @@ specimens(struct tenv *t)
 
 static void
 post_key(struct tenv *t, const char *token, const char *path, const char *key, const char *json,
-	 struct resp *r)
+         struct resp *r)
 {
 	char h[300];
 
@@ -70,8 +70,9 @@ main(int argc, char **argv)
 	free(first_body);
 	is_int(specimens(&t), before + 3, "  and makes nothing more");
 
-	const char *other = "{\"participant\":{\"study\":\"MASC\",\"code\":\"P002\"},\"type\":\"serum\","
-			    "\"timepoint\":\"m12\",\"collected_at\":\"2027-03-01T09:30:00Z\"}";
+	const char *other =
+	    "{\"participant\":{\"study\":\"MASC\",\"code\":\"P002\"},\"type\":\"serum\","
+	    "\"timepoint\":\"m12\",\"collected_at\":\"2027-03-01T09:30:00Z\"}";
 	post_key(&t, t.admin_token, "/api/v1/specimens", "collect-2027-03-01-P001", other, &r);
 	ok(is_problem(&r, 422), "the same key with another body is a 422 problem");
 	resp_free(&r);
@@ -95,9 +96,9 @@ main(int argc, char **argv)
 
 	/* A failed request does not use up its key. */
 	post_key(&t, t.admin_token, "/api/v1/specimens", "retry-after-fix",
-		 "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"nope\","
-		 "\"timepoint\":\"m12\",\"collected_at\":\"2027-03-01T09:30:00Z\"}",
-		 &r);
+	         "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"nope\","
+	         "\"timepoint\":\"m12\",\"collected_at\":\"2027-03-01T09:30:00Z\"}",
+	         &r);
 	is_int(r.status, 400, "a failing request with a key answers 400");
 	resp_free(&r);
 	post_key(&t, t.admin_token, "/api/v1/specimens", "retry-after-fix", body, &r);
@@ -108,12 +109,14 @@ main(int argc, char **argv)
 	char path[96], q[160];
 	snprintf(path, sizeof(path), "/api/v1/specimens/%s/store", first);
 	for (int i = 0; i < 3; i++) {
-		post_key(&t, t.admin_token, path, "store-once", "{\"box\":\"BOX-A\",\"position\":\"E5\"}", &r);
+		post_key(&t, t.admin_token, path, "store-once",
+		         "{\"box\":\"BOX-A\",\"position\":\"E5\"}", &r);
 		if (i == 2)
 			is_int(r.status, 200, "a store sent three times answers 200 each time");
 		resp_free(&r);
 	}
-	snprintf(q, sizeof(q), "SELECT count(*) FROM events WHERE specimen_id = '%s' AND type = 'stored'", first);
+	snprintf(q, sizeof(q),
+	         "SELECT count(*) FROM events WHERE specimen_id = '%s' AND type = 'stored'", first);
 	bool ok_sql;
 	char *n = sql_value(&t, q, &ok_sql);
 	is_str(n, "1", "  and writes one event");

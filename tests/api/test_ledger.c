@@ -26,7 +26,7 @@ history(struct tenv *t, const char *id)
 			snprintf(body, sizeof(body), "{\"reason\":\"assay\"}");
 		else
 			snprintf(body, sizeof(body), "{\"box\":\"%s\",\"position\":\"%s\"%s}",
-				 i == 3 ? "BOX-B" : "BOX-A", pos, i == 2 ? ",\"thawed\":true" : "");
+			         i == 3 ? "BOX-B" : "BOX-A", pos, i == 2 ? ",\"thawed\":true" : "");
 		snprintf(path, sizeof(path), "/api/v1/specimens/%s/%s", id, actions[i]);
 		api(t, "POST", path, t->admin_token, body, &r);
 		if (r.status != 200)
@@ -55,8 +55,9 @@ tamper(struct tenv *t, const char *sql)
 	bool ok_sql;
 
 	snprintf(buf, sizeof(buf),
-		 "BEGIN; ALTER TABLE events DISABLE TRIGGER events_append_only; %s;"
-		 " ALTER TABLE events ENABLE TRIGGER events_append_only; COMMIT", sql);
+	         "BEGIN; ALTER TABLE events DISABLE TRIGGER events_append_only; %s;"
+	         " ALTER TABLE events ENABLE TRIGGER events_append_only; COMMIT",
+	         sql);
 	free(sql_value(t, buf, &ok_sql));
 	return ok_sql;
 }
@@ -73,7 +74,8 @@ expect_caught(struct tenv *t, const char *what, const char *id, int seq, const c
 	ok(line != NULL, "  naming %s", want);
 	if (line == NULL)
 		tap_diag("%s", out ? out : "");
-	ok(line != NULL && strstr(line, reason) != NULL && strchr(line, '\n') > strstr(line, reason),
+	ok(line != NULL && strstr(line, reason) != NULL &&
+	       strchr(line, '\n') > strstr(line, reason),
 	   "  as %s", *reason ? reason : "broken");
 	free(out);
 
@@ -85,9 +87,9 @@ expect_caught(struct tenv *t, const char *what, const char *id, int seq, const c
 	const cJSON *b;
 	cJSON_ArrayForEach(b, cJSON_GetObjectItem(r.json, "broken"))
 	{
-		listed = listed ||
-			 (strcmp(cJSON_GetObjectItem(b, "specimen")->valuestring, id) == 0 &&
-			  cJSON_GetObjectItem(b, "seq")->valueint == seq);
+		listed =
+		    listed || (strcmp(cJSON_GetObjectItem(b, "specimen")->valuestring, id) == 0 &&
+		               cJSON_GetObjectItem(b, "seq")->valueint == seq);
 	}
 	ok(listed, "  and listing %s event %d among the broken chains", id, seq);
 	resp_free(&r);
@@ -107,39 +109,44 @@ main(int argc, char **argv)
 		history(&t, ids[i]);
 	}
 	is_int(verify(&t, &out), 0, "an untouched ledger verifies");
-	ok(out && strstr(out, "4 specimens, 20 events") != NULL, "  all 4 specimens and 20 events (%s)",
-	   out ? strtok(out, "\n") : "");
+	ok(out && strstr(out, "4 specimens, 20 events") != NULL,
+	   "  all 4 specimens and 20 events (%s)", out ? strtok(out, "\n") : "");
 	free(out);
 
 	/* (a) a changed detail */
-	snprintf(sql, sizeof(sql), "UPDATE events SET reason = 'routine' WHERE specimen_id = '%s' AND seq = 3", ids[1]);
+	snprintf(sql, sizeof(sql),
+	         "UPDATE events SET reason = 'routine' WHERE specimen_id = '%s' AND seq = 3",
+	         ids[1]);
 	ok(tamper(&t, sql), "a superuser rewrites the reason of an event");
 	expect_caught(&t, "a changed event", ids[1], 3, "changed");
-	snprintf(sql, sizeof(sql), "UPDATE events SET reason = 'assay' WHERE specimen_id = '%s' AND seq = 3", ids[1]);
+	snprintf(sql, sizeof(sql),
+	         "UPDATE events SET reason = 'assay' WHERE specimen_id = '%s' AND seq = 3", ids[1]);
 	tamper(&t, sql);
 	is_int(verify(&t, &out), 0, "restoring the text makes it verify again");
 	free(out);
 
 	/* (b) an event deleted from the middle of a chain */
-	snprintf(sql, sizeof(sql), "DELETE FROM events WHERE specimen_id = '%s' AND seq = 2", ids[2]);
+	snprintf(sql, sizeof(sql), "DELETE FROM events WHERE specimen_id = '%s' AND seq = 2",
+	         ids[2]);
 	ok(tamper(&t, sql), "a superuser deletes the second event of a chain");
 	expect_caught(&t, "a deleted event", ids[2], 2, "missing");
 	snprintf(sql, sizeof(sql),
-		 "UPDATE events SET seq = seq - 1 WHERE specimen_id = '%s' AND seq > 2", ids[2]);
+	         "UPDATE events SET seq = seq - 1 WHERE specimen_id = '%s' AND seq > 2", ids[2]);
 	tamper(&t, sql);
 	expect_caught(&t, "a deletion closed up by renumbering", ids[2], 2, "");
 
 	/* (c) two events swapped */
 	snprintf(sql, sizeof(sql),
-		 "UPDATE events SET seq = 100 WHERE specimen_id = '%s' AND seq = 3;"
-		 " UPDATE events SET seq = 3 WHERE specimen_id = '%s' AND seq = 4;"
-		 " UPDATE events SET seq = 4 WHERE specimen_id = '%s' AND seq = 100",
-		 ids[0], ids[0], ids[0]);
+	         "UPDATE events SET seq = 100 WHERE specimen_id = '%s' AND seq = 3;"
+	         " UPDATE events SET seq = 3 WHERE specimen_id = '%s' AND seq = 4;"
+	         " UPDATE events SET seq = 4 WHERE specimen_id = '%s' AND seq = 100",
+	         ids[0], ids[0], ids[0]);
 	ok(tamper(&t, sql), "a superuser swaps events 3 and 4 of a chain");
 	expect_caught(&t, "swapped events", ids[0], 3, "reordered");
 
 	/* (d) the last event removed: the chain alone looks whole, its head does not. */
-	snprintf(sql, sizeof(sql), "DELETE FROM events WHERE specimen_id = '%s' AND seq = 5", ids[3]);
+	snprintf(sql, sizeof(sql), "DELETE FROM events WHERE specimen_id = '%s' AND seq = 5",
+	         ids[3]);
 	ok(tamper(&t, sql), "a superuser deletes the last event of a chain");
 	expect_caught(&t, "a truncated chain", ids[3], 5, "missing");
 

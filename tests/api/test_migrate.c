@@ -63,20 +63,21 @@ main(int argc, char **argv)
 	ok(v != NULL && atoi(v) >= 1, "schema_migrations records every migration");
 	free(v);
 
-	v = sql_value(&t,
-		      "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-		      " WHERE n.nspname = 'public' AND c.relkind = 'r'"
-		      "   AND obj_description(c.oid, 'pg_class') IS NULL",
-		      &ok_sql);
+	v = sql_value(
+	    &t,
+	    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+	    " WHERE n.nspname = 'public' AND c.relkind = 'r'"
+	    "   AND obj_description(c.oid, 'pg_class') IS NULL",
+	    &ok_sql);
 	is_str(v, "0", "every table has a COMMENT");
 	free(v);
 	v = sql_value(&t,
-		      "SELECT string_agg(c.relname || '.' || a.attname, ', ')"
-		      "  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
-		      "  JOIN pg_namespace n ON n.oid = c.relnamespace"
-		      " WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0"
-		      "   AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL",
-		      &ok_sql);
+	              "SELECT string_agg(c.relname || '.' || a.attname, ', ')"
+	              "  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+	              "  JOIN pg_namespace n ON n.oid = c.relnamespace"
+	              " WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0"
+	              "   AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL",
+	              &ok_sql);
 	ok(ok_sql && v == NULL, "every column has a COMMENT%s%s", v ? ": missing on " : "",
 	   v ? v : "");
 	free(v);
@@ -98,8 +99,8 @@ main(int argc, char **argv)
 	if (a.rc != 0 || b.rc != 0)
 		tap_diag("%s\n%s", a.out, b.out);
 	ok((strstr(a.out, "applied now") != NULL) && (strstr(b.out, "applied now") != NULL) &&
-		   ((strstr(a.out, " 0 applied now") != NULL) !=
-		    (strstr(b.out, " 0 applied now") != NULL)),
+	       ((strstr(a.out, " 0 applied now") != NULL) !=
+	        (strstr(b.out, " 0 applied now") != NULL)),
 	   "  one applied everything, the other found nothing to do");
 	free(a.out);
 	free(b.out);
@@ -108,16 +109,16 @@ main(int argc, char **argv)
 	PGconn *c = PQconnectdb(fresh_super);
 	PGresult *r = PQexec(c, "SELECT count(*), count(DISTINCT version) FROM schema_migrations");
 	ok(PQresultStatus(r) == PGRES_TUPLES_OK &&
-		   strcmp(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1)) == 0,
+	       strcmp(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1)) == 0,
 	   "  each migration is recorded once");
 	PQclear(r);
 
 	/* A landed migration whose file changed is refused, and nothing is applied. */
 	r = PQexec(c, "UPDATE schema_migrations SET checksum = repeat('0', 64)"
-		      " WHERE version = '0001_accounts.sql'");
+	              " WHERE version = '0001_accounts.sql'");
 	PQclear(r);
 	r = PQexec(c, "DELETE FROM schema_migrations WHERE version <> '0001_accounts.sql'"
-		      " AND version = (SELECT max(version) FROM schema_migrations)");
+	              " AND version = (SELECT max(version) FROM schema_migrations)");
 	PQclear(r);
 	is_int(migrate(&t, fresh, &out), 1, "a changed migration makes migrate fail");
 	ok(out != NULL && strstr(out, "0001_accounts.sql was changed after it was applied") != NULL,

@@ -37,7 +37,7 @@ work(void *arg)
 
 		snprintf(path, sizeof(path), "/api/v1/specimens/%s/%s", tubes[tube], action);
 		snprintf(body, sizeof(body), "{\"box\":\"%s\",\"position\":\"%c%d\"}", box,
-			 'A' + slot / 9, slot % 9 + 1);
+		         'A' + slot / 9, slot % 9 + 1);
 		http(w->url, "POST", path, w->t->admin_token, NULL, body, strlen(body), &r);
 		if (r.status == 200)
 			w->ok2xx++;
@@ -59,11 +59,11 @@ phase(struct tenv *t, const char *name, const char *url1, const char *url2)
 	struct worker w[THREADS];
 	pthread_t th[THREADS];
 	long events_before = sql_int(t, "SELECT count(*) FROM events");
-	int total = 0, conflicts = 0,
-	    other = 0;
+	int total = 0, conflicts = 0, other = 0;
 
 	for (int i = 0; i < THREADS; i++) {
-		w[i] = (struct worker){ t, i % 2 ? url2 : url1, (unsigned)(i * 7919 + 17), 0, 0, 0 };
+		w[i] =
+		    (struct worker){ t, i % 2 ? url2 : url1, (unsigned)(i * 7919 + 17), 0, 0, 0 };
 		pthread_create(&th[i], NULL, work, &w[i]);
 	}
 	for (int i = 0; i < THREADS; i++) {
@@ -73,18 +73,20 @@ phase(struct tenv *t, const char *name, const char *url1, const char *url2)
 		other += w[i].other;
 	}
 	tap_diag("%s: %d requests, %d succeeded, %d conflicts", name, THREADS * REQUESTS, total,
-		 conflicts);
+	         conflicts);
 	ok(total > 0 && conflicts > 0, "%s: both successes and conflicts happened", name);
 	is_int(other, 0, "%s: every answer was 200 or 409 (no 5xx, no lost request)", name);
 	is_int(sql_int(t, "SELECT count(*) FROM (SELECT 1 FROM specimens WHERE box_id IS NOT NULL"
-			" GROUP BY box_id, pos_row, pos_col HAVING count(*) > 1) x"),
+	                  " GROUP BY box_id, pos_row, pos_col HAVING count(*) > 1) x"),
 	       0, "%s: no position holds two specimens", name);
-	is_int(sql_int(t, "SELECT count(*) FROM specimens WHERE status = 'in_storage' AND box_id IS NULL"),
-	       0, "%s: every stored specimen has exactly one place", name);
+	is_int(
+	    sql_int(
+	        t, "SELECT count(*) FROM specimens WHERE status = 'in_storage' AND box_id IS NULL"),
+	    0, "%s: every stored specimen has exactly one place", name);
 	is_int(sql_int(t, "SELECT count(*) FROM events") - events_before, total,
 	       "%s: one custody event per 2xx answer", name);
 	is_int(sql_int(t, "SELECT count(*) FROM specimens s WHERE s.ledger_seq <>"
-			" (SELECT count(*) FROM events e WHERE e.specimen_id = s.id)"),
+	                  " (SELECT count(*) FROM events e WHERE e.specimen_id = s.id)"),
 	       0, "%s: every chain's head matches its events", name);
 
 	char dburl[600], *out = NULL;

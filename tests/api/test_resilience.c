@@ -112,9 +112,9 @@ graceful_shutdown(struct tenv *t)
 		return;
 	int fd = connect_to(d.port);
 	snprintf(head, sizeof(head),
-		 "POST /api/v1/sessions HTTP/1.1\r\nHost: localhost\r\n"
-		 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-		 strlen(body));
+	         "POST /api/v1/sessions HTTP/1.1\r\nHost: localhost\r\n"
+	         "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+	         strlen(body));
 	size_t half = strlen(body) / 2;
 	ok(write(fd, head, strlen(head)) > 0 && write(fd, body, half) == (ssize_t)half,
 	   "a request is half sent");

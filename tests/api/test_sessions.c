@@ -24,7 +24,8 @@ login_logout(struct tenv *t)
 
 	bool ok_sql;
 	char *n = sql_value(t, "SELECT count(*) FROM tokens WHERE length(hash) = 32", &ok_sql);
-	char *plain = sql_value(t, "SELECT count(*) FROM tokens WHERE encode(hash, 'escape') LIKE 'bb_%'", &ok_sql);
+	char *plain = sql_value(
+	    t, "SELECT count(*) FROM tokens WHERE encode(hash, 'escape') LIKE 'bb_%'", &ok_sql);
 	ok(n != NULL && atoi(n) >= 2 && plain != NULL && atoi(plain) == 0,
 	   "tokens are stored only as 32-byte hashes");
 	free(n);
@@ -97,8 +98,10 @@ users_and_roles(struct tenv *t)
 	char tech[128], aud[128];
 
 	bool ok_sql;
-	free(sql_value(t, "INSERT INTO studies (code, name) VALUES ('MASC', 'Myositis cohort'), "
-			  "('SSC', 'Systemic sclerosis cohort')", &ok_sql));
+	free(sql_value(t,
+	               "INSERT INTO studies (code, name) VALUES ('MASC', 'Myositis cohort'), "
+	               "('SSC', 'Systemic sclerosis cohort')",
+	               &ok_sql));
 
 	api(t, "POST", "/api/v1/users", t->admin_token,
 	    "{\"username\":\"tina\",\"password\":\"bench-password\",\"role\":\"technician\","
@@ -191,7 +194,8 @@ service_tokens(struct tenv *t)
 	resp_free(&r);
 
 	bool ok_sql;
-	free(sql_value(t, "UPDATE users SET disabled_at = now() WHERE username = 'zebra1'", &ok_sql));
+	free(sql_value(t, "UPDATE users SET disabled_at = now() WHERE username = 'zebra1'",
+	               &ok_sql));
 	long status = 0;
 	for (int i = 0; i < 40 && status != 401; i++) {
 		api(t, "GET", "/api/v1/sessions/current", token, NULL, &r);
@@ -229,7 +233,8 @@ throttling(struct tenv *t)
 	resp_free(&r);
 
 	bool ok_sql;
-	char *n = sql_value(t, "SELECT failures FROM login_throttle WHERE key = 'user:audrey'", &ok_sql);
+	char *n =
+	    sql_value(t, "SELECT failures FROM login_throttle WHERE key = 'user:audrey'", &ok_sql);
 	ok(n != NULL && atoi(n) >= 5, "the count is kept in PostgreSQL, shared by every daemon");
 	free(n);
 

@@ -40,14 +40,16 @@ registration(struct tenv *t)
 	is_str(jstr(&r, "aliquots.0.parent"), parent, "  whose parent is the collection");
 	ok(jnum(&r, "aliquots.0.quantity.value", -1) == 0.5, "  each holding a third: 0.5 mL");
 	ok(jnum(&r, "quantity.value", -1) == 0, "  leaving the parent empty");
-	snprintf(child1, sizeof(child1), "%s", jstr(&r, "aliquots.0.id") ? jstr(&r, "aliquots.0.id") : "");
+	snprintf(child1, sizeof(child1), "%s",
+	         jstr(&r, "aliquots.0.id") ? jstr(&r, "aliquots.0.id") : "");
 	resp_free(&r);
 
 	char path[64];
 	snprintf(path, sizeof(path), "/api/v1/specimens/%s", parent);
 	api(t, "GET", path, t->admin_token, NULL, &r);
 	is_int(r.status, 200, "GET the specimen by ID");
-	is_int(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "children")), 3, "  lists its children");
+	is_int(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "children")), 3,
+	       "  lists its children");
 	ok(cJSON_IsNull(cJSON_GetObjectItem(r.json, "location")), "  and no location yet");
 	resp_free(&r);
 
@@ -71,7 +73,8 @@ registration(struct tenv *t)
 	snprintf(path, sizeof(path), "/api/v1/specimens/%s", typo);
 	api(t, "GET", path, t->admin_token, NULL, &r);
 	ok(is_problem(&r, 400), "a mistyped ID is a 400 problem");
-	ok(strstr(r.body, "check character does not match") != NULL, "  saying the check character does not match");
+	ok(strstr(r.body, "check character does not match") != NULL,
+	   "  saying the check character does not match");
 	resp_free(&r);
 
 	api(t, "GET", "/api/v1/specimens/NOSUCHTUBE", t->admin_token, NULL, &r);
@@ -88,7 +91,8 @@ registration_errors(struct tenv *t)
 		const char *body, *what, *field;
 		long status;
 	} cases[] = {
-		{ "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"blood_orange\","
+		{ "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"blood_"
+		  "orange\","
 		  "\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T09:30:00Z\"}",
 		  "an unknown type", "type", 400 },
 		{ "{\"participant\":{\"study\":\"MASC\",\"code\":\"P999\"},\"type\":\"serum\","
@@ -101,10 +105,12 @@ registration_errors(struct tenv *t)
 		  "\"timepoint\":\"baseline\",\"collected_at\":\"01/03/2026\"}",
 		  "a collection time not in RFC 3339", "collected_at", 400 },
 		{ "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\",\"name\":\"Jane Doe\"},"
-		  "\"type\":\"serum\",\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T09:30:00Z\"}",
+		  "\"type\":\"serum\",\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T09:"
+		  "30:00Z\"}",
 		  "a participant name", "participant.name", 400 },
 		{ "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"serum\","
-		  "\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T09:30:00Z\",\"aliquots\":-1}",
+		  "\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T09:30:00Z\","
+		  "\"aliquots\":-1}",
 		  "a negative aliquot count", "aliquots", 400 },
 		{ "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"serum\","
 		  "\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T09:30:00Z\","
@@ -124,7 +130,8 @@ registration_errors(struct tenv *t)
 			ok(problem_names_field(&r, cases[i].field), "  naming %s", cases[i].field);
 		resp_free(&r);
 	}
-	is_int(sql_int(t, "SELECT count(*) FROM specimens"), before, "  and no specimen was left behind");
+	is_int(sql_int(t, "SELECT count(*) FROM specimens"), before,
+	       "  and no specimen was left behind");
 	is_int(sql_int(t, "SELECT count(*) FROM events"), events, "  nor any event");
 }
 
@@ -162,7 +169,8 @@ custody(struct tenv *t)
 	ok(is_problem(&r, 400), "an unknown box is a 400");
 	resp_free(&r);
 	act(t, child1, "store", "{\"box\":\"BOX-A\"}", NULL, &r);
-	ok(is_problem(&r, 400) && problem_names_field(&r, "position"), "store without a position is a 400");
+	ok(is_problem(&r, 400) && problem_names_field(&r, "position"),
+	   "store without a position is a 400");
 	resp_free(&r);
 
 	act(t, child1, "store", "{\"box\":\"BOX-A\",\"position\":\"B1\"}", NULL, &r);
@@ -170,14 +178,16 @@ custody(struct tenv *t)
 	resp_free(&r);
 
 	act(t, parent, "move",
-	    "{\"box\":\"BOX-B\",\"position\":\"C3\",\"from\":{\"box\":\"BOX-A\",\"position\":\"A1\"}}",
+	    "{\"box\":\"BOX-B\",\"position\":\"C3\",\"from\":{\"box\":\"BOX-A\",\"position\":"
+	    "\"A1\"}}",
 	    NULL, &r);
 	is_int(r.status, 200, "move with the right 'from'");
 	is_str(jstr(&r, "location.box"), "BOX-B", "  to BOX-B");
 	resp_free(&r);
 
 	act(t, parent, "move",
-	    "{\"box\":\"BOX-A\",\"position\":\"A1\",\"from\":{\"box\":\"BOX-A\",\"position\":\"A1\"}}",
+	    "{\"box\":\"BOX-A\",\"position\":\"A1\",\"from\":{\"box\":\"BOX-A\",\"position\":"
+	    "\"A1\"}}",
 	    NULL, &r);
 	ok(is_problem(&r, 409) && strstr(r.body, "no longer at") != NULL,
 	   "move with a stale 'from' is a 409");
@@ -188,27 +198,31 @@ custody(struct tenv *t)
 	resp_free(&r);
 
 	act(t, parent, "checkout", "{}", NULL, &r);
-	ok(is_problem(&r, 400) && problem_names_field(&r, "reason"), "checkout without a reason is a 400");
+	ok(is_problem(&r, 400) && problem_names_field(&r, "reason"),
+	   "checkout without a reason is a 400");
 	resp_free(&r);
 	act(t, parent, "checkout", "{\"reason\":\"ELISA run 14\"}", NULL, &r);
 	is_int(r.status, 200, "checkout");
 	is_str(jstr(&r, "status"), "checked_out", "  status checked_out");
 	ok(cJSON_IsNull(cJSON_GetObjectItem(r.json, "location")), "  and its position is freed");
 	resp_free(&r);
-	is_int(sql_int(t, "SELECT count(*) FROM specimens WHERE box_id IS NOT NULL AND pos_row = 3 AND pos_col = 3"),
+	is_int(sql_int(t, "SELECT count(*) FROM specimens WHERE box_id IS NOT NULL AND pos_row = 3 "
+	                  "AND pos_col = 3"),
 	       0, "  C3 of BOX-B is free in the database");
 
 	act(t, parent, "checkout", "{\"reason\":\"again\"}", NULL, &r);
 	ok(is_problem(&r, 409), "checking out a checked-out tube is a 409");
 	resp_free(&r);
 
-	act(t, parent, "return", "{\"box\":\"BOX-B\",\"position\":\"C3\",\"thawed\":true}", NULL, &r);
+	act(t, parent, "return", "{\"box\":\"BOX-B\",\"position\":\"C3\",\"thawed\":true}", NULL,
+	    &r);
 	is_int(r.status, 200, "return, thawed");
 	is_int(jnum(&r, "freeze_thaw_count", -1), 1, "  counts one thaw");
 	resp_free(&r);
 	act(t, parent, "checkout", "{\"reason\":\"aliquot more\"}", NULL, &r);
 	resp_free(&r);
-	act(t, parent, "return", "{\"box\":\"BOX-B\",\"position\":\"C3\",\"thawed\":false}", NULL, &r);
+	act(t, parent, "return", "{\"box\":\"BOX-B\",\"position\":\"C3\",\"thawed\":false}", NULL,
+	    &r);
 	is_int(jnum(&r, "freeze_thaw_count", -1), 1, "return not thawed leaves the count");
 	resp_free(&r);
 
@@ -219,7 +233,8 @@ custody(struct tenv *t)
 	act(t, child1, "checkout", "{\"reason\":\"x\"}", NULL, &r);
 	ok(is_problem(&r, 409), "a lost tube cannot be checked out");
 	resp_free(&r);
-	act(t, child1, "found", "{\"box\":\"BOX-A\",\"position\":\"B2\",\"reason\":\"was in B2\"}", NULL, &r);
+	act(t, child1, "found", "{\"box\":\"BOX-A\",\"position\":\"B2\",\"reason\":\"was in B2\"}",
+	    NULL, &r);
 	is_str(jstr(&r, "status"), "in_storage", "found puts it back in storage");
 	is_str(jstr(&r, "location.position"), "B2", "  where it was found");
 	resp_free(&r);
@@ -262,25 +277,31 @@ lineage(struct tenv *t)
 	if (!world_register(t, "MASC", "P001", "pbmc", pbmc))
 		return;
 	snprintf(path, sizeof(path), "/api/v1/specimens/%s/derivatives", pbmc);
-	api(t, "POST", path, t->admin_token, "{\"type\":\"dna\",\"quantity\":{\"value\":20,\"unit\":\"ug\"}}", &r);
+	api(t, "POST", path, t->admin_token,
+	    "{\"type\":\"dna\",\"quantity\":{\"value\":20,\"unit\":\"ug\"}}", &r);
 	is_int(r.status, 201, "derive DNA from PBMC");
 	is_str(jstr(&r, "type"), "dna", "  of type dna");
 	is_str(jstr(&r, "parent"), pbmc, "  with the PBMC as parent");
 	is_str(jstr(&r, "derivation"), "derivative", "  as a derivative");
 	resp_free(&r);
 	api(t, "POST", path, t->admin_token, "{\"type\":\"unobtainium\"}", &r);
-	ok(is_problem(&r, 400) && problem_names_field(&r, "type"), "deriving an unknown type is a 400");
+	ok(is_problem(&r, 400) && problem_names_field(&r, "type"),
+	   "deriving an unknown type is a 400");
 	resp_free(&r);
 
 	snprintf(path, sizeof(path), "/api/v1/specimens/%s/aliquots", pbmc);
-	api(t, "POST", path, t->admin_token, "{\"count\":2,\"quantity\":{\"value\":0.5,\"unit\":\"mL\"}}", &r);
+	api(t, "POST", path, t->admin_token,
+	    "{\"count\":2,\"quantity\":{\"value\":0.5,\"unit\":\"mL\"}}", &r);
 	is_int(r.status, 201, "two aliquots of 0.5 mL");
 	is_int(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")), 2, "  listed as items");
 	resp_free(&r);
-	api(t, "POST", path, t->admin_token, "{\"count\":2,\"quantity\":{\"value\":0.5,\"unit\":\"ug\"}}", &r);
-	ok(is_problem(&r, 400) && problem_names_field(&r, "quantity.unit"), "aliquots in another unit are a 400");
+	api(t, "POST", path, t->admin_token,
+	    "{\"count\":2,\"quantity\":{\"value\":0.5,\"unit\":\"ug\"}}", &r);
+	ok(is_problem(&r, 400) && problem_names_field(&r, "quantity.unit"),
+	   "aliquots in another unit are a 400");
 	resp_free(&r);
-	api(t, "POST", path, t->admin_token, "{\"count\":10,\"quantity\":{\"value\":1,\"unit\":\"mL\"}}", &r);
+	api(t, "POST", path, t->admin_token,
+	    "{\"count\":10,\"quantity\":{\"value\":1,\"unit\":\"mL\"}}", &r);
 	ok(is_problem(&r, 409), "more than the tube holds is a 409");
 	resp_free(&r);
 	api(t, "POST", path, t->admin_token, "{\"count\":0}", &r);
@@ -300,8 +321,10 @@ events(struct tenv *t)
 	cJSON *items = cJSON_GetObjectItem(r.json, "items");
 	/* registered, aliquoted, stored, moved, checked_out, returned, checked_out, returned */
 	is_int(cJSON_GetArraySize(items), 8, "  one event per change");
-	static const char *const types[] = { "registered", "aliquoted", "stored", "moved",
-					     "checked_out", "returned", "checked_out", "returned" };
+	static const char *const types[] = {
+		"registered",  "aliquoted", "stored",      "moved",
+		"checked_out", "returned",  "checked_out", "returned"
+	};
 	bool order = true, chained = true;
 	const char *prev = "0000000000000000000000000000000000000000000000000000000000000000";
 	for (int i = 0; i < cJSON_GetArraySize(items) && i < 8; i++) {
@@ -309,9 +332,10 @@ events(struct tenv *t)
 		const char *type = cJSON_GetObjectItem(e, "type")->valuestring;
 
 		order = order && strcmp(type, types[i]) == 0 &&
-			cJSON_GetObjectItem(e, "seq")->valueint == i + 1;
-		chained = chained && strcmp(cJSON_GetObjectItem(e, "prev_hash")->valuestring, prev) == 0 &&
-			  strlen(cJSON_GetObjectItem(e, "hash")->valuestring) == 64;
+		        cJSON_GetObjectItem(e, "seq")->valueint == i + 1;
+		chained = chained &&
+		          strcmp(cJSON_GetObjectItem(e, "prev_hash")->valuestring, prev) == 0 &&
+		          strlen(cJSON_GetObjectItem(e, "hash")->valuestring) == 64;
 		prev = cJSON_GetObjectItem(e, "hash")->valuestring;
 	}
 	ok(order, "  oldest first, numbered from 1");
@@ -320,7 +344,8 @@ events(struct tenv *t)
 	is_str(jstr(&r, "items.3.from.box"), "BOX-A", "  where it came from");
 	is_str(jstr(&r, "items.3.to.position"), "C3", "  and where it went");
 	is_str(jstr(&r, "items.4.reason"), "ELISA run 14", "  and why");
-	ok(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 5), "details"), "thawed")),
+	ok(cJSON_IsTrue(cJSON_GetObjectItem(
+	       cJSON_GetObjectItem(cJSON_GetArrayItem(items, 5), "details"), "thawed")),
 	   "  and that it thawed");
 	resp_free(&r);
 
@@ -336,7 +361,8 @@ events(struct tenv *t)
 	free(v);
 	/* The daemon's own role, too. */
 	char cmd[700];
-	snprintf(cmd, sizeof(cmd), "psql -q \"%s\" -c \"DELETE FROM events\" >/dev/null 2>&1", t->conninfo);
+	snprintf(cmd, sizeof(cmd), "psql -q \"%s\" -c \"DELETE FROM events\" >/dev/null 2>&1",
+	         t->conninfo);
 	ok(system(cmd) != 0, "and for the daemon's role");
 }
 
@@ -345,7 +371,8 @@ lists(struct tenv *t)
 {
 	struct resp r;
 
-	api(t, "GET", "/api/v1/specimens?study=MASC&participant=P001&limit=2", t->admin_token, NULL, &r);
+	api(t, "GET", "/api/v1/specimens?study=MASC&participant=P001&limit=2", t->admin_token, NULL,
+	    &r);
 	is_int(r.status, 200, "list with filters");
 	is_int(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")), 2, "  two per page");
 	const char *cursor = jstr(&r, "next_cursor");
@@ -353,20 +380,24 @@ lists(struct tenv *t)
 	char path[160], seen[4][16];
 	snprintf(seen[0], 16, "%s", jstr(&r, "items.0.id"));
 	snprintf(seen[1], 16, "%s", jstr(&r, "items.1.id"));
-	snprintf(path, sizeof(path), "/api/v1/specimens?study=MASC&participant=P001&limit=2&cursor=%s", cursor ? cursor : "");
+	snprintf(path, sizeof(path),
+	         "/api/v1/specimens?study=MASC&participant=P001&limit=2&cursor=%s",
+	         cursor ? cursor : "");
 	resp_free(&r);
 	api(t, "GET", path, t->admin_token, NULL, &r);
 	is_int(r.status, 200, "the next page");
 	ok(jstr(&r, "items.0.id") && strcmp(jstr(&r, "items.0.id"), seen[0]) != 0 &&
-		   strcmp(jstr(&r, "items.0.id"), seen[1]) != 0,
+	       strcmp(jstr(&r, "items.0.id"), seen[1]) != 0,
 	   "  holds other specimens");
 	resp_free(&r);
 
-	int all = sql_int(t, "SELECT count(*) FROM specimens s JOIN participants p ON p.id = s.participant_id WHERE p.code = 'P001'");
+	int all = sql_int(t, "SELECT count(*) FROM specimens s JOIN participants p ON p.id = "
+	                     "s.participant_id WHERE p.code = 'P001'");
 	int total = 0;
 	char cur[64] = "";
 	for (int page = 0; page < 50; page++) {
-		snprintf(path, sizeof(path), "/api/v1/specimens?participant=P001&limit=3%s%s", *cur ? "&cursor=" : "", cur);
+		snprintf(path, sizeof(path), "/api/v1/specimens?participant=P001&limit=3%s%s",
+		         *cur ? "&cursor=" : "", cur);
 		api(t, "GET", path, t->admin_token, NULL, &r);
 		total += cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items"));
 		const char *c = jstr(&r, "next_cursor");
@@ -378,8 +409,8 @@ lists(struct tenv *t)
 	is_int(total, all, "paging through all of P001's specimens sees each once (%d)", all);
 
 	api(t, "GET", "/api/v1/specimens?status=in_storage&box=BOX-B", t->admin_token, NULL, &r);
-	ok(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")) == 1 && jstr(&r, "items.0.id") &&
-		   strcmp(jstr(&r, "items.0.id"), parent) == 0,
+	ok(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")) == 1 &&
+	       jstr(&r, "items.0.id") && strcmp(jstr(&r, "items.0.id"), parent) == 0,
 	   "filter by status and box");
 	resp_free(&r);
 	api(t, "GET", "/api/v1/specimens?limit=5000", t->admin_token, NULL, &r);
@@ -408,15 +439,19 @@ consent_and_scope(struct tenv *t)
 	resp_free(&r);
 
 	bool ok_sql;
-	free(sql_value(t, "UPDATE specimens SET consent_withdrawn = true WHERE participant_id = "
-			  "(SELECT id FROM participants WHERE code = 'S001')", &ok_sql));
+	free(sql_value(t,
+	               "UPDATE specimens SET consent_withdrawn = true WHERE participant_id = "
+	               "(SELECT id FROM participants WHERE code = 'S001')",
+	               &ok_sql));
 	act(t, ssc, "checkout", "{\"reason\":\"assay\"}", NULL, &r);
 	ok(is_problem(&r, 409) && strstr(r.body, "consent") != NULL,
 	   "a specimen whose donor withdrew consent cannot be checked out: 409");
 	resp_free(&r);
 
 	api(t, "POST", "/api/v1/users", t->admin_token,
-	    "{\"username\":\"sam\",\"password\":\"ssc-password\",\"role\":\"technician\",\"studies\":[\"SSC\"]}", &r);
+	    "{\"username\":\"sam\",\"password\":\"ssc-password\",\"role\":\"technician\","
+	    "\"studies\":[\"SSC\"]}",
+	    &r);
 	resp_free(&r);
 	login(t, "sam", "ssc-password", token);
 	snprintf(path, sizeof(path), "/api/v1/specimens/%s", masc);
@@ -439,7 +474,8 @@ consent_and_scope(struct tenv *t)
 	ok(n == 1 && strcmp(jstr(&r, "items.0.id"), ssc) == 0, "  and lists only SSC specimens");
 	resp_free(&r);
 	act(t, ssc, "move", "{\"box\":\"BOX-A\",\"position\":\"I2\"}", token, &r);
-	ok(is_problem(&r, 409) && strstr(r.body, "another study") != NULL && strstr(r.body, masc) == NULL,
+	ok(is_problem(&r, 409) && strstr(r.body, "another study") != NULL &&
+	       strstr(r.body, masc) == NULL,
 	   "  a position taken by a MASC tube is a 409 that does not name it");
 	resp_free(&r);
 }
@@ -450,34 +486,42 @@ placements(struct tenv *t)
 	struct resp r;
 	char a[16], b[16], c[16], body[512];
 
-	if (!world_register(t, "MASC", "P002", "serum", a) || !world_register(t, "MASC", "P002", "serum", b) ||
+	if (!world_register(t, "MASC", "P002", "serum", a) ||
+	    !world_register(t, "MASC", "P002", "serum", b) ||
 	    !world_register(t, "MASC", "P002", "serum", c))
 		return;
-	snprintf(body, sizeof(body),
-		 "{\"placements\":[{\"position\":\"A1\",\"specimen\":\"%s\"},"
-		 "{\"position\":\"A2\",\"specimen\":\"%s\"},{\"position\":\"A3\",\"specimen\":\"%s\"}]}",
-		 a, b, c);
+	snprintf(
+	    body, sizeof(body),
+	    "{\"placements\":[{\"position\":\"A1\",\"specimen\":\"%s\"},"
+	    "{\"position\":\"A2\",\"specimen\":\"%s\"},{\"position\":\"A3\",\"specimen\":\"%s\"}]}",
+	    a, b, c);
 	api(t, "POST", "/api/v1/boxes/TINY/placements", t->admin_token, body, &r);
 	ok(is_problem(&r, 400), "placing into A3 of a 1x2 box is a 400");
 	resp_free(&r);
-	is_int(sql_int(t, "SELECT count(*) FROM specimens s JOIN boxes b ON b.id = s.box_id WHERE b.barcode = 'TINY'"),
+	is_int(sql_int(t, "SELECT count(*) FROM specimens s JOIN boxes b ON b.id = s.box_id WHERE "
+	                  "b.barcode = 'TINY'"),
 	       0, "  and nothing was placed");
 
 	snprintf(body, sizeof(body),
-		 "{\"placements\":[{\"position\":\"A1\",\"specimen\":\"%s\"},{\"position\":\"A2\",\"specimen\":\"%s\"}]}", a, b);
+	         "{\"placements\":[{\"position\":\"A1\",\"specimen\":\"%s\"},{\"position\":\"A2\","
+	         "\"specimen\":\"%s\"}]}",
+	         a, b);
 	api(t, "POST", "/api/v1/boxes/TINY/placements", t->admin_token, body, &r);
 	is_int(r.status, 200, "two tubes placed in one request");
 	is_str(jstr(&r, "placed.1.event"), "stored", "  each stored");
 	resp_free(&r);
 
 	snprintf(body, sizeof(body),
-		 "{\"placements\":[{\"position\":\"A1\",\"specimen\":\"%s\"},{\"position\":\"A2\",\"specimen\":\"%s\"}]}", b, a);
+	         "{\"placements\":[{\"position\":\"A1\",\"specimen\":\"%s\"},{\"position\":\"A2\","
+	         "\"specimen\":\"%s\"}]}",
+	         b, a);
 	api(t, "POST", "/api/v1/boxes/TINY/placements", t->admin_token, body, &r);
 	is_int(r.status, 200, "the two swap places in one request");
 	is_str(jstr(&r, "placed.0.event"), "moved", "  each moved");
 	resp_free(&r);
 
-	snprintf(body, sizeof(body), "{\"placements\":[{\"position\":\"A1\",\"specimen\":\"%s\"}]}", c);
+	snprintf(body, sizeof(body), "{\"placements\":[{\"position\":\"A1\",\"specimen\":\"%s\"}]}",
+	         c);
 	api(t, "POST", "/api/v1/boxes/TINY/placements", t->admin_token, body, &r);
 	ok(is_problem(&r, 409), "placing onto an occupied position is a 409");
 	resp_free(&r);
@@ -489,7 +533,9 @@ placements(struct tenv *t)
 	free(st);
 
 	snprintf(body, sizeof(body),
-		 "{\"placements\":[{\"position\":\"A1\",\"specimen\":\"%s\"},{\"position\":\"a01\",\"specimen\":\"%s\"}]}", b, c);
+	         "{\"placements\":[{\"position\":\"A1\",\"specimen\":\"%s\"},{\"position\":\"a01\","
+	         "\"specimen\":\"%s\"}]}",
+	         b, c);
 	api(t, "POST", "/api/v1/boxes/TINY/placements", t->admin_token, body, &r);
 	ok(is_problem(&r, 400), "the same position twice is a 400");
 	resp_free(&r);

@@ -21,9 +21,23 @@ main(int argc, char **argv)
 		return 1;
 	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
 	snprintf(key, sizeof(key), "%s/key.pem", dir);
-	const char *gen[] = { "/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-			      "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
-			      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", NULL };
+	const char *gen[] = { "/usr/bin/openssl",
+		              "req",
+		              "-x509",
+		              "-newkey",
+		              "rsa:2048",
+		              "-nodes",
+		              "-keyout",
+		              key,
+		              "-out",
+		              cert,
+		              "-days",
+		              "2",
+		              "-subj",
+		              "/CN=localhost",
+		              "-addext",
+		              "subjectAltName=DNS:localhost,IP:127.0.0.1",
+		              NULL };
 	is_int(run_cmd(gen, NULL, NULL, NULL), 0, "a self-signed certificate for 127.0.0.1");
 
 	struct daemon d = { .https = true };
@@ -35,7 +49,8 @@ main(int argc, char **argv)
 	char url[128];
 	snprintf(url, sizeof(url), "%s/healthz", d.url);
 	const char *verified[] = { "/usr/bin/curl", "-sS", "--cacert", cert, url, NULL };
-	is_int(run_cmd(verified, NULL, NULL, &out), 0, "curl verifies the certificate and connects");
+	is_int(run_cmd(verified, NULL, NULL, &out), 0,
+	       "curl verifies the certificate and connects");
 	ok(strstr(out, "\"status\":\"ok\"") != NULL, "  and gets /healthz over TLS");
 	free(out);
 
@@ -54,9 +69,10 @@ main(int argc, char **argv)
 	char body[] = "{\"username\":\"admin\",\"password\":\"admin-password\"}";
 	char sessions[128];
 	snprintf(sessions, sizeof(sessions), "%s/api/v1/sessions", d.url);
-	const char *post[] = { "/usr/bin/curl", "-sS", "--cacert", cert, "-H",
-			       "Content-Type: application/json", "--data-binary", body,
-			       sessions, NULL };
+	const char *post[] = {
+		"/usr/bin/curl", "-sS", "--cacert", cert, "-H", "Content-Type: application/json",
+		"--data-binary", body,  sessions,   NULL
+	};
 	is_int(run_cmd(post, NULL, NULL, &out), 0, "a login over TLS");
 	ok(strstr(out, "\"token\":\"bb_") != NULL, "  returns a token");
 	free(out);

@@ -214,8 +214,8 @@ daemon_start(struct tenv *t, struct daemon *d, const char *const *extra_args)
 	snprintf(d->url, sizeof(d->url), "%s://127.0.0.1:%d", d->https ? "https" : "http", d->port);
 	snprintf(listen, sizeof(listen), "--listen=127.0.0.1:%d", d->port);
 	snprintf(d->log, sizeof(d->log), "%s/biobankd-%s-%d.log",
-		 getenv("MESON_BUILD_ROOT") ? getenv("MESON_BUILD_ROOT") : "/tmp", t->dbname,
-		 d->port);
+	         getenv("MESON_BUILD_ROOT") ? getenv("MESON_BUILD_ROOT") : "/tmp", t->dbname,
+	         d->port);
 	/* BIOBANK_TEST_VALGRIND=1: the daemon runs under valgrind, its report in
 	 * <log>.valgrind; an error or a definite leak makes it exit 99, which
 	 * teardown's exit-status check reports. */
@@ -415,9 +415,8 @@ on_header(char *p, size_t size, size_t n, void *arg)
 }
 
 int
-http_h(const char *base, const char *method, const char *path, const char *token,
-       const char *ctype, const char *body, size_t len, const char *const *headers,
-       struct resp *out)
+http_h(const char *base, const char *method, const char *path, const char *token, const char *ctype,
+       const char *body, size_t len, const char *const *headers, struct resp *out)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -444,7 +443,8 @@ http_h(const char *base, const char *method, const char *path, const char *token
 		h = curl_slist_append(h, line);
 	}
 	if (body != NULL) {
-		snprintf(line, sizeof(line), "Content-Type: %s", ctype ? ctype : "application/json");
+		snprintf(line, sizeof(line), "Content-Type: %s",
+		         ctype ? ctype : "application/json");
 		h = curl_slist_append(h, line);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -457,7 +457,8 @@ http_h(const char *base, const char *method, const char *path, const char *token
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
 	else
-		snprintf(out->error, sizeof(out->error), "%s", *errbuf ? errbuf : curl_easy_strerror(rc));
+		snprintf(out->error, sizeof(out->error), "%s",
+		         *errbuf ? errbuf : curl_easy_strerror(rc));
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	out->body = s.data ? s.data : strdup("");
@@ -546,13 +547,13 @@ bool
 is_problem(const struct resp *r, long status)
 {
 	bool ok = r->status == status &&
-		  strncmp(r->content_type, "application/problem+json", 24) == 0 &&
-		  jnum(r, "status", 0) == (double)status && jstr(r, "type") != NULL &&
-		  jstr(r, "title") != NULL && jstr(r, "detail") != NULL;
+	          strncmp(r->content_type, "application/problem+json", 24) == 0 &&
+	          jnum(r, "status", 0) == (double)status && jstr(r, "type") != NULL &&
+	          jstr(r, "title") != NULL && jstr(r, "detail") != NULL;
 
 	if (!ok)
 		tap_diag("  want problem %ld, got %ld %s: %s", status, r->status, r->content_type,
-			 r->body ? r->body : "");
+		         r->body ? r->body : "");
 	return ok;
 }
 

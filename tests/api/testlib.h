@@ -56,16 +56,16 @@ struct resp {
 
 /* One request. body may be NULL; ctype NULL means application/json when body is given. */
 int http(const char *base, const char *method, const char *path, const char *token,
-	 const char *ctype, const char *body, size_t len, struct resp *out);
+         const char *ctype, const char *body, size_t len, struct resp *out);
 /* The same with the daemon's URL and extra raw headers ("Name: value", NULL-terminated). */
 int http_h(const char *base, const char *method, const char *path, const char *token,
-	   const char *ctype, const char *body, size_t len, const char *const *headers,
-	   struct resp *out);
+           const char *ctype, const char *body, size_t len, const char *const *headers,
+           struct resp *out);
 void resp_free(struct resp *r);
 
 /* Shorthands for JSON against the env's daemon. */
-int api(struct tenv *t, const char *method, const char *path, const char *token,
-	const char *json, struct resp *out);
+int api(struct tenv *t, const char *method, const char *path, const char *token, const char *json,
+        struct resp *out);
 
 /* POST /api/v1/sessions; returns 0 and the token, or the HTTP status. */
 int login(struct tenv *t, const char *user, const char *password, char token[128]);

@@ -47,16 +47,16 @@ world_make(struct tenv *t)
 /* Register one specimen of MASC/P001 (or the given participant); returns its ID in id. */
 __attribute__((unused)) static bool
 world_register(struct tenv *t, const char *study, const char *participant, const char *type,
-	       char id[16])
+               char id[16])
 {
 	char body[512];
 	struct resp r;
 
 	snprintf(body, sizeof(body),
-		 "{\"participant\":{\"study\":\"%s\",\"code\":\"%s\"},\"type\":\"%s\","
-		 "\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T09:30:00Z\","
-		 "\"quantity\":{\"value\":2,\"unit\":\"mL\"}}",
-		 study, participant, type);
+	         "{\"participant\":{\"study\":\"%s\",\"code\":\"%s\"},\"type\":\"%s\","
+	         "\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T09:30:00Z\","
+	         "\"quantity\":{\"value\":2,\"unit\":\"mL\"}}",
+	         study, participant, type);
 	api(t, "POST", "/api/v1/specimens", t->admin_token, body, &r);
 	bool ok = r.status == 201 && jstr(&r, "id") != NULL;
 	if (ok)

@@ -24,7 +24,8 @@ routing(void)
 	ok(rt != NULL, "HEAD is answered like GET");
 
 	rt = route_match("DELETE", "/healthz", &a, params, &path_ok);
-	ok(rt == NULL && path_ok, "a known path with another method: no route, but the path matched (405)");
+	ok(rt == NULL && path_ok,
+	   "a known path with another method: no route, but the path matched (405)");
 
 	rt = route_match("GET", "/nowhere", &a, params, &path_ok);
 	ok(rt == NULL && !path_ok, "an unknown path: no route, no path (404)");
@@ -57,7 +58,8 @@ routing(void)
 	rt = route_match("GET", "/", &a, params, &path_ok);
 	ok(rt != NULL && strcmp(rt->pattern, "/") == 0, "GET / is the bench page");
 
-	/* Every route is well formed: a method, an absolute pattern, roles, and a body spec when it takes JSON. */
+	/* Every route is well formed: a method, an absolute pattern, roles, and a body spec when it
+	 * takes JSON. */
 	bool sane = true;
 	for (size_t i = 0; i < route_count; i++) {
 		const struct route *r = &routes[i];
@@ -82,7 +84,8 @@ problems(void)
 
 	char *text = problem_json(404, NULL, "no specimen X", NULL);
 	cJSON *j = cJSON_Parse(text);
-	is_str(cJSON_GetObjectItem(j, "type")->valuestring, "/problems/not-found", "a 404 problem has its type");
+	is_str(cJSON_GetObjectItem(j, "type")->valuestring, "/problems/not-found",
+	       "a 404 problem has its type");
 	is_str(cJSON_GetObjectItem(j, "title")->valuestring, "Not found", "  a title");
 	is_int(cJSON_GetObjectItem(j, "status")->valueint, 404, "  the status");
 	is_str(cJSON_GetObjectItem(j, "detail")->valuestring, "no specimen X", "  the detail");
@@ -96,10 +99,10 @@ problems(void)
 	j = cJSON_Parse(text);
 	cJSON *list = cJSON_GetObjectItem(j, "errors");
 	is_int(cJSON_GetArraySize(list), 2, "a 400 problem lists every field");
-	is_str(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "field")->valuestring, "participant.code",
-	       "  by its path");
-	is_str(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "message")->valuestring, "must be a string",
-	       "  with its message");
+	is_str(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "field")->valuestring,
+	       "participant.code", "  by its path");
+	is_str(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "message")->valuestring,
+	       "must be a string", "  with its message");
 	cJSON_Delete(j);
 	free(text);
 
@@ -153,14 +156,17 @@ configuration(void)
 	config_free(&cfg);
 	unsetenv("BIOBANK_THREADS");
 
-	const char *bad[] = { "--threads=999", "--listen=localhost:0", "--allow-plain-http=maybe", NULL };
+	const char *bad[] = { "--threads=999", "--listen=localhost:0", "--allow-plain-http=maybe",
+		              NULL };
 	is_int(load(&cfg, bad, err, sizeof(err)), 3, "three bad settings are three problems");
-	ok(strstr(err, "--threads") && strstr(err, "port from 1 to 65535") && strstr(err, "--allow-plain-http"),
+	ok(strstr(err, "--threads") && strstr(err, "port from 1 to 65535") &&
+	       strstr(err, "--allow-plain-http"),
 	   "  each reported");
 	config_free(&cfg);
 
 	const char *remote[] = { "--listen=0.0.0.0:8443", "--allow-plain-http", NULL };
-	is_int(load(&cfg, remote, err, sizeof(err)), 0, "a public address with allow_plain_http is accepted");
+	is_int(load(&cfg, remote, err, sizeof(err)), 0,
+	       "a public address with allow_plain_http is accepted");
 	config_free(&cfg);
 
 	const char *rest[] = { "--threads=2", "extra", NULL };
