@@ -256,8 +256,12 @@ listener_main(void *arg)
 			bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 			PQclear(res);
 			if (!ok) {
+				/* A server that refuses LISTEN (a hot standby) would refuse it
+				 * again at once: wait as after a failed connect. */
 				db_disconnect(conn);
 				conn = NULL;
+				for (int i = 0; i < 10 && !atomic_load(&c->stop); i++)
+					poll(NULL, 0, 100);
 				continue;
 			}
 			/* Revocations may have been missed while we were away. */

@@ -47,9 +47,18 @@ bb_install_deps() {
 	fi
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
 		die "apt-get update failed"
+	# Servers the tests start themselves (PostgreSQL, pgbouncer, nginx) must not also be
+	# started as system services by their packages: forbid that for the install.
+	local policy=/usr/sbin/policy-rc.d own_policy=no
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null &&
+			"${sudo[@]}" chmod 755 "$policy" && own_policy=yes
+	fi
+	local rc=0
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends "${missing[@]}" >/dev/null ||
-		die "apt-get install failed for: ${missing[*]}"
+		--no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+	[ "$own_policy" = yes ] && "${sudo[@]}" rm -f "$policy"
+	[ "$rc" -eq 0 ] || die "apt-get install failed for: ${missing[*]}"
 }
 
 # bb_build DIR TARGETS [meson options...]: configure once, then build

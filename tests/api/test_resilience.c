@@ -144,11 +144,9 @@ main(int argc, char **argv)
 {
 	struct tenv t;
 
+	if (getenv("BIOBANK_TEST_PGCTL") == NULL)
+		tap_skip_all("BIOBANK_TEST_PGCTL is not set (run through scripts/test)");
 	tenv_setup(&t, "resilience", argc, argv);
-	if (getenv("BIOBANK_TEST_PGCTL") == NULL) {
-		tenv_teardown(&t);
-		tap_skip_all("BIOBANK_TEST_PGCTL is not set");
-	}
 	database_outage(&t);
 	graceful_shutdown(&t);
 	tenv_teardown(&t);
