@@ -82,7 +82,9 @@ enum bb_err lbl_render_zpl(const struct lbl_job *job, const struct lbl_data *lab
                            struct bb_buf *out, char why[LBL_WHY_MAX]);
 enum bb_err lbl_render_cairo(const struct lbl_job *job, const struct lbl_data *labels, size_t n,
                              struct bb_buf *out, char why[LBL_WHY_MAX]);
-/* png_dpi.c: inserts a pHYs chunk after IHDR so viewers and printers know the size. */
-enum bb_err lbl_png_set_dpi(struct bb_buf *png, size_t start, int dpi);
+/* png_write.c: the drawn surface (RGB24, grey) as an 8-bit grey PNG with a pHYs chunk. */
+struct _cairo_surface;
+enum bb_err lbl_png_write(struct _cairo_surface *surface, int dpi, struct bb_buf *out,
+                          char why[LBL_WHY_MAX]);
 
 #endif

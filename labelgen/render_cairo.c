@@ -157,15 +157,9 @@ render_png(const struct lbl_job *job, const struct lbl_data *d, struct bb_buf *o
 	lbl_layout_free(&lo);
 	if (err == BB_OK) {
 		cairo_surface_flush(surface);
-		cairo_status_t st = cairo_surface_write_to_png_stream(surface, write_buf, out);
-		if (st != CAIRO_STATUS_SUCCESS) {
-			lbl_why(why, "PNG: %s", cairo_status_to_string(st));
-			err = BB_EINTERNAL;
-		}
+		err = lbl_png_write(surface, job->dpi, out, why);
 	}
 	err = finish(cr, surface, err, why);
-	if (err == BB_OK)
-		err = lbl_png_set_dpi(out, start, job->dpi);
 	if (err) {
 		out->len = start;
 		if (out->data)

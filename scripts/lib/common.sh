@@ -9,7 +9,7 @@ PG_BIN=/usr/lib/postgresql/15/bin
 BB_PACKAGES=(
 	build-essential meson ninja-build pkg-config git python3
 	libmicrohttpd-dev libpq-dev libcjson-dev libsodium-dev libcurl4-gnutls-dev
-	libzint-dev zint libcairo2-dev
+	libzint-dev zint libcairo2-dev libpng-dev zlib1g-dev
 	postgresql-15 postgresql-client-15
 	curl ca-certificates openssl
 	clang libclang-rt-14-dev
