@@ -46,7 +46,7 @@ void db_release(struct db_pool *pool, struct db_conn *c);
  * On BB_OK *res holds the result (caller PQclear()s; may pass NULL to
  * discard). Errors: BB_EDBDOWN (connection lost), BB_ERETRY (40001,
  * 40P01), BB_ECONFLICT (23505 unique, 23P01 exclusion, BB409 raised by a
- * function), BB_ENOTFOUND (BB404), BB_EINVAL (BB400, 22xxx, 23502/23503/
+ * function), BB_ENOTFOUND (BB404), BB_EINVAL (BB400, class 22, 23502/23503/
  * 23514), BB_EINTERNAL (anything else, logged). The message of the last
  * error is kept on the connection for the reply.
  */

@@ -12,41 +12,10 @@
 
 static char manager[128], tech[128], auditor[128], printer[128], masc_tech[128], masc_manager[128];
 
-/* The first value of a query as an int (-1 when it failed). */
-static long
-sql_long(struct tenv *t, const char *sql)
-{
-	bool ok_sql;
-	char *v = sql_value(t, sql, &ok_sql);
-	long n = ok_sql && v != NULL ? strtol(v, NULL, 10) : -1;
-
-	free(v);
-	return n;
-}
-
 static int
 items_count(const struct resp *r)
 {
 	return cJSON_GetArraySize(cJSON_GetObjectItem(r->json, "items"));
-}
-
-static void
-user(struct tenv *t, const char *name, const char *role, const char *studies, char token[128])
-{
-	struct resp r;
-	char body[512];
-
-	snprintf(body, sizeof(body),
-	         "{\"username\":\"%s\",\"password\":\"password-%s\",\"role\":\"%s\"%s%s}", name,
-	         name, role, studies ? ",\"studies\":" : "", studies ? studies : "");
-	api(t, "POST", "/api/v1/users", t->admin_token, body, &r);
-	if (r.status != 201)
-		tap_diag("creating %s: %ld %s", name, r.status, r.body);
-	resp_free(&r);
-	char pw[80];
-	snprintf(pw, sizeof(pw), "password-%s", name);
-	if (login(t, name, pw, token) != 0)
-		tap_diag("login %s failed", name);
 }
 
 static void
@@ -73,7 +42,7 @@ studies(struct tenv *t)
 	ok(is_problem(&r, 409), "a duplicate study code is 409");
 	ok(r.body != NULL && strstr(r.body, "MASC") != NULL, "  naming the code");
 	resp_free(&r);
-	is_int(sql_long(t, "SELECT count(*) FROM studies WHERE name = 'Again'"), 0,
+	is_int(sql_int(t, "SELECT count(*) FROM studies WHERE name = 'Again'"), 0,
 	       "  and nothing was written");
 
 	const char *bad[] = {
@@ -97,8 +66,7 @@ studies(struct tenv *t)
 	ok(is_problem(&r, 400) && problem_names_field(&r, "pi"),
 	   "an unknown field is 400 naming it");
 	resp_free(&r);
-	is_int(sql_long(t, "SELECT count(*) FROM studies"), 2,
-	       "  the refused studies left nothing");
+	is_int(sql_int(t, "SELECT count(*) FROM studies"), 2, "  the refused studies left nothing");
 
 	api(t, "POST", "/api/v1/studies", tech, "{\"code\":\"TECH\",\"name\":\"n\"}", &r);
 	ok(is_problem(&r, 403), "a technician may not create studies: 403");
@@ -106,7 +74,7 @@ studies(struct tenv *t)
 	api(t, "POST", "/api/v1/studies", auditor, "{\"code\":\"AUD\",\"name\":\"n\"}", &r);
 	ok(is_problem(&r, 403), "an auditor may not create studies: 403");
 	resp_free(&r);
-	is_int(sql_long(t, "SELECT count(*) FROM studies"), 2, "  and neither wrote anything");
+	is_int(sql_int(t, "SELECT count(*) FROM studies"), 2, "  and neither wrote anything");
 
 	api(t, "GET", "/api/v1/studies", auditor, NULL, &r);
 	is_int(r.status, 200, "an auditor lists studies");
@@ -134,8 +102,8 @@ studies(struct tenv *t)
 static void
 scoped_users(struct tenv *t)
 {
-	user(t, "mtech", "technician", "[\"MASC\"]", masc_tech);
-	user(t, "mman", "manager", "[\"MASC\"]", masc_manager);
+	make_user(t, "mtech", "technician", "[\"MASC\"]", masc_tech);
+	make_user(t, "mman", "manager", "[\"MASC\"]", masc_manager);
 
 	struct resp r;
 	api(t, "GET", "/api/v1/studies", masc_tech, NULL, &r);
@@ -170,9 +138,9 @@ participants(struct tenv *t)
 	ok(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "consent"), "biobank")),
 	   "  no consent recorded yet");
 	resp_free(&r);
-	is_int(sql_long(t,
-	                "SELECT count(*) FROM participants WHERE code = 'P-001' AND sex = 'female'"
-	                " AND diagnosis = 'IBM'"),
+	is_int(sql_int(t,
+	               "SELECT count(*) FROM participants WHERE code = 'P-001' AND sex = 'female'"
+	               " AND diagnosis = 'IBM'"),
 	       1, "  and it is in the database as such");
 
 	const char *more[] = {
@@ -262,9 +230,9 @@ participants(struct tenv *t)
 		}
 		resp_free(&r);
 	}
-	is_int(sql_long(t, "SELECT count(*) FROM participants"), 4,
+	is_int(sql_int(t, "SELECT count(*) FROM participants"), 4,
 	       "the refused participants left nothing behind");
-	is_int(sql_long(t, "SELECT count(*) FROM audit_log WHERE entity = 'participant'"), 4,
+	is_int(sql_int(t, "SELECT count(*) FROM audit_log WHERE entity = 'participant'"), 4,
 	       "  not even an audit row");
 
 	/* Scoping: a study outside the caller's reads like one that does not exist. */
@@ -283,7 +251,7 @@ participants(struct tenv *t)
 	   "  the same answer as for a study that does not exist");
 	resp_free(&r);
 	free(out_of_scope);
-	is_int(sql_long(t, "SELECT count(*) FROM participants WHERE code = 'P-8'"), 0,
+	is_int(sql_int(t, "SELECT count(*) FROM participants WHERE code = 'P-8'"), 0,
 	       "  and nothing was written");
 
 	api(t, "POST", "/api/v1/participants", auditor,
@@ -334,7 +302,7 @@ paging(struct tenv *t)
 		api(t, "POST", "/api/v1/participants", tech, body, &r);
 		resp_free(&r);
 	}
-	is_int(sql_long(t, "SELECT count(*) FROM participants"), 27, "27 participants in all");
+	is_int(sql_int(t, "SELECT count(*) FROM participants"), 27, "27 participants in all");
 
 	api(t, "GET", "/api/v1/participants", tech, NULL, &r);
 	is_int(items_count(&r), 27, "the list without a limit holds all 27 (default 50)");
@@ -452,7 +420,7 @@ consent(struct tenv *t)
 	made &= add_specimen(t, "P-001", "dna", "baseline", "registered");
 	made &= add_specimen(t, "P-002", "serum", "baseline", "registered");
 	ok(made, "specimens registered in SQL");
-	is_int(sql_long(t, "SELECT count(*) FROM specimens"), 6, "6 specimens, 5 of them P-001's");
+	is_int(sql_int(t, "SELECT count(*) FROM specimens"), 6, "6 specimens, 5 of them P-001's");
 
 	api(t, "POST", "/api/v1/participants/MASC/P-001/consents", manager,
 	    "{\"scope\":\"biobank\",\"status\":\"given\",\"date\":\"2024-01-10\",\"version\":\"v1."
@@ -529,43 +497,43 @@ consent(struct tenv *t)
 	api(t, "POST", "/api/v1/participants/SSC-2/P-001/consents", masc_manager, withdraw, &r);
 	ok(is_problem(&r, 404), "consent for a participant outside the caller's studies is 404");
 	resp_free(&r);
-	is_int(sql_long(t, "SELECT count(*) FROM consents"), 2, "the refused consents left no row");
-	is_int(sql_long(t, "SELECT count(*) FROM specimens WHERE consent_withdrawn"), 0,
+	is_int(sql_int(t, "SELECT count(*) FROM consents"), 2, "the refused consents left no row");
+	is_int(sql_int(t, "SELECT count(*) FROM specimens WHERE consent_withdrawn"), 0,
 	       "  flagged nothing");
-	is_int(sql_long(t, "SELECT count(*) FROM events WHERE type = 'consent_withdrawn'"), 0,
+	is_int(sql_int(t, "SELECT count(*) FROM events WHERE type = 'consent_withdrawn'"), 0,
 	       "  and wrote no event");
 
 	api(t, "POST", "/api/v1/participants/MASC/P-001/consents", manager, withdraw, &r);
 	is_int(r.status, 201, "a manager records the biobank withdrawal: 201");
 	is_int((long)jnum(&r, "specimens_flagged", -1), 5, "  flagging P-001's 5 specimens");
 	resp_free(&r);
-	is_int(sql_long(t, "SELECT count(*) FROM specimens s JOIN participants p ON p.id = "
-	                   "s.participant_id WHERE s.consent_withdrawn AND p.code = 'P-001'"),
+	is_int(sql_int(t, "SELECT count(*) FROM specimens s JOIN participants p ON p.id = "
+	                  "s.participant_id WHERE s.consent_withdrawn AND p.code = 'P-001'"),
 	       5, "  all five are flagged in the database");
-	is_int(sql_long(t, "SELECT count(*) FROM specimens WHERE consent_withdrawn"), 5,
+	is_int(sql_int(t, "SELECT count(*) FROM specimens WHERE consent_withdrawn"), 5,
 	       "  and no one else's");
-	is_int(sql_long(t, "SELECT count(*) FROM events WHERE type = 'consent_withdrawn'"
-	                   " AND actor = 'mgr' AND seq = 2 AND reason IS NOT NULL"
-	                   " AND details ->> 'version' = 'v1.0'"),
+	is_int(sql_int(t, "SELECT count(*) FROM events WHERE type = 'consent_withdrawn'"
+	                  " AND actor = 'mgr' AND seq = 2 AND reason IS NOT NULL"
+	                  " AND details ->> 'version' = 'v1.0'"),
 	       5, "  one consent_withdrawn event each, by the manager, chained after registration");
-	is_int(sql_long(t, "SELECT count(*) FROM events e JOIN events p ON p.specimen_id ="
-	                   " e.specimen_id AND p.seq = e.seq - 1 WHERE e.type = 'consent_withdrawn'"
-	                   " AND e.prev_hash = p.hash"),
+	is_int(sql_int(t, "SELECT count(*) FROM events e JOIN events p ON p.specimen_id ="
+	                  " e.specimen_id AND p.seq = e.seq - 1 WHERE e.type = 'consent_withdrawn'"
+	                  " AND e.prev_hash = p.hash"),
 	       5, "  each hash-chained to the event before it");
-	is_int(sql_long(t, "SELECT count(*) FROM audit_log WHERE entity = 'consent' AND actor ="
-	                   " 'mgr'"),
+	is_int(sql_int(t, "SELECT count(*) FROM audit_log WHERE entity = 'consent' AND actor ="
+	                  " 'mgr'"),
 	       3, "the audit log has the three consents, by the manager");
 
 	api(t, "POST", "/api/v1/participants/MASC/P-001/consents", manager, withdraw, &r);
 	is_int((long)jnum(&r, "specimens_flagged", -1), 0, "withdrawing again flags nothing new");
 	resp_free(&r);
-	is_int(sql_long(t, "SELECT count(*) FROM events WHERE type = 'consent_withdrawn'"), 5,
+	is_int(sql_int(t, "SELECT count(*) FROM events WHERE type = 'consent_withdrawn'"), 5,
 	       "  and writes no second event");
 
 	/* A new specimen for the withdrawn participant is refused by the database. */
 	ok(!add_specimen(t, "P-001", "plasma", "y5", "registered"),
 	   "the database refuses a new specimen of the withdrawn participant");
-	is_int(sql_long(t, "SELECT count(*) FROM specimens WHERE type = 'plasma'"), 0,
+	is_int(sql_int(t, "SELECT count(*) FROM specimens WHERE type = 'plasma'"), 0,
 	       "no new specimen can be added once biobank consent is withdrawn");
 
 	api(t, "POST", "/api/v1/participants/MASC/P-001/consents", manager,
@@ -574,7 +542,7 @@ consent(struct tenv *t)
 	    &r);
 	is_int(r.status, 201, "consent given again later: 201");
 	resp_free(&r);
-	is_int(sql_long(t, "SELECT count(*) FROM specimens WHERE consent_withdrawn"), 5,
+	is_int(sql_int(t, "SELECT count(*) FROM specimens WHERE consent_withdrawn"), 5,
 	       "  does not unflag the specimens (destruction workflow started)");
 
 	api(t, "GET", "/api/v1/participants/MASC/P-001", tech, NULL, &r);
@@ -653,7 +621,7 @@ reference_lists(struct tenv *t)
 	    &r);
 	ok(is_problem(&r, 403), "a technician may not add types: 403");
 	resp_free(&r);
-	is_int(sql_long(t, "SELECT count(*) FROM specimen_types"), 11,
+	is_int(sql_int(t, "SELECT count(*) FROM specimen_types"), 11,
 	       "  the refused types left nothing");
 
 	api(t, "GET", "/api/v1/diagnoses", auditor, NULL, &r);
@@ -696,7 +664,7 @@ audit_log(struct tenv *t)
 	resp_free(&r);
 
 	/* Paging: 3 at a time over everything, newest first, no repeats. */
-	long total = sql_long(t, "SELECT count(*) FROM audit_log");
+	long total = sql_int(t, "SELECT count(*) FROM audit_log");
 	char cursor[256] = "";
 	double prev = 1e18;
 	long seen = 0;
@@ -766,9 +734,9 @@ audit_log(struct tenv *t)
 	ok(r.status == 200 && has_masc, "a MASC-only manager sees MASC's participants in the log");
 	ok(!leak, "  and nothing of SSC-2, LATE, accounts or tokens");
 	resp_free(&r);
-	long ssc_part = sql_long(
-	    t, "SELECT count(*) FROM audit_log WHERE entity = 'participant'"
-	       " AND entity_id LIKE (SELECT id || '/%' FROM studies WHERE code = 'SSC-2')");
+	long ssc_part =
+	    sql_int(t, "SELECT count(*) FROM audit_log WHERE entity = 'participant'"
+	               " AND entity_id LIKE (SELECT id || '/%' FROM studies WHERE code = 'SSC-2')");
 	is_int(ssc_part, 1, "  (the log does hold SSC-2's participant)");
 	api(t, "GET", "/api/v1/audit-log?entity=participant&entity_id=SSC-2/P-001", masc_manager,
 	    NULL, &r);
@@ -806,10 +774,10 @@ main(int argc, char **argv)
 	struct tenv t;
 
 	tenv_setup(&t, "participants", argc, argv);
-	user(&t, "mgr", "manager", NULL, manager);
-	user(&t, "tech", "technician", NULL, tech);
-	user(&t, "aud", "auditor", NULL, auditor);
-	user(&t, "zebra", "printer", NULL, printer);
+	make_user(&t, "mgr", "manager", NULL, manager);
+	make_user(&t, "tech", "technician", NULL, tech);
+	make_user(&t, "aud", "auditor", NULL, auditor);
+	make_user(&t, "zebra", "printer", NULL, printer);
 	studies(&t);
 	scoped_users(&t);
 	participants(&t);

@@ -15,35 +15,6 @@
 static char manager[128], tech[128], auditor[128], masc_reader[128];
 static char s1[16], s2[16], s3[16], w1[16], w2[16], w3[16], x1[16];
 
-static long
-sql_long(struct tenv *t, const char *sql)
-{
-	bool ok_sql;
-	char *v = sql_value(t, sql, &ok_sql);
-	long n = ok_sql && v != NULL ? strtol(v, NULL, 10) : -1;
-
-	free(v);
-	return n;
-}
-
-static void
-user(struct tenv *t, const char *name, const char *role, const char *studies, char token[128])
-{
-	struct resp r;
-	char body[512], pw[80];
-
-	snprintf(body, sizeof(body),
-	         "{\"username\":\"%s\",\"password\":\"password-%s\",\"role\":\"%s\"%s%s}", name,
-	         name, role, studies ? ",\"studies\":" : "", studies ? studies : "");
-	api(t, "POST", "/api/v1/users", t->admin_token, body, &r);
-	if (r.status != 201)
-		tap_diag("creating %s: %ld %s", name, r.status, r.body);
-	resp_free(&r);
-	snprintf(pw, sizeof(pw), "password-%s", name);
-	if (login(t, name, pw, token) != 0)
-		tap_diag("login %s failed", name);
-}
-
 static void
 act(struct tenv *t, const char *id, const char *action, const char *body)
 {
@@ -67,10 +38,10 @@ static void
 setup(struct tenv *t)
 {
 	world_make(t);
-	user(t, "mona", "manager", NULL, manager);
-	user(t, "tom", "technician", NULL, tech);
-	user(t, "aude", "auditor", NULL, auditor);
-	user(t, "mara", "auditor", "[\"MASC\"]", masc_reader);
+	make_user(t, "mona", "manager", NULL, manager);
+	make_user(t, "tom", "technician", NULL, tech);
+	make_user(t, "aude", "auditor", NULL, auditor);
+	make_user(t, "mara", "auditor", "[\"MASC\"]", masc_reader);
 	ok(world_register(t, "MASC", "P001", "serum", s1) &&
 	       world_register(t, "MASC", "P001", "serum", s2) &&
 	       world_register(t, "MASC", "P001", "plasma", s3) &&
@@ -131,7 +102,7 @@ occupancy(struct tenv *t)
 {
 	struct resp r;
 	char path[96];
-	long rack = sql_long(t, "SELECT id FROM locations WHERE name = 'Rack 1'");
+	long rack = sql_int(t, "SELECT id FROM locations WHERE name = 'Rack 1'");
 
 	snprintf(path, sizeof(path), "/api/v1/reports/occupancy?location=%ld", rack);
 	api(t, "GET", path, auditor, NULL, &r);
@@ -215,7 +186,7 @@ consent_withdrawn(struct tenv *t)
 	ok(is_problem(&r, 400) && problem_names_field(&r, "limit"), "limit=0 is a 400");
 	resp_free(&r);
 
-	long events = sql_long(t, "SELECT count(*) FROM events");
+	long events = sql_int(t, "SELECT count(*) FROM events");
 	snprintf(body, sizeof(body),
 	         "{\"specimens\":[\"%s\",\"%s\",\"%s\",\"%s\"],\"reason\":\"consent withdrawn\"}",
 	         w1, s1, w3, w2);
@@ -226,8 +197,8 @@ consent_withdrawn(struct tenv *t)
 	   "  naming %s as consumed", w3);
 	ok(!strstr(r.body, w1), "  not naming the good ones");
 	resp_free(&r);
-	is_int(sql_long(t, "SELECT count(*) FROM events"), events, "  no event was written");
-	is_int(sql_long(t, "SELECT count(*) FROM specimens WHERE status = 'destroyed'"), 0,
+	is_int(sql_int(t, "SELECT count(*) FROM events"), events, "  no event was written");
+	is_int(sql_int(t, "SELECT count(*) FROM specimens WHERE status = 'destroyed'"), 0,
 	       "  nothing destroyed");
 
 	snprintf(body, sizeof(body), "{\"specimens\":[\"%s\"]}", w1);
@@ -250,8 +221,7 @@ consent_withdrawn(struct tenv *t)
 	api(t, "POST", "/api/v1/reports/consent-withdrawn/destroy", masc_reader, body, &r);
 	ok(is_problem(&r, 403), "nor an auditor (403)");
 	resp_free(&r);
-	is_int(sql_long(t, "SELECT count(*) FROM events"), events,
-	       "  none of these wrote an event");
+	is_int(sql_int(t, "SELECT count(*) FROM events"), events, "  none of these wrote an event");
 
 	snprintf(body, sizeof(body),
 	         "{\"specimens\":[\"%s\",\"%s\"],\"reason\":\"consent withdrawn 2026-03-10\"}", w1,
@@ -271,8 +241,8 @@ consent_withdrawn(struct tenv *t)
 	    " AND from_pos = 'C3' AND actor = 'mona' AND reason = 'consent withdrawn 2026-03-10'"
 	    " AND details ->> 'workflow' = 'consent_withdrawn'",
 	    w1);
-	is_int(sql_long(t, sql), 1, "  a destroyed event from BOX-B C3 with reason and actor");
-	is_int(sql_long(t, "SELECT count(*) FROM events WHERE type = 'destroyed'"), 2,
+	is_int(sql_int(t, sql), 1, "  a destroyed event from BOX-B C3 with reason and actor");
+	is_int(sql_int(t, "SELECT count(*) FROM events WHERE type = 'destroyed'"), 2,
 	       "  one per specimen");
 	api(t, "GET", "/api/v1/reports/consent-withdrawn", auditor, NULL, &r);
 	is_int(items(&r), 0, "the worklist is empty again");
@@ -484,7 +454,7 @@ csv_export(struct tenv *t)
 	    N);
 	free(sql_value(t, sql, &ok_sql));
 	ok(ok_sql, "%d specimens inserted with SQL", N);
-	long total = sql_long(t, "SELECT count(*) FROM specimens");
+	long total = sql_int(t, "SELECT count(*) FROM specimens");
 
 	const char *hdr[] = { "Accept: text/csv", NULL };
 	struct rss_watch w = { .pid = t->d.pid, .max_kb = rss_kb(t->d.pid) };

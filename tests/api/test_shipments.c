@@ -13,17 +13,6 @@ static char manager[128], tech[128], auditor[128], masc_manager[128];
 static char sa[16], sb[16], sc[16], sd[16], se[16], sf[16];
 static char ship1[24], ship2[24];
 
-static long
-sql_long(struct tenv *t, const char *sql)
-{
-	bool ok_sql;
-	char *v = sql_value(t, sql, &ok_sql);
-	long n = ok_sql && v != NULL ? strtol(v, NULL, 10) : -1;
-
-	free(v);
-	return n;
-}
-
 static char *sqlf(struct tenv *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static char *
 sqlf(struct tenv *t, const char *fmt, ...)
@@ -36,24 +25,6 @@ sqlf(struct tenv *t, const char *fmt, ...)
 	vsnprintf(sql, sizeof(sql), fmt, ap);
 	va_end(ap);
 	return sql_value(t, sql, &ok_sql);
-}
-
-static void
-user(struct tenv *t, const char *name, const char *role, const char *studies, char token[128])
-{
-	struct resp r;
-	char body[512], pw[80];
-
-	snprintf(body, sizeof(body),
-	         "{\"username\":\"%s\",\"password\":\"password-%s\",\"role\":\"%s\"%s%s}", name,
-	         name, role, studies ? ",\"studies\":" : "", studies ? studies : "");
-	api(t, "POST", "/api/v1/users", t->admin_token, body, &r);
-	if (r.status != 201)
-		tap_diag("creating %s: %ld %s", name, r.status, r.body);
-	resp_free(&r);
-	snprintf(pw, sizeof(pw), "password-%s", name);
-	if (login(t, name, pw, token) != 0)
-		tap_diag("login %s failed", name);
 }
 
 static int
@@ -82,10 +53,10 @@ setup(struct tenv *t)
 	struct resp r;
 
 	world_make(t);
-	user(t, "mona", "manager", NULL, manager);
-	user(t, "tom", "technician", NULL, tech);
-	user(t, "aude", "auditor", NULL, auditor);
-	user(t, "mia", "manager", "[\"MASC\"]", masc_manager);
+	make_user(t, "mona", "manager", NULL, manager);
+	make_user(t, "tom", "technician", NULL, tech);
+	make_user(t, "aude", "auditor", NULL, auditor);
+	make_user(t, "mia", "manager", "[\"MASC\"]", masc_manager);
 	ok(world_register(t, "MASC", "P001", "serum", sa) &&
 	       world_register(t, "MASC", "P001", "plasma", sc) &&
 	       world_register(t, "MASC", "P001", "serum", sd) &&
@@ -144,7 +115,7 @@ create(struct tenv *t)
 		{ "{\"destination\":\"X\",\"conditions\":\"ambient\",\"courier\":\"DHL\"}",
 		  "an unknown field", "courier" },
 	};
-	long before = sql_long(t, "SELECT count(*) FROM shipments");
+	long before = sql_int(t, "SELECT count(*) FROM shipments");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		api(t, "POST", "/api/v1/shipments", manager, bad[i].body, &r);
 		ok(is_problem(&r, 400) && problem_names_field(&r, bad[i].field),
@@ -155,7 +126,7 @@ create(struct tenv *t)
 	    "{\"destination\":\"X\",\"conditions\":\"ambient\"}", &r);
 	ok(is_problem(&r, 403), "a technician may not open a shipment (403)");
 	resp_free(&r);
-	is_int(sql_long(t, "SELECT count(*) FROM shipments"), before,
+	is_int(sql_int(t, "SELECT count(*) FROM shipments"), before,
 	       "  the refusals left no shipment");
 }
 
@@ -185,7 +156,7 @@ add(struct tenv *t)
 	ok(d && strstr(d, "2 of the specimens"), "  counting both offenders");
 	ok(d && !strstr(d, sa), "  but not the good one");
 	resp_free(&r);
-	is_int(sql_long(t, "SELECT count(*) FROM shipment_items"), 0, "  and nothing was added");
+	is_int(sql_int(t, "SELECT count(*) FROM shipment_items"), 0, "  and nothing was added");
 
 	char typo[16];
 	snprintf(typo, sizeof(typo), "%s", sa);
@@ -218,7 +189,7 @@ add(struct tenv *t)
 	api(t, "POST", path, tech, body, &r);
 	ok(is_problem(&r, 403), "a technician may not add (403)");
 	resp_free(&r);
-	is_int(sql_long(t, "SELECT count(*) FROM shipment_items"), 0,
+	is_int(sql_int(t, "SELECT count(*) FROM shipment_items"), 0,
 	       "  none of these added anything");
 
 	/* By ID, by tube barcode, in lower case. */
@@ -358,8 +329,8 @@ remove_and_csv(struct tenv *t)
 	api(t, "DELETE", path, manager, NULL, &r);
 	ok(is_problem(&r, 404), "removing an unknown tube is a 404");
 	resp_free(&r);
-	is_int(sql_long(t, "SELECT count(*) FROM audit_log WHERE entity = 'shipment_item' AND "
-	                   "action = 'delete'"),
+	is_int(sql_int(t, "SELECT count(*) FROM audit_log WHERE entity = 'shipment_item' AND "
+	                  "action = 'delete'"),
 	       1, "the removal is in the audit log");
 
 	snprintf(path, sizeof(path), "/api/v1/shipments/%s", ship1);
@@ -393,19 +364,19 @@ dispatch_and_receive(struct tenv *t)
 	api(t, "POST", path, t->admin_token, "{\"reason\":\"aliquot for ELISA\"}", &r);
 	is_int(r.status, 200, "a manifest specimen is checked out meanwhile");
 	resp_free(&r);
-	long events = sql_long(t, "SELECT count(*) FROM events");
+	long events = sql_int(t, "SELECT count(*) FROM events");
 	snprintf(path, sizeof(path), "/api/v1/shipments/%s/dispatch", ship1);
 	api(t, "POST", path, manager, NULL, &r);
 	ok(is_problem(&r, 409) && strstr(r.body, sb) && strstr(r.body, "checked_out"),
 	   "dispatch is a 409 naming %s and its status", sb);
 	ok(!strstr(r.body, sa), "  but not the good one");
 	resp_free(&r);
-	is_int(sql_long(t, "SELECT count(*) FROM events"), events, "  no event was written");
+	is_int(sql_int(t, "SELECT count(*) FROM events"), events, "  no event was written");
 	char sql[512];
 	snprintf(sql, sizeof(sql),
 	         "SELECT count(*) FROM specimens WHERE id = '%s' AND status = 'in_storage'", sa);
-	is_int(sql_long(t, sql), 1, "  and nothing shipped");
-	is_int(sql_long(t, "SELECT count(*) FROM shipments WHERE status = 'draft'"), 2,
+	is_int(sql_int(t, sql), 1, "  and nothing shipped");
+	is_int(sql_int(t, "SELECT count(*) FROM shipments WHERE status = 'draft'"), 2,
 	       "  the shipment is still a draft");
 
 	snprintf(path, sizeof(path), "/api/v1/specimens/%s/return", sb);
@@ -430,16 +401,16 @@ dispatch_and_receive(struct tenv *t)
 	         "SELECT count(*) FROM specimens WHERE id IN ('%s', '%s') AND status = 'shipped'"
 	         " AND box_id IS NULL",
 	         sa, sb);
-	is_int(sql_long(t, sql), 2, "  in the database: shipped, positions freed");
+	is_int(sql_int(t, sql), 2, "  in the database: shipped, positions freed");
 	snprintf(sql, sizeof(sql),
 	         "SELECT count(*) FROM events WHERE type = 'shipped' AND specimen_id = '%s' AND "
 	         "from_box = 'BOX-A'"
 	         " AND from_pos = 'A1' AND details ->> 'shipment' = '%s'"
 	         " AND details ->> 'destination' = 'Proteomics core, Uppsala' AND actor = 'mona'",
 	         sa, ship1);
-	is_int(sql_long(t, sql), 1,
+	is_int(sql_int(t, sql), 1,
 	       "  a shipped event from BOX-A A1 with the shipment and destination");
-	is_int(sql_long(t, "SELECT count(*) FROM events WHERE type = 'shipped'"), 2,
+	is_int(sql_int(t, "SELECT count(*) FROM events WHERE type = 'shipped'"), 2,
 	       "  one per specimen");
 	api(t, "GET", "/api/v1/boxes/BOX-A/free?count=1", t->admin_token, NULL, &r);
 	is_str(jstr(&r, "positions.0"), "A1", "  A1 is free again");
@@ -461,7 +432,7 @@ dispatch_and_receive(struct tenv *t)
 
 	snprintf(path, sizeof(path), "/api/v1/shipments/%s/dispatch", ship2);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE specimen_id = '%s'", sf);
-	long f_events = sql_long(t, sql);
+	long f_events = sql_int(t, sql);
 	snprintf(body, sizeof(body), "/api/v1/specimens/%s/lost", sf);
 	api(t, "POST", body, t->admin_token, "{\"reason\":\"not in A6\"}", &r);
 	resp_free(&r);
@@ -469,7 +440,7 @@ dispatch_and_receive(struct tenv *t)
 	ok(is_problem(&r, 409) && strstr(r.body, sf) && strstr(r.body, "lost"),
 	   "dispatching a shipment whose specimen got lost is a 409 naming it");
 	resp_free(&r);
-	is_int(sql_long(t, sql), f_events + 1, "  (only the lost event was written)");
+	is_int(sql_int(t, sql), f_events + 1, "  (only the lost event was written)");
 
 	snprintf(path, sizeof(path), "/api/v1/shipments/%s/receipt", ship2);
 	api(t, "POST", path, t->admin_token, "{\"received_at\":\"2026-03-20T10:00:00Z\"}", &r);
@@ -489,15 +460,15 @@ dispatch_and_receive(struct tenv *t)
 		{ "{\"received_at\":\"2099-01-01T00:00:00Z\",\"condition\":\"melted\"}",
 		  "an unknown condition", "condition" },
 	};
-	events = sql_long(t, "SELECT count(*) FROM events");
+	events = sql_int(t, "SELECT count(*) FROM events");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		api(t, "POST", path, manager, bad[i].body, &r);
 		ok(is_problem(&r, 400) && problem_names_field(&r, bad[i].field),
 		   "%s is a 400 naming %s", bad[i].what, bad[i].field);
 		resp_free(&r);
 	}
-	is_int(sql_long(t, "SELECT count(*) FROM events"), events, "  no event was written");
-	is_int(sql_long(t, "SELECT count(*) FROM shipments WHERE status = 'received'"), 0,
+	is_int(sql_int(t, "SELECT count(*) FROM events"), events, "  no event was written");
+	is_int(sql_int(t, "SELECT count(*) FROM shipments WHERE status = 'received'"), 0,
 	       "  nothing received");
 
 	char now[64], rbody[160];
@@ -519,7 +490,7 @@ dispatch_and_receive(struct tenv *t)
 	         "= 'good'"
 	         " AND details ->> 'shipment' = '%s'",
 	         ship1);
-	is_int(sql_long(t, sql), 2, "  one received event per specimen, with the condition");
+	is_int(sql_int(t, sql), 2, "  one received event per specimen, with the condition");
 	api(t, "POST", path, manager, rbody, &r);
 	ok(is_problem(&r, 409), "a second receipt is a 409");
 	resp_free(&r);
@@ -560,7 +531,7 @@ idempotent_dispatch(struct tenv *t)
 	char sql[512];
 	snprintf(sql, sizeof(sql),
 	         "SELECT count(*) FROM events WHERE type = 'shipped' AND specimen_id = '%s'", sc);
-	is_int(sql_long(t, sql), 1, "  with no second effect");
+	is_int(sql_int(t, sql), 1, "  with no second effect");
 }
 
 int

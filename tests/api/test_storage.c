@@ -33,22 +33,11 @@ sqlf(struct tenv *t, const char *fmt, ...)
 }
 
 static long
-sql_long(struct tenv *t, const char *sql)
-{
-	bool ok_sql;
-	char *v = sql_value(t, sql, &ok_sql);
-	long n = v ? atol(v) : -1;
-
-	free(v);
-	return n;
-}
-
-static long
 count_rows(struct tenv *t)
 {
-	return sql_long(t, "SELECT (SELECT count(*) FROM locations) * 100000"
-	                   " + (SELECT count(*) FROM boxes) * 100 + (SELECT count(*) FROM audit_log"
-	                   " WHERE entity IN ('location', 'box'))");
+	return sql_int(t, "SELECT (SELECT count(*) FROM locations) * 100000"
+	                  " + (SELECT count(*) FROM boxes) * 100 + (SELECT count(*) FROM audit_log"
+	                  " WHERE entity IN ('location', 'box'))");
 }
 
 static size_t
@@ -276,7 +265,7 @@ locations_create(struct tenv *t)
 	refused(t, "POST", "/api/v1/locations", NULL, "{\"kind\":\"site\",\"name\":\"Lab\"}", 401,
 	        NULL, "nor anyone without a token");
 
-	is_int(sql_long(t, "SELECT count(*) FROM locations"), 8, "exactly the 8 locations exist");
+	is_int(sql_int(t, "SELECT count(*) FROM locations"), 8, "exactly the 8 locations exist");
 
 	/* The hierarchy holds for every writer, not only the API. */
 	bool ok_sql;
@@ -301,7 +290,7 @@ locations_create(struct tenv *t)
 	         room);
 	free(sql_value(t, sql, &ok_sql));
 	ok(!ok_sql, "nor stand a box in a room");
-	is_int(sql_long(t, "SELECT count(*) FROM locations"), 8, "  still 8 locations");
+	is_int(sql_int(t, "SELECT count(*) FROM locations"), 8, "  still 8 locations");
 }
 
 static void
@@ -409,7 +398,7 @@ boxes_create(struct tenv *t)
 	    f80);
 	refused(t, "POST", "/api/v1/locations", mgr, body, 409, NULL,
 	        "a location barcode already on a box");
-	is_int(sql_long(t, "SELECT count(*) FROM boxes"), 5, "exactly the 5 boxes exist");
+	is_int(sql_int(t, "SELECT count(*) FROM boxes"), 5, "exactly the 5 boxes exist");
 }
 
 /* Register a specimen as superuser and store it; writes its ID to out. */

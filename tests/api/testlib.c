@@ -506,6 +506,27 @@ login(struct tenv *t, const char *user, const char *password, char token[128])
 	return 0;
 }
 
+int
+make_user(struct tenv *t, const char *name, const char *role, const char *studies, char token[128])
+{
+	struct resp r;
+	char body[512], pw[80];
+
+	snprintf(body, sizeof(body),
+	         "{\"username\":\"%s\",\"password\":\"password-%s\",\"role\":\"%s\"%s%s}", name,
+	         name, role, studies ? ",\"studies\":" : "", studies ? studies : "");
+	api(t, "POST", "/api/v1/users", t->admin_token, body, &r);
+	if (r.status != 201)
+		tap_diag("creating %s: %ld %s", name, r.status, r.body);
+	resp_free(&r);
+	snprintf(pw, sizeof(pw), "password-%s", name);
+	if (login(t, name, pw, token) != 0) {
+		tap_diag("login %s failed", name);
+		return -1;
+	}
+	return 0;
+}
+
 static const cJSON *
 jget(const struct resp *r, const char *path)
 {

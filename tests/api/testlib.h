@@ -67,6 +67,11 @@ void resp_free(struct resp *r);
 int api(struct tenv *t, const char *method, const char *path, const char *token, const char *json,
         struct resp *out);
 
+/* An account made by the admin (password "password-NAME"; studies a JSON array or NULL),
+ * logged in: 0 and its token, or -1 after a diagnostic. */
+int make_user(struct tenv *t, const char *name, const char *role, const char *studies,
+	      char token[128]);
+
 /* POST /api/v1/sessions; returns 0 and the token, or the HTTP status. */
 int login(struct tenv *t, const char *user, const char *password, char token[128]);
 
