@@ -27,6 +27,7 @@ and DIR/counts.txt (name=value lines).
 import argparse
 import datetime
 import hashlib
+import json
 import os
 import sys
 
@@ -136,27 +137,35 @@ def main():
     nboxes = -(-aliquots // (BOX_ROWS * BOX_COLS))
     racks = -(-nboxes // BOXES_PER_RACK)
     racks_per_shelf = -(-racks // (FREEZERS * SHELVES))
-    loc = w["locations"]
-    loc.row(1, None, "site", "Main site", None, None)
-    loc.row(2, 1, "room", "Freezer room", None, None)
+    # Each location carries its path from the site down (locations.path,
+    # which the trigger skipped by COPY would have set).
+    paths = {}
+
+    def location(lid, parent, kind, name, temperature=None, barcode=None):
+        paths[lid] = (paths[parent] if parent else []) + [name]
+        w["locations"].row(lid, parent, kind, name, temperature, barcode,
+                           json.dumps(paths[lid], separators=(",", ":")))
+
+    location(1, None, "site", "Main site")
+    location(2, 1, "room", "Freezer room")
     next_loc = 3
     rack_ids = []
     bench_rack = None
     for f in range(FREEZERS):
         fid = next_loc
         next_loc += 1
-        loc.row(fid, 2, "freezer", "Freezer %d" % (f + 1), -80 if f < 4 else -150, "FZ-%d" % (f + 1))
+        location(fid, 2, "freezer", "Freezer %d" % (f + 1), -80 if f < 4 else -150, "FZ-%d" % (f + 1))
         for s in range(SHELVES):
             sid = next_loc
             next_loc += 1
-            loc.row(sid, fid, "shelf", "Shelf %d" % (s + 1), None, None)
+            location(sid, fid, "shelf", "Shelf %d" % (s + 1))
             if f == 0 and s == 0:
                 bench_rack = next_loc
                 next_loc += 1
-                loc.row(bench_rack, sid, "rack", "Bench rack", None, None)
+                location(bench_rack, sid, "rack", "Bench rack")
             for r in range(racks_per_shelf):
                 rack_ids.append(next_loc)
-                loc.row(next_loc, sid, "rack", "Rack %d" % (r + 1), None, None)
+                location(next_loc, sid, "rack", "Rack %d" % (r + 1))
                 next_loc += 1
     box = w["boxes"]
     barcodes = {}

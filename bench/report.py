@@ -84,12 +84,12 @@ def main():
         out.append("| " + " | ".join(row) + " |")
     out.append("")
     out.append("Run of %s (UTC), size `%s`: %s participants, %s specimens, %s events, %s boxes in %s freezers "
-               "(database %s MB, loaded in %s s%s); %s s per load run; pgbench clients = wrk connections = "
-               "daemon threads = %s; pgbench -j and wrk -t = %s." % (
+               "(database %s MB, loaded in %s s%s); %s s per load run; pgbench clients = wrk connections = %s; "
+               "biobankd threads (database connections) = %s; pgbench -j and wrk -t = %s." % (
                    datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"), r["size"],
                    r["participants"], r["specimens"], r["events"], r["boxes"], r["freezers"], r["db_size_mb"],
                    r["load_seconds"], ", verify-ledger passed" if r.get("verify_ledger") == "ok" else "",
-                   r["duration"], r["clients"], r["threads"]))
+                   r["duration"], r["clients"], r["daemon_threads"], r["threads"]))
     out.append("")
     out.append("Machine: %s cores (%s), %s GB RAM, Linux %s, load average before the run %s. "
                "PostgreSQL %s: %s." % (r["cores"], r["cpu"], r["mem_gb"], r["kernel"], r["load_avg"],

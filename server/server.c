@@ -3,6 +3,7 @@
  * the cap, route, authenticate, validate, run the handler, reply, log, and
  * free everything the request owned in one place.
  */
+#include "acceptor.h"
 #include "auth.h"
 #include "handlers.h"
 #include "idempotency.h"
@@ -393,7 +394,11 @@ srv_run(struct srv *s)
 	struct sockaddr_in sin = { 0 };
 	struct sockaddr_in6 sin6 = { 0 };
 	struct sockaddr *sa;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	socklen_t salen;
+	struct acceptor *acceptor;
+	int lfd;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+	                 MHD_USE_NO_LISTEN_SOCKET;
 	char *cert = NULL, *key = NULL;
 	sigset_t sigs;
 	int sig;
@@ -402,12 +407,13 @@ srv_run(struct srv *s)
 		sin.sin_family = AF_INET;
 		sin.sin_port = htons((uint16_t)cfg->listen_port);
 		sa = (struct sockaddr *)&sin;
+		salen = sizeof(sin);
 	} else {
 		inet_pton(AF_INET6, cfg->listen_host, &sin6.sin6_addr);
 		sin6.sin6_family = AF_INET6;
 		sin6.sin6_port = htons((uint16_t)cfg->listen_port);
 		sa = (struct sockaddr *)&sin6;
-		flags |= MHD_USE_IPv6;
+		salen = sizeof(sin6);
 	}
 	if (cfg->tls_cert != NULL) {
 		cert = slurp(cfg->tls_cert);
@@ -428,15 +434,24 @@ srv_run(struct srv *s)
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, key },
 		{ MHD_OPTION_END, 0, NULL },
 	};
+	if (!acceptor_listen(sa, salen, &lfd)) {
+		log_warn("cannot listen on %s", cfg->listen);
+		free(cert);
+		free(key);
+		return 1;
+	}
 	struct MHD_Daemon *d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY,
-	    cert != NULL ? tls_opts : &tls_opts[2], MHD_OPTION_END);
-	if (d == NULL) {
-		log_warnx("cannot listen on %s (address in use, or not permitted)", cfg->listen);
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)cfg->connection_timeout, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)cfg->per_ip_connections, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_ARRAY, cert != NULL ? tls_opts : &tls_opts[2], MHD_OPTION_END);
+	if (d == NULL || !acceptor_start(d, lfd, &acceptor)) {
+		log_warnx("cannot serve on %s", cfg->listen);
+		if (d == NULL)
+			close(lfd);
+		else
+			MHD_stop_daemon(d);
 		free(cert);
 		free(key);
 		return 1;
@@ -447,9 +462,7 @@ srv_run(struct srv *s)
 	sigwait(&sigs, &sig);
 	log_info("signal %d: finishing requests in flight, then stopping", sig);
 	atomic_store(&s->stopping, true);
-	MHD_socket lsock = MHD_quiesce_daemon(d);
-	if (lsock != MHD_INVALID_SOCKET)
-		close(lsock);
+	acceptor_stop(acceptor);
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (atomic_load(&s->active) > 0 && seconds_since(&start) < cfg->shutdown_timeout) {

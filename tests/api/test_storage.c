@@ -763,6 +763,49 @@ scan(struct tenv *t)
 	refused(t, "GET", path, printer, NULL, 403, NULL, "a printer may not scan");
 }
 
+/* Every location keeps its path (0011): a rename or a move made straight in
+ * the database, as a DBA might, shows at once in the specimens and boxes
+ * below it, however deep, and a path written by hand does not stick. */
+static void
+paths_follow_the_tree(struct tenv *t)
+{
+	const char *consistent =
+	    "SELECT count(*) FROM locations l LEFT JOIN locations p ON p.id = l.parent_id"
+	    " WHERE l.path IS DISTINCT FROM COALESCE(p.path, '[]') || to_jsonb(l.name)";
+	struct resp r;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/api/v1/specimens/%s", s_masc1);
+	free(sqlf(t, "UPDATE locations SET name = 'B2.15' WHERE id = %ld", room));
+	api(t, "GET", path, tech, NULL, &r);
+	is_str(jstr(&r, "location.path.1"), "B2.15",
+	       "a room renamed in SQL: the specimen's path says so");
+	is_str(jstr(&r, "location.path.4"), "BOX-0001", "  down to its box");
+	resp_free(&r);
+	api(t, "GET", "/api/v1/scan/BOX-0001", tech, NULL, &r);
+	is_str(jstr(&r, "item.path.1"), "B2.15", "  and the box's path");
+	resp_free(&r);
+
+	free(sqlf(t, "UPDATE locations SET parent_id = %ld WHERE id = %ld", ln2, shelf));
+	api(t, "GET", path, tech, NULL, &r);
+	is_str(jstr(&r, "location.path.2"), "LN2 tank",
+	       "a shelf moved to the LN2 tank: the path follows");
+	is_str(jstr(&r, "location.path.3"), "Shelf 1", "  through the shelf");
+	resp_free(&r);
+	is_int(sql_int(t, consistent), 0, "  every stored path agrees with the names and parents");
+
+	free(sqlf(t, "UPDATE locations SET path = '[\"forged\"]' WHERE id = %ld", shelf));
+	is_int(sql_int(t, consistent), 0, "a path written by hand is recomputed");
+
+	free(sqlf(t, "UPDATE locations SET parent_id = %ld WHERE id = %ld", f80, shelf));
+	free(sqlf(t, "UPDATE locations SET name = 'B2.14' WHERE id = %ld", room));
+	api(t, "GET", path, tech, NULL, &r);
+	is_str(jstr(&r, "location.path.2"), "Freezer 1", "moved and renamed back: the path too");
+	is_str(jstr(&r, "location.path.1"), "B2.14", "  with the room's name");
+	resp_free(&r);
+	is_int(sql_int(t, consistent), 0, "  and every stored path still agrees");
+}
+
 /* A -80 freezer with 1000 boxes and 45,000 tubes must answer in well under a second. */
 static void
 big_freezer(struct tenv *t)
@@ -862,6 +905,7 @@ main(int argc, char **argv)
 	locations_get(&t);
 	boxes_list(&t);
 	scan(&t);
+	paths_follow_the_tree(&t);
 	big_freezer(&t);
 	tenv_teardown(&t);
 	return tap_done();
