@@ -3,12 +3,14 @@
  * by the label library, written to files or standard output or sent to a
  * printer, and each print recorded back as a custody event.
  */
+#define _GNU_SOURCE /* syncfs(2): one flush for a folder of labels */
 #include "cli.h"
 #include "ids.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,9 +233,14 @@ free_ids(char **ids, size_t n)
 	free(ids);
 }
 
-/* A file appears whole or not at all. */
+/*
+ * A file appears whole or not at all: written under a temporary name, then
+ * renamed. With flush it is on disk before the rename; a folder of labels
+ * is flushed once at the end instead (sync_folder), since a flush per file
+ * cost more than drawing the label.
+ */
 static int
-write_atomic(const char *path, const void *data, size_t len)
+write_atomic(const char *path, const void *data, size_t len, bool flush)
 {
 	char *tmp = bb_asprintf("%s.XXXXXX", path);
 	int fd = mkstemp(tmp), rc = -1;
@@ -254,7 +261,7 @@ write_atomic(const char *path, const void *data, size_t len)
 		p += w;
 		len -= (size_t)w;
 	}
-	if (len == 0 && fchmod(fd, 0644) == 0 && fsync(fd) == 0 && close(fd) == 0) {
+	if (len == 0 && fchmod(fd, 0644) == 0 && (!flush || fsync(fd) == 0) && close(fd) == 0) {
 		fd = -1;
 		if (rename(tmp, path) == 0)
 			rc = 0;
@@ -266,6 +273,21 @@ write_atomic(const char *path, const void *data, size_t len)
 		unlink(tmp);
 	}
 	free(tmp);
+	return rc;
+}
+
+/* Everything written into dir, and the names, reach the disk before we exit 0. */
+static int
+sync_folder(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0 || syncfs(fd) != 0 || fsync(fd) != 0) {
+		warnx("%s: %s", dir, strerror(errno));
+		rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
@@ -312,7 +334,7 @@ write_outputs(const struct opts *o, const struct lbl_job *job, const struct rec_
 			return EXIT_RENDER;
 		}
 		if (o->output)
-			rc = write_atomic(o->output, out.data, out.len) ? EXIT_OUTPUT : 0;
+			rc = write_atomic(o->output, out.data, out.len, true) ? EXIT_OUTPUT : 0;
 		else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0)
 			rc = EXIT_OUTPUT;
 		bb_buf_free(&out);
@@ -342,10 +364,12 @@ write_outputs(const struct opts *o, const struct lbl_job *job, const struct rec_
 		for (char *c = path + strlen(o->output) + 1; *c; c++)
 			if (*c == '/')
 				*c = '_';
-		if (write_atomic(path, bufs[i].data, bufs[i].len))
+		if (write_atomic(path, bufs[i].data, bufs[i].len, false))
 			rc = EXIT_OUTPUT;
 		free(path);
 	}
+	if (rc == 0 && sync_folder(o->output) != 0)
+		rc = EXIT_OUTPUT;
 	for (size_t i = 0; i < l->n; i++)
 		bb_buf_free(&bufs[i]);
 	free(bufs);
