@@ -8,7 +8,9 @@
  * none, and requests queued behind each other (docs/performance.md). Added
  * through MHD_add_connection, a connection goes to the worker its
  * descriptor number selects, which spreads clients that connect together
- * evenly over the workers.
+ * over the workers. At the connection limit the acceptor stops accepting,
+ * so that clients wait in the kernel's queue, as with libmicrohttpd's own
+ * listening socket, instead of being closed.
  */
 #ifndef SRV_ACCEPTOR_H
 #define SRV_ACCEPTOR_H
@@ -16,16 +18,30 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-struct MHD_Daemon;
+#include <microhttpd.h>
+
 struct acceptor;
 
-/* A listening TCP socket bound to sa; false (errno set) when that fails. */
-bool acceptor_listen(const struct sockaddr *sa, socklen_t len, int *out_fd);
+/* A listening TCP socket bound to sa, to hold at most limit connections;
+ * false (errno set) when it cannot be made. */
+bool acceptor_open(const struct sockaddr *sa, socklen_t len, unsigned limit, struct acceptor **out);
 
-/* Start accepting on fd for d; the acceptor owns fd from here on. */
-bool acceptor_start(struct MHD_Daemon *d, int fd, struct acceptor **out);
+/* For MHD_OPTION_NOTIFY_CONNECTION, with the acceptor as its argument. */
+void acceptor_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                     enum MHD_ConnectionNotificationCode code);
+
+/* Start accepting for d, which must have been started with
+ * MHD_USE_NO_LISTEN_SOCKET, the same limit and acceptor_notify. */
+bool acceptor_start(struct acceptor *a, struct MHD_Daemon *d);
+
+/* True once the listening socket failed for good; the acceptor then raised
+ * SIGTERM so that the daemon stops (and exits non-zero) instead of running deaf. */
+bool acceptor_failed(struct acceptor *a);
 
 /* Stop accepting and close the socket; connections already handed over stay. */
 void acceptor_stop(struct acceptor *a);
+
+/* After the daemon has stopped (it reports closed connections to the acceptor). */
+void acceptor_free(struct acceptor *a);
 
 #endif

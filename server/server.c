@@ -24,6 +24,10 @@
 #include <strings.h>
 #include <unistd.h>
 
+/* Connections held at once, about libmicrohttpd's own default (FD_SETSIZE - 4);
+ * past it the acceptor leaves clients waiting in the kernel's queue. */
+#define CONNECTION_LIMIT 1000u
+
 static const char *const role_names[ROLE__MAX] = {
 	[ROLE_ADMIN] = "admin",     [ROLE_MANAGER] = "manager", [ROLE_TECHNICIAN] = "technician",
 	[ROLE_AUDITOR] = "auditor", [ROLE_PRINTER] = "printer",
@@ -396,7 +400,6 @@ srv_run(struct srv *s)
 	struct sockaddr *sa;
 	socklen_t salen;
 	struct acceptor *acceptor;
-	int lfd;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
 	                 MHD_USE_NO_LISTEN_SOCKET;
 	char *cert = NULL, *key = NULL;
@@ -434,7 +437,7 @@ srv_run(struct srv *s)
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, key },
 		{ MHD_OPTION_END, 0, NULL },
 	};
-	if (!acceptor_listen(sa, salen, &lfd)) {
+	if (!acceptor_open(sa, salen, CONNECTION_LIMIT, &acceptor)) {
 		log_warn("cannot listen on %s", cfg->listen);
 		free(cert);
 		free(key);
@@ -442,16 +445,17 @@ srv_run(struct srv *s)
 	}
 	struct MHD_Daemon *d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)cfg->connection_timeout, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)cfg->per_ip_connections, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-	    MHD_OPTION_ARRAY, cert != NULL ? tls_opts : &tls_opts[2], MHD_OPTION_END);
-	if (d == NULL || !acceptor_start(d, lfd, &acceptor)) {
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+	    CONNECTION_LIMIT, MHD_OPTION_NOTIFY_CONNECTION, acceptor_notify, acceptor,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY,
+	    cert != NULL ? tls_opts : &tls_opts[2], MHD_OPTION_END);
+	if (d == NULL || !acceptor_start(acceptor, d)) {
 		log_warnx("cannot serve on %s", cfg->listen);
-		if (d == NULL)
-			close(lfd);
-		else
+		if (d != NULL)
 			MHD_stop_daemon(d);
+		acceptor_free(acceptor);
 		free(cert);
 		free(key);
 		return 1;
@@ -462,6 +466,7 @@ srv_run(struct srv *s)
 	sigwait(&sigs, &sig);
 	log_info("signal %d: finishing requests in flight, then stopping", sig);
 	atomic_store(&s->stopping, true);
+	bool deaf = acceptor_failed(acceptor);
 	acceptor_stop(acceptor);
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -473,8 +478,13 @@ srv_run(struct srv *s)
 		log_warnx("%d requests still open after %u s; closing them",
 		          atomic_load(&s->active), cfg->shutdown_timeout);
 	MHD_stop_daemon(d);
+	acceptor_free(acceptor);
 	free(cert);
 	free(key);
+	if (deaf) {
+		log_warnx("stopped: could no longer accept connections");
+		return 1;
+	}
 	log_info("stopped");
 	return 0;
 }

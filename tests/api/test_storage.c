@@ -772,11 +772,15 @@ paths_follow_the_tree(struct tenv *t)
 	const char *consistent =
 	    "SELECT count(*) FROM locations l LEFT JOIN locations p ON p.id = l.parent_id"
 	    " WHERE l.path IS DISTINCT FROM COALESCE(p.path, '[]') || to_jsonb(l.name)";
+	const char *audits = "SELECT count(*) FROM audit_log WHERE entity = 'location'";
+	long logged = sql_int(t, audits);
 	struct resp r;
 	char path[64];
 
 	snprintf(path, sizeof(path), "/api/v1/specimens/%s", s_masc1);
 	free(sqlf(t, "UPDATE locations SET name = 'B2.15' WHERE id = %ld", room));
+	is_int(sql_int(t, audits), logged + 1,
+	       "a rename is one entry in the audit log, not one for each location below");
 	api(t, "GET", path, tech, NULL, &r);
 	is_str(jstr(&r, "location.path.1"), "B2.15",
 	       "a room renamed in SQL: the specimen's path says so");
@@ -794,8 +798,15 @@ paths_follow_the_tree(struct tenv *t)
 	resp_free(&r);
 	is_int(sql_int(t, consistent), 0, "  every stored path agrees with the names and parents");
 
+	logged = sql_int(t, audits);
 	free(sqlf(t, "UPDATE locations SET path = '[\"forged\"]' WHERE id = %ld", shelf));
 	is_int(sql_int(t, consistent), 0, "a path written by hand is recomputed");
+	is_int(sql_int(t, audits), logged, "  and, as nothing changed, not logged");
+	bool refused_sql = true;
+	free(sql_value(t,
+	               "INSERT INTO locations (parent_id, kind, name) VALUES (999999, 'rack', 'X')",
+	               &refused_sql));
+	ok(!refused_sql, "a location under no location is refused (the diagnostic above)");
 
 	free(sqlf(t, "UPDATE locations SET parent_id = %ld WHERE id = %ld", f80, shelf));
 	free(sqlf(t, "UPDATE locations SET name = 'B2.14' WHERE id = %ld", room));
