@@ -46,7 +46,7 @@ EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 def id_for_serial(serial):
-    """bb_id_for_serial (migrations/0002_domain.sql) and lib/ids.c."""
+    """bb_id_for_serial (migrations/functions/specimens.sql) and lib/ids.c."""
     v = (serial * 21235486155) % 34359738368
     body = []
     for _ in range(7):

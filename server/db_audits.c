@@ -1,6 +1,6 @@
 /*
  * db_audits.c — the freezer audit statements: each calls one SQL function of
- * migrations/0006_audits.sql that does the whole step, reconciliation included.
+ * migrations/functions/audits.sql that does the whole step, reconciliation included.
  */
 #include "db.h"
 

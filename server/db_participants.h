@@ -1,7 +1,7 @@
 /*
  * db_participants.h — statements for studies, participants, consent,
  * specimen types, diagnoses and the audit log. Each runs one SQL function
- * of migrations/0003_participants.sql that returns the API's JSON, so a
+ * of migrations/functions/participants.sql that returns the API's JSON, so a
  * handler is one round trip through reply_from_function(); each statement
  * is named after the handler (h_participants.c) that runs it.
  */

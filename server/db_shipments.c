@@ -1,5 +1,5 @@
 /* db_shipments.c — statements of shipments, reports, the CSV export and FHIR: each calls
- * one SQL function of migrations/0007_shipments.sql or 0008_reports.sql. */
+ * one SQL function of migrations/functions/shipments.sql or reports.sql. */
 #include "db.h"
 
 const struct db_stmt db_shipments_statements[] = {

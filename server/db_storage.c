@@ -1,5 +1,5 @@
 /* db_storage.c — the storage statements: each calls one SQL function of
- * migrations/0004_storage.sql that answers with the API's JSON. */
+ * migrations/functions/storage.sql that answers with the API's JSON. */
 #include "db.h"
 
 const struct db_stmt db_storage_statements[] = {

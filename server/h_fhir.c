@@ -1,7 +1,7 @@
 /*
  * h_fhir.c — FHIR R4 read-only views: a specimen as a Specimen resource and
  * a search answering a searchset Bundle, as application/fhir+json. The
- * resources are built by SQL functions of migrations/0008_reports.sql; the
+ * resources are built by SQL functions of migrations/functions/reports.sql; the
  * mapping is documented in docs/fhir.md. Errors stay problem+json, like
  * every other error of the API.
  */

@@ -2,7 +2,7 @@
  * h_participants.c — studies, participants and their consent, specimen
  * types, diagnoses and the audit log. Each handler checks what the JSON
  * spec cannot (query parameters, the current year) and then makes one call
- * to a SQL function (migrations/0003_participants.sql) that does the whole
+ * to a SQL function (migrations/functions/participants.sql) that does the whole
  * action and returns the answer; writers pass the caller as the actor, and
  * every call passes the caller's studies so that objects outside them
  * answer 404 and lists leave them out.

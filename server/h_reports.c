@@ -1,7 +1,7 @@
 /*
  * h_reports.c — reports: inventory counts, storage occupancy, and the
  * consent-withdrawal worklist with its bulk destruction. Each handler makes
- * one call of a SQL function of migrations/0008_reports.sql.
+ * one call of a SQL function of migrations/functions/reports.sql.
  */
 #include "handlers.h"
 

@@ -3,7 +3,7 @@
  * manifest, dispatch ('shipped' events, positions freed), receipt
  * ('received' events), the manifest as JSON or CSV, and the list. Each
  * handler validates what the URL carries and makes one call of a SQL
- * function of migrations/0007_shipments.sql, which does the whole action.
+ * function of migrations/functions/shipments.sql, which does the whole action.
  */
 #include "csv.h"
 #include "handlers.h"

@@ -2,7 +2,7 @@
  * h_storage.c — the storage tree (sites, rooms, freezers, shelves, racks),
  * boxes and their positions, free positions, and scanning. Each handler
  * validates what the URL carries and makes one call of a SQL function of
- * migrations/0004_storage.sql, which answers with the API's JSON.
+ * migrations/functions/storage.sql, which answers with the API's JSON.
  */
 #include "handlers.h"
 

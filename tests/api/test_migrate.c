@@ -114,16 +114,82 @@ main(int argc, char **argv)
 	PQclear(r);
 
 	/* A landed migration whose file changed is refused, and nothing is applied. */
-	r = PQexec(c, "UPDATE schema_migrations SET checksum = repeat('0', 64)"
-	              " WHERE version = '0001_accounts.sql'");
+	r = PQexec(c, "SELECT checksum FROM schema_migrations WHERE version = '0012_baseline.sql'");
+	char baseline_sum[65] = "";
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		snprintf(baseline_sum, sizeof(baseline_sum), "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
-	r = PQexec(c, "DELETE FROM schema_migrations WHERE version <> '0001_accounts.sql'"
-	              " AND version = (SELECT max(version) FROM schema_migrations)");
+	r = PQexec(c, "UPDATE schema_migrations SET checksum = repeat('0', 64)"
+	              " WHERE version = '0012_baseline.sql'");
 	PQclear(r);
 	is_int(migrate(&t, fresh, &out), 1, "a changed migration makes migrate fail");
-	ok(out != NULL && strstr(out, "0001_accounts.sql was changed after it was applied") != NULL,
+	ok(out != NULL && strstr(out, "0012_baseline.sql was changed after it was applied") != NULL,
 	   "  with a message naming the file");
 	free(out);
+	const char *restore[] = { baseline_sum };
+	r = PQexecParams(c,
+	                 "UPDATE schema_migrations SET checksum = $1"
+	                 " WHERE version = '0012_baseline.sql'",
+	                 1, NULL, restore, NULL, NULL, 0);
+	PQclear(r);
+
+	/*
+	 * A release that changes a function file: the maintainer edited
+	 * functions/common.sql and functions/reports.sql (shown here by their
+	 * recorded checksums no longer matching), and the database still runs the
+	 * old bodies (shown by a broken bb_rfc3339). Migrate applies exactly the
+	 * changed files, in one transaction.
+	 */
+	ok(super_sql(fresh_super,
+	             "UPDATE schema_functions SET checksum = repeat('0', 64)"
+	             " WHERE file IN ('functions/common.sql', 'functions/reports.sql');"
+	             "CREATE OR REPLACE FUNCTION bb_rfc3339(t timestamptz) RETURNS text"
+	             " LANGUAGE sql STABLE AS $$ SELECT 'old body' $$;"
+	             /* A function of the same name with another return type: the
+	              * new file cannot replace it, so its transaction fails. */
+	             "DROP FUNCTION bb_fhir_status(text, boolean) CASCADE;"
+	             "CREATE FUNCTION bb_fhir_status(status text, consent_withdrawn boolean)"
+	             " RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$;"),
+	   "two function files changed; one of them cannot be applied");
+	is_int(migrate(&t, fresh, &out), 1, "migrate fails");
+	ok(out != NULL && strstr(out, "functions/reports.sql failed") != NULL,
+	   "  naming the file that failed");
+	free(out);
+	r = PQexec(c, "SELECT bb_rfc3339('2026-03-01 09:30:00+00'),"
+	              " (SELECT count(*) FROM schema_functions WHERE checksum = repeat('0', 64))");
+	ok(PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "old body") == 0 &&
+	       strcmp(PQgetvalue(r, 0, 1), "2") == 0,
+	   "  and applied neither file: the other one's bodies and checksum are the old ones");
+	PQclear(r);
+	ok(super_sql(fresh_super, "DROP FUNCTION bb_fhir_status(text, boolean) CASCADE"),
+	   "the obstacle removed");
+	is_int(migrate(&t, fresh, &out), 0, "migrate succeeds");
+	ok(out != NULL && strstr(out, "applied functions/common.sql") != NULL &&
+	       strstr(out, "applied functions/reports.sql") != NULL &&
+	       strstr(out, "applied functions/specimens.sql") == NULL &&
+	       strstr(out, " 2 applied now"),
+	   "  applying the two changed files and no other");
+	free(out);
+	r = PQexec(
+	    c, "SELECT bb_rfc3339('2026-03-01 09:30:00+00'), bb_fhir_status('in_storage', false)");
+	ok(PQresultStatus(r) == PGRES_TUPLES_OK &&
+	       strcmp(PQgetvalue(r, 0, 0), "2026-03-01T09:30:00Z") == 0 &&
+	       strcmp(PQgetvalue(r, 0, 1), "available") == 0,
+	   "  and their current bodies are in force");
+	PQclear(r);
+
+	/* A database that stops part way through 0001-0011 cannot be adopted. */
+	ok(super_sql(
+	       fresh_super,
+	       "DELETE FROM schema_migrations;"
+	       "INSERT INTO schema_migrations (version, checksum) VALUES ('0001_accounts.sql',"
+	       " 'c2aceaaf9d704edf1b3d69c8b194f29c4561de0c83d2e0aa08deb4e7cce48611')"),
+	   "a database that records only 0001_accounts.sql");
+	is_int(migrate(&t, fresh, &out), 1, "migrate refuses it");
+	ok(out != NULL && strstr(out, "lacks migration 0002_domain.sql") != NULL,
+	   "  saying which landed migration it lacks");
+	free(out);
+
 	PQfinish(c);
 	snprintf(sql, sizeof(sql), "DROP DATABASE %s_2 WITH (FORCE)", t.dbname);
 	super_sql(admin, sql);

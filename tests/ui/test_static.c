@@ -220,7 +220,7 @@ embedded(struct tenv *t, const char *srcdir)
 		"/ui/../server/h_static.c",
 		"/ui/js/../../../../../etc/passwd",
 		"/ui/%2e%2e/%2e%2e/etc/passwd",
-		"/ui/%2E%2E%2Fmigrations%2F0001_accounts.sql",
+		"/ui/%2E%2E%2Fmigrations%2F0012_baseline.sql",
 		"/ui/..%2f..%2fetc%2fpasswd",
 		"/ui/.hidden",
 		"/ui/js/.app.js",

@@ -1,73 +1,10 @@
--- 0007: shipments — manifests of specimens sent to an analysis lab, their
--- dispatch ('shipped' custody events, positions freed) and receipt
--- ('received' events). Each endpoint is one SQL function that returns the
--- API's JSON, so that a request is one statement and one round trip.
---
--- Visibility: a user limited to some studies sees a shipment only when every
--- specimen on it belongs to those studies (an empty draft is visible to all);
--- any other shipment answers 404 and is left out of lists.
+-- functions/shipments.sql — Shipments: manifests, dispatch and receipt.
+-- A repeatable file: it holds the current body of every function, trigger
+-- function and trigger of its area, and `biobankd migrate` applies it again
+-- whenever it changes (docs/architecture.md). Edit the body here; a changed
+-- signature or a removed function needs DROP FUNCTION IF EXISTS first.
 
-CREATE TABLE shipments (
-	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	destination text NOT NULL CHECK (length(destination) BETWEEN 1 AND 200),
-	conditions text NOT NULL CHECK (conditions IN ('dry_ice', 'ln2_dry_shipper', 'cold_pack', 'ambient')),
-	requester text CHECK (length(requester) BETWEEN 1 AND 200),
-	notes text CHECK (length(notes) <= 2000),
-	status text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'dispatched', 'received')),
-	created_at timestamptz NOT NULL DEFAULT now(),
-	created_by text NOT NULL DEFAULT bb_actor(),
-	dispatched_at timestamptz,
-	dispatched_by text,
-	received_at timestamptz,
-	received_condition text CHECK (received_condition IN ('good', 'thawed', 'damaged')),
-	receipt_notes text CHECK (length(receipt_notes) <= 2000),
-	receipt_recorded_by text,
-	CHECK ((status = 'draft') = (dispatched_at IS NULL)),
-	CHECK ((status = 'received') = (received_at IS NOT NULL))
-);
-CREATE INDEX shipments_status ON shipments (status, id);
-COMMENT ON TABLE shipments IS 'Shipments of specimens to analysis labs: draft (manifest being built), dispatched, received.';
-COMMENT ON COLUMN shipments.id IS 'Surrogate key, used in the API.';
-COMMENT ON COLUMN shipments.destination IS 'Where it goes: the receiving lab or core facility.';
-COMMENT ON COLUMN shipments.conditions IS 'Transport conditions: dry_ice, ln2_dry_shipper, cold_pack (2-8 °C) or ambient.';
-COMMENT ON COLUMN shipments.requester IS 'Who asked for the material (person, project or material transfer agreement).';
-COMMENT ON COLUMN shipments.notes IS 'Free text for the manifest.';
-COMMENT ON COLUMN shipments.status IS 'draft (specimens may be added and removed), dispatched or received.';
-COMMENT ON COLUMN shipments.created_at IS 'When the shipment was opened.';
-COMMENT ON COLUMN shipments.created_by IS 'Who opened it.';
-COMMENT ON COLUMN shipments.dispatched_at IS 'When it was dispatched (database clock).';
-COMMENT ON COLUMN shipments.dispatched_by IS 'Who dispatched it.';
-COMMENT ON COLUMN shipments.received_at IS 'When the destination received it, as reported.';
-COMMENT ON COLUMN shipments.received_condition IS 'State on arrival: good, thawed or damaged (NULL: not reported).';
-COMMENT ON COLUMN shipments.receipt_notes IS 'Free text from the receipt.';
-COMMENT ON COLUMN shipments.receipt_recorded_by IS 'Who recorded the receipt.';
-
-CREATE TABLE shipment_items (
-	shipment_id bigint NOT NULL REFERENCES shipments (id),
-	specimen_id text NOT NULL REFERENCES specimens (id),
-	added_at timestamptz NOT NULL DEFAULT now(),
-	added_by text NOT NULL DEFAULT bb_actor(),
-	from_box text,
-	from_pos text,
-	PRIMARY KEY (shipment_id, specimen_id)
-);
-CREATE INDEX shipment_items_specimen ON shipment_items (specimen_id);
-COMMENT ON TABLE shipment_items IS 'The manifest: which specimens a shipment holds.';
-COMMENT ON COLUMN shipment_items.shipment_id IS 'The shipment.';
-COMMENT ON COLUMN shipment_items.specimen_id IS 'A specimen on it.';
-COMMENT ON COLUMN shipment_items.added_at IS 'When it was put on the manifest.';
-COMMENT ON COLUMN shipment_items.added_by IS 'Who put it there.';
-COMMENT ON COLUMN shipment_items.from_box IS 'Box it left at dispatch (NULL before dispatch).';
-COMMENT ON COLUMN shipment_items.from_pos IS 'Position it left at dispatch, e.g. A1.';
-
-CREATE TRIGGER shipments_audit AFTER INSERT OR UPDATE OR DELETE ON shipments
-	FOR EACH ROW EXECUTE FUNCTION bb_audit('shipment');
-COMMENT ON TRIGGER shipments_audit ON shipments IS 'Every change to a shipment goes to the audit log.';
-CREATE TRIGGER shipment_items_audit AFTER INSERT OR DELETE ON shipment_items
-	FOR EACH ROW EXECUTE FUNCTION bb_audit('shipment_item', 'shipment_id', 'specimen_id');
-COMMENT ON TRIGGER shipment_items_audit ON shipment_items IS 'Additions to and removals from manifests go to the audit log.';
-
-CREATE FUNCTION bb_shipment_visible(ship bigint, studies bigint[]) RETURNS boolean
+CREATE OR REPLACE FUNCTION bb_shipment_visible(ship bigint, studies bigint[]) RETURNS boolean
 LANGUAGE sql STABLE AS $$
 	SELECT studies IS NULL OR NOT EXISTS (
 		SELECT 1 FROM shipment_items i JOIN specimens s ON s.id = i.specimen_id
@@ -76,7 +13,7 @@ $$;
 COMMENT ON FUNCTION bb_shipment_visible(bigint, bigint[]) IS 'True when every specimen of the shipment lies within studies (NULL: all studies).';
 
 -- The shipment, locked for a write, or BB404 (also outside the caller's studies).
-CREATE FUNCTION bb_shipment_lock(ship bigint, studies bigint[]) RETURNS shipments
+CREATE OR REPLACE FUNCTION bb_shipment_lock(ship bigint, studies bigint[]) RETURNS shipments
 LANGUAGE plpgsql AS $$
 DECLARE
 	sh shipments;
@@ -90,7 +27,7 @@ END $$;
 COMMENT ON FUNCTION bb_shipment_lock(bigint, bigint[]) IS 'The shipment locked FOR UPDATE; BB404 when there is none or it holds specimens outside studies.';
 
 -- One manifest line: where the specimen is now (draft) or where it left (after dispatch).
-CREATE FUNCTION bb_shipment_item_json(i shipment_items, s specimens) RETURNS jsonb
+CREATE OR REPLACE FUNCTION bb_shipment_item_json(i shipment_items, s specimens) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 		'id', s.id,
@@ -113,7 +50,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION bb_shipment_item_json(shipment_items, specimens) IS 'A manifest line as the API shows it.';
 
-CREATE FUNCTION bb_shipment_head_json(sh shipments) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_shipment_head_json(sh shipments) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 		'id', sh.id,
 		'status', sh.status,
@@ -132,7 +69,7 @@ CREATE FUNCTION bb_shipment_head_json(sh shipments) RETURNS jsonb LANGUAGE sql S
 $$;
 COMMENT ON FUNCTION bb_shipment_head_json(shipments) IS 'A shipment without its manifest lines, as lists show it.';
 
-CREATE FUNCTION bb_shipment_json(ship bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_shipment_json(ship bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT bb_shipment_head_json(sh) || jsonb_build_object('specimens', COALESCE((
 		SELECT jsonb_agg(bb_shipment_item_json(i, s) ORDER BY s.serial)
 		  FROM shipment_items i JOIN specimens s ON s.id = i.specimen_id
@@ -141,7 +78,7 @@ CREATE FUNCTION bb_shipment_json(ship bigint) RETURNS jsonb LANGUAGE sql STABLE 
 $$;
 COMMENT ON FUNCTION bb_shipment_json(bigint) IS 'A shipment with its manifest, as GET /api/v1/shipments/{id} shows it.';
 
-CREATE FUNCTION bb_shipment_create(destination text, conditions text, requester text, notes text,
+CREATE OR REPLACE FUNCTION bb_shipment_create(destination text, conditions text, requester text, notes text,
 	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	new_id bigint;
@@ -160,7 +97,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_shipment_create(text, text, text, text, text, bigint) IS 'POST /api/v1/shipments: opens a draft shipment.';
 
-CREATE FUNCTION bb_shipment_get(ship bigint, studies bigint[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION bb_shipment_get(ship bigint, studies bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM shipments WHERE id = ship) OR NOT bb_shipment_visible(ship, studies) THEN
@@ -171,7 +108,7 @@ END $$;
 COMMENT ON FUNCTION bb_shipment_get(bigint, bigint[]) IS 'GET /api/v1/shipments/{id}: the shipment and its manifest, or BB404.';
 
 -- The manifest as rows, for CSV: one row per specimen in issue order.
-CREATE FUNCTION bb_shipment_manifest_rows(ship bigint, studies bigint[])
+CREATE OR REPLACE FUNCTION bb_shipment_manifest_rows(ship bigint, studies bigint[])
 RETURNS TABLE (shipment bigint, destination text, conditions text, shipment_status text,
 	specimen text, tube_barcode text, type text, study text, participant text, timepoint text,
 	collected_at text, quantity text, unit text, status text, from_box text, from_position text)
@@ -196,7 +133,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_shipment_manifest_rows(bigint, bigint[]) IS 'GET /api/v1/shipments/{id} as text/csv: the manifest lines as rows; BB404 when not visible.';
 
-CREATE FUNCTION bb_shipments_list(p_status text, lim integer, cursor text, studies bigint[])
+CREATE OR REPLACE FUNCTION bb_shipments_list(p_status text, lim integer, cursor text, studies bigint[])
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	key jsonb := bb_cursor_read('shipments', cursor);
@@ -228,7 +165,7 @@ COMMENT ON FUNCTION bb_shipments_list(text, integer, text, bigint[]) IS 'GET /ap
  * Why a locked specimen may not go on (or leave with) a shipment, or NULL:
  * only stored specimens whose donor has not withdrawn biobank consent ship.
  */
-CREATE FUNCTION bb_shipment_refusal(s specimens) RETURNS text LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_shipment_refusal(s specimens) RETURNS text LANGUAGE sql STABLE AS $$
 	SELECT NULLIF(concat_ws('; ',
 		CASE WHEN s.status <> 'in_storage' THEN format('%s is %s, not in_storage', s.id, s.status) END,
 		CASE WHEN s.consent_withdrawn THEN format('%s: its donor withdrew biobank consent', s.id) END), '');
@@ -241,7 +178,7 @@ COMMENT ON FUNCTION bb_shipment_refusal(specimens) IS 'Why a specimen cannot shi
  * listed twice, is a BB400 naming its field (field[i]); the specimens are
  * then locked in issue order, so that concurrent bulk calls cannot deadlock.
  */
-CREATE FUNCTION bb_specimens_resolve_lock(field text, refs text[], studies bigint[])
+CREATE OR REPLACE FUNCTION bb_specimens_resolve_lock(field text, refs text[], studies bigint[])
 RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
 	ids text[] := '{}';
@@ -268,7 +205,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_specimens_resolve_lock(text, text[], bigint[]) IS 'Specimen IDs for references within studies, locked in issue order; BB400 naming field[i] for an unknown or repeated one.';
 
-CREATE FUNCTION bb_shipment_add(ship bigint, refs text[], studies bigint[], actor text, actor_id bigint)
+CREATE OR REPLACE FUNCTION bb_shipment_add(ship bigint, refs text[], studies bigint[], actor text, actor_id bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	sh shipments;
@@ -302,7 +239,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_shipment_add(bigint, text[], bigint[], text, bigint) IS 'POST /api/v1/shipments/{id}/specimens: adds stored, consented specimens to a draft, all or nothing; BB409 naming every offender.';
 
-CREATE FUNCTION bb_shipment_remove(ship bigint, ref text, studies bigint[], actor text, actor_id bigint)
+CREATE OR REPLACE FUNCTION bb_shipment_remove(ship bigint, ref text, studies bigint[], actor text, actor_id bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	sh shipments;
@@ -328,7 +265,7 @@ COMMENT ON FUNCTION bb_shipment_remove(bigint, text, bigint[], text, bigint) IS 
  * again under the specimens' locks: anything that changed since the
  * manifest was built refuses the whole dispatch, naming every offender.
  */
-CREATE FUNCTION bb_shipment_dispatch(ship bigint, studies bigint[], actor text, actor_id bigint)
+CREATE OR REPLACE FUNCTION bb_shipment_dispatch(ship bigint, studies bigint[], actor text, actor_id bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	sh shipments;
@@ -372,7 +309,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_shipment_dispatch(bigint, bigint[], text, bigint) IS 'POST /api/v1/shipments/{id}/dispatch: ships every specimen (events, positions freed) or none.';
 
-CREATE FUNCTION bb_shipment_receive(ship bigint, p_received_at timestamptz, p_condition text,
+CREATE OR REPLACE FUNCTION bb_shipment_receive(ship bigint, p_received_at timestamptz, p_condition text,
 	p_notes text, studies bigint[], actor text, actor_id bigint) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,101 +1,12 @@
--- 0006: freezer audits — what the database says a box or a freezer holds,
--- snapshotted when the audit starts, compared with rack-scanner files and
--- hand scans; the comparison is done here with set operations, and closing
--- writes the custody events that the resolutions name.
-
-CREATE TABLE audits (
-	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	box_id bigint REFERENCES boxes (id),
-	location_id bigint REFERENCES locations (id),
-	status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
-	started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-	started_by text NOT NULL DEFAULT bb_actor(),
-	closed_at timestamptz,
-	closed_by text,
-	report jsonb,
-	resolutions jsonb,
-	CHECK ((box_id IS NULL) <> (location_id IS NULL)),
-	CHECK ((status = 'closed') = (closed_at IS NOT NULL)),
-	CHECK ((status = 'closed') = (report IS NOT NULL))
-);
-COMMENT ON TABLE audits IS 'Freezer audits: a box or a location compared with what scanners saw there.';
-COMMENT ON COLUMN audits.id IS 'Surrogate key, used in the API.';
-COMMENT ON COLUMN audits.box_id IS 'The box audited, when the scope is one box.';
-COMMENT ON COLUMN audits.location_id IS 'The location audited (every box below it), when the scope is a location.';
-COMMENT ON COLUMN audits.status IS 'open (scans may be added) or closed (resolved; events written).';
-COMMENT ON COLUMN audits.started_at IS 'When the expected contents were snapshotted.';
-COMMENT ON COLUMN audits.started_by IS 'Who started the audit.';
-COMMENT ON COLUMN audits.closed_at IS 'When the audit was closed.';
-COMMENT ON COLUMN audits.closed_by IS 'Who closed the audit.';
-COMMENT ON COLUMN audits.report IS 'The report as it stood at closing (summary and discrepancies), kept as the record.';
-COMMENT ON COLUMN audits.resolutions IS 'The resolutions applied at closing, each with the event it wrote.';
-
-CREATE TABLE audit_boxes (
-	audit_id bigint NOT NULL REFERENCES audits (id),
-	box_id bigint NOT NULL REFERENCES boxes (id),
-	barcode text NOT NULL,
-	rows integer NOT NULL,
-	cols integer NOT NULL,
-	PRIMARY KEY (audit_id, box_id),
-	UNIQUE (audit_id, barcode)
-);
-COMMENT ON TABLE audit_boxes IS 'The boxes in an audit''s scope, with their barcode and grid at the start.';
-COMMENT ON COLUMN audit_boxes.audit_id IS 'The audit.';
-COMMENT ON COLUMN audit_boxes.box_id IS 'A box in its scope.';
-COMMENT ON COLUMN audit_boxes.barcode IS 'The box''s barcode when the audit started.';
-COMMENT ON COLUMN audit_boxes.rows IS 'Rows of the box''s grid.';
-COMMENT ON COLUMN audit_boxes.cols IS 'Columns of the box''s grid.';
-
-CREATE TABLE audit_expected (
-	audit_id bigint NOT NULL REFERENCES audits (id),
-	specimen_id text NOT NULL REFERENCES specimens (id),
-	box_id bigint NOT NULL,
-	pos_row integer NOT NULL,
-	pos_col integer NOT NULL,
-	ledger_seq integer NOT NULL,
-	PRIMARY KEY (audit_id, specimen_id),
-	UNIQUE (audit_id, box_id, pos_row, pos_col),
-	FOREIGN KEY (audit_id, box_id) REFERENCES audit_boxes (audit_id, box_id)
-);
-COMMENT ON TABLE audit_expected IS 'The snapshot: every in_storage specimen of the audited boxes when the audit started.';
-COMMENT ON COLUMN audit_expected.audit_id IS 'The audit.';
-COMMENT ON COLUMN audit_expected.specimen_id IS 'A specimen the database placed in scope.';
-COMMENT ON COLUMN audit_expected.box_id IS 'Its box at the start.';
-COMMENT ON COLUMN audit_expected.pos_row IS 'Its row at the start (1 = A).';
-COMMENT ON COLUMN audit_expected.pos_col IS 'Its column at the start.';
-COMMENT ON COLUMN audit_expected.ledger_seq IS 'Its last custody event at the start: later events show it moved during the audit.';
-
-CREATE TABLE audit_scans (
-	audit_id bigint NOT NULL REFERENCES audits (id),
-	box_id bigint NOT NULL,
-	pos_row integer NOT NULL,
-	pos_col integer NOT NULL,
-	state text NOT NULL CHECK (state IN ('tube', 'empty', 'no_read')),
-	barcode text CHECK ((state = 'tube') = (barcode IS NOT NULL) AND length(barcode) BETWEEN 1 AND 64),
-	specimen_id text REFERENCES specimens (id),
-	source text NOT NULL CHECK (source IN ('file', 'hand')),
-	line integer,
-	scanned_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-	scanned_by text NOT NULL DEFAULT bb_actor(),
-	PRIMARY KEY (audit_id, box_id, pos_row, pos_col),
-	FOREIGN KEY (audit_id, box_id) REFERENCES audit_boxes (audit_id, box_id)
-);
-CREATE INDEX audit_scans_specimen ON audit_scans (audit_id, specimen_id) WHERE specimen_id IS NOT NULL;
-COMMENT ON TABLE audit_scans IS 'What was seen: one row per scanned position; a new file for a box replaces its rows.';
-COMMENT ON COLUMN audit_scans.audit_id IS 'The audit.';
-COMMENT ON COLUMN audit_scans.box_id IS 'The box scanned.';
-COMMENT ON COLUMN audit_scans.pos_row IS 'Row of the position (1 = A).';
-COMMENT ON COLUMN audit_scans.pos_col IS 'Column of the position.';
-COMMENT ON COLUMN audit_scans.state IS 'tube (a code was read), empty, or no_read (a tube whose code could not be read).';
-COMMENT ON COLUMN audit_scans.barcode IS 'The code read: a tube barcode or a specimen ID (tube only).';
-COMMENT ON COLUMN audit_scans.specimen_id IS 'The specimen the code names when the scan was stored, NULL if unknown.';
-COMMENT ON COLUMN audit_scans.source IS 'file (rack scanner) or hand (hand scans sent as JSON).';
-COMMENT ON COLUMN audit_scans.line IS 'Line of the scanner file that listed the position.';
-COMMENT ON COLUMN audit_scans.scanned_at IS 'When the scan was stored.';
-COMMENT ON COLUMN audit_scans.scanned_by IS 'Who sent it.';
+-- functions/audits.sql — Freezer audits: snapshot, rack and hand scans, the
+-- discrepancy report, closing with events.
+-- A repeatable file: it holds the current body of every function, trigger
+-- function and trigger of its area, and `biobankd migrate` applies it again
+-- whenever it changes (docs/architecture.md). Edit the body here; a changed
+-- signature or a removed function needs DROP FUNCTION IF EXISTS first.
 
 -- The audit, locked, for a write; BB404 when there is none, BB409 when closed.
-CREATE FUNCTION bb_audit_lock(aid bigint) RETURNS audits LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION bb_audit_lock(aid bigint) RETURNS audits LANGUAGE plpgsql AS $$
 DECLARE
 	a audits;
 BEGIN
@@ -112,7 +23,7 @@ END $$;
 COMMENT ON FUNCTION bb_audit_lock(bigint) IS 'An open audit, locked; BB404 if there is none, BB409 if it is closed.';
 
 -- The audit's box named by barcode, or its only box when barcode is NULL.
-CREATE FUNCTION bb_audit_box(aid bigint, barcode text, field text) RETURNS audit_boxes
+CREATE OR REPLACE FUNCTION bb_audit_box(aid bigint, barcode text, field text) RETURNS audit_boxes
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	b audit_boxes;
@@ -138,7 +49,7 @@ END $$;
 COMMENT ON FUNCTION bb_audit_box(bigint, text, text) IS 'A box of the audit by barcode (or its only box for NULL); BB400 naming field otherwise.';
 
 -- Start an audit: snapshot every in_storage specimen of the box, or of every box below the location.
-CREATE FUNCTION bb_audit_create(box text, location bigint, studies bigint[], actor text,
+CREATE OR REPLACE FUNCTION bb_audit_create(box text, location bigint, studies bigint[], actor text,
 	actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	a audits;
@@ -181,19 +92,21 @@ END $$;
 COMMENT ON FUNCTION bb_audit_create(text, bigint, bigint[], text, bigint) IS 'Starts an audit of a box or a location and snapshots its expected contents.';
 
 -- The custody event types that change where a specimen is.
-CREATE FUNCTION bb_event_moves(type text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+CREATE OR REPLACE FUNCTION bb_event_moves(type text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
 	SELECT type IN ('stored', 'moved', 'checked_out', 'returned', 'shipped', 'received',
 		'consumed', 'destroyed', 'lost', 'found');
 $$;
 COMMENT ON FUNCTION bb_event_moves(text) IS 'True for the event types that change a specimen''s place or status.';
 
 /*
- * The reconciliation: every discrepancy of an audit, computed with set
- * operations over the snapshot, the scans and the ledger. A specimen
- * appears at most once; "found" rows are the expected tubes seen where
- * expected (not discrepancies, but counted and confirmed at closing).
+ * Audits. The reconciliation looked for each expected tube's last move
+ * since the snapshot with (seq > snapshot seq OR at >= start): the OR kept
+ * the sequence number out of the events key, so every event of the tube was
+ * read backwards and filtered; racks that move often have dozens. The
+ * added seq > COALESCE(snapshot seq, 0) is implied by the OR for both kinds
+ * of rows and makes the key do the work.
  */
-CREATE FUNCTION bb_audit_discrepancies(aid bigint)
+CREATE OR REPLACE FUNCTION bb_audit_discrepancies(aid bigint)
 RETURNS TABLE (kind text, specimen_id text, barcode text, box text, expected text, found text,
 	detail text, study_id bigint)
 LANGUAGE sql STABLE AS $$
@@ -224,7 +137,8 @@ LANGUAGE sql STABLE AS $$
 			   AND sc.specimen_id NOT IN (SELECT specimen_id FROM ex)) x
 		 CROSS JOIN LATERAL (
 			SELECT e.type, e.to_box, e.to_pos, e.at FROM events e
-			 WHERE e.specimen_id = x.specimen_id AND bb_event_moves(e.type)
+			 WHERE e.specimen_id = x.specimen_id AND e.seq > COALESCE(x.since_seq, 0)
+			   AND bb_event_moves(e.type)
 			   AND (e.seq > x.since_seq OR e.at >= x.since_at)
 			 ORDER BY e.seq DESC LIMIT 1) ev
 	),
@@ -305,10 +219,10 @@ LANGUAGE sql STABLE AS $$
 	       r.detail, sp.study_id
 	  FROM rows r LEFT JOIN specimens sp ON sp.id = r.specimen_id;
 $$;
-COMMENT ON FUNCTION bb_audit_discrepancies(bigint) IS 'Reconciles an audit''s snapshot with its scans and the ledger: found, missing, misplaced, unexpected, unreadable and moved rows.';
+COMMENT ON FUNCTION bb_audit_discrepancies(bigint) IS 'Reconciles an audit''s snapshot with its scans and the ledger: found, missing, misplaced, unexpected, unreadable and moved rows (the ledger read from the snapshot''s sequence number on, by the events key).';
 
 -- The report as GET /api/v1/audits/{id} shows it; specimens of other studies are not named.
-CREATE FUNCTION bb_audit_report(aid bigint, studies bigint[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION bb_audit_report(aid bigint, studies bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	a audits;
@@ -370,12 +284,11 @@ END $$;
 COMMENT ON FUNCTION bb_audit_report(bigint, bigint[]) IS 'An audit with its summary and discrepancies (the stored record once closed).';
 
 /*
- * Record scans of one audit. A file (source 'file') replaces every earlier
- * scan of its box; hand scans replace the positions they name. Each item:
- * a box (NULL: the audit's only box), a position, a state (tube, empty,
- * no_read), the code read and the file's line. Returns the report.
+ * A rack-scanner file names one box on every line: its lookup (a query per
+ * line before) is done once for a run of lines naming the same box. Hand
+ * scans keep a lookup per item, so that an error names the item's field.
  */
-CREATE FUNCTION bb_audit_scan(aid bigint, source text, box_codes text[], positions text[],
+CREATE OR REPLACE FUNCTION bb_audit_scan(aid bigint, source text, box_codes text[], positions text[],
 	states text[], codes text[], lines integer[], studies bigint[], actor text, actor_id bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -393,7 +306,10 @@ BEGIN
 	PERFORM bb_audit_lock(aid);
 	FOR i IN 1 .. COALESCE(array_length(positions, 1), 0) LOOP
 		field := CASE WHEN source = 'hand' THEN format('scans[%s]', i - 1) ELSE format('line %s', lines[i]) END;
-		b := bb_audit_box(aid, box_codes[i], CASE WHEN source = 'hand' THEN field || '.box' ELSE 'box' END);
+		-- Consecutive lines of one box (a rack-scanner file: all of them) look it up once.
+		IF i = 1 OR source = 'hand' OR box_codes[i] IS DISTINCT FROM box_codes[i - 1] THEN
+			b := bb_audit_box(aid, box_codes[i], CASE WHEN source = 'hand' THEN field || '.box' ELSE 'box' END);
+		END IF;
 		m := regexp_match(upper(btrim(positions[i])), '^([A-Z])0*([1-9][0-9]?)$');
 		IF m IS NULL THEN
 			PERFORM bb_fail('BB400', format('%s.position: "%s" is not a position such as A1', field, positions[i]));
@@ -432,10 +348,10 @@ BEGIN
 	RETURN bb_audit_report(aid, studies);
 END $$;
 COMMENT ON FUNCTION bb_audit_scan(bigint, text, text[], text[], text[], text[], integer[], bigint[], text, bigint)
-	IS 'Stores a rack-scanner file (replacing its box''s earlier scan) or hand scans, and returns the report.';
+	IS 'Stores a rack-scanner file (replacing its box''s earlier scan) or hand scans, and returns the report (a file''s box looked up once per run of lines).';
 
 -- The grid of an audited box, for parsing a scanner file against it.
-CREATE FUNCTION bb_audit_box_grid(aid bigint, barcode text, OUT box text, OUT rows integer,
+CREATE OR REPLACE FUNCTION bb_audit_box_grid(aid bigint, barcode text, OUT box text, OUT rows integer,
 	OUT cols integer) LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	a audits;
@@ -463,7 +379,7 @@ COMMENT ON FUNCTION bb_audit_box_grid(bigint, text) IS 'Barcode and grid of a bo
  * discrepancy about a specimen gets audit_flagged. The report at this moment
  * is kept as the audit's record.
  */
-CREATE FUNCTION bb_audit_close(aid bigint, refs text[], actions text[], box_codes text[],
+CREATE OR REPLACE FUNCTION bb_audit_close(aid bigint, refs text[], actions text[], box_codes text[],
 	positions text[], studies bigint[], actor text, actor_id bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,53 +1,19 @@
--- 0003: studies, participants, consent, specimen types, diagnoses and the
--- audit log as the API shows them. Each endpoint is one SQL function that
--- returns the answer as JSON, so that a request is one round trip and runs
--- atomically (one statement). Writers name the API user first
--- (bb_set_actor) so that the audit log and the ledger record who it was.
-
--- Opaque list cursors: the list's kind and the last row's key, base64url.
-CREATE FUNCTION bb_cursor_make(kind text, key jsonb) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT AS $$
-	SELECT translate(encode(convert_to(kind || ':' || key::text, 'UTF8'), 'base64'),
-		E'+/=\n', '-_');
-$$;
-COMMENT ON FUNCTION bb_cursor_make(text, jsonb) IS 'An opaque next_cursor for a list of kind that ended at key.';
-
-CREATE FUNCTION bb_cursor_read(kind text, cursor text) RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-	b64 text;
-	plain text;
-	key jsonb;
-BEGIN
-	IF cursor IS NULL THEN
-		RETURN NULL;
-	END IF;
-	BEGIN
-		b64 := translate(cursor, '-_', '+/');
-		b64 := b64 || repeat('=', (4 - length(b64) % 4) % 4);
-		plain := convert_from(decode(b64, 'base64'), 'UTF8');
-		IF left(plain, length(kind) + 1) = kind || ':' THEN
-			key := substr(plain, length(kind) + 2)::jsonb;
-		END IF;
-	EXCEPTION WHEN OTHERS THEN
-		key := NULL;
-	END;
-	IF key IS NULL OR jsonb_typeof(key) <> 'array' THEN
-		PERFORM bb_fail('BB400', 'cursor: is not a cursor of this list (pass next_cursor back unchanged)');
-	END IF;
-	RETURN key;
-END $$;
-COMMENT ON FUNCTION bb_cursor_read(text, text) IS 'The key inside a cursor made by bb_cursor_make for kind; NULL for no cursor; BB400 naming cursor for anything else.';
+-- functions/participants.sql — Studies, participants, consent (and the consent
+-- guard on specimens), specimen types, diagnoses.
+-- A repeatable file: it holds the current body of every function, trigger
+-- function and trigger of its area, and `biobankd migrate` applies it again
+-- whenever it changes (docs/architecture.md). Edit the body here; a changed
+-- signature or a removed function needs DROP FUNCTION IF EXISTS first.
 
 -- Studies ---------------------------------------------------------------
 
-CREATE FUNCTION bb_study_json(s studies) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_study_json(s studies) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('id', s.id, 'code', s.code, 'name', s.name,
 		'created_at', bb_rfc3339(s.created_at));
 $$;
 COMMENT ON FUNCTION bb_study_json(studies) IS 'A study as the API shows it.';
 
-CREATE FUNCTION bb_study_create(code text, name text, actor text, actor_id bigint)
+CREATE OR REPLACE FUNCTION bb_study_create(code text, name text, actor text, actor_id bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	s studies;
@@ -65,7 +31,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_study_create(text, text, text, bigint) IS 'POST /studies: a new study, BB409 when the code is taken.';
 
-CREATE FUNCTION bb_studies_list(studies bigint[]) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_studies_list(studies bigint[]) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 		'items', COALESCE((SELECT jsonb_agg(bb_study_json(s) ORDER BY s.code) FROM studies s
 				    WHERE studies IS NULL OR s.id = ANY (studies)), '[]'),
@@ -73,7 +39,7 @@ CREATE FUNCTION bb_studies_list(studies bigint[]) RETURNS jsonb LANGUAGE sql STA
 $$;
 COMMENT ON FUNCTION bb_studies_list(bigint[]) IS 'GET /studies: every study the caller may see (NULL studies: all), by code.';
 
-CREATE FUNCTION bb_study_get(code text, studies bigint[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION bb_study_get(code text, studies bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	s studies;
@@ -90,7 +56,7 @@ COMMENT ON FUNCTION bb_study_get(text, bigint[]) IS 'GET /studies/{code}: the st
 
 -- A study code from a request body, within the caller's studies. A study
 -- outside them reads exactly like one that does not exist.
-CREATE FUNCTION bb_study_find(field text, code text, studies bigint[]) RETURNS studies
+CREATE OR REPLACE FUNCTION bb_study_find(field text, code text, studies bigint[]) RETURNS studies
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	s studies;
@@ -107,7 +73,7 @@ COMMENT ON FUNCTION bb_study_find(text, text, bigint[]) IS 'The study with this 
 -- Participants and consent -------------------------------------------------
 
 -- The decision in force per scope: the latest recorded (as bb_consent_withdrawn reads it).
-CREATE FUNCTION bb_consent_in_force(participant bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_consent_in_force(participant bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 		'study', (SELECT status FROM consents WHERE participant_id = participant AND scope = 'study'
 			   ORDER BY recorded_at DESC, id DESC LIMIT 1),
@@ -118,7 +84,7 @@ CREATE FUNCTION bb_consent_in_force(participant bigint) RETURNS jsonb LANGUAGE s
 $$;
 COMMENT ON FUNCTION bb_consent_in_force(bigint) IS 'Status in force per consent scope (given, withdrawn, or null when never recorded).';
 
-CREATE FUNCTION bb_participant_json(p participants) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_participant_json(p participants) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('study', st.code, 'code', p.code, 'sex', p.sex,
 		'birth_year', p.birth_year, 'diagnosis', p.diagnosis,
 		'created_at', bb_rfc3339(p.created_at))
@@ -126,14 +92,14 @@ CREATE FUNCTION bb_participant_json(p participants) RETURNS jsonb LANGUAGE sql S
 $$;
 COMMENT ON FUNCTION bb_participant_json(participants) IS 'A participant as the API shows it in lists and after creation.';
 
-CREATE FUNCTION bb_consent_json(c consents) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_consent_json(c consents) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('scope', c.scope, 'status', c.status,
 		'date', to_char(c.date, 'YYYY-MM-DD'), 'version', c.version,
 		'recorded_at', bb_rfc3339(c.recorded_at), 'recorded_by', c.recorded_by);
 $$;
 COMMENT ON FUNCTION bb_consent_json(consents) IS 'A consent decision as the API shows it.';
 
-CREATE FUNCTION bb_participant_create(study text, code text, sex text, birth_year integer,
+CREATE OR REPLACE FUNCTION bb_participant_create(study text, code text, sex text, birth_year integer,
 	diagnosis text, studies bigint[], actor text, actor_id bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -177,7 +143,7 @@ COMMENT ON FUNCTION bb_participant_create(text, text, text, integer, text, bigin
 	IS 'POST /participants: a new participant; diagnosis matched ignoring case; BB409 when the code is taken in the study.';
 
 -- A participant by study and code within the caller's studies, optionally locked.
-CREATE FUNCTION bb_participant_find(study text, code text, studies bigint[], lock boolean)
+CREATE OR REPLACE FUNCTION bb_participant_find(study text, code text, studies bigint[], lock boolean)
 RETURNS participants LANGUAGE plpgsql AS $$
 DECLARE
 	p participants;
@@ -199,7 +165,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_participant_find(text, text, bigint[], boolean) IS 'The participant, within the caller''s studies (locked FOR UPDATE when lock); BB404 otherwise.';
 
-CREATE FUNCTION bb_participant_get(study text, code text, studies bigint[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION bb_participant_get(study text, code text, studies bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	p participants;
@@ -230,8 +196,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_participant_get(text, text, bigint[]) IS 'GET /participants/{study}/{code}: the participant, every consent decision (oldest first), the consent in force per scope and specimen counts by type and timepoint (every status counted).';
 
-
-CREATE FUNCTION bb_participants_list(study text, lim integer, cursor text, studies bigint[])
+CREATE OR REPLACE FUNCTION bb_participants_list(study text, lim integer, cursor text, studies bigint[])
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	s studies;
@@ -273,7 +238,7 @@ COMMENT ON FUNCTION bb_participants_list(text, integer, text, bigint[]) IS 'GET 
  * consent row. A later "given" does not clear the flags: withdrawal starts
  * the destruction workflow, and re-consent is handled specimen by specimen.
  */
-CREATE FUNCTION bb_consent_record(study text, code text, scope text, status text, date date,
+CREATE OR REPLACE FUNCTION bb_consent_record(study text, code text, scope text, status text, date date,
 	version text, studies bigint[], actor text, actor_id bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -328,7 +293,7 @@ COMMENT ON FUNCTION bb_consent_record(text, text, text, text, date, text, bigint
  * participant row (bb_consent_record locks it); this trigger runs after that
  * check (trigger names sort after "RI_...") and reads the consent afresh.
  */
-CREATE FUNCTION bb_specimens_consent_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION bb_specimens_consent_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF bb_consent_withdrawn(NEW.participant_id) THEN
 		PERFORM bb_fail('BB409', 'the participant withdrew biobank consent: no new specimens');
@@ -336,19 +301,16 @@ BEGIN
 	RETURN NULL;
 END $$;
 COMMENT ON FUNCTION bb_specimens_consent_guard() IS 'Refuses a new specimen of a participant whose biobank consent is withdrawn, even when the withdrawal committed during the insert.';
-CREATE TRIGGER specimens_consent_guard AFTER INSERT ON specimens
-	FOR EACH ROW EXECUTE FUNCTION bb_specimens_consent_guard();
-COMMENT ON TRIGGER specimens_consent_guard ON specimens IS 'Invariant 6: no new specimen of a participant whose biobank consent is withdrawn.';
 
 -- Specimen types and diagnoses --------------------------------------------
 
-CREATE FUNCTION bb_specimen_type_json(t specimen_types) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_specimen_type_json(t specimen_types) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('code', t.code, 'name', t.name,
 		'created_at', bb_rfc3339(t.created_at));
 $$;
 COMMENT ON FUNCTION bb_specimen_type_json(specimen_types) IS 'A specimen type as the API shows it.';
 
-CREATE FUNCTION bb_specimen_type_create(code text, name text, actor text, actor_id bigint)
+CREATE OR REPLACE FUNCTION bb_specimen_type_create(code text, name text, actor text, actor_id bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	t specimen_types;
@@ -366,7 +328,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_specimen_type_create(text, text, text, bigint) IS 'POST /specimen-types: a new specimen type, BB409 when the code is taken.';
 
-CREATE FUNCTION bb_specimen_types_list() RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_specimen_types_list() RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 		'items', COALESCE((SELECT jsonb_agg(bb_specimen_type_json(t) ORDER BY t.code)
 				     FROM specimen_types t), '[]'),
@@ -374,7 +336,7 @@ CREATE FUNCTION bb_specimen_types_list() RETURNS jsonb LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION bb_specimen_types_list() IS 'GET /specimen-types: every specimen type, by code.';
 
-CREATE FUNCTION bb_diagnoses_list() RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_diagnoses_list() RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 		'items', COALESCE((SELECT jsonb_agg(jsonb_build_object('code', d.code, 'name', d.name)
 					ORDER BY lower(d.code)) FROM diagnoses d), '[]'),
@@ -382,69 +344,6 @@ CREATE FUNCTION bb_diagnoses_list() RETURNS jsonb LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION bb_diagnoses_list() IS 'GET /diagnoses: every diagnosis group, by code ignoring case.';
 
--- Audit log ---------------------------------------------------------------
-
-/*
- * May a user limited to studies see this audit row? Study-scoped records
- * (studies, participants, consents) only within the studies; shared
- * storage and reference data (locations, boxes, specimen types) always;
- * accounts and tokens, and any kind not listed here, never.
- */
-CREATE FUNCTION bb_audit_visible(a audit_log, studies bigint[]) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-	SELECT studies IS NULL OR CASE a.entity
-		WHEN 'study' THEN (COALESCE(a.after, a.before) ->> 'id')::bigint = ANY (studies)
-		WHEN 'participant' THEN (COALESCE(a.after, a.before) ->> 'study_id')::bigint = ANY (studies)
-		WHEN 'consent' THEN EXISTS (SELECT 1 FROM participants p
-			WHERE p.id = (COALESCE(a.after, a.before) ->> 'participant_id')::bigint
-			  AND p.study_id = ANY (studies))
-		WHEN 'location' THEN true
-		WHEN 'box' THEN true
-		WHEN 'specimen_type' THEN true
-		ELSE false END;
-$$;
-COMMENT ON FUNCTION bb_audit_visible(audit_log, bigint[]) IS 'True when a caller limited to studies (NULL: all) may see this audit_log row.';
-
-CREATE FUNCTION bb_audit_log_list(entity text, entity_id text, actor text, since timestamptz,
-	lim integer, cursor text, studies bigint[]) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	key jsonb := bb_cursor_read('audit-log', cursor);
-	ids text[];
-	items jsonb;
-	n bigint;
-	last_key jsonb;
-BEGIN
-	IF lim IS NULL OR lim < 1 OR lim > 1000 THEN
-		PERFORM bb_fail('BB400', 'limit: must be between 1 and 1000');
-	END IF;
-	IF entity_id IS NOT NULL THEN
-		ids := ARRAY[entity_id];
-		-- Participants are keyed study_id/code; STUDY/code is accepted too.
-		IF entity = 'participant' THEN
-			ids := ids || (SELECT s.id || '/' || substr(entity_id, length(s.code) + 2)
-					 FROM studies s WHERE s.code = split_part(entity_id, '/', 1));
-		END IF;
-	END IF;
-	-- Newest first; the cursor is the last id shown, ids only go up.
-	SELECT COALESCE(jsonb_agg(q.j ORDER BY q.rn) FILTER (WHERE q.rn <= lim), '[]'),
-	       count(*), (array_agg(q.k) FILTER (WHERE q.rn = lim))[1]
-	  INTO items, n, last_key
-	  FROM (SELECT row_number() OVER (ORDER BY x.id DESC) AS rn,
-		       jsonb_build_object('id', x.id, 'at', bb_rfc3339(x.at), 'actor', x.actor,
-			       'entity', x.entity, 'entity_id', x.entity_id, 'action', x.action,
-			       'before', x.before, 'after', x.after) AS j,
-		       jsonb_build_array(x.id) AS k
-		  FROM (SELECT * FROM audit_log a
-			 WHERE (bb_audit_log_list.entity IS NULL OR a.entity = bb_audit_log_list.entity)
-			   AND (ids IS NULL OR a.entity_id = ANY (ids))
-			   AND (bb_audit_log_list.actor IS NULL OR a.actor = bb_audit_log_list.actor)
-			   AND (since IS NULL OR a.at >= since)
-			   AND (key IS NULL OR a.id < (key ->> 0)::bigint)
-			   AND bb_audit_visible(a, studies)
-			 ORDER BY a.id DESC
-			 LIMIT lim + 1) x) q;
-	RETURN jsonb_build_object('items', items,
-		'next_cursor', CASE WHEN n > lim THEN bb_cursor_make('audit-log', last_key) END);
-END $$;
-COMMENT ON FUNCTION bb_audit_log_list(text, text, text, timestamptz, integer, text, bigint[])
-	IS 'GET /audit-log: changes newest first, filtered by entity, key, actor and time, within the caller''s studies, keyset-paged by id.';
+CREATE OR REPLACE TRIGGER specimens_consent_guard AFTER INSERT ON specimens
+	FOR EACH ROW EXECUTE FUNCTION bb_specimens_consent_guard();
+COMMENT ON TRIGGER specimens_consent_guard ON specimens IS 'Invariant 6: no new specimen of a participant whose biobank consent is withdrawn.';

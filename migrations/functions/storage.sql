@@ -1,11 +1,29 @@
--- 0004: storage — the location tree and its boxes as the API shows them:
--- creation with the hierarchy enforced, occupancy summed down the tree, box
--- grids with study scoping, free positions in fill order, and scanning.
+-- functions/storage.sql — The storage tree: locations with their stored paths,
+-- boxes, occupancy, scanning a value.
+-- A repeatable file: it holds the current body of every function, trigger
+-- function and trigger of its area, and `biobankd migrate` applies it again
+-- whenever it changes (docs/architecture.md). Edit the body here; a changed
+-- signature or a removed function needs DROP FUNCTION IF EXISTS first.
 
-CREATE INDEX locations_parent ON locations (parent_id);
-COMMENT ON INDEX locations_parent IS 'Walks the storage tree downwards (children, occupancy below a location).';
+CREATE OR REPLACE FUNCTION bb_location_path(loc bigint) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN COALESCE((SELECT l.path FROM locations l WHERE l.id = loc), '[]');
+END $$;
+COMMENT ON FUNCTION bb_location_path(bigint) IS 'Location names from the site down, as a JSON array (the stored locations.path; [] for no location).';
 
-CREATE FUNCTION bb_location_rank(kind text) RETURNS integer LANGUAGE sql IMMUTABLE AS $$
+CREATE OR REPLACE FUNCTION bb_box_find(barcode text) RETURNS boxes LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	b boxes;
+BEGIN
+	SELECT * INTO b FROM boxes WHERE boxes.barcode = bb_box_find.barcode;
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB400', format('box: no box has the barcode %s', barcode));
+	END IF;
+	RETURN b;
+END $$;
+COMMENT ON FUNCTION bb_box_find(text) IS 'The box with this barcode, or BB400.';
+
+CREATE OR REPLACE FUNCTION bb_location_rank(kind text) RETURNS integer LANGUAGE sql IMMUTABLE AS $$
 	SELECT array_position(ARRAY['site', 'room', 'freezer', 'shelf', 'rack'], kind);
 $$;
 COMMENT ON FUNCTION bb_location_rank(text) IS 'Depth of a location kind in site > room > freezer > shelf > rack (site = 1).';
@@ -16,7 +34,7 @@ COMMENT ON FUNCTION bb_location_rank(text) IS 'Depth of a location kind in site 
  * only freezers have a set temperature, and the tree has no cycles. The API
  * functions check the same first to name the field; this is the backstop.
  */
-CREATE FUNCTION bb_locations_check() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION bb_locations_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
 	parent_kind text;
 BEGIN
@@ -53,11 +71,8 @@ BEGIN
 	RETURN NEW;
 END $$;
 COMMENT ON FUNCTION bb_locations_check() IS 'Keeps the storage tree in order: kinds below higher kinds, temperatures on freezers only, no cycles.';
-CREATE TRIGGER locations_check BEFORE INSERT OR UPDATE ON locations
-	FOR EACH ROW EXECUTE FUNCTION bb_locations_check();
-COMMENT ON TRIGGER locations_check ON locations IS 'Enforces the storage hierarchy for every writer (see bb_locations_check).';
 
-CREATE FUNCTION bb_boxes_check() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION bb_boxes_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
 	parent_kind text;
 BEGIN
@@ -74,11 +89,8 @@ BEGIN
 	RETURN NEW;
 END $$;
 COMMENT ON FUNCTION bb_boxes_check() IS 'Keeps boxes in freezers, shelves and racks, and specimens inside their box''s grid.';
-CREATE TRIGGER boxes_check BEFORE INSERT OR UPDATE ON boxes
-	FOR EACH ROW EXECUTE FUNCTION bb_boxes_check();
-COMMENT ON TRIGGER boxes_check ON boxes IS 'Keeps boxes out of sites and rooms and specimens inside the grid (see bb_boxes_check).';
 
-CREATE FUNCTION bb_occupancy_json(capacity numeric, used numeric) RETURNS jsonb
+CREATE OR REPLACE FUNCTION bb_occupancy_json(capacity numeric, used numeric) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
 	SELECT jsonb_build_object('capacity', COALESCE(capacity, 0), 'used', COALESCE(used, 0),
 		'free', COALESCE(capacity, 0) - COALESCE(used, 0));
@@ -91,7 +103,7 @@ COMMENT ON FUNCTION bb_occupancy_json(numeric, numeric) IS 'Occupancy as the API
  * descendant which child of loc it lies under, so that the children's
  * occupancy and the total come from the same box counts.
  */
-CREATE FUNCTION bb_location_json(loc bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_location_json(loc bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	WITH RECURSIVE below (id, top) AS (
 		SELECT c.id, c.id FROM locations c WHERE c.parent_id = loc
 		UNION ALL
@@ -138,7 +150,7 @@ CREATE FUNCTION bb_location_json(loc bigint) RETURNS jsonb LANGUAGE sql STABLE A
 $$;
 COMMENT ON FUNCTION bb_location_json(bigint) IS 'A location as GET /api/v1/locations/{id} shows it, or NULL if there is none.';
 
-CREATE FUNCTION bb_location_get(loc bigint) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_location_get(loc bigint) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	j jsonb := bb_location_json(loc);
 BEGIN
@@ -153,7 +165,7 @@ COMMENT ON FUNCTION bb_location_get(bigint) IS 'As bb_location_json, raising BB4
  * Sites (the roots of the tree) with their occupancy, a page at a time in
  * name order; after is the id of the last site of the previous page.
  */
-CREATE FUNCTION bb_location_list(after bigint, lim integer) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_location_list(after bigint, lim integer) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	WITH RECURSIVE page AS (
 		SELECT l.id, l.kind, l.name, l.barcode, l.created_at,
 		       row_number() OVER (ORDER BY l.name, l.id) AS n
@@ -185,7 +197,7 @@ CREATE FUNCTION bb_location_list(after bigint, lim integer) RETURNS jsonb LANGUA
 $$;
 COMMENT ON FUNCTION bb_location_list(bigint, integer) IS 'A page of sites with their occupancy, for GET /api/v1/locations.';
 
-CREATE FUNCTION bb_barcode_check_free(code text) RETURNS void LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION bb_barcode_check_free(code text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
 	what text;
 BEGIN
@@ -205,7 +217,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_barcode_check_free(text) IS 'Locks a barcode for this transaction and raises BB409 if a box, location or tube already carries it.';
 
-CREATE FUNCTION bb_location_create(kind text, name text, parent bigint, temperature_c numeric,
+CREATE OR REPLACE FUNCTION bb_location_create(kind text, name text, parent bigint, temperature_c numeric,
 	barcode text, actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	p locations;
@@ -261,7 +273,7 @@ COMMENT ON FUNCTION bb_location_create(text, text, bigint, numeric, text, text, 
  * each with "occupied"; a specimen of a study outside studies (NULL: all)
  * shows as occupied without its ID, status or type.
  */
-CREATE FUNCTION bb_box_json(b boxes, studies bigint[]) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_box_json(b boxes, studies bigint[]) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	WITH cells AS (
 		SELECT g.r, h.c, s.id AS sid, s.status, s.consent_withdrawn, s.type, s.tube_barcode,
 		       s.id IS NOT NULL AS occupied,
@@ -291,7 +303,7 @@ CREATE FUNCTION bb_box_json(b boxes, studies bigint[]) RETURNS jsonb LANGUAGE sq
 $$;
 COMMENT ON FUNCTION bb_box_json(boxes, bigint[]) IS 'A box with every position, specimens outside the given studies not named.';
 
-CREATE FUNCTION bb_box_get(code text, studies bigint[]) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_box_get(code text, studies bigint[]) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	b boxes;
 BEGIN
@@ -303,7 +315,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_box_get(text, bigint[]) IS 'GET /api/v1/boxes/{barcode}: the box, or BB404.';
 
-CREATE FUNCTION bb_box_create(code text, nrows integer, ncols integer, parent bigint,
+CREATE OR REPLACE FUNCTION bb_box_create(code text, nrows integer, ncols integer, parent bigint,
 	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	p locations;
@@ -334,7 +346,7 @@ COMMENT ON FUNCTION bb_box_create(text, integer, integer, bigint, text, bigint) 
  * The next n free positions of a box in fill order (row-major: A1, A2, ...,
  * B1, ...), with how many positions are free in all.
  */
-CREATE FUNCTION bb_box_free(code text, n integer) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_box_free(code text, n integer) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	b boxes;
 	j jsonb;
@@ -365,7 +377,7 @@ COMMENT ON FUNCTION bb_box_free(text, integer) IS 'GET /api/v1/boxes/{barcode}/f
  * Boxes a page at a time in barcode order, all of them or those anywhere
  * below loc; after is the id of the last box of the previous page.
  */
-CREATE FUNCTION bb_box_list(loc bigint, after bigint, lim integer) RETURNS jsonb
+CREATE OR REPLACE FUNCTION bb_box_list(loc bigint, after bigint, lim integer) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	j jsonb;
@@ -410,7 +422,7 @@ COMMENT ON FUNCTION bb_box_list(bigint, bigint, integer) IS 'GET /api/v1/boxes: 
  * a box barcode, a location barcode. Specimens outside studies are passed
  * over as if unknown.
  */
-CREATE FUNCTION bb_scan(value text, id text, studies bigint[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION bb_scan(value text, id text, studies bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	s specimens;
@@ -441,3 +453,53 @@ BEGIN
 	RETURN NULL;
 END $$;
 COMMENT ON FUNCTION bb_scan(text, text, bigint[]) IS 'GET /api/v1/scan/{value}: a specimen (by ID or tube barcode), box or location, or BB404.';
+
+/*
+ * Computed on every insert and update, whatever columns the statement sets,
+ * so that the stored path cannot disagree with the names and parents even
+ * when someone writes it by hand. The parent is read FOR SHARE: a rename of
+ * it in another transaction then finishes first (and its cascade reaches
+ * this row) or waits for this one, instead of leaving this row with the
+ * parent's old path.
+ */
+CREATE OR REPLACE FUNCTION bb_locations_path_set() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.parent_id IS NULL THEN
+		NEW.path := jsonb_build_array(NEW.name);
+		RETURN NEW;
+	END IF;
+	SELECT p.path || to_jsonb(NEW.name) INTO NEW.path FROM locations p WHERE p.id = NEW.parent_id FOR SHARE;
+	IF NOT FOUND THEN
+		RAISE foreign_key_violation USING MESSAGE = format('parent: no location %s', NEW.parent_id);
+	END IF;
+	RETURN NEW;
+END $$;
+COMMENT ON FUNCTION bb_locations_path_set() IS 'Sets locations.path from the parent''s path and the name.';
+
+/*
+ * A renamed or moved location rewrites its children, whose own trigger
+ * recomputes them from the new path and passes it on down. The tree has no
+ * cycles (bb_locations_check), so this ends at the leaves.
+ */
+CREATE OR REPLACE FUNCTION bb_locations_path_down() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE locations SET path = NULL WHERE parent_id = NEW.id;
+	RETURN NULL;
+END $$;
+COMMENT ON FUNCTION bb_locations_path_down() IS 'Recomputes the paths below a location whose path changed.';
+
+CREATE OR REPLACE TRIGGER locations_check BEFORE INSERT OR UPDATE ON locations
+	FOR EACH ROW EXECUTE FUNCTION bb_locations_check();
+COMMENT ON TRIGGER locations_check ON locations IS 'Enforces the storage hierarchy for every writer (see bb_locations_check).';
+
+CREATE OR REPLACE TRIGGER boxes_check BEFORE INSERT OR UPDATE ON boxes
+	FOR EACH ROW EXECUTE FUNCTION bb_boxes_check();
+COMMENT ON TRIGGER boxes_check ON boxes IS 'Keeps boxes out of sites and rooms and specimens inside the grid (see bb_boxes_check).';
+
+CREATE OR REPLACE TRIGGER locations_path BEFORE INSERT OR UPDATE ON locations
+	FOR EACH ROW EXECUTE FUNCTION bb_locations_path_set();
+COMMENT ON TRIGGER locations_path ON locations IS 'Keeps locations.path in step with the name and the parent.';
+
+CREATE OR REPLACE TRIGGER locations_path_down AFTER UPDATE ON locations
+	FOR EACH ROW WHEN (OLD.path IS DISTINCT FROM NEW.path) EXECUTE FUNCTION bb_locations_path_down();
+COMMENT ON TRIGGER locations_path_down ON locations IS 'Pushes a changed path down to the descendants.';

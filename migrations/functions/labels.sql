@@ -1,11 +1,10 @@
--- 0005: tube labels — the label data served to labelgen and the bench page,
--- and prints recorded as label_printed custody events.
+-- functions/labels.sql — Label data and the label_printed custody events.
+-- A repeatable file: it holds the current body of every function, trigger
+-- function and trigger of its area, and `biobankd migrate` applies it again
+-- whenever it changes (docs/architecture.md). Edit the body here; a changed
+-- signature or a removed function needs DROP FUNCTION IF EXISTS first.
 
--- The lines a label prints under the ID, as the label library lays them out
--- from its fields (labelgen/label.c, body_lines): participant, "type · timepoint",
--- collection date. Served with the data so that a label printed by the daemon,
--- by labelgen from the API or by labelgen from an offline file says the same.
-CREATE FUNCTION bb_label_lines(participant text, type text, timepoint text, collected date)
+CREATE OR REPLACE FUNCTION bb_label_lines(participant text, type text, timepoint text, collected date)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT COALESCE(jsonb_agg(l ORDER BY n), '[]')
 	  FROM unnest(ARRAY[
@@ -18,7 +17,7 @@ COMMENT ON FUNCTION bb_label_lines(text, text, text, date)
 	IS 'The human-readable lines of a tube label under its ID, as the label library makes them from its fields.';
 
 -- One label's data, the item of GET /api/v1/labels.
-CREATE FUNCTION bb_label_json(s specimens) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_label_json(s specimens) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 		'id', s.id,
 		'tube_barcode', s.tube_barcode,
@@ -34,7 +33,7 @@ $$;
 COMMENT ON FUNCTION bb_label_json(specimens) IS 'What a specimen''s tube label says: ID, type, participant STUDY/CODE, timepoint, collection time and the printed lines.';
 
 -- The IDs of a list that name no specimen the caller may see, once each, in the order given.
-CREATE FUNCTION bb_labels_missing(ids text[], studies bigint[]) RETURNS text[]
+CREATE OR REPLACE FUNCTION bb_labels_missing(ids text[], studies bigint[]) RETURNS text[]
 LANGUAGE sql STABLE AS $$
 	SELECT COALESCE(array_agg(u.id ORDER BY u.first), '{}')
 	  FROM (SELECT id, min(n) AS first FROM unnest(ids) WITH ORDINALITY AS x (id, n)
@@ -45,7 +44,7 @@ $$;
 COMMENT ON FUNCTION bb_labels_missing(text[], bigint[]) IS 'The IDs among ids that are unknown or outside the given studies, once each, in the order given.';
 
 -- GET /api/v1/labels: the label data of each ID, in the order asked.
-CREATE FUNCTION bb_labels_get(ids text[], studies bigint[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION bb_labels_get(ids text[], studies bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	missing text[] := bb_labels_missing(ids, studies);
@@ -61,7 +60,7 @@ END $$;
 COMMENT ON FUNCTION bb_labels_get(text[], bigint[]) IS 'Label data for a list of IDs in the order given; BB404 naming every ID that is unknown or out of scope.';
 
 -- One specimen's label data by ID or tube barcode (for the previews).
-CREATE FUNCTION bb_label_get(ref text, studies bigint[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION bb_label_get(ref text, studies bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	j jsonb;
@@ -79,7 +78,7 @@ END $$;
 COMMENT ON FUNCTION bb_label_get(text, bigint[]) IS 'Label data of a specimen by ID or tube barcode within the given studies; BB404 if none.';
 
 -- A custody event as GET /api/v1/specimens/{id}/events shows it.
-CREATE FUNCTION bb_label_event_json(e events) RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_label_event_json(e events) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 		'seq', e.seq, 'type', e.type, 'at', bb_rfc3339(e.at), 'actor', e.actor,
 		'from', CASE WHEN e.from_box IS NULL THEN NULL ELSE
@@ -92,7 +91,7 @@ $$;
 COMMENT ON FUNCTION bb_label_event_json(events) IS 'A custody event in the API''s shape (as in bb_specimen_events).';
 
 -- A label may be printed for any tube that still exists: not a destroyed one.
-CREATE FUNCTION bb_label_check_printable(s specimens) RETURNS void LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION bb_label_check_printable(s specimens) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
 	IF s.status = 'destroyed' THEN
 		PERFORM bb_fail('BB409', format('specimen %s is destroyed: no label is printed for it', s.id));
@@ -101,7 +100,7 @@ END $$;
 COMMENT ON FUNCTION bb_label_check_printable(specimens) IS 'BB409 when no label may be printed for the specimen (it is destroyed).';
 
 -- POST /api/v1/specimens/{id}/label-printed: a print made elsewhere (labelgen), recorded.
-CREATE FUNCTION bb_label_printed(ref text, printer text, copies integer, studies bigint[],
+CREATE OR REPLACE FUNCTION bb_label_printed(ref text, printer text, copies integer, studies bigint[],
 	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	s specimens;
@@ -134,7 +133,7 @@ COMMENT ON FUNCTION bb_label_printed(text, text, integer, bigint[], text, bigint
  * render and send. The daemon sends within the same transaction and rolls
  * it back when the printer fails, so no event stands for a label not printed.
  */
-CREATE FUNCTION bb_labels_print(ids text[], printer text, copies integer, template text,
+CREATE OR REPLACE FUNCTION bb_labels_print(ids text[], printer text, copies integer, template text,
 	studies bigint[], actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	missing text[] := bb_labels_missing(ids, studies);

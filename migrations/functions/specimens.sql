@@ -1,0 +1,570 @@
+-- functions/specimens.sql — Specimens: IDs, registration, aliquots and
+-- derivatives, custody actions, placements, lists and events.
+-- A repeatable file: it holds the current body of every function, trigger
+-- function and trigger of its area, and `biobankd migrate` applies it again
+-- whenever it changes (docs/architecture.md). Edit the body here; a changed
+-- signature or a removed function needs DROP FUNCTION IF EXISTS first.
+
+-- The same algorithm as lib/ids.c: scramble the serial, Crockford base-32,
+-- Luhn mod 32 check; serials that would put 0 and Z side by side are skipped.
+CREATE OR REPLACE FUNCTION bb_id_for_serial(serial bigint) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+	alphabet constant text := '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+	v numeric := (serial::numeric * 21235486155) % 34359738368;
+	body text := '';
+	sum integer := 0;
+	d integer;
+	dbl boolean := true;
+	id text;
+BEGIN
+	FOR i IN 1..7 LOOP
+		body := substr(alphabet, (v % 32)::integer + 1, 1) || body;
+		v := floor(v / 32);
+	END LOOP;
+	FOR i IN REVERSE 7..1 LOOP
+		d := strpos(alphabet, substr(body, i, 1)) - 1;
+		IF dbl THEN
+			d := d * 2;
+			d := d / 32 + d % 32;
+		END IF;
+		sum := sum + d;
+		dbl := NOT dbl;
+	END LOOP;
+	id := body || substr(alphabet, (32 - sum % 32) % 32 + 1, 1);
+	IF id ~ '(0Z|Z0)' THEN
+		RETURN NULL;
+	END IF;
+	RETURN id;
+END $$;
+COMMENT ON FUNCTION bb_id_for_serial(bigint) IS 'The specimen ID of a serial, or NULL for a serial never issued.';
+
+CREATE OR REPLACE FUNCTION bb_new_specimen_id(OUT id text, OUT serial bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+	LOOP
+		serial := nextval('specimen_serial');
+		id := bb_id_for_serial(serial);
+		EXIT WHEN id IS NOT NULL;
+	END LOOP;
+END $$;
+COMMENT ON FUNCTION bb_new_specimen_id() IS 'Issues the next specimen ID.';
+
+CREATE OR REPLACE FUNCTION bb_specimen_json(s specimens) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN (SELECT jsonb_build_object(
+		'id', s.id,
+		'tube_barcode', s.tube_barcode,
+		'type', s.type,
+		'participant', jsonb_build_object('study', st.code, 'code', p.code),
+		'timepoint', s.timepoint,
+		'collected_at', bb_rfc3339(s.collected_at),
+		'status', s.status,
+		'quantity', CASE WHEN s.quantity IS NULL THEN NULL ELSE
+			jsonb_build_object('value', trim_scale(s.quantity), 'unit', s.unit) END,
+		'parent', s.parent_id,
+		'derivation', s.derivation,
+		'freeze_thaw_count', s.freeze_thaw_count,
+		'consent_withdrawn', s.consent_withdrawn,
+		'location', CASE WHEN s.box_id IS NULL THEN NULL ELSE
+			jsonb_build_object('box', b.barcode,
+				'position', bb_position_name(s.pos_row, s.pos_col),
+				'path', bb_location_path(b.location_id) || to_jsonb(b.barcode)) END,
+		'notes', s.notes,
+		'created_at', bb_rfc3339(s.created_at))
+	  FROM participants p JOIN studies st ON st.id = p.study_id
+	  LEFT JOIN boxes b ON b.id = s.box_id
+	 WHERE p.id = s.participant_id);
+END $$;
+COMMENT ON FUNCTION bb_specimen_json(specimens) IS 'A specimen as the API shows it (PL/pgSQL: its plan is kept).';
+
+-- Find and lock a specimen by ID or tube barcode, within the caller's studies.
+CREATE OR REPLACE FUNCTION bb_specimen_lock(ref text, studies bigint[]) RETURNS specimens
+LANGUAGE plpgsql AS $$
+DECLARE
+	s specimens;
+BEGIN
+	SELECT * INTO s FROM specimens WHERE id = ref FOR UPDATE;
+	IF NOT FOUND THEN
+		SELECT * INTO s FROM specimens WHERE tube_barcode = ref FOR UPDATE;
+	END IF;
+	IF s.id IS NULL OR (studies IS NOT NULL AND NOT s.study_id = ANY (studies)) THEN
+		PERFORM bb_fail('BB404', format('no specimen %s', ref));
+	END IF;
+	RETURN s;
+END $$;
+COMMENT ON FUNCTION bb_specimen_lock(text, bigint[]) IS 'The specimen with this ID or tube barcode, locked; BB404 outside the given studies.';
+
+/*
+ * Two moves that cross each other's positions (A into B's place while B goes
+ * into A's) would wait on each other in the position index until PostgreSQL
+ * breaks the deadlock a second later. Taking a lock on every position a
+ * change touches, in one global order, before changing anything makes them
+ * queue instead. Keys are (box, row * 64 + column).
+ */
+CREATE OR REPLACE FUNCTION bb_lock_positions(boxes_ bigint[], rows_ integer[], cols_ integer[])
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	k record;
+BEGIN
+	FOR k IN SELECT DISTINCT b, r * 64 + c AS p
+		   FROM unnest(boxes_, rows_, cols_) AS u (b, r, c)
+		  WHERE b IS NOT NULL ORDER BY 1, 2 LOOP
+		PERFORM pg_advisory_xact_lock(k.b::integer, k.p);
+	END LOOP;
+END $$;
+COMMENT ON FUNCTION bb_lock_positions(bigint[], integer[], integer[]) IS 'Locks box positions for the transaction, in one order for every caller.';
+
+-- Put a locked specimen into a position, naming the occupant when it is taken.
+CREATE OR REPLACE FUNCTION bb_specimen_place(s specimens, b boxes, r integer, c integer, new_status text,
+	studies bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	occupant specimens;
+BEGIN
+	SELECT * INTO occupant FROM specimens
+	 WHERE box_id = b.id AND pos_row = r AND pos_col = c AND id <> s.id;
+	IF FOUND THEN
+		PERFORM bb_fail('BB409', format('position %s of box %s is taken by %s',
+			bb_position_name(r, c), b.barcode,
+			CASE WHEN studies IS NULL OR occupant.study_id = ANY (studies)
+			     THEN 'specimen ' || occupant.id ELSE 'a specimen of another study' END));
+	END IF;
+	BEGIN
+		UPDATE specimens SET box_id = b.id, pos_row = r, pos_col = c, status = new_status
+		 WHERE id = s.id;
+	EXCEPTION WHEN unique_violation THEN
+		-- Another transaction took the position between our look and our write.
+		SELECT * INTO occupant FROM specimens
+		 WHERE box_id = b.id AND pos_row = r AND pos_col = c;
+		PERFORM bb_fail('BB409', format('position %s of box %s is taken by %s',
+			bb_position_name(r, c), b.barcode,
+			CASE WHEN occupant.id IS NULL THEN 'another specimen'
+			     WHEN studies IS NULL OR occupant.study_id = ANY (studies)
+			     THEN 'specimen ' || occupant.id ELSE 'a specimen of another study' END));
+	END;
+END $$;
+COMMENT ON FUNCTION bb_specimen_place(specimens, boxes, integer, integer, text, bigint[]) IS 'Stores a locked specimen at a position; BB409 naming the occupant if taken.';
+
+-- Which statuses each action may start from (DESIGN.md's state machine).
+CREATE OR REPLACE FUNCTION bb_action_allowed(action text, status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE action
+		WHEN 'store' THEN status = 'registered'
+		WHEN 'move' THEN status = 'in_storage'
+		WHEN 'checkout' THEN status = 'in_storage'
+		WHEN 'return' THEN status = 'checked_out'
+		WHEN 'consume' THEN status IN ('registered', 'in_storage', 'checked_out')
+		WHEN 'destroy' THEN status IN ('registered', 'in_storage', 'checked_out', 'lost')
+		WHEN 'lost' THEN status IN ('registered', 'in_storage', 'checked_out')
+		WHEN 'found' THEN status = 'lost'
+		ELSE false END;
+$$;
+COMMENT ON FUNCTION bb_action_allowed(text, text) IS 'True when a specimen in status may undergo action.';
+
+/*
+ * One custody action on one specimen, in one statement (one round trip):
+ * lock, check the state machine and consent, change the state, write the
+ * event. Returns the specimen as the API shows it.
+ */
+CREATE OR REPLACE FUNCTION bb_specimen_act(action text, ref text, studies bigint[], actor text,
+	actor_id bigint, box text, pos text, from_box text, from_pos text, reason text,
+	thawed boolean) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	s specimens;
+	b boxes;
+	old_box text;
+	old_pos text;
+	r integer;
+	c integer;
+	new_status text;
+	ev text;
+	details jsonb := '{}';
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	s := bb_specimen_lock(ref, studies);
+	IF NOT bb_action_allowed(action, s.status) THEN
+		PERFORM bb_fail('BB409', format('specimen %s is %s, which does not allow %s',
+			s.id, s.status, action));
+	END IF;
+	IF action = 'checkout' AND s.consent_withdrawn THEN
+		PERFORM bb_fail('BB409', format('specimen %s may not be checked out: its donor withdrew biobank consent', s.id));
+	END IF;
+	IF s.box_id IS NOT NULL THEN
+		SELECT barcode INTO old_box FROM boxes WHERE id = s.box_id;
+		old_pos := bb_position_name(s.pos_row, s.pos_col);
+	END IF;
+	IF action = 'move' AND from_box IS NOT NULL THEN
+		IF old_box IS DISTINCT FROM from_box
+		   OR old_pos IS DISTINCT FROM (SELECT bb_position_name(p.r, p.c)
+						  FROM bb_parse_position(from_pos, 26, 48) p) THEN
+			PERFORM bb_fail('BB409', format('specimen %s is no longer at %s %s: it is at %s %s',
+				s.id, from_box, from_pos, COALESCE(old_box, '(nowhere)'), COALESCE(old_pos, '')));
+		END IF;
+	END IF;
+
+	new_status := CASE action
+		WHEN 'store' THEN 'in_storage' WHEN 'move' THEN 'in_storage'
+		WHEN 'return' THEN 'in_storage' WHEN 'found' THEN 'in_storage'
+		WHEN 'checkout' THEN 'checked_out' WHEN 'consume' THEN 'consumed'
+		WHEN 'destroy' THEN 'destroyed' WHEN 'lost' THEN 'lost' END;
+	ev := CASE action
+		WHEN 'store' THEN 'stored' WHEN 'move' THEN 'moved' WHEN 'return' THEN 'returned'
+		WHEN 'found' THEN 'found' WHEN 'checkout' THEN 'checked_out'
+		WHEN 'consume' THEN 'consumed' WHEN 'destroy' THEN 'destroyed' WHEN 'lost' THEN 'lost' END;
+
+	IF new_status = 'in_storage' THEN
+		b := bb_box_find(box);
+		SELECT p.r, p.c INTO r, c FROM bb_parse_position(pos, b.rows, b.cols) p;
+		IF action = 'move' AND b.id = s.box_id AND r = s.pos_row AND c = s.pos_col THEN
+			PERFORM bb_fail('BB409', format('specimen %s is already at %s %s', s.id, b.barcode,
+				bb_position_name(r, c)));
+		END IF;
+		PERFORM bb_lock_positions(ARRAY[s.box_id, b.id], ARRAY[s.pos_row, r], ARRAY[s.pos_col, c]);
+		PERFORM bb_specimen_place(s, b, r, c, new_status, studies);
+	ELSE
+		UPDATE specimens SET status = new_status, box_id = NULL, pos_row = NULL, pos_col = NULL
+		 WHERE id = s.id;
+	END IF;
+	IF action = 'return' AND thawed THEN
+		UPDATE specimens SET freeze_thaw_count = freeze_thaw_count + 1 WHERE id = s.id;
+	END IF;
+	IF action = 'return' THEN
+		details := jsonb_build_object('thawed', COALESCE(thawed, false));
+	END IF;
+	INSERT INTO events (specimen_id, type, actor, actor_id, from_box, from_pos, to_box, to_pos,
+		reason, details)
+	VALUES (s.id, ev, actor, actor_id, old_box, old_pos, b.barcode, bb_position_name(r, c),
+		reason, details);
+	RETURN (SELECT bb_specimen_json(x) FROM specimens x WHERE x.id = s.id);
+END $$;
+COMMENT ON FUNCTION bb_specimen_act(text, text, bigint[], text, bigint, text, text, text, text, text, boolean)
+	IS 'Store, move, checkout, return, consume, destroy, lost or found: state change and its event in one statement.';
+
+-- N aliquots of a locked parent: same material, quantity given or split evenly.
+CREATE OR REPLACE FUNCTION bb_make_aliquots(parent specimens, n integer, each_qty numeric, barcodes text[])
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	q numeric;
+	child_id text;
+	child_serial bigint;
+	children jsonb := '[]';
+	ids text[] := '{}';
+BEGIN
+	IF n < 1 OR n > 500 THEN
+		PERFORM bb_fail('BB400', 'count must be between 1 and 500');
+	END IF;
+	IF parent.status NOT IN ('registered', 'in_storage', 'checked_out') THEN
+		PERFORM bb_fail('BB409', format('specimen %s is %s: it cannot be aliquoted', parent.id, parent.status));
+	END IF;
+	IF parent.consent_withdrawn THEN
+		PERFORM bb_fail('BB409', format('specimen %s: its donor withdrew biobank consent', parent.id));
+	END IF;
+	IF each_qty IS NOT NULL THEN
+		q := each_qty;
+		IF parent.quantity IS NOT NULL AND q * n > parent.quantity THEN
+			PERFORM bb_fail('BB409', format('specimen %s holds %s %s, not enough for %s aliquots of %s',
+				parent.id, parent.quantity, parent.unit, n, q));
+		END IF;
+	ELSIF parent.quantity IS NOT NULL THEN
+		q := trunc(parent.quantity / n, 3);
+	END IF;
+	FOR i IN 1..n LOOP
+		SELECT id, serial INTO child_id, child_serial FROM bb_new_specimen_id();
+		INSERT INTO specimens (id, serial, study_id, participant_id, type, timepoint,
+			collected_at, quantity, unit, parent_id, derivation, tube_barcode, notes)
+		VALUES (child_id, child_serial, parent.study_id, parent.participant_id, parent.type,
+			parent.timepoint, parent.collected_at, q, parent.unit, parent.id, 'aliquot',
+			barcodes[i], NULL);
+		INSERT INTO events (specimen_id, type, details)
+		VALUES (child_id, 'registered', jsonb_build_object('parent', parent.id, 'derivation', 'aliquot'));
+		ids := ids || child_id;
+	END LOOP;
+	IF parent.quantity IS NOT NULL AND q IS NOT NULL THEN
+		UPDATE specimens SET quantity = quantity - q * n WHERE id = parent.id;
+	END IF;
+	INSERT INTO events (specimen_id, type, details)
+	VALUES (parent.id, 'aliquoted', jsonb_build_object('children', to_jsonb(ids), 'count', n,
+		'quantity_each', q));
+	SELECT COALESCE(jsonb_agg(bb_specimen_json(s) ORDER BY s.serial), '[]') INTO children
+	  FROM specimens s WHERE s.id = ANY (ids);
+	RETURN children;
+END $$;
+COMMENT ON FUNCTION bb_make_aliquots(specimens, integer, numeric, text[]) IS 'Registers n aliquots of a locked parent, with their events; returns them as JSON.';
+
+CREATE OR REPLACE FUNCTION bb_specimen_register(study text, participant text, type text, timepoint text,
+	collected_at timestamptz, qty numeric, unit text, tube_barcode text, notes text,
+	aliquots integer, aliquot_barcodes text[], studies bigint[], actor text, actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	p participants;
+	new_id text;
+	new_serial bigint;
+	s specimens;
+	out jsonb;
+	taken text;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	SELECT pt.* INTO p FROM participants pt JOIN studies st ON st.id = pt.study_id
+	 WHERE st.code = study AND pt.code = participant;
+	IF NOT FOUND OR (studies IS NOT NULL AND NOT p.study_id = ANY (studies)) THEN
+		PERFORM bb_fail('BB400', format('participant.code: no participant %s in study %s', participant, study));
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM specimen_types t WHERE t.code = bb_specimen_register.type) THEN
+		PERFORM bb_fail('BB400', format('type: %s is not a specimen type', type));
+	END IF;
+	IF bb_consent_withdrawn(p.id) THEN
+		PERFORM bb_fail('BB409', format('participant %s withdrew biobank consent: no new specimens', participant));
+	END IF;
+	IF tube_barcode IS NOT NULL THEN
+		SELECT id INTO taken FROM specimens x WHERE x.tube_barcode = bb_specimen_register.tube_barcode;
+		IF FOUND THEN
+			PERFORM bb_fail('BB409', format('tube barcode %s is already specimen %s', tube_barcode, taken));
+		END IF;
+	END IF;
+	SELECT id, serial INTO new_id, new_serial FROM bb_new_specimen_id();
+	INSERT INTO specimens (id, serial, study_id, participant_id, type, timepoint, collected_at,
+		quantity, unit, tube_barcode, notes)
+	VALUES (new_id, new_serial, p.study_id, p.id, type, timepoint, collected_at, qty, unit,
+		tube_barcode, notes)
+	RETURNING * INTO s;
+	INSERT INTO events (specimen_id, type, details)
+	VALUES (new_id, 'registered', jsonb_build_object('study', study, 'participant', participant));
+	out := bb_specimen_json(s);
+	IF aliquots IS NOT NULL AND aliquots > 0 THEN
+		SELECT * INTO s FROM specimens WHERE id = new_id FOR UPDATE;
+		out := jsonb_set(bb_specimen_json((SELECT x FROM specimens x WHERE x.id = new_id)),
+			'{aliquots}', bb_make_aliquots(s, aliquots, NULL, aliquot_barcodes));
+		out := jsonb_set(out, '{quantity}', (SELECT bb_specimen_json(x) -> 'quantity'
+			FROM specimens x WHERE x.id = new_id));
+	END IF;
+	RETURN out;
+END $$;
+COMMENT ON FUNCTION bb_specimen_register(text, text, text, text, timestamptz, numeric, text, text, text, integer, text[], bigint[], text, bigint)
+	IS 'Registers a collection (and its aliquots) with their events in one statement.';
+
+CREATE OR REPLACE FUNCTION bb_specimen_aliquot(ref text, n integer, each_qty numeric, each_unit text,
+	studies bigint[], actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	parent specimens;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	parent := bb_specimen_lock(ref, studies);
+	IF each_unit IS NOT NULL AND parent.unit IS NOT NULL AND each_unit <> parent.unit THEN
+		PERFORM bb_fail('BB400', format('quantity.unit: must be %s, the unit of specimen %s',
+			parent.unit, parent.id));
+	END IF;
+	RETURN jsonb_build_object('items', bb_make_aliquots(parent, n, each_qty, NULL));
+END $$;
+COMMENT ON FUNCTION bb_specimen_aliquot(text, integer, numeric, text, bigint[], text, bigint) IS 'Aliquots an existing specimen.';
+
+CREATE OR REPLACE FUNCTION bb_specimen_derive(ref text, new_type text, qty numeric, unit text,
+	studies bigint[], actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	parent specimens;
+	child_id text;
+	child_serial bigint;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	parent := bb_specimen_lock(ref, studies);
+	IF parent.status NOT IN ('registered', 'in_storage', 'checked_out') THEN
+		PERFORM bb_fail('BB409', format('specimen %s is %s: nothing can be derived from it', parent.id, parent.status));
+	END IF;
+	IF parent.consent_withdrawn THEN
+		PERFORM bb_fail('BB409', format('specimen %s: its donor withdrew biobank consent', parent.id));
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM specimen_types t WHERE t.code = new_type) THEN
+		PERFORM bb_fail('BB400', format('type: %s is not a specimen type', new_type));
+	END IF;
+	SELECT id, serial INTO child_id, child_serial FROM bb_new_specimen_id();
+	INSERT INTO specimens (id, serial, study_id, participant_id, type, timepoint, collected_at,
+		quantity, unit, parent_id, derivation)
+	VALUES (child_id, child_serial, parent.study_id, parent.participant_id, new_type,
+		parent.timepoint, parent.collected_at, qty, unit, parent.id, 'derivative');
+	INSERT INTO events (specimen_id, type, details)
+	VALUES (child_id, 'registered', jsonb_build_object('parent', parent.id, 'derivation', 'derivative'));
+	INSERT INTO events (specimen_id, type, details)
+	VALUES (parent.id, 'derived', jsonb_build_object('child', child_id, 'type', new_type));
+	RETURN (SELECT bb_specimen_json(x) FROM specimens x WHERE x.id = child_id);
+END $$;
+COMMENT ON FUNCTION bb_specimen_derive(text, text, numeric, text, bigint[], text, bigint) IS 'Derives a specimen of another type (e.g. DNA from PBMC).';
+
+-- Biobank consent stands unless the participant's latest biobank decision withdrew it.
+CREATE OR REPLACE FUNCTION bb_consent_withdrawn(participant bigint) RETURNS boolean LANGUAGE sql STABLE AS $$
+	SELECT COALESCE((SELECT status = 'withdrawn' FROM consents
+			  WHERE participant_id = participant AND scope = 'biobank'
+			  ORDER BY recorded_at DESC, id DESC LIMIT 1), false);
+$$;
+COMMENT ON FUNCTION bb_consent_withdrawn(bigint) IS 'True when the participant''s biobank consent is withdrawn.';
+
+CREATE OR REPLACE FUNCTION bb_specimen_find_json(ref text, studies bigint[]) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN (SELECT bb_specimen_json(s) || jsonb_build_object('children',
+		COALESCE((SELECT jsonb_agg(c.id ORDER BY c.serial) FROM specimens c WHERE c.parent_id = s.id), '[]'))
+	  FROM specimens s
+	 WHERE s.id = (SELECT x.id FROM specimens x WHERE x.id = ref
+		       UNION ALL SELECT x.id FROM specimens x WHERE x.tube_barcode = ref LIMIT 1)
+	   AND (studies IS NULL OR s.study_id = ANY (studies)));
+END $$;
+COMMENT ON FUNCTION bb_specimen_find_json(text, bigint[]) IS 'A specimen by ID or tube barcode with its children, within the given studies; NULL if none (PL/pgSQL: its plan is kept).';
+
+CREATE OR REPLACE FUNCTION bb_specimen_get(ref text, studies bigint[]) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	j jsonb := bb_specimen_find_json(ref, studies);
+BEGIN
+	IF j IS NULL THEN
+		PERFORM bb_fail('BB404', format('no specimen %s', ref));
+	END IF;
+	RETURN j;
+END $$;
+COMMENT ON FUNCTION bb_specimen_get(text, bigint[]) IS 'As bb_specimen_find_json, raising BB404 when there is none.';
+
+CREATE OR REPLACE FUNCTION bb_specimen_events(ref text, studies bigint[]) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	j jsonb;
+BEGIN
+	SELECT jsonb_build_object('specimen', s.id, 'items', COALESCE((
+		SELECT jsonb_agg(jsonb_build_object(
+			'seq', e.seq, 'type', e.type, 'at', bb_rfc3339(e.at), 'actor', e.actor,
+			'from', CASE WHEN e.from_box IS NULL THEN NULL ELSE
+				jsonb_build_object('box', e.from_box, 'position', e.from_pos) END,
+			'to', CASE WHEN e.to_box IS NULL THEN NULL ELSE
+				jsonb_build_object('box', e.to_box, 'position', e.to_pos) END,
+			'reason', e.reason, 'details', e.details,
+			'prev_hash', encode(e.prev_hash, 'hex'), 'hash', encode(e.hash, 'hex'))
+			ORDER BY e.seq)
+		  FROM events e WHERE e.specimen_id = s.id), '[]'))
+	  FROM specimens s
+	 WHERE s.id = (SELECT x.id FROM specimens x WHERE x.id = ref
+		       UNION ALL SELECT x.id FROM specimens x WHERE x.tube_barcode = ref LIMIT 1)
+	   AND (studies IS NULL OR s.study_id = ANY (studies))
+	  INTO j;
+	IF j IS NULL THEN
+		PERFORM bb_fail('BB404', format('no specimen %s', ref));
+	END IF;
+	RETURN j;
+END $$;
+COMMENT ON FUNCTION bb_specimen_events(text, bigint[]) IS 'A specimen''s custody events, oldest first, with their hashes.';
+
+CREATE OR REPLACE FUNCTION bb_box_place(box_barcode text, positions text[], refs text[], studies bigint[],
+	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	b boxes;
+	n integer := COALESCE(array_length(refs, 1), 0);
+	bad record;
+	occupant text;
+	placed jsonb;
+	items bb_place_item[];
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	b := bb_box_find(box_barcode);
+	IF b.id IS NULL THEN
+		PERFORM bb_fail('BB404', format('no box %s', box_barcode));
+	END IF;
+	-- Every listed position must parse; bb_parse_position raises the message for the first that does not.
+	IF EXISTS (SELECT 1 FROM unnest(positions) AS u (pos),
+			   LATERAL (SELECT regexp_match(upper(btrim(u.pos)), '^([A-Z])0*([1-9][0-9]?)$') AS m) x
+		    WHERE x.m IS NULL OR ascii(x.m[1]) - 64 > b.rows OR x.m[2]::integer > b.cols) THEN
+		PERFORM bb_parse_position(u.pos, b.rows, b.cols) FROM unnest(positions) AS u (pos);
+	END IF;
+	-- Lock the tubes in one order, then every position they leave or take, before any change.
+	PERFORM 1 FROM specimens x
+	 WHERE x.id = ANY (refs) OR x.tube_barcode = ANY (refs)
+	 ORDER BY x.id FOR UPDATE;
+	PERFORM pg_advisory_xact_lock(k.b::integer, k.p)
+	  FROM (SELECT DISTINCT v.b, v.r * 64 + v.c AS p
+		  FROM (SELECT x.box_id AS b, x.pos_row AS r, x.pos_col AS c FROM specimens x
+			 WHERE x.id = ANY (refs) OR x.tube_barcode = ANY (refs)
+			UNION ALL
+			SELECT b.id, ascii(m[1]) - 64, m[2]::integer
+			  FROM unnest(positions) AS u (pos),
+			       LATERAL regexp_match(upper(btrim(u.pos)), '^([A-Z])0*([1-9][0-9]?)$') AS m) v
+		 WHERE v.b IS NOT NULL ORDER BY 1, 2) k;
+	SET CONSTRAINTS specimens_one_per_position DEFERRED;
+
+	SELECT array_agg(ROW(u.i, bb_position_name(p.r, p.c), p.r, p.c, a.ref, s.id, s.status, ob.barcode,
+	       bb_position_name(s.pos_row, s.pos_col),
+	       COALESCE(s.box_id = b.id AND s.pos_row = p.r AND s.pos_col = p.c, false),
+	       CASE s.status WHEN 'registered' THEN 'stored' WHEN 'checked_out' THEN 'returned' ELSE 'moved' END
+	       )::bb_place_item ORDER BY u.i) INTO items
+	  FROM generate_series(1, n) AS u (i)
+	  CROSS JOIN LATERAL (SELECT refs[u.i] AS ref, positions[u.i] AS pos) a
+	  CROSS JOIN LATERAL (SELECT ascii(m[1]) - 64 AS r, m[2]::integer AS c
+				FROM (SELECT regexp_match(upper(btrim(a.pos)), '^([A-Z])0*([1-9][0-9]?)$') AS m) x) p
+	  LEFT JOIN LATERAL (SELECT * FROM (
+			SELECT x.*, 1 AS pref FROM specimens x WHERE x.id = a.ref
+			UNION ALL SELECT x.*, 2 FROM specimens x WHERE x.tube_barcode = a.ref) y
+		 ORDER BY y.pref LIMIT 1) s ON studies IS NULL OR s.study_id = ANY (studies)
+	  LEFT JOIN boxes ob ON ob.id = s.box_id;
+
+	-- The first item that fails, with the first check it fails, as the loop of 0002 would raise it.
+	SELECT t.* INTO bad FROM (
+		SELECT x.i, x.ref, x.pname, x.id, x.status, x.here, x.r,
+		       row_number() OVER (PARTITION BY x.pname ORDER BY x.i) AS pos_nth,
+		       row_number() OVER (PARTITION BY x.id ORDER BY x.i) AS id_nth
+		  FROM unnest(items) x) t
+	 WHERE t.r IS NULL OR t.pos_nth > 1 OR t.id IS NULL OR t.id_nth > 1
+	    OR (NOT t.here AND t.status NOT IN ('registered', 'in_storage', 'checked_out'))
+	 ORDER BY t.i LIMIT 1;
+	IF FOUND THEN
+		IF bad.r IS NULL THEN
+			PERFORM bb_parse_position(positions[bad.i], b.rows, b.cols);
+		ELSIF bad.pos_nth > 1 THEN
+			PERFORM bb_fail('BB400', format('placements[%s].position: %s is listed twice', bad.i - 1, bad.pname));
+		ELSIF bad.id IS NULL THEN
+			PERFORM bb_fail('BB404', format('no specimen %s', bad.ref));
+		ELSIF bad.id_nth > 1 THEN
+			PERFORM bb_fail('BB400', format('placements[%s].specimen: %s is listed twice', bad.i - 1, bad.id));
+		ELSE
+			PERFORM bb_fail('BB409', format('specimen %s is %s: it cannot be placed', bad.id, bad.status));
+		END IF;
+	END IF;
+
+	UPDATE specimens s SET box_id = b.id, pos_row = x.r, pos_col = x.c, status = 'in_storage'
+	  FROM unnest(items) x WHERE s.id = x.id AND NOT x.here;
+	INSERT INTO events (specimen_id, type, actor, actor_id, from_box, from_pos, to_box, to_pos,
+		reason, details)
+	SELECT x.id, x.ev, actor, actor_id, x.old_box, x.old_pos, b.barcode, x.pname, 'bulk placement',
+	       CASE WHEN x.ev = 'returned' THEN '{"thawed": false}'::jsonb ELSE '{}'::jsonb END
+	  FROM unnest(items) x WHERE NOT x.here ORDER BY x.i;
+	SELECT COALESCE(jsonb_agg(jsonb_build_object('position', x.pname, 'specimen', x.id,
+		'event', CASE WHEN x.here THEN NULL ELSE x.ev END) ORDER BY x.i), '[]') INTO placed
+	  FROM unnest(items) x;
+
+	-- Name a clash while we can still say which tube holds the position.
+	SELECT bb_position_name(x.pos_row, x.pos_col) || ' (' || string_agg(x.id, ', ') || ')' INTO occupant
+	  FROM specimens x WHERE x.box_id = b.id
+	 GROUP BY x.pos_row, x.pos_col HAVING count(*) > 1 LIMIT 1;
+	IF occupant IS NOT NULL THEN
+		PERFORM bb_fail('BB409', format('position %s of box %s would hold two specimens', occupant, b.barcode));
+	END IF;
+	SET CONSTRAINTS specimens_one_per_position IMMEDIATE;
+	RETURN jsonb_build_object('box', b.barcode, 'placed', placed);
+END $$;
+COMMENT ON FUNCTION bb_box_place(text, text[], text[], bigint[], text, bigint) IS 'Bulk placement of tubes into one box, all or nothing (set-based: one UPDATE and one INSERT for the whole list).';
+
+-- A page of specimens in issue order, filtered; the cursor is the last serial seen.
+CREATE OR REPLACE FUNCTION bb_specimen_list(p_study text, p_participant text, p_type text, p_timepoint text,
+	p_status text, p_box text, p_studies bigint[], p_after bigint, p_limit integer)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	WITH hits AS (
+		SELECT s.* FROM specimens s
+		 WHERE (p_studies IS NULL OR s.study_id = ANY (p_studies))
+		   AND (p_study IS NULL OR s.study_id = (SELECT id FROM studies WHERE code = p_study))
+		   AND (p_participant IS NULL OR s.participant_id IN (SELECT p.id FROM participants p
+				WHERE p.code = p_participant
+				  AND (p_study IS NULL OR p.study_id = (SELECT id FROM studies WHERE code = p_study))))
+		   AND (p_type IS NULL OR s.type = p_type)
+		   AND (p_timepoint IS NULL OR s.timepoint = p_timepoint)
+		   AND (p_status IS NULL OR s.status = p_status)
+		   AND (p_box IS NULL OR s.box_id = (SELECT id FROM boxes WHERE barcode = p_box))
+		   AND s.serial > COALESCE(p_after, 0)
+		 ORDER BY s.serial
+		 LIMIT p_limit + 1
+	)
+	SELECT jsonb_build_object(
+		'items', COALESCE((SELECT jsonb_agg(bb_specimen_json(h) ORDER BY h.serial)
+				     FROM (SELECT * FROM hits ORDER BY serial LIMIT p_limit) h), '[]'),
+		'next_cursor', CASE WHEN (SELECT count(*) FROM hits) > p_limit
+			THEN (SELECT 'c' || serial FROM hits ORDER BY serial OFFSET p_limit - 1 LIMIT 1) END);
+$$;
+COMMENT ON FUNCTION bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer) IS 'One page of specimens matching the filters, in issue order.';
