@@ -9,6 +9,12 @@
  * the rack or listed twice, a tube listed twice, a tube count that disagrees
  * with the rows, a barcode that is not plain printable ASCII of at most
  * BB_RS_CODE_MAX characters, or a file that is not a scan at all.
+ *
+ * Nothing is dropped silently: every line is a well (a tube, an empty-well
+ * mark or an unreadable tube), a header line (a rack or tube-count line, a
+ * column header, or a "Key: value" / "Key = value" line before the first
+ * row), blank (nothing but blanks, separators and quotes), or the error that
+ * names it. So n_wells + n_header_lines is the number of non-blank lines.
  */
 #ifndef BB_RACKSCAN_H
 #define BB_RACKSCAN_H
@@ -58,7 +64,8 @@ struct bb_rs_scan {
 	enum bb_rs_dialect dialect;
 	struct bb_rs_well *wells; /* in file order */
 	size_t n_wells, n_tubes, n_empty, n_no_read;
-	struct bb_arena mem; /* private: owns everything above */
+	size_t n_header_lines; /* rack, tube count, column names, "Key: value" lines */
+	struct bb_arena mem;   /* private: owns everything above */
 };
 
 /*

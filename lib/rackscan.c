@@ -7,6 +7,9 @@
 
 enum { FIELDS_MAX = 16 };
 
+/* A line of nothing but these is blank (rackscan.h). */
+#define BLANK_LINE_CHARS " \t,;\""
+
 struct field {
 	char *s; /* NUL-terminated, unquoted and trimmed, inside the line copy */
 	size_t len;
@@ -265,36 +268,38 @@ split(struct parser *p, char *line, struct field *f)
 }
 
 /*
- * "Key: value" lines of TrakMate-style headers. The key is letters, digits
- * and blanks and is not a position, so "A01: ..." stays a row.
+ * "Key: value" and "Key = value" lines of scanner headers ("Rack Base Name:
+ * 1034990001", "Date & time of Trace = 14/03/2026 10:23:45"). The key starts
+ * with a letter, holds no separator, quote or TAB and is not a position, so
+ * that a row is never taken for a header: "A1<TAB>AB:12" and "A01: ..." stay
+ * rows (a row mistaken for a header would vanish from the scan).
  */
 static bool
 key_value(char *line, char **key, char **value)
 {
-	char *colon = strchr(line, ':'), kbuf[48];
-	size_t klen;
+	size_t klen = strcspn(line, ":=");
+	char kbuf[48];
 	int row, col;
 
-	if (colon == NULL || !(upper(line[0]) >= 'A' && upper(line[0]) <= 'Z'))
-		return false;
-	for (klen = (size_t)(colon - line); klen > 0 && is_blank(line[klen - 1]); klen--)
-		;
-	if (klen >= sizeof(kbuf))
+	if (line[klen] == '\0' || !(upper(line[0]) >= 'A' && upper(line[0]) <= 'Z'))
 		return false;
 	for (size_t i = 0; i < klen; i++) {
-		char c = upper(line[i]);
+		unsigned char c = (unsigned char)line[i];
 
-		if (!(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') && !is_blank(c) &&
-		    c != '_' && c != '-' && c != '.')
+		if (c < 0x20 || c > 0x7E || strchr(",;\"", c) != NULL)
 			return false;
 	}
+	while (klen > 0 && line[klen - 1] == ' ')
+		klen--;
+	if (klen >= sizeof(kbuf))
+		return false;
 	memcpy(kbuf, line, klen);
 	kbuf[klen] = '\0';
 	if (parse_pos(kbuf, &row, &col) == 0)
 		return false;
+	*value = line + strcspn(line, ":=") + 1;
 	line[klen] = '\0';
 	*key = line;
-	*value = colon + 1;
 	while (is_blank(**value))
 		(*value)++;
 	return true;
@@ -449,7 +454,7 @@ choose_separator(struct parser *p, const char *line)
 			return BB_OK;
 		}
 	}
-	return fail(p, "not a rack-scan row: no ',' or ';' separates its fields");
+	return fail(p, "not a rack-scan row: no ',', ';' or TAB separates its fields");
 }
 
 static enum bb_err
@@ -477,7 +482,11 @@ parse_line(struct parser *p, const char *s, size_t len)
 		return BB_OK; /* Say what it is when it is plainly something else. */
 	if (whole.s[0] == '{' || whole.s[0] == '[' || whole.s[0] == '<')
 		return fail(p, "looks like JSON, XML or HTML: not a rack-scan export");
+	/* A spreadsheet's empty row (",,," or ";;") holds nothing: blank too. */
+	if (whole.s[strspn(whole.s, BLANK_LINE_CHARS)] == '\0')
+		return BB_OK;
 	if (key_value(whole.s, &key, &value)) {
+		p->scan->n_header_lines++;
 		if (!is_any(key, rack_keys))
 			return p->scan->n_wells == 0 ? BB_OK
 			                             : fail(p, "a header line after the first row");
@@ -490,16 +499,21 @@ parse_line(struct parser *p, const char *s, size_t len)
 		return BB_EINVAL;
 	if ((n = split(p, whole.s, f)) < 0)
 		return BB_EINVAL;
-	if (n == 0)
-		return BB_OK;
-	if (is_column_header(f, n))
+	if (n == 0) /* cannot happen after the blank test; never drop a line unseen */
+		return fail(p, "a line without fields");
+	if (is_column_header(f, n)) {
+		p->scan->n_header_lines++;
 		return column_header(p, f, n);
-	if (same_words(f[0].s, "Tube Count"))
+	}
+	if (same_words(f[0].s, "Tube Count")) {
+		p->scan->n_header_lines++;
 		return tube_count(p, f, n);
+	}
 	if (is_any(f[0].s, rack_keys) && !p->header_columns) {
 		if (n != 2)
 			return fail(p, "a rack line must hold the rack ID only");
 		p->fluidx_meta = true;
+		p->scan->n_header_lines++;
 		return set_rack(p, &f[1]);
 	}
 	return data_row(p, f, n);

@@ -231,11 +231,14 @@ dispatch(struct srv_req *r)
 		}
 	}
 	bool json = media_type_is(r->content_type, "application/json");
-	bool csv = media_type_is(r->content_type, "text/csv");
+	/* Scanner software saves its exports as .csv or .txt: both are the same text. */
+	bool csv = media_type_is(r->content_type, "text/csv") ||
+	           media_type_is(r->content_type, "text/plain");
 	if (r->route->body == BODY_JSON || (r->route->body == BODY_JSON_CSV && !csv)) {
 		if (!json) {
 			reply_problem(r, 415, NULL, "the body must be application/json%s",
-			              r->route->body == BODY_JSON_CSV ? " or text/csv" : "");
+			              r->route->body == BODY_JSON_CSV ? ", text/csv or text/plain"
+			                                              : "");
 			return;
 		}
 		struct bb_js_errors errs = { 0 };

@@ -58,7 +58,7 @@ struct srv {
 enum body_kind {
 	BODY_NONE,     /* a body is ignored */
 	BODY_JSON,     /* application/json, validated against the route's spec */
-	BODY_JSON_CSV, /* JSON (validated) or text/csv (raw, for the handler) */
+	BODY_JSON_CSV, /* JSON (validated), or text/csv or text/plain (raw, for the handler) */
 };
 
 struct srv_req;

@@ -332,8 +332,8 @@ parser_refusals(struct tenv *t, const char *aid)
 	ok(is_problem(&r, 400) && problem_names_field(&r, "box") && strstr(r.body, "FR00004822"),
 	   "the headerless fixture (rack FR00004822, no such box): 400 naming the box");
 	resp_free(&r);
-	http(t->d.url, "POST", path, t->admin_token, "text/plain", "A1,X\n", 5, &r);
-	ok(is_problem(&r, 415), "a scan sent as text/plain: 415");
+	http(t->d.url, "POST", path, t->admin_token, "application/octet-stream", "A1,X\n", 5, &r);
+	ok(is_problem(&r, 415), "a scan sent as application/octet-stream: 415");
 	resp_free(&r);
 	post_csv(t, path, auditor_token, fluidx, &r);
 	ok(is_problem(&r, 403), "an auditor may not feed scans: 403");
@@ -813,6 +813,75 @@ study_scope(struct tenv *t)
 	resp_free(&r);
 }
 
+/* Register a MASC/P001 serum tube with a manufacturer's barcode. */
+static void
+tube(struct tenv *t, const char *barcode)
+{
+	char body[400];
+	struct resp r;
+
+	snprintf(body, sizeof(body),
+	         "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"serum\","
+	         "\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T09:30:00Z\","
+	         "\"quantity\":{\"value\":1,\"unit\":\"mL\"},\"tube_barcode\":\"%s\"}",
+	         barcode);
+	api(t, "POST", "/api/v1/specimens", t->admin_token, body, &r);
+	if (r.status != 201) {
+		printf("Bail out! cannot register tube %s: %ld %s\n", barcode, r.status, r.body);
+		exit(1);
+	}
+	resp_free(&r);
+}
+
+/*
+ * Files as scanners write them, sent as a technician's script would: a TAB
+ * export whose first barcode holds a colon (its row once vanished as a
+ * "Key: value" header and the placement answered 200 without that tube), and
+ * a Matrix/TrakMate .txt export with its trace-time line, sent as text/plain
+ * (refused with 415, and at line 1).
+ */
+static void
+scanner_text_files(struct tenv *t)
+{
+	struct resp r;
+
+	exec_sql(t, "INSERT INTO boxes (barcode, rows, cols, location_id)"
+	            " SELECT b, 8, 12, id FROM locations, (VALUES ('TXT1'), ('TXT2')) v (b)"
+	            " WHERE name = 'Rack 1'");
+	tube(t, "AB:12");
+	tube(t, "XY34");
+	tube(t, "TM0001");
+
+	post_csv(t, "/api/v1/boxes/TXT1/placements", NULL, "A1\tAB:12\nA2\tXY34\n", &r);
+	is_int(r.status, 200, "a TAB-separated rack file is placed");
+	resp_free(&r);
+	is_int(count(t, "SELECT count(*) FROM specimens s JOIN boxes b ON b.id = s.box_id"
+	                " WHERE b.barcode = 'TXT1' AND ((s.tube_barcode = 'AB:12' AND s.pos_row = 1"
+	                " AND s.pos_col = 1) OR (s.tube_barcode = 'XY34' AND s.pos_row = 1"
+	                " AND s.pos_col = 2))"),
+	       2, "  both tubes are where the file puts them, the colon in AB:12 included");
+
+	const char *trakmate = "Date & time of Trace = 14/03/2026 10:23:45\r\n"
+	                       "Rack Base Name: TXT2\r\n"
+	                       "A01; TM0001\r\n"
+	                       "A02; No TrakMate\r\n";
+	http(t->d.url, "POST", "/api/v1/boxes/TXT2/placements", t->admin_token, "text/plain",
+	     trakmate, strlen(trakmate), &r);
+	is_int(r.status, 200, "a TrakMate .txt export sent as text/plain is placed");
+	if (r.status != 200)
+		tap_diag("%s", r.body);
+	resp_free(&r);
+	is_int(count(t, "SELECT count(*) FROM specimens s JOIN boxes b ON b.id = s.box_id"
+	                " WHERE b.barcode = 'TXT2' AND s.tube_barcode = 'TM0001'"
+	                " AND s.pos_row = 1 AND s.pos_col = 1"),
+	       1, "  its tube is at A1");
+
+	http(t->d.url, "POST", "/api/v1/boxes/TXT2/placements", t->admin_token, "image/png",
+	     trakmate, strlen(trakmate), &r);
+	is_int(r.status, 415, "a body that is neither JSON nor text is still 415");
+	resp_free(&r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -833,6 +902,7 @@ main(int argc, char **argv)
 	world_make(&t);
 	make_users(&t);
 	placement_from_file(&t);
+	scanner_text_files(&t);
 	create_errors(&t);
 	box_audit(&t);
 	location_audit(&t);

@@ -1,8 +1,10 @@
 /*
  * fuzz_rackscan.c — libFuzzer target for bb_rs_parse(). Besides crashes it
  * checks what a caller relies on: counts add up, positions are normalized
- * and unique, barcodes are short printable codes, and giving geometry and an
- * expected rack only ever turns an accepted file into a rejected one.
+ * and unique, barcodes are short printable codes, nothing is dropped (wells
+ * plus header lines are the non-blank lines, counted here independently),
+ * and giving geometry and an expected rack only ever turns an accepted file
+ * into a rejected one.
  */
 #include "rackscan.h"
 
@@ -69,6 +71,28 @@ check(const struct bb_rs_scan *s, int rows, int cols)
 		require(strlen(s->rack_id) >= 1 && strlen(s->rack_id) <= BB_RS_CODE_MAX);
 }
 
+/* Lines ended by LF, CRLF or CR that hold more than blanks, separators and quotes. */
+static size_t
+non_blank_lines(const uint8_t *data, size_t size)
+{
+	size_t n = 0, i = 0;
+
+	if (size >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+		i = 3;
+	while (i < size) {
+		bool blank = true;
+
+		for (; i < size && data[i] != '\n' && data[i] != '\r'; i++)
+			if (strchr(" \t,;\"", data[i]) == NULL || data[i] == '\0')
+				blank = false;
+		n += !blank;
+		if (i < size && data[i] == '\r' && i + 1 < size && data[i + 1] == '\n')
+			i++;
+		i++;
+	}
+	return n;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -79,8 +103,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum bb_err e1 = bb_rs_parse(data, size, NULL, &any, why);
 	require(e1 == BB_OK || e1 == BB_EINVAL);
 	require(e1 == BB_OK ? any != NULL : (any == NULL && why[0] != '\0'));
-	if (e1 == BB_OK)
+	if (e1 == BB_OK) {
 		check(any, BB_RS_ROWS_MAX, BB_RS_COLS_MAX);
+		require(any->n_wells + any->n_header_lines == non_blank_lines(data, size));
+	}
 
 	enum bb_err e2 = bb_rs_parse(data, size, &sbs, &narrow, why);
 	require(e2 == BB_OK || e2 == BB_EINVAL);

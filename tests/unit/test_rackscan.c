@@ -473,6 +473,83 @@ test_rejections(void)
 	rejects("A1,T1\n", &badrack, "the expected rack ID", "control", "a bad expected rack");
 }
 
+/*
+ * Nothing is dropped silently (DESIGN.md, invariant 8): what scanners and
+ * people really send, each line accounted for.
+ */
+static void
+test_nothing_dropped(const char *dir)
+{
+	static const char *const fixtures[] = { "fluidx-with-header.csv",
+		                                "headerless-with-rack.csv" };
+	struct bb_rs_scan *s;
+
+	/* The fixtures: every non-blank line is a well or a header line. */
+	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
+		size_t len, lines = 0;
+		char *buf = slurp(dir, fixtures[i], &len);
+
+		if (!ok(buf != NULL, "%s is readable", fixtures[i]))
+			continue;
+		for (char *line = strtok(buf, "\r\n"); line != NULL; line = strtok(NULL, "\r\n"))
+			lines += line[strspn(line, " \t,;\"")] != '\0';
+		free(buf);
+		buf = slurp(dir, fixtures[i], &len);
+		s = parse_mem(buf, len, NULL, fixtures[i]);
+		if (s != NULL)
+			is_int(s->n_wells + s->n_header_lines, lines,
+			       "%s: wells and header lines are its %zu non-blank lines",
+			       fixtures[i], lines);
+		bb_rs_free(s);
+		free(buf);
+	}
+
+	/* A TAB-separated scan whose barcode holds a colon: the first row once
+	 * read as a "Key: value" header and vanished, the file still accepted. */
+	s = parse_ok("A1\tAB:12\nA2\tXY34\n", &sbs96, "TAB-separated, a colon in a barcode");
+	if (s != NULL) {
+		counts_are(s, 2, 0, 0, "TAB-separated");
+		well_is(s, "A1", BB_RS_TUBE, "AB:12", 1);
+		well_is(s, "A2", BB_RS_TUBE, "XY34", 2);
+		is_int(s->n_header_lines, 0, "TAB-separated: no header lines");
+	}
+	bb_rs_free(s);
+
+	/* A Matrix/TrakMate text export opens with its trace time, "Key = value". */
+	s = parse_ok("Date & time of Trace = 14/03/2026 10:23:45\r\n"
+	             "Rack Base Name: 1034990001\r\n"
+	             "A01; 1034998087\r\nA02; No TrakMate\r\nA03; 1034998089\r\n",
+	             &sbs96, "TrakMate export with its trace-time line");
+	if (s != NULL) {
+		is_int(s->dialect, BB_RS_TRAKMATE, "  read as TrakMate");
+		is_str(s->rack_id, "1034990001", "  the rack base name");
+		counts_are(s, 2, 1, 0, "TrakMate with trace time");
+		is_int(s->n_header_lines, 2, "  two header lines");
+	}
+	bb_rs_free(s);
+
+	/* Other "Key: value" lines a scanner writes before its rows are headers. */
+	s = parse_ok("Operator: M. Dupont\nScanner = VisionMate SR #2\nA1,FD001\nA2,NO TUBE\n",
+	             &sbs96, "operator and scanner lines before the rows");
+	if (s != NULL) {
+		counts_are(s, 1, 1, 0, "operator lines");
+		is_int(s->n_header_lines, 2, "  counted as two header lines");
+	}
+	bb_rs_free(s);
+
+	/* A spreadsheet's empty rows are blank lines, not rows. */
+	s = parse_ok("A1,FD001\n,,\n ; \nA2,FD002\n", &sbs96, "empty spreadsheet rows");
+	if (s != NULL)
+		counts_are(s, 2, 0, 0, "empty spreadsheet rows");
+	bb_rs_free(s);
+
+	/* What is neither a row, a header nor blank is an error naming its line. */
+	rejects("A1,FD001\nA2\tFD002\n", &sbs96, "line 2: ", "", "a row with another separator");
+	rejects("Operator: M. Dupont\nA1,FD001\nChecked by: J. Li\n", &sbs96,
+	        "line 3: ", "header line after the first row", "a header line after the rows");
+	rejects("A1\tAB:12\nA2\n", &sbs96, "line 2: ", "", "a TAB file's row without a barcode");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -483,5 +560,6 @@ main(int argc, char **argv)
 	test_fixtures(argv[1]);
 	test_dialects();
 	test_rejections();
+	test_nothing_dropped(argv[1]);
 	return tap_done();
 }
