@@ -79,6 +79,22 @@ async function world() {
 	await must('POST', `/api/v1/boxes/${AUDIT_BOX}/placements`, { placements }, 200);
 	fact('misplaced', misplaced);
 	fact('missing', missing);
+	// Fill mode's hard cases: two new tubes (the double scan) and one stored in another box.
+	await must('POST', '/api/v1/boxes', { barcode: 'BOX-Z', rows: 9, cols: 9, parent: rack.id }, 201);
+	const elsewhere = await reg('TB-UI-Z001');
+	await must('POST', `/api/v1/specimens/${elsewhere}/store`, { box: 'BOX-Z', position: 'A1' }, 200);
+	fact('elsewhere', elsewhere);
+	fact('twice', await reg('TB-UI-X001'));
+	fact('after_twice', await reg('TB-UI-Y001'));
+}
+
+/* Where the API says a specimen is ("BOX A1", or its status), and its event types. */
+async function whereIs(id) {
+	const s = (await api('GET', `/api/v1/specimens/${id}`)).json;
+	return s.location ? `${s.location.box} ${s.location.position}` : s.status;
+}
+async function eventTypes(id) {
+	return (await api('GET', `/api/v1/specimens/${id}/events`)).json.items.map((e) => e.type).join(',');
 }
 
 async function main() {
@@ -193,26 +209,64 @@ async function main() {
 		ok(await page.locator('.cell.placed[data-pos="A3"]').count() === 1, '  and its position highlighted');
 		await shot('box-fill');
 
-		// --- a conflict is shown, not lost --------------------------------
-		await scan('a1');
-		await page.locator('.cell.target[data-pos="A1"]').waitFor();
-		ok(true, 'scanning a position chooses it for the next tube (highlighted)');
+		// --- an occupied position is refused on the scan that names it -------
 		const b1 = await beepsNow();
-		await scan(TUBE);
-		await page.locator('#flash.error').waitFor();
+		await scan('a1');
+		await page.locator('#flash.error', { hasText: 'A1' }).waitFor();
 		f = await flash();
-		ok(/CONFLICT/.test(f.text) && f.text.includes(aliquots[0]), 'a tube scanned into a taken position: 409 shown, naming the occupant', f.text);
+		ok(f.text.includes('A1') && f.text.includes(aliquots[0]), 'scanning a taken position is refused at once, naming the occupant', f.text);
 		ok(f.beeps === b1 + 1, '  with an error beep');
+		ok(await page.locator('.grid .cell.target').count() === 0, '  no position is chosen for the next tube');
 		ok(await page.locator('.cell.conflict[data-pos="A1"]').count() === 1, '  the position marked on the grid');
 		ok((await page.locator('#fill-log li.error').first().textContent()).includes(aliquots[0]), '  and kept in the fill log');
 		await shot('box-conflict');
-		ok(await page.locator('#fill-log li.error').count() === 1, '  still listed after the next scans');
 		await scan('A4');
+		await page.locator('.cell.target[data-pos="A4"]').waitFor();
+		ok(true, 'scanning a free position chooses it for the next tube (highlighted)');
 		await scan(TUBE);
 		await page.locator('.cell.occ[data-pos="A4"]').waitFor();
 		ok((await page.locator('.cell[data-pos="A4"]').textContent()).includes(parent), 'the tube then goes to the position scanned (A4)');
 		ok(await page.locator('#fill-log li.error').count() === 1 && await page.locator('#fill-log li.ok').count() === 4,
-			'  the fill log keeps the conflict beside 4 placements');
+			'  the fill log keeps the refusal beside 4 placements');
+
+		// --- the double scan: a tube already here stays where it is ---------
+		const twice = (await api('GET', '/api/v1/scan/TB-UI-X001')).json.item.id;
+		const afterTwice = (await api('GET', '/api/v1/scan/TB-UI-Y001')).json.item.id;
+		await scan('TB-UI-X001');
+		await page.locator('.cell.occ[data-pos="A5"]').waitFor();
+		ok(await whereIs(twice) === 'BOX-A A5', 'a new tube goes to the next free position, A5');
+		await scan('TB-UI-X001');
+		await page.locator('#flash.warn', { hasText: 'already in this box' }).waitFor();
+		f = await flash();
+		ok(f.text.includes(twice) && f.text.includes('A5'), 'scanned again, it is named as already here, at A5', f.text);
+		ok(await whereIs(twice) === 'BOX-A A5' && await eventTypes(twice) === 'registered,stored',
+			'  the database still has it at A5, with no move recorded', await eventTypes(twice));
+		await scan('TB-UI-Y001');
+		await page.locator('.cell.occ[data-pos="A6"]').waitFor();
+		ok(await whereIs(afterTwice) === 'BOX-A A6' && await whereIs(twice) === 'BOX-A A5',
+			'the next tube goes to A6, not onto the double-scanned one');
+
+		// --- a tube stored in another box moves only when confirmed --------
+		const elsewhere = (await api('GET', '/api/v1/scan/TB-UI-Z001')).json.item.id;
+		await scan('TB-UI-Z001');
+		await page.locator('#fill-confirm').waitFor();
+		const ask = await page.locator('#fill-confirm').textContent();
+		ok(ask.includes('BOX-Z') && ask.includes('A1') && ask.includes('BOX-A A7'),
+			'a tube stored in another box asks to confirm from → to (BOX-Z A1 → BOX-A A7)', ask);
+		ok(await whereIs(elsewhere) === 'BOX-Z A1', '  nothing is recorded while it asks');
+		await shot('box-confirm-move');
+		await page.click('#fill-confirm-cancel');
+		await page.locator('#fill-confirm').waitFor({ state: 'detached' });
+		ok(await whereIs(elsewhere) === 'BOX-Z A1' && await eventTypes(elsewhere) === 'registered,stored',
+			'  leaving it where it is records nothing');
+		await scan('TB-UI-Z001');
+		await page.locator('#fill-confirm').waitFor();
+		await page.click('#fill-confirm-move');
+		await page.locator('.cell.occ[data-pos="A7"]').waitFor();
+		f = await flash();
+		ok(f.text.includes('BOX-Z A1') && f.text.includes('A7'), 'confirmed, it moves and the banner says from where', f.text);
+		ok(await whereIs(elsewhere) === 'BOX-A A7' && await eventTypes(elsewhere) === 'registered,stored,moved',
+			'  the database has it at BOX-A A7 with one move', await eventTypes(elsewhere));
 		await page.click('#fill-toggle');
 		ok(!(await page.locator('#fill-status').textContent()), 'fill mode ends');
 
@@ -251,7 +305,7 @@ async function main() {
 		const bars = await page.locator('.bar').count();
 		ok(bars >= 5, 'freezer view: occupancy bars for site, freezer, rack and boxes', bars);
 		const rackText = await page.locator('details.loc[data-kind="rack"] > summary .occtext').textContent();
-		ok(/^28 \/ 260 /.test(rackText), '  the rack sums its boxes (28 of 9×9+9×9+1×2+8×12)', rackText);
+		ok(/^31 \/ 341 /.test(rackText), '  the rack sums its boxes (31 of 9×9+9×9+1×2+8×12+9×9)', rackText);
 		await shot('freezer');
 		await page.locator('a.boxlink', { hasText: 'Box BOX-A' }).click();
 		await page.locator('section.boxview[data-box="BOX-A"]').waitFor();

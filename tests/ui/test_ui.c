@@ -143,6 +143,30 @@ database_checks(struct tenv *t)
 	    t, "true", "database: the return says thawed",
 	    "SELECT details->>'thawed' FROM events WHERE specimen_id = '%s' AND type = 'returned'",
 	    parent);
+	/* Fill mode recorded only what happened at the bench. */
+	const char *twice = fact("twice"), *after_twice = fact("after_twice"),
+	           *elsewhere = fact("elsewhere");
+	ok(twice != NULL && after_twice != NULL && elsewhere != NULL,
+	   "the driver reported the fill-mode tubes");
+	if (twice != NULL && after_twice != NULL && elsewhere != NULL) {
+		is_sql(t, "BOX-A A5 registered,stored",
+		       "database: the tube scanned twice is at A5 and was never moved",
+		       "SELECT b.barcode || ' ' || bb_position_name(s.pos_row, s.pos_col) || ' ' ||"
+		       " (SELECT string_agg(type, ',' ORDER BY seq) FROM events e"
+		       "   WHERE e.specimen_id = s.id)"
+		       " FROM specimens s JOIN boxes b ON b.id = s.box_id WHERE s.id = '%s'",
+		       twice);
+		is_sql(t, "BOX-A A6", "database: the tube scanned after it is at A6",
+		       "SELECT b.barcode || ' ' || bb_position_name(s.pos_row, s.pos_col)"
+		       " FROM specimens s JOIN boxes b ON b.id = s.box_id WHERE s.id = '%s'",
+		       after_twice);
+		is_sql(t, "1 BOX-Z A1 BOX-A A7",
+		       "database: the tube from another box moved once, BOX-Z A1 to BOX-A A7",
+		       "SELECT count(*) || ' ' || min(from_box) || ' ' || min(from_pos) || ' ' ||"
+		       " min(to_box) || ' ' || min(to_pos) FROM events"
+		       " WHERE specimen_id = '%s' AND type = 'moved'",
+		       elsewhere);
+	}
 	const char *audit = fact("audit");
 	if (audit == NULL) {
 		tap_diag("no audit ran (the server has no audits): audit checks left out");

@@ -2,7 +2,13 @@
  * consent withdrawn, home of a checked-out tube), and fill mode: scan the
  * box, then tubes one after another, each into the next free position in
  * fill order (or into a position scanned just before it). Conflicts stay
- * listed under the grid. */
+ * listed under the grid.
+ *
+ * Fill mode never records what did not happen at the bench: a tube already
+ * in this box is named with its position and left alone (a double scan must
+ * not move it to the next free position), a tube stored in another box moves
+ * only after the technician confirms from → to, and an occupied position is
+ * refused on the scan that names it. */
 import { get, post, ApiError } from './api.js';
 import { h, fill, esc, bar, when } from './dom.js';
 import { readId } from './ids.js';
@@ -105,6 +111,7 @@ export async function render(ctx, main, [barcode]) {
 	let target = null;     /* a position scanned for the next tube */
 	let lastPlaced = null; /* the position that just took a tube */
 	let conflictAt = null;
+	let confirming = null; /* { id, from: {box, position}, to } awaiting the technician */
 	let homes = new Map();
 	const log = logs.get(box.barcode) || [];
 	logs.set(box.barcode, log);
@@ -114,6 +121,7 @@ export async function render(ctx, main, [barcode]) {
 	const logList = h('ol#fill-log.filllog');
 	const occ = h('div.boxocc');
 	const toggle = h('button#fill-toggle', { type: 'button', 'aria-pressed': String(fillMode) });
+	const confirmSlot = h('div.confirmslot');
 
 	const decorate = (cell, p) => {
 		const home = homes.get(p.position);
@@ -122,7 +130,7 @@ export async function render(ctx, main, [barcode]) {
 			cell.append(h('span.sid', `out: ${home.id}`));
 			cell.title = `${p.position}: ${home.id} checked out ${when(home.at)} by ${home.actor}`;
 		}
-		if (p.position === target) cell.classList.add('target');
+		if (p.position === target || p.position === confirming?.to) cell.classList.add('target');
 		if (p.position === lastPlaced) cell.classList.add('placed');
 		if (p.position === conflictAt) cell.classList.add('conflict');
 	};
@@ -140,13 +148,33 @@ export async function render(ctx, main, [barcode]) {
 			? `FILL MODE — scan tubes one after another; ${target ? `next goes to ${target}` : 'each goes to the next free position'}. Scan a position (e.g. B3) to choose it.`
 			: '';
 		fill(logList, log.map((l) => h('li', { class: l.ok ? 'ok' : 'error' }, l.text)));
+		fill(confirmSlot, confirming && h('div#fill-confirm.confirm', { role: 'alertdialog',
+			'aria-label': 'confirm the move' },
+			h('p', `${confirming.id} is stored in box ${confirming.from.box} at ${confirming.from.position}. `
+				+ `Move it to ${box.barcode} ${confirming.to}?`),
+			h('button#fill-confirm-move', { type: 'button', onclick: () => confirmMove() },
+				`Move ${confirming.from.box} ${confirming.from.position} → ${box.barcode} ${confirming.to}`),
+			h('button#fill-confirm-cancel', { type: 'button', onclick: () => cancelMove('cancelled') },
+				'Leave it where it is')));
 	};
 	const reload = async () => {
 		box = await get(`/api/v1/boxes/${esc(box.barcode)}`);
 		draw();
 	};
 	const setTarget = (pos) => {
+		const p = box.positions.find((x) => x.position === pos);
+		if (p?.occupied) {
+			/* Refused now, on the scan that names it, not when the next tube hits it. */
+			target = null;
+			conflictAt = pos;
+			const msg = `${box.barcode} ${pos} holds ${p.specimen || 'a tube of another study'}: choose a free position`;
+			note(false, msg);
+			draw();
+			ctx.fb.error(msg);
+			return;
+		}
 		target = pos;
+		conflictAt = null;
 		draw();
 		ctx.fb.ok(`Next tube goes to ${pos}`, { ms: 3000 });
 	};
@@ -202,6 +230,15 @@ export async function render(ctx, main, [barcode]) {
 			ctx.fb.error(msg);
 			return;
 		}
+		if (s.location?.box === box.barcode) {
+			/* A double scan, or a tube put back: it is here already. Nothing happened, nothing is recorded. */
+			const msg = `${s.id} is already in this box, at ${s.location.position}: nothing recorded`;
+			note(false, msg);
+			lastPlaced = s.location.position;
+			draw();
+			ctx.fb.warn(msg);
+			return;
+		}
 		let pos = target;
 		if (!pos) {
 			const free = await get(`/api/v1/boxes/${esc(box.barcode)}/free?count=1`);
@@ -213,27 +250,54 @@ export async function render(ctx, main, [barcode]) {
 				return;
 			}
 		}
-		if (s.location?.box === box.barcode && s.location.position === pos) {
-			ctx.fb.ok(`${s.id} is already at ${pos}`);
+		if (s.location) {
+			/* Stored elsewhere: the technician confirms from → to before anything is recorded. */
+			confirming = { id: s.id, from: { box: s.location.box, position: s.location.position }, to: pos };
+			draw();
+			ctx.fb.warn(`${s.id} is in box ${s.location.box} at ${s.location.position}: confirm the move to ${pos}, or leave it`);
 			return;
 		}
+		await place(s.id, action, pos, null);
+	};
+
+	/* Record one placement, as the API says; a 409 (taken meanwhile) is shown on the grid. */
+	const place = async (id, action, pos, from) => {
 		target = null;
 		try {
-			await post(`/api/v1/specimens/${esc(s.id)}/${action}`, { box: box.barcode, position: pos });
+			await post(`/api/v1/specimens/${esc(id)}/${action}`,
+				from ? { box: box.barcode, position: pos, from } : { box: box.barcode, position: pos });
 			lastPlaced = pos;
 			conflictAt = null;
-			note(true, `${s.id} → ${pos}`);
+			note(true, from ? `${id} ${from.box} ${from.position} → ${pos}` : `${id} → ${pos}`);
 			await reload();
-			ctx.fb.ok(`${s.id} → ${pos}`);
+			ctx.fb.ok(from ? `${id} moved from ${from.box} ${from.position} → ${pos}` : `${id} → ${pos}`);
 		} catch (e) {
 			conflictAt = e.status === 409 ? pos : null;
-			note(false, `${s.id} → ${pos}: ${e.message}`);
+			note(false, `${id} → ${pos}: ${e.message}`);
 			await reload().catch(() => draw());
 			ctx.fb.error(`${e.status === 409 ? 'CONFLICT' : 'Refused'}: ${e.message}`);
 		}
 	};
 
+	const confirmMove = async () => {
+		const c = confirming;
+		if (!c) return;
+		confirming = null;
+		await place(c.id, 'move', c.to, c.from);
+		ctx.focusScan();
+	};
+
+	const cancelMove = (why) => {
+		if (!confirming) return;
+		note(false, `${confirming.id}: move from ${confirming.from.box} ${confirming.from.position} ${why}; nothing recorded`);
+		confirming = null;
+		draw();
+		ctx.focusScan();
+	};
+
 	const hook = async (value) => {
+		/* Any scan while a move waits for confirmation leaves the tube where it is. */
+		if (confirming) cancelMove(`cancelled by the scan of ${value.trim()}`);
 		const pos = positionName(box, value);
 		if (pos) {
 			if (fillMode) {
@@ -267,6 +331,7 @@ export async function render(ctx, main, [barcode]) {
 				ctx.go('#/audit');
 			} }, 'Audit this box')),
 		status,
+		confirmSlot,
 		gridSlot,
 		h('div.legend',
 			h('span.cell.free', 'free'), h('span.cell.occ', 'occupied'),

@@ -38,7 +38,8 @@ export function beep(ok) {
 	el.dataset.lastBeep = ok ? 'ok' : 'error';
 }
 
-/* Show msg; kind 'ok' fades after a while, 'error' stays until the next message. */
+/* Show msg; kind 'ok' fades after a while, 'error' and 'warn' (nothing was
+ * recorded, the technician must look) stay until the next message. */
 export function flash(kind, msg, opts = {}) {
 	const el = document.getElementById('flash');
 	clearTimeout(hideTimer);
@@ -47,13 +48,14 @@ export function flash(kind, msg, opts = {}) {
 	el.textContent = msg;
 	document.body.classList.remove('pulse-ok', 'pulse-error');
 	void document.body.offsetWidth; /* restart the animation */
-	document.body.classList.add(kind === 'error' ? 'pulse-error' : 'pulse-ok');
-	if (opts.sound !== false && kind !== 'info') beep(kind !== 'error');
-	if (kind !== 'error') hideTimer = setTimeout(() => (el.hidden = true), opts.ms || 6000);
+	document.body.classList.add(kind === 'ok' || kind === 'info' ? 'pulse-ok' : 'pulse-error');
+	if (opts.sound !== false && kind !== 'info') beep(kind === 'ok');
+	if (kind === 'ok' || kind === 'info') hideTimer = setTimeout(() => (el.hidden = true), opts.ms || 6000);
 }
 
 export const ok = (msg, opts) => flash('ok', msg, opts);
 export const error = (msg, opts) => flash('error', msg, opts);
+export const warn = (msg, opts) => flash('warn', msg, opts);
 export const info = (msg) => flash('info', msg, { sound: false });
 
 export function clear() {
