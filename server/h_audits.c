@@ -35,8 +35,8 @@ file_code_ref(struct srv_req *r, const char *code, unsigned line)
 	bool is_id;
 
 	if (bb_ref_read(code, id, &is_id, &why) != BB_OK) {
-		reply_problem(r, 400, "The rack-scanner file was refused", "line %u: %.64s: %s",
-		              line, code, why);
+		reply_problem(r, 400, "The rack-scanner file was refused", "line %u: " REF_PROBLEM,
+		              line, why, code);
 		return NULL;
 	}
 	return bb_arena_strdup(&r->arena, is_id ? id : code);

@@ -186,13 +186,12 @@ specimen_ref_read(struct srv_req *r, const char *value, const char *field, bool 
 		return bb_arena_strdup(&r->arena, id);
 	if (err == BB_OK && !ids_only)
 		return value; /* a tube barcode */
-	if (ids_only) {
-		if (err == BB_OK)
-			bb_id_parse(value, id, &why); /* for its sentence on the shape */
+	if (err == BB_OK) {
+		bb_id_parse(value, id, &why); /* for its sentence on the shape */
 		bb_js_error_add(errs, &r->arena, field, "\"%.40s\" is not a specimen ID: %s", value,
 		                why);
 	} else {
-		bb_js_error_add(errs, &r->arena, field, "%.64s: %s", value, why);
+		bb_js_error_add(errs, &r->arena, field, REF_PROBLEM, why, value);
 	}
 	return NULL;
 }
@@ -213,7 +212,7 @@ req_specimen_ref(struct srv_req *r, const char *value, const char *field)
 		return ref;
 	}
 	if (bb_ref_read(value, id, &is_id, &why) != BB_OK) {
-		reply_problem(r, 400, NULL, "%.64s: %s", value, why);
+		reply_problem(r, 400, NULL, REF_PROBLEM, why, value);
 		return NULL;
 	}
 	return is_id ? bb_arena_strdup(&r->arena, id) : value;

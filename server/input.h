@@ -63,6 +63,9 @@ const char *page_cursor_make(struct bb_arena *a, enum page_list list, int64_t ke
  */
 bool page_cursor_read(const char *cursor, enum page_list list, int64_t *key);
 
+/* How a mistyped ID is told, wherever it was sent: bb_ref_read's sentence, then the value. */
+#define REF_PROBLEM "%s (%.64s)"
+
 /*
  * A specimen reference (an ID, or a tube barcode) read with bb_ref_read:
  * the canonical ID or the barcode as given. On a mistyped ID adds a problem
