@@ -87,6 +87,12 @@ void bb_arena_free(struct bb_arena *a);
 bool bb_utf8_valid(const char *s, size_t len);
 void bb_hex_encode(char *out, const unsigned char *in, size_t n); /* out: 2n+1 bytes */
 int bb_hex_decode(unsigned char *out, size_t outlen, const char *hex);
+/*
+ * The one reader of whole numbers from outside (paths, queries, headers,
+ * configuration, files): s must be decimal digits and nothing else — no
+ * sign, no blanks, no "0x" — and lie within min..max; overflow is refused.
+ * Writes *out only on success.
+ */
 bool bb_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 
 #endif

@@ -29,6 +29,16 @@ char bb_id_check_char(const char *body, size_t n);
  */
 enum bb_err bb_id_parse(const char *s, char out[BB_ID_LEN + 1], const char **why);
 
+/*
+ * The one reader of a specimen reference, as typed, scanned or sent: a value
+ * shaped like an ID (bb_id_shaped) is an ID and must pass its check — then
+ * *is_id is true and the canonical ID is written to id; any other value is a
+ * tube barcode, to be looked up as given (*is_id false, id untouched). An
+ * ID-shaped value whose check character does not match is never read as a
+ * barcode: BB_EINVAL, with *why a sentence for the user.
+ */
+enum bb_err bb_ref_read(const char *s, char id[BB_ID_LEN + 1], bool *is_id, const char **why);
+
 /* True when s has the shape of an ID (length and alphabet), check aside. */
 bool bb_id_shaped(const char *s);
 

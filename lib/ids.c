@@ -96,6 +96,15 @@ bb_id_parse(const char *s, char out[BB_ID_LEN + 1], const char **why)
 	return BB_OK;
 }
 
+enum bb_err
+bb_ref_read(const char *s, char id[BB_ID_LEN + 1], bool *is_id, const char **why)
+{
+	*is_id = bb_id_shaped(s);
+	if (!*is_id)
+		return BB_OK;
+	return bb_id_parse(s, id, why);
+}
+
 bool
 bb_id_from_serial(uint64_t serial, char out[BB_ID_LEN + 1])
 {

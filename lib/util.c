@@ -1,7 +1,6 @@
 /* util.c — allocation policy, buffers and small text helpers. */
 #include "biobank.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,14 +247,19 @@ bb_hex_decode(unsigned char *out, size_t outlen, const char *hex)
 bool
 bb_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
-	char *end;
-	long long v;
+	int64_t v = 0;
 
 	if (s == NULL || *s == '\0')
 		return false;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		int d = *s - '0';
+		if (v > (INT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	if (v < min || v > max)
 		return false;
 	*out = v;
 	return true;

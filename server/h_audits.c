@@ -22,16 +22,24 @@ audit_id(struct srv_req *r)
 	return req_id_param(r, 0, "audit");
 }
 
-/* A scanned code as the database looks it up: a canonical ID when it reads as one. */
+/*
+ * A rack file's scanned code as the database looks it up (bb_ref_read): a
+ * canonical ID, or a tube barcode as read. NULL after replying 400 naming
+ * the file's line when it reads as a mistyped ID.
+ */
 static const char *
-code_ref(struct srv_req *r, const char *code)
+file_code_ref(struct srv_req *r, const char *code, unsigned line)
 {
 	char id[BB_ID_LEN + 1];
 	const char *why;
+	bool is_id;
 
-	if (bb_id_shaped(code) && bb_id_parse(code, id, &why) == BB_OK)
-		return bb_arena_strdup(&r->arena, id);
-	return code;
+	if (bb_ref_read(code, id, &is_id, &why) != BB_OK) {
+		reply_problem(r, 400, "The rack-scanner file was refused", "line %u: " REF_PROBLEM,
+		              line, why, code);
+		return NULL;
+	}
+	return bb_arena_strdup(&r->arena, is_id ? id : code);
 }
 
 /* A box's grid must fit what a rack scanner reads; otherwise reply 400. */
@@ -113,10 +121,12 @@ scan_hand(struct srv_req *r, const char *id)
 	const char **pos = bb_arena_alloc(&r->arena, n * sizeof(*pos));
 	const char **states = bb_arena_alloc(&r->arena, n * sizeof(*states));
 	const char **codes = bb_arena_alloc(&r->arena, n * sizeof(*codes));
+	struct bb_js_errors errs = { 0 };
 
 	for (size_t i = 0; i < n; i++) {
 		const struct bb_js_value *item = list->items[i].obj;
 		const char *code = item[SCI_BARCODE].present ? item[SCI_BARCODE].s : NULL;
+		char *field = bb_arena_printf(&r->arena, "scans[%zu].barcode", i);
 
 		boxes[i] = item[SCI_BOX].s;
 		pos[i] = item[SCI_POSITION].s;
@@ -124,7 +134,6 @@ scan_hand(struct srv_req *r, const char *id)
 			code = NULL;
 		for (const char *p = code; p != NULL && *p; p++) {
 			if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
-				char *field = bb_arena_printf(&r->arena, "scans[%zu].barcode", i);
 				reply_invalid_field(
 				    r, field,
 				    "must be printable ASCII without spaces, as scanners read it");
@@ -132,7 +141,11 @@ scan_hand(struct srv_req *r, const char *id)
 			}
 		}
 		states[i] = code != NULL ? "tube" : "empty";
-		codes[i] = code != NULL ? code_ref(r, code) : NULL;
+		codes[i] = code != NULL ? specimen_ref_read(r, code, field, false, &errs) : NULL;
+	}
+	if (errs.n > 0) {
+		reply_invalid(r, &errs);
+		return;
 	}
 	const char *params[] = {
 		id,
@@ -213,14 +226,17 @@ scan_file(struct srv_req *r, const char *id)
 	for (size_t i = 0; i < n; i++) {
 		const struct bb_rs_well *w = &scan->wells[i];
 
+		codes[i] = NULL;
+		if (w->state == BB_RS_TUBE &&
+		    (codes[i] = file_code_ref(r, w->barcode, w->line)) == NULL) {
+			bb_rs_free(scan);
+			return;
+		}
 		boxes[i] = barcode;
 		pos[i] = bb_arena_strdup(&r->arena, w->pos);
 		states[i] = w->state == BB_RS_TUBE    ? "tube"
 		            : w->state == BB_RS_EMPTY ? "empty"
 		                                      : "no_read";
-		codes[i] = w->state == BB_RS_TUBE
-		               ? code_ref(r, bb_arena_strdup(&r->arena, w->barcode))
-		               : NULL;
 		lines[i] = bb_arena_printf(&r->arena, "%u", w->line);
 	}
 	bb_rs_free(scan);
@@ -284,18 +300,13 @@ h_audits_close(struct srv_req *r)
 	const char **pos = bb_arena_alloc(&r->arena, (n + 1) * sizeof(*pos));
 	for (size_t i = 0; i < n; i++) {
 		const struct bb_js_value *item = list->items[i].obj;
-		char canon[BB_ID_LEN + 1];
-		const char *why;
+		char *ref_field = bb_arena_printf(&r->arena, "resolutions[%zu].specimen", i);
+		struct bb_js_errors errs = { 0 };
 
-		refs[i] = item[CLI_SPECIMEN].s;
-		if (bb_id_shaped(refs[i])) {
-			if (bb_id_parse(refs[i], canon, &why) != BB_OK) {
-				char *field =
-				    bb_arena_printf(&r->arena, "resolutions[%zu].specimen", i);
-				reply_invalid_field(r, field, "%s", why);
-				return;
-			}
-			refs[i] = bb_arena_strdup(&r->arena, canon);
+		if ((refs[i] = specimen_ref_read(r, item[CLI_SPECIMEN].s, ref_field, false,
+		                                 &errs)) == NULL) {
+			reply_invalid(r, &errs);
+			return;
 		}
 		actions[i] = item[CLI_ACTION].s;
 		boxes[i] = item[CLI_BOX].s;
@@ -394,8 +405,11 @@ h_boxes_place_csv(struct srv_req *r)
 		}
 		if (w->state != BB_RS_TUBE)
 			continue;
+		if ((refs[n] = file_code_ref(r, w->barcode, w->line)) == NULL) {
+			bb_rs_free(scan);
+			return;
+		}
 		pos[n] = bb_arena_strdup(&r->arena, w->pos);
-		refs[n] = code_ref(r, bb_arena_strdup(&r->arena, w->barcode));
 		lines[n] = w->line;
 		n++;
 	}

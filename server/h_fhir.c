@@ -7,8 +7,6 @@
  */
 #include "handlers.h"
 
-#include "ids.h"
-
 #include <microhttpd.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,24 +33,20 @@ reply_fhir(struct srv_req *r, const char *stmt, int nparams, const char *const *
 		reply_problem(r, 404, NULL, "no such resource");
 		return;
 	}
-	size_t len = (size_t)PQgetlength(res, 0, 0);
-	reply_raw(r, 200, FHIR_MEDIA_TYPE, bb_strndup(PQgetvalue(res, 0, 0), len), len);
+	/* A searchset's next link carries the one cursor format (input.c). */
+	const char *json = page_answer(r, PAGE_FHIR_SPECIMENS, PQgetvalue(res, 0, 0));
+	size_t len = strlen(json);
+	reply_raw(r, 200, FHIR_MEDIA_TYPE, bb_strndup(json, len), len);
 	PQclear(res);
 }
 
 void
 h_fhir_specimen_get(struct srv_req *r)
 {
-	const char *ref = r->params[0], *why;
-	char id[BB_ID_LEN + 1];
+	const char *ref = req_specimen_ref(r, r->params[0], NULL);
 
-	if (bb_id_shaped(ref)) {
-		if (bb_id_parse(ref, id, &why) != BB_OK) {
-			reply_problem(r, 400, NULL, "%s: %s", ref, why);
-			return;
-		}
-		ref = bb_arena_strdup(&r->arena, id);
-	}
+	if (ref == NULL)
+		return;
 	const char *params[] = { ref, req_studies(r) };
 	reply_fhir(r, "db_fhir_specimen_get", 2, params);
 }
@@ -95,23 +89,16 @@ h_fhir_specimen_search(struct srv_req *r)
 {
 	const char *subject = req_query(r, "subject"), *type = req_query(r, "type");
 	const char *status = req_query(r, "status"), *count = req_query(r, "_count");
-	const char *cursor = req_query(r, "_cursor"), *type_system = NULL, *type_code = NULL;
-	int64_t lim = BB_LIST_LIMIT_DEFAULT, after = 0;
+	const char *type_system = NULL, *type_code = NULL;
 	struct bb_buf q = { 0 };
+	struct page pg;
 
 	if (subject != NULL && *subject == '\0')
 		subject = NULL;
 	if (status != NULL && *status == '\0')
 		status = NULL;
-	if (count != NULL && !bb_parse_int64(count, 1, BB_LIST_LIMIT_MAX, &lim)) {
-		reply_invalid_field(r, "_count", "must be a whole number from 1 to %d",
-		                    BB_LIST_LIMIT_MAX);
+	if (!req_page(r, PAGE_FHIR_SPECIMENS, &pg))
 		return;
-	}
-	if (cursor != NULL && !bb_parse_int64(cursor, 1, INT64_MAX, &after)) {
-		reply_invalid_field(r, "_cursor", "is not a cursor this API gave out");
-		return;
-	}
 	/* A FHIR token: "code" or "system|code". */
 	if (type != NULL && *type != '\0') {
 		const char *bar = strchr(type, '|');
@@ -138,15 +125,9 @@ h_fhir_specimen_search(struct srv_req *r)
 	if (count != NULL)
 		query_append(&q, "_count", count);
 	const char *params[] = {
-		subject,
-		type_system,
-		type_code,
-		status,
-		req_studies(r),
-		bb_arena_printf(&r->arena, "%lld", (long long)after),
-		bb_arena_printf(&r->arena, "%lld", (long long)lim),
-		base_url(r),
-		bb_arena_strdup(&r->arena, q.data ? q.data : ""),
+		subject,  type_system,    type_code,
+		status,   req_studies(r), pg.after ? pg.after : "0",
+		pg.limit, base_url(r),    bb_arena_strdup(&r->arena, q.data ? q.data : ""),
 	};
 	bb_buf_free(&q);
 	reply_fhir(r, "db_fhir_specimen_search", 9, params);

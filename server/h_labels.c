@@ -23,41 +23,6 @@ enum {
 	PRINT_TIMEOUT_MS = 10000,
 };
 
-/* Reads one typed or scanned specimen ID; on failure adds a problem naming it. */
-static const char *
-id_read(struct srv_req *r, const char *raw, const char *field, struct bb_js_errors *errs)
-{
-	char id[BB_ID_LEN + 1];
-	const char *why;
-
-	if (bb_id_parse(raw, id, &why) != BB_OK) {
-		bb_js_error_add(errs, &r->arena, field, "\"%.40s\" is not a specimen ID: %s", raw,
-		                why);
-		return NULL;
-	}
-	return bb_arena_strdup(&r->arena, id);
-}
-
-/*
- * A path segment naming a specimen: an ID (check character verified here,
- * before any database look-up) or a tube barcode. Returns NULL after
- * replying 400.
- */
-static const char *
-specimen_ref(struct srv_req *r, const char *value)
-{
-	char id[BB_ID_LEN + 1];
-	const char *why;
-
-	if (!bb_id_shaped(value))
-		return value;
-	if (bb_id_parse(value, id, &why) != BB_OK) {
-		reply_problem(r, 400, NULL, "%s: %s", value, why);
-		return NULL;
-	}
-	return bb_arena_strdup(&r->arena, id);
-}
-
 /* The roll templates, for telling a client which names it may use. */
 static const char *
 template_names(struct srv_req *r)
@@ -225,7 +190,7 @@ h_labels_list(struct srv_req *r)
 		if (len == 0)
 			bb_js_error_add(&errs, &r->arena, field, "is empty");
 		else
-			list[i] = id_read(r, raw, field, &errs);
+			list[i] = specimen_ref_read(r, raw, field, true, &errs);
 		p += len + (p[len] == ',');
 	}
 	if (errs.n > 0) {
@@ -269,7 +234,7 @@ h_labels_preview(struct srv_req *r)
 		}
 		job.dpi = (int)dpi;
 	}
-	const char *ref = specimen_ref(r, r->params[0]);
+	const char *ref = req_specimen_ref(r, r->params[0], NULL);
 	if (ref == NULL)
 		return;
 	const char *params[] = { ref, req_studies(r) };
@@ -309,7 +274,7 @@ const struct bb_js_spec h_labels_printed_spec = BB_JS_SPEC(lp_fields);
 void
 h_labels_printed(struct srv_req *r)
 {
-	const char *ref = specimen_ref(r, r->params[0]);
+	const char *ref = req_specimen_ref(r, r->params[0], NULL);
 
 	if (ref == NULL)
 		return;
@@ -402,7 +367,7 @@ h_labels_print(struct srv_req *r)
 	for (size_t i = 0; i < ids->n; i++) {
 		char *field = bb_arena_printf(&r->arena, "ids[%zu]", i);
 
-		list[i] = id_read(r, ids->items[i].s, field, &errs);
+		list[i] = specimen_ref_read(r, ids->items[i].s, field, true, &errs);
 		for (size_t k = 0; list[i] != NULL && k < i; k++) {
 			if (list[k] != NULL && strcmp(list[k], list[i]) == 0) {
 				bb_js_error_add(

@@ -58,26 +58,6 @@ static const struct bb_js_field specimen_type_fields[STYPE__MAX] = {
 };
 const struct bb_js_spec h_specimen_types_create_spec = BB_JS_SPEC(specimen_type_fields);
 
-/*
- * ?limit= as text for SQL: the default when absent, else 1 to the maximum.
- * Replies 400 naming limit and returns NULL when it is anything else.
- */
-static const char *
-list_limit(struct srv_req *r)
-{
-	const char *s = req_query(r, "limit");
-	int64_t n;
-
-	if (s == NULL)
-		return bb_arena_printf(&r->arena, "%d", BB_LIST_LIMIT_DEFAULT);
-	if (!bb_parse_int64(s, 1, BB_LIST_LIMIT_MAX, &n) || s[0] < '0' || s[0] > '9') {
-		reply_invalid_field(r, "limit", "must be a whole number from 1 to %d",
-		                    BB_LIST_LIMIT_MAX);
-		return NULL;
-	}
-	return bb_arena_printf(&r->arena, "%lld", (long long)n);
-}
-
 /* An empty query parameter means the same as an absent one. */
 static const char *
 query_opt(struct srv_req *r, const char *name)
@@ -99,6 +79,10 @@ h_studies_create(struct srv_req *r)
 void
 h_studies_list(struct srv_req *r)
 {
+	struct page pg; /* answered whole: page parameters are only checked */
+
+	if (!req_page(r, PAGE_NONE, &pg))
+		return;
 	const char *params[] = { req_studies(r) };
 
 	reply_from_function(r, 200, "h_studies_list", 1, params);
@@ -148,12 +132,11 @@ h_participants_get(struct srv_req *r)
 void
 h_participants_list(struct srv_req *r)
 {
-	const char *limit = list_limit(r);
+	struct page pg;
 
-	if (limit == NULL)
+	if (!req_page(r, PAGE_PARTICIPANTS, &pg))
 		return;
-	const char *params[] = { query_opt(r, "study"), limit, query_opt(r, "cursor"),
-		                 req_studies(r) };
+	const char *params[] = { query_opt(r, "study"), pg.limit, pg.cursor, req_studies(r) };
 
 	reply_from_function(r, 200, "h_participants_list", 4, params);
 }
@@ -182,12 +165,20 @@ h_specimen_types_create(struct srv_req *r)
 void
 h_specimen_types_list(struct srv_req *r)
 {
+	struct page pg; /* answered whole: page parameters are only checked */
+
+	if (!req_page(r, PAGE_NONE, &pg))
+		return;
 	reply_from_function(r, 200, "h_specimen_types_list", 0, NULL);
 }
 
 void
 h_diagnoses_list(struct srv_req *r)
 {
+	struct page pg; /* answered whole: page parameters are only checked */
+
+	if (!req_page(r, PAGE_NONE, &pg))
+		return;
 	reply_from_function(r, 200, "h_diagnoses_list", 0, NULL);
 }
 
@@ -195,21 +186,21 @@ void
 h_audit_log_list(struct srv_req *r)
 {
 	const char *since = query_opt(r, "since");
-	const char *limit;
+	struct page pg;
 
 	if (since != NULL && !bb_is_rfc3339(since)) {
 		reply_invalid_field(r, "since",
 		                    "must be an RFC 3339 date-time such as 2026-03-01T09:30:00Z");
 		return;
 	}
-	if ((limit = list_limit(r)) == NULL)
+	if (!req_page(r, PAGE_AUDIT_LOG, &pg))
 		return;
 	const char *params[] = { query_opt(r, "entity"),
 		                 query_opt(r, "entity_id"),
 		                 query_opt(r, "actor"),
 		                 since,
-		                 limit,
-		                 query_opt(r, "cursor"),
+		                 pg.limit,
+		                 pg.cursor,
 		                 req_studies(r) };
 
 	reply_from_function(r, 200, "h_audit_log_list", 7, params);

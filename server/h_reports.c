@@ -42,25 +42,12 @@ h_reports_occupancy(struct srv_req *r)
 void
 h_reports_consent_withdrawn(struct srv_req *r)
 {
-	const char *l = req_query(r, "limit"), *cursor = req_query(r, "cursor");
-	int64_t limit = BB_LIST_LIMIT_DEFAULT, after = 0;
+	struct page pg;
 
-	if (l != NULL && !bb_parse_int64(l, 1, BB_LIST_LIMIT_MAX, &limit)) {
-		reply_invalid_field(r, "limit", "must be a whole number from 1 to %d",
-		                    BB_LIST_LIMIT_MAX);
+	if (!req_page(r, PAGE_CONSENT_WITHDRAWN, &pg))
 		return;
-	}
-	if (cursor != NULL && *cursor != '\0' &&
-	    (cursor[0] != 'c' || !bb_parse_int64(cursor + 1, 1, INT64_MAX, &after))) {
-		reply_invalid_field(r, "cursor", "is not a cursor this API gave out");
-		return;
-	}
-	const char *params[] = {
-		req_studies(r),
-		bb_arena_printf(&r->arena, "%lld", (long long)after),
-		bb_arena_printf(&r->arena, "%lld", (long long)limit),
-	};
-	reply_from_function(r, 200, "db_report_consent_withdrawn", 3, params);
+	const char *params[] = { req_studies(r), pg.after ? pg.after : "0", pg.limit };
+	reply_page(r, PAGE_CONSENT_WITHDRAWN, "db_report_consent_withdrawn", 3, params);
 }
 
 enum { DS_SPECIMENS, DS_REASON, DS__MAX };

@@ -8,8 +8,6 @@
 #include "csv.h"
 #include "handlers.h"
 
-#include "ids.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,38 +17,6 @@ static const char *
 shipment_id(struct srv_req *r)
 {
 	return req_id_param(r, 0, "shipment");
-}
-
-const char *
-specimen_refs_param(struct srv_req *r, const struct bb_js_value *list, const char *field)
-{
-	const char **refs = bb_arena_alloc(&r->arena, (list->n ? list->n : 1) * sizeof(*refs));
-	struct bb_js_errors errs = { 0 };
-
-	for (size_t i = 0; i < list->n; i++) {
-		const char *s = list->items[i].s, *why;
-		char id[BB_ID_LEN + 1];
-		size_t len = strlen(s);
-
-		refs[i] = s;
-		if (len == 0 || len > 64) {
-			bb_js_error_add(
-			    &errs, &r->arena, bb_arena_printf(&r->arena, "%s[%zu]", field, i),
-			    "must be a specimen ID or tube barcode of 1 to 64 characters");
-		} else if (bb_id_shaped(s)) {
-			if (bb_id_parse(s, id, &why) != BB_OK)
-				bb_js_error_add(&errs, &r->arena,
-				                bb_arena_printf(&r->arena, "%s[%zu]", field, i),
-				                "%s: %s", s, why);
-			else
-				refs[i] = bb_arena_strdup(&r->arena, id);
-		}
-	}
-	if (errs.n > 0) {
-		reply_invalid(r, &errs);
-		return NULL;
-	}
-	return db_array_literal(&r->arena, refs, list->n);
 }
 
 static const char *const conditions_choices[] = { "dry_ice", "ln2_dry_shipper", "cold_pack",
@@ -122,9 +88,8 @@ static const char *const status_choices[] = { "draft", "dispatched", "received",
 void
 h_shipments_list(struct srv_req *r)
 {
-	const char *status = req_query(r, "status"), *l = req_query(r, "limit");
-	const char *cursor = req_query(r, "cursor");
-	int64_t limit = BB_LIST_LIMIT_DEFAULT;
+	const char *status = req_query(r, "status");
+	struct page pg;
 
 	if (status != NULL && *status == '\0')
 		status = NULL;
@@ -139,17 +104,9 @@ h_shipments_list(struct srv_req *r)
 			return;
 		}
 	}
-	if (l != NULL && !bb_parse_int64(l, 1, BB_LIST_LIMIT_MAX, &limit)) {
-		reply_invalid_field(r, "limit", "must be a whole number from 1 to %d",
-		                    BB_LIST_LIMIT_MAX);
+	if (!req_page(r, PAGE_SHIPMENTS, &pg))
 		return;
-	}
-	const char *params[] = {
-		status,
-		bb_arena_printf(&r->arena, "%lld", (long long)limit),
-		(cursor != NULL && *cursor != '\0') ? cursor : NULL,
-		req_studies(r),
-	};
+	const char *params[] = { status, pg.limit, pg.cursor, req_studies(r) };
 	reply_from_function(r, 200, "db_shipments_list", 4, params);
 }
 
@@ -177,18 +134,10 @@ h_shipments_add(struct srv_req *r)
 void
 h_shipments_remove(struct srv_req *r)
 {
-	const char *id = shipment_id(r), *ref = r->params[1], *why;
-	char sid[BB_ID_LEN + 1];
+	const char *id = shipment_id(r), *ref;
 
-	if (id == NULL)
+	if (id == NULL || (ref = req_specimen_ref(r, r->params[1], NULL)) == NULL)
 		return;
-	if (bb_id_shaped(ref)) {
-		if (bb_id_parse(ref, sid, &why) != BB_OK) {
-			reply_problem(r, 400, NULL, "%s: %s", ref, why);
-			return;
-		}
-		ref = bb_arena_strdup(&r->arena, sid);
-	}
 	const char *params[] = { id, ref, req_studies(r), req_actor(r), req_actor_id(r) };
 	reply_from_function(r, 200, "db_shipment_remove", 5, params);
 }

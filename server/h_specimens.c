@@ -13,26 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/*
- * A path segment naming a specimen: a canonical ID, or a tube barcode.
- * A value shaped like an ID whose check character is wrong is refused
- * here, before any database look-up. Returns NULL after replying 400.
- */
-static const char *
-specimen_ref(struct srv_req *r, const char *value)
-{
-	char id[BB_ID_LEN + 1];
-	const char *why;
-
-	if (!bb_id_shaped(value))
-		return value; /* a tube barcode */
-	if (bb_id_parse(value, id, &why) != BB_OK) {
-		reply_problem(r, 400, NULL, "%s: %s", value, why);
-		return NULL;
-	}
-	return bb_arena_strdup(&r->arena, id);
-}
-
 static const char *
 number_param(struct srv_req *r, const struct bb_js_value *v)
 {
@@ -113,7 +93,7 @@ h_specimens_create(struct srv_req *r)
 void
 h_specimens_get(struct srv_req *r)
 {
-	const char *ref = specimen_ref(r, r->params[0]);
+	const char *ref = req_specimen_ref(r, r->params[0], NULL);
 
 	if (ref == NULL)
 		return;
@@ -124,7 +104,7 @@ h_specimens_get(struct srv_req *r)
 void
 h_specimens_events(struct srv_req *r)
 {
-	const char *ref = specimen_ref(r, r->params[0]);
+	const char *ref = req_specimen_ref(r, r->params[0], NULL);
 
 	if (ref == NULL)
 		return;
@@ -163,29 +143,21 @@ void
 h_specimens_list(struct srv_req *r)
 {
 	const char *params[9];
-	int64_t limit = BB_LIST_LIMIT_DEFAULT, after = 0;
+	struct page pg;
 
+	/* Checked for both answers, though the CSV export is every row (no paging). */
+	if (!req_page(r, PAGE_SPECIMENS, &pg))
+		return;
 	if (csv_wanted(r)) {
 		h_specimens_csv(r); /* the same list, streamed as CSV (csv_export.c) */
 		return;
 	}
 	if (!specimen_list_filters(r, params))
 		return;
-	const char *l = req_query(r, "limit"), *cursor = req_query(r, "cursor");
-	if (l != NULL && !bb_parse_int64(l, 1, BB_LIST_LIMIT_MAX, &limit)) {
-		reply_invalid_field(r, "limit", "must be a whole number from 1 to %d",
-		                    BB_LIST_LIMIT_MAX);
-		return;
-	}
-	if (cursor != NULL && *cursor != '\0' &&
-	    (cursor[0] != 'c' || !bb_parse_int64(cursor + 1, 1, INT64_MAX, &after))) {
-		reply_invalid_field(r, "cursor", "is not a cursor this API gave out");
-		return;
-	}
 	params[6] = req_studies(r);
-	params[7] = bb_arena_printf(&r->arena, "%lld", (long long)after);
-	params[8] = bb_arena_printf(&r->arena, "%lld", (long long)limit);
-	reply_from_function(r, 200, "db_specimen_list", 9, params);
+	params[7] = pg.after ? pg.after : "0";
+	params[8] = pg.limit;
+	reply_page(r, PAGE_SPECIMENS, "db_specimen_list", 9, params);
 }
 
 enum { ALQ_COUNT, ALQ_QUANTITY, ALQ__MAX };
@@ -198,7 +170,7 @@ const struct bb_js_spec h_specimens_aliquot_spec = BB_JS_SPEC(alq_fields);
 void
 h_specimens_aliquot(struct srv_req *r)
 {
-	const char *ref = specimen_ref(r, r->params[0]);
+	const char *ref = req_specimen_ref(r, r->params[0], NULL);
 	const struct bb_js_value *q = r->in[ALQ_QUANTITY].present ? r->in[ALQ_QUANTITY].obj : NULL;
 
 	if (ref == NULL)
@@ -225,7 +197,7 @@ const struct bb_js_spec h_specimens_derive_spec = BB_JS_SPEC(drv_fields);
 void
 h_specimens_derive(struct srv_req *r)
 {
-	const char *ref = specimen_ref(r, r->params[0]);
+	const char *ref = req_specimen_ref(r, r->params[0], NULL);
 	const struct bb_js_value *q = r->in[DRV_QUANTITY].present ? r->in[DRV_QUANTITY].obj : NULL;
 
 	if (ref == NULL)
@@ -294,7 +266,7 @@ void
 h_specimens_act(struct srv_req *r)
 {
 	const char *action = strrchr(r->path, '/') + 1;
-	const char *ref = specimen_ref(r, r->params[0]);
+	const char *ref = req_specimen_ref(r, r->params[0], NULL);
 	const struct bb_js_value *in = r->in;
 
 	if (ref == NULL)
@@ -339,23 +311,18 @@ h_boxes_place(struct srv_req *r)
 	const struct bb_js_value *list = &r->in[PL_PLACEMENTS];
 	const char **pos = bb_arena_alloc(&r->arena, list->n * sizeof(*pos));
 	const char **refs = bb_arena_alloc(&r->arena, list->n * sizeof(*refs));
+	struct bb_js_errors errs = { 0 };
 
 	for (size_t i = 0; i < list->n; i++) {
 		const struct bb_js_value *item = list->items[i].obj;
-		char id[BB_ID_LEN + 1];
-		const char *why;
+		char *field = bb_arena_printf(&r->arena, "placements[%zu].specimen", i);
 
 		pos[i] = item[PLI_POSITION].s;
-		refs[i] = item[PLI_SPECIMEN].s;
-		if (bb_id_shaped(refs[i])) {
-			if (bb_id_parse(refs[i], id, &why) != BB_OK) {
-				char *field =
-				    bb_arena_printf(&r->arena, "placements[%zu].specimen", i);
-				reply_invalid_field(r, field, "%s", why);
-				return;
-			}
-			refs[i] = bb_arena_strdup(&r->arena, id);
-		}
+		refs[i] = specimen_ref_read(r, item[PLI_SPECIMEN].s, field, false, &errs);
+	}
+	if (errs.n > 0) {
+		reply_invalid(r, &errs);
+		return;
 	}
 	const char *params[] = {
 		r->params[0],

@@ -82,21 +82,6 @@ positive_int(struct srv_req *r, const char *field, const char *s, int64_t max)
 	return int_param(r, v);
 }
 
-/* ?limit= and ?cursor= of a list; false after replying 400. */
-static bool
-list_params(struct srv_req *r, const char **limit, const char **cursor)
-{
-	const char *l = req_query(r, "limit"), *c = req_query(r, "cursor");
-
-	*limit = int_param(r, BB_LIST_LIMIT_DEFAULT);
-	*cursor = NULL;
-	if (l != NULL && (*limit = positive_int(r, "limit", l, BB_LIST_LIMIT_MAX)) == NULL)
-		return false;
-	if (c != NULL && *c != '\0' && (*cursor = positive_int(r, "cursor", c, ID_MAX)) == NULL)
-		return false;
-	return true;
-}
-
 void
 h_locations_create(struct srv_req *r)
 {
@@ -124,7 +109,7 @@ h_locations_create(struct srv_req *r)
 void
 h_locations_get(struct srv_req *r)
 {
-	const char *id = positive_int(r, "id", r->params[0], ID_MAX);
+	const char *id = req_id_param(r, 0, "location");
 
 	if (id == NULL)
 		return;
@@ -135,12 +120,12 @@ h_locations_get(struct srv_req *r)
 void
 h_locations_list(struct srv_req *r)
 {
-	const char *limit, *cursor;
+	struct page pg;
 
-	if (!list_params(r, &limit, &cursor))
+	if (!req_page(r, PAGE_LOCATIONS, &pg))
 		return;
-	const char *params[] = { cursor, limit };
-	reply_from_function(r, 200, "db_location_list", 2, params);
+	const char *params[] = { pg.after, pg.limit };
+	reply_page(r, PAGE_LOCATIONS, "db_location_list", 2, params);
 }
 
 void
@@ -187,28 +172,27 @@ h_boxes_free(struct srv_req *r)
 void
 h_boxes_list(struct srv_req *r)
 {
-	const char *limit, *cursor, *l = req_query(r, "location"), *loc = NULL;
+	const char *l = req_query(r, "location"), *loc = NULL;
+	struct page pg;
 
-	if (!list_params(r, &limit, &cursor))
+	if (!req_page(r, PAGE_BOXES, &pg))
 		return;
 	if (l != NULL && (loc = positive_int(r, "location", l, ID_MAX)) == NULL)
 		return;
-	const char *params[] = { loc, cursor, limit };
-	reply_from_function(r, 200, "db_box_list", 3, params);
+	const char *params[] = { loc, pg.after, pg.limit };
+	reply_page(r, PAGE_BOXES, "db_box_list", 3, params);
 }
 
 void
 h_scan(struct srv_req *r)
 {
-	const char *value = r->params[0], *why;
-	char id[BB_ID_LEN + 1];
-	bool is_id = bb_id_parse(value, id, &why) == BB_OK;
-
+	const char *value = r->params[0];
 	/* A mistyped or misread ID is told at once, without asking the database. */
-	if (!is_id && bb_id_shaped(value)) {
-		reply_problem(r, 400, NULL, "%s", why);
+	const char *ref = req_specimen_ref(r, value, NULL);
+
+	if (ref == NULL)
 		return;
-	}
-	const char *params[] = { value, is_id ? id : NULL, req_studies(r) };
+	/* The value may name a box or location too; the ID, when it reads as one. */
+	const char *params[] = { value, bb_id_shaped(value) ? ref : NULL, req_studies(r) };
 	reply_from_function(r, 200, "db_scan", 3, params);
 }

@@ -124,11 +124,12 @@ h_users_create(struct srv_req *r)
 void
 h_users_list(struct srv_req *r)
 {
-	struct db_conn *db = req_db(r);
+	struct page pg; /* answered whole: page parameters are only checked */
+	struct db_conn *db;
 	PGresult *res;
 	enum bb_err err;
 
-	if (db == NULL)
+	if (!req_page(r, PAGE_NONE, &pg) || (db = req_db(r)) == NULL)
 		return;
 	if ((err = db_users_list(db, &res)) != BB_OK) {
 		reply_db_error(r, err);

@@ -2,6 +2,7 @@
 #ifndef SRV_HANDLERS_H
 #define SRV_HANDLERS_H
 
+#include "input.h"
 #include "srv.h"
 
 /* h_health.c */
@@ -106,9 +107,5 @@ void h_specimens_csv(struct srv_req *r); /* GET /api/v1/specimens with Accept: t
  * false after answering 400. */
 enum { SPECIMEN_FILTERS = 6 };
 bool specimen_list_filters(struct srv_req *r, const char *filters[SPECIMEN_FILTERS]);
-/* A body's list of specimen references (IDs checked, or tube barcodes) as a text[]
- * literal; NULL after replying 400 naming field[i]. */
-const char *specimen_refs_param(struct srv_req *r, const struct bb_js_value *list,
-                                const char *field);
 
 #endif

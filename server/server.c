@@ -68,8 +68,9 @@ req_id_param(struct srv_req *r, int i, const char *what)
 {
 	int64_t id;
 
-	/* At most 2^53 - 1, so that every id stays exact as a JSON number. */
-	if (!bb_parse_int64(r->params[i], 1, 9007199254740991LL, &id)) {
+	/* At most 2^53 - 1, so that every id stays exact as a JSON number; one
+	 * spelling per object, so no leading zero. */
+	if (r->params[i][0] == '0' || !bb_parse_int64(r->params[i], 1, 9007199254740991LL, &id)) {
 		reply_problem(r, 404, NULL, "no %s %s", what, r->params[i]);
 		return NULL;
 	}

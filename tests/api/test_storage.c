@@ -573,8 +573,9 @@ locations_get(struct tenv *t)
 	is_int(jlen(&r, "boxes"), 0, "  no boxes of its own");
 	resp_free(&r);
 
-	refused(t, "GET", "/api/v1/locations/abc", tech, NULL, 400, "id", "a non-numeric id");
-	refused(t, "GET", "/api/v1/locations/0", tech, NULL, 400, "id", "id 0");
+	/* Path ids are read as everywhere (req_id_param): not an id, no such location. */
+	refused(t, "GET", "/api/v1/locations/abc", tech, NULL, 404, NULL, "a non-numeric id");
+	refused(t, "GET", "/api/v1/locations/0", tech, NULL, 404, NULL, "id 0");
 	refused(t, "GET", "/api/v1/locations/999999", tech, NULL, 404, NULL, "an unknown id");
 	refused(t, "GET", path, printer, NULL, 403, NULL, "a printer may not read locations");
 

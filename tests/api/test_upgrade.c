@@ -51,8 +51,9 @@ static const struct probe probes[] = {
 	  "/api/v1/audits/%s" },
 	{ NULL, "SELECT bb_specimen_list(NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 1000)::text",
 	  "/api/v1/specimens?limit=1000" },
-	{ NULL, "SELECT bb_specimen_list('SSC5', NULL, NULL, NULL, NULL, NULL, NULL, 0, 3)::text",
-	  "/api/v1/specimens?study=SSC5&limit=3" },
+	/* Whole lists: the API writes next_cursor in its own format (input.c) over the SQL's. */
+	{ NULL, "SELECT bb_specimen_list('SSC5', NULL, NULL, NULL, NULL, NULL, NULL, 0, 1000)::text",
+	  "/api/v1/specimens?study=SSC5&limit=1000" },
 	{ NULL, "SELECT bb_participants_list(NULL, 50, NULL, NULL)::text", "/api/v1/participants" },
 	{ NULL, "SELECT bb_studies_list(NULL)::text", "/api/v1/studies" },
 	{ NULL, "SELECT bb_specimen_types_list()::text", "/api/v1/specimen-types" },

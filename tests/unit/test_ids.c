@@ -350,9 +350,30 @@ test_shapes(void)
 	ok(bb_id_shaped("0000001Y") && bb_id_shaped("zzzzzzzz"), "shaped IDs are shaped");
 }
 
+/* A reference reads as an ID when it has an ID's shape, and then must pass the check. */
+static void
+test_refs(void)
+{
+	char id[BB_ID_LEN + 1], typo[BB_ID_LEN + 1];
+	const char *why = NULL;
+	bool is_id = false;
+
+	ok(bb_id_from_serial(42, id), "an issued ID");
+	ok(bb_ref_read(id, typo, &is_id, &why) == BB_OK && is_id && strcmp(typo, id) == 0,
+	   "it reads as itself");
+	memcpy(typo, id, sizeof(typo));
+	typo[2] = typo[2] == 'A' ? 'B' : 'A';
+	ok(bb_ref_read(typo, id, &is_id, &why) == BB_EINVAL && is_id && why != NULL &&
+	       strstr(why, "check character does not match") != NULL,
+	   "one character wrong: refused, never a tube barcode");
+	ok(bb_ref_read("FD06299901", id, &is_id, &why) == BB_OK && !is_id,
+	   "a manufacturer's code is a tube barcode");
+}
+
 int
 main(void)
 {
+	test_refs();
 	test_check_char();
 	test_issued();
 	test_unissued();

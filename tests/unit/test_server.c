@@ -2,6 +2,7 @@
 #include "../harness.h"
 
 #include "config.h"
+#include "input.h"
 #include "srv.h"
 
 #include <cjson/cJSON.h>
@@ -158,6 +159,15 @@ configuration(void)
 
 	const char *bad[] = { "--threads=999", "--listen=localhost:0", "--allow-plain-http=maybe",
 		              NULL };
+	/* Numbers are read by bb_parse_int64: digits only. */
+	static const char *const signed_numbers[] = { "--threads=+4", "--threads= 4",
+		                                      "--threads=4 ", "--listen=127.0.0.1:+80" };
+	for (size_t i = 0; i < sizeof(signed_numbers) / sizeof(signed_numbers[0]); i++) {
+		const char *one[] = { signed_numbers[i], NULL };
+
+		is_int(load(&cfg, one, err, sizeof(err)), 1, "%s is refused", signed_numbers[i]);
+		config_free(&cfg);
+	}
 	is_int(load(&cfg, bad, err, sizeof(err)), 3, "three bad settings are three problems");
 	ok(strstr(err, "--threads") && strstr(err, "port from 1 to 65535") &&
 	       strstr(err, "--allow-plain-http"),
@@ -179,11 +189,79 @@ configuration(void)
 	config_free(&cfg);
 }
 
+/* Whole numbers from outside: digits and nothing else. */
+static void
+whole_numbers(void)
+{
+	static const char *const bad[] = { "",
+		                           "+1",
+		                           "-1",
+		                           " 1",
+		                           "1 ",
+		                           "1\t",
+		                           "\t1",
+		                           "0x1",
+		                           "1e2",
+		                           "1.0",
+		                           "1_000",
+		                           "１",
+		                           "++1",
+		                           "1+",
+		                           "9223372036854775808",
+		                           "99999999999999999999" };
+	int64_t v;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(!bb_parse_int64(bad[i], 0, INT64_MAX, &v), "\"%s\" is not a whole number",
+		   bad[i]);
+	ok(bb_parse_int64("9223372036854775807", 0, INT64_MAX, &v) && v == INT64_MAX,
+	   "INT64_MAX is read");
+	ok(bb_parse_int64("0", 0, 5, &v) && v == 0, "0 is read");
+	ok(!bb_parse_int64("6", 0, 5, &v) && !bb_parse_int64("0", 1, 5, &v),
+	   "numbers out of range are refused");
+	ok(!bb_parse_int64(NULL, 0, 5, &v), "NULL is refused");
+}
+
+/* The one cursor format: base64url of "KIND:[KEY]", the same as SQL's bb_cursor_make. */
+static void
+cursors(void)
+{
+	struct bb_arena a = { 0 };
+	int64_t key = 0;
+
+	/* encode(convert_to('specimens:[123]', 'UTF8'), 'base64') without padding */
+	is_str(page_cursor_make(&a, PAGE_SPECIMENS, 123), "c3BlY2ltZW5zOlsxMjNd",
+	       "a specimens cursor is bb_cursor_make('specimens', '[123]')");
+	ok(page_cursor_read("c3BlY2ltZW5zOlsxMjNd", PAGE_SPECIMENS, &key) && key == 123,
+	   "  and reads back as 123");
+	ok(!page_cursor_read("c3BlY2ltZW5zOlsxMjNd", PAGE_BOXES, &key),
+	   "  but is not a boxes cursor");
+	ok(!page_cursor_read("c123", PAGE_SPECIMENS, &key) &&
+	       !page_cursor_read("123", PAGE_LOCATIONS, &key),
+	   "the old \"c123\" and \"123\" forms are not cursors");
+	/* "specimens:[+1]" and "specimens:[1, 2]" */
+	ok(!page_cursor_read("c3BlY2ltZW5zOlsrMV0", PAGE_SPECIMENS, &key) &&
+	       !page_cursor_read("c3BlY2ltZW5zOlsxLCAyXQ", PAGE_SPECIMENS, &key),
+	   "a one-number list's key is one whole number");
+	/* "participants:[1, \"P-001\"]", as made by SQL, is checked and passed on */
+	ok(page_cursor_read("cGFydGljaXBhbnRzOlsxLCAiUC0wMDEiXQ", PAGE_PARTICIPANTS, NULL),
+	   "a participants cursor is a participants cursor");
+	ok(!page_cursor_read("cGFydGljaXBhbnRzOlsxLCAiUC0wMDEiXQ", PAGE_AUDIT_LOG, NULL),
+	   "  and not an audit-log cursor");
+	ok(!page_cursor_read("cGFydGljaXBhbnRzOlsxLCAiUC0wMDEiXQ", PAGE_NONE, NULL),
+	   "a list answered whole has no cursor");
+	ok(!page_cursor_read("cGFydGljaXBhbnRzOlsxLCAiUC0wMDEiXQ==", PAGE_PARTICIPANTS, NULL),
+	   "padding is not part of the format");
+	bb_arena_free(&a);
+}
+
 int
 main(void)
 {
 	routing();
 	problems();
 	configuration();
+	whole_numbers();
+	cursors();
 	return tap_done();
 }
