@@ -12,7 +12,12 @@
 /* True when the request's Accept header lists text/csv (with a q above 0). */
 bool csv_wanted(struct srv_req *r);
 
-/* Append one field, quoted when it holds a comma, quote, CR or LF (quotes doubled). */
+/*
+ * Append one field, quoted when it holds a comma, quote, CR or LF (quotes
+ * doubled). A field a spreadsheet would run as a formula (it starts with
+ * = + - @, TAB or CR and is not a plain number such as -12) is written
+ * quoted with an apostrophe first: "'=HYPERLINK(...)" (docs/api.md, CSV).
+ */
 void csv_field(struct bb_buf *b, const char *s);
 
 /* Append the header line: the result's column names from column first on. */

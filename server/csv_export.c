@@ -57,16 +57,44 @@ csv_wanted(struct srv_req *r)
 	return false;
 }
 
+/* -12, +3.5: a spreadsheet reads these as numbers, never as formulas. */
+static bool
+plain_number(const char *s)
+{
+	s += *s == '-' || *s == '+';
+	if (*s < '0' || *s > '9')
+		return false;
+	s += strspn(s, "0123456789");
+	if (*s == '.' && s[1] >= '0' && s[1] <= '9')
+		s += 1 + strspn(s + 1, "0123456789");
+	return *s == '\0';
+}
+
+/*
+ * A cell that Excel or LibreOffice would run as a formula: one that starts
+ * with = + - @, TAB or CR (OWASP, "CSV injection"), unless it is a plain
+ * number. Such text came from a person (a note, a name, a barcode).
+ */
+static bool
+formula_like(const char *s)
+{
+	return strchr("=+-@\t\r", *s) != NULL && !plain_number(s);
+}
+
 void
 csv_field(struct bb_buf *b, const char *s)
 {
 	if (s == NULL || *s == '\0')
 		return;
-	if (strpbrk(s, ",\"\r\n") == NULL) {
+	bool formula = formula_like(s);
+	if (!formula && strpbrk(s, ",\"\r\n") == NULL) {
 		bb_buf_puts(b, s);
 		return;
 	}
 	bb_buf_append(b, "\"", 1);
+	/* The apostrophe makes the spreadsheet show the text as text; it stays visible. */
+	if (formula)
+		bb_buf_append(b, "'", 1);
 	for (const char *p = s; *p != '\0';) {
 		size_t n = strcspn(p, "\"");
 
