@@ -10,6 +10,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "srv.h"
+#include "uri.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -127,11 +128,31 @@ add_query_len(void *cls, enum MHD_ValueKind kind, const char *key, const char *v
 	return MHD_YES;
 }
 
-static struct srv_req *
-req_new(struct srv *s, struct MHD_Connection *conn, const char *url, const char *method)
+/*
+ * libmicrohttpd calls this first, with the request target as the client sent
+ * it (MHD_OPTION_URI_LOG_CALLBACK): the request context starts here so that
+ * the raw target can be checked once the headers are in (uri.c).
+ */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct srv_req *r = bb_calloc(1, sizeof(*r));
+
+	(void)cls;
+	(void)conn;
+	r->raw_uri = bb_arena_strdup(&r->arena, uri);
+	return r;
+}
+
+/* Fill in the context on the first callback of a request. */
+static struct srv_req *
+req_start(struct srv_req *r, struct srv *s, struct MHD_Connection *conn, const char *url,
+          const char *method, const char *version)
+{
 	unsigned char rid[8];
+
+	if (r == NULL)
+		r = bb_calloc(1, sizeof(*r));
 
 	clock_gettime(CLOCK_MONOTONIC, &r->started);
 	r->srv = s;
@@ -140,6 +161,7 @@ req_new(struct srv *s, struct MHD_Connection *conn, const char *url, const char 
 	bb_hex_encode(r->id, rid, sizeof(rid));
 	r->method = bb_arena_strdup(&r->arena, method);
 	r->path = bb_arena_strdup(&r->arena, url);
+	r->version = bb_arena_strdup(&r->arena, version);
 	r->content_type = req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
 
 	const union MHD_ConnectionInfo *ci =
@@ -199,6 +221,17 @@ dispatch(struct srv_req *r)
 	if (r->body_too_large) {
 		reply_problem(r, 413, NULL, "the request body is larger than %u bytes",
 		              s->cfg->body_limit);
+		return;
+	}
+	/* HTTP/1.1 requires it (RFC 9112, 3.2); a proxy would route by it. */
+	if (strcmp(r->version, MHD_HTTP_VERSION_1_1) == 0 &&
+	    req_header(r, MHD_HTTP_HEADER_HOST) == NULL) {
+		reply_problem(r, 400, NULL, "an HTTP/1.1 request must carry a Host header");
+		return;
+	}
+	struct bb_js_errors uri_errs = { 0 };
+	if (r->raw_uri != NULL && !uri_check(r->raw_uri, &r->arena, &uri_errs)) {
+		reply_invalid(r, &uri_errs);
 		return;
 	}
 	r->route = route_match(r->method, r->path, &r->arena, r->params, &path_matched);
@@ -295,9 +328,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	struct srv *s = cls;
 	struct srv_req *r = *con_cls;
 
-	(void)version;
-	if (r == NULL) {
-		r = req_new(s, conn, url, method);
+	if (r == NULL || r->method == NULL) {
+		r = req_start(r, s, conn, url, method, version);
 		*con_cls = r;
 		/* Refuse a declared oversized body before reading a byte of it. */
 		const char *cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -344,6 +376,12 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	if (r == NULL)
 		return;
+	if (r->method == NULL) { /* the connection ended before its headers were in */
+		bb_arena_free(&r->arena);
+		free(r);
+		*con_cls = NULL;
+		return;
+	}
 	double secs = seconds_since(&r->started);
 	size_t route = r->route ? (size_t)(r->route - routes) : SIZE_MAX;
 	metrics_observe(s->metrics, route, r->status, secs);
@@ -453,8 +491,8 @@ srv_run(struct srv *s)
 	    CONNECTION_LIMIT, MHD_OPTION_NOTIFY_CONNECTION, acceptor_notify, acceptor,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY,
-	    cert != NULL ? tls_opts : &tls_opts[2], MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+	    MHD_OPTION_ARRAY, cert != NULL ? tls_opts : &tls_opts[2], MHD_OPTION_END);
 	if (d == NULL || !acceptor_start(acceptor, d)) {
 		log_warnx("cannot serve on %s", cfg->listen);
 		if (d != NULL)

@@ -90,6 +90,8 @@ struct srv_req {
 	char id[17];
 	const char *method;
 	const char *path;
+	const char *raw_uri; /* the request target as sent, before percent-decoding */
+	const char *version; /* "HTTP/1.1" */
 	struct timespec started;
 	char client_addr[64];
 

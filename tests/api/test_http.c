@@ -165,6 +165,53 @@ bad_bodies(struct tenv *t)
 	free(n);
 }
 
+/*
+ * What a mistyped or hostile URL carries: a NUL (%00) that once cut a value
+ * short (QJ3FJKHF%00zz read as QJ3FJKHF, ?study=%00 dropped the filter), a
+ * control character, bytes that are not UTF-8 (?study=%FF answered with
+ * PostgreSQL's own message), a broken escape; and a request without Host.
+ */
+static void
+raw_targets(struct tenv *t)
+{
+	static const struct {
+		const char *path, *field, *why;
+	} cases[] = {
+		{ "/api/v1/specimens/QJ3FJKHF%00zz", "path", "a NUL in the path" },
+		{ "/api/v1/specimens?study=%00", "study", "a NUL as a filter value" },
+		{ "/api/v1/specimens?study=MASC%00x", "study", "a NUL inside a filter value" },
+		{ "/api/v1/specimens?study=%FF", "study", "a filter value that is not UTF-8" },
+		{ "/api/v1/specimens?study=%0A", "study", "a line feed in a filter value" },
+		{ "/api/v1/specimens?study=%E2%82", "study", "a cut UTF-8 sequence" },
+		{ "/api/v1/specimens?%00=1", "query", "a NUL as a parameter name" },
+		{ "/api/v1/boxes/BOX%1FA", "path", "a control character in the path" },
+		{ "/api/v1/boxes/BOX%zzA", "path", "a broken escape in the path" },
+		{ "/api/v1/specimens?study=%C3%28", "study", "an invalid UTF-8 pair" },
+	};
+	struct resp r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		http(t->d.url, "GET", cases[i].path, t->admin_token, NULL, NULL, 0, &r);
+		if (!ok(is_problem(&r, 400) && problem_names_field(&r, cases[i].field),
+		        "%s: 400 naming %s", cases[i].why, cases[i].field))
+			tap_diag("  %s -> %ld %s", cases[i].path, r.status, r.body);
+		ok(strstr(r.body, "ERROR") == NULL &&
+		       strstr(r.body, "invalid byte sequence") == NULL,
+		   "  in our words, not PostgreSQL's");
+		resp_free(&r);
+	}
+	http(t->d.url, "GET", "/api/v1/specimens?study=M%C3%A9lanie&type=serum", t->admin_token,
+	     NULL, NULL, 0, &r);
+	is_int(r.status, 200, "an escaped UTF-8 value is read as it should be");
+	resp_free(&r);
+
+	const char *no_host[] = { "Host:", NULL };
+	http_h(t->d.url, "GET", "/api/v1/specimens", t->admin_token, NULL, NULL, 0, no_host, &r);
+	ok(is_problem(&r, 400) && strstr(r.body, "Host") != NULL,
+	   "an HTTP/1.1 request without Host: 400 saying so");
+	resp_free(&r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -175,6 +222,7 @@ main(int argc, char **argv)
 	routing(&t);
 	limits(&t);
 	bad_bodies(&t);
+	raw_targets(&t);
 	tenv_teardown(&t);
 	return tap_done();
 }

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "input.h"
 #include "srv.h"
+#include "uri.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -255,6 +256,48 @@ cursors(void)
 	bb_arena_free(&a);
 }
 
+/* The raw request target (uri.c): what is sound passes, each bad part is named. */
+static void
+raw_targets(void)
+{
+	static const struct {
+		const char *uri, *field; /* field NULL: sound */
+	} cases[] = {
+		{ "/api/v1/specimens", NULL },
+		{ "/api/v1/specimens?", NULL },
+		{ "/api/v1/specimens?study=MASC&&type=serum&", NULL },
+		{ "/api/v1/specimens?flag", NULL },
+		{ "/api/v1/specimens?q=a+b%20c%2B", NULL },
+		{ "/api/v1/boxes/%E6%9D%BF", NULL },
+		{ "/x?a=1#frag%00", NULL },
+		{ "/x%00", "path" },
+		{ "/x%0", "path" },
+		{ "/x%", "path" },
+		{ "/x?a=%", "a" },
+		{ "/x?a=%7F", "a" },
+		{ "/x?a=%C0%AF", "a" },
+		{ "/x?%FF=1", "query" },
+		{ "/x?a=%09", "a" },
+	};
+	struct bb_arena a = { 0 };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct bb_js_errors errs = { 0 };
+		bool sound = uri_check(cases[i].uri, &a, &errs);
+
+		if (cases[i].field == NULL)
+			ok(sound && errs.n == 0, "%s is sound", cases[i].uri);
+		else
+			ok(!sound && errs.n == 1 && strcmp(errs.list[0].field, cases[i].field) == 0,
+			   "%s: one error, naming %s (%s)", cases[i].uri, cases[i].field,
+			   errs.n ? errs.list[0].message : "none");
+	}
+	struct bb_js_errors errs = { 0 };
+	ok(!uri_check("/x%00?a=%00&b=%FF", &a, &errs) && errs.n == 3,
+	   "every bad part is listed, not the first");
+	bb_arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -263,5 +306,6 @@ main(void)
 	configuration();
 	whole_numbers();
 	cursors();
+	raw_targets();
 	return tap_done();
 }
