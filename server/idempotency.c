@@ -156,8 +156,8 @@ unit_run(struct db_conn *c, void *arg)
 	if (u->runs++ > 0) {
 		reply_reset(r);
 		if (r->side_effect) {
-			/* The first run reached a device, then its record was lost at
-			 * COMMIT: a second run would act twice. */
+			/* The first run reached a device, then its transaction was lost
+			 * (storing the answer, or at COMMIT): a second run would act twice. */
 			reply_db_error(r, BB_ERETRY);
 			return settle(u);
 		}
