@@ -5,6 +5,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ enum {
 struct db_conn {
 	PGconn *pg;
 	bool in_txn;
+	bool retry_hit; /* 40001/40P01 since the last BEGIN: only a re-run can succeed */
 	char state[6];
 	char message[512];
 };
@@ -236,6 +238,7 @@ db_acquire(struct db_pool *p, struct db_conn **out)
 		pthread_mutex_unlock(&p->lock);
 	}
 	c->state[0] = c->message[0] = '\0';
+	c->retry_hit = false;
 	*out = c;
 	return BB_OK;
 }
@@ -307,6 +310,8 @@ db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *par
 		c->in_txn = false;
 		PQfinish(c->pg);
 		c->pg = NULL;
+	} else if (err == BB_ERETRY) {
+		c->retry_hit = true;
 	} else if (err == BB_EINTERNAL) {
 		log_warnx("%s: %s: SQLSTATE %s: %s", __func__, stmt, c->state, c->message);
 	}
@@ -328,6 +333,7 @@ db_error_message(const struct db_conn *c)
 enum bb_err
 db_begin(struct db_conn *c)
 {
+	c->retry_hit = false;
 	enum bb_err err = db_exec(c, "db_begin", 0, NULL, NULL);
 
 	if (err == BB_OK)
@@ -366,52 +372,66 @@ db_in_txn(const struct db_conn *c)
 	return c->in_txn;
 }
 
+bool
+db_txn_retryable(const struct db_conn *c)
+{
+	return c->retry_hit;
+}
+
 static void
 backoff(int attempt)
 {
 	/* 1, 2, 4 ... 64 ms, and as much again at random, so racing transactions do not collide
-	 * again in step. */
-	long base = 1000L << (attempt < 6 ? attempt : 6);
-	long us = base + (long)(rand() % base);
-	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+	 * again in step. libsodium's generator is thread-safe and seeded once by sodium_init() at
+	 * start-up: no shared state of ours between workers. */
+	uint32_t base = 1000u << (attempt < 6 ? attempt : 6);
+	uint32_t us = base + randombytes_uniform(base);
+	struct timespec ts = { us / 1000000, (long)(us % 1000000) * 1000 };
 
 	nanosleep(&ts, NULL);
+}
+
+/*
+ * The one retry loop. Every unit of database work runs through it: a
+ * handler's own transaction, a single implicit statement, and a request
+ * sent with an Idempotency-Key, whose unit (claim, handler, stored answer)
+ * is one fn (idempotency.c). Inside an open transaction fn simply runs:
+ * a deadlock has aborted the whole transaction, not just fn's part, so
+ * only the outermost runner can usefully run it again.
+ */
+static enum bb_err
+txn_run(struct db_conn *c, db_txn_fn fn, void *arg, bool explicit)
+{
+	enum bb_err err;
+
+	if (c->in_txn)
+		return fn(c, arg);
+	for (int attempt = 0;; attempt++) {
+		if (explicit && (err = db_begin(c)) != BB_OK)
+			return err;
+		err = fn(c, arg);
+		if (explicit) {
+			if (err == BB_OK)
+				err = db_commit(c);
+			else
+				db_rollback(c);
+		}
+		if (err != BB_ERETRY || attempt + 1 == TXN_ATTEMPTS)
+			return err;
+		backoff(attempt);
+	}
 }
 
 enum bb_err
 db_txn(struct db_conn *c, db_txn_fn fn, void *arg)
 {
-	enum bb_err err;
-
-	if (c->in_txn)
-		return fn(c, arg);
-	for (int attempt = 0;; attempt++) {
-		if ((err = db_begin(c)) != BB_OK)
-			return err;
-		err = fn(c, arg);
-		if (err == BB_OK)
-			err = db_commit(c);
-		else
-			db_rollback(c);
-		if (err != BB_ERETRY || attempt + 1 == TXN_ATTEMPTS)
-			return err;
-		backoff(attempt);
-	}
+	return txn_run(c, fn, arg, true);
 }
 
 enum bb_err
 db_txn_implicit(struct db_conn *c, db_txn_fn fn, void *arg)
 {
-	enum bb_err err;
-
-	if (c->in_txn)
-		return fn(c, arg);
-	for (int attempt = 0;; attempt++) {
-		err = fn(c, arg);
-		if (err != BB_ERETRY || attempt + 1 == TXN_ATTEMPTS)
-			return err;
-		backoff(attempt);
-	}
+	return txn_run(c, fn, arg, false);
 }
 
 enum bb_err

@@ -59,14 +59,23 @@ const char *db_error_message(const struct db_conn *c);
 
 /*
  * Run fn in one transaction (BEGIN ... COMMIT), retrying the whole of it
- * a bounded number of times on BB_ERETRY. Inside an open transaction fn
- * simply runs: the outermost runner owns the retries.
+ * a bounded number of times, with random back-off, when fn or COMMIT
+ * returns BB_ERETRY; fn must therefore be safe to run again (start from
+ * its inputs, not from what an earlier run left). Inside an open
+ * transaction fn simply runs: the outermost runner owns the retries.
  * With implicit, no BEGIN/COMMIT is sent: fn must send exactly one
  * statement (PostgreSQL runs it atomically), which saves two round trips.
  */
 typedef enum bb_err (*db_txn_fn)(struct db_conn *c, void *arg);
 enum bb_err db_txn(struct db_conn *c, db_txn_fn fn, void *arg);
 enum bb_err db_txn_implicit(struct db_conn *c, db_txn_fn fn, void *arg);
+
+/*
+ * True when a statement since the last BEGIN failed with 40001 or 40P01:
+ * the transaction is lost and only running it again can succeed. An outer
+ * fn reads it after inner code that answered the failure itself.
+ */
+bool db_txn_retryable(const struct db_conn *c);
 
 /* Begin and end an explicit transaction that spans several db_txn calls. */
 enum bb_err db_begin(struct db_conn *c);

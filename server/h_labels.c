@@ -342,12 +342,18 @@ print_txn(struct db_conn *c, void *arg)
 		err = BB_EINTERNAL;
 	} else if ((err = lbl_render(&pr->job, labels, n, &zpl, pr->why)) != BB_OK) {
 		pr->failure = PRINT_RENDER;
-	} else if ((err = lbl_printer_send(pr->uri, zpl.data, zpl.len, PRINT_TIMEOUT_MS,
-	                                   pr->why)) != BB_OK) {
-		pr->failure = PRINT_PRINTER;
-		err = BB_EIO;
 	} else {
-		pr->sent = true;
+		/* From here labels may be on paper even when the send fails (the printer
+		 * took them, then the connection timed out): the request's runner must not
+		 * run this handler again, whatever happens to the transaction. */
+		pr->r->side_effect = true;
+		if ((err = lbl_printer_send(pr->uri, zpl.data, zpl.len, PRINT_TIMEOUT_MS,
+		                            pr->why)) != BB_OK) {
+			pr->failure = PRINT_PRINTER;
+			err = BB_EIO;
+		} else {
+			pr->sent = true;
+		}
 	}
 	bb_buf_free(&zpl);
 	cJSON_Delete(root);

@@ -1,10 +1,15 @@
-/* idempotency.c — replay of POSTs sent again with the same Idempotency-Key. */
+/*
+ * idempotency.c — the request's transaction runner: a keyed POST's claim,
+ * handler and stored answer as one retried unit; replay of POSTs sent
+ * again with the same Idempotency-Key.
+ */
 #include "idempotency.h"
 
 #include "log.h"
 
 #include <microhttpd.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +26,49 @@ const struct db_stmt db_idempotency_statements[] = {
 	{ NULL, NULL },
 };
 
+/* A length before each part, so that no two different requests hash the same parts. */
+static void
+hash_part(crypto_hash_sha256_state *st, const char *tag, const void *p, size_t n)
+{
+	unsigned char len[8];
+
+	for (int i = 0; i < 8; i++)
+		len[i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+	crypto_hash_sha256_update(st, (const unsigned char *)tag, 1);
+	crypto_hash_sha256_update(st, len, sizeof(len));
+	if (n > 0)
+		crypto_hash_sha256_update(st, p, n);
+}
+
+static enum MHD_Result
+hash_argument(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+              const char *value, size_t value_size)
+{
+	crypto_hash_sha256_state *st = cls;
+
+	(void)kind;
+	hash_part(st, "k", key, key_size);
+	/* "?a" (no value) and "?a=" (an empty one) are told apart. */
+	if (value != NULL)
+		hash_part(st, "v", value, value_size);
+	return MHD_YES;
+}
+
+/*
+ * SHA-256 of the method, the path, the query and the body.
+ *
+ * The query is taken as the handlers read it: each argument in the order
+ * received, name and value after percent-decoding ("?x=%31" is "?x=1"),
+ * every part length-prefixed after a tag. The order counts (a handler that
+ * reads a repeated name gets the first), so "?a=1&b=2" and "?b=2&a=1" are
+ * different requests.
+ *
+ * Without a query the hash keeps the form of the keys stored before the
+ * query counted, method NUL path NUL body (unambiguous: neither holds a
+ * NUL), so that a client's retry across an upgrade still replays. The form
+ * with a query begins with a byte no method begins with, so the two forms
+ * never meet.
+ */
 static void
 request_hash(struct srv_req *r, char out[2 * crypto_hash_sha256_BYTES + 3])
 {
@@ -28,10 +76,20 @@ request_hash(struct srv_req *r, char out[2 * crypto_hash_sha256_BYTES + 3])
 	unsigned char h[crypto_hash_sha256_BYTES];
 
 	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const unsigned char *)r->method, strlen(r->method) + 1);
-	crypto_hash_sha256_update(&st, (const unsigned char *)r->path, strlen(r->path) + 1);
-	if (r->body.len > 0)
-		crypto_hash_sha256_update(&st, (const unsigned char *)r->body.data, r->body.len);
+	if (MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) == 0) {
+		crypto_hash_sha256_update(&st, (const unsigned char *)r->method,
+		                          strlen(r->method) + 1);
+		crypto_hash_sha256_update(&st, (const unsigned char *)r->path, strlen(r->path) + 1);
+		if (r->body.len > 0)
+			crypto_hash_sha256_update(&st, (const unsigned char *)r->body.data,
+			                          r->body.len);
+	} else {
+		crypto_hash_sha256_update(&st, (const unsigned char *)"\x01", 1);
+		hash_part(&st, "m", r->method, strlen(r->method));
+		hash_part(&st, "p", r->path, strlen(r->path));
+		MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, hash_argument, &st);
+		hash_part(&st, "b", r->body.data, r->body.len);
+	}
 	crypto_hash_sha256_final(&st, h);
 	out[0] = '\\';
 	out[1] = 'x';
@@ -59,86 +117,128 @@ replay(struct srv_req *r, const char *key, const char *hash_hex, PGresult *res)
 	reply_header(r, "Idempotent-Replayed", "true");
 }
 
-enum idem_state
-idem_begin(struct srv_req *r)
+static void
+run_handler(struct srv_req *r)
 {
-	const char *key = req_header(r, "Idempotency-Key");
-	char hash[2 * crypto_hash_sha256_BYTES + 3];
-	struct db_conn *db;
+	r->route->handler(r);
+	if (r->resp_body == NULL && r->stream == NULL) {
+		log_warnx("%s: handler for %s %s gave no reply", __func__, r->method,
+		          r->route->pattern);
+		reply_problem(r, 500, NULL, "internal error (request %s)", r->id);
+	}
+}
+
+/* One keyed request, as db_txn runs it. */
+struct unit {
+	struct srv_req *r;
+	const char *params[3]; /* user id, key, request hash ("\\x..." for bytea) */
+	int runs;
+	bool settled; /* the reply stands: roll back and send it */
+};
+
+/* Any error but BB_ERETRY makes db_txn roll back and stop; settled keeps the reply. */
+static enum bb_err
+settle(struct unit *u)
+{
+	u->settled = true;
+	return BB_ECONFLICT;
+}
+
+static enum bb_err
+unit_run(struct db_conn *c, void *arg)
+{
+	struct unit *u = arg;
+	struct srv_req *r = u->r;
 	PGresult *res;
 	enum bb_err err;
 
-	if (key == NULL || strcmp(r->method, "POST") != 0 || !r->authenticated)
-		return IDEM_NONE;
-	if (*key == '\0' || strlen(key) > BB_IDEMPOTENCY_KEY_MAX) {
-		reply_problem(r, 400, NULL, "Idempotency-Key must be 1 to %d characters",
-		              BB_IDEMPOTENCY_KEY_MAX);
-		return IDEM_DONE;
-	}
-	if ((db = req_db(r)) == NULL)
-		return IDEM_DONE;
-	request_hash(r, hash);
-	const char *uid = req_actor_id(r);
-	const char *params[] = { uid, key, hash };
-	if ((err = db_begin(db)) != BB_OK) {
-		reply_db_error(r, err);
-		return IDEM_DONE;
+	u->settled = false;
+	if (u->runs++ > 0) {
+		reply_reset(r);
+		if (r->side_effect) {
+			/* The first run reached a device, then its transaction was lost
+			 * (storing the answer, or at COMMIT): a second run would act twice. */
+			reply_db_error(r, BB_ERETRY);
+			return settle(u);
+		}
 	}
 	/* A concurrent request with the same key holds the row: this waits for its outcome. */
-	if ((err = db_exec(db, "db_idem_claim", 3, params, &res)) != BB_OK) {
-		db_rollback(db);
-		reply_db_error(r, err);
-		return IDEM_DONE;
-	}
+	if ((err = db_exec(c, "db_idem_claim", 3, u->params, &res)) != BB_OK)
+		return err;
 	bool claimed = PQntuples(res) == 1;
 	PQclear(res);
-	if (claimed)
-		return IDEM_FRESH;
-	err = db_exec(db, "db_idem_get", 2, params, &res);
-	db_rollback(db);
-	if (err != BB_OK) {
-		reply_db_error(r, err);
-		return IDEM_DONE;
+	if (!claimed) {
+		if ((err = db_exec(c, "db_idem_get", 2, u->params, &res)) != BB_OK)
+			return err;
+		if (PQntuples(res) == 1)
+			replay(r, u->params[1], u->params[2], res);
+		else
+			reply_problem(r, 409, NULL,
+			              "the Idempotency-Key was released meanwhile; send again");
+		PQclear(res);
+		return settle(u);
 	}
-	if (PQntuples(res) == 1)
-		replay(r, key, hash, res);
-	else
-		reply_problem(r, 409, NULL,
-		              "the Idempotency-Key was released meanwhile; send again");
-	PQclear(res);
-	return IDEM_DONE;
-}
-
-void
-idem_finish(struct srv_req *r)
-{
-	struct db_conn *db = r->db;
-	enum bb_err err;
-
-	if (db == NULL || !db_in_txn(db))
-		return;
+	run_handler(r);
+	/* The handler answered the deadlock itself (503); the lost transaction
+	 * was the whole unit's, so the whole unit runs again. */
+	if (db_txn_retryable(c) && !r->side_effect && r->stream == NULL)
+		return BB_ERETRY;
 	if (r->status < 200 || r->status > 299 || r->stream != NULL) {
-		/* A failed request leaves nothing behind, its key included. */
-		db_rollback(db);
-		return;
+		/* A failed request leaves nothing behind, its key included; a
+		 * stream's body is not known here, so it is not kept either. */
+		return settle(u);
 	}
-	const char *params[] = {
-		req_actor_id(r),
-		req_header(r, "Idempotency-Key"),
+	const char *store[] = {
+		u->params[0],
+		u->params[1],
 		bb_arena_printf(&r->arena, "%u", r->status),
 		r->resp_type,
 		r->resp_body ? r->resp_body : "",
 	};
-	err = db_exec(db, "db_idem_store", 5, params, NULL);
-	if (err == BB_OK)
-		err = db_commit(db);
-	else
-		db_rollback(db);
-	if (err != BB_OK) {
+	/* The answer stands only once COMMIT succeeds: not settled. */
+	return db_exec(c, "db_idem_store", 5, store, NULL);
+}
+
+/*
+ * Why one unit: the claim must be in the transaction that makes the
+ * effect (a crash between them would either lose the effect's answer or
+ * keep a key for an effect that never happened), and the handler's
+ * statements run inside it, where a deadlock or serialization failure
+ * aborts everything, the claim included. So the retry belongs to this
+ * outermost unit, through the same loop (db_txn) as every other
+ * transaction: each run starts with a fresh transaction and an empty
+ * reply, claims again, runs the handler again from its validated input and
+ * stores the new answer. Handlers that must not run twice are guarded:
+ * one that acted outside the database (a printer took labels) sets
+ * r->side_effect and is never re-run; a streamed answer (CSV export, GET
+ * only, so never keyed) is not kept and not re-run. Both keep the old
+ * behaviour: the failure is answered (503).
+ */
+void
+idem_run(struct srv_req *r)
+{
+	const char *key = req_header(r, "Idempotency-Key");
+	char hash[2 * crypto_hash_sha256_BYTES + 3];
+	struct db_conn *db;
+
+	if (key == NULL || strcmp(r->method, "POST") != 0 || !r->authenticated) {
+		/* The handler's own db_txn calls retry its transactions. */
+		run_handler(r);
+		return;
+	}
+	if (*key == '\0' || strlen(key) > BB_IDEMPOTENCY_KEY_MAX) {
+		reply_problem(r, 400, NULL, "Idempotency-Key must be 1 to %d characters",
+		              BB_IDEMPOTENCY_KEY_MAX);
+		return;
+	}
+	if ((db = req_db(r)) == NULL)
+		return;
+	request_hash(r, hash);
+	struct unit u = { .r = r, .params = { req_actor_id(r), key, hash } };
+	enum bb_err err = db_txn(db, unit_run, &u);
+	if (err != BB_OK && !u.settled) {
 		/* The effect was not committed: the client must not be told it was. */
-		free(r->resp_body);
-		r->resp_body = NULL;
-		r->status = 0;
+		reply_reset(r);
 		reply_db_error(r, err);
 	}
 }

@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <cjson/cJSON.h>
+#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,21 @@ reply_header(struct srv_req *r, const char *name, const char *value)
 		return;
 	r->resp_headers[i] = bb_arena_strdup(&r->arena, name);
 	r->resp_headers[i + 1] = bb_arena_strdup(&r->arena, value);
+}
+
+void
+reply_reset(struct srv_req *r)
+{
+	free(r->resp_body);
+	r->resp_body = NULL;
+	r->resp_len = 0;
+	r->resp_type = NULL;
+	r->status = 0;
+	if (r->stream != NULL)
+		MHD_destroy_response(r->stream);
+	r->stream = NULL;
+	/* The strings live in the request's arena and go with it. */
+	memset(r->resp_headers, 0, sizeof(r->resp_headers));
 }
 
 void

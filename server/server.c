@@ -282,17 +282,7 @@ dispatch(struct srv_req *r)
 			return;
 		}
 	}
-	enum idem_state idem = idem_begin(r);
-	if (idem == IDEM_DONE)
-		return;
-	r->route->handler(r);
-	if (r->resp_body == NULL && r->stream == NULL) {
-		log_warnx("%s: handler for %s %s gave no reply", __func__, r->method,
-		          r->route->pattern);
-		reply_problem(r, 500, NULL, "internal error (request %s)", r->id);
-	}
-	if (idem == IDEM_FRESH)
-		idem_finish(r);
+	idem_run(r);
 }
 
 static enum MHD_Result

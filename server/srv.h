@@ -118,6 +118,7 @@ struct srv_req {
 	const char *resp_type;
 	const char *resp_headers[8]; /* name, value pairs, NULL-terminated; arena or static */
 	struct MHD_Response *stream; /* a handler-built response (streaming), or NULL */
+	bool side_effect; /* something left the process (a printer took labels): never re-run */
 };
 
 /* Replies: each handler calls exactly one of these. */
@@ -132,6 +133,8 @@ void reply_invalid_field(struct srv_req *r, const char *field, const char *fmt, 
 /* The answer for a failed database call: 503, 409, 404, 400 or 500 as err says. */
 void reply_db_error(struct srv_req *r, enum bb_err err);
 void reply_header(struct srv_req *r, const char *name, const char *value);
+/* Forget the reply, its headers included, before a handler is run again (idempotency.c). */
+void reply_reset(struct srv_req *r);
 
 /* Build the JSON text of a problem (also used by the unit tests). */
 char *problem_json(unsigned status, const char *title, const char *detail,

@@ -78,6 +78,43 @@ main(int argc, char **argv)
 	resp_free(&r);
 	is_int(specimens(&t), before + 3, "  which makes nothing");
 
+	/* The query string is part of the request: ?box= may change what a handler does. */
+	post_key(&t, t.admin_token, "/api/v1/specimens?x=1", "query-key", body, &r);
+	is_int(r.status, 201, "a keyed registration with ?x=1 answers 201");
+	resp_free(&r);
+	int with_query = specimens(&t);
+	post_key(&t, t.admin_token, "/api/v1/specimens?x=2", "query-key", body, &r);
+	ok(is_problem(&r, 422), "  the same key and body with ?x=2 is a 422 problem");
+	resp_free(&r);
+	post_key(&t, t.admin_token, "/api/v1/specimens", "query-key", body, &r);
+	ok(is_problem(&r, 422), "  and so is the same key and body without a query");
+	resp_free(&r);
+	post_key(&t, t.admin_token, "/api/v1/specimens?x=%31", "query-key", body, &r);
+	ok(r.status == 201 && strcmp(r.replayed, "true") == 0,
+	   "  ?x=%%31 is ?x=1 decoded: a replay (status %ld)", r.status);
+	resp_free(&r);
+	post_key(&t, t.admin_token, "/api/v1/specimens?x=1&y", "query-key", body, &r);
+	ok(is_problem(&r, 422), "  one argument more is another request");
+	resp_free(&r);
+	is_int(specimens(&t), with_query, "  none of which made anything");
+
+	/* A key stored before the query counted (method NUL path NUL body) still replays. */
+	bool ok_sql;
+	char old[1024];
+	snprintf(old, sizeof(old),
+	         "INSERT INTO idempotency_keys (user_id, key, request_hash, status, content_type,"
+	         " body) SELECT id, 'stored-by-0.x', sha256('POST'::bytea || '\\x00'::bytea"
+	         " || '/api/v1/specimens'::bytea || '\\x00'::bytea || convert_to('%s', 'UTF8')),"
+	         " 201, 'application/json', '{\"id\":\"OLDANSWR\"}' FROM users"
+	         " WHERE username = 'admin'",
+	         body);
+	free(sql_value(&t, old, &ok_sql));
+	post_key(&t, t.admin_token, "/api/v1/specimens", "stored-by-0.x", body, &r);
+	ok(ok_sql && r.status == 201 && strcmp(r.replayed, "true") == 0 && jstr(&r, "id") &&
+	       strcmp(jstr(&r, "id"), "OLDANSWR") == 0,
+	   "a key stored by an earlier version replays its answer (status %ld)", r.status);
+	resp_free(&r);
+
 	/* Eight at once with one key: one effect, eight identical answers. */
 	struct racer rc[8];
 	pthread_t th[8];
@@ -117,7 +154,6 @@ main(int argc, char **argv)
 	}
 	snprintf(q, sizeof(q),
 	         "SELECT count(*) FROM events WHERE specimen_id = '%s' AND type = 'stored'", first);
-	bool ok_sql;
 	char *n = sql_value(&t, q, &ok_sql);
 	is_str(n, "1", "  and writes one event");
 	free(n);

@@ -395,6 +395,7 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		{ "content-type:", r->content_type, sizeof(r->content_type) },
 		{ "retry-after:", r->retry_after, sizeof(r->retry_after) },
 		{ "allow:", r->allow, sizeof(r->allow) },
+		{ "idempotent-replayed:", r->replayed, sizeof(r->replayed) },
 	};
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {

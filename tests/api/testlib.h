@@ -51,6 +51,7 @@ struct resp {
 	char content_type[128];
 	char retry_after[32];
 	char allow[64];
+	char replayed[16]; /* Idempotent-Replayed */
 	char error[256]; /* libcurl's message when the request failed (status 0) */
 };
 
