@@ -214,6 +214,19 @@ unit_run(struct db_conn *c, void *arg)
  * only, so never keyed) is not kept and not re-run. Both keep the old
  * behaviour: the failure is answered (503).
  */
+/* 1 to BB_IDEMPOTENCY_KEY_MAX printable ASCII characters: a header value is
+ * ASCII, and other bytes would reach PostgreSQL as broken text. */
+static bool
+key_sound(const char *key)
+{
+	size_t n = 0;
+
+	for (; key[n] != '\0'; n++)
+		if ((unsigned char)key[n] < 0x20 || (unsigned char)key[n] > 0x7E)
+			return false;
+	return n >= 1 && n <= BB_IDEMPOTENCY_KEY_MAX;
+}
+
 void
 idem_run(struct srv_req *r)
 {
@@ -226,8 +239,9 @@ idem_run(struct srv_req *r)
 		run_handler(r);
 		return;
 	}
-	if (*key == '\0' || strlen(key) > BB_IDEMPOTENCY_KEY_MAX) {
-		reply_problem(r, 400, NULL, "Idempotency-Key must be 1 to %d characters",
+	if (!key_sound(key)) {
+		reply_problem(r, 400, NULL,
+		              "Idempotency-Key must be 1 to %d printable ASCII characters",
 		              BB_IDEMPOTENCY_KEY_MAX);
 		return;
 	}

@@ -164,6 +164,12 @@ main(int argc, char **argv)
 	post_key(&t, t.admin_token, "/api/v1/specimens", longkey, body, &r);
 	ok(is_problem(&r, 400), "a key over 200 characters is a 400");
 	resp_free(&r);
+	/* A client library that sends raw bytes: answered in our words, nothing stored. */
+	post_key(&t, t.admin_token, "/api/v1/specimens", "k\xff\xfe-1", body, &r);
+	ok(is_problem(&r, 400) && strstr(r.body, "printable ASCII") != NULL &&
+	       strstr(r.body, "UTF8") == NULL && strstr(r.body, "byte sequence") == NULL,
+	   "a key that is not ASCII is a 400 in our words, not PostgreSQL's");
+	resp_free(&r);
 
 	/* Keys belong to their user. */
 	char tech[128];
