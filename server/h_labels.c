@@ -52,7 +52,7 @@ specimen_ref(struct srv_req *r, const char *value)
 	if (!bb_id_shaped(value))
 		return value;
 	if (bb_id_parse(value, id, &why) != BB_OK) {
-		reply_problem(r, 400, NULL, "%s: %s", value, why);
+		reply_problem_code(r, "check-character", NULL, "%s: %s", value, why);
 		return NULL;
 	}
 	return bb_arena_strdup(&r->arena, id);
