@@ -61,6 +61,7 @@ static const struct problem_code problem_codes[] = {
 	{ "not-scanned", 400, "Not scanned in this audit" },
 	{ "not-scanned-there", 400, "Not scanned at that position" },
 	/* 404: the URL names nothing */
+	{ "no-route", 404, "No such resource" },
 	{ "specimen-not-found", 404, "Specimen not found" },
 	{ "box-not-found", 404, "Box not found" },
 	{ "location-not-found", 404, "Location not found" },
@@ -379,6 +380,16 @@ problem_from_raise(unsigned status, const char *message, const struct db_diag *d
 	cJSON *errs = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(facts, "errors"), true);
 	char detail[1024];
 
+	if (names != NULL && status == 404) {
+		/*
+		 * A line of a file naming no tube (the caller may see) is a mistake
+		 * in the file, not a missing resource: 400 unknown-specimen, by line.
+		 */
+		status = 400;
+		if (code != NULL && strcmp(code, "specimen-not-found") == 0)
+			code = "unknown-specimen";
+		pc = code ? problem_code_find(code) : NULL;
+	}
 	if (pc == NULL || pc->status != status) {
 		/* Our bug: the SQL and the table disagree. The client still gets a code. */
 		log_warnx(
@@ -400,10 +411,16 @@ problem_from_raise(unsigned status, const char *message, const struct db_diag *d
 	{
 		const cJSON *item = cJSON_GetObjectItemCaseSensitive(e, "item");
 
+		const char *ecode =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "code"));
+
 		if (names != NULL && cJSON_IsNumber(item) && item->valuedouble >= 0 &&
 		    item->valuedouble < (double)n_names)
 			cJSON_ReplaceItemInObjectCaseSensitive(
 			    e, "field", cJSON_CreateString(names[(size_t)item->valuedouble]));
+		if (names != NULL && ecode != NULL && strcmp(ecode, "specimen-not-found") == 0)
+			cJSON_ReplaceItemInObjectCaseSensitive(
+			    e, "code", cJSON_CreateString("unknown-specimen"));
 	}
 	int n_errs = cJSON_IsArray(errs) ? cJSON_GetArraySize(errs) : 0;
 	if (n_errs == 1) {
@@ -494,9 +511,9 @@ reply_db_error_items(struct srv_req *r, enum bb_err err, const char *title,
 	unsigned status = (unsigned)strtoul(state + 2, NULL, 10);
 	if (status != 400 && status != 404 && status != 409)
 		status = 409;
-	reply_problem_obj(r, status,
-	                  problem_from_raise(status, db_error_message(r->db), db_error_diag(r->db),
-	                                     title, names, n));
+	cJSON *o = problem_from_raise(status, db_error_message(r->db), db_error_diag(r->db), title,
+	                              names, n);
+	reply_problem_obj(r, (unsigned)cJSON_GetObjectItem(o, "status")->valueint, o);
 }
 
 void

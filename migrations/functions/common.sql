@@ -48,20 +48,23 @@ COMMENT ON FUNCTION bb_fail(text, text, text, text, jsonb) IS 'Raises an API err
 
 -- A refusal of several items of one list, e.g. [{"state": "BB400", "code": "listed-twice",
 -- "field": "placements[2].position", "message": "A1 is listed twice", "item": 2}, ...]:
--- BB409 when every item is refused by the state of the data, else BB400 (something in the
--- request is wrong); the code of the items when they share one, else the generic code.
+-- BB400 when something in the request is wrong, else BB404 when an item names nothing the
+-- caller may see, else BB409 (every item is refused by the state of the data); the code of
+-- the items when they share one, else the generic code of that status.
 CREATE OR REPLACE FUNCTION bb_fail_list(errors jsonb) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
 	n integer := jsonb_array_length(errors);
 	state text;
 	codes text[];
 BEGIN
-	SELECT CASE WHEN bool_and(e ->> 'state' = 'BB409') THEN 'BB409' ELSE 'BB400' END,
+	SELECT CASE WHEN bool_or(e ->> 'state' = 'BB400') THEN 'BB400'
+		    WHEN bool_or(e ->> 'state' = 'BB404') THEN 'BB404' ELSE 'BB409' END,
 	       array_agg(DISTINCT e ->> 'code')
 	  INTO state, codes FROM jsonb_array_elements(errors) e;
 	PERFORM bb_fail(state,
 		CASE WHEN cardinality(codes) = 1 THEN codes[1]
-		     WHEN state = 'BB409' THEN 'conflict' ELSE 'invalid-input' END,
+		     WHEN state = 'BB409' THEN 'conflict' WHEN state = 'BB404' THEN 'not-found'
+		     ELSE 'invalid-input' END,
 		errors -> 0 ->> 'field',
 		CASE WHEN n = 1 THEN errors -> 0 ->> 'message'
 		     ELSE format('%s items are refused: see errors', n) END,

@@ -533,6 +533,7 @@ BEGIN
 	  LEFT JOIN boxes ob ON ob.id = s.box_id;
 
 	-- Every item that fails, each with the first check it fails: one answer lists them all.
+	-- A tube no one (or not this caller) knows is 404, as everywhere; see bb_fail_list.
 	SELECT jsonb_agg(t.e ORDER BY t.i) INTO errs FROM (
 		SELECT x.i, jsonb_build_object('item', x.i - 1) || CASE
 			WHEN x.r IS NULL THEN jsonb_build_object('state', 'BB400', 'code', 'position-invalid',
@@ -544,7 +545,7 @@ BEGIN
 			WHEN x.pos_nth > 1 THEN jsonb_build_object('state', 'BB400', 'code', 'listed-twice',
 				'field', format('placements[%s].position', x.i - 1),
 				'message', format('%s is listed twice', x.pname))
-			WHEN x.id IS NULL THEN jsonb_build_object('state', 'BB400', 'code', 'unknown-specimen',
+			WHEN x.id IS NULL THEN jsonb_build_object('state', 'BB404', 'code', 'specimen-not-found',
 				'field', format('placements[%s].specimen', x.i - 1),
 				'message', format('no specimen has the barcode or ID %s', x.ref))
 			WHEN x.id_nth > 1 THEN jsonb_build_object('state', 'BB400', 'code', 'listed-twice',

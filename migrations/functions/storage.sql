@@ -497,7 +497,8 @@ BEGIN
 	END IF;
 	SELECT p.path || to_jsonb(NEW.name) INTO NEW.path FROM locations p WHERE p.id = NEW.parent_id FOR SHARE;
 	IF NOT FOUND THEN
-		RAISE foreign_key_violation USING MESSAGE = format('parent: no location %s', NEW.parent_id);
+		PERFORM bb_fail('BB400', 'unknown-location', 'parent', format('no location %s', NEW.parent_id),
+			jsonb_build_object('location', NEW.parent_id));
 	END IF;
 	RETURN NEW;
 END $$;

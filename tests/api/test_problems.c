@@ -123,10 +123,21 @@ placements(struct tenv *t)
 	is_str(errs_field(&r, 1), "placements[1].specimen", "  the unknown tube");
 	is_str(errs_field(&r, 2), "placements[3].specimen", "  the tube listed twice");
 	is_str(jstr(&r, "errors.0.code"), "position-outside-box", "  each with its own code");
-	is_str(jstr(&r, "errors.1.code"), "unknown-specimen", "  ...");
+	is_str(jstr(&r, "errors.1.code"), "specimen-not-found", "  ...");
 	is_str(jstr(&r, "errors.2.code"), "listed-twice", "  ...");
 	is_str(jstr(&r, "code"), "invalid-input", "  the problem has the generic code of a mix");
 	ok(strstr(r.body, "NOSUCHTUBE") != NULL, "  the unknown code is named");
+	resp_free(&r);
+
+	snprintf(body, sizeof(body),
+	         "{\"placements\":[{\"position\":\"A1\",\"specimen\":\"%s\"},"
+	         "{\"position\":\"A2\",\"specimen\":\"NOSUCHTUBE\"}]}",
+	         a);
+	api(t, "POST", "/api/v1/boxes/BOX-B/placements", t->admin_token, body, &r);
+	ok(is_problem(&r, 404),
+	   "only an unknown tube in the list: 404, as for any unknown specimen");
+	is_str(jstr(&r, "code"), "specimen-not-found", "  code specimen-not-found");
+	is_str(errs_field(&r, 0), "placements[1].specimen", "  naming the item");
 	resp_free(&r);
 	is_int(sql_int(t, "SELECT count(*) FROM events"), events0, "nothing was placed");
 
@@ -186,7 +197,7 @@ not_found_and_status(struct tenv *t)
 	resp_free(&r);
 	api(t, "GET", "/api/v1/no/such/thing", t->admin_token, NULL, &r);
 	ok(is_problem(&r, 404), "an unknown path: 404");
-	is_str(jstr(&r, "code"), "not-found", "  the generic code not-found");
+	is_str(jstr(&r, "code"), "no-route", "  code no-route (the bench page tells it by that)");
 	resp_free(&r);
 	if (!world_register(t, "MASC", "P001", "serum", a))
 		return;
