@@ -23,6 +23,7 @@ struct db_conn {
 	bool retry_hit; /* 40001/40P01 since the last BEGIN: only a re-run can succeed */
 	char state[6];
 	char message[512];
+	struct db_diag diag; /* the last error's other fields, for the reply */
 };
 
 struct db_pool {
@@ -54,8 +55,16 @@ ms_since(const struct timespec *t)
 }
 
 static void
+diag_clear(struct db_diag *d)
+{
+	free(d->detail);
+	memset(d, 0, sizeof(*d));
+}
+
+static void
 set_error(struct db_conn *c, const char *state, const char *msg)
 {
+	diag_clear(&c->diag);
 	snprintf(c->state, sizeof(c->state), "%s", state ? state : "");
 	snprintf(c->message, sizeof(c->message), "%s", msg ? msg : "");
 	/* libpq messages end in a newline; replies and logs want one line. */
@@ -167,9 +176,11 @@ db_pool_close(struct db_pool *p)
 {
 	if (p == NULL)
 		return;
-	for (unsigned i = 0; i < p->size; i++)
+	for (unsigned i = 0; i < p->size; i++) {
 		if (p->conns[i].pg != NULL)
 			PQfinish(p->conns[i].pg);
+		diag_clear(&p->conns[i].diag);
+	}
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->freed);
 	free(p->conns);
@@ -239,6 +250,7 @@ db_acquire(struct db_pool *p, struct db_conn **out)
 	}
 	c->state[0] = c->message[0] = '\0';
 	c->retry_hit = false;
+	diag_clear(&c->diag);
 	*out = c;
 	return BB_OK;
 }
@@ -303,6 +315,14 @@ db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *par
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 	set_error(c, state ? state : "08006", msg ? msg : PQerrorMessage(c->pg));
+	/* What a function raised as data (COLUMN, DETAIL), and what PostgreSQL names itself. */
+	const char *column = PQresultErrorField(r, PG_DIAG_COLUMN_NAME);
+	const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+	const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+	snprintf(c->diag.column, sizeof(c->diag.column), "%s", column ? column : "");
+	snprintf(c->diag.constraint, sizeof(c->diag.constraint), "%s",
+	         constraint ? constraint : "");
+	c->diag.detail = detail ? bb_strdup(detail) : NULL;
 	PQclear(r);
 	enum bb_err err = PQstatus(c->pg) != CONNECTION_OK ? BB_EDBDOWN : map_state(c->state);
 	if (err == BB_EDBDOWN) {
@@ -330,6 +350,12 @@ db_error_message(const struct db_conn *c)
 	return c->message;
 }
 
+const struct db_diag *
+db_error_diag(const struct db_conn *c)
+{
+	return &c->diag;
+}
+
 enum bb_err
 db_begin(struct db_conn *c)
 {
@@ -355,15 +381,19 @@ void
 db_rollback(struct db_conn *c)
 {
 	char state[6], message[512];
+	struct db_diag diag = c->diag;
 
 	/* Keep the error that caused the rollback for the reply. */
 	memcpy(state, c->state, sizeof(state));
 	memcpy(message, c->message, sizeof(message));
+	memset(&c->diag, 0, sizeof(c->diag));
 	if (c->pg != NULL)
 		db_exec(c, "db_rollback", 0, NULL, NULL);
 	c->in_txn = false;
+	diag_clear(&c->diag);
 	memcpy(c->state, state, sizeof(state));
 	memcpy(c->message, message, sizeof(message));
+	c->diag = diag;
 }
 
 bool
@@ -442,6 +472,7 @@ db_connect(const char *conninfo, bool prepare, struct db_conn **out)
 
 	if (err != BB_OK) {
 		fprintf(stderr, "biobankd: cannot connect to the database: %s\n", c->message);
+		diag_clear(&c->diag);
 		free(c);
 		return err;
 	}
@@ -456,6 +487,7 @@ db_disconnect(struct db_conn *c)
 		return;
 	if (c->pg != NULL)
 		PQfinish(c->pg);
+	diag_clear(&c->diag);
 	free(c);
 }
 

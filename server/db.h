@@ -58,6 +58,20 @@ const char *db_error_state(const struct db_conn *c);
 const char *db_error_message(const struct db_conn *c);
 
 /*
+ * The last error's other diagnostic fields ("" or NULL when the error had
+ * none): what our functions raise as data (bb_fail in
+ * migrations/functions/common.sql: the field at fault as COLUMN, {"code",
+ * facts} as JSON in DETAIL) and the constraint PostgreSQL names. Owned by
+ * the connection, valid until its next statement.
+ */
+struct db_diag {
+	char column[256];
+	char constraint[128];
+	char *detail;
+};
+const struct db_diag *db_error_diag(const struct db_conn *c);
+
+/*
  * Run fn in one transaction (BEGIN ... COMMIT), retrying the whole of it
  * a bounded number of times, with random back-off, when fn or COMMIT
  * returns BB_ERETRY; fn must therefore be safe to run again (start from

@@ -341,8 +341,8 @@ h_audits_close(struct srv_req *r)
  * POST /api/v1/boxes/{barcode}/placements with a rack-scanner file: every
  * tube of the file into its well of the box, all or nothing, through the
  * same bb_box_place as the JSON body. Empty wells are skipped; a NO READ
- * well refuses the file. The database's "placements[N]..." problems are
- * told back by the file's line.
+ * well refuses the file. The items the database refuses (its "errors",
+ * each with the item's index) are told back by the file's line.
  */
 struct place_call {
 	const char *const *params;
@@ -396,10 +396,11 @@ h_boxes_place_csv(struct srv_req *r)
 		const struct bb_rs_well *w = &scan->wells[i];
 
 		if (w->state == BB_RS_NO_READ) {
-			reply_problem(r, 400, "The rack-scanner file was refused",
-			              "line %u: the tube in well %s could not be read (NO READ): "
-			              "rescan the rack or place that tube by hand",
-			              w->line, w->pos);
+			reply_problem_code(
+			    r, "rack-file-refused", NULL,
+			    "line %u: the tube in well %s could not be read (NO READ): "
+			    "rescan the rack or place that tube by hand",
+			    w->line, w->pos);
 			bb_rs_free(scan);
 			return;
 		}
@@ -415,8 +416,8 @@ h_boxes_place_csv(struct srv_req *r)
 	}
 	bb_rs_free(scan);
 	if (n == 0) {
-		reply_problem(r, 400, "The rack-scanner file was refused",
-		              "the file lists no tube to place (every well is empty)");
+		reply_problem_code(r, "rack-file-refused", NULL,
+		                   "the file lists no tube to place (every well is empty)");
 		return;
 	}
 	const char *params[] = {
@@ -435,23 +436,8 @@ h_boxes_place_csv(struct srv_req *r)
 		return;
 	}
 	PQclear(pc.res);
-	const char *msg = db_error_message(db);
-	size_t k;
-	if (err == BB_EINVAL && sscanf(msg, "placements[%zu]", &k) == 1 && k < n) {
-		const char *text = strstr(msg, ": ");
-		reply_problem(r, 400, "The rack-scanner file was refused", "line %u: %s", lines[k],
-		              text != NULL ? text + 2 : msg);
-		return;
-	}
-	if (err == BB_ENOTFOUND && strncmp(msg, "no specimen ", 12) == 0) {
-		for (k = 0; k < n; k++) {
-			if (strcmp(msg + 12, refs[k]) == 0) {
-				reply_problem(r, 400, "The rack-scanner file was refused",
-				              "line %u: no specimen has the barcode or ID %s",
-				              lines[k], refs[k]);
-				return;
-			}
-		}
-	}
-	reply_db_error(r, err);
+	const char **names = bb_arena_alloc(&r->arena, n * sizeof(*names));
+	for (size_t k = 0; k < n; k++)
+		names[k] = bb_arena_printf(&r->arena, "line %u", lines[k]);
+	reply_db_error_items(r, err, "The rack-scanner file was refused", names, n);
 }

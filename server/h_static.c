@@ -213,7 +213,7 @@ serve(struct srv_req *r, const char *name)
 			}
 		}
 	}
-	reply_problem(r, 404, NULL, "there is no resource at %s", r->path);
+	reply_problem_code(r, "no-route", NULL, "there is no resource at %s", r->path);
 }
 
 void

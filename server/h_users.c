@@ -100,7 +100,8 @@ h_users_create(struct srv_req *r)
 		return;
 	enum bb_err err = db_txn(db, user_create_txn, &u);
 	if (err == BB_ECONFLICT) {
-		reply_problem(r, 409, NULL, "a user named \"%s\" already exists", username);
+		reply_problem_code(r, "already-exists", NULL, "a user named \"%s\" already exists",
+		                   username);
 		return;
 	}
 	if (err == BB_EINVAL && !u.studies_found) {

@@ -212,7 +212,7 @@ req_specimen_ref(struct srv_req *r, const char *value, const char *field)
 		return ref;
 	}
 	if (bb_ref_read(value, id, &is_id, &why) != BB_OK) {
-		reply_problem(r, 400, NULL, REF_PROBLEM, why, value);
+		reply_problem_code(r, "check-character", NULL, REF_PROBLEM, why, value);
 		return NULL;
 	}
 	return is_id ? bb_arena_strdup(&r->arena, id) : value;

@@ -239,7 +239,7 @@ dispatch(struct srv_req *r)
 		if (path_matched)
 			reply_problem(r, 405, NULL, "%s is not allowed on %s", r->method, r->path);
 		else
-			reply_problem(r, 404, NULL, "there is no resource at %s", r->path);
+			reply_problem_code(r, "no-route", NULL, "there is no resource at %s", r->path);
 		return;
 	}
 	if (r->route->roles != ROLES_PUBLIC) {

@@ -127,18 +127,45 @@ void reply_empty(struct srv_req *r, unsigned status);
 void reply_raw(struct srv_req *r, unsigned status, const char *type, char *data, size_t len);
 void reply_problem(struct srv_req *r, unsigned status, const char *title, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* A problem with a code of the table in reply.c (status and title from the table). */
+void reply_problem_code(struct srv_req *r, const char *code, const char *title, const char *fmt,
+                        ...) __attribute__((format(printf, 4, 5)));
 void reply_invalid(struct srv_req *r, const struct bb_js_errors *errs);
 void reply_invalid_field(struct srv_req *r, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* The answer for a failed database call: 503, 409, 404, 400 or 500 as err says. */
+/*
+ * The answer for a failed database call: 503, 409, 404, 400 or 500 as err
+ * says. A refusal of our SQL functions answers with its code, field
+ * (errors[].field) and facts (extension members); an error of PostgreSQL's
+ * own with a code and words of ours, never PostgreSQL's message.
+ */
 void reply_db_error(struct srv_req *r, enum bb_err err);
+/* The same, with title, telling the items of a refused list by names[item] (e.g. the lines of a
+ * file) instead of their fields in the JSON body. */
+void reply_db_error_items(struct srv_req *r, enum bb_err err, const char *title,
+                          const char *const *names, size_t n);
 void reply_header(struct srv_req *r, const char *name, const char *value);
 /* Forget the reply, its headers included, before a handler is run again (idempotency.c). */
 void reply_reset(struct srv_req *r);
 
-/* Build the JSON text of a problem (also used by the unit tests). */
+/* Build the JSON text of a problem, with the generic code of its status (also used by the unit
+ * tests). */
 char *problem_json(unsigned status, const char *title, const char *detail,
                    const struct bb_js_errors *errs);
+
+/* The stable problem codes: code, HTTP status, default title (reply.c; docs/api.md). */
+struct problem_code {
+	const char *code;
+	unsigned status;
+	const char *title;
+};
+const struct problem_code *problem_code_find(const char *code);   /* NULL: not in the table */
+const struct problem_code *problem_code_generic(unsigned status); /* e.g. 404: not-found */
+const struct problem_code *problem_code_at(size_t i);             /* NULL past the end */
+
+/* The problem object for a database error (state, message and diagnostic fields); the caller
+ * owns it. No PostgreSQL message text reaches it. */
+struct cJSON *problem_from_db(const char *state, const char *message, const struct db_diag *d);
 
 /* The caller's studies as a SQL parameter: NULL (all studies) or "{1,4}". */
 const char *req_studies(struct srv_req *r);

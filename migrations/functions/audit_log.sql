@@ -63,7 +63,8 @@ DECLARE
 	last_key jsonb;
 BEGIN
 	IF lim IS NULL OR lim < 1 OR lim > 1000 THEN
-		PERFORM bb_fail('BB400', 'limit: must be between 1 and 1000');
+		PERFORM bb_fail('BB400', 'value-out-of-range', 'limit',
+			'must be between 1 and 1000');
 	END IF;
 	IF entity_id IS NOT NULL THEN
 		ids := ARRAY[entity_id];

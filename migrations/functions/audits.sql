@@ -12,11 +12,14 @@ DECLARE
 BEGIN
 	SELECT * INTO a FROM audits WHERE id = aid FOR UPDATE;
 	IF NOT FOUND THEN
-		PERFORM bb_fail('BB404', format('no audit %s', aid));
+		PERFORM bb_fail('BB404', 'audit-not-found', NULL,
+			format('no audit %s', aid),
+			jsonb_build_object('audit', aid));
 	END IF;
 	IF a.status <> 'open' THEN
-		PERFORM bb_fail('BB409', format('audit %s was closed at %s: it takes no more scans or resolutions',
-			aid, bb_rfc3339(a.closed_at)));
+		PERFORM bb_fail('BB409', 'audit-closed', NULL,
+			format('audit %s was closed at %s: it takes no more scans or resolutions', aid, bb_rfc3339(a.closed_at)),
+			jsonb_build_object('audit', aid, 'closed_at', bb_rfc3339(a.closed_at)));
 	END IF;
 	RETURN a;
 END $$;
@@ -32,7 +35,9 @@ BEGIN
 	IF barcode IS NULL THEN
 		SELECT count(*) INTO n FROM audit_boxes WHERE audit_id = aid;
 		IF n <> 1 THEN
-			PERFORM bb_fail('BB400', format('%s: audit %s covers %s boxes: name the box', field, aid, n));
+			PERFORM bb_fail('BB400', 'audit-box-ambiguous', field,
+				format('audit %s covers %s boxes: name the box', aid, n),
+				jsonb_build_object('audit', aid, 'boxes', n));
 		END IF;
 		SELECT * INTO b FROM audit_boxes WHERE audit_id = aid;
 		RETURN b;
@@ -40,9 +45,13 @@ BEGIN
 	SELECT * INTO b FROM audit_boxes x WHERE x.audit_id = aid AND x.barcode = bb_audit_box.barcode;
 	IF NOT FOUND THEN
 		IF EXISTS (SELECT 1 FROM boxes x WHERE x.barcode = bb_audit_box.barcode) THEN
-			PERFORM bb_fail('BB400', format('%s: box %s is not part of audit %s', field, barcode, aid));
+			PERFORM bb_fail('BB400', 'box-not-in-audit', field,
+				format('box %s is not part of audit %s', barcode, aid),
+				jsonb_build_object('audit', aid, 'box', barcode));
 		END IF;
-		PERFORM bb_fail('BB400', format('%s: no box has the barcode %s', field, barcode));
+		PERFORM bb_fail('BB400', 'unknown-box', field,
+			format('no box has the barcode %s', barcode),
+			jsonb_build_object('box', barcode));
 	END IF;
 	RETURN b;
 END $$;
@@ -58,15 +67,20 @@ DECLARE
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	IF (box IS NULL) = (location IS NULL) THEN
-		PERFORM bb_fail('BB400', 'box: give either a box or a location, not both');
+		PERFORM bb_fail('BB400', 'box-or-location', 'box',
+			'give either a box or a location, not both');
 	END IF;
 	IF box IS NOT NULL THEN
 		SELECT id INTO bid FROM boxes x WHERE x.barcode = box;
 		IF NOT FOUND THEN
-			PERFORM bb_fail('BB400', format('box: no box has the barcode %s', box));
+			PERFORM bb_fail('BB400', 'unknown-box', 'box',
+				format('no box has the barcode %s', box),
+				jsonb_build_object('box', box));
 		END IF;
 	ELSIF NOT EXISTS (SELECT 1 FROM locations WHERE id = location) THEN
-		PERFORM bb_fail('BB400', format('location: no location %s', location));
+		PERFORM bb_fail('BB400', 'unknown-location', 'location',
+			format('no location %s', location),
+			jsonb_build_object('location', location));
 	END IF;
 	INSERT INTO audits (box_id, location_id, started_by) VALUES (bid, location, actor) RETURNING * INTO a;
 	WITH RECURSIVE below (id) AS (
@@ -79,7 +93,9 @@ BEGIN
 	 WHERE b.id = bid OR b.location_id IN (SELECT id FROM below);
 	GET DIAGNOSTICS n = ROW_COUNT;
 	IF n = 0 THEN
-		PERFORM bb_fail('BB400', format('location: location %s holds no boxes', location));
+		PERFORM bb_fail('BB400', 'location-empty', 'location',
+			format('location %s holds no boxes', location),
+			jsonb_build_object('location', location));
 	END IF;
 	-- Locked so that the snapshot and each specimen's ledger position agree.
 	INSERT INTO audit_expected (audit_id, specimen_id, box_id, pos_row, pos_col, ledger_seq)
@@ -230,7 +246,9 @@ DECLARE
 BEGIN
 	SELECT * INTO a FROM audits WHERE id = aid;
 	IF NOT FOUND THEN
-		PERFORM bb_fail('BB404', format('no audit %s', aid));
+		PERFORM bb_fail('BB404', 'audit-not-found', NULL,
+			format('no audit %s', aid),
+			jsonb_build_object('audit', aid));
 	END IF;
 	IF a.status = 'closed' THEN
 		j := a.report;
@@ -312,13 +330,15 @@ BEGIN
 		END IF;
 		m := regexp_match(upper(btrim(positions[i])), '^([A-Z])0*([1-9][0-9]?)$');
 		IF m IS NULL THEN
-			PERFORM bb_fail('BB400', format('%s.position: "%s" is not a position such as A1', field, positions[i]));
+			PERFORM bb_fail('BB400', 'position-invalid', format('%s.position', field),
+				format('"%s" is not a position such as A1', positions[i]));
 		END IF;
 		r := ascii(m[1]) - 64;
 		c := m[2]::integer;
 		IF r > b.rows OR c > b.cols THEN
-			PERFORM bb_fail('BB400', format('%s.position: %s is outside box %s (%s rows, %s columns)',
-				field, chr(64 + r) || c, b.barcode, b.rows, b.cols));
+			PERFORM bb_fail('BB400', 'position-outside-box', format('%s.position', field),
+				format('%s is outside box %s (%s rows, %s columns)', chr(64 + r) || c, b.barcode, b.rows, b.cols),
+				jsonb_build_object('box', b.barcode, 'rows', b.rows, 'cols', b.cols));
 		END IF;
 		box_ids := box_ids || b.box_id;
 		rs := rs || r;
@@ -328,7 +348,8 @@ BEGIN
 		SELECT n, row_number() OVER (PARTITION BY bi, ri, ci ORDER BY n) AS k
 		  FROM unnest(box_ids, rs, cs) WITH ORDINALITY AS u (bi, ri, ci, n)) d WHERE k > 1;
 	IF dup IS NOT NULL THEN
-		PERFORM bb_fail('BB400', format('scans[%s].position: the position is listed twice', dup - 1));
+		PERFORM bb_fail('BB400', 'listed-twice', format('scans[%s].position', dup - 1),
+			'the position is listed twice');
 	END IF;
 	IF source = 'file' THEN
 		DELETE FROM audit_scans s WHERE s.audit_id = aid AND s.box_id = ANY (box_ids);
@@ -359,10 +380,14 @@ DECLARE
 BEGIN
 	SELECT * INTO a FROM audits WHERE id = aid;
 	IF NOT FOUND THEN
-		PERFORM bb_fail('BB404', format('no audit %s', aid));
+		PERFORM bb_fail('BB404', 'audit-not-found', NULL,
+			format('no audit %s', aid),
+			jsonb_build_object('audit', aid));
 	END IF;
 	IF a.status <> 'open' THEN
-		PERFORM bb_fail('BB409', format('audit %s is closed: it takes no more scans', aid));
+		PERFORM bb_fail('BB409', 'audit-closed', NULL,
+			format('audit %s is closed: it takes no more scans', aid),
+			jsonb_build_object('audit', aid));
 	END IF;
 	b := bb_audit_box(aid, barcode, 'box');
 	box := b.barcode;
@@ -399,6 +424,9 @@ DECLARE
 	n_confirmed integer;
 	n_flagged integer;
 	occupant text;
+	clash_pos text;
+	clash_box text;
+	clash_ids jsonb;
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	a := bb_audit_lock(aid);
@@ -415,13 +443,19 @@ BEGIN
 		END IF;
 		IF s.id IS NULL OR NOT (EXISTS (SELECT 1 FROM audit_expected e WHERE e.audit_id = aid AND e.specimen_id = s.id)
 					 OR EXISTS (SELECT 1 FROM audit_scans x WHERE x.audit_id = aid AND x.specimen_id = s.id)) THEN
-			PERFORM bb_fail('BB400', format('%s.specimen: %s is not part of audit %s', field, refs[i], aid));
+			PERFORM bb_fail('BB400', 'specimen-not-in-audit', format('%s.specimen', field),
+				format('%s is not part of audit %s', refs[i], aid),
+				jsonb_build_object('audit', aid));
 		END IF;
 		IF studies IS NOT NULL AND NOT s.study_id = ANY (studies) THEN
-			PERFORM bb_fail('BB404', format('no specimen %s', refs[i]));
+			PERFORM bb_fail('BB404', 'specimen-not-found', NULL,
+				format('no specimen %s', refs[i]),
+				jsonb_build_object('specimen', refs[i]));
 		END IF;
 		IF s.id = ANY (done) THEN
-			PERFORM bb_fail('BB400', format('%s.specimen: %s is resolved twice', field, s.id));
+			PERFORM bb_fail('BB400', 'listed-twice', format('%s.specimen', field),
+				format('%s is resolved twice', s.id),
+				jsonb_build_object('specimen', s.id));
 		END IF;
 		done := done || s.id;
 		old_box := NULL;
@@ -438,27 +472,32 @@ BEGIN
 				IF NOT EXISTS (SELECT 1 FROM audit_scans x WHERE x.audit_id = aid AND x.box_id = b.box_id
 						AND x.pos_row = r AND x.pos_col = c
 						AND (x.specimen_id = s.id OR x.state = 'no_read')) THEN
-					PERFORM bb_fail('BB400', format('%s.position: the scans of box %s show neither %s nor an unreadable tube at %s',
-						field, b.barcode, s.id, bb_position_name(r, c)));
+					PERFORM bb_fail('BB400', 'not-scanned-there', format('%s.position', field),
+						format('the scans of box %s show neither %s nor an unreadable tube at %s', b.barcode, s.id, bb_position_name(r, c)),
+						jsonb_build_object('specimen', s.id, 'box', b.barcode, 'position', bb_position_name(r, c)));
 				END IF;
 			ELSE
 				SELECT ab.* INTO b FROM audit_scans x JOIN audit_boxes ab USING (audit_id, box_id)
 				 WHERE x.audit_id = aid AND x.specimen_id = s.id
 				 ORDER BY ab.barcode, x.pos_row, x.pos_col LIMIT 1;
 				IF NOT FOUND THEN
-					PERFORM bb_fail('BB400', format('%s.position: %s was not scanned in this audit: give box and position',
-						field, s.id));
+					PERFORM bb_fail('BB400', 'not-scanned', format('%s.position', field),
+						format('%s was not scanned in this audit: give box and position', s.id),
+						jsonb_build_object('specimen', s.id));
 				END IF;
 				SELECT x.pos_row, x.pos_col INTO r, c FROM audit_scans x
 				 WHERE x.audit_id = aid AND x.box_id = b.box_id AND x.specimen_id = s.id
 				 ORDER BY x.pos_row, x.pos_col LIMIT 1;
 			END IF;
 			IF actions[i] = 'found' AND s.status <> 'lost' THEN
-				PERFORM bb_fail('BB409', format('specimen %s is %s, not lost: resolve it with accept_scan', s.id, s.status));
+				PERFORM bb_fail('BB409', 'status-forbids', NULL,
+					format('specimen %s is %s, not lost: resolve it with accept_scan', s.id, s.status),
+					jsonb_build_object('specimen', s.id, 'specimen_status', s.status, 'action', 'found'));
 			END IF;
 			IF actions[i] = 'accept_scan' AND s.status NOT IN ('registered', 'in_storage', 'checked_out') THEN
-				PERFORM bb_fail('BB409', format('specimen %s is %s: it cannot be put where it was scanned%s',
-					s.id, s.status, CASE WHEN s.status = 'lost' THEN ' (resolve it with found)' ELSE '' END));
+				PERFORM bb_fail('BB409', 'status-forbids', NULL,
+					format('specimen %s is %s: it cannot be put where it was scanned%s', s.id, s.status, CASE WHEN s.status = 'lost' THEN ' (resolve it with found)' ELSE '' END),
+					jsonb_build_object('specimen', s.id, 'specimen_status', s.status, 'action', 'accept_scan'));
 			END IF;
 			IF s.box_id = b.box_id AND s.pos_row = r AND s.pos_col = c THEN
 				ev := 'audit_confirmed';
@@ -481,7 +520,9 @@ BEGIN
 				'box', b.barcode, 'position', bb_position_name(r, c));
 		ELSIF actions[i] = 'lost' THEN
 			IF NOT bb_action_allowed('lost', s.status) THEN
-				PERFORM bb_fail('BB409', format('specimen %s is %s, which does not allow lost', s.id, s.status));
+				PERFORM bb_fail('BB409', 'status-forbids', NULL,
+					format('specimen %s is %s, which does not allow lost', s.id, s.status),
+					jsonb_build_object('specimen', s.id, 'specimen_status', s.status, 'action', 'lost'));
 			END IF;
 			UPDATE specimens SET status = 'lost', box_id = NULL, pos_row = NULL, pos_col = NULL
 			 WHERE id = s.id;
@@ -496,16 +537,21 @@ BEGIN
 			applied := applied || jsonb_build_object('specimen', s.id, 'action', 'confirm',
 				'event', 'audit_confirmed');
 		ELSE
-			PERFORM bb_fail('BB400', format('%s.action: must be confirm, accept_scan, lost or found', field));
+			PERFORM bb_fail('BB400', 'value-not-allowed', format('%s.action', field),
+				'must be confirm, accept_scan, lost or found');
 		END IF;
 	END LOOP;
 	-- Two tubes resolved into one position, or into a position still held in the database.
-	SELECT format('position %s of box %s would hold %s', bb_position_name(x.pos_row, x.pos_col), b2.barcode,
-		      string_agg(x.id, ' and ' ORDER BY x.id)) INTO occupant
+	SELECT bb_position_name(x.pos_row, x.pos_col), b2.barcode, string_agg(x.id, ' and ' ORDER BY x.id),
+	       jsonb_agg(x.id ORDER BY x.id)
+	  INTO clash_pos, clash_box, occupant, clash_ids
 	  FROM specimens x JOIN audit_boxes b2 ON b2.audit_id = aid AND b2.box_id = x.box_id
 	 GROUP BY b2.barcode, x.pos_row, x.pos_col HAVING count(*) > 1 LIMIT 1;
-	IF occupant IS NOT NULL THEN
-		PERFORM bb_fail('BB409', occupant || ': resolve the tube the database has there as well');
+	IF clash_pos IS NOT NULL THEN
+		PERFORM bb_fail('BB409', 'position-occupied', NULL,
+			format('position %s of box %s would hold %s: resolve the tube the database has there as well',
+				clash_pos, clash_box, occupant),
+			jsonb_build_object('box', clash_box, 'position', clash_pos, 'specimens', clash_ids));
 	END IF;
 	SET CONSTRAINTS specimens_one_per_position IMMEDIATE;
 

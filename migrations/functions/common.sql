@@ -18,12 +18,59 @@ CREATE OR REPLACE FUNCTION bb_rfc3339(t timestamptz) RETURNS text LANGUAGE sql S
 $$;
 COMMENT ON FUNCTION bb_rfc3339(timestamptz) IS 'Formats a time as RFC 3339 in UTC for the API, microseconds only when not zero (one to_char; STABLE so that it is inlined).';
 
--- Raise an API error: the daemon maps BB4xx to HTTP 4xx and shows the message.
-CREATE OR REPLACE FUNCTION bb_fail(code text, message text) RETURNS void LANGUAGE plpgsql AS $$
+/*
+ * Errors are data. Every refusal of an API function goes through bb_fail,
+ * which raises
+ *   SQLSTATE  state: BB400 (the request is wrong), BB404 (the object named by
+ *             the URL does not exist), BB409 (the state of the data forbids it);
+ *   MESSAGE   the sentence a person reads, without the field's name;
+ *   COLUMN    the field at fault as a full path into the request body
+ *             ("placements[2].position", "quantity.unit"), or nothing;
+ *   DETAIL    a JSON object: {"code": code} and the facts, such as
+ *             {"code": "position-occupied", "box": "B1", "position": "A1",
+ *              "occupant": "QJ3FJKHF"}. A refusal of several items of one
+ *             list carries "errors": [{"field", "code", "message", "item"}].
+ * The daemon reads these fields (libpq PQresultErrorField), never the
+ * message text: the code picks the answer's status and "code" member (the
+ * codes are one table in server/reply.c and one list in docs/api.md), COLUMN
+ * becomes errors[].field and the facts become members of the problem.
+ * Facts are named so as not to clash with RFC 9457's members (type, title,
+ * status, detail, instance) or ours (code, errors).
+ */
+DROP FUNCTION IF EXISTS bb_fail(text, text);
+CREATE OR REPLACE FUNCTION bb_fail(state text, code text, field text, message text, facts jsonb DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-	RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message;
+	RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message, COLUMN = COALESCE(field, ''),
+		DETAIL = (jsonb_build_object('code', code) || COALESCE(facts, '{}'))::text;
 END $$;
-COMMENT ON FUNCTION bb_fail(text, text) IS 'Raises an error whose SQLSTATE (BB400, BB404, BB409) the daemon turns into an HTTP answer.';
+COMMENT ON FUNCTION bb_fail(text, text, text, text, jsonb) IS 'Raises an API error: SQLSTATE BB400/BB404/BB409, the message, the field at fault as COLUMN and {"code": ..., facts} as JSON in DETAIL (see the comment above it).';
+
+-- A refusal of several items of one list, e.g. [{"state": "BB400", "code": "listed-twice",
+-- "field": "placements[2].position", "message": "A1 is listed twice", "item": 2}, ...]:
+-- BB400 when something in the request is wrong, else BB404 when an item names nothing the
+-- caller may see, else BB409 (every item is refused by the state of the data); the code of
+-- the items when they share one, else the generic code of that status.
+CREATE OR REPLACE FUNCTION bb_fail_list(errors jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	n integer := jsonb_array_length(errors);
+	state text;
+	codes text[];
+BEGIN
+	SELECT CASE WHEN bool_or(e ->> 'state' = 'BB400') THEN 'BB400'
+		    WHEN bool_or(e ->> 'state' = 'BB404') THEN 'BB404' ELSE 'BB409' END,
+	       array_agg(DISTINCT e ->> 'code')
+	  INTO state, codes FROM jsonb_array_elements(errors) e;
+	PERFORM bb_fail(state,
+		CASE WHEN cardinality(codes) = 1 THEN codes[1]
+		     WHEN state = 'BB409' THEN 'conflict' WHEN state = 'BB404' THEN 'not-found'
+		     ELSE 'invalid-input' END,
+		errors -> 0 ->> 'field',
+		CASE WHEN n = 1 THEN errors -> 0 ->> 'message'
+		     ELSE format('%s items are refused: see errors', n) END,
+		jsonb_build_object('errors', (SELECT jsonb_agg(e - 'state') FROM jsonb_array_elements(errors) e)));
+END $$;
+COMMENT ON FUNCTION bb_fail_list(jsonb) IS 'Raises one API error listing every refused item of a list (errors in DETAIL), through bb_fail.';
 
 -- Positions are written A1 ... Z48; A01 and a1 are read too.
 CREATE OR REPLACE FUNCTION bb_parse_position(pos text, max_rows integer, max_cols integer,
@@ -33,13 +80,15 @@ DECLARE
 BEGIN
 	m := regexp_match(upper(btrim(pos)), '^([A-Z])0*([1-9][0-9]?)$');
 	IF m IS NULL THEN
-		PERFORM bb_fail('BB400', format('position: "%s" is not a position such as A1', pos));
+		PERFORM bb_fail('BB400', 'position-invalid', 'position',
+			format('"%s" is not a position such as A1', pos));
 	END IF;
 	r := ascii(m[1]) - 64;
 	c := m[2]::integer;
 	IF r > max_rows OR c > max_cols THEN
-		PERFORM bb_fail('BB400', format('position: %s is outside the box (%s rows, %s columns)',
-			chr(64 + r) || c, max_rows, max_cols));
+		PERFORM bb_fail('BB400', 'position-outside-box', 'position',
+			format('%s is outside the box (%s rows, %s columns)', chr(64 + r) || c, max_rows, max_cols),
+			jsonb_build_object('rows', max_rows, 'cols', max_cols));
 	END IF;
 END $$;
 COMMENT ON FUNCTION bb_parse_position(text, integer, integer) IS 'Reads a position such as A1 within a box''s grid, or raises BB400.';
@@ -90,7 +139,8 @@ BEGIN
 		key := NULL;
 	END;
 	IF key IS NULL OR jsonb_typeof(key) <> 'array' THEN
-		PERFORM bb_fail('BB400', 'cursor: is not a cursor of this list (pass next_cursor back unchanged)');
+		PERFORM bb_fail('BB400', 'cursor-invalid', 'cursor',
+			'is not a cursor of this list (pass next_cursor back unchanged)');
 	END IF;
 	RETURN key;
 END $$;

@@ -50,7 +50,9 @@ DECLARE
 	missing text[] := bb_labels_missing(ids, studies);
 BEGIN
 	IF cardinality(missing) > 0 THEN
-		PERFORM bb_fail('BB404', format('no specimen %s', array_to_string(missing, ', ')));
+		PERFORM bb_fail('BB404', 'specimen-not-found', NULL,
+			format('no specimen %s', array_to_string(missing, ', ')),
+			jsonb_build_object('specimens', to_jsonb(missing)));
 	END IF;
 	RETURN jsonb_build_object('items', COALESCE((
 		SELECT jsonb_agg(bb_label_json(s) ORDER BY u.n)
@@ -71,7 +73,9 @@ BEGIN
 		       UNION ALL SELECT x.id FROM specimens x WHERE x.tube_barcode = ref LIMIT 1)
 	   AND (studies IS NULL OR s.study_id = ANY (studies));
 	IF j IS NULL THEN
-		PERFORM bb_fail('BB404', format('no specimen %s', ref));
+		PERFORM bb_fail('BB404', 'specimen-not-found', NULL,
+			format('no specimen %s', ref),
+			jsonb_build_object('specimen', ref));
 	END IF;
 	RETURN j;
 END $$;
@@ -94,7 +98,9 @@ COMMENT ON FUNCTION bb_label_event_json(events) IS 'A custody event in the API''
 CREATE OR REPLACE FUNCTION bb_label_check_printable(s specimens) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
 	IF s.status = 'destroyed' THEN
-		PERFORM bb_fail('BB409', format('specimen %s is destroyed: no label is printed for it', s.id));
+		PERFORM bb_fail('BB409', 'status-forbids', NULL,
+			format('specimen %s is destroyed: no label is printed for it', s.id),
+			jsonb_build_object('specimen', s.id, 'specimen_status', s.status, 'action', 'label'));
 	END IF;
 END $$;
 COMMENT ON FUNCTION bb_label_check_printable(specimens) IS 'BB409 when no label may be printed for the specimen (it is destroyed).';
@@ -108,10 +114,12 @@ DECLARE
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	IF printer IS NULL OR length(printer) NOT BETWEEN 1 AND 200 THEN
-		PERFORM bb_fail('BB400', 'printer: must be 1 to 200 characters');
+		PERFORM bb_fail('BB400', 'value-out-of-range', 'printer',
+			'must be 1 to 200 characters');
 	END IF;
 	IF copies IS NULL OR copies NOT BETWEEN 1 AND 999 THEN
-		PERFORM bb_fail('BB400', 'copies: must be a whole number from 1 to 999');
+		PERFORM bb_fail('BB400', 'value-out-of-range', 'copies',
+			'must be a whole number from 1 to 999');
 	END IF;
 	s := bb_specimen_lock(ref, studies);
 	PERFORM bb_label_check_printable(s);
@@ -141,17 +149,17 @@ DECLARE
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	IF cardinality(missing) > 0 THEN
-		PERFORM bb_fail('BB404', format('no specimen %s', array_to_string(missing, ', ')));
+		PERFORM bb_fail('BB404', 'specimen-not-found', NULL,
+			format('no specimen %s', array_to_string(missing, ', ')),
+			jsonb_build_object('specimens', to_jsonb(missing)));
 	END IF;
 	PERFORM 1 FROM specimens WHERE id = ANY (ids) ORDER BY id FOR UPDATE;
 	SELECT array_agg(id ORDER BY id) INTO destroyed
 	  FROM specimens WHERE id = ANY (ids) AND status = 'destroyed';
 	IF destroyed IS NOT NULL THEN
-		PERFORM bb_fail('BB409', format('specimen%s %s %s destroyed: no label is printed for %s',
-			CASE WHEN cardinality(destroyed) > 1 THEN 's' ELSE '' END,
-			array_to_string(destroyed, ', '),
-			CASE WHEN cardinality(destroyed) > 1 THEN 'are' ELSE 'is' END,
-			CASE WHEN cardinality(destroyed) > 1 THEN 'them' ELSE 'it' END));
+		PERFORM bb_fail('BB409', 'status-forbids', NULL,
+			format('specimen%s %s %s destroyed: no label is printed for %s', CASE WHEN cardinality(destroyed) > 1 THEN 's' ELSE '' END, array_to_string(destroyed, ', '), CASE WHEN cardinality(destroyed) > 1 THEN 'are' ELSE 'is' END, CASE WHEN cardinality(destroyed) > 1 THEN 'them' ELSE 'it' END),
+			jsonb_build_object('specimens', to_jsonb(destroyed), 'specimen_status', 'destroyed', 'action', 'label'));
 	END IF;
 	INSERT INTO events (specimen_id, type, actor, actor_id, details)
 	SELECT u.id, 'label_printed', actor, actor_id,

@@ -20,12 +20,15 @@ DECLARE
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	IF code !~ '^[A-Z0-9][A-Z0-9_-]{0,31}$' THEN
-		PERFORM bb_fail('BB400', 'code: must be 1 to 32 upper-case letters, digits, ''_'' or ''-'', starting with a letter or digit');
+		PERFORM bb_fail('BB400', 'value-malformed', 'code',
+			'must be 1 to 32 upper-case letters, digits, ''_'' or ''-'', starting with a letter or digit');
 	END IF;
 	INSERT INTO studies (code, name) VALUES (code, name)
 	ON CONFLICT DO NOTHING RETURNING * INTO s;
 	IF s.id IS NULL THEN
-		PERFORM bb_fail('BB409', format('a study with the code %s already exists', code));
+		PERFORM bb_fail('BB409', 'already-exists', NULL,
+			format('a study with the code %s already exists', code),
+			jsonb_build_object('study', code));
 	END IF;
 	RETURN bb_study_json(s);
 END $$;
@@ -47,7 +50,9 @@ BEGIN
 	SELECT * INTO s FROM studies st WHERE st.code = bb_study_get.code
 	   AND (studies IS NULL OR st.id = ANY (studies));
 	IF NOT FOUND THEN
-		PERFORM bb_fail('BB404', format('no study %s', code));
+		PERFORM bb_fail('BB404', 'study-not-found', NULL,
+			format('no study %s', code),
+			jsonb_build_object('study', code));
 	END IF;
 	RETURN bb_study_json(s) || jsonb_build_object('participants',
 		(SELECT count(*) FROM participants p WHERE p.study_id = s.id));
@@ -64,7 +69,9 @@ BEGIN
 	SELECT * INTO s FROM studies st WHERE st.code = bb_study_find.code
 	   AND (studies IS NULL OR st.id = ANY (studies));
 	IF NOT FOUND THEN
-		PERFORM bb_fail('BB400', format('%s: there is no study %s', field, code));
+		PERFORM bb_fail('BB400', 'unknown-study', field,
+			format('there is no study %s', code),
+			jsonb_build_object('study', code));
 	END IF;
 	RETURN s;
 END $$;
@@ -111,15 +118,18 @@ BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	s := bb_study_find('study', study, studies);
 	IF code !~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$' THEN
-		PERFORM bb_fail('BB400', 'code: must be 1 to 40 letters, digits, ''_'', ''.'' or ''-'', starting with a letter or digit');
+		PERFORM bb_fail('BB400', 'value-malformed', 'code',
+			'must be 1 to 40 letters, digits, ''_'', ''.'' or ''-'', starting with a letter or digit');
 	END IF;
 	sex := CASE sex WHEN 'F' THEN 'female' WHEN 'M' THEN 'male' WHEN 'O' THEN 'other'
 		WHEN 'U' THEN 'unknown' ELSE sex END;
 	IF sex IS NULL OR sex NOT IN ('female', 'male', 'other', 'unknown') THEN
-		PERFORM bb_fail('BB400', 'sex: must be one of: female, male, other, unknown (or F, M, O, U)');
+		PERFORM bb_fail('BB400', 'value-not-allowed', 'sex',
+			'must be one of: female, male, other, unknown (or F, M, O, U)');
 	END IF;
 	IF birth_year IS NOT NULL AND (birth_year < 1900 OR birth_year > this_year) THEN
-		PERFORM bb_fail('BB400', format('birth_year: must be between 1900 and %s', this_year));
+		PERFORM bb_fail('BB400', 'value-out-of-range', 'birth_year',
+			format('must be between 1900 and %s', this_year));
 	END IF;
 	-- An exact match wins; otherwise the one code that matches ignoring case.
 	SELECT d.code INTO diag FROM diagnoses d WHERE d.code = diagnosis;
@@ -128,14 +138,16 @@ BEGIN
 		HAVING count(*) = 1;
 	END IF;
 	IF diag IS NULL THEN
-		PERFORM bb_fail('BB400', format('diagnosis: %s is not a diagnosis code; use one of: %s',
-			diagnosis, (SELECT string_agg(d.code, ', ' ORDER BY lower(d.code)) FROM diagnoses d)));
+		PERFORM bb_fail('BB400', 'value-not-allowed', 'diagnosis',
+			format('%s is not a diagnosis code; use one of: %s', diagnosis, (SELECT string_agg(d.code, ', ' ORDER BY lower(d.code)) FROM diagnoses d)));
 	END IF;
 	INSERT INTO participants (study_id, code, sex, birth_year, diagnosis)
 	VALUES (s.id, code, sex, birth_year, diag)
 	ON CONFLICT ON CONSTRAINT participants_study_id_code_key DO NOTHING RETURNING * INTO p;
 	IF p.id IS NULL THEN
-		PERFORM bb_fail('BB409', format('participant %s already exists in study %s', code, s.code));
+		PERFORM bb_fail('BB409', 'already-exists', NULL,
+			format('participant %s already exists in study %s', code, s.code),
+			jsonb_build_object('participant', code, 'study', s.code));
 	END IF;
 	RETURN bb_participant_json(p) || jsonb_build_object('consent', bb_consent_in_force(p.id));
 END $$;
@@ -159,7 +171,9 @@ BEGIN
 		   AND (studies IS NULL OR pt.study_id = ANY (studies));
 	END IF;
 	IF p.id IS NULL THEN
-		PERFORM bb_fail('BB404', format('no participant %s in study %s', code, study));
+		PERFORM bb_fail('BB404', 'participant-not-found', NULL,
+			format('no participant %s in study %s', code, study),
+			jsonb_build_object('participant', code, 'study', study));
 	END IF;
 	RETURN p;
 END $$;
@@ -174,7 +188,9 @@ BEGIN
 	 WHERE st.code = study AND pt.code = bb_participant_get.code
 	   AND (studies IS NULL OR pt.study_id = ANY (studies));
 	IF NOT FOUND THEN
-		PERFORM bb_fail('BB404', format('no participant %s in study %s', code, study));
+		PERFORM bb_fail('BB404', 'participant-not-found', NULL,
+			format('no participant %s in study %s', code, study),
+			jsonb_build_object('participant', code, 'study', study));
 	END IF;
 	RETURN bb_participant_json(p) || jsonb_build_object(
 		'consents', COALESCE((SELECT jsonb_agg(bb_consent_json(c) ORDER BY c.recorded_at, c.id)
@@ -206,7 +222,8 @@ DECLARE
 	last_key jsonb;
 BEGIN
 	IF lim IS NULL OR lim < 1 OR lim > 1000 THEN
-		PERFORM bb_fail('BB400', 'limit: must be between 1 and 1000');
+		PERFORM bb_fail('BB400', 'value-out-of-range', 'limit',
+			'must be between 1 and 1000');
 	END IF;
 	IF study IS NOT NULL THEN
 		s := bb_study_find('study', study, studies);
@@ -249,17 +266,21 @@ BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	p := bb_participant_find(study, code, studies, true);
 	IF scope IS NULL OR scope NOT IN ('study', 'biobank', 'genetic') THEN
-		PERFORM bb_fail('BB400', 'scope: must be one of: study, biobank, genetic');
+		PERFORM bb_fail('BB400', 'value-not-allowed', 'scope',
+			'must be one of: study, biobank, genetic');
 	END IF;
 	IF status IS NULL OR status NOT IN ('given', 'withdrawn') THEN
-		PERFORM bb_fail('BB400', 'status: must be one of: given, withdrawn');
+		PERFORM bb_fail('BB400', 'value-not-allowed', 'status',
+			'must be one of: given, withdrawn');
 	END IF;
 	-- Later than today everywhere on Earth (UTC+14) is in the future.
 	IF date > ((now() AT TIME ZONE 'UTC') + interval '14 hours')::date THEN
-		PERFORM bb_fail('BB400', format('date: %s is in the future', date));
+		PERFORM bb_fail('BB400', 'date-out-of-range', 'date',
+			format('%s is in the future', date));
 	END IF;
 	IF date < DATE '1900-01-01' THEN
-		PERFORM bb_fail('BB400', 'date: must not be before 1900-01-01');
+		PERFORM bb_fail('BB400', 'date-out-of-range', 'date',
+			'must not be before 1900-01-01');
 	END IF;
 	-- Taken after the lock, so that recorded_at follows the order in which
 	-- decisions were recorded (now() is when the transaction began).
@@ -296,7 +317,8 @@ COMMENT ON FUNCTION bb_consent_record(text, text, text, text, date, text, bigint
 CREATE OR REPLACE FUNCTION bb_specimens_consent_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF bb_consent_withdrawn(NEW.participant_id) THEN
-		PERFORM bb_fail('BB409', 'the participant withdrew biobank consent: no new specimens');
+		PERFORM bb_fail('BB409', 'consent-withdrawn', NULL,
+			'the participant withdrew biobank consent: no new specimens');
 	END IF;
 	RETURN NULL;
 END $$;
@@ -317,12 +339,15 @@ DECLARE
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	IF code !~ '^[a-z][a-z0-9_]{0,31}$' THEN
-		PERFORM bb_fail('BB400', 'code: must be 1 to 32 lower-case letters, digits or ''_'', starting with a letter');
+		PERFORM bb_fail('BB400', 'value-malformed', 'code',
+			'must be 1 to 32 lower-case letters, digits or ''_'', starting with a letter');
 	END IF;
 	INSERT INTO specimen_types (code, name) VALUES (code, name)
 	ON CONFLICT DO NOTHING RETURNING * INTO t;
 	IF t.code IS NULL THEN
-		PERFORM bb_fail('BB409', format('a specimen type with the code %s already exists', code));
+		PERFORM bb_fail('BB409', 'already-exists', NULL,
+			format('a specimen type with the code %s already exists', code),
+			jsonb_build_object('specimen_type', code));
 	END IF;
 	RETURN bb_specimen_type_json(t);
 END $$;

@@ -41,7 +41,9 @@ DECLARE
 	j jsonb;
 BEGIN
 	IF loc IS NOT NULL AND NOT EXISTS (SELECT 1 FROM locations WHERE id = loc) THEN
-		PERFORM bb_fail('BB400', format('location: no location has the id %s', loc));
+		PERFORM bb_fail('BB400', 'unknown-location', 'location',
+			format('no location has the id %s', loc),
+			jsonb_build_object('location', loc));
 	END IF;
 	WITH RECURSIVE tree (id, depth) AS (
 		SELECT l.id, 0 FROM locations l
@@ -122,22 +124,25 @@ CREATE OR REPLACE FUNCTION bb_consent_withdrawn_destroy(refs text[], reason text
 DECLARE
 	ids text[];
 	refusals text;
+	refused text[];
 	n integer;
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	IF btrim(reason) = '' THEN
-		PERFORM bb_fail('BB400', 'reason: must not be blank');
+		PERFORM bb_fail('BB400', 'value-required', 'reason', 'must not be blank');
 	END IF;
 	ids := bb_specimens_resolve_lock('specimens', refs, studies);
 	SELECT string_agg(concat_ws('; ',
 		CASE WHEN NOT s.consent_withdrawn THEN format('%s is not flagged for withdrawn consent', s.id) END,
 		CASE WHEN NOT bb_specimen_held(s.status) THEN format('%s is %s, no longer held', s.id, s.status) END),
-		'; ' ORDER BY u.n), count(*)
-	  INTO refusals, n
+		'; ' ORDER BY u.n), count(*), array_agg(s.id ORDER BY u.n)
+	  INTO refusals, n, refused
 	  FROM unnest(ids) WITH ORDINALITY AS u (id, n) JOIN specimens s ON s.id = u.id
 	 WHERE NOT s.consent_withdrawn OR NOT bb_specimen_held(s.status);
 	IF refusals IS NOT NULL THEN
-		PERFORM bb_fail('BB409', format('%s of the specimens cannot be destroyed here: %s', n, refusals));
+		PERFORM bb_fail('BB409', 'status-forbids', NULL,
+			format('%s of the specimens cannot be destroyed here: %s', n, refusals),
+			jsonb_build_object('refused', to_jsonb(refused)));
 	END IF;
 	WITH gone AS (
 		SELECT s.id, s.serial, b.barcode AS box, bb_position_name(s.pos_row, s.pos_col) AS pos
@@ -296,7 +301,9 @@ BEGIN
 		       UNION ALL SELECT y.id FROM specimens y WHERE y.tube_barcode = ref LIMIT 1)
 	   AND (studies IS NULL OR x.study_id = ANY (studies));
 	IF NOT FOUND THEN
-		PERFORM bb_fail('BB404', format('no specimen %s', ref));
+		PERFORM bb_fail('BB404', 'specimen-not-found', NULL,
+			format('no specimen %s', ref),
+			jsonb_build_object('specimen', ref));
 	END IF;
 	RETURN bb_fhir_specimen(s);
 END $$;
@@ -318,10 +325,12 @@ DECLARE
 	j jsonb;
 BEGIN
 	IF subject IS NOT NULL AND (subj_study = '' OR subj_code = '') THEN
-		PERFORM bb_fail('BB400', 'subject: must be STUDY/CODE, e.g. MASC/P001');
+		PERFORM bb_fail('BB400', 'value-malformed', 'subject',
+			'must be STUDY/CODE, e.g. MASC/P001');
 	END IF;
 	IF fhir_status IS NOT NULL AND fhir_status NOT IN ('available', 'unavailable', 'unsatisfactory', 'entered-in-error') THEN
-		PERFORM bb_fail('BB400', 'status: must be one of: available, unavailable, unsatisfactory, entered-in-error');
+		PERFORM bb_fail('BB400', 'value-not-allowed', 'status',
+			'must be one of: available, unavailable, unsatisfactory, entered-in-error');
 	END IF;
 	IF type_code IS NOT NULL THEN
 		SELECT array_agg(DISTINCT x) INTO types FROM (

@@ -20,7 +20,9 @@ DECLARE
 BEGIN
 	SELECT * INTO sh FROM shipments WHERE id = ship FOR UPDATE;
 	IF NOT FOUND OR NOT bb_shipment_visible(ship, studies) THEN
-		PERFORM bb_fail('BB404', format('no shipment %s', ship));
+		PERFORM bb_fail('BB404', 'shipment-not-found', NULL,
+			format('no shipment %s', ship),
+			jsonb_build_object('shipment', ship));
 	END IF;
 	RETURN sh;
 END $$;
@@ -85,10 +87,11 @@ DECLARE
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	IF btrim(destination) = '' THEN
-		PERFORM bb_fail('BB400', 'destination: must not be blank');
+		PERFORM bb_fail('BB400', 'value-required', 'destination', 'must not be blank');
 	END IF;
 	IF conditions NOT IN ('dry_ice', 'ln2_dry_shipper', 'cold_pack', 'ambient') THEN
-		PERFORM bb_fail('BB400', 'conditions: must be one of: dry_ice, ln2_dry_shipper, cold_pack, ambient');
+		PERFORM bb_fail('BB400', 'value-not-allowed', 'conditions',
+			'must be one of: dry_ice, ln2_dry_shipper, cold_pack, ambient');
 	END IF;
 	INSERT INTO shipments (destination, conditions, requester, notes)
 	VALUES (destination, conditions, requester, notes)
@@ -101,7 +104,9 @@ CREATE OR REPLACE FUNCTION bb_shipment_get(ship bigint, studies bigint[]) RETURN
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM shipments WHERE id = ship) OR NOT bb_shipment_visible(ship, studies) THEN
-		PERFORM bb_fail('BB404', format('no shipment %s', ship));
+		PERFORM bb_fail('BB404', 'shipment-not-found', NULL,
+			format('no shipment %s', ship),
+			jsonb_build_object('shipment', ship));
 	END IF;
 	RETURN bb_shipment_json(ship);
 END $$;
@@ -115,7 +120,9 @@ RETURNS TABLE (shipment bigint, destination text, conditions text, shipment_stat
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM shipments WHERE id = ship) OR NOT bb_shipment_visible(ship, studies) THEN
-		PERFORM bb_fail('BB404', format('no shipment %s', ship));
+		PERFORM bb_fail('BB404', 'shipment-not-found', NULL,
+			format('no shipment %s', ship),
+			jsonb_build_object('shipment', ship));
 	END IF;
 	RETURN QUERY
 	SELECT sh.id, sh.destination, sh.conditions, sh.status, s.id, s.tube_barcode, s.type, st.code,
@@ -140,7 +147,8 @@ DECLARE
 	j jsonb;
 BEGIN
 	IF p_status IS NOT NULL AND p_status NOT IN ('draft', 'dispatched', 'received') THEN
-		PERFORM bb_fail('BB400', 'status: must be one of: draft, dispatched, received');
+		PERFORM bb_fail('BB400', 'value-not-allowed', 'status',
+			'must be one of: draft, dispatched, received');
 	END IF;
 	WITH page AS (
 		SELECT sh.id, row_number() OVER (ORDER BY sh.id DESC) AS n
@@ -185,7 +193,8 @@ DECLARE
 	found_id text;
 BEGIN
 	IF COALESCE(cardinality(refs), 0) = 0 THEN
-		PERFORM bb_fail('BB400', format('%s: must list at least one specimen', field));
+		PERFORM bb_fail('BB400', 'value-required', field,
+			'must list at least one specimen');
 	END IF;
 	FOR i IN 1 .. cardinality(refs) LOOP
 		SELECT x.id INTO found_id FROM specimens x
@@ -193,10 +202,14 @@ BEGIN
 		   AND (studies IS NULL OR x.study_id = ANY (studies))
 		 ORDER BY x.id = refs[i] DESC LIMIT 1;
 		IF found_id IS NULL THEN
-			PERFORM bb_fail('BB400', format('%s[%s]: no specimen %s', field, i - 1, refs[i]));
+			PERFORM bb_fail('BB400', 'unknown-specimen', format('%s[%s]', field, i - 1),
+				format('no specimen %s', refs[i]),
+				jsonb_build_object('specimen', refs[i]));
 		END IF;
 		IF found_id = ANY (ids) THEN
-			PERFORM bb_fail('BB400', format('%s[%s]: specimen %s is listed twice', field, i - 1, found_id));
+			PERFORM bb_fail('BB400', 'listed-twice', format('%s[%s]', field, i - 1),
+				format('specimen %s is listed twice', found_id),
+				jsonb_build_object('specimen', found_id));
 		END IF;
 		ids := ids || found_id;
 	END LOOP;
@@ -211,16 +224,19 @@ DECLARE
 	sh shipments;
 	ids text[];
 	refusals text;
+	refused text[];
 	n integer;
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	sh := bb_shipment_lock(ship, studies);
 	IF sh.status <> 'draft' THEN
-		PERFORM bb_fail('BB409', format('shipment %s is %s: its manifest can no longer change', ship, sh.status));
+		PERFORM bb_fail('BB409', 'shipment-state', NULL,
+			format('shipment %s is %s: its manifest can no longer change', ship, sh.status),
+			jsonb_build_object('shipment', ship, 'shipment_status', sh.status));
 	END IF;
 	ids := bb_specimens_resolve_lock('specimens', refs, studies);
 	-- Every offender at once, in the body's order, so that the manifest can be fixed in one go.
-	SELECT string_agg(why, '; ' ORDER BY u.n), count(*) INTO refusals, n
+	SELECT string_agg(why, '; ' ORDER BY u.n), count(*), array_agg(s.id ORDER BY u.n) INTO refusals, n, refused
 	  FROM unnest(ids) WITH ORDINALITY AS u (id, n)
 	  JOIN specimens s ON s.id = u.id
 	  CROSS JOIN LATERAL (SELECT concat_ws('; ', bb_shipment_refusal(s),
@@ -230,7 +246,9 @@ BEGIN
 		  LIMIT 1)) AS why) w
 	 WHERE w.why <> '';
 	IF refusals IS NOT NULL THEN
-		PERFORM bb_fail('BB409', format('%s of the specimens cannot be shipped: %s', n, refusals));
+		PERFORM bb_fail('BB409', 'status-forbids', NULL,
+			format('%s of the specimens cannot be shipped: %s', n, refusals),
+			jsonb_build_object('refused', to_jsonb(refused)));
 	END IF;
 	INSERT INTO shipment_items (shipment_id, specimen_id)
 	SELECT ship, u.id FROM unnest(ids) AS u (id)
@@ -248,12 +266,16 @@ BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	sh := bb_shipment_lock(ship, studies);
 	IF sh.status <> 'draft' THEN
-		PERFORM bb_fail('BB409', format('shipment %s is %s: its manifest can no longer change', ship, sh.status));
+		PERFORM bb_fail('BB409', 'shipment-state', NULL,
+			format('shipment %s is %s: its manifest can no longer change', ship, sh.status),
+			jsonb_build_object('shipment', ship, 'shipment_status', sh.status));
 	END IF;
 	s := bb_specimen_lock(ref, studies);
 	DELETE FROM shipment_items WHERE shipment_id = ship AND specimen_id = s.id;
 	IF NOT FOUND THEN
-		PERFORM bb_fail('BB404', format('specimen %s is not on shipment %s', s.id, ship));
+		PERFORM bb_fail('BB404', 'specimen-not-on-shipment', NULL,
+			format('specimen %s is not on shipment %s', s.id, ship),
+			jsonb_build_object('specimen', s.id, 'shipment', ship));
 	END IF;
 	RETURN bb_shipment_json(ship);
 END $$;
@@ -270,24 +292,31 @@ RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	sh shipments;
 	refusals text;
+	refused text[];
 	n integer;
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	sh := bb_shipment_lock(ship, studies);
 	IF sh.status <> 'draft' THEN
-		PERFORM bb_fail('BB409', format('shipment %s is already %s', ship, sh.status));
+		PERFORM bb_fail('BB409', 'shipment-state', NULL,
+			format('shipment %s is already %s', ship, sh.status),
+			jsonb_build_object('shipment', ship, 'shipment_status', sh.status));
 	END IF;
 	PERFORM 1 FROM specimens s JOIN shipment_items i ON i.specimen_id = s.id
 	 WHERE i.shipment_id = ship ORDER BY s.serial FOR UPDATE OF s;
 	IF NOT FOUND THEN
-		PERFORM bb_fail('BB409', format('shipment %s has no specimens to dispatch', ship));
+		PERFORM bb_fail('BB409', 'shipment-empty', NULL,
+			format('shipment %s has no specimens to dispatch', ship),
+			jsonb_build_object('shipment', ship));
 	END IF;
-	SELECT string_agg(bb_shipment_refusal(s), '; ' ORDER BY s.serial), count(*) INTO refusals, n
+	SELECT string_agg(bb_shipment_refusal(s), '; ' ORDER BY s.serial), count(*),
+	       array_agg(s.id ORDER BY s.serial) INTO refusals, n, refused
 	  FROM specimens s JOIN shipment_items i ON i.specimen_id = s.id
 	 WHERE i.shipment_id = ship AND bb_shipment_refusal(s) IS NOT NULL;
 	IF refusals IS NOT NULL THEN
-		PERFORM bb_fail('BB409', format('shipment %s cannot be dispatched: %s of its specimens cannot be shipped: %s',
-			ship, n, refusals));
+		PERFORM bb_fail('BB409', 'status-forbids', NULL,
+			format('shipment %s cannot be dispatched: %s of its specimens cannot be shipped: %s', ship, n, refusals),
+			jsonb_build_object('shipment', ship, 'refused', to_jsonb(refused)));
 	END IF;
 	UPDATE shipment_items i SET from_box = b.barcode, from_pos = bb_position_name(s.pos_row, s.pos_col)
 	  FROM specimens s JOIN boxes b ON b.id = s.box_id
@@ -318,18 +347,21 @@ BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	sh := bb_shipment_lock(ship, studies);
 	IF sh.status <> 'dispatched' THEN
-		PERFORM bb_fail('BB409', format('shipment %s is %s: only a dispatched shipment can be received',
-			ship, sh.status));
+		PERFORM bb_fail('BB409', 'shipment-state', NULL,
+			format('shipment %s is %s: only a dispatched shipment can be received', ship, sh.status),
+			jsonb_build_object('shipment', ship, 'shipment_status', sh.status));
 	END IF;
 	IF p_condition IS NOT NULL AND p_condition NOT IN ('good', 'thawed', 'damaged') THEN
-		PERFORM bb_fail('BB400', 'condition: must be one of: good, thawed, damaged');
+		PERFORM bb_fail('BB400', 'value-not-allowed', 'condition',
+			'must be one of: good, thawed, damaged');
 	END IF;
 	IF p_received_at < sh.dispatched_at THEN
-		PERFORM bb_fail('BB400', format('received_at: %s is before the dispatch at %s',
-			bb_rfc3339(p_received_at), bb_rfc3339(sh.dispatched_at)));
+		PERFORM bb_fail('BB400', 'date-out-of-range', 'received_at',
+			format('%s is before the dispatch at %s', bb_rfc3339(p_received_at), bb_rfc3339(sh.dispatched_at)));
 	END IF;
 	IF p_received_at > clock_timestamp() + interval '5 minutes' THEN
-		PERFORM bb_fail('BB400', format('received_at: %s is in the future', bb_rfc3339(p_received_at)));
+		PERFORM bb_fail('BB400', 'date-out-of-range', 'received_at',
+			format('%s is in the future', bb_rfc3339(p_received_at)));
 	END IF;
 	PERFORM 1 FROM specimens s JOIN shipment_items i ON i.specimen_id = s.id
 	 WHERE i.shipment_id = ship ORDER BY s.serial FOR UPDATE OF s;

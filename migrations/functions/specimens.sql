@@ -89,7 +89,9 @@ BEGIN
 		SELECT * INTO s FROM specimens WHERE tube_barcode = ref FOR UPDATE;
 	END IF;
 	IF s.id IS NULL OR (studies IS NOT NULL AND NOT s.study_id = ANY (studies)) THEN
-		PERFORM bb_fail('BB404', format('no specimen %s', ref));
+		PERFORM bb_fail('BB404', 'specimen-not-found', NULL,
+			format('no specimen %s', ref),
+			jsonb_build_object('specimen', ref));
 	END IF;
 	RETURN s;
 END $$;
@@ -124,10 +126,13 @@ BEGIN
 	SELECT * INTO occupant FROM specimens
 	 WHERE box_id = b.id AND pos_row = r AND pos_col = c AND id <> s.id;
 	IF FOUND THEN
-		PERFORM bb_fail('BB409', format('position %s of box %s is taken by %s',
-			bb_position_name(r, c), b.barcode,
-			CASE WHEN studies IS NULL OR occupant.study_id = ANY (studies)
-			     THEN 'specimen ' || occupant.id ELSE 'a specimen of another study' END));
+		PERFORM bb_fail('BB409', 'position-occupied', NULL,
+			format('position %s of box %s is taken by %s', bb_position_name(r, c), b.barcode,
+				CASE WHEN studies IS NULL OR occupant.study_id = ANY (studies)
+				     THEN 'specimen ' || occupant.id ELSE 'a specimen of another study' END),
+			jsonb_build_object('box', b.barcode, 'position', bb_position_name(r, c),
+				'occupant', CASE WHEN studies IS NULL OR occupant.study_id = ANY (studies)
+						 THEN occupant.id END));
 	END IF;
 	BEGIN
 		UPDATE specimens SET box_id = b.id, pos_row = r, pos_col = c, status = new_status
@@ -136,11 +141,14 @@ BEGIN
 		-- Another transaction took the position between our look and our write.
 		SELECT * INTO occupant FROM specimens
 		 WHERE box_id = b.id AND pos_row = r AND pos_col = c;
-		PERFORM bb_fail('BB409', format('position %s of box %s is taken by %s',
-			bb_position_name(r, c), b.barcode,
-			CASE WHEN occupant.id IS NULL THEN 'another specimen'
-			     WHEN studies IS NULL OR occupant.study_id = ANY (studies)
-			     THEN 'specimen ' || occupant.id ELSE 'a specimen of another study' END));
+		PERFORM bb_fail('BB409', 'position-occupied', NULL,
+			format('position %s of box %s is taken by %s', bb_position_name(r, c), b.barcode,
+				CASE WHEN occupant.id IS NULL THEN 'another specimen'
+				     WHEN studies IS NULL OR occupant.study_id = ANY (studies)
+				     THEN 'specimen ' || occupant.id ELSE 'a specimen of another study' END),
+			jsonb_build_object('box', b.barcode, 'position', bb_position_name(r, c),
+				'occupant', CASE WHEN studies IS NULL OR occupant.study_id = ANY (studies)
+						 THEN occupant.id END));
 	END;
 END $$;
 COMMENT ON FUNCTION bb_specimen_place(specimens, boxes, integer, integer, text, bigint[]) IS 'Stores a locked specimen at a position; BB409 naming the occupant if taken.';
@@ -183,11 +191,14 @@ BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	s := bb_specimen_lock(ref, studies);
 	IF NOT bb_action_allowed(action, s.status) THEN
-		PERFORM bb_fail('BB409', format('specimen %s is %s, which does not allow %s',
-			s.id, s.status, action));
+		PERFORM bb_fail('BB409', 'status-forbids', NULL,
+			format('specimen %s is %s, which does not allow %s', s.id, s.status, action),
+			jsonb_build_object('specimen', s.id, 'specimen_status', s.status, 'action', action));
 	END IF;
 	IF action = 'checkout' AND s.consent_withdrawn THEN
-		PERFORM bb_fail('BB409', format('specimen %s may not be checked out: its donor withdrew biobank consent', s.id));
+		PERFORM bb_fail('BB409', 'consent-withdrawn', NULL,
+			format('specimen %s may not be checked out: its donor withdrew biobank consent', s.id),
+			jsonb_build_object('specimen', s.id));
 	END IF;
 	IF s.box_id IS NOT NULL THEN
 		SELECT barcode INTO old_box FROM boxes WHERE id = s.box_id;
@@ -197,8 +208,9 @@ BEGIN
 		IF old_box IS DISTINCT FROM from_box
 		   OR old_pos IS DISTINCT FROM (SELECT bb_position_name(p.r, p.c)
 						  FROM bb_parse_position(from_pos, 26, 48) p) THEN
-			PERFORM bb_fail('BB409', format('specimen %s is no longer at %s %s: it is at %s %s',
-				s.id, from_box, from_pos, COALESCE(old_box, '(nowhere)'), COALESCE(old_pos, '')));
+			PERFORM bb_fail('BB409', 'specimen-moved', NULL,
+				format('specimen %s is no longer at %s %s: it is at %s %s', s.id, from_box, from_pos, COALESCE(old_box, '(nowhere)'), COALESCE(old_pos, '')),
+				jsonb_build_object('specimen', s.id, 'box', old_box, 'position', old_pos));
 		END IF;
 	END IF;
 
@@ -216,8 +228,9 @@ BEGIN
 		b := bb_box_find(box);
 		SELECT p.r, p.c INTO r, c FROM bb_parse_position(pos, b.rows, b.cols) p;
 		IF action = 'move' AND b.id = s.box_id AND r = s.pos_row AND c = s.pos_col THEN
-			PERFORM bb_fail('BB409', format('specimen %s is already at %s %s', s.id, b.barcode,
-				bb_position_name(r, c)));
+			PERFORM bb_fail('BB409', 'already-there', NULL,
+				format('specimen %s is already at %s %s', s.id, b.barcode, bb_position_name(r, c)),
+				jsonb_build_object('specimen', s.id, 'box', b.barcode, 'position', bb_position_name(r, c)));
 		END IF;
 		PERFORM bb_lock_positions(ARRAY[s.box_id, b.id], ARRAY[s.pos_row, r], ARRAY[s.pos_col, c]);
 		PERFORM bb_specimen_place(s, b, r, c, new_status, studies);
@@ -251,19 +264,25 @@ DECLARE
 	ids text[] := '{}';
 BEGIN
 	IF n < 1 OR n > 500 THEN
-		PERFORM bb_fail('BB400', 'count must be between 1 and 500');
+		PERFORM bb_fail('BB400', 'value-out-of-range', 'count',
+			'must be between 1 and 500');
 	END IF;
 	IF parent.status NOT IN ('registered', 'in_storage', 'checked_out') THEN
-		PERFORM bb_fail('BB409', format('specimen %s is %s: it cannot be aliquoted', parent.id, parent.status));
+		PERFORM bb_fail('BB409', 'status-forbids', NULL,
+			format('specimen %s is %s: it cannot be aliquoted', parent.id, parent.status),
+			jsonb_build_object('specimen', parent.id, 'specimen_status', parent.status, 'action', 'aliquot'));
 	END IF;
 	IF parent.consent_withdrawn THEN
-		PERFORM bb_fail('BB409', format('specimen %s: its donor withdrew biobank consent', parent.id));
+		PERFORM bb_fail('BB409', 'consent-withdrawn', NULL,
+			format('specimen %s: its donor withdrew biobank consent', parent.id),
+			jsonb_build_object('specimen', parent.id));
 	END IF;
 	IF each_qty IS NOT NULL THEN
 		q := each_qty;
 		IF parent.quantity IS NOT NULL AND q * n > parent.quantity THEN
-			PERFORM bb_fail('BB409', format('specimen %s holds %s %s, not enough for %s aliquots of %s',
-				parent.id, parent.quantity, parent.unit, n, q));
+			PERFORM bb_fail('BB409', 'quantity-insufficient', NULL,
+				format('specimen %s holds %s %s, not enough for %s aliquots of %s', parent.id, parent.quantity, parent.unit, n, q),
+				jsonb_build_object('specimen', parent.id, 'quantity', parent.quantity, 'unit', parent.unit));
 		END IF;
 	ELSIF parent.quantity IS NOT NULL THEN
 		q := trunc(parent.quantity / n, 3);
@@ -307,18 +326,26 @@ BEGIN
 	SELECT pt.* INTO p FROM participants pt JOIN studies st ON st.id = pt.study_id
 	 WHERE st.code = study AND pt.code = participant;
 	IF NOT FOUND OR (studies IS NOT NULL AND NOT p.study_id = ANY (studies)) THEN
-		PERFORM bb_fail('BB400', format('participant.code: no participant %s in study %s', participant, study));
+		PERFORM bb_fail('BB400', 'unknown-participant', 'participant.code',
+			format('no participant %s in study %s', participant, study),
+			jsonb_build_object('participant', participant, 'study', study));
 	END IF;
 	IF NOT EXISTS (SELECT 1 FROM specimen_types t WHERE t.code = bb_specimen_register.type) THEN
-		PERFORM bb_fail('BB400', format('type: %s is not a specimen type', type));
+		PERFORM bb_fail('BB400', 'unknown-specimen-type', 'type',
+			format('%s is not a specimen type', type),
+			jsonb_build_object('specimen_type', type));
 	END IF;
 	IF bb_consent_withdrawn(p.id) THEN
-		PERFORM bb_fail('BB409', format('participant %s withdrew biobank consent: no new specimens', participant));
+		PERFORM bb_fail('BB409', 'consent-withdrawn', NULL,
+			format('participant %s withdrew biobank consent: no new specimens', participant),
+			jsonb_build_object('participant', participant));
 	END IF;
 	IF tube_barcode IS NOT NULL THEN
 		SELECT id INTO taken FROM specimens x WHERE x.tube_barcode = bb_specimen_register.tube_barcode;
 		IF FOUND THEN
-			PERFORM bb_fail('BB409', format('tube barcode %s is already specimen %s', tube_barcode, taken));
+			PERFORM bb_fail('BB409', 'already-exists', NULL,
+				format('tube barcode %s is already specimen %s', tube_barcode, taken),
+				jsonb_build_object('tube_barcode', tube_barcode, 'specimen', taken));
 		END IF;
 	END IF;
 	SELECT id, serial INTO new_id, new_serial FROM bb_new_specimen_id();
@@ -350,8 +377,9 @@ BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	parent := bb_specimen_lock(ref, studies);
 	IF each_unit IS NOT NULL AND parent.unit IS NOT NULL AND each_unit <> parent.unit THEN
-		PERFORM bb_fail('BB400', format('quantity.unit: must be %s, the unit of specimen %s',
-			parent.unit, parent.id));
+		PERFORM bb_fail('BB400', 'unit-mismatch', 'quantity.unit',
+			format('must be %s, the unit of specimen %s', parent.unit, parent.id),
+			jsonb_build_object('specimen', parent.id, 'unit', parent.unit));
 	END IF;
 	RETURN jsonb_build_object('items', bb_make_aliquots(parent, n, each_qty, NULL));
 END $$;
@@ -367,13 +395,19 @@ BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	parent := bb_specimen_lock(ref, studies);
 	IF parent.status NOT IN ('registered', 'in_storage', 'checked_out') THEN
-		PERFORM bb_fail('BB409', format('specimen %s is %s: nothing can be derived from it', parent.id, parent.status));
+		PERFORM bb_fail('BB409', 'status-forbids', NULL,
+			format('specimen %s is %s: nothing can be derived from it', parent.id, parent.status),
+			jsonb_build_object('specimen', parent.id, 'specimen_status', parent.status, 'action', 'derive'));
 	END IF;
 	IF parent.consent_withdrawn THEN
-		PERFORM bb_fail('BB409', format('specimen %s: its donor withdrew biobank consent', parent.id));
+		PERFORM bb_fail('BB409', 'consent-withdrawn', NULL,
+			format('specimen %s: its donor withdrew biobank consent', parent.id),
+			jsonb_build_object('specimen', parent.id));
 	END IF;
 	IF NOT EXISTS (SELECT 1 FROM specimen_types t WHERE t.code = new_type) THEN
-		PERFORM bb_fail('BB400', format('type: %s is not a specimen type', new_type));
+		PERFORM bb_fail('BB400', 'unknown-specimen-type', 'type',
+			format('%s is not a specimen type', new_type),
+			jsonb_build_object('specimen_type', new_type));
 	END IF;
 	SELECT id, serial INTO child_id, child_serial FROM bb_new_specimen_id();
 	INSERT INTO specimens (id, serial, study_id, participant_id, type, timepoint, collected_at,
@@ -412,7 +446,9 @@ DECLARE
 	j jsonb := bb_specimen_find_json(ref, studies);
 BEGIN
 	IF j IS NULL THEN
-		PERFORM bb_fail('BB404', format('no specimen %s', ref));
+		PERFORM bb_fail('BB404', 'specimen-not-found', NULL,
+			format('no specimen %s', ref),
+			jsonb_build_object('specimen', ref));
 	END IF;
 	RETURN j;
 END $$;
@@ -439,7 +475,9 @@ BEGIN
 	   AND (studies IS NULL OR s.study_id = ANY (studies))
 	  INTO j;
 	IF j IS NULL THEN
-		PERFORM bb_fail('BB404', format('no specimen %s', ref));
+		PERFORM bb_fail('BB404', 'specimen-not-found', NULL,
+			format('no specimen %s', ref),
+			jsonb_build_object('specimen', ref));
 	END IF;
 	RETURN j;
 END $$;
@@ -450,7 +488,9 @@ CREATE OR REPLACE FUNCTION bb_box_place(box_barcode text, positions text[], refs
 DECLARE
 	b boxes;
 	n integer := COALESCE(array_length(refs, 1), 0);
-	bad record;
+	errs jsonb;
+	clash_pos text;
+	clash_ids text;
 	occupant text;
 	placed jsonb;
 	items bb_place_item[];
@@ -458,13 +498,9 @@ BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	b := bb_box_find(box_barcode);
 	IF b.id IS NULL THEN
-		PERFORM bb_fail('BB404', format('no box %s', box_barcode));
-	END IF;
-	-- Every listed position must parse; bb_parse_position raises the message for the first that does not.
-	IF EXISTS (SELECT 1 FROM unnest(positions) AS u (pos),
-			   LATERAL (SELECT regexp_match(upper(btrim(u.pos)), '^([A-Z])0*([1-9][0-9]?)$') AS m) x
-		    WHERE x.m IS NULL OR ascii(x.m[1]) - 64 > b.rows OR x.m[2]::integer > b.cols) THEN
-		PERFORM bb_parse_position(u.pos, b.rows, b.cols) FROM unnest(positions) AS u (pos);
+		PERFORM bb_fail('BB404', 'box-not-found', NULL,
+			format('no box %s', box_barcode),
+			jsonb_build_object('box', box_barcode));
 	END IF;
 	-- Lock the tubes in one order, then every position they leave or take, before any change.
 	PERFORM 1 FROM specimens x
@@ -496,27 +532,36 @@ BEGIN
 		 ORDER BY y.pref LIMIT 1) s ON studies IS NULL OR s.study_id = ANY (studies)
 	  LEFT JOIN boxes ob ON ob.id = s.box_id;
 
-	-- The first item that fails, with the first check it fails, as the loop of 0002 would raise it.
-	SELECT t.* INTO bad FROM (
-		SELECT x.i, x.ref, x.pname, x.id, x.status, x.here, x.r,
-		       row_number() OVER (PARTITION BY x.pname ORDER BY x.i) AS pos_nth,
-		       row_number() OVER (PARTITION BY x.id ORDER BY x.i) AS id_nth
-		  FROM unnest(items) x) t
-	 WHERE t.r IS NULL OR t.pos_nth > 1 OR t.id IS NULL OR t.id_nth > 1
-	    OR (NOT t.here AND t.status NOT IN ('registered', 'in_storage', 'checked_out'))
-	 ORDER BY t.i LIMIT 1;
-	IF FOUND THEN
-		IF bad.r IS NULL THEN
-			PERFORM bb_parse_position(positions[bad.i], b.rows, b.cols);
-		ELSIF bad.pos_nth > 1 THEN
-			PERFORM bb_fail('BB400', format('placements[%s].position: %s is listed twice', bad.i - 1, bad.pname));
-		ELSIF bad.id IS NULL THEN
-			PERFORM bb_fail('BB404', format('no specimen %s', bad.ref));
-		ELSIF bad.id_nth > 1 THEN
-			PERFORM bb_fail('BB400', format('placements[%s].specimen: %s is listed twice', bad.i - 1, bad.id));
-		ELSE
-			PERFORM bb_fail('BB409', format('specimen %s is %s: it cannot be placed', bad.id, bad.status));
-		END IF;
+	-- Every item that fails, each with the first check it fails: one answer lists them all.
+	-- A tube no one (or not this caller) knows is 404, as everywhere; see bb_fail_list.
+	SELECT jsonb_agg(t.e ORDER BY t.i) INTO errs FROM (
+		SELECT x.i, jsonb_build_object('item', x.i - 1) || CASE
+			WHEN x.r IS NULL THEN jsonb_build_object('state', 'BB400', 'code', 'position-invalid',
+				'field', format('placements[%s].position', x.i - 1),
+				'message', format('"%s" is not a position such as A1', positions[x.i]))
+			WHEN x.r > b.rows OR x.c > b.cols THEN jsonb_build_object('state', 'BB400',
+				'code', 'position-outside-box', 'field', format('placements[%s].position', x.i - 1),
+				'message', format('%s is outside the box (%s rows, %s columns)', x.pname, b.rows, b.cols))
+			WHEN x.pos_nth > 1 THEN jsonb_build_object('state', 'BB400', 'code', 'listed-twice',
+				'field', format('placements[%s].position', x.i - 1),
+				'message', format('%s is listed twice', x.pname))
+			WHEN x.id IS NULL THEN jsonb_build_object('state', 'BB404', 'code', 'specimen-not-found',
+				'field', format('placements[%s].specimen', x.i - 1),
+				'message', format('no specimen has the barcode or ID %s', x.ref))
+			WHEN x.id_nth > 1 THEN jsonb_build_object('state', 'BB400', 'code', 'listed-twice',
+				'field', format('placements[%s].specimen', x.i - 1),
+				'message', format('%s is listed twice', x.id))
+			WHEN NOT x.here AND x.status NOT IN ('registered', 'in_storage', 'checked_out') THEN
+				jsonb_build_object('state', 'BB409', 'code', 'status-forbids',
+				'field', format('placements[%s].specimen', x.i - 1),
+				'message', format('specimen %s is %s: it cannot be placed', x.id, x.status))
+			END AS e
+		  FROM (SELECT y.*, row_number() OVER (PARTITION BY y.pname ORDER BY y.i) AS pos_nth,
+			       row_number() OVER (PARTITION BY y.id ORDER BY y.i) AS id_nth
+			  FROM unnest(items) y) x) t
+	 WHERE t.e IS NOT NULL;
+	IF errs IS NOT NULL THEN
+		PERFORM bb_fail_list(errs);
 	END IF;
 
 	UPDATE specimens s SET box_id = b.id, pos_row = x.r, pos_col = x.c, status = 'in_storage'
@@ -530,12 +575,18 @@ BEGIN
 		'event', CASE WHEN x.here THEN NULL ELSE x.ev END) ORDER BY x.i), '[]') INTO placed
 	  FROM unnest(items) x;
 
-	-- Name a clash while we can still say which tube holds the position.
-	SELECT bb_position_name(x.pos_row, x.pos_col) || ' (' || string_agg(x.id, ', ') || ')' INTO occupant
-	  FROM specimens x WHERE x.box_id = b.id
+	-- Name a clash while we can still say which tube holds the position: the one not being placed.
+	SELECT bb_position_name(x.pos_row, x.pos_col), string_agg(x.id, ', '),
+	       (array_agg(x.id) FILTER (WHERE NOT x.id = ANY (moved)
+					   AND (studies IS NULL OR x.study_id = ANY (studies))))[1]
+	  INTO clash_pos, clash_ids, occupant
+	  FROM specimens x, (SELECT array_agg(y.id) AS moved FROM unnest(items) y) m
+	 WHERE x.box_id = b.id
 	 GROUP BY x.pos_row, x.pos_col HAVING count(*) > 1 LIMIT 1;
-	IF occupant IS NOT NULL THEN
-		PERFORM bb_fail('BB409', format('position %s of box %s would hold two specimens', occupant, b.barcode));
+	IF clash_pos IS NOT NULL THEN
+		PERFORM bb_fail('BB409', 'position-occupied', NULL,
+			format('position %s (%s) of box %s would hold two specimens', clash_pos, clash_ids, b.barcode),
+			jsonb_build_object('box', b.barcode, 'position', clash_pos, 'occupant', occupant));
 	END IF;
 	SET CONSTRAINTS specimens_one_per_position IMMEDIATE;
 	RETURN jsonb_build_object('box', b.barcode, 'placed', placed);

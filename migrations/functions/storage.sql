@@ -17,7 +17,9 @@ DECLARE
 BEGIN
 	SELECT * INTO b FROM boxes WHERE boxes.barcode = bb_box_find.barcode;
 	IF NOT FOUND THEN
-		PERFORM bb_fail('BB400', format('box: no box has the barcode %s', barcode));
+		PERFORM bb_fail('BB400', 'unknown-box', 'box',
+			format('no box has the barcode %s', barcode),
+			jsonb_build_object('box', barcode));
 	END IF;
 	RETURN b;
 END $$;
@@ -39,13 +41,14 @@ DECLARE
 	parent_kind text;
 BEGIN
 	IF NEW.temperature_c IS NOT NULL AND NEW.kind <> 'freezer' THEN
-		PERFORM bb_fail('BB400', 'temperature_c: only a freezer has a set temperature');
+		PERFORM bb_fail('BB400', 'value-not-allowed', 'temperature_c',
+			'only a freezer has a set temperature');
 	END IF;
 	IF NEW.parent_id IS NOT NULL THEN
 		SELECT kind INTO parent_kind FROM locations WHERE id = NEW.parent_id;
 		IF bb_location_rank(NEW.kind) <= bb_location_rank(parent_kind) THEN
-			PERFORM bb_fail('BB400', format('parent: a %s cannot be inside a %s (site > room > freezer > shelf > rack)',
-				NEW.kind, parent_kind));
+			PERFORM bb_fail('BB400', 'location-nesting', 'parent',
+				format('a %s cannot be inside a %s (site > room > freezer > shelf > rack)', NEW.kind, parent_kind));
 		END IF;
 	END IF;
 	IF TG_OP = 'UPDATE' AND NEW.parent_id IS DISTINCT FROM OLD.parent_id THEN
@@ -54,18 +57,19 @@ BEGIN
 				UNION
 				SELECT l.id, l.parent_id FROM locations l JOIN up ON l.id = up.parent_id)
 			   SELECT 1 FROM up WHERE id = NEW.id) THEN
-			PERFORM bb_fail('BB400', format('parent: location %s cannot be moved inside itself', NEW.id));
+			PERFORM bb_fail('BB400', 'location-nesting', 'parent',
+				format('location %s cannot be moved inside itself', NEW.id));
 		END IF;
 	END IF;
 	IF TG_OP = 'UPDATE' AND NEW.kind <> OLD.kind THEN
 		IF EXISTS (SELECT 1 FROM locations c WHERE c.parent_id = NEW.id
 			    AND bb_location_rank(c.kind) <= bb_location_rank(NEW.kind)) THEN
-			PERFORM bb_fail('BB400', format('kind: location %s holds locations that cannot be inside a %s',
-				NEW.id, NEW.kind));
+			PERFORM bb_fail('BB400', 'location-nesting', 'kind',
+				format('location %s holds locations that cannot be inside a %s', NEW.id, NEW.kind));
 		END IF;
 		IF NEW.kind IN ('site', 'room') AND EXISTS (SELECT 1 FROM boxes b WHERE b.location_id = NEW.id) THEN
-			PERFORM bb_fail('BB400', format('kind: location %s holds boxes, which cannot stand in a %s',
-				NEW.id, NEW.kind));
+			PERFORM bb_fail('BB400', 'location-nesting', 'kind',
+				format('location %s holds boxes, which cannot stand in a %s', NEW.id, NEW.kind));
 		END IF;
 	END IF;
 	RETURN NEW;
@@ -78,13 +82,14 @@ DECLARE
 BEGIN
 	SELECT kind INTO parent_kind FROM locations WHERE id = NEW.location_id;
 	IF parent_kind IN ('site', 'room') THEN
-		PERFORM bb_fail('BB400', format('parent: a box stands in a freezer, shelf or rack, not in a %s',
-			parent_kind));
+		PERFORM bb_fail('BB400', 'location-nesting', 'parent',
+			format('a box stands in a freezer, shelf or rack, not in a %s', parent_kind));
 	END IF;
 	IF TG_OP = 'UPDATE' AND (NEW.rows < OLD.rows OR NEW.cols < OLD.cols) AND EXISTS (
 		SELECT 1 FROM specimens s WHERE s.box_id = NEW.id AND (s.pos_row > NEW.rows OR s.pos_col > NEW.cols)) THEN
-		PERFORM bb_fail('BB409', format('box %s holds specimens outside %s rows and %s columns',
-			NEW.barcode, NEW.rows, NEW.cols));
+		PERFORM bb_fail('BB409', 'box-grid-conflict', NULL,
+			format('box %s holds specimens outside %s rows and %s columns', NEW.barcode, NEW.rows, NEW.cols),
+			jsonb_build_object('box', NEW.barcode));
 	END IF;
 	RETURN NEW;
 END $$;
@@ -155,7 +160,9 @@ DECLARE
 	j jsonb := bb_location_json(loc);
 BEGIN
 	IF j IS NULL THEN
-		PERFORM bb_fail('BB404', format('no location has the id %s', loc));
+		PERFORM bb_fail('BB404', 'location-not-found', NULL,
+			format('no location has the id %s', loc),
+			jsonb_build_object('location', loc));
 	END IF;
 	RETURN j;
 END $$;
@@ -212,7 +219,9 @@ BEGIN
 		what := 'a specimen tube';
 	END IF;
 	IF what IS NOT NULL THEN
-		PERFORM bb_fail('BB409', format('the barcode %s is already on %s', code, what));
+		PERFORM bb_fail('BB409', 'already-exists', NULL,
+			format('the barcode %s is already on %s', code, what),
+			jsonb_build_object('barcode', code));
 	END IF;
 END $$;
 COMMENT ON FUNCTION bb_barcode_check_free(text) IS 'Locks a barcode for this transaction and raises BB409 if a box, location or tube already carries it.';
@@ -225,33 +234,37 @@ DECLARE
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	IF btrim(name) = '' OR name <> btrim(name) THEN
-		PERFORM bb_fail('BB400', 'name: must not be blank or begin or end with spaces');
+		PERFORM bb_fail('BB400', 'value-malformed', 'name',
+			'must not be blank or begin or end with spaces');
 	END IF;
 	IF kind = 'site' AND parent IS NOT NULL THEN
-		PERFORM bb_fail('BB400', 'parent: a site is the top of the tree and has no parent');
+		PERFORM bb_fail('BB400', 'location-nesting', 'parent',
+			'a site is the top of the tree and has no parent');
 	END IF;
 	IF kind <> 'site' AND parent IS NULL THEN
-		PERFORM bb_fail('BB400', format('parent: a %s must be inside another location', kind));
+		PERFORM bb_fail('BB400', 'location-nesting', 'parent',
+			format('a %s must be inside another location', kind));
 	END IF;
 	IF parent IS NOT NULL THEN
 		SELECT * INTO p FROM locations l WHERE l.id = parent FOR SHARE;
 		IF NOT FOUND THEN
-			PERFORM bb_fail('BB400', format('parent: no location has the id %s', parent));
+			PERFORM bb_fail('BB400', 'unknown-location', 'parent',
+				format('no location has the id %s', parent),
+				jsonb_build_object('location', parent));
 		END IF;
 		IF bb_location_rank(kind) <= bb_location_rank(p.kind) THEN
-			PERFORM bb_fail('BB400', format('parent: a %s cannot be inside a %s (site > room > freezer > shelf > rack)',
-				kind, p.kind));
+			PERFORM bb_fail('BB400', 'location-nesting', 'parent',
+				format('a %s cannot be inside a %s (site > room > freezer > shelf > rack)', kind, p.kind));
 		END IF;
 	END IF;
 	IF temperature_c IS NOT NULL AND kind <> 'freezer' THEN
-		PERFORM bb_fail('BB400', 'temperature_c: only a freezer has a set temperature');
+		PERFORM bb_fail('BB400', 'value-not-allowed', 'temperature_c',
+			'only a freezer has a set temperature');
 	END IF;
 	IF EXISTS (SELECT 1 FROM locations l WHERE COALESCE(l.parent_id, 0) = COALESCE(parent, 0)
 		   AND l.name = bb_location_create.name) THEN
-		PERFORM bb_fail('BB409', format('%s already holds a location named %s',
-			CASE WHEN parent IS NULL THEN 'the top level'
-			     ELSE (SELECT string_agg(x, ' / ') FROM jsonb_array_elements_text(bb_location_path(parent)) x) END,
-			name));
+		PERFORM bb_fail('BB409', 'already-exists', NULL, format('%s already holds a location named %s', CASE WHEN parent IS NULL THEN 'the top level'
+			     ELSE (SELECT string_agg(x, ' / ') FROM jsonb_array_elements_text(bb_location_path(parent)) x) END, name), jsonb_build_object('name', name));
 	END IF;
 	IF barcode IS NOT NULL THEN
 		PERFORM bb_barcode_check_free(barcode);
@@ -262,7 +275,9 @@ BEGIN
 		RETURNING id INTO new_id;
 	EXCEPTION WHEN unique_violation THEN
 		-- Another transaction took the name or barcode between our look and our write.
-		PERFORM bb_fail('BB409', format('a location named %s or with that barcode was just created', name));
+		PERFORM bb_fail('BB409', 'already-exists', NULL,
+			format('a location named %s or with that barcode was just created', name),
+			jsonb_build_object('name', name));
 	END;
 	RETURN bb_location_json(new_id);
 END $$;
@@ -309,7 +324,9 @@ DECLARE
 BEGIN
 	SELECT * INTO b FROM boxes x WHERE x.barcode = code;
 	IF NOT FOUND THEN
-		PERFORM bb_fail('BB404', format('no box has the barcode %s', code));
+		PERFORM bb_fail('BB404', 'box-not-found', NULL,
+			format('no box has the barcode %s', code),
+			jsonb_build_object('box', code));
 	END IF;
 	RETURN bb_box_json(b, studies);
 END $$;
@@ -324,11 +341,13 @@ BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	SELECT * INTO p FROM locations l WHERE l.id = parent FOR SHARE;
 	IF NOT FOUND THEN
-		PERFORM bb_fail('BB400', format('parent: no location has the id %s', parent));
+		PERFORM bb_fail('BB400', 'unknown-location', 'parent',
+			format('no location has the id %s', parent),
+			jsonb_build_object('location', parent));
 	END IF;
 	IF p.kind IN ('site', 'room') THEN
-		PERFORM bb_fail('BB400', format('parent: a box stands in a freezer, shelf or rack, not in a %s (%s)',
-			p.kind, p.name));
+		PERFORM bb_fail('BB400', 'location-nesting', 'parent',
+			format('a box stands in a freezer, shelf or rack, not in a %s (%s)', p.kind, p.name));
 	END IF;
 	PERFORM bb_barcode_check_free(code);
 	BEGIN
@@ -336,7 +355,9 @@ BEGIN
 		VALUES (code, nrows, ncols, parent)
 		RETURNING * INTO b;
 	EXCEPTION WHEN unique_violation THEN
-		PERFORM bb_fail('BB409', format('a box with the barcode %s was just created', code));
+		PERFORM bb_fail('BB409', 'already-exists', NULL,
+			format('a box with the barcode %s was just created', code),
+			jsonb_build_object('barcode', code));
 	END;
 	RETURN bb_box_json(b, NULL);
 END $$;
@@ -353,11 +374,13 @@ DECLARE
 BEGIN
 	SELECT * INTO b FROM boxes x WHERE x.barcode = code;
 	IF NOT FOUND THEN
-		PERFORM bb_fail('BB404', format('no box has the barcode %s', code));
+		PERFORM bb_fail('BB404', 'box-not-found', NULL,
+			format('no box has the barcode %s', code),
+			jsonb_build_object('box', code));
 	END IF;
 	IF n < 1 OR n > b.rows * b.cols THEN
-		PERFORM bb_fail('BB400', format('count: must be between 1 and %s, the positions of box %s',
-			b.rows * b.cols, b.barcode));
+		PERFORM bb_fail('BB400', 'value-out-of-range', 'count',
+			format('must be between 1 and %s, the positions of box %s', b.rows * b.cols, b.barcode));
 	END IF;
 	WITH free AS (
 		SELECT g.r, h.c, row_number() OVER (ORDER BY g.r, h.c) AS k
@@ -383,7 +406,9 @@ DECLARE
 	j jsonb;
 BEGIN
 	IF loc IS NOT NULL AND NOT EXISTS (SELECT 1 FROM locations WHERE id = loc) THEN
-		PERFORM bb_fail('BB404', format('no location has the id %s', loc));
+		PERFORM bb_fail('BB404', 'location-not-found', NULL,
+			format('no location has the id %s', loc),
+			jsonb_build_object('location', loc));
 	END IF;
 	WITH RECURSIVE scope (id) AS (
 		SELECT loc WHERE loc IS NOT NULL
@@ -449,7 +474,9 @@ BEGIN
 	IF FOUND THEN
 		RETURN jsonb_build_object('kind', 'location', 'item', bb_location_json(loc));
 	END IF;
-	PERFORM bb_fail('BB404', format('nothing is known by %s', value));
+	PERFORM bb_fail('BB404', 'reference-not-found', NULL,
+		format('nothing is known by %s', value),
+		jsonb_build_object('value', value));
 	RETURN NULL;
 END $$;
 COMMENT ON FUNCTION bb_scan(text, text, bigint[]) IS 'GET /api/v1/scan/{value}: a specimen (by ID or tube barcode), box or location, or BB404.';
@@ -470,7 +497,8 @@ BEGIN
 	END IF;
 	SELECT p.path || to_jsonb(NEW.name) INTO NEW.path FROM locations p WHERE p.id = NEW.parent_id FOR SHARE;
 	IF NOT FOUND THEN
-		RAISE foreign_key_violation USING MESSAGE = format('parent: no location %s', NEW.parent_id);
+		PERFORM bb_fail('BB400', 'unknown-location', 'parent', format('no location %s', NEW.parent_id),
+			jsonb_build_object('location', NEW.parent_id));
 	END IF;
 	RETURN NEW;
 END $$;

@@ -571,7 +571,8 @@ is_problem(const struct resp *r, long status)
 	bool ok = r->status == status &&
 	          strncmp(r->content_type, "application/problem+json", 24) == 0 &&
 	          jnum(r, "status", 0) == (double)status && jstr(r, "type") != NULL &&
-	          jstr(r, "title") != NULL && jstr(r, "detail") != NULL;
+	          jstr(r, "title") != NULL && jstr(r, "detail") != NULL &&
+	          jstr(r, "code") != NULL && *jstr(r, "code") != '\0';
 
 	if (!ok)
 		tap_diag("  want problem %ld, got %ld %s: %s", status, r->status, r->content_type,

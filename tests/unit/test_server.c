@@ -116,6 +116,121 @@ problems(void)
 	bb_arena_free(&a);
 }
 
+/* The table of codes: each once, each status with a generic code first. */
+static void
+problem_codes(void)
+{
+	bool unique = true, known_status = true;
+	size_t n = 0;
+
+	for (const struct problem_code *pc; (pc = problem_code_at(n)) != NULL; n++) {
+		for (size_t j = 0; j < n; j++)
+			if (strcmp(problem_code_at(j)->code, pc->code) == 0)
+				unique = false;
+		if (problem_code_generic(pc->status)->status != pc->status)
+			known_status = false;
+	}
+	ok(n > 40 && unique, "%zu problem codes, each once", n);
+	ok(known_status, "  every status has a generic code");
+	is_str(problem_code_generic(409)->code, "conflict", "  409's is conflict");
+	ok(problem_code_find("position-occupied") != NULL &&
+	       problem_code_find("position-occupied")->status == 409,
+	   "  position-occupied is a 409");
+
+	char *text = problem_json(404, NULL, "no specimen X", NULL);
+	cJSON *j = cJSON_Parse(text);
+	is_str(cJSON_GetObjectItem(j, "code")->valuestring, "not-found",
+	       "a problem without a code of its own has its status's generic code");
+	cJSON_Delete(j);
+	free(text);
+}
+
+static cJSON *
+from_db(const char *state, const char *message, const char *column, const char *constraint,
+        const char *detail)
+{
+	struct db_diag d = { { 0 }, { 0 }, detail ? strdup(detail) : NULL };
+
+	snprintf(d.column, sizeof(d.column), "%s", column);
+	snprintf(d.constraint, sizeof(d.constraint), "%s", constraint);
+	cJSON *o = problem_from_db(state, message, &d);
+	free(d.detail);
+	return o;
+}
+
+static const char *
+member(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* The answers for database errors, ours (bb_fail) and PostgreSQL's own. */
+static void
+problems_from_db(void)
+{
+	cJSON *o = from_db("BB409", "position A1 of box B is taken by specimen QJ3FJKHF", "", "",
+	                   "{\"code\":\"position-occupied\",\"box\":\"B\",\"position\":\"A1\","
+	                   "\"occupant\":\"QJ3FJKHF\",\"status\":\"in_storage\"}");
+	is_str(member(o, "code"), "position-occupied", "a raised code is the problem's code");
+	is_int(cJSON_GetObjectItem(o, "status")->valueint, 409, "  with its status");
+	is_str(member(o, "occupant"), "QJ3FJKHF", "  facts are members");
+	ok(cJSON_IsNumber(cJSON_GetObjectItem(o, "status")),
+	   "  a fact never replaces a member of RFC 9457");
+	cJSON_Delete(o);
+
+	o = from_db("BB400", "\"Q\" is not a position such as A1", "placements[2].position", "",
+	            "{\"code\":\"position-invalid\"}");
+	is_str(member(o, "detail"), "placements[2].position \"Q\" is not a position such as A1",
+	       "a raised field leads the detail");
+	const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "errors"), 0);
+	is_str(member(e, "field"), "placements[2].position", "  and is errors[0].field");
+	cJSON_Delete(o);
+
+	o = from_db("BB409", "something", "", "", "{\"code\":\"no-such-code\"}");
+	is_str(member(o, "code"), "conflict",
+	       "a raised code missing from the table: the generic code of its status");
+	cJSON_Delete(o);
+	o = from_db("BB404", "no specimen X", "", "", NULL);
+	is_str(member(o, "code"), "not-found", "no DETAIL at all: the generic code");
+	cJSON_Delete(o);
+
+	static const struct {
+		const char *state, *constraint, *column, *code, *field;
+		unsigned status;
+	} pg[] = {
+		{ "23505", "boxes_barcode_key", "", "already-exists", "barcode", 409 },
+		{ "23505", "some_new_key", "", "already-exists", NULL, 409 },
+		{ "23514", "specimens_notes_check", "", "invalid-value", "notes", 400 },
+		{ "23514", "some_new_check", "", "invalid-value", NULL, 400 },
+		{ "23503", "specimens_box_id_fkey", "", "invalid-reference", NULL, 400 },
+		{ "23502", "", "unit", "value-required", "unit", 400 },
+		{ "22003", "", "", "value-out-of-range", NULL, 400 },
+		{ "22008", "", "", "invalid-value", NULL, 400 },
+		{ "22001", "", "", "invalid-value", NULL, 400 },
+		{ "22P02", "", "", "invalid-value", NULL, 400 },
+	};
+	for (size_t i = 0; i < sizeof(pg) / sizeof(pg[0]); i++) {
+		o = from_db(pg[i].state,
+		            "new row for relation \"specimens\" violates check constraint \"x\"",
+		            pg[i].column, pg[i].constraint, "Failing row contains (1, 2).");
+		char *text = cJSON_PrintUnformatted(o);
+		e = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "errors"), 0);
+		ok(strcmp(member(o, "code"), pg[i].code) == 0 &&
+		       cJSON_GetObjectItem(o, "status")->valueint == (int)pg[i].status &&
+		       strstr(text, "violates") == NULL && strstr(text, "relation") == NULL &&
+		       strstr(text, "Failing row") == NULL &&
+		       (pg[i].field == NULL ? e == NULL
+		                            : strcmp(member(e, "field"), pg[i].field) == 0),
+		   "SQLSTATE %s %s: %u %s%s%s, in our words (%s)", pg[i].state, pg[i].constraint,
+		   pg[i].status, pg[i].code, pg[i].field ? " naming " : "",
+		   pg[i].field ? pg[i].field : "", member(o, "detail"));
+		free(text);
+		cJSON_Delete(o);
+	}
+}
+
 static int
 load(struct srv_config *cfg, const char *const *args, char *errbuf, size_t errlen)
 {
@@ -303,6 +418,8 @@ main(void)
 {
 	routing();
 	problems();
+	problem_codes();
+	problems_from_db();
 	configuration();
 	whole_numbers();
 	cursors();

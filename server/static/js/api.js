@@ -10,10 +10,9 @@ export class ApiError extends Error {
 		this.status = status;
 		this.problem = problem || {};
 	}
-	/* The endpoint does not exist on this server (yet). */
+	/* The endpoint does not exist on this server (yet): told by the problem's code. */
 	get missing() {
-		return this.status === 404 && /there is no resource at/.test(this.problem.detail || '') ||
-			this.status === 405;
+		return this.status === 404 && this.problem.code === 'no-route' || this.status === 405;
 	}
 }
 
