@@ -205,6 +205,62 @@ media_type_is(const char *ct, const char *want)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* Whether word is one of the space-separated words of list. */
+static bool
+word_in(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; p != NULL && *p != '\0'; p += strcspn(p, " "), p += *p == ' ')
+		if (strncmp(p, word, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+struct query_check {
+	struct srv_req *r;
+	struct bb_js_errors errs;
+};
+
+static enum MHD_Result
+check_query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query_check *q = cls;
+	const struct route *rt = q->r->route;
+	size_t seen = 0;
+
+	(void)kind;
+	(void)value;
+	if (!word_in(rt->query, key)) {
+		bb_js_error_add(&q->errs, &q->r->arena, key, "is not a parameter of %s %s%s%s",
+		                rt->method, rt->pattern, rt->query ? " (it takes: " : "",
+		                rt->query ? bb_arena_printf(&q->r->arena, "%s)", rt->query) : "");
+		return MHD_YES;
+	}
+	for (size_t i = 0; i < q->errs.n; i++)
+		seen += strcmp(q->errs.list[i].field, key) == 0;
+	/* A second value would be ignored: refuse it rather than guess which was meant. */
+	if (seen == 0 &&
+	    MHD_lookup_connection_value(q->r->conn, MHD_GET_ARGUMENT_KIND, key) != value)
+		bb_js_error_add(&q->errs, &q->r->arena, key, "is given more than once");
+	return MHD_YES;
+}
+
+/* Every query parameter must be one the route reads (route->query): 400 naming the others. */
+static bool
+query_known(struct srv_req *r)
+{
+	struct query_check q = { r, { 0 } };
+
+	if (r->route->query != NULL && strcmp(r->route->query, QUERY_ANY) == 0)
+		return true;
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_query_arg, &q);
+	if (q.errs.n == 0)
+		return true;
+	reply_invalid(r, &q.errs);
+	return false;
+}
+
 static void
 dispatch(struct srv_req *r)
 {
@@ -239,7 +295,8 @@ dispatch(struct srv_req *r)
 		if (path_matched)
 			reply_problem(r, 405, NULL, "%s is not allowed on %s", r->method, r->path);
 		else
-			reply_problem_code(r, "no-route", NULL, "there is no resource at %s", r->path);
+			reply_problem_code(r, "no-route", NULL, "there is no resource at %s",
+			                   r->path);
 		return;
 	}
 	if (r->route->roles != ROLES_PUBLIC) {
@@ -264,6 +321,8 @@ dispatch(struct srv_req *r)
 			return;
 		}
 	}
+	if (!query_known(r))
+		return;
 	bool json = media_type_is(r->content_type, "application/json");
 	/* Scanner software saves its exports as .csv or .txt: both are the same text. */
 	bool csv = media_type_is(r->content_type, "text/csv") ||

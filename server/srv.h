@@ -71,7 +71,16 @@ struct route {
 	handler_fn handler;
 	enum body_kind body;
 	const struct bb_js_spec *spec;
+	/*
+	 * The query parameters the route reads, separated by spaces ("study
+	 * limit cursor"); NULL: none; QUERY_ANY: not checked (static files). The
+	 * dispatcher answers 400 naming every other one, so a mistyped filter
+	 * never silently widens a list.
+	 */
+	const char *query;
 };
+
+#define QUERY_ANY "*"
 
 extern const struct route routes[];
 extern const size_t route_count;

@@ -212,6 +212,55 @@ raw_targets(struct tenv *t)
 	resp_free(&r);
 }
 
+/*
+ * A mistyped or foreign filter once returned the whole biobank's first page
+ * (?location=8, ?freezer=, ?q=; FHIR ?patient= gave every specimen): every
+ * parameter a route does not read is now 400 naming it.
+ */
+static void
+unknown_parameters(struct tenv *t)
+{
+	static const struct {
+		const char *path, *field;
+	} cases[] = {
+		{ "/api/v1/specimens?location=8", "location" },
+		{ "/api/v1/specimens?freezer=", "freezer" },
+		{ "/api/v1/specimens?q=P001", "q" },
+		{ "/api/v1/specimens?Study=MASC", "Study" },
+		{ "/api/v1/participants?q=P0", "q" },
+		{ "/api/v1/studies?sort=code", "sort" },
+		{ "/api/v1/audit-log?user=admin", "user" },
+		{ "/api/v1/locations?kind=freezer", "kind" },
+		{ "/api/v1/boxes?barcode=BOX-A", "barcode" },
+		{ "/api/v1/shipments?destination=x", "destination" },
+		{ "/api/v1/reports/inventory?type=serum", "type" },
+		{ "/api/v1/reports/occupancy?box=BOX-A", "box" },
+		{ "/api/v1/reports/consent-withdrawn?study=MASC", "study" },
+		{ "/api/v1/fhir/Specimen?patient=MASC/P001", "patient" },
+		{ "/api/v1/fhir/Specimen?_sort=type", "_sort" },
+		{ "/api/v1/specimen-types?x=1", "x" },
+		{ "/api/v1/ledger/verify?fast=1", "fast" },
+		{ "/api/v1/specimens?study=MASC&study=SSC", "study" },
+	};
+	struct resp r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		http(t->d.url, "GET", cases[i].path, t->admin_token, NULL, NULL, 0, &r);
+		if (!ok(is_problem(&r, 400) && problem_names_field(&r, cases[i].field),
+		        "%s: 400 naming %s", cases[i].path, cases[i].field))
+			tap_diag("  %ld %s", r.status, r.body);
+		resp_free(&r);
+	}
+	http(t->d.url, "GET", "/api/v1/specimens?study=MASC&type=serum&limit=5", t->admin_token,
+	     NULL, NULL, 0, &r);
+	is_int(r.status, 200, "the parameters a list reads still work");
+	resp_free(&r);
+	http(t->d.url, "GET", "/api/v1/fhir/Specimen?subject=MASC/P001&_count=5", t->admin_token,
+	     NULL, NULL, 0, &r);
+	is_int(r.status, 200, "  and FHIR's");
+	resp_free(&r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -223,6 +272,7 @@ main(int argc, char **argv)
 	limits(&t);
 	bad_bodies(&t);
 	raw_targets(&t);
+	unknown_parameters(&t);
 	tenv_teardown(&t);
 	return tap_done();
 }

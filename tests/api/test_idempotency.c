@@ -78,25 +78,33 @@ main(int argc, char **argv)
 	resp_free(&r);
 	is_int(specimens(&t), before + 3, "  which makes nothing");
 
-	/* The query string is part of the request: ?box= may change what a handler does. */
-	post_key(&t, t.admin_token, "/api/v1/specimens?x=1", "query-key", body, &r);
-	is_int(r.status, 201, "a keyed registration with ?x=1 answers 201");
+	/* The query string is part of the request: ?box= changes what a scan is about. */
+	struct resp ar;
+	api(&t, "POST", "/api/v1/audits", t.admin_token, "{\"box\":\"BOX-A\"}", &ar);
+	char scans[80];
+	snprintf(scans, sizeof(scans), "/api/v1/audits/%.0f/scans", jnum(&ar, "id", 0));
+	resp_free(&ar);
+	const char *hand = "{\"scans\":[{\"position\":\"A1\",\"barcode\":\"QUERY-TUBE-1\"}]}";
+	char scan_path[160];
+	snprintf(scan_path, sizeof(scan_path), "%s?box=BOX-A", scans);
+	post_key(&t, t.admin_token, scan_path, "query-key", hand, &r);
+	is_int(r.status, 200, "a keyed hand scan with ?box=BOX-A answers 200");
 	resp_free(&r);
-	int with_query = specimens(&t);
-	post_key(&t, t.admin_token, "/api/v1/specimens?x=2", "query-key", body, &r);
-	ok(is_problem(&r, 422), "  the same key and body with ?x=2 is a 422 problem");
+	long with_query = sql_int(&t, "SELECT count(*) FROM audit_scans");
+	snprintf(scan_path, sizeof(scan_path), "%s?box=BOX-B", scans);
+	post_key(&t, t.admin_token, scan_path, "query-key", hand, &r);
+	ok(is_problem(&r, 422), "  the same key and body with ?box=BOX-B is a 422 problem");
 	resp_free(&r);
-	post_key(&t, t.admin_token, "/api/v1/specimens", "query-key", body, &r);
+	post_key(&t, t.admin_token, scans, "query-key", hand, &r);
 	ok(is_problem(&r, 422), "  and so is the same key and body without a query");
 	resp_free(&r);
-	post_key(&t, t.admin_token, "/api/v1/specimens?x=%31", "query-key", body, &r);
-	ok(r.status == 201 && strcmp(r.replayed, "true") == 0,
-	   "  ?x=%%31 is ?x=1 decoded: a replay (status %ld)", r.status);
+	snprintf(scan_path, sizeof(scan_path), "%s?box=BOX%%2DA", scans);
+	post_key(&t, t.admin_token, scan_path, "query-key", hand, &r);
+	ok(r.status == 200 && strcmp(r.replayed, "true") == 0,
+	   "  ?box=BOX%%2DA is ?box=BOX-A decoded: a replay (status %ld)", r.status);
 	resp_free(&r);
-	post_key(&t, t.admin_token, "/api/v1/specimens?x=1&y", "query-key", body, &r);
-	ok(is_problem(&r, 422), "  one argument more is another request");
-	resp_free(&r);
-	is_int(specimens(&t), with_query, "  none of which made anything");
+	is_int(sql_int(&t, "SELECT count(*) FROM audit_scans"), with_query,
+	       "  none of which scanned anything again");
 
 	/* A key stored before the query counted (method NUL path NUL body) still replays. */
 	bool ok_sql;
