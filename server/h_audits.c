@@ -85,17 +85,6 @@ h_audits_create(struct srv_req *r)
 	reply_from_function(r, 201, "db_audit_create", 5, params);
 }
 
-void
-h_audits_get(struct srv_req *r)
-{
-	const char *id = audit_id(r);
-
-	if (id == NULL)
-		return;
-	const char *params[] = { id, req_studies(r) };
-	reply_from_function(r, 200, "db_audit_get", 2, params);
-}
-
 /* POST /api/v1/audits/{id}/scans as JSON: hand scans. */
 enum { SC_SCANS, SC__MAX };
 enum { SCI_BOX, SCI_POSITION, SCI_BARCODE, SCI__MAX };

@@ -68,35 +68,6 @@ query_opt(struct srv_req *r, const char *name)
 }
 
 void
-h_studies_create(struct srv_req *r)
-{
-	const char *params[] = { r->in[STUDY_CODE].s, r->in[STUDY_NAME].s, req_actor(r),
-		                 req_actor_id(r) };
-
-	reply_from_function(r, 201, "h_studies_create", 4, params);
-}
-
-void
-h_studies_list(struct srv_req *r)
-{
-	struct page pg; /* answered whole: page parameters are only checked */
-
-	if (!req_page(r, PAGE_NONE, &pg))
-		return;
-	const char *params[] = { req_studies(r) };
-
-	reply_from_function(r, 200, "h_studies_list", 1, params);
-}
-
-void
-h_studies_get(struct srv_req *r)
-{
-	const char *params[] = { r->params[0], req_studies(r) };
-
-	reply_from_function(r, 200, "h_studies_get", 2, params);
-}
-
-void
 h_participants_create(struct srv_req *r)
 {
 	const struct bb_js_value *by = &r->in[PART_BIRTH_YEAR];
@@ -119,67 +90,6 @@ h_participants_create(struct srv_req *r)
 		                 req_actor(r),        req_actor_id(r) };
 
 	reply_from_function(r, 201, "h_participants_create", 8, params);
-}
-
-void
-h_participants_get(struct srv_req *r)
-{
-	const char *params[] = { r->params[0], r->params[1], req_studies(r) };
-
-	reply_from_function(r, 200, "h_participants_get", 3, params);
-}
-
-void
-h_participants_list(struct srv_req *r)
-{
-	struct page pg;
-
-	if (!req_page(r, PAGE_PARTICIPANTS, &pg))
-		return;
-	const char *params[] = { query_opt(r, "study"), pg.limit, pg.cursor, req_studies(r) };
-
-	reply_from_function(r, 200, "h_participants_list", 4, params);
-}
-
-void
-h_consents_create(struct srv_req *r)
-{
-	const char *params[] = { r->params[0],           r->params[1],
-		                 r->in[CONSENT_SCOPE].s, r->in[CONSENT_STATUS].s,
-		                 r->in[CONSENT_DATE].s,  r->in[CONSENT_VERSION].s,
-		                 req_studies(r),         req_actor(r),
-		                 req_actor_id(r) };
-
-	reply_from_function(r, 201, "h_consents_create", 9, params);
-}
-
-void
-h_specimen_types_create(struct srv_req *r)
-{
-	const char *params[] = { r->in[STYPE_CODE].s, r->in[STYPE_NAME].s, req_actor(r),
-		                 req_actor_id(r) };
-
-	reply_from_function(r, 201, "h_specimen_types_create", 4, params);
-}
-
-void
-h_specimen_types_list(struct srv_req *r)
-{
-	struct page pg; /* answered whole: page parameters are only checked */
-
-	if (!req_page(r, PAGE_NONE, &pg))
-		return;
-	reply_from_function(r, 200, "h_specimen_types_list", 0, NULL);
-}
-
-void
-h_diagnoses_list(struct srv_req *r)
-{
-	struct page pg; /* answered whole: page parameters are only checked */
-
-	if (!req_page(r, PAGE_NONE, &pg))
-		return;
-	reply_from_function(r, 200, "h_diagnoses_list", 0, NULL);
 }
 
 void

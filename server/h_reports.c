@@ -11,17 +11,6 @@
 enum { ID_MAX = 9007199254740991LL }; /* 2^53 - 1: ids stay exact in JSON numbers */
 
 void
-h_reports_inventory(struct srv_req *r)
-{
-	const char *study = req_query(r, "study");
-
-	if (study != NULL && *study == '\0')
-		study = NULL;
-	const char *params[] = { study, req_studies(r) };
-	reply_from_function(r, 200, "db_report_inventory", 2, params);
-}
-
-void
 h_reports_occupancy(struct srv_req *r)
 {
 	const char *l = req_query(r, "location"), *loc = NULL;
@@ -37,17 +26,6 @@ h_reports_occupancy(struct srv_req *r)
 	}
 	const char *params[] = { loc };
 	reply_from_function(r, 200, "db_report_occupancy", 1, params);
-}
-
-void
-h_reports_consent_withdrawn(struct srv_req *r)
-{
-	struct page pg;
-
-	if (!req_page(r, PAGE_CONSENT_WITHDRAWN, &pg))
-		return;
-	const char *params[] = { req_studies(r), pg.after ? pg.after : "0", pg.limit };
-	reply_page(r, PAGE_CONSENT_WITHDRAWN, "db_report_consent_withdrawn", 3, params);
 }
 
 enum { DS_SPECIMENS, DS_REASON, DS__MAX };

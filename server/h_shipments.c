@@ -31,17 +31,6 @@ static const struct bb_js_field create_fields[SH__MAX] = {
 };
 const struct bb_js_spec h_shipments_create_spec = BB_JS_SPEC(create_fields);
 
-void
-h_shipments_create(struct srv_req *r)
-{
-	const struct bb_js_value *in = r->in;
-	const char *params[] = {
-		in[SH_DESTINATION].s, in[SH_CONDITIONS].s, in[SH_REQUESTER].s,
-		in[SH_NOTES].s,       req_actor(r),        req_actor_id(r),
-	};
-	reply_from_function(r, 201, "db_shipment_create", 6, params);
-}
-
 /* The manifest as CSV: one header row, one row per specimen. */
 static void
 shipment_csv(struct srv_req *r, const char *id)
@@ -142,17 +131,6 @@ h_shipments_remove(struct srv_req *r)
 	reply_from_function(r, 200, "db_shipment_remove", 5, params);
 }
 
-void
-h_shipments_dispatch(struct srv_req *r)
-{
-	const char *id = shipment_id(r);
-
-	if (id == NULL)
-		return;
-	const char *params[] = { id, req_studies(r), req_actor(r), req_actor_id(r) };
-	reply_from_function(r, 200, "db_shipment_dispatch", 4, params);
-}
-
 static const char *const condition_choices[] = { "good", "thawed", "damaged", NULL };
 
 enum { RC_RECEIVED_AT, RC_CONDITION, RC_NOTES, RC__MAX };
@@ -163,22 +141,3 @@ static const struct bb_js_field receipt_fields[RC__MAX] = {
 };
 const struct bb_js_spec h_shipments_receipt_spec = BB_JS_SPEC(receipt_fields);
 
-void
-h_shipments_receive(struct srv_req *r)
-{
-	const char *id = shipment_id(r);
-	const struct bb_js_value *in = r->in;
-
-	if (id == NULL)
-		return;
-	const char *params[] = {
-		id,
-		in[RC_RECEIVED_AT].s,
-		in[RC_CONDITION].s,
-		in[RC_NOTES].s,
-		req_studies(r),
-		req_actor(r),
-		req_actor_id(r),
-	};
-	reply_from_function(r, 200, "db_shipment_receive", 7, params);
-}

@@ -90,28 +90,6 @@ h_specimens_create(struct srv_req *r)
 	reply_from_function(r, 201, "db_specimen_register", 14, params);
 }
 
-void
-h_specimens_get(struct srv_req *r)
-{
-	const char *ref = req_specimen_ref(r, r->params[0], NULL);
-
-	if (ref == NULL)
-		return;
-	const char *params[] = { ref, req_studies(r) };
-	reply_from_function(r, 200, "db_specimen_get", 2, params);
-}
-
-void
-h_specimens_events(struct srv_req *r)
-{
-	const char *ref = req_specimen_ref(r, r->params[0], NULL);
-
-	if (ref == NULL)
-		return;
-	const char *params[] = { ref, req_studies(r) };
-	reply_from_function(r, 200, "db_specimen_events", 2, params);
-}
-
 static const char *const status_choices[] = { "registered", "in_storage", "checked_out", "shipped",
 	                                      "consumed",   "destroyed",  "lost",        NULL };
 
@@ -260,33 +238,6 @@ const struct bb_js_spec h_specimens_move_spec = BB_JS_SPEC(move_fields);
 const struct bb_js_spec h_specimens_return_spec = BB_JS_SPEC(return_fields);
 const struct bb_js_spec h_specimens_reason_spec = BB_JS_SPEC(reason_fields);
 const struct bb_js_spec h_specimens_found_spec = BB_JS_SPEC(found_fields);
-
-/* The action is the last path segment: /api/v1/specimens/{id}/ACTION. */
-void
-h_specimens_act(struct srv_req *r)
-{
-	const char *action = strrchr(r->path, '/') + 1;
-	const char *ref = req_specimen_ref(r, r->params[0], NULL);
-	const struct bb_js_value *in = r->in;
-
-	if (ref == NULL)
-		return;
-	const struct bb_js_value *from = in[ACT_FROM].present ? in[ACT_FROM].obj : NULL;
-	const char *params[] = {
-		action,
-		ref,
-		req_studies(r),
-		req_actor(r),
-		req_actor_id(r),
-		in[ACT_BOX].s,
-		in[ACT_POSITION].s,
-		from ? from[FROM_BOX].s : NULL,
-		from ? from[FROM_POSITION].s : NULL,
-		in[ACT_REASON].s,
-		in[ACT_THAWED].present ? (in[ACT_THAWED].b ? "true" : "false") : NULL,
-	};
-	reply_from_function(r, 200, "db_specimen_act", 11, params);
-}
 
 enum { PL_PLACEMENTS, PL__MAX };
 enum { PLI_POSITION, PLI_SPECIMEN, PLI__MAX };

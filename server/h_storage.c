@@ -107,17 +107,6 @@ h_locations_create(struct srv_req *r)
 }
 
 void
-h_locations_get(struct srv_req *r)
-{
-	const char *id = req_id_param(r, 0, "location");
-
-	if (id == NULL)
-		return;
-	const char *params[] = { id };
-	reply_from_function(r, 200, "db_location_get", 1, params);
-}
-
-void
 h_locations_list(struct srv_req *r)
 {
 	struct page pg;
@@ -147,14 +136,6 @@ h_boxes_create(struct srv_req *r)
 		req_actor_id(r),
 	};
 	reply_from_function(r, 201, "db_box_create", 6, params);
-}
-
-void
-h_boxes_get(struct srv_req *r)
-{
-	const char *params[] = { r->params[0], req_studies(r) };
-
-	reply_from_function(r, 200, "db_box_get", 2, params);
 }
 
 void

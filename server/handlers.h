@@ -26,16 +26,7 @@ void h_tokens_create(struct srv_req *r);
 /* h_participants.c */
 extern const struct bb_js_spec h_studies_create_spec, h_participants_create_spec,
     h_consents_create_spec, h_specimen_types_create_spec;
-void h_studies_create(struct srv_req *r);
-void h_studies_list(struct srv_req *r);
-void h_studies_get(struct srv_req *r);
 void h_participants_create(struct srv_req *r);
-void h_participants_list(struct srv_req *r);
-void h_participants_get(struct srv_req *r);
-void h_consents_create(struct srv_req *r);
-void h_specimen_types_create(struct srv_req *r);
-void h_specimen_types_list(struct srv_req *r);
-void h_diagnoses_list(struct srv_req *r);
 void h_audit_log_list(struct srv_req *r);
 
 /* h_specimens.c */
@@ -44,20 +35,15 @@ extern const struct bb_js_spec h_specimens_create_spec, h_specimens_aliquot_spec
     h_specimens_reason_spec, h_specimens_found_spec, h_boxes_place_spec;
 void h_specimens_create(struct srv_req *r);
 void h_specimens_list(struct srv_req *r);
-void h_specimens_get(struct srv_req *r);
-void h_specimens_events(struct srv_req *r);
 void h_specimens_aliquot(struct srv_req *r);
 void h_specimens_derive(struct srv_req *r);
-void h_specimens_act(struct srv_req *r);
 void h_boxes_place(struct srv_req *r);
 
 /* h_storage.c */
 extern const struct bb_js_spec h_locations_create_spec, h_boxes_create_spec;
 void h_locations_create(struct srv_req *r);
-void h_locations_get(struct srv_req *r);
 void h_locations_list(struct srv_req *r);
 void h_boxes_create(struct srv_req *r);
-void h_boxes_get(struct srv_req *r);
 void h_boxes_free(struct srv_req *r);
 void h_boxes_list(struct srv_req *r);
 void h_scan(struct srv_req *r);
@@ -68,7 +54,6 @@ void h_ledger_verify(struct srv_req *r);
 /* h_audits.c */
 extern const struct bb_js_spec h_audits_create_spec, h_audits_scan_spec, h_audits_close_spec;
 void h_audits_create(struct srv_req *r);
-void h_audits_get(struct srv_req *r);
 void h_audits_scan(struct srv_req *r);
 void h_audits_close(struct srv_req *r);
 void h_boxes_place_csv(struct srv_req *r); /* the text/csv body of h_boxes_place */
@@ -87,16 +72,11 @@ void h_labels_print(struct srv_req *r);
 /* h_shipments.c, h_reports.c, h_fhir.c, csv_export.c */
 extern const struct bb_js_spec h_shipments_create_spec, h_shipments_add_spec,
     h_shipments_receipt_spec, h_reports_destroy_spec;
-void h_shipments_create(struct srv_req *r);
 void h_shipments_list(struct srv_req *r);
 void h_shipments_get(struct srv_req *r);
 void h_shipments_add(struct srv_req *r);
 void h_shipments_remove(struct srv_req *r);
-void h_shipments_dispatch(struct srv_req *r);
-void h_shipments_receive(struct srv_req *r);
-void h_reports_inventory(struct srv_req *r);
 void h_reports_occupancy(struct srv_req *r);
-void h_reports_consent_withdrawn(struct srv_req *r);
 void h_reports_destroy(struct srv_req *r);
 void h_fhir_specimen_get(struct srv_req *r);
 void h_fhir_specimen_search(struct srv_req *r);

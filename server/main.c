@@ -1,5 +1,6 @@
 /* main.c — biobankd's subcommands: serve, migrate, user add, config. */
 #include "auth.h"
+#include "bind.h"
 #include "config.h"
 #include "db_accounts.h"
 #include "ledger_verify.h"
@@ -64,6 +65,11 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "biobankd: serve: unexpected argument \"%s\"\n", argv[rest]);
 		config_free(&cfg);
 		return 2;
+	}
+	/* A route bound to a parameter it cannot have is our bug: never serve it. */
+	if (bind_check(stderr) != 0) {
+		config_free(&cfg);
+		return 1;
 	}
 	s.cfg = &cfg;
 	struct srv_printers *printers = NULL;

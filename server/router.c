@@ -1,7 +1,82 @@
 /* router.c — the routing table: method, path pattern, roles, handler, body. */
+#include "bind.h"
 #include "handlers.h"
 
 #include <string.h>
+
+/*
+ * Route bindings (bind.h): where each parameter of the route's SQL function
+ * comes from, in the function's order.
+ */
+#define END                                                                                        \
+	{                                                                                          \
+		ARG_END, 0, NULL                                                                   \
+	}
+#define PATH(i)                                                                                    \
+	{                                                                                          \
+		ARG_PATH, (i), NULL                                                                \
+	}
+#define ID(i, what)                                                                                \
+	{                                                                                          \
+		ARG_PATH_ID, (i), (what)                                                           \
+	}
+#define REF(i)                                                                                     \
+	{                                                                                          \
+		ARG_PATH_REF, (i), NULL                                                            \
+	}
+#define BODY(name)                                                                                 \
+	{                                                                                          \
+		ARG_BODY, 0, (name)                                                                \
+	}
+#define QUERY(name)                                                                                \
+	{                                                                                          \
+		ARG_QUERY, 0, (name)                                                               \
+	}
+#define CONST(v)                                                                                   \
+	{                                                                                          \
+		ARG_CONST, 0, (v)                                                                  \
+	}
+#define STUDIES                                                                                    \
+	{                                                                                          \
+		ARG_STUDIES, 0, NULL                                                               \
+	}
+#define ACTOR                                                                                      \
+	{ ARG_ACTOR, 0, NULL },                                                                    \
+	{                                                                                          \
+		ARG_ACTOR_ID, 0, NULL                                                              \
+	}
+#define PAGE_SIZE                                                                                  \
+	{                                                                                          \
+		ARG_PAGE_SIZE, 0, NULL                                                             \
+	}
+#define CURSOR                                                                                     \
+	{                                                                                          \
+		ARG_CURSOR, 0, NULL                                                                \
+	}
+#define AFTER                                                                                      \
+	{                                                                                          \
+		ARG_AFTER, 0, NULL                                                                 \
+	}
+#define SQL(stmt_, status_, ...)                                                                   \
+	(&(const struct sql_call){ .stmt = (stmt_), .status = (status_), .args = { __VA_ARGS__ } })
+/* A list: ?limit= and ?cursor= are checked as page_ says, then read by PAGE_SIZE, CURSOR, AFTER. */
+#define LIST(stmt_, page_, ...)                                                                    \
+	(&(const struct sql_call){ .stmt = (stmt_),                                                \
+	                           .status = 200,                                                  \
+	                           .paged = true,                                                  \
+	                           .page = (page_),                                                \
+	                           .args = { __VA_ARGS__ } })
+/*
+ * A custody action on one specimen: one function, the action named by the
+ * route; then box, position, from.box, from.position, reason, thawed.
+ */
+#define ACT(action, ...)                                                                           \
+	SQL("db_specimen_act", 200, CONST(action), REF(0), STUDIES, ACTOR, __VA_ARGS__)
+#define NONE                                                                                       \
+	{                                                                                          \
+		ARG_NULL, 0, NULL                                                                  \
+	}
+#define PLACE BODY("box"), BODY("position")
 
 #define ADMIN    R(ROLE_ADMIN)
 #define MANAGERS (R(ROLE_ADMIN) | R(ROLE_MANAGER))
@@ -25,24 +100,30 @@ const struct route routes[] = {
 	{ "POST", "/api/v1/tokens", ADMIN, h_tokens_create, BODY_JSON, &h_tokens_create_spec },
 
 	/* studies, participants, consent, reference lists, audit log (h_participants.c) */
-	{ "POST", "/api/v1/studies", MANAGERS, h_studies_create, BODY_JSON,
-	  &h_studies_create_spec },
-	{ "GET", "/api/v1/studies", READERS, h_studies_list, BODY_NONE, NULL, "limit cursor" },
-	{ "GET", "/api/v1/studies/:code", READERS, h_studies_get, BODY_NONE, NULL },
+	{ "POST", "/api/v1/studies", MANAGERS, h_sql, BODY_JSON, &h_studies_create_spec, NULL,
+	  SQL("h_studies_create", 201, BODY("code"), BODY("name"), ACTOR) },
+	{ "GET", "/api/v1/studies", READERS, h_sql, BODY_NONE, NULL, "limit cursor",
+	  LIST("h_studies_list", PAGE_NONE, STUDIES) },
+	{ "GET", "/api/v1/studies/:code", READERS, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("h_studies_get", 200, PATH(0), STUDIES) },
 	{ "POST", "/api/v1/participants", BENCH, h_participants_create, BODY_JSON,
 	  &h_participants_create_spec },
-	{ "GET", "/api/v1/participants", READERS, h_participants_list, BODY_NONE, NULL,
-	  "study limit cursor" },
-	{ "GET", "/api/v1/participants/:study/:code", READERS, h_participants_get, BODY_NONE,
-	  NULL },
-	{ "POST", "/api/v1/participants/:study/:code/consents", MANAGERS, h_consents_create,
-	  BODY_JSON, &h_consents_create_spec },
-	{ "POST", "/api/v1/specimen-types", MANAGERS, h_specimen_types_create, BODY_JSON,
-	  &h_specimen_types_create_spec },
-	{ "GET", "/api/v1/specimen-types", ROLES_ALL, h_specimen_types_list, BODY_NONE, NULL,
-	  "limit cursor" },
-	{ "GET", "/api/v1/diagnoses", ROLES_ALL, h_diagnoses_list, BODY_NONE, NULL,
-	  "limit cursor" },
+	{ "GET", "/api/v1/participants", READERS, h_sql, BODY_NONE, NULL, "study limit cursor",
+	  LIST("h_participants_list", PAGE_PARTICIPANTS, QUERY("study"), PAGE_SIZE, CURSOR,
+	       STUDIES) },
+	{ "GET", "/api/v1/participants/:study/:code", READERS, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("h_participants_get", 200, PATH(0), PATH(1), STUDIES) },
+	{ "POST", "/api/v1/participants/:study/:code/consents", MANAGERS, h_sql, BODY_JSON,
+	  &h_consents_create_spec, NULL,
+	  SQL("h_consents_create", 201, PATH(0), PATH(1), BODY("scope"), BODY("status"),
+	      BODY("date"), BODY("version"), STUDIES, ACTOR) },
+	{ "POST", "/api/v1/specimen-types", MANAGERS, h_sql, BODY_JSON,
+	  &h_specimen_types_create_spec, NULL,
+	  SQL("h_specimen_types_create", 201, BODY("code"), BODY("name"), ACTOR) },
+	{ "GET", "/api/v1/specimen-types", ROLES_ALL, h_sql, BODY_NONE, NULL, "limit cursor",
+	  LIST("h_specimen_types_list", PAGE_NONE, END) },
+	{ "GET", "/api/v1/diagnoses", ROLES_ALL, h_sql, BODY_NONE, NULL, "limit cursor",
+	  LIST("h_diagnoses_list", PAGE_NONE, END) },
 	{ "GET", "/api/v1/audit-log", AUDITORS, h_audit_log_list, BODY_NONE, NULL,
 	  "entity entity_id actor since limit cursor" },
 
@@ -51,35 +132,41 @@ const struct route routes[] = {
 	  &h_specimens_create_spec },
 	{ "GET", "/api/v1/specimens", READERS, h_specimens_list, BODY_NONE, NULL,
 	  "study participant type timepoint status box limit cursor" },
-	{ "GET", "/api/v1/specimens/:id", READERS, h_specimens_get, BODY_NONE, NULL },
-	{ "GET", "/api/v1/specimens/:id/events", READERS, h_specimens_events, BODY_NONE, NULL },
+	{ "GET", "/api/v1/specimens/:id", READERS, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("db_specimen_get", 200, REF(0), STUDIES) },
+	{ "GET", "/api/v1/specimens/:id/events", READERS, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("db_specimen_events", 200, REF(0), STUDIES) },
 	{ "POST", "/api/v1/specimens/:id/aliquots", BENCH, h_specimens_aliquot, BODY_JSON,
 	  &h_specimens_aliquot_spec },
 	{ "POST", "/api/v1/specimens/:id/derivatives", BENCH, h_specimens_derive, BODY_JSON,
 	  &h_specimens_derive_spec },
-	{ "POST", "/api/v1/specimens/:id/store", BENCH, h_specimens_act, BODY_JSON,
-	  &h_specimens_store_spec },
-	{ "POST", "/api/v1/specimens/:id/move", BENCH, h_specimens_act, BODY_JSON,
-	  &h_specimens_move_spec },
-	{ "POST", "/api/v1/specimens/:id/checkout", BENCH, h_specimens_act, BODY_JSON,
-	  &h_specimens_reason_spec },
-	{ "POST", "/api/v1/specimens/:id/return", BENCH, h_specimens_act, BODY_JSON,
-	  &h_specimens_return_spec },
-	{ "POST", "/api/v1/specimens/:id/consume", BENCH, h_specimens_act, BODY_JSON,
-	  &h_specimens_reason_spec },
-	{ "POST", "/api/v1/specimens/:id/lost", BENCH, h_specimens_act, BODY_JSON,
-	  &h_specimens_reason_spec },
-	{ "POST", "/api/v1/specimens/:id/found", BENCH, h_specimens_act, BODY_JSON,
-	  &h_specimens_found_spec },
-	{ "POST", "/api/v1/specimens/:id/destroy", MANAGERS, h_specimens_act, BODY_JSON,
-	  &h_specimens_reason_spec },
+	{ "POST", "/api/v1/specimens/:id/store", BENCH, h_sql, BODY_JSON, &h_specimens_store_spec,
+	  NULL, ACT("store", PLACE, NONE, NONE, BODY("reason"), NONE) },
+	{ "POST", "/api/v1/specimens/:id/move", BENCH, h_sql, BODY_JSON, &h_specimens_move_spec,
+	  NULL, ACT("move", PLACE, BODY("from.box"), BODY("from.position"), BODY("reason"), NONE) },
+	{ "POST", "/api/v1/specimens/:id/checkout", BENCH, h_sql, BODY_JSON,
+	  &h_specimens_reason_spec, NULL,
+	  ACT("checkout", NONE, NONE, NONE, NONE, BODY("reason"), NONE) },
+	{ "POST", "/api/v1/specimens/:id/return", BENCH, h_sql, BODY_JSON, &h_specimens_return_spec,
+	  NULL, ACT("return", PLACE, NONE, NONE, BODY("reason"), BODY("thawed")) },
+	{ "POST", "/api/v1/specimens/:id/consume", BENCH, h_sql, BODY_JSON,
+	  &h_specimens_reason_spec, NULL,
+	  ACT("consume", NONE, NONE, NONE, NONE, BODY("reason"), NONE) },
+	{ "POST", "/api/v1/specimens/:id/lost", BENCH, h_sql, BODY_JSON, &h_specimens_reason_spec,
+	  NULL, ACT("lost", NONE, NONE, NONE, NONE, BODY("reason"), NONE) },
+	{ "POST", "/api/v1/specimens/:id/found", BENCH, h_sql, BODY_JSON, &h_specimens_found_spec,
+	  NULL, ACT("found", PLACE, NONE, NONE, BODY("reason"), NONE) },
+	{ "POST", "/api/v1/specimens/:id/destroy", MANAGERS, h_sql, BODY_JSON,
+	  &h_specimens_reason_spec, NULL,
+	  ACT("destroy", NONE, NONE, NONE, NONE, BODY("reason"), NONE) },
 	{ "POST", "/api/v1/boxes/:barcode/placements", BENCH, h_boxes_place, BODY_JSON_CSV,
 	  &h_boxes_place_spec },
 	{ "GET", "/api/v1/ledger/verify", AUDITORS, h_ledger_verify, BODY_NONE, NULL },
 
 	/* freezer audits (h_audits.c) */
 	{ "POST", "/api/v1/audits", MANAGERS, h_audits_create, BODY_JSON, &h_audits_create_spec },
-	{ "GET", "/api/v1/audits/:id", AUDITORS, h_audits_get, BODY_NONE, NULL },
+	{ "GET", "/api/v1/audits/:id", AUDITORS, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("db_audit_get", 200, ID(0, "audit"), STUDIES) },
 	{ "POST", "/api/v1/audits/:id/scans", MANAGERS, h_audits_scan, BODY_JSON_CSV,
 	  &h_audits_scan_spec, "box" },
 	{ "POST", "/api/v1/audits/:id/close", MANAGERS, h_audits_close, BODY_JSON,
@@ -89,16 +176,19 @@ const struct route routes[] = {
 	{ "POST", "/api/v1/locations", MANAGERS, h_locations_create, BODY_JSON,
 	  &h_locations_create_spec },
 	{ "GET", "/api/v1/locations", READERS, h_locations_list, BODY_NONE, NULL, "limit cursor" },
-	{ "GET", "/api/v1/locations/:id", READERS, h_locations_get, BODY_NONE, NULL },
+	{ "GET", "/api/v1/locations/:id", READERS, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("db_location_get", 200, ID(0, "location")) },
 	{ "POST", "/api/v1/boxes", MANAGERS, h_boxes_create, BODY_JSON, &h_boxes_create_spec },
 	{ "GET", "/api/v1/boxes", READERS, h_boxes_list, BODY_NONE, NULL, "location limit cursor" },
-	{ "GET", "/api/v1/boxes/:barcode", READERS, h_boxes_get, BODY_NONE, NULL },
+	{ "GET", "/api/v1/boxes/:barcode", READERS, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("db_box_get", 200, PATH(0), STUDIES) },
 	{ "GET", "/api/v1/boxes/:barcode/free", READERS, h_boxes_free, BODY_NONE, NULL, "count" },
 	{ "GET", "/api/v1/scan/:value", READERS, h_scan, BODY_NONE, NULL },
 
 	/* shipments, reports, FHIR (h_shipments.c, h_reports.c, h_fhir.c) */
-	{ "POST", "/api/v1/shipments", MANAGERS, h_shipments_create, BODY_JSON,
-	  &h_shipments_create_spec },
+	{ "POST", "/api/v1/shipments", MANAGERS, h_sql, BODY_JSON, &h_shipments_create_spec, NULL,
+	  SQL("db_shipment_create", 201, BODY("destination"), BODY("conditions"), BODY("requester"),
+	      BODY("notes"), ACTOR) },
 	{ "GET", "/api/v1/shipments", READERS, h_shipments_list, BODY_NONE, NULL,
 	  "status limit cursor" },
 	{ "GET", "/api/v1/shipments/:id", READERS, h_shipments_get, BODY_NONE, NULL },
@@ -106,16 +196,19 @@ const struct route routes[] = {
 	  &h_shipments_add_spec },
 	{ "DELETE", "/api/v1/shipments/:id/specimens/:specimen", MANAGERS, h_shipments_remove,
 	  BODY_NONE, NULL },
-	{ "POST", "/api/v1/shipments/:id/dispatch", MANAGERS, h_shipments_dispatch, BODY_NONE,
-	  NULL },
-	{ "POST", "/api/v1/shipments/:id/receipt", MANAGERS, h_shipments_receive, BODY_JSON,
-	  &h_shipments_receipt_spec },
-	{ "GET", "/api/v1/reports/inventory", READERS, h_reports_inventory, BODY_NONE, NULL,
-	  "study" },
+	{ "POST", "/api/v1/shipments/:id/dispatch", MANAGERS, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("db_shipment_dispatch", 200, ID(0, "shipment"), STUDIES, ACTOR) },
+	{ "POST", "/api/v1/shipments/:id/receipt", MANAGERS, h_sql, BODY_JSON,
+	  &h_shipments_receipt_spec, NULL,
+	  SQL("db_shipment_receive", 200, ID(0, "shipment"), BODY("received_at"), BODY("condition"),
+	      BODY("notes"), STUDIES, ACTOR) },
+	{ "GET", "/api/v1/reports/inventory", READERS, h_sql, BODY_NONE, NULL, "study",
+	  SQL("db_report_inventory", 200, QUERY("study"), STUDIES) },
 	{ "GET", "/api/v1/reports/occupancy", READERS, h_reports_occupancy, BODY_NONE, NULL,
 	  "location" },
-	{ "GET", "/api/v1/reports/consent-withdrawn", READERS, h_reports_consent_withdrawn,
-	  BODY_NONE, NULL, "limit cursor" },
+	{ "GET", "/api/v1/reports/consent-withdrawn", READERS, h_sql, BODY_NONE, NULL,
+	  "limit cursor",
+	  LIST("db_report_consent_withdrawn", PAGE_CONSENT_WITHDRAWN, STUDIES, AFTER, PAGE_SIZE) },
 	{ "POST", "/api/v1/reports/consent-withdrawn/destroy", MANAGERS, h_reports_destroy,
 	  BODY_JSON, &h_reports_destroy_spec },
 	{ "GET", "/api/v1/specimens/:id/fhir", READERS, h_fhir_specimen_get, BODY_NONE, NULL },
@@ -193,4 +286,16 @@ route_match(const char *method, const char *path, struct bb_arena *a, const char
 		}
 	}
 	return NULL;
+}
+
+bool
+route_reads_query(const struct route *rt, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = rt->query; p != NULL && *p != '\0';
+	     p += strcspn(p, " "), p += *p == ' ')
+		if (strncmp(p, name, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
 }

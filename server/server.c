@@ -205,18 +205,6 @@ media_type_is(const char *ct, const char *want)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/* Whether word is one of the space-separated words of list. */
-static bool
-word_in(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *p = list; p != NULL && *p != '\0'; p += strcspn(p, " "), p += *p == ' ')
-		if (strncmp(p, word, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
-			return true;
-	return false;
-}
-
 struct query_check {
 	struct srv_req *r;
 	struct bb_js_errors errs;
@@ -231,7 +219,7 @@ check_query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char 
 
 	(void)kind;
 	(void)value;
-	if (!word_in(rt->query, key)) {
+	if (!route_reads_query(rt, key)) {
 		bb_js_error_add(&q->errs, &q->r->arena, key, "is not a parameter of %s %s%s%s",
 		                rt->method, rt->pattern, rt->query ? " (it takes: " : "",
 		                rt->query ? bb_arena_printf(&q->r->arena, "%s)", rt->query) : "");

@@ -20,6 +20,7 @@ struct cJSON;
 struct auth_cache;
 struct metrics;
 struct srv_printers;
+struct sql_call;
 
 enum role { ROLE_ADMIN, ROLE_MANAGER, ROLE_TECHNICIAN, ROLE_AUDITOR, ROLE_PRINTER, ROLE__MAX };
 
@@ -78,6 +79,8 @@ struct route {
 	 * never silently widens a list.
 	 */
 	const char *query;
+	/* The SQL function it calls, when that is all it does (bind.h); handler is then NULL. */
+	const struct sql_call *sql;
 };
 
 #define QUERY_ANY "*"
@@ -86,6 +89,9 @@ extern const struct route routes[];
 extern const size_t route_count;
 
 enum { ROUTE_PARAMS_MAX = 4 };
+
+/* Whether name is one of the query parameters rt declares (route->query). */
+bool route_reads_query(const struct route *rt, const char *name);
 
 /* Find the route for method and path; *path_matched tells 404 from 405. */
 const struct route *route_match(const char *method, const char *path, struct bb_arena *a,

@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "input.h"
+#include "bind.h"
 #include "srv.h"
 #include "uri.h"
 
@@ -424,5 +425,6 @@ main(void)
 	whole_numbers();
 	cursors();
 	raw_targets();
+	is_int(bind_check(stdout), 0, "every route binding reads only what its route has");
 	return tap_done();
 }
