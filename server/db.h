@@ -22,6 +22,17 @@ struct db_stmt {
 /* Every module's statements, NULL-terminated lists (db_statements.c). */
 extern const struct db_stmt *const db_statement_sets[];
 
+/* The sets it gathers: one per area, each defined in the file named after it. */
+extern const struct db_stmt db_accounts_statements[];     /* db_accounts.c */
+extern const struct db_stmt db_specimens_statements[];    /* db_specimens.c */
+extern const struct db_stmt db_storage_statements[];      /* db_storage.c */
+extern const struct db_stmt db_ledger_statements[];       /* ledger_verify.c */
+extern const struct db_stmt db_idempotency_statements[];  /* idempotency.c */
+extern const struct db_stmt db_participants_statements[]; /* db_participants.c */
+extern const struct db_stmt db_shipments_statements[];    /* db_shipments.c */
+extern const struct db_stmt db_audits_statements[];       /* db_audits.c */
+extern const struct db_stmt db_labels_statements[];       /* db_labels.c */
+
 /*
  * Open a pool of size connections for conninfo (NULL: libpq's PG*
  * variables). Connections are made lazily, so the daemon starts while the

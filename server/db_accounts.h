@@ -5,8 +5,6 @@
 #include "auth.h"
 #include "db.h"
 
-extern const struct db_stmt db_accounts_statements[];
-
 struct login_row {
 	int wait_seconds; /* > 0: throttled */
 	bool found;       /* an enabled user of that name exists */

@@ -1,5 +1,5 @@
 /* db_participants.c — studies, participants, consent, reference lists, audit log. */
-#include "db_participants.h"
+#include "db.h"
 
 #include <stddef.h>
 

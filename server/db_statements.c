@@ -1,17 +1,6 @@
 /* db_statements.c — every module's statements, prepared on each connection. */
 #include "db.h"
 
-#include "db_accounts.h"
-
-extern const struct db_stmt db_specimens_statements[];
-extern const struct db_stmt db_storage_statements[];
-extern const struct db_stmt db_ledger_statements[];
-extern const struct db_stmt db_idempotency_statements[];
-extern const struct db_stmt db_participants_statements[];
-extern const struct db_stmt db_shipments_statements[];
-extern const struct db_stmt db_audits_statements[];
-extern const struct db_stmt db_labels_statements[];
-
 const struct db_stmt *const db_statement_sets[] = {
 	db_accounts_statements,    db_specimens_statements,
 	db_storage_statements,     db_ledger_statements,

@@ -9,7 +9,7 @@
  */
 #include "handlers.h"
 
-#include "db_participants.h"
+#include "db.h"
 
 #include <time.h>
 
