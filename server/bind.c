@@ -1,6 +1,8 @@
 /* bind.c — the one handler of routes bound to a SQL function (bind.h). */
 #include "bind.h"
 
+#include "db.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -113,9 +115,9 @@ h_sql(struct srv_req *r)
 		}
 	}
 	if (c->paged)
-		reply_page(r, c->page, c->stmt, n, params);
+		reply_page(r, c->page, c->fn, n, params);
 	else
-		reply_from_function(r, c->status, c->stmt, n, params);
+		reply_from_function(r, c->status, c->fn, n, params);
 }
 
 /* Whether spec (walking into objects) has the field name ("a" or "a.b"). */
@@ -140,6 +142,45 @@ spec_has(const struct bb_js_spec *spec, const char *name)
 	return false;
 }
 
+static int
+arg_count(const struct sql_call *c)
+{
+	int n = 0;
+
+	while (n < SQL_ARGS_MAX && c->args[n].from != ARG_END)
+		n++;
+	return n;
+}
+
+struct db_stmt *
+bind_statements(struct bb_arena *a)
+{
+	struct db_stmt *list = bb_arena_alloc(a, (route_count + 1) * sizeof(*list));
+	size_t n = 0;
+
+	for (size_t i = 0; i < route_count; i++) {
+		const struct sql_call *c = routes[i].sql;
+		bool known = false;
+
+		for (size_t k = 0; c != NULL && k < n && !known; k++)
+			known = strcmp(list[k].name, c->fn) == 0;
+		if (c == NULL || known)
+			continue;
+		struct bb_buf sql = { 0 };
+		bb_buf_printf(&sql, "SELECT %s(", c->fn);
+		for (int k = 1; k <= arg_count(c); k++)
+			bb_buf_printf(&sql, "%s$%d", k > 1 ? ", " : "", k);
+		bb_buf_puts(&sql, ")::text");
+		list[n].name = c->fn;
+		list[n].sql = bb_arena_strdup(a, sql.data);
+		bb_buf_free(&sql);
+		n++;
+	}
+	list[n].name = NULL;
+	list[n].sql = NULL;
+	return list;
+}
+
 int
 bind_check(FILE *err)
 {
@@ -157,6 +198,15 @@ bind_check(FILE *err)
 			        rt->method, rt->pattern);
 			problems++;
 		}
+		/* One statement per function: every route binding it passes as many arguments. */
+		for (size_t j = 0; c != NULL && j < i; j++)
+			if (routes[j].sql != NULL && strcmp(routes[j].sql->fn, c->fn) == 0 &&
+			    arg_count(routes[j].sql) != arg_count(c)) {
+				fprintf(err, "%s %s: %s takes %d arguments at %s %s\n", rt->method,
+				        rt->pattern, c->fn, arg_count(routes[j].sql),
+				        routes[j].method, routes[j].pattern);
+				problems++;
+			}
 		for (int k = 0; c != NULL && k < SQL_ARGS_MAX && c->args[k].from != ARG_END; k++) {
 			const struct sql_arg *a = &c->args[k];
 			const char *why = NULL;

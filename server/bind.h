@@ -41,9 +41,15 @@ struct sql_arg {
 enum { SQL_ARGS_MAX = 12 };
 
 struct sql_call {
-	const char *stmt; /* the prepared statement (db_<area>.c) */
-	unsigned status;  /* of a success: 200 or 201 */
-	bool paged;       /* ?limit= and ?cursor= are read (and checked) as page below */
+	/*
+	 * The SQL function (migrations/functions/<area>.sql) that does the whole
+	 * action. Its statement, SELECT fn($1, ..., $n)::text with the arguments
+	 * below, is prepared under the function's name (bind_statements); the
+	 * function's signature types the parameters, so it must not be overloaded.
+	 */
+	const char *fn;
+	unsigned status; /* of a success: 200 or 201 */
+	bool paged;      /* ?limit= and ?cursor= are read (and checked) as page below */
 	enum page_list page;
 	struct sql_arg args[SQL_ARGS_MAX];
 };
@@ -57,5 +63,11 @@ void h_sql(struct srv_req *r);
  * return how many. biobankd refuses to start on one; a unit test runs it.
  */
 int bind_check(FILE *err);
+
+/*
+ * The statements of every binding, one per function, NULL-terminated, for
+ * db_pool_open(); allocated from a, which must outlive the pool.
+ */
+struct db_stmt *bind_statements(struct bb_arena *a);
 
 #endif

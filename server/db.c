@@ -23,7 +23,8 @@ struct db_conn {
 	bool retry_hit; /* 40001/40P01 since the last BEGIN: only a re-run can succeed */
 	char state[6];
 	char message[512];
-	struct db_diag diag; /* the last error's other fields, for the reply */
+	struct db_diag diag;         /* the last error's other fields, for the reply */
+	const struct db_stmt *extra; /* the pool's own statements (bound routes), or NULL */
 };
 
 struct db_pool {
@@ -100,6 +101,9 @@ prepare_all(struct db_conn *c)
 		for (const struct db_stmt *s = db_statement_sets[i]; s->name != NULL; s++)
 			if ((err = prepare_one(c, s)) != BB_OK)
 				return err;
+	for (const struct db_stmt *s = c->extra; s != NULL && s->name != NULL; s++)
+		if ((err = prepare_one(c, s)) != BB_OK)
+			return err;
 	return BB_OK;
 }
 
@@ -158,13 +162,15 @@ conn_usable(struct db_conn *c)
 }
 
 struct db_pool *
-db_pool_open(const char *conninfo, unsigned size)
+db_pool_open(const char *conninfo, unsigned size, const struct db_stmt *extra)
 {
 	struct db_pool *p = bb_calloc(1, sizeof(*p));
 
 	p->conninfo = conninfo ? bb_strdup(conninfo) : NULL;
 	p->size = size;
 	p->conns = bb_calloc(size, sizeof(*p->conns));
+	for (unsigned i = 0; i < size; i++)
+		p->conns[i].extra = extra;
 	p->taken = bb_calloc(size, sizeof(*p->taken));
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->freed, NULL);

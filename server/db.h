@@ -36,9 +36,11 @@ extern const struct db_stmt db_labels_statements[];       /* db_labels.c */
 /*
  * Open a pool of size connections for conninfo (NULL: libpq's PG*
  * variables). Connections are made lazily, so the daemon starts while the
- * database is down. The pool is freed with db_pool_close().
+ * database is down. extra (NULL-terminated, or NULL) is prepared on every
+ * connection besides the modules' sets; it must outlive the pool. The pool
+ * is freed with db_pool_close().
  */
-struct db_pool *db_pool_open(const char *conninfo, unsigned size);
+struct db_pool *db_pool_open(const char *conninfo, unsigned size, const struct db_stmt *extra);
 void db_pool_close(struct db_pool *pool);
 
 /* Connections handed out now, and the pool's size (for /metrics). */

@@ -7,7 +7,6 @@
 const struct db_stmt db_audits_statements[] = {
 	{ "db_audit_create",
 	  "SELECT bb_audit_create($1, $2::bigint, $3::bigint[], $4, $5::bigint)::text" },
-	{ "db_audit_get", "SELECT bb_audit_report($1::bigint, $2::bigint[])::text" },
 	{ "db_audit_box_grid", "SELECT box, rows, cols FROM bb_audit_box_grid($1::bigint, $2)" },
 	{ "db_audit_scan",
 	  "SELECT bb_audit_scan($1::bigint, $2, $3::text[], $4::text[], $5::text[], $6::text[],"

@@ -3,7 +3,6 @@
 #include "db.h"
 
 const struct db_stmt db_shipments_statements[] = {
-	{ "db_shipment_create", "SELECT bb_shipment_create($1, $2, $3, $4, $5, $6::bigint)::text" },
 	{ "db_shipment_get", "SELECT bb_shipment_get($1::bigint, $2::bigint[])::text" },
 	{ "db_shipment_manifest_rows",
 	  "SELECT shipment, destination, conditions, shipment_status, specimen, tube_barcode, type,"
@@ -15,15 +14,7 @@ const struct db_stmt db_shipments_statements[] = {
 	  "SELECT bb_shipment_add($1::bigint, $2::text[], $3::bigint[], $4, $5::bigint)::text" },
 	{ "db_shipment_remove",
 	  "SELECT bb_shipment_remove($1::bigint, $2, $3::bigint[], $4, $5::bigint)::text" },
-	{ "db_shipment_dispatch",
-	  "SELECT bb_shipment_dispatch($1::bigint, $2::bigint[], $3, $4::bigint)::text" },
-	{ "db_shipment_receive",
-	  "SELECT bb_shipment_receive($1::bigint, $2::timestamptz, $3, $4, $5::bigint[], $6,"
-	  " $7::bigint)::text" },
-	{ "db_report_inventory", "SELECT bb_report_inventory($1, $2::bigint[])::text" },
 	{ "db_report_occupancy", "SELECT bb_report_occupancy($1::bigint)::text" },
-	{ "db_report_consent_withdrawn",
-	  "SELECT bb_report_consent_withdrawn($1::bigint[], $2::bigint, $3::int)::text" },
 	{ "db_consent_withdrawn_destroy", "SELECT bb_consent_withdrawn_destroy($1::text[], $2, "
 	                                  "$3::bigint[], $4, $5::bigint)::text" },
 	{ "db_specimen_csv_rows",

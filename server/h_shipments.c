@@ -140,4 +140,3 @@ static const struct bb_js_field receipt_fields[RC__MAX] = {
 	[RC_NOTES] = { "notes", BB_JS_STRING, BB_JS_NULLABLE, 0, 2000 },
 };
 const struct bb_js_spec h_shipments_receipt_spec = BB_JS_SPEC(receipt_fields);
-

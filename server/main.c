@@ -79,7 +79,8 @@ cmd_serve(int argc, char **argv)
 	srv_block_signals(&sigs);
 	if (auth_password_hash("no such user", s.dummy_hash) != 0)
 		fatalx("cannot hash a password: out of memory");
-	s.pool = db_pool_open(cfg.database_url, cfg.threads);
+	struct bb_arena startup = { 0 }; /* what the daemon's life needs, made once */
+	s.pool = db_pool_open(cfg.database_url, cfg.threads, bind_statements(&startup));
 	s.auth = auth_cache_new(cfg.token_cache_size, cfg.token_cache_ttl);
 	s.metrics = metrics_new(route_count);
 	atomic_init(&s.stopping, false);
@@ -91,6 +92,7 @@ cmd_serve(int argc, char **argv)
 	metrics_free(s.metrics);
 	auth_cache_free(s.auth);
 	db_pool_close(s.pool);
+	bb_arena_free(&startup);
 	srv_printers_free(printers);
 	config_free(&cfg);
 	return rc;

@@ -57,21 +57,18 @@
 	{                                                                                          \
 		ARG_AFTER, 0, NULL                                                                 \
 	}
-#define SQL(stmt_, status_, ...)                                                                   \
-	(&(const struct sql_call){ .stmt = (stmt_), .status = (status_), .args = { __VA_ARGS__ } })
+#define SQL(fn_, status_, ...)                                                                     \
+	(&(const struct sql_call){ .fn = (fn_), .status = (status_), .args = { __VA_ARGS__ } })
 /* A list: ?limit= and ?cursor= are checked as page_ says, then read by PAGE_SIZE, CURSOR, AFTER. */
-#define LIST(stmt_, page_, ...)                                                                    \
-	(&(const struct sql_call){ .stmt = (stmt_),                                                \
-	                           .status = 200,                                                  \
-	                           .paged = true,                                                  \
-	                           .page = (page_),                                                \
-	                           .args = { __VA_ARGS__ } })
+#define LIST(fn_, page_, ...)                                                                      \
+	(&(const struct sql_call){                                                                 \
+	    .fn = (fn_), .status = 200, .paged = true, .page = (page_), .args = { __VA_ARGS__ } })
 /*
  * A custody action on one specimen: one function, the action named by the
  * route; then box, position, from.box, from.position, reason, thawed.
  */
 #define ACT(action, ...)                                                                           \
-	SQL("db_specimen_act", 200, CONST(action), REF(0), STUDIES, ACTOR, __VA_ARGS__)
+	SQL("bb_specimen_act", 200, CONST(action), REF(0), STUDIES, ACTOR, __VA_ARGS__)
 #define NONE                                                                                       \
 	{                                                                                          \
 		ARG_NULL, 0, NULL                                                                  \
@@ -101,29 +98,29 @@ const struct route routes[] = {
 
 	/* studies, participants, consent, reference lists, audit log (h_participants.c) */
 	{ "POST", "/api/v1/studies", MANAGERS, h_sql, BODY_JSON, &h_studies_create_spec, NULL,
-	  SQL("h_studies_create", 201, BODY("code"), BODY("name"), ACTOR) },
+	  SQL("bb_study_create", 201, BODY("code"), BODY("name"), ACTOR) },
 	{ "GET", "/api/v1/studies", READERS, h_sql, BODY_NONE, NULL, "limit cursor",
-	  LIST("h_studies_list", PAGE_NONE, STUDIES) },
+	  LIST("bb_studies_list", PAGE_NONE, STUDIES) },
 	{ "GET", "/api/v1/studies/:code", READERS, h_sql, BODY_NONE, NULL, NULL,
-	  SQL("h_studies_get", 200, PATH(0), STUDIES) },
+	  SQL("bb_study_get", 200, PATH(0), STUDIES) },
 	{ "POST", "/api/v1/participants", BENCH, h_participants_create, BODY_JSON,
 	  &h_participants_create_spec },
 	{ "GET", "/api/v1/participants", READERS, h_sql, BODY_NONE, NULL, "study limit cursor",
-	  LIST("h_participants_list", PAGE_PARTICIPANTS, QUERY("study"), PAGE_SIZE, CURSOR,
+	  LIST("bb_participants_list", PAGE_PARTICIPANTS, QUERY("study"), PAGE_SIZE, CURSOR,
 	       STUDIES) },
 	{ "GET", "/api/v1/participants/:study/:code", READERS, h_sql, BODY_NONE, NULL, NULL,
-	  SQL("h_participants_get", 200, PATH(0), PATH(1), STUDIES) },
+	  SQL("bb_participant_get", 200, PATH(0), PATH(1), STUDIES) },
 	{ "POST", "/api/v1/participants/:study/:code/consents", MANAGERS, h_sql, BODY_JSON,
 	  &h_consents_create_spec, NULL,
-	  SQL("h_consents_create", 201, PATH(0), PATH(1), BODY("scope"), BODY("status"),
+	  SQL("bb_consent_record", 201, PATH(0), PATH(1), BODY("scope"), BODY("status"),
 	      BODY("date"), BODY("version"), STUDIES, ACTOR) },
 	{ "POST", "/api/v1/specimen-types", MANAGERS, h_sql, BODY_JSON,
 	  &h_specimen_types_create_spec, NULL,
-	  SQL("h_specimen_types_create", 201, BODY("code"), BODY("name"), ACTOR) },
+	  SQL("bb_specimen_type_create", 201, BODY("code"), BODY("name"), ACTOR) },
 	{ "GET", "/api/v1/specimen-types", ROLES_ALL, h_sql, BODY_NONE, NULL, "limit cursor",
-	  LIST("h_specimen_types_list", PAGE_NONE, END) },
+	  LIST("bb_specimen_types_list", PAGE_NONE, END) },
 	{ "GET", "/api/v1/diagnoses", ROLES_ALL, h_sql, BODY_NONE, NULL, "limit cursor",
-	  LIST("h_diagnoses_list", PAGE_NONE, END) },
+	  LIST("bb_diagnoses_list", PAGE_NONE, END) },
 	{ "GET", "/api/v1/audit-log", AUDITORS, h_audit_log_list, BODY_NONE, NULL,
 	  "entity entity_id actor since limit cursor" },
 
@@ -133,9 +130,9 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/specimens", READERS, h_specimens_list, BODY_NONE, NULL,
 	  "study participant type timepoint status box limit cursor" },
 	{ "GET", "/api/v1/specimens/:id", READERS, h_sql, BODY_NONE, NULL, NULL,
-	  SQL("db_specimen_get", 200, REF(0), STUDIES) },
+	  SQL("bb_specimen_get", 200, REF(0), STUDIES) },
 	{ "GET", "/api/v1/specimens/:id/events", READERS, h_sql, BODY_NONE, NULL, NULL,
-	  SQL("db_specimen_events", 200, REF(0), STUDIES) },
+	  SQL("bb_specimen_events", 200, REF(0), STUDIES) },
 	{ "POST", "/api/v1/specimens/:id/aliquots", BENCH, h_specimens_aliquot, BODY_JSON,
 	  &h_specimens_aliquot_spec },
 	{ "POST", "/api/v1/specimens/:id/derivatives", BENCH, h_specimens_derive, BODY_JSON,
@@ -166,7 +163,7 @@ const struct route routes[] = {
 	/* freezer audits (h_audits.c) */
 	{ "POST", "/api/v1/audits", MANAGERS, h_audits_create, BODY_JSON, &h_audits_create_spec },
 	{ "GET", "/api/v1/audits/:id", AUDITORS, h_sql, BODY_NONE, NULL, NULL,
-	  SQL("db_audit_get", 200, ID(0, "audit"), STUDIES) },
+	  SQL("bb_audit_report", 200, ID(0, "audit"), STUDIES) },
 	{ "POST", "/api/v1/audits/:id/scans", MANAGERS, h_audits_scan, BODY_JSON_CSV,
 	  &h_audits_scan_spec, "box" },
 	{ "POST", "/api/v1/audits/:id/close", MANAGERS, h_audits_close, BODY_JSON,
@@ -177,17 +174,17 @@ const struct route routes[] = {
 	  &h_locations_create_spec },
 	{ "GET", "/api/v1/locations", READERS, h_locations_list, BODY_NONE, NULL, "limit cursor" },
 	{ "GET", "/api/v1/locations/:id", READERS, h_sql, BODY_NONE, NULL, NULL,
-	  SQL("db_location_get", 200, ID(0, "location")) },
+	  SQL("bb_location_get", 200, ID(0, "location")) },
 	{ "POST", "/api/v1/boxes", MANAGERS, h_boxes_create, BODY_JSON, &h_boxes_create_spec },
 	{ "GET", "/api/v1/boxes", READERS, h_boxes_list, BODY_NONE, NULL, "location limit cursor" },
 	{ "GET", "/api/v1/boxes/:barcode", READERS, h_sql, BODY_NONE, NULL, NULL,
-	  SQL("db_box_get", 200, PATH(0), STUDIES) },
+	  SQL("bb_box_get", 200, PATH(0), STUDIES) },
 	{ "GET", "/api/v1/boxes/:barcode/free", READERS, h_boxes_free, BODY_NONE, NULL, "count" },
 	{ "GET", "/api/v1/scan/:value", READERS, h_scan, BODY_NONE, NULL },
 
 	/* shipments, reports, FHIR (h_shipments.c, h_reports.c, h_fhir.c) */
 	{ "POST", "/api/v1/shipments", MANAGERS, h_sql, BODY_JSON, &h_shipments_create_spec, NULL,
-	  SQL("db_shipment_create", 201, BODY("destination"), BODY("conditions"), BODY("requester"),
+	  SQL("bb_shipment_create", 201, BODY("destination"), BODY("conditions"), BODY("requester"),
 	      BODY("notes"), ACTOR) },
 	{ "GET", "/api/v1/shipments", READERS, h_shipments_list, BODY_NONE, NULL,
 	  "status limit cursor" },
@@ -197,18 +194,18 @@ const struct route routes[] = {
 	{ "DELETE", "/api/v1/shipments/:id/specimens/:specimen", MANAGERS, h_shipments_remove,
 	  BODY_NONE, NULL },
 	{ "POST", "/api/v1/shipments/:id/dispatch", MANAGERS, h_sql, BODY_NONE, NULL, NULL,
-	  SQL("db_shipment_dispatch", 200, ID(0, "shipment"), STUDIES, ACTOR) },
+	  SQL("bb_shipment_dispatch", 200, ID(0, "shipment"), STUDIES, ACTOR) },
 	{ "POST", "/api/v1/shipments/:id/receipt", MANAGERS, h_sql, BODY_JSON,
 	  &h_shipments_receipt_spec, NULL,
-	  SQL("db_shipment_receive", 200, ID(0, "shipment"), BODY("received_at"), BODY("condition"),
+	  SQL("bb_shipment_receive", 200, ID(0, "shipment"), BODY("received_at"), BODY("condition"),
 	      BODY("notes"), STUDIES, ACTOR) },
 	{ "GET", "/api/v1/reports/inventory", READERS, h_sql, BODY_NONE, NULL, "study",
-	  SQL("db_report_inventory", 200, QUERY("study"), STUDIES) },
+	  SQL("bb_report_inventory", 200, QUERY("study"), STUDIES) },
 	{ "GET", "/api/v1/reports/occupancy", READERS, h_reports_occupancy, BODY_NONE, NULL,
 	  "location" },
 	{ "GET", "/api/v1/reports/consent-withdrawn", READERS, h_sql, BODY_NONE, NULL,
 	  "limit cursor",
-	  LIST("db_report_consent_withdrawn", PAGE_CONSENT_WITHDRAWN, STUDIES, AFTER, PAGE_SIZE) },
+	  LIST("bb_report_consent_withdrawn", PAGE_CONSENT_WITHDRAWN, STUDIES, AFTER, PAGE_SIZE) },
 	{ "POST", "/api/v1/reports/consent-withdrawn/destroy", MANAGERS, h_reports_destroy,
 	  BODY_JSON, &h_reports_destroy_spec },
 	{ "GET", "/api/v1/specimens/:id/fhir", READERS, h_fhir_specimen_get, BODY_NONE, NULL },
