@@ -35,12 +35,62 @@ free_port(void)
 	return port;
 }
 
-static void
+void
 msleep(int ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
+}
+
+long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool
+line_has_all(const char *line, const char *const *needles)
+{
+	for (size_t i = 0; needles[i] != NULL; i++)
+		if (strstr(line, needles[i]) == NULL)
+			return false;
+	return true;
+}
+
+char *
+daemon_log_lines(const struct daemon *d, const char *const *needles, int timeout_ms)
+{
+	long long deadline = mono_ms() + timeout_ms;
+
+	for (;;) {
+		char line[4096];
+		char *found = NULL;
+		size_t len = 0;
+		FILE *f = fopen(d->log, "r");
+
+		while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+			/* A line still being written has no newline yet: not whole. */
+			if (strchr(line, '\n') == NULL || !line_has_all(line, needles))
+				continue;
+			size_t n = strlen(line);
+			found = realloc(found, len + n + 1);
+			memcpy(found + len, line, n + 1);
+			len += n;
+		}
+		if (f != NULL)
+			fclose(f);
+		if (found != NULL) {
+			found[len - 1] = '\0'; /* the last newline */
+			return found;
+		}
+		if (mono_ms() >= deadline)
+			return NULL;
+		msleep(20);
+	}
 }
 
 static char **
@@ -396,6 +446,7 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		{ "retry-after:", r->retry_after, sizeof(r->retry_after) },
 		{ "allow:", r->allow, sizeof(r->allow) },
 		{ "idempotent-replayed:", r->replayed, sizeof(r->replayed) },
+		{ "x-request-id:", r->request_id, sizeof(r->request_id) },
 	};
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
