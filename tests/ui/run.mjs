@@ -108,7 +108,8 @@ async function main() {
 			'--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync',
 			'--autoplay-policy=no-user-gesture-required'],
 	});
-	ctx.setDefaultTimeout(20000);
+	// How long a wait for a state may last: generous, for a busy machine under the sanitizers.
+	ctx.setDefaultTimeout(60000);
 	const page = ctx.pages()[0] || await ctx.newPage();
 	const consoleErrors = [];
 	page.on('console', (m) => {
