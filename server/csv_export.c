@@ -145,7 +145,10 @@ struct export
 	struct bb_buf buf;
 	size_t off; /* bytes of buf already handed to MHD */
 	unsigned long long rows;
+	char req_id[17]; /* the request's, for the log: it is freed before the stream ends */
 };
+_Static_assert(sizeof(((struct export *)0)->req_id) == sizeof(((struct srv_req *)0)->id),
+               "a copy of the whole request id");
 
 static void
 export_free(void *cls)
@@ -200,6 +203,8 @@ export_read(void *cls, uint64_t pos, char *out, size_t max)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		x->buf.len = 0;
 		x->off = 0;
+		/* Still serving the request, outside its handler: log.h's mark by hand. */
+		log_request_begin(x->req_id);
 		struct db_conn *c;
 		enum bb_err err = db_acquire(x->pool, &c);
 		if (err == BB_OK) {
@@ -211,8 +216,10 @@ export_read(void *cls, uint64_t pos, char *out, size_t max)
 			 */
 			log_warnx("%s: CSV export stopped after %llu rows: %s", __func__, x->rows,
 			          bb_strerror(err));
+			log_request_end();
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
+		log_request_end();
 	}
 	size_t n = x->buf.len - x->off;
 	if (n > max)
@@ -236,6 +243,7 @@ h_specimens_csv(struct srv_req *r)
 		return;
 	struct export *x = bb_calloc(1, sizeof(*x));
 	x->pool = r->srv->pool;
+	memcpy(x->req_id, r->id, sizeof(x->req_id));
 	for (size_t i = 0; i < 7; i++)
 		x->filters[i] = filters[i] ? bb_strdup(filters[i]) : NULL;
 	/* The first chunk comes now, on the request's connection, so that a failing

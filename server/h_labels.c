@@ -443,7 +443,7 @@ h_labels_print(struct srv_req *r)
 		cJSON_AddStringToObject(o, "printer", printer);
 		reply_json(r, 200, o);
 	} else if (pr.failure == PRINT_PRINTER) {
-		log_info("request %s: printer %s failed: %s", r->id, printer, pr.why);
+		log_info("printer %s failed: %s", printer, pr.why);
 		reply_problem(r, 502, "Printer failed", "printer %s failed: %s", printer, pr.why);
 	} else if (pr.failure == PRINT_RENDER) {
 		reply_problem(r, 400, NULL, "%s", pr.why);

@@ -81,7 +81,7 @@ h_sessions_create(struct srv_req *r)
 			reply_db_error(r, err);
 			return;
 		}
-		log_info("req=%s login failed for \"%s\" from %s", r->id, username, r->client_addr);
+		log_info("login failed for \"%s\" from %s", username, r->client_addr);
 		reply_header(r, "WWW-Authenticate", "Bearer");
 		reply_problem(r, 401, NULL, "wrong user name or password");
 		return;

@@ -1,4 +1,4 @@
-/* log.c — one line per message on stderr: time, level, text. */
+/* log.c — one line per message on stderr: time, level, [request id,] text. */
 #include "log.h"
 
 #include <errno.h>
@@ -10,6 +10,10 @@
 
 /* Written once by log_init() before threads start, read-only afterwards. */
 static enum log_level verbosity = LOG_LEVEL_INFO;
+
+/* The request this thread serves (log.h says why per thread): "" when none.
+ * 16 hex digits today; the rest of the buffer is room to change that. */
+static _Thread_local char current_req[40];
 
 static const char *const level_names[LOG_LEVEL__MAX] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -36,10 +40,29 @@ log_level_parse(const char *name, enum log_level *out)
 	return -1;
 }
 
+void
+log_request_begin(const char *id)
+{
+	if (id == NULL) {
+		current_req[0] = '\0';
+		return;
+	}
+	snprintf(current_req, sizeof(current_req), "%s", id);
+}
+
+void
+log_request_end(void)
+{
+	current_req[0] = '\0';
+}
+
+static void vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
+    LOG_PRINTF(3, 0);
+
 static void
 vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 {
-	char msg[2048], stamp[32];
+	char msg[2048], stamp[32], req[sizeof(current_req) + 5] = "";
 	struct timespec ts;
 	struct tm tm;
 
@@ -49,13 +72,15 @@ vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (current_req[0] != '\0')
+		snprintf(req, sizeof(req), "req=%s ", current_req);
 	/* One fprintf per line keeps lines from different threads whole. */
 	if (errstr != NULL)
-		fprintf(stderr, "%s.%03ldZ %s %s: %s\n", stamp, ts.tv_nsec / 1000000,
-		        level_names[level], msg, errstr);
+		fprintf(stderr, "%s.%03ldZ %s %s%s: %s\n", stamp, ts.tv_nsec / 1000000,
+		        level_names[level], req, msg, errstr);
 	else
-		fprintf(stderr, "%s.%03ldZ %s %s\n", stamp, ts.tv_nsec / 1000000,
-		        level_names[level], msg);
+		fprintf(stderr, "%s.%03ldZ %s %s%s\n", stamp, ts.tv_nsec / 1000000,
+		        level_names[level], req, msg);
 }
 
 void

@@ -394,7 +394,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	}
 	if (r->status != 0)
 		return MHD_YES; /* already answered (413 up front) */
+	/* log.h: what this thread logs until the end carries the request's id. */
+	log_request_begin(r->id);
 	dispatch(r);
+	log_request_end();
 	/* Give the connection back before the bytes go out to a possibly slow client. */
 	if (r->db != NULL) {
 		db_release(s->pool, r->db);
@@ -430,6 +433,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	req_free(r);
 	*con_cls = NULL;
 }
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) LOG_PRINTF(2, 0);
 
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)

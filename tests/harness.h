@@ -65,6 +65,16 @@ tap_skip_all(const char *why)
 	exit(0);
 }
 
+/* Stop the program as failed (TAP "Bail out!"): for what a run must have, such
+ * as the shared fixtures, whose absence would otherwise pass unnoticed as a skip. */
+__attribute__((noreturn, unused)) static void
+tap_bail(const char *why)
+{
+	printf("Bail out! %s\n", why);
+	fflush(stdout);
+	exit(1);
+}
+
 /* Print the plan and exit non-zero when anything failed. */
 __attribute__((unused)) static int
 tap_done(void)

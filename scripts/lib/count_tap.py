@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Count TAP results in meson test logs and print the closing line.
 
-usage: count_tap.py TESTLOG.json...
+usage: count_tap.py [--skips-fail] TESTLOG.json...
 Each "ok" line is a pass, each "not ok" a failure (a "# SKIP" directive
 is a skip); a test program that failed without a "not ok" line (a crash,
 a timeout, a sanitizer report at exit) counts as one more failure.
+With --skips-fail, skips count as failures too: scripts/test installs
+everything every test needs, so there a skip means a check that did not
+run, and must not pass unnoticed.
 """
 import json
 import re
@@ -16,7 +19,9 @@ OK = re.compile(r"^(not )?ok\b(.*)$")
 def main() -> int:
     passed = failed = skipped = 0
     broken = []
-    for path in sys.argv[1:]:
+    args = sys.argv[1:]
+    skips_fail = "--skips-fail" in args
+    for path in (a for a in args if a != "--skips-fail"):
         try:
             lines = open(path, encoding="utf-8", errors="replace").read().splitlines()
         except FileNotFoundError:
@@ -49,6 +54,9 @@ def main() -> int:
             failed += f
     if broken:
         print("failed programs: " + ", ".join(broken))
+    if skips_fail and skipped:
+        failed += skipped
+        print(f"{skipped} skipped checks count as failures: something the tests need is missing")
     line = f"tests: {passed} passed, {failed} failed"
     if skipped:
         line += f", {skipped} skipped"

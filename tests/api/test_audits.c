@@ -890,13 +890,14 @@ main(int argc, char **argv)
 
 	fixtures = argc > 2 ? argv[2] : NULL;
 	if (fixtures == NULL)
-		tap_skip_all("no fixtures folder given");
+		tap_bail("no fixtures folder given");
 	snprintf(path, sizeof(path), "%s/rack-scans/fluidx-with-header.csv", fixtures);
 	fluidx = slurp(path);
 	snprintf(path, sizeof(path), "%s/rack-scans/headerless-with-rack.csv", fixtures);
 	headerless = slurp(path);
 	if (fluidx == NULL || headerless == NULL)
-		tap_skip_all("the shared rack-scan fixtures are absent");
+		tap_bail(
+		    "the shared rack-scan fixtures (../shared/fixtures/rack-scans) are absent");
 
 	tenv_setup(&t, "audits", argc, argv);
 	world_make(&t);

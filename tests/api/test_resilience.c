@@ -44,14 +44,16 @@ database_outage(struct tenv *t)
 	api(t, "GET", "/readyz", NULL, NULL, &r);
 	double took = now_s() - t0;
 	ok(is_problem(&r, 503), "/readyz answers 503 while the database is down");
-	ok(took < 2.0, "  quickly (%.3f s)", took);
+	/* What must be bounded: no wait on a database that is not there (a connect
+	 * timeout, a pool wait). Generous for a busy machine under the sanitizers. */
+	ok(took < 10.0, "  without waiting for the database (%.3f s)", took);
 	resp_free(&r);
 
 	t0 = now_s();
 	api(t, "GET", "/api/v1/users", t->admin_token, NULL, &r);
 	took = now_s() - t0;
 	ok(is_problem(&r, 503), "a request that needs the database answers 503");
-	ok(took < 2.0, "  quickly (%.3f s)", took);
+	ok(took < 10.0, "  without waiting for the database (%.3f s)", took);
 	ok(atoi(r.retry_after) > 0, "  with Retry-After");
 	resp_free(&r);
 
@@ -68,7 +70,7 @@ database_outage(struct tenv *t)
 		return;
 	long status = 0;
 	t0 = now_s();
-	while (now_s() - t0 < 15 && status != 200) {
+	while (now_s() - t0 < 60 && status != 200) {
 		api(t, "GET", "/readyz", NULL, NULL, &r);
 		status = r.status;
 		resp_free(&r);
@@ -118,15 +120,31 @@ graceful_shutdown(struct tenv *t)
 	size_t half = strlen(body) / 2;
 	ok(write(fd, head, strlen(head)) > 0 && write(fd, body, half) == (ssize_t)half,
 	   "a request is half sent");
-	usleep(200 * 1000);
+	/* SIGTERM once the daemon holds the request: it counts as in flight. */
+	bool held = false;
+	for (long long deadline = mono_ms() + 30000; !held && mono_ms() < deadline;) {
+		struct resp m;
+
+		http(d.url, "GET", "/metrics", t->admin_token, NULL, NULL, 0, &m);
+		/* The /metrics request itself is one; the half-sent one makes two. */
+		held = m.body != NULL && strstr(m.body, "\nbiobank_requests_in_flight 2\n") != NULL;
+		resp_free(&m);
+		if (!held)
+			msleep(20);
+	}
+	ok(held, "  and the daemon holds it (biobank_requests_in_flight)");
 	kill(d.pid, SIGTERM);
-	usleep(300 * 1000);
-	int status;
-	ok(waitpid(d.pid, &status, WNOHANG) == 0, "after SIGTERM the daemon waits for it");
-	int fd2 = connect_to(d.port);
-	ok(fd2 < 0, "and accepts no new connections");
-	if (fd2 >= 0)
+	/* Wait for the state, not for a time: the listening socket closes. */
+	int fd2 = -1;
+	for (long long deadline = mono_ms() + 30000; mono_ms() < deadline; msleep(20)) {
+		fd2 = connect_to(d.port);
+		if (fd2 < 0)
+			break;
 		close(fd2);
+	}
+	ok(fd2 < 0, "after SIGTERM the daemon accepts no new connections");
+	int status;
+	ok(waitpid(d.pid, &status, WNOHANG) == 0, "  but waits for the request in flight");
 	ok(write(fd, body + half, strlen(body) - half) > 0, "the rest of the request is sent");
 	ssize_t n = 0, got;
 	while ((got = read(fd, reply + n, sizeof(reply) - 1 - (size_t)n)) > 0)

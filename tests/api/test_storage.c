@@ -724,7 +724,8 @@ scan(struct tenv *t)
 	ok(jstr(&r, "detail") != NULL &&
 	       strncmp(jstr(&r, "detail"), "check character does not match", 30) == 0,
 	   "  saying the check character does not match");
-	ok((t1.tv_sec - t0.tv_sec) < 5, "  at once, without waiting on the locked tables");
+	/* Waiting on the lock would last until the ROLLBACK below: any bound tells. */
+	ok((t1.tv_sec - t0.tv_sec) < 30, "  at once, without waiting on the locked tables");
 	resp_free(&r);
 	PQclear(PQexec(lock, "ROLLBACK"));
 	PQfinish(lock);
@@ -886,7 +887,9 @@ big_freezer(struct tenv *t)
 	}
 	resp_free(&r);
 	tap_diag("big freezer: best of 3 %.1f ms", best);
-	ok(best < 500, "  answered in %.0f ms (< 500)", best);
+	/* Speed is scripts/bench's: this bound, generous for a busy machine under the
+	 * sanitizers, only catches work per tube (45,000 round trips or rows sent). */
+	ok(best < 10000, "  answered in %.0f ms (< 10 s)", best);
 
 	api(t, "GET", "/api/v1/locations", tech, NULL, &r);
 	{

@@ -51,8 +51,9 @@ struct resp {
 	char content_type[128];
 	char retry_after[32];
 	char allow[64];
-	char replayed[16]; /* Idempotent-Replayed */
-	char error[256]; /* libcurl's message when the request failed (status 0) */
+	char replayed[16];   /* Idempotent-Replayed */
+	char request_id[64]; /* X-Request-Id */
+	char error[256];     /* libcurl's message when the request failed (status 0) */
 };
 
 /* One request. body may be NULL; ctype NULL means application/json when body is given. */
@@ -71,7 +72,7 @@ int api(struct tenv *t, const char *method, const char *path, const char *token,
 /* An account made by the admin (password "password-NAME"; studies a JSON array or NULL),
  * logged in: 0 and its token, or -1 after a diagnostic. */
 int make_user(struct tenv *t, const char *name, const char *role, const char *studies,
-	      char token[128]);
+              char token[128]);
 
 /* POST /api/v1/sessions; returns 0 and the token, or the HTTP status. */
 int login(struct tenv *t, const char *user, const char *password, char token[128]);
@@ -96,5 +97,16 @@ char *sql_value(struct tenv *t, const char *sql, bool *ok);
 long sql_int(struct tenv *t, const char *sql);
 
 int free_port(void);
+
+/* Waiting for a state, not for a time: poll with these until a deadline.
+ * Deadlines are generous (a busy 2-core machine under the sanitizers);
+ * a test bounds a duration only where the bound is what it checks. */
+long long mono_ms(void); /* CLOCK_MONOTONIC in milliseconds */
+void msleep(int ms);
+
+/* Whole lines of the daemon's log (d->log) holding every one of the
+ * NULL-terminated needles, waiting up to timeout_ms for the first; the
+ * lines joined by '\n' (caller frees) or NULL when none came. */
+char *daemon_log_lines(const struct daemon *d, const char *const *needles, int timeout_ms);
 
 #endif

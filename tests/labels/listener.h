@@ -23,7 +23,7 @@
 
 #include "biobank.h"
 
-enum { PEER_WAIT_MS = 20000 }; /* the longest the peer waits for anything */
+enum { PEER_WAIT_MS = 60000 }; /* the longest the peer waits for anything: a hang guard */
 
 enum peer_mode {
 	PEER_RAW,         /* read to EOF, then close: a well-behaved printer */

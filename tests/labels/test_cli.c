@@ -28,7 +28,7 @@ now_s(void)
 
 /* The longest one labelgen run may take before it is killed (exit 124): a
  * hang fails its check instead of stalling the whole program. */
-enum { CLI_LIMIT_S = 30 };
+enum { CLI_LIMIT_S = 120 };
 
 /* Runs labelgen with args through the shell; returns its exit status and
  * sets *out to what it printed on both streams. */
@@ -66,9 +66,10 @@ exists(const char *name)
  * A printer that stops answering must make the send fail after the timeout,
  * not before and not much later. "Much later" is generous: the tests share
  * two cores with the sanitizers and other suites, and what matters is that
- * the send gives up at all.
+ * the send gives up at all; the slack is still half the 60 s timeout that
+ * "at once" is told apart from.
  */
-enum { HANG_TIMEOUT_MS = 1000, SLACK_S = 10 };
+enum { HANG_TIMEOUT_MS = 1000, SLACK_S = 30 };
 
 static bool
 within_timeout(double elapsed, int timeout_ms)

@@ -28,8 +28,10 @@ struct writer {
 	_Atomic double *recovered_at; /* may be NULL: when the database is back */
 	/* results */
 	const char *acks[LOAD_ACKS_MAX]; /* event type per 2xx, in order */
-	int nacks, conflicts, unknown;
-	int ok_after_recovery, bad_after_recovery;
+	atomic_int nacks;                /* atomic: the test polls it while the writer runs */
+	int conflicts, unknown;
+	atomic_int ok_after_recovery;
+	int bad_after_recovery;
 	char last_bad[256];
 	/* private */
 	enum tube_state state;
@@ -219,6 +221,29 @@ load_check(struct tenv *t, struct writer *w, int n, const char *when)
 	is_int(missing, 0, "%s: every 2xx answer is in the database with its event, in order",
 	       when);
 	is_int(excess, 0, "%s: no event beyond the answers whose outcome was unknown", when);
+}
+
+/* Wait (up to timeout_s) until writers first, first + step, ... below n
+ * have each had `more` writes acknowledged (after_recovery: answered since
+ * the database came back) beyond base[i] (base NULL: beyond none): waiting
+ * for the load to have done something, not for a time. */
+__attribute__((unused)) static bool
+load_wait(struct writer *w, int n, int first, int step, const int *base, int more,
+          bool after_recovery, double timeout_s)
+{
+	for (double t0 = now_s();; sleep_ms(20)) {
+		bool all = true;
+
+		for (int i = first; i < n && all; i += step) {
+			int v = after_recovery ? atomic_load(&w[i].ok_after_recovery)
+			                       : atomic_load(&w[i].nacks);
+			all = v >= (base ? base[i] : 0) + more;
+		}
+		if (all)
+			return true;
+		if (now_s() - t0 > timeout_s)
+			return false;
+	}
 }
 
 #endif

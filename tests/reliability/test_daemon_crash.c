@@ -32,16 +32,19 @@ main(int argc, char **argv)
 		tenv_teardown(&t);
 		return tap_done();
 	}
-	sleep_ms(1500);
+	/* Under load means every writer has been answered a few times. */
+	ok(load_wait(w, WRITERS, 0, 1, NULL, 3, false, 120),
+	   "every writer has had 3 writes acknowledged");
 	int before[WRITERS];
-	for (int i = 0; i < WRITERS; i++)
-		before[i] = w[i].nacks;
 	int status = 0;
 	ok(kill(d2.pid, SIGKILL) == 0 && waitpid(d2.pid, &status, 0) == d2.pid &&
 	       WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 	   "kill -9 one daemon under load");
 	d2.pid = 0;
-	sleep_ms(1500);
+	for (int i = 0; i < WRITERS; i++)
+		before[i] = atomic_load(&w[i].nacks);
+	/* Then until each of the survivor's writers has been served a few times more. */
+	load_wait(w, WRITERS, 1, 2, before, 3, false, 120);
 	atomic_store(&stop, true);
 	load_join(w, WRITERS);
 
@@ -65,7 +68,7 @@ main(int argc, char **argv)
 
 	/* The victim's connections close with its process; their backends roll back. */
 	long open_txn = -1;
-	for (int i = 0; i < 50 && open_txn != 0; i++, sleep_ms(100))
+	for (double t0 = now_s(); now_s() - t0 < 60 && open_txn != 0; sleep_ms(100))
 		open_txn =
 		    count_sql(&t, "SELECT count(*) FROM pg_stat_activity WHERE datname ="
 		                  " current_database() AND state LIKE 'idle in transaction%'");

@@ -231,8 +231,11 @@ main(int argc, char **argv)
 			stallers[i] = -1;
 		}
 	}
-	sleep_ms(500);
-	int refused = count_closed(drips.fds, DRIPPERS);
+	/* Wait for the state (the refused sockets closed), with a generous deadline. */
+	int refused = 0;
+	for (double t0 = now_s(); now_s() - t0 < 30; sleep_ms(20))
+		if ((refused = count_closed(drips.fds, DRIPPERS)) >= DRIPPERS - PER_IP)
+			break;
 	ok(refused >= DRIPPERS - PER_IP,
 	   "the per-address limit closes at least %d of them at once (%d closed)",
 	   DRIPPERS - PER_IP, refused);
@@ -244,13 +247,20 @@ main(int argc, char **argv)
 	is_int(good, SAMPLES, "under attack: all %d normal requests succeed", SAMPLES);
 	tap_diag("under attack: median %.1f ms, worst %.1f ms (baseline %.1f / %.1f ms)", med * 1e3,
 	         worst * 1e3, base_med * 1e3, base_worst * 1e3);
-	ok(worst < 2.0, "  each within 2 s (worst %.3f s)", worst);
-	ok(med < 0.5, "  median under 0.5 s (%.3f s)", med);
+	/* Relative, not a speed budget (that is scripts/bench's): a request queued
+	 * behind the attackers would wait out their %d s connection timeout, or for
+	 * ever behind the slowloris sockets; one served beside them takes about
+	 * what it took without them on this machine, however busy it is. */
+	ok(med < base_med + TIMEOUT_S,
+	   "  median %.3f s: below the baseline's %.3f s plus the %d s timeout", med, base_med,
+	   TIMEOUT_S);
+	ok(worst < base_worst + 4 * TIMEOUT_S,
+	   "  worst %.3f s: below the baseline's %.3f s plus four timeouts", worst, base_worst);
 
 	/* Stalled half-requests are closed after the connection timeout. */
 	double waited;
 	int stalled_closed = 0;
-	while ((waited = now_s() - attack_t0) < TIMEOUT_S + 4 &&
+	while ((waited = now_s() - attack_t0) < TIMEOUT_S + 60 &&
 	       (stalled_closed = count_closed(stallers, STALLERS)) < STALLERS)
 		sleep_ms(100);
 	is_int(stalled_closed, STALLERS,

@@ -47,7 +47,8 @@ while_down(struct tenv *t, const char *method, const char *path, const char *bod
 	api(t, method, path, t->admin_token, body, &r);
 	double took = now_s() - t0;
 	ok(is_problem(&r, 503), "while PostgreSQL is down, %s answers 503", what);
-	ok(took < 2.0, "  within 2 s (%.3f s)", took);
+	/* Bounded: no wait for a database that is not there; generous for a busy machine. */
+	ok(took < 10.0, "  without waiting for the database (%.3f s)", took);
 	ok(atoi(r.retry_after) > 0, "  with Retry-After: %s", r.retry_after);
 	resp_free(&r);
 }
@@ -75,7 +76,9 @@ main(int argc, char **argv)
 		tenv_teardown(&t);
 		return tap_done();
 	}
-	sleep_ms(1500);
+	/* Under load means every writer has been answered a few times. */
+	ok(load_wait(w, WRITERS, 0, 1, NULL, 3, false, 120),
+	   "every writer has had 3 writes acknowledged");
 
 	long pid = postmaster_pid();
 	ok(pid > 1, "the postmaster's pid from postmaster.pid: %ld", pid);
@@ -87,8 +90,17 @@ main(int argc, char **argv)
 		tenv_teardown(&t);
 		return tap_done();
 	}
-	/* Its backends notice their postmaster died and exit; give them a moment. */
-	sleep_ms(500);
+	/* Its backends notice their postmaster died and exit: wait until the daemon
+	 * sees the database gone. */
+	for (double t0 = now_s(); now_s() - t0 < 60; sleep_ms(50)) {
+		struct resp rz;
+
+		api(&t, "GET", "/readyz", NULL, NULL, &rz);
+		bool down = rz.status == 503;
+		resp_free(&rz);
+		if (down)
+			break;
+	}
 	while_down(&t, "GET", "/readyz", NULL, "/readyz");
 	char path[96], body[] = "{\"box\":\"BOX-B\",\"position\":\"I9\"}";
 	snprintf(path, sizeof(path), "/api/v1/specimens/%s/store", spare);
@@ -126,7 +138,8 @@ main(int argc, char **argv)
 	       now_s() - t0);
 	/* Pooled connections broken by the crash reconnect on first use. */
 	atomic_store(&recovered_at, now_s());
-	sleep_ms(2000);
+	/* Until every writer has been served again (or a generous deadline). */
+	load_wait(w, WRITERS, 0, 1, NULL, 1, true, 120);
 	atomic_store(&stop, true);
 	load_join(w, WRITERS);
 

@@ -91,7 +91,10 @@ fetch(const char *base, const char *method, const char *path, const char *if_non
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, g);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, g);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	/* No budget for the answer (speed is scripts/bench's): only a stalled one fails. */
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 120L);
 	if (curl_easy_perform(c) == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &g->status);
 	curl_slist_free_all(h);

@@ -556,7 +556,7 @@ main(int argc, char **argv)
 	struct stat st;
 
 	if (argc < 2 || stat(argv[1], &st) != 0 || !S_ISDIR(st.st_mode))
-		tap_skip_all("the shared fixtures folder (../shared/fixtures) is absent");
+		tap_bail("the shared fixtures folder (../shared/fixtures) is absent");
 	test_fixtures(argv[1]);
 	test_dialects();
 	test_rejections();
