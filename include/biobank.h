@@ -86,6 +86,8 @@ void bb_arena_free(struct bb_arena *a);
 /* Text helpers. */
 bool bb_utf8_valid(const char *s, size_t len);
 void bb_hex_encode(char *out, const unsigned char *in, size_t n); /* out: 2n+1 bytes */
+/* The value of one hexadecimal digit (either case), or -1. */
+int bb_hex_value(char c);
 int bb_hex_decode(unsigned char *out, size_t outlen, const char *hex);
 /*
  * The one reader of whole numbers from outside (paths, queries, headers,

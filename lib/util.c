@@ -217,8 +217,8 @@ bb_hex_encode(char *out, const unsigned char *in, size_t n)
 	out[2 * n] = '\0';
 }
 
-static int
-hexval(char c)
+int
+bb_hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -235,7 +235,7 @@ bb_hex_decode(unsigned char *out, size_t outlen, const char *hex)
 	if (strlen(hex) != 2 * outlen)
 		return -1;
 	for (size_t i = 0; i < outlen; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = bb_hex_value(hex[2 * i]), lo = bb_hex_value(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

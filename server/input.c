@@ -132,45 +132,16 @@ page_answer(struct srv_req *r, enum page_list list, const char *json)
 	                      list == PAGE_FHIR_SPECIMENS ? "_cursor=" : "\"next_cursor\": \"");
 }
 
-struct list_call {
-	const char *stmt;
-	int nparams;
-	const char *const *params;
-	PGresult *res;
-};
-
-static enum bb_err
-list_call_run(struct db_conn *c, void *arg)
-{
-	struct list_call *f = arg;
-
-	PQclear(f->res);
-	f->res = NULL;
-	return db_exec(c, f->stmt, f->nparams, f->params, &f->res);
-}
-
 void
 reply_page(struct srv_req *r, enum page_list list, const char *stmt, int nparams,
            const char *const *params)
 {
-	struct list_call f = { stmt, nparams, params, NULL };
-	struct db_conn *db = req_db(r);
+	PGresult *res = function_answer(r, stmt, nparams, params);
 
-	if (db == NULL)
+	if (res == NULL)
 		return;
-	enum bb_err err = db_txn_implicit(db, list_call_run, &f);
-	if (err != BB_OK) {
-		PQclear(f.res);
-		reply_db_error(r, err);
-		return;
-	}
-	if (PQntuples(f.res) != 1 || PQgetisnull(f.res, 0, 0)) {
-		PQclear(f.res);
-		reply_problem(r, 404, NULL, "no such object");
-		return;
-	}
-	reply_json_text(r, 200, page_answer(r, list, PQgetvalue(f.res, 0, 0)));
-	PQclear(f.res);
+	reply_json_text(r, 200, page_answer(r, list, PQgetvalue(res, 0, 0)));
+	PQclear(res);
 }
 
 const char *

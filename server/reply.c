@@ -609,26 +609,36 @@ fn_call_run(struct db_conn *c, void *arg)
 	return db_exec(c, f->stmt, f->nparams, f->params, &f->res);
 }
 
-void
-reply_from_function(struct srv_req *r, unsigned status, const char *stmt, int nparams,
-                    const char *const *params)
+PGresult *
+function_answer(struct srv_req *r, const char *stmt, int nparams, const char *const *params)
 {
 	struct fn_call f = { stmt, nparams, params, NULL };
 	struct db_conn *db = req_db(r);
 
 	if (db == NULL)
-		return;
+		return NULL;
 	enum bb_err err = db_txn_implicit(db, fn_call_run, &f);
 	if (err != BB_OK) {
 		PQclear(f.res);
 		reply_db_error(r, err);
-		return;
+		return NULL;
 	}
 	if (PQntuples(f.res) != 1 || PQgetisnull(f.res, 0, 0)) {
 		PQclear(f.res);
 		reply_problem(r, 404, NULL, "no such object");
-		return;
+		return NULL;
 	}
-	reply_json_text(r, status, PQgetvalue(f.res, 0, 0));
-	PQclear(f.res);
+	return f.res;
+}
+
+void
+reply_from_function(struct srv_req *r, unsigned status, const char *stmt, int nparams,
+                    const char *const *params)
+{
+	PGresult *res = function_answer(r, stmt, nparams, params);
+
+	if (res == NULL)
+		return;
+	reply_json_text(r, status, PQgetvalue(res, 0, 0));
+	PQclear(res);
 }

@@ -196,6 +196,12 @@ void reply_json_text(struct srv_req *r, unsigned status, const char *json);
  * whole action) and reply with it as status; errors become problems.
  * Retries serialization failures. The common body of most write handlers.
  */
+/*
+ * The same call without the reply: the result, holding one non-NULL value,
+ * which the caller PQclear()s; NULL after replying with the problem.
+ */
+PGresult *function_answer(struct srv_req *r, const char *stmt, int nparams,
+                          const char *const *params);
 void reply_from_function(struct srv_req *r, unsigned status, const char *stmt, int nparams,
                          const char *const *params);
 

@@ -8,18 +8,6 @@
 
 #include <string.h>
 
-static int
-hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decode n bytes of s (with '+' as a space in a query) into out, which has
  * room for n + 1 bytes; NULL when sound, else what is wrong.
@@ -33,8 +21,8 @@ decode(const char *s, size_t n, bool query, char *out)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '%') {
-			int hi = i + 1 < n ? hex(s[i + 1]) : -1;
-			int lo = i + 2 < n ? hex(s[i + 2]) : -1;
+			int hi = i + 1 < n ? bb_hex_value(s[i + 1]) : -1;
+			int lo = i + 2 < n ? bb_hex_value(s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0)
 				return "holds a % that is not followed by two hexadecimal digits";
