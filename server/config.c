@@ -45,6 +45,8 @@ static const struct cfg_entry entries[] = {
 	  "Seconds over which failed logins are counted." },
 	{ "per_ip_connections", CFG_UINT, OFF(per_ip_connections), "64", 1, 100000, false,
 	  "Concurrent connections one client address may hold." },
+	{ "print_timeout", CFG_UINT, OFF(print_timeout), "10", 1, 120, false,
+	  "Seconds a label printer gets to connect, to take each write and to confirm." },
 	{ "printers", CFG_STRING, OFF(printers), NULL, 0, 0, false,
 	  "Label printers for POST /api/v1/print: NAME=URI[,NAME=URI...]." },
 	{ "session_ttl", CFG_UINT, OFF(session_ttl), "43200", 60, 2592000, false,

@@ -30,7 +30,8 @@ struct srv_config {
 	unsigned token_cache_size, token_cache_ttl;
 	unsigned connection_timeout, shutdown_timeout;
 	unsigned per_ip_connections;
-	char *printers; /* NAME=URI,... for POST /api/v1/print */
+	char *printers;         /* NAME=URI,... for POST /api/v1/print */
+	unsigned print_timeout; /* seconds a printer gets to connect, to take a write, to confirm */
 };
 
 /*

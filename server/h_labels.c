@@ -2,7 +2,7 @@
  * h_labels.c — tube labels: the label data labelgen prints from, previews
  * rendered by the label library for the bench page, prints recorded as
  * label_printed custody events, and printing through the printers named in
- * the daemon's configuration.
+ * the daemon's configuration as print jobs.
  */
 #include "handlers.h"
 
@@ -20,7 +20,6 @@ static const char *const DEFAULT_TEMPLATE = "cryo-1.28x0.5in";
 enum {
 	PREVIEW_DPI = 300, /* the bench page shows previews at this resolution */
 	PRINT_DPI = 203,   /* labelgen's default: most Zebra desktop printers */
-	PRINT_TIMEOUT_MS = 10000,
 };
 
 /* The roll templates, for telling a client which names it may use. */
@@ -302,62 +301,258 @@ static const struct bb_js_field pr_fields[PR__MAX] = {
 };
 const struct bb_js_spec h_labels_print_spec = BB_JS_SPEC(pr_fields);
 
-enum print_failure { PRINT_OK, PRINT_RENDER, PRINT_PRINTER };
+/*
+ * A print goes in three steps, none of which waits on a printer while
+ * holding anything shared:
+ *  1. one short transaction checks the specimens and records a pending
+ *     print job (or a retry's new attempt); the labels are rendered from
+ *     the label data it returns and the request answers, provisionally,
+ *     202 with the pending job;
+ *  2. with no transaction and no pooled connection, on a thread of its own
+ *     (req_defer), the ZPL goes to the printer;
+ *  3. a second transaction records the outcome: the label_printed events
+ *     and the job sent, or the job failed with the printer's error. The
+ *     answer becomes 200 with the job and its events, or 502.
+ * A crash between 1 and 3 leaves the job pending, visible at
+ * GET /api/v1/print-jobs?state=pending and sent again by
+ * POST /api/v1/print-jobs/{id}/retry.
+ */
 
-struct print_run {
-	struct srv_req *r;
-	const char *const *params;
+/* One attempt at a job: what the thread sends and what the printer did. */
+struct print_send {
+	char *job_id, *attempt, *printer; /* from the job, arena memory */
 	const char *uri;
-	struct lbl_job job;
-	bool sent; /* the printer took the labels: a retry only records */
+	char *zpl; /* arena memory: a forgotten deferral leaks nothing */
+	size_t zpl_len;
+	int timeout_ms;
+	size_t count;    /* labels in the job */
+	enum bb_err err; /* the printer's answer: BB_OK when it took the labels */
+	char why[LBL_WHY_MAX];
+};
+
+enum print_failure { PRINT_OK, PRINT_RENDER, PRINT_PRINTER_GONE, PRINT_INTERNAL };
+
+/* Step 1 as db_txn runs it: the statement that records the attempt, then the rendering. */
+struct print_begin {
+	struct srv_req *r;
+	const char *stmt;
+	int nparams;
+	const char *const *params;
+	struct print_send *ps; /* filled in on success */
+	cJSON *job;            /* the pending job, for the provisional answer */
 	enum print_failure failure;
 	char why[LBL_WHY_MAX];
 };
 
-/*
- * In one transaction: lock the specimens and write their events
- * (bb_labels_print), render the labels it returns and send them. A printer
- * that fails rolls the events back; a retried transaction does not print
- * twice.
- */
-static enum bb_err
-print_txn(struct db_conn *c, void *arg)
+static int
+print_timeout_ms(const struct srv_req *r)
 {
-	struct print_run *pr = arg;
-	PGresult *res = NULL;
-	enum bb_err err = db_exec(c, "db_labels_print", 7, pr->params, &res);
+	return (int)r->srv->cfg->print_timeout * 1000;
+}
 
-	if (err != BB_OK || pr->sent) {
-		PQclear(res);
+/*
+ * How long after its send began a pending job may still be printing: the
+ * connect, the writes (a job is a few writes at most) and the printer's
+ * confirmation each get the timeout.
+ */
+static const char *
+print_lease_s(struct srv_req *r)
+{
+	return bb_arena_printf(&r->arena, "%u", 3 * r->srv->cfg->print_timeout + 5);
+}
+
+static char *
+json_text(struct bb_arena *a, const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (cJSON_IsString(v))
+		return bb_arena_strdup(a, v->valuestring);
+	if (cJSON_IsNumber(v))
+		return bb_arena_printf(a, "%lld", (long long)v->valuedouble);
+	return NULL;
+}
+
+static enum bb_err
+print_begin_txn(struct db_conn *c, void *arg)
+{
+	struct print_begin *pb = arg;
+	struct bb_arena *a = &pb->r->arena;
+	PGresult *res = NULL;
+	enum bb_err err = db_exec(c, pb->stmt, pb->nparams, pb->params, &res);
+
+	cJSON_Delete(pb->job);
+	pb->job = NULL;
+	pb->failure = PRINT_OK;
+	if (err != BB_OK)
 		return err;
-	}
 	cJSON *root = PQntuples(res) == 1 ? cJSON_Parse(PQgetvalue(res, 0, 0)) : NULL;
 	PQclear(res);
-	size_t n;
-	struct lbl_data *labels = labels_from_json(&pr->r->arena, root, &n);
+	cJSON *job = cJSON_GetObjectItemCaseSensitive(root, "job");
+	struct print_send *ps = bb_arena_alloc(a, sizeof(*ps));
+	size_t n = 0;
+	struct lbl_data *labels = labels_from_json(a, root, &n);
+	const char *tpl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "template"));
+	struct lbl_job lj = {
+		tpl ? lbl_template_find(tpl) : NULL,
+		(int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(job, "dpi")),
+		(int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(job, "copies")),
+		LBL_FMT_ZPL
+	};
 	struct bb_buf zpl = { 0 };
 
-	if (labels == NULL) {
-		snprintf(pr->why, sizeof(pr->why), "the database answered with no label data");
+	memset(ps, 0, sizeof(*ps));
+	ps->job_id = json_text(a, job, "id");
+	ps->attempt = json_text(a, job, "attempts");
+	ps->printer = json_text(a, job, "printer");
+	ps->timeout_ms = print_timeout_ms(pb->r);
+	ps->count = n;
+	if (labels == NULL || lj.tpl == NULL || ps->job_id == NULL || ps->attempt == NULL ||
+	    ps->printer == NULL) {
+		snprintf(pb->why, sizeof(pb->why), "the database answered with no print job");
+		pb->failure = PRINT_INTERNAL;
 		err = BB_EINTERNAL;
-	} else if ((err = lbl_render(&pr->job, labels, n, &zpl, pr->why)) != BB_OK) {
-		pr->failure = PRINT_RENDER;
+	} else if ((ps->uri = srv_printers_uri(pb->r->srv->printers, ps->printer)) == NULL) {
+		/* A retry of a job whose printer left the configuration. */
+		snprintf(pb->why, sizeof(pb->why),
+		         "print job %s goes to printer %s, which this server no longer has",
+		         ps->job_id, ps->printer);
+		pb->failure = PRINT_PRINTER_GONE;
+		err = BB_ECONFLICT;
+	} else if ((err = lbl_render(&lj, labels, n, &zpl, pb->why)) != BB_OK) {
+		pb->failure = PRINT_RENDER;
 	} else {
-		/* From here labels may be on paper even when the send fails (the printer
-		 * took them, then the connection timed out): the request's runner must not
-		 * run this handler again, whatever happens to the transaction. */
-		pr->r->side_effect = true;
-		if ((err = lbl_printer_send(pr->uri, zpl.data, zpl.len, PRINT_TIMEOUT_MS,
-		                            pr->why)) != BB_OK) {
-			pr->failure = PRINT_PRINTER;
-			err = BB_EIO;
-		} else {
-			pr->sent = true;
-		}
+		ps->zpl_len = zpl.len;
+		ps->zpl = bb_arena_alloc(a, zpl.len + 1);
+		memcpy(ps->zpl, zpl.data, zpl.len);
+		pb->ps = ps;
+		pb->job = cJSON_DetachItemFromObjectCaseSensitive(root, "job");
 	}
 	bb_buf_free(&zpl);
 	cJSON_Delete(root);
 	return err;
+}
+
+/* Step 2, on the deferred work's thread: nothing but the printer. */
+static void
+print_work(void *arg)
+{
+	struct print_send *ps = arg;
+
+	ps->err = lbl_printer_send(ps->uri, ps->zpl, ps->zpl_len, ps->timeout_ms, ps->why);
+}
+
+/* A 502 with the failed job in it, so that the client can retry it by its id. */
+static void
+reply_printer_failed(struct srv_req *r, const struct print_send *ps, cJSON *job)
+{
+	char *detail = bb_arena_printf(&r->arena, "printer %s failed: %s (print job %s)",
+	                               ps->printer, ps->why, ps->job_id);
+	char *text = problem_json(502, "Printer failed", detail, NULL);
+	cJSON *o = cJSON_Parse(text);
+
+	free(text);
+	cJSON_AddItemToObject(o, "job", job);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	reply_raw(r, 502, "application/problem+json", text, strlen(text));
+}
+
+/* Step 3, after the send (on the same thread): the outcome recorded, the final answer. */
+static enum bb_err
+print_done(struct srv_req *r, void *arg)
+{
+	struct print_send *ps = arg;
+	bool sent = ps->err == BB_OK;
+	const char *params[] = {
+		ps->job_id,   ps->attempt,     sent ? "true" : "false", sent ? NULL : ps->why,
+		req_actor(r), req_actor_id(r),
+	};
+	struct fetch f = { "db_print_job_finish", 6, params, NULL };
+	struct db_conn *db = req_db(r);
+	enum bb_err err;
+
+	if (!sent)
+		log_info("request %s: printer %s failed (job %s): %s", r->id, ps->printer,
+		         ps->job_id, ps->why);
+	if (db == NULL)
+		return BB_EDBDOWN;
+	if ((err = db_txn(db, fetch_run, &f)) != BB_OK) {
+		PQclear(f.res);
+		if (err == BB_ECONFLICT || err == BB_ENOTFOUND) {
+			reply_db_error(r, err);
+		} else {
+			log_warnx(
+			    "%s: print job %s: printer %s %s, but the outcome is not recorded",
+			    __func__, ps->job_id, ps->printer, sent ? "took it" : "failed");
+			reply_problem_code(r, "unavailable", NULL,
+			                   "printer %s %s, but the outcome could not be recorded: "
+			                   "print job %s stays pending (GET /api/v1/print-jobs/%s)",
+			                   ps->printer, sent ? "took the labels" : "failed",
+			                   ps->job_id, ps->job_id);
+		}
+		return err;
+	}
+	cJSON *root = cJSON_Parse(PQgetvalue(f.res, 0, 0));
+	PQclear(f.res);
+	cJSON *job = cJSON_DetachItemFromObjectCaseSensitive(root, "job");
+	if (job == NULL) {
+		cJSON_Delete(root);
+		reply_problem(r, 500, NULL, "internal error (request %s)", r->id);
+		return BB_EINTERNAL;
+	}
+	if (!sent) {
+		cJSON_Delete(root);
+		reply_printer_failed(r, ps, job);
+		return BB_OK;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "printed", (double)ps->count);
+	cJSON_AddStringToObject(o, "printer", ps->printer);
+	cJSON_AddItemToObject(o, "job", job);
+	cJSON_AddItemToObject(o, "events", cJSON_DetachItemFromObjectCaseSensitive(root, "events"));
+	cJSON_Delete(root);
+	reply_json(r, 200, o);
+	return BB_OK;
+}
+
+/*
+ * Step 1 for a new job or a retry: record the attempt, render, answer 202
+ * with the pending job and defer steps 2 and 3. Replies itself on failure.
+ */
+static void
+print_begin(struct srv_req *r, const char *stmt, int nparams, const char *const *params)
+{
+	struct print_begin pb = { .r = r, .stmt = stmt, .nparams = nparams, .params = params };
+	struct db_conn *db = req_db(r);
+
+	if (db == NULL)
+		return;
+	enum bb_err err = db_txn(db, print_begin_txn, &pb);
+	if (err == BB_OK) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddItemToObject(o, "job", pb.job);
+		reply_json(r, 202, o);
+		req_defer(r, print_work, print_done, pb.ps);
+		return;
+	}
+	cJSON_Delete(pb.job);
+	switch (pb.failure) {
+	case PRINT_RENDER:
+		reply_problem(r, 400, NULL, "%s", pb.why);
+		break;
+	case PRINT_PRINTER_GONE:
+		reply_problem_code(r, "printer-not-configured", NULL, "%s", pb.why);
+		break;
+	case PRINT_INTERNAL:
+		log_warnx("%s: %s", __func__, pb.why);
+		reply_problem(r, 500, NULL, "internal error (request %s)", r->id);
+		break;
+	case PRINT_OK:
+		reply_db_error(r, err);
+		break;
+	}
 }
 
 /* POST /api/v1/print: render ZPL and send it to a configured printer, recording each print. */
@@ -366,7 +561,7 @@ h_labels_print(struct srv_req *r)
 {
 	const struct bb_js_value *in = r->in, *ids = &in[PR_IDS];
 	const char *printer = in[PR_PRINTER].s;
-	struct print_run pr = { .r = r, .job = { NULL, PRINT_DPI, 1, LBL_FMT_ZPL } };
+	struct lbl_job job = { NULL, PRINT_DPI, 1, LBL_FMT_ZPL };
 	struct bb_js_errors errs = { 0 };
 	const char **list = bb_arena_alloc(&r->arena, ids->n * sizeof(*list));
 
@@ -389,7 +584,7 @@ h_labels_print(struct srv_req *r)
 		reply_invalid(r, &errs);
 		return;
 	}
-	if ((pr.uri = srv_printers_uri(r->srv->printers, printer)) == NULL) {
+	if (srv_printers_uri(r->srv->printers, printer) == NULL) {
 		struct bb_buf names = { 0 };
 
 		for (size_t i = 0; i < srv_printers_count(r->srv->printers); i++)
@@ -409,7 +604,7 @@ h_labels_print(struct srv_req *r)
 		return;
 	}
 	const char *tpl_name = in[PR_TEMPLATE].present ? in[PR_TEMPLATE].s : DEFAULT_TEMPLATE;
-	if ((pr.job.tpl = template_read(r, "template", tpl_name)) == NULL)
+	if ((job.tpl = template_read(r, "template", tpl_name)) == NULL)
 		return;
 	if (in[PR_DPI].present) {
 		if (!dpi_ok(in[PR_DPI].i)) {
@@ -417,40 +612,60 @@ h_labels_print(struct srv_req *r)
 			                    (long long)in[PR_DPI].i);
 			return;
 		}
-		pr.job.dpi = (int)in[PR_DPI].i;
+		job.dpi = (int)in[PR_DPI].i;
 	}
 	if (in[PR_COPIES].present)
-		pr.job.copies = (int)in[PR_COPIES].i;
+		job.copies = (int)in[PR_COPIES].i;
 
-	struct db_conn *db = req_db(r);
-	if (db == NULL)
-		return;
 	const char *params[] = {
 		db_array_literal(&r->arena, list, ids->n),
 		printer,
-		bb_arena_printf(&r->arena, "%d", pr.job.copies),
-		lbl_template_name(pr.job.tpl),
+		bb_arena_printf(&r->arena, "%d", job.copies),
+		lbl_template_name(job.tpl),
+		bb_arena_printf(&r->arena, "%d", job.dpi),
+		print_lease_s(r),
 		req_studies(r),
 		req_actor(r),
 		req_actor_id(r),
 	};
-	pr.params = params;
-	enum bb_err err = db_txn(db, print_txn, &pr);
-	if (err == BB_OK) {
-		cJSON *o = cJSON_CreateObject();
+	print_begin(r, "db_print_job_create", 9, params);
+}
 
-		cJSON_AddNumberToObject(o, "printed", (double)ids->n);
-		cJSON_AddStringToObject(o, "printer", printer);
-		reply_json(r, 200, o);
-	} else if (pr.failure == PRINT_PRINTER) {
-		log_info("printer %s failed: %s", printer, pr.why);
-		reply_problem(r, 502, "Printer failed", "printer %s failed: %s", printer, pr.why);
-	} else if (pr.failure == PRINT_RENDER) {
-		reply_problem(r, 400, NULL, "%s", pr.why);
-	} else if (err == BB_EINTERNAL && pr.why[0]) {
-		log_warnx("%s: %s", __func__, pr.why);
-		reply_problem(r, 500, NULL, "internal error (request %s)", r->id);
-	} else {
-		reply_db_error(r, err);
+/* POST /api/v1/print-jobs/{id}/retry: send a failed job, or one a crash left pending, again. */
+void
+h_print_jobs_retry(struct srv_req *r)
+{
+	const char *id = req_id_param(r, 0, "print job");
+
+	if (id == NULL)
+		return;
+	const char *params[] = { id, print_lease_s(r), req_studies(r), req_actor(r),
+		                 req_actor_id(r) };
+	print_begin(r, "db_print_job_retry", 5, params);
+}
+
+/* GET /api/v1/print-jobs?state=pending|sent|failed */
+void
+h_print_jobs_list(struct srv_req *r)
+{
+	static const char *const states[] = { "pending", "sent", "failed", NULL };
+	const char *state = req_query(r, "state");
+	struct page pg;
+
+	if (state != NULL && *state == '\0')
+		state = NULL;
+	if (state != NULL) {
+		bool known = false;
+
+		for (const char *const *c = states; *c; c++)
+			known = known || strcmp(*c, state) == 0;
+		if (!known) {
+			reply_invalid_field(r, "state", "must be one of: pending, sent, failed");
+			return;
+		}
 	}
+	if (!req_page(r, PAGE_PRINT_JOBS, &pg))
+		return;
+	const char *params[] = { state, pg.limit, pg.cursor, req_studies(r) };
+	reply_from_function(r, 200, "db_print_jobs_list", 4, params);
 }

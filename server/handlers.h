@@ -68,6 +68,8 @@ void h_labels_list(struct srv_req *r);
 void h_labels_preview(struct srv_req *r);
 void h_labels_printed(struct srv_req *r);
 void h_labels_print(struct srv_req *r);
+void h_print_jobs_list(struct srv_req *r);
+void h_print_jobs_retry(struct srv_req *r);
 
 /* h_shipments.c, h_reports.c, h_fhir.c, csv_export.c */
 extern const struct bb_js_spec h_shipments_create_spec, h_shipments_add_spec,

@@ -209,10 +209,19 @@ unit_run(struct db_conn *c, void *arg)
  * transaction: each run starts with a fresh transaction and an empty
  * reply, claims again, runs the handler again from its validated input and
  * stores the new answer. Handlers that must not run twice are guarded:
- * one that acted outside the database (a printer took labels) sets
- * r->side_effect and is never re-run; a streamed answer (CSV export, GET
- * only, so never keyed) is not kept and not re-run. Both keep the old
- * behaviour: the failure is answered (503).
+ * one that acted outside the database sets r->side_effect and is never
+ * re-run; a streamed answer (CSV export, GET only, so never keyed) is not
+ * kept and not re-run. Both keep the old behaviour: the failure is
+ * answered (503).
+ *
+ * A request whose effect needs a device (a printer) does not act inside
+ * the unit at all: it records its intent (a print job) and defers the
+ * device's part (req_defer). Its unit commits the claim, the intent and a
+ * provisional answer (202, the job pending) together, so the work is only
+ * begun for a claim that stands and a repeat, meanwhile or after a crash,
+ * replays the provisional answer instead of acting again. idem_finish then
+ * records the outcome and the final answer in a second unit; if that one
+ * is lost, the key keeps the provisional answer, which is still true.
  */
 /* 1 to BB_IDEMPOTENCY_KEY_MAX printable ASCII characters: a header value is
  * ASCII, and other bytes would reach PostgreSQL as broken text. */
@@ -249,9 +258,68 @@ idem_run(struct srv_req *r)
 		return;
 	request_hash(r, hash);
 	struct unit u = { .r = r, .params = { req_actor_id(r), key, hash } };
+	r->keyed_unit = true;
 	enum bb_err err = db_txn(db, unit_run, &u);
 	if (err != BB_OK && !u.settled) {
 		/* The effect was not committed: the client must not be told it was. */
+		reply_reset(r);
+		reply_db_error(r, err);
+	}
+}
+
+/* The second half of a keyed request with deferred work, as db_txn runs it. */
+struct finish {
+	struct srv_req *r;
+	const char *params[2]; /* user id, key */
+	req_done_fn done;
+	void *arg;
+	bool done_ok; /* done's outcome is to commit: a failure after it is ours */
+};
+
+static enum bb_err
+finish_run(struct db_conn *c, void *arg)
+{
+	struct finish *f = arg;
+	struct srv_req *r = f->r;
+	enum bb_err err;
+
+	f->done_ok = false;
+	reply_reset(r);
+	if ((err = f->done(r, f->arg)) != BB_OK)
+		return err; /* rolled back; done has answered, the key keeps the provisional answer
+		             */
+	f->done_ok = true;
+	const char *store[] = {
+		f->params[0],
+		f->params[1],
+		bb_arena_printf(&r->arena, "%u", r->status),
+		r->resp_type,
+		r->resp_body ? r->resp_body : "",
+	};
+	/* Whatever done answered (a printer's failure too) is the outcome recorded. */
+	return db_exec(c, "db_idem_store", 5, store, NULL);
+}
+
+void
+idem_finish(struct srv_req *r, req_done_fn done, void *arg)
+{
+	struct db_conn *db;
+
+	if (!r->keyed_unit) {
+		reply_reset(r);
+		done(r, arg); /* its own transaction */
+		return;
+	}
+	reply_reset(r);
+	if ((db = req_db(r)) == NULL)
+		return;
+	struct finish f = { .r = r,
+		            .params = { req_actor_id(r), req_header(r, "Idempotency-Key") },
+		            .done = done,
+		            .arg = arg };
+	enum bb_err err = db_txn(db, finish_run, &f);
+	if (err != BB_OK && f.done_ok) {
+		/* The outcome was not committed: the client must not be told it was. */
 		reply_reset(r);
 		reply_db_error(r, err);
 	}

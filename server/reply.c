@@ -70,6 +70,7 @@ static const struct problem_code problem_codes[] = {
 	{ "participant-not-found", 404, "Participant not found" },
 	{ "audit-not-found", 404, "Audit not found" },
 	{ "shipment-not-found", 404, "Shipment not found" },
+	{ "print-job-not-found", 404, "Print job not found" },
 	{ "specimen-not-on-shipment", 404, "Specimen not on the shipment" },
 	{ "reference-not-found", 404, "Nothing is known by this value" },
 	/* 409: the state of the data forbids it */
@@ -84,6 +85,8 @@ static const struct problem_code problem_codes[] = {
 	{ "shipment-state", 409, "The shipment's status forbids it" },
 	{ "shipment-empty", 409, "Shipment empty" },
 	{ "box-grid-conflict", 409, "Box holds specimens outside the new grid" },
+	{ "print-job-state", 409, "The print job's state forbids it" },
+	{ "printer-not-configured", 409, "Printer no longer configured" },
 };
 
 const struct problem_code *
@@ -584,6 +587,10 @@ reply_reset(struct srv_req *r)
 	r->stream = NULL;
 	/* The strings live in the request's arena and go with it. */
 	memset(r->resp_headers, 0, sizeof(r->resp_headers));
+	/* Work deferred by an answer that does not stand is not done. */
+	r->defer_work = NULL;
+	r->defer_done = NULL;
+	r->defer_arg = NULL;
 }
 
 void

@@ -226,6 +226,11 @@ const struct route routes[] = {
 	{ "POST", "/api/v1/specimens/:id/label-printed", BENCH | R(ROLE_PRINTER), h_labels_printed,
 	  BODY_JSON, &h_labels_printed_spec },
 	{ "POST", "/api/v1/print", BENCH, h_labels_print, BODY_JSON, &h_labels_print_spec },
+	{ "GET", "/api/v1/print-jobs", BENCH, h_print_jobs_list, BODY_NONE, NULL,
+	  "state limit cursor" },
+	{ "GET", "/api/v1/print-jobs/:id", BENCH, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("bb_print_job_get", 200, ID(0, "print job"), STUDIES) },
+	{ "POST", "/api/v1/print-jobs/:id/retry", BENCH, h_print_jobs_retry, BODY_NONE, NULL },
 };
 
 const size_t route_count = sizeof(routes) / sizeof(routes[0]);

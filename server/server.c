@@ -6,6 +6,7 @@
 #include "acceptor.h"
 #include "auth.h"
 #include "handlers.h"
+#include "defer.h"
 #include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
@@ -392,12 +393,19 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (r->deferred) {
+		/* Resumed: the work's thread has recorded the outcome and replied. */
+		r->deferred = false;
+		return queue_reply(r);
+	}
 	if (r->status != 0)
 		return MHD_YES; /* already answered (413 up front) */
 	/* log.h: what this thread logs until the end carries the request's id. */
 	log_request_begin(r->id);
 	dispatch(r);
 	log_request_end();
+	if (defer_start(r))
+		return MHD_YES; /* suspended until its work is done */
 	/* Give the connection back before the bytes go out to a possibly slow client. */
 	if (r->db != NULL) {
 		db_release(s->pool, r->db);
@@ -485,7 +493,7 @@ srv_run(struct srv *s)
 	socklen_t salen;
 	struct acceptor *acceptor;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-	                 MHD_USE_NO_LISTEN_SOCKET;
+	                 MHD_USE_NO_LISTEN_SOCKET | MHD_ALLOW_SUSPEND_RESUME;
 	char *cert = NULL, *key = NULL;
 	sigset_t sigs;
 	int sig;
@@ -561,6 +569,8 @@ srv_run(struct srv *s)
 	if (atomic_load(&s->active) > 0)
 		log_warnx("%d requests still open after %u s; closing them",
 		          atomic_load(&s->active), cfg->shutdown_timeout);
+	/* A suspended request's thread still uses it and will resume it. */
+	defer_drain(s);
 	MHD_stop_daemon(d);
 	acceptor_free(acceptor);
 	free(cert);

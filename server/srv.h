@@ -53,6 +53,7 @@ struct srv {
 	const struct srv_printers *printers; /* POST /api/v1/print (printers.c); NULL: none */
 	atomic_bool stopping;                /* set on SIGTERM: answer with Connection: close */
 	atomic_int active;                   /* requests begun and not yet completed */
+	atomic_int deferring;                /* threads running deferred work (defer.c) */
 	char dummy_hash[128];                /* verified against when a login names no user */
 };
 
@@ -64,6 +65,9 @@ enum body_kind {
 
 struct srv_req;
 typedef void (*handler_fn)(struct srv_req *r);
+/* Deferred work (req_defer): the slow part, then the outcome recorded. */
+typedef void (*req_work_fn)(void *arg);
+typedef enum bb_err (*req_done_fn)(struct srv_req *r, void *arg);
 
 struct route {
 	const char *method;
@@ -134,6 +138,13 @@ struct srv_req {
 	const char *resp_headers[8]; /* name, value pairs, NULL-terminated; arena or static */
 	struct MHD_Response *stream; /* a handler-built response (streaming), or NULL */
 	bool side_effect; /* something left the process (a printer took labels): never re-run */
+	bool keyed_unit;  /* ran as an Idempotency-Key's unit (idempotency.c) */
+
+	/* deferred work (defer.c): set by req_defer, started once the answer stands */
+	req_work_fn defer_work;
+	req_done_fn defer_done;
+	void *defer_arg;
+	bool deferred; /* suspended: the work's thread owns the request until it resumes it */
 };
 
 /* Replies: each handler calls exactly one of these. */
@@ -204,6 +215,24 @@ PGresult *function_answer(struct srv_req *r, const char *stmt, int nparams,
                           const char *const *params);
 void reply_from_function(struct srv_req *r, unsigned status, const char *stmt, int nparams,
                          const char *const *params);
+
+/*
+ * Slow work off the worker threads — a printer's network I/O — so that it
+ * holds neither a worker nor a database connection nor a transaction.
+ * After the handler returns, and only if its answer stands (its
+ * transaction, and a keyed request's whole unit, committed; reply_reset
+ * forgets the work), the request's database connection is given back, the
+ * HTTP connection suspended and a thread runs work(arg), which touches
+ * neither the database nor the request. Then, on that thread, done(r, arg)
+ * records the outcome and replies afresh (the handler's reply is the
+ * provisional answer, which an Idempotency-Key keeps until done's is
+ * stored); it returns BB_OK when its writes are to commit, with the new
+ * answer stored under the key in the same transaction. Then the
+ * connection resumes and the answer goes out. done runs whether or not the
+ * client is still there, so an outcome is never left unrecorded for want
+ * of a listener.
+ */
+void req_defer(struct srv_req *r, req_work_fn work, req_done_fn done, void *arg);
 
 /* The request's database connection, acquired on first use. On failure
  * replies 503 itself and returns NULL. */

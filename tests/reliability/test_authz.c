@@ -34,6 +34,7 @@ enum prep {
 	P_SHIPMENT,   /* {ship}: a draft holding {tube}; {tube2}: stored, not on it */
 	P_SHIPPED,    /* {ship} dispatched */
 	P_SESSION,    /* the request uses a session of its own, which it may end */
+	P_PRINT_JOB,  /* {job}: a failed print job of {fixed} on printer bench */
 };
 
 struct scase {
@@ -184,6 +185,12 @@ static const struct scase cases[] = {
 	  "{\"printer\":\"bench\",\"copies\":1}", P_NONE, SC_OBJECT, NULL },
 	{ "POST", "/api/v1/print", "/api/v1/print", "{\"ids\":[\"{fixed}\"],\"printer\":\"bench\"}",
 	  P_NONE, SC_OBJECT, NULL },
+	{ "GET", "/api/v1/print-jobs", "/api/v1/print-jobs", NULL, P_PRINT_JOB, SC_LIST,
+	  "{fixed}" },
+	{ "GET", "/api/v1/print-jobs/:id", "/api/v1/print-jobs/{job}", NULL, P_PRINT_JOB, SC_OBJECT,
+	  NULL },
+	{ "POST", "/api/v1/print-jobs/:id/retry", "/api/v1/print-jobs/{job}/retry", NULL,
+	  P_PRINT_JOB, SC_OBJECT, NULL },
 };
 
 static const char *const role_names[ROLE__MAX] = { "admin", "manager", "technician", "auditor",
@@ -199,7 +206,7 @@ struct caller {
 /* The placeholders' values for one request. */
 struct ctx {
 	char n[16], fixed[16], tube[16], tube2[16], box[32], loc[16], freezer[16], audit[16],
-	    ship[16], now[48];
+	    ship[16], job[16], now[48];
 	char token[128];
 };
 
@@ -350,6 +357,22 @@ prepare(const struct scase *k, const struct caller *who, struct ctx *c)
 			resp_free(&r);
 		}
 		break;
+	case P_PRINT_JOB: {
+		bool ok_sql;
+
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO print_jobs (actor, printer, specimens, copies, template, dpi,"
+		         " state, error, finished_at, send_deadline) VALUES ('admin', 'bench',"
+		         " ARRAY['%s'], 1, 'cryo-1.28x0.5in', 203, 'failed', 'sweep', now(), now())"
+		         " RETURNING id",
+		         c->fixed);
+		char *id = sql_value(&t, sql, &ok_sql);
+		if (!ok_sql || id == NULL)
+			fail_setup("cannot make a print job");
+		snprintf(c->job, sizeof(c->job), "%s", id);
+		free(id);
+		break;
+	}
 	case P_SESSION: {
 		char pw[64];
 
@@ -377,7 +400,7 @@ expand(const char *tpl, const struct ctx *c, char *out, size_t cap)
 		{ "{n}", c->n },         { "{fixed}", c->fixed }, { "{tube}", c->tube },
 		{ "{tube2}", c->tube2 }, { "{box}", c->box },     { "{loc}", c->loc },
 		{ "{audit}", c->audit }, { "{ship}", c->ship },   { "{freezer}", c->freezer },
-		{ "{now}", c->now },
+		{ "{now}", c->now },     { "{job}", c->job },
 	};
 	size_t o = 0;
 
@@ -590,6 +613,7 @@ main(int argc, char **argv)
 		snprintf(c.n, sizeof(c.n), "0");
 		snprintf(c.audit, sizeof(c.audit), "1");
 		snprintf(c.ship, sizeof(c.ship), "1");
+		snprintf(c.job, sizeof(c.job), "1");
 		snprintf(c.tube, sizeof(c.tube), "%s", fixed_tube);
 		snprintf(c.box, sizeof(c.box), "BOX-A");
 		expand(k->path, &c, path, sizeof(path));
