@@ -16,7 +16,7 @@ const struct db_stmt db_specimens_statements[] = {
 	                        "$6, $7::bigint)::text" },
 	{ "db_specimen_act",
 	  "SELECT bb_specimen_act($1, $2, $3::bigint[], $4, $5::bigint, $6, $7, $8, $9, $10,"
-	  " $11::boolean)::text" },
+	  " $11::boolean, $12::numeric, $13)::text" },
 	{ "db_box_place",
 	  "SELECT bb_box_place($1, $2::text[], $3::text[], $4::bigint[], $5, $6::bigint)::text" },
 	{ NULL, NULL },

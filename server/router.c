@@ -61,7 +61,7 @@ const struct route routes[] = {
 	{ "POST", "/api/v1/specimens/:id/return", BENCH, h_specimens_act, BODY_JSON,
 	  &h_specimens_return_spec },
 	{ "POST", "/api/v1/specimens/:id/consume", BENCH, h_specimens_act, BODY_JSON,
-	  &h_specimens_reason_spec },
+	  &h_specimens_consume_spec },
 	{ "POST", "/api/v1/specimens/:id/lost", BENCH, h_specimens_act, BODY_JSON,
 	  &h_specimens_reason_spec },
 	{ "POST", "/api/v1/specimens/:id/found", BENCH, h_specimens_act, BODY_JSON,
