@@ -38,7 +38,7 @@ struct sql_arg {
 	const char *name;
 };
 
-enum { SQL_ARGS_MAX = 12 };
+enum { SQL_ARGS_MAX = 16 };
 
 struct sql_call {
 	/*

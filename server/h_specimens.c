@@ -196,7 +196,7 @@ h_specimens_derive(struct srv_req *r)
  * The custody actions share one value layout; each action's table names the
  * fields it takes (an entry left empty is not part of that body).
  */
-enum { ACT_BOX, ACT_POSITION, ACT_FROM, ACT_REASON, ACT_THAWED, ACT__MAX };
+enum { ACT_BOX, ACT_POSITION, ACT_FROM, ACT_REASON, ACT_THAWED, ACT_QUANTITY, ACT__MAX };
 enum { FROM_BOX, FROM_POSITION, FROM__MAX };
 static const struct bb_js_field from_fields[FROM__MAX] = {
 	[FROM_BOX] = { "box", BB_JS_STRING, BB_JS_REQUIRED, 1, 64 },
@@ -228,6 +228,11 @@ static const struct bb_js_field return_fields[ACT__MAX] = {
 static const struct bb_js_field reason_fields[ACT__MAX] = {
 	F_REASON(BB_JS_REQUIRED),
 };
+/* consume: a quantity uses part of the tube; without one, all of it. */
+static const struct bb_js_field consume_fields[ACT__MAX] = {
+	F_REASON(BB_JS_REQUIRED),
+	[ACT_QUANTITY] = { "quantity", BB_JS_OBJECT, BB_JS_NULLABLE, 0, 0, NULL, &qty_spec },
+};
 static const struct bb_js_field found_fields[ACT__MAX] = {
 	F_BOX(BB_JS_REQUIRED),
 	F_POS(BB_JS_REQUIRED),
@@ -237,6 +242,7 @@ const struct bb_js_spec h_specimens_store_spec = BB_JS_SPEC(store_fields);
 const struct bb_js_spec h_specimens_move_spec = BB_JS_SPEC(move_fields);
 const struct bb_js_spec h_specimens_return_spec = BB_JS_SPEC(return_fields);
 const struct bb_js_spec h_specimens_reason_spec = BB_JS_SPEC(reason_fields);
+const struct bb_js_spec h_specimens_consume_spec = BB_JS_SPEC(consume_fields);
 const struct bb_js_spec h_specimens_found_spec = BB_JS_SPEC(found_fields);
 
 enum { PL_PLACEMENTS, PL__MAX };

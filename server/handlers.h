@@ -32,7 +32,7 @@ void h_audit_log_list(struct srv_req *r);
 /* h_specimens.c */
 extern const struct bb_js_spec h_specimens_create_spec, h_specimens_aliquot_spec,
     h_specimens_derive_spec, h_specimens_store_spec, h_specimens_move_spec, h_specimens_return_spec,
-    h_specimens_reason_spec, h_specimens_found_spec, h_boxes_place_spec;
+    h_specimens_reason_spec, h_specimens_consume_spec, h_specimens_found_spec, h_boxes_place_spec;
 void h_specimens_create(struct srv_req *r);
 void h_specimens_list(struct srv_req *r);
 void h_specimens_aliquot(struct srv_req *r);

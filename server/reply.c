@@ -81,6 +81,7 @@ static const struct problem_code problem_codes[] = {
 	{ "specimen-moved", 409, "Specimen moved" },
 	{ "already-there", 409, "Already there" },
 	{ "quantity-insufficient", 409, "Quantity insufficient" },
+	{ "quantity-exhausted", 409, "Nothing left in the tube" },
 	{ "audit-closed", 409, "Audit closed" },
 	{ "shipment-state", 409, "The shipment's status forbids it" },
 	{ "shipment-empty", 409, "Shipment empty" },

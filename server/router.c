@@ -65,7 +65,8 @@
 	    .fn = (fn_), .status = 200, .paged = true, .page = (page_), .args = { __VA_ARGS__ } })
 /*
  * A custody action on one specimen: one function, the action named by the
- * route; then box, position, from.box, from.position, reason, thawed.
+ * route; then box, position, from.box, from.position, reason, thawed, and
+ * the quantity used (value, unit).
  */
 #define ACT(action, ...)                                                                           \
 	SQL("bb_specimen_act", 200, CONST(action), REF(0), STUDIES, ACTOR, __VA_ARGS__)
@@ -138,24 +139,27 @@ const struct route routes[] = {
 	{ "POST", "/api/v1/specimens/:id/derivatives", BENCH, h_specimens_derive, BODY_JSON,
 	  &h_specimens_derive_spec },
 	{ "POST", "/api/v1/specimens/:id/store", BENCH, h_sql, BODY_JSON, &h_specimens_store_spec,
-	  NULL, ACT("store", PLACE, NONE, NONE, BODY("reason"), NONE) },
+	  NULL, ACT("store", PLACE, NONE, NONE, BODY("reason"), NONE, NONE, NONE) },
 	{ "POST", "/api/v1/specimens/:id/move", BENCH, h_sql, BODY_JSON, &h_specimens_move_spec,
-	  NULL, ACT("move", PLACE, BODY("from.box"), BODY("from.position"), BODY("reason"), NONE) },
+	  NULL,
+	  ACT("move", PLACE, BODY("from.box"), BODY("from.position"), BODY("reason"), NONE, NONE,
+	      NONE) },
 	{ "POST", "/api/v1/specimens/:id/checkout", BENCH, h_sql, BODY_JSON,
 	  &h_specimens_reason_spec, NULL,
-	  ACT("checkout", NONE, NONE, NONE, NONE, BODY("reason"), NONE) },
+	  ACT("checkout", NONE, NONE, NONE, NONE, BODY("reason"), NONE, NONE, NONE) },
 	{ "POST", "/api/v1/specimens/:id/return", BENCH, h_sql, BODY_JSON, &h_specimens_return_spec,
-	  NULL, ACT("return", PLACE, NONE, NONE, BODY("reason"), BODY("thawed")) },
+	  NULL, ACT("return", PLACE, NONE, NONE, BODY("reason"), BODY("thawed"), NONE, NONE) },
 	{ "POST", "/api/v1/specimens/:id/consume", BENCH, h_sql, BODY_JSON,
-	  &h_specimens_reason_spec, NULL,
-	  ACT("consume", NONE, NONE, NONE, NONE, BODY("reason"), NONE) },
+	  &h_specimens_consume_spec, NULL,
+	  ACT("consume", NONE, NONE, NONE, NONE, BODY("reason"), NONE, BODY("quantity.value"),
+	      BODY("quantity.unit")) },
 	{ "POST", "/api/v1/specimens/:id/lost", BENCH, h_sql, BODY_JSON, &h_specimens_reason_spec,
-	  NULL, ACT("lost", NONE, NONE, NONE, NONE, BODY("reason"), NONE) },
+	  NULL, ACT("lost", NONE, NONE, NONE, NONE, BODY("reason"), NONE, NONE, NONE) },
 	{ "POST", "/api/v1/specimens/:id/found", BENCH, h_sql, BODY_JSON, &h_specimens_found_spec,
-	  NULL, ACT("found", PLACE, NONE, NONE, BODY("reason"), NONE) },
+	  NULL, ACT("found", PLACE, NONE, NONE, BODY("reason"), NONE, NONE, NONE) },
 	{ "POST", "/api/v1/specimens/:id/destroy", MANAGERS, h_sql, BODY_JSON,
 	  &h_specimens_reason_spec, NULL,
-	  ACT("destroy", NONE, NONE, NONE, NONE, BODY("reason"), NONE) },
+	  ACT("destroy", NONE, NONE, NONE, NONE, BODY("reason"), NONE, NONE, NONE) },
 	{ "POST", "/api/v1/boxes/:barcode/placements", BENCH, h_boxes_place, BODY_JSON_CSV,
 	  &h_boxes_place_spec },
 	{ "GET", "/api/v1/ledger/verify", AUDITORS, h_ledger_verify, BODY_NONE, NULL },

@@ -268,16 +268,18 @@ CREATE OR REPLACE FUNCTION bb_fhir_specimen(s specimens) RETURNS jsonb LANGUAGE 
 		'parent', CASE WHEN s.parent_id IS NULL THEN NULL ELSE
 			jsonb_build_array(jsonb_build_object('reference', 'Specimen/' || s.parent_id)) END,
 		'collection', jsonb_build_object('collectedDateTime', bb_rfc3339(s.collected_at)),
-		'container', jsonb_build_array(jsonb_build_object(
+		-- FHIR allows no empty element (ele-1): no container without something to say of it.
+		'container', CASE WHEN s.tube_barcode IS NOT NULL OR s.quantity IS NOT NULL OR s.box_id IS NOT NULL
+			THEN jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
 			'identifier', CASE WHEN s.tube_barcode IS NULL THEN NULL ELSE jsonb_build_array(
 				jsonb_build_object('system', 'urn:biobank:tube-barcode', 'value', s.tube_barcode)) END,
 			'specimenQuantity', CASE WHEN s.quantity IS NULL THEN NULL ELSE
-				jsonb_build_object('value', trim_scale(s.quantity), 'unit', s.unit) END,
+				jsonb_strip_nulls(jsonb_build_object('value', trim_scale(s.quantity), 'unit', s.unit)) END,
 			'extension', CASE WHEN s.box_id IS NULL THEN NULL ELSE jsonb_build_array(
 				jsonb_build_object('url', 'urn:biobank:fhir:storage-location',
 					'valueString', (SELECT string_agg(x, ' / ') FROM jsonb_array_elements_text(
 						bb_location_path(b.location_id)) x)
-						|| ' / ' || b.barcode || ' / ' || bb_position_name(s.pos_row, s.pos_col))) END)),
+						|| ' / ' || b.barcode || ' / ' || bb_position_name(s.pos_row, s.pos_col))) END))) END,
 		'extension', jsonb_build_array(
 			jsonb_build_object('url', 'urn:biobank:fhir:specimen-status', 'valueCode', s.status),
 			jsonb_build_object('url', 'urn:biobank:fhir:consent-withdrawn', 'valueBoolean', s.consent_withdrawn),
@@ -364,12 +366,14 @@ BEGIN
 				'relation', 'next', 'url', base || '/api/v1/fhir/Specimen' || query
 				|| CASE WHEN query = '' THEN '?' ELSE '&' END || '_cursor=' ||
 				(SELECT max(serial) FROM page WHERE n <= lim))) ELSE '[]' END,
-		'entry', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+		-- An empty page has no entry at all: FHIR JSON has no empty arrays.
+		'entry', (SELECT jsonb_agg(jsonb_build_object(
 			'fullUrl', base || '/api/v1/fhir/Specimen/' || x.id,
 			'resource', bb_fhir_specimen(x),
 			'search', jsonb_build_object('mode', 'match')) ORDER BY x.serial)
-			  FROM specimens x WHERE x.id IN (SELECT id FROM page WHERE n <= lim)), '[]'))
+			  FROM specimens x WHERE x.id IN (SELECT id FROM page WHERE n <= lim)))
 	  INTO j;
+	j := jsonb_strip_nulls(j);
 	RETURN j;
 END $$;
 COMMENT ON FUNCTION bb_fhir_specimen_search(text, text, text, text, bigint[], bigint, integer, text, text) IS 'GET /api/v1/fhir/Specimen: a FHIR searchset Bundle of Specimen resources within the caller''s studies.';

@@ -175,10 +175,21 @@ COMMENT ON FUNCTION bb_shipments_list(text, integer, text, bigint[]) IS 'GET /ap
  */
 CREATE OR REPLACE FUNCTION bb_shipment_refusal(s specimens) RETURNS text LANGUAGE sql STABLE AS $$
 	SELECT NULLIF(concat_ws('; ',
-		CASE WHEN s.status <> 'in_storage' THEN format('%s is %s, not in_storage', s.id, s.status) END,
-		CASE WHEN s.consent_withdrawn THEN format('%s: its donor withdrew biobank consent', s.id) END), '');
+		CASE WHEN s.consent_withdrawn AND bb_consent_blocks('ship') THEN format('%s: its donor withdrew biobank consent', s.id) END,
+		CASE WHEN s.status <> 'in_storage' THEN format('%s is %s, not in_storage', s.id, s.status) END), '');
 $$;
 COMMENT ON FUNCTION bb_shipment_refusal(specimens) IS 'Why a specimen cannot ship (status, withdrawn consent), or NULL when it can.';
+
+/*
+ * The code of a refusal of several specimens: consent-withdrawn when every
+ * refused specimen's donor withdrew biobank consent (they can never ship),
+ * else status-forbids.
+ */
+CREATE OR REPLACE FUNCTION bb_shipment_refusal_code(refused text[]) RETURNS text LANGUAGE sql STABLE AS $$
+	SELECT CASE WHEN bool_and(s.consent_withdrawn) THEN 'consent-withdrawn' ELSE 'status-forbids' END
+	  FROM specimens s WHERE s.id = ANY (refused);
+$$;
+COMMENT ON FUNCTION bb_shipment_refusal_code(text[]) IS 'consent-withdrawn when every refused specimen lacks biobank consent, else status-forbids.';
 
 /*
  * Resolve references (IDs or tube barcodes) of a request body to specimen
@@ -246,7 +257,7 @@ BEGIN
 		  LIMIT 1)) AS why) w
 	 WHERE w.why <> '';
 	IF refusals IS NOT NULL THEN
-		PERFORM bb_fail('BB409', 'status-forbids', NULL,
+		PERFORM bb_fail('BB409', bb_shipment_refusal_code(refused), NULL,
 			format('%s of the specimens cannot be shipped: %s', n, refusals),
 			jsonb_build_object('refused', to_jsonb(refused)));
 	END IF;
@@ -314,7 +325,7 @@ BEGIN
 	  FROM specimens s JOIN shipment_items i ON i.specimen_id = s.id
 	 WHERE i.shipment_id = ship AND bb_shipment_refusal(s) IS NOT NULL;
 	IF refusals IS NOT NULL THEN
-		PERFORM bb_fail('BB409', 'status-forbids', NULL,
+		PERFORM bb_fail('BB409', bb_shipment_refusal_code(refused), NULL,
 			format('shipment %s cannot be dispatched: %s of its specimens cannot be shipped: %s', ship, n, refusals),
 			jsonb_build_object('shipment', ship, 'refused', to_jsonb(refused)));
 	END IF;

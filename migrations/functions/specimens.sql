@@ -170,13 +170,96 @@ $$;
 COMMENT ON FUNCTION bb_action_allowed(text, text) IS 'True when a specimen in status may undergo action.';
 
 /*
+ * What withdrawn biobank consent forbids (docs/consent.md): every use of the
+ * material (checkout, consume, aliquot, derive, ship — adding to a draft
+ * shipment reserves the tube for it). Keeping, moving, returning,
+ * accounting for and destroying the tube stay allowed: the tube must stay
+ * findable until the destruction workflow takes it.
+ */
+CREATE OR REPLACE FUNCTION bb_consent_blocks(action text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+	SELECT action IN ('checkout', 'consume', 'aliquot', 'derive', 'ship');
+$$;
+COMMENT ON FUNCTION bb_consent_blocks(text) IS 'True for the actions that withdrawn biobank consent forbids (docs/consent.md).';
+
+CREATE OR REPLACE FUNCTION bb_consent_check(s specimens, action text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	IF s.consent_withdrawn AND bb_consent_blocks(action) THEN
+		PERFORM bb_fail('BB409', 'consent-withdrawn', NULL,
+			format('specimen %s may not be used (%s): its donor withdrew biobank consent', s.id, action),
+			jsonb_build_object('specimen', s.id, 'action', action));
+	END IF;
+END $$;
+COMMENT ON FUNCTION bb_consent_check(specimens, text) IS 'Raises BB409 consent-withdrawn when the specimen''s donor withdrew biobank consent and the action uses the material.';
+
+/*
+ * Units that convert: volumes to microlitres, masses to micrograms. Any
+ * other unit (cells, a count, ...) is its own dimension and compares only
+ * with itself. µ is accepted as the micro sign (U+00B5), the Greek mu
+ * (U+03BC) or u.
+ */
+CREATE OR REPLACE FUNCTION bb_unit_scale(unit text, OUT dimension text, OUT factor numeric)
+LANGUAGE sql IMMUTABLE STRICT AS $$
+	SELECT CASE WHEN u IN ('l', 'ml', 'ul') THEN 'volume' WHEN u IN ('g', 'mg', 'ug', 'ng') THEN 'mass'
+		    ELSE 'unit:' || unit END,
+	       CASE u WHEN 'l' THEN 1000000 WHEN 'ml' THEN 1000 WHEN 'ul' THEN 1
+		      WHEN 'g' THEN 1000000 WHEN 'mg' THEN 1000 WHEN 'ug' THEN 1 WHEN 'ng' THEN 0.001
+		      ELSE 1 END
+	  FROM (SELECT lower(translate(btrim(unit), 'µμ', 'uu')) AS u) x;
+$$;
+COMMENT ON FUNCTION bb_unit_scale(text) IS 'The dimension of a unit (volume, mass, or the unit itself) and its factor to microlitres or micrograms.';
+
+CREATE OR REPLACE FUNCTION bb_quantity_in(value numeric, unit text, to_unit text) RETURNS numeric
+LANGUAGE sql IMMUTABLE STRICT AS $$
+	SELECT value * f.factor / t.factor FROM bb_unit_scale(unit) f, bb_unit_scale(to_unit) t
+	 WHERE f.dimension = t.dimension;
+$$;
+COMMENT ON FUNCTION bb_quantity_in(numeric, text, text) IS 'value in unit expressed in to_unit; NULL when the units do not compare (mL and ug, cells and mL).';
+
+-- The refusal of a take of more than a specimen holds, with what it has left.
+CREATE OR REPLACE FUNCTION bb_quantity_refuse(s specimens, what text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM bb_fail('BB409', 'quantity-insufficient', NULL,
+		format('specimen %s holds %s %s, not enough for %s', s.id, trim_scale(s.quantity), s.unit, what),
+		jsonb_build_object('specimen', s.id, 'remaining', trim_scale(s.quantity), 'unit', s.unit));
+END $$;
+COMMENT ON FUNCTION bb_quantity_refuse(specimens, text) IS 'Raises BB409 quantity-insufficient with the specimen, what remains and its unit.';
+
+/*
+ * A tube whose material was all taken (aliquoted, derived or used down to
+ * nothing) is an empty tube: it is marked consumed, leaving its position,
+ * with a consumed event saying why, after the event of the take. Storing
+ * an empty tube would show material that is not there (docs/consent.md,
+ * "Quantities").
+ */
+CREATE OR REPLACE FUNCTION bb_specimen_exhaust(ref text, why text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	s specimens;
+	old_box text;
+BEGIN
+	SELECT * INTO s FROM specimens WHERE id = ref;
+	IF s.quantity IS DISTINCT FROM 0 OR s.status NOT IN ('registered', 'in_storage', 'checked_out') THEN
+		RETURN;
+	END IF;
+	SELECT barcode INTO old_box FROM boxes WHERE id = s.box_id;
+	UPDATE specimens SET status = 'consumed', box_id = NULL, pos_row = NULL, pos_col = NULL
+	 WHERE id = s.id;
+	INSERT INTO events (specimen_id, type, from_box, from_pos, reason, details)
+	VALUES (s.id, 'consumed', old_box, bb_position_name(s.pos_row, s.pos_col), why,
+		jsonb_build_object('exhausted', true));
+END $$;
+COMMENT ON FUNCTION bb_specimen_exhaust(text, text) IS 'Marks a specimen left with 0 of its quantity consumed (position freed, consumed event); does nothing otherwise.';
+
+/*
  * One custody action on one specimen, in one statement (one round trip):
  * lock, check the state machine and consent, change the state, write the
- * event. Returns the specimen as the API shows it.
+ * event. Returns the specimen as the API shows it. qty (in qty_unit) is the
+ * part of the tube a consume uses: less than it holds leaves the rest where
+ * it is with a 'used' event; all of it, or no qty, consumes the tube.
  */
+DROP FUNCTION IF EXISTS bb_specimen_act(text, text, bigint[], text, bigint, text, text, text, text, text, boolean);
 CREATE OR REPLACE FUNCTION bb_specimen_act(action text, ref text, studies bigint[], actor text,
 	actor_id bigint, box text, pos text, from_box text, from_pos text, reason text,
-	thawed boolean) RETURNS jsonb LANGUAGE plpgsql AS $$
+	thawed boolean, qty numeric DEFAULT NULL, qty_unit text DEFAULT NULL) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	s specimens;
 	b boxes;
@@ -187,6 +270,8 @@ DECLARE
 	new_status text;
 	ev text;
 	details jsonb := '{}';
+	used numeric;
+	left_over numeric;
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	s := bb_specimen_lock(ref, studies);
@@ -195,10 +280,12 @@ BEGIN
 			format('specimen %s is %s, which does not allow %s', s.id, s.status, action),
 			jsonb_build_object('specimen', s.id, 'specimen_status', s.status, 'action', action));
 	END IF;
-	IF action = 'checkout' AND s.consent_withdrawn THEN
-		PERFORM bb_fail('BB409', 'consent-withdrawn', NULL,
-			format('specimen %s may not be checked out: its donor withdrew biobank consent', s.id),
-			jsonb_build_object('specimen', s.id));
+	PERFORM bb_consent_check(s, action);
+	-- An empty tube (left at 0 before empty tubes were consumed) holds nothing to keep.
+	IF action IN ('store', 'move', 'return', 'found') AND s.quantity = 0 THEN
+		PERFORM bb_fail('BB409', 'quantity-exhausted', NULL,
+			format('specimen %s holds 0 %s: an empty tube is not stored (consume or destroy it)', s.id, s.unit),
+			jsonb_build_object('specimen', s.id, 'remaining', 0, 'unit', s.unit));
 	END IF;
 	IF s.box_id IS NOT NULL THEN
 		SELECT barcode INTO old_box FROM boxes WHERE id = s.box_id;
@@ -224,6 +311,35 @@ BEGIN
 		WHEN 'found' THEN 'found' WHEN 'checkout' THEN 'checked_out'
 		WHEN 'consume' THEN 'consumed' WHEN 'destroy' THEN 'destroyed' WHEN 'lost' THEN 'lost' END;
 
+	IF action = 'consume' AND qty IS NOT NULL THEN
+		IF qty <= 0 THEN
+			PERFORM bb_fail('BB400', 'value-out-of-range', 'quantity.value',
+				'must be more than 0 (consume without a quantity to use up the tube)');
+		END IF;
+		details := jsonb_build_object('quantity', jsonb_build_object('value', trim_scale(qty), 'unit', qty_unit));
+		IF s.quantity IS NOT NULL THEN
+			used := bb_quantity_in(qty, qty_unit, s.unit);
+			IF used IS NULL THEN
+				PERFORM bb_fail('BB400', 'unit-mismatch', 'quantity.unit',
+					format('must be a unit of the same kind as %s, the unit of specimen %s', s.unit, s.id),
+					jsonb_build_object('specimen', s.id, 'unit', s.unit));
+			END IF;
+			IF used > s.quantity THEN
+				PERFORM bb_quantity_refuse(s, format('using %s %s', trim_scale(qty), qty_unit));
+			END IF;
+			left_over := s.quantity - used;
+			details := details || jsonb_build_object('remaining',
+				jsonb_build_object('value', trim_scale(left_over), 'unit', s.unit));
+		END IF;
+		-- Part of the tube (or of a tube of unknown quantity): it stays as it is, with the rest.
+		IF left_over IS NULL OR left_over > 0 THEN
+			UPDATE specimens SET quantity = COALESCE(left_over, quantity) WHERE id = s.id;
+			INSERT INTO events (specimen_id, type, actor, actor_id, reason, details)
+			VALUES (s.id, 'used', actor, actor_id, reason, details);
+			RETURN (SELECT bb_specimen_json(x) FROM specimens x WHERE x.id = s.id);
+		END IF;
+	END IF;
+
 	IF new_status = 'in_storage' THEN
 		b := bb_box_find(box);
 		SELECT p.r, p.c INTO r, c FROM bb_parse_position(pos, b.rows, b.cols) p;
@@ -235,7 +351,8 @@ BEGIN
 		PERFORM bb_lock_positions(ARRAY[s.box_id, b.id], ARRAY[s.pos_row, r], ARRAY[s.pos_col, c]);
 		PERFORM bb_specimen_place(s, b, r, c, new_status, studies);
 	ELSE
-		UPDATE specimens SET status = new_status, box_id = NULL, pos_row = NULL, pos_col = NULL
+		UPDATE specimens SET status = new_status, box_id = NULL, pos_row = NULL, pos_col = NULL,
+			quantity = CASE WHEN left_over IS NOT NULL THEN left_over ELSE quantity END
 		 WHERE id = s.id;
 	END IF;
 	IF action = 'return' AND thawed THEN
@@ -250,14 +367,17 @@ BEGIN
 		reason, details);
 	RETURN (SELECT bb_specimen_json(x) FROM specimens x WHERE x.id = s.id);
 END $$;
-COMMENT ON FUNCTION bb_specimen_act(text, text, bigint[], text, bigint, text, text, text, text, text, boolean)
-	IS 'Store, move, checkout, return, consume, destroy, lost or found: state change and its event in one statement.';
+COMMENT ON FUNCTION bb_specimen_act(text, text, bigint[], text, bigint, text, text, text, text, text, boolean, numeric, text)
+	IS 'Store, move, checkout, return, consume (all or, with qty, part), destroy, lost or found: state change and its event in one statement.';
 
--- N aliquots of a locked parent: same material, quantity given or split evenly.
-CREATE OR REPLACE FUNCTION bb_make_aliquots(parent specimens, n integer, each_qty numeric, barcodes text[])
-RETURNS jsonb LANGUAGE plpgsql AS $$
+-- N aliquots of a locked parent: same material, quantity given (in each_unit) or split evenly.
+DROP FUNCTION IF EXISTS bb_make_aliquots(specimens, integer, numeric, text[]);
+CREATE OR REPLACE FUNCTION bb_make_aliquots(parent specimens, n integer, each_qty numeric, each_unit text,
+	barcodes text[]) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	q numeric;
+	q_unit text := parent.unit;
+	taken numeric;
 	child_id text;
 	child_serial bigint;
 	children jsonb := '[]';
@@ -272,43 +392,50 @@ BEGIN
 			format('specimen %s is %s: it cannot be aliquoted', parent.id, parent.status),
 			jsonb_build_object('specimen', parent.id, 'specimen_status', parent.status, 'action', 'aliquot'));
 	END IF;
-	IF parent.consent_withdrawn THEN
-		PERFORM bb_fail('BB409', 'consent-withdrawn', NULL,
-			format('specimen %s: its donor withdrew biobank consent', parent.id),
-			jsonb_build_object('specimen', parent.id));
-	END IF;
+	PERFORM bb_consent_check(parent, 'aliquot');
 	IF each_qty IS NOT NULL THEN
 		q := each_qty;
-		IF parent.quantity IS NOT NULL AND q * n > parent.quantity THEN
-			PERFORM bb_fail('BB409', 'quantity-insufficient', NULL,
-				format('specimen %s holds %s %s, not enough for %s aliquots of %s', parent.id, parent.quantity, parent.unit, n, q),
-				jsonb_build_object('specimen', parent.id, 'quantity', parent.quantity, 'unit', parent.unit));
+		q_unit := COALESCE(each_unit, parent.unit);
+		IF parent.quantity IS NOT NULL THEN
+			-- Aliquots are the parent's own material: their unit must compare with its unit.
+			taken := bb_quantity_in(q * n, q_unit, parent.unit);
+			IF taken IS NULL THEN
+				PERFORM bb_fail('BB400', 'unit-mismatch', 'quantity.unit',
+					format('must be a unit of the same kind as %s, the unit of specimen %s', parent.unit, parent.id),
+					jsonb_build_object('specimen', parent.id, 'unit', parent.unit));
+			END IF;
+			IF taken > parent.quantity THEN
+				PERFORM bb_quantity_refuse(parent, format('%s aliquots of %s %s', n, trim_scale(q), q_unit));
+			END IF;
 		END IF;
 	ELSIF parent.quantity IS NOT NULL THEN
 		q := trunc(parent.quantity / n, 3);
+		taken := q * n;
 	END IF;
 	FOR i IN 1..n LOOP
 		SELECT id, serial INTO child_id, child_serial FROM bb_new_specimen_id();
 		INSERT INTO specimens (id, serial, study_id, participant_id, type, timepoint,
 			collected_at, quantity, unit, parent_id, derivation, tube_barcode, notes)
 		VALUES (child_id, child_serial, parent.study_id, parent.participant_id, parent.type,
-			parent.timepoint, parent.collected_at, q, parent.unit, parent.id, 'aliquot',
-			barcodes[i], NULL);
+			parent.timepoint, parent.collected_at, q, CASE WHEN q IS NULL THEN parent.unit ELSE q_unit END,
+			parent.id, 'aliquot', barcodes[i], NULL);
 		INSERT INTO events (specimen_id, type, details)
 		VALUES (child_id, 'registered', jsonb_build_object('parent', parent.id, 'derivation', 'aliquot'));
 		ids := ids || child_id;
 	END LOOP;
-	IF parent.quantity IS NOT NULL AND q IS NOT NULL THEN
-		UPDATE specimens SET quantity = quantity - q * n WHERE id = parent.id;
+	IF taken IS NOT NULL THEN
+		UPDATE specimens SET quantity = quantity - taken WHERE id = parent.id;
 	END IF;
 	INSERT INTO events (specimen_id, type, details)
 	VALUES (parent.id, 'aliquoted', jsonb_build_object('children', to_jsonb(ids), 'count', n,
-		'quantity_each', q));
+		'quantity_each', q) || CASE WHEN q IS NULL THEN '{}'::jsonb
+			ELSE jsonb_build_object('unit', q_unit) END);
+	PERFORM bb_specimen_exhaust(parent.id, 'all of it aliquoted');
 	SELECT COALESCE(jsonb_agg(bb_specimen_json(s) ORDER BY s.serial), '[]') INTO children
 	  FROM specimens s WHERE s.id = ANY (ids);
 	RETURN children;
 END $$;
-COMMENT ON FUNCTION bb_make_aliquots(specimens, integer, numeric, text[]) IS 'Registers n aliquots of a locked parent, with their events; returns them as JSON.';
+COMMENT ON FUNCTION bb_make_aliquots(specimens, integer, numeric, text, text[]) IS 'Registers n aliquots of a locked parent, with their events, taking their quantity from it (an emptied parent is consumed); returns them as JSON.';
 
 CREATE OR REPLACE FUNCTION bb_specimen_register(study text, participant text, type text, timepoint text,
 	collected_at timestamptz, qty numeric, unit text, tube_barcode text, notes text,
@@ -320,6 +447,7 @@ DECLARE
 	new_serial bigint;
 	s specimens;
 	out jsonb;
+	made jsonb;
 	taken text;
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
@@ -359,10 +487,10 @@ BEGIN
 	out := bb_specimen_json(s);
 	IF aliquots IS NOT NULL AND aliquots > 0 THEN
 		SELECT * INTO s FROM specimens WHERE id = new_id FOR UPDATE;
-		out := jsonb_set(bb_specimen_json((SELECT x FROM specimens x WHERE x.id = new_id)),
-			'{aliquots}', bb_make_aliquots(s, aliquots, NULL, aliquot_barcodes));
-		out := jsonb_set(out, '{quantity}', (SELECT bb_specimen_json(x) -> 'quantity'
-			FROM specimens x WHERE x.id = new_id));
+		made := bb_make_aliquots(s, aliquots, NULL, NULL, aliquot_barcodes);
+		-- The parent as the aliquots left it (its quantity, consumed when they took all of it).
+		out := (SELECT bb_specimen_json(x) FROM specimens x WHERE x.id = new_id)
+			|| jsonb_build_object('aliquots', made);
 	END IF;
 	RETURN out;
 END $$;
@@ -376,21 +504,23 @@ DECLARE
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	parent := bb_specimen_lock(ref, studies);
-	IF each_unit IS NOT NULL AND parent.unit IS NOT NULL AND each_unit <> parent.unit THEN
-		PERFORM bb_fail('BB400', 'unit-mismatch', 'quantity.unit',
-			format('must be %s, the unit of specimen %s', parent.unit, parent.id),
-			jsonb_build_object('specimen', parent.id, 'unit', parent.unit));
-	END IF;
-	RETURN jsonb_build_object('items', bb_make_aliquots(parent, n, each_qty, NULL));
+	RETURN jsonb_build_object('items', bb_make_aliquots(parent, n, each_qty, each_unit, NULL));
 END $$;
 COMMENT ON FUNCTION bb_specimen_aliquot(text, integer, numeric, text, bigint[], text, bigint) IS 'Aliquots an existing specimen.';
 
+/*
+ * A derivative takes its quantity from the parent when the two compare (50
+ * mL of plasma out of a 10 mL tube is refused); one in another kind of unit
+ * (DNA in ug from PBMC in mL) cannot be weighed against the parent: then
+ * nothing is checked or taken, and the parent's derived event says so.
+ */
 CREATE OR REPLACE FUNCTION bb_specimen_derive(ref text, new_type text, qty numeric, unit text,
 	studies bigint[], actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	parent specimens;
 	child_id text;
 	child_serial bigint;
+	taken numeric;
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	parent := bb_specimen_lock(ref, studies);
@@ -399,15 +529,17 @@ BEGIN
 			format('specimen %s is %s: nothing can be derived from it', parent.id, parent.status),
 			jsonb_build_object('specimen', parent.id, 'specimen_status', parent.status, 'action', 'derive'));
 	END IF;
-	IF parent.consent_withdrawn THEN
-		PERFORM bb_fail('BB409', 'consent-withdrawn', NULL,
-			format('specimen %s: its donor withdrew biobank consent', parent.id),
-			jsonb_build_object('specimen', parent.id));
-	END IF;
+	PERFORM bb_consent_check(parent, 'derive');
 	IF NOT EXISTS (SELECT 1 FROM specimen_types t WHERE t.code = new_type) THEN
 		PERFORM bb_fail('BB400', 'unknown-specimen-type', 'type',
 			format('%s is not a specimen type', new_type),
 			jsonb_build_object('specimen_type', new_type));
+	END IF;
+	IF qty IS NOT NULL AND parent.quantity IS NOT NULL THEN
+		taken := bb_quantity_in(qty, unit, parent.unit);
+		IF taken > parent.quantity THEN
+			PERFORM bb_quantity_refuse(parent, format('a derivative of %s %s', trim_scale(qty), unit));
+		END IF;
 	END IF;
 	SELECT id, serial INTO child_id, child_serial FROM bb_new_specimen_id();
 	INSERT INTO specimens (id, serial, study_id, participant_id, type, timepoint, collected_at,
@@ -416,8 +548,17 @@ BEGIN
 		parent.timepoint, parent.collected_at, qty, unit, parent.id, 'derivative');
 	INSERT INTO events (specimen_id, type, details)
 	VALUES (child_id, 'registered', jsonb_build_object('parent', parent.id, 'derivation', 'derivative'));
+	IF taken IS NOT NULL THEN
+		UPDATE specimens SET quantity = quantity - taken WHERE id = parent.id;
+	END IF;
 	INSERT INTO events (specimen_id, type, details)
-	VALUES (parent.id, 'derived', jsonb_build_object('child', child_id, 'type', new_type));
+	VALUES (parent.id, 'derived', jsonb_build_object('child', child_id, 'type', new_type)
+		|| CASE WHEN taken IS NOT NULL THEN jsonb_build_object('quantity_taken',
+			jsonb_build_object('value', trim_scale(taken), 'unit', parent.unit))
+		   WHEN qty IS NOT NULL AND parent.quantity IS NOT NULL THEN
+			jsonb_build_object('quantity_taken', NULL)
+		   ELSE '{}'::jsonb END);
+	PERFORM bb_specimen_exhaust(parent.id, 'all of it derived');
 	RETURN (SELECT bb_specimen_json(x) FROM specimens x WHERE x.id = child_id);
 END $$;
 COMMENT ON FUNCTION bb_specimen_derive(text, text, numeric, text, bigint[], text, bigint) IS 'Derives a specimen of another type (e.g. DNA from PBMC).';
@@ -555,6 +696,10 @@ BEGIN
 				jsonb_build_object('state', 'BB409', 'code', 'status-forbids',
 				'field', format('placements[%s].specimen', x.i - 1),
 				'message', format('specimen %s is %s: it cannot be placed', x.id, x.status))
+			WHEN NOT x.here AND (SELECT y.quantity FROM specimens y WHERE y.id = x.id) = 0 THEN
+				jsonb_build_object('state', 'BB409', 'code', 'quantity-exhausted',
+				'field', format('placements[%s].specimen', x.i - 1),
+				'message', format('specimen %s holds nothing: an empty tube is not stored (consume or destroy it)', x.id))
 			END AS e
 		  FROM (SELECT y.*, row_number() OVER (PARTITION BY y.pname ORDER BY y.i) AS pos_nth,
 			       row_number() OVER (PARTITION BY y.id ORDER BY y.i) AS id_nth

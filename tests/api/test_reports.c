@@ -259,7 +259,8 @@ fhir(struct tenv *t)
 	struct resp r;
 	char path[128];
 
-	act(t, s1, "aliquots", "{\"count\":1}");
+	/* Half of it: an aliquot without a quantity would take all and leave s1 consumed. */
+	act(t, s1, "aliquots", "{\"count\":1,\"quantity\":{\"value\":1,\"unit\":\"mL\"}}");
 	char *child = sql_value(t, "SELECT id FROM specimens WHERE parent_id IS NOT NULL LIMIT 1",
 	                        &(bool){ 0 });
 	free(sql_value(t,

@@ -32,7 +32,7 @@ registration(struct tenv *t)
 	const char *id = jstr(&r, "id");
 	ok(id != NULL && strlen(id) == 8, "  with an 8-character ID (%s)", id ? id : "");
 	snprintf(parent, sizeof(parent), "%s", id ? id : "");
-	is_str(jstr(&r, "status"), "registered", "  status registered");
+	is_str(jstr(&r, "status"), "consumed", "  consumed: the aliquots took all of it");
 	is_str(jstr(&r, "tube_barcode"), "FD06299901", "  its tube barcode");
 	is_str(jstr(&r, "participant.study"), "MASC", "  its participant's study");
 	is_str(jstr(&r, "collected_at"), "2026-03-01T09:30:00Z", "  its collection time, as sent");
@@ -82,6 +82,25 @@ registration(struct tenv *t)
 	resp_free(&r);
 
 	snprintf(tube, sizeof(tube), "%s", child1);
+
+	/* The custody tests follow a collection that keeps some of its material. */
+	api(t, "POST", "/api/v1/specimens", t->admin_token,
+	    "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"serum\","
+	    "\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T09:30:00Z\","
+	    "\"quantity\":{\"value\":3,\"unit\":\"mL\"},\"tube_barcode\":\"FD06299902\"}",
+	    &r);
+	snprintf(parent, sizeof(parent), "%s", jstr(&r, "id") ? jstr(&r, "id") : "");
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/specimens/%s/aliquots", parent);
+	api(t, "POST", path, t->admin_token,
+	    "{\"count\":3,\"quantity\":{\"value\":0.5,\"unit\":\"mL\"}}", &r);
+	is_int(r.status, 201, "3 aliquots of 0.5 mL from a 3 mL collection");
+	resp_free(&r);
+	api(t, "GET", "/api/v1/specimens/FD06299902", t->admin_token, NULL, &r);
+	ok(jnum(&r, "quantity.value", -1) == 1.5 && jstr(&r, "status") &&
+	       strcmp(jstr(&r, "status"), "registered") == 0,
+	   "  leave it registered with 1.5 mL");
+	resp_free(&r);
 }
 
 static void

@@ -50,6 +50,8 @@ async function must(method, path, body, want) {
 
 const PASSWORD = 'bench-password-1';
 const TUBE = 'TB-UI-0001';
+const STOCK = 'TB-UI-S001';
+const WITHDRAWN = 'TB-UI-W001';
 const AUDIT_BOX = 'FR00004822';
 
 async function world() {
@@ -86,6 +88,22 @@ async function world() {
 	fact('elsewhere', elsewhere);
 	fact('twice', await reg('TB-UI-X001'));
 	fact('after_twice', await reg('TB-UI-Y001'));
+	// A stock tube that is not aliquoted: it takes the collection's place in the box.
+	fact('stock', (await must('POST', '/api/v1/specimens', {
+		participant: { study: 'MASC', code: 'P001' }, type: 'serum', timepoint: 'baseline',
+		collected_at: '2026-03-01T09:30:00Z', quantity: { value: 2, unit: 'mL' }, tube_barcode: STOCK,
+	}, 201)).id);
+	// A stored tube of a donor who then withdrew biobank consent.
+	await must('POST', '/api/v1/participants', { study: 'MASC', code: 'P-UI-CW', sex: 'female',
+		birth_year: 1970, diagnosis: 'DM' }, 201);
+	const withdrawn = (await must('POST', '/api/v1/specimens', {
+		participant: { study: 'MASC', code: 'P-UI-CW' }, type: 'serum', timepoint: 'baseline',
+		collected_at: '2026-03-01T09:30:00Z', quantity: { value: 1, unit: 'mL' }, tube_barcode: WITHDRAWN,
+	}, 201)).id;
+	await must('POST', `/api/v1/specimens/${withdrawn}/store`, { box: 'BOX-Z', position: 'A2' }, 200);
+	await must('POST', '/api/v1/participants/MASC/P-UI-CW/consents', { scope: 'biobank',
+		status: 'withdrawn', date: '2026-04-01', version: 'v1' }, 201);
+	fact('withdrawn', withdrawn);
 }
 
 /* Where the API says a specimen is ("BOX A1", or its status), and its event types. */
@@ -224,11 +242,20 @@ async function main() {
 		await scan('A4');
 		await page.locator('.cell.target[data-pos="A4"]').waitFor();
 		ok(true, 'scanning a free position chooses it for the next tube (highlighted)');
+		// The collection gave all of its 3 mL to the aliquots: an empty tube is not stored.
+		const b2 = await beepsNow();
 		await scan(TUBE);
+		await page.locator('#flash.error', { hasText: parent }).waitFor();
+		f = await flash();
+		ok(/consumed/.test(f.text) && f.beeps === b2 + 1, 'the collection emptied by its aliquots is refused: it is consumed', f.text);
+		ok(await whereIs(parent) === 'consumed' && await eventTypes(parent) === 'registered,aliquoted,consumed',
+			'  the database has it consumed, never stored', await eventTypes(parent));
+		const stock = (await api('GET', `/api/v1/scan/${STOCK}`)).json.item.id;
+		await scan(STOCK);
 		await page.locator('.cell.occ[data-pos="A4"]').waitFor();
-		ok((await page.locator('.cell[data-pos="A4"]').textContent()).includes(parent), 'the tube then goes to the position scanned (A4)');
-		ok(await page.locator('#fill-log li.error').count() === 1 && await page.locator('#fill-log li.ok').count() === 4,
-			'  the fill log keeps the refusal beside 4 placements');
+		ok((await page.locator('.cell[data-pos="A4"]').textContent()).includes(stock), 'the next tube then goes to the position scanned (A4)');
+		ok(await page.locator('#fill-log li.error').count() === 2 && await page.locator('#fill-log li.ok').count() === 4,
+			'  the fill log keeps the two refusals beside 4 placements');
 
 		// --- the double scan: a tube already here stays where it is ---------
 		const twice = (await api('GET', '/api/v1/scan/TB-UI-X001')).json.item.id;
@@ -273,10 +300,13 @@ async function main() {
 
 		// --- open a specimen by scanning its tube barcode ------------------
 		await scan(TUBE);
-		await page.locator(`article.specimen[data-id="${parent}"]`).waitFor();
+		await page.locator(`article.specimen[data-id="${parent}"][data-status="consumed"]`).waitFor();
+		ok((await page.locator('#f-children').textContent()).includes(aliquots[2]), 'the emptied collection\'s card lists its children');
+		ok(await page.locator('.actions button[data-action]').count() === 0, '  and offers no action');
+		await scan(STOCK);
+		await page.locator(`article.specimen[data-id="${stock}"]`).waitFor();
 		ok(true, 'scanning the tube barcode opens its specimen card');
 		ok((await page.locator('#f-location').textContent()).includes('BOX-A · A4'), '  showing its box and position');
-		ok((await page.locator('#f-children').textContent()).includes(aliquots[2]), '  its children');
 		ok(await page.locator('#f-ftc').textContent() === '0', '  and freeze-thaw count 0');
 		ok(await page.locator('table.history tr[data-type="registered"]').count() === 1 &&
 			await page.locator('table.history tr[data-type="stored"]').count() === 1, '  with its custody history');
@@ -297,8 +327,22 @@ async function main() {
 		await page.locator('article.specimen[data-status="in_storage"]').waitFor();
 		ok(await page.locator('#f-ftc').textContent() === '1', 'returned thawed: the freeze-thaw count is now 1');
 		ok(await page.locator('table.history tr[data-type="returned"]').count() === 1, '  and a "returned" event is listed');
-		fact('thawed', parent);
+		fact('thawed', stock);
 		await shot('specimen');
+
+		// --- withdrawn consent: the card offers no use of the tube ----------
+		const withdrawn = (await api('GET', `/api/v1/scan/${WITHDRAWN}`)).json.item.id;
+		await scan(WITHDRAWN);
+		await page.locator(`article.specimen[data-id="${withdrawn}"]`).waitFor();
+		ok(await page.locator('.consent-banner').isVisible() &&
+			/CONSENT WITHDRAWN/.test(await page.locator('.consent-banner').textContent()),
+			'a tube whose donor withdrew consent shows the banner');
+		const offered = await page.locator('.actions button[data-action]').evaluateAll((els) => els.map((e) => e.dataset.action));
+		ok(!offered.some((a) => ['checkout', 'consume', 'aliquot', 'aliquots', 'derive', 'derivatives', 'ship'].includes(a)),
+			'  no Check out, Consume, Aliquot or Ship button', offered.join(','));
+		ok(offered.includes('move') && offered.includes('destroy'), '  but Move and Destroy', offered.join(','));
+		ok(await eventTypes(withdrawn) === 'registered,stored,consent_withdrawn', '  and opening it recorded nothing', await eventTypes(withdrawn));
+		await shot('specimen-withdrawn');
 
 		// --- freezer view --------------------------------------------------
 		await page.click('#nav a[href="#/freezers"]');
@@ -306,7 +350,7 @@ async function main() {
 		const bars = await page.locator('.bar').count();
 		ok(bars >= 5, 'freezer view: occupancy bars for site, freezer, rack and boxes', bars);
 		const rackText = await page.locator('details.loc[data-kind="rack"] > summary .occtext').textContent();
-		ok(/^31 \/ 341 /.test(rackText), '  the rack sums its boxes (31 of 9×9+9×9+1×2+8×12+9×9)', rackText);
+		ok(/^32 \/ 341 /.test(rackText), '  the rack sums its boxes (32 of 9×9+9×9+1×2+8×12+9×9)', rackText);
 		await shot('freezer');
 		await page.locator('a.boxlink', { hasText: 'Box BOX-A' }).click();
 		await page.locator('section.boxview[data-box="BOX-A"]').waitFor();

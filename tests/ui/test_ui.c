@@ -135,14 +135,31 @@ database_checks(struct tenv *t)
 	       "s.box_id"
 	       " WHERE s.id = '%s'",
 	       thawed);
-	is_sql(t, "registered,aliquoted,stored,checked_out,returned",
-	       "database: its ledger holds exactly what the page did (the conflict wrote nothing)",
+	is_sql(
+	    t, "consumed 0.000 registered,aliquoted,consumed",
+	    "database: the collection gave all of it to its aliquots and was never stored",
+	    "SELECT status || ' ' || quantity || ' ' || (SELECT string_agg(type, ',' ORDER BY seq)"
+	    " FROM events WHERE specimen_id = s.id) FROM specimens s WHERE id = '%s'",
+	    parent);
+	is_sql(t, "registered,stored,checked_out,returned",
+	       "database: the stock tube's ledger holds exactly what the page did (the conflict "
+	       "wrote nothing)",
 	       "SELECT string_agg(type, ',' ORDER BY seq) FROM events WHERE specimen_id = '%s'",
-	       parent);
+	       thawed);
 	is_sql(
 	    t, "true", "database: the return says thawed",
 	    "SELECT details->>'thawed' FROM events WHERE specimen_id = '%s' AND type = 'returned'",
-	    parent);
+	    thawed);
+	const char *withdrawn = fact("withdrawn");
+	ok(withdrawn != NULL, "the driver reported the withdrawn tube");
+	if (withdrawn != NULL)
+		is_sql(t, "in_storage BOX-Z A2 registered,stored,consent_withdrawn",
+		       "database: the withdrawn tube is still stored, nothing recorded since",
+		       "SELECT s.status || ' ' || b.barcode || ' ' || bb_position_name(s.pos_row, "
+		       "s.pos_col) || ' ' || (SELECT string_agg(type, ',' ORDER BY seq) FROM events"
+		       " WHERE specimen_id = s.id) FROM specimens s JOIN boxes b ON b.id = s.box_id"
+		       " WHERE s.id = '%s'",
+		       withdrawn);
 	/* Fill mode recorded only what happened at the bench. */
 	const char *twice = fact("twice"), *after_twice = fact("after_twice"),
 	           *elsewhere = fact("elsewhere");

@@ -6,13 +6,16 @@ import { h, fill, when, esc } from './dom.js';
 
 export const name = 'specimen';
 
-/* Which statuses each action starts from (as bb_action_allowed in the schema). */
+/* Which statuses each action starts from (as bb_action_allowed in the schema).
+ * use: the action uses the material, which withdrawn biobank consent forbids
+ * (bb_consent_blocks, docs/consent.md); place: it puts the tube in a box,
+ * which an empty tube (0 left) never is. */
 const ACTIONS = [
 	{ key: 'store', label: 'Store', from: ['registered'], place: true },
 	{ key: 'move', label: 'Move', from: ['in_storage'], place: true },
-	{ key: 'checkout', label: 'Check out', from: ['in_storage'], reason: true, consent: true },
+	{ key: 'checkout', label: 'Check out', from: ['in_storage'], reason: true, use: true },
 	{ key: 'return', label: 'Return', from: ['checked_out'], place: true, thawed: true },
-	{ key: 'consume', label: 'Consume', from: ['registered', 'in_storage', 'checked_out'], reason: true },
+	{ key: 'consume', label: 'Consume', from: ['registered', 'in_storage', 'checked_out'], reason: true, use: true },
 	{ key: 'lost', label: 'Mark lost', from: ['registered', 'in_storage', 'checked_out'], reason: true },
 	{ key: 'found', label: 'Found', from: ['lost'], place: true },
 	{ key: 'destroy', label: 'Destroy', from: ['registered', 'in_storage', 'checked_out', 'lost'], reason: true, manager: true },
@@ -20,8 +23,9 @@ const ACTIONS = [
 
 export function allowedActions(ctx, s) {
 	if (!ctx.can('bench')) return [];
+	const empty = s.quantity && Number(s.quantity.value) === 0;
 	return ACTIONS.filter((a) => a.from.includes(s.status) &&
-		(!a.manager || ctx.can('manager')) && !(a.consent && s.consent_withdrawn));
+		(!a.manager || ctx.can('manager')) && !(a.use && s.consent_withdrawn) && !(a.place && empty));
 }
 
 /* Does POST /api/v1/print exist here? Asked once with an empty body, which
@@ -165,7 +169,7 @@ export async function render(ctx, main, [ref]) {
 
 	const card = h('article.card.specimen', { dataset: { id: s.id, status: s.status } },
 		s.consent_withdrawn && h('div.consent-banner', { role: 'alert' },
-			'CONSENT WITHDRAWN — do not use, check out or ship; keep for the destruction workflow'),
+			'CONSENT WITHDRAWN — do not use, check out, aliquot or ship; keep for the destruction workflow'),
 		h('header.spec-head',
 			h('h1.spec-id', s.id),
 			h('span.badge', { class: `badge st-${s.status}` }, s.status.replace('_', ' ')),
