@@ -15,7 +15,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
-
 #include <unistd.h>
 
 /* Error answers checked for PostgreSQL's wording, and those that had it (check_pg_text). */
