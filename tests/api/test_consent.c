@@ -12,15 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-act(struct tenv *t, const char *id, const char *action, const char *body, struct resp *r)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/api/v1/specimens/%s/%s", id, action);
-	api(t, "POST", path, t->admin_token, body, r);
-}
-
 /* Register a 2 mL serum tube of MASC/P002 with a tube barcode. */
 static bool
 tube(struct tenv *t, const char *barcode, char id[16])
@@ -111,7 +102,7 @@ allowed(struct tenv *t, const char *id, const char *action, const char *body, lo
 	snprintf(sql, sizeof(sql),
 	         "SELECT count(*) FROM events WHERE specimen_id = '%s' AND type = '%s'", id, event);
 	long before = sql_int(t, sql);
-	act(t, id, action, body, &r);
+	world_act(t, id, action, body, NULL, &r);
 	is_int(r.status, want, "%s of a withdrawn tube is allowed: %ld", action, want);
 	if (r.status != want)
 		tap_diag("%s", r.body);
@@ -126,19 +117,19 @@ consent_gates(struct tenv *t)
 	char path[128], body[256];
 	struct resp r;
 
-	if (!tube(t, "CW-1001", stored) || !tube(t, "CW-1002", fresh) ||
-	    !tube(t, "CW-1003", out) || !tube(t, "CW-1004", lost) || !tube(t, "CW-1005", doomed) ||
+	if (!tube(t, "CW-1001", stored) || !tube(t, "CW-1002", fresh) || !tube(t, "CW-1003", out) ||
+	    !tube(t, "CW-1004", lost) || !tube(t, "CW-1005", doomed) ||
 	    !tube(t, "CW-1006", shipping))
 		return;
-	act(t, stored, "store", "{\"box\":\"BOX-A\",\"position\":\"A1\"}", &r);
+	world_act(t, stored, "store", "{\"box\":\"BOX-A\",\"position\":\"A1\"}", NULL, &r);
 	resp_free(&r);
-	act(t, out, "store", "{\"box\":\"BOX-A\",\"position\":\"A2\"}", &r);
+	world_act(t, out, "store", "{\"box\":\"BOX-A\",\"position\":\"A2\"}", NULL, &r);
 	resp_free(&r);
-	act(t, out, "checkout", "{\"reason\":\"assay\"}", &r);
+	world_act(t, out, "checkout", "{\"reason\":\"assay\"}", NULL, &r);
 	resp_free(&r);
-	act(t, lost, "store", "{\"box\":\"BOX-B\",\"position\":\"A1\"}", &r);
+	world_act(t, lost, "store", "{\"box\":\"BOX-B\",\"position\":\"A1\"}", NULL, &r);
 	resp_free(&r);
-	act(t, shipping, "store", "{\"box\":\"BOX-A\",\"position\":\"A3\"}", &r);
+	world_act(t, shipping, "store", "{\"box\":\"BOX-A\",\"position\":\"A3\"}", NULL, &r);
 	resp_free(&r);
 	/* A draft shipment holding one tube before the withdrawal, another to add to after it. */
 	api(t, "POST", "/api/v1/shipments", t->admin_token,
@@ -251,7 +242,7 @@ genetic_scope(struct tenv *t)
 	ok(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "consent_withdrawn")),
 	   "  the tube is not flagged (biobank consent stands)");
 	resp_free(&r);
-	act(t, id, "derivatives", "{\"type\":\"dna\"}", &r);
+	world_act(t, id, "derivatives", "{\"type\":\"dna\"}", NULL, &r);
 	is_int(r.status, 201, "  a derivative is still made: genetic consent gates no action");
 	resp_free(&r);
 }

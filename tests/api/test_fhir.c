@@ -18,19 +18,6 @@
 
 static cJSON *pairs;
 
-static void
-act(struct tenv *t, const char *id, const char *action, const char *body)
-{
-	char path[128];
-	struct resp r;
-
-	snprintf(path, sizeof(path), "/api/v1/specimens/%s/%s", id, action);
-	api(t, "POST", path, t->admin_token, body, &r);
-	if (r.status != 200 && r.status != 201)
-		tap_diag("%s %s: %ld %s", action, id, r.status, r.body);
-	resp_free(&r);
-}
-
 static bool
 reg(struct tenv *t, const char *participant, const char *extra, char id[16])
 {
@@ -151,9 +138,9 @@ main(int argc, char **argv)
 		tenv_teardown(&t);
 		return tap_done();
 	}
-	act(&t, stored, "store", "{\"box\":\"BOX-A\",\"position\":\"A1\"}");
-	act(&t, full, "store", "{\"box\":\"BOX-A\",\"position\":\"A2\"}");
-	act(&t, gone, "store", "{\"box\":\"BOX-A\",\"position\":\"A3\"}");
+	world_act_quietly(&t, stored, "store", "{\"box\":\"BOX-A\",\"position\":\"A1\"}");
+	world_act_quietly(&t, full, "store", "{\"box\":\"BOX-A\",\"position\":\"A2\"}");
+	world_act_quietly(&t, gone, "store", "{\"box\":\"BOX-A\",\"position\":\"A3\"}");
 	char path[128];
 	snprintf(path, sizeof(path), "/api/v1/specimens/%s/derivatives", pbmc);
 	api(&t, "POST", path, t.admin_token,

@@ -52,15 +52,6 @@ no_pg_words(const struct resp *r)
 }
 
 static void
-act(struct tenv *t, const char *id, const char *action, const char *body, struct resp *r)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/api/v1/specimens/%s/%s", id, action);
-	api(t, "POST", path, t->admin_token, body, r);
-}
-
-static void
 occupied_position(struct tenv *t)
 {
 	char a[16], b[16];
@@ -69,10 +60,10 @@ occupied_position(struct tenv *t)
 	if (!world_register(t, "MASC", "P001", "serum", a) ||
 	    !world_register(t, "MASC", "P001", "serum", b))
 		return;
-	act(t, a, "store", "{\"box\":\"BOX-A\",\"position\":\"C3\"}", &r);
+	world_act(t, a, "store", "{\"box\":\"BOX-A\",\"position\":\"C3\"}", NULL, &r);
 	is_int(r.status, 200, "a tube stored in BOX-A C3");
 	resp_free(&r);
-	act(t, b, "store", "{\"box\":\"BOX-A\",\"position\":\"c03\"}", &r);
+	world_act(t, b, "store", "{\"box\":\"BOX-A\",\"position\":\"c03\"}", NULL, &r);
 	ok(is_problem(&r, 409), "a second tube into C3: 409");
 	is_str(jstr(&r, "code"), "position-occupied", "  code position-occupied");
 	is_str(jstr(&r, "occupant"), a, "  the occupant as a member");
@@ -162,7 +153,7 @@ consent_withdrawn(struct tenv *t)
 
 	if (!world_register(t, "MASC", "P002", "serum", a))
 		return;
-	act(t, a, "store", "{\"box\":\"BOX-A\",\"position\":\"H8\"}", &r);
+	world_act(t, a, "store", "{\"box\":\"BOX-A\",\"position\":\"H8\"}", NULL, &r);
 	resp_free(&r);
 	api(t, "POST", "/api/v1/participants/MASC/P002/consents", t->admin_token,
 	    "{\"scope\":\"biobank\",\"status\":\"withdrawn\",\"date\":\"2024-02-01\","
@@ -178,7 +169,7 @@ consent_withdrawn(struct tenv *t)
 	ok(is_problem(&r, 409), "a new specimen of P002: 409");
 	is_str(jstr(&r, "code"), "consent-withdrawn", "  code consent-withdrawn");
 	resp_free(&r);
-	act(t, a, "checkout", "{\"reason\":\"assay\"}", &r);
+	world_act(t, a, "checkout", "{\"reason\":\"assay\"}", NULL, &r);
 	ok(is_problem(&r, 409), "checking out P002's tube: 409");
 	is_str(jstr(&r, "code"), "consent-withdrawn", "  code consent-withdrawn");
 	is_str(jstr(&r, "specimen"), a, "  naming the specimen");
@@ -201,7 +192,7 @@ not_found_and_status(struct tenv *t)
 	resp_free(&r);
 	if (!world_register(t, "MASC", "P001", "serum", a))
 		return;
-	act(t, a, "checkout", "{\"reason\":\"assay\"}", &r);
+	world_act(t, a, "checkout", "{\"reason\":\"assay\"}", NULL, &r);
 	ok(is_problem(&r, 409), "checking out a registered tube: 409");
 	is_str(jstr(&r, "code"), "status-forbids", "  code status-forbids");
 	is_str(jstr(&r, "specimen_status"), "registered", "  with the specimen's status");

@@ -11,15 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-act(struct tenv *t, const char *id, const char *action, const char *body, struct resp *r)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/api/v1/specimens/%s/%s", id, action);
-	api(t, "POST", path, t->admin_token, body, r);
-}
-
 static bool
 tube(struct tenv *t, const char *type, const char *qty, const char *extra, char id[16])
 {
@@ -97,13 +88,13 @@ derivatives(struct tenv *t)
 		return;
 	long children = sql_int(t, "SELECT count(*) FROM specimens WHERE parent_id IS NOT NULL");
 	long evs = events_of(t, p);
-	act(t, p, "derivatives",
-	    "{\"type\":\"plasma\",\"quantity\":{\"value\":50,\"unit\":\"mL\"}}", &r);
+	world_act(t, p, "derivatives",
+	          "{\"type\":\"plasma\",\"quantity\":{\"value\":50,\"unit\":\"mL\"}}", NULL, &r);
 	ok(r.status == 409, "50 mL of plasma derived from a 10 mL tube is refused");
 	insufficient(&r, p, "10", "mL");
 	resp_free(&r);
-	act(t, p, "derivatives",
-	    "{\"type\":\"plasma\",\"quantity\":{\"value\":50,\"unit\":\"mL\"}}", &r);
+	world_act(t, p, "derivatives",
+	          "{\"type\":\"plasma\",\"quantity\":{\"value\":50,\"unit\":\"mL\"}}", NULL, &r);
 	is_int(r.status, 409, "  asked twice, refused twice");
 	resp_free(&r);
 	is_int(sql_int(t, "SELECT count(*) FROM specimens WHERE parent_id IS NOT NULL"), children,
@@ -111,8 +102,8 @@ derivatives(struct tenv *t)
 	is_int(events_of(t, p), evs, "  and the parent's chain is unchanged");
 	is_row(t, p, "registered 10 mL", "  which still holds 10 mL");
 
-	act(t, p, "derivatives", "{\"type\":\"plasma\",\"quantity\":{\"value\":4,\"unit\":\"mL\"}}",
-	    &r);
+	world_act(t, p, "derivatives",
+	          "{\"type\":\"plasma\",\"quantity\":{\"value\":4,\"unit\":\"mL\"}}", NULL, &r);
 	is_int(r.status, 201, "4 mL of plasma from it: 201");
 	resp_free(&r);
 	is_row(t, p, "registered 6 mL", "  the parent is left with 6 mL");
@@ -127,35 +118,35 @@ derivatives(struct tenv *t)
 	is_str(taken, "4 mL", "  its derived event says what was taken");
 	free(taken);
 
-	act(t, p, "derivatives",
-	    "{\"type\":\"plasma\",\"quantity\":{\"value\":500,\"unit\":\"µL\"}}", &r);
+	world_act(t, p, "derivatives",
+	          "{\"type\":\"plasma\",\"quantity\":{\"value\":500,\"unit\":\"µL\"}}", NULL, &r);
 	is_int(r.status, 201, "500 µL more: 201");
 	resp_free(&r);
 	is_row(t, p, "registered 5.5 mL", "  converted: the parent is left with 5.5 mL");
-	act(t, p, "derivatives",
-	    "{\"type\":\"plasma\",\"quantity\":{\"value\":5501,\"unit\":\"uL\"}}", &r);
+	world_act(t, p, "derivatives",
+	          "{\"type\":\"plasma\",\"quantity\":{\"value\":5501,\"unit\":\"uL\"}}", NULL, &r);
 	ok(r.status == 409, "5501 uL (one more than it holds) is refused");
 	insufficient(&r, p, "5.5", "mL");
 	resp_free(&r);
 
-	act(t, p, "derivatives", "{\"type\":\"dna\",\"quantity\":{\"value\":20,\"unit\":\"µg\"}}",
-	    &r);
+	world_act(t, p, "derivatives",
+	          "{\"type\":\"dna\",\"quantity\":{\"value\":20,\"unit\":\"µg\"}}", NULL, &r);
 	is_int(r.status, 201, "20 µg of DNA from it (a mass from a volume): 201");
 	resp_free(&r);
 	is_row(t, p, "registered 5.5 mL", "  nothing is taken: the units do not compare");
 
 	if (!tube(t, "whole_blood", NULL, NULL, w))
 		return;
-	act(t, w, "derivatives",
-	    "{\"type\":\"plasma\",\"quantity\":{\"value\":50,\"unit\":\"mL\"}}", &r);
+	world_act(t, w, "derivatives",
+	          "{\"type\":\"plasma\",\"quantity\":{\"value\":50,\"unit\":\"mL\"}}", NULL, &r);
 	is_int(r.status, 201, "from a tube of unknown quantity anything may be derived");
 	resp_free(&r);
 
 	char q[16];
 	if (!tube(t, "plasma", "{\"value\":3,\"unit\":\"mL\"}", NULL, q))
 		return;
-	act(t, q, "derivatives", "{\"type\":\"serum\",\"quantity\":{\"value\":3,\"unit\":\"mL\"}}",
-	    &r);
+	world_act(t, q, "derivatives",
+	          "{\"type\":\"serum\",\"quantity\":{\"value\":3,\"unit\":\"mL\"}}", NULL, &r);
 	is_int(r.status, 201, "a derivative taking all of a 3 mL tube: 201");
 	resp_free(&r);
 	is_row(t, q, "consumed 0 mL", "  the emptied parent is consumed");
@@ -170,17 +161,20 @@ aliquots(struct tenv *t)
 	if (!tube(t, "serum", "{\"value\":5.5,\"unit\":\"mL\"}", NULL, p))
 		return;
 	long evs = events_of(t, p);
-	act(t, p, "aliquots", "{\"count\":3,\"quantity\":{\"value\":2000,\"unit\":\"µL\"}}", &r);
+	world_act(t, p, "aliquots", "{\"count\":3,\"quantity\":{\"value\":2000,\"unit\":\"µL\"}}",
+	          NULL, &r);
 	ok(r.status == 409, "3 aliquots of 2000 µL from 5.5 mL are refused");
 	insufficient(&r, p, "5.5", "mL");
 	resp_free(&r);
 	is_int(events_of(t, p), evs, "  nothing written");
-	act(t, p, "aliquots", "{\"count\":2,\"quantity\":{\"value\":1,\"unit\":\"mg\"}}", &r);
+	world_act(t, p, "aliquots", "{\"count\":2,\"quantity\":{\"value\":1,\"unit\":\"mg\"}}",
+	          NULL, &r);
 	ok(is_problem(&r, 400) && problem_names_field(&r, "quantity.unit"),
 	   "aliquots in mg of a tube in mL: 400 naming quantity.unit");
 	is_str(jstr(&r, "code"), "unit-mismatch", "  code unit-mismatch");
 	resp_free(&r);
-	act(t, p, "aliquots", "{\"count\":2,\"quantity\":{\"value\":1500,\"unit\":\"µL\"}}", &r);
+	world_act(t, p, "aliquots", "{\"count\":2,\"quantity\":{\"value\":1500,\"unit\":\"µL\"}}",
+	          NULL, &r);
 	is_int(r.status, 201, "2 aliquots of 1500 µL: 201");
 	ok(jnum(&r, "items.0.quantity.value", -1) == 1500 && jstr(&r, "items.0.quantity.unit") &&
 	       strcmp(jstr(&r, "items.0.quantity.unit"), "µL") == 0,
@@ -199,10 +193,10 @@ consume(struct tenv *t)
 
 	if (!tube(t, "serum", "{\"value\":2.5,\"unit\":\"mL\"}", NULL, p))
 		return;
-	act(t, p, "store", "{\"box\":\"BOX-A\",\"position\":\"A1\"}", &r);
+	world_act(t, p, "store", "{\"box\":\"BOX-A\",\"position\":\"A1\"}", NULL, &r);
 	resp_free(&r);
-	act(t, p, "consume", "{\"reason\":\"ELISA\",\"quantity\":{\"value\":1,\"unit\":\"mL\"}}",
-	    &r);
+	world_act(t, p, "consume",
+	          "{\"reason\":\"ELISA\",\"quantity\":{\"value\":1,\"unit\":\"mL\"}}", NULL, &r);
 	is_int(r.status, 200, "consume 1 mL of a 2.5 mL stored tube: 200");
 	is_str(jstr(&r, "status"), "in_storage", "  it stays in storage");
 	is_str(jstr(&r, "location.position"), "A1", "  at its position");
@@ -219,30 +213,30 @@ consume(struct tenv *t)
 	free(ev);
 
 	long evs = events_of(t, p);
-	act(t, p, "consume", "{\"reason\":\"ELISA\",\"quantity\":{\"value\":2,\"unit\":\"mL\"}}",
-	    &r);
+	world_act(t, p, "consume",
+	          "{\"reason\":\"ELISA\",\"quantity\":{\"value\":2,\"unit\":\"mL\"}}", NULL, &r);
 	ok(r.status == 409, "consuming 2 mL of the 1.5 mL left is refused");
 	insufficient(&r, p, "1.5", "mL");
 	resp_free(&r);
-	act(t, p, "consume", "{\"reason\":\"ELISA\",\"quantity\":{\"value\":0,\"unit\":\"mL\"}}",
-	    &r);
+	world_act(t, p, "consume",
+	          "{\"reason\":\"ELISA\",\"quantity\":{\"value\":0,\"unit\":\"mL\"}}", NULL, &r);
 	ok(is_problem(&r, 400) && problem_names_field(&r, "quantity.value"),
 	   "consuming 0 mL is 400 naming quantity.value");
 	resp_free(&r);
-	act(t, p, "consume", "{\"reason\":\"ELISA\",\"quantity\":{\"value\":1,\"unit\":\"cells\"}}",
-	    &r);
+	world_act(t, p, "consume",
+	          "{\"reason\":\"ELISA\",\"quantity\":{\"value\":1,\"unit\":\"cells\"}}", NULL, &r);
 	ok(is_problem(&r, 400) && problem_names_field(&r, "quantity.unit"),
 	   "consuming cells of a tube in mL is 400 naming quantity.unit");
 	resp_free(&r);
-	act(t, p, "consume", "{\"reason\":\"ELISA\",\"quantity\":{\"value\":-1,\"unit\":\"mL\"}}",
-	    &r);
+	world_act(t, p, "consume",
+	          "{\"reason\":\"ELISA\",\"quantity\":{\"value\":-1,\"unit\":\"mL\"}}", NULL, &r);
 	ok(is_problem(&r, 400), "a negative quantity is 400");
 	resp_free(&r);
 	is_int(events_of(t, p), evs, "  the refusals wrote nothing");
 	is_row(t, p, "in_storage 1.5 mL", "  and left 1.5 mL");
 
-	act(t, p, "consume", "{\"reason\":\"ELISA\",\"quantity\":{\"value\":1500,\"unit\":\"uL\"}}",
-	    &r);
+	world_act(t, p, "consume",
+	          "{\"reason\":\"ELISA\",\"quantity\":{\"value\":1500,\"unit\":\"uL\"}}", NULL, &r);
 	is_int(r.status, 200, "consuming the last 1500 uL: 200");
 	is_str(jstr(&r, "status"), "consumed", "  the tube is consumed");
 	ok(cJSON_IsNull(cJSON_GetObjectItem(r.json, "location")), "  its position freed");
@@ -259,14 +253,14 @@ consume(struct tenv *t)
 
 	if (!tube(t, "serum", "{\"value\":2,\"unit\":\"mL\"}", NULL, whole))
 		return;
-	act(t, whole, "consume", "{\"reason\":\"used up\"}", &r);
+	world_act(t, whole, "consume", "{\"reason\":\"used up\"}", NULL, &r);
 	is_str(jstr(&r, "status"), "consumed", "a consume without a quantity uses up the tube");
 	resp_free(&r);
 
 	if (!tube(t, "serum", NULL, NULL, u))
 		return;
-	act(t, u, "consume", "{\"reason\":\"ELISA\",\"quantity\":{\"value\":1,\"unit\":\"mL\"}}",
-	    &r);
+	world_act(t, u, "consume",
+	          "{\"reason\":\"ELISA\",\"quantity\":{\"value\":1,\"unit\":\"mL\"}}", NULL, &r);
 	is_int(r.status, 200, "part of a tube of unknown quantity: 200");
 	is_str(jstr(&r, "status"), "registered", "  the tube stays as it was");
 	resp_free(&r);
@@ -307,7 +301,7 @@ exhausted(struct tenv *t)
 	api(t, "GET", path, t->admin_token, NULL, &r);
 	is_str(jstr(&r, "status"), "consumed", "  GET says consumed");
 	resp_free(&r);
-	act(t, p, "store", "{\"box\":\"BOX-B\",\"position\":\"A1\"}", &r);
+	world_act(t, p, "store", "{\"box\":\"BOX-B\",\"position\":\"A1\"}", NULL, &r);
 	ok(is_problem(&r, 409), "storing the empty parent is refused");
 	resp_free(&r);
 	snprintf(body, sizeof(body), "{\"placements\":[{\"position\":\"A1\",\"specimen\":\"%s\"}]}",
@@ -319,9 +313,9 @@ exhausted(struct tenv *t)
 	/* A stored tube aliquoted down to nothing leaves its position. */
 	if (!tube(t, "serum", "{\"value\":2,\"unit\":\"mL\"}", NULL, s))
 		return;
-	act(t, s, "store", "{\"box\":\"BOX-B\",\"position\":\"B1\"}", &r);
+	world_act(t, s, "store", "{\"box\":\"BOX-B\",\"position\":\"B1\"}", NULL, &r);
 	resp_free(&r);
-	act(t, s, "aliquots", "{\"count\":2}", &r);
+	world_act(t, s, "aliquots", "{\"count\":2}", NULL, &r);
 	is_int(r.status, 201, "a stored 2 mL tube split into 2 aliquots: 201");
 	resp_free(&r);
 	is_row(t, s, "consumed 0 mL", "  it is consumed");
@@ -332,7 +326,7 @@ exhausted(struct tenv *t)
 	/* A tube registered empty (or left at 0 by an older version) is not stored. */
 	if (!tube(t, "serum", "{\"value\":0,\"unit\":\"mL\"}", NULL, z))
 		return;
-	act(t, z, "store", "{\"box\":\"BOX-B\",\"position\":\"C1\"}", &r);
+	world_act(t, z, "store", "{\"box\":\"BOX-B\",\"position\":\"C1\"}", NULL, &r);
 	ok(is_problem(&r, 409), "storing a tube that holds 0 mL: 409");
 	is_str(jstr(&r, "code"), "quantity-exhausted", "  code quantity-exhausted");
 	resp_free(&r);
@@ -342,7 +336,7 @@ exhausted(struct tenv *t)
 	ok(is_problem(&r, 409), "  placing it: 409");
 	is_str(jstr(&r, "code"), "quantity-exhausted", "  code quantity-exhausted");
 	resp_free(&r);
-	act(t, z, "consume", "{\"reason\":\"empty tube\"}", &r);
+	world_act(t, z, "consume", "{\"reason\":\"empty tube\"}", NULL, &r);
 	is_int(r.status, 200, "  it can be consumed");
 	resp_free(&r);
 }

@@ -15,19 +15,6 @@
 static char manager[128], tech[128], auditor[128], masc_reader[128];
 static char s1[16], s2[16], s3[16], w1[16], w2[16], w3[16], x1[16];
 
-static void
-act(struct tenv *t, const char *id, const char *action, const char *body)
-{
-	char path[96];
-	struct resp r;
-
-	snprintf(path, sizeof(path), "/api/v1/specimens/%s/%s", id, action);
-	api(t, "POST", path, t->admin_token, body, &r);
-	if (r.status != 200 && r.status != 201)
-		tap_diag("%s %s: %ld %s", action, id, r.status, r.body);
-	resp_free(&r);
-}
-
 static int
 items(const struct resp *r)
 {
@@ -50,11 +37,11 @@ setup(struct tenv *t)
 	       world_register(t, "MASC", "P002", "serum", w3) &&
 	       world_register(t, "SSC", "S001", "serum", x1),
 	   "specimens registered");
-	act(t, s1, "store", "{\"box\":\"BOX-A\",\"position\":\"A1\"}");
-	act(t, s2, "store", "{\"box\":\"BOX-A\",\"position\":\"A2\"}");
-	act(t, w1, "store", "{\"box\":\"BOX-B\",\"position\":\"C3\"}");
-	act(t, w3, "consume", "{\"reason\":\"used up in assay\"}");
-	act(t, x1, "store", "{\"box\":\"TINY\",\"position\":\"A1\"}");
+	world_act_quietly(t, s1, "store", "{\"box\":\"BOX-A\",\"position\":\"A1\"}");
+	world_act_quietly(t, s2, "store", "{\"box\":\"BOX-A\",\"position\":\"A2\"}");
+	world_act_quietly(t, w1, "store", "{\"box\":\"BOX-B\",\"position\":\"C3\"}");
+	world_act_quietly(t, w3, "consume", "{\"reason\":\"used up in assay\"}");
+	world_act_quietly(t, x1, "store", "{\"box\":\"TINY\",\"position\":\"A1\"}");
 }
 
 static void
@@ -260,7 +247,8 @@ fhir(struct tenv *t)
 	char path[128];
 
 	/* Half of it: an aliquot without a quantity would take all and leave s1 consumed. */
-	act(t, s1, "aliquots", "{\"count\":1,\"quantity\":{\"value\":1,\"unit\":\"mL\"}}");
+	world_act_quietly(t, s1, "aliquots",
+	                  "{\"count\":1,\"quantity\":{\"value\":1,\"unit\":\"mL\"}}");
 	char *child = sql_value(t, "SELECT id FROM specimens WHERE parent_id IS NOT NULL LIMIT 1",
 	                        &(bool){ 0 });
 	free(sql_value(t,

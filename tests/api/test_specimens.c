@@ -8,16 +8,6 @@
 static char parent[16], child1[16], tube[16];
 
 static void
-act(struct tenv *t, const char *id, const char *action, const char *body, const char *token,
-    struct resp *r)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/api/v1/specimens/%s/%s", id, action);
-	api(t, "POST", path, token ? token : t->admin_token, body, r);
-}
-
-static void
 registration(struct tenv *t)
 {
 	struct resp r;
@@ -160,7 +150,7 @@ custody(struct tenv *t)
 	struct resp r;
 	char other[16];
 
-	act(t, parent, "store", "{\"box\":\"BOX-A\",\"position\":\"A1\"}", NULL, &r);
+	world_act(t, parent, "store", "{\"box\":\"BOX-A\",\"position\":\"A1\"}", NULL, &r);
 	is_int(r.status, 200, "store into BOX-A A1");
 	is_str(jstr(&r, "status"), "in_storage", "  status in_storage");
 	is_str(jstr(&r, "location.position"), "A1", "  at A1");
@@ -168,59 +158,59 @@ custody(struct tenv *t)
 	is_str(jstr(&r, "location.path.3"), "BOX-A", "  and ends at the box");
 	resp_free(&r);
 
-	act(t, parent, "store", "{\"box\":\"BOX-A\",\"position\":\"A2\"}", NULL, &r);
+	world_act(t, parent, "store", "{\"box\":\"BOX-A\",\"position\":\"A2\"}", NULL, &r);
 	ok(is_problem(&r, 409) && strstr(r.body, "in_storage") != NULL,
 	   "storing it again is a 409 naming its status");
 	resp_free(&r);
 
-	act(t, child1, "store", "{\"box\":\"BOX-A\",\"position\":\"a01\"}", NULL, &r);
+	world_act(t, child1, "store", "{\"box\":\"BOX-A\",\"position\":\"a01\"}", NULL, &r);
 	ok(is_problem(&r, 409), "another tube into the taken A1 is a 409");
 	ok(strstr(r.body, parent) != NULL, "  naming the occupant %s", parent);
 	resp_free(&r);
 
-	act(t, child1, "store", "{\"box\":\"BOX-A\",\"position\":\"J1\"}", NULL, &r);
+	world_act(t, child1, "store", "{\"box\":\"BOX-A\",\"position\":\"J1\"}", NULL, &r);
 	ok(is_problem(&r, 400), "a position outside the 9x9 box is a 400");
 	resp_free(&r);
-	act(t, child1, "store", "{\"box\":\"BOX-A\",\"position\":\"1A\"}", NULL, &r);
+	world_act(t, child1, "store", "{\"box\":\"BOX-A\",\"position\":\"1A\"}", NULL, &r);
 	ok(is_problem(&r, 400), "a malformed position is a 400");
 	resp_free(&r);
-	act(t, child1, "store", "{\"box\":\"NO-BOX\",\"position\":\"A1\"}", NULL, &r);
+	world_act(t, child1, "store", "{\"box\":\"NO-BOX\",\"position\":\"A1\"}", NULL, &r);
 	ok(is_problem(&r, 400), "an unknown box is a 400");
 	resp_free(&r);
-	act(t, child1, "store", "{\"box\":\"BOX-A\"}", NULL, &r);
+	world_act(t, child1, "store", "{\"box\":\"BOX-A\"}", NULL, &r);
 	ok(is_problem(&r, 400) && problem_names_field(&r, "position"),
 	   "store without a position is a 400");
 	resp_free(&r);
 
-	act(t, child1, "store", "{\"box\":\"BOX-A\",\"position\":\"B1\"}", NULL, &r);
+	world_act(t, child1, "store", "{\"box\":\"BOX-A\",\"position\":\"B1\"}", NULL, &r);
 	is_int(r.status, 200, "the aliquot goes into B1");
 	resp_free(&r);
 
-	act(t, parent, "move",
-	    "{\"box\":\"BOX-B\",\"position\":\"C3\",\"from\":{\"box\":\"BOX-A\",\"position\":"
-	    "\"A1\"}}",
-	    NULL, &r);
+	world_act(t, parent, "move",
+	          "{\"box\":\"BOX-B\",\"position\":\"C3\",\"from\":{\"box\":\"BOX-A\",\"position\":"
+	          "\"A1\"}}",
+	          NULL, &r);
 	is_int(r.status, 200, "move with the right 'from'");
 	is_str(jstr(&r, "location.box"), "BOX-B", "  to BOX-B");
 	resp_free(&r);
 
-	act(t, parent, "move",
-	    "{\"box\":\"BOX-A\",\"position\":\"A1\",\"from\":{\"box\":\"BOX-A\",\"position\":"
-	    "\"A1\"}}",
-	    NULL, &r);
+	world_act(t, parent, "move",
+	          "{\"box\":\"BOX-A\",\"position\":\"A1\",\"from\":{\"box\":\"BOX-A\",\"position\":"
+	          "\"A1\"}}",
+	          NULL, &r);
 	ok(is_problem(&r, 409) && strstr(r.body, "no longer at") != NULL,
 	   "move with a stale 'from' is a 409");
 	resp_free(&r);
 
-	act(t, parent, "move", "{\"box\":\"BOX-B\",\"position\":\"C3\"}", NULL, &r);
+	world_act(t, parent, "move", "{\"box\":\"BOX-B\",\"position\":\"C3\"}", NULL, &r);
 	ok(is_problem(&r, 409), "moving to where it already is is a 409");
 	resp_free(&r);
 
-	act(t, parent, "checkout", "{}", NULL, &r);
+	world_act(t, parent, "checkout", "{}", NULL, &r);
 	ok(is_problem(&r, 400) && problem_names_field(&r, "reason"),
 	   "checkout without a reason is a 400");
 	resp_free(&r);
-	act(t, parent, "checkout", "{\"reason\":\"ELISA run 14\"}", NULL, &r);
+	world_act(t, parent, "checkout", "{\"reason\":\"ELISA run 14\"}", NULL, &r);
 	is_int(r.status, 200, "checkout");
 	is_str(jstr(&r, "status"), "checked_out", "  status checked_out");
 	ok(cJSON_IsNull(cJSON_GetObjectItem(r.json, "location")), "  and its position is freed");
@@ -229,44 +219,44 @@ custody(struct tenv *t)
 	                  "AND pos_col = 3"),
 	       0, "  C3 of BOX-B is free in the database");
 
-	act(t, parent, "checkout", "{\"reason\":\"again\"}", NULL, &r);
+	world_act(t, parent, "checkout", "{\"reason\":\"again\"}", NULL, &r);
 	ok(is_problem(&r, 409), "checking out a checked-out tube is a 409");
 	resp_free(&r);
 
-	act(t, parent, "return", "{\"box\":\"BOX-B\",\"position\":\"C3\",\"thawed\":true}", NULL,
-	    &r);
+	world_act(t, parent, "return", "{\"box\":\"BOX-B\",\"position\":\"C3\",\"thawed\":true}",
+	          NULL, &r);
 	is_int(r.status, 200, "return, thawed");
 	is_int(jnum(&r, "freeze_thaw_count", -1), 1, "  counts one thaw");
 	resp_free(&r);
-	act(t, parent, "checkout", "{\"reason\":\"aliquot more\"}", NULL, &r);
+	world_act(t, parent, "checkout", "{\"reason\":\"aliquot more\"}", NULL, &r);
 	resp_free(&r);
-	act(t, parent, "return", "{\"box\":\"BOX-B\",\"position\":\"C3\",\"thawed\":false}", NULL,
-	    &r);
+	world_act(t, parent, "return", "{\"box\":\"BOX-B\",\"position\":\"C3\",\"thawed\":false}",
+	          NULL, &r);
 	is_int(jnum(&r, "freeze_thaw_count", -1), 1, "return not thawed leaves the count");
 	resp_free(&r);
 
 	/* lost and found */
-	act(t, child1, "lost", "{\"reason\":\"not in B1 at the audit\"}", NULL, &r);
+	world_act(t, child1, "lost", "{\"reason\":\"not in B1 at the audit\"}", NULL, &r);
 	is_str(jstr(&r, "status"), "lost", "a tube is marked lost");
 	resp_free(&r);
-	act(t, child1, "checkout", "{\"reason\":\"x\"}", NULL, &r);
+	world_act(t, child1, "checkout", "{\"reason\":\"x\"}", NULL, &r);
 	ok(is_problem(&r, 409), "a lost tube cannot be checked out");
 	resp_free(&r);
-	act(t, child1, "found", "{\"box\":\"BOX-A\",\"position\":\"B2\",\"reason\":\"was in B2\"}",
-	    NULL, &r);
+	world_act(t, child1, "found",
+	          "{\"box\":\"BOX-A\",\"position\":\"B2\",\"reason\":\"was in B2\"}", NULL, &r);
 	is_str(jstr(&r, "status"), "in_storage", "found puts it back in storage");
 	is_str(jstr(&r, "location.position"), "B2", "  where it was found");
 	resp_free(&r);
 
 	/* consume and destroy */
 	if (world_register(t, "MASC", "P002", "plasma", other)) {
-		act(t, other, "consume", "{\"reason\":\"used up in assay\"}", NULL, &r);
+		world_act(t, other, "consume", "{\"reason\":\"used up in assay\"}", NULL, &r);
 		is_str(jstr(&r, "status"), "consumed", "consume");
 		resp_free(&r);
-		act(t, other, "store", "{\"box\":\"BOX-A\",\"position\":\"I9\"}", NULL, &r);
+		world_act(t, other, "store", "{\"box\":\"BOX-A\",\"position\":\"I9\"}", NULL, &r);
 		ok(is_problem(&r, 409), "a consumed tube cannot be stored");
 		resp_free(&r);
-		act(t, other, "destroy", "{\"reason\":\"x\"}", NULL, &r);
+		world_act(t, other, "destroy", "{\"reason\":\"x\"}", NULL, &r);
 		ok(is_problem(&r, 409), "a consumed tube cannot be destroyed");
 		resp_free(&r);
 	}
@@ -275,13 +265,13 @@ custody(struct tenv *t)
 	    "{\"username\":\"tina\",\"password\":\"bench-password\",\"role\":\"technician\"}", &r);
 	resp_free(&r);
 	login(t, "tina", "bench-password", tech);
-	act(t, child1, "destroy", "{\"reason\":\"consent\"}", tech, &r);
+	world_act(t, child1, "destroy", "{\"reason\":\"consent\"}", tech, &r);
 	ok(is_problem(&r, 403), "a technician may not destroy: 403");
 	resp_free(&r);
-	act(t, child1, "move", "{\"box\":\"BOX-A\",\"position\":\"B3\"}", tech, &r);
+	world_act(t, child1, "move", "{\"box\":\"BOX-A\",\"position\":\"B3\"}", tech, &r);
 	is_int(r.status, 200, "a technician may move");
 	resp_free(&r);
-	act(t, child1, "destroy", "{\"reason\":\"end of study\"}", NULL, &r);
+	world_act(t, child1, "destroy", "{\"reason\":\"end of study\"}", NULL, &r);
 	is_str(jstr(&r, "status"), "destroyed", "a manager or admin destroys");
 	ok(cJSON_IsNull(cJSON_GetObjectItem(r.json, "location")), "  and the position is freed");
 	resp_free(&r);
@@ -452,9 +442,9 @@ consent_and_scope(struct tenv *t)
 	if (!world_register(t, "SSC", "S001", "serum", ssc) ||
 	    !world_register(t, "MASC", "P002", "serum", masc))
 		return;
-	act(t, ssc, "store", "{\"box\":\"BOX-A\",\"position\":\"I1\"}", NULL, &r);
+	world_act(t, ssc, "store", "{\"box\":\"BOX-A\",\"position\":\"I1\"}", NULL, &r);
 	resp_free(&r);
-	act(t, masc, "store", "{\"box\":\"BOX-A\",\"position\":\"I2\"}", NULL, &r);
+	world_act(t, masc, "store", "{\"box\":\"BOX-A\",\"position\":\"I2\"}", NULL, &r);
 	resp_free(&r);
 
 	bool ok_sql;
@@ -462,7 +452,7 @@ consent_and_scope(struct tenv *t)
 	               "UPDATE specimens SET consent_withdrawn = true WHERE participant_id = "
 	               "(SELECT id FROM participants WHERE code = 'S001')",
 	               &ok_sql));
-	act(t, ssc, "checkout", "{\"reason\":\"assay\"}", NULL, &r);
+	world_act(t, ssc, "checkout", "{\"reason\":\"assay\"}", NULL, &r);
 	ok(is_problem(&r, 409) && strstr(r.body, "consent") != NULL,
 	   "a specimen whose donor withdrew consent cannot be checked out: 409");
 	resp_free(&r);
@@ -481,7 +471,7 @@ consent_and_scope(struct tenv *t)
 	api(t, "GET", path, token, NULL, &r);
 	is_int(r.status, 200, "  and sees the SSC one");
 	resp_free(&r);
-	act(t, masc, "move", "{\"box\":\"BOX-A\",\"position\":\"I5\"}", token, &r);
+	world_act(t, masc, "move", "{\"box\":\"BOX-A\",\"position\":\"I5\"}", token, &r);
 	ok(is_problem(&r, 404), "  cannot move the MASC one (404)");
 	resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/specimens/%s/events", masc);
@@ -492,7 +482,7 @@ consent_and_scope(struct tenv *t)
 	int n = cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items"));
 	ok(n == 1 && strcmp(jstr(&r, "items.0.id"), ssc) == 0, "  and lists only SSC specimens");
 	resp_free(&r);
-	act(t, ssc, "move", "{\"box\":\"BOX-A\",\"position\":\"I2\"}", token, &r);
+	world_act(t, ssc, "move", "{\"box\":\"BOX-A\",\"position\":\"I2\"}", token, &r);
 	ok(is_problem(&r, 409) && strstr(r.body, "another study") != NULL &&
 	       strstr(r.body, masc) == NULL,
 	   "  a position taken by a MASC tube is a 409 that does not name it");
@@ -578,7 +568,7 @@ ledger(struct tenv *t)
 	is_int(jnum(&r, "specimens_checked", -1), sql_int(t, "SELECT count(*) FROM specimens"),
 	       "  every specimen was checked");
 	resp_free(&r);
-	act(t, parent, "checkout", "{\"reason\":\"x\"}", aud, &r);
+	world_act(t, parent, "checkout", "{\"reason\":\"x\"}", aud, &r);
 	ok(is_problem(&r, 403), "an auditor may not change anything: 403");
 	resp_free(&r);
 

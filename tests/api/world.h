@@ -67,4 +67,27 @@ world_register(struct tenv *t, const char *study, const char *participant, const
 	return ok;
 }
 
+/* POST /api/v1/specimens/{id}/{action} with body, as token (NULL: the admin); r is the answer. */
+__attribute__((unused)) static void
+world_act(struct tenv *t, const char *id, const char *action, const char *body, const char *token,
+          struct resp *r)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/api/v1/specimens/%s/%s", id, action);
+	api(t, "POST", path, token ? token : t->admin_token, body, r);
+}
+
+/* The same when only its success matters to the test: a refusal is shown, not counted. */
+__attribute__((unused)) static void
+world_act_quietly(struct tenv *t, const char *id, const char *action, const char *body)
+{
+	struct resp r;
+
+	world_act(t, id, action, body, NULL, &r);
+	if (r.status != 200 && r.status != 201)
+		tap_diag("%s %s: %ld %s", action, id, r.status, r.body);
+	resp_free(&r);
+}
+
 #endif
