@@ -201,11 +201,9 @@ h_labels_list(struct srv_req *r)
 }
 
 /* GET /api/v1/specimens/{id}/label.png and label.svg: the label as the bench page previews it. */
-void
-h_labels_preview(struct srv_req *r)
+static void
+preview(struct srv_req *r, enum lbl_format format)
 {
-	const char *ext = strrchr(r->path, '.');
-	enum lbl_format format = strcmp(ext, ".svg") == 0 ? LBL_FMT_SVG : LBL_FMT_PNG;
 	const char *tpl_name = req_query(r, "template"), *size = req_query(r, "size");
 	const char *dpi_text = req_query(r, "dpi");
 	struct lbl_job job = { NULL, PREVIEW_DPI, 1, format };
@@ -260,6 +258,19 @@ h_labels_preview(struct srv_req *r)
 		          bb_buf_steal(&out), len);
 	}
 	bb_buf_free(&out);
+}
+
+/* The route says which format (router.c); the path is not read again. */
+void
+h_labels_preview_png(struct srv_req *r)
+{
+	preview(r, LBL_FMT_PNG);
+}
+
+void
+h_labels_preview_svg(struct srv_req *r)
+{
+	preview(r, LBL_FMT_SVG);
 }
 
 enum { LP_PRINTER, LP_COPIES, LP__MAX };

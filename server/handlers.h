@@ -65,7 +65,8 @@ void h_static_file(struct srv_req *r);
 /* h_labels.c */
 extern const struct bb_js_spec h_labels_printed_spec, h_labels_print_spec;
 void h_labels_list(struct srv_req *r);
-void h_labels_preview(struct srv_req *r);
+void h_labels_preview_png(struct srv_req *r);
+void h_labels_preview_svg(struct srv_req *r);
 void h_labels_printed(struct srv_req *r);
 void h_labels_print(struct srv_req *r);
 void h_print_jobs_list(struct srv_req *r);

@@ -223,9 +223,9 @@ const struct route routes[] = {
 
 	/* labels (h_labels.c) */
 	{ "GET", "/api/v1/labels", BENCH | R(ROLE_PRINTER), h_labels_list, BODY_NONE, NULL, "ids" },
-	{ "GET", "/api/v1/specimens/:id/label.png", READERS | R(ROLE_PRINTER), h_labels_preview,
+	{ "GET", "/api/v1/specimens/:id/label.png", READERS | R(ROLE_PRINTER), h_labels_preview_png,
 	  BODY_NONE, NULL, "template size dpi" },
-	{ "GET", "/api/v1/specimens/:id/label.svg", READERS | R(ROLE_PRINTER), h_labels_preview,
+	{ "GET", "/api/v1/specimens/:id/label.svg", READERS | R(ROLE_PRINTER), h_labels_preview_svg,
 	  BODY_NONE, NULL, "template size dpi" },
 	{ "POST", "/api/v1/specimens/:id/label-printed", BENCH | R(ROLE_PRINTER), h_labels_printed,
 	  BODY_JSON, &h_labels_printed_spec },
