@@ -198,6 +198,15 @@ bind_check(FILE *err)
 			        rt->method, rt->pattern);
 			problems++;
 		}
+		bool passes_studies = false;
+		for (int k = 0; c != NULL && k < SQL_ARGS_MAX && c->args[k].from != ARG_END; k++)
+			passes_studies |= c->args[k].from == ARG_STUDIES;
+		if (c != NULL && (rt->roles & STUDY_LIMITED) && !passes_studies) {
+			fprintf(err,
+			        "%s %s: STUDY_LIMITED, but its binding does not pass STUDIES\n",
+			        rt->method, rt->pattern);
+			problems++;
+		}
 		/* One statement per function: every route binding it passes as many arguments. */
 		for (size_t j = 0; c != NULL && j < i; j++)
 			if (routes[j].sql != NULL && strcmp(routes[j].sql->fn, c->fn) == 0 &&
@@ -220,6 +229,8 @@ bind_check(FILE *err)
 			else if (a->from == ARG_QUERY &&
 			         (rt->query == NULL || strstr(rt->query, a->name) == NULL))
 				why = "reads a query parameter the route does not declare";
+			else if (a->from == ARG_STUDIES && !(rt->roles & STUDY_LIMITED))
+				why = "passes the caller's studies on a route not STUDY_LIMITED";
 			else if ((a->from == ARG_PAGE_SIZE || a->from == ARG_CURSOR ||
 			          a->from == ARG_AFTER) &&
 			         !c->paged)

@@ -82,6 +82,12 @@ req_id_param(struct srv_req *r, int i, const char *what)
 const char *
 req_studies(struct srv_req *r)
 {
+	if (r->route == NULL || !(r->route->roles & STUDY_LIMITED)) {
+		log_warnx("%s: %s %s reads the caller's studies but is not STUDY_LIMITED in "
+		          "router.c: nothing is shown",
+		          __func__, r->method, r->route ? r->route->pattern : r->path);
+		return "{}";
+	}
 	return r->user.studies[0] ? r->user.studies : NULL;
 }
 

@@ -28,6 +28,13 @@ enum role { ROLE_ADMIN, ROLE_MANAGER, ROLE_TECHNICIAN, ROLE_AUDITOR, ROLE_PRINTE
 #define ROLES_ALL                                                                                  \
 	(R(ROLE_ADMIN) | R(ROLE_MANAGER) | R(ROLE_TECHNICIAN) | R(ROLE_AUDITOR) | R(ROLE_PRINTER))
 #define ROLES_PUBLIC 0u /* no token needed */
+/*
+ * Beside the roles of a route: what it reads or writes is limited to the
+ * caller's studies. Only such a route may ask for them (req_studies); the
+ * bindings of bind.h that pass STUDIES must be, and the authorization sweep
+ * checks every route it limits by study is.
+ */
+#define STUDY_LIMITED (1u << 31)
 
 const char *role_name(enum role r);
 int role_parse(const char *name, enum role *out);
@@ -72,7 +79,7 @@ typedef enum bb_err (*req_done_fn)(struct srv_req *r, void *arg);
 struct route {
 	const char *method;
 	const char *pattern; /* "/api/v1/participants/:study/:code" */
-	unsigned roles;      /* bitmask of R(role); ROLES_PUBLIC needs no token */
+	unsigned roles;      /* bitmask of R(role) (ROLES_PUBLIC needs no token), | STUDY_LIMITED */
 	handler_fn handler;
 	enum body_kind body;
 	const struct bb_js_spec *spec;
@@ -193,7 +200,9 @@ const struct problem_code *problem_code_at(size_t i);             /* NULL past t
  * owns it. No PostgreSQL message text reaches it. */
 struct cJSON *problem_from_db(const char *state, const char *message, const struct db_diag *d);
 
-/* The caller's studies as a SQL parameter: NULL (all studies) or "{1,4}". */
+/* The caller's studies as a SQL parameter: NULL (all studies) or "{1,4}". On a
+ * route not declared STUDY_LIMITED this is our bug: logged, and "{}" (no study,
+ * nothing visible) is returned so that it fails closed. */
 const char *req_studies(struct srv_req *r);
 /* The caller's user name and id, as SQL parameters for the ledger and audit log. */
 const char *req_actor(struct srv_req *r);

@@ -581,6 +581,19 @@ main(int argc, char **argv)
 		       "%s %s: every role and study limit answered as the route table says",
 		       rt->method, rt->pattern);
 	}
+	/* What the sweep limits by study, the route table must declare limited (srv.h). */
+	int undeclared = 0;
+	for (size_t i = 0; i < route_count; i++) {
+		const struct scase *k = case_for(&routes[i]);
+
+		if (k != NULL && k->scope != SC_NONE && !(routes[i].roles & STUDY_LIMITED)) {
+			undeclared++;
+			tap_diag("%s %s is limited by study but not STUDY_LIMITED",
+			         routes[i].method, routes[i].pattern);
+		}
+	}
+	is_int(undeclared, 0, "every route the sweep limits by study is declared STUDY_LIMITED");
+
 	/* A case for a route that no longer exists is a sweep out of date. */
 	int stale = 0;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
