@@ -29,6 +29,9 @@ enum bb_js_type {
 enum {
 	BB_JS_REQUIRED = 1 << 0,
 	BB_JS_NULLABLE = 1 << 1, /* JSON null is accepted and reads as absent */
+	/* STRING: kept exactly as sent (passwords); other strings lose leading and
+	 * trailing blanks (space, tab, CR, LF, VT, FF) before they are checked. */
+	BB_JS_VERBATIM = 1 << 2,
 };
 
 struct bb_js_spec;

@@ -126,6 +126,26 @@ static const char *const type_names[BB_JS_TYPE__MAX] = {
 	[BB_JS_ARRAY] = "an array",
 };
 
+/*
+ * People type and paste blanks around text ("M12 ", " Plasma spill"); a
+ * stored value with them reads as another value (a separate inventory row,
+ * a note that looks empty). Leading and trailing ASCII blanks are removed
+ * here, the one place every body string passes, before lengths and choices
+ * are checked. Returns s itself when there is nothing to remove.
+ */
+static const char *
+trim_blanks(const char *s, struct bb_arena *a)
+{
+	static const char blanks[] = " \t\r\n\v\f";
+	size_t len;
+
+	s += strspn(s, blanks);
+	len = strlen(s);
+	while (len > 0 && strchr(blanks, s[len - 1]) != NULL)
+		len--;
+	return s[len] == '\0' ? s : bb_arena_strndup(a, s, len);
+}
+
 static void validate_object(const cJSON *obj, const struct bb_js_spec *spec, struct bb_arena *a,
                             const char *path, int depth, struct bb_js_value *vals,
                             struct bb_js_errors *errs);
@@ -168,6 +188,8 @@ validate_value(const cJSON *j, const struct bb_js_field *f, enum bb_js_type t, s
 			return;
 		}
 		const char *s = j->valuestring;
+		if (t == BB_JS_STRING && !(f->flags & BB_JS_VERBATIM))
+			s = trim_blanks(s, a);
 		if (t == BB_JS_TIME && !bb_is_rfc3339(s)) {
 			bb_js_error_add(errs, a, path, "must be %s", type_names[t]);
 			return;

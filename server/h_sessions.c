@@ -14,7 +14,7 @@ enum { LOGIN_USERNAME, LOGIN_PASSWORD, LOGIN__MAX };
 
 static const struct bb_js_field login_fields[LOGIN__MAX] = {
 	[LOGIN_USERNAME] = { "username", BB_JS_STRING, BB_JS_REQUIRED, 1, 64 },
-	[LOGIN_PASSWORD] = { "password", BB_JS_STRING, BB_JS_REQUIRED, 1, 1024 },
+	[LOGIN_PASSWORD] = { "password", BB_JS_STRING, BB_JS_REQUIRED | BB_JS_VERBATIM, 1, 1024 },
 };
 const struct bb_js_spec h_sessions_create_spec = BB_JS_SPEC(login_fields);
 

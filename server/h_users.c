@@ -16,7 +16,7 @@ enum { USER_USERNAME, USER_PASSWORD, USER_ROLE, USER_STUDIES, USER__MAX };
 
 static const struct bb_js_field user_fields[USER__MAX] = {
 	[USER_USERNAME] = { "username", BB_JS_STRING, BB_JS_REQUIRED, 1, 64 },
-	[USER_PASSWORD] = { "password", BB_JS_STRING, BB_JS_REQUIRED, 8, 1024 },
+	[USER_PASSWORD] = { "password", BB_JS_STRING, BB_JS_REQUIRED | BB_JS_VERBATIM, 8, 1024 },
 	[USER_ROLE] = { "role", BB_JS_STRING, BB_JS_REQUIRED, 0, 0, role_choices },
 	[USER_STUDIES] = { "studies", BB_JS_ARRAY, BB_JS_NULLABLE, 0, 64, NULL, NULL,
 	                   BB_JS_STRING },

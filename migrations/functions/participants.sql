@@ -113,6 +113,7 @@ DECLARE
 	s studies;
 	p participants;
 	diag text;
+	taken text;
 	this_year integer := extract(year FROM now() AT TIME ZONE 'UTC');
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
@@ -143,11 +144,16 @@ BEGIN
 	END IF;
 	INSERT INTO participants (study_id, code, sex, birth_year, diagnosis)
 	VALUES (s.id, code, sex, birth_year, diag)
-	ON CONFLICT ON CONSTRAINT participants_study_id_code_key DO NOTHING RETURNING * INTO p;
+	ON CONFLICT DO NOTHING RETURNING * INTO p;
 	IF p.id IS NULL THEN
+		-- Taken exactly or in another case (0017's index): name the code that holds it.
+		SELECT x.code INTO taken FROM participants x
+		 WHERE x.study_id = s.id AND lower(x.code) = lower(bb_participant_create.code);
 		PERFORM bb_fail('BB409', 'already-exists', NULL,
-			format('participant %s already exists in study %s', code, s.code),
-			jsonb_build_object('participant', code, 'study', s.code));
+			CASE WHEN taken = code THEN format('participant %s already exists in study %s', code, s.code)
+			     ELSE format('participant %s already exists in study %s as %s (codes are unique ignoring case)',
+					 code, s.code, taken) END,
+			jsonb_build_object('participant', code, 'study', s.code, 'existing', taken));
 	END IF;
 	RETURN bb_participant_json(p) || jsonb_build_object('consent', bb_consent_in_force(p.id));
 END $$;

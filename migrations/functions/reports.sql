@@ -227,7 +227,7 @@ BEGIN
 		  JOIN studies st ON st.id = p.study_id
 		  LEFT JOIN box_paths bp ON bp.id = h.box_id
 		 ORDER BY h.serial'
-		USING p_study, p_participant, p_type, p_timepoint, p_status, p_box, p_studies, p_after, p_limit,
+		USING p_study, p_participant, p_type, bb_timepoint(p_timepoint), p_status, p_box, p_studies, p_after, p_limit,
 		      v_study, v_box;
 END $$;
 COMMENT ON FUNCTION bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer) IS 'A chunk of specimens for the CSV export: the filters of bb_specimen_list, after a serial, in issue order (PL/pgSQL: a statement with only the filters given, so that the right index leads).';

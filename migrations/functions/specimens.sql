@@ -437,6 +437,23 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_make_aliquots(specimens, integer, numeric, text, text[]) IS 'Registers n aliquots of a locked parent, with their events, taking their quantity from it (an emptied parent is consumed); returns them as JSON.';
 
+/*
+ * One spelling per timepoint, so that "M12", "m12 " and "month 12" are one
+ * row of the inventory (docs/api.md, "Timepoints"): blanks around it removed;
+ * the labels of the vocabulary (baseline, flare, m<N>, y<N>) in lower case;
+ * "month <N>" and "year <N>" (any case, blanks between) written m<N>, y<N>.
+ * Anything else is the site's own label and is kept as typed. 0017 applied
+ * the same rule to the rows stored before.
+ */
+CREATE OR REPLACE FUNCTION bb_timepoint(tp text) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$
+	SELECT CASE WHEN lower(t) IN ('baseline', 'flare') THEN lower(t)
+		    WHEN lower(t) ~ '^(m|month|y|year) *[0-9]{1,3}$'
+		    THEN left(lower(t), 1) || substring(t FROM '[0-9]+$')
+		    ELSE t END
+	  FROM (SELECT btrim(tp, E' \t\r\n\x0B\f') AS t) x;
+$$;
+COMMENT ON FUNCTION bb_timepoint(text) IS 'A timepoint in its one stored spelling: trimmed, baseline/flare/m<N>/y<N> lower-case, month <N> as m<N>, year <N> as y<N>.';
+
 CREATE OR REPLACE FUNCTION bb_specimen_register(study text, participant text, type text, timepoint text,
 	collected_at timestamptz, qty numeric, unit text, tube_barcode text, notes text,
 	aliquots integer, aliquot_barcodes text[], studies bigint[], actor text, actor_id bigint)
@@ -476,6 +493,21 @@ BEGIN
 				jsonb_build_object('tube_barcode', tube_barcode, 'specimen', taken));
 		END IF;
 	END IF;
+	-- Five minutes of slack for a bench clock a little ahead of ours (as received_at).
+	IF collected_at > clock_timestamp() + interval '5 minutes' THEN
+		PERFORM bb_fail('BB400', 'date-out-of-range', 'collected_at',
+			format('%s is in the future', bb_rfc3339(collected_at)));
+	END IF;
+	-- Nothing is collected from someone before their birth (year, in the
+	-- earliest time zone); without a birth year, before 1900.
+	IF collected_at < make_timestamptz(COALESCE(p.birth_year, 1900), 1, 1, 0, 0, 0, '+14') THEN
+		PERFORM bb_fail('BB400', 'date-out-of-range', 'collected_at',
+			CASE WHEN p.birth_year IS NULL THEN 'must not be before 1900'
+			     ELSE format('%s is before the birth year of participant %s (%s)',
+					 bb_rfc3339(collected_at), p.code, p.birth_year) END,
+			jsonb_build_object('participant', p.code, 'birth_year', p.birth_year));
+	END IF;
+	timepoint := bb_timepoint(timepoint);
 	SELECT id, serial INTO new_id, new_serial FROM bb_new_specimen_id();
 	INSERT INTO specimens (id, serial, study_id, participant_id, type, timepoint, collected_at,
 		quantity, unit, tube_barcode, notes)
@@ -750,7 +782,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 				WHERE p.code = p_participant
 				  AND (p_study IS NULL OR p.study_id = (SELECT id FROM studies WHERE code = p_study))))
 		   AND (p_type IS NULL OR s.type = p_type)
-		   AND (p_timepoint IS NULL OR s.timepoint = p_timepoint)
+		   AND (p_timepoint IS NULL OR s.timepoint = bb_timepoint(p_timepoint))
 		   AND (p_status IS NULL OR s.status = p_status)
 		   AND (p_box IS NULL OR s.box_id = (SELECT id FROM boxes WHERE barcode = p_box))
 		   AND s.serial > COALESCE(p_after, 0)

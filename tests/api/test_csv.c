@@ -136,7 +136,16 @@ main(int argc, char **argv)
 	        "\"quantity\":{\"value\":1,\"unit\":\"mL\"},\"notes\":\"\\tcmd|' /C calc'!A0\"}",
 	        201, &r);
 	snprintf(plain, sizeof(plain), "%s", jstr(&r, "id"));
+	is_str(jstr(&r, "notes"), "cmd|' /C calc'!A0",
+	       "the API stores a note without a leading TAB");
 	resp_free(&r);
+	/* A note stored before text was trimmed (or written by SQL) can still start with TAB. */
+	char fix[160];
+	snprintf(
+	    fix, sizeof(fix),
+	    "UPDATE specimens SET notes = E'\\tcmd|'' /C calc''!A0' WHERE id = '%s' RETURNING 1",
+	    plain);
+	is_int(sql_int(&t, fix), 1, "a note starting with TAB, as stored before");
 
 	http_h(t.d.url, "GET", "/api/v1/specimens?limit=1000", t.admin_token, NULL, NULL, 0,
 	       csv_hdr, &r);

@@ -7,7 +7,7 @@
 
 static const char *const body =
     "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"serum\","
-    "\"timepoint\":\"m12\",\"collected_at\":\"2027-03-01T09:30:00Z\",\"aliquots\":2}";
+    "\"timepoint\":\"m12\",\"collected_at\":\"2026-03-01T09:30:00Z\",\"aliquots\":2}";
 
 static int
 specimens(struct tenv *t)
@@ -56,14 +56,14 @@ main(int argc, char **argv)
 	world_make(&t);
 	int before = specimens(&t);
 
-	post_key(&t, t.admin_token, "/api/v1/specimens", "collect-2027-03-01-P001", body, &r);
+	post_key(&t, t.admin_token, "/api/v1/specimens", "collect-2026-03-01-P001", body, &r);
 	is_int(r.status, 201, "a registration with an Idempotency-Key");
 	snprintf(first, sizeof(first), "%s", jstr(&r, "id") ? jstr(&r, "id") : "");
 	char *first_body = strdup(r.body);
 	resp_free(&r);
 	is_int(specimens(&t), before + 3, "  makes the specimen and its 2 aliquots");
 
-	post_key(&t, t.admin_token, "/api/v1/specimens", "collect-2027-03-01-P001", body, &r);
+	post_key(&t, t.admin_token, "/api/v1/specimens", "collect-2026-03-01-P001", body, &r);
 	is_int(r.status, 201, "the same request again answers 201");
 	is_str(r.body, first_body, "  with exactly the first answer");
 	resp_free(&r);
@@ -72,8 +72,8 @@ main(int argc, char **argv)
 
 	const char *other =
 	    "{\"participant\":{\"study\":\"MASC\",\"code\":\"P002\"},\"type\":\"serum\","
-	    "\"timepoint\":\"m12\",\"collected_at\":\"2027-03-01T09:30:00Z\"}";
-	post_key(&t, t.admin_token, "/api/v1/specimens", "collect-2027-03-01-P001", other, &r);
+	    "\"timepoint\":\"m12\",\"collected_at\":\"2026-03-01T09:30:00Z\"}";
+	post_key(&t, t.admin_token, "/api/v1/specimens", "collect-2026-03-01-P001", other, &r);
 	ok(is_problem(&r, 422), "the same key with another body is a 422 problem");
 	resp_free(&r);
 	is_int(specimens(&t), before + 3, "  which makes nothing");
@@ -142,7 +142,7 @@ main(int argc, char **argv)
 	/* A failed request does not use up its key. */
 	post_key(&t, t.admin_token, "/api/v1/specimens", "retry-after-fix",
 	         "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"nope\","
-	         "\"timepoint\":\"m12\",\"collected_at\":\"2027-03-01T09:30:00Z\"}",
+	         "\"timepoint\":\"m12\",\"collected_at\":\"2026-03-01T09:30:00Z\"}",
 	         &r);
 	is_int(r.status, 400, "a failing request with a key answers 400");
 	resp_free(&r);
@@ -185,7 +185,7 @@ main(int argc, char **argv)
 	    "{\"username\":\"tina\",\"password\":\"bench-password\",\"role\":\"technician\"}", &r);
 	resp_free(&r);
 	login(&t, "tina", "bench-password", tech);
-	post_key(&t, tech, "/api/v1/specimens", "collect-2027-03-01-P001", body, &r);
+	post_key(&t, tech, "/api/v1/specimens", "collect-2026-03-01-P001", body, &r);
 	ok(r.status == 201 && jstr(&r, "id") && strcmp(jstr(&r, "id"), first) != 0,
 	   "another user's same key is another request");
 	resp_free(&r);

@@ -254,7 +254,7 @@ print_cases(struct tenv *t)
 	}
 	api(t, "POST", "/api/v1/specimens", t->admin_token,
 	    "{\"participant\":{\"study\":\"MASC\",\"code\":\"P002\"},\"type\":\"plasma\","
-	    "\"timepoint\":\"m0\",\"collected_at\":\"2027-03-01T09:30:00Z\"}",
+	    "\"timepoint\":\"m0\",\"collected_at\":\"2026-03-01T09:30:00Z\"}",
 	    &r);
 	char id[16];
 	snprintf(id, sizeof(id), "%s", jstr(&r, "id") ? jstr(&r, "id") : "");
@@ -312,7 +312,7 @@ main(int argc, char **argv)
 	/* With a key: the claim, the registration and the stored answer are one unit. */
 	const char *body = "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},"
 	                   "\"type\":\"serum\",\"timepoint\":\"m12\","
-	                   "\"collected_at\":\"2027-03-01T09:30:00Z\"}";
+	                   "\"collected_at\":\"2026-03-01T09:30:00Z\"}";
 	long before = specimens(&t);
 	struct poster p = { t.d.url, "/api/v1/specimens", t.admin_token, "deadlock-victim-1", body,
 		            { 0 } };

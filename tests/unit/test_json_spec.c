@@ -518,6 +518,46 @@ test_times(void)
 	is_int(common, 365, "2023 has 365 valid dates");
 }
 
+/* Strings lose the blanks around them before their bounds and choices are
+ * checked; a BB_JS_VERBATIM string (a password) keeps them. */
+enum { TR_NAME, TR_SECRET, TR_TAGS, TR__MAX };
+static const struct bb_js_field trim_fields[TR__MAX] = {
+	[TR_NAME] = { "name", BB_JS_STRING, BB_JS_REQUIRED, 1, 4 },
+	[TR_SECRET] = { "secret", BB_JS_STRING, BB_JS_VERBATIM, 1, 40 },
+	[TR_TAGS] = { "tags", BB_JS_ARRAY, 0, 0, 4, tag_words, .item = BB_JS_STRING },
+};
+static const struct bb_js_spec trim_spec = BB_JS_SPEC(trim_fields);
+
+static void
+test_trim(void)
+{
+	struct run r;
+	const char *body = "{\"name\":\" \\tm12 \\r\\n\",\"secret\":\" pass word \","
+	                   "\"tags\":[\"urgent \",\" fragile\"]}";
+
+	run_spec(&r, &trim_spec, body, strlen(body));
+	if (!ok(r.err == BB_OK, "a 4-character name between blanks fits its 4-character bound"))
+		show(&r);
+	if (r.err == BB_OK) {
+		is_str(r.v[TR_NAME].s, "m12", "  the name without blanks around");
+		is_str(r.v[TR_SECRET].s, " pass word ", "  a verbatim string kept as sent");
+		ok(r.v[TR_TAGS].n == 2 && strcmp(r.v[TR_TAGS].items[0].s, "urgent") == 0 &&
+		       strcmp(r.v[TR_TAGS].items[1].s, "fragile") == 0,
+		   "  array items trimmed before their choices are checked");
+	}
+	done(&r);
+
+	body = "{\"name\":\"  \\t \"}";
+	run_spec(&r, &trim_spec, body, strlen(body));
+	ok(r.err == BB_EINVAL && has_error(&r, "name", "must not be empty"),
+	   "a name of blanks only is empty");
+	done(&r);
+	body = "{\"name\":\"a  b\"}";
+	run_spec(&r, &trim_spec, body, strlen(body));
+	ok(r.err == BB_OK && strcmp(r.v[TR_NAME].s, "a  b") == 0, "blanks inside are kept");
+	done(&r);
+}
+
 int
 main(void)
 {
@@ -529,6 +569,7 @@ main(void)
 	test_duplicates_nulls();
 	test_bodies();
 	test_times();
+	test_trim();
 	(void)tap_skip_all; /* header-only harness: nothing here is skipped */
 	return tap_done();
 }
