@@ -26,7 +26,7 @@ COMMENT ON FUNCTION bb_notify_user() IS 'Announces a changed account (role, stat
 
 -- One round trip for a failed login: count it, and say how long the caller must wait.
 CREATE OR REPLACE FUNCTION bb_login_failed(p_user text, p_addr text, p_window interval)
-RETURNS void LANGUAGE sql AS $$
+RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 	INSERT INTO login_throttle AS t (key, failures, window_start)
 	VALUES ('user:' || p_user, 1, now()), ('addr:' || p_addr, 1, now())
 	ON CONFLICT (key) DO UPDATE SET

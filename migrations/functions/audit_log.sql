@@ -5,7 +5,7 @@
 -- whenever it changes (docs/architecture.md). Edit the body here; a changed
 -- signature or a removed function needs DROP FUNCTION IF EXISTS first.
 
-CREATE OR REPLACE FUNCTION bb_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION bb_audit() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	entity constant text := TG_ARGV[0];
 	old_row jsonb;

@@ -6,7 +6,7 @@
 -- signature or a removed function needs DROP FUNCTION IF EXISTS first.
 
 -- The audit, locked, for a write; BB404 when there is none, BB409 when closed.
-CREATE OR REPLACE FUNCTION bb_audit_lock(aid bigint) RETURNS audits LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION bb_audit_lock(aid bigint) RETURNS audits LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	a audits;
 BEGIN
@@ -59,7 +59,7 @@ COMMENT ON FUNCTION bb_audit_box(bigint, text, text) IS 'A box of the audit by b
 
 -- Start an audit: snapshot every in_storage specimen of the box, or of every box below the location.
 CREATE OR REPLACE FUNCTION bb_audit_create(box text, location bigint, studies bigint[], actor text,
-	actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+	actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	a audits;
 	bid bigint;
@@ -308,7 +308,7 @@ COMMENT ON FUNCTION bb_audit_report(bigint, bigint[]) IS 'An audit with its summ
  */
 CREATE OR REPLACE FUNCTION bb_audit_scan(aid bigint, source text, box_codes text[], positions text[],
 	states text[], codes text[], lines integer[], studies bigint[], actor text, actor_id bigint)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	b audit_boxes;
 	r integer;
@@ -406,7 +406,7 @@ COMMENT ON FUNCTION bb_audit_box_grid(bigint, text) IS 'Barcode and grid of a bo
  */
 CREATE OR REPLACE FUNCTION bb_audit_close(aid bigint, refs text[], actions text[], box_codes text[],
 	positions text[], studies bigint[], actor text, actor_id bigint)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	a audits;
 	s specimens;

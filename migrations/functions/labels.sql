@@ -107,7 +107,7 @@ COMMENT ON FUNCTION bb_label_check_printable(specimens) IS 'BB409 when no label 
 
 -- POST /api/v1/specimens/{id}/label-printed: a print made elsewhere (labelgen), recorded.
 CREATE OR REPLACE FUNCTION bb_label_printed(ref text, printer text, copies integer, studies bigint[],
-	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	s specimens;
 	e events;
@@ -166,7 +166,7 @@ COMMENT ON FUNCTION bb_print_job_visible(print_jobs, bigint[]) IS 'True when the
  * transaction that records the job: the printer is contacted after it.
  */
 CREATE OR REPLACE FUNCTION bb_print_check(ids text[], studies bigint[]) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	missing text[] := bb_labels_missing(ids, studies);
 	destroyed text[];
@@ -205,7 +205,7 @@ COMMENT ON FUNCTION bb_print_job_sending(print_jobs) IS 'A job about to be sent 
  */
 CREATE OR REPLACE FUNCTION bb_print_job_create(ids text[], printer text, copies integer,
 	template text, dpi integer, lease_s integer, studies bigint[], actor text, actor_id bigint)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	j print_jobs;
 BEGIN
@@ -223,7 +223,7 @@ COMMENT ON FUNCTION bb_print_job_create(text[], text, integer, text, integer, in
 
 -- A job by id within the caller's studies, locked; BB404 when there is none.
 CREATE OR REPLACE FUNCTION bb_print_job_lock(job_id bigint, studies bigint[]) RETURNS print_jobs
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	j print_jobs;
 BEGIN
@@ -280,7 +280,7 @@ COMMENT ON FUNCTION bb_print_job_retry(bigint, integer, bigint[], text, bigint)
  * so no outcome is recorded twice.
  */
 CREATE OR REPLACE FUNCTION bb_print_job_finish(job_id bigint, attempt integer, sent boolean,
-	error text, actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+	error text, actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	j print_jobs := bb_print_job_lock(job_id, NULL);
 	seqs integer[];

@@ -14,7 +14,7 @@ $$;
 COMMENT ON FUNCTION bb_study_json(studies) IS 'A study as the API shows it.';
 
 CREATE OR REPLACE FUNCTION bb_study_create(code text, name text, actor text, actor_id bigint)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	s studies;
 BEGIN
@@ -108,7 +108,7 @@ COMMENT ON FUNCTION bb_consent_json(consents) IS 'A consent decision as the API 
 
 CREATE OR REPLACE FUNCTION bb_participant_create(study text, code text, sex text, birth_year integer,
 	diagnosis text, studies bigint[], actor text, actor_id bigint)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	s studies;
 	p participants;
@@ -162,7 +162,7 @@ COMMENT ON FUNCTION bb_participant_create(text, text, text, integer, text, bigin
 
 -- A participant by study and code within the caller's studies, optionally locked.
 CREATE OR REPLACE FUNCTION bb_participant_find(study text, code text, studies bigint[], lock boolean)
-RETURNS participants LANGUAGE plpgsql AS $$
+RETURNS participants LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	p participants;
 BEGIN
@@ -263,7 +263,7 @@ COMMENT ON FUNCTION bb_participants_list(text, integer, text, bigint[]) IS 'GET 
  */
 CREATE OR REPLACE FUNCTION bb_consent_record(study text, code text, scope text, status text, date date,
 	version text, studies bigint[], actor text, actor_id bigint)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	p participants;
 	c consents;
@@ -339,7 +339,7 @@ $$;
 COMMENT ON FUNCTION bb_specimen_type_json(specimen_types) IS 'A specimen type as the API shows it.';
 
 CREATE OR REPLACE FUNCTION bb_specimen_type_create(code text, name text, actor text, actor_id bigint)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	t specimen_types;
 BEGIN

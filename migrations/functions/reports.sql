@@ -120,7 +120,7 @@ $$;
 COMMENT ON FUNCTION bb_report_consent_withdrawn(bigint[], bigint, integer) IS 'GET /api/v1/reports/consent-withdrawn: specimens flagged for withdrawn consent that are still held, with their location.';
 
 CREATE OR REPLACE FUNCTION bb_consent_withdrawn_destroy(refs text[], reason text, studies bigint[],
-	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	ids text[];
 	refusals text;

@@ -14,7 +14,7 @@ COMMENT ON FUNCTION bb_shipment_visible(bigint, bigint[]) IS 'True when every sp
 
 -- The shipment, locked for a write, or BB404 (also outside the caller's studies).
 CREATE OR REPLACE FUNCTION bb_shipment_lock(ship bigint, studies bigint[]) RETURNS shipments
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	sh shipments;
 BEGIN
@@ -81,7 +81,7 @@ $$;
 COMMENT ON FUNCTION bb_shipment_json(bigint) IS 'A shipment with its manifest, as GET /api/v1/shipments/{id} shows it.';
 
 CREATE OR REPLACE FUNCTION bb_shipment_create(destination text, conditions text, requester text, notes text,
-	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	new_id bigint;
 BEGIN
@@ -198,7 +198,7 @@ COMMENT ON FUNCTION bb_shipment_refusal_code(text[]) IS 'consent-withdrawn when 
  * then locked in issue order, so that concurrent bulk calls cannot deadlock.
  */
 CREATE OR REPLACE FUNCTION bb_specimens_resolve_lock(field text, refs text[], studies bigint[])
-RETURNS text[] LANGUAGE plpgsql AS $$
+RETURNS text[] LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	ids text[] := '{}';
 	found_id text;
@@ -230,7 +230,7 @@ END $$;
 COMMENT ON FUNCTION bb_specimens_resolve_lock(text, text[], bigint[]) IS 'Specimen IDs for references within studies, locked in issue order; BB400 naming field[i] for an unknown or repeated one.';
 
 CREATE OR REPLACE FUNCTION bb_shipment_add(ship bigint, refs text[], studies bigint[], actor text, actor_id bigint)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	sh shipments;
 	ids text[];
@@ -269,7 +269,7 @@ END $$;
 COMMENT ON FUNCTION bb_shipment_add(bigint, text[], bigint[], text, bigint) IS 'POST /api/v1/shipments/{id}/specimens: adds stored, consented specimens to a draft, all or nothing; BB409 naming every offender.';
 
 CREATE OR REPLACE FUNCTION bb_shipment_remove(ship bigint, ref text, studies bigint[], actor text, actor_id bigint)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	sh shipments;
 	s specimens;
@@ -299,7 +299,7 @@ COMMENT ON FUNCTION bb_shipment_remove(bigint, text, bigint[], text, bigint) IS 
  * manifest was built refuses the whole dispatch, naming every offender.
  */
 CREATE OR REPLACE FUNCTION bb_shipment_dispatch(ship bigint, studies bigint[], actor text, actor_id bigint)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	sh shipments;
 	refusals text;
@@ -351,7 +351,7 @@ COMMENT ON FUNCTION bb_shipment_dispatch(bigint, bigint[], text, bigint) IS 'POS
 
 CREATE OR REPLACE FUNCTION bb_shipment_receive(ship bigint, p_received_at timestamptz, p_condition text,
 	p_notes text, studies bigint[], actor text, actor_id bigint) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	sh shipments;
 BEGIN

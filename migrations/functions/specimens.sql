@@ -40,7 +40,7 @@ END $$;
 COMMENT ON FUNCTION bb_id_for_serial(bigint) IS 'The specimen ID of a serial, or NULL for a serial never issued.';
 
 CREATE OR REPLACE FUNCTION bb_new_specimen_id(OUT id text, OUT serial bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
 	LOOP
 		serial := nextval('specimen_serial');
@@ -80,7 +80,7 @@ COMMENT ON FUNCTION bb_specimen_json(specimens) IS 'A specimen as the API shows 
 
 -- Find and lock a specimen by ID or tube barcode, within the caller's studies.
 CREATE OR REPLACE FUNCTION bb_specimen_lock(ref text, studies bigint[]) RETURNS specimens
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	s specimens;
 BEGIN
@@ -105,7 +105,7 @@ COMMENT ON FUNCTION bb_specimen_lock(text, bigint[]) IS 'The specimen with this 
  * queue instead. Keys are (box, row * 64 + column).
  */
 CREATE OR REPLACE FUNCTION bb_lock_positions(boxes_ bigint[], rows_ integer[], cols_ integer[])
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	k record;
 BEGIN
@@ -119,7 +119,7 @@ COMMENT ON FUNCTION bb_lock_positions(bigint[], integer[], integer[]) IS 'Locks 
 
 -- Put a locked specimen into a position, naming the occupant when it is taken.
 CREATE OR REPLACE FUNCTION bb_specimen_place(s specimens, b boxes, r integer, c integer, new_status text,
-	studies bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+	studies bigint[]) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	occupant specimens;
 BEGIN
@@ -231,7 +231,7 @@ COMMENT ON FUNCTION bb_quantity_refuse(specimens, text) IS 'Raises BB409 quantit
  * an empty tube would show material that is not there (docs/consent.md,
  * "Quantities").
  */
-CREATE OR REPLACE FUNCTION bb_specimen_exhaust(ref text, why text) RETURNS void LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION bb_specimen_exhaust(ref text, why text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	s specimens;
 	old_box text;
@@ -259,7 +259,7 @@ COMMENT ON FUNCTION bb_specimen_exhaust(text, text) IS 'Marks a specimen left wi
 DROP FUNCTION IF EXISTS bb_specimen_act(text, text, bigint[], text, bigint, text, text, text, text, text, boolean);
 CREATE OR REPLACE FUNCTION bb_specimen_act(action text, ref text, studies bigint[], actor text,
 	actor_id bigint, box text, pos text, from_box text, from_pos text, reason text,
-	thawed boolean, qty numeric DEFAULT NULL, qty_unit text DEFAULT NULL) RETURNS jsonb LANGUAGE plpgsql AS $$
+	thawed boolean, qty numeric DEFAULT NULL, qty_unit text DEFAULT NULL) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	s specimens;
 	b boxes;
@@ -373,7 +373,7 @@ COMMENT ON FUNCTION bb_specimen_act(text, text, bigint[], text, bigint, text, te
 -- N aliquots of a locked parent: same material, quantity given (in each_unit) or split evenly.
 DROP FUNCTION IF EXISTS bb_make_aliquots(specimens, integer, numeric, text[]);
 CREATE OR REPLACE FUNCTION bb_make_aliquots(parent specimens, n integer, each_qty numeric, each_unit text,
-	barcodes text[]) RETURNS jsonb LANGUAGE plpgsql AS $$
+	barcodes text[]) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	q numeric;
 	q_unit text := parent.unit;
@@ -457,7 +457,7 @@ COMMENT ON FUNCTION bb_timepoint(text) IS 'A timepoint in its one stored spellin
 CREATE OR REPLACE FUNCTION bb_specimen_register(study text, participant text, type text, timepoint text,
 	collected_at timestamptz, qty numeric, unit text, tube_barcode text, notes text,
 	aliquots integer, aliquot_barcodes text[], studies bigint[], actor text, actor_id bigint)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	p participants;
 	new_id text;
@@ -547,7 +547,7 @@ COMMENT ON FUNCTION bb_specimen_aliquot(text, integer, numeric, text, bigint[], 
  * nothing is checked or taken, and the parent's derived event says so.
  */
 CREATE OR REPLACE FUNCTION bb_specimen_derive(ref text, new_type text, qty numeric, unit text,
-	studies bigint[], actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+	studies bigint[], actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	parent specimens;
 	child_id text;
@@ -657,7 +657,7 @@ END $$;
 COMMENT ON FUNCTION bb_specimen_events(text, bigint[]) IS 'A specimen''s custody events, oldest first, with their hashes.';
 
 CREATE OR REPLACE FUNCTION bb_box_place(box_barcode text, positions text[], refs text[], studies bigint[],
-	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	b boxes;
 	n integer := COALESCE(array_length(refs, 1), 0);

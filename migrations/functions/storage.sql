@@ -204,7 +204,7 @@ CREATE OR REPLACE FUNCTION bb_location_list(after bigint, lim integer) RETURNS j
 $$;
 COMMENT ON FUNCTION bb_location_list(bigint, integer) IS 'A page of sites with their occupancy, for GET /api/v1/locations.';
 
-CREATE OR REPLACE FUNCTION bb_barcode_check_free(code text) RETURNS void LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION bb_barcode_check_free(code text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	what text;
 BEGIN
@@ -227,7 +227,7 @@ END $$;
 COMMENT ON FUNCTION bb_barcode_check_free(text) IS 'Locks a barcode for this transaction and raises BB409 if a box, location or tube already carries it.';
 
 CREATE OR REPLACE FUNCTION bb_location_create(kind text, name text, parent bigint, temperature_c numeric,
-	barcode text, actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+	barcode text, actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	p locations;
 	new_id bigint;
@@ -333,7 +333,7 @@ END $$;
 COMMENT ON FUNCTION bb_box_get(text, bigint[]) IS 'GET /api/v1/boxes/{barcode}: the box, or BB404.';
 
 CREATE OR REPLACE FUNCTION bb_box_create(code text, nrows integer, ncols integer, parent bigint,
-	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	p locations;
 	b boxes;
@@ -509,7 +509,7 @@ COMMENT ON FUNCTION bb_locations_path_set() IS 'Sets locations.path from the par
  * recomputes them from the new path and passes it on down. The tree has no
  * cycles (bb_locations_check), so this ends at the leaves.
  */
-CREATE OR REPLACE FUNCTION bb_locations_path_down() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION bb_locations_path_down() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
 	UPDATE locations SET path = NULL WHERE parent_id = NEW.id;
 	RETURN NULL;

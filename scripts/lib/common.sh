@@ -144,6 +144,17 @@ bb_pg_start() {
 			-c "CREATE DATABASE biobank OWNER biobank" >/dev/null ||
 			die "could not create the biobank role and database"
 	fi
+	# The daemon's login role: biobankd migrate (as biobank) grants
+	# biobank_app what the daemon may do (migrations/0016_roles.sql); a
+	# database owner may not create roles, so the superuser makes them here.
+	if ! "$PG_BIN/psql" -h "$sock" -p "$port" -U postgres -d postgres -tAc \
+		"SELECT 1 FROM pg_roles WHERE rolname = 'biobank_daemon'" | grep -q 1; then
+		"$PG_BIN/psql" -q -h "$sock" -p "$port" -U postgres -d postgres \
+			-c "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'biobank_app')
+			    THEN CREATE ROLE biobank_app NOLOGIN; END IF; END \$\$" \
+			-c "CREATE ROLE biobank_daemon LOGIN IN ROLE biobank_app" >/dev/null ||
+			die "could not create the biobank_app and biobank_daemon roles"
+	fi
 }
 
 bb_pg_stop() {

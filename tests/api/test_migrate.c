@@ -54,7 +54,7 @@ main(int argc, char **argv)
 
 	tenv_setup(&t, "migrate", argc, argv);
 
-	is_int(migrate(&t, t.conninfo, &out), 0, "migrating an up-to-date database succeeds");
+	is_int(migrate(&t, t.owner_conninfo, &out), 0, "migrating an up-to-date database succeeds");
 	ok(out != NULL && strstr(out, "0 applied now") != NULL, "  and applies nothing (%s)",
 	   out ? strtok(out, "\n") : "");
 	free(out);

@@ -28,7 +28,8 @@ struct tenv {
 	const char *biobankd; /* path of the binary, from argv[1] */
 	char dbname[64];
 	char super_conninfo[512]; /* the test database, as superuser */
-	char conninfo[512];       /* the test database, as the daemon's role */
+	char owner_conninfo[512]; /* the test database, as its owner (biobankd migrate) */
+	char conninfo[512];       /* the test database, as the daemon's role (biobank_app) */
 	struct daemon d;
 	char admin_token[128];
 };

@@ -132,7 +132,7 @@ proc_stop(struct proc *p, int sig)
 
 static struct proc pgb;
 static int pgb_port;
-static char pgb_conninfo[512];   /* the test database through PgBouncer, as biobank */
+static char pgb_conninfo[512];   /* the test database through PgBouncer, as the daemon */
 static char admin_conninfo[256]; /* PgBouncer's admin console */
 
 struct pool {
@@ -227,7 +227,7 @@ pgbouncer_start(struct tenv *t)
 	if (!proc_start(&pgb, argv))
 		return false;
 	snprintf(pgb_conninfo, sizeof(pgb_conninfo),
-	         "host=127.0.0.1 port=%d dbname=%s user=biobank", pgb_port, t->dbname);
+	         "host=127.0.0.1 port=%d dbname=%s user=biobank_daemon", pgb_port, t->dbname);
 	snprintf(admin_conninfo, sizeof(admin_conninfo),
 	         "host=127.0.0.1 port=%d dbname=pgbouncer user=postgres connect_timeout=2",
 	         pgb_port);
