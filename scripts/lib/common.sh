@@ -144,9 +144,15 @@ bb_pg_start() {
 			-c "CREATE DATABASE biobank OWNER biobank" >/dev/null ||
 			die "could not create the biobank role and database"
 	fi
-	# The daemon's login role: biobankd migrate (as biobank) grants
-	# biobank_app what the daemon may do (migrations/0016_roles.sql); a
-	# database owner may not create roles, so the superuser makes them here.
+	bb_pg_roles "$sock" "$port"
+}
+
+# bb_pg_roles SOCKETDIR PORT: the daemon's login role biobank_daemon, in
+# biobank_app. biobankd migrate (as biobank) grants biobank_app what the
+# daemon may do (migrations/0016_roles.sql); a database owner may not create
+# roles, so the superuser makes them here (docs/operations.md).
+bb_pg_roles() {
+	local sock=$1 port=$2
 	if ! "$PG_BIN/psql" -h "$sock" -p "$port" -U postgres -d postgres -tAc \
 		"SELECT 1 FROM pg_roles WHERE rolname = 'biobank_daemon'" | grep -q 1; then
 		"$PG_BIN/psql" -q -h "$sock" -p "$port" -U postgres -d postgres \
