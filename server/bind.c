@@ -116,6 +116,8 @@ h_sql(struct srv_req *r)
 	}
 	if (c->paged)
 		reply_page(r, c->page, c->fn, n, params);
+	else if (c->whole_db)
+		reply_from_report(r, c->status, c->fn, n, params);
 	else
 		reply_from_function(r, c->status, c->fn, n, params);
 }

@@ -51,6 +51,7 @@ struct sql_call {
 	unsigned status; /* of a success: 200 or 201 */
 	bool paged;      /* ?limit= and ?cursor= are read (and checked) as page below */
 	enum page_list page;
+	bool whole_db; /* a report over every specimen: reply_from_report */
 	struct sql_arg args[SQL_ARGS_MAX];
 };
 

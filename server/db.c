@@ -43,6 +43,7 @@ static const struct db_stmt txn_statements[] = {
 	{ "db_commit", "COMMIT" },
 	{ "db_rollback", "ROLLBACK" },
 	{ "db_ping", "SELECT 1" },
+	{ "db_no_timeout", "SELECT set_config('statement_timeout', $1, true)" },
 	{ NULL, NULL },
 };
 
@@ -318,6 +319,12 @@ db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *par
 			PQclear(r);
 		return BB_OK;
 	}
+	return db_result_error(c, stmt, r);
+}
+
+enum bb_err
+db_result_error(struct db_conn *c, const char *stmt, PGresult *r)
+{
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 	set_error(c, state ? state : "08006", msg ? msg : PQerrorMessage(c->pg));
@@ -342,6 +349,16 @@ db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *par
 		log_warnx("%s: %s: SQLSTATE %s: %s", __func__, stmt, c->state, c->message);
 	}
 	return err;
+}
+
+enum bb_err
+db_long_statements(struct db_conn *c, unsigned timeout_ms)
+{
+	char v[16];
+	const char *params[] = { v };
+
+	snprintf(v, sizeof(v), "%u", timeout_ms);
+	return db_exec(c, "db_no_timeout", 1, params, NULL);
 }
 
 const char *

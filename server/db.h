@@ -66,6 +66,19 @@ void db_release(struct db_pool *pool, struct db_conn *c);
 enum bb_err db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
                     PGresult **res);
 
+/* Record r's error as the connection's last (state, message, diagnostics),
+ * log it when it is our bug, and map it; frees r. For results read other
+ * than through db_exec (a streamed query). */
+enum bb_err db_result_error(struct db_conn *c, const char *stmt, PGresult *r);
+
+/*
+ * Lift the per-statement timeout (statement_timeout on every connection,
+ * connect_pg) for the rest of the caller's transaction: 0 means none. For the
+ * statements whose work grows with the whole database (verify-ledger,
+ * exports, reports), which a busy day's per-request limit would kill.
+ */
+enum bb_err db_long_statements(struct db_conn *c, unsigned timeout_ms);
+
 /* The last error's SQLSTATE and primary message ("" when none). */
 const char *db_error_state(const struct db_conn *c);
 const char *db_error_message(const struct db_conn *c);

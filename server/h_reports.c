@@ -25,7 +25,7 @@ h_reports_occupancy(struct srv_req *r)
 		loc = bb_arena_printf(&r->arena, "%lld", (long long)v);
 	}
 	const char *params[] = { loc };
-	reply_from_function(r, 200, "db_report_occupancy", 1, params);
+	reply_from_report(r, 200, "db_report_occupancy", 1, params);
 }
 
 enum { DS_SPECIMENS, DS_REASON, DS__MAX };

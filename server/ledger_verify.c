@@ -13,8 +13,10 @@ const struct db_stmt db_ledger_statements[] = {
 	  "SELECT s.id, s.ledger_seq, encode(s.ledger_head, 'hex'), e.seq, e.type,"
 	  "       (extract(epoch FROM e.at) * 1000000)::bigint, e.actor, e.from_box, e.from_pos,"
 	  "       e.to_box, e.to_pos, e.reason, e.details::text, encode(e.prev_hash, 'hex'),"
-	  "       encode(e.hash, 'hex')"
-	  "  FROM specimens s LEFT JOIN events e ON e.specimen_id = s.id"
+	  "       encode(e.hash, 'hex'), s.status, b.barcode, bb_position_name(s.pos_row, "
+	  "s.pos_col)"
+	  "  FROM specimens s LEFT JOIN boxes b ON b.id = s.box_id"
+	  "  LEFT JOIN events e ON e.specimen_id = s.id"
 	  " ORDER BY s.id, e.seq" },
 	{ NULL, NULL },
 };
@@ -35,6 +37,9 @@ enum {
 	COL_DETAILS,
 	COL_PREV,
 	COL_HASH,
+	COL_STATUS, /* the specimens row as it stands, to compare with the replay */
+	COL_BOX,
+	COL_POS,
 };
 
 /* One event as read, with its own copies of the text (rows are streamed one at a time). */
@@ -52,6 +57,7 @@ struct chain {
 	bool has_head;
 	struct row *rows;
 	size_t n, cap;
+	char status[16], box[80], pos[8]; /* the row's; "" for NULL */
 };
 
 static const char *
@@ -141,6 +147,91 @@ check_chain(const struct chain *ch, struct ledger_report *rep)
 	}
 }
 
+/*
+ * The status each custody event leaves a specimen in; NULL for the events
+ * that change neither status nor place (used, thawed, aliquoted, derived,
+ * label_printed, received, consent_withdrawn, audit_confirmed,
+ * audit_flagged). Kept with the functions that write them
+ * (migrations/functions/specimens.sql, audits.sql, shipments.sql,
+ * reports.sql): an event type that moves a tube belongs here too.
+ */
+static const char *
+status_after(const char *type)
+{
+	static const struct {
+		const char *type, *status;
+	} effects[] = {
+		{ "registered", "registered" }, { "stored", "in_storage" },
+		{ "moved", "in_storage" },      { "returned", "in_storage" },
+		{ "found", "in_storage" },      { "checked_out", "checked_out" },
+		{ "shipped", "shipped" },       { "consumed", "consumed" },
+		{ "destroyed", "destroyed" },   { "lost", "lost" },
+	};
+
+	for (size_t i = 0; i < sizeof(effects) / sizeof(effects[0]); i++)
+		if (type != NULL && strcmp(type, effects[i].type) == 0)
+			return effects[i].status;
+	return NULL;
+}
+
+/*
+ * Replay a verified chain and compare where its events leave the specimen
+ * with the specimens row: a row changed without an event (an UPDATE by the
+ * owner, the guard triggers notwithstanding) keeps every hash intact.
+ */
+static void
+check_state(const struct chain *ch, struct ledger_report *rep)
+{
+	const char *status = NULL, *box = "", *pos = "";
+	char detail[sizeof(((struct ledger_break *)0)->detail)];
+
+	for (size_t i = 0; i < ch->n; i++) {
+		const struct bb_event *ev = &ch->rows[i].ev;
+		const char *next = status_after(ev->type);
+
+		if (next == NULL)
+			continue;
+		status = next;
+		bool stored = strcmp(next, "in_storage") == 0;
+		box = stored && ev->to_box != NULL ? ev->to_box : "";
+		pos = stored && ev->to_pos != NULL ? ev->to_pos : "";
+	}
+	if (status == NULL)
+		status = "registered";
+	if (strcmp(status, ch->status) == 0 && strcmp(box, ch->box) == 0 &&
+	    strcmp(pos, ch->pos) == 0)
+		return;
+	snprintf(detail, sizeof(detail),
+	         "the specimen is %s%s%s%s%s but its events leave it %s%s%s%s%s", ch->status,
+	         *ch->box ? " at " : "", ch->box, *ch->pos ? " " : "", ch->pos, status,
+	         *box ? " at " : "", box, *pos ? " " : "", pos);
+	bad(rep, ch, (int)ch->n, "diverged", detail);
+}
+
+static void
+chain_start(struct chain *ch, PGresult *res)
+{
+	snprintf(ch->id, sizeof(ch->id), "%s", PQgetvalue(res, 0, COL_ID));
+	ch->head_seq = atoi(PQgetvalue(res, 0, COL_HEAD_SEQ));
+	ch->has_head = !PQgetisnull(res, 0, COL_HEAD) &&
+	               bb_hex_decode(ch->head, BB_HASH_LEN, PQgetvalue(res, 0, COL_HEAD)) == 0;
+	snprintf(ch->status, sizeof(ch->status), "%s", PQgetvalue(res, 0, COL_STATUS));
+	snprintf(ch->box, sizeof(ch->box), "%s", PQgetvalue(res, 0, COL_BOX));
+	snprintf(ch->pos, sizeof(ch->pos), "%s", PQgetvalue(res, 0, COL_POS));
+}
+
+/* One specimen's chain: its hashes first, then, when they hold, what it says. */
+static void
+check_specimen(const struct chain *ch, struct ledger_report *rep)
+{
+	long long before = rep->broken;
+
+	check_chain(ch, rep);
+	if (rep->broken == before)
+		check_state(ch, rep);
+	rep->specimens++;
+}
+
 static int
 add_row(struct chain *ch, PGresult *res)
 {
@@ -170,37 +261,29 @@ add_row(struct chain *ch, PGresult *res)
 	return 0;
 }
 
-enum bb_err
-ledger_verify(struct db_conn *c, struct ledger_report *rep)
+/* Stream the scan, row by row: the ledger may hold millions of events. */
+static enum bb_err
+scan(struct db_conn *c, struct ledger_report *rep)
 {
 	PGconn *pg = db_pgconn(c);
 	struct chain ch = { 0 };
-	enum bb_err err = BB_OK;
-	PGresult *res;
+	PGresult *res, *failed = NULL;
 
-	memset(rep, 0, sizeof(*rep));
-	rep->ok = true;
-	if (pg == NULL || !PQsendQueryPrepared(pg, "db_ledger_scan", 0, NULL, NULL, NULL, 0))
+	if (pg == NULL)
 		return BB_EDBDOWN;
-	/* Row by row: the ledger may hold millions of events. */
+	if (!PQsendQueryPrepared(pg, "db_ledger_scan", 0, NULL, NULL, NULL, 0))
+		return db_result_error(c, "db_ledger_scan",
+		                       PQmakeEmptyPGresult(pg, PGRES_FATAL_ERROR));
 	PQsetSingleRowMode(pg);
 	while ((res = PQgetResult(pg)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);
 
 		if (st == PGRES_SINGLE_TUPLE) {
-			const char *id = PQgetvalue(res, 0, COL_ID);
-
-			if (strcmp(id, ch.id) != 0) {
-				if (ch.id[0] != '\0') {
-					check_chain(&ch, rep);
-					rep->specimens++;
-				}
+			if (strcmp(PQgetvalue(res, 0, COL_ID), ch.id) != 0) {
+				if (ch.id[0] != '\0')
+					check_specimen(&ch, rep);
 				chain_reset(&ch);
-				snprintf(ch.id, sizeof(ch.id), "%s", id);
-				ch.head_seq = atoi(PQgetvalue(res, 0, COL_HEAD_SEQ));
-				ch.has_head = !PQgetisnull(res, 0, COL_HEAD) &&
-				              bb_hex_decode(ch.head, BB_HASH_LEN,
-				                            PQgetvalue(res, 0, COL_HEAD)) == 0;
+				chain_start(&ch, res);
 			}
 			if (add_row(&ch, res) != 0) {
 				/* Corrupt hex: make the digest comparison fail for this event. */
@@ -209,16 +292,35 @@ ledger_verify(struct db_conn *c, struct ledger_report *rep)
 			} else if (!PQgetisnull(res, 0, COL_SEQ)) {
 				rep->events++;
 			}
-		} else if (st != PGRES_TUPLES_OK) {
-			err = PQstatus(pg) == CONNECTION_OK ? BB_EINTERNAL : BB_EDBDOWN;
+		} else if (st != PGRES_TUPLES_OK && failed == NULL) {
+			/* Kept to be read once the connection is drained (it may be closed then).
+			 */
+			failed = res;
+			continue;
 		}
 		PQclear(res);
 	}
-	if (err == BB_OK && ch.id[0] != '\0') {
-		check_chain(&ch, rep);
-		rep->specimens++;
-	}
+	if (failed == NULL && ch.id[0] != '\0')
+		check_specimen(&ch, rep);
 	chain_reset(&ch);
 	free(ch.rows);
-	return err;
+	return failed != NULL ? db_result_error(c, "db_ledger_scan", failed) : BB_OK;
+}
+
+enum bb_err
+ledger_verify(struct db_conn *c, struct ledger_report *rep)
+{
+	enum bb_err err;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->ok = true;
+	/* The scan reads the whole ledger: no per-request timeout may cut it
+	 * short (ten million events take minutes). One read-only transaction. */
+	if ((err = db_begin(c)) != BB_OK)
+		return err;
+	if ((err = db_long_statements(c, 0)) != BB_OK || (err = scan(c, rep)) != BB_OK) {
+		db_rollback(c);
+		return err;
+	}
+	return db_commit(c);
 }

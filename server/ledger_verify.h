@@ -11,8 +11,8 @@
 struct ledger_break {
 	char specimen[16];
 	int seq;
-	const char *reason; /* "changed", "missing", "reordered" */
-	char detail[160];
+	const char *reason; /* "changed", "missing", "reordered", "diverged" (row vs events) */
+	char detail[240];
 };
 
 enum { LEDGER_BREAKS_MAX = 32 };

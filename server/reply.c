@@ -605,6 +605,7 @@ struct fn_call {
 	int nparams;
 	const char *const *params;
 	PGresult *res;
+	bool whole_db; /* a report over every specimen: no per-statement timeout */
 };
 
 static enum bb_err
@@ -614,18 +615,25 @@ fn_call_run(struct db_conn *c, void *arg)
 
 	PQclear(f->res);
 	f->res = NULL;
+	if (f->whole_db) {
+		enum bb_err err = db_long_statements(c, 0);
+		if (err != BB_OK)
+			return err;
+	}
 	return db_exec(c, f->stmt, f->nparams, f->params, &f->res);
 }
 
-PGresult *
-function_answer(struct srv_req *r, const char *stmt, int nparams, const char *const *params)
+static PGresult *
+answer(struct srv_req *r, struct fn_call *fc)
 {
-	struct fn_call f = { stmt, nparams, params, NULL };
+	struct fn_call f = *fc;
 	struct db_conn *db = req_db(r);
 
 	if (db == NULL)
 		return NULL;
-	enum bb_err err = db_txn_implicit(db, fn_call_run, &f);
+	/* The lifted timeout lasts one transaction: it needs one of its own. */
+	enum bb_err err =
+	    f.whole_db ? db_txn(db, fn_call_run, &f) : db_txn_implicit(db, fn_call_run, &f);
 	if (err != BB_OK) {
 		PQclear(f.res);
 		reply_db_error(r, err);
@@ -639,14 +647,39 @@ function_answer(struct srv_req *r, const char *stmt, int nparams, const char *co
 	return f.res;
 }
 
-void
-reply_from_function(struct srv_req *r, unsigned status, const char *stmt, int nparams,
-                    const char *const *params)
+PGresult *
+function_answer(struct srv_req *r, const char *stmt, int nparams, const char *const *params)
 {
-	PGresult *res = function_answer(r, stmt, nparams, params);
+	struct fn_call f = { stmt, nparams, params, NULL, false };
+
+	return answer(r, &f);
+}
+
+static void
+reply_answer(struct srv_req *r, unsigned status, struct fn_call *f)
+{
+	PGresult *res = answer(r, f);
 
 	if (res == NULL)
 		return;
 	reply_json_text(r, status, PQgetvalue(res, 0, 0));
 	PQclear(res);
+}
+
+void
+reply_from_function(struct srv_req *r, unsigned status, const char *stmt, int nparams,
+                    const char *const *params)
+{
+	struct fn_call f = { stmt, nparams, params, NULL, false };
+
+	reply_answer(r, status, &f);
+}
+
+void
+reply_from_report(struct srv_req *r, unsigned status, const char *stmt, int nparams,
+                  const char *const *params)
+{
+	struct fn_call f = { stmt, nparams, params, NULL, true };
+
+	reply_answer(r, status, &f);
 }

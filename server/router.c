@@ -59,6 +59,10 @@
 	}
 #define SQL(fn_, status_, ...)                                                                     \
 	(&(const struct sql_call){ .fn = (fn_), .status = (status_), .args = { __VA_ARGS__ } })
+/* A report over every specimen: no per-statement timeout (reply_from_report). */
+#define REPORT(fn_, ...)                                                                           \
+	(&(const struct sql_call){                                                                 \
+	    .fn = (fn_), .status = 200, .whole_db = true, .args = { __VA_ARGS__ } })
 /* A list: ?limit= and ?cursor= are checked as page_ says, then read by PAGE_SIZE, CURSOR, AFTER. */
 #define LIST(fn_, page_, ...)                                                                      \
 	(&(const struct sql_call){                                                                 \
@@ -211,7 +215,7 @@ const struct route routes[] = {
 	  SQL("bb_shipment_receive", 200, ID(0, "shipment"), BODY("received_at"), BODY("condition"),
 	      BODY("notes"), STUDIES, ACTOR) },
 	{ "GET", "/api/v1/reports/inventory", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL,
-	  "study", SQL("bb_report_inventory", 200, QUERY("study"), STUDIES) },
+	  "study", REPORT("bb_report_inventory", QUERY("study"), STUDIES) },
 	{ "GET", "/api/v1/reports/occupancy", READERS, h_reports_occupancy, BODY_NONE, NULL,
 	  "location" },
 	{ "GET", "/api/v1/reports/consent-withdrawn", READERS | STUDY_LIMITED, h_sql, BODY_NONE,

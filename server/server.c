@@ -485,6 +485,9 @@ srv_block_signals(sigset_t *sigs)
 	sigemptyset(sigs);
 	sigaddset(sigs, SIGTERM);
 	sigaddset(sigs, SIGINT);
+	/* A terminal's hang-up or an operator's habit of "reload" must not kill
+	 * the daemon (SIGHUP's default action): srv_run takes it and carries on. */
+	sigaddset(sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -561,7 +564,10 @@ srv_run(struct srv *s)
 	log_info("biobankd %s listening on %s://%s with %u threads", BB_VERSION,
 	         cert ? "https" : "http", cfg->listen, cfg->threads);
 
-	sigwait(&sigs, &sig);
+	/* Logs go to standard error and the configuration is read once: a
+	 * SIGHUP has nothing to reopen or reload. */
+	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+		log_info("signal %d (SIGHUP): nothing to reload; still serving", sig);
 	log_info("signal %d: finishing requests in flight, then stopping", sig);
 	atomic_store(&s->stopping, true);
 	bool deaf = acceptor_failed(acceptor);

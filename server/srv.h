@@ -224,6 +224,10 @@ PGresult *function_answer(struct srv_req *r, const char *stmt, int nparams,
                           const char *const *params);
 void reply_from_function(struct srv_req *r, unsigned status, const char *stmt, int nparams,
                          const char *const *params);
+/* The same for a report that reads every specimen: in a transaction of its
+ * own without the per-statement timeout (db_long_statements). */
+void reply_from_report(struct srv_req *r, unsigned status, const char *stmt, int nparams,
+                       const char *const *params);
 
 /*
  * Slow work off the worker threads — a printer's network I/O — so that it

@@ -243,7 +243,7 @@ COMMENT ON FUNCTION bb_print_job_lock(bigint, bigint[]) IS 'Locks a print job th
  * pending one that may still be printing, is BB409 print-job-state.
  */
 CREATE OR REPLACE FUNCTION bb_print_job_retry(job_id bigint, lease_s integer, studies bigint[],
-	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	j print_jobs := bb_print_job_lock(job_id, studies);
 BEGIN

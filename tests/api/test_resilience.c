@@ -103,6 +103,23 @@ connect_to(int port)
 	return fd;
 }
 
+/* SIGHUP's default action kills; a hang-up or a reflexive "reload" must not stop the daemon. */
+static void
+hangup(struct tenv *t)
+{
+	struct resp r = { 0 };
+
+	ok(kill(t->d.pid, SIGHUP) == 0, "SIGHUP sent to the running daemon");
+	msleep(300);
+	ok(waitpid(t->d.pid, NULL, WNOHANG) == 0, "  it is still running");
+	is_int(http(t->d.url, "GET", "/healthz", NULL, NULL, NULL, 0, &r) == 0 ? r.status : 0, 200,
+	       "  and still answers /healthz");
+	resp_free(&r);
+	api(t, "GET", "/api/v1/specimens", t->admin_token, NULL, &r);
+	is_int(r.status, 200, "  and requests that use the database");
+	resp_free(&r);
+}
+
 static void
 graceful_shutdown(struct tenv *t)
 {
@@ -165,6 +182,7 @@ main(int argc, char **argv)
 	if (getenv("BIOBANK_TEST_PGCTL") == NULL)
 		tap_skip_all("BIOBANK_TEST_PGCTL is not set (run through scripts/test)");
 	tenv_setup(&t, "resilience", argc, argv);
+	hangup(&t);
 	database_outage(&t);
 	graceful_shutdown(&t);
 	tenv_teardown(&t);
