@@ -206,16 +206,20 @@ export_read(void *cls, uint64_t pos, char *out, size_t max)
 		/* Still serving the request, outside its handler: log.h's mark by hand. */
 		log_request_begin(x->req_id);
 		struct db_conn *c;
+		char why[256] = "";
 		enum bb_err err = db_acquire(x->pool, &c);
 		if (err == BB_OK) {
 			err = export_fetch(x, c, false);
+			/* The reason goes with the connection: keep it for the log. */
+			if (err != BB_OK)
+				snprintf(why, sizeof(why), ": %s", db_error_message(c));
 			db_release(x->pool, c);
 		}
 		if (err != BB_OK) {
 			/* The status line went out long ago: all we can do is cut the stream short.
 			 */
-			log_warnx("%s: CSV export stopped after %llu rows: %s", __func__, x->rows,
-			          bb_strerror(err));
+			log_warnx("%s: CSV export stopped after %llu rows: %s%s", __func__, x->rows,
+			          bb_strerror(err), why);
 			log_request_end();
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
