@@ -43,7 +43,7 @@ static const struct db_stmt txn_statements[] = {
 	{ "db_commit", "COMMIT" },
 	{ "db_rollback", "ROLLBACK" },
 	{ "db_ping", "SELECT 1" },
-	{ "db_no_timeout", "SELECT set_config('statement_timeout', $1, true)" },
+	{ "db_long_statements", "SELECT set_config('statement_timeout', $1, true)" },
 	{ NULL, NULL },
 };
 
@@ -358,7 +358,7 @@ db_long_statements(struct db_conn *c, unsigned timeout_ms)
 	const char *params[] = { v };
 
 	snprintf(v, sizeof(v), "%u", timeout_ms);
-	return db_exec(c, "db_no_timeout", 1, params, NULL);
+	return db_exec(c, "db_long_statements", 1, params, NULL);
 }
 
 const char *

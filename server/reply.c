@@ -624,27 +624,26 @@ fn_call_run(struct db_conn *c, void *arg)
 }
 
 static PGresult *
-answer(struct srv_req *r, struct fn_call *fc)
+answer(struct srv_req *r, struct fn_call *f)
 {
-	struct fn_call f = *fc;
 	struct db_conn *db = req_db(r);
 
 	if (db == NULL)
 		return NULL;
 	/* The lifted timeout lasts one transaction: it needs one of its own. */
 	enum bb_err err =
-	    f.whole_db ? db_txn(db, fn_call_run, &f) : db_txn_implicit(db, fn_call_run, &f);
+	    f->whole_db ? db_txn(db, fn_call_run, f) : db_txn_implicit(db, fn_call_run, f);
 	if (err != BB_OK) {
-		PQclear(f.res);
+		PQclear(f->res);
 		reply_db_error(r, err);
 		return NULL;
 	}
-	if (PQntuples(f.res) != 1 || PQgetisnull(f.res, 0, 0)) {
-		PQclear(f.res);
+	if (PQntuples(f->res) != 1 || PQgetisnull(f->res, 0, 0)) {
+		PQclear(f->res);
 		reply_problem(r, 404, NULL, "no such object");
 		return NULL;
 	}
-	return f.res;
+	return f->res;
 }
 
 PGresult *
