@@ -141,7 +141,7 @@ struct pool {
 	char mode[16];
 };
 
-/* The pool of the test database and user biobank, from SHOW POOLS. */
+/* The pool of the test database and user biobank_daemon, from SHOW POOLS. */
 static struct pool
 show_pools(const char *dbname)
 {
@@ -153,7 +153,7 @@ show_pools(const char *dbname)
 
 		for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++) {
 			if (strcmp(PQgetvalue(r, i, PQfnumber(r, "database")), dbname) != 0 ||
-			    strcmp(PQgetvalue(r, i, PQfnumber(r, "user")), "biobank") != 0)
+			    strcmp(PQgetvalue(r, i, PQfnumber(r, "user")), "biobank_daemon") != 0)
 				continue;
 			p.found = true;
 			p.cl_active = atoi(PQgetvalue(r, i, PQfnumber(r, "cl_active")));
@@ -211,7 +211,7 @@ pgbouncer_start(struct tenv *t)
 	         "max_client_conn = 50\n",
 	         t->dbname, host, port, t->dbname, pgb_port, tmpdir, POOL_SIZE, POOL_SIZE);
 	snprintf(path, sizeof(path), "%s/userlist.txt", tmpdir);
-	if (!write_file(path, "\"biobank\" \"\"\n\"postgres\" \"\"\n"))
+	if (!write_file(path, "\"biobank_daemon\" \"\"\n\"postgres\" \"\"\n"))
 		return false;
 	snprintf(path, sizeof(path), "%s/pgbouncer.ini", tmpdir);
 	if (!write_file(path, ini))
@@ -269,7 +269,7 @@ backends(struct tenv *t, char *pids, size_t cap)
 	char *v = sql_value(t,
 	                    "SELECT count(*) || ':' || coalesce(string_agg(pid::text, ',' ORDER BY"
 	                    " pid), '') FROM pg_stat_activity WHERE datname = current_database()"
-	                    " AND usename = 'biobank'",
+	                    " AND usename = 'biobank_daemon'",
 	                    &ok_sql);
 	long n = v != NULL ? atol(v) : -1;
 
@@ -548,7 +548,8 @@ main(int argc, char **argv)
 		tap_diag("chown %s: %s", tmpdir, strerror(errno));
 	/* PgBouncer drops the daemon's "options": the timeout comes from the role. */
 	snprintf(sql, sizeof(sql),
-	         "ALTER ROLE biobank IN DATABASE %s SET statement_timeout = '60s'", t.dbname);
+	         "ALTER ROLE biobank_daemon IN DATABASE %s SET statement_timeout = '60s'",
+	         t.dbname);
 	bool ok_sql;
 	free(sql_value(&t, sql, &ok_sql));
 	ok(ok_sql, "statement_timeout = 60s for the daemons' role in the test database");
@@ -589,7 +590,7 @@ main(int argc, char **argv)
 	       "SHOW POOLS: each bound to one of the 10 server connections");
 	is_int(p.cl_waiting, 0, "SHOW POOLS: no client waiting");
 	long n = backends(&t, pids, sizeof(pids));
-	is_int(n, POOL_SIZE, "PostgreSQL sees exactly the pool's 10 connections of biobank");
+	is_int(n, POOL_SIZE, "PostgreSQL sees exactly the pool's 10 connections of biobank_daemon");
 	is_int(count_sql(&t, "SELECT count(*) FROM pg_stat_activity WHERE datname ="
 	                     " current_database() AND query = 'LISTEN bb_auth'"),
 	       2, "both daemons' LISTEN connections go through PgBouncer");
@@ -637,7 +638,7 @@ main(int argc, char **argv)
 	is_int(p.cl_waiting, 1, "SHOW POOLS: an eleventh client waits (the pool is full)");
 	is_int(p.sv_active, POOL_SIZE, "SHOW POOLS: still 10 server connections");
 	is_int(backends(&t, pids_after, sizeof(pids_after)), POOL_SIZE,
-	       "PostgreSQL still sees 10 connections of biobank");
+	       "PostgreSQL still sees 10 connections of biobank_daemon");
 
 	/* nginx, where installed: it also stops daemon 2; else daemon 2 just stops. */
 	if (access(NGINX, X_OK) == 0) {
