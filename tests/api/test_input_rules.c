@@ -240,7 +240,7 @@ migration(struct tenv *t)
 	const char *argv[] = { t->biobankd, "migrate", NULL };
 	bool ok_sql;
 
-	snprintf(dburl, sizeof(dburl), "BIOBANK_DATABASE_URL=%s", t->conninfo);
+	snprintf(dburl, sizeof(dburl), "BIOBANK_DATABASE_URL=%s", t->owner_conninfo);
 	const char *env[] = { dburl, NULL };
 
 	free(sql_value(
