@@ -96,36 +96,6 @@ spew(const char *path, const void *data, size_t len)
 
 /* The peer of listener.h on a listening socket the test keeps, so that a
  * daemon configured with its port can print to it again and again. */
-static bool
-peer_start_on(struct peer *p, enum peer_mode mode, int lfd, int port)
-{
-	memset(p, 0, sizeof(*p));
-	p->mode = mode;
-	p->wake[0] = p->wake[1] = -1;
-	p->lfd = dup(lfd);
-	p->port = port;
-	if (p->lfd < 0 || pipe2(p->wake, O_CLOEXEC) < 0)
-		return false;
-	p->running = pthread_create(&p->th, NULL, peer_main, p) == 0;
-	return p->running;
-}
-
-static int
-listen_socket(int *port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 8) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-		perror("listen_socket");
-		exit(1);
-	}
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
 /* JSON to another daemon than the environment's. */
 static int
 api_at(struct daemon *d, const char *method, const char *path, const char *token, const char *json,

@@ -16,6 +16,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -243,6 +245,38 @@ peer_dead_port(void)
 		exit(1);
 	}
 	return ntohs(a.sin_port);
+}
+
+/* A listening loopback socket on a free port, for a peer started with peer_start_on. */
+__attribute__((unused)) static int
+listen_socket(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 8) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		perror("listen_socket");
+		exit(1);
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* The peer of listener.h on a listening socket the test keeps (one client per peer). */
+__attribute__((unused)) static bool
+peer_start_on(struct peer *p, enum peer_mode mode, int lfd, int port)
+{
+	memset(p, 0, sizeof(*p));
+	p->mode = mode;
+	p->wake[0] = p->wake[1] = -1;
+	p->lfd = dup(lfd);
+	p->port = port;
+	if (p->lfd < 0 || pipe2(p->wake, O_CLOEXEC) < 0)
+		return false;
+	p->running = pthread_create(&p->th, NULL, peer_main, p) == 0;
+	return p->running;
 }
 
 #endif
