@@ -448,9 +448,7 @@ BEGIN
 				jsonb_build_object('audit', aid));
 		END IF;
 		IF studies IS NOT NULL AND NOT s.study_id = ANY (studies) THEN
-			PERFORM bb_fail('BB404', 'specimen-not-found', NULL,
-				format('no specimen %s', refs[i]),
-				jsonb_build_object('specimen', refs[i]));
+			PERFORM bb_fail_no_specimen(refs[i]);
 		END IF;
 		IF s.id = ANY (done) THEN
 			PERFORM bb_fail('BB400', 'listed-twice', format('%s.specimen', field),

@@ -73,9 +73,7 @@ BEGIN
 		       UNION ALL SELECT x.id FROM specimens x WHERE x.tube_barcode = ref LIMIT 1)
 	   AND (studies IS NULL OR s.study_id = ANY (studies));
 	IF j IS NULL THEN
-		PERFORM bb_fail('BB404', 'specimen-not-found', NULL,
-			format('no specimen %s', ref),
-			jsonb_build_object('specimen', ref));
+		PERFORM bb_fail_no_specimen(ref);
 	END IF;
 	RETURN j;
 END $$;

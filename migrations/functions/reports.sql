@@ -303,9 +303,7 @@ BEGIN
 		       UNION ALL SELECT y.id FROM specimens y WHERE y.tube_barcode = ref LIMIT 1)
 	   AND (studies IS NULL OR x.study_id = ANY (studies));
 	IF NOT FOUND THEN
-		PERFORM bb_fail('BB404', 'specimen-not-found', NULL,
-			format('no specimen %s', ref),
-			jsonb_build_object('specimen', ref));
+		PERFORM bb_fail_no_specimen(ref);
 	END IF;
 	RETURN bb_fhir_specimen(s);
 END $$;

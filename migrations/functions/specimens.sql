@@ -7,6 +7,13 @@
 
 -- The same algorithm as lib/ids.c: scramble the serial, Crockford base-32,
 -- Luhn mod 32 check; serials that would put 0 and Z side by side are skipped.
+-- "no specimen X", said the same way wherever a reference finds nothing visible.
+CREATE OR REPLACE FUNCTION bb_fail_no_specimen(ref text) RETURNS void LANGUAGE sql AS $$
+	SELECT bb_fail('BB404', 'specimen-not-found', NULL, format('no specimen %s', ref),
+		jsonb_build_object('specimen', ref));
+$$;
+COMMENT ON FUNCTION bb_fail_no_specimen(text) IS 'Raises BB404 specimen-not-found for a reference that names no specimen the caller may see.';
+
 CREATE OR REPLACE FUNCTION bb_id_for_serial(serial bigint) RETURNS text
 LANGUAGE plpgsql IMMUTABLE STRICT AS $$
 DECLARE
@@ -89,9 +96,7 @@ BEGIN
 		SELECT * INTO s FROM specimens WHERE tube_barcode = ref FOR UPDATE;
 	END IF;
 	IF s.id IS NULL OR (studies IS NOT NULL AND NOT s.study_id = ANY (studies)) THEN
-		PERFORM bb_fail('BB404', 'specimen-not-found', NULL,
-			format('no specimen %s', ref),
-			jsonb_build_object('specimen', ref));
+		PERFORM bb_fail_no_specimen(ref);
 	END IF;
 	RETURN s;
 END $$;
@@ -619,9 +624,7 @@ DECLARE
 	j jsonb := bb_specimen_find_json(ref, studies);
 BEGIN
 	IF j IS NULL THEN
-		PERFORM bb_fail('BB404', 'specimen-not-found', NULL,
-			format('no specimen %s', ref),
-			jsonb_build_object('specimen', ref));
+		PERFORM bb_fail_no_specimen(ref);
 	END IF;
 	RETURN j;
 END $$;
@@ -648,9 +651,7 @@ BEGIN
 	   AND (studies IS NULL OR s.study_id = ANY (studies))
 	  INTO j;
 	IF j IS NULL THEN
-		PERFORM bb_fail('BB404', 'specimen-not-found', NULL,
-			format('no specimen %s', ref),
-			jsonb_build_object('specimen', ref));
+		PERFORM bb_fail_no_specimen(ref);
 	END IF;
 	RETURN j;
 END $$;
