@@ -1,6 +1,6 @@
 /*
  * test_authz.c — the authorization sweep: every route of the daemon's own
- * routing table (routes[] from server/router.c, linked in) × every role ×
+ * routing table (routes[] from server/http/router.c, linked in) × every role ×
  * a token of the same role limited to another study. A role the route does
  * not allow gets 403; an object of a study outside the caller's gets 404;
  * a list leaves such objects out; everyone else gets a 2xx for a minimal
@@ -9,7 +9,7 @@
  * forgotten.
  */
 #include "rel.h"
-#include "srv.h"
+#include "http/server.h"
 
 #include <unistd.h>
 
@@ -581,7 +581,7 @@ main(int argc, char **argv)
 		       "%s %s: every role and study limit answered as the route table says",
 		       rt->method, rt->pattern);
 	}
-	/* What the sweep limits by study, the route table must declare limited (srv.h). */
+	/* What the sweep limits by study, the route table must declare limited (router.h). */
 	int undeclared = 0;
 	for (size_t i = 0; i < route_count; i++) {
 		const struct scase *k = case_for(&routes[i]);

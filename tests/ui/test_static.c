@@ -220,7 +220,7 @@ embedded(struct tenv *t, const char *srcdir)
 
 	/* No way out of the folder, nor to hidden files. */
 	static const char *const bad[] = {
-		"/ui/../server/h_static.c",
+		"/ui/../server/api/static.c",
 		"/ui/js/../../../../../etc/passwd",
 		"/ui/%2e%2e/%2e%2e/etc/passwd",
 		"/ui/%2E%2E%2Fmigrations%2F0012_baseline.sql",

@@ -1,11 +1,11 @@
 /* test_server.c — the daemon's pure parts: routing, problem+json, configuration. */
 #include "../harness.h"
 
-#include "config.h"
-#include "input.h"
-#include "bind.h"
-#include "srv.h"
-#include "uri.h"
+#include "cmd/config.h"
+#include "http/input.h"
+#include "http/bind.h"
+#include "http/reply.h"
+#include "http/uri.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

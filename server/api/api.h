@@ -1,0 +1,104 @@
+/*
+ * api.h — the areas of the API: each file of server/api/ answers one area's
+ * routes (its handlers' names start with h_) and prepares its statements
+ * (<area>_statements, gathered in cmd/main.c). Routes that only call one SQL
+ * function have no handler here: router.c binds them (http/bind.h).
+ */
+#ifndef SRV_API_H
+#define SRV_API_H
+
+#include "http/input.h"
+#include "http/reply.h"
+
+/* Each area's statements (NULL-terminated), prepared on every connection. */
+extern const struct db_stmt audits_statements[], fhir_statements[], labels_statements[],
+    participants_statements[], reports_statements[], shipments_statements[], specimens_statements[],
+    specimens_csv_statements[], storage_statements[];
+
+/* health.c */
+void h_health_live(struct srv_req *r);
+void h_health_ready(struct srv_req *r);
+void h_health_metrics(struct srv_req *r);
+
+/* sessions.c */
+extern const struct bb_js_spec h_sessions_create_spec;
+void h_sessions_create(struct srv_req *r);
+void h_sessions_delete(struct srv_req *r);
+void h_sessions_current(struct srv_req *r);
+
+/* users.c */
+extern const struct bb_js_spec h_users_create_spec;
+extern const struct bb_js_spec h_tokens_create_spec;
+void h_users_create(struct srv_req *r);
+void h_users_list(struct srv_req *r);
+void h_tokens_create(struct srv_req *r);
+
+/* participants.c */
+extern const struct bb_js_spec h_studies_create_spec, h_participants_create_spec,
+    h_consents_create_spec, h_specimen_types_create_spec;
+void h_participants_create(struct srv_req *r);
+void h_audit_log_list(struct srv_req *r);
+
+/* specimens.c */
+extern const struct bb_js_spec h_specimens_create_spec, h_specimens_aliquot_spec,
+    h_specimens_derive_spec, h_specimens_store_spec, h_specimens_move_spec, h_specimens_return_spec,
+    h_specimens_reason_spec, h_specimens_consume_spec, h_specimens_found_spec, h_boxes_place_spec;
+void h_specimens_create(struct srv_req *r);
+void h_specimens_list(struct srv_req *r);
+void h_specimens_aliquot(struct srv_req *r);
+void h_specimens_derive(struct srv_req *r);
+void h_boxes_place(struct srv_req *r);
+
+/* storage.c */
+extern const struct bb_js_spec h_locations_create_spec, h_boxes_create_spec;
+void h_locations_create(struct srv_req *r);
+void h_locations_list(struct srv_req *r);
+void h_boxes_create(struct srv_req *r);
+void h_boxes_free(struct srv_req *r);
+void h_boxes_list(struct srv_req *r);
+void h_scan(struct srv_req *r);
+
+/* ledger.c */
+void h_ledger_verify(struct srv_req *r);
+
+/* audits.c */
+extern const struct bb_js_spec h_audits_create_spec, h_audits_scan_spec, h_audits_close_spec;
+void h_audits_create(struct srv_req *r);
+void h_audits_scan(struct srv_req *r);
+void h_audits_close(struct srv_req *r);
+void h_boxes_place_csv(struct srv_req *r); /* the text/csv body of h_boxes_place */
+
+/* static.c */
+void h_static_index(struct srv_req *r);
+void h_static_file(struct srv_req *r);
+
+/* labels.c */
+extern const struct bb_js_spec h_labels_printed_spec, h_labels_print_spec;
+void h_labels_list(struct srv_req *r);
+void h_labels_preview_png(struct srv_req *r);
+void h_labels_preview_svg(struct srv_req *r);
+void h_labels_printed(struct srv_req *r);
+void h_labels_print(struct srv_req *r);
+void h_print_jobs_list(struct srv_req *r);
+void h_print_jobs_retry(struct srv_req *r);
+
+/* shipments.c, reports.c, fhir.c, specimens_csv.c */
+extern const struct bb_js_spec h_shipments_create_spec, h_shipments_add_spec,
+    h_shipments_receipt_spec, h_reports_destroy_spec;
+void h_shipments_list(struct srv_req *r);
+void h_shipments_get(struct srv_req *r);
+void h_shipments_add(struct srv_req *r);
+void h_shipments_remove(struct srv_req *r);
+void h_reports_occupancy(struct srv_req *r);
+void h_reports_destroy(struct srv_req *r);
+void h_fhir_specimen_get(struct srv_req *r);
+void h_fhir_specimen_search(struct srv_req *r);
+void h_specimens_csv(struct srv_req *r); /* GET /api/v1/specimens with Accept: text/csv */
+
+/* The list filters of GET /api/v1/specimens (study, participant, type, timepoint,
+ * status, box; NULL when absent), shared by its JSON and CSV answers. Returns
+ * false after answering 400. */
+enum { SPECIMEN_FILTERS = 6 };
+bool specimen_list_filters(struct srv_req *r, const char *filters[SPECIMEN_FILTERS]);
+
+#endif

@@ -1,0 +1,195 @@
+/* users.c — accounts and service tokens (admin only). */
+#include "api/api.h"
+
+#include "http/auth.h"
+#include "db/accounts.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const role_choices[] = { "admin",   "manager", "technician",
+	                                    "auditor", "printer", NULL };
+
+enum { USER_USERNAME, USER_PASSWORD, USER_ROLE, USER_STUDIES, USER__MAX };
+
+static const struct bb_js_field user_fields[USER__MAX] = {
+	[USER_USERNAME] = { "username", BB_JS_STRING, BB_JS_REQUIRED, 1, 64 },
+	[USER_PASSWORD] = { "password", BB_JS_STRING, BB_JS_REQUIRED | BB_JS_VERBATIM, 8, 1024 },
+	[USER_ROLE] = { "role", BB_JS_STRING, BB_JS_REQUIRED, 0, 0, role_choices },
+	[USER_STUDIES] = { "studies", BB_JS_ARRAY, BB_JS_NULLABLE, 0, 64, NULL, NULL,
+	                   BB_JS_STRING },
+};
+const struct bb_js_spec h_users_create_spec = BB_JS_SPEC(user_fields);
+
+enum { TOKEN_USERNAME, TOKEN_LABEL, TOKEN_EXPIRES_IN_DAYS, TOKEN__MAX };
+
+static const struct bb_js_field token_fields[TOKEN__MAX] = {
+	[TOKEN_USERNAME] = { "username", BB_JS_STRING, BB_JS_REQUIRED, 1, 64 },
+	[TOKEN_LABEL] = { "label", BB_JS_STRING, BB_JS_REQUIRED, 1, 200 },
+	[TOKEN_EXPIRES_IN_DAYS] = { "expires_in_days", BB_JS_INT, 0, 1, 3650 },
+};
+const struct bb_js_spec h_tokens_create_spec = BB_JS_SPEC(token_fields);
+
+/* User names are compared in lower case; say so rather than silently fold. */
+static bool
+username_valid(const char *s)
+{
+	if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s)))
+		return false;
+	for (; *s; s++)
+		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '.' ||
+		      *s == '-' || *s == '_'))
+			return false;
+	return true;
+}
+
+struct user_create {
+	struct srv_req *r;
+	const char *hash;
+	const char *studies; /* array literal or NULL */
+	int64_t id;
+	bool studies_found;
+};
+
+static enum bb_err
+user_create_txn(struct db_conn *c, void *arg)
+{
+	struct user_create *u = arg;
+	struct srv_req *r = u->r;
+	enum bb_err err =
+	    db_users_insert(c, r->in[USER_USERNAME].s, u->hash, r->in[USER_ROLE].s, &u->id);
+
+	if (err != BB_OK || u->studies == NULL)
+		return err;
+	if ((err = db_users_limit(c, u->id, u->studies, &u->studies_found)) != BB_OK)
+		return err;
+	/* Roll back the account rather than leave it with fewer studies than asked. */
+	return u->studies_found ? BB_OK : BB_EINVAL;
+}
+
+void
+h_users_create(struct srv_req *r)
+{
+	const char *username = r->in[USER_USERNAME].s;
+	const struct bb_js_value *studies = &r->in[USER_STUDIES];
+	struct user_create u = { .r = r, .studies_found = true };
+	char hash[128];
+	struct db_conn *db;
+
+	if (!username_valid(username)) {
+		reply_invalid_field(r, "username",
+		                    "must start with a lower-case letter or digit and hold only "
+		                    "a-z, 0-9, '.', '-' and '_'");
+		return;
+	}
+	if (studies->present && studies->n > 0) {
+		const char **codes = bb_arena_alloc(&r->arena, studies->n * sizeof(*codes));
+
+		for (size_t i = 0; i < studies->n; i++)
+			codes[i] = studies->items[i].s;
+		u.studies = db_array_literal(&r->arena, codes, studies->n);
+	}
+	if (auth_password_hash(r->in[USER_PASSWORD].s, hash) != 0) {
+		reply_problem(r, 500, NULL, "could not hash the password (out of memory)");
+		return;
+	}
+	u.hash = hash;
+	if ((db = req_db(r)) == NULL)
+		return;
+	enum bb_err err = db_txn(db, user_create_txn, &u);
+	if (err == BB_ECONFLICT) {
+		reply_problem_code(r, "already-exists", NULL, "a user named \"%s\" already exists",
+		                   username);
+		return;
+	}
+	if (err == BB_EINVAL && !u.studies_found) {
+		reply_invalid_field(r, "studies", "names a study that does not exist");
+		return;
+	}
+	if (err != BB_OK) {
+		reply_db_error(r, err);
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)u.id);
+	cJSON_AddStringToObject(o, "username", username);
+	cJSON_AddStringToObject(o, "role", r->in[USER_ROLE].s);
+	cJSON *list = cJSON_AddArrayToObject(o, "studies");
+	for (size_t i = 0; studies->present && i < studies->n; i++)
+		cJSON_AddItemToArray(list, cJSON_CreateString(studies->items[i].s));
+	reply_json(r, 201, o);
+}
+
+void
+h_users_list(struct srv_req *r)
+{
+	struct page pg; /* answered whole: page parameters are only checked */
+	struct db_conn *db;
+	PGresult *res;
+	enum bb_err err;
+
+	if (!req_page(r, PAGE_NONE, &pg) || (db = req_db(r)) == NULL)
+		return;
+	if ((err = db_users_list(db, &res)) != BB_OK) {
+		reply_db_error(r, err);
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON *items = cJSON_AddArrayToObject(o, "items");
+	for (int i = 0; i < PQntuples(res); i++) {
+		cJSON *u = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(u, "id", strtod(PQgetvalue(res, i, 0), NULL));
+		cJSON_AddStringToObject(u, "username", PQgetvalue(res, i, 1));
+		cJSON_AddStringToObject(u, "role", PQgetvalue(res, i, 2));
+		cJSON_AddStringToObject(u, "created_at", PQgetvalue(res, i, 3));
+		cJSON_AddBoolToObject(u, "disabled", PQgetvalue(res, i, 4)[0] == 't');
+		cJSON_AddItemToObject(u, "studies", cJSON_Parse(PQgetvalue(res, i, 5)));
+		cJSON_AddItemToArray(items, u);
+	}
+	PQclear(res);
+	cJSON_AddNullToObject(o, "next_cursor");
+	reply_json(r, 200, o);
+}
+
+void
+h_tokens_create(struct srv_req *r)
+{
+	const char *username = r->in[TOKEN_USERNAME].s;
+	unsigned ttl = r->in[TOKEN_EXPIRES_IN_DAYS].present
+	                   ? (unsigned)r->in[TOKEN_EXPIRES_IN_DAYS].i * 86400u
+	                   : 0;
+	char token[AUTH_TOKEN_LEN + 1], expires[40];
+	unsigned char hash[AUTH_HASH_LEN];
+	int64_t user_id, token_id;
+	struct db_conn *db = req_db(r);
+	enum bb_err err;
+
+	if (db == NULL)
+		return;
+	err = db_users_find(db, username, &user_id);
+	if (err == BB_ENOTFOUND) {
+		reply_invalid_field(r, "username", "no user is named \"%s\"", username);
+		return;
+	}
+	auth_token_new(token, hash);
+	if (err == BB_OK)
+		err = db_tokens_insert(db, user_id, hash, "service", r->in[TOKEN_LABEL].s, ttl,
+		                       &token_id, expires);
+	if (err != BB_OK) {
+		reply_db_error(r, err);
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "token", token);
+	cJSON_AddNumberToObject(o, "id", (double)token_id);
+	cJSON_AddStringToObject(o, "username", username);
+	cJSON_AddStringToObject(o, "label", r->in[TOKEN_LABEL].s);
+	if (*expires)
+		cJSON_AddStringToObject(o, "expires_at", expires);
+	else
+		cJSON_AddNullToObject(o, "expires_at");
+	reply_json(r, 201, o);
+}

@@ -1,0 +1,363 @@
+/* config.c — the settings table and its parsers. */
+#include "cmd/config.h"
+
+#include "biobank.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum cfg_type { CFG_STRING, CFG_UINT, CFG_BOOL, CFG_LEVEL, CFG_TYPE__MAX };
+
+struct cfg_entry {
+	const char *name;
+	enum cfg_type type;
+	size_t offset;
+	const char *def; /* as text, parsed like user input; NULL: unset */
+	unsigned min, max;
+	bool secret;
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct srv_config, f)
+
+/* Sorted by name: `biobankd config` and docs/biobankd.8 list them in this order. */
+static const struct cfg_entry entries[] = {
+	{ "allow_plain_http", CFG_BOOL, OFF(allow_plain_http), "false", 0, 0, false,
+	  "Serve plain HTTP on a non-loopback address (behind a TLS proxy)." },
+	{ "body_limit", CFG_UINT, OFF(body_limit), "1048576", 1024, 256u << 20, false,
+	  "Largest request body in bytes; larger bodies get 413." },
+	{ "connection_timeout", CFG_UINT, OFF(connection_timeout), "30", 1, 3600, false,
+	  "Seconds an idle or slow client connection may stay open." },
+	{ "database_url", CFG_STRING, OFF(database_url), NULL, 0, 0, true,
+	  "libpq connection string or URI; unset: libpq's PG* variables." },
+	{ "listen", CFG_STRING, OFF(listen), "127.0.0.1:8080", 0, 0, false,
+	  "Address and port to listen on, HOST:PORT ([::1]:PORT for IPv6)." },
+	{ "log_level", CFG_LEVEL, OFF(log_level), "info", 0, 0, false,
+	  "error, warn, info (one line per request) or debug." },
+	{ "login_max_failures", CFG_UINT, OFF(login_max_failures), "5", 1, 1000, false,
+	  "Failed logins per user name within login_window before 429." },
+	{ "login_max_failures_addr", CFG_UINT, OFF(login_max_failures_addr), "20", 1, 100000, false,
+	  "Failed logins per client address within login_window before 429." },
+	{ "login_window", CFG_UINT, OFF(login_window), "900", 1, 86400, false,
+	  "Seconds over which failed logins are counted." },
+	{ "per_ip_connections", CFG_UINT, OFF(per_ip_connections), "64", 1, 100000, false,
+	  "Concurrent connections one client address may hold." },
+	{ "print_timeout", CFG_UINT, OFF(print_timeout), "10", 1, 120, false,
+	  "Seconds a label printer gets to connect, to take each write and to confirm." },
+	{ "printers", CFG_STRING, OFF(printers), NULL, 0, 0, false,
+	  "Label printers for POST /api/v1/print: NAME=URI[,NAME=URI...]." },
+	{ "session_ttl", CFG_UINT, OFF(session_ttl), "43200", 60, 2592000, false,
+	  "Seconds a login session token stays valid." },
+	{ "shutdown_timeout", CFG_UINT, OFF(shutdown_timeout), "30", 1, 3600, false,
+	  "Seconds to let requests in flight finish on SIGTERM." },
+	{ "static_dir", CFG_STRING, OFF(static_dir), NULL, 0, 0, false,
+	  "Folder of the bench web page; unset: the installed one." },
+	{ "threads", CFG_UINT, OFF(threads), "8", 1, 256, false,
+	  "Worker threads, each with its own database connection." },
+	{ "tls_cert", CFG_STRING, OFF(tls_cert), NULL, 0, 0, false,
+	  "PEM certificate chain; with tls_key, serve HTTPS." },
+	{ "tls_key", CFG_STRING, OFF(tls_key), NULL, 0, 0, false, "PEM private key for tls_cert." },
+	{ "token_cache_size", CFG_UINT, OFF(token_cache_size), "4096", 16, 1000000, false,
+	  "Tokens each daemon keeps verified in memory." },
+	{ "token_cache_ttl", CFG_UINT, OFF(token_cache_ttl), "60", 1, 3600, false,
+	  "Seconds a cached token is trusted before it is read again." },
+};
+
+enum { ENTRY_COUNT = sizeof(entries) / sizeof(entries[0]) };
+
+static const char *const level_names[LOG_LEVEL__MAX] = { "error", "warn", "info", "debug" };
+
+static void
+env_name(const struct cfg_entry *e, char *out, size_t n)
+{
+	size_t i = 0;
+
+	snprintf(out, n, "BIOBANK_");
+	i = strlen(out);
+	for (const char *p = e->name; *p && i + 1 < n; p++)
+		out[i++] = (char)toupper((unsigned char)*p);
+	out[i] = '\0';
+}
+
+static void
+flag_name(const struct cfg_entry *e, char *out, size_t n)
+{
+	size_t i = 2;
+
+	snprintf(out, n, "--");
+	for (const char *p = e->name; *p && i + 1 < n; p++)
+		out[i++] = *p == '_' ? '-' : *p;
+	out[i] = '\0';
+}
+
+/* Parse one value into cfg; on error print "source: message" and return -1. */
+static int
+set_value(struct srv_config *cfg, const struct cfg_entry *e, const char *val, const char *source,
+          FILE *err)
+{
+	void *field = (char *)cfg + e->offset;
+
+	switch (e->type) {
+	case CFG_STRING: {
+		char **s = field;
+
+		free(*s);
+		*s = *val ? bb_strdup(val) : NULL;
+		return 0;
+	}
+	case CFG_UINT: {
+		int64_t v;
+
+		if (!bb_parse_int64(val, e->min, e->max, &v)) {
+			fprintf(err, "biobankd: %s: \"%s\" is not a whole number from %u to %u\n",
+			        source, val, e->min, e->max);
+			return -1;
+		}
+		*(unsigned *)field = (unsigned)v;
+		return 0;
+	}
+	case CFG_BOOL:
+		if (strcmp(val, "true") == 0 || strcmp(val, "1") == 0 || strcmp(val, "yes") == 0) {
+			*(bool *)field = true;
+		} else if (strcmp(val, "false") == 0 || strcmp(val, "0") == 0 ||
+		           strcmp(val, "no") == 0) {
+			*(bool *)field = false;
+		} else {
+			fprintf(err, "biobankd: %s: \"%s\" is not true or false\n", source, val);
+			return -1;
+		}
+		return 0;
+	case CFG_LEVEL:
+		if (log_level_parse(val, field) != 0) {
+			fprintf(err,
+			        "biobankd: %s: \"%s\" is not one of error, warn, info, debug\n",
+			        source, val);
+			return -1;
+		}
+		return 0;
+	case CFG_TYPE__MAX:
+		break;
+	}
+	return -1;
+}
+
+static const struct cfg_entry *
+find_flag(const char *arg, size_t len)
+{
+	char flag[64];
+
+	for (size_t i = 0; i < ENTRY_COUNT; i++) {
+		flag_name(&entries[i], flag, sizeof(flag));
+		if (strlen(flag) == len && strncmp(flag, arg, len) == 0)
+			return &entries[i];
+	}
+	return NULL;
+}
+
+/* HOST:PORT, [V6]:PORT; the host must be a numeric address or localhost. */
+static int
+parse_listen(struct srv_config *cfg, FILE *err)
+{
+	const char *s = cfg->listen, *colon;
+	char host[128];
+	int64_t port;
+
+	if (s == NULL) {
+		fprintf(err, "biobankd: listen: an address is required\n");
+		return -1;
+	}
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host)) {
+			fprintf(err, "biobankd: listen: \"%s\" is not [ADDRESS]:PORT\n", s);
+			return -1;
+		}
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL || (size_t)(colon - s) >= sizeof(host)) {
+			fprintf(err, "biobankd: listen: \"%s\" is not HOST:PORT\n", s);
+			return -1;
+		}
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+	}
+	if (!bb_parse_int64(colon + 1, 1, 65535, &port)) {
+		fprintf(err, "biobankd: listen: \"%s\" is not a port from 1 to 65535\n", colon + 1);
+		return -1;
+	}
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	unsigned char buf[16];
+	if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1) {
+		fprintf(err, "biobankd: listen: \"%s\" is not a numeric IPv4 or IPv6 address\n",
+		        host);
+		return -1;
+	}
+	free(cfg->listen_host);
+	cfg->listen_host = bb_strdup(host);
+	cfg->listen_port = (unsigned)port;
+	return 0;
+}
+
+static bool
+is_loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
+}
+
+static int
+check_files(const struct srv_config *cfg, FILE *err)
+{
+	int problems = 0;
+
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+		fprintf(err, "biobankd: tls_cert and tls_key must be given together\n");
+		problems++;
+	}
+	const char *files[] = { cfg->tls_cert, cfg->tls_key };
+	const char *names[] = { "tls_cert", "tls_key" };
+	for (int i = 0; i < 2; i++) {
+		FILE *f;
+
+		if (files[i] == NULL)
+			continue;
+		if ((f = fopen(files[i], "r")) == NULL) {
+			fprintf(err, "biobankd: %s: cannot read %s\n", names[i], files[i]);
+			problems++;
+		} else {
+			fclose(f);
+		}
+	}
+	return problems;
+}
+
+int
+config_load(struct srv_config *cfg, int argc, char **argv, int *rest, FILE *err)
+{
+	int problems = 0;
+	char name[80];
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < ENTRY_COUNT; i++)
+		if (entries[i].def != NULL)
+			set_value(cfg, &entries[i], entries[i].def, "default", err);
+	for (size_t i = 0; i < ENTRY_COUNT; i++) {
+		const char *v;
+
+		env_name(&entries[i], name, sizeof(name));
+		if ((v = getenv(name)) != NULL && *v != '\0')
+			problems += set_value(cfg, &entries[i], v, name, err) != 0;
+	}
+	int i;
+	for (i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (strcmp(arg, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strncmp(arg, "--", 2) != 0)
+			break;
+		const char *eq = strchr(arg, '=');
+		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+		const struct cfg_entry *e = find_flag(arg, len);
+		if (e == NULL) {
+			fprintf(err, "biobankd: %.*s: unknown option\n", (int)len, arg);
+			problems++;
+			continue;
+		}
+		const char *val = eq ? eq + 1 : NULL;
+		if (val == NULL && e->type == CFG_BOOL) {
+			val = "true";
+		} else if (val == NULL) {
+			if (i + 1 >= argc) {
+				fprintf(err, "biobankd: %s: a value is required\n", arg);
+				problems++;
+				continue;
+			}
+			val = argv[++i];
+		}
+		flag_name(e, name, sizeof(name));
+		problems += set_value(cfg, e, val, name, err) != 0;
+	}
+	*rest = i;
+	problems += parse_listen(cfg, err) != 0;
+	problems += check_files(cfg, err);
+	if (cfg->listen_host != NULL && !is_loopback(cfg->listen_host) && cfg->tls_cert == NULL &&
+	    !cfg->allow_plain_http) {
+		fprintf(
+		    err,
+		    "biobankd: listen: %s is not a loopback address; give tls_cert and tls_key, "
+		    "or allow_plain_http behind a TLS proxy\n",
+		    cfg->listen_host);
+		problems++;
+	}
+	return problems;
+}
+
+static void
+format_value(const struct srv_config *cfg, const struct cfg_entry *e, char *out, size_t n)
+{
+	const void *field = (const char *)cfg + e->offset;
+
+	switch (e->type) {
+	case CFG_STRING: {
+		const char *s = *(char *const *)field;
+		snprintf(out, n, "%s", s == NULL ? "(unset)" : e->secret ? "(set, hidden)" : s);
+		break;
+	}
+	case CFG_UINT:
+		snprintf(out, n, "%u", *(const unsigned *)field);
+		break;
+	case CFG_BOOL:
+		snprintf(out, n, "%s", *(const bool *)field ? "true" : "false");
+		break;
+	case CFG_LEVEL:
+		snprintf(out, n, "%s", level_names[*(const enum log_level *)field]);
+		break;
+	case CFG_TYPE__MAX:
+		out[0] = '\0';
+		break;
+	}
+}
+
+void
+config_print(const struct srv_config *cfg, FILE *out)
+{
+	char val[512];
+
+	for (size_t i = 0; i < ENTRY_COUNT; i++) {
+		format_value(cfg, &entries[i], val, sizeof(val));
+		fprintf(out, "%s = %s\n", entries[i].name, val);
+	}
+}
+
+void
+config_usage(FILE *out)
+{
+	char flag[64], env[80];
+
+	for (size_t i = 0; i < ENTRY_COUNT; i++) {
+		flag_name(&entries[i], flag, sizeof(flag));
+		env_name(&entries[i], env, sizeof(env));
+		fprintf(out, "  %-26s %-32s default %s\n      %s\n", flag, env,
+		        entries[i].def ? entries[i].def : "unset", entries[i].help);
+	}
+}
+
+void
+config_free(struct srv_config *cfg)
+{
+	for (size_t i = 0; i < ENTRY_COUNT; i++)
+		if (entries[i].type == CFG_STRING)
+			free(*(char **)((char *)cfg + entries[i].offset));
+	free(cfg->listen_host);
+	memset(cfg, 0, sizeof(*cfg));
+}

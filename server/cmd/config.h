@@ -1,0 +1,53 @@
+/*
+ * config.h — biobankd's settings, from one sorted table (config.c) that
+ * feeds flag parsing, environment parsing and `biobankd config`.
+ * Each setting NAME is the flag --NAME (underscores as dashes) and the
+ * environment variable BIOBANK_NAME (upper case). Flags win over the
+ * environment, which wins over the default.
+ */
+#ifndef SRV_CONFIG_H
+#define SRV_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "http/log.h"
+
+struct srv_config {
+	char *database_url; /* NULL: libpq's PG* variables */
+	char *listen;       /* host:port as given */
+	char *listen_host;  /* parsed from listen */
+	unsigned listen_port;
+	unsigned threads;
+	char *tls_cert, *tls_key;
+	bool allow_plain_http; /* plain HTTP on a non-loopback address */
+	unsigned body_limit;
+	unsigned session_ttl; /* seconds */
+	char *static_dir;
+	enum log_level log_level;
+	unsigned login_max_failures, login_max_failures_addr, login_window;
+	unsigned token_cache_size, token_cache_ttl;
+	unsigned connection_timeout, shutdown_timeout;
+	unsigned per_ip_connections;
+	char *printers;         /* NAME=URI,... for POST /api/v1/print */
+	unsigned print_timeout; /* seconds a printer gets to connect, to take a write, to confirm */
+};
+
+/*
+ * Fill cfg from defaults, the environment, then argv (argv[0] is the first
+ * option, not the program). Every problem is printed to err as one line;
+ * returns the number of problems (0: cfg is valid). *rest is set to the
+ * index of the first non-option argument.
+ */
+int config_load(struct srv_config *cfg, int argc, char **argv, int *rest, FILE *err);
+
+/* Print every setting with its source name and current value (secrets hidden). */
+void config_print(const struct srv_config *cfg, FILE *out);
+
+/* Print the table as documentation: flag, variable, default, meaning. */
+void config_usage(FILE *out);
+
+void config_free(struct srv_config *cfg);
+
+#endif

@@ -1,0 +1,344 @@
+/* main.c — biobankd's subcommands: serve, migrate, user add, config. */
+#include "api/api.h"
+#include "api/printers.h"
+#include "cmd/config.h"
+#include "cmd/migrate.h"
+#include "db/accounts.h"
+#include "db/ledger_verify.h"
+#include "http/auth.h"
+#include "http/bind.h"
+#include "http/idempotency.h"
+#include "http/log.h"
+#include "http/metrics.h"
+#include "http/server.h"
+
+#include <curl/curl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What the commands that reach the database outside the pool prepare. */
+static const struct db_stmt *const accounts_sets[] = { db_accounts_statements, NULL };
+static const struct db_stmt *const ledger_sets[] = { db_ledger_statements, NULL };
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: biobankd serve [--listen HOST:PORT] [--threads N] [option ...]\n"
+	        "       biobankd migrate [option ...]\n"
+	        "       biobankd user add --role ROLE [--study CODE]... NAME\n"
+	        "       biobankd verify-ledger [option ...]\n"
+	        "       biobankd config [option ...]\n"
+	        "       biobankd --help | --version\n"
+	        "\n"
+	        "The database comes from BIOBANK_DATABASE_URL (a libpq connection string or URI),\n"
+	        "else from libpq's PG* variables. Options (each also BIOBANK_NAME in the "
+	        "environment):\n");
+	config_usage(out);
+}
+
+static int
+load_config(struct srv_config *cfg, int argc, char **argv, int *rest)
+{
+	int problems = config_load(cfg, argc, argv, rest, stderr);
+	struct srv_printers *printers = NULL;
+
+	problems += srv_printers_parse(cfg->printers, &printers, stderr);
+	srv_printers_free(printers);
+
+	if (problems > 0) {
+		fprintf(stderr, "biobankd: %d configuration problem%s; see biobankd --help\n",
+		        problems, problems == 1 ? "" : "s");
+		config_free(cfg);
+		return 2;
+	}
+	log_init(cfg->log_level);
+	return 0;
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	struct srv_config cfg;
+	struct srv s = { 0 };
+	int rest, rc;
+
+	if ((rc = load_config(&cfg, argc, argv, &rest)) != 0)
+		return rc;
+	if (rest != argc) {
+		fprintf(stderr, "biobankd: serve: unexpected argument \"%s\"\n", argv[rest]);
+		config_free(&cfg);
+		return 2;
+	}
+	/* A route bound to a parameter it cannot have is our bug: never serve it. */
+	if (bind_check(stderr) != 0) {
+		config_free(&cfg);
+		return 1;
+	}
+	s.cfg = &cfg;
+	struct srv_printers *printers = NULL;
+	srv_printers_parse(cfg.printers, &printers, stderr); /* checked by load_config() */
+	s.printers = printers;
+	sigset_t sigs;
+	srv_block_signals(&sigs);
+	if (auth_password_hash("no such user", s.dummy_hash) != 0)
+		fatalx("cannot hash a password: out of memory");
+	struct bb_arena startup = { 0 }; /* what the daemon's life needs, made once */
+	const struct db_stmt *const sets[] = {
+		db_accounts_statements,    db_ledger_statements,
+		db_idempotency_statements, audits_statements,
+		fhir_statements,           labels_statements,
+		participants_statements,   reports_statements,
+		shipments_statements,      specimens_statements,
+		specimens_csv_statements,  storage_statements,
+		bind_statements(&startup), NULL,
+	};
+	s.pool = db_pool_open(cfg.database_url, cfg.threads, sets);
+	s.auth = auth_cache_new(cfg.token_cache_size, cfg.token_cache_ttl);
+	s.metrics = metrics_new(route_count);
+	atomic_init(&s.stopping, false);
+	atomic_init(&s.active, 0);
+	if (auth_listener_start(&s) != 0)
+		fatal("cannot start the token listener");
+	rc = srv_run(&s);
+	auth_listener_stop(&s);
+	metrics_free(s.metrics);
+	auth_cache_free(s.auth);
+	db_pool_close(s.pool);
+	bb_arena_free(&startup);
+	srv_printers_free(printers);
+	config_free(&cfg);
+	return rc;
+}
+
+static int
+cmd_migrate(int argc, char **argv)
+{
+	struct srv_config cfg;
+	int rest, rc;
+
+	if ((rc = load_config(&cfg, argc, argv, &rest)) != 0)
+		return rc;
+	rc = rest == argc ? migrate_run(cfg.database_url, stdout, stderr) : 2;
+	if (rest != argc)
+		fprintf(stderr, "biobankd: migrate: unexpected argument \"%s\"\n", argv[rest]);
+	config_free(&cfg);
+	return rc;
+}
+
+struct user_add {
+	const char *name, *role, *hash, *studies;
+	int64_t id;
+	bool studies_found;
+};
+
+static enum bb_err
+user_add_txn(struct db_conn *c, void *arg)
+{
+	struct user_add *u = arg;
+	enum bb_err err = db_users_insert(c, u->name, u->hash, u->role, &u->id);
+
+	if (err != BB_OK || u->studies == NULL)
+		return err;
+	if ((err = db_users_limit(c, u->id, u->studies, &u->studies_found)) != BB_OK)
+		return err;
+	return u->studies_found ? BB_OK : BB_EINVAL;
+}
+
+static int
+read_password(char *buf, size_t n)
+{
+	if (fgets(buf, (int)n, stdin) == NULL)
+		return -1;
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return 0;
+}
+
+static int
+cmd_user(int argc, char **argv)
+{
+	struct srv_config cfg;
+	struct user_add u = { .studies_found = true };
+	const char *studies[64];
+	size_t nstudies = 0;
+	enum role role;
+	int rest, rc;
+
+	if (argc < 1 || strcmp(argv[0], "add") != 0) {
+		fprintf(stderr, "usage: biobankd user add --role ROLE [--study CODE]... NAME\n");
+		return 2;
+	}
+	/* Our own flags first; the rest are configuration options. */
+	int i;
+	char **cfg_argv = bb_calloc((size_t)argc + 1, sizeof(*cfg_argv));
+	int cfg_argc = 0;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
+			u.role = argv[++i];
+		} else if (strcmp(argv[i], "--study") == 0 && i + 1 < argc) {
+			if (nstudies == sizeof(studies) / sizeof(studies[0])) {
+				fprintf(stderr, "biobankd: user add: at most 64 studies\n");
+				free(cfg_argv);
+				return 2;
+			}
+			studies[nstudies++] = argv[++i];
+		} else if (strncmp(argv[i], "--", 2) == 0) {
+			cfg_argv[cfg_argc++] = argv[i];
+			if (strchr(argv[i], '=') == NULL && i + 1 < argc &&
+			    strcmp(argv[i], "--allow-plain-http") != 0)
+				cfg_argv[cfg_argc++] = argv[++i];
+		} else if (u.name == NULL) {
+			u.name = argv[i];
+		} else {
+			fprintf(stderr, "biobankd: user add: unexpected argument \"%s\"\n",
+			        argv[i]);
+			free(cfg_argv);
+			return 2;
+		}
+	}
+	if (u.role == NULL || u.name == NULL || role_parse(u.role, &role) != 0) {
+		fprintf(stderr,
+		        "usage: biobankd user add --role "
+		        "admin|manager|technician|auditor|printer [--study CODE]... NAME\n");
+		free(cfg_argv);
+		return 2;
+	}
+	rc = load_config(&cfg, cfg_argc, cfg_argv, &rest);
+	free(cfg_argv);
+	if (rc != 0)
+		return rc;
+
+	char password[1100], hash[128];
+	if (read_password(password, sizeof(password)) != 0 || strlen(password) < 8) {
+		fprintf(stderr, "biobankd: user add: give a password of at least 8 characters "
+		                "on standard input\n");
+		config_free(&cfg);
+		return 2;
+	}
+	if (sodium_init() < 0 || auth_password_hash(password, hash) != 0) {
+		sodium_memzero(password, sizeof(password));
+		fprintf(stderr, "biobankd: user add: cannot hash the password\n");
+		config_free(&cfg);
+		return 1;
+	}
+	sodium_memzero(password, sizeof(password));
+	u.hash = hash;
+	struct bb_arena a = { 0 };
+	if (nstudies > 0)
+		u.studies = db_array_literal(&a, studies, nstudies);
+
+	struct db_conn *c;
+	rc = 1;
+	if (db_connect(cfg.database_url, accounts_sets, &c) == BB_OK) {
+		enum bb_err err = db_txn(c, user_add_txn, &u);
+
+		if (err == BB_OK) {
+			printf("created user %s (%s)\n", u.name, u.role);
+			rc = 0;
+		} else if (err == BB_ECONFLICT) {
+			fprintf(stderr, "biobankd: user add: a user named %s already exists\n",
+			        u.name);
+		} else if (!u.studies_found) {
+			fprintf(stderr, "biobankd: user add: a --study names no study\n");
+		} else {
+			fprintf(stderr, "biobankd: user add: %s\n", db_error_message(c));
+		}
+		db_disconnect(c);
+	}
+	bb_arena_free(&a);
+	config_free(&cfg);
+	return rc;
+}
+
+static int
+cmd_verify(int argc, char **argv)
+{
+	struct srv_config cfg;
+	struct ledger_report rep;
+	struct db_conn *c;
+	int rest, rc;
+
+	if ((rc = load_config(&cfg, argc, argv, &rest)) != 0)
+		return rc;
+	rc = 2;
+	if (db_connect(cfg.database_url, ledger_sets, &c) == BB_OK) {
+		enum bb_err err = ledger_verify(c, &rep);
+
+		if (err != BB_OK) {
+			fprintf(stderr, "biobankd: verify-ledger: %s: %s\n", bb_strerror(err),
+			        db_error_message(c));
+		} else if (rep.ok) {
+			printf("ledger OK: %lld specimens, %lld events, every chain verifies\n",
+			       rep.specimens, rep.events);
+			rc = 0;
+		} else {
+			printf("ledger BROKEN: %lld of %lld specimens have a bad chain\n",
+			       rep.broken, rep.specimens);
+			for (size_t i = 0; i < rep.nbreaks; i++)
+				printf("specimen %s event %d: %s (%s)\n", rep.breaks[i].specimen,
+				       rep.breaks[i].seq, rep.breaks[i].reason,
+				       rep.breaks[i].detail);
+			if (rep.broken > (long long)rep.nbreaks)
+				printf("... and %lld more\n", rep.broken - (long long)rep.nbreaks);
+			rc = 1;
+		}
+		db_disconnect(c);
+	}
+	config_free(&cfg);
+	return rc;
+}
+
+static int
+cmd_config(int argc, char **argv)
+{
+	struct srv_config cfg;
+	int rest, rc;
+
+	if ((rc = load_config(&cfg, argc, argv, &rest)) != 0)
+		return rc;
+	config_print(&cfg, stdout);
+	config_free(&cfg);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (sodium_init() < 0) {
+		fprintf(stderr, "biobankd: libsodium cannot start\n");
+		return 1;
+	}
+	/* The label library's HTTP printers use libcurl: set it up before any thread starts. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "biobankd: libcurl cannot start\n");
+		return 1;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0) {
+		printf("biobankd %s\n", BB_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(argc - 2, argv + 2);
+	if (strcmp(cmd, "migrate") == 0)
+		return cmd_migrate(argc - 2, argv + 2);
+	if (strcmp(cmd, "user") == 0)
+		return cmd_user(argc - 2, argv + 2);
+	if (strcmp(cmd, "verify-ledger") == 0)
+		return cmd_verify(argc - 2, argv + 2);
+	if (strcmp(cmd, "config") == 0)
+		return cmd_config(argc - 2, argv + 2);
+	fprintf(stderr, "biobankd: unknown command \"%s\"\n", cmd);
+	usage(stderr);
+	return 2;
+}

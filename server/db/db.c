@@ -1,0 +1,544 @@
+/* db.c — connection pool, statement preparation, error mapping, transactions. */
+#include "db/db.h"
+
+#include "http/log.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum {
+	TXN_ATTEMPTS = 12,
+	RECONNECT_HOLDOFF_MS = 200, /* after a failed connect, fail fast this long */
+	ACQUIRE_WAIT_MS = 5000,
+};
+
+struct db_conn {
+	PGconn *pg;
+	bool in_txn;
+	bool retry_hit; /* 40001/40P01 since the last BEGIN: only a re-run can succeed */
+	char state[6];
+	char message[512];
+	struct db_diag diag;               /* the last error's other fields, for the reply */
+	const struct db_stmt *const *sets; /* prepared on every (re)connect; NULL: none */
+};
+
+struct db_pool {
+	char *conninfo;
+	unsigned size;
+	unsigned in_use;
+	struct db_conn *conns;
+	bool *taken;
+	struct timespec last_failure;
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+};
+
+static const struct db_stmt txn_statements[] = {
+	{ "db_begin", "BEGIN" },
+	{ "db_commit", "COMMIT" },
+	{ "db_rollback", "ROLLBACK" },
+	{ "db_ping", "SELECT 1" },
+	{ "db_long_statements", "SELECT set_config('statement_timeout', $1, true)" },
+	{ NULL, NULL },
+};
+
+static long
+ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+static void
+diag_clear(struct db_diag *d)
+{
+	free(d->detail);
+	memset(d, 0, sizeof(*d));
+}
+
+static void
+set_error(struct db_conn *c, const char *state, const char *msg)
+{
+	diag_clear(&c->diag);
+	snprintf(c->state, sizeof(c->state), "%s", state ? state : "");
+	snprintf(c->message, sizeof(c->message), "%s", msg ? msg : "");
+	/* libpq messages end in a newline; replies and logs want one line. */
+	size_t n = strlen(c->message);
+	while (n > 0 && (c->message[n - 1] == '\n' || c->message[n - 1] == ' '))
+		c->message[--n] = '\0';
+}
+
+static enum bb_err
+prepare_one(struct db_conn *c, const struct db_stmt *s)
+{
+	PGresult *r = PQprepare(c->pg, s->name, s->sql, 0, NULL);
+	enum bb_err err = BB_OK;
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		set_error(c, PQresultErrorField(r, PG_DIAG_SQLSTATE), PQresultErrorMessage(r));
+		log_warnx("%s: statement %s: %s", __func__, s->name, c->message);
+		err = PQstatus(c->pg) == CONNECTION_OK ? BB_EINTERNAL : BB_EDBDOWN;
+	}
+	PQclear(r);
+	return err;
+}
+
+static enum bb_err
+prepare_all(struct db_conn *c)
+{
+	enum bb_err err;
+
+	for (const struct db_stmt *s = txn_statements; s->name != NULL; s++)
+		if ((err = prepare_one(c, s)) != BB_OK)
+			return err;
+	for (size_t i = 0; c->sets[i] != NULL; i++)
+		for (const struct db_stmt *s = c->sets[i]; s->name != NULL; s++)
+			if ((err = prepare_one(c, s)) != BB_OK)
+				return err;
+	return BB_OK;
+}
+
+/* Our keywords come first so that the caller's conninfo overrides them. */
+static PGconn *
+connect_pg(const char *conninfo)
+{
+	const char *keys[] = { "connect_timeout", "application_name", "options",
+		               "keepalives_idle", "dbname",           NULL };
+	const char *vals[] = {
+		"3", "biobankd", "-c statement_timeout=60000", "30", conninfo ? conninfo : "", NULL
+	};
+
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+static enum bb_err
+conn_open(struct db_conn *c, const char *conninfo)
+{
+	if (c->pg != NULL)
+		PQfinish(c->pg);
+	c->in_txn = false;
+	c->pg = connect_pg(conninfo);
+	if (PQstatus(c->pg) != CONNECTION_OK) {
+		set_error(c, "08006", PQerrorMessage(c->pg));
+		PQfinish(c->pg);
+		c->pg = NULL;
+		return BB_EDBDOWN;
+	}
+	if (c->sets != NULL) {
+		enum bb_err err = prepare_all(c);
+
+		if (err != BB_OK) {
+			PQfinish(c->pg);
+			c->pg = NULL;
+			/* An unprepared statement means the schema is not what this binary needs.
+			 */
+			return BB_EDBDOWN;
+		}
+	}
+	return BB_OK;
+}
+
+/*
+ * An idle connection should have nothing to read. If it has, the server
+ * closed it (restart, admin termination): reconnect before use rather than
+ * fail the request that would have used it.
+ */
+static bool
+conn_usable(struct db_conn *c)
+{
+	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK)
+		return false;
+	struct pollfd p = { .fd = PQsocket(c->pg), .events = POLLIN };
+	return poll(&p, 1, 0) == 0;
+}
+
+struct db_pool *
+db_pool_open(const char *conninfo, unsigned size, const struct db_stmt *const *sets)
+{
+	struct db_pool *p = bb_calloc(1, sizeof(*p));
+
+	p->conninfo = conninfo ? bb_strdup(conninfo) : NULL;
+	p->size = size;
+	p->conns = bb_calloc(size, sizeof(*p->conns));
+	for (unsigned i = 0; i < size; i++)
+		p->conns[i].sets = sets;
+	p->taken = bb_calloc(size, sizeof(*p->taken));
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	return p;
+}
+
+void
+db_pool_close(struct db_pool *p)
+{
+	if (p == NULL)
+		return;
+	for (unsigned i = 0; i < p->size; i++) {
+		if (p->conns[i].pg != NULL)
+			PQfinish(p->conns[i].pg);
+		diag_clear(&p->conns[i].diag);
+	}
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->freed);
+	free(p->conns);
+	free(p->taken);
+	free(p->conninfo);
+	free(p);
+}
+
+void
+db_pool_usage(struct db_pool *p, unsigned *in_use, unsigned *size)
+{
+	pthread_mutex_lock(&p->lock);
+	*in_use = p->in_use;
+	*size = p->size;
+	pthread_mutex_unlock(&p->lock);
+}
+
+enum bb_err
+db_acquire(struct db_pool *p, struct db_conn **out)
+{
+	struct timespec deadline;
+	struct db_conn *c = NULL;
+	unsigned idx = 0;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += ACQUIRE_WAIT_MS / 1000;
+	pthread_mutex_lock(&p->lock);
+	while (c == NULL) {
+		/* Prefer a connected one: a cold connection costs a connect and a prepare. */
+		for (unsigned i = 0; i < p->size; i++) {
+			if (!p->taken[i] &&
+			    (c == NULL || (p->conns[i].pg != NULL && c->pg == NULL))) {
+				c = &p->conns[i];
+				idx = i;
+			}
+		}
+		if (c == NULL && pthread_cond_timedwait(&p->freed, &p->lock, &deadline) != 0) {
+			pthread_mutex_unlock(&p->lock);
+			log_warnx("%s: no connection free after %d ms", __func__, ACQUIRE_WAIT_MS);
+			return BB_EDBDOWN;
+		}
+	}
+	p->taken[idx] = true;
+	p->in_use++;
+	bool holdoff =
+	    p->last_failure.tv_sec != 0 && ms_since(&p->last_failure) < RECONNECT_HOLDOFF_MS;
+	pthread_mutex_unlock(&p->lock);
+
+	if (!conn_usable(c)) {
+		enum bb_err err = BB_EDBDOWN;
+
+		if (!holdoff)
+			err = conn_open(c, p->conninfo);
+		if (err != BB_OK) {
+			pthread_mutex_lock(&p->lock);
+			if (!holdoff) {
+				clock_gettime(CLOCK_MONOTONIC, &p->last_failure);
+				log_warnx("database unavailable: %s", c->message);
+			}
+			pthread_mutex_unlock(&p->lock);
+			db_release(p, c);
+			return BB_EDBDOWN;
+		}
+		pthread_mutex_lock(&p->lock);
+		p->last_failure.tv_sec = 0;
+		pthread_mutex_unlock(&p->lock);
+	}
+	c->state[0] = c->message[0] = '\0';
+	c->retry_hit = false;
+	diag_clear(&c->diag);
+	*out = c;
+	return BB_OK;
+}
+
+void
+db_release(struct db_pool *p, struct db_conn *c)
+{
+	/* A transaction left open by a failed path must not leak into the next request. */
+	if (c->in_txn)
+		db_rollback(c);
+	pthread_mutex_lock(&p->lock);
+	p->taken[c - p->conns] = false;
+	p->in_use--;
+	pthread_cond_signal(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static enum bb_err
+map_state(const char *st)
+{
+	static const struct {
+		const char *state;
+		enum bb_err err;
+	} exact[] = {
+		{ "40001", BB_ERETRY },    { "40P01", BB_ERETRY },    { "23505", BB_ECONFLICT },
+		{ "23P01", BB_ECONFLICT }, { "BB409", BB_ECONFLICT }, { "BB404", BB_ENOTFOUND },
+		{ "BB400", BB_EINVAL },    { "23502", BB_EINVAL },    { "23503", BB_EINVAL },
+		{ "23514", BB_EINVAL },    { "57P01", BB_EDBDOWN },   { "57P02", BB_EDBDOWN },
+		{ "57P03", BB_EDBDOWN },
+	};
+
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (strcmp(st, exact[i].state) == 0)
+			return exact[i].err;
+	if (strncmp(st, "08", 2) == 0 || strncmp(st, "53", 2) == 0)
+		return BB_EDBDOWN;
+	if (strncmp(st, "22", 2) == 0)
+		return BB_EINVAL;
+	return BB_EINTERNAL;
+}
+
+enum bb_err
+db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *params, PGresult **res)
+{
+	PGresult *r;
+
+	if (res != NULL)
+		*res = NULL;
+	if (c->pg == NULL) {
+		set_error(c, "08003", "no connection");
+		return BB_EDBDOWN;
+	}
+	r = PQexecPrepared(c->pg, stmt, nparams, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		if (res != NULL)
+			*res = r;
+		else
+			PQclear(r);
+		return BB_OK;
+	}
+	return db_result_error(c, stmt, r);
+}
+
+enum bb_err
+db_result_error(struct db_conn *c, const char *stmt, PGresult *r)
+{
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+	set_error(c, state ? state : "08006", msg ? msg : PQerrorMessage(c->pg));
+	/* What a function raised as data (COLUMN, DETAIL), and what PostgreSQL names itself. */
+	const char *column = PQresultErrorField(r, PG_DIAG_COLUMN_NAME);
+	const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+	const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+	snprintf(c->diag.column, sizeof(c->diag.column), "%s", column ? column : "");
+	snprintf(c->diag.constraint, sizeof(c->diag.constraint), "%s",
+	         constraint ? constraint : "");
+	c->diag.detail = detail ? bb_strdup(detail) : NULL;
+	PQclear(r);
+	enum bb_err err = PQstatus(c->pg) != CONNECTION_OK ? BB_EDBDOWN : map_state(c->state);
+	if (err == BB_EDBDOWN) {
+		/* Whatever was open died with the connection. */
+		c->in_txn = false;
+		PQfinish(c->pg);
+		c->pg = NULL;
+	} else if (err == BB_ERETRY) {
+		c->retry_hit = true;
+	} else if (err == BB_EINTERNAL) {
+		log_warnx("%s: %s: SQLSTATE %s: %s", __func__, stmt, c->state, c->message);
+	}
+	return err;
+}
+
+enum bb_err
+db_long_statements(struct db_conn *c, unsigned timeout_ms)
+{
+	char v[16];
+	const char *params[] = { v };
+
+	snprintf(v, sizeof(v), "%u", timeout_ms);
+	return db_exec(c, "db_long_statements", 1, params, NULL);
+}
+
+const char *
+db_error_state(const struct db_conn *c)
+{
+	return c->state;
+}
+
+const char *
+db_error_message(const struct db_conn *c)
+{
+	return c->message;
+}
+
+const struct db_diag *
+db_error_diag(const struct db_conn *c)
+{
+	return &c->diag;
+}
+
+enum bb_err
+db_begin(struct db_conn *c)
+{
+	c->retry_hit = false;
+	enum bb_err err = db_exec(c, "db_begin", 0, NULL, NULL);
+
+	if (err == BB_OK)
+		c->in_txn = true;
+	return err;
+}
+
+enum bb_err
+db_commit(struct db_conn *c)
+{
+	enum bb_err err = db_exec(c, "db_commit", 0, NULL, NULL);
+
+	/* A failed COMMIT ends the transaction too (the server rolled it back). */
+	c->in_txn = false;
+	return err;
+}
+
+void
+db_rollback(struct db_conn *c)
+{
+	char state[6], message[512];
+	struct db_diag diag = c->diag;
+
+	/* Keep the error that caused the rollback for the reply. */
+	memcpy(state, c->state, sizeof(state));
+	memcpy(message, c->message, sizeof(message));
+	memset(&c->diag, 0, sizeof(c->diag));
+	if (c->pg != NULL)
+		db_exec(c, "db_rollback", 0, NULL, NULL);
+	c->in_txn = false;
+	diag_clear(&c->diag);
+	memcpy(c->state, state, sizeof(state));
+	memcpy(c->message, message, sizeof(message));
+	c->diag = diag;
+}
+
+bool
+db_in_txn(const struct db_conn *c)
+{
+	return c->in_txn;
+}
+
+bool
+db_txn_retryable(const struct db_conn *c)
+{
+	return c->retry_hit;
+}
+
+static void
+backoff(int attempt)
+{
+	/* 1, 2, 4 ... 64 ms, and as much again at random, so racing transactions do not collide
+	 * again in step. libsodium's generator is thread-safe and seeded once by sodium_init() at
+	 * start-up: no shared state of ours between workers. */
+	uint32_t base = 1000u << (attempt < 6 ? attempt : 6);
+	uint32_t us = base + randombytes_uniform(base);
+	struct timespec ts = { us / 1000000, (long)(us % 1000000) * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * The one retry loop. Every unit of database work runs through it: a
+ * handler's own transaction, a single implicit statement, and a request
+ * sent with an Idempotency-Key, whose unit (claim, handler, stored answer)
+ * is one fn (idempotency.c). Inside an open transaction fn simply runs:
+ * a deadlock has aborted the whole transaction, not just fn's part, so
+ * only the outermost runner can usefully run it again.
+ */
+static enum bb_err
+txn_run(struct db_conn *c, db_txn_fn fn, void *arg, bool explicit)
+{
+	enum bb_err err;
+
+	if (c->in_txn)
+		return fn(c, arg);
+	for (int attempt = 0;; attempt++) {
+		if (explicit && (err = db_begin(c)) != BB_OK)
+			return err;
+		err = fn(c, arg);
+		if (explicit) {
+			if (err == BB_OK)
+				err = db_commit(c);
+			else
+				db_rollback(c);
+		}
+		if (err != BB_ERETRY || attempt + 1 == TXN_ATTEMPTS)
+			return err;
+		backoff(attempt);
+	}
+}
+
+enum bb_err
+db_txn(struct db_conn *c, db_txn_fn fn, void *arg)
+{
+	return txn_run(c, fn, arg, true);
+}
+
+enum bb_err
+db_txn_implicit(struct db_conn *c, db_txn_fn fn, void *arg)
+{
+	return txn_run(c, fn, arg, false);
+}
+
+enum bb_err
+db_connect(const char *conninfo, const struct db_stmt *const *sets, struct db_conn **out)
+{
+	struct db_conn *c = bb_calloc(1, sizeof(*c));
+	c->sets = sets;
+	enum bb_err err = conn_open(c, conninfo);
+
+	if (err != BB_OK) {
+		fprintf(stderr, "biobankd: cannot connect to the database: %s\n", c->message);
+		diag_clear(&c->diag);
+		free(c);
+		return err;
+	}
+	*out = c;
+	return BB_OK;
+}
+
+void
+db_disconnect(struct db_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->pg != NULL)
+		PQfinish(c->pg);
+	diag_clear(&c->diag);
+	free(c);
+}
+
+PGconn *
+db_pgconn(struct db_conn *c)
+{
+	return c->pg;
+}
+
+char *
+db_array_literal(struct bb_arena *a, const char *const *items, size_t n)
+{
+	struct bb_buf b = { 0 };
+
+	bb_buf_puts(&b, "{");
+	for (size_t i = 0; i < n; i++) {
+		if (items[i] == NULL) {
+			bb_buf_puts(&b, i ? ",NULL" : "NULL");
+			continue;
+		}
+		bb_buf_puts(&b, i ? ",\"" : "\"");
+		for (const char *p = items[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				bb_buf_append(&b, "\\", 1);
+			bb_buf_append(&b, p, 1);
+		}
+		bb_buf_puts(&b, "\"");
+	}
+	bb_buf_puts(&b, "}");
+	char *out = bb_arena_strndup(a, b.data, b.len);
+	bb_buf_free(&b);
+	return out;
+}

@@ -1,0 +1,124 @@
+/*
+ * db.h — PostgreSQL access: a pool with one connection per worker thread,
+ * named statements prepared on every (re)connect, and a transaction runner
+ * that retries serialization failures and deadlocks.
+ */
+#ifndef SRV_DB_H
+#define SRV_DB_H
+
+#include "biobank.h"
+
+#include <libpq-fe.h>
+
+struct db_pool;
+struct db_conn;
+
+/* A named statement; the name is the C function's that runs it. */
+struct db_stmt {
+	const char *name;
+	const char *sql;
+};
+
+/*
+ * Open a pool of size connections for conninfo (NULL: libpq's PG*
+ * variables). Connections are made lazily, so the daemon starts while the
+ * database is down. sets is a NULL-terminated list of statement lists (each
+ * ended by a NULL name), every module's that the program runs; they are
+ * prepared on every (re)connect and must outlive the pool. The pool is freed
+ * with db_pool_close().
+ */
+struct db_pool *db_pool_open(const char *conninfo, unsigned size,
+                             const struct db_stmt *const *sets);
+void db_pool_close(struct db_pool *pool);
+
+/* Connections handed out now, and the pool's size (for /metrics). */
+void db_pool_usage(struct db_pool *pool, unsigned *in_use, unsigned *size);
+
+/*
+ * Take a connection, (re)connecting and preparing as needed. Returns
+ * BB_EDBDOWN quickly when the database cannot be reached. The caller gives
+ * it back with db_release() on every path.
+ */
+enum bb_err db_acquire(struct db_pool *pool, struct db_conn **out);
+void db_release(struct db_pool *pool, struct db_conn *c);
+
+/*
+ * Run a prepared statement with text parameters (NULL for SQL NULL).
+ * On BB_OK *res holds the result (caller PQclear()s; may pass NULL to
+ * discard). Errors: BB_EDBDOWN (connection lost), BB_ERETRY (40001,
+ * 40P01), BB_ECONFLICT (23505 unique, 23P01 exclusion, BB409 raised by a
+ * function), BB_ENOTFOUND (BB404), BB_EINVAL (BB400, class 22, 23502/23503/
+ * 23514), BB_EINTERNAL (anything else, logged). The message of the last
+ * error is kept on the connection for the reply.
+ */
+enum bb_err db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
+                    PGresult **res);
+
+/* Record r's error as the connection's last (state, message, diagnostics),
+ * log it when it is our bug, and map it; frees r. For results read other
+ * than through db_exec (a streamed query). */
+enum bb_err db_result_error(struct db_conn *c, const char *stmt, PGresult *r);
+
+/*
+ * Lift the per-statement timeout (statement_timeout on every connection,
+ * connect_pg) for the rest of the caller's transaction: 0 means none. For the
+ * statements whose work grows with the whole database (verify-ledger,
+ * exports, reports), which a busy day's per-request limit would kill.
+ */
+enum bb_err db_long_statements(struct db_conn *c, unsigned timeout_ms);
+
+/* The last error's SQLSTATE and primary message ("" when none). */
+const char *db_error_state(const struct db_conn *c);
+const char *db_error_message(const struct db_conn *c);
+
+/*
+ * The last error's other diagnostic fields ("" or NULL when the error had
+ * none): what our functions raise as data (bb_fail in
+ * migrations/functions/common.sql: the field at fault as COLUMN, {"code",
+ * facts} as JSON in DETAIL) and the constraint PostgreSQL names. Owned by
+ * the connection, valid until its next statement.
+ */
+struct db_diag {
+	char column[256];
+	char constraint[128];
+	char *detail;
+};
+const struct db_diag *db_error_diag(const struct db_conn *c);
+
+/*
+ * Run fn in one transaction (BEGIN ... COMMIT), retrying the whole of it
+ * a bounded number of times, with random back-off, when fn or COMMIT
+ * returns BB_ERETRY; fn must therefore be safe to run again (start from
+ * its inputs, not from what an earlier run left). Inside an open
+ * transaction fn simply runs: the outermost runner owns the retries.
+ * With implicit, no BEGIN/COMMIT is sent: fn must send exactly one
+ * statement (PostgreSQL runs it atomically), which saves two round trips.
+ */
+typedef enum bb_err (*db_txn_fn)(struct db_conn *c, void *arg);
+enum bb_err db_txn(struct db_conn *c, db_txn_fn fn, void *arg);
+enum bb_err db_txn_implicit(struct db_conn *c, db_txn_fn fn, void *arg);
+
+/*
+ * True when a statement since the last BEGIN failed with 40001 or 40P01:
+ * the transaction is lost and only running it again can succeed. An outer
+ * fn reads it after inner code that answered the failure itself.
+ */
+bool db_txn_retryable(const struct db_conn *c);
+
+/* Begin and end an explicit transaction that spans several db_txn calls. */
+enum bb_err db_begin(struct db_conn *c);
+enum bb_err db_commit(struct db_conn *c);
+void db_rollback(struct db_conn *c);
+bool db_in_txn(const struct db_conn *c);
+
+/* A PostgreSQL array literal of n strings, quoted (a NULL item is SQL NULL), allocated from a. */
+char *db_array_literal(struct bb_arena *a, const char *const *items, size_t n);
+
+/* A new connection outside any pool (migrate, CLI tools), with sets prepared as
+ * db_pool_open's; NULL: nothing prepared, not even the transaction runner's. */
+enum bb_err db_connect(const char *conninfo, const struct db_stmt *const *sets,
+                       struct db_conn **out);
+void db_disconnect(struct db_conn *c);
+PGconn *db_pgconn(struct db_conn *c);
+
+#endif

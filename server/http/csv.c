@@ -1,0 +1,124 @@
+/*
+ * csv.c — CSV answers (RFC 4180): Accept negotiation, field quoting with
+ * formula neutralising, and rows of a libpq result written as CSV lines.
+ */
+#include "http/csv.h"
+
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+bool
+csv_wanted(struct srv_req *r)
+{
+	const char *accept = req_header(r, MHD_HTTP_HEADER_ACCEPT);
+
+	while (accept != NULL && *accept != '\0') {
+		size_t len = strcspn(accept, ",");
+		const char *p = accept;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (p < accept + len && (size_t)(accept + len - p) >= 8 &&
+		    strncasecmp(p, "text/csv", 8) == 0 &&
+		    (p[8] == ',' || p[8] == ';' || p[8] == ' ' || p[8] == '\0')) {
+			/* A parameter q=0 (or 0.0...) refuses the type. */
+			const char *q = p + 8;
+			bool refused = false;
+
+			while (q < accept + len) {
+				q += strspn(q, "; \t");
+				if (strncasecmp(q, "q=", 2) == 0) {
+					double v = strtod(q + 2, NULL);
+					refused = v <= 0;
+				}
+				q += strcspn(q, ";,");
+			}
+			if (!refused)
+				return true;
+		}
+		accept += len;
+		if (*accept == ',')
+			accept++;
+	}
+	return false;
+}
+
+/* -12, +3.5: a spreadsheet reads these as numbers, never as formulas. */
+static bool
+plain_number(const char *s)
+{
+	s += *s == '-' || *s == '+';
+	if (*s < '0' || *s > '9')
+		return false;
+	s += strspn(s, "0123456789");
+	if (*s == '.' && s[1] >= '0' && s[1] <= '9')
+		s += 1 + strspn(s + 1, "0123456789");
+	return *s == '\0';
+}
+
+/*
+ * A cell that Excel or LibreOffice would run as a formula: one that starts
+ * with = + - @, TAB or CR (OWASP, "CSV injection"), unless it is a plain
+ * number. Such text came from a person (a note, a name, a barcode).
+ */
+static bool
+formula_like(const char *s)
+{
+	return strchr("=+-@\t\r", *s) != NULL && !plain_number(s);
+}
+
+void
+csv_field(struct bb_buf *b, const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return;
+	bool formula = formula_like(s);
+	if (!formula && strpbrk(s, ",\"\r\n") == NULL) {
+		bb_buf_puts(b, s);
+		return;
+	}
+	bb_buf_append(b, "\"", 1);
+	/* The apostrophe makes the spreadsheet show the text as text; it stays visible. */
+	if (formula)
+		bb_buf_append(b, "'", 1);
+	for (const char *p = s; *p != '\0';) {
+		size_t n = strcspn(p, "\"");
+
+		bb_buf_append(b, p, n);
+		p += n;
+		if (*p == '"') {
+			bb_buf_append(b, "\"\"", 2);
+			p++;
+		}
+	}
+	bb_buf_append(b, "\"", 1);
+}
+
+void
+csv_header(struct bb_buf *b, const PGresult *res, int first)
+{
+	for (int c = first; c < PQnfields(res); c++) {
+		if (c > first)
+			bb_buf_append(b, ",", 1);
+		csv_field(b, PQfname(res, c));
+	}
+	bb_buf_append(b, "\r\n", 2);
+}
+
+void
+csv_rows(struct bb_buf *b, const PGresult *res, int first)
+{
+	int nf = PQnfields(res);
+
+	for (int row = 0; row < PQntuples(res); row++) {
+		for (int c = first; c < nf; c++) {
+			if (c > first)
+				bb_buf_append(b, ",", 1);
+			if (!PQgetisnull(res, row, c))
+				csv_field(b, PQgetvalue(res, row, c));
+		}
+		bb_buf_append(b, "\r\n", 2);
+	}
+}

@@ -1,0 +1,29 @@
+/*
+ * csv.h — CSV answers (RFC 4180): content negotiation, field quoting, and
+ * rows of a libpq result written as CSV lines.
+ */
+#ifndef SRV_CSV_H
+#define SRV_CSV_H
+
+#include "http/server.h"
+
+#define CSV_MEDIA_TYPE "text/csv; charset=utf-8"
+
+/* True when the request's Accept header lists text/csv (with a q above 0). */
+bool csv_wanted(struct srv_req *r);
+
+/*
+ * Append one field, quoted when it holds a comma, quote, CR or LF (quotes
+ * doubled). A field a spreadsheet would run as a formula (it starts with
+ * = + - @, TAB or CR and is not a plain number such as -12) is written
+ * quoted with an apostrophe first: "'=HYPERLINK(...)" (docs/api.md, CSV).
+ */
+void csv_field(struct bb_buf *b, const char *s);
+
+/* Append the header line: the result's column names from column first on. */
+void csv_header(struct bb_buf *b, const PGresult *res, int first);
+
+/* Append every row of res as a CRLF-terminated line, columns first onwards; NULL is empty. */
+void csv_rows(struct bb_buf *b, const PGresult *res, int first);
+
+#endif

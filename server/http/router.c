@@ -1,0 +1,346 @@
+/* router.c — the routing table (router.h), and how a request finds its route. */
+#include "http/bind.h"
+#include "api/api.h"
+
+#include <string.h>
+
+/*
+ * Route bindings (bind.h): where each parameter of the route's SQL function
+ * comes from, in the function's order.
+ */
+#define END                                                                                        \
+	{                                                                                          \
+		ARG_END, 0, NULL                                                                   \
+	}
+#define PATH(i)                                                                                    \
+	{                                                                                          \
+		ARG_PATH, (i), NULL                                                                \
+	}
+#define ID(i, what)                                                                                \
+	{                                                                                          \
+		ARG_PATH_ID, (i), (what)                                                           \
+	}
+#define REF(i)                                                                                     \
+	{                                                                                          \
+		ARG_PATH_REF, (i), NULL                                                            \
+	}
+#define BODY(name)                                                                                 \
+	{                                                                                          \
+		ARG_BODY, 0, (name)                                                                \
+	}
+#define QUERY(name)                                                                                \
+	{                                                                                          \
+		ARG_QUERY, 0, (name)                                                               \
+	}
+#define CONST(v)                                                                                   \
+	{                                                                                          \
+		ARG_CONST, 0, (v)                                                                  \
+	}
+#define STUDIES                                                                                    \
+	{                                                                                          \
+		ARG_STUDIES, 0, NULL                                                               \
+	}
+#define ACTOR                                                                                      \
+	{ ARG_ACTOR, 0, NULL },                                                                    \
+	{                                                                                          \
+		ARG_ACTOR_ID, 0, NULL                                                              \
+	}
+#define PAGE_SIZE                                                                                  \
+	{                                                                                          \
+		ARG_PAGE_SIZE, 0, NULL                                                             \
+	}
+#define CURSOR                                                                                     \
+	{                                                                                          \
+		ARG_CURSOR, 0, NULL                                                                \
+	}
+#define AFTER                                                                                      \
+	{                                                                                          \
+		ARG_AFTER, 0, NULL                                                                 \
+	}
+#define SQL(fn_, status_, ...)                                                                     \
+	(&(const struct sql_call){ .fn = (fn_), .status = (status_), .args = { __VA_ARGS__ } })
+/* A report over every specimen: no per-statement timeout (reply_from_report). */
+#define REPORT(fn_, ...)                                                                           \
+	(&(const struct sql_call){                                                                 \
+	    .fn = (fn_), .status = 200, .whole_db = true, .args = { __VA_ARGS__ } })
+/* A list: ?limit= and ?cursor= are checked as page_ says, then read by PAGE_SIZE, CURSOR, AFTER. */
+#define LIST(fn_, page_, ...)                                                                      \
+	(&(const struct sql_call){                                                                 \
+	    .fn = (fn_), .status = 200, .paged = true, .page = (page_), .args = { __VA_ARGS__ } })
+/*
+ * A custody action on one specimen: one function, the action named by the
+ * route; then box, position, from.box, from.position, reason, thawed, and
+ * the quantity used (value, unit).
+ */
+#define ACT(action, ...)                                                                           \
+	SQL("bb_specimen_act", 200, CONST(action), REF(0), STUDIES, ACTOR, __VA_ARGS__)
+#define NONE                                                                                       \
+	{                                                                                          \
+		ARG_NULL, 0, NULL                                                                  \
+	}
+#define PLACE BODY("box"), BODY("position")
+
+#define ADMIN    R(ROLE_ADMIN)
+#define MANAGERS (R(ROLE_ADMIN) | R(ROLE_MANAGER))
+#define BENCH    (MANAGERS | R(ROLE_TECHNICIAN)) /* who handles tubes */
+#define READERS  (BENCH | R(ROLE_AUDITOR))       /* who may look */
+#define AUDITORS (MANAGERS | R(ROLE_AUDITOR))    /* who checks the books */
+
+const struct route routes[] = {
+	{ "GET", "/healthz", ROLES_PUBLIC, h_health_live, BODY_NONE, NULL },
+	{ "GET", "/readyz", ROLES_PUBLIC, h_health_ready, BODY_NONE, NULL },
+	/* Not a health check: any valid token (e.g. a scraper's service token). */
+	{ "GET", "/metrics", ROLES_ALL, h_health_metrics, BODY_NONE, NULL },
+
+	{ "POST", "/api/v1/sessions", ROLES_PUBLIC, h_sessions_create, BODY_JSON,
+	  &h_sessions_create_spec },
+	{ "GET", "/api/v1/sessions/current", ROLES_ALL, h_sessions_current, BODY_NONE, NULL },
+	{ "DELETE", "/api/v1/sessions/current", ROLES_ALL, h_sessions_delete, BODY_NONE, NULL },
+
+	{ "POST", "/api/v1/users", ADMIN, h_users_create, BODY_JSON, &h_users_create_spec },
+	{ "GET", "/api/v1/users", ADMIN, h_users_list, BODY_NONE, NULL, "limit cursor" },
+	{ "POST", "/api/v1/tokens", ADMIN, h_tokens_create, BODY_JSON, &h_tokens_create_spec },
+
+	/* studies, participants, consent, reference lists, audit log (api/participants.c) */
+	{ "POST", "/api/v1/studies", MANAGERS, h_sql, BODY_JSON, &h_studies_create_spec, NULL,
+	  SQL("bb_study_create", 201, BODY("code"), BODY("name"), ACTOR) },
+	{ "GET", "/api/v1/studies", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL, "limit cursor",
+	  LIST("bb_studies_list", PAGE_NONE, STUDIES) },
+	{ "GET", "/api/v1/studies/:code", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("bb_study_get", 200, PATH(0), STUDIES) },
+	{ "POST", "/api/v1/participants", BENCH | STUDY_LIMITED, h_participants_create, BODY_JSON,
+	  &h_participants_create_spec },
+	{ "GET", "/api/v1/participants", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL,
+	  "study limit cursor",
+	  LIST("bb_participants_list", PAGE_PARTICIPANTS, QUERY("study"), PAGE_SIZE, CURSOR,
+	       STUDIES) },
+	{ "GET", "/api/v1/participants/:study/:code", READERS | STUDY_LIMITED, h_sql, BODY_NONE,
+	  NULL, NULL, SQL("bb_participant_get", 200, PATH(0), PATH(1), STUDIES) },
+	{ "POST", "/api/v1/participants/:study/:code/consents", MANAGERS | STUDY_LIMITED, h_sql,
+	  BODY_JSON, &h_consents_create_spec, NULL,
+	  SQL("bb_consent_record", 201, PATH(0), PATH(1), BODY("scope"), BODY("status"),
+	      BODY("date"), BODY("version"), STUDIES, ACTOR) },
+	{ "POST", "/api/v1/specimen-types", MANAGERS, h_sql, BODY_JSON,
+	  &h_specimen_types_create_spec, NULL,
+	  SQL("bb_specimen_type_create", 201, BODY("code"), BODY("name"), ACTOR) },
+	{ "GET", "/api/v1/specimen-types", ROLES_ALL, h_sql, BODY_NONE, NULL, "limit cursor",
+	  LIST("bb_specimen_types_list", PAGE_NONE, END) },
+	{ "GET", "/api/v1/diagnoses", ROLES_ALL, h_sql, BODY_NONE, NULL, "limit cursor",
+	  LIST("bb_diagnoses_list", PAGE_NONE, END) },
+	{ "GET", "/api/v1/audit-log", AUDITORS | STUDY_LIMITED, h_audit_log_list, BODY_NONE, NULL,
+	  "entity entity_id actor since limit cursor" },
+
+	/* specimens (api/specimens.c) */
+	{ "POST", "/api/v1/specimens", BENCH | STUDY_LIMITED, h_specimens_create, BODY_JSON,
+	  &h_specimens_create_spec },
+	{ "GET", "/api/v1/specimens", READERS | STUDY_LIMITED, h_specimens_list, BODY_NONE, NULL,
+	  "study participant type timepoint status box limit cursor" },
+	{ "GET", "/api/v1/specimens/:id", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("bb_specimen_get", 200, REF(0), STUDIES) },
+	{ "GET", "/api/v1/specimens/:id/events", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL,
+	  NULL, SQL("bb_specimen_events", 200, REF(0), STUDIES) },
+	{ "POST", "/api/v1/specimens/:id/aliquots", BENCH | STUDY_LIMITED, h_specimens_aliquot,
+	  BODY_JSON, &h_specimens_aliquot_spec },
+	{ "POST", "/api/v1/specimens/:id/derivatives", BENCH | STUDY_LIMITED, h_specimens_derive,
+	  BODY_JSON, &h_specimens_derive_spec },
+	{ "POST", "/api/v1/specimens/:id/store", BENCH | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_specimens_store_spec, NULL,
+	  ACT("store", PLACE, NONE, NONE, BODY("reason"), NONE, NONE, NONE) },
+	{ "POST", "/api/v1/specimens/:id/move", BENCH | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_specimens_move_spec, NULL,
+	  ACT("move", PLACE, BODY("from.box"), BODY("from.position"), BODY("reason"), NONE, NONE,
+	      NONE) },
+	{ "POST", "/api/v1/specimens/:id/checkout", BENCH | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_specimens_reason_spec, NULL,
+	  ACT("checkout", NONE, NONE, NONE, NONE, BODY("reason"), NONE, NONE, NONE) },
+	{ "POST", "/api/v1/specimens/:id/return", BENCH | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_specimens_return_spec, NULL,
+	  ACT("return", PLACE, NONE, NONE, BODY("reason"), BODY("thawed"), NONE, NONE) },
+	{ "POST", "/api/v1/specimens/:id/consume", BENCH | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_specimens_consume_spec, NULL,
+	  ACT("consume", NONE, NONE, NONE, NONE, BODY("reason"), NONE, BODY("quantity.value"),
+	      BODY("quantity.unit")) },
+	{ "POST", "/api/v1/specimens/:id/lost", BENCH | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_specimens_reason_spec, NULL,
+	  ACT("lost", NONE, NONE, NONE, NONE, BODY("reason"), NONE, NONE, NONE) },
+	{ "POST", "/api/v1/specimens/:id/found", BENCH | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_specimens_found_spec, NULL,
+	  ACT("found", PLACE, NONE, NONE, BODY("reason"), NONE, NONE, NONE) },
+	{ "POST", "/api/v1/specimens/:id/destroy", MANAGERS | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_specimens_reason_spec, NULL,
+	  ACT("destroy", NONE, NONE, NONE, NONE, BODY("reason"), NONE, NONE, NONE) },
+	{ "POST", "/api/v1/boxes/:barcode/placements", BENCH | STUDY_LIMITED, h_boxes_place,
+	  BODY_JSON_CSV, &h_boxes_place_spec },
+	{ "GET", "/api/v1/ledger/verify", AUDITORS, h_ledger_verify, BODY_NONE, NULL },
+
+	/* freezer audits (api/audits.c) */
+	{ "POST", "/api/v1/audits", MANAGERS | STUDY_LIMITED, h_audits_create, BODY_JSON,
+	  &h_audits_create_spec },
+	{ "GET", "/api/v1/audits/:id", AUDITORS | STUDY_LIMITED, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("bb_audit_report", 200, ID(0, "audit"), STUDIES) },
+	{ "POST", "/api/v1/audits/:id/scans", MANAGERS | STUDY_LIMITED, h_audits_scan,
+	  BODY_JSON_CSV, &h_audits_scan_spec, "box" },
+	{ "POST", "/api/v1/audits/:id/close", MANAGERS | STUDY_LIMITED, h_audits_close, BODY_JSON,
+	  &h_audits_close_spec },
+
+	/* storage (api/storage.c) */
+	{ "POST", "/api/v1/locations", MANAGERS, h_locations_create, BODY_JSON,
+	  &h_locations_create_spec },
+	{ "GET", "/api/v1/locations", READERS, h_locations_list, BODY_NONE, NULL, "limit cursor" },
+	{ "GET", "/api/v1/locations/:id", READERS, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("bb_location_get", 200, ID(0, "location")) },
+	{ "POST", "/api/v1/boxes", MANAGERS, h_boxes_create, BODY_JSON, &h_boxes_create_spec },
+	{ "GET", "/api/v1/boxes", READERS, h_boxes_list, BODY_NONE, NULL, "location limit cursor" },
+	{ "GET", "/api/v1/boxes/:barcode", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("bb_box_get", 200, PATH(0), STUDIES) },
+	{ "GET", "/api/v1/boxes/:barcode/free", READERS, h_boxes_free, BODY_NONE, NULL, "count" },
+	{ "GET", "/api/v1/scan/:value", READERS | STUDY_LIMITED, h_scan, BODY_NONE, NULL },
+
+	/* shipments, reports, FHIR (api/shipments.c, api/reports.c, api/fhir.c) */
+	{ "POST", "/api/v1/shipments", MANAGERS, h_sql, BODY_JSON, &h_shipments_create_spec, NULL,
+	  SQL("bb_shipment_create", 201, BODY("destination"), BODY("conditions"), BODY("requester"),
+	      BODY("notes"), ACTOR) },
+	{ "GET", "/api/v1/shipments", READERS | STUDY_LIMITED, h_shipments_list, BODY_NONE, NULL,
+	  "status limit cursor" },
+	{ "GET", "/api/v1/shipments/:id", READERS | STUDY_LIMITED, h_shipments_get, BODY_NONE,
+	  NULL },
+	{ "POST", "/api/v1/shipments/:id/specimens", MANAGERS | STUDY_LIMITED, h_shipments_add,
+	  BODY_JSON, &h_shipments_add_spec },
+	{ "DELETE", "/api/v1/shipments/:id/specimens/:specimen", MANAGERS | STUDY_LIMITED,
+	  h_shipments_remove, BODY_NONE, NULL },
+	{ "POST", "/api/v1/shipments/:id/dispatch", MANAGERS | STUDY_LIMITED, h_sql, BODY_NONE,
+	  NULL, NULL, SQL("bb_shipment_dispatch", 200, ID(0, "shipment"), STUDIES, ACTOR) },
+	{ "POST", "/api/v1/shipments/:id/receipt", MANAGERS | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_shipments_receipt_spec, NULL,
+	  SQL("bb_shipment_receive", 200, ID(0, "shipment"), BODY("received_at"), BODY("condition"),
+	      BODY("notes"), STUDIES, ACTOR) },
+	{ "GET", "/api/v1/reports/inventory", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL,
+	  "study", REPORT("bb_report_inventory", QUERY("study"), STUDIES) },
+	{ "GET", "/api/v1/reports/occupancy", READERS, h_reports_occupancy, BODY_NONE, NULL,
+	  "location" },
+	{ "GET", "/api/v1/reports/consent-withdrawn", READERS | STUDY_LIMITED, h_sql, BODY_NONE,
+	  NULL, "limit cursor",
+	  LIST("bb_report_consent_withdrawn", PAGE_CONSENT_WITHDRAWN, STUDIES, AFTER, PAGE_SIZE) },
+	{ "POST", "/api/v1/reports/consent-withdrawn/destroy", MANAGERS | STUDY_LIMITED,
+	  h_reports_destroy, BODY_JSON, &h_reports_destroy_spec },
+	{ "GET", "/api/v1/specimens/:id/fhir", READERS | STUDY_LIMITED, h_fhir_specimen_get,
+	  BODY_NONE, NULL },
+	{ "GET", "/api/v1/fhir/Specimen", READERS | STUDY_LIMITED, h_fhir_specimen_search,
+	  BODY_NONE, NULL, "subject type status _count _cursor" },
+	{ "GET", "/api/v1/fhir/Specimen/:id", READERS | STUDY_LIMITED, h_fhir_specimen_get,
+	  BODY_NONE, NULL },
+
+	/* the bench web page (api/static.c) */
+	{ "GET", "/", ROLES_PUBLIC, h_static_index, BODY_NONE, NULL, QUERY_ANY },
+	{ "GET", "/ui/*", ROLES_PUBLIC, h_static_file, BODY_NONE, NULL, QUERY_ANY },
+
+	/* labels (api/labels.c) */
+	{ "GET", "/api/v1/labels", (BENCH | R(ROLE_PRINTER)) | STUDY_LIMITED, h_labels_list,
+	  BODY_NONE, NULL, "ids" },
+	{ "GET", "/api/v1/specimens/:id/label.png", (READERS | R(ROLE_PRINTER)) | STUDY_LIMITED,
+	  h_labels_preview_png, BODY_NONE, NULL, "template size dpi" },
+	{ "GET", "/api/v1/specimens/:id/label.svg", (READERS | R(ROLE_PRINTER)) | STUDY_LIMITED,
+	  h_labels_preview_svg, BODY_NONE, NULL, "template size dpi" },
+	{ "POST", "/api/v1/specimens/:id/label-printed", (BENCH | R(ROLE_PRINTER)) | STUDY_LIMITED,
+	  h_labels_printed, BODY_JSON, &h_labels_printed_spec },
+	{ "POST", "/api/v1/print", BENCH | STUDY_LIMITED, h_labels_print, BODY_JSON,
+	  &h_labels_print_spec },
+	{ "GET", "/api/v1/print-jobs", BENCH | STUDY_LIMITED, h_print_jobs_list, BODY_NONE, NULL,
+	  "state limit cursor" },
+	{ "GET", "/api/v1/print-jobs/:id", BENCH | STUDY_LIMITED, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("bb_print_job_get", 200, ID(0, "print job"), STUDIES) },
+	{ "POST", "/api/v1/print-jobs/:id/retry", BENCH | STUDY_LIMITED, h_print_jobs_retry,
+	  BODY_NONE, NULL },
+};
+
+const size_t route_count = sizeof(routes) / sizeof(routes[0]);
+
+/* Match one pattern; captured segments (and a final "*"'s rest of the path) are
+ * copied into the arena. */
+static bool
+pattern_match(const char *pattern, const char *path, struct bb_arena *a, const char **params)
+{
+	const char *p = pattern, *s = path;
+	int n = 0;
+
+	while (*p != '\0' && *s != '\0') {
+		if (*p != '/' || *s != '/')
+			return false;
+		p++;
+		s++;
+		/* A final "*" takes the rest of the path, one segment or more. */
+		if (p[0] == '*' && p[1] == '\0') {
+			if (*s == '\0' || n == ROUTE_PARAMS_MAX)
+				return false;
+			params[n++] = bb_arena_strdup(a, s);
+			return true;
+		}
+		size_t plen = strcspn(p, "/"), slen = strcspn(s, "/");
+		if (*p == ':') {
+			if (slen == 0 || n == ROUTE_PARAMS_MAX)
+				return false;
+			params[n++] = bb_arena_strndup(a, s, slen);
+		} else if (plen != slen || strncmp(p, s, plen) != 0) {
+			return false;
+		}
+		p += plen;
+		s += slen;
+	}
+	return *p == '\0' && *s == '\0';
+}
+
+const struct route *
+route_match(const char *method, const char *path, struct bb_arena *a, const char **params,
+            bool *path_matched)
+{
+	*path_matched = false;
+	for (size_t i = 0; i < route_count; i++) {
+		const char *tmp[ROUTE_PARAMS_MAX] = { 0 };
+
+		if (!pattern_match(routes[i].pattern, path, a, tmp))
+			continue;
+		*path_matched = true;
+		/* HEAD is answered like GET (MHD drops the body). */
+		if (strcmp(routes[i].method, method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
+			memcpy(params, tmp, sizeof(tmp));
+			return &routes[i];
+		}
+	}
+	return NULL;
+}
+
+bool
+route_reads_query(const struct route *rt, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = rt->query; p != NULL && *p != '\0';
+	     p += strcspn(p, " "), p += *p == ' ')
+		if (strncmp(p, name, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+static const char *const role_names[ROLE__MAX] = {
+	[ROLE_ADMIN] = "admin",     [ROLE_MANAGER] = "manager", [ROLE_TECHNICIAN] = "technician",
+	[ROLE_AUDITOR] = "auditor", [ROLE_PRINTER] = "printer",
+};
+
+const char *
+role_name(enum role r)
+{
+	return (unsigned)r < ROLE__MAX ? role_names[r] : "unknown";
+}
+
+int
+role_parse(const char *name, enum role *out)
+{
+	for (int i = 0; i < ROLE__MAX; i++) {
+		if (strcmp(name, role_names[i]) == 0) {
+			*out = (enum role)i;
+			return 0;
+		}
+	}
+	return -1;
+}

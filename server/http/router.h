@@ -1,0 +1,72 @@
+/*
+ * router.h — the routing table: every route's method, path pattern, roles,
+ * handler or SQL binding, body spec and query parameters (router.c), and
+ * how a request finds its route.
+ */
+#ifndef SRV_ROUTER_H
+#define SRV_ROUTER_H
+
+#include "biobank.h"
+#include "json_spec.h"
+
+struct srv_req;
+struct sql_call;
+
+enum role { ROLE_ADMIN, ROLE_MANAGER, ROLE_TECHNICIAN, ROLE_AUDITOR, ROLE_PRINTER, ROLE__MAX };
+
+#define R(role) (1u << (role))
+#define ROLES_ALL                                                                                  \
+	(R(ROLE_ADMIN) | R(ROLE_MANAGER) | R(ROLE_TECHNICIAN) | R(ROLE_AUDITOR) | R(ROLE_PRINTER))
+#define ROLES_PUBLIC 0u /* no token needed */
+/*
+ * Beside the roles of a route: what it reads or writes is limited to the
+ * caller's studies. Only such a route may ask for them (req_studies); the
+ * bindings of bind.h that pass STUDIES must be, and the authorization sweep
+ * checks every route it limits by study is.
+ */
+#define STUDY_LIMITED (1u << 31)
+
+const char *role_name(enum role r);
+int role_parse(const char *name, enum role *out);
+
+enum body_kind {
+	BODY_NONE,     /* a body is ignored */
+	BODY_JSON,     /* application/json, validated against the route's spec */
+	BODY_JSON_CSV, /* JSON (validated), or text/csv or text/plain (raw, for the handler) */
+};
+
+typedef void (*handler_fn)(struct srv_req *r);
+
+struct route {
+	const char *method;
+	const char *pattern; /* "/api/v1/participants/:study/:code" */
+	unsigned roles;      /* bitmask of R(role) (ROLES_PUBLIC needs no token), | STUDY_LIMITED */
+	handler_fn handler;
+	enum body_kind body;
+	const struct bb_js_spec *spec;
+	/*
+	 * The query parameters the route reads, separated by spaces ("study
+	 * limit cursor"); NULL: none; QUERY_ANY: not checked (static files). The
+	 * dispatcher answers 400 naming every other one, so a mistyped filter
+	 * never silently widens a list.
+	 */
+	const char *query;
+	/* The SQL function it calls, when that is all it does (bind.h); handler is then NULL. */
+	const struct sql_call *sql;
+};
+
+#define QUERY_ANY "*"
+
+extern const struct route routes[];
+extern const size_t route_count;
+
+enum { ROUTE_PARAMS_MAX = 4 };
+
+/* Whether name is one of the query parameters rt declares (route->query). */
+bool route_reads_query(const struct route *rt, const char *name);
+
+/* Find the route for method and path; *path_matched tells 404 from 405. */
+const struct route *route_match(const char *method, const char *path, struct bb_arena *a,
+                                const char **params, bool *path_matched);
+
+#endif

@@ -1,0 +1,574 @@
+/*
+ * server.c — libmicrohttpd glue: accept a request, collect its body within
+ * the cap, route, authenticate, validate, run the handler, reply, log, and
+ * free everything the request owned in one place.
+ */
+#include "cmd/config.h"
+#include "http/acceptor.h"
+#include "http/auth.h"
+#include "api/api.h"
+#include "http/defer.h"
+#include "http/idempotency.h"
+#include "http/log.h"
+#include "http/metrics.h"
+#include "http/reply.h"
+#include "http/uri.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* Connections held at once, about libmicrohttpd's own default (FD_SETSIZE - 4);
+ * past it the acceptor leaves clients waiting in the kernel's queue. */
+#define CONNECTION_LIMIT 1000u
+
+const char *
+req_query(struct srv_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+req_header(struct srv_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+req_id_param(struct srv_req *r, int i, const char *what)
+{
+	int64_t id;
+
+	/* At most 2^53 - 1, so that every id stays exact as a JSON number; one
+	 * spelling per object, so no leading zero. */
+	if (r->params[i][0] == '0' || !bb_parse_int64(r->params[i], 1, 9007199254740991LL, &id)) {
+		reply_problem(r, 404, NULL, "no %s %s", what, r->params[i]);
+		return NULL;
+	}
+	return bb_arena_printf(&r->arena, "%lld", (long long)id);
+}
+
+const char *
+req_studies(struct srv_req *r)
+{
+	if (r->route == NULL || !(r->route->roles & STUDY_LIMITED)) {
+		log_warnx("%s: %s %s reads the caller's studies but is not STUDY_LIMITED in "
+		          "router.c: nothing is shown",
+		          __func__, r->method, r->route ? r->route->pattern : r->path);
+		return "{}";
+	}
+	return r->user.studies[0] ? r->user.studies : NULL;
+}
+
+const char *
+req_actor(struct srv_req *r)
+{
+	return r->user.username;
+}
+
+const char *
+req_actor_id(struct srv_req *r)
+{
+	return bb_arena_printf(&r->arena, "%lld", (long long)r->user.id);
+}
+
+struct db_conn *
+req_db(struct srv_req *r)
+{
+	if (r->db != NULL)
+		return r->db;
+	if (db_acquire(r->srv->pool, &r->db) != BB_OK) {
+		r->db = NULL;
+		reply_db_error(r, BB_EDBDOWN);
+		return NULL;
+	}
+	return r->db;
+}
+
+static double
+seconds_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static enum MHD_Result
+add_query_len(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	size_t *len = cls;
+
+	(void)kind;
+	*len += strlen(key) + 2 + (value ? strlen(value) : 0);
+	return MHD_YES;
+}
+
+/*
+ * libmicrohttpd calls this first, with the request target as the client sent
+ * it (MHD_OPTION_URI_LOG_CALLBACK): the request context starts here so that
+ * the raw target can be checked once the headers are in (uri.c).
+ */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct srv_req *r = bb_calloc(1, sizeof(*r));
+
+	(void)cls;
+	(void)conn;
+	r->raw_uri = bb_arena_strdup(&r->arena, uri);
+	return r;
+}
+
+/* Fill in the context on the first callback of a request. */
+static struct srv_req *
+req_start(struct srv_req *r, struct srv *s, struct MHD_Connection *conn, const char *url,
+          const char *method, const char *version)
+{
+	unsigned char rid[8];
+
+	if (r == NULL)
+		r = bb_calloc(1, sizeof(*r));
+
+	clock_gettime(CLOCK_MONOTONIC, &r->started);
+	r->srv = s;
+	r->conn = conn;
+	randombytes_buf(rid, sizeof(rid));
+	bb_hex_encode(r->id, rid, sizeof(rid));
+	r->method = bb_arena_strdup(&r->arena, method);
+	r->path = bb_arena_strdup(&r->arena, url);
+	r->version = bb_arena_strdup(&r->arena, version);
+	r->content_type = req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL) {
+		const struct sockaddr *sa = ci->client_addr;
+
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET,
+			          &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			          r->client_addr, sizeof(r->client_addr));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6,
+			          &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			          r->client_addr, sizeof(r->client_addr));
+	}
+	atomic_fetch_add(&s->active, 1);
+	return r;
+}
+
+static void
+req_free(struct srv_req *r)
+{
+	if (r->db != NULL)
+		db_release(r->srv->pool, r->db);
+	if (r->stream != NULL)
+		MHD_destroy_response(r->stream);
+	cJSON_Delete(r->in_tree);
+	bb_buf_free(&r->body);
+	free(r->resp_body);
+	bb_arena_free(&r->arena);
+	free(r);
+}
+
+static bool
+media_type_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	return ct != NULL && strncasecmp(ct, want, n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+struct query_check {
+	struct srv_req *r;
+	struct bb_js_errors errs;
+};
+
+static enum MHD_Result
+check_query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query_check *q = cls;
+	const struct route *rt = q->r->route;
+	size_t seen = 0;
+
+	(void)kind;
+	(void)value;
+	if (!route_reads_query(rt, key)) {
+		bb_js_error_add(&q->errs, &q->r->arena, key, "is not a parameter of %s %s%s%s",
+		                rt->method, rt->pattern, rt->query ? " (it takes: " : "",
+		                rt->query ? bb_arena_printf(&q->r->arena, "%s)", rt->query) : "");
+		return MHD_YES;
+	}
+	for (size_t i = 0; i < q->errs.n; i++)
+		seen += strcmp(q->errs.list[i].field, key) == 0;
+	/* A second value would be ignored: refuse it rather than guess which was meant. */
+	if (seen == 0 &&
+	    MHD_lookup_connection_value(q->r->conn, MHD_GET_ARGUMENT_KIND, key) != value)
+		bb_js_error_add(&q->errs, &q->r->arena, key, "is given more than once");
+	return MHD_YES;
+}
+
+/* Every query parameter must be one the route reads (route->query): 400 naming the others. */
+static bool
+query_known(struct srv_req *r)
+{
+	struct query_check q = { r, { 0 } };
+
+	if (r->route->query != NULL && strcmp(r->route->query, QUERY_ANY) == 0)
+		return true;
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_query_arg, &q);
+	if (q.errs.n == 0)
+		return true;
+	reply_invalid(r, &q.errs);
+	return false;
+}
+
+static void
+dispatch(struct srv_req *r)
+{
+	struct srv *s = r->srv;
+	bool path_matched;
+	size_t url_len = strlen(r->path);
+
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_query_len, &url_len);
+	if (url_len > BB_URL_LIMIT) {
+		reply_problem(r, 414, NULL, "the URL is %zu bytes long; the limit is %d", url_len,
+		              BB_URL_LIMIT);
+		return;
+	}
+	if (r->body_too_large) {
+		reply_problem(r, 413, NULL, "the request body is larger than %u bytes",
+		              s->cfg->body_limit);
+		return;
+	}
+	/* HTTP/1.1 requires it (RFC 9112, 3.2); a proxy would route by it. */
+	if (strcmp(r->version, MHD_HTTP_VERSION_1_1) == 0 &&
+	    req_header(r, MHD_HTTP_HEADER_HOST) == NULL) {
+		reply_problem(r, 400, NULL, "an HTTP/1.1 request must carry a Host header");
+		return;
+	}
+	struct bb_js_errors uri_errs = { 0 };
+	if (r->raw_uri != NULL && !uri_check(r->raw_uri, &r->arena, &uri_errs)) {
+		reply_invalid(r, &uri_errs);
+		return;
+	}
+	r->route = route_match(r->method, r->path, &r->arena, r->params, &path_matched);
+	if (r->route == NULL) {
+		if (path_matched)
+			reply_problem(r, 405, NULL, "%s is not allowed on %s", r->method, r->path);
+		else
+			reply_problem_code(r, "no-route", NULL, "there is no resource at %s",
+			                   r->path);
+		return;
+	}
+	if (r->route->roles != ROLES_PUBLIC) {
+		enum bb_err err = auth_request(r);
+
+		if (r->resp_body != NULL)
+			return;
+		if (err == BB_EINVAL) {
+			reply_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+			reply_problem(
+			    r, 401, NULL,
+			    "a valid bearer token is required (Authorization: Bearer ...)");
+			return;
+		}
+		if (err != BB_OK) {
+			reply_db_error(r, err);
+			return;
+		}
+		if (!(r->route->roles & R(r->user.role))) {
+			reply_problem(r, 403, NULL, "the role %s may not %s %s",
+			              role_name(r->user.role), r->method, r->route->pattern);
+			return;
+		}
+	}
+	if (!query_known(r))
+		return;
+	bool json = media_type_is(r->content_type, "application/json");
+	/* Scanner software saves its exports as .csv or .txt: both are the same text. */
+	bool csv = media_type_is(r->content_type, "text/csv") ||
+	           media_type_is(r->content_type, "text/plain");
+	if (r->route->body == BODY_JSON || (r->route->body == BODY_JSON_CSV && !csv)) {
+		if (!json) {
+			reply_problem(r, 415, NULL, "the body must be application/json%s",
+			              r->route->body == BODY_JSON_CSV ? ", text/csv or text/plain"
+			                                              : "");
+			return;
+		}
+		struct bb_js_errors errs = { 0 };
+		if (bb_js_parse(r->body.data ? r->body.data : "", r->body.len, r->route->spec,
+		                &r->arena, &r->in_tree, &r->in, &errs) != BB_OK) {
+			reply_invalid(r, &errs);
+			return;
+		}
+	}
+	idem_run(r);
+}
+
+static enum MHD_Result
+queue_reply(struct srv_req *r)
+{
+	struct MHD_Response *resp = r->stream;
+
+	if (resp == NULL) {
+		resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body,
+		                                       MHD_RESPMEM_MUST_FREE);
+		r->resp_body = NULL; /* MHD frees it now */
+	}
+	r->stream = NULL;
+	if (r->resp_type != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_type);
+	MHD_add_response_header(resp, "X-Request-Id", r->id);
+	/* API answers are never cached; a handler that says otherwise (static files) is kept. */
+	if (MHD_get_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL) == NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	for (size_t i = 0; r->resp_headers[i] != NULL; i += 2)
+		MHD_add_response_header(resp, r->resp_headers[i], r->resp_headers[i + 1]);
+	if (atomic_load(&r->srv->stopping))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	struct srv *s = cls;
+	struct srv_req *r = *con_cls;
+
+	if (r == NULL || r->method == NULL) {
+		r = req_start(r, s, conn, url, method, version);
+		*con_cls = r;
+		/* Refuse a declared oversized body before reading a byte of it. */
+		const char *cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		int64_t len;
+		if (cl != NULL && bb_parse_int64(cl, 0, INT64_MAX, &len) &&
+		    len > (int64_t)s->cfg->body_limit) {
+			reply_problem(r, 413, NULL,
+			              "the request body is %lld bytes; the limit is %u",
+			              (long long)len, s->cfg->body_limit);
+			return queue_reply(r);
+		}
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		if (!r->body_too_large) {
+			if (r->body.len + *upload_size > s->cfg->body_limit) {
+				r->body_too_large = true;
+				bb_buf_free(&r->body);
+			} else {
+				bb_buf_append(&r->body, upload_data, *upload_size);
+			}
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->deferred) {
+		/* Resumed: the work's thread has recorded the outcome and replied. */
+		r->deferred = false;
+		return queue_reply(r);
+	}
+	if (r->status != 0)
+		return MHD_YES; /* already answered (413 up front) */
+	/* log.h: what this thread logs until the end carries the request's id. */
+	log_request_begin(r->id);
+	dispatch(r);
+	log_request_end();
+	if (defer_start(r))
+		return MHD_YES; /* suspended until its work is done */
+	/* Give the connection back before the bytes go out to a possibly slow client. */
+	if (r->db != NULL) {
+		db_release(s->pool, r->db);
+		r->db = NULL;
+	}
+	return queue_reply(r);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+	struct srv *s = cls;
+	struct srv_req *r = *con_cls;
+
+	(void)conn;
+	if (r == NULL)
+		return;
+	if (r->method == NULL) { /* the connection ended before its headers were in */
+		bb_arena_free(&r->arena);
+		free(r);
+		*con_cls = NULL;
+		return;
+	}
+	double secs = seconds_since(&r->started);
+	size_t route = r->route ? (size_t)(r->route - routes) : SIZE_MAX;
+	metrics_observe(s->metrics, route, r->status, secs);
+	log_info("req=%s %s %s %u %.1fms user=%s addr=%s%s", r->id, r->method,
+	         r->route ? r->route->pattern : r->path, r->status, secs * 1000,
+	         r->authenticated ? r->user.username : "-", r->client_addr,
+	         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
+	atomic_fetch_sub(&s->active, 1);
+	req_free(r);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) LOG_PRINTF(2, 0);
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_info("http: %s", msg);
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct bb_buf b = { 0 };
+	char chunk[4096];
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		bb_buf_append(&b, chunk, n);
+	fclose(f);
+	return bb_buf_steal(&b);
+}
+
+void
+srv_block_signals(sigset_t *sigs)
+{
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGINT);
+	/* A terminal's hang-up or an operator's habit of "reload" must not kill
+	 * the daemon (SIGHUP's default action): srv_run takes it and carries on. */
+	sigaddset(sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+srv_run(struct srv *s)
+{
+	const struct srv_config *cfg = s->cfg;
+	struct sockaddr_in sin = { 0 };
+	struct sockaddr_in6 sin6 = { 0 };
+	struct sockaddr *sa;
+	socklen_t salen;
+	struct acceptor *acceptor;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+	                 MHD_USE_NO_LISTEN_SOCKET | MHD_ALLOW_SUSPEND_RESUME;
+	char *cert = NULL, *key = NULL;
+	sigset_t sigs;
+	int sig;
+
+	if (inet_pton(AF_INET, cfg->listen_host, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)cfg->listen_port);
+		sa = (struct sockaddr *)&sin;
+		salen = sizeof(sin);
+	} else {
+		inet_pton(AF_INET6, cfg->listen_host, &sin6.sin6_addr);
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons((uint16_t)cfg->listen_port);
+		sa = (struct sockaddr *)&sin6;
+		salen = sizeof(sin6);
+	}
+	if (cfg->tls_cert != NULL) {
+		cert = slurp(cfg->tls_cert);
+		key = slurp(cfg->tls_key);
+		if (cert == NULL || key == NULL) {
+			log_warnx("cannot read %s or %s", cfg->tls_cert, cfg->tls_key);
+			free(cert);
+			free(key);
+			return 1;
+		}
+		flags |= MHD_USE_TLS;
+	}
+
+	srv_block_signals(&sigs);
+
+	struct MHD_OptionItem tls_opts[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, key },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	if (!acceptor_open(sa, salen, CONNECTION_LIMIT, &acceptor)) {
+		log_warn("cannot listen on %s", cfg->listen);
+		free(cert);
+		free(key);
+		return 1;
+	}
+	struct MHD_Daemon *d = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+	    CONNECTION_LIMIT, MHD_OPTION_NOTIFY_CONNECTION, acceptor_notify, acceptor,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+	    MHD_OPTION_ARRAY, cert != NULL ? tls_opts : &tls_opts[2], MHD_OPTION_END);
+	if (d == NULL || !acceptor_start(acceptor, d)) {
+		log_warnx("cannot serve on %s", cfg->listen);
+		if (d != NULL)
+			MHD_stop_daemon(d);
+		acceptor_free(acceptor);
+		free(cert);
+		free(key);
+		return 1;
+	}
+	log_info("biobankd %s listening on %s://%s with %u threads", BB_VERSION,
+	         cert ? "https" : "http", cfg->listen, cfg->threads);
+
+	/* Logs go to standard error and the configuration is read once: a
+	 * SIGHUP has nothing to reopen or reload. */
+	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+		log_info("signal %d (SIGHUP): nothing to reload; still serving", sig);
+	log_info("signal %d: finishing requests in flight, then stopping", sig);
+	atomic_store(&s->stopping, true);
+	bool deaf = acceptor_failed(acceptor);
+	acceptor_stop(acceptor);
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (atomic_load(&s->active) > 0 && seconds_since(&start) < cfg->shutdown_timeout) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&s->active) > 0)
+		log_warnx("%d requests still open after %u s; closing them",
+		          atomic_load(&s->active), cfg->shutdown_timeout);
+	/* A suspended request's thread still uses it and will resume it. */
+	defer_drain(s);
+	MHD_stop_daemon(d);
+	acceptor_free(acceptor);
+	free(cert);
+	free(key);
+	if (deaf) {
+		log_warnx("stopped: could no longer accept connections");
+		return 1;
+	}
+	log_info("stopped");
+	return 0;
+}
