@@ -116,6 +116,16 @@ static const struct bb_js_field sc_fields[SC__MAX] = {
 };
 const struct bb_js_spec h_audits_scan_spec = BB_JS_SPEC(sc_fields);
 
+/* What a barcode scanner can type: printable ASCII, no spaces. */
+static bool
+scanner_text(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
 static void
 scan_hand(struct srv_req *r, const char *id)
 {
@@ -136,16 +146,14 @@ scan_hand(struct srv_req *r, const char *id)
 		pos[i] = item[SCI_POSITION].s;
 		if (code != NULL && *code == '\0')
 			code = NULL;
-		for (const char *p = code; p != NULL && *p; p++) {
-			if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
-				reply_invalid_field(
-				    r, field,
-				    "must be printable ASCII without spaces, as scanners read it");
-				return;
-			}
-		}
 		states[i] = code != NULL ? "tube" : "empty";
-		codes[i] = code != NULL ? specimen_ref_read(r, code, field, false, &errs) : NULL;
+		codes[i] = NULL;
+		if (code != NULL && !scanner_text(code))
+			bb_js_error_add(
+			    &errs, &r->arena, field,
+			    "must be printable ASCII without spaces, as scanners read it");
+		else if (code != NULL)
+			codes[i] = specimen_ref_read(r, code, field, false, &errs);
 	}
 	if (errs.n > 0) {
 		reply_invalid(r, &errs);
@@ -302,31 +310,27 @@ h_audits_close(struct srv_req *r)
 	const char **actions = bb_arena_alloc(&r->arena, (n + 1) * sizeof(*actions));
 	const char **boxes = bb_arena_alloc(&r->arena, (n + 1) * sizeof(*boxes));
 	const char **pos = bb_arena_alloc(&r->arena, (n + 1) * sizeof(*pos));
+	struct bb_js_errors errs = { 0 };
 	for (size_t i = 0; i < n; i++) {
 		const struct bb_js_value *item = list->items[i].obj;
 		char *ref_field = bb_arena_printf(&r->arena, "resolutions[%zu].specimen", i);
-		struct bb_js_errors errs = { 0 };
+		char *pos_field = bb_arena_printf(&r->arena, "resolutions[%zu].position", i);
 
-		if ((refs[i] = specimen_ref_read(r, item[CLI_SPECIMEN].s, ref_field, false,
-		                                 &errs)) == NULL) {
-			reply_invalid(r, &errs);
-			return;
-		}
+		refs[i] = specimen_ref_read(r, item[CLI_SPECIMEN].s, ref_field, false, &errs);
 		actions[i] = item[CLI_ACTION].s;
 		boxes[i] = item[CLI_BOX].s;
 		pos[i] = item[CLI_POSITION].s;
-		if (boxes[i] != NULL && pos[i] == NULL) {
-			char *field = bb_arena_printf(&r->arena, "resolutions[%zu].position", i);
-			reply_invalid_field(r, field, "is required with box");
-			return;
-		}
 		bool moves =
 		    strcmp(actions[i], "accept_scan") == 0 || strcmp(actions[i], "found") == 0;
-		if (!moves && pos[i] != NULL) {
-			char *field = bb_arena_printf(&r->arena, "resolutions[%zu].position", i);
-			reply_invalid_field(r, field, "is only for accept_scan and found");
-			return;
-		}
+		if (boxes[i] != NULL && pos[i] == NULL)
+			bb_js_error_add(&errs, &r->arena, pos_field, "is required with box");
+		else if (!moves && pos[i] != NULL)
+			bb_js_error_add(&errs, &r->arena, pos_field,
+			                "is only for accept_scan and found");
+	}
+	if (errs.n > 0) {
+		reply_invalid(r, &errs);
+		return;
 	}
 	const char *params[] = {
 		id,
