@@ -4,22 +4,13 @@
  * Checks the contract: BB_OK with values and no errors, or BB_EINVAL with
  * at least one error, each with a field path and a message.
  */
+#include "fuzz.h"
 #include "json_spec.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define require(cond)                                                                              \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "invariant broken: %s\n", #cond);                          \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static const struct bb_js_spec node_spec;
 static const struct bb_js_field node_fields[] = {

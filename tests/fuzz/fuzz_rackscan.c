@@ -6,21 +6,12 @@
  * and giving geometry and an expected rack only ever turns an accepted file
  * into a rejected one.
  */
+#include "fuzz.h"
 #include "rackscan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define require(cond)                                                                              \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "invariant broken: %s\n", #cond);                          \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static void
 check(const struct bb_rs_scan *s, int rows, int cols)

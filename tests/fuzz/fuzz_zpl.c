@@ -11,21 +11,12 @@
  *   - the barcodes' ^FD carry the ID unchanged;
  *   - one ^XA ... ^XZ per label; a refused label leaves no output.
  */
+#include "fuzz.h"
 #include "label.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define require(cond)                                                                              \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "invariant broken: %s\n", #cond);                          \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 enum { FIELDS_MAX = 1 + 4 + LBL_LINES_MAX };
 
