@@ -5,13 +5,26 @@
 -- whenever it changes (docs/architecture.md). Edit the body here; a changed
 -- signature or a removed function needs DROP FUNCTION IF EXISTS first.
 
--- The audit, locked, for a write; BB404 when there is none, BB409 when closed.
-CREATE OR REPLACE FUNCTION bb_audit_lock(aid bigint) RETURNS audits LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+/*
+ * Studies. An audit covers the studies of the user who started it
+ * (audits.studies, NULL: every study). A study-limited user sees and
+ * works on an audit only when their studies include all of its studies;
+ * any other audit is not found for them, as any object of another study.
+ */
+CREATE OR REPLACE FUNCTION bb_audit_within(audit_studies bigint[], studies bigint[]) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT studies IS NULL OR (audit_studies IS NOT NULL AND audit_studies <@ studies);
+$$;
+COMMENT ON FUNCTION bb_audit_within(bigint[], bigint[]) IS 'True when a user of studies (NULL: every study) may see and work on an audit covering audit_studies (NULL: every study).';
+
+-- The audit, locked, for a write; BB404 when there is none (for these studies), BB409 when closed.
+DROP FUNCTION IF EXISTS bb_audit_lock(bigint);
+CREATE OR REPLACE FUNCTION bb_audit_lock(aid bigint, studies bigint[]) RETURNS audits LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	a audits;
 BEGIN
 	SELECT * INTO a FROM audits WHERE id = aid FOR UPDATE;
-	IF NOT FOUND THEN
+	IF NOT FOUND OR NOT bb_audit_within(a.studies, studies) THEN
 		PERFORM bb_fail('BB404', 'audit-not-found', NULL,
 			format('no audit %s', aid),
 			jsonb_build_object('audit', aid));
@@ -23,7 +36,7 @@ BEGIN
 	END IF;
 	RETURN a;
 END $$;
-COMMENT ON FUNCTION bb_audit_lock(bigint) IS 'An open audit, locked; BB404 if there is none, BB409 if it is closed.';
+COMMENT ON FUNCTION bb_audit_lock(bigint, bigint[]) IS 'An open audit a user of studies may work on, locked; BB404 if there is none (for them), BB409 if it is closed.';
 
 -- The audit's box named by barcode, or its only box when barcode is NULL.
 CREATE OR REPLACE FUNCTION bb_audit_box(aid bigint, barcode text, field text) RETURNS audit_boxes
@@ -82,7 +95,8 @@ BEGIN
 			format('no location %s', location),
 			jsonb_build_object('location', location));
 	END IF;
-	INSERT INTO audits (box_id, location_id, started_by) VALUES (bid, location, actor) RETURNING * INTO a;
+	INSERT INTO audits (box_id, location_id, started_by, studies)
+	VALUES (bid, location, actor, studies) RETURNING * INTO a;
 	WITH RECURSIVE below (id) AS (
 		SELECT location WHERE location IS NOT NULL
 		UNION ALL
@@ -98,6 +112,10 @@ BEGIN
 			jsonb_build_object('location', location));
 	END IF;
 	-- Locked so that the snapshot and each specimen's ledger position agree.
+	-- Every tube of the boxes, whatever its study: the snapshot is what the
+	-- boxes hold, so that an unreadable code where a tube of another study
+	-- is says so instead of "no tube expected there". bb_audit_rows keeps
+	-- such tubes out of every answer, count, event and record.
 	INSERT INTO audit_expected (audit_id, specimen_id, box_id, pos_row, pos_col, ledger_seq)
 	SELECT a.id, s.id, s.box_id, s.pos_row, s.pos_col, s.ledger_seq
 	  FROM specimens s JOIN audit_boxes ab ON ab.audit_id = a.id AND ab.box_id = s.box_id
@@ -105,7 +123,7 @@ BEGIN
 	   FOR SHARE OF s;
 	RETURN bb_audit_report(a.id, studies) - 'discrepancies';
 END $$;
-COMMENT ON FUNCTION bb_audit_create(text, bigint, bigint[], text, bigint) IS 'Starts an audit of a box or a location and snapshots its expected contents.';
+COMMENT ON FUNCTION bb_audit_create(text, bigint, bigint[], text, bigint) IS 'Starts an audit of a box or a location, covering the caller''s studies, and snapshots its expected contents.';
 
 -- The custody event types that change where a specimen is.
 CREATE OR REPLACE FUNCTION bb_event_moves(type text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
@@ -237,7 +255,51 @@ LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION bb_audit_discrepancies(bigint) IS 'Reconciles an audit''s snapshot with its scans and the ledger: found, missing, misplaced, unexpected, unreadable and moved rows (the ledger read from the snapshot''s sequence number on, by the events key).';
 
--- The report as GET /api/v1/audits/{id} shows it; specimens of other studies are not named.
+/*
+ * The reconciliation as users of studies (NULL: every study) see it. A row
+ * about a specimen outside them names nothing of it: where a tube of
+ * another study was scanned, it is an other_study row with its box and
+ * position only; an unreadable code where the database has such a tube
+ * says so without naming it; its other rows (missing, moved while not
+ * scanned) are left out. Closing confirms and flags only from these rows.
+ */
+CREATE OR REPLACE FUNCTION bb_audit_rows(aid bigint, studies bigint[])
+RETURNS TABLE (kind text, specimen_id text, barcode text, box text, expected text, found text,
+	detail text, study_id bigint)
+LANGUAGE sql STABLE AS $$
+	SELECT CASE WHEN m.mine OR d.kind = 'unreadable' THEN d.kind ELSE 'other_study' END,
+	       CASE WHEN m.mine THEN d.specimen_id END,
+	       CASE WHEN m.mine THEN d.barcode END,
+	       d.box,
+	       CASE WHEN m.mine OR d.kind = 'unreadable' THEN d.expected END,
+	       d.found,
+	       CASE WHEN m.mine THEN d.detail
+		    WHEN d.kind = 'unreadable'
+		    THEN format('a tube is at %s but its code could not be read; the database has a tube of another study there', d.found)
+		    ELSE 'a tube of another study' END,
+	       CASE WHEN m.mine THEN d.study_id END
+	  FROM bb_audit_discrepancies(aid) d
+	 CROSS JOIN LATERAL (SELECT studies IS NULL OR d.study_id IS NULL
+				    OR d.study_id = ANY (studies) AS mine) m
+	 WHERE m.mine OR d.found IS NOT NULL;
+$$;
+COMMENT ON FUNCTION bb_audit_rows(bigint, bigint[]) IS 'bb_audit_discrepancies as users of studies see it: tubes of other studies as other_study rows naming nothing of them, or left out.';
+
+-- How many tubes of the studies (NULL: every study) the snapshot expects, in one box or (NULL) all.
+CREATE OR REPLACE FUNCTION bb_audit_expected(aid bigint, studies bigint[], box bigint) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+	SELECT count(*) FROM audit_expected e JOIN specimens s ON s.id = e.specimen_id
+	 WHERE e.audit_id = aid AND (box IS NULL OR e.box_id = box)
+	   AND (studies IS NULL OR s.study_id = ANY (studies));
+$$;
+COMMENT ON FUNCTION bb_audit_expected(bigint, bigint[], bigint) IS 'The number of snapshot tubes of the studies (NULL: all) in a box of the audit (NULL: all its boxes).';
+
+/*
+ * The report as GET /api/v1/audits/{id} shows it, for the audit's studies:
+ * BB404 for a user whose studies do not include them. An audit limited to
+ * some studies counts its other_study rows in the summary; one of every
+ * study has no such rows and its answer is as before 0018.
+ */
 CREATE OR REPLACE FUNCTION bb_audit_report(aid bigint, studies bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -245,7 +307,7 @@ DECLARE
 	j jsonb;
 BEGIN
 	SELECT * INTO a FROM audits WHERE id = aid;
-	IF NOT FOUND THEN
+	IF NOT FOUND OR NOT bb_audit_within(a.studies, studies) THEN
 		PERFORM bb_fail('BB404', 'audit-not-found', NULL,
 			format('no audit %s', aid),
 			jsonb_build_object('audit', aid));
@@ -253,30 +315,27 @@ BEGIN
 	IF a.status = 'closed' THEN
 		j := a.report;
 	ELSE
-		WITH d AS (SELECT * FROM bb_audit_discrepancies(aid))
+		WITH d AS (SELECT * FROM bb_audit_rows(aid, a.studies))
 		SELECT jsonb_build_object(
 			'summary', jsonb_build_object(
-				'expected', (SELECT count(*) FROM audit_expected WHERE audit_id = aid),
+				'expected', bb_audit_expected(aid, a.studies, NULL),
 				'found', count(*) FILTER (WHERE d.kind = 'found'),
 				'missing', count(*) FILTER (WHERE d.kind = 'missing'),
 				'unexpected', count(*) FILTER (WHERE d.kind = 'unexpected'),
 				'misplaced', count(*) FILTER (WHERE d.kind = 'misplaced'),
 				'unreadable', count(*) FILTER (WHERE d.kind = 'unreadable'),
-				'moved_during_audit', count(*) FILTER (WHERE d.kind = 'moved')),
+				'moved_during_audit', count(*) FILTER (WHERE d.kind = 'moved'))
+				|| CASE WHEN a.studies IS NULL THEN '{}'::jsonb
+					ELSE jsonb_build_object('other_study', count(*) FILTER (WHERE d.kind = 'other_study')) END,
 			'discrepancies', COALESCE(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
 				'kind', d.kind, 'specimen', d.specimen_id, 'barcode', d.barcode, 'box', d.box,
-				'expected', d.expected, 'found', d.found, 'detail', d.detail, 'study_id', d.study_id))
+				'expected', d.expected, 'found', d.found, 'detail', d.detail))
 				ORDER BY d.box, d.kind, d.expected, d.found, d.barcode) FILTER (WHERE d.kind <> 'found'), '[]'))
 		  INTO j FROM d;
 	END IF;
-	-- Not-visible specimens: neither ID nor barcode nor where the database has them.
+	-- Records closed before 0018 keep each row's study: not part of the answer.
 	j := jsonb_set(j, '{discrepancies}', COALESCE((
-		SELECT jsonb_agg(CASE WHEN studies IS NULL OR NOT x ? 'study_id'
-					OR (x ->> 'study_id')::bigint = ANY (studies)
-				      THEN x - 'study_id'
-				      ELSE (x - 'study_id' - 'specimen' - 'barcode')
-					   || jsonb_build_object('detail', 'a specimen of another study') END
-				 ORDER BY n)
+		SELECT jsonb_agg(x - 'study_id' ORDER BY n)
 		  FROM jsonb_array_elements(j -> 'discrepancies') WITH ORDINALITY AS e (x, n)), '[]'));
 	RETURN jsonb_build_object(
 		'id', a.id,
@@ -289,17 +348,20 @@ BEGIN
 		'started_by', a.started_by,
 		'closed_at', bb_rfc3339(a.closed_at),
 		'closed_by', a.closed_by,
-		'expected', (SELECT count(*) FROM audit_expected WHERE audit_id = aid),
+		'expected', bb_audit_expected(aid, a.studies, NULL),
 		'boxes', (SELECT COALESCE(jsonb_agg(jsonb_build_object('box', ab.barcode,
-				'expected', (SELECT count(*) FROM audit_expected e
-					      WHERE e.audit_id = aid AND e.box_id = ab.box_id),
+				'expected', bb_audit_expected(aid, a.studies, ab.box_id),
 				'scanned', (SELECT count(*) FROM audit_scans s
 					     WHERE s.audit_id = aid AND s.box_id = ab.box_id) > 0)
 				ORDER BY ab.barcode), '[]')
 			    FROM audit_boxes ab WHERE ab.audit_id = aid),
-		'resolutions', a.resolutions) || j;
+		'resolutions', a.resolutions)
+		|| CASE WHEN a.studies IS NULL THEN '{}'::jsonb
+			ELSE jsonb_build_object('studies', (SELECT jsonb_agg(st.code ORDER BY st.code)
+							     FROM studies st WHERE st.id = ANY (a.studies))) END
+		|| j;
 END $$;
-COMMENT ON FUNCTION bb_audit_report(bigint, bigint[]) IS 'An audit with its summary and discrepancies (the stored record once closed).';
+COMMENT ON FUNCTION bb_audit_report(bigint, bigint[]) IS 'An audit with its summary and discrepancies (the stored record once closed), for its studies; BB404 for a user outside them.';
 
 /*
  * A rack-scanner file names one box on every line: its lookup (a query per
@@ -321,7 +383,7 @@ DECLARE
 	dup integer;
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
-	PERFORM bb_audit_lock(aid);
+	PERFORM bb_audit_lock(aid, studies);
 	FOR i IN 1 .. COALESCE(array_length(positions, 1), 0) LOOP
 		field := CASE WHEN source = 'hand' THEN format('scans[%s]', i - 1) ELSE format('line %s', lines[i]) END;
 		-- Consecutive lines of one box (a rack-scanner file: all of them) look it up once.
@@ -372,14 +434,15 @@ COMMENT ON FUNCTION bb_audit_scan(bigint, text, text[], text[], text[], text[], 
 	IS 'Stores a rack-scanner file (replacing its box''s earlier scan) or hand scans, and returns the report (a file''s box looked up once per run of lines).';
 
 -- The grid of an audited box, for parsing a scanner file against it.
-CREATE OR REPLACE FUNCTION bb_audit_box_grid(aid bigint, barcode text, OUT box text, OUT rows integer,
-	OUT cols integer) LANGUAGE plpgsql STABLE AS $$
+DROP FUNCTION IF EXISTS bb_audit_box_grid(bigint, text);
+CREATE OR REPLACE FUNCTION bb_audit_box_grid(aid bigint, barcode text, studies bigint[], OUT box text,
+	OUT rows integer, OUT cols integer) LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	a audits;
 	b audit_boxes;
 BEGIN
 	SELECT * INTO a FROM audits WHERE id = aid;
-	IF NOT FOUND THEN
+	IF NOT FOUND OR NOT bb_audit_within(a.studies, studies) THEN
 		PERFORM bb_fail('BB404', 'audit-not-found', NULL,
 			format('no audit %s', aid),
 			jsonb_build_object('audit', aid));
@@ -394,7 +457,7 @@ BEGIN
 	rows := b.rows;
 	cols := b.cols;
 END $$;
-COMMENT ON FUNCTION bb_audit_box_grid(bigint, text) IS 'Barcode and grid of a box of an open audit (its only box for NULL).';
+COMMENT ON FUNCTION bb_audit_box_grid(bigint, text, bigint[]) IS 'Barcode and grid of a box of an open audit a user of studies may work on (its only box for NULL).';
 
 /*
  * Close an audit in one statement. Resolutions (arrays of the same length):
@@ -402,7 +465,10 @@ COMMENT ON FUNCTION bb_audit_box_grid(bigint, text) IS 'Barcode and grid of a bo
  * tube where it was scanned), lost, found (a lost tube scanned in a box).
  * Every expected tube seen where expected gets audit_confirmed; every other
  * discrepancy about a specimen gets audit_flagged. The report at this moment
- * is kept as the audit's record.
+ * is kept as the audit's record. All of it within the audit's studies
+ * (bb_audit_rows): a tube of another study gets no event, cannot be
+ * resolved (as an unknown one) and is named neither in the record nor in
+ * a refusal.
  */
 CREATE OR REPLACE FUNCTION bb_audit_close(aid bigint, refs text[], actions text[], box_codes text[],
 	positions text[], studies bigint[], actor text, actor_id bigint)
@@ -429,10 +495,10 @@ DECLARE
 	clash_ids jsonb;
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
-	a := bb_audit_lock(aid);
+	a := bb_audit_lock(aid, studies);
 	rep := bb_audit_report(aid, NULL);
 	-- The reconciliation as it stands now, before any resolution changes the ledger.
-	SELECT COALESCE(jsonb_agg(to_jsonb(x)), '[]') INTO disc FROM bb_audit_discrepancies(aid) x;
+	SELECT COALESCE(jsonb_agg(to_jsonb(x)), '[]') INTO disc FROM bb_audit_rows(aid, a.studies) x;
 
 	SET CONSTRAINTS specimens_one_per_position DEFERRED;
 	FOR i IN 1 .. COALESCE(array_length(refs, 1), 0) LOOP
@@ -441,14 +507,15 @@ BEGIN
 		IF NOT FOUND THEN
 			SELECT * INTO s FROM specimens x WHERE x.tube_barcode = refs[i] FOR UPDATE;
 		END IF;
-		IF s.id IS NULL OR NOT (EXISTS (SELECT 1 FROM audit_expected e WHERE e.audit_id = aid AND e.specimen_id = s.id)
-					 OR EXISTS (SELECT 1 FROM audit_scans x WHERE x.audit_id = aid AND x.specimen_id = s.id)) THEN
+		-- A tube outside the caller's or the audit's studies is not part of
+		-- it, whether or not it sits in the box: the answer tells nothing.
+		IF s.id IS NULL OR (studies IS NOT NULL AND NOT s.study_id = ANY (studies))
+		   OR (a.studies IS NOT NULL AND NOT s.study_id = ANY (a.studies))
+		   OR NOT (EXISTS (SELECT 1 FROM audit_expected e WHERE e.audit_id = aid AND e.specimen_id = s.id)
+			   OR EXISTS (SELECT 1 FROM audit_scans x WHERE x.audit_id = aid AND x.specimen_id = s.id)) THEN
 			PERFORM bb_fail('BB400', 'specimen-not-in-audit', format('%s.specimen', field),
 				format('%s is not part of audit %s', refs[i], aid),
 				jsonb_build_object('audit', aid));
-		END IF;
-		IF studies IS NOT NULL AND NOT s.study_id = ANY (studies) THEN
-			PERFORM bb_fail_no_specimen(refs[i]);
 		END IF;
 		IF s.id = ANY (done) THEN
 			PERFORM bb_fail('BB400', 'listed-twice', format('%s.specimen', field),
@@ -539,11 +606,16 @@ BEGIN
 				'must be confirm, accept_scan, lost or found');
 		END IF;
 	END LOOP;
-	-- Two tubes resolved into one position, or into a position still held in the database.
-	SELECT bb_position_name(x.pos_row, x.pos_col), b2.barcode, string_agg(x.id, ' and ' ORDER BY x.id),
-	       jsonb_agg(x.id ORDER BY x.id)
+	-- Two tubes resolved into one position, or into a position still held in
+	-- the database (by a tube of another study, say: not named).
+	SELECT bb_position_name(x.pos_row, x.pos_col), b2.barcode,
+	       string_agg(CASE WHEN v.visible THEN x.id ELSE 'a tube of another study' END, ' and '
+			  ORDER BY v.visible DESC, x.id),
+	       COALESCE(jsonb_agg(x.id ORDER BY x.id) FILTER (WHERE v.visible), '[]')
 	  INTO clash_pos, clash_box, occupant, clash_ids
 	  FROM specimens x JOIN audit_boxes b2 ON b2.audit_id = aid AND b2.box_id = x.box_id
+	 CROSS JOIN LATERAL (SELECT (studies IS NULL OR x.study_id = ANY (studies))
+				    AND (a.studies IS NULL OR x.study_id = ANY (a.studies)) AS visible) v
 	 GROUP BY b2.barcode, x.pos_row, x.pos_col HAVING count(*) > 1 LIMIT 1;
 	IF clash_pos IS NOT NULL THEN
 		PERFORM bb_fail('BB409', 'position-occupied', NULL,
@@ -578,7 +650,7 @@ BEGIN
 		report = jsonb_build_object('summary', rep -> 'summary',
 			'discrepancies', (SELECT COALESCE(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
 				'kind', d.kind, 'specimen', d.specimen_id, 'barcode', d.barcode, 'box', d.box,
-				'expected', d.expected, 'found', d.found, 'detail', d.detail, 'study_id', d.study_id))
+				'expected', d.expected, 'found', d.found, 'detail', d.detail))
 				ORDER BY d.box, d.kind, d.expected, d.found, d.barcode), '[]')
 				FROM jsonb_to_recordset(disc) AS d (kind text, specimen_id text, barcode text,
 		box text, expected text, found text, detail text, study_id bigint) WHERE d.kind <> 'found'),

@@ -19,7 +19,8 @@
 const struct db_stmt audits_statements[] = {
 	{ "db_audit_create",
 	  "SELECT bb_audit_create($1, $2::bigint, $3::bigint[], $4, $5::bigint)::text" },
-	{ "db_audit_box_grid", "SELECT box, rows, cols FROM bb_audit_box_grid($1::bigint, $2)" },
+	{ "db_audit_box_grid",
+	  "SELECT box, rows, cols FROM bb_audit_box_grid($1::bigint, $2, $3::bigint[])" },
 	{ "db_audit_scan",
 	  "SELECT bb_audit_scan($1::bigint, $2, $3::text[], $4::text[], $5::text[], $6::text[],"
 	  " $7::integer[], $8::bigint[], $9, $10::bigint)::text" },
@@ -214,8 +215,8 @@ scan_file(struct srv_req *r, const char *id)
 	}
 	if ((db = req_db(r)) == NULL)
 		return;
-	const char *gparams[] = { id, box };
-	enum bb_err err = db_exec(db, "db_audit_box_grid", 2, gparams, &res);
+	const char *gparams[] = { id, box, req_studies(r) };
+	enum bb_err err = db_exec(db, "db_audit_box_grid", 3, gparams, &res);
 	if (err != BB_OK) {
 		PQclear(res);
 		reply_db_error(r, err);
