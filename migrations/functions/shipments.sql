@@ -4,13 +4,26 @@
 -- whenever it changes (docs/architecture.md). Edit the body here; a changed
 -- signature or a removed function needs DROP FUNCTION IF EXISTS first.
 
+/*
+ * Who sees a shipment: a user of every study (studies NULL) always; a
+ * study-limited user when every specimen on it is of their studies, and,
+ * while it holds none, when it was opened by a user of one of their
+ * studies or of every study (shipments.studies): an empty draft tells its
+ * destination and requester, which are another study's business.
+ */
 CREATE OR REPLACE FUNCTION bb_shipment_visible(ship bigint, studies bigint[]) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-	SELECT studies IS NULL OR NOT EXISTS (
-		SELECT 1 FROM shipment_items i JOIN specimens s ON s.id = i.specimen_id
-		 WHERE i.shipment_id = ship AND NOT s.study_id = ANY (studies));
+	-- bb_shipment_visible.studies: in SQL a column of that name would win.
+	SELECT bb_shipment_visible.studies IS NULL OR CASE
+		WHEN EXISTS (SELECT 1 FROM shipment_items i WHERE i.shipment_id = ship)
+		THEN NOT EXISTS (
+			SELECT 1 FROM shipment_items i JOIN specimens s ON s.id = i.specimen_id
+			 WHERE i.shipment_id = ship AND NOT s.study_id = ANY (bb_shipment_visible.studies))
+		ELSE EXISTS (SELECT 1 FROM shipments sh
+			      WHERE sh.id = ship
+				AND (sh.studies IS NULL OR sh.studies && bb_shipment_visible.studies)) END;
 $$;
-COMMENT ON FUNCTION bb_shipment_visible(bigint, bigint[]) IS 'True when every specimen of the shipment lies within studies (NULL: all studies).';
+COMMENT ON FUNCTION bb_shipment_visible(bigint, bigint[]) IS 'True when a user of studies (NULL: all studies) may see the shipment: every specimen on it within studies, or, while it holds none, opened by a user of one of them or of every study.';
 
 -- The shipment, locked for a write, or BB404 (also outside the caller's studies).
 CREATE OR REPLACE FUNCTION bb_shipment_lock(ship bigint, studies bigint[]) RETURNS shipments
@@ -80,8 +93,9 @@ CREATE OR REPLACE FUNCTION bb_shipment_json(ship bigint) RETURNS jsonb LANGUAGE 
 $$;
 COMMENT ON FUNCTION bb_shipment_json(bigint) IS 'A shipment with its manifest, as GET /api/v1/shipments/{id} shows it.';
 
+DROP FUNCTION IF EXISTS bb_shipment_create(text, text, text, text, text, bigint);
 CREATE OR REPLACE FUNCTION bb_shipment_create(destination text, conditions text, requester text, notes text,
-	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+	studies bigint[], actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	new_id bigint;
 BEGIN
@@ -93,12 +107,12 @@ BEGIN
 		PERFORM bb_fail('BB400', 'value-not-allowed', 'conditions',
 			'must be one of: dry_ice, ln2_dry_shipper, cold_pack, ambient');
 	END IF;
-	INSERT INTO shipments (destination, conditions, requester, notes)
-	VALUES (destination, conditions, requester, notes)
+	INSERT INTO shipments (destination, conditions, requester, notes, studies)
+	VALUES (destination, conditions, requester, notes, studies)
 	RETURNING id INTO new_id;
 	RETURN bb_shipment_json(new_id);
 END $$;
-COMMENT ON FUNCTION bb_shipment_create(text, text, text, text, text, bigint) IS 'POST /api/v1/shipments: opens a draft shipment.';
+COMMENT ON FUNCTION bb_shipment_create(text, text, text, text, bigint[], text, bigint) IS 'POST /api/v1/shipments: opens a draft shipment of the caller''s studies.';
 
 CREATE OR REPLACE FUNCTION bb_shipment_get(ship bigint, studies bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
@@ -155,7 +169,7 @@ BEGIN
 		  FROM shipments sh
 		 WHERE (p_status IS NULL OR sh.status = p_status)
 		   AND (key IS NULL OR sh.id < (key ->> 0)::bigint)
-		   AND bb_shipment_visible(sh.id, studies)
+		   AND bb_shipment_visible(sh.id, bb_shipments_list.studies)
 		 ORDER BY sh.id DESC
 		 LIMIT lim + 1
 	)
@@ -251,7 +265,10 @@ BEGIN
 	  FROM unnest(ids) WITH ORDINALITY AS u (id, n)
 	  JOIN specimens s ON s.id = u.id
 	  CROSS JOIN LATERAL (SELECT concat_ws('; ', bb_shipment_refusal(s),
-		(SELECT format('%s is already on draft shipment %s', s.id, o.shipment_id)
+		(SELECT format('%s is already on %s', s.id,
+			       CASE WHEN bb_shipment_visible(o.shipment_id, bb_shipment_add.studies)
+				    THEN format('draft shipment %s', o.shipment_id)
+				    ELSE 'a draft shipment of another study' END)
 		   FROM shipment_items o JOIN shipments os ON os.id = o.shipment_id
 		  WHERE o.specimen_id = s.id AND os.status = 'draft' AND o.shipment_id <> ship
 		  LIMIT 1)) AS why) w

@@ -197,9 +197,11 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/scan/:value", READERS | STUDY_LIMITED, h_scan, BODY_NONE, NULL },
 
 	/* shipments, reports, FHIR (api/shipments.c, api/reports.c, api/fhir.c) */
-	{ "POST", "/api/v1/shipments", MANAGERS, h_sql, BODY_JSON, &h_shipments_create_spec, NULL,
+	/* The draft keeps the caller's studies: who may see it while it is empty. */
+	{ "POST", "/api/v1/shipments", MANAGERS | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_shipments_create_spec, NULL,
 	  SQL("bb_shipment_create", 201, BODY("destination"), BODY("conditions"), BODY("requester"),
-	      BODY("notes"), ACTOR) },
+	      BODY("notes"), STUDIES, ACTOR) },
 	{ "GET", "/api/v1/shipments", READERS | STUDY_LIMITED, h_shipments_list, BODY_NONE, NULL,
 	  "status limit cursor" },
 	{ "GET", "/api/v1/shipments/:id", READERS | STUDY_LIMITED, h_shipments_get, BODY_NONE,
