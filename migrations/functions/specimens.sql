@@ -491,10 +491,13 @@ BEGIN
 			jsonb_build_object('participant', participant));
 	END IF;
 	IF tube_barcode IS NOT NULL THEN
-		SELECT id INTO taken FROM specimens x WHERE x.tube_barcode = bb_specimen_register.tube_barcode;
+		-- The tube that has it is named only to those who may see it.
+		SELECT CASE WHEN studies IS NULL OR x.study_id = ANY (studies) THEN x.id END INTO taken
+		  FROM specimens x WHERE x.tube_barcode = bb_specimen_register.tube_barcode;
 		IF FOUND THEN
 			PERFORM bb_fail('BB409', 'already-exists', NULL,
-				format('tube barcode %s is already specimen %s', tube_barcode, taken),
+				format('tube barcode %s is already %s', tube_barcode,
+				       COALESCE('specimen ' || taken, 'on a tube of another study')),
 				jsonb_build_object('tube_barcode', tube_barcode, 'specimen', taken));
 		END IF;
 	END IF;
@@ -753,12 +756,16 @@ BEGIN
 		'event', CASE WHEN x.here THEN NULL ELSE x.ev END) ORDER BY x.i), '[]') INTO placed
 	  FROM unnest(items) x;
 
-	-- Name a clash while we can still say which tube holds the position: the one not being placed.
-	SELECT bb_position_name(x.pos_row, x.pos_col), string_agg(x.id, ', '),
-	       (array_agg(x.id) FILTER (WHERE NOT x.id = ANY (moved)
-					   AND (studies IS NULL OR x.study_id = ANY (studies))))[1]
+	-- Name a clash while we can still say which tube holds the position: the
+	-- one not being placed; a tube of another study as such, never by its ID.
+	SELECT bb_position_name(x.pos_row, x.pos_col),
+	       string_agg(CASE WHEN v.visible THEN x.id ELSE 'a specimen of another study' END, ', '
+			  ORDER BY v.visible DESC, x.id),
+	       (array_agg(x.id) FILTER (WHERE NOT x.id = ANY (moved) AND v.visible))[1]
 	  INTO clash_pos, clash_ids, occupant
-	  FROM specimens x, (SELECT array_agg(y.id) AS moved FROM unnest(items) y) m
+	  FROM specimens x
+	 CROSS JOIN (SELECT array_agg(y.id) AS moved FROM unnest(items) y) m
+	 CROSS JOIN LATERAL (SELECT studies IS NULL OR x.study_id = ANY (studies) AS visible) v
 	 WHERE x.box_id = b.id
 	 GROUP BY x.pos_row, x.pos_col HAVING count(*) > 1 LIMIT 1;
 	IF clash_pos IS NOT NULL THEN
