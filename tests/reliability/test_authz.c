@@ -7,6 +7,15 @@
  * valid request on fresh objects. A refused write leaves nothing behind.
  * A route without a case below fails the test: a new route cannot be
  * forgotten.
+ *
+ * Then the cross-study write matrix: every write route (every method but
+ * GET) aimed by each token limited to SSC that the route admits at MASC's
+ * objects, or at the caller's own objects where a MASC tube sits beside
+ * them (a shared box, an audit of it). Whether refused or served, the
+ * ledger and the audit log are exactly as before, no audit record names a
+ * MASC tube, and the answer names no MASC tube, barcode or participant the
+ * request did not name itself. A write route without a case there fails
+ * too.
  */
 #include "rel.h"
 #include "http/server.h"
@@ -35,6 +44,12 @@ enum prep {
 	P_SHIPPED,    /* {ship} dispatched */
 	P_SESSION,    /* the request uses a session of its own, which it may end */
 	P_PRINT_JOB,  /* {job}: a failed print job of {fixed} on printer bench */
+	/* For the write matrix (the caller is limited to SSC): */
+	P_MIXED,       /* {box}: MASC {tube} (tube barcode {barcode}) at A1; {own}: an SSC
+	                * tube, registered */
+	P_OWN_AUDIT,   /* P_MIXED, and {audit}: the caller's audit of {box} */
+	P_OWN_SCANNED, /* P_OWN_AUDIT, {tube} scanned at A1 by the caller */
+	P_OWN_DRAFT,   /* P_MIXED, and {ship}: the caller's empty draft shipment */
 };
 
 struct scase {
@@ -121,11 +136,12 @@ static const struct scase cases[] = {
 
 	{ "POST", "/api/v1/audits", "/api/v1/audits", "{\"box\":\"{box}\"}", P_STORED, SC_NONE,
 	  NULL },
-	{ "GET", "/api/v1/audits/:id", "/api/v1/audits/{audit}", NULL, P_AUDIT, SC_NONE, NULL },
+	/* An audit covers the studies of who started it: an admin's, every study. */
+	{ "GET", "/api/v1/audits/:id", "/api/v1/audits/{audit}", NULL, P_AUDIT, SC_OBJECT, NULL },
 	{ "POST", "/api/v1/audits/:id/scans", "/api/v1/audits/{audit}/scans",
-	  "{\"scans\":[{\"position\":\"A1\",\"barcode\":null}]}", P_AUDIT, SC_NONE, NULL },
+	  "{\"scans\":[{\"position\":\"A1\",\"barcode\":null}]}", P_AUDIT, SC_OBJECT, NULL },
 	{ "POST", "/api/v1/audits/:id/close", "/api/v1/audits/{audit}/close",
-	  "{\"resolutions\":[]}", P_AUDIT, SC_NONE, NULL },
+	  "{\"resolutions\":[]}", P_AUDIT, SC_OBJECT, NULL },
 
 	{ "POST", "/api/v1/locations", "/api/v1/locations",
 	  "{\"kind\":\"shelf\",\"name\":\"Shelf {n}\",\"parent\":{freezer}}", P_NONE, SC_NONE,
@@ -206,7 +222,7 @@ struct caller {
 /* The placeholders' values for one request. */
 struct ctx {
 	char n[16], fixed[16], tube[16], tube2[16], box[32], loc[16], freezer[16], audit[16],
-	    ship[16], job[16], now[48];
+	    ship[16], job[16], now[48], own[16], barcode[32], participant[16];
 	char token[128];
 };
 
@@ -282,8 +298,36 @@ store_at(const char *tube, const char *box, const char *pos)
 	tube_act(tube, "store", body);
 }
 
+/* A MASC/P001 tube with a tube barcode. */
 static void
-prepare(const struct scase *k, const struct caller *who, struct ctx *c)
+new_barcoded_tube(char id[16], const char *barcode)
+{
+	char body[512];
+	struct resp r;
+
+	snprintf(body, sizeof(body),
+	         "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"serum\","
+	         "\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T09:30:00Z\","
+	         "\"quantity\":{\"value\":2,\"unit\":\"mL\"},\"tube_barcode\":\"%s\"}",
+	         barcode);
+	admin_must("POST", "/api/v1/specimens", body, 201, &r);
+	snprintf(id, 16, "%s", jstr(&r, "id") ? jstr(&r, "id") : "");
+	resp_free(&r);
+}
+
+/* A request of the caller's that must succeed while preparing. */
+static void
+caller_must(const struct ctx *c, const char *path, const char *body, long want, struct resp *r)
+{
+	api(&t, "POST", path, c->token, body, r);
+	if (r->status != want) {
+		tap_diag("prepare: POST %s as the caller: %ld %s", path, r->status, r->body);
+		fail_setup("cannot prepare the matrix's objects");
+	}
+}
+
+static void
+prepare(enum prep prep, const struct caller *who, struct ctx *c)
 {
 	char body[256], sql[512];
 	struct resp r;
@@ -295,8 +339,40 @@ prepare(const struct scase *k, const struct caller *who, struct ctx *c)
 	snprintf(c->loc, sizeof(c->loc), "%s", rack_id);
 	snprintf(c->freezer, sizeof(c->freezer), "%s", freezer_id);
 	snprintf(c->token, sizeof(c->token), "%s", who->token);
-	switch (k->prep) {
+	snprintf(c->participant, sizeof(c->participant), "P001");
+	switch (prep) {
 	case P_NONE:
+		break;
+	case P_MIXED:
+	case P_OWN_AUDIT:
+	case P_OWN_SCANNED:
+	case P_OWN_DRAFT:
+		new_box(c);
+		snprintf(c->barcode, sizeof(c->barcode), "XS-%d", serial);
+		new_barcoded_tube(c->tube, c->barcode);
+		store_at(c->tube, c->box, "A1");
+		if (!world_register(&t, "SSC", "S001", "serum", c->own))
+			fail_setup("cannot register an SSC tube");
+		if (prep == P_OWN_DRAFT) {
+			caller_must(c, "/api/v1/shipments",
+			            "{\"destination\":\"SSC core\",\"conditions\":\"dry_ice\"}",
+			            201, &r);
+			snprintf(c->ship, sizeof(c->ship), "%.0f", jnum(&r, "id", 0));
+			resp_free(&r);
+		}
+		if (prep == P_OWN_AUDIT || prep == P_OWN_SCANNED) {
+			snprintf(body, sizeof(body), "{\"box\":\"%s\"}", c->box);
+			caller_must(c, "/api/v1/audits", body, 201, &r);
+			snprintf(c->audit, sizeof(c->audit), "%.0f", jnum(&r, "id", 0));
+			resp_free(&r);
+		}
+		if (prep == P_OWN_SCANNED) {
+			snprintf(sql, sizeof(sql), "/api/v1/audits/%s/scans", c->audit);
+			snprintf(body, sizeof(body),
+			         "{\"scans\":[{\"position\":\"A1\",\"barcode\":\"%s\"}]}", c->tube);
+			caller_must(c, sql, body, 200, &r);
+			resp_free(&r);
+		}
 		break;
 	case P_REGISTERED:
 	case P_STORED:
@@ -305,14 +381,14 @@ prepare(const struct scase *k, const struct caller *who, struct ctx *c)
 	case P_AUDIT:
 		new_box(c);
 		new_tube(c, c->tube, "P001");
-		if (k->prep == P_REGISTERED)
+		if (prep == P_REGISTERED)
 			break;
 		store_at(c->tube, c->box, "A1");
-		if (k->prep == P_OUT)
+		if (prep == P_OUT)
 			tube_act(c->tube, "checkout", "{\"reason\":\"sweep\"}");
-		if (k->prep == P_LOST)
+		if (prep == P_LOST)
 			tube_act(c->tube, "lost", "{\"reason\":\"sweep\"}");
-		if (k->prep == P_AUDIT) {
+		if (prep == P_AUDIT) {
 			snprintf(body, sizeof(body), "{\"box\":\"%s\"}", c->box);
 			admin_must("POST", "/api/v1/audits", body, 201, &r);
 			snprintf(c->audit, sizeof(c->audit), "%.0f", jnum(&r, "id", 0));
@@ -326,6 +402,7 @@ prepare(const struct scase *k, const struct caller *who, struct ctx *c)
 		         serial);
 		sql_must(sql);
 		snprintf(body, sizeof(body), "W%d", serial);
+		snprintf(c->participant, sizeof(c->participant), "W%d", serial);
 		new_tube(c, c->tube, body);
 		snprintf(sql, sizeof(sql), "/api/v1/participants/MASC/W%d/consents", serial);
 		admin_must(
@@ -351,7 +428,7 @@ prepare(const struct scase *k, const struct caller *who, struct ctx *c)
 		snprintf(body, sizeof(body), "{\"specimens\":[\"%s\"]}", c->tube);
 		admin_must("POST", sql, body, 200, &r);
 		resp_free(&r);
-		if (k->prep == P_SHIPPED) {
+		if (prep == P_SHIPPED) {
 			snprintf(sql, sizeof(sql), "/api/v1/shipments/%s/dispatch", c->ship);
 			admin_must("POST", sql, NULL, 200, &r);
 			resp_free(&r);
@@ -397,10 +474,19 @@ expand(const char *tpl, const struct ctx *c, char *out, size_t cap)
 	const struct {
 		const char *name, *val;
 	} vars[] = {
-		{ "{n}", c->n },         { "{fixed}", c->fixed }, { "{tube}", c->tube },
-		{ "{tube2}", c->tube2 }, { "{box}", c->box },     { "{loc}", c->loc },
-		{ "{audit}", c->audit }, { "{ship}", c->ship },   { "{freezer}", c->freezer },
-		{ "{now}", c->now },     { "{job}", c->job },
+		{ "{n}", c->n },
+		{ "{fixed}", c->fixed },
+		{ "{tube}", c->tube },
+		{ "{tube2}", c->tube2 },
+		{ "{box}", c->box },
+		{ "{loc}", c->loc },
+		{ "{audit}", c->audit },
+		{ "{ship}", c->ship },
+		{ "{freezer}", c->freezer },
+		{ "{now}", c->now },
+		{ "{job}", c->job },
+		{ "{own}", c->own },
+		{ "{barcode}", c->barcode },
 	};
 	size_t o = 0;
 
@@ -455,7 +541,7 @@ sweep_route(const struct route *rt, const struct scase *k, struct caller *caller
 		struct resp r;
 		long want; /* 0: any 2xx */
 
-		prepare(k, who, &c);
+		prepare(k->prep, who, &c);
 		expand(k->path, &c, path, sizeof(path));
 		if (k->body != NULL)
 			expand(k->body, &c, body, sizeof(body));
@@ -510,6 +596,235 @@ sweep_route(const struct route *rt, const struct scase *k, struct caller *caller
 			                       : "2xx",
 			         r.status, r.body);
 		}
+		resp_free(&r);
+	}
+	return wrong;
+}
+
+/*
+ * The cross-study write matrix. Each case is a write of a token limited to
+ * SSC aimed at MASC: at a MASC object, or at the caller's own object where
+ * a MASC tube sits beside it. The routes that name no study's object say
+ * why and send nothing.
+ */
+enum xwant {
+	XW_REFUSED, /* a 4xx problem */
+	XW_SERVED,  /* a 2xx: the caller's own object, MASC's left alone */
+	XW_UNBOUND, /* the route names no object of a study: nothing to aim at */
+};
+
+struct xcase {
+	const char *method, *pattern;
+	const char *path, *body;
+	enum prep prep;
+	enum xwant want;
+	const char *what; /* what it aims at, or why there is nothing to aim at */
+};
+
+static const struct xcase xcases[] = {
+	{ "POST", "/api/v1/sessions", NULL, NULL, P_NONE, XW_UNBOUND, "a login" },
+	{ "DELETE", "/api/v1/sessions/current", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "the caller's own session" },
+	{ "POST", "/api/v1/users", NULL, NULL, P_NONE, XW_UNBOUND, "an account" },
+	{ "POST", "/api/v1/tokens", NULL, NULL, P_NONE, XW_UNBOUND, "a token of an account" },
+	{ "POST", "/api/v1/studies", NULL, NULL, P_NONE, XW_UNBOUND, "a new study" },
+	{ "POST", "/api/v1/specimen-types", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "reference data of every study" },
+	{ "POST", "/api/v1/locations", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "storage every study shares" },
+	{ "POST", "/api/v1/boxes", NULL, NULL, P_NONE, XW_UNBOUND, "storage every study shares" },
+	{ "POST", "/api/v1/shipments", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "a new draft, of the caller's studies" },
+
+	{ "POST", "/api/v1/participants", "/api/v1/participants",
+	  "{\"study\":\"MASC\",\"code\":\"X{n}\",\"sex\":\"female\",\"birth_year\":1970,"
+	  "\"diagnosis\":\"DM\"}",
+	  P_NONE, XW_REFUSED, "a participant in MASC" },
+	{ "POST", "/api/v1/participants/:study/:code/consents",
+	  "/api/v1/participants/MASC/P001/consents",
+	  "{\"scope\":\"biobank\",\"status\":\"withdrawn\",\"date\":\"2026-01-05\",\"version\":"
+	  "\"v1\"}",
+	  P_NONE, XW_REFUSED, "a MASC participant's consent" },
+	{ "POST", "/api/v1/specimens", "/api/v1/specimens",
+	  "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"serum\","
+	  "\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T09:30:00Z\"}",
+	  P_NONE, XW_REFUSED, "a tube of a MASC participant" },
+	{ "POST", "/api/v1/specimens", "/api/v1/specimens",
+	  "{\"participant\":{\"study\":\"SSC\",\"code\":\"S001\"},\"type\":\"serum\","
+	  "\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T09:30:00Z\","
+	  "\"tube_barcode\":\"{barcode}\"}",
+	  P_MIXED, XW_REFUSED, "an SSC tube with the barcode a MASC tube carries" },
+	{ "POST", "/api/v1/specimens/:id/aliquots", "/api/v1/specimens/{tube}/aliquots",
+	  "{\"count\":2}", P_REGISTERED, XW_REFUSED, "a MASC tube" },
+	{ "POST", "/api/v1/specimens/:id/derivatives", "/api/v1/specimens/{tube}/derivatives",
+	  "{\"type\":\"dna\"}", P_REGISTERED, XW_REFUSED, "a MASC tube" },
+	{ "POST", "/api/v1/specimens/:id/store", "/api/v1/specimens/{tube}/store",
+	  "{\"box\":\"{box}\",\"position\":\"B1\"}", P_REGISTERED, XW_REFUSED, "a MASC tube" },
+	{ "POST", "/api/v1/specimens/:id/store", "/api/v1/specimens/{own}/store",
+	  "{\"box\":\"{box}\",\"position\":\"A1\"}", P_MIXED, XW_REFUSED,
+	  "an SSC tube onto a MASC tube's position" },
+	{ "POST", "/api/v1/specimens/:id/move", "/api/v1/specimens/{tube}/move",
+	  "{\"box\":\"{box}\",\"position\":\"B1\"}", P_STORED, XW_REFUSED, "a MASC tube" },
+	{ "POST", "/api/v1/specimens/:id/checkout", "/api/v1/specimens/{tube}/checkout",
+	  "{\"reason\":\"assay\"}", P_STORED, XW_REFUSED, "a MASC tube" },
+	{ "POST", "/api/v1/specimens/:id/return", "/api/v1/specimens/{tube}/return",
+	  "{\"box\":\"{box}\",\"position\":\"B1\",\"thawed\":true}", P_OUT, XW_REFUSED,
+	  "a MASC tube" },
+	{ "POST", "/api/v1/specimens/:id/consume", "/api/v1/specimens/{tube}/consume",
+	  "{\"reason\":\"used up\"}", P_STORED, XW_REFUSED, "a MASC tube" },
+	{ "POST", "/api/v1/specimens/:id/lost", "/api/v1/specimens/{tube}/lost",
+	  "{\"reason\":\"not in its box\"}", P_STORED, XW_REFUSED, "a MASC tube" },
+	{ "POST", "/api/v1/specimens/:id/found", "/api/v1/specimens/{tube}/found",
+	  "{\"box\":\"{box}\",\"position\":\"B1\"}", P_LOST, XW_REFUSED, "a MASC tube" },
+	{ "POST", "/api/v1/specimens/:id/destroy", "/api/v1/specimens/{tube}/destroy",
+	  "{\"reason\":\"expired\"}", P_STORED, XW_REFUSED, "a MASC tube" },
+	{ "POST", "/api/v1/boxes/:barcode/placements", "/api/v1/boxes/{box}/placements",
+	  "{\"placements\":[{\"position\":\"C3\",\"specimen\":\"{tube}\"}]}", P_REGISTERED,
+	  XW_REFUSED, "a MASC tube" },
+	{ "POST", "/api/v1/boxes/:barcode/placements", "/api/v1/boxes/{box}/placements",
+	  "{\"placements\":[{\"position\":\"A1\",\"specimen\":\"{own}\"}]}", P_MIXED, XW_REFUSED,
+	  "an SSC tube onto a MASC tube's position" },
+
+	{ "POST", "/api/v1/audits", "/api/v1/audits", "{\"box\":\"{box}\"}", P_MIXED, XW_SERVED,
+	  "an audit of a box holding a MASC tube" },
+	{ "POST", "/api/v1/audits/:id/scans", "/api/v1/audits/{audit}/scans",
+	  "{\"scans\":[{\"position\":\"A1\",\"barcode\":null}]}", P_AUDIT, XW_REFUSED,
+	  "an admin's audit of a box holding a MASC tube" },
+	{ "POST", "/api/v1/audits/:id/scans", "/api/v1/audits/{audit}/scans",
+	  "{\"scans\":[{\"position\":\"A1\",\"barcode\":\"{tube}\"}]}", P_OWN_AUDIT, XW_SERVED,
+	  "the caller's audit: a MASC tube scanned at its place" },
+	{ "POST", "/api/v1/audits/:id/close", "/api/v1/audits/{audit}/close",
+	  "{\"resolutions\":[]}", P_AUDIT, XW_REFUSED,
+	  "an admin's audit of a box holding a MASC tube" },
+	{ "POST", "/api/v1/audits/:id/close", "/api/v1/audits/{audit}/close",
+	  "{\"resolutions\":[]}", P_OWN_SCANNED, XW_SERVED,
+	  "the caller's audit, a MASC tube scanned at its place" },
+	{ "POST", "/api/v1/audits/:id/close", "/api/v1/audits/{audit}/close",
+	  "{\"resolutions\":[{\"specimen\":\"{tube}\",\"action\":\"lost\"}]}", P_OWN_SCANNED,
+	  XW_REFUSED, "a MASC tube resolved in the caller's audit" },
+
+	{ "POST", "/api/v1/shipments/:id/specimens", "/api/v1/shipments/{ship}/specimens",
+	  "{\"specimens\":[\"{tube2}\"]}", P_SHIPMENT, XW_REFUSED, "a draft holding a MASC tube" },
+	{ "POST", "/api/v1/shipments/:id/specimens", "/api/v1/shipments/{ship}/specimens",
+	  "{\"specimens\":[\"{tube}\"]}", P_OWN_DRAFT, XW_REFUSED,
+	  "a MASC tube onto the caller's draft" },
+	{ "DELETE", "/api/v1/shipments/:id/specimens/:specimen",
+	  "/api/v1/shipments/{ship}/specimens/{tube}", NULL, P_SHIPMENT, XW_REFUSED,
+	  "a MASC tube off a draft" },
+	{ "POST", "/api/v1/shipments/:id/dispatch", "/api/v1/shipments/{ship}/dispatch", NULL,
+	  P_SHIPMENT, XW_REFUSED, "a draft holding a MASC tube" },
+	{ "POST", "/api/v1/shipments/:id/receipt", "/api/v1/shipments/{ship}/receipt",
+	  "{\"received_at\":\"{now}\"}", P_SHIPPED, XW_REFUSED, "a shipment of a MASC tube" },
+	{ "POST", "/api/v1/reports/consent-withdrawn/destroy",
+	  "/api/v1/reports/consent-withdrawn/destroy",
+	  "{\"specimens\":[\"{tube}\"],\"reason\":\"consent withdrawn\"}", P_WITHDRAWN, XW_REFUSED,
+	  "a MASC tube whose donor withdrew" },
+	{ "POST", "/api/v1/specimens/:id/label-printed", "/api/v1/specimens/{fixed}/label-printed",
+	  "{\"printer\":\"bench\",\"copies\":1}", P_NONE, XW_REFUSED, "a MASC tube" },
+	{ "POST", "/api/v1/print", "/api/v1/print", "{\"ids\":[\"{fixed}\"],\"printer\":\"bench\"}",
+	  P_NONE, XW_REFUSED, "a MASC tube" },
+	{ "POST", "/api/v1/print-jobs/:id/retry", "/api/v1/print-jobs/{job}/retry", NULL,
+	  P_PRINT_JOB, XW_REFUSED, "a print job of a MASC tube" },
+};
+
+/*
+ * What no write of a study-limited user may change: the ledger (every
+ * event's hash), the audit log, the print jobs, and the records of the
+ * audits such users start (none may name a MASC tube).
+ */
+static char *
+untouchables(void)
+{
+	bool ok_sql;
+	char *v = sql_value(
+	    &t,
+	    "SELECT concat_ws(' ',"
+	    " 'events', (SELECT count(*) || ':' || md5(COALESCE(string_agg(specimen_id || '.' || "
+	    "seq"
+	    "   || '.' || encode(hash, 'hex'), ',' ORDER BY specimen_id, seq), '')) FROM events),"
+	    " 'audit_log', (SELECT count(*) || ':' || COALESCE(max(id), 0) FROM audit_log),"
+	    " 'print_jobs', (SELECT count(*) FROM print_jobs),"
+	    " 'records naming MASC', (SELECT count(*) FROM audits a JOIN specimens s"
+	    "   ON strpos(COALESCE(a.report::text, '') || COALESCE(a.resolutions::text, ''), s.id) "
+	    "> 0"
+	    "  JOIN studies st ON st.id = s.study_id AND st.code = 'MASC'"
+	    "  WHERE a.started_by LIKE 'sweep-%-ssc'))",
+	    &ok_sql);
+
+	if (!ok_sql || v == NULL)
+		fail_setup("cannot read the ledger and the audit log");
+	return v;
+}
+
+/* Does the answer name a MASC value the request did not name itself? */
+static const char *
+names_masc(const struct ctx *c, const char *path, const char *body, const struct resp *r)
+{
+	const char *masc[] = { c->tube, c->tube2, c->fixed, c->barcode, c->participant };
+
+	for (size_t i = 0; i < sizeof(masc) / sizeof(masc[0]); i++) {
+		if (*masc[i] == '\0' || strstr(path, masc[i]) != NULL ||
+		    (body != NULL && strstr(body, masc[i]) != NULL))
+			continue;
+		if (r->body != NULL && strstr(r->body, masc[i]) != NULL)
+			return masc[i];
+	}
+	return NULL;
+}
+
+static const struct xcase *
+xcase_next(const struct route *rt, const struct xcase *after)
+{
+	size_t i = after == NULL ? 0 : (size_t)(after - xcases) + 1;
+
+	for (; i < sizeof(xcases) / sizeof(xcases[0]); i++)
+		if (strcmp(xcases[i].method, rt->method) == 0 &&
+		    strcmp(xcases[i].pattern, rt->pattern) == 0)
+			return &xcases[i];
+	return NULL;
+}
+
+/* One case as every limited caller the route admits; returns how many went wrong. */
+static int
+sweep_write(const struct route *rt, const struct xcase *k, struct caller *callers, int ncallers)
+{
+	int wrong = 0;
+	char path[512], body[1024];
+
+	for (int i = 0; i < ncallers; i++) {
+		struct caller *who = &callers[i];
+		struct ctx c;
+		struct resp r;
+
+		if (!who->limited || (rt->roles & R(who->role)) == 0)
+			continue;
+		prepare(k->prep, who, &c);
+		expand(k->path, &c, path, sizeof(path));
+		if (k->body != NULL)
+			expand(k->body, &c, body, sizeof(body));
+		char *before = untouchables();
+		http(t.d.url, rt->method, path, c.token, NULL, k->body ? body : NULL,
+		     k->body ? strlen(body) : 0, &r);
+		char *after = untouchables();
+		const char *named = names_masc(&c, path, k->body ? body : NULL, &r);
+		bool status_ok =
+		    k->want == XW_SERVED
+		        ? r.status >= 200 && r.status < 300
+		        : r.status >= 400 && r.status < 500 &&
+		              strncmp(r.content_type, "application/problem+json", 24) == 0;
+
+		if (!status_ok || strcmp(before, after) != 0 || named != NULL) {
+			wrong++;
+			tap_diag("  %s %s as %s (%s): want %s, got %ld %.300s", rt->method, path,
+			         who->name, k->what, k->want == XW_SERVED ? "2xx" : "a 4xx problem",
+			         r.status, r.body);
+			if (strcmp(before, after) != 0)
+				tap_diag("    changed: %s -> %s", before, after);
+			if (named != NULL)
+				tap_diag("    the answer names %s of study MASC", named);
+		}
+		free(before);
+		free(after);
 		resp_free(&r);
 	}
 	return wrong;
@@ -610,6 +925,49 @@ main(int argc, char **argv)
 	is_int(stale, 0, "every case of the sweep is a route of the table");
 	is_int(covered, (int)route_count, "all %zu routes swept (%d requests, %d callers each)",
 	       route_count, requests, ncallers);
+
+	/* The cross-study write matrix: every write route, every limited caller it admits. */
+	int xmissing = 0, xsent = 0;
+	for (size_t i = 0; i < route_count; i++) {
+		const struct route *rt = &routes[i];
+		const struct xcase *k = xcase_next(rt, NULL);
+
+		if (strcmp(rt->method, "GET") == 0)
+			continue;
+		if (!ok(k != NULL, "%s %s has a case in the cross-study write matrix", rt->method,
+		        rt->pattern)) {
+			xmissing++;
+			continue;
+		}
+		for (; k != NULL; k = xcase_next(rt, k)) {
+			if (k->want == XW_UNBOUND) {
+				ok(true, "%s %s: names no study's object (%s)", rt->method,
+				   rt->pattern, k->what);
+				continue;
+			}
+			xsent++;
+			is_int(
+			    sweep_write(rt, k, callers, ncallers), 0,
+			    "%s %s aimed at %s by every SSC-limited caller: the ledger, the audit "
+			    "log and the audit records unchanged, no MASC object named",
+			    rt->method, rt->pattern, k->what);
+		}
+	}
+	int xstale = 0;
+	for (size_t i = 0; i < sizeof(xcases) / sizeof(xcases[0]); i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < route_count && !found; j++)
+			found = strcmp(xcases[i].method, routes[j].method) == 0 &&
+			        strcmp(xcases[i].pattern, routes[j].pattern) == 0;
+		if (!found || strcmp(xcases[i].method, "GET") == 0) {
+			xstale++;
+			tap_diag("write case %s %s matches no write route", xcases[i].method,
+			         xcases[i].pattern);
+		}
+	}
+	is_int(xstale, 0, "every case of the write matrix is a write route of the table");
+	is_int(xmissing, 0, "every write route has a case in the matrix (%d cases sent)", xsent);
 
 	/* Without a token, every route that needs one answers 401. */
 	int not401 = 0;
