@@ -71,6 +71,8 @@ function classify(report, barcode) {
 			if (!cls.has(d.expected)) mark(d.expected, 'a-vacated', d);
 			mark(d.found, 'a-misplaced', d);
 		} else if (d.kind === 'moved') mark(d.expected || d.found, 'a-moved', d);
+		/* a tube of a study the audit does not cover: neither checked nor named */
+		else if (d.kind === 'other_study') mark(d.found, 'a-other', d);
 	}
 	return cls;
 }
@@ -149,8 +151,11 @@ export async function render(ctx, main, [id]) {
 		h('p', `Started ${when(report.started_at)} by ${report.started_by}; `,
 			h('strong#audit-status', report.status), closed ? ` ${when(report.closed_at)} by ${report.closed_by}` : ''),
 		h('ul.summary#audit-summary',
-			['expected', 'found', 'missing', 'misplaced', 'unexpected', 'unreadable'].map((k) =>
-				h('li', { class: `k-${k}` }, h('strong', String(sum[k] ?? 0)), ` ${k}`))),
+			['expected', 'found', 'missing', 'misplaced', 'unexpected', 'unreadable']
+				.concat('other_study' in sum ? ['other_study'] : []).map((k) =>
+					h('li', { class: `k-${k}` }, h('strong', String(sum[k] ?? 0)), ` ${k.replace('_', ' ')}`))),
+		report.studies && h('p.hint#audit-studies', `This audit covers ${report.studies.join(', ')}: `
+			+ 'tubes of other studies are shown as another study\'s, and closing leaves them alone.'),
 		!closed && upload,
 		!scanned && !closed && h('p.hint', 'No scans yet: the grid shows what the database expects.'),
 		box && drawGrid(box, (cell, p) => {
@@ -165,7 +170,8 @@ export async function render(ctx, main, [id]) {
 		}, (p) => p.specimen && ctx.go(`#/specimen/${esc(p.specimen)}`)),
 		h('div.legend', h('span.cell.a-ok', 'as expected'), h('span.cell.a-missing', 'missing'),
 			h('span.cell.a-misplaced', 'misplaced (found here)'), h('span.cell.a-vacated', 'misplaced (expected here)'),
-			h('span.cell.a-unexpected', 'unexpected'), h('span.cell.a-unreadable', 'unreadable')),
+			h('span.cell.a-unexpected', 'unexpected'), h('span.cell.a-unreadable', 'unreadable'),
+			report.studies && h('span.cell.a-other', 'another study\'s tube')),
 		h('h2', 'Discrepancies'),
 		report.discrepancies.length
 			? h('table.discrepancies#audit-table', h('thead', h('tr', h('th', 'Kind'), h('th', 'Tube'), h('th', 'Expected'),
