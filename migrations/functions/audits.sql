@@ -39,34 +39,47 @@ END $$;
 COMMENT ON FUNCTION bb_audit_lock(bigint, bigint[]) IS 'An open audit a user of studies may work on, locked; BB404 if there is none (for them), BB409 if it is closed.';
 
 -- The audit's box named by barcode, or its only box when barcode is NULL.
-CREATE OR REPLACE FUNCTION bb_audit_box(aid bigint, barcode text, field text) RETURNS audit_boxes
-LANGUAGE plpgsql STABLE AS $$
+CREATE OR REPLACE FUNCTION bb_audit_box_find(aid bigint, barcode text, field text, OUT b audit_boxes,
+	OUT err jsonb) LANGUAGE plpgsql STABLE AS $$
 DECLARE
-	b audit_boxes;
 	n integer;
 BEGIN
 	IF barcode IS NULL THEN
 		SELECT count(*) INTO n FROM audit_boxes WHERE audit_id = aid;
 		IF n <> 1 THEN
-			PERFORM bb_fail('BB400', 'audit-box-ambiguous', field,
+			err := bb_refusal('BB400', 'audit-box-ambiguous', field,
 				format('audit %s covers %s boxes: name the box', aid, n),
 				jsonb_build_object('audit', aid, 'boxes', n));
+			RETURN;
 		END IF;
 		SELECT * INTO b FROM audit_boxes WHERE audit_id = aid;
-		RETURN b;
+		RETURN;
 	END IF;
-	SELECT * INTO b FROM audit_boxes x WHERE x.audit_id = aid AND x.barcode = bb_audit_box.barcode;
+	SELECT * INTO b FROM audit_boxes x WHERE x.audit_id = aid AND x.barcode = bb_audit_box_find.barcode;
 	IF NOT FOUND THEN
-		IF EXISTS (SELECT 1 FROM boxes x WHERE x.barcode = bb_audit_box.barcode) THEN
-			PERFORM bb_fail('BB400', 'box-not-in-audit', field,
+		IF EXISTS (SELECT 1 FROM boxes x WHERE x.barcode = bb_audit_box_find.barcode) THEN
+			err := bb_refusal('BB400', 'box-not-in-audit', field,
 				format('box %s is not part of audit %s', barcode, aid),
 				jsonb_build_object('audit', aid, 'box', barcode));
+		ELSE
+			err := bb_refusal('BB400', 'unknown-box', field,
+				format('no box has the barcode %s', barcode),
+				jsonb_build_object('box', barcode));
 		END IF;
-		PERFORM bb_fail('BB400', 'unknown-box', field,
-			format('no box has the barcode %s', barcode),
-			jsonb_build_object('box', barcode));
 	END IF;
-	RETURN b;
+END $$;
+COMMENT ON FUNCTION bb_audit_box_find(bigint, text, text) IS 'A box of the audit by barcode (or its only box for NULL), or the refusal naming field.';
+
+CREATE OR REPLACE FUNCTION bb_audit_box(aid bigint, barcode text, field text) RETURNS audit_boxes
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	f record;
+BEGIN
+	SELECT * INTO f FROM bb_audit_box_find(aid, barcode, field);
+	IF f.err IS NOT NULL THEN
+		PERFORM bb_fail_each(jsonb_build_array(f.err));
+	END IF;
+	RETURN f.b;
 END $$;
 COMMENT ON FUNCTION bb_audit_box(bigint, text, text) IS 'A box of the audit by barcode (or its only box for NULL); BB400 naming field otherwise.';
 
@@ -375,43 +388,50 @@ DECLARE
 	b audit_boxes;
 	r integer;
 	c integer;
-	m text[];
 	field text;
 	box_ids bigint[] := '{}';
 	rs integer[] := '{}';
 	cs integer[] := '{}';
-	dup integer;
+	e jsonb;
+	errs jsonb := '[]';
+	found_box record;
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	PERFORM bb_audit_lock(aid, studies);
+	-- Every slip at once, in the request's order: a technician fixes them in one round.
 	FOR i IN 1 .. COALESCE(array_length(positions, 1), 0) LOOP
 		field := CASE WHEN source = 'hand' THEN format('scans[%s]', i - 1) ELSE format('line %s', lines[i]) END;
 		-- Consecutive lines of one box (a rack-scanner file: all of them) look it up once.
 		IF i = 1 OR source = 'hand' OR box_codes[i] IS DISTINCT FROM box_codes[i - 1] THEN
-			b := bb_audit_box(aid, box_codes[i], CASE WHEN source = 'hand' THEN field || '.box' ELSE 'box' END);
+			SELECT * INTO found_box
+			  FROM bb_audit_box_find(aid, box_codes[i], CASE WHEN source = 'hand' THEN field || '.box' ELSE 'box' END);
+			b := found_box.b;
+			e := found_box.err;
+			IF e IS NOT NULL AND NOT errs @> jsonb_build_array(e) THEN
+				errs := errs || e;
+			END IF;
 		END IF;
-		m := regexp_match(upper(btrim(positions[i])), '^([A-Z])0*([1-9][0-9]?)$');
-		IF m IS NULL THEN
-			PERFORM bb_fail('BB400', 'position-invalid', format('%s.position', field),
-				format('"%s" is not a position such as A1', positions[i]));
-		END IF;
-		r := ascii(m[1]) - 64;
-		c := m[2]::integer;
-		IF r > b.rows OR c > b.cols THEN
-			PERFORM bb_fail('BB400', 'position-outside-box', format('%s.position', field),
-				format('%s is outside box %s (%s rows, %s columns)', chr(64 + r) || c, b.barcode, b.rows, b.cols),
-				jsonb_build_object('box', b.barcode, 'rows', b.rows, 'cols', b.cols));
+		r := NULL;
+		c := NULL;
+		IF b.box_id IS NOT NULL THEN
+			SELECT p.r, p.c, p.err INTO r, c, e
+			  FROM bb_position_check(positions[i], b.rows, b.cols, format('%s.position', field), b.barcode) p;
+			IF e IS NOT NULL THEN
+				errs := errs || e;
+			END IF;
 		END IF;
 		box_ids := box_ids || b.box_id;
 		rs := rs || r;
 		cs := cs || c;
 	END LOOP;
-	SELECT min(n) INTO dup FROM (
+	SELECT errs || COALESCE(jsonb_agg(bb_refusal('BB400', 'listed-twice', format('scans[%s].position', n - 1),
+			'the position is listed twice') ORDER BY n), '[]')
+	  INTO errs FROM (
 		SELECT n, row_number() OVER (PARTITION BY bi, ri, ci ORDER BY n) AS k
-		  FROM unnest(box_ids, rs, cs) WITH ORDINALITY AS u (bi, ri, ci, n)) d WHERE k > 1;
-	IF dup IS NOT NULL THEN
-		PERFORM bb_fail('BB400', 'listed-twice', format('scans[%s].position', dup - 1),
-			'the position is listed twice');
+		  FROM unnest(box_ids, rs, cs) WITH ORDINALITY AS u (bi, ri, ci, n)
+		 WHERE ri IS NOT NULL) d WHERE k > 1;
+	IF jsonb_array_length(errs) > 0 THEN
+		PERFORM bb_fail_each(errs);
 	END IF;
 	IF source = 'file' THEN
 		DELETE FROM audit_scans s WHERE s.audit_id = aid AND s.box_id = ANY (box_ids);
@@ -493,6 +513,13 @@ DECLARE
 	clash_pos text;
 	clash_box text;
 	clash_ids jsonb;
+	e jsonb;
+	errs jsonb := '[]';
+	found_box record;
+	ids text[] := '{}';
+	to_box audit_boxes[] := '{}';
+	rs integer[] := '{}';
+	cs integer[] := '{}';
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	a := bb_audit_lock(aid, studies);
@@ -500,9 +527,13 @@ BEGIN
 	-- The reconciliation as it stands now, before any resolution changes the ledger.
 	SELECT COALESCE(jsonb_agg(to_jsonb(x)), '[]') INTO disc FROM bb_audit_rows(aid, a.studies) x;
 
-	SET CONSTRAINTS specimens_one_per_position DEFERRED;
+	-- First every resolution is checked, each slip kept: one answer names them all.
 	FOR i IN 1 .. COALESCE(array_length(refs, 1), 0) LOOP
 		field := format('resolutions[%s]', i - 1);
+		e := NULL;
+		b := NULL;
+		r := NULL;
+		c := NULL;
 		SELECT * INTO s FROM specimens x WHERE x.id = upper(refs[i]) FOR UPDATE;
 		IF NOT FOUND THEN
 			SELECT * INTO s FROM specimens x WHERE x.tube_barcode = refs[i] FOR UPDATE;
@@ -511,33 +542,27 @@ BEGIN
 		-- it, whether or not it sits in the box: the answer tells nothing.
 		IF s.id IS NULL OR (studies IS NOT NULL AND NOT s.study_id = ANY (studies))
 		   OR (a.studies IS NOT NULL AND NOT s.study_id = ANY (a.studies))
-		   OR NOT (EXISTS (SELECT 1 FROM audit_expected e WHERE e.audit_id = aid AND e.specimen_id = s.id)
+		   OR NOT (EXISTS (SELECT 1 FROM audit_expected x WHERE x.audit_id = aid AND x.specimen_id = s.id)
 			   OR EXISTS (SELECT 1 FROM audit_scans x WHERE x.audit_id = aid AND x.specimen_id = s.id)) THEN
-			PERFORM bb_fail('BB400', 'specimen-not-in-audit', format('%s.specimen', field),
-				format('%s is not part of audit %s', refs[i], aid),
-				jsonb_build_object('audit', aid));
-		END IF;
-		IF s.id = ANY (done) THEN
-			PERFORM bb_fail('BB400', 'listed-twice', format('%s.specimen', field),
-				format('%s is resolved twice', s.id),
-				jsonb_build_object('specimen', s.id));
-		END IF;
-		done := done || s.id;
-		old_box := NULL;
-		old_pos := NULL;
-		IF s.box_id IS NOT NULL THEN
-			SELECT x.barcode INTO old_box FROM boxes x WHERE x.id = s.box_id;
-			old_pos := bb_position_name(s.pos_row, s.pos_col);
-		END IF;
-		IF actions[i] IN ('accept_scan', 'found') THEN
+			e := bb_refusal('BB400', 'specimen-not-in-audit', format('%s.specimen', field),
+				format('%s is not part of audit %s', refs[i], aid), jsonb_build_object('audit', aid));
+		ELSIF s.id = ANY (ids) THEN
+			e := bb_refusal('BB400', 'listed-twice', format('%s.specimen', field),
+				format('%s is resolved twice', s.id), jsonb_build_object('specimen', s.id));
+		ELSIF actions[i] IN ('accept_scan', 'found') THEN
 			-- Where to: the position given, else where this tube was scanned.
 			IF positions[i] IS NOT NULL THEN
-				b := bb_audit_box(aid, box_codes[i], field || '.box');
-				SELECT p.r, p.c INTO r, c FROM bb_parse_position(positions[i], b.rows, b.cols) p;
-				IF NOT EXISTS (SELECT 1 FROM audit_scans x WHERE x.audit_id = aid AND x.box_id = b.box_id
-						AND x.pos_row = r AND x.pos_col = c
+				SELECT * INTO found_box FROM bb_audit_box_find(aid, box_codes[i], field || '.box');
+				b := found_box.b;
+				e := found_box.err;
+				IF e IS NULL THEN
+					SELECT p.r, p.c, p.err INTO r, c, e
+					  FROM bb_position_check(positions[i], b.rows, b.cols, format('%s.position', field), NULL) p;
+				END IF;
+				IF e IS NULL AND NOT EXISTS (SELECT 1 FROM audit_scans x WHERE x.audit_id = aid
+						AND x.box_id = b.box_id AND x.pos_row = r AND x.pos_col = c
 						AND (x.specimen_id = s.id OR x.state = 'no_read')) THEN
-					PERFORM bb_fail('BB400', 'not-scanned-there', format('%s.position', field),
+					e := bb_refusal('BB400', 'not-scanned-there', format('%s.position', field),
 						format('the scans of box %s show neither %s nor an unreadable tube at %s', b.barcode, s.id, bb_position_name(r, c)),
 						jsonb_build_object('specimen', s.id, 'box', b.barcode, 'position', bb_position_name(r, c)));
 				END IF;
@@ -546,24 +571,59 @@ BEGIN
 				 WHERE x.audit_id = aid AND x.specimen_id = s.id
 				 ORDER BY ab.barcode, x.pos_row, x.pos_col LIMIT 1;
 				IF NOT FOUND THEN
-					PERFORM bb_fail('BB400', 'not-scanned', format('%s.position', field),
+					e := bb_refusal('BB400', 'not-scanned', format('%s.position', field),
 						format('%s was not scanned in this audit: give box and position', s.id),
 						jsonb_build_object('specimen', s.id));
+				ELSE
+					SELECT x.pos_row, x.pos_col INTO r, c FROM audit_scans x
+					 WHERE x.audit_id = aid AND x.box_id = b.box_id AND x.specimen_id = s.id
+					 ORDER BY x.pos_row, x.pos_col LIMIT 1;
 				END IF;
-				SELECT x.pos_row, x.pos_col INTO r, c FROM audit_scans x
-				 WHERE x.audit_id = aid AND x.box_id = b.box_id AND x.specimen_id = s.id
-				 ORDER BY x.pos_row, x.pos_col LIMIT 1;
 			END IF;
-			IF actions[i] = 'found' AND s.status <> 'lost' THEN
-				PERFORM bb_fail('BB409', 'status-forbids', NULL,
+			IF e IS NULL AND actions[i] = 'found' AND s.status <> 'lost' THEN
+				e := bb_refusal('BB409', 'status-forbids', format('%s.specimen', field),
 					format('specimen %s is %s, not lost: resolve it with accept_scan', s.id, s.status),
 					jsonb_build_object('specimen', s.id, 'specimen_status', s.status, 'action', 'found'));
-			END IF;
-			IF actions[i] = 'accept_scan' AND s.status NOT IN ('registered', 'in_storage', 'checked_out') THEN
-				PERFORM bb_fail('BB409', 'status-forbids', NULL,
+			ELSIF e IS NULL AND actions[i] = 'accept_scan' AND s.status NOT IN ('registered', 'in_storage', 'checked_out') THEN
+				e := bb_refusal('BB409', 'status-forbids', format('%s.specimen', field),
 					format('specimen %s is %s: it cannot be put where it was scanned%s', s.id, s.status, CASE WHEN s.status = 'lost' THEN ' (resolve it with found)' ELSE '' END),
 					jsonb_build_object('specimen', s.id, 'specimen_status', s.status, 'action', 'accept_scan'));
 			END IF;
+		ELSIF actions[i] = 'lost' AND NOT bb_action_allowed('lost', s.status) THEN
+			e := bb_refusal('BB409', 'status-forbids', format('%s.specimen', field),
+				format('specimen %s is %s, which does not allow lost', s.id, s.status),
+				jsonb_build_object('specimen', s.id, 'specimen_status', s.status, 'action', 'lost'));
+		ELSIF actions[i] NOT IN ('accept_scan', 'found', 'lost', 'confirm') THEN
+			e := bb_refusal('BB400', 'value-not-allowed', format('%s.action', field),
+				'must be confirm, accept_scan, lost or found');
+		END IF;
+		IF e IS NOT NULL THEN
+			errs := errs || e;
+		END IF;
+		ids := ids || s.id;
+		to_box := to_box || b;
+		rs := rs || r;
+		cs := cs || c;
+	END LOOP;
+	IF jsonb_array_length(errs) > 0 THEN
+		PERFORM bb_fail_each(errs);
+	END IF;
+
+	-- Then they are applied, in the request's order.
+	SET CONSTRAINTS specimens_one_per_position DEFERRED;
+	FOR i IN 1 .. COALESCE(array_length(refs, 1), 0) LOOP
+		SELECT * INTO s FROM specimens x WHERE x.id = ids[i];
+		b := to_box[i];
+		r := rs[i];
+		c := cs[i];
+		done := done || s.id;
+		old_box := NULL;
+		old_pos := NULL;
+		IF s.box_id IS NOT NULL THEN
+			SELECT x.barcode INTO old_box FROM boxes x WHERE x.id = s.box_id;
+			old_pos := bb_position_name(s.pos_row, s.pos_col);
+		END IF;
+		IF actions[i] IN ('accept_scan', 'found') THEN
 			IF s.box_id = b.box_id AND s.pos_row = r AND s.pos_col = c THEN
 				ev := 'audit_confirmed';
 				INSERT INTO events (specimen_id, type, actor, actor_id, to_box, to_pos, reason, details)
@@ -584,26 +644,18 @@ BEGIN
 			applied := applied || jsonb_build_object('specimen', s.id, 'action', actions[i], 'event', ev,
 				'box', b.barcode, 'position', bb_position_name(r, c));
 		ELSIF actions[i] = 'lost' THEN
-			IF NOT bb_action_allowed('lost', s.status) THEN
-				PERFORM bb_fail('BB409', 'status-forbids', NULL,
-					format('specimen %s is %s, which does not allow lost', s.id, s.status),
-					jsonb_build_object('specimen', s.id, 'specimen_status', s.status, 'action', 'lost'));
-			END IF;
 			UPDATE specimens SET status = 'lost', box_id = NULL, pos_row = NULL, pos_col = NULL
 			 WHERE id = s.id;
 			INSERT INTO events (specimen_id, type, actor, actor_id, from_box, from_pos, reason, details)
 			VALUES (s.id, 'lost', actor, actor_id, old_box, old_pos, 'audit',
 				jsonb_build_object('audit', aid, 'resolution', 'lost'));
 			applied := applied || jsonb_build_object('specimen', s.id, 'action', 'lost', 'event', 'lost');
-		ELSIF actions[i] = 'confirm' THEN
+		ELSE
 			INSERT INTO events (specimen_id, type, actor, actor_id, to_box, to_pos, reason, details)
 			VALUES (s.id, 'audit_confirmed', actor, actor_id, old_box, old_pos, 'audit',
 				jsonb_build_object('audit', aid, 'resolution', 'confirm'));
 			applied := applied || jsonb_build_object('specimen', s.id, 'action', 'confirm',
 				'event', 'audit_confirmed');
-		ELSE
-			PERFORM bb_fail('BB400', 'value-not-allowed', format('%s.action', field),
-				'must be confirm, accept_scan, lost or found');
 		END IF;
 	END LOOP;
 	-- Two tubes resolved into one position, or into a position still held in

@@ -72,23 +72,63 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_fail_list(jsonb) IS 'Raises one API error listing every refused item of a list (errors in DETAIL), through bb_fail.';
 
--- Positions are written A1 ... Z48; A01 and a1 are read too.
-CREATE OR REPLACE FUNCTION bb_parse_position(pos text, max_rows integer, max_cols integer,
-	OUT r integer, OUT c integer) LANGUAGE plpgsql IMMUTABLE AS $$
+-- The refusals of a request's items, as bb_fail_list takes them: one raised
+-- alone as bb_fail would (its facts as members, so that the answer to one
+-- slip reads as it always has), several as one list.
+CREATE OR REPLACE FUNCTION bb_fail_each(errors jsonb) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-	m text[];
+	e jsonb := errors -> 0;
 BEGIN
-	m := regexp_match(upper(btrim(pos)), '^([A-Z])0*([1-9][0-9]?)$');
+	IF jsonb_array_length(errors) = 1 THEN
+		PERFORM bb_fail(e ->> 'state', e ->> 'code', e ->> 'field', e ->> 'message',
+			e - ARRAY['state', 'code', 'field', 'message', 'item']);
+	END IF;
+	PERFORM bb_fail_list(errors);
+END $$;
+COMMENT ON FUNCTION bb_fail_each(jsonb) IS 'Raises the refusals of a request''s items: one as bb_fail, several as bb_fail_list.';
+
+-- An item's refusal for bb_fail_each and bb_fail_list.
+CREATE OR REPLACE FUNCTION bb_refusal(state text, code text, field text, message text, facts jsonb DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+	SELECT jsonb_build_object('state', state, 'code', code, 'field', field, 'message', message)
+		|| COALESCE(facts, '{}');
+$$;
+COMMENT ON FUNCTION bb_refusal(text, text, text, text, jsonb) IS 'One refused item of a request, as bb_fail_each and bb_fail_list take it.';
+
+-- Positions are written A1 ... Z48; A01 and a1 are read too. The position of
+-- field within a grid of max_rows x max_cols (of box, when named): r and c,
+-- or err, its refusal.
+CREATE OR REPLACE FUNCTION bb_position_check(pos text, max_rows integer, max_cols integer, field text,
+	box text, OUT r integer, OUT c integer, OUT err jsonb) LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+	m text[] := regexp_match(upper(btrim(pos)), '^([A-Z])0*([1-9][0-9]?)$');
+BEGIN
 	IF m IS NULL THEN
-		PERFORM bb_fail('BB400', 'position-invalid', 'position',
+		err := bb_refusal('BB400', 'position-invalid', field,
 			format('"%s" is not a position such as A1', pos));
+		RETURN;
 	END IF;
 	r := ascii(m[1]) - 64;
 	c := m[2]::integer;
 	IF r > max_rows OR c > max_cols THEN
-		PERFORM bb_fail('BB400', 'position-outside-box', 'position',
-			format('%s is outside the box (%s rows, %s columns)', chr(64 + r) || c, max_rows, max_cols),
-			jsonb_build_object('rows', max_rows, 'cols', max_cols));
+		err := bb_refusal('BB400', 'position-outside-box', field,
+			format('%s is outside %s (%s rows, %s columns)', chr(64 + r) || c,
+				COALESCE('box ' || box, 'the box'), max_rows, max_cols),
+			jsonb_strip_nulls(jsonb_build_object('box', box, 'rows', max_rows, 'cols', max_cols)));
+		r := NULL;
+		c := NULL;
+	END IF;
+END $$;
+COMMENT ON FUNCTION bb_position_check(text, integer, integer, text, text) IS 'Reads a position such as A1 within a box''s grid: its row and column, or the refusal naming field.';
+
+CREATE OR REPLACE FUNCTION bb_parse_position(pos text, max_rows integer, max_cols integer,
+	OUT r integer, OUT c integer) LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+	err jsonb;
+BEGIN
+	SELECT p.r, p.c, p.err INTO r, c, err FROM bb_position_check(pos, max_rows, max_cols, 'position', NULL) p;
+	IF err IS NOT NULL THEN
+		PERFORM bb_fail_each(jsonb_build_array(err));
 	END IF;
 END $$;
 COMMENT ON FUNCTION bb_parse_position(text, integer, integer) IS 'Reads a position such as A1 within a box''s grid, or raises BB400.';
