@@ -68,6 +68,13 @@ char *bb_buf_steal(struct bb_buf *b);
 void bb_buf_free(struct bb_buf *b);
 
 /*
+ * The whole file at path, NUL-terminated, in *out (the caller frees it) and
+ * its length in *len (may be NULL). BB_ENOTFOUND when it cannot be opened,
+ * BB_EINTERNAL when a read fails; *out is NULL then.
+ */
+enum bb_err bb_read_file(const char *path, char **out, size_t *len);
+
+/*
  * An arena: many small allocations with one owner and one free. Each request
  * owns one, so handlers never free what they allocate from it.
  */

@@ -163,6 +163,32 @@ bb_buf_free(struct bb_buf *b)
 	b->len = b->cap = 0;
 }
 
+enum bb_err
+bb_read_file(const char *path, char **out, size_t *len)
+{
+	struct bb_buf b = { 0 };
+	char chunk[8192];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	*out = NULL;
+	if (f == NULL)
+		return BB_ENOTFOUND;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		bb_buf_append(&b, chunk, n);
+	bool failed = ferror(f) != 0;
+	fclose(f);
+	if (failed) {
+		bb_buf_free(&b);
+		return BB_EINTERNAL;
+	}
+	bb_buf_puts(&b, ""); /* an empty file is "" too */
+	if (len != NULL)
+		*len = b.len;
+	*out = bb_buf_steal(&b);
+	return BB_OK;
+}
+
 /* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF. */
 bool
 bb_utf8_valid(const char *str, size_t len)

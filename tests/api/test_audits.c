@@ -10,6 +10,7 @@
  *
  * argv[1]: biobankd; argv[2]: the shared fixtures folder.
  */
+#include "biobank.h"
 #include "world.h"
 
 #include <stdlib.h>
@@ -20,49 +21,6 @@ static const char *fixtures;
 static char *fluidx;     /* fixtures/rack-scans/fluidx-with-header.csv */
 static char *headerless; /* fixtures/rack-scans/headerless-with-rack.csv */
 static char tech_token[128], auditor_token[128];
-
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static long count(struct tenv *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static long
-count(struct tenv *t, const char *fmt, ...)
-{
-	char sql[2048];
-	va_list ap;
-	bool ok_sql;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	char *v = sql_value(t, sql, &ok_sql);
-	long n = (ok_sql && v != NULL) ? atol(v) : -1;
-	if (!ok_sql)
-		tap_diag("SQL failed: %s", sql);
-	free(v);
-	return n;
-}
 
 /* The first value of a query, copied into out. */
 static void
@@ -75,18 +33,6 @@ value(struct tenv *t, char *out, size_t len, const char *sql)
 	if (!ok_sql)
 		tap_diag("SQL failed: %s", sql);
 	free(v);
-}
-
-static void
-exec_sql(struct tenv *t, const char *sql)
-{
-	bool ok_sql;
-
-	free(sql_value(t, sql, &ok_sql));
-	if (!ok_sql) {
-		printf("Bail out! SQL failed: %s\n", sql);
-		exit(1);
-	}
 }
 
 static void
@@ -181,20 +127,20 @@ placement_from_file(struct tenv *t)
 {
 	struct resp r;
 
-	exec_sql(t, "INSERT INTO boxes (barcode, rows, cols, location_id)"
+	sql_exec(t, "INSERT INTO boxes (barcode, rows, cols, location_id)"
 	            " SELECT 'FR00004821', 8, 12, id FROM locations WHERE name = 'Rack 1'");
-	exec_sql(
+	sql_exec(
 	    t, "SELECT count(bb_specimen_register('MASC', 'P001', 'serum', 'baseline',"
 	       " '2026-03-01T09:30:00Z', 1, 'mL', 'FD062999' || lpad(g::text, 2, '0'), NULL, NULL,"
 	       " NULL, NULL, 'setup', NULL)) FROM generate_series(1, 94) g");
-	long events0 = count(t, "SELECT count(*) FROM events");
+	long events0 = sql_intf(t, "SELECT count(*) FROM events");
 
 	post_csv(t, "/api/v1/boxes/FR00004821/placements", NULL, fluidx, &r);
 	ok(is_problem(&r, 400), "placing the FluidX fixture as it is: 400 (it has a NO READ well)");
 	ok(strstr(r.body, "line 46") != NULL && strstr(r.body, "D7") != NULL,
 	   "  naming line 46 and well D7 (%s)", jstr(&r, "detail") ? jstr(&r, "detail") : r.body);
 	resp_free(&r);
-	is_int(count(t, "SELECT count(*) FROM events"), events0, "  and nothing is stored");
+	is_int(sql_intf(t, "SELECT count(*) FROM events"), events0, "  and nothing is stored");
 
 	post_csv(t, "/api/v1/boxes/FR00004821/placements", NULL, headerless, &r);
 	ok(is_problem(&r, 400), "a file of rack FR00004822 into box FR00004821: 400");
@@ -216,7 +162,8 @@ placement_from_file(struct tenv *t)
 	post_csv(t, "/api/v1/boxes/NOBOX/placements", NULL, "NOBOX,A1,FD06299901\n", &r);
 	ok(is_problem(&r, 404), "a file for a box that does not exist: 404");
 	resp_free(&r);
-	is_int(count(t, "SELECT count(*) FROM events"), events0, "  none of them stored anything");
+	is_int(sql_intf(t, "SELECT count(*) FROM events"), events0,
+	       "  none of them stored anything");
 
 	/* The fixture's rows without the NO READ well, as a headerless rack,well,barcode file. */
 	size_t cap = strlen(fluidx) + 1, used = 0;
@@ -239,15 +186,15 @@ placement_from_file(struct tenv *t)
 	    "{\"placements\":[{\"position\":\"D7\",\"specimen\":\"FD06299943\"}]}", &r);
 	is_int(r.status, 200, "D7's tube placed by JSON");
 	resp_free(&r);
-	is_int(count(t, "SELECT count(*) FROM specimens s JOIN boxes b ON b.id = s.box_id"
-	                " WHERE b.barcode = 'FR00004821' AND s.status = 'in_storage'"),
+	is_int(sql_intf(t, "SELECT count(*) FROM specimens s JOIN boxes b ON b.id = s.box_id"
+	                   " WHERE b.barcode = 'FR00004821' AND s.status = 'in_storage'"),
 	       94, "the box holds the fixture's 94 tubes");
-	is_int(count(t, "SELECT count(*) FROM specimens s JOIN boxes b ON b.id = s.box_id"
-	                " WHERE b.barcode = 'FR00004821' AND s.tube_barcode = 'FD06299956'"
-	                " AND s.pos_row = 5 AND s.pos_col = 8"),
+	is_int(sql_intf(t, "SELECT count(*) FROM specimens s JOIN boxes b ON b.id = s.box_id"
+	                   " WHERE b.barcode = 'FR00004821' AND s.tube_barcode = 'FD06299956'"
+	                   " AND s.pos_row = 5 AND s.pos_col = 8"),
 	       1, "  FD06299956 at E8, as the file says");
 	is_int(
-	    count(
+	    sql_intf(
 	        t,
 	        "SELECT count(*) FROM events WHERE type = 'stored' AND reason = 'bulk placement'"),
 	    94, "  each with its stored event");
@@ -267,7 +214,7 @@ create_errors(struct tenv *t)
 		{ "{\"location\":\"one\"}", "a location that is not a number", "location" },
 	};
 	struct resp r;
-	long audits0 = count(t, "SELECT count(*) FROM audits");
+	long audits0 = sql_intf(t, "SELECT count(*) FROM audits");
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		api(t, "POST", "/api/v1/audits", t->admin_token, cases[i].body, &r);
@@ -278,7 +225,7 @@ create_errors(struct tenv *t)
 	api(t, "POST", "/api/v1/audits", tech_token, "{\"box\":\"FR00004821\"}", &r);
 	ok(is_problem(&r, 403), "a technician may not start an audit: 403");
 	resp_free(&r);
-	is_int(count(t, "SELECT count(*) FROM audits"), audits0,
+	is_int(sql_intf(t, "SELECT count(*) FROM audits"), audits0,
 	       "  no audit was made by any of them");
 	api(t, "GET", "/api/v1/audits/999999", t->admin_token, NULL, &r);
 	ok(is_problem(&r, 404), "GET an audit that does not exist: 404");
@@ -316,7 +263,7 @@ parser_refusals(struct tenv *t, const char *aid)
 	};
 	char path[128];
 	struct resp r;
-	long scans0 = count(t, "SELECT count(*) FROM audit_scans WHERE audit_id = %s", aid);
+	long scans0 = sql_intf(t, "SELECT count(*) FROM audit_scans WHERE audit_id = %s", aid);
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(path, sizeof(path), "/api/v1/audits/%s/scans%s", aid, cases[i].query);
@@ -338,7 +285,7 @@ parser_refusals(struct tenv *t, const char *aid)
 	post_csv(t, path, auditor_token, fluidx, &r);
 	ok(is_problem(&r, 403), "an auditor may not feed scans: 403");
 	resp_free(&r);
-	is_int(count(t, "SELECT count(*) FROM audit_scans WHERE audit_id = %s", aid), scans0,
+	is_int(sql_intf(t, "SELECT count(*) FROM audit_scans WHERE audit_id = %s", aid), scans0,
 	       "  none of these stored a scan");
 }
 
@@ -360,9 +307,9 @@ box_audit(struct tenv *t)
 	/* What the database believes is set up with custody events, as the
 	 * daemon would write them: verify-ledger replays every specimen's
 	 * events and reports a row changed without one. */
-	exec_sql(t, "SELECT bb_specimen_act('checkout', 'FD06299902', NULL, 'setup', NULL, NULL,"
+	sql_exec(t, "SELECT bb_specimen_act('checkout', 'FD06299902', NULL, 'setup', NULL, NULL,"
 	            " NULL, NULL, NULL, NULL, NULL)");
-	exec_sql(t, "DO $$ DECLARE a specimens; b specimens; bx text; BEGIN"
+	sql_exec(t, "DO $$ DECLARE a specimens; b specimens; bx text; BEGIN"
 	            " SELECT * INTO a FROM specimens WHERE tube_barcode = 'FD06299905';"
 	            " SELECT * INTO b FROM specimens WHERE tube_barcode = 'FD06299906';"
 	            " SELECT barcode INTO bx FROM boxes WHERE id = a.box_id;"
@@ -373,15 +320,15 @@ box_audit(struct tenv *t)
 	            " PERFORM bb_specimen_act('move', a.id, NULL, 'setup', NULL, bx,"
 	            "  bb_position_name(b.pos_row, b.pos_col), NULL, NULL, NULL, NULL);"
 	            " END $$");
-	exec_sql(t, "UPDATE specimens SET tube_barcode = 'FD06299910-OLD' WHERE tube_barcode = "
+	sql_exec(t, "UPDATE specimens SET tube_barcode = 'FD06299910-OLD' WHERE tube_barcode = "
 	            "'FD06299910'");
-	exec_sql(t, "SELECT bb_specimen_act('lost', 'FD06299930', NULL, 'setup', NULL, NULL, NULL,"
+	sql_exec(t, "SELECT bb_specimen_act('lost', 'FD06299930', NULL, 'setup', NULL, NULL, NULL,"
 	            " NULL, NULL, NULL, NULL)");
-	exec_sql(
+	sql_exec(
 	    t,
 	    "SELECT bb_specimen_register('MASC', 'P002', 'plasma', 'baseline',"
 	    " '2026-03-01T09:30:00Z', 1, 'mL', 'EXTRA-1', NULL, NULL, NULL, NULL, 'setup', NULL)");
-	exec_sql(t, "SELECT bb_specimen_act('store', 'EXTRA-1', NULL, 'setup', NULL, 'FR00004821',"
+	sql_exec(t, "SELECT bb_specimen_act('store', 'EXTRA-1', NULL, 'setup', NULL, 'FR00004821',"
 	            " 'H11', NULL, NULL, NULL, NULL)");
 	if (!world_register(t, "MASC", "P002", "dna", stray))
 		exit(1);
@@ -404,14 +351,14 @@ box_audit(struct tenv *t)
 	is_str(jstr(&r, "boxes.0.box"), "FR00004821", "  in its one box");
 	snprintf(aid, sizeof(aid), "%.0f", jnum(&r, "id", 0));
 	resp_free(&r);
-	is_int(count(t, "SELECT count(*) FROM audit_expected WHERE audit_id = %s", aid), 93,
+	is_int(sql_intf(t, "SELECT count(*) FROM audit_expected WHERE audit_id = %s", aid), 93,
 	       "  the snapshot holds 93 rows");
-	is_int(
-	    count(t,
-	          "SELECT count(*) FROM audit_expected WHERE audit_id = %s AND specimen_id = '%s'"
-	          " AND pos_row = 1 AND pos_col = 6",
-	          aid, id05),
-	    1, "  with A5's tube where the database has it: A6");
+	is_int(sql_intf(
+	           t,
+	           "SELECT count(*) FROM audit_expected WHERE audit_id = %s AND specimen_id = '%s'"
+	           " AND pos_row = 1 AND pos_col = 6",
+	           aid, id05),
+	       1, "  with A5's tube where the database has it: A6");
 
 	parser_refusals(t, aid);
 
@@ -428,12 +375,12 @@ box_audit(struct tenv *t)
 	post_csv(t, path, NULL, fluidx, &r);
 	is_int(r.status, 200, "  and fed again");
 	resp_free(&r);
-	is_int(count(t, "SELECT count(*) FROM audit_scans WHERE audit_id = %s", aid), 96,
+	is_int(sql_intf(t, "SELECT count(*) FROM audit_scans WHERE audit_id = %s", aid), 96,
 	       "  the re-scan replaced the first: 96 wells stored, not 192");
-	is_int(count(t,
-	             "SELECT count(*) FROM audit_scans WHERE audit_id = %s AND state = 'no_read'"
-	             " AND pos_row = 4 AND pos_col = 7 AND line = 46",
-	             aid),
+	is_int(sql_intf(t,
+	                "SELECT count(*) FROM audit_scans WHERE audit_id = %s AND state = 'no_read'"
+	                " AND pos_row = 4 AND pos_col = 7 AND line = 46",
+	                aid),
 	       1, "  D7 stored as NO READ from line 46");
 
 	/* Hand scans: refusals first, then H12 with the stray tube's ID. */
@@ -460,8 +407,9 @@ box_audit(struct tenv *t)
 		   "hand scans with %s: 400 naming %s", bad[i].what, bad[i].field);
 		resp_free(&r);
 	}
-	is_int(count(t, "SELECT count(*) FROM audit_scans WHERE audit_id = %s AND source = 'hand'",
-	             aid),
+	is_int(sql_intf(t,
+	                "SELECT count(*) FROM audit_scans WHERE audit_id = %s AND source = 'hand'",
+	                aid),
 	       0, "  none stored");
 	char body[1024];
 	snprintf(body, sizeof(body), "{\"scans\":[{\"position\":\"H12\",\"barcode\":\"%s\"}]}",
@@ -469,10 +417,10 @@ box_audit(struct tenv *t)
 	api(t, "POST", path, t->admin_token, body, &r);
 	is_int(r.status, 200, "a hand scan of H12 finds a tube by its specimen ID");
 	resp_free(&r);
-	is_int(count(t,
-	             "SELECT count(*) FROM audit_scans WHERE audit_id = %s AND source = 'hand'"
-	             " AND specimen_id = '%s' AND pos_row = 8 AND pos_col = 12",
-	             aid, stray),
+	is_int(sql_intf(t,
+	                "SELECT count(*) FROM audit_scans WHERE audit_id = %s AND source = 'hand'"
+	                " AND specimen_id = '%s' AND pos_row = 8 AND pos_col = 12",
+	                aid, stray),
 	       1, "  H12 now holds the hand scan");
 
 	struct timespec t0, t1;
@@ -545,7 +493,7 @@ box_audit(struct tenv *t)
 	/* A specimen that is neither expected nor scanned in this audit. */
 	if (!world_register(t, "MASC", "P001", "serum", other))
 		exit(1);
-	long events0 = count(t, "SELECT count(*) FROM events");
+	long events0 = sql_intf(t, "SELECT count(*) FROM events");
 	{
 		char bodies[5][256];
 		static const char *const fields[5] = { "resolutions[0].specimen",
@@ -590,8 +538,9 @@ box_audit(struct tenv *t)
 	api(t, "POST", path, tech_token, "{}", &r);
 	ok(is_problem(&r, 403), "a technician may not close an audit: 403");
 	resp_free(&r);
-	is_int(count(t, "SELECT count(*) FROM events"), events0, "  the refusals wrote no event");
-	is_int(count(t, "SELECT count(*) FROM audits WHERE id = %s AND status = 'open'", aid), 1,
+	is_int(sql_intf(t, "SELECT count(*) FROM events"), events0,
+	       "  the refusals wrote no event");
+	is_int(sql_intf(t, "SELECT count(*) FROM audits WHERE id = %s AND status = 'open'", aid), 1,
 	       "  and the audit is still open");
 
 	snprintf(body, sizeof(body),
@@ -615,64 +564,65 @@ box_audit(struct tenv *t)
 	       "  6 resolutions recorded");
 	resp_free(&r);
 
-	is_int(count(t,
-	             "SELECT count(*) FROM events WHERE type = 'audit_confirmed'"
-	             " AND details->>'audit' = '%s'",
-	             aid),
+	is_int(sql_intf(t,
+	                "SELECT count(*) FROM events WHERE type = 'audit_confirmed'"
+	                " AND details->>'audit' = '%s'",
+	                aid),
 	       88, "88 audit_confirmed events: 87 found and 1 confirmed by hand");
 	is_int(
-	    count(
+	    sql_intf(
 	        t,
 	        "SELECT count(*) FROM events WHERE type = 'audit_confirmed' AND specimen_id = '%s'"
 	        " AND details->>'resolution' = 'confirm'",
 	        id43),
 	    1, "  the unreadable D7 tube confirmed by its resolution");
-	is_int(count(t,
-	             "SELECT count(*) FROM events e JOIN specimens s ON s.id = e.specimen_id"
-	             " WHERE e.type = 'moved' AND e.reason = 'audit' AND s.id IN ('%s', '%s')"
-	             " AND e.to_box = 'FR00004821'",
-	             id05, id06),
+	is_int(sql_intf(t,
+	                "SELECT count(*) FROM events e JOIN specimens s ON s.id = e.specimen_id"
+	                " WHERE e.type = 'moved' AND e.reason = 'audit' AND s.id IN ('%s', '%s')"
+	                " AND e.to_box = 'FR00004821'",
+	                id05, id06),
 	       2, "the swapped tubes got moved events, reason audit");
+	is_int(sql_intf(
+	           t,
+	           "SELECT count(*) FROM specimens WHERE id = '%s' AND pos_row = 1 AND pos_col = 5",
+	           id05),
+	       1, "  FD06299905 now at A5, where the scanner saw it");
+	is_int(sql_intf(t, "SELECT count(*) FROM specimens WHERE id = '%s' AND pos_col = 6", id06),
+	       1, "  FD06299906 now at A6");
 	is_int(
-	    count(t,
-	          "SELECT count(*) FROM specimens WHERE id = '%s' AND pos_row = 1 AND pos_col = 5",
-	          id05),
-	    1, "  FD06299905 now at A5, where the scanner saw it");
-	is_int(count(t, "SELECT count(*) FROM specimens WHERE id = '%s' AND pos_col = 6", id06), 1,
-	       "  FD06299906 now at A6");
-	is_int(count(t,
+	    sql_intf(t,
 	             "SELECT count(*) FROM specimens s JOIN events e ON e.specimen_id = s.id"
 	             " AND e.seq = s.ledger_seq WHERE s.id = '%s' AND s.status = 'lost' AND e.type "
 	             "= 'lost'"
 	             " AND e.reason = 'audit' AND e.from_pos = 'A10'",
 	             id10),
-	       1, "the relabelled tube is lost ('lost' event, reason audit, from A10)");
-	is_int(count(t,
-	             "SELECT count(*) FROM specimens s JOIN events e ON e.specimen_id = s.id"
-	             " AND e.seq = s.ledger_seq WHERE s.id = '%s' AND s.status = 'in_storage'"
-	             " AND e.type = 'returned' AND e.to_pos = 'A2' AND e.reason = 'audit'",
-	             id02),
+	    1, "the relabelled tube is lost ('lost' event, reason audit, from A10)");
+	is_int(sql_intf(t,
+	                "SELECT count(*) FROM specimens s JOIN events e ON e.specimen_id = s.id"
+	                " AND e.seq = s.ledger_seq WHERE s.id = '%s' AND s.status = 'in_storage'"
+	                " AND e.type = 'returned' AND e.to_pos = 'A2' AND e.reason = 'audit'",
+	                id02),
 	       1, "A2's tube, checked out in the database, is returned to A2");
-	is_int(count(t,
-	             "SELECT count(*) FROM specimens s JOIN events e ON e.specimen_id = s.id"
-	             " AND e.seq = s.ledger_seq WHERE s.id = '%s' AND s.status = 'in_storage'"
-	             " AND e.type = 'found' AND e.to_pos = 'C6'",
-	             id30),
+	is_int(sql_intf(t,
+	                "SELECT count(*) FROM specimens s JOIN events e ON e.specimen_id = s.id"
+	                " AND e.seq = s.ledger_seq WHERE s.id = '%s' AND s.status = 'in_storage'"
+	                " AND e.type = 'found' AND e.to_pos = 'C6'",
+	                id30),
 	       1, "the lost tube seen at C6 is found there ('found' event)");
+	is_int(sql_intf(
+	           t,
+	           "SELECT count(*) FROM events WHERE type = 'audit_flagged' AND specimen_id = '%s'"
+	           " AND details->>'kind' = 'missing'",
+	           extra),
+	       1, "EXTRA-1, unresolved, is flagged: missing");
+	is_int(sql_intf(
+	           t,
+	           "SELECT count(*) FROM events WHERE type = 'audit_flagged' AND specimen_id = '%s'"
+	           " AND details->>'kind' = 'unexpected'",
+	           stray),
+	       1, "the stray tube, unresolved, is flagged: unexpected");
 	is_int(
-	    count(t,
-	          "SELECT count(*) FROM events WHERE type = 'audit_flagged' AND specimen_id = '%s'"
-	          " AND details->>'kind' = 'missing'",
-	          extra),
-	    1, "EXTRA-1, unresolved, is flagged: missing");
-	is_int(
-	    count(t,
-	          "SELECT count(*) FROM events WHERE type = 'audit_flagged' AND specimen_id = '%s'"
-	          " AND details->>'kind' = 'unexpected'",
-	          stray),
-	    1, "the stray tube, unresolved, is flagged: unexpected");
-	is_int(
-	    count(
+	    sql_intf(
 	        t,
 	        "SELECT count(*) FROM events WHERE specimen_id = '%s' AND seq > ("
 	        "SELECT ledger_seq FROM audit_expected WHERE specimen_id = '%s' AND audit_id = %s)"
@@ -708,17 +658,17 @@ location_audit(struct tenv *t)
 	char loc[32], a1[16], a2[16], b3[16], aid[32], path[128], body[512];
 	struct resp r;
 
-	exec_sql(t,
+	sql_exec(t,
 	         "INSERT INTO locations (parent_id, kind, name, temperature_c)"
 	         " SELECT id, 'freezer', 'Freezer 2', -150 FROM locations WHERE name = 'Main lab'");
-	exec_sql(t, "INSERT INTO locations (parent_id, kind, name)"
+	sql_exec(t, "INSERT INTO locations (parent_id, kind, name)"
 	            " SELECT id, 'shelf', 'Shelf 2.1' FROM locations WHERE name = 'Freezer 2'");
-	exec_sql(t, "INSERT INTO locations (parent_id, kind, name)"
+	sql_exec(t, "INSERT INTO locations (parent_id, kind, name)"
 	            " SELECT id, 'rack', 'Rack 2.1.1' FROM locations WHERE name = 'Shelf 2.1'");
-	exec_sql(t, "INSERT INTO boxes (barcode, rows, cols, location_id)"
+	sql_exec(t, "INSERT INTO boxes (barcode, rows, cols, location_id)"
 	            " SELECT b, 9, 9, (SELECT id FROM locations WHERE name = 'Rack 2.1.1')"
 	            " FROM unnest(ARRAY['LOC-1', 'LOC-2']) b");
-	exec_sql(t, "INSERT INTO boxes (barcode, rows, cols, location_id)"
+	sql_exec(t, "INSERT INTO boxes (barcode, rows, cols, location_id)"
 	            " SELECT 'LOC-SHELF', 10, 10, id FROM locations WHERE name = 'Shelf 2.1'");
 	value(t, loc, sizeof(loc), "SELECT id FROM locations WHERE name = 'Freezer 2'");
 	const char *where[][2] = { { "LOC-1", "A1" }, { "LOC-1", "A2" }, { "LOC-2", "B3" } };
@@ -777,20 +727,20 @@ location_audit(struct tenv *t)
 	api(t, "POST", path, t->admin_token, "{\"resolutions\":[]}", &r);
 	is_int(r.status, 200, "the freezer audit closes without resolutions");
 	resp_free(&r);
-	is_int(count(t,
-	             "SELECT count(*) FROM events WHERE details->>'audit' = '%s'"
-	             " AND type = 'audit_confirmed' AND specimen_id = '%s'",
-	             aid, a1),
+	is_int(sql_intf(t,
+	                "SELECT count(*) FROM events WHERE details->>'audit' = '%s'"
+	                " AND type = 'audit_confirmed' AND specimen_id = '%s'",
+	                aid, a1),
 	       1, "  the tube found is confirmed");
-	is_int(count(t,
-	             "SELECT count(*) FROM events WHERE details->>'audit' = '%s'"
-	             " AND type = 'audit_flagged'",
-	             aid),
+	is_int(sql_intf(t,
+	                "SELECT count(*) FROM events WHERE details->>'audit' = '%s'"
+	                " AND type = 'audit_flagged'",
+	                aid),
 	       2, "  the other two are flagged");
-	is_int(count(t,
-	             "SELECT count(*) FROM specimens WHERE id IN ('%s', '%s', '%s')"
-	             " AND status = 'in_storage'",
-	             a1, a2, b3),
+	is_int(sql_intf(t,
+	                "SELECT count(*) FROM specimens WHERE id IN ('%s', '%s', '%s')"
+	                " AND status = 'in_storage'",
+	                a1, a2, b3),
 	       3, "  and no tube changed place or status");
 }
 
@@ -856,7 +806,7 @@ scanner_text_files(struct tenv *t)
 {
 	struct resp r;
 
-	exec_sql(t, "INSERT INTO boxes (barcode, rows, cols, location_id)"
+	sql_exec(t, "INSERT INTO boxes (barcode, rows, cols, location_id)"
 	            " SELECT b, 8, 12, id FROM locations, (VALUES ('TXT1'), ('TXT2')) v (b)"
 	            " WHERE name = 'Rack 1'");
 	tube(t, "AB:12");
@@ -866,7 +816,8 @@ scanner_text_files(struct tenv *t)
 	post_csv(t, "/api/v1/boxes/TXT1/placements", NULL, "A1\tAB:12\nA2\tXY34\n", &r);
 	is_int(r.status, 200, "a TAB-separated rack file is placed");
 	resp_free(&r);
-	is_int(count(t, "SELECT count(*) FROM specimens s JOIN boxes b ON b.id = s.box_id"
+	is_int(sql_intf(t,
+	                "SELECT count(*) FROM specimens s JOIN boxes b ON b.id = s.box_id"
 	                " WHERE b.barcode = 'TXT1' AND ((s.tube_barcode = 'AB:12' AND s.pos_row = 1"
 	                " AND s.pos_col = 1) OR (s.tube_barcode = 'XY34' AND s.pos_row = 1"
 	                " AND s.pos_col = 2))"),
@@ -882,9 +833,9 @@ scanner_text_files(struct tenv *t)
 	if (r.status != 200)
 		tap_diag("%s", r.body);
 	resp_free(&r);
-	is_int(count(t, "SELECT count(*) FROM specimens s JOIN boxes b ON b.id = s.box_id"
-	                " WHERE b.barcode = 'TXT2' AND s.tube_barcode = 'TM0001'"
-	                " AND s.pos_row = 1 AND s.pos_col = 1"),
+	is_int(sql_intf(t, "SELECT count(*) FROM specimens s JOIN boxes b ON b.id = s.box_id"
+	                   " WHERE b.barcode = 'TXT2' AND s.tube_barcode = 'TM0001'"
+	                   " AND s.pos_row = 1 AND s.pos_col = 1"),
 	       1, "  its tube is at A1");
 
 	http(t->d.url, "POST", "/api/v1/boxes/TXT2/placements", t->admin_token, "image/png",
@@ -903,9 +854,9 @@ main(int argc, char **argv)
 	if (fixtures == NULL)
 		tap_bail("no fixtures folder given");
 	snprintf(path, sizeof(path), "%s/rack-scans/fluidx-with-header.csv", fixtures);
-	fluidx = slurp(path);
+	bb_read_file(path, &fluidx, NULL);
 	snprintf(path, sizeof(path), "%s/rack-scans/headerless-with-rack.csv", fixtures);
-	headerless = slurp(path);
+	bb_read_file(path, &headerless, NULL);
 	if (fluidx == NULL || headerless == NULL)
 		tap_bail(
 		    "the shared rack-scan fixtures (../shared/fixtures/rack-scans) are absent");

@@ -26,35 +26,18 @@ static char A[16], B[16], C[16], D[16]; /* MASC/P001, MASC/P002, SSC/S001, destr
 static char nobody1[16], nobody2[16];   /* valid IDs that name no specimen */
 static char printer_token[128], tech_token[128], auditor_token[128];
 
-/* The first value of a SQL query made with printf, as a number (-1 on error). */
-__attribute__((format(printf, 2, 3))) static int
-count(struct tenv *t, const char *fmt, ...)
-{
-	char sql[512];
-	bool ok_sql;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	char *v = sql_value(t, sql, &ok_sql);
-	int n = v ? atoi(v) : -1;
-	free(v);
-	return n;
-}
-
 /* label_printed events of a specimen. */
 static int
 printed(struct tenv *t, const char *id)
 {
-	return count(t, "SELECT count(*) FROM events WHERE specimen_id = '%s' AND type = '%s'", id,
-	             "label_printed");
+	return sql_intf(t, "SELECT count(*) FROM events WHERE specimen_id = '%s' AND type = '%s'",
+	                id, "label_printed");
 }
 
 static int
 all_printed(struct tenv *t)
 {
-	return count(t, "SELECT count(*) FROM events WHERE type = 'label_printed'");
+	return sql_intf(t, "SELECT count(*) FROM events WHERE type = 'label_printed'");
 }
 
 /* The same ID with its first character changed: the check character no longer matches. */
@@ -63,24 +46,6 @@ typo_of(const char *id, char out[16])
 {
 	snprintf(out, 16, "%s", id);
 	out[0] = out[0] == '1' ? '2' : '1';
-}
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct bb_buf b = { 0 };
-	char chunk[8192];
-	size_t n;
-
-	*len = 0;
-	if (f == NULL)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		bb_buf_append(&b, chunk, n);
-	fclose(f);
-	*len = b.len;
-	return b.data ? bb_buf_steal(&b) : bb_strdup("");
 }
 
 static void
@@ -322,8 +287,9 @@ previews(struct tenv *t)
 	int rc = run_cmd(lg, NULL, NULL, &out);
 	is_int(rc, 0, "labelgen renders the same label offline from a CSV: %s", out);
 	free(out);
-	size_t off_len;
-	char *offline = slurp(png, &off_len);
+	size_t off_len = 0;
+	char *offline;
+	bb_read_file(png, &offline, &off_len);
 	ok(offline && off_len == server_len && memcmp(offline, server_png, off_len) == 0,
 	   "  byte for byte the server's preview (%zu and %zu bytes)", off_len, server_len);
 	free(offline);
@@ -403,12 +369,12 @@ printed_events(struct tenv *t)
 	ok(jstr(&r, "event.hash") && strlen(jstr(&r, "event.hash")) == 64, "  hash-chained");
 	resp_free(&r);
 	is_int(printed(t, A), before + 1, "  one event in the ledger");
-	is_int(
-	    count(t,
-	          "SELECT count(*) FROM events WHERE specimen_id = '%s' AND type = 'label_printed'"
-	          " AND actor_id = (SELECT id FROM users WHERE username = '%s')",
-	          A, "zebra"),
-	    before + 1, "  with the printer account's id");
+	is_int(sql_intf(
+	           t,
+	           "SELECT count(*) FROM events WHERE specimen_id = '%s' AND type = 'label_printed'"
+	           " AND actor_id = (SELECT id FROM users WHERE username = '%s')",
+	           A, "zebra"),
+	       before + 1, "  with the printer account's id");
 
 	snprintf(path, sizeof(path), "/api/v1/specimens/FX-LBL-0001/label-printed");
 	api(t, "POST", path, tech_token, "{\"printer\":\"bench-1\"}", &r);
@@ -575,12 +541,12 @@ print_endpoint(struct tenv *t, const char *zpl_ab)
 	peer_free(&p);
 	is_int(printed(t, A), a0 + 1, "  A's print is recorded");
 	is_int(printed(t, B), b0 + 1, "  B's print is recorded");
-	is_int(
-	    count(t,
-	          "SELECT count(*) FROM events WHERE specimen_id = '%s' AND type = 'label_printed'"
-	          " AND details = '{\"printer\":\"bench\",\"copies\":1,\"template\":\"%s\"}'",
-	          A, "cryo-1.28x0.5in"),
-	    1, "  with printer, copies and template in its details");
+	is_int(sql_intf(
+	           t,
+	           "SELECT count(*) FROM events WHERE specimen_id = '%s' AND type = 'label_printed'"
+	           " AND details = '{\"printer\":\"bench\",\"copies\":1,\"template\":\"%s\"}'",
+	           A, "cryo-1.28x0.5in"),
+	       1, "  with printer, copies and template in its details");
 
 	snprintf(
 	    body, sizeof(body),

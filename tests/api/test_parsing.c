@@ -13,18 +13,6 @@
 
 static char id1[16], id2[16], typo[16], ship[24], audit[24];
 
-static void
-exec_sql(struct tenv *t, const char *sql)
-{
-	bool ok_sql;
-
-	free(sql_value(t, sql, &ok_sql));
-	if (!ok_sql) {
-		printf("Bail out! SQL failed: %s\n", sql);
-		exit(1);
-	}
-}
-
 /* tmpl with its first '@' replaced by value, into out. */
 static void
 fill(char *out, size_t n, const char *tmpl, const char *value)
@@ -71,8 +59,8 @@ setup(struct tenv *t)
 	 */
 	snprintf(sql, sizeof(sql), "UPDATE specimens SET tube_barcode = '%s' WHERE id = '%s'", typo,
 	         id2);
-	exec_sql(t, sql);
-	exec_sql(t, "INSERT INTO locations (kind, name) VALUES ('site', 'Annex')");
+	sql_exec(t, sql);
+	sql_exec(t, "INSERT INTO locations (kind, name) VALUES ('site', 'Annex')");
 	created(t, "/api/v1/shipments", "{\"destination\":\"Lab X\",\"conditions\":\"dry_ice\"}",
 	        ship);
 	created(t, "/api/v1/audits", "{\"box\":\"TINY\"}", audit);

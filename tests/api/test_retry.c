@@ -153,26 +153,14 @@ specimens(struct tenv *t)
 	return sql_int(t, "SELECT count(*) FROM specimens");
 }
 
-__attribute__((format(printf, 2, 3))) static long
-count(struct tenv *t, const char *fmt, ...)
-{
-	char sql[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	return sql_int(t, sql);
-}
-
 /* The custody events of specimen id, of type type (NULL: all of them). */
 static long
 events(struct tenv *t, const char *id, const char *type)
 {
 	if (type == NULL)
-		return count(t, "SELECT count(*) FROM events WHERE specimen_id = '%s'", id);
-	return count(t, "SELECT count(*) FROM events WHERE specimen_id = '%s' AND type = '%s'", id,
-	             type);
+		return sql_intf(t, "SELECT count(*) FROM events WHERE specimen_id = '%s'", id);
+	return sql_intf(t, "SELECT count(*) FROM events WHERE specimen_id = '%s' AND type = '%s'",
+	                id, type);
 }
 
 /* A raw port-9100 printer on loopback that counts the jobs it takes. */
@@ -286,8 +274,9 @@ print_cases(struct tenv *t)
 	is_int(p.r.status, 200, "  run again: 200");
 	is_int(atomic_load(&pr.jobs), 2, "  the printer got one job more, not two");
 	is_int(events(t, id, "label_printed"), 2, "  and one event more stands for it");
-	is_int(count(t, "SELECT count(*) FROM idempotency_keys WHERE key = '%s' AND status = 200",
-	             "print-2"),
+	is_int(sql_intf(t,
+	                "SELECT count(*) FROM idempotency_keys WHERE key = '%s' AND status = 200",
+	                "print-2"),
 	       1, "  the key keeps the answer");
 	resp_free(&p.r);
 
@@ -322,8 +311,9 @@ main(int argc, char **argv)
 	snprintf(id, sizeof(id), "%s", jstr(&p.r, "id") ? jstr(&p.r, "id") : "");
 	is_int(specimens(&t), before + 1, "  one specimen was registered");
 	is_int(events(&t, id, NULL), 1, "  with one event");
-	is_int(count(&t, "SELECT count(*) FROM idempotency_keys WHERE key = '%s' AND status = 201",
-	             "deadlock-victim-1"),
+	is_int(sql_intf(&t,
+	                "SELECT count(*) FROM idempotency_keys WHERE key = '%s' AND status = 201",
+	                "deadlock-victim-1"),
 	       1, "  and the key holds the answer");
 
 	struct resp r;

@@ -52,7 +52,8 @@ static const struct probe probes[] = {
 	{ NULL, "SELECT bb_specimen_list(NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 1000)::text",
 	  "/api/v1/specimens?limit=1000" },
 	/* Whole lists: the API writes next_cursor in its own format (input.c) over the SQL's. */
-	{ NULL, "SELECT bb_specimen_list('SSC5', NULL, NULL, NULL, NULL, NULL, NULL, 0, 1000)::text",
+	{ NULL,
+	  "SELECT bb_specimen_list('SSC5', NULL, NULL, NULL, NULL, NULL, NULL, 0, 1000)::text",
 	  "/api/v1/specimens?study=SSC5&limit=1000" },
 	{ NULL, "SELECT bb_participants_list(NULL, 50, NULL, NULL)::text", "/api/v1/participants" },
 	{ NULL, "SELECT bb_studies_list(NULL)::text", "/api/v1/studies" },

@@ -219,6 +219,34 @@ sql_int(struct tenv *t, const char *sql)
 	return n;
 }
 
+long
+sql_intf(struct tenv *t, const char *fmt, ...)
+{
+	char sql[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(sql)) {
+		tap_diag("sql_intf: the query is longer than %zu bytes", sizeof(sql));
+		return -1;
+	}
+	return sql_int(t, sql);
+}
+
+void
+sql_exec(struct tenv *t, const char *sql)
+{
+	bool ok;
+
+	free(sql_value(t, sql, &ok));
+	if (!ok) {
+		printf("Bail out! SQL failed: %s\n", sql);
+		exit(1);
+	}
+}
+
 bool
 daemon_wait_healthy(struct daemon *d, int timeout_ms)
 {

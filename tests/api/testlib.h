@@ -96,6 +96,10 @@ int run_cmd(const char *const *argv, const char *const *env, const char *input, 
 char *sql_value(struct tenv *t, const char *sql, bool *ok);
 /* The same for a query answering one number; -1 when it fails. */
 long sql_int(struct tenv *t, const char *sql);
+/* sql_int of a query made like printf's. */
+long sql_intf(struct tenv *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A statement that must succeed: the test bails out when it does not. */
+void sql_exec(struct tenv *t, const char *sql);
 
 int free_port(void);
 

@@ -147,7 +147,7 @@ test_transports(void)
 	snprintf(uri, sizeof(uri), "file:%s/printed.zpl", dir);
 	snprintf(path, sizeof(path), "%s/printed.zpl", dir);
 	is_int(lbl_printer_send(uri, zpl, strlen(zpl), 10000, why), BB_OK, "file: send succeeds");
-	got = read_file(path, NULL);
+	bb_read_file(path, &got, NULL);
 	is_str(got, zpl, "the file holds exactly the bytes");
 	free(got);
 	is_int(lbl_printer_send("lpd://x", zpl, 3, 100, why), BB_EINVAL, "unknown scheme: %s", why);

@@ -81,7 +81,7 @@ check_golden(const char *file, const char *tpl, int dpi, int copies, const struc
 	snprintf(path, sizeof(path), "%s/golden/%s", srcdir, file);
 	if (getenv("LBL_GOLDEN_UPDATE"))
 		write_file(path, out.data, out.len);
-	want = read_file(path, NULL);
+	bb_read_file(path, &want, NULL);
 	is_str(out.data, want, "ZPL matches golden/%s byte for byte", file);
 	free(want);
 	bb_buf_free(&out);

@@ -60,26 +60,6 @@ write_file(const char *path, const void *data, size_t len)
 	return ok;
 }
 
-/* The whole file, NUL-terminated; NULL when it cannot be read. */
-__attribute__((unused)) static char *
-read_file(const char *path, size_t *len)
-{
-	struct bb_buf b = { 0 };
-	char chunk[8192];
-	FILE *f = fopen(path, "rb");
-	size_t n;
-
-	if (f == NULL)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		bb_buf_append(&b, chunk, n);
-	fclose(f);
-	bb_buf_puts(&b, "");
-	if (len)
-		*len = b.len;
-	return bb_buf_steal(&b);
-}
-
 __attribute__((unused)) static char *
 scratch_dir(void)
 {

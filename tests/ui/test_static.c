@@ -6,6 +6,7 @@
  *
  * usage: test_static BIOBANKD STATIC_SOURCE_DIR
  */
+#include "biobank.h"
 #include "../api/testlib.h"
 
 #include <curl/curl.h>
@@ -101,25 +102,6 @@ fetch(const char *base, const char *method, const char *path, const char *if_non
 	curl_easy_cleanup(c);
 }
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-
-	*len = 0;
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	*len = fread(buf, 1, (size_t)n, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static void
 write_file(const char *path, const char *text)
 {
@@ -204,7 +186,9 @@ embedded(struct tenv *t, const char *srcdir)
 
 		snprintf(path, sizeof(path), "/ui/%s", files[i].path);
 		snprintf(src, sizeof(src), "%s/%s", srcdir, files[i].path);
-		char *want = slurp(src, &len);
+		char *want;
+		len = 0;
+		bb_read_file(src, &want, &len);
 		fetch(base, "GET", path, NULL, &g);
 		if (g.status == 200 && strcmp(g.type, files[i].type) == 0 && want != NULL &&
 		    g.len == len && memcmp(g.body, want, len) == 0)

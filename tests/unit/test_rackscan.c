@@ -12,25 +12,16 @@
 
 static const struct bb_rs_options sbs96 = { 8, 12, NULL };
 
+/* A fixture of the rack-scans folder, or NULL (said). */
 static char *
-slurp(const char *dir, const char *name, size_t *len)
+fixture(const char *dir, const char *name, size_t *len)
 {
-	char path[4096];
-	struct bb_buf b = { 0 };
-	char chunk[4096];
-	size_t n;
+	char path[4096], *buf;
 
 	snprintf(path, sizeof(path), "%s/rack-scans/%s", dir, name);
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		tap_diag("cannot open %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		bb_buf_append(&b, chunk, n);
-	fclose(f);
-	*len = b.len;
-	return bb_buf_steal(&b);
+	if (bb_read_file(path, &buf, len) != BB_OK)
+		tap_diag("cannot read %s: %s", path, strerror(errno));
+	return buf;
 }
 
 static struct bb_rs_scan *
@@ -144,8 +135,8 @@ static void
 test_fixtures(const char *dir)
 {
 	size_t len, len2;
-	char *fx = slurp(dir, "fluidx-with-header.csv", &len);
-	char *hl = slurp(dir, "headerless-with-rack.csv", &len2);
+	char *fx = fixture(dir, "fluidx-with-header.csv", &len);
+	char *hl = fixture(dir, "headerless-with-rack.csv", &len2);
 	struct bb_rs_scan *s;
 
 	if (!ok(fx != NULL && hl != NULL, "fixtures are readable"))
@@ -487,14 +478,14 @@ test_nothing_dropped(const char *dir)
 	/* The fixtures: every non-blank line is a well or a header line. */
 	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
 		size_t len, lines = 0;
-		char *buf = slurp(dir, fixtures[i], &len);
+		char *buf = fixture(dir, fixtures[i], &len);
 
 		if (!ok(buf != NULL, "%s is readable", fixtures[i]))
 			continue;
 		for (char *line = strtok(buf, "\r\n"); line != NULL; line = strtok(NULL, "\r\n"))
 			lines += line[strspn(line, " \t,;\"")] != '\0';
 		free(buf);
-		buf = slurp(dir, fixtures[i], &len);
+		buf = fixture(dir, fixtures[i], &len);
 		s = parse_mem(buf, len, NULL, fixtures[i]);
 		if (s != NULL)
 			is_int(s->n_wells + s->n_header_lines, lines,
