@@ -49,6 +49,8 @@ static const struct cfg_entry entries[] = {
 	  "Seconds a label printer gets to connect, to take each write and to confirm." },
 	{ "printers", CFG_STRING, OFF(printers), NULL, 0, 0, false,
 	  "Label printers for POST /api/v1/print: NAME=URI[,NAME=URI...]." },
+	{ "problem_errors_max", CFG_UINT, OFF(problem_errors_max), "100", 1, 100000, false,
+	  "Errors one problem answer lists; it counts the rest in errors_omitted." },
 	{ "session_ttl", CFG_UINT, OFF(session_ttl), "43200", 60, 2592000, false,
 	  "Seconds a login session token stays valid." },
 	{ "shutdown_timeout", CFG_UINT, OFF(shutdown_timeout), "30", 1, 3600, false,

@@ -32,6 +32,7 @@ struct srv_config {
 	unsigned per_ip_connections;
 	char *printers;         /* NAME=URI,... for POST /api/v1/print */
 	unsigned print_timeout; /* seconds a printer gets to connect, to take a write, to confirm */
+	unsigned problem_errors_max; /* errors listed in one problem (json_spec.h) */
 };
 
 /*

@@ -11,6 +11,7 @@
 #include "http/log.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "json_spec.h"
 
 #include <curl/curl.h>
 #include <sodium.h>
@@ -55,6 +56,7 @@ load_config(struct srv_config *cfg, int argc, char **argv, int *rest)
 		return 2;
 	}
 	log_init(cfg->log_level);
+	bb_js_set_errors_max(cfg->problem_errors_max);
 	return 0;
 }
 

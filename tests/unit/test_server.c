@@ -109,6 +109,25 @@ problems(void)
 	cJSON_Delete(j);
 	free(text);
 
+	/* Past problem_errors_max the errors are counted, not listed. */
+	struct bb_js_errors many = { 0 };
+	bb_js_set_errors_max(2);
+	for (int i = 0; i < 5; i++)
+		bb_js_error_add(&many, &a, "x", "is not a known field");
+	text = problem_json(400, NULL, "5 fields are invalid", &many);
+	j = cJSON_Parse(text);
+	is_int(cJSON_GetArraySize(cJSON_GetObjectItem(j, "errors")), 2,
+	       "limit 2: a problem lists two errors");
+	ok(cJSON_IsNumber(cJSON_GetObjectItem(j, "errors_omitted")) &&
+	       cJSON_GetObjectItem(j, "errors_omitted")->valueint == 3,
+	   "  and says three more were omitted");
+	cJSON_Delete(j);
+	free(text);
+	text = problem_json(400, NULL, "2 fields are invalid", &errs);
+	ok(strstr(text, "errors_omitted") == NULL, "  a list within the limit says nothing of it");
+	free(text);
+	bb_js_set_errors_max(BB_JS_ERRORS_MAX_DEFAULT);
+
 	text = problem_json(418, "Teapot", "short and stout", NULL);
 	j = cJSON_Parse(text);
 	is_str(cJSON_GetObjectItem(j, "title")->valuestring, "Teapot", "a given title is kept");
@@ -188,6 +207,33 @@ problems_from_db(void)
 	const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "errors"), 0);
 	is_str(member(e, "field"), "placements[2].position", "  and is errors[0].field");
 	cJSON_Delete(o);
+
+	/* A function's list of refused items (bb_fail_list) is cut to the limit too. */
+	bb_js_set_errors_max(2);
+	o = from_db("BB400", "4 items are refused: see errors", "placements[0].position", "",
+	            "{\"code\":\"position-invalid\",\"errors_omitted\":0,\"errors\":["
+	            "{\"field\":\"placements[0].position\",\"message\":\"a\",\"item\":0},"
+	            "{\"field\":\"placements[1].position\",\"message\":\"b\",\"item\":1},"
+	            "{\"field\":\"placements[2].position\",\"message\":\"c\",\"item\":2},"
+	            "{\"field\":\"placements[3].position\",\"message\":\"d\",\"item\":3}]}");
+	is_int(cJSON_GetArraySize(cJSON_GetObjectItem(o, "errors")), 2,
+	       "limit 2: four refused items from the database, two listed");
+	is_str(member(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "errors"), 1), "field"),
+	       "placements[1].position", "  the first two");
+	ok(cJSON_IsNumber(cJSON_GetObjectItem(o, "errors_omitted")) &&
+	       cJSON_GetObjectItem(o, "errors_omitted")->valueint == 2,
+	   "  errors_omitted 2 (a fact cannot set it)");
+	is_str(member(o, "detail"), "4 items are refused: see errors", "  the detail counts all");
+	cJSON_Delete(o);
+	bb_js_set_errors_max(1);
+	o = from_db("BB400", "2 items are refused: see errors", "placements[0].position", "",
+	            "{\"code\":\"position-invalid\",\"errors\":["
+	            "{\"field\":\"placements[0].position\",\"message\":\"a\",\"item\":0},"
+	            "{\"field\":\"placements[1].position\",\"message\":\"b\",\"item\":1}]}");
+	is_str(member(o, "detail"), "2 items are refused: see errors",
+	       "limit 1: one item listed, yet the detail does not speak of one alone");
+	cJSON_Delete(o);
+	bb_js_set_errors_max(BB_JS_ERRORS_MAX_DEFAULT);
 
 	o = from_db("BB409", "something", "", "", "{\"code\":\"no-such-code\"}");
 	is_str(member(o, "code"), "conflict",
