@@ -26,6 +26,7 @@ struct srv_config {
 	unsigned session_ttl; /* seconds */
 	char *static_dir;
 	enum log_level log_level;
+	enum log_format log_format;
 	unsigned login_max_failures, login_max_failures_addr, login_window;
 	unsigned token_cache_size, token_cache_ttl;
 	unsigned connection_timeout, shutdown_timeout;

@@ -55,7 +55,7 @@ load_config(struct srv_config *cfg, int argc, char **argv, int *rest)
 		config_free(cfg);
 		return 2;
 	}
-	log_init(cfg->log_level);
+	log_init(cfg->log_level, cfg->log_format);
 	bb_js_set_errors_max(cfg->problem_errors_max);
 	return 0;
 }
