@@ -3,7 +3,8 @@
  *
  * A body is described by a table of fields indexed by an enum of the
  * handler's own. bb_js_validate() checks the whole body against the table,
- * collects every problem (field path and message) and fills an array of
+ * collects every problem (field path and message; the first
+ * bb_js_errors_max() of them, the rest counted) and fills an array of
  * values indexed the same way, so handlers only ever see validated values.
  * Unknown fields are errors. All memory comes from the caller's arena.
  */
@@ -73,10 +74,30 @@ struct bb_js_error {
 	const char *message;
 };
 
+/*
+ * A list keeps at most bb_js_errors_max() errors; past that each further
+ * error is only counted in omitted, without its text being made, so that a
+ * body of 170,000 bad fields costs a count and not 170,000 messages (nor an
+ * answer of megabytes). n > 0 whenever any error was added.
+ */
 struct bb_js_errors {
 	struct bb_js_error *list;
 	size_t n, cap;
+	size_t omitted; /* errors counted but not kept */
 };
+
+enum { BB_JS_ERRORS_MAX_DEFAULT = 100 };
+
+/* Set once at start-up, before any thread starts (at least 1). */
+void bb_js_set_errors_max(size_t max);
+size_t bb_js_errors_max(void);
+
+/* Every error added, kept or not. */
+static inline size_t
+bb_js_errors_total(const struct bb_js_errors *e)
+{
+	return e->n + e->omitted;
+}
 
 void bb_js_error_add(struct bb_js_errors *e, struct bb_arena *a, const char *field, const char *fmt,
                      ...) __attribute__((format(printf, 4, 5)));

@@ -42,6 +42,14 @@ struct client {
 	long timeout_ms;
 };
 
+/*
+ * The bearer token is as good as a password, and over plain HTTP anyone on
+ * the path reads it: BB_EINVAL, saying so in why, for an http:// server
+ * that is not this machine (127.0.0.0/8, ::1, localhost) unless
+ * allow_plain_http; also for a server that is not a URL.
+ */
+enum bb_err client_check_transport(const struct client *c, bool allow_plain_http,
+                                   char why[LBL_WHY_MAX]);
 enum bb_err client_fetch_labels(const struct client *c, char *const *ids, size_t n,
                                 struct rec_list *out, char why[LBL_WHY_MAX]);
 enum bb_err client_record_printed(const struct client *c, const char *id, const char *printer,

@@ -5,9 +5,11 @@
  */
 #include "cli.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 enum { IDS_PER_REQUEST = 1000, RECORD_ATTEMPTS = 4 };
@@ -37,6 +39,57 @@ describe_failure(long status, const struct bb_buf *resp, const char *what, char 
 		snprintf(why, LBL_WHY_MAX, "%s: HTTP %ld%s%.150s", what, status, msg[0] ? ": " : "",
 		         msg);
 	cJSON_Delete(root);
+}
+
+/* 127.0.0.0/8, ::1 or localhost: a host name as libcurl's URL parser gives it. */
+static bool
+is_loopback(const char *host)
+{
+	unsigned char a[16];
+	char v6[64];
+	size_t n = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;
+	if (n > 2 && n - 2 < sizeof(v6) && host[0] == '[' && host[n - 1] == ']') {
+		memcpy(v6, host + 1, n - 2);
+		v6[n - 2] = '\0';
+		return inet_pton(AF_INET6, v6, a) == 1 &&
+		       memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0;
+	}
+	return false;
+}
+
+enum bb_err
+client_check_transport(const struct client *c, bool allow_plain_http, char why[LBL_WHY_MAX])
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	enum bb_err err = BB_OK;
+
+	if (u == NULL)
+		bb_malloc((size_t)-1); /* libcurl could not allocate: abort per policy */
+	/* Read as the request will read it: no scheme means http (libcurl guesses). */
+	if (curl_url_set(u, CURLUPART_URL, c->base, CURLU_GUESS_SCHEME) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		snprintf(why, LBL_WHY_MAX, "--server %.200s is not a URL such as https://HOST",
+		         c->base);
+		err = BB_EINVAL;
+	} else if (strcmp(scheme, "http") == 0 && !is_loopback(host) && !allow_plain_http) {
+		snprintf(why, LBL_WHY_MAX,
+		         "refusing to send the token over plain HTTP to %.60s, where anyone on the "
+		         "way could read it: use https://, or --allow-plain-http if the link is "
+		         "protected otherwise (a VPN, an SSH tunnel)",
+		         host);
+		err = BB_EINVAL;
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return err;
 }
 
 /* One request; *status is 0 when no HTTP answer came back. */

@@ -19,12 +19,14 @@
 #include <unistd.h>
 
 /* Kept identical to the SYNOPSIS of docs/labelgen.1. */
-static const char usage_text[] = "usage:\n"
-                                 "labelgen [--server URL] [--token-file FILE] [--input FILE]\n"
-                                 "         [--format zpl|png|svg|pdf] [--template NAME] [--dpi N]\n"
-                                 "         [--copies N] [--printer URI|NAME] [--printers FILE]\n"
-                                 "         [--output PATH] [--timeout SECONDS] [ID ...]\n"
-                                 "labelgen --list-templates\n";
+static const char usage_text[] =
+    "usage:\n"
+    "labelgen [--server URL] [--token-file FILE] [--allow-plain-http]\n"
+    "         [--input FILE] [--format zpl|png|svg|pdf]\n"
+    "         [--template NAME] [--dpi N] [--copies N]\n"
+    "         [--printer URI|NAME] [--printers FILE]\n"
+    "         [--output PATH] [--timeout SECONDS] [ID ...]\n"
+    "labelgen --list-templates\n";
 
 static const char *const DEFAULT_TEMPLATE = "cryo-1.28x0.5in";
 static const char *const DEFAULT_PRINTERS = "/etc/biobank/printers.conf";
@@ -33,7 +35,7 @@ enum { DEFAULT_DPI = 203, DEFAULT_TIMEOUT_S = 10, PRINT_CHUNK = 50 };
 struct opts {
 	const char *server, *token_file, *input, *format, *tpl, *printer, *printers, *output;
 	int dpi, copies, timeout_s;
-	bool list;
+	bool list, allow_plain_http;
 };
 
 static void
@@ -81,6 +83,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "list-templates", no_argument, NULL, 'L' },
+		{ "allow-plain-http", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -120,6 +123,9 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'L':
 			o->list = true;
+			break;
+		case 'A':
+			o->allow_plain_http = true;
 			break;
 		case 'd':
 			if (!parse_int(optarg, 1, 10000, &o->dpi) || !lbl_dpi_supported(o->dpi)) {
@@ -502,6 +508,11 @@ run(int argc, char **argv, const struct opts *o)
 		if (nids == 0) {
 			warnx("no specimen IDs given");
 			free(ids);
+			return EXIT_USAGE;
+		}
+		if (client_check_transport(&cl, o->allow_plain_http, why) != BB_OK) {
+			warnx("%s", why);
+			free_ids(ids, nids);
 			return EXIT_USAGE;
 		}
 		if ((cl.token = read_token(o)) == NULL) {

@@ -8,12 +8,38 @@
 
 enum { DEPTH_MAX = 16 };
 
+/* Written once by bb_js_set_errors_max() before threads start, read-only afterwards. */
+static size_t errors_max = BB_JS_ERRORS_MAX_DEFAULT;
+
+void
+bb_js_set_errors_max(size_t max)
+{
+	errors_max = max > 0 ? max : 1;
+}
+
+size_t
+bb_js_errors_max(void)
+{
+	return errors_max;
+}
+
+/* Whether the next error is kept: only then is its path worth making. */
+static bool
+listing(const struct bb_js_errors *e)
+{
+	return e->n < errors_max;
+}
+
 void
 bb_js_error_add(struct bb_js_errors *e, struct bb_arena *a, const char *field, const char *fmt, ...)
 {
 	va_list ap;
 	char msg[256];
 
+	if (!listing(e)) {
+		e->omitted++;
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -285,7 +311,8 @@ validate_value(const cJSON *j, const struct bb_js_field *f, enum bb_js_type t, s
 		v->n = n;
 		size_t i = 0;
 		for (const cJSON *c = j->child; c != NULL; c = c->next, i++) {
-			char *ipath = bb_arena_printf(a, "%s[%zu]", path, i);
+			const char *ipath =
+			    listing(errs) ? bb_arena_printf(a, "%s[%zu]", path, i) : "";
 
 			v->items[i].present = true;
 			validate_value(c, &item, f->item, a, ipath, depth + 1, &v->items[i], errs);
@@ -299,6 +326,19 @@ validate_value(const cJSON *j, const struct bb_js_field *f, enum bb_js_type t, s
 	v->present = true;
 }
 
+/*
+ * "path.name", made only while errors are kept: once the list is full every
+ * later error, nested ones included, is only counted, and a body of 170,000
+ * members does not cost 170,000 paths.
+ */
+static const char *
+member_path(struct bb_arena *a, const struct bb_js_errors *errs, const char *path, const char *name)
+{
+	if (!listing(errs))
+		return "";
+	return *path ? bb_arena_printf(a, "%s.%s", path, name) : bb_arena_strdup(a, name);
+}
+
 static void
 validate_object(const cJSON *obj, const struct bb_js_spec *spec, struct bb_arena *a,
                 const char *path, int depth, struct bb_js_value *vals, struct bb_js_errors *errs)
@@ -308,8 +348,7 @@ validate_object(const cJSON *obj, const struct bb_js_spec *spec, struct bb_arena
 
 	for (const cJSON *c = obj->child; c != NULL; c = c->next) {
 		const char *name = c->string ? c->string : "";
-		char *fpath =
-		    *path ? bb_arena_printf(a, "%s.%s", path, name) : bb_arena_strdup(a, name);
+		const char *fpath = member_path(a, errs, path, name);
 		size_t k;
 
 		for (k = 0; k < spec->count; k++)
@@ -339,11 +378,10 @@ validate_object(const cJSON *obj, const struct bb_js_spec *spec, struct bb_arena
 		    !vals[k].present) {
 			bool is_null = cJSON_IsNull(
 			    cJSON_GetObjectItemCaseSensitive(obj, spec->fields[k].name));
-			char *fpath = *path
-			                  ? bb_arena_printf(a, "%s.%s", path, spec->fields[k].name)
-			                  : bb_arena_strdup(a, spec->fields[k].name);
 			if (!is_null)
-				bb_js_error_add(errs, a, fpath, "is required");
+				bb_js_error_add(errs, a,
+				                member_path(a, errs, path, spec->fields[k].name),
+				                "is required");
 		}
 	}
 }
@@ -354,14 +392,14 @@ bb_js_validate(const cJSON *obj, const struct bb_js_spec *spec, struct bb_arena 
 {
 	struct bb_js_value *vals =
 	    bb_arena_alloc(a, (spec->count ? spec->count : 1) * sizeof(*vals));
-	size_t before = errs->n;
+	size_t before = bb_js_errors_total(errs);
 
 	if (!cJSON_IsObject(obj)) {
 		bb_js_error_add(errs, a, "", "the body must be a JSON object");
 		return BB_EINVAL;
 	}
 	validate_object(obj, spec, a, "", 0, vals, errs);
-	if (errs->n != before)
+	if (bb_js_errors_total(errs) != before)
 		return BB_EINVAL;
 	*out = vals;
 	return BB_OK;

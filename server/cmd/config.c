@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum cfg_type { CFG_STRING, CFG_UINT, CFG_BOOL, CFG_LEVEL, CFG_TYPE__MAX };
+enum cfg_type { CFG_STRING, CFG_UINT, CFG_BOOL, CFG_LEVEL, CFG_LOG_FORMAT, CFG_TYPE__MAX };
 
 struct cfg_entry {
 	const char *name;
@@ -35,6 +35,8 @@ static const struct cfg_entry entries[] = {
 	  "libpq connection string or URI; unset: libpq's PG* variables." },
 	{ "listen", CFG_STRING, OFF(listen), "127.0.0.1:8080", 0, 0, false,
 	  "Address and port to listen on, HOST:PORT ([::1]:PORT for IPv6)." },
+	{ "log_format", CFG_LOG_FORMAT, OFF(log_format), "text", 0, 0, false,
+	  "text (one line per message) or json (one JSON object per line, for a collector)." },
 	{ "log_level", CFG_LEVEL, OFF(log_level), "info", 0, 0, false,
 	  "error, warn, info (one line per request) or debug." },
 	{ "login_max_failures", CFG_UINT, OFF(login_max_failures), "5", 1, 1000, false,
@@ -49,6 +51,8 @@ static const struct cfg_entry entries[] = {
 	  "Seconds a label printer gets to connect, to take each write and to confirm." },
 	{ "printers", CFG_STRING, OFF(printers), NULL, 0, 0, false,
 	  "Label printers for POST /api/v1/print: NAME=URI[,NAME=URI...]." },
+	{ "problem_errors_max", CFG_UINT, OFF(problem_errors_max), "100", 1, 100000, false,
+	  "Errors one problem answer lists; it counts the rest in errors_omitted." },
 	{ "session_ttl", CFG_UINT, OFF(session_ttl), "43200", 60, 2592000, false,
 	  "Seconds a login session token stays valid." },
 	{ "shutdown_timeout", CFG_UINT, OFF(shutdown_timeout), "30", 1, 3600, false,
@@ -135,6 +139,12 @@ set_value(struct srv_config *cfg, const struct cfg_entry *e, const char *val, co
 			fprintf(err,
 			        "biobankd: %s: \"%s\" is not one of error, warn, info, debug\n",
 			        source, val);
+			return -1;
+		}
+		return 0;
+	case CFG_LOG_FORMAT:
+		if (log_format_parse(val, field) != 0) {
+			fprintf(err, "biobankd: %s: \"%s\" is not text or json\n", source, val);
 			return -1;
 		}
 		return 0;
@@ -321,6 +331,9 @@ format_value(const struct srv_config *cfg, const struct cfg_entry *e, char *out,
 		break;
 	case CFG_LEVEL:
 		snprintf(out, n, "%s", level_names[*(const enum log_level *)field]);
+		break;
+	case CFG_LOG_FORMAT:
+		snprintf(out, n, "%s", log_format_name(*(const enum log_format *)field));
 		break;
 	case CFG_TYPE__MAX:
 		out[0] = '\0';

@@ -26,12 +26,14 @@ struct srv_config {
 	unsigned session_ttl; /* seconds */
 	char *static_dir;
 	enum log_level log_level;
+	enum log_format log_format;
 	unsigned login_max_failures, login_max_failures_addr, login_window;
 	unsigned token_cache_size, token_cache_ttl;
 	unsigned connection_timeout, shutdown_timeout;
 	unsigned per_ip_connections;
 	char *printers;         /* NAME=URI,... for POST /api/v1/print */
 	unsigned print_timeout; /* seconds a printer gets to connect, to take a write, to confirm */
+	unsigned problem_errors_max; /* errors listed in one problem (json_spec.h) */
 };
 
 /*

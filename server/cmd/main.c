@@ -11,6 +11,7 @@
 #include "http/log.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "json_spec.h"
 
 #include <curl/curl.h>
 #include <sodium.h>
@@ -54,7 +55,8 @@ load_config(struct srv_config *cfg, int argc, char **argv, int *rest)
 		config_free(cfg);
 		return 2;
 	}
-	log_init(cfg->log_level);
+	log_init(cfg->log_level, cfg->log_format);
+	bb_js_set_errors_max(cfg->problem_errors_max);
 	return 0;
 }
 

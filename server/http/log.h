@@ -6,11 +6,23 @@
 #ifndef SRV_LOG_H
 #define SRV_LOG_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG, LOG_LEVEL__MAX };
 
+/*
+ * text: "TIME LEVEL [req=ID ]MESSAGE" per line. json: one object per line,
+ * {"time","level","req"?,"msg"} and, on a request's line, its fields as
+ * members; for sites that ship logs to a collector.
+ */
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON, LOG_FORMAT__MAX };
+
 /* Set once at start-up, before any thread starts. */
-void log_init(enum log_level level);
+void log_init(enum log_level level, enum log_format format);
 int log_level_parse(const char *name, enum log_level *out);
+int log_format_parse(const char *name, enum log_format *out);
+const char *log_format_name(enum log_format format);
 
 #define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
@@ -32,11 +44,33 @@ int log_level_parse(const char *name, enum log_level *out);
 void log_request_begin(const char *id);
 void log_request_end(void);
 
+/*
+ * Every value a line holds is escaped, whatever the format: control
+ * characters (\n, \r, \t, \xNN), bytes that are not UTF-8 (\xNN), the
+ * Unicode line separators and bidirectional controls (\uNNNN), and the
+ * backslash itself (\\). A client's path or login name therefore cannot
+ * end a line or start one of its own making. Lines longer than 8 KB are cut,
+ * and say so with "...".
+ */
 void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2); /* appends strerror(errno) */
 void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
 __attribute__((noreturn)) void fatal(const char *fmt, ...) LOG_PRINTF(1, 2);
 __attribute__((noreturn)) void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2);
+
+/* The line of a finished request, at info: its fields are members in the JSON format. */
+struct log_request {
+	const char *req, *method, *path;
+	unsigned status;
+	double ms;
+	const char *user; /* NULL: not authenticated */
+	const char *addr;
+	bool closed_early;
+};
+void log_request_line(const struct log_request *q);
+
+/* s escaped as a line holds it, into out (outlen > 0 bytes, NUL-terminated); returns its length. */
+size_t log_escape(const char *s, char *out, size_t outlen);
 
 #endif

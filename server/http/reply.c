@@ -147,6 +147,18 @@ problem_print(cJSON *o)
 	return text;
 }
 
+/*
+ * A problem lists at most bb_js_errors_max() errors (problem_errors_max) and
+ * says in "errors_omitted" how many more there were: a request of a few
+ * bytes per bad field must not buy an answer of megabytes.
+ */
+static void
+add_omitted(cJSON *o, size_t omitted)
+{
+	if (omitted > 0)
+		cJSON_AddNumberToObject(o, "errors_omitted", (double)omitted);
+}
+
 static void
 add_errors(cJSON *o, const struct bb_js_errors *errs)
 {
@@ -154,6 +166,7 @@ add_errors(cJSON *o, const struct bb_js_errors *errs)
 		return;
 	cJSON *list = cJSON_AddArrayToObject(o, "errors");
 
+	/* The list holds at most the limit (bb_js_error_add counts the rest). */
 	for (size_t i = 0; i < errs->n; i++) {
 		cJSON *e = cJSON_CreateObject();
 
@@ -161,6 +174,21 @@ add_errors(cJSON *o, const struct bb_js_errors *errs)
 		cJSON_AddStringToObject(e, "message", errs->list[i].message);
 		cJSON_AddItemToArray(list, e);
 	}
+	add_omitted(o, errs->omitted);
+}
+
+/* Cut a list of errors from the database to the limit; returns how many were cut. */
+static size_t
+cut_errors(cJSON *errs)
+{
+	int n = cJSON_GetArraySize(errs);
+	size_t max = bb_js_errors_max();
+
+	if (n < 0 || (size_t)n <= max)
+		return 0;
+	for (int i = n - 1; i >= 0 && (size_t)i >= max; i--)
+		cJSON_DeleteItemFromArray(errs, i);
+	return (size_t)n - max;
 }
 
 char *
@@ -255,12 +283,17 @@ void
 reply_invalid(struct srv_req *r, const struct bb_js_errors *errs)
 {
 	char detail[512];
+	size_t total = bb_js_errors_total(errs);
 
-	if (errs->n == 1)
+	if (total == 1)
 		snprintf(detail, sizeof(detail), "%s%s%s", errs->list[0].field,
 		         *errs->list[0].field ? " " : "", errs->list[0].message);
+	else if (errs->omitted > 0)
+		snprintf(detail, sizeof(detail),
+		         "%zu fields are invalid: the first %zu are listed in errors", total,
+		         errs->n);
 	else
-		snprintf(detail, sizeof(detail), "%zu fields are invalid: see errors", errs->n);
+		snprintf(detail, sizeof(detail), "%zu fields are invalid: see errors", total);
 	cJSON *o = problem_new(400, NULL, NULL, detail);
 	add_errors(o, errs);
 	reply_problem_obj(r, 400, o);
@@ -285,7 +318,7 @@ static bool
 reserved_member(const char *name)
 {
 	static const char *const names[] = { "type",     "title", "status", "detail",
-		                             "instance", "code",  "errors" };
+		                             "instance", "code",  "errors", "errors_omitted" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(names[i], name) == 0)
@@ -411,6 +444,9 @@ problem_from_raise(unsigned status, const char *message, const struct db_diag *d
 		cJSON_AddStringToObject(e, "message", message);
 		cJSON_AddItemToArray(errs, e);
 	}
+	/* The function lists every refused item (its message counts them all); we show the limit.
+	 */
+	size_t omitted = cJSON_IsArray(errs) ? cut_errors(errs) : 0;
 	cJSON *e;
 	cJSON_ArrayForEach(e, errs)
 	{
@@ -428,7 +464,7 @@ problem_from_raise(unsigned status, const char *message, const struct db_diag *d
 			    e, "code", cJSON_CreateString("unknown-specimen"));
 	}
 	int n_errs = cJSON_IsArray(errs) ? cJSON_GetArraySize(errs) : 0;
-	if (n_errs == 1) {
+	if (n_errs == 1 && omitted == 0) {
 		/* "placements[2].position \"Q\" is not a position", as the validator says it. */
 		const cJSON *f =
 		    cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(errs, 0), "field");
@@ -444,6 +480,7 @@ problem_from_raise(unsigned status, const char *message, const struct db_diag *d
 		cJSON_AddItemToObject(o, "errors", errs);
 	else
 		cJSON_Delete(errs);
+	add_omitted(o, omitted);
 	const cJSON *f;
 	cJSON_ArrayForEach(f, facts)
 	{

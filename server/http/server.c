@@ -417,10 +417,16 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	double secs = seconds_since(&r->started);
 	size_t route = r->route ? (size_t)(r->route - routes) : SIZE_MAX;
 	metrics_observe(s->metrics, route, r->status, secs);
-	log_info("req=%s %s %s %u %.1fms user=%s addr=%s%s", r->id, r->method,
-	         r->route ? r->route->pattern : r->path, r->status, secs * 1000,
-	         r->authenticated ? r->user.username : "-", r->client_addr,
-	         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
+	log_request_line(&(struct log_request){
+	    .req = r->id,
+	    .method = r->method,
+	    .path = r->route ? r->route->pattern : r->path,
+	    .status = r->status,
+	    .ms = secs * 1000,
+	    .user = r->authenticated ? r->user.username : NULL,
+	    .addr = r->client_addr,
+	    .closed_early = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK,
+	});
 	atomic_fetch_sub(&s->active, 1);
 	req_free(r);
 	*con_cls = NULL;

@@ -11,6 +11,9 @@
 #include "listener.h"
 #include "util.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -303,6 +306,122 @@ test_cli_server(void)
 	unsetenv("BIOBANK_TOKEN");
 }
 
+/* A listening socket on an IPv4 address of this machine that is not loopback; -1 when it has none.
+ */
+static int
+outside_socket(char addr[INET_ADDRSTRLEN], int *port)
+{
+	struct ifaddrs *ifs, *i;
+	int fd = -1;
+
+	if (getifaddrs(&ifs) != 0)
+		return -1;
+	for (i = ifs; i != NULL && fd < 0; i = i->ifa_next) {
+		struct sockaddr_in a;
+		socklen_t len = sizeof(a);
+
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET ||
+		    (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP))
+			continue;
+		memcpy(&a, i->ifa_addr, sizeof(a));
+		if ((ntohl(a.sin_addr.s_addr) >> 24) == 127)
+			continue;
+		a.sin_port = 0;
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 4) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+			continue;
+		}
+		inet_ntop(AF_INET, &a.sin_addr, addr, INET_ADDRSTRLEN);
+		*port = ntohs(a.sin_port);
+	}
+	freeifaddrs(ifs);
+	return fd;
+}
+
+/*
+ * The bearer token goes over plain HTTP only to this machine (127.0.0.0/8,
+ * ::1, localhost): to anything else labelgen refuses before connecting and
+ * says why, unless --allow-plain-http. Checked with a peer on this machine's
+ * own network address, which labelgen must not reach, and with names that
+ * need no network at all (.invalid never resolves).
+ */
+static void
+test_plain_http(void)
+{
+	char addr[INET_ADDRSTRLEN], *out;
+	int port, lfd = outside_socket(addr, &port), dead = peer_dead_port(), rc;
+	struct peer p;
+
+	setenv("BIOBANK_TOKEN", "t0ken", 1);
+	rc = cli(&out, "--server http://labels.example.invalid --output plain.zpl KRVQKEB8");
+	ok(rc == 1 && strstr(out, "plain HTTP") && strstr(out, "--allow-plain-http") &&
+	       strstr(out, "labels.example.invalid"),
+	   "http:// to another machine: refused with the reason and the way out: %s", out);
+	ok(!exists("plain.zpl"), "  and no output file");
+	free(out);
+	static const char *const others[] = {
+		"HTTP://labels.example.invalid",
+		"labels.example.invalid:8080",
+		"http://127.0.0.1@labels.example.invalid/",
+		"http://127.0.0.1.example.invalid",
+		"http://localhost.example.invalid",
+		"http://192.0.2.1:8080",
+		"http://[fd00::1]:8080",
+	};
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		rc = cli(&out, "--server '%s' --timeout 2 KRVQKEB8", others[i]);
+		ok(rc == 1 && strstr(out, "plain HTTP"), "  refused too: %s (%d)", others[i], rc);
+		free(out);
+	}
+	static const char *const loopback[] = {
+		"http://localhost", "http://LOCALHOST", "http://127.0.0.1",
+		"http://127.9.8.7", "http://[::1]",
+	};
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+		char url[64];
+
+		snprintf(url, sizeof(url), "%s:%d", loopback[i], dead);
+		rc = cli(&out, "--server '%s' KRVQKEB8", url);
+		ok(rc == 2 && strstr(out, "plain HTTP") == NULL,
+		   "loopback %s is allowed (nothing listens there: exit 2)", url);
+		free(out);
+	}
+	rc = cli(&out, "--server https://labels.example.invalid --timeout 2 KRVQKEB8");
+	ok(rc == 2 && strstr(out, "cannot reach") && strstr(out, "plain HTTP") == NULL,
+	   "https:// to another machine is tried: %s", out);
+	free(out);
+
+	if (lfd < 0) {
+		tap_diag("no non-loopback IPv4 address here: the peer checks are left out");
+		unsetenv("BIOBANK_TOKEN");
+		return;
+	}
+	peer_start_on(&p, PEER_HTTP_401, lfd, port);
+	rc = cli(&out, "--server http://%s:%d KRVQKEB8", addr, port);
+	peer_stop(&p);
+	ok(rc == 1 && strstr(out, "plain HTTP"), "http://%s (this machine's network address): %s",
+	   addr, out);
+	ok(!p.accepted, "  labelgen never connected: the token did not leave");
+	peer_free(&p);
+	free(out);
+
+	peer_start_on(&p, PEER_HTTP_401, lfd, port);
+	rc = cli(&out, "--server http://%s:%d --allow-plain-http KRVQKEB8", addr, port);
+	peer_stop(&p);
+	ok(rc == 2 && strstr(out, "refused the token (401)"),
+	   "with --allow-plain-http the request is made: %s", out);
+	ok(p.accepted && strcmp(p.request_line, "GET /api/v1/labels?ids=KRVQKEB8 HTTP/1.1") == 0,
+	   "  the peer got it (%s)", p.request_line);
+	peer_free(&p);
+	free(out);
+	close(lfd);
+	unsetenv("BIOBANK_TOKEN");
+}
+
 /* usage() and the man page's SYNOPSIS are one text. */
 static void
 test_usage(void)
@@ -337,6 +456,7 @@ main(void)
 	test_cli_offline();
 	test_cli_bad_input();
 	test_cli_server();
+	test_plain_http();
 	remove_dir(dir);
 	free(dir);
 	return tap_done();

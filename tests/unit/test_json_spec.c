@@ -452,6 +452,72 @@ test_bodies(void)
 	bb_arena_free(&a);
 }
 
+/*
+ * A list keeps bb_js_errors_max() errors and counts the rest: the same seven
+ * problems with a limit of 3 are 3 kept (the first three, in order) and 4
+ * omitted; nested errors past the limit are counted too; and errors a caller
+ * adds after validation (a handler's own checks) obey the same limit.
+ */
+static void
+test_errors_max(void)
+{
+	struct run r;
+
+	is_int(bb_js_errors_max(), BB_JS_ERRORS_MAX_DEFAULT, "the default limit is %d",
+	       BB_JS_ERRORS_MAX_DEFAULT);
+	bb_js_set_errors_max(3);
+	run(&r, "{\"kind\":\"urine\",\"count\":0,\"extra\":1,\"participant\":{}}");
+	ok(r.err == BB_EINVAL && r.errs.n == 3 && r.errs.omitted == 4 &&
+	       bb_js_errors_total(&r.errs) == 7,
+	   "limit 3: seven problems are three kept and four counted (%zu + %zu)", r.errs.n,
+	   r.errs.omitted);
+	ok(strcmp(r.errs.list[0].field, "kind") == 0 && strcmp(r.errs.list[2].field, "extra") == 0,
+	   "  the first three, in the body's order");
+	done(&r);
+
+	run(&r, "{\"a\":1,\"b\":2,\"c\":3,\"placements\":[{},{},{}],\"kind\":\"blood\","
+	        "\"collected_at\":\"2026-03-01T09:30:00Z\",\"note\":\"n\","
+	        "\"participant\":{\"code\":\"P-1\",\"consented\":true}}");
+	ok(r.err == BB_EINVAL && r.errs.n == 3 && r.errs.omitted == 3,
+	   "errors nested past the limit are counted (%zu + %zu)", r.errs.n, r.errs.omitted);
+	done(&r);
+
+	/* A full list still refuses the body: an error past the limit is an error. */
+	struct bb_arena a = { 0 };
+	struct bb_js_errors errs = { 0 };
+	struct bb_js_value *out = NULL;
+	cJSON *ok_body =
+	    cJSON_Parse("{\"kind\":\"blood\",\"collected_at\":\"2026-03-01T09:30:00Z\","
+	                "\"note\":\"n\",\"participant\":{\"code\":\"P-1\","
+	                "\"consented\":true}}");
+	for (int i = 0; i < 3; i++)
+		bb_js_error_add(&errs, &a, "earlier", "an earlier check's error %d", i);
+	cJSON *bad = cJSON_Parse("{\"kind\":\"urine\"}");
+	ok(bb_js_validate(bad, &specimen_spec, &a, &out, &errs) == BB_EINVAL && errs.n == 3 &&
+	       errs.omitted > 0 && out == NULL,
+	   "a body bad only past the limit is still refused (%zu omitted)", errs.omitted);
+	struct bb_js_errors none = { 0 };
+	ok(bb_js_validate(ok_body, &specimen_spec, &a, &out, &none) == BB_OK && out != NULL,
+	   "  and a good one still passes");
+	cJSON_Delete(bad);
+	cJSON_Delete(ok_body);
+	bb_arena_free(&a);
+
+	/* 100,000 unknown members: the limit's worth of errors, each of the rest counted. */
+	struct bb_buf big = { 0 };
+	bb_js_set_errors_max(BB_JS_ERRORS_MAX_DEFAULT);
+	bb_buf_puts(&big, "{");
+	for (int i = 0; i < 100000; i++)
+		bb_buf_puts(&big, i ? ",\"x\":1" : "\"x\":1");
+	bb_buf_puts(&big, "}");
+	run_spec(&r, &specimen_spec, big.data, big.len);
+	ok(r.err == BB_EINVAL && r.errs.n == 100 && bb_js_errors_total(&r.errs) == 100000 + 4,
+	   "100,000 unknown members and 4 missing fields: 100 kept, %zu counted in all",
+	   bb_js_errors_total(&r.errs));
+	done(&r);
+	bb_buf_free(&big);
+}
+
 static void
 test_times(void)
 {
@@ -568,6 +634,7 @@ main(void)
 	test_choices();
 	test_duplicates_nulls();
 	test_bodies();
+	test_errors_max();
 	test_times();
 	test_trim();
 	(void)tap_skip_all; /* header-only harness: nothing here is skipped */

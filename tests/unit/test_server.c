@@ -3,6 +3,7 @@
 
 #include "cmd/config.h"
 #include "http/input.h"
+#include "http/log.h"
 #include "http/bind.h"
 #include "http/reply.h"
 #include "http/uri.h"
@@ -10,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void
 routing(void)
@@ -109,6 +111,25 @@ problems(void)
 	cJSON_Delete(j);
 	free(text);
 
+	/* Past problem_errors_max the errors are counted, not listed. */
+	struct bb_js_errors many = { 0 };
+	bb_js_set_errors_max(2);
+	for (int i = 0; i < 5; i++)
+		bb_js_error_add(&many, &a, "x", "is not a known field");
+	text = problem_json(400, NULL, "5 fields are invalid", &many);
+	j = cJSON_Parse(text);
+	is_int(cJSON_GetArraySize(cJSON_GetObjectItem(j, "errors")), 2,
+	       "limit 2: a problem lists two errors");
+	ok(cJSON_IsNumber(cJSON_GetObjectItem(j, "errors_omitted")) &&
+	       cJSON_GetObjectItem(j, "errors_omitted")->valueint == 3,
+	   "  and says three more were omitted");
+	cJSON_Delete(j);
+	free(text);
+	text = problem_json(400, NULL, "2 fields are invalid", &errs);
+	ok(strstr(text, "errors_omitted") == NULL, "  a list within the limit says nothing of it");
+	free(text);
+	bb_js_set_errors_max(BB_JS_ERRORS_MAX_DEFAULT);
+
 	text = problem_json(418, "Teapot", "short and stout", NULL);
 	j = cJSON_Parse(text);
 	is_str(cJSON_GetObjectItem(j, "title")->valuestring, "Teapot", "a given title is kept");
@@ -188,6 +209,33 @@ problems_from_db(void)
 	const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "errors"), 0);
 	is_str(member(e, "field"), "placements[2].position", "  and is errors[0].field");
 	cJSON_Delete(o);
+
+	/* A function's list of refused items (bb_fail_list) is cut to the limit too. */
+	bb_js_set_errors_max(2);
+	o = from_db("BB400", "4 items are refused: see errors", "placements[0].position", "",
+	            "{\"code\":\"position-invalid\",\"errors_omitted\":0,\"errors\":["
+	            "{\"field\":\"placements[0].position\",\"message\":\"a\",\"item\":0},"
+	            "{\"field\":\"placements[1].position\",\"message\":\"b\",\"item\":1},"
+	            "{\"field\":\"placements[2].position\",\"message\":\"c\",\"item\":2},"
+	            "{\"field\":\"placements[3].position\",\"message\":\"d\",\"item\":3}]}");
+	is_int(cJSON_GetArraySize(cJSON_GetObjectItem(o, "errors")), 2,
+	       "limit 2: four refused items from the database, two listed");
+	is_str(member(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "errors"), 1), "field"),
+	       "placements[1].position", "  the first two");
+	ok(cJSON_IsNumber(cJSON_GetObjectItem(o, "errors_omitted")) &&
+	       cJSON_GetObjectItem(o, "errors_omitted")->valueint == 2,
+	   "  errors_omitted 2 (a fact cannot set it)");
+	is_str(member(o, "detail"), "4 items are refused: see errors", "  the detail counts all");
+	cJSON_Delete(o);
+	bb_js_set_errors_max(1);
+	o = from_db("BB400", "2 items are refused: see errors", "placements[0].position", "",
+	            "{\"code\":\"position-invalid\",\"errors\":["
+	            "{\"field\":\"placements[0].position\",\"message\":\"a\",\"item\":0},"
+	            "{\"field\":\"placements[1].position\",\"message\":\"b\",\"item\":1}]}");
+	is_str(member(o, "detail"), "2 items are refused: see errors",
+	       "limit 1: one item listed, yet the detail does not speak of one alone");
+	cJSON_Delete(o);
+	bb_js_set_errors_max(BB_JS_ERRORS_MAX_DEFAULT);
 
 	o = from_db("BB409", "something", "", "", "{\"code\":\"no-such-code\"}");
 	is_str(member(o, "code"), "conflict",
@@ -291,6 +339,19 @@ configuration(void)
 	   "  each reported");
 	config_free(&cfg);
 
+	is_int(load(&cfg, none, err, sizeof(err)), 0, "the defaults again");
+	is_int(cfg.log_format, LOG_FORMAT_TEXT, "the log format is text by default");
+	is_int(cfg.problem_errors_max, 100, "a problem lists 100 errors by default");
+	config_free(&cfg);
+	const char *fmt[] = { "--log-format=json", "--problem-errors-max=7", NULL };
+	is_int(load(&cfg, fmt, err, sizeof(err)), 0, "--log-format=json --problem-errors-max=7");
+	ok(cfg.log_format == LOG_FORMAT_JSON && cfg.problem_errors_max == 7, "  are read");
+	config_free(&cfg);
+	const char *badfmt[] = { "--log-format=xml", "--problem-errors-max=0", NULL };
+	is_int(load(&cfg, badfmt, err, sizeof(err)), 2, "--log-format=xml and a limit of 0");
+	ok(strstr(err, "not text or json") != NULL, "  are refused (%s)", err);
+	config_free(&cfg);
+
 	const char *remote[] = { "--listen=0.0.0.0:8443", "--allow-plain-http", NULL };
 	is_int(load(&cfg, remote, err, sizeof(err)), 0,
 	       "a public address with allow_plain_http is accepted");
@@ -304,6 +365,145 @@ configuration(void)
 	fclose(e);
 	is_int(at, 1, "  whose index is returned");
 	config_free(&cfg);
+}
+
+/* What log_escape makes of s equals want. */
+static void
+escapes(const char *s, const char *want, const char *what)
+{
+	char out[256];
+
+	log_escape(s, out, sizeof(out));
+	is_str(out, want, "log: %s", what);
+}
+
+/* Lines logged by f in format, as written to standard error (caller frees). */
+static char *
+captured(enum log_format format, void (*f)(void))
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	struct bb_buf b = { 0 };
+	char chunk[4096];
+	size_t n;
+
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	log_init(LOG_LEVEL_INFO, format);
+	f();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	log_init(LOG_LEVEL_INFO, LOG_FORMAT_TEXT);
+	rewind(tmp);
+	while ((n = fread(chunk, 1, sizeof(chunk), tmp)) > 0)
+		bb_buf_append(&b, chunk, n);
+	fclose(tmp);
+	bb_buf_puts(&b, "");
+	return bb_buf_steal(&b);
+}
+
+static void
+forged(void)
+{
+	log_request_begin("00c0ffee00c0ffee");
+	log_info("login failed for \"%s\" from %s", "eve\r\n2026-01-01T00:00:00Z warn x",
+	         "10.0.0.1");
+	log_request_end();
+	log_request_line(&(struct log_request){ .req = "00c0ffee00c0ffee",
+	                                        .method = "GET",
+	                                        .path = "/a\n{\"level\":\"warn\"}\x1b[2J",
+	                                        .status = 400,
+	                                        .ms = 1.25,
+	                                        .addr = "127.0.0.1" });
+}
+
+static void
+long_line(void)
+{
+	char big[3000];
+
+	memset(big, '\n', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	log_warnx("%s", big);
+	log_request_line(&(struct log_request){
+	    .req = "1", .method = "GET", .path = big, .status = 414, .addr = "::1" });
+}
+
+/* Lines in text, the number of them, each a JSON object in the JSON format. */
+static int
+line_count(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static bool
+all_json(char *s)
+{
+	bool all = true;
+
+	for (char *line = strtok(s, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		cJSON *j = cJSON_Parse(line);
+
+		all = all && cJSON_IsObject(j) && cJSON_GetObjectItem(j, "msg") != NULL;
+		cJSON_Delete(j);
+	}
+	return all;
+}
+
+/*
+ * Log lines hold no control character from what they tell (log injection):
+ * one place escapes every value, in both formats.
+ */
+static void
+logging(void)
+{
+	escapes("plain text, é and 漢字", "plain text, é and 漢字", "text and UTF-8 are kept");
+	escapes("a\nb\rc\td", "a\\nb\\rc\\td", "\\n \\r \\t");
+	escapes("x\x1b[31m\x7f\x01", "x\\x1B[31m\\x7F\\x01", "other controls as \\xNN");
+	escapes("back\\slash", "back\\\\slash", "a backslash is doubled, so escapes read one way");
+	escapes("\xc2\x85 \xe2\x80\xa8 \xe2\x80\xae", "\\u0085 \\u2028 \\u202E",
+	        "C1 NEL, the line separator and a bidi override as \\uNNNN");
+	escapes("\xff\xc3(\xed\xa0\x80\xc0\xaf", "\\xFF\\xC3(\\xED\\xA0\\x80\\xC0\\xAF",
+	        "bytes that are not UTF-8 (overlong, surrogate, cut) as \\xNN");
+
+	char *text = captured(LOG_FORMAT_TEXT, forged);
+	is_int(line_count(text), 2, "text: two messages with newlines are two lines");
+	ok(strstr(text, " info req=00c0ffee00c0ffee login failed for \"eve\\r\\n2026") != NULL,
+	   "  the login name escaped on its line");
+	ok(strstr(text, "req=00c0ffee00c0ffee GET /a\\n{\"level\":\"warn\"}\\x1B[2J 400 1.2ms "
+	                "user=- addr=127.0.0.1\n") != NULL,
+	   "  the request line as before, its path escaped");
+	free(text);
+
+	char *json = captured(LOG_FORMAT_JSON, forged);
+	is_int(line_count(json), 2, "json: two lines");
+	char *second = strchr(json, '\n') + 1;
+	cJSON *j = cJSON_Parse(second);
+	is_str(cJSON_GetStringValue(cJSON_GetObjectItem(j, "req")), "00c0ffee00c0ffee",
+	       "  the request line: req");
+	is_str(cJSON_GetStringValue(cJSON_GetObjectItem(j, "path")),
+	       "/a\\n{\"level\":\"warn\"}\\x1B[2J", "  path, escaped once decoded");
+	ok(cJSON_GetObjectItem(j, "status") && cJSON_GetObjectItem(j, "status")->valueint == 400 &&
+	       cJSON_GetObjectItem(j, "ms") && cJSON_GetObjectItem(j, "user") == NULL,
+	   "  status and ms as numbers, no user when there is none");
+	is_str(cJSON_GetStringValue(cJSON_GetObjectItem(j, "level")), "info", "  level");
+	cJSON_Delete(j);
+	ok(all_json(json), "  every line parses");
+	free(json);
+
+	text = captured(LOG_FORMAT_TEXT, long_line);
+	is_int(line_count(text), 2, "text: 3,000 newlines and a 3,000-byte path are two lines");
+	ok(strlen(text) < 2 * 8192 && strstr(text, "...") != NULL, "  cut, and saying so");
+	free(text);
+	json = captured(LOG_FORMAT_JSON, long_line);
+	is_int(line_count(json), 2, "json: also two lines");
+	ok(all_json(json), "  still valid JSON once cut");
+	free(json);
 }
 
 /* Whole numbers from outside: digits and nothing else. */
@@ -425,6 +625,7 @@ main(void)
 	whole_numbers();
 	cursors();
 	raw_targets();
+	logging();
 	is_int(bind_check(stdout), 0, "every route binding reads only what its route has");
 	return tap_done();
 }
