@@ -153,7 +153,7 @@ injection_json(struct tenv *t)
 	const char *args[] = { "--log-format=json", NULL };
 	char path_rid[64], login_rid[64];
 	struct daemon d = { 0 };
-	int n;
+	int n = 0;
 
 	if (!ok(daemon_start(t, &d, args) == 0, "a daemon with --log-format=json starts"))
 		return;

@@ -353,7 +353,7 @@ static void
 test_plain_http(void)
 {
 	char addr[INET_ADDRSTRLEN], *out;
-	int port, lfd = outside_socket(addr, &port), dead = peer_dead_port(), rc;
+	int port = 0, lfd = outside_socket(addr, &port), dead = peer_dead_port(), rc;
 	struct peer p;
 
 	setenv("BIOBANK_TOKEN", "t0ken", 1);
