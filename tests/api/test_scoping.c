@@ -30,20 +30,6 @@
 static char ssc_mgr[128], masc_mgr[128], ssc_tech[128];
 static char m1[16], m2[16], m3[16], m4[16], s1[16], s2[16];
 
-static long sql_count(struct tenv *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static long
-sql_count(struct tenv *t, const char *fmt, ...)
-{
-	char sql[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	return sql_int(t, sql);
-}
-
 /* A specimen of study/participant, with a tube barcode or none; bails out on failure. */
 static void
 reg(struct tenv *t, const char *study, const char *participant, const char *barcode, char id[16])
@@ -100,9 +86,8 @@ names_no_masc(const struct resp *r)
 static long
 masc_events(struct tenv *t)
 {
-	return sql_count(t,
-	                 "SELECT count(*) FROM events WHERE specimen_id IN ('%s','%s','%s','%s')",
-	                 m1, m2, m3, m4);
+	return sql_intf(t, "SELECT count(*) FROM events WHERE specimen_id IN ('%s','%s','%s','%s')",
+	                m1, m2, m3, m4);
 }
 
 /* The discrepancy of a kind at a position, or NULL. */
@@ -234,15 +219,15 @@ audit_of_shared_box(struct tenv *t)
 	resp_free(&r);
 	is_int(masc_events(t), before,
 	       "  no event on any MASC tube: neither confirmed nor flagged");
-	is_int(sql_count(t,
-	                 "SELECT count(*) FROM events WHERE details->>'audit' = '%s'"
-	                 " AND type = 'audit_confirmed' AND specimen_id IN ('%s', '%s')",
-	                 aid, s1, s2),
+	is_int(sql_intf(t,
+	                "SELECT count(*) FROM events WHERE details->>'audit' = '%s'"
+	                " AND type = 'audit_confirmed' AND specimen_id IN ('%s', '%s')",
+	                aid, s1, s2),
 	       2, "  the 2 SSC tubes are confirmed");
-	is_int(sql_count(t,
-	                 "SELECT count(*) FROM audits WHERE id = %s AND (report::text ~ '%s|%s|%s'"
-	                 " OR resolutions::text ~ '%s|%s|%s')",
-	                 aid, m1, m2, m3, m1, m2, m3),
+	is_int(sql_intf(t,
+	                "SELECT count(*) FROM audits WHERE id = %s AND (report::text ~ '%s|%s|%s'"
+	                " OR resolutions::text ~ '%s|%s|%s')",
+	                aid, m1, m2, m3, m1, m2, m3),
 	       0, "  the stored record and resolutions name no MASC tube");
 
 	snprintf(path, sizeof(path), "/api/v1/audits/%s", aid);
@@ -345,7 +330,7 @@ admin_audit(struct tenv *t)
 	ok(is_problem(&r, 404), "  nor closes it");
 	resp_free(&r);
 	is_int(sql_int(t, "SELECT count(*) FROM events"), events, "  and nothing is written");
-	is_int(sql_count(t, "SELECT count(*) FROM audit_scans WHERE audit_id = %s", aid), 0,
+	is_int(sql_intf(t, "SELECT count(*) FROM audit_scans WHERE audit_id = %s", aid), 0,
 	       "  no scan stored");
 }
 
