@@ -559,6 +559,14 @@ int
 http_h(const char *base, const char *method, const char *path, const char *token, const char *ctype,
        const char *body, size_t len, const char *const *headers, struct resp *out)
 {
+	return http_from(NULL, base, method, path, token, ctype, body, len, headers, out);
+}
+
+int
+http_from(const char *source, const char *base, const char *method, const char *path,
+          const char *token, const char *ctype, const char *body, size_t len,
+          const char *const *headers, struct resp *out)
+{
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
 	struct sink s = { 0 };
@@ -568,6 +576,11 @@ http_h(const char *base, const char *method, const char *path, const char *token
 	snprintf(url, sizeof(url), "%s%s", base, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	char iface[80];
+	if (source != NULL) {
+		snprintf(iface, sizeof(iface), "host!%s", source);
+		curl_easy_setopt(c, CURLOPT_INTERFACE, iface);
+	}
 	if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	/* No budget for the whole answer (a 10^5-row export under the sanitizers

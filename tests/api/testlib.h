@@ -64,6 +64,11 @@ int http(const char *base, const char *method, const char *path, const char *tok
 int http_h(const char *base, const char *method, const char *path, const char *token,
            const char *ctype, const char *body, size_t len, const char *const *headers,
            struct resp *out);
+/* The same from the local address source (NULL: any), e.g. "127.0.0.2": every 127/8
+ * address reaches a daemon on loopback, so one test plays clients at several addresses. */
+int http_from(const char *source, const char *base, const char *method, const char *path,
+              const char *token, const char *ctype, const char *body, size_t len,
+              const char *const *headers, struct resp *out);
 void resp_free(struct resp *r);
 
 /* Shorthands for JSON against the env's daemon. */
