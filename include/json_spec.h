@@ -33,6 +33,9 @@ enum {
 	/* STRING: kept exactly as sent (passwords); other strings lose leading and
 	 * trailing blanks (space, tab, CR, LF, VT, FF) before they are checked. */
 	BB_JS_VERBATIM = 1 << 2,
+	/* A secret (a password): never kept, so left out of the fingerprint of an
+	 * Idempotency-Key's request (server/http/idempotency.c). Top-level fields only. */
+	BB_JS_SECRET = 1 << 3,
 };
 
 struct bb_js_spec;

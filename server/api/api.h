@@ -21,16 +21,20 @@ void h_health_ready(struct srv_req *r);
 void h_health_metrics(struct srv_req *r);
 
 /* sessions.c */
-extern const struct bb_js_spec h_sessions_create_spec;
+extern const struct bb_js_spec h_sessions_create_spec, h_sessions_password_spec;
 void h_sessions_create(struct srv_req *r);
+void h_sessions_password(struct srv_req *r);
 void h_sessions_delete(struct srv_req *r);
 void h_sessions_current(struct srv_req *r);
 
 /* users.c */
 extern const struct bb_js_spec h_users_create_spec;
 extern const struct bb_js_spec h_tokens_create_spec;
+extern const struct bb_js_spec h_users_password_spec;
 void h_users_create(struct srv_req *r);
 void h_users_list(struct srv_req *r);
+void h_users_password(struct srv_req *r);
+void h_users_end_sessions(struct srv_req *r);
 void h_tokens_create(struct srv_req *r);
 
 /* participants.c */

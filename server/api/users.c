@@ -1,4 +1,4 @@
-/* users.c — accounts and service tokens (admin only). */
+/* users.c — accounts, their passwords and sessions, and service tokens (admin only). */
 #include "api/api.h"
 
 #include "http/auth.h"
@@ -16,7 +16,8 @@ enum { USER_USERNAME, USER_PASSWORD, USER_ROLE, USER_STUDIES, USER__MAX };
 
 static const struct bb_js_field user_fields[USER__MAX] = {
 	[USER_USERNAME] = { "username", BB_JS_STRING, BB_JS_REQUIRED, 1, 64 },
-	[USER_PASSWORD] = { "password", BB_JS_STRING, BB_JS_REQUIRED | BB_JS_VERBATIM, 8, 1024 },
+	[USER_PASSWORD] = { "password", BB_JS_STRING,
+	                    BB_JS_REQUIRED | BB_JS_VERBATIM | BB_JS_SECRET, 8, 1024 },
 	[USER_ROLE] = { "role", BB_JS_STRING, BB_JS_REQUIRED, 0, 0, role_choices },
 	[USER_STUDIES] = { "studies", BB_JS_ARRAY, BB_JS_NULLABLE, 0, 64, NULL, NULL,
 	                   BB_JS_STRING },
@@ -31,6 +32,14 @@ static const struct bb_js_field token_fields[TOKEN__MAX] = {
 	[TOKEN_EXPIRES_IN_DAYS] = { "expires_in_days", BB_JS_INT, 0, 1, 3650 },
 };
 const struct bb_js_spec h_tokens_create_spec = BB_JS_SPEC(token_fields);
+
+enum { RESET_PASSWORD, RESET__MAX };
+
+static const struct bb_js_field reset_fields[RESET__MAX] = {
+	[RESET_PASSWORD] = { "password", BB_JS_STRING,
+	                     BB_JS_REQUIRED | BB_JS_VERBATIM | BB_JS_SECRET, 8, 1024 },
+};
+const struct bb_js_spec h_users_password_spec = BB_JS_SPEC(reset_fields);
 
 /* User names are compared in lower case; say so rather than silently fold. */
 static bool
@@ -174,7 +183,7 @@ h_tokens_create(struct srv_req *r)
 		reply_invalid_field(r, "username", "no user is named \"%s\"", username);
 		return;
 	}
-	auth_token_new(token, hash);
+	auth_token_issue(r, token, hash);
 	if (err == BB_OK)
 		err = db_tokens_insert(db, user_id, hash, "service", r->in[TOKEN_LABEL].s, ttl,
 		                       &token_id, expires);
@@ -192,4 +201,69 @@ h_tokens_create(struct srv_req *r)
 	else
 		cJSON_AddNullToObject(o, "expires_at");
 	reply_json(r, 201, o);
+}
+
+/* The account named in the path, as user names are compared: in lower case. */
+static const char *
+path_username(struct srv_req *r)
+{
+	char *name = bb_arena_strdup(&r->arena, r->params[0]);
+
+	for (char *p = name; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return name;
+}
+
+/*
+ * Answer with what bb_user_set_password or bb_user_end_sessions did
+ * ({"id","username","ended"}), after emptying this daemon's cache of the
+ * account: the NOTIFY of the revocations reaches it too, but maybe after
+ * the client's next request.
+ */
+static void
+reply_ended(struct srv_req *r, PGresult *res)
+{
+	const char *json = PQgetvalue(res, 0, 0);
+	cJSON *o = cJSON_Parse(json);
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+
+	if (cJSON_IsNumber(id))
+		auth_cache_forget_user(r->srv->auth, (int64_t)id->valuedouble);
+	else
+		auth_cache_clear(r->srv->auth); /* cannot happen; trust nothing then */
+	cJSON_Delete(o);
+	reply_json_text(r, 200, json);
+	PQclear(res);
+}
+
+/*
+ * PUT /api/v1/users/NAME/password: an administrator sets another account's
+ * password. Every session and token of the account ends at once, in every
+ * daemon (the admin's own too, when NAME is the admin: use
+ * PUT /api/v1/sessions/current/password to keep the session in use).
+ */
+void
+h_users_password(struct srv_req *r)
+{
+	char hash[128];
+	PGresult *res;
+
+	if (auth_password_hash(r->in[RESET_PASSWORD].s, hash) != 0) {
+		reply_problem(r, 500, NULL, "could not hash the password (out of memory)");
+		return;
+	}
+	const char *params[] = { path_username(r), hash, NULL, req_actor(r), req_actor_id(r) };
+	if ((res = function_answer(r, "db_user_set_password", 5, params)) != NULL)
+		reply_ended(r, res);
+}
+
+/* DELETE /api/v1/users/NAME/tokens: every session and service token of the account ends. */
+void
+h_users_end_sessions(struct srv_req *r)
+{
+	PGresult *res;
+	const char *params[] = { path_username(r), req_actor(r), req_actor_id(r) };
+
+	if ((res = function_answer(r, "db_user_end_sessions", 3, params)) != NULL)
+		reply_ended(r, res);
 }

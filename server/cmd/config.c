@@ -2,6 +2,7 @@
 #include "cmd/config.h"
 
 #include "biobank.h"
+#include "db/accounts.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -33,18 +34,26 @@ static const struct cfg_entry entries[] = {
 	  "Seconds an idle or slow client connection may stay open." },
 	{ "database_url", CFG_STRING, OFF(database_url), NULL, 0, 0, true,
 	  "libpq connection string or URI; unset: libpq's PG* variables." },
+	{ "idempotency_ttl", CFG_UINT, OFF(idempotency_ttl), "86400", 600, 2592000, false,
+	  "Seconds an Idempotency-Key's answer is kept; then the key is free and purged." },
 	{ "listen", CFG_STRING, OFF(listen), "127.0.0.1:8080", 0, 0, false,
 	  "Address and port to listen on, HOST:PORT ([::1]:PORT for IPv6)." },
 	{ "log_format", CFG_LOG_FORMAT, OFF(log_format), "text", 0, 0, false,
 	  "text (one line per message) or json (one JSON object per line, for a collector)." },
 	{ "log_level", CFG_LEVEL, OFF(log_level), "info", 0, 0, false,
 	  "error, warn, info (one line per request) or debug." },
+	{ "login_backoff", CFG_UINT, OFF(login_backoff), "60", 1, 86400, false,
+	  "Seconds of the first wait at a login limit; doubled at each further failure." },
+	{ "login_known_days", CFG_UINT, OFF(login_known_days), "90", 1, 3650, false,
+	  "Days an address stays known for an account after a login from it." },
 	{ "login_max_failures", CFG_UINT, OFF(login_max_failures), "5", 1, 1000, false,
-	  "Failed logins per user name within login_window before 429." },
+	  "Failed logins of one user name from one address before its attempts wait." },
 	{ "login_max_failures_addr", CFG_UINT, OFF(login_max_failures_addr), "20", 1, 100000, false,
-	  "Failed logins per client address within login_window before 429." },
+	  "Failed logins from one address, for names that do not know it, before they wait." },
+	{ "login_max_failures_user", CFG_UINT, OFF(login_max_failures_user), "20", 1, 100000, false,
+	  "Failed logins of one user name from addresses it does not know before they wait." },
 	{ "login_window", CFG_UINT, OFF(login_window), "900", 1, 86400, false,
-	  "Seconds over which failed logins are counted." },
+	  "Longest wait in seconds; a login count is forgotten this long after its last wait." },
 	{ "per_ip_connections", CFG_UINT, OFF(per_ip_connections), "64", 1, 100000, false,
 	  "Concurrent connections one client address may hold." },
 	{ "print_timeout", CFG_UINT, OFF(print_timeout), "10", 1, 120, false,
@@ -53,6 +62,8 @@ static const struct cfg_entry entries[] = {
 	  "Label printers for POST /api/v1/print: NAME=URI[,NAME=URI...]." },
 	{ "problem_errors_max", CFG_UINT, OFF(problem_errors_max), "100", 1, 100000, false,
 	  "Errors one problem answer lists; it counts the rest in errors_omitted." },
+	{ "purge_interval", CFG_UINT, OFF(purge_interval), "300", 1, 86400, false,
+	  "Seconds between a daemon's purges of expired Idempotency-Keys and login counts." },
 	{ "session_ttl", CFG_UINT, OFF(session_ttl), "43200", 60, 2592000, false,
 	  "Seconds a login session token stays valid." },
 	{ "shutdown_timeout", CFG_UINT, OFF(shutdown_timeout), "30", 1, 3600, false,
@@ -373,4 +384,17 @@ config_free(struct srv_config *cfg)
 			free(*(char **)((char *)cfg + entries[i].offset));
 	free(cfg->listen_host);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+void
+config_login_limits(const struct srv_config *cfg, struct login_limits *out)
+{
+	*out = (struct login_limits){
+		.max_pair = cfg->login_max_failures,
+		.max_user = cfg->login_max_failures_user,
+		.max_addr = cfg->login_max_failures_addr,
+		.backoff = cfg->login_backoff,
+		.window = cfg->login_window,
+		.known_days = cfg->login_known_days,
+	};
 }

@@ -27,7 +27,11 @@ struct srv_config {
 	char *static_dir;
 	enum log_level log_level;
 	enum log_format log_format;
-	unsigned login_max_failures, login_max_failures_addr, login_window;
+	/* the login throttle (db/accounts.h, struct login_limits) */
+	unsigned login_max_failures, login_max_failures_addr, login_max_failures_user;
+	unsigned login_backoff, login_window, login_known_days;
+	unsigned idempotency_ttl; /* seconds an Idempotency-Key's answer is kept */
+	unsigned purge_interval;  /* seconds between purges of what expired (db/purge.c) */
 	unsigned token_cache_size, token_cache_ttl;
 	unsigned connection_timeout, shutdown_timeout;
 	unsigned per_ip_connections;
@@ -51,5 +55,9 @@ void config_print(const struct srv_config *cfg, FILE *out);
 void config_usage(FILE *out);
 
 void config_free(struct srv_config *cfg);
+
+/* The login throttle's settings as the database functions take them (db/accounts.h). */
+struct login_limits;
+void config_login_limits(const struct srv_config *cfg, struct login_limits *out);
 
 #endif

@@ -1,10 +1,12 @@
-/* main.c — biobankd's subcommands: serve, migrate, user add, config. */
+/* main.c — biobankd's subcommands: serve, migrate, user add|passwd|unlock, verify-ledger, config.
+ */
 #include "api/api.h"
 #include "api/printers.h"
 #include "cmd/config.h"
 #include "cmd/migrate.h"
 #include "db/accounts.h"
 #include "db/ledger_verify.h"
+#include "db/purge.h"
 #include "http/auth.h"
 #include "http/bind.h"
 #include "http/idempotency.h"
@@ -13,6 +15,7 @@
 #include "http/server.h"
 #include "json_spec.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -30,6 +33,8 @@ usage(FILE *out)
 	        "usage: biobankd serve [--listen HOST:PORT] [--threads N] [option ...]\n"
 	        "       biobankd migrate [option ...]\n"
 	        "       biobankd user add --role ROLE [--study CODE]... NAME\n"
+	        "       biobankd user passwd NAME\n"
+	        "       biobankd user unlock NAME\n"
 	        "       biobankd verify-ledger [option ...]\n"
 	        "       biobankd config [option ...]\n"
 	        "       biobankd --help | --version\n"
@@ -104,7 +109,15 @@ cmd_serve(int argc, char **argv)
 	atomic_init(&s.active, 0);
 	if (auth_listener_start(&s) != 0)
 		fatal("cannot start the token listener");
+	struct purge_settings ps = { .conninfo = cfg.database_url,
+		                     .interval = cfg.purge_interval,
+		                     .idempotency_ttl = cfg.idempotency_ttl };
+	config_login_limits(&cfg, &ps.login);
+	struct purge *purge = purge_start(&ps);
+	if (purge == NULL)
+		fatal("cannot start the purge thread");
 	rc = srv_run(&s);
+	purge_stop(purge);
 	auth_listener_stop(&s);
 	metrics_free(s.metrics);
 	auth_cache_free(s.auth);
@@ -149,91 +162,88 @@ user_add_txn(struct db_conn *c, void *arg)
 	return u->studies_found ? BB_OK : BB_EINVAL;
 }
 
+/* The first line of standard input, at least 8 characters, hashed; 0 or after a message 2. */
 static int
-read_password(char *buf, size_t n)
+read_password_hash(const char *cmd, char hash[128])
 {
-	if (fgets(buf, (int)n, stdin) == NULL)
-		return -1;
-	buf[strcspn(buf, "\r\n")] = '\0';
+	char password[1100];
+	int rc = 0;
+
+	if (fgets(password, (int)sizeof(password), stdin) == NULL)
+		password[0] = '\0';
+	password[strcspn(password, "\r\n")] = '\0';
+	if (strlen(password) < 8) {
+		fprintf(stderr,
+		        "biobankd: user %s: give a password of at least 8 characters "
+		        "on standard input\n",
+		        cmd);
+		rc = 2;
+	} else if (auth_password_hash(password, hash) != 0) {
+		fprintf(stderr, "biobankd: user %s: cannot hash the password\n", cmd);
+		rc = 1;
+	}
+	sodium_memzero(password, sizeof(password));
+	return rc;
+}
+
+/* What `user CMD` was given: its own flags and NAME; the rest are configuration options. */
+struct user_args {
+	const char *name, *role;
+	const char *studies[64];
+	size_t nstudies;
+	char **cfg_argv; /* owned: the caller frees it */
+	int cfg_argc;
+};
+
+static int
+user_args_parse(const char *cmd, int argc, char **argv, struct user_args *a)
+{
+	bool add = strcmp(cmd, "add") == 0;
+
+	memset(a, 0, sizeof(*a));
+	a->cfg_argv = bb_calloc((size_t)argc + 1, sizeof(*a->cfg_argv));
+	for (int i = 1; i < argc; i++) {
+		if (add && strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
+			a->role = argv[++i];
+		} else if (add && strcmp(argv[i], "--study") == 0 && i + 1 < argc) {
+			if (a->nstudies == sizeof(a->studies) / sizeof(a->studies[0])) {
+				fprintf(stderr, "biobankd: user add: at most 64 studies\n");
+				return 2;
+			}
+			a->studies[a->nstudies++] = argv[++i];
+		} else if (strncmp(argv[i], "--", 2) == 0) {
+			a->cfg_argv[a->cfg_argc++] = argv[i];
+			if (strchr(argv[i], '=') == NULL && i + 1 < argc &&
+			    strcmp(argv[i], "--allow-plain-http") != 0)
+				a->cfg_argv[a->cfg_argc++] = argv[++i];
+		} else if (a->name == NULL) {
+			a->name = argv[i];
+		} else {
+			fprintf(stderr, "biobankd: user %s: unexpected argument \"%s\"\n", cmd,
+			        argv[i]);
+			return 2;
+		}
+	}
 	return 0;
 }
 
 static int
-cmd_user(int argc, char **argv)
+user_add(struct user_args *a, struct srv_config *cfg)
 {
-	struct srv_config cfg;
-	struct user_add u = { .studies_found = true };
-	const char *studies[64];
-	size_t nstudies = 0;
-	enum role role;
-	int rest, rc;
+	struct user_add u = { .name = a->name, .role = a->role, .studies_found = true };
+	char hash[128];
+	int rc;
 
-	if (argc < 1 || strcmp(argv[0], "add") != 0) {
-		fprintf(stderr, "usage: biobankd user add --role ROLE [--study CODE]... NAME\n");
-		return 2;
-	}
-	/* Our own flags first; the rest are configuration options. */
-	int i;
-	char **cfg_argv = bb_calloc((size_t)argc + 1, sizeof(*cfg_argv));
-	int cfg_argc = 0;
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
-			u.role = argv[++i];
-		} else if (strcmp(argv[i], "--study") == 0 && i + 1 < argc) {
-			if (nstudies == sizeof(studies) / sizeof(studies[0])) {
-				fprintf(stderr, "biobankd: user add: at most 64 studies\n");
-				free(cfg_argv);
-				return 2;
-			}
-			studies[nstudies++] = argv[++i];
-		} else if (strncmp(argv[i], "--", 2) == 0) {
-			cfg_argv[cfg_argc++] = argv[i];
-			if (strchr(argv[i], '=') == NULL && i + 1 < argc &&
-			    strcmp(argv[i], "--allow-plain-http") != 0)
-				cfg_argv[cfg_argc++] = argv[++i];
-		} else if (u.name == NULL) {
-			u.name = argv[i];
-		} else {
-			fprintf(stderr, "biobankd: user add: unexpected argument \"%s\"\n",
-			        argv[i]);
-			free(cfg_argv);
-			return 2;
-		}
-	}
-	if (u.role == NULL || u.name == NULL || role_parse(u.role, &role) != 0) {
-		fprintf(stderr,
-		        "usage: biobankd user add --role "
-		        "admin|manager|technician|auditor|printer [--study CODE]... NAME\n");
-		free(cfg_argv);
-		return 2;
-	}
-	rc = load_config(&cfg, cfg_argc, cfg_argv, &rest);
-	free(cfg_argv);
-	if (rc != 0)
+	if ((rc = read_password_hash("add", hash)) != 0)
 		return rc;
-
-	char password[1100], hash[128];
-	if (read_password(password, sizeof(password)) != 0 || strlen(password) < 8) {
-		fprintf(stderr, "biobankd: user add: give a password of at least 8 characters "
-		                "on standard input\n");
-		config_free(&cfg);
-		return 2;
-	}
-	if (sodium_init() < 0 || auth_password_hash(password, hash) != 0) {
-		sodium_memzero(password, sizeof(password));
-		fprintf(stderr, "biobankd: user add: cannot hash the password\n");
-		config_free(&cfg);
-		return 1;
-	}
-	sodium_memzero(password, sizeof(password));
 	u.hash = hash;
-	struct bb_arena a = { 0 };
-	if (nstudies > 0)
-		u.studies = db_array_literal(&a, studies, nstudies);
+	struct bb_arena arena = { 0 };
+	if (a->nstudies > 0)
+		u.studies = db_array_literal(&arena, a->studies, a->nstudies);
 
 	struct db_conn *c;
 	rc = 1;
-	if (db_connect(cfg.database_url, accounts_sets, &c) == BB_OK) {
+	if (db_connect(cfg->database_url, accounts_sets, &c) == BB_OK) {
 		enum bb_err err = db_txn(c, user_add_txn, &u);
 
 		if (err == BB_OK) {
@@ -249,7 +259,110 @@ cmd_user(int argc, char **argv)
 		}
 		db_disconnect(c);
 	}
-	bb_arena_free(&a);
+	bb_arena_free(&arena);
+	return rc;
+}
+
+/*
+ * A new password, read like user add's; every session and token of the
+ * account ends at once, in every daemon (the revocations' NOTIFY).
+ */
+static int
+user_passwd(struct user_args *a, struct srv_config *cfg)
+{
+	char hash[128];
+	struct db_conn *c;
+	int64_t id;
+	int rc;
+
+	if ((rc = read_password_hash("passwd", hash)) != 0)
+		return rc;
+	if (db_connect(cfg->database_url, accounts_sets, &c) != BB_OK)
+		return 1;
+	rc = 1;
+	enum bb_err err = db_users_find(c, a->name, &id);
+	PGresult *res = NULL;
+	if (err == BB_OK)
+		err = db_user_set_password(c, a->name, hash, 0, &res);
+	if (err == BB_OK) {
+		cJSON *o = cJSON_Parse(PQgetvalue(res, 0, 0));
+		const cJSON *ended = cJSON_GetObjectItemCaseSensitive(o, "ended");
+
+		printf("changed the password of %s; %d sessions and tokens ended\n", a->name,
+		       cJSON_IsNumber(ended) ? ended->valueint : 0);
+		cJSON_Delete(o);
+		rc = 0;
+	} else if (err == BB_ENOTFOUND) {
+		fprintf(stderr, "biobankd: user passwd: no user is named %s\n", a->name);
+	} else {
+		fprintf(stderr, "biobankd: user passwd: %s\n", db_error_message(c));
+	}
+	PQclear(res);
+	db_disconnect(c);
+	return rc;
+}
+
+/* Break-glass: forget every failed-login count of the user name, from every address. */
+static int
+user_unlock(struct user_args *a, struct srv_config *cfg)
+{
+	struct db_conn *c;
+	int64_t id;
+	long cleared = 0;
+	int rc = 1;
+
+	if (db_connect(cfg->database_url, accounts_sets, &c) != BB_OK)
+		return 1;
+	enum bb_err err = db_users_find(c, a->name, &id);
+	if (err == BB_OK)
+		err = db_login_unlock(c, a->name, &cleared);
+	if (err == BB_OK) {
+		printf("unlocked %s: %ld failed-login counts cleared\n", a->name, cleared);
+		rc = 0;
+	} else if (err == BB_ENOTFOUND) {
+		fprintf(stderr, "biobankd: user unlock: no user is named %s\n", a->name);
+	} else {
+		fprintf(stderr, "biobankd: user unlock: %s\n", db_error_message(c));
+	}
+	db_disconnect(c);
+	return rc;
+}
+
+static int
+cmd_user(int argc, char **argv)
+{
+	static const char *const usage_user =
+	    "usage: biobankd user add --role admin|manager|technician|auditor|printer "
+	    "[--study CODE]... NAME\n"
+	    "       biobankd user passwd NAME\n"
+	    "       biobankd user unlock NAME\n";
+	struct srv_config cfg;
+	struct user_args a;
+	enum role role;
+	int rest, rc;
+
+	const char *cmd = argc >= 1 ? argv[0] : "";
+	if (strcmp(cmd, "add") != 0 && strcmp(cmd, "passwd") != 0 && strcmp(cmd, "unlock") != 0) {
+		fputs(usage_user, stderr);
+		return 2;
+	}
+	rc = user_args_parse(cmd, argc, argv, &a);
+	if (rc == 0 && (a.name == NULL || (strcmp(cmd, "add") == 0 &&
+	                                   (a.role == NULL || role_parse(a.role, &role) != 0)))) {
+		fputs(usage_user, stderr);
+		rc = 2;
+	}
+	if (rc == 0)
+		rc = load_config(&cfg, a.cfg_argc, a.cfg_argv, &rest);
+	free(a.cfg_argv);
+	if (rc != 0)
+		return rc;
+	if (strcmp(cmd, "add") == 0)
+		rc = user_add(&a, &cfg);
+	else if (strcmp(cmd, "passwd") == 0)
+		rc = user_passwd(&a, &cfg);
+	else
+		rc = user_unlock(&a, &cfg);
 	config_free(&cfg);
 	return rc;
 }

@@ -7,12 +7,16 @@
 
 const struct db_stmt db_accounts_statements[] = {
 	{ "db_login_fetch",
-	  "SELECT bb_login_wait($1, $2, make_interval(secs => $3::int), $4::int, $5::int),"
-	  "       u.id, u.password_hash, u.role"
-	  "  FROM (SELECT 1) AS one"
+	  "SELECT b.wait, b.wide, u.id, u.password_hash, u.role"
+	  "  FROM bb_login_begin($1, $2, $3::int, $4::int, $5::int, $6::int, $7::int, $8::int) b"
 	  "  LEFT JOIN users u ON u.username = $1 AND u.disabled_at IS NULL" },
-	{ "db_login_failed", "SELECT bb_login_failed($1, $2, make_interval(secs => $3::int))" },
-	{ "db_login_succeeded", "DELETE FROM login_throttle WHERE key = 'user:' || $1" },
+	{ "db_login_succeeded", "SELECT bb_login_succeeded($1, $2, $3::bigint, $4::boolean,"
+	                        " $5::int, $6::int)" },
+	{ "db_login_unlock", "SELECT bb_login_unlock($1)" },
+	{ "db_login_purge", "SELECT bb_login_purge($1::int, $2::int, $3::int)" },
+	{ "db_user_set_password",
+	  "SELECT bb_user_set_password($1, $2, $3::bigint, $4, $5::bigint)::text" },
+	{ "db_user_end_sessions", "SELECT bb_user_end_sessions($1, $2, $3::bigint)::text" },
 	{ "db_tokens_insert",
 	  "INSERT INTO tokens (user_id, hash, kind, label, expires_at)"
 	  " VALUES ($1, $2::bytea, $3, $4,"
@@ -49,49 +53,105 @@ const struct db_stmt db_accounts_statements[] = {
 	{ NULL, NULL },
 };
 
-enum bb_err
-db_login_fetch(struct db_conn *c, const char *username, const char *addr, unsigned window,
-               unsigned max_user, unsigned max_addr, struct login_row *out)
+/* The settings as the SQL functions take them, as text. */
+struct limits_text {
+	char max_pair[16], max_user[16], max_addr[16], backoff[16], window[16], known_days[16];
+};
+
+static void
+limits_text(const struct login_limits *lim, struct limits_text *t)
 {
-	char w[16], mu[16], ma[16];
+	snprintf(t->max_pair, sizeof(t->max_pair), "%u", lim->max_pair);
+	snprintf(t->max_user, sizeof(t->max_user), "%u", lim->max_user);
+	snprintf(t->max_addr, sizeof(t->max_addr), "%u", lim->max_addr);
+	snprintf(t->backoff, sizeof(t->backoff), "%u", lim->backoff);
+	snprintf(t->window, sizeof(t->window), "%u", lim->window);
+	snprintf(t->known_days, sizeof(t->known_days), "%u", lim->known_days);
+}
+
+enum bb_err
+db_login_fetch(struct db_conn *c, const char *username, const char *addr,
+               const struct login_limits *lim, struct login_row *out)
+{
+	struct limits_text t;
 	PGresult *res;
 
-	snprintf(w, sizeof(w), "%u", window);
-	snprintf(mu, sizeof(mu), "%u", max_user);
-	snprintf(ma, sizeof(ma), "%u", max_addr);
-	const char *params[] = { username, addr, w, mu, ma };
-	enum bb_err err = db_exec(c, "db_login_fetch", 5, params, &res);
+	limits_text(lim, &t);
+	const char *params[] = { username,   addr,      t.max_pair, t.max_user,
+		                 t.max_addr, t.backoff, t.window,   t.known_days };
+	enum bb_err err = db_exec(c, "db_login_fetch", 8, params, &res);
 	if (err != BB_OK)
 		return err;
 	memset(out, 0, sizeof(*out));
 	out->wait_seconds = atoi(PQgetvalue(res, 0, 0));
-	out->found = !PQgetisnull(res, 0, 1);
+	out->wide = PQgetvalue(res, 0, 1)[0] == 't';
+	out->found = !PQgetisnull(res, 0, 2);
 	if (out->found) {
-		out->user_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		out->user_id = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
 		snprintf(out->password_hash, sizeof(out->password_hash), "%s",
-		         PQgetvalue(res, 0, 2));
-		snprintf(out->role, sizeof(out->role), "%s", PQgetvalue(res, 0, 3));
+		         PQgetvalue(res, 0, 3));
+		snprintf(out->role, sizeof(out->role), "%s", PQgetvalue(res, 0, 4));
 	}
 	PQclear(res);
 	return BB_OK;
 }
 
 enum bb_err
-db_login_failed(struct db_conn *c, const char *username, const char *addr, unsigned window)
+db_login_succeeded(struct db_conn *c, const char *username, const char *addr,
+                   const struct login_row *row, const struct login_limits *lim)
 {
-	char w[16];
+	struct limits_text t;
+	char uid[24];
 
-	snprintf(w, sizeof(w), "%u", window);
-	const char *params[] = { username, addr, w };
-	return db_exec(c, "db_login_failed", 3, params, NULL);
+	limits_text(lim, &t);
+	snprintf(uid, sizeof(uid), "%lld", (long long)row->user_id);
+	const char *params[] = { username,   addr,      uid, row->wide ? "true" : "false",
+		                 t.max_user, t.max_addr };
+	return db_exec(c, "db_login_succeeded", 6, params, NULL);
 }
 
 enum bb_err
-db_login_succeeded(struct db_conn *c, const char *username)
+db_login_unlock(struct db_conn *c, const char *username, long *cleared)
 {
 	const char *params[] = { username };
+	PGresult *res;
+	enum bb_err err = db_exec(c, "db_login_unlock", 1, params, &res);
 
-	return db_exec(c, "db_login_succeeded", 1, params, NULL);
+	if (err != BB_OK)
+		return err;
+	*cleared = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return BB_OK;
+}
+
+enum bb_err
+db_login_purge(struct db_conn *c, const struct login_limits *lim, unsigned batch, long *removed)
+{
+	struct limits_text t;
+	char b[16];
+	PGresult *res;
+
+	limits_text(lim, &t);
+	snprintf(b, sizeof(b), "%u", batch);
+	const char *params[] = { t.window, t.known_days, b };
+	enum bb_err err = db_exec(c, "db_login_purge", 3, params, &res);
+	if (err != BB_OK)
+		return err;
+	*removed = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return BB_OK;
+}
+
+enum bb_err
+db_user_set_password(struct db_conn *c, const char *username, const char *password_hash,
+                     int64_t keep_token, PGresult **res)
+{
+	char keep[24];
+
+	snprintf(keep, sizeof(keep), "%lld", (long long)keep_token);
+	const char *params[] = { username, password_hash, keep_token > 0 ? keep : NULL, NULL,
+		                 NULL };
+	return db_exec(c, "db_user_set_password", 5, params, res);
 }
 
 enum bb_err

@@ -60,6 +60,14 @@ auth_token_new(char token[AUTH_TOKEN_LEN + 1], unsigned char hash[AUTH_HASH_LEN]
 }
 
 void
+auth_token_issue(struct srv_req *r, char token[AUTH_TOKEN_LEN + 1],
+                 unsigned char hash[AUTH_HASH_LEN])
+{
+	r->secret_answer = true;
+	auth_token_new(token, hash);
+}
+
+void
 auth_hash_param(const unsigned char hash[AUTH_HASH_LEN], char out[2 * AUTH_HASH_LEN + 3])
 {
 	out[0] = '\\';

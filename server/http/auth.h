@@ -14,6 +14,13 @@ enum { AUTH_HASH_LEN = 32, AUTH_TOKEN_LEN = 46 };
 /* A new random token (text, NUL-terminated) and its SHA-256. */
 void auth_token_new(char token[AUTH_TOKEN_LEN + 1], unsigned char hash[AUTH_HASH_LEN]);
 void auth_token_hash(const char *token, unsigned char hash[AUTH_HASH_LEN]);
+/*
+ * The same for a handler that answers with the token: r's answer is marked
+ * secret (r->secret_answer), so that an Idempotency-Key never keeps it for
+ * replay (idempotency.c). Every token a request hands out comes from here.
+ */
+void auth_token_issue(struct srv_req *r, char token[AUTH_TOKEN_LEN + 1],
+                      unsigned char hash[AUTH_HASH_LEN]);
 /* PostgreSQL's hex bytea text for hash: "\\x..." (67 bytes with NUL). */
 void auth_hash_param(const unsigned char hash[AUTH_HASH_LEN], char out[2 * AUTH_HASH_LEN + 3]);
 

@@ -5,9 +5,11 @@
  */
 #include "http/idempotency.h"
 
+#include "cmd/config.h"
 #include "http/log.h"
 #include "http/reply.h"
 
+#include <cjson/cJSON.h>
 #include <microhttpd.h>
 #include <sodium.h>
 #include <stdint.h>
@@ -16,14 +18,19 @@
 #include <string.h>
 
 const struct db_stmt db_idempotency_statements[] = {
+	/* A key whose answer expired (idempotency_ttl) is claimed afresh, as if it were new. */
 	{ "db_idem_claim",
-	  "INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3::bytea)"
-	  " ON CONFLICT DO NOTHING RETURNING 1" },
-	{ "db_idem_get",
-	  "SELECT encode(request_hash, 'hex'), status, content_type, body FROM idempotency_keys"
+	  "INSERT INTO idempotency_keys AS k (user_id, key, request_hash)"
+	  " VALUES ($1, $2, $3::bytea)"
+	  " ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash,"
+	  "   status = NULL, content_type = NULL, body = NULL, withheld = false, created_at = now()"
+	  " WHERE k.created_at <= now() - make_interval(secs => $4::int)"
+	  " RETURNING 1" },
+	{ "db_idem_get", "SELECT encode(request_hash, 'hex'), status, content_type, body, withheld"
+	                 "  FROM idempotency_keys WHERE user_id = $1 AND key = $2" },
+	{ "db_idem_store",
+	  "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5, withheld = $6"
 	  " WHERE user_id = $1 AND key = $2" },
-	{ "db_idem_store", "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5"
-	                   " WHERE user_id = $1 AND key = $2" },
 	{ NULL, NULL },
 };
 
@@ -56,7 +63,42 @@ hash_argument(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_si
 }
 
 /*
- * SHA-256 of the method, the path, the query and the body.
+ * The body as it is hashed: as sent, unless the route's body has secret
+ * fields (passwords, BB_JS_SECRET). Then it is the parsed body without
+ * them, printed again (caller frees): an unsalted SHA-256 of a body that
+ * holds a password would let whoever reads the table test guesses at the
+ * speed of SHA-256 instead of Argon2id's. So a repeat that differs only in
+ * a secret is the same request (and replays the first answer).
+ */
+static char *
+hashed_body(struct srv_req *r, const char **data, size_t *len)
+{
+	const struct bb_js_spec *spec = r->route->spec;
+	bool secret = false;
+
+	*data = r->body.data;
+	*len = r->body.len;
+	for (size_t i = 0; spec != NULL && i < spec->count && !secret; i++)
+		secret = spec->fields[i].name != NULL && (spec->fields[i].flags & BB_JS_SECRET);
+	if (!secret || r->in_tree == NULL)
+		return NULL;
+	cJSON *copy = cJSON_Duplicate(r->in_tree, true);
+	for (size_t i = 0; i < spec->count; i++)
+		if (spec->fields[i].name != NULL && (spec->fields[i].flags & BB_JS_SECRET))
+			cJSON_DeleteItemFromObjectCaseSensitive(copy, spec->fields[i].name);
+	char *text = copy != NULL ? cJSON_PrintUnformatted(copy) : NULL;
+	cJSON_Delete(copy);
+	if (text == NULL) {
+		fprintf(stderr, "fatal: out of memory printing a request body\n");
+		abort();
+	}
+	*data = text;
+	*len = strlen(text);
+	return text;
+}
+
+/*
+ * SHA-256 of the method, the path, the query and the body (hashed_body).
  *
  * The query is taken as the handlers read it: each argument in the order
  * received, name and value after percent-decoding ("?x=%31" is "?x=1"),
@@ -76,21 +118,25 @@ request_hash(struct srv_req *r, char out[2 * crypto_hash_sha256_BYTES + 3])
 	crypto_hash_sha256_state st;
 	unsigned char h[crypto_hash_sha256_BYTES];
 
+	const char *body;
+	size_t body_len;
+	char *redacted = hashed_body(r, &body, &body_len);
+
 	crypto_hash_sha256_init(&st);
 	if (MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) == 0) {
 		crypto_hash_sha256_update(&st, (const unsigned char *)r->method,
 		                          strlen(r->method) + 1);
 		crypto_hash_sha256_update(&st, (const unsigned char *)r->path, strlen(r->path) + 1);
-		if (r->body.len > 0)
-			crypto_hash_sha256_update(&st, (const unsigned char *)r->body.data,
-			                          r->body.len);
+		if (body_len > 0)
+			crypto_hash_sha256_update(&st, (const unsigned char *)body, body_len);
 	} else {
 		crypto_hash_sha256_update(&st, (const unsigned char *)"\x01", 1);
 		hash_part(&st, "m", r->method, strlen(r->method));
 		hash_part(&st, "p", r->path, strlen(r->path));
 		MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, hash_argument, &st);
-		hash_part(&st, "b", r->body.data, r->body.len);
+		hash_part(&st, "b", body, body_len);
 	}
+	cJSON_free(redacted);
 	crypto_hash_sha256_final(&st, h);
 	out[0] = '\\';
 	out[1] = 'x';
@@ -108,6 +154,15 @@ replay(struct srv_req *r, const char *key, const char *hash_hex, PGresult *res)
 	if (PQgetisnull(res, 0, 1)) {
 		/* Only answered requests keep their key; this cannot be seen committed. */
 		reply_problem(r, 409, NULL, "the request with this Idempotency-Key is in progress");
+		return;
+	}
+	if (PQgetvalue(res, 0, 4)[0] == 't') {
+		reply_problem_code(r, "secret-not-replayed", NULL,
+		                   "the request with the Idempotency-Key \"%s\" was done (%s), but "
+		                   "its answer held a secret that is shown once and never kept; "
+		                   "send the request again with a new key",
+		                   key, PQgetvalue(res, 0, 1));
+		reply_header(r, "Idempotent-Replayed", "true");
 		return;
 	}
 	unsigned status = (unsigned)atoi(PQgetvalue(res, 0, 1));
@@ -129,10 +184,32 @@ run_handler(struct srv_req *r)
 	}
 }
 
+/*
+ * Keep r's answer under its key (params: user id, key). An answer that
+ * holds a secret keeps only its status: the secret must not rest in the
+ * database, and a repeat must not hand out a live token again.
+ */
+static enum bb_err
+store_answer(struct db_conn *c, struct srv_req *r, const char *const params[2])
+{
+	const char *store[] = {
+		params[0],
+		params[1],
+		bb_arena_printf(&r->arena, "%u", r->status),
+		r->secret_answer ? NULL : r->resp_type,
+		r->secret_answer ? NULL
+		: r->resp_body   ? r->resp_body
+		                 : "",
+		r->secret_answer ? "true" : "false",
+	};
+
+	return db_exec(c, "db_idem_store", 6, store, NULL);
+}
+
 /* One keyed request, as db_txn runs it. */
 struct unit {
 	struct srv_req *r;
-	const char *params[3]; /* user id, key, request hash ("\\x..." for bytea) */
+	const char *params[4]; /* user id, key, request hash ("\\x..." for bytea), ttl */
 	int runs;
 	bool settled; /* the reply stands: roll back and send it */
 };
@@ -164,7 +241,7 @@ unit_run(struct db_conn *c, void *arg)
 		}
 	}
 	/* A concurrent request with the same key holds the row: this waits for its outcome. */
-	if ((err = db_exec(c, "db_idem_claim", 3, u->params, &res)) != BB_OK)
+	if ((err = db_exec(c, "db_idem_claim", 4, u->params, &res)) != BB_OK)
 		return err;
 	bool claimed = PQntuples(res) == 1;
 	PQclear(res);
@@ -189,15 +266,8 @@ unit_run(struct db_conn *c, void *arg)
 		 * stream's body is not known here, so it is not kept either. */
 		return settle(u);
 	}
-	const char *store[] = {
-		u->params[0],
-		u->params[1],
-		bb_arena_printf(&r->arena, "%u", r->status),
-		r->resp_type,
-		r->resp_body ? r->resp_body : "",
-	};
 	/* The answer stands only once COMMIT succeeds: not settled. */
-	return db_exec(c, "db_idem_store", 5, store, NULL);
+	return store_answer(c, r, u->params);
 }
 
 /*
@@ -258,7 +328,11 @@ idem_run(struct srv_req *r)
 	if ((db = req_db(r)) == NULL)
 		return;
 	request_hash(r, hash);
-	struct unit u = { .r = r, .params = { req_actor_id(r), key, hash } };
+	struct unit u = {
+		.r = r,
+		.params = { req_actor_id(r), key, hash,
+		            bb_arena_printf(&r->arena, "%u", r->srv->cfg->idempotency_ttl) },
+	};
 	r->keyed_unit = true;
 	enum bb_err err = db_txn(db, unit_run, &u);
 	if (err != BB_OK && !u.settled) {
@@ -290,15 +364,8 @@ finish_run(struct db_conn *c, void *arg)
 		return err; /* rolled back; done has answered, the key keeps the provisional answer
 		             */
 	f->done_ok = true;
-	const char *store[] = {
-		f->params[0],
-		f->params[1],
-		bb_arena_printf(&r->arena, "%u", r->status),
-		r->resp_type,
-		r->resp_body ? r->resp_body : "",
-	};
 	/* Whatever done answered (a printer's failure too) is the outcome recorded. */
-	return db_exec(c, "db_idem_store", 5, store, NULL);
+	return store_answer(c, r, f->params);
 }
 
 void

@@ -73,6 +73,7 @@ static const struct problem_code problem_codes[] = {
 	{ "print-job-not-found", 404, "Print job not found" },
 	{ "specimen-not-on-shipment", 404, "Specimen not on the shipment" },
 	{ "reference-not-found", 404, "Nothing is known by this value" },
+	{ "user-not-found", 404, "User not found" },
 	/* 409: the state of the data forbids it */
 	{ "already-exists", 409, "Already exists" },
 	{ "position-occupied", 409, "Position occupied" },
@@ -88,6 +89,9 @@ static const struct problem_code problem_codes[] = {
 	{ "box-grid-conflict", 409, "Box holds specimens outside the new grid" },
 	{ "print-job-state", 409, "The print job's state forbids it" },
 	{ "printer-not-configured", 409, "Printer no longer configured" },
+	{ "secret-not-replayed", 409, "The answer held a secret and is not replayed" },
+	/* 403: the caller may not */
+	{ "wrong-password", 403, "Wrong current password" },
 };
 
 const struct problem_code *

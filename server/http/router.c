@@ -96,9 +96,15 @@ const struct route routes[] = {
 	  &h_sessions_create_spec },
 	{ "GET", "/api/v1/sessions/current", ROLES_ALL, h_sessions_current, BODY_NONE, NULL },
 	{ "DELETE", "/api/v1/sessions/current", ROLES_ALL, h_sessions_delete, BODY_NONE, NULL },
+	{ "PUT", "/api/v1/sessions/current/password", ROLES_ALL, h_sessions_password, BODY_JSON,
+	  &h_sessions_password_spec },
 
 	{ "POST", "/api/v1/users", ADMIN, h_users_create, BODY_JSON, &h_users_create_spec },
 	{ "GET", "/api/v1/users", ADMIN, h_users_list, BODY_NONE, NULL, "limit cursor" },
+	{ "PUT", "/api/v1/users/:username/password", ADMIN, h_users_password, BODY_JSON,
+	  &h_users_password_spec },
+	{ "DELETE", "/api/v1/users/:username/tokens", ADMIN, h_users_end_sessions, BODY_NONE,
+	  NULL },
 	{ "POST", "/api/v1/tokens", ADMIN, h_tokens_create, BODY_JSON, &h_tokens_create_spec },
 
 	/* studies, participants, consent, reference lists, audit log (api/participants.c) */

@@ -92,6 +92,8 @@ struct srv_req {
 	struct MHD_Response *stream; /* a handler-built response (streaming), or NULL */
 	bool side_effect; /* something left the process (a printer took labels): never re-run */
 	bool keyed_unit;  /* ran as an Idempotency-Key's unit (idempotency.c) */
+	/* The answer holds a secret (a new token, auth_token_issue): never kept for replay. */
+	bool secret_answer;
 
 	/* deferred work (defer.c): set by req_defer, started once the answer stands */
 	req_work_fn defer_work;

@@ -228,13 +228,15 @@ throttling(struct tenv *t)
 
 	api(t, "POST", "/api/v1/sessions", NULL,
 	    "{\"username\":\"audrey\",\"password\":\"audit-password\"}", &r);
-	ok(is_problem(&r, 429), "while throttled even the right password is refused");
+	ok(is_problem(&r, 429), "while throttled even the right password is refused from there");
 	resp_free(&r);
 
 	bool ok_sql;
-	char *n =
-	    sql_value(t, "SELECT failures FROM login_throttle WHERE key = 'user:audrey'", &ok_sql);
-	ok(n != NULL && atoi(n) >= 5, "the count is kept in PostgreSQL, shared by every daemon");
+	char *n = sql_value(t,
+	                    "SELECT failures FROM login_throttle"
+	                    " WHERE scope = 'pair' AND username = 'audrey' AND addr = '127.0.0.1'",
+	                    &ok_sql);
+	ok(n != NULL && atoi(n) == 5, "the count is kept in PostgreSQL, shared by every daemon");
 	free(n);
 
 	/* Another user from the same address is not locked out by audrey's typos. */
