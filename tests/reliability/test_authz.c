@@ -44,6 +44,10 @@ enum prep {
 	P_SHIPPED,    /* {ship} dispatched */
 	P_SESSION,    /* the request uses a session of its own, which it may end */
 	P_PRINT_JOB,  /* {job}: a failed print job of {fixed} on printer bench */
+	P_USER,       /* an account target{n} (password target-password-{n}) */
+	P_ACCOUNT,    /* the request uses a session of an account own{n} (password
+	               * own-password-{n}) of the caller's role and studies, whose
+	               * password it may change */
 	/* For the write matrix (the caller is limited to SSC): */
 	P_MIXED,       /* {box}: MASC {tube} (tube barcode {barcode}) at A1; {own}: an SSC
 	                * tube, registered */
@@ -71,6 +75,13 @@ static const struct scase cases[] = {
 	  NULL },
 	{ "DELETE", "/api/v1/sessions/current", "/api/v1/sessions/current", NULL, P_SESSION,
 	  SC_NONE, NULL },
+	{ "PUT", "/api/v1/sessions/current/password", "/api/v1/sessions/current/password",
+	  "{\"current_password\":\"own-password-{n}\",\"new_password\":\"own-new-{n}\"}", P_ACCOUNT,
+	  SC_NONE, NULL },
+	{ "PUT", "/api/v1/users/:username/password", "/api/v1/users/target{n}/password",
+	  "{\"password\":\"target-new-{n}\"}", P_USER, SC_NONE, NULL },
+	{ "DELETE", "/api/v1/users/:username/tokens", "/api/v1/users/target{n}/tokens", NULL,
+	  P_USER, SC_NONE, NULL },
 	{ "POST", "/api/v1/users", "/api/v1/users",
 	  "{\"username\":\"u{n}\",\"password\":\"password-{n}\",\"role\":\"auditor\"}", P_NONE,
 	  SC_NONE, NULL },
@@ -450,6 +461,24 @@ prepare(enum prep prep, const struct caller *who, struct ctx *c)
 		free(id);
 		break;
 	}
+	case P_USER:
+	case P_ACCOUNT: {
+		bool own = prep == P_ACCOUNT;
+		char pw[64];
+
+		snprintf(pw, sizeof(pw), "%s-password-%s", own ? "own" : "target", c->n);
+		snprintf(body, sizeof(body),
+		         "{\"username\":\"%s%s\",\"password\":\"%s\",\"role\":\"%s\"%s}",
+		         own ? "own" : "target", c->n, pw,
+		         role_names[own ? who->role : ROLE_AUDITOR],
+		         own && who->limited ? ",\"studies\":[\"SSC\"]" : "");
+		admin_must("POST", "/api/v1/users", body, 201, &r);
+		resp_free(&r);
+		snprintf(body, sizeof(body), "%s%s", own ? "own" : "target", c->n);
+		if (own && login(&t, body, pw, c->token) != 0)
+			fail_setup("cannot open a session of a new account");
+		break;
+	}
 	case P_SESSION: {
 		char pw[64];
 
@@ -625,7 +654,13 @@ static const struct xcase xcases[] = {
 	{ "POST", "/api/v1/sessions", NULL, NULL, P_NONE, XW_UNBOUND, "a login" },
 	{ "DELETE", "/api/v1/sessions/current", NULL, NULL, P_NONE, XW_UNBOUND,
 	  "the caller's own session" },
+	{ "PUT", "/api/v1/sessions/current/password", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "the caller's own password" },
 	{ "POST", "/api/v1/users", NULL, NULL, P_NONE, XW_UNBOUND, "an account" },
+	{ "PUT", "/api/v1/users/:username/password", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "an account's password" },
+	{ "DELETE", "/api/v1/users/:username/tokens", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "an account's sessions and tokens" },
 	{ "POST", "/api/v1/tokens", NULL, NULL, P_NONE, XW_UNBOUND, "a token of an account" },
 	{ "POST", "/api/v1/studies", NULL, NULL, P_NONE, XW_UNBOUND, "a new study" },
 	{ "POST", "/api/v1/specimen-types", NULL, NULL, P_NONE, XW_UNBOUND,
