@@ -49,7 +49,6 @@ UPDATE idempotency_keys SET body = NULL, content_type = NULL, withheld = true
  WHERE body ~ '"token"\s*:\s*"bb_';
 
 -- The daemon's own writes (docs/operations.md, "Database roles"): a claim
--- takes over an expired key, and the purge deletes expired keys. The login
--- counts and known addresses are written only by SECURITY DEFINER functions.
+-- takes over an expired key. The purge of expired keys, the login counts and
+-- the known addresses are written only by SECURITY DEFINER functions.
 GRANT UPDATE (request_hash, created_at, withheld) ON idempotency_keys TO biobank_app;
-GRANT DELETE ON idempotency_keys TO biobank_app;

@@ -171,30 +171,42 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_login_unlock(text) IS 'Break-glass: forgets every failed-login count of a user name (from any address); returns how many.';
 
--- The daemons' periodic purge (server/db/purge.c): counts that are forgotten
--- anyway, and addresses no longer known. A batch at a time, skipping rows a
--- login holds, so that several daemons purging at once neither wait nor clash.
-CREATE OR REPLACE FUNCTION bb_login_purge(p_window integer, p_known_days integer, p_batch integer)
+-- What expires, removed by every daemon every purge_interval (server/db/purge.c):
+-- answers kept for Idempotency-Keys past p_idem_ttl, login counts that are
+-- forgotten anyway, addresses no longer known. Up to p_batch rows of each
+-- kind a call, skipping rows a request holds, so that several daemons
+-- purging at once neither wait nor clash; returns how many rows went.
+DROP FUNCTION IF EXISTS bb_login_purge(integer, integer, integer);
+CREATE OR REPLACE FUNCTION bb_purge_expired(p_idem_ttl integer, p_window integer,
+	p_known_days integer, p_batch integer)
 RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
-	m integer;
+	total integer := 0;
 BEGIN
+	DELETE FROM idempotency_keys k USING (
+		SELECT user_id, key FROM idempotency_keys
+		 WHERE created_at <= now() - make_interval(secs => p_idem_ttl)
+		 LIMIT p_batch FOR UPDATE SKIP LOCKED) old
+	 WHERE (k.user_id, k.key) = (old.user_id, old.key);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	total := total + n;
 	DELETE FROM login_throttle t USING (
 		SELECT scope, username, addr FROM login_throttle
 		 WHERE COALESCE(blocked_until, last_failure, '-infinity') <= now() - make_interval(secs => p_window)
 		 LIMIT p_batch FOR UPDATE SKIP LOCKED) old
 	 WHERE (t.scope, t.username, t.addr) = (old.scope, old.username, old.addr);
 	GET DIAGNOSTICS n = ROW_COUNT;
+	total := total + n;
 	DELETE FROM login_known k USING (
 		SELECT user_id, addr FROM login_known
 		 WHERE last_login <= now() - make_interval(days => p_known_days)
 		 LIMIT p_batch FOR UPDATE SKIP LOCKED) old
 	 WHERE (k.user_id, k.addr) = (old.user_id, old.addr);
-	GET DIAGNOSTICS m = ROW_COUNT;
-	RETURN n + m;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN total + n;
 END $$;
-COMMENT ON FUNCTION bb_login_purge(integer, integer, integer) IS 'Deletes up to p_batch forgotten login counts and as many addresses no longer known; returns how many rows went.';
+COMMENT ON FUNCTION bb_purge_expired(integer, integer, integer, integer) IS 'Deletes up to p_batch each of expired Idempotency-Key answers, forgotten login counts and addresses no longer known; returns how many rows went.';
 
 -- Passwords and sessions ----------------------------------------------------
 

@@ -109,7 +109,7 @@ cmd_serve(int argc, char **argv)
 	atomic_init(&s.active, 0);
 	if (auth_listener_start(&s) != 0)
 		fatal("cannot start the token listener");
-	struct purge_settings ps = { .conninfo = cfg.database_url,
+	struct purge_settings ps = { .pool = s.pool,
 		                     .interval = cfg.purge_interval,
 		                     .idempotency_ttl = cfg.idempotency_ttl };
 	config_login_limits(&cfg, &ps.login);

@@ -13,7 +13,7 @@ const struct db_stmt db_accounts_statements[] = {
 	{ "db_login_succeeded", "SELECT bb_login_succeeded($1, $2, $3::bigint, $4::boolean,"
 	                        " $5::int, $6::int)" },
 	{ "db_login_unlock", "SELECT bb_login_unlock($1)" },
-	{ "db_login_purge", "SELECT bb_login_purge($1::int, $2::int, $3::int)" },
+	{ "db_purge_expired", "SELECT bb_purge_expired($1::int, $2::int, $3::int, $4::int)" },
 	{ "db_user_set_password",
 	  "SELECT bb_user_set_password($1, $2, $3::bigint, $4, $5::bigint)::text" },
 	{ "db_user_end_sessions", "SELECT bb_user_end_sessions($1, $2, $3::bigint)::text" },
@@ -125,16 +125,18 @@ db_login_unlock(struct db_conn *c, const char *username, long *cleared)
 }
 
 enum bb_err
-db_login_purge(struct db_conn *c, const struct login_limits *lim, unsigned batch, long *removed)
+db_purge_expired(struct db_conn *c, unsigned idempotency_ttl, const struct login_limits *lim,
+                 unsigned batch, long *removed)
 {
 	struct limits_text t;
-	char b[16];
+	char ttl[16], b[16];
 	PGresult *res;
 
 	limits_text(lim, &t);
+	snprintf(ttl, sizeof(ttl), "%u", idempotency_ttl);
 	snprintf(b, sizeof(b), "%u", batch);
-	const char *params[] = { t.window, t.known_days, b };
-	enum bb_err err = db_exec(c, "db_login_purge", 3, params, &res);
+	const char *params[] = { ttl, t.window, t.known_days, b };
+	enum bb_err err = db_exec(c, "db_purge_expired", 4, params, &res);
 	if (err != BB_OK)
 		return err;
 	*removed = strtol(PQgetvalue(res, 0, 0), NULL, 10);

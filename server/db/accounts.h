@@ -39,9 +39,10 @@ enum bb_err db_login_succeeded(struct db_conn *c, const char *username, const ch
                                const struct login_row *row, const struct login_limits *lim);
 /* biobankd user unlock: every count of the user name; *cleared how many. */
 enum bb_err db_login_unlock(struct db_conn *c, const char *username, long *cleared);
-/* Up to batch forgotten counts and unknown addresses deleted; *removed how many. */
-enum bb_err db_login_purge(struct db_conn *c, const struct login_limits *lim, unsigned batch,
-                           long *removed);
+/* Up to batch each of expired Idempotency-Key answers, forgotten login counts and
+ * addresses no longer known deleted (db/purge.c); *removed how many rows in all. */
+enum bb_err db_purge_expired(struct db_conn *c, unsigned idempotency_ttl,
+                             const struct login_limits *lim, unsigned batch, long *removed);
 /* A new password hash; every session and token of the account but keep_token (0: none)
  * ended, in one statement. *res holds {"id","username","ended"} (the caller PQclear()s);
  * no such account is a refusal of the function (user-not-found). */

@@ -10,56 +10,22 @@
 
 enum { BATCH = 1000 };
 
-const struct db_stmt db_purge_statements[] = {
-	/* SKIP LOCKED: a key being claimed again, or purged by another daemon, is left alone. */
-	{ "db_purge_idempotency", "DELETE FROM idempotency_keys k USING ("
-	                          "   SELECT user_id, key FROM idempotency_keys"
-	                          "    WHERE created_at <= now() - make_interval(secs => $1::int)"
-	                          "    LIMIT $2::int FOR UPDATE SKIP LOCKED) old"
-	                          " WHERE k.user_id = old.user_id AND k.key = old.key" },
-	{ NULL, NULL },
-};
-
 struct purge {
 	struct purge_settings s;
 	pthread_t thread;
 	atomic_bool stop;
 };
 
-static enum bb_err
-purge_idempotency(struct db_conn *c, unsigned ttl, long *removed)
-{
-	char t[16], b[16];
-	const char *params[] = { t, b };
-
-	snprintf(t, sizeof(t), "%u", ttl);
-	snprintf(b, sizeof(b), "%d", BATCH);
-	for (;;) {
-		PGresult *res;
-		enum bb_err err = db_exec(c, "db_purge_idempotency", 2, params, &res);
-
-		if (err != BB_OK)
-			return err;
-		long n = strtol(PQcmdTuples(res), NULL, 10);
-		PQclear(res);
-		*removed += n;
-		if (n < BATCH)
-			return BB_OK;
-	}
-}
-
 enum bb_err
 db_purge(struct db_conn *c, const struct purge_settings *s, long *removed)
 {
-	enum bb_err err;
-
 	*removed = 0;
-	if ((err = purge_idempotency(c, s->idempotency_ttl, removed)) != BB_OK)
-		return err;
+	/* One batch of each kind a statement, until a statement finds less than a batch. */
 	for (;;) {
 		long n = 0;
+		enum bb_err err = db_purge_expired(c, s->idempotency_ttl, &s->login, BATCH, &n);
 
-		if ((err = db_login_purge(c, &s->login, BATCH, &n)) != BB_OK)
+		if (err != BB_OK)
 			return err;
 		*removed += n;
 		if (n < BATCH)
@@ -75,35 +41,32 @@ nap(struct purge *p, unsigned ms)
 		poll(NULL, 0, 100);
 }
 
+/*
+ * Each purge borrows a connection of the pool for a moment rather than
+ * holding one of its own: a daemon's share of the database's connections
+ * (docs/scaling.md) stays its workers' and its listener's.
+ */
 static void *
 purge_main(void *arg)
 {
 	struct purge *p = arg;
-	static const struct db_stmt *const sets[] = { db_accounts_statements, db_purge_statements,
-		                                      NULL };
-	struct db_conn *c = NULL;
 
 	while (!atomic_load(&p->stop)) {
-		if (c == NULL && db_connect(p->s.conninfo, sets, &c) != BB_OK) {
-			c = NULL;
-			nap(p, 1000);
-			continue;
-		}
+		struct db_conn *c;
 		long removed = 0;
-		enum bb_err err = db_purge(c, &p->s, &removed);
-		if (err == BB_EDBDOWN) {
-			db_disconnect(c);
-			c = NULL;
-			nap(p, 1000);
-			continue;
+
+		/* The database down: the requests say so; the purge waits for its next turn. */
+		if (db_acquire(p->s.pool, &c) == BB_OK) {
+			enum bb_err err = db_purge(c, &p->s, &removed);
+
+			if (err != BB_OK && err != BB_EDBDOWN)
+				log_warnx("purge: %s: %s", bb_strerror(err), db_error_message(c));
+			else if (removed > 0)
+				log_debug("purge: %ld expired rows removed", removed);
+			db_release(p->s.pool, c);
 		}
-		if (err != BB_OK)
-			log_warnx("purge: %s: %s", bb_strerror(err), db_error_message(c));
-		else if (removed > 0)
-			log_debug("purge: %ld expired rows removed", removed);
 		nap(p, p->s.interval * 1000u);
 	}
-	db_disconnect(c);
 	return NULL;
 }
 
