@@ -92,6 +92,7 @@ static const struct problem_code problem_codes[] = {
 	{ "secret-not-replayed", 409, "The answer held a secret and is not replayed" },
 	/* 403: the caller may not */
 	{ "wrong-password", 403, "Wrong current password" },
+	{ "every-study-only", 403, "Only for users of every study" },
 };
 
 const struct problem_code *

@@ -99,13 +99,16 @@ const struct route routes[] = {
 	{ "PUT", "/api/v1/sessions/current/password", ROLES_ALL, h_sessions_password, BODY_JSON,
 	  &h_sessions_password_spec },
 
-	{ "POST", "/api/v1/users", ADMIN, h_users_create, BODY_JSON, &h_users_create_spec },
-	{ "GET", "/api/v1/users", ADMIN, h_users_list, BODY_NONE, NULL, "limit cursor" },
-	{ "PUT", "/api/v1/users/:username/password", ADMIN, h_users_password, BODY_JSON,
-	  &h_users_password_spec },
-	{ "DELETE", "/api/v1/users/:username/tokens", ADMIN, h_users_end_sessions, BODY_NONE,
-	  NULL },
-	{ "POST", "/api/v1/tokens", ADMIN, h_tokens_create, BODY_JSON, &h_tokens_create_spec },
+	{ "POST", "/api/v1/users", ADMIN | EVERY_STUDY, h_users_create, BODY_JSON,
+	  &h_users_create_spec },
+	{ "GET", "/api/v1/users", ADMIN | EVERY_STUDY, h_users_list, BODY_NONE, NULL,
+	  "limit cursor" },
+	{ "PUT", "/api/v1/users/:username/password", ADMIN | EVERY_STUDY, h_users_password,
+	  BODY_JSON, &h_users_password_spec },
+	{ "DELETE", "/api/v1/users/:username/tokens", ADMIN | EVERY_STUDY, h_users_end_sessions,
+	  BODY_NONE, NULL },
+	{ "POST", "/api/v1/tokens", ADMIN | EVERY_STUDY, h_tokens_create, BODY_JSON,
+	  &h_tokens_create_spec },
 
 	/* studies, participants, consent, reference lists, audit log (api/participants.c) */
 	{ "POST", "/api/v1/studies", MANAGERS, h_sql, BODY_JSON, &h_studies_create_spec, NULL,

@@ -25,6 +25,13 @@ enum role { ROLE_ADMIN, ROLE_MANAGER, ROLE_TECHNICIAN, ROLE_AUDITOR, ROLE_PRINTE
  * checks every route it limits by study is.
  */
 #define STUDY_LIMITED (1u << 31)
+/*
+ * Beside the roles of a route: only a caller who sees every study may use
+ * it; a study-limited caller gets 403 every-study-only. The routes that grant
+ * access (accounts, passwords, tokens): through them a limited admin could
+ * otherwise make or become an account of every study.
+ */
+#define EVERY_STUDY (1u << 30)
 
 const char *role_name(enum role r);
 int role_parse(const char *name, enum role *out);

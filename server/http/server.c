@@ -293,6 +293,12 @@ dispatch(struct srv_req *r)
 			              role_name(r->user.role), r->method, r->route->pattern);
 			return;
 		}
+		if ((r->route->roles & EVERY_STUDY) && r->user.studies[0] != '\0') {
+			reply_problem_code(r, "every-study-only", NULL,
+			                   "%s %s is for users of every study: yours is limited",
+			                   r->method, r->route->pattern);
+			return;
+		}
 	}
 	if (!query_known(r))
 		return;

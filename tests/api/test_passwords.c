@@ -193,6 +193,62 @@ cli_passwd(void)
 	free(out);
 }
 
+/*
+ * An admin limited to one study tries to reach past it through the
+ * accounts: an account of every study, a token or a new password for the
+ * unlimited admin. Each is 403 every-study-only, and no account, token or
+ * password changes.
+ */
+static void
+limited_admin(void)
+{
+	char ssc_admin[128];
+	struct resp r;
+
+	sql_exec(&t,
+	         "INSERT INTO studies (code, name) VALUES ('SSC', 'Systemic sclerosis cohort')");
+	if (make_user(&t, "ssc-admin", "admin", "[\"SSC\"]", ssc_admin) != 0) {
+		ok(false, "an admin limited to SSC");
+		return;
+	}
+	long users = sql_int(&t, "SELECT count(*) FROM users");
+	long tokens = sql_int(&t, "SELECT count(*) FROM tokens WHERE revoked_at IS NULL");
+	char *hash_before = sql_value(
+	    &t, "SELECT password_hash FROM users WHERE username = 'admin'", &(bool){ false });
+
+	api(&t, "POST", "/api/v1/users", ssc_admin,
+	    "{\"username\":\"everywhere\",\"password\":\"password-everywhere\","
+	    "\"role\":\"admin\"}",
+	    &r);
+	ok(is_problem(&r, 403), "an SSC admin making an admin of every study: 403");
+	is_str(jstr(&r, "code"), "every-study-only", "  code every-study-only");
+	resp_free(&r);
+	api(&t, "POST", "/api/v1/tokens", ssc_admin, "{\"username\":\"admin\",\"label\":\"mine\"}",
+	    &r);
+	ok(is_problem(&r, 403), "  a token for the admin of every study: 403");
+	resp_free(&r);
+	is_int(
+	    put("/api/v1/users/admin/password", ssc_admin, "{\"password\":\"taken-over-pw\"}", &r),
+	    403, "  a new password for that admin: 403");
+	resp_free(&r);
+	http(t.d.url, "DELETE", "/api/v1/users/admin/tokens", ssc_admin, NULL, NULL, 0, &r);
+	is_int(r.status, 403, "  ending that admin's sessions: 403");
+	resp_free(&r);
+	api(&t, "GET", "/api/v1/users", ssc_admin, NULL, &r);
+	is_int(r.status, 403, "  the list of every account: 403");
+	resp_free(&r);
+
+	is_int(sql_int(&t, "SELECT count(*) FROM users"), users, "  no account was made");
+	is_int(sql_int(&t, "SELECT count(*) FROM tokens WHERE revoked_at IS NULL"), tokens,
+	       "  no token was issued or ended");
+	char *hash_after = sql_value(&t, "SELECT password_hash FROM users WHERE username = 'admin'",
+	                             &(bool){ false });
+	ok(hash_before != NULL && hash_after != NULL && strcmp(hash_before, hash_after) == 0,
+	   "  the admin's password is unchanged");
+	free(hash_before);
+	free(hash_after);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -206,6 +262,7 @@ main(int argc, char **argv)
 	own_password();
 	admin_reset();
 	cli_passwd();
+	limited_admin();
 	is_int(daemon_stop(&d2), 0, "the second daemon stops cleanly");
 	tenv_teardown(&t);
 	return tap_done();

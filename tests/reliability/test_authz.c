@@ -2,11 +2,11 @@
  * test_authz.c — the authorization sweep: every route of the daemon's own
  * routing table (routes[] from server/http/router.c, linked in) × every role ×
  * a token of the same role limited to another study. A role the route does
- * not allow gets 403; an object of a study outside the caller's gets 404;
- * a list leaves such objects out; everyone else gets a 2xx for a minimal
- * valid request on fresh objects. A refused write leaves nothing behind.
- * A route without a case below fails the test: a new route cannot be
- * forgotten.
+ * not allow gets 403, as does a limited caller on a route for callers of
+ * every study (EVERY_STUDY: accounts, passwords, tokens); an object of a study outside the caller's
+ * gets 404; a list leaves such objects out; everyone else gets a 2xx for a minimal valid request on
+ * fresh objects. A refused write leaves nothing behind. A route without a case below fails the
+ * test: a new route cannot be forgotten.
  *
  * Then the cross-study write matrix: every write route (every method but
  * GET) aimed by each token limited to SSC that the route admits at MASC's
@@ -578,6 +578,8 @@ sweep_route(const struct route *rt, const struct scase *k, struct caller *caller
 			want = 0;
 		else if ((rt->roles & R(who->role)) == 0)
 			want = 403;
+		else if (who->limited && (rt->roles & EVERY_STUDY))
+			want = 403;
 		else if (who->limited && k->scope == SC_OBJECT)
 			want = 404;
 		else if (who->limited && k->scope == SC_BODY)
@@ -656,12 +658,14 @@ static const struct xcase xcases[] = {
 	  "the caller's own session" },
 	{ "PUT", "/api/v1/sessions/current/password", NULL, NULL, P_NONE, XW_UNBOUND,
 	  "the caller's own password" },
-	{ "POST", "/api/v1/users", NULL, NULL, P_NONE, XW_UNBOUND, "an account" },
+	{ "POST", "/api/v1/users", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "an account (EVERY_STUDY: 403 to limited callers)" },
 	{ "PUT", "/api/v1/users/:username/password", NULL, NULL, P_NONE, XW_UNBOUND,
-	  "an account's password" },
+	  "an account's password (EVERY_STUDY)" },
 	{ "DELETE", "/api/v1/users/:username/tokens", NULL, NULL, P_NONE, XW_UNBOUND,
-	  "an account's sessions and tokens" },
-	{ "POST", "/api/v1/tokens", NULL, NULL, P_NONE, XW_UNBOUND, "a token of an account" },
+	  "an account's sessions and tokens (EVERY_STUDY)" },
+	{ "POST", "/api/v1/tokens", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "a token of an account (EVERY_STUDY)" },
 	{ "POST", "/api/v1/studies", NULL, NULL, P_NONE, XW_UNBOUND, "a new study" },
 	{ "POST", "/api/v1/specimen-types", NULL, NULL, P_NONE, XW_UNBOUND,
 	  "reference data of every study" },
