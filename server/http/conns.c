@@ -370,6 +370,39 @@ conns_stats(struct conns *t, struct conns_stats *out)
 	pthread_mutex_unlock(&t->lock);
 }
 
+void *
+conns_started(struct conns *t, int fd)
+{
+	struct slot *s = NULL;
+
+	if (fd < 0 || (unsigned)fd >= t->nfd)
+		return NULL;
+	pthread_mutex_lock(&t->lock);
+	if (t->by_fd[fd] != NULL && t->by_fd[fd]->state == SLOT_HANDED) {
+		s = t->by_fd[fd];
+		s->state = SLOT_WAITING;
+		if (t->stopping)
+			slot_close(t, s);
+		else
+			list_add(t, s); /* its time runs from the accept */
+	}
+	pthread_mutex_unlock(&t->lock);
+	return s;
+}
+
+void
+conns_closed(struct conns *t, void *entry)
+{
+	struct slot *s = entry;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&t->lock);
+	slot_forget(t, s);
+	pthread_mutex_unlock(&t->lock);
+	free(s);
+}
+
 void
 conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
              enum MHD_ConnectionNotificationCode code)
@@ -379,48 +412,19 @@ conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *ci =
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		int fd = ci != NULL ? ci->connect_fd : -1;
 
+		*socket_context = ci != NULL ? conns_started(t, ci->connect_fd) : NULL;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		/* Reported before libmicrohttpd closes the descriptor (daemon.c, 0.9.75). */
+		conns_closed(t, *socket_context);
 		*socket_context = NULL;
-		if (fd < 0 || (unsigned)fd >= t->nfd)
-			return;
-		pthread_mutex_lock(&t->lock);
-		struct slot *s = t->by_fd[fd];
-		if (s != NULL && s->state == SLOT_HANDED) {
-			s->state = SLOT_WAITING;
-			*socket_context = s;
-			if (t->stopping)
-				slot_close(t, s);
-			else
-				list_add(t, s); /* its time runs from the accept */
-		}
-		pthread_mutex_unlock(&t->lock);
-		return;
 	}
-	if (code != MHD_CONNECTION_NOTIFY_CLOSED || *socket_context == NULL)
-		return;
-	/* Reported before libmicrohttpd closes the descriptor (daemon.c, 0.9.75). */
-	struct slot *s = *socket_context;
-	pthread_mutex_lock(&t->lock);
-	slot_forget(t, s);
-	pthread_mutex_unlock(&t->lock);
-	free(s);
-	*socket_context = NULL;
-}
-
-static struct slot *
-slot_of(struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-
-	return ci != NULL ? ci->socket_context : NULL;
 }
 
 void
-conns_head_in(struct MHD_Connection *c)
+conns_head_in(void *entry)
 {
-	struct slot *s = slot_of(c);
+	struct slot *s = entry;
 
 	if (s == NULL)
 		return;
@@ -431,9 +435,9 @@ conns_head_in(struct MHD_Connection *c)
 }
 
 void
-conns_request_done(struct MHD_Connection *c, bool authenticated)
+conns_request_done(void *entry, bool authenticated)
 {
-	struct slot *s = slot_of(c);
+	struct slot *s = entry;
 
 	if (s == NULL)
 		return;

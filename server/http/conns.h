@@ -73,12 +73,20 @@ void conns_sweep(struct conns *t);
 void conns_stop(struct conns *t);
 void conns_stats(struct conns *t, struct conns_stats *out);
 
-/* libmicrohttpd's side: MHD_OPTION_NOTIFY_CONNECTION with the table as argument. */
+/*
+ * libmicrohttpd's side: MHD_OPTION_NOTIFY_CONNECTION with the table as
+ * argument. It keeps each connection's entry as the connection's socket
+ * context (MHD_CONNECTION_INFO_SOCKET_CONTEXT), which the calls below take.
+ */
 void conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                   enum MHD_ConnectionNotificationCode code);
-/* A whole request head has arrived on c (the first call of the request handler). */
-void conns_head_in(struct MHD_Connection *c);
-/* c's request is over; authenticated when a token was accepted on it. */
-void conns_request_done(struct MHD_Connection *c, bool authenticated);
+/* What conns_notify does: the connection on fd started (its entry, or NULL
+ * when the acceptor did not admit it), and the entry's connection closed. */
+void *conns_started(struct conns *t, int fd);
+void conns_closed(struct conns *t, void *entry);
+/* A whole request head has arrived (the first call of the request handler). */
+void conns_head_in(void *entry);
+/* The request is over; authenticated when a token was accepted on it. */
+void conns_request_done(void *entry, bool authenticated);
 
 #endif

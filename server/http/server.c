@@ -411,6 +411,16 @@ queue_reply(struct srv_req *r)
 	return ret;
 }
 
+/* The connection's entry in the table of conns.h, kept as its socket context. */
+static void *
+conn_entry(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
@@ -420,7 +430,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 
 	if (r == NULL || r->method == NULL) {
 		/* The head is in: no longer subject to the deadline for one (conns.h). */
-		conns_head_in(conn);
+		conns_head_in(conn_entry(conn));
 		r = req_start(r, s, conn, url, method, version);
 		*con_cls = r;
 		/* Refuse a declared oversized body before reading a byte of it. */
@@ -477,7 +487,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct srv_req *r = *con_cls;
 
 	/* Waiting for its next request head from now on (conns.h). */
-	conns_request_done(conn, r != NULL && r->authenticated);
+	conns_request_done(conn_entry(conn), r != NULL && r->authenticated);
 	if (r == NULL)
 		return;
 	if (r->method == NULL) { /* the connection ended before its headers were in */
