@@ -138,7 +138,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	 * over our limits is refused anyway (dispatch), so its query is cut
 	 * here, in the buffer libmicrohttpd is about to parse, and no parameter
 	 * is stored. The target as sent was copied above. Guarded by
-	 * tests/api/test_limits.c.
+	 * tests/reliability/test_limits.c (a newer libmicrohttpd must pass it too).
 	 */
 	if (r->uri_refused != 0) {
 		char *q = strchr((char *)(uintptr_t)uri, '?');

@@ -37,6 +37,7 @@ struct workpool {
 /* The job this thread is running, for workpool_keep_slot. */
 static __thread struct {
 	struct workpool *p;
+	long long since_ms; /* when it took its slot */
 	struct workpool_lease *lease;
 } current;
 
@@ -82,20 +83,21 @@ thread_main(void *arg)
 		p->busy++;
 		pthread_mutex_unlock(&p->lock);
 
-		struct workpool_lease lease = { p, now_ms() };
 		current.p = p;
+		current.since_ms = now_ms();
 		current.lease = NULL;
 		j->run(j->arg);
-		struct workpool_lease *kept = current.lease;
+		/* A kept slot goes on, held by its lease, which may already have
+		 * ended on another thread (a short stream sent at once): not touched. */
+		bool kept = current.lease != NULL;
+		long long since = current.since_ms;
 		current.p = NULL;
 		current.lease = NULL;
 		free(j);
 
 		pthread_mutex_lock(&p->lock);
-		if (kept != NULL)
-			kept->since_ms = lease.since_ms; /* the slot goes on, held by the lease */
-		else
-			slot_free(p, now_ms() - lease.since_ms);
+		if (!kept)
+			slot_free(p, now_ms() - since);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -179,6 +181,7 @@ workpool_keep_slot(struct workpool *p)
 	if (current.lease == NULL) {
 		current.lease = bb_calloc(1, sizeof(*current.lease));
 		current.lease->p = p;
+		current.lease->since_ms = current.since_ms;
 	}
 	return current.lease;
 }

@@ -185,7 +185,7 @@ main(int argc, char **argv)
 	static struct measure base, during;
 	pthread_t th[CLIENTS];
 	char opt_printers[96], opt_pt[64], opt_q[64], sql[512];
-	int printer_port;
+	int printer_port = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	tenv_setup(&t, "long_work", argc, argv);
