@@ -1,7 +1,9 @@
 /* health.c — liveness, readiness and metrics: no token, no body. */
 #include "api/api.h"
 
+#include "http/conns.h"
 #include "http/metrics.h"
+#include "http/workpool.h"
 
 #include <cjson/cJSON.h>
 
@@ -48,6 +50,36 @@ h_health_metrics(struct srv_req *r)
 	              "# TYPE biobank_requests_in_flight gauge\n"
 	              "biobank_requests_in_flight %d\n",
 	              in_use, size, atomic_load(&r->srv->active));
+	struct conns_stats cs = { 0 };
+	struct workpool_stats ws = { 0 };
+	if (r->srv->conns != NULL)
+		conns_stats(r->srv->conns, &cs);
+	if (r->srv->work != NULL)
+		workpool_stats(r->srv->work, &ws);
+	bb_buf_printf(&b,
+	              "# HELP biobank_connections Client connections held, and those waiting for "
+	              "a request head.\n"
+	              "# TYPE biobank_connections gauge\n"
+	              "biobank_connections{state=\"open\"} %u\n"
+	              "biobank_connections{state=\"waiting\"} %u\n"
+	              "# HELP biobank_connections_closed_total Connections closed or refused by "
+	              "the flood rules.\n"
+	              "# TYPE biobank_connections_closed_total counter\n"
+	              "biobank_connections_closed_total{reason=\"head_timeout\"} %llu\n"
+	              "biobank_connections_closed_total{reason=\"displaced\"} %llu\n"
+	              "biobank_connections_closed_total{reason=\"client_limit\"} %llu\n"
+	              "# HELP biobank_long_work Long-work pool: slots, slots taken, requests "
+	              "waiting.\n"
+	              "# TYPE biobank_long_work gauge\n"
+	              "biobank_long_work{state=\"slots\"} %u\n"
+	              "biobank_long_work{state=\"busy\"} %u\n"
+	              "biobank_long_work{state=\"queued\"} %u\n"
+	              "# HELP biobank_long_work_refused_total Long requests answered 503 (queue "
+	              "full).\n"
+	              "# TYPE biobank_long_work_refused_total counter\n"
+	              "biobank_long_work_refused_total %llu\n",
+	              cs.open, cs.waiting, cs.head_timeouts, cs.displaced, cs.client_full, ws.slots,
+	              ws.busy, ws.queued, ws.refused);
 	size_t len = b.len;
 	reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", bb_buf_steal(&b), len);
 }

@@ -41,6 +41,7 @@ struct export
 	size_t off; /* bytes of buf already handed to MHD */
 	unsigned long long rows;
 	char req_id[17]; /* the request's, for the log: it is freed before the stream ends */
+	struct workpool_lease *slot; /* the long-work slot the export holds until it ends */
 };
 _Static_assert(sizeof(((struct export *)0)->req_id) == sizeof(((struct srv_req *)0)->id),
                "a copy of the whole request id");
@@ -53,6 +54,7 @@ export_free(void *cls)
 	for (size_t i = 0; i < sizeof(x->filters) / sizeof(x->filters[0]); i++)
 		free(x->filters[i]);
 	bb_buf_free(&x->buf);
+	req_slot_release(x->slot);
 	free(x);
 }
 
@@ -160,6 +162,8 @@ h_specimens_csv(struct srv_req *r)
 		reply_problem(r, 500, NULL, "internal error (request %s)", r->id);
 		return;
 	}
+	/* Exports run a few at a time (LONG_CSV), counted until their last byte. */
+	x->slot = req_keep_slot(r);
 	r->stream = resp;
 	r->status = 200;
 	r->resp_type = CSV_MEDIA_TYPE;

@@ -34,8 +34,10 @@ struct srv_config {
 	unsigned purge_interval;  /* seconds between purges of what expired (db/purge.c) */
 	unsigned token_cache_size, token_cache_ttl;
 	unsigned connection_timeout, shutdown_timeout;
-	unsigned per_ip_connections;
-	char *printers;         /* NAME=URI,... for POST /api/v1/print */
+	unsigned per_ip_connections, max_connections;
+	unsigned header_timeout;           /* seconds to deliver a request head (http/conns.h) */
+	unsigned long_workers, long_queue; /* the long-work pool (http/workpool.h) */
+	char *printers;                    /* NAME=URI,... for POST /api/v1/print */
 	unsigned print_timeout; /* seconds a printer gets to connect, to take a write, to confirm */
 	unsigned problem_errors_max; /* errors listed in one problem (json_spec.h) */
 };

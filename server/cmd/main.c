@@ -102,7 +102,8 @@ cmd_serve(int argc, char **argv)
 		specimens_csv_statements,  storage_statements,
 		bind_statements(&startup), NULL,
 	};
-	s.pool = db_pool_open(cfg.database_url, cfg.threads, sets);
+	/* One connection per request worker and one per long-work thread (http/workpool.h). */
+	s.pool = db_pool_open(cfg.database_url, cfg.threads + cfg.long_workers, sets);
 	s.auth = auth_cache_new(cfg.token_cache_size, cfg.token_cache_ttl);
 	s.metrics = metrics_new(route_count);
 	atomic_init(&s.stopping, false);

@@ -1,6 +1,7 @@
 /*
  * acceptor.c — one thread accepting connections for libmicrohttpd's pool
- * (see acceptor.h for why the pool does not accept for itself).
+ * (see acceptor.h for why the pool does not accept for itself), and
+ * keeping the rules of conns.h on the way in.
  */
 #define _GNU_SOURCE /* accept4(2): the accepted socket is close-on-exec from the start */
 #include "http/acceptor.h"
@@ -10,33 +11,36 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 /* How long to wait before accepting again when out of descriptors or memory. */
 #define RESOURCE_PAUSE_MS 100
+/* The longest the thread sleeps between sweeps for overdue request heads. */
+#define TICK_MS 200
+/* How often at most the log says what the rules of conns.h closed. */
+#define REPORT_EVERY_S 60
 
 struct acceptor {
 	struct MHD_Daemon *daemon;
+	struct conns *conns;
 	int fd;
-	unsigned limit;
 	pthread_t thread;
 	bool started;
-	pthread_mutex_t lock; /* guards the fields below */
-	pthread_cond_t room;  /* a connection closed, or stopping */
-	unsigned open;        /* connections libmicrohttpd holds */
-	bool stopping;
-	bool failed;
+	atomic_bool stopping;
+	atomic_bool failed;
 };
 
 bool
-acceptor_open(const struct sockaddr *sa, socklen_t len, unsigned limit, struct acceptor **out)
+acceptor_open(const struct sockaddr *sa, socklen_t len, struct conns *conns, struct acceptor **out)
 {
 	int one = 1;
-	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	if (fd < 0)
 		return false;
@@ -53,29 +57,11 @@ acceptor_open(const struct sockaddr *sa, socklen_t len, unsigned limit, struct a
 	}
 	struct acceptor *a = bb_calloc(1, sizeof(*a));
 	a->fd = fd;
-	a->limit = limit;
-	pthread_mutex_init(&a->lock, NULL);
-	pthread_cond_init(&a->room, NULL);
+	a->conns = conns;
+	atomic_init(&a->stopping, false);
+	atomic_init(&a->failed, false);
 	*out = a;
 	return true;
-}
-
-void
-acceptor_notify(void *cls, struct MHD_Connection *c, void **socket_context,
-                enum MHD_ConnectionNotificationCode code)
-{
-	struct acceptor *a = cls;
-
-	(void)c;
-	(void)socket_context;
-	pthread_mutex_lock(&a->lock);
-	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		a->open++;
-	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && a->open > 0) {
-		a->open--;
-		pthread_cond_signal(&a->room);
-	}
-	pthread_mutex_unlock(&a->lock);
 }
 
 static void
@@ -86,39 +72,82 @@ pause_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Waits while libmicrohttpd holds as many connections as it may; false when stopping. */
-static bool
-wait_for_room(struct acceptor *a)
-{
-	bool go;
-
-	pthread_mutex_lock(&a->lock);
-	while (a->open >= a->limit && !a->stopping)
-		pthread_cond_wait(&a->room, &a->lock);
-	go = !a->stopping;
-	pthread_mutex_unlock(&a->lock);
-	return go;
-}
-
-static bool
-is_stopping(struct acceptor *a)
-{
-	bool stopping;
-
-	pthread_mutex_lock(&a->lock);
-	stopping = a->stopping;
-	pthread_mutex_unlock(&a->lock);
-	return stopping;
-}
-
 static void
 fail(struct acceptor *a)
 {
-	pthread_mutex_lock(&a->lock);
-	a->failed = true;
-	pthread_mutex_unlock(&a->lock);
+	atomic_store(&a->failed, true);
 	log_warn("accept: the listening socket is gone; stopping the daemon");
 	kill(getpid(), SIGTERM);
+}
+
+/* Once a minute at most: what the rules closed since the last report. */
+static void
+report(struct acceptor *a, time_t *last, struct conns_stats *before)
+{
+	struct conns_stats now;
+	time_t t = time(NULL);
+
+	if (t - *last < REPORT_EVERY_S)
+		return;
+	*last = t;
+	conns_stats(a->conns, &now);
+	unsigned long long late = now.head_timeouts - before->head_timeouts,
+	                   displaced = now.displaced - before->displaced,
+	                   full = now.client_full - before->client_full;
+	if (late + displaced + full > 0)
+		log_info(
+		    "connections: %llu closed without a request head in time, %llu displaced at "
+		    "the limit, %llu refused over the per-client limit (%u open)",
+		    late, displaced, full, now.open);
+	*before = now;
+}
+
+/* Accept one pending connection if there is one; false when the socket is gone. */
+static bool
+accept_one(struct acceptor *a, bool *starved)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = accept4(a->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+
+	if (fd >= 0) {
+		*starved = false;
+		switch (conns_admit(a->conns, fd, (struct sockaddr *)&ss, len)) {
+		case CONNS_ADMITTED:
+			/* Refused, libmicrohttpd has closed it. */
+			if (MHD_add_connection(a->daemon, fd, (struct sockaddr *)&ss, len) !=
+			    MHD_YES)
+				conns_refused(a->conns, fd);
+			break;
+		case CONNS_CLIENT_FULL:
+		case CONNS_NO_SLOT:
+			close(fd);
+			break;
+		}
+		return true;
+	}
+	switch (errno) {
+	case EBADF:
+	case EINVAL:
+	case ENOTSOCK:
+		/* EINVAL is also what acceptor_stop's shutdown(2) brings. */
+		if (!atomic_load(&a->stopping))
+			fail(a);
+		return false;
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		if (!*starved)
+			log_warn("accept: waiting for descriptors or memory");
+		*starved = true;
+		pause_ms(RESOURCE_PAUSE_MS);
+		return true;
+	default:
+		/* EAGAIN (nothing pending), EINTR, ECONNABORTED and the network
+		 * errors of a pending connection that accept(2) passes on. */
+		return true;
+	}
 }
 
 static void *
@@ -126,40 +155,29 @@ accept_loop(void *arg)
 {
 	struct acceptor *a = arg;
 	bool starved = false; /* logged once per spell without descriptors or memory */
+	time_t last_report = time(NULL);
+	struct conns_stats before;
 
-	while (wait_for_room(a)) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		int fd = accept4(a->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
-
-		if (fd >= 0) {
-			starved = false;
-			/* Refused (per-address limit): libmicrohttpd closes it. */
-			(void)MHD_add_connection(a->daemon, fd, (struct sockaddr *)&ss, len);
+	conns_stats(a->conns, &before);
+	struct timespec swept = { 0 }, now;
+	while (!atomic_load(&a->stopping)) {
+		/* Every TICK_MS, not at every accept: a flood of connects would walk the list each
+		 * time. */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - swept.tv_sec) * 1000 + (now.tv_nsec - swept.tv_nsec) / 1000000 >=
+		    TICK_MS) {
+			conns_sweep(a->conns);
+			report(a, &last_report, &before);
+			swept = now;
+		}
+		/* At the limit with nothing to displace, clients wait in the kernel's queue. */
+		if (!conns_wait_room(a->conns, TICK_MS))
 			continue;
-		}
-		switch (errno) {
-		case EBADF:
-		case EINVAL:
-		case ENOTSOCK:
-			/* EINVAL is also what acceptor_close's shutdown(2) brings. */
-			if (!is_stopping(a))
-				fail(a);
+		struct pollfd p = { a->fd, POLLIN, 0 };
+		if (poll(&p, 1, TICK_MS) <= 0)
+			continue;
+		if (!accept_one(a, &starved))
 			return NULL;
-		case EMFILE:
-		case ENFILE:
-		case ENOBUFS:
-		case ENOMEM:
-			if (!starved)
-				log_warn("accept: waiting for descriptors or memory");
-			starved = true;
-			pause_ms(RESOURCE_PAUSE_MS);
-			break;
-		default:
-			/* EINTR, ECONNABORTED and the network errors of a pending
-			 * connection that accept(2) passes on: that client is gone. */
-			break;
-		}
 	}
 	return NULL;
 }
@@ -175,26 +193,16 @@ acceptor_start(struct acceptor *a, struct MHD_Daemon *d)
 bool
 acceptor_failed(struct acceptor *a)
 {
-	bool failed;
-
-	pthread_mutex_lock(&a->lock);
-	failed = a->failed;
-	pthread_mutex_unlock(&a->lock);
-	return failed;
+	return atomic_load(&a->failed);
 }
 
 void
 acceptor_stop(struct acceptor *a)
 {
-	pthread_mutex_lock(&a->lock);
-	bool was = a->stopping;
-	a->stopping = true;
-	pthread_cond_broadcast(&a->room);
-	pthread_mutex_unlock(&a->lock);
-	if (was)
+	if (atomic_exchange(&a->stopping, true))
 		return;
 	if (a->started) {
-		/* Wakes the thread out of accept4(2), which then fails with EINVAL. */
+		/* Wakes the thread out of poll(2); accept4(2) then fails with EINVAL. */
 		shutdown(a->fd, SHUT_RDWR);
 		pthread_join(a->thread, NULL);
 	}
@@ -207,7 +215,5 @@ acceptor_free(struct acceptor *a)
 	if (a == NULL)
 		return;
 	acceptor_stop(a);
-	pthread_cond_destroy(&a->room);
-	pthread_mutex_destroy(&a->lock);
 	free(a);
 }

@@ -8,9 +8,11 @@
  * none, and requests queued behind each other (docs/performance.md). Added
  * through MHD_add_connection, a connection goes to the worker its
  * descriptor number selects, which spreads clients that connect together
- * over the workers. At the connection limit the acceptor stops accepting,
- * so that clients wait in the kernel's queue, as with libmicrohttpd's own
- * listening socket, instead of being closed.
+ * over the workers. On the way in it keeps the rules of conns.h (a limit
+ * per client, a deadline for each request head, a newcomer displacing the
+ * connection that has waited longest at the limit); when the limit is
+ * reached with nothing to displace, it stops accepting, so that clients
+ * wait in the kernel's queue instead of being closed.
  */
 #ifndef SRV_ACCEPTOR_H
 #define SRV_ACCEPTOR_H
@@ -20,18 +22,17 @@
 
 #include <microhttpd.h>
 
+#include "http/conns.h"
+
 struct acceptor;
 
-/* A listening TCP socket bound to sa, to hold at most limit connections;
- * false (errno set) when it cannot be made. */
-bool acceptor_open(const struct sockaddr *sa, socklen_t len, unsigned limit, struct acceptor **out);
-
-/* For MHD_OPTION_NOTIFY_CONNECTION, with the acceptor as its argument. */
-void acceptor_notify(void *cls, struct MHD_Connection *c, void **socket_context,
-                     enum MHD_ConnectionNotificationCode code);
+/* A listening TCP socket bound to sa, its connections kept in conns (which
+ * must outlive the acceptor); false (errno set) when it cannot be made. */
+bool acceptor_open(const struct sockaddr *sa, socklen_t len, struct conns *conns,
+                   struct acceptor **out);
 
 /* Start accepting for d, which must have been started with
- * MHD_USE_NO_LISTEN_SOCKET, the same limit and acceptor_notify. */
+ * MHD_USE_NO_LISTEN_SOCKET and conns_notify on the same table. */
 bool acceptor_start(struct acceptor *a, struct MHD_Daemon *d);
 
 /* True once the listening socket failed for good; the acceptor then raised
@@ -41,7 +42,6 @@ bool acceptor_failed(struct acceptor *a);
 /* Stop accepting and close the socket; connections already handed over stay. */
 void acceptor_stop(struct acceptor *a);
 
-/* After the daemon has stopped (it reports closed connections to the acceptor). */
 void acceptor_free(struct acceptor *a);
 
 #endif

@@ -1,7 +1,9 @@
 /*
- * defer.h — running a request's slow work (req_defer, server.h) on a thread of
- * its own while its HTTP connection is suspended, so that neither a worker
- * thread nor a database connection waits on a device.
+ * defer.h — a request's long work on the long-work pool (workpool.h) while
+ * its HTTP connection is suspended, so that no request worker, nor a
+ * database connection, waits on it: either the whole handler (a route
+ * declared LONG_WORK, router.h) or the slow part a handler deferred after
+ * answering (req_defer, server.h: a printer).
  */
 #ifndef SRV_DEFER_H
 #define SRV_DEFER_H
@@ -9,15 +11,19 @@
 #include "http/server.h"
 
 /*
+ * Instead of running r's handler on this worker: give back its database
+ * connection, suspend the connection and queue the handler (then any work
+ * it defers) for the pool; true then (the pool thread resumes the
+ * connection once r's reply is final). False after answering 503 with a
+ * Retry-After when the pool's queue is full or the daemon is stopping.
+ */
+bool defer_long(struct srv_req *r);
+
+/*
  * After the handler: when r deferred work, give back its database
- * connection, suspend the connection and start the work's thread; true
- * then (the thread resumes the connection once r's reply is final).
- * False when r deferred nothing. Without a thread the work runs here, and
- * the connection resumes all the same.
+ * connection, suspend the connection and queue the work for the pool;
+ * true then. False when r deferred nothing.
  */
 bool defer_start(struct srv_req *r);
-
-/* Wait until no deferred work runs (before the HTTP daemon is stopped). */
-void defer_drain(struct srv *s);
 
 #endif

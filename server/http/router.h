@@ -32,6 +32,15 @@ enum role { ROLE_ADMIN, ROLE_MANAGER, ROLE_TECHNICIAN, ROLE_AUDITOR, ROLE_PRINTE
  * otherwise make or become an account of every study.
  */
 #define EVERY_STUDY (1u << 30)
+/*
+ * Beside the roles too: the route's work may take long (it grows with the
+ * whole database, or waits on a device), so its handler runs on the
+ * long-work pool (http/defer.c), never on a request worker, and at most a
+ * bounded number of such requests run or wait at once; beyond that, 503
+ * with a Retry-After. LONG_CSV: only when the answer asked for is CSV (an export).
+ */
+#define LONG_WORK (1u << 29)
+#define LONG_CSV  (1u << 28)
 
 const char *role_name(enum role r);
 int role_parse(const char *name, enum role *out);
@@ -47,7 +56,8 @@ typedef void (*handler_fn)(struct srv_req *r);
 struct route {
 	const char *method;
 	const char *pattern; /* "/api/v1/participants/:study/:code" */
-	unsigned roles;      /* bitmask of R(role) (ROLES_PUBLIC needs no token), | STUDY_LIMITED */
+	unsigned
+	    roles; /* bitmask of R(role) (ROLES_PUBLIC needs no token), | STUDY_LIMITED, LONG_* */
 	handler_fn handler;
 	enum body_kind body;
 	const struct bb_js_spec *spec;

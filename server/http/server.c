@@ -7,12 +7,16 @@
 #include "http/acceptor.h"
 #include "http/auth.h"
 #include "api/api.h"
+#include "http/conns.h"
+#include "http/csv.h"
 #include "http/defer.h"
 #include "http/idempotency.h"
 #include "http/log.h"
 #include "http/metrics.h"
 #include "http/reply.h"
+#include "http/shutdown.h"
 #include "http/uri.h"
+#include "http/workpool.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -25,11 +29,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
-/* Connections held at once, about libmicrohttpd's own default (FD_SETSIZE - 4);
- * past it the acceptor leaves clients waiting in the kernel's queue. */
-#define CONNECTION_LIMIT 1000u
+/*
+ * Memory libmicrohttpd gives each connection for its request head, the
+ * parsed headers and query parameters, and the answer's head. Every
+ * request within our limits fits: a target of BB_URL_LIMIT (16 KiB), its
+ * URI_PARAMS_MAX parameters at 64 bytes of bookkeeping each (4 KiB), and
+ * headers up to some 40 KiB. A larger head is refused by libmicrohttpd
+ * itself (414 or 431) as soon as it outgrows this. Its default (32 KiB)
+ * was too small for our own URL limit, and 600 parameters of a 4 KiB
+ * query used it up (see on_uri).
+ */
+#define CONNECTION_MEMORY (64u * 1024u)
 
 const char *
 req_query(struct srv_req *r, const char *name)
@@ -103,16 +116,6 @@ seconds_since(const struct timespec *t)
 	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
-static enum MHD_Result
-add_query_len(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-	size_t *len = cls;
-
-	(void)kind;
-	*len += strlen(key) + 2 + (value ? strlen(value) : 0);
-	return MHD_YES;
-}
-
 /*
  * libmicrohttpd calls this first, with the request target as the client sent
  * it (MHD_OPTION_URI_LOG_CALLBACK): the request context starts here so that
@@ -126,6 +129,23 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	(void)cls;
 	(void)conn;
 	r->raw_uri = bb_arena_strdup(&r->arena, uri);
+	r->uri_refused = uri_over_limits(uri, &r->uri_length, &r->uri_params);
+	/*
+	 * libmicrohttpd 0.9.75 stores each query parameter in the connection's
+	 * memory right after this callback, and when that memory runs out it
+	 * queues a 431 and then loses it (parse_initial_message_line carries on
+	 * as if all went well): the connection hung until its timeout. A target
+	 * over our limits is refused anyway (dispatch), so its query is cut
+	 * here, in the buffer libmicrohttpd is about to parse, and no parameter
+	 * is stored. The target as sent was copied above. Guarded by
+	 * tests/reliability/test_limits.c (a newer libmicrohttpd must pass it too).
+	 */
+	if (r->uri_refused != 0) {
+		char *q = strchr((char *)(uintptr_t)uri, '?');
+
+		if (q != NULL)
+			q[1] = '\0';
+	}
 	return r;
 }
 
@@ -234,17 +254,51 @@ query_known(struct srv_req *r)
 	return false;
 }
 
+static bool
+method_reads(const char *method)
+{
+	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
+/*
+ * A reserve of workers for authenticated requests: a request that needs no
+ * token and does work (a login's password hash, some 50 ms of a worker)
+ * runs on at most half the workers at once; beyond that 503. Reads that
+ * need no token (health checks, the bench page's files) are cheap and are
+ * not counted. Without this a login flood from many addresses kept every
+ * worker hashing, and every connection placed on them waited.
+ */
+static bool
+anonymous_admit(struct srv_req *r)
+{
+	struct srv *s = r->srv;
+	int cap = s->cfg->threads > 1 ? (int)s->cfg->threads / 2 : 1;
+
+	if (r->route->roles != ROLES_PUBLIC || method_reads(r->method))
+		return true;
+	if (atomic_fetch_add(&s->anonymous, 1) < cap)
+		return true;
+	atomic_fetch_sub(&s->anonymous, 1);
+	reply_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	reply_problem(r, 503, NULL,
+	              "too many requests without a token are running; try again in a second");
+	return false;
+}
+
 static void
 dispatch(struct srv_req *r)
 {
 	struct srv *s = r->srv;
 	bool path_matched;
-	size_t url_len = strlen(r->path);
 
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_query_len, &url_len);
-	if (url_len > BB_URL_LIMIT) {
-		reply_problem(r, 414, NULL, "the URL is %zu bytes long; the limit is %d", url_len,
-		              BB_URL_LIMIT);
+	if (r->uri_refused == 414) {
+		reply_problem(r, 414, NULL, "the URL is %zu bytes long; the limit is %d",
+		              r->uri_length, BB_URL_LIMIT);
+		return;
+	}
+	if (r->uri_refused != 0) {
+		reply_problem(r, 400, NULL, "the query has %zu parameters; the limit is %d",
+		              r->uri_params, URI_PARAMS_MAX);
 		return;
 	}
 	if (r->body_too_large) {
@@ -320,7 +374,15 @@ dispatch(struct srv_req *r)
 			return;
 		}
 	}
+	if ((r->route->roles & LONG_WORK) || ((r->route->roles & LONG_CSV) && csv_wanted(r))) {
+		r->long_pending = true; /* on_request hands it to the long-work pool */
+		return;
+	}
+	if (!anonymous_admit(r))
+		return;
 	idem_run(r);
+	if (r->route->roles == ROLES_PUBLIC && !method_reads(r->method))
+		atomic_fetch_sub(&s->anonymous, 1);
 }
 
 static enum MHD_Result
@@ -349,6 +411,16 @@ queue_reply(struct srv_req *r)
 	return ret;
 }
 
+/* The connection's entry in the table of conns.h, kept as its socket context. */
+static void *
+conn_entry(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
@@ -357,6 +429,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	struct srv_req *r = *con_cls;
 
 	if (r == NULL || r->method == NULL) {
+		/* The head is in: no longer subject to the deadline for one (conns.h). */
+		conns_head_in(conn_entry(conn));
 		r = req_start(r, s, conn, url, method, version);
 		*con_cls = r;
 		/* Refuse a declared oversized body before reading a byte of it. */
@@ -393,9 +467,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	/* log.h: what this thread logs until the end carries the request's id. */
 	log_request_begin(r->id);
 	dispatch(r);
+	bool suspended = r->long_pending ? defer_long(r) : defer_start(r);
 	log_request_end();
-	if (defer_start(r))
-		return MHD_YES; /* suspended until its work is done */
+	if (suspended)
+		return MHD_YES; /* until its work is done on the long-work pool */
 	/* Give the connection back before the bytes go out to a possibly slow client. */
 	if (r->db != NULL) {
 		db_release(s->pool, r->db);
@@ -411,7 +486,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct srv *s = cls;
 	struct srv_req *r = *con_cls;
 
-	(void)conn;
+	/* Waiting for its next request head from now on (conns.h). */
+	conns_request_done(conn_entry(conn), r != NULL && r->authenticated);
 	if (r == NULL)
 		return;
 	if (r->method == NULL) { /* the connection ended before its headers were in */
@@ -482,6 +558,76 @@ srv_block_signals(sigset_t *sigs)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * Descriptors for max_connections: two per connection at worst (one
+ * displaced and not yet closed, one new), plus each worker's epoll and
+ * wake-up descriptors, the database connections, the listening socket and
+ * a margin. The soft limit is raised towards the hard one as needed; a
+ * limit that cannot be had lowers the number of connections, with a
+ * warning. Returns the limit in force (the table of conns.c has one entry
+ * per descriptor).
+ */
+static unsigned
+descriptor_budget(const struct srv_config *cfg, unsigned *max_conns)
+{
+	const rlim_t cap = 1u << 20;
+	unsigned overhead = 4 * cfg->threads + 2 * cfg->long_workers + 64;
+	rlim_t want = 2 * (rlim_t)cfg->max_connections + overhead;
+	struct rlimit rl;
+
+	*max_conns = cfg->max_connections;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1024;
+	if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur > cap) {
+		/* accept(2) then never returns a descriptor beyond the table. */
+		rl.rlim_cur = cap;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < want) {
+		rlim_t room = rl.rlim_cur > overhead + 2 ? (rl.rlim_cur - overhead) / 2 : 1;
+
+		*max_conns = (unsigned)room;
+		log_warnx("max_connections %u needs %llu descriptors and only %llu may be open "
+		          "(ulimit -n, LimitNOFILE=): serving %u connections at most",
+		          cfg->max_connections, (unsigned long long)want,
+		          (unsigned long long)rl.rlim_cur, *max_conns);
+	}
+	return (unsigned)rl.rlim_cur;
+}
+
+/* The stop (shutdown.h); returns only when everything ended in time. */
+static void
+stop(struct srv *s, struct MHD_Daemon *d, struct acceptor *acceptor)
+{
+	long long t0 = stop_now_ms();
+	long long deadline = t0 + (long long)s->cfg->shutdown_timeout * 1000;
+
+	atomic_store(&s->stopping, true);
+	struct stop_watch *watch = stop_watch_arm(s, deadline);
+	acceptor_stop(acceptor);
+	/* Connections that carry no request go now; the others after their answer. */
+	conns_stop(s->conns);
+	/* Long work not yet begun is answered 503 and its connection resumed. */
+	workpool_stop(s->work);
+	while (atomic_load(&s->active) > 0 && stop_now_ms() < deadline) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	/* A suspended connection at MHD_stop_daemon is libmicrohttpd's panic: none may be left. */
+	if (atomic_load(&s->active) > 0 || !workpool_wait_idle(s->work, deadline))
+		stop_abandon(s);
+	MHD_stop_daemon(d);
+	workpool_free(s->work);
+	s->work = NULL;
+	stop_watch_disarm(watch);
+	log_info("stopped in %.2f s", (double)(stop_now_ms() - t0) / 1000.0);
+}
+
 int
 srv_run(struct srv *s)
 {
@@ -528,18 +674,33 @@ srv_run(struct srv *s)
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, key },
 		{ MHD_OPTION_END, 0, NULL },
 	};
-	if (!acceptor_open(sa, salen, CONNECTION_LIMIT, &acceptor)) {
+	unsigned max_conns;
+	unsigned fd_limit = descriptor_budget(cfg, &max_conns);
+	struct conns_limits lim = { max_conns, cfg->per_ip_connections,
+		                    cfg->header_timeout * 1000 };
+	s->conns = conns_new(&lim, fd_limit);
+	if (!acceptor_open(sa, salen, s->conns, &acceptor)) {
 		log_warn("cannot listen on %s", cfg->listen);
+		conns_free(s->conns);
+		s->conns = NULL;
 		free(cert);
 		free(key);
 		return 1;
 	}
+	s->work = workpool_new(cfg->long_workers, cfg->long_queue);
+	/*
+	 * libmicrohttpd splits its connection limit evenly over the workers and
+	 * places a connection by descriptor number, so one worker may get more
+	 * than its share: conns.c keeps the real limit, this is only a ceiling
+	 * (each worker may hold them all, displaced ones included).
+	 */
+	unsigned mhd_limit = 2 * max_conns * cfg->threads;
 	struct MHD_Daemon *d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
-	    CONNECTION_LIMIT, MHD_OPTION_NOTIFY_CONNECTION, acceptor_notify, acceptor,
+	    mhd_limit, MHD_OPTION_NOTIFY_CONNECTION, conns_notify, s->conns,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 	    MHD_OPTION_ARRAY, cert != NULL ? tls_opts : &tls_opts[2], MHD_OPTION_END);
 	if (d == NULL || !acceptor_start(acceptor, d)) {
@@ -547,40 +708,34 @@ srv_run(struct srv *s)
 		if (d != NULL)
 			MHD_stop_daemon(d);
 		acceptor_free(acceptor);
+		workpool_free(s->work);
+		s->work = NULL;
+		conns_free(s->conns);
+		s->conns = NULL;
 		free(cert);
 		free(key);
 		return 1;
 	}
-	log_info("biobankd %s listening on %s://%s with %u threads", BB_VERSION,
-	         cert ? "https" : "http", cfg->listen, cfg->threads);
+	log_info("biobankd %s listening on %s://%s with %u threads, %u for long work, %u "
+	         "connections",
+	         BB_VERSION, cert ? "https" : "http", cfg->listen, cfg->threads, cfg->long_workers,
+	         max_conns);
 
 	/* Logs go to standard error and the configuration is read once: a
 	 * SIGHUP has nothing to reopen or reload. */
 	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
 		log_info("signal %d (SIGHUP): nothing to reload; still serving", sig);
 	log_info("signal %d: finishing requests in flight, then stopping", sig);
-	atomic_store(&s->stopping, true);
 	bool deaf = acceptor_failed(acceptor);
-	acceptor_stop(acceptor);
-	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (atomic_load(&s->active) > 0 && seconds_since(&start) < cfg->shutdown_timeout) {
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	if (atomic_load(&s->active) > 0)
-		log_warnx("%d requests still open after %u s; closing them",
-		          atomic_load(&s->active), cfg->shutdown_timeout);
-	/* A suspended request's thread still uses it and will resume it. */
-	defer_drain(s);
-	MHD_stop_daemon(d);
+	stop(s, d, acceptor);
 	acceptor_free(acceptor);
+	conns_free(s->conns);
+	s->conns = NULL;
 	free(cert);
 	free(key);
 	if (deaf) {
 		log_warnx("stopped: could no longer accept connections");
 		return 1;
 	}
-	log_info("stopped");
 	return 0;
 }

@@ -23,6 +23,9 @@ struct cJSON;
 struct auth_cache;
 struct metrics;
 struct srv_printers;
+struct workpool;
+struct workpool_lease;
+struct conns;
 
 /* The authenticated caller. studies is a PostgreSQL array literal of study
  * ids ("{1,4}"), or empty when the user may see every study. */
@@ -45,7 +48,9 @@ struct srv {
 	const struct srv_printers *printers; /* POST /api/v1/print (printers.c); NULL: none */
 	atomic_bool stopping;                /* set on SIGTERM: answer with Connection: close */
 	atomic_int active;                   /* requests begun and not yet completed */
-	atomic_int deferring;                /* threads running deferred work (defer.c) */
+	atomic_int anonymous;                /* requests without a token running a handler */
+	struct workpool *work;               /* long work (defer.c, workpool.h); made by srv_run */
+	struct conns *conns;                 /* client connections (conns.h); made by srv_run */
 	char dummy_hash[128];                /* verified against when a login names no user */
 };
 
@@ -62,7 +67,9 @@ struct srv_req {
 	char id[17];
 	const char *method;
 	const char *path;
-	const char *raw_uri; /* the request target as sent, before percent-decoding */
+	const char *raw_uri;  /* the request target as sent, before percent-decoding */
+	unsigned uri_refused; /* 414 or 400 when the target is over our limits (uri_over_limits) */
+	size_t uri_length, uri_params;
 	const char *version; /* "HTTP/1.1" */
 	struct timespec started;
 	char client_addr[64];
@@ -99,7 +106,8 @@ struct srv_req {
 	req_work_fn defer_work;
 	req_done_fn defer_done;
 	void *defer_arg;
-	bool deferred; /* suspended: the work's thread owns the request until it resumes it */
+	bool deferred;     /* suspended: the work's thread owns the request until it resumes it */
+	bool long_pending; /* a LONG_WORK route's handler, still to run on the long-work pool */
 };
 
 /* The caller's studies as a SQL parameter: NULL (all studies) or "{1,4}". On a
@@ -127,6 +135,16 @@ const char *req_actor_id(struct srv_req *r);
  * of a listener.
  */
 void req_defer(struct srv_req *r, req_work_fn work, req_done_fn done, void *arg);
+
+/*
+ * For a handler on the long-work pool (a LONG_WORK route) whose answer goes
+ * on working after it returns, as it is sent (a streamed export): the
+ * pool's slot stays taken until req_slot_release(lease), so that such
+ * answers count against the pool's bound. NULL (nothing to release) when
+ * the handler does not run on the pool.
+ */
+struct workpool_lease *req_keep_slot(struct srv_req *r);
+void req_slot_release(struct workpool_lease *lease);
 
 /* The request's database connection, acquired on first use. On failure
  * replies 503 itself and returns NULL. */

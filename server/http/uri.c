@@ -2,7 +2,8 @@
  * uri.c — the raw request target. libmicrohttpd percent-decodes the path and
  * the query before a handler sees them and ends a value at a decoded NUL:
  * "/api/v1/specimens/QJ3FJKHF%00zz" was read as QJ3FJKHF, and "?study=%00"
- * as no study filter at all. So the target as sent is checked first.
+ * as no study filter at all. So the target as sent is checked first, and
+ * its size and number of parameters before libmicrohttpd stores them.
  */
 #include "http/uri.h"
 
@@ -70,4 +71,22 @@ uri_check(const char *raw, struct bb_arena *a, struct bb_js_errors *errs)
 			p++;
 	}
 	return errs->n == before;
+}
+
+unsigned
+uri_over_limits(const char *raw, size_t *len, size_t *params)
+{
+	const char *q = strchr(raw, '?');
+
+	*len = strlen(raw);
+	*params = 0;
+	/* As libmicrohttpd splits them: at every '&' after the first '?'. */
+	if (q != NULL && q[1] != '\0') {
+		*params = 1;
+		for (const char *p = q + 1; (p = strchr(p, '&')) != NULL; p++)
+			(*params)++;
+	}
+	if (*len > BB_URL_LIMIT)
+		return 414;
+	return *params > URI_PARAMS_MAX ? 400 : 0;
 }

@@ -18,4 +18,15 @@
  */
 bool uri_check(const char *raw, struct bb_arena *a, struct bb_js_errors *errs);
 
+/* Query parameters a request may carry: the widest route reads eight. */
+enum { URI_PARAMS_MAX = 64 };
+
+/*
+ * The first look at a raw target, as soon as its request line is in and
+ * before libmicrohttpd stores its query: 0 when it is within our limits,
+ * 414 when longer than BB_URL_LIMIT, 400 with more than URI_PARAMS_MAX
+ * query parameters. Its length and parameter count go to *len and *params.
+ */
+unsigned uri_over_limits(const char *raw, size_t *len, size_t *params);
+
 #endif

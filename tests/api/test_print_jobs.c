@@ -132,8 +132,13 @@ hanging_printers(struct tenv *t)
 		ok(peer_start(&p[i], PEER_HANG), "hanging printer h%d listens", i);
 		bb_buf_printf(&spec, "%sh%d=tcp://127.0.0.1:%d", i ? "," : "", i, p[i].port);
 	}
-	const char *extra[] = { spec.data, NULL }; /* testlib runs it with --threads=4 */
-	if (!ok(daemon_start(t, &d, extra) == 0, "a daemon with 4 threads and %d printers starts",
+	/* testlib runs it with --threads=4; prints run on the long-work pool, as many
+	 * at once as it has threads (test_long_work bounds them): one per printer here. */
+	char long_workers[32];
+	snprintf(long_workers, sizeof(long_workers), "--long-workers=%d", HANGING);
+	const char *extra[] = { spec.data, long_workers, NULL };
+	if (!ok(daemon_start(t, &d, extra) == 0,
+	        "a daemon with 4 threads, %d for long work and %d printers starts", HANGING,
 	        HANGING))
 		goto out;
 

@@ -164,7 +164,8 @@ normal_client(struct tenv *t, const char *tube, double *median, double *worst)
 		lat[i] = now_s() - t0;
 		good += r.status == want;
 		if (r.status != want)
-			tap_diag("normal request %d: %ld %s", i, r.status, r.body);
+			tap_diag("normal request %d: %ld %s%s", i, r.status, r.body ? r.body : "",
+			         r.error);
 		resp_free(&r);
 	}
 	qsort(lat, SAMPLES, sizeof(lat[0]), cmp_double);

@@ -614,10 +614,46 @@ raw_targets(void)
 	bb_arena_free(&a);
 }
 
+/* The size of a raw target, counted before libmicrohttpd stores its query. */
+static void
+target_limits(void)
+{
+	char *big = malloc(BB_URL_LIMIT + 2);
+	size_t len, params;
+
+	is_int(uri_over_limits("/api/v1/specimens", &len, &params), 0,
+	       "a path alone is within limits");
+	is_int(params, 0, "  with no parameters");
+	is_int(uri_over_limits("/x?", &len, &params), 0, "an empty query");
+	is_int(params, 0, "  has no parameters (libmicrohttpd stores none)");
+	is_int(uri_over_limits("/x?a=1&&b", &len, &params), 0, "\"a=1&&b\"");
+	is_int(params, 3, "  is three parameters, as libmicrohttpd splits it");
+	memset(big, 'a', BB_URL_LIMIT + 1);
+	big[0] = '/';
+	big[BB_URL_LIMIT] = '\0';
+	is_int(uri_over_limits(big, &len, &params), 0, "a target of exactly BB_URL_LIMIT bytes");
+	big[BB_URL_LIMIT] = 'a';
+	big[BB_URL_LIMIT + 1] = '\0';
+	is_int(uri_over_limits(big, &len, &params), 414, "  one byte more is 414");
+	is_int(len, BB_URL_LIMIT + 1, "  its length counted");
+	struct bb_buf b = { 0 };
+	bb_buf_printf(&b, "/x?p0");
+	for (int i = 1; i < URI_PARAMS_MAX; i++)
+		bb_buf_printf(&b, "&p%d", i);
+	is_int(uri_over_limits(b.data, &len, &params), 0, "%d parameters are within limits",
+	       URI_PARAMS_MAX);
+	bb_buf_printf(&b, "&x");
+	is_int(uri_over_limits(b.data, &len, &params), 400, "  one more is 400");
+	is_int(params, URI_PARAMS_MAX + 1, "  counted");
+	bb_buf_free(&b);
+	free(big);
+}
+
 int
 main(void)
 {
 	routing();
+	target_limits();
 	problems();
 	problem_codes();
 	problems_from_db();
