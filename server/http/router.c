@@ -180,7 +180,8 @@ const struct route routes[] = {
 	  ACT("destroy", NONE, NONE, NONE, NONE, BODY("reason"), NONE, NONE, NONE) },
 	{ "POST", "/api/v1/boxes/:barcode/placements", BENCH | STUDY_LIMITED | LONG_WORK,
 	  h_boxes_place, BODY_JSON_CSV, &h_boxes_place_spec },
-	{ "GET", "/api/v1/ledger/verify", AUDITORS | LONG_WORK, h_ledger_verify, BODY_NONE, NULL },
+	{ "GET", "/api/v1/ledger/verify", AUDITORS | EVERY_STUDY | LONG_WORK, h_ledger_verify,
+	  BODY_NONE, NULL },
 
 	/* freezer audits (api/audits.c) */
 	{ "POST", "/api/v1/audits", MANAGERS | STUDY_LIMITED, h_audits_create, BODY_JSON,

@@ -458,6 +458,33 @@ empty_drafts(struct tenv *t)
 	resp_free(&r);
 }
 
+/*
+ * The whole ledger's verification names the broken chains of every study:
+ * an SSC manager asking for it gets 403 every-study-only, not MASC's IDs.
+ * (A tube's own history and proofs are theirs to check.)
+ */
+static void
+ledger_verify(struct tenv *t)
+{
+	struct resp r;
+
+	sql_exec(t, "ALTER TABLE events DISABLE TRIGGER USER");
+	char sql[200];
+	snprintf(sql, sizeof(sql), "UPDATE events SET reason = 'forged' WHERE specimen_id = '%s'",
+	         m1);
+	sql_exec(t, sql);
+	sql_exec(t, "ALTER TABLE events ENABLE TRIGGER USER");
+	api(t, "GET", "/api/v1/ledger/verify", ssc_mgr, NULL, &r);
+	ok(is_problem(&r, 403), "an SSC manager verifying the whole ledger: 403");
+	is_str(jstr(&r, "code"), "every-study-only", "  code every-study-only");
+	ok(names_no_masc(&r), "  naming no MASC tube");
+	resp_free(&r);
+	api(t, "GET", "/api/v1/ledger/verify", t->admin_token, NULL, &r);
+	ok(r.status == 200 && strstr(r.body, m1) != NULL,
+	   "  the admin of every study is told of %s", m1);
+	resp_free(&r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -472,6 +499,7 @@ main(int argc, char **argv)
 	placement_conflict(&t);
 	duplicate_barcode(&t);
 	empty_drafts(&t);
+	ledger_verify(&t);
 	tenv_teardown(&t);
 	return tap_done();
 }
