@@ -529,22 +529,6 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	log_info("http: %s", msg);
 }
 
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	struct bb_buf b = { 0 };
-	char chunk[4096];
-	size_t n;
-
-	if (f == NULL)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		bb_buf_append(&b, chunk, n);
-	fclose(f);
-	return bb_buf_steal(&b);
-}
-
 void
 srv_block_signals(sigset_t *sigs)
 {
@@ -656,8 +640,8 @@ srv_run(struct srv *s)
 		salen = sizeof(sin6);
 	}
 	if (cfg->tls_cert != NULL) {
-		cert = slurp(cfg->tls_cert);
-		key = slurp(cfg->tls_key);
+		bb_read_file(cfg->tls_cert, &cert, NULL);
+		bb_read_file(cfg->tls_key, &key, NULL);
 		if (cert == NULL || key == NULL) {
 			log_warnx("cannot read %s or %s", cfg->tls_cert, cfg->tls_key);
 			free(cert);
