@@ -41,6 +41,20 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_shipment_lock(bigint, bigint[]) IS 'The shipment locked FOR UPDATE; BB404 when there is none or it holds specimens outside studies.';
 
+CREATE OR REPLACE FUNCTION bb_shipment_lock_in(ship bigint, studies bigint[], must_be text, why text)
+RETURNS shipments LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	sh shipments := bb_shipment_lock(ship, studies);
+BEGIN
+	IF sh.status <> must_be THEN
+		PERFORM bb_fail('BB409', 'shipment-state', NULL,
+			format('shipment %s is %s: %s', ship, sh.status, why),
+			jsonb_build_object('shipment', ship, 'shipment_status', sh.status));
+	END IF;
+	RETURN sh;
+END $$;
+COMMENT ON FUNCTION bb_shipment_lock_in(bigint, bigint[], text, text) IS 'The shipment locked as bb_shipment_lock, or BB409 shipment-state (saying why) unless its status is must_be.';
+
 -- One manifest line: where the specimen is now (draft) or where it left (after dispatch).
 CREATE OR REPLACE FUNCTION bb_shipment_item_json(i shipment_items, s specimens) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
@@ -253,12 +267,7 @@ DECLARE
 	n integer;
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
-	sh := bb_shipment_lock(ship, studies);
-	IF sh.status <> 'draft' THEN
-		PERFORM bb_fail('BB409', 'shipment-state', NULL,
-			format('shipment %s is %s: its manifest can no longer change', ship, sh.status),
-			jsonb_build_object('shipment', ship, 'shipment_status', sh.status));
-	END IF;
+	sh := bb_shipment_lock_in(ship, studies, 'draft', 'its manifest can no longer change');
 	ids := bb_specimens_resolve_lock('specimens', refs, studies);
 	-- Every offender at once, in the body's order, so that the manifest can be fixed in one go.
 	SELECT string_agg(why, '; ' ORDER BY u.n), count(*), array_agg(s.id ORDER BY u.n) INTO refusals, n, refused
@@ -292,12 +301,7 @@ DECLARE
 	s specimens;
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
-	sh := bb_shipment_lock(ship, studies);
-	IF sh.status <> 'draft' THEN
-		PERFORM bb_fail('BB409', 'shipment-state', NULL,
-			format('shipment %s is %s: its manifest can no longer change', ship, sh.status),
-			jsonb_build_object('shipment', ship, 'shipment_status', sh.status));
-	END IF;
+	sh := bb_shipment_lock_in(ship, studies, 'draft', 'its manifest can no longer change');
 	s := bb_specimen_lock(ref, studies);
 	DELETE FROM shipment_items WHERE shipment_id = ship AND specimen_id = s.id;
 	IF NOT FOUND THEN
@@ -324,12 +328,7 @@ DECLARE
 	n integer;
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
-	sh := bb_shipment_lock(ship, studies);
-	IF sh.status <> 'draft' THEN
-		PERFORM bb_fail('BB409', 'shipment-state', NULL,
-			format('shipment %s is already %s', ship, sh.status),
-			jsonb_build_object('shipment', ship, 'shipment_status', sh.status));
-	END IF;
+	sh := bb_shipment_lock_in(ship, studies, 'draft', 'it has already left');
 	PERFORM 1 FROM specimens s JOIN shipment_items i ON i.specimen_id = s.id
 	 WHERE i.shipment_id = ship ORDER BY s.serial FOR UPDATE OF s;
 	IF NOT FOUND THEN
@@ -373,12 +372,7 @@ DECLARE
 	sh shipments;
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
-	sh := bb_shipment_lock(ship, studies);
-	IF sh.status <> 'dispatched' THEN
-		PERFORM bb_fail('BB409', 'shipment-state', NULL,
-			format('shipment %s is %s: only a dispatched shipment can be received', ship, sh.status),
-			jsonb_build_object('shipment', ship, 'shipment_status', sh.status));
-	END IF;
+	sh := bb_shipment_lock_in(ship, studies, 'dispatched', 'only a dispatched shipment can be received');
 	IF p_condition IS NOT NULL AND p_condition NOT IN ('good', 'thawed', 'damaged') THEN
 		PERFORM bb_fail('BB400', 'value-not-allowed', 'condition',
 			'must be one of: good, thawed, damaged');

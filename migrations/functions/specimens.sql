@@ -673,12 +673,7 @@ DECLARE
 	items bb_place_item[];
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
-	b := bb_box_find(box_barcode);
-	IF b.id IS NULL THEN
-		PERFORM bb_fail('BB404', 'box-not-found', NULL,
-			format('no box %s', box_barcode),
-			jsonb_build_object('box', box_barcode));
-	END IF;
+	b := bb_box_at(box_barcode);
 	-- Lock the tubes in one order, then every position they leave or take, before any change.
 	PERFORM 1 FROM specimens x
 	 WHERE x.id = ANY (refs) OR x.tube_barcode = ANY (refs)

@@ -25,6 +25,21 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_box_find(text) IS 'The box with this barcode, or BB400.';
 
+-- The box a URL names (/boxes/{barcode}/...): a barcode that names none is 404.
+CREATE OR REPLACE FUNCTION bb_box_at(code text) RETURNS boxes LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	b boxes;
+BEGIN
+	SELECT * INTO b FROM boxes x WHERE x.barcode = code;
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB404', 'box-not-found', NULL,
+			format('no box has the barcode %s', code),
+			jsonb_build_object('box', code));
+	END IF;
+	RETURN b;
+END $$;
+COMMENT ON FUNCTION bb_box_at(text) IS 'The box a URL names, or BB404 box-not-found.';
+
 CREATE OR REPLACE FUNCTION bb_location_rank(kind text) RETURNS integer LANGUAGE sql IMMUTABLE AS $$
 	SELECT array_position(ARRAY['site', 'room', 'freezer', 'shelf', 'rack'], kind);
 $$;
@@ -322,12 +337,7 @@ CREATE OR REPLACE FUNCTION bb_box_get(code text, studies bigint[]) RETURNS jsonb
 DECLARE
 	b boxes;
 BEGIN
-	SELECT * INTO b FROM boxes x WHERE x.barcode = code;
-	IF NOT FOUND THEN
-		PERFORM bb_fail('BB404', 'box-not-found', NULL,
-			format('no box has the barcode %s', code),
-			jsonb_build_object('box', code));
-	END IF;
+	b := bb_box_at(code);
 	RETURN bb_box_json(b, studies);
 END $$;
 COMMENT ON FUNCTION bb_box_get(text, bigint[]) IS 'GET /api/v1/boxes/{barcode}: the box, or BB404.';
@@ -372,12 +382,7 @@ DECLARE
 	b boxes;
 	j jsonb;
 BEGIN
-	SELECT * INTO b FROM boxes x WHERE x.barcode = code;
-	IF NOT FOUND THEN
-		PERFORM bb_fail('BB404', 'box-not-found', NULL,
-			format('no box has the barcode %s', code),
-			jsonb_build_object('box', code));
-	END IF;
+	b := bb_box_at(code);
 	IF n < 1 OR n > b.rows * b.cols THEN
 		PERFORM bb_fail('BB400', 'value-out-of-range', 'count',
 			format('must be between 1 and %s, the positions of box %s', b.rows * b.cols, b.barcode));

@@ -143,6 +143,15 @@ placements(struct tenv *t)
 	is_str(jstr(&r, "code"), "unknown-specimen", "  code unknown-specimen");
 	is_str(jstr(&r, "title"), "The rack-scanner file was refused", "  the file's title");
 	resp_free(&r);
+
+	/* The box's barcode mistyped in the URL: the URL names nothing, as a GET would say. */
+	snprintf(body, sizeof(body), "{\"placements\":[{\"position\":\"A1\",\"specimen\":\"%s\"}]}",
+	         a);
+	api(t, "POST", "/api/v1/boxes/BOX-Q/placements", t->admin_token, body, &r);
+	ok(is_problem(&r, 404), "placements into a box that does not exist: 404");
+	is_str(jstr(&r, "code"), "box-not-found", "  code box-not-found, as GET /boxes/BOX-Q");
+	is_int(errs_count(&r), 0, "  with no body field blamed");
+	resp_free(&r);
 }
 
 static void

@@ -417,8 +417,9 @@ dispatch_and_receive(struct tenv *t)
 	resp_free(&r);
 
 	api(t, "POST", path, manager, NULL, &r);
-	ok(is_problem(&r, 409) && strstr(r.body, "already dispatched"),
-	   "dispatching again is a 409");
+	ok(is_problem(&r, 409), "dispatching again is a 409");
+	is_str(jstr(&r, "code"), "shipment-state", "  code shipment-state");
+	is_str(jstr(&r, "shipment_status"), "dispatched", "  saying it is dispatched");
 	resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/shipments/%s/specimens", ship1);
 	snprintf(body, sizeof(body), "{\"specimens\":[\"%s\"]}", sc);
