@@ -17,18 +17,30 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 COMMENT ON FUNCTION bb_audit_within(bigint[], bigint[]) IS 'True when a user of studies (NULL: every study) may see and work on an audit covering audit_studies (NULL: every study).';
 
+-- The audit a user of studies may see; BB404 when there is none (for them).
+CREATE OR REPLACE FUNCTION bb_audit_get(aid bigint, studies bigint[]) RETURNS audits
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	a audits;
+BEGIN
+	SELECT * INTO a FROM audits WHERE id = aid;
+	IF NOT FOUND OR NOT bb_audit_within(a.studies, studies) THEN
+		PERFORM bb_fail('BB404', 'audit-not-found', NULL,
+			format('no audit %s', aid),
+			jsonb_build_object('audit', aid));
+	END IF;
+	RETURN a;
+END $$;
+COMMENT ON FUNCTION bb_audit_get(bigint, bigint[]) IS 'The audit a user of studies may see, or BB404 audit-not-found.';
+
 -- The audit, locked, for a write; BB404 when there is none (for these studies), BB409 when closed.
 DROP FUNCTION IF EXISTS bb_audit_lock(bigint);
 CREATE OR REPLACE FUNCTION bb_audit_lock(aid bigint, studies bigint[]) RETURNS audits LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	a audits;
 BEGIN
-	SELECT * INTO a FROM audits WHERE id = aid FOR UPDATE;
-	IF NOT FOUND OR NOT bb_audit_within(a.studies, studies) THEN
-		PERFORM bb_fail('BB404', 'audit-not-found', NULL,
-			format('no audit %s', aid),
-			jsonb_build_object('audit', aid));
-	END IF;
+	PERFORM 1 FROM audits WHERE id = aid FOR UPDATE;
+	a := bb_audit_get(aid, studies);
 	IF a.status <> 'open' THEN
 		PERFORM bb_fail('BB409', 'audit-closed', NULL,
 			format('audit %s was closed at %s: it takes no more scans or resolutions', aid, bb_rfc3339(a.closed_at)),
@@ -319,12 +331,7 @@ DECLARE
 	a audits;
 	j jsonb;
 BEGIN
-	SELECT * INTO a FROM audits WHERE id = aid;
-	IF NOT FOUND OR NOT bb_audit_within(a.studies, studies) THEN
-		PERFORM bb_fail('BB404', 'audit-not-found', NULL,
-			format('no audit %s', aid),
-			jsonb_build_object('audit', aid));
-	END IF;
+	a := bb_audit_get(aid, studies);
 	IF a.status = 'closed' THEN
 		j := a.report;
 	ELSE
@@ -461,12 +468,7 @@ DECLARE
 	a audits;
 	b audit_boxes;
 BEGIN
-	SELECT * INTO a FROM audits WHERE id = aid;
-	IF NOT FOUND OR NOT bb_audit_within(a.studies, studies) THEN
-		PERFORM bb_fail('BB404', 'audit-not-found', NULL,
-			format('no audit %s', aid),
-			jsonb_build_object('audit', aid));
-	END IF;
+	a := bb_audit_get(aid, studies);
 	IF a.status <> 'open' THEN
 		PERFORM bb_fail('BB409', 'audit-closed', NULL,
 			format('audit %s is closed: it takes no more scans', aid),
