@@ -471,22 +471,25 @@ DECLARE
 	out jsonb;
 	made jsonb;
 	taken text;
+	errs jsonb := '[]';
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
+	-- Every slip of the form at once, in the form's order: one correction round.
 	SELECT pt.* INTO p FROM participants pt JOIN studies st ON st.id = pt.study_id
 	 WHERE st.code = study AND pt.code = participant;
 	IF NOT FOUND OR (studies IS NOT NULL AND NOT p.study_id = ANY (studies)) THEN
-		PERFORM bb_fail('BB400', 'unknown-participant', 'participant.code',
+		p := NULL;
+		errs := errs || bb_refusal('BB400', 'unknown-participant', 'participant.code',
 			format('no participant %s in study %s', participant, study),
 			jsonb_build_object('participant', participant, 'study', study));
 	END IF;
 	IF NOT EXISTS (SELECT 1 FROM specimen_types t WHERE t.code = bb_specimen_register.type) THEN
-		PERFORM bb_fail('BB400', 'unknown-specimen-type', 'type',
+		errs := errs || bb_refusal('BB400', 'unknown-specimen-type', 'type',
 			format('%s is not a specimen type', type),
 			jsonb_build_object('specimen_type', type));
 	END IF;
-	IF bb_consent_withdrawn(p.id) THEN
-		PERFORM bb_fail('BB409', 'consent-withdrawn', NULL,
+	IF p.id IS NOT NULL AND bb_consent_withdrawn(p.id) THEN
+		errs := errs || bb_refusal('BB409', 'consent-withdrawn', 'participant.code',
 			format('participant %s withdrew biobank consent: no new specimens', participant),
 			jsonb_build_object('participant', participant));
 	END IF;
@@ -495,25 +498,27 @@ BEGIN
 		SELECT CASE WHEN studies IS NULL OR x.study_id = ANY (studies) THEN x.id END INTO taken
 		  FROM specimens x WHERE x.tube_barcode = bb_specimen_register.tube_barcode;
 		IF FOUND THEN
-			PERFORM bb_fail('BB409', 'already-exists', NULL,
+			errs := errs || bb_refusal('BB409', 'already-exists', 'tube_barcode',
 				format('tube barcode %s is already %s', tube_barcode,
 				       COALESCE('specimen ' || taken, 'on a tube of another study')),
-				jsonb_build_object('tube_barcode', tube_barcode, 'specimen', taken));
+				jsonb_strip_nulls(jsonb_build_object('tube_barcode', tube_barcode, 'specimen', taken)));
 		END IF;
 	END IF;
 	-- Five minutes of slack for a bench clock a little ahead of ours (as received_at).
 	IF collected_at > clock_timestamp() + interval '5 minutes' THEN
-		PERFORM bb_fail('BB400', 'date-out-of-range', 'collected_at',
+		errs := errs || bb_refusal('BB400', 'date-out-of-range', 'collected_at',
 			format('%s is in the future', bb_rfc3339(collected_at)));
-	END IF;
 	-- Nothing is collected from someone before their birth (year, in the
 	-- earliest time zone); without a birth year, before 1900.
-	IF collected_at < make_timestamptz(COALESCE(p.birth_year, 1900), 1, 1, 0, 0, 0, '+14') THEN
-		PERFORM bb_fail('BB400', 'date-out-of-range', 'collected_at',
+	ELSIF collected_at < make_timestamptz(COALESCE(p.birth_year, 1900), 1, 1, 0, 0, 0, '+14') THEN
+		errs := errs || bb_refusal('BB400', 'date-out-of-range', 'collected_at',
 			CASE WHEN p.birth_year IS NULL THEN 'must not be before 1900'
 			     ELSE format('%s is before the birth year of participant %s (%s)',
 					 bb_rfc3339(collected_at), p.code, p.birth_year) END,
-			jsonb_build_object('participant', p.code, 'birth_year', p.birth_year));
+			jsonb_strip_nulls(jsonb_build_object('participant', p.code, 'birth_year', p.birth_year)));
+	END IF;
+	IF jsonb_array_length(errs) > 0 THEN
+		PERFORM bb_fail_each(errs);
 	END IF;
 	timepoint := bb_timepoint(timepoint);
 	SELECT id, serial INTO new_id, new_serial FROM bb_new_specimen_id();

@@ -334,6 +334,40 @@ audit_every_bad_field(struct tenv *t)
 	       "  with no custody event written");
 }
 
+/*
+ * A registration typed in a hurry: a participant code with a slipped digit,
+ * a type that is not one, a collection date a year ahead. All three are
+ * named at once; nothing is registered.
+ */
+static void
+registration_every_slip(struct tenv *t)
+{
+	struct resp r;
+	long specimens = sql_int(t, "SELECT count(*) FROM specimens");
+
+	api(t, "POST", "/api/v1/specimens", t->admin_token,
+	    "{\"participant\":{\"study\":\"MASC\",\"code\":\"P0001\"},\"type\":\"serun\","
+	    "\"timepoint\":\"baseline\",\"collected_at\":\"2099-03-01T09:30:00Z\"}",
+	    &r);
+	ok(is_problem(&r, 400), "a registration with three slips: 400");
+	is_int(errs_count(&r), 3, "  naming all three");
+	is_str(errs_field(&r, 0), "participant.code", "  the participant");
+	is_str(errs_field(&r, 1), "type", "  the type");
+	is_str(errs_field(&r, 2), "collected_at", "  the date");
+	resp_free(&r);
+	is_int(sql_int(t, "SELECT count(*) FROM specimens"), specimens,
+	       "  and nothing is registered");
+
+	api(t, "POST", "/api/v1/specimens", t->admin_token,
+	    "{\"participant\":{\"study\":\"MASC\",\"code\":\"P0001\"},\"type\":\"serum\","
+	    "\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T09:30:00Z\"}",
+	    &r);
+	ok(is_problem(&r, 400), "one slip alone: 400");
+	is_str(jstr(&r, "code"), "unknown-participant", "  with its own code");
+	is_str(jstr(&r, "participant"), "P0001", "  and its facts as members, as ever");
+	resp_free(&r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -347,6 +381,7 @@ main(int argc, char **argv)
 	not_found_and_status(&t);
 	postgres_own(&t);
 	audit_every_bad_field(&t);
+	registration_every_slip(&t);
 	tenv_teardown(&t);
 	return tap_done();
 }
