@@ -39,7 +39,8 @@
 #define PGBOUNCER "/usr/sbin/pgbouncer"
 #define NGINX     "/usr/sbin/nginx"
 
-enum { POOL_SIZE = 10, DAEMON_THREADS = 4 };
+/* A daemon's connections: its workers, its long-work threads, its LISTEN. */
+enum { DAEMON_THREADS = 4, DAEMON_LONG = 1, POOL_SIZE = 2 * (DAEMON_THREADS + DAEMON_LONG + 1) };
 
 static char tmpdir[64];
 
@@ -249,10 +250,11 @@ static int
 daemon_via_pgbouncer(struct tenv *t, struct daemon *d)
 {
 	char direct[sizeof(t->conninfo)];
-	char threads[32];
-	const char *extra[] = { threads, NULL };
+	char threads[32], long_workers[32];
+	const char *extra[] = { threads, long_workers, NULL };
 
 	snprintf(threads, sizeof(threads), "--threads=%d", DAEMON_THREADS);
+	snprintf(long_workers, sizeof(long_workers), "--long-workers=%d", DAEMON_LONG);
 	memcpy(direct, t->conninfo, sizeof(direct));
 	snprintf(t->conninfo, sizeof(t->conninfo), "%s", pgb_conninfo);
 	int rc = daemon_start(t, d, extra);
@@ -580,17 +582,23 @@ main(int argc, char **argv)
 	storm_run(&t, t.d.url, d2.url, "over two daemons through PgBouncer");
 	check_invariants(&t, "after the storm through PgBouncer");
 
-	/* The pool: 2 daemons x (4 workers + 1 listener) = 10 = default_pool_size. */
+	/*
+	 * The pool: 2 daemons x (4 workers + 1 long-work thread + 1 listener) =
+	 * 12 = default_pool_size. A daemon connects its slots on first use, so
+	 * after the storm each has at least its workers' and its listener's.
+	 */
 	struct pool p = show_pools(t.dbname);
 	ok(p.found && strcmp(p.mode, "session") == 0, "SHOW POOLS: the database's pool, mode %s",
 	   p.mode);
-	is_int(p.cl_active, 2 * (DAEMON_THREADS + 1),
-	       "SHOW POOLS: 10 client connections from the daemons (2 x (4 workers + 1 listener))");
-	is_int(p.sv_active, POOL_SIZE,
-	       "SHOW POOLS: each bound to one of the 10 server connections");
+	ok(p.cl_active >= 2 * (DAEMON_THREADS + 1) && p.cl_active <= POOL_SIZE,
+	   "SHOW POOLS: %d client connections from the daemons (10 to 12: 2 x (4 workers + 1 "
+	   "listener), and the long-work slots used)",
+	   p.cl_active);
+	is_int(p.sv_active, p.cl_active,
+	       "SHOW POOLS: each bound to a server connection of its own");
 	is_int(p.cl_waiting, 0, "SHOW POOLS: no client waiting");
 	long n = backends(&t, pids, sizeof(pids));
-	is_int(n, POOL_SIZE, "PostgreSQL sees exactly the pool's 10 connections of biobank_daemon");
+	is_int(n, p.sv_active, "PostgreSQL sees exactly the pool's connections of biobank_daemon");
 	is_int(count_sql(&t, "SELECT count(*) FROM pg_stat_activity WHERE datname ="
 	                     " current_database() AND query = 'LISTEN bb_auth'"),
 	       2, "both daemons' LISTEN connections go through PgBouncer");
@@ -630,15 +638,30 @@ main(int argc, char **argv)
 	is_int(count_sql(&t, "SELECT count(*) FROM tokens WHERE revoked_at IS NOT NULL"), 1,
 	       "the database holds one revoked token");
 
-	/* An eleventh client waits for a server connection instead of reaching PostgreSQL. */
+	/*
+	 * The daemons use the long-work slots only when long work needs them:
+	 * clients of our own take the pool's last server connections, so that it
+	 * is full, and the pool's backends are what PostgreSQL sees now.
+	 */
+	PGconn *fillers[POOL_SIZE] = { 0 };
+	int nfill = 0;
+	for (p = show_pools(t.dbname); p.sv_active + nfill < POOL_SIZE; nfill++) {
+		fillers[nfill] = PQconnectdb(pgb_conninfo);
+		PQclear(PQexec(fillers[nfill], "SELECT 1"));
+	}
+	n = backends(&t, pids, sizeof(pids));
+	is_int(n, POOL_SIZE, "the pool is full: %d server connections (%d of them ours)", POOL_SIZE,
+	       nfill);
+
+	/* One client more waits for a server connection instead of reaching PostgreSQL. */
 	struct extra_client x = { 0 };
 	pthread_create(&x.th, NULL, extra_client_run, &x);
 	for (double tw = now_s(); now_s() - tw < 60 && (p = show_pools(t.dbname)).cl_waiting == 0;)
 		sleep_ms(30);
-	is_int(p.cl_waiting, 1, "SHOW POOLS: an eleventh client waits (the pool is full)");
-	is_int(p.sv_active, POOL_SIZE, "SHOW POOLS: still 10 server connections");
+	is_int(p.cl_waiting, 1, "SHOW POOLS: one client more waits (the pool is full)");
+	is_int(p.sv_active, POOL_SIZE, "SHOW POOLS: still %d server connections", POOL_SIZE);
 	is_int(backends(&t, pids_after, sizeof(pids_after)), POOL_SIZE,
-	       "PostgreSQL still sees 10 connections of biobank_daemon");
+	       "PostgreSQL still sees %d connections", POOL_SIZE);
 
 	/* nginx, where installed: it also stops daemon 2; else daemon 2 just stops. */
 	if (access(NGINX, X_OK) == 0) {
@@ -673,10 +696,12 @@ main(int argc, char **argv)
 		   n);
 		p = show_pools(t.dbname);
 		ok(p.sv_active + p.sv_idle + p.sv_used <= POOL_SIZE,
-		   "SHOW POOLS: at most 10 server connections (%d active, %d idle, %d used)",
-		   p.sv_active, p.sv_idle, p.sv_used);
+		   "SHOW POOLS: at most %d server connections (%d active, %d idle, %d used)",
+		   POOL_SIZE, p.sv_active, p.sv_idle, p.sv_used);
 		is_int(daemon_stop(&d3), 0, "the third daemon stops cleanly");
 	}
+	for (int i = 0; i < nfill; i++)
+		PQfinish(fillers[i]);
 	check_invariants(&t, "at the end");
 	if (ngx.pid > 0)
 		is_int(proc_stop(&ngx, SIGQUIT), 0, "nginx stops");
