@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define BB_VERSION "0.1.0"
 
@@ -92,6 +93,9 @@ void bb_arena_free(struct bb_arena *a);
 
 /* Text helpers. */
 bool bb_utf8_valid(const char *s, size_t len);
+
+/* The CLOCK_REALTIME instant ms milliseconds from now, as pthread_cond_timedwait wants it. */
+struct timespec bb_deadline_after_ms(long long ms);
 void bb_hex_encode(char *out, const unsigned char *in, size_t n); /* out: 2n+1 bytes */
 /* The value of one hexadecimal digit (either case), or -1. */
 int bb_hex_value(char c);

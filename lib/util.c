@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const err_names[BB_ERR__MAX] = {
 	[BB_OK] = "success",
@@ -187,6 +188,21 @@ bb_read_file(const char *path, char **out, size_t *len)
 		*len = b.len;
 	*out = bb_buf_steal(&b);
 	return BB_OK;
+}
+
+struct timespec
+bb_deadline_after_ms(long long ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += (time_t)(ms / 1000);
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
 }
 
 /* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF. */

@@ -312,16 +312,9 @@ conns_refused(struct conns *t, int fd)
 bool
 conns_wait_room(struct conns *t, int timeout_ms)
 {
-	struct timespec until;
+	struct timespec until = bb_deadline_after_ms(timeout_ms);
 	bool room;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&t->lock);
 	while (!t->stopping && !has_room(t) &&
 	       pthread_cond_timedwait(&t->room, &t->lock, &until) == 0)

@@ -54,17 +54,10 @@ watch_main(void *arg)
 	pthread_mutex_lock(&w->lock);
 	while (!w->disarmed) {
 		long long left = w->deadline_ms - stop_now_ms();
-		struct timespec until;
 
 		if (left <= 0)
 			stop_abandon(w->s);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += left / 1000;
-		until.tv_nsec += (left % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		struct timespec until = bb_deadline_after_ms(left);
 		pthread_cond_timedwait(&w->cond, &w->lock, &until);
 	}
 	pthread_mutex_unlock(&w->lock);

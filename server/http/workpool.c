@@ -237,16 +237,7 @@ workpool_wait_idle(struct workpool *p, long long deadline_ms)
 
 	pthread_mutex_lock(&p->lock);
 	while (p->busy > 0 && now_ms() < deadline_ms) {
-		long long left = deadline_ms - now_ms();
-		struct timespec until;
-
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += left / 1000;
-		until.tv_nsec += (left % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		struct timespec until = bb_deadline_after_ms(deadline_ms - now_ms());
 		pthread_cond_timedwait(&p->idle, &p->lock, &until);
 	}
 	idle = p->busy == 0;
