@@ -336,6 +336,23 @@ migrate_run(const char *conninfo, FILE *out, FILE *err)
 	if (db_connect(conninfo, NULL, &c) != BB_OK)
 		return 1;
 	PGconn *pg = db_pgconn(c);
+	/*
+	 * The ledger's canonical bytes are UTF-8 and every client speaks UTF-8
+	 * (db.c forces client_encoding). A database in another encoding cannot
+	 * store what the bench types (a check mark in LATIN1), and version 1 of
+	 * the bytes counted its lengths in that encoding: refuse it before
+	 * anything is created in it.
+	 */
+	const char *enc = PQparameterStatus(pg, "server_encoding");
+	if (enc == NULL || strcmp(enc, "UTF8") != 0) {
+		fprintf(err,
+		        "biobankd: migrate: the database %s is encoded in %s; biobankd needs UTF8."
+		        " Create it with ENCODING 'UTF8' (createdb -E UTF8 -T template0) and move"
+		        " any data into it with pg_dump and pg_restore (docs/operations.md)\n",
+		        PQdb(pg), enc ? enc : "an unknown encoding");
+		db_disconnect(c);
+		return 1;
+	}
 	/* Quiet the NOTICEs of IF NOT EXISTS on every run. */
 	if (!exec_ok(pg, "SET client_min_messages = warning", err)) {
 		db_disconnect(c);

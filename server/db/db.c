@@ -105,14 +105,21 @@ prepare_all(struct db_conn *c)
 	return BB_OK;
 }
 
-/* Our keywords come first so that the caller's conninfo overrides them. */
+/*
+ * Our defaults come before dbname (the caller's conninfo, expanded) so that
+ * it overrides them; client_encoding comes after it so that nothing does:
+ * every byte the daemon and its commands send or read is UTF-8 (the ledger
+ * hashes UTF-8, and JSON is UTF-8), whatever PGCLIENTENCODING or the
+ * conninfo say.
+ */
 static PGconn *
 connect_pg(const char *conninfo)
 {
-	const char *keys[] = { "connect_timeout", "application_name", "options",
-		               "keepalives_idle", "dbname",           NULL };
+	const char *keys[] = { "connect_timeout", "application_name", "options", "keepalives_idle",
+		               "dbname",          "client_encoding",  NULL };
 	const char *vals[] = {
-		"3", "biobankd", "-c statement_timeout=60000", "30", conninfo ? conninfo : "", NULL
+		"3",    "biobankd", "-c statement_timeout=60000", "30", conninfo ? conninfo : "",
+		"UTF8", NULL
 	};
 
 	return PQconnectdbParams(keys, vals, 1);

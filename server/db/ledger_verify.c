@@ -14,7 +14,7 @@ const struct db_stmt db_ledger_statements[] = {
 	  "       (extract(epoch FROM e.at) * 1000000)::bigint, e.actor, e.from_box, e.from_pos,"
 	  "       e.to_box, e.to_pos, e.reason, e.details::text, encode(e.prev_hash, 'hex'),"
 	  "       encode(e.hash, 'hex'), s.status, b.barcode, bb_position_name(s.pos_row, "
-	  "s.pos_col)"
+	  "s.pos_col), e.format"
 	  "  FROM specimens s LEFT JOIN boxes b ON b.id = s.box_id"
 	  "  LEFT JOIN events e ON e.specimen_id = s.id"
 	  " ORDER BY s.id, e.seq" },
@@ -40,6 +40,7 @@ enum {
 	COL_STATUS, /* the specimens row as it stands, to compare with the replay */
 	COL_BOX,
 	COL_POS,
+	COL_FORMAT, /* the canonical bytes its hash was made with */
 };
 
 /* One event as read, with its own copies of the text (rows are streamed one at a time). */
@@ -120,7 +121,14 @@ check_chain(const struct chain *ch, struct ledger_report *rep)
 			bad(rep, ch, want, "missing", detail);
 			return;
 		}
-		bb_event_digest(&r->ev, d);
+		if (bb_event_digest(&r->ev, d) != 0) {
+			snprintf(detail, sizeof(detail),
+			         "the event claims a format of its canonical bytes that does not "
+			         "exist (%d)",
+			         r->ev.format);
+			bad(rep, ch, r->ev.seq, "changed", detail);
+			return;
+		}
 		if (memcmp(d, r->hash, BB_HASH_LEN) != 0) {
 			bool moved = later_has(ch, i, r->ev.prev_hash);
 			bad(rep, ch, r->ev.seq, moved ? "reordered" : "changed",
@@ -246,6 +254,7 @@ add_row(struct chain *ch, PGresult *res)
 	struct bb_arena *a = &r->mem;
 	r->ev.specimen_id = ch->id;
 	r->ev.seq = atoi(PQgetvalue(res, 0, COL_SEQ));
+	r->ev.format = atoi(PQgetvalue(res, 0, COL_FORMAT));
 	r->ev.type = copy(a, res, COL_TYPE);
 	r->ev.at_us = strtoll(PQgetvalue(res, 0, COL_AT), NULL, 10);
 	r->ev.actor = copy(a, res, COL_ACTOR);

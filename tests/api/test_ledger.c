@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char ids[4][16];
+static char ids[5][16];
 
 static void
 history(struct tenv *t, const char *id)
 {
 	static const char *const actions[] = { "store", "checkout", "return", "move" };
 	static int slot;
-	char pos[8], body[160], path[96];
+	char pos[8], body[160], path[128];
 
 	for (size_t i = 0; i < 4; i++) {
 		struct resp r;
@@ -127,6 +127,44 @@ main(int argc, char **argv)
 	free(out);
 
 	/*
+	 * Text beyond ASCII whatever encoding a client asks for (issue 15): the
+	 * daemon and verify-ledger force UTF8 on their connections, so
+	 * PGCLIENTENCODING=LATIN1 in their environment neither garbles what is
+	 * stored nor makes an untouched event verify as changed.
+	 */
+	static const char reason[] = "f\xc3\xbcr die Probe \xe2\x80\xa6 \xe2\x9c\x93";
+	struct daemon latin = { 0 };
+	setenv("PGCLIENTENCODING", "LATIN1", 1);
+	int started = daemon_start(&t, &latin, NULL);
+	unsetenv("PGCLIENTENCODING");
+	ok(started == 0, "a daemon started with PGCLIENTENCODING=LATIN1");
+	if (!world_register(&t, "MASC", "P001", "serum", ids[4]))
+		return tap_done();
+	char body[160], path[96];
+	struct resp cr;
+	snprintf(body, sizeof(body), "{\"box\":\"BOX-B\",\"position\":\"I9\",\"reason\":\"%s\"}",
+	         reason);
+	snprintf(path, sizeof(path), "/api/v1/specimens/%s/store", ids[4]);
+	http(latin.url, "POST", path, t.admin_token, NULL, body, strlen(body), &cr);
+	is_int(cr.status, 200, "  stores a tube with a reason in German and a check mark");
+	resp_free(&cr);
+	snprintf(sql, sizeof(sql), "SELECT reason FROM events WHERE specimen_id = '%s' AND seq = 2",
+	         ids[4]);
+	char *stored = sql_value(&t, sql, &ok_sql);
+	is_str(stored, reason, "  the reason is stored as it was sent");
+	free(stored);
+	daemon_stop(&latin);
+	char dburl[600];
+	snprintf(dburl, sizeof(dburl), "BIOBANK_DATABASE_URL=%s", t.conninfo);
+	const char *latin_env[] = { dburl, "PGCLIENTENCODING=LATIN1", NULL };
+	const char *verify_argv[] = { t.biobankd, "verify-ledger", NULL };
+	is_int(run_cmd(verify_argv, latin_env, NULL, &out), 0,
+	       "verify-ledger with PGCLIENTENCODING=LATIN1 finds the ledger untouched");
+	if (out && strstr(out, "ledger OK") == NULL)
+		tap_diag("%s", out);
+	free(out);
+
+	/*
 	 * The scan reads the whole ledger in one statement: the per-statement
 	 * timeout must not cut it. A row-security policy on specimens (the
 	 * daemon's role is not the owner, so it applies) makes every scan of the
@@ -202,6 +240,26 @@ main(int argc, char **argv)
 	         "UPDATE events SET reason = 'assay' WHERE specimen_id = '%s' AND seq = 3", ids[1]);
 	tamper(&t, sql);
 	is_int(verify(&t, &out), 0, "restoring the text makes it verify again");
+	free(out);
+
+	/*
+	 * NULL is not the empty string (issue 15): version 1 of the canonical
+	 * bytes wrote both as "0:;", so this change verified. Events written
+	 * now are version 2, which tells them apart.
+	 */
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM events WHERE specimen_id = '%s' AND seq = 1"
+	         " AND reason IS NULL AND format = 2",
+	         ids[4]);
+	is_int(sql_int(&t, sql), 1, "a new event is of format 2, and this one has no reason");
+	snprintf(sql, sizeof(sql),
+	         "UPDATE events SET reason = '' WHERE specimen_id = '%s' AND seq = 1", ids[4]);
+	ok(tamper(&t, sql), "a superuser gives it an empty reason instead of none");
+	expect_caught(&t, "NULL changed to ''", ids[4], 1, "changed");
+	snprintf(sql, sizeof(sql),
+	         "UPDATE events SET reason = NULL WHERE specimen_id = '%s' AND seq = 1", ids[4]);
+	tamper(&t, sql);
+	is_int(verify(&t, &out), 0, "back to none, it verifies again");
 	free(out);
 
 	/* (b) an event deleted from the middle of a chain */

@@ -194,6 +194,34 @@ main(int argc, char **argv)
 	snprintf(sql, sizeof(sql), "DROP DATABASE %s_2 WITH (FORCE)", t.dbname);
 	super_sql(admin, sql);
 
+	/*
+	 * A LATIN1 database (issue 15): PostgreSQL counted a field's length in
+	 * LATIN1 bytes and hashed its UTF-8 bytes, so an untouched event with
+	 * "für" in its reason verified as changed. Migrate refuses such a
+	 * database before it creates anything in it, and says what to do.
+	 */
+	snprintf(sql, sizeof(sql),
+	         "CREATE DATABASE %s_latin1 OWNER biobank ENCODING 'LATIN1' LC_COLLATE 'C'"
+	         " LC_CTYPE 'C' TEMPLATE template0",
+	         t.dbname);
+	ok(super_sql(admin, sql), "a database in LATIN1");
+	char latin1[600], latin1_super[600];
+	snprintf(latin1, sizeof(latin1), "%s dbname=%s_latin1 user=biobank", pg, t.dbname);
+	snprintf(latin1_super, sizeof(latin1_super), "%s dbname=%s_latin1", pg, t.dbname);
+	is_int(migrate(&t, latin1, &out), 1, "migrate refuses a database that is not UTF8");
+	ok(out != NULL && strstr(out, "LATIN1") != NULL && strstr(out, "UTF8") != NULL,
+	   "  naming its encoding and the one it needs (%s)", out ? strtok(out, "\n") : "");
+	free(out);
+	c = PQconnectdb(latin1_super);
+	r = PQexec(c, "SELECT count(*) FROM pg_class c JOIN pg_namespace n"
+	              " ON n.oid = c.relnamespace WHERE n.nspname = 'public'");
+	ok(PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "0") == 0,
+	   "  and creates nothing in it");
+	PQclear(r);
+	PQfinish(c);
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s_latin1 WITH (FORCE)", t.dbname);
+	super_sql(admin, sql);
+
 	/* A database that cannot be reached: a clear error, exit 1. */
 	is_int(migrate(&t, "host=/nonexistent port=1 dbname=x connect_timeout=2", &out), 1,
 	       "migrate without a database exits 1");
