@@ -4,6 +4,7 @@
 #include "api/printers.h"
 #include "cmd/config.h"
 #include "cmd/migrate.h"
+#include "cmd/sequencer.h"
 #include "db/accounts.h"
 #include "db/ledger_verify.h"
 #include "db/purge.h"
@@ -117,7 +118,12 @@ cmd_serve(int argc, char **argv)
 	struct purge *purge = purge_start(&ps);
 	if (purge == NULL)
 		fatal("cannot start the purge thread");
+	const struct sequencer_opts seq_opts = { .conninfo = cfg.database_url };
+	struct sequencer *seq = sequencer_start(&seq_opts);
+	if (seq == NULL)
+		fatal("cannot start the ledger sequencer");
 	rc = srv_run(&s);
+	sequencer_stop(seq);
 	purge_stop(purge);
 	auth_listener_stop(&s);
 	metrics_free(s.metrics);

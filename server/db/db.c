@@ -492,20 +492,32 @@ db_txn_implicit(struct db_conn *c, db_txn_fn fn, void *arg)
 }
 
 enum bb_err
-db_connect(const char *conninfo, const struct db_stmt *const *sets, struct db_conn **out)
+db_connect_quiet(const char *conninfo, const struct db_stmt *const *sets, struct db_conn **out,
+                 char *why, size_t why_len)
 {
 	struct db_conn *c = bb_calloc(1, sizeof(*c));
 	c->sets = sets;
 	enum bb_err err = conn_open(c, conninfo);
 
 	if (err != BB_OK) {
-		fprintf(stderr, "biobankd: cannot connect to the database: %s\n", c->message);
+		snprintf(why, why_len, "%s", c->message);
 		diag_clear(&c->diag);
 		free(c);
 		return err;
 	}
 	*out = c;
 	return BB_OK;
+}
+
+enum bb_err
+db_connect(const char *conninfo, const struct db_stmt *const *sets, struct db_conn **out)
+{
+	char why[512];
+	enum bb_err err = db_connect_quiet(conninfo, sets, out, why, sizeof(why));
+
+	if (err != BB_OK)
+		fprintf(stderr, "biobankd: cannot connect to the database: %s\n", why);
+	return err;
 }
 
 void

@@ -118,6 +118,10 @@ char *db_array_literal(struct bb_arena *a, const char *const *items, size_t n);
  * db_pool_open's; NULL: nothing prepared, not even the transaction runner's. */
 enum bb_err db_connect(const char *conninfo, const struct db_stmt *const *sets,
                        struct db_conn **out);
+/* The same without a word on standard error, for a thread that retries: why it failed is
+ * copied into why. */
+enum bb_err db_connect_quiet(const char *conninfo, const struct db_stmt *const *sets,
+                             struct db_conn **out, char *why, size_t why_len);
 void db_disconnect(struct db_conn *c);
 PGconn *db_pgconn(struct db_conn *c);
 

@@ -8,8 +8,9 @@
  *     2xx, every chain verifies.
  *   - A token revoked through daemon 1 stops working on daemon 2 at once
  *     (its LISTEN connection works through a session pool).
- *   - SHOW POOLS: the daemons' 2 × (4 workers + 1 listener) connections are
- *     the pool's ten server connections; an eleventh client waits instead of
+ *   - SHOW POOLS: the daemons' 2 × (4 workers + 1 long-work thread + 1
+ *     listener + 1 ledger sequencer) connections fill the pool's fourteen
+ *     server connections; one client more waits instead of
  *     reaching PostgreSQL, and takes over a stopped daemon's connection; a
  *     daemon started later reuses the same PostgreSQL backends (DISCARD ALL
  *     cleared the old prepared statements: it prepares its own).
@@ -39,8 +40,8 @@
 #define PGBOUNCER "/usr/sbin/pgbouncer"
 #define NGINX     "/usr/sbin/nginx"
 
-/* A daemon's connections: its workers, its long-work threads, its LISTEN. */
-enum { DAEMON_THREADS = 4, DAEMON_LONG = 1, POOL_SIZE = 2 * (DAEMON_THREADS + DAEMON_LONG + 1) };
+/* A daemon's connections: its workers, its long-work threads, its LISTEN, its ledger sequencer. */
+enum { DAEMON_THREADS = 4, DAEMON_LONG = 1, POOL_SIZE = 2 * (DAEMON_THREADS + DAEMON_LONG + 2) };
 
 static char tmpdir[64];
 
@@ -297,7 +298,7 @@ pids_within(const char *sub, const char *of)
 	return true;
 }
 
-/* An eleventh client of the full pool: connects as the daemons do and asks
+/* One client more than the full pool: connects as the daemons do and asks
  * which backend serves it. */
 static double d2_stopped_at;
 
@@ -583,16 +584,17 @@ main(int argc, char **argv)
 	check_invariants(&t, "after the storm through PgBouncer");
 
 	/*
-	 * The pool: 2 daemons x (4 workers + 1 long-work thread + 1 listener) =
-	 * 12 = default_pool_size. A daemon connects its slots on first use, so
-	 * after the storm each has at least its workers' and its listener's.
+	 * The pool: 2 daemons x (4 workers + 1 long-work thread + 1 listener + 1
+	 * ledger sequencer) = 14 = default_pool_size. A daemon connects its slots
+	 * on first use, so after the storm each has at least its workers', its
+	 * listener's and its sequencer's.
 	 */
 	struct pool p = show_pools(t.dbname);
 	ok(p.found && strcmp(p.mode, "session") == 0, "SHOW POOLS: the database's pool, mode %s",
 	   p.mode);
-	ok(p.cl_active >= 2 * (DAEMON_THREADS + 1) && p.cl_active <= POOL_SIZE,
-	   "SHOW POOLS: %d client connections from the daemons (10 to 12: 2 x (4 workers + 1 "
-	   "listener), and the long-work slots used)",
+	ok(p.cl_active >= 2 * (DAEMON_THREADS + 2) && p.cl_active <= POOL_SIZE,
+	   "SHOW POOLS: %d client connections from the daemons (12 to 14: 2 x (4 workers + 1 "
+	   "listener + 1 ledger sequencer), and the long-work slots used)",
 	   p.cl_active);
 	is_int(p.sv_active, p.cl_active,
 	       "SHOW POOLS: each bound to a server connection of its own");

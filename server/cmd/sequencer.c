@@ -1,0 +1,142 @@
+/* sequencer.c — one thread per daemon; the one holding the lock sequences the log. */
+#include "cmd/sequencer.h"
+
+#include "db/tlog.h"
+#include "http/log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+enum {
+	BATCH = 1000,     /* events per statement */
+	POLL_MS = 100,    /* the queue is looked at this often when it was empty */
+	STANDBY_MS = 500, /* a standby tries to take the lead this often */
+	RETRY_MS = 1000,  /* after a database error */
+};
+
+struct sequencer {
+	struct sequencer_opts o;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stopping;
+};
+
+static const struct db_stmt *const sets[] = { db_tlog_statements, NULL };
+
+/* Sleep ms, or less when asked to stop; true when stopping. */
+static bool
+pause_ms(struct sequencer *q, int ms)
+{
+	struct timespec until;
+	bool stop;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	until.tv_sec += ms / 1000 + until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&q->lock);
+	while (!q->stopping && pthread_cond_timedwait(&q->wake, &q->lock, &until) == 0)
+		;
+	stop = q->stopping;
+	pthread_mutex_unlock(&q->lock);
+	return stop;
+}
+
+static bool
+stopping(struct sequencer *q)
+{
+	pthread_mutex_lock(&q->lock);
+	bool stop = q->stopping;
+	pthread_mutex_unlock(&q->lock);
+	return stop;
+}
+
+static void *
+run(void *arg)
+{
+	struct sequencer *q = arg;
+	struct db_conn *c = NULL;
+	struct tlog_seq st = { 0 };
+	bool leading = false, unreachable = false;
+	char why[512];
+
+	while (!stopping(q)) {
+		if (c == NULL) {
+			if (db_connect_quiet(q->o.conninfo, sets, &c, why, sizeof(why)) != BB_OK) {
+				if (!unreachable)
+					log_warnx("ledger sequencer: cannot reach the database: %s",
+					          why);
+				unreachable = true;
+				pause_ms(q, RETRY_MS);
+				continue;
+			}
+			unreachable = false;
+			leading = false;
+		}
+		enum bb_err err = BB_OK;
+		int taken = 0;
+		if (!leading) {
+			err = tlog_try_lead(c, &leading);
+			if (err == BB_OK && !leading) {
+				pause_ms(q, STANDBY_MS);
+				continue;
+			}
+			if (err == BB_OK) {
+				log_info("ledger sequencer: this daemon sequences the log");
+				st.loaded = false;
+			}
+		}
+		if (err == BB_OK)
+			err = tlog_sequence(c, &st, BATCH, &taken);
+		if (err != BB_OK) {
+			log_warnx("ledger sequencer: %s: %s", bb_strerror(err),
+			          db_error_message(c));
+			if (db_pgconn(c) == NULL) {
+				/* The connection, and the lead with it, is gone. */
+				db_disconnect(c);
+				c = NULL;
+				leading = false;
+			}
+			pause_ms(q, RETRY_MS);
+			continue;
+		}
+		if (taken < BATCH)
+			pause_ms(q, POLL_MS);
+	}
+	db_disconnect(c);
+	return NULL;
+}
+
+struct sequencer *
+sequencer_start(const struct sequencer_opts *o)
+{
+	struct sequencer *q = bb_calloc(1, sizeof(*q));
+
+	q->o = *o;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->wake, NULL);
+	if (pthread_create(&q->thread, NULL, run, q) != 0) {
+		pthread_mutex_destroy(&q->lock);
+		pthread_cond_destroy(&q->wake);
+		free(q);
+		return NULL;
+	}
+	return q;
+}
+
+void
+sequencer_stop(struct sequencer *q)
+{
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->lock);
+	q->stopping = true;
+	pthread_cond_signal(&q->wake);
+	pthread_mutex_unlock(&q->lock);
+	pthread_join(q->thread, NULL);
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->wake);
+	free(q);
+}

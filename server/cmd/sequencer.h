@@ -1,0 +1,22 @@
+/*
+ * sequencer.h — the transparency log's sequencer: a thread in every
+ * biobankd serve, of which one at a time leads (a PostgreSQL advisory lock
+ * on its own connection) and takes the queued custody events into the log
+ * (db/tlog.c); the others stand by and take over when the leader's
+ * connection ends (its daemon stopped or died). Writers never wait for it.
+ */
+#ifndef SRV_SEQUENCER_H
+#define SRV_SEQUENCER_H
+
+struct sequencer;
+
+struct sequencer_opts {
+	const char *conninfo; /* must outlive the sequencer */
+};
+
+/* Start the thread (after srv_block_signals: it must not take signals). NULL when it cannot. */
+struct sequencer *sequencer_start(const struct sequencer_opts *o);
+/* Stop it and wait for it; its connection closes, giving the lead away. */
+void sequencer_stop(struct sequencer *q);
+
+#endif
