@@ -40,3 +40,30 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_log_append(bigint, text[], integer[], bigint[], smallint[], bigint[], text[], boolean)
 	IS 'Appends one batch of the sequencer to the transparency log; refuses one that does not start at the log''s end.';
+
+/*
+ * Keep a checkpoint the daemon signed (server/db/checkpoint.c), which
+ * checked it against the previous one first. Checkpoints are kept in the
+ * order of their sizes: one not larger than a checkpoint already kept (made
+ * at the same moment by another daemon or `biobankd checkpoint`) is not
+ * kept, and NULL is returned; else its id.
+ */
+CREATE OR REPLACE FUNCTION bb_log_checkpoint_add(cp_size bigint, cp_root text, cp_note text)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	made bigint;
+BEGIN
+	-- One maker at a time, so that the check and the insert hold together.
+	PERFORM 1 FROM log_state FOR UPDATE;
+	IF cp_size > (SELECT size FROM log_state) THEN
+		RAISE EXCEPTION 'checkpoint of % entries, the log holds fewer', cp_size USING ERRCODE = 'BB409';
+	END IF;
+	IF EXISTS (SELECT 1 FROM log_checkpoints WHERE size >= cp_size) THEN
+		RETURN NULL;
+	END IF;
+	INSERT INTO log_checkpoints (size, root, note) VALUES (cp_size, decode(cp_root, 'hex'), cp_note)
+	RETURNING id INTO made;
+	RETURN made;
+END $$;
+COMMENT ON FUNCTION bb_log_checkpoint_add(bigint, text, text)
+	IS 'Keeps a signed checkpoint of the transparency log; NULL when one as large is kept already.';

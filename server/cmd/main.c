@@ -3,11 +3,14 @@
 #include "api/api.h"
 #include "api/printers.h"
 #include "cmd/config.h"
+#include "cmd/ledger_keys.h"
 #include "cmd/migrate.h"
 #include "cmd/sequencer.h"
 #include "db/accounts.h"
+#include "db/checkpoint.h"
 #include "db/ledger_verify.h"
 #include "db/purge.h"
+#include "db/tlog.h"
 #include "http/auth.h"
 #include "http/bind.h"
 #include "http/idempotency.h"
@@ -26,6 +29,8 @@
 /* What the commands that reach the database outside the pool prepare. */
 static const struct db_stmt *const accounts_sets[] = { db_accounts_statements, NULL };
 static const struct db_stmt *const ledger_sets[] = { db_ledger_statements, NULL };
+static const struct db_stmt *const checkpoint_sets[] = { db_tlog_statements,
+	                                                 db_checkpoint_statements, NULL };
 
 static void
 usage(FILE *out)
@@ -37,6 +42,8 @@ usage(FILE *out)
 	        "       biobankd user passwd NAME\n"
 	        "       biobankd user unlock NAME\n"
 	        "       biobankd verify-ledger [option ...]\n"
+	        "       biobankd keygen --out DIR [--origin NAME]\n"
+	        "       biobankd checkpoint [option ...]\n"
 	        "       biobankd config [option ...]\n"
 	        "       biobankd --help | --version\n"
 	        "\n"
@@ -54,6 +61,11 @@ load_config(struct srv_config *cfg, int argc, char **argv, int *rest)
 
 	problems += srv_printers_parse(cfg->printers, &printers, stderr);
 	srv_printers_free(printers);
+	struct note_key key;
+	if (cfg->ledger_key != NULL) {
+		problems += ledger_key_load(cfg->ledger_key, &key, stderr) != 0;
+		sodium_memzero(&key, sizeof(key));
+	}
 
 	if (problems > 0) {
 		fprintf(stderr, "biobankd: %d configuration problem%s; see biobankd --help\n",
@@ -89,6 +101,10 @@ cmd_serve(int argc, char **argv)
 	struct srv_printers *printers = NULL;
 	srv_printers_parse(cfg.printers, &printers, stderr); /* checked by load_config() */
 	s.printers = printers;
+	struct note_key ledger_key;
+	if (cfg.ledger_key != NULL && ledger_key_load(cfg.ledger_key, &ledger_key, stderr) != 0)
+		fatalx("cannot read the ledger's key"); /* read by load_config a moment ago */
+	s.ledger_key = cfg.ledger_key != NULL ? &ledger_key : NULL;
 	sigset_t sigs;
 	srv_block_signals(&sigs);
 	if (auth_password_hash("no such user", s.dummy_hash) != 0)
@@ -96,6 +112,7 @@ cmd_serve(int argc, char **argv)
 	struct bb_arena startup = { 0 }; /* what the daemon's life needs, made once */
 	const struct db_stmt *const sets[] = {
 		db_accounts_statements,    db_ledger_statements,
+		db_tlog_statements,        ledger_statements,
 		db_idempotency_statements, audits_statements,
 		fhir_statements,           labels_statements,
 		participants_statements,   reports_statements,
@@ -118,7 +135,10 @@ cmd_serve(int argc, char **argv)
 	struct purge *purge = purge_start(&ps);
 	if (purge == NULL)
 		fatal("cannot start the purge thread");
-	const struct sequencer_opts seq_opts = { .conninfo = cfg.database_url };
+	const struct sequencer_opts seq_opts = { .conninfo = cfg.database_url,
+		                                 .key = s.ledger_key,
+		                                 .interval = cfg.checkpoint_interval,
+		                                 .export_dir = cfg.checkpoint_dir };
 	struct sequencer *seq = sequencer_start(&seq_opts);
 	if (seq == NULL)
 		fatal("cannot start the ledger sequencer");
@@ -131,6 +151,7 @@ cmd_serve(int argc, char **argv)
 	db_pool_close(s.pool);
 	bb_arena_free(&startup);
 	srv_printers_free(printers);
+	sodium_memzero(&ledger_key, sizeof(ledger_key));
 	config_free(&cfg);
 	return rc;
 }
@@ -413,6 +434,88 @@ cmd_verify(int argc, char **argv)
 }
 
 static int
+cmd_keygen(int argc, char **argv)
+{
+	const char *dir = NULL, *origin = NULL;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+			dir = argv[++i];
+		} else if (strcmp(argv[i], "--origin") == 0 && i + 1 < argc) {
+			origin = argv[++i];
+		} else {
+			dir = NULL;
+			break;
+		}
+	}
+	if (dir == NULL) {
+		fprintf(stderr, "usage: biobankd keygen --out DIR [--origin NAME]\n");
+		return 2;
+	}
+	return ledger_keygen(dir, origin, stdout, stderr);
+}
+
+static int
+cmd_checkpoint(int argc, char **argv)
+{
+	struct srv_config cfg;
+	struct note_key key;
+	struct checkpoint_made m;
+	struct db_conn *c;
+	int rest, rc;
+
+	if ((rc = load_config(&cfg, argc, argv, &rest)) != 0)
+		return rc;
+	if (rest != argc || cfg.ledger_key == NULL) {
+		fprintf(stderr,
+		        rest != argc ? "biobankd: checkpoint: unexpected argument \"%s\"\n"
+		                     : "biobankd: checkpoint: give ledger_key, the file "
+		                       "of the ledger's signing key%s\n",
+		        rest != argc ? argv[rest] : "");
+		config_free(&cfg);
+		return 2;
+	}
+	rc = 1;
+	if (ledger_key_load(cfg.ledger_key, &key, stderr) == 0 &&
+	    db_connect(cfg.database_url, checkpoint_sets, &c) == BB_OK) {
+		enum bb_err err = checkpoint_make(c, &key, cfg.checkpoint_dir, &m);
+		char root[64];
+		struct bb_buf b64 = { 0 };
+
+		note_base64(m.root, sizeof(m.root), &b64);
+		snprintf(root, sizeof(root), "%s", b64.data ? b64.data : "");
+		bb_buf_free(&b64);
+		if (err == BB_ECONFLICT) {
+			fprintf(stderr, "biobankd: checkpoint: refused: %s\n", m.why);
+		} else if (err != BB_OK) {
+			fprintf(stderr, "biobankd: checkpoint: %s: %s\n", bb_strerror(err),
+			        db_error_message(c));
+			rc = 2;
+		} else if (!m.fresh && m.size == 0) {
+			printf("the log is empty: nothing to sign\n");
+			rc = 0;
+		} else if (!m.fresh) {
+			printf("unchanged: the last checkpoint covers the log (%llu entries, root "
+			       "%s)\n",
+			       (unsigned long long)m.size, root);
+			rc = 0;
+		} else {
+			printf("checkpoint %lld signed: %llu entries, root %s\n", m.id,
+			       (unsigned long long)m.size, root);
+			if (m.exported)
+				printf("written to %s\n", m.file);
+			else if (cfg.checkpoint_dir != NULL)
+				fprintf(stderr, "biobankd: checkpoint: not exported: %s\n", m.why);
+			rc = m.exported || cfg.checkpoint_dir == NULL ? 0 : 1;
+		}
+		db_disconnect(c);
+	}
+	sodium_memzero(&key, sizeof(key));
+	config_free(&cfg);
+	return rc;
+}
+
+static int
 cmd_config(int argc, char **argv)
 {
 	struct srv_config cfg;
@@ -460,6 +563,10 @@ main(int argc, char **argv)
 		return cmd_verify(argc - 2, argv + 2);
 	if (strcmp(cmd, "config") == 0)
 		return cmd_config(argc - 2, argv + 2);
+	if (strcmp(cmd, "keygen") == 0)
+		return cmd_keygen(argc - 2, argv + 2);
+	if (strcmp(cmd, "checkpoint") == 0)
+		return cmd_checkpoint(argc - 2, argv + 2);
 	fprintf(stderr, "biobankd: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return 2;

@@ -1,6 +1,7 @@
 /* sequencer.c — one thread per daemon; the one holding the lock sequences the log. */
 #include "cmd/sequencer.h"
 
+#include "db/checkpoint.h"
 #include "db/tlog.h"
 #include "http/log.h"
 
@@ -23,7 +24,7 @@ struct sequencer {
 	bool stopping;
 };
 
-static const struct db_stmt *const sets[] = { db_tlog_statements, NULL };
+static const struct db_stmt *const sets[] = { db_tlog_statements, db_checkpoint_statements, NULL };
 
 /* Sleep ms, or less when asked to stop; true when stopping. */
 static bool
@@ -53,6 +54,31 @@ stopping(struct sequencer *q)
 	return stop;
 }
 
+static long long
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Sign the log as it stands, when it grew (only the leader does). */
+static void
+checkpoint(struct sequencer *q, struct db_conn *c)
+{
+	struct checkpoint_made m;
+	enum bb_err err = checkpoint_make(c, q->o.key, q->o.export_dir, &m);
+
+	if (err == BB_OK && m.fresh)
+		log_info("ledger: checkpoint %lld signed: %llu entries%s%s", m.id,
+		         (unsigned long long)m.size, m.exported ? ", written to " : "",
+		         m.exported ? m.file : "");
+	else if (err != BB_OK && err != BB_ECONFLICT) /* a conflict is logged where it is found */
+		log_warnx("ledger: cannot make a checkpoint: %s: %s", bb_strerror(err),
+		          db_error_message(c));
+}
+
 static void *
 run(void *arg)
 {
@@ -60,6 +86,7 @@ run(void *arg)
 	struct db_conn *c = NULL;
 	struct tlog_seq st = { 0 };
 	bool leading = false, unreachable = false;
+	long long next_checkpoint = 0;
 	char why[512];
 
 	while (!stopping(q)) {
@@ -86,6 +113,7 @@ run(void *arg)
 			if (err == BB_OK) {
 				log_info("ledger sequencer: this daemon sequences the log");
 				st.loaded = false;
+				next_checkpoint = now_s(); /* sign what it found */
 			}
 		}
 		if (err == BB_OK)
@@ -101,6 +129,12 @@ run(void *arg)
 			}
 			pause_ms(q, RETRY_MS);
 			continue;
+		}
+		/* After a batch, so that a new leader signs the queue it found taken in. */
+		if (q->o.key != NULL && q->o.interval > 0 && taken < BATCH &&
+		    now_s() >= next_checkpoint) {
+			checkpoint(q, c);
+			next_checkpoint = now_s() + q->o.interval;
 		}
 		if (taken < BATCH)
 			pause_ms(q, POLL_MS);

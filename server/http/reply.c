@@ -74,6 +74,8 @@ static const struct problem_code problem_codes[] = {
 	{ "specimen-not-on-shipment", 404, "Specimen not on the shipment" },
 	{ "reference-not-found", 404, "Nothing is known by this value" },
 	{ "user-not-found", 404, "User not found" },
+	{ "ledger-key-missing", 404, "The ledger has no signing key" },
+	{ "checkpoint-not-found", 404, "No checkpoint yet" },
 	/* 409: the state of the data forbids it */
 	{ "already-exists", 409, "Already exists" },
 	{ "position-occupied", 409, "Position occupied" },

@@ -182,6 +182,9 @@ const struct route routes[] = {
 	  h_boxes_place, BODY_JSON_CSV, &h_boxes_place_spec },
 	{ "GET", "/api/v1/ledger/verify", AUDITORS | EVERY_STUDY | LONG_WORK, h_ledger_verify,
 	  BODY_NONE, NULL },
+	/* the transparency log (api/ledger.c, docs/ledger.md) */
+	{ "GET", "/api/v1/ledger/key", ROLES_ALL, h_ledger_key, BODY_NONE, NULL },
+	{ "GET", "/api/v1/ledger/checkpoint", READERS, h_ledger_checkpoint, BODY_NONE, NULL },
 
 	/* freezer audits (api/audits.c) */
 	{ "POST", "/api/v1/audits", MANAGERS | STUDY_LIMITED, h_audits_create, BODY_JSON,

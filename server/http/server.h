@@ -26,6 +26,7 @@ struct srv_printers;
 struct workpool;
 struct workpool_lease;
 struct conns;
+struct note_key;
 
 /* The authenticated caller. studies is a PostgreSQL array literal of study
  * ids ("{1,4}"), or empty when the user may see every study. */
@@ -46,6 +47,7 @@ struct srv {
 	struct auth_cache *auth;
 	struct metrics *metrics;
 	const struct srv_printers *printers; /* POST /api/v1/print (printers.c); NULL: none */
+	const struct note_key *ledger_key;   /* the log's signing key (ledger_key); NULL: none */
 	atomic_bool stopping;                /* set on SIGTERM: answer with Connection: close */
 	atomic_int active;                   /* requests begun and not yet completed */
 	atomic_int anonymous;                /* requests without a token running a handler */

@@ -144,6 +144,9 @@ static const struct scase cases[] = {
 	  "{\"placements\":[{\"position\":\"C3\",\"specimen\":\"{tube}\"}]}", P_REGISTERED,
 	  SC_OBJECT, NULL },
 	{ "GET", "/api/v1/ledger/verify", "/api/v1/ledger/verify", NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/ledger/key", "/api/v1/ledger/key", NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/ledger/checkpoint", "/api/v1/ledger/checkpoint", NULL, P_NONE, SC_NONE,
+	  NULL },
 
 	{ "POST", "/api/v1/audits", "/api/v1/audits", "{\"box\":\"{box}\"}", P_STORED, SC_NONE,
 	  NULL },
@@ -869,21 +872,49 @@ sweep_write(const struct route *rt, const struct xcase *k, struct caller *caller
 	return wrong;
 }
 
+/* The fixed tube's events in the log and a signed checkpoint of them, for
+ * the ledger's routes. */
+static void
+checkpoint_fixed(const char *ledger_key)
+{
+	long long end = mono_ms() + 30000;
+
+	while (count_sql(&t, "SELECT count(*) FROM log_pending") != 0 && mono_ms() < end)
+		msleep(20);
+	char dburl[700], *out = NULL;
+	snprintf(dburl, sizeof(dburl), "BIOBANK_DATABASE_URL=%s", t.conninfo);
+	const char *env[] = { dburl, NULL };
+	const char *argv[] = { t.biobankd, "checkpoint", ledger_key, NULL };
+	if (run_cmd(argv, env, NULL, &out) != 0) {
+		tap_diag("%s", out ? out : "");
+		fail_setup("biobankd checkpoint");
+	}
+	free(out);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct caller callers[2 * ROLE__MAX];
 	int ncallers = 0;
-	char dir[] = "/tmp/bb-authz-XXXXXX", printers[600];
+	char dir[] = "/tmp/bb-authz-XXXXXX", printers[600], ledger_key[600];
 	struct resp r;
 
 	tenv_setup(&t, "authz", argc, argv);
 	world_make(&t);
 	if (mkdtemp(dir) == NULL)
 		fail_setup("mkdtemp");
-	/* A printer for POST /api/v1/print: a file in a folder of our own. */
+	/* A printer for POST /api/v1/print: a file in a folder of our own; the
+	 * ledger's signing key there too, for its key and checkpoints. */
 	snprintf(printers, sizeof(printers), "--printers=bench=file:%s/labels.zpl", dir);
-	const char *opts[] = { printers, NULL };
+	const char *keygen[] = { t.biobankd, "keygen",       "--out", dir,
+		                 "--origin", "sweep/ledger", NULL };
+	char *kout = NULL;
+	if (run_cmd(keygen, NULL, NULL, &kout) != 0)
+		fail_setup("biobankd keygen");
+	free(kout);
+	snprintf(ledger_key, sizeof(ledger_key), "--ledger-key=%s/ledger.key", dir);
+	const char *opts[] = { printers, ledger_key, NULL };
 	daemon_stop(&t.d);
 	if (daemon_start(&t, &t.d, opts) != 0)
 		fail_setup("cannot start biobankd with a printer");
@@ -899,6 +930,7 @@ main(int argc, char **argv)
 	if (!world_register(&t, "MASC", "P001", "serum", fixed_tube))
 		fail_setup("cannot register the fixed tube");
 	store_at(fixed_tube, "BOX-A", "A1");
+	checkpoint_fixed(ledger_key);
 
 	for (int limited = 0; limited < 2; limited++)
 		for (int role = 0; role < ROLE__MAX; role++) {
@@ -1040,6 +1072,10 @@ main(int argc, char **argv)
 
 	char zpl[600];
 	snprintf(zpl, sizeof(zpl), "%s/labels.zpl", dir);
+	unlink(zpl);
+	snprintf(zpl, sizeof(zpl), "%s/ledger.key", dir);
+	unlink(zpl);
+	snprintf(zpl, sizeof(zpl), "%s/ledger.pub", dir);
 	unlink(zpl);
 	rmdir(dir);
 	tenv_teardown(&t);
