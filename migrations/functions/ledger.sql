@@ -67,3 +67,120 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_log_checkpoint_add(bigint, text, text)
 	IS 'Keeps a signed checkpoint of the transparency log; NULL when one as large is kept already.';
+
+-- The specimen a reference names among those the caller may see, or NULL.
+CREATE OR REPLACE FUNCTION bb_log_specimen(ref text, studies bigint[]) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT s.id FROM specimens s
+	 WHERE s.id = (SELECT x.id FROM specimens x WHERE x.id = ref
+		       UNION ALL SELECT x.id FROM specimens x WHERE x.tube_barcode = ref LIMIT 1)
+	   AND (studies IS NULL OR s.study_id = ANY (studies));
+$$;
+COMMENT ON FUNCTION bb_log_specimen(text, bigint[]) IS 'The specimen ID a reference (ID or tube barcode) names, if the caller''s studies include it.';
+
+/*
+ * What an inclusion proof is asked of (GET /api/v1/ledger/proof/inclusion):
+ * the event's index in the log and the tree size to prove it in — the one
+ * asked, else the latest checkpoint's that covers it, else the log's — with
+ * the checkpoint signed at that size, if any. The daemon computes the proof
+ * from the stored subtrees (server/api/ledger.c).
+ */
+CREATE OR REPLACE FUNCTION bb_log_inclusion_target(ref text, event_seq integer, tree_size bigint,
+	studies bigint[])
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	sid text := bb_log_specimen(ref, studies);
+	at_index bigint;
+	log_size bigint := (SELECT s.size FROM log_state s);
+	chosen bigint;
+BEGIN
+	IF sid IS NULL THEN
+		PERFORM bb_fail_no_specimen(ref);
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM events e WHERE e.specimen_id = sid AND e.seq = event_seq) THEN
+		PERFORM bb_fail('BB404', 'event-not-found', 'seq',
+			format('specimen %s has no event %s', sid, event_seq),
+			jsonb_build_object('specimen', sid, 'seq', event_seq));
+	END IF;
+	SELECT l.idx INTO at_index FROM log_entries l WHERE l.specimen_id = sid AND l.seq = event_seq;
+	IF at_index IS NULL THEN
+		PERFORM bb_fail('BB409', 'event-not-sequenced', NULL,
+			format('event %s of specimen %s is not in the log yet: ask again in a second', event_seq, sid),
+			jsonb_build_object('specimen', sid, 'seq', event_seq));
+	END IF;
+	chosen := COALESCE(tree_size,
+		(SELECT c.size FROM log_checkpoints c WHERE c.size > at_index ORDER BY c.id DESC LIMIT 1),
+		log_size);
+	IF chosen <= at_index OR chosen > log_size THEN
+		PERFORM bb_fail('BB400', 'tree-size-out-of-range', 'size',
+			format('the event is at index %s: size must be from %s to %s, the log''s size',
+				at_index, at_index + 1, log_size),
+			jsonb_build_object('index', at_index, 'log_size', log_size));
+	END IF;
+	RETURN jsonb_build_object('specimen', sid, 'seq', event_seq, 'index', at_index, 'size', chosen,
+		'checkpoint', (SELECT c.note FROM log_checkpoints c WHERE c.size = chosen
+			ORDER BY c.id DESC LIMIT 1));
+END $$;
+COMMENT ON FUNCTION bb_log_inclusion_target(text, integer, bigint, bigint[])
+	IS 'An event''s index in the transparency log and the tree size to prove its inclusion in, with the checkpoint of that size.';
+
+/*
+ * What a consistency proof is asked of (GET /api/v1/ledger/proof/consistency):
+ * from, and to — the one asked, else the latest checkpoint's size, else the
+ * log's — with the checkpoints signed at those sizes, if any.
+ */
+CREATE OR REPLACE FUNCTION bb_log_consistency_target(from_size bigint, to_size bigint)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	log_size bigint := (SELECT s.size FROM log_state s);
+	chosen bigint;
+BEGIN
+	chosen := COALESCE(to_size, (SELECT c.size FROM log_checkpoints c ORDER BY c.id DESC LIMIT 1),
+		log_size);
+	IF chosen < 1 OR chosen > log_size THEN
+		PERFORM bb_fail('BB400', 'tree-size-out-of-range', 'to',
+			format('to must be from 1 to %s, the log''s size', log_size),
+			jsonb_build_object('log_size', log_size));
+	END IF;
+	IF from_size < 1 OR from_size > chosen THEN
+		PERFORM bb_fail('BB400', 'tree-size-out-of-range', 'from',
+			format('from must be from 1 to %s', chosen),
+			jsonb_build_object('log_size', log_size));
+	END IF;
+	RETURN jsonb_build_object('from', from_size, 'to', chosen,
+		'from_checkpoint', (SELECT c.note FROM log_checkpoints c WHERE c.size = from_size
+			ORDER BY c.id DESC LIMIT 1),
+		'to_checkpoint', (SELECT c.note FROM log_checkpoints c WHERE c.size = chosen
+			ORDER BY c.id DESC LIMIT 1));
+END $$;
+COMMENT ON FUNCTION bb_log_consistency_target(bigint, bigint)
+	IS 'The tree sizes of a consistency proof of the transparency log, with their checkpoints.';
+
+/*
+ * A specimen's whole history for its bundle (GET /api/v1/specimens/{id}/
+ * history-bundle): each event with every field as hashed (the time in
+ * microseconds and details as PostgreSQL prints jsonb, both as text) and its
+ * index in the log (null while it waits to be sequenced).
+ */
+CREATE OR REPLACE FUNCTION bb_specimen_history(ref text, studies bigint[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	sid text := bb_log_specimen(ref, studies);
+BEGIN
+	IF sid IS NULL THEN
+		PERFORM bb_fail_no_specimen(ref);
+	END IF;
+	RETURN jsonb_build_object('specimen', sid, 'events', COALESCE((
+		SELECT jsonb_agg(jsonb_build_object(
+			'seq', e.seq, 'format', e.format, 'type', e.type, 'at', bb_rfc3339(e.at),
+			'at_us', ((extract(epoch FROM e.at) * 1000000)::bigint)::text,
+			'actor', e.actor, 'from_box', e.from_box, 'from_pos', e.from_pos,
+			'to_box', e.to_box, 'to_pos', e.to_pos, 'reason', e.reason,
+			'details', e.details::text, 'prev_hash', encode(e.prev_hash, 'hex'),
+			'hash', encode(e.hash, 'hex'), 'index', l.idx) ORDER BY e.seq)
+		  FROM events e
+		  LEFT JOIN log_entries l ON l.specimen_id = e.specimen_id AND l.seq = e.seq
+		 WHERE e.specimen_id = sid), '[]'));
+END $$;
+COMMENT ON FUNCTION bb_specimen_history(text, bigint[])
+	IS 'A specimen''s events with every field as hashed and their indexes in the transparency log.';

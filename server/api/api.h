@@ -66,6 +66,9 @@ void h_scan(struct srv_req *r);
 void h_ledger_verify(struct srv_req *r);
 void h_ledger_key(struct srv_req *r);
 void h_ledger_checkpoint(struct srv_req *r);
+void h_ledger_proof_inclusion(struct srv_req *r);
+void h_ledger_proof_consistency(struct srv_req *r);
+void h_specimens_history_bundle(struct srv_req *r);
 
 /* audits.c */
 extern const struct bb_js_spec h_audits_create_spec, h_audits_scan_spec, h_audits_close_spec;

@@ -5,19 +5,85 @@
  */
 #include "api/api.h"
 
+#include "cmd/config.h"
+#include "db/checkpoint.h"
 #include "db/ledger_verify.h"
+#include "db/tlog.h"
+#include "merkle.h"
 #include "note.h"
 
 #include <cjson/cJSON.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const struct db_stmt ledger_statements[] = {
 	{ "ledger_checkpoint_last",
 	  "SELECT size, encode(root, 'base64'), note, bb_rfc3339(made_at) FROM log_checkpoints"
 	  " ORDER BY id DESC LIMIT 1" },
+	{ "ledger_inclusion_target", "SELECT bb_log_inclusion_target($1, $2, $3, $4)::text" },
+	{ "ledger_consistency_target", "SELECT bb_log_consistency_target($1, $2)::text" },
+	{ "ledger_specimen_history", "SELECT bb_specimen_history($1, $2)::text" },
 	{ NULL, NULL },
 };
+
+/* A JSON array of n hashes (back to back), each in base64 as checkpoints write roots. */
+static cJSON *
+hash_array(const unsigned char *hashes, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; i < n; i++) {
+		struct bb_buf b = { 0 };
+
+		note_base64(hashes + i * MT_HASH_LEN, MT_HASH_LEN, &b);
+		cJSON_AddItemToArray(a, cJSON_CreateString(b.data));
+		bb_buf_free(&b);
+	}
+	return a;
+}
+
+static void
+add_hash(cJSON *o, const char *name, const unsigned char *hash)
+{
+	struct bb_buf b = { 0 };
+
+	note_base64(hash, MT_HASH_LEN, &b);
+	cJSON_AddStringToObject(o, name, b.data);
+	bb_buf_free(&b);
+}
+
+/* A query parameter as a whole number from min to max, written back canonically; NULL when
+ * absent; adds a problem naming it to errs when it is not one. */
+static const char *
+query_number(struct srv_req *r, const char *name, int64_t min, int64_t max, bool required,
+             struct bb_js_errors *errs)
+{
+	const char *v = req_query(r, name);
+	int64_t n;
+
+	if (v == NULL || *v == '\0') {
+		if (required)
+			bb_js_error_add(errs, &r->arena, name, "is required");
+		return NULL;
+	}
+	if (!bb_parse_int64(v, min, max, &n)) {
+		bb_js_error_add(errs, &r->arena, name,
+		                "must be a whole number from %" PRId64 " to %" PRId64, min, max);
+		return NULL;
+	}
+	return bb_arena_printf(&r->arena, "%" PRId64, n);
+}
+
+/* A number member of a JSON answer of ours, as a tree size or index. */
+static uint64_t
+member_u64(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, name);
+
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (uint64_t)v->valuedouble : 0;
+}
 
 void
 h_ledger_verify(struct srv_req *r)
@@ -106,5 +172,209 @@ h_ledger_checkpoint(struct srv_req *r)
 	cJSON_AddStringToObject(o, "note", PQgetvalue(res, 0, 2));
 	cJSON_AddStringToObject(o, "made_at", PQgetvalue(res, 0, 3));
 	PQclear(res);
+	reply_json(r, 200, o);
+}
+
+/*
+ * GET /api/v1/ledger/proof/inclusion?specimen=&seq=&size= — RFC 9162's
+ * inclusion proof of one event, from the stored subtrees (O(log n) rows).
+ */
+void
+h_ledger_proof_inclusion(struct srv_req *r)
+{
+	struct bb_js_errors errs = { 0 };
+	const char *spec = req_query(r, "specimen"), *ref = NULL;
+
+	if (spec == NULL || *spec == '\0')
+		bb_js_error_add(&errs, &r->arena, "specimen", "is required");
+	else
+		ref = specimen_ref_read(r, spec, "specimen", false, &errs);
+	const char *seq = query_number(r, "seq", 1, INT32_MAX, true, &errs);
+	const char *size = query_number(r, "size", 1, INT64_C(1) << 62, false, &errs);
+	if (errs.n > 0) {
+		reply_invalid(r, &errs);
+		return;
+	}
+	const char *params[] = { ref, seq, size, req_studies(r) };
+	PGresult *res = function_answer(r, "ledger_inclusion_target", 4, params);
+	if (res == NULL)
+		return;
+	cJSON *o = cJSON_Parse(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	uint64_t index = member_u64(o, "index"), tree = member_u64(o, "size");
+	struct mt_range ranges[MT_PROOF_MAX + 2];
+	unsigned char hashes[(MT_PROOF_MAX + 2) * MT_HASH_LEN];
+	size_t n;
+	if (o == NULL || mt_inclusion_ranges(index, tree, ranges, &n) != 0) {
+		cJSON_Delete(o);
+		reply_db_error(r, BB_EINTERNAL);
+		return;
+	}
+	/* The leaf and the root come with the proof, in the same query. */
+	ranges[n] = (struct mt_range){ index, index + 1 };
+	ranges[n + 1] = mt_tree_range(tree);
+	enum bb_err err = tlog_range_hashes(req_db(r), ranges, n + 2, hashes);
+	if (err != BB_OK) {
+		cJSON_Delete(o);
+		reply_db_error(r, err);
+		return;
+	}
+	add_hash(o, "leaf_hash", hashes + n * MT_HASH_LEN);
+	add_hash(o, "root", hashes + (n + 1) * MT_HASH_LEN);
+	cJSON_AddItemToObject(o, "proof", hash_array(hashes, n));
+	reply_json(r, 200, o);
+}
+
+/* GET /api/v1/ledger/proof/consistency?from=&to= — RFC 9162's consistency proof. */
+void
+h_ledger_proof_consistency(struct srv_req *r)
+{
+	struct bb_js_errors errs = { 0 };
+	const char *from = query_number(r, "from", 1, INT64_C(1) << 62, true, &errs);
+	const char *to = query_number(r, "to", 1, INT64_C(1) << 62, false, &errs);
+
+	if (errs.n > 0) {
+		reply_invalid(r, &errs);
+		return;
+	}
+	const char *params[] = { from, to };
+	PGresult *res = function_answer(r, "ledger_consistency_target", 2, params);
+	if (res == NULL)
+		return;
+	cJSON *o = cJSON_Parse(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	uint64_t a = member_u64(o, "from"), b = member_u64(o, "to");
+	struct mt_range ranges[MT_PROOF_MAX + 2];
+	unsigned char hashes[(MT_PROOF_MAX + 2) * MT_HASH_LEN];
+	size_t n;
+	if (o == NULL || mt_consistency_ranges(a, b, ranges, &n) != 0) {
+		cJSON_Delete(o);
+		reply_db_error(r, BB_EINTERNAL);
+		return;
+	}
+	ranges[n] = mt_tree_range(a);
+	ranges[n + 1] = mt_tree_range(b);
+	enum bb_err err = tlog_range_hashes(req_db(r), ranges, n + 2, hashes);
+	if (err != BB_OK) {
+		cJSON_Delete(o);
+		reply_db_error(r, err);
+		return;
+	}
+	add_hash(o, "from_root", hashes + n * MT_HASH_LEN);
+	add_hash(o, "to_root", hashes + (n + 1) * MT_HASH_LEN);
+	cJSON_AddItemToObject(o, "proof", hash_array(hashes, n));
+	reply_json(r, 200, o);
+}
+
+/* The latest checkpoint: its size and note (arena); false when there is none. */
+static bool
+last_checkpoint(struct srv_req *r, struct db_conn *db, uint64_t *size, const char **note,
+                enum bb_err *err)
+{
+	PGresult *res;
+
+	*err = db_exec(db, "ledger_checkpoint_last", 0, NULL, &res);
+	if (*err != BB_OK || PQntuples(res) == 0) {
+		if (*err == BB_OK)
+			PQclear(res);
+		return false;
+	}
+	*size = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	*note = bb_arena_strdup(&r->arena, PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return true;
+}
+
+/*
+ * GET /api/v1/specimens/{id}/history-bundle — one file an inspector checks
+ * with `biobankd verify-bundle FILE --key ledger.pub` and no database: the
+ * tube's events with every field as hashed, each one's inclusion proof, and
+ * the signed checkpoint they are proven in. When the latest checkpoint does
+ * not cover every logged event of the tube and this daemon has the key, it
+ * signs one first; events newer than the checkpoint have no proof.
+ */
+void
+h_specimens_history_bundle(struct srv_req *r)
+{
+	const char *ref = req_specimen_ref(r, r->params[0], NULL);
+	struct db_conn *db;
+
+	if (ref == NULL || (db = req_db(r)) == NULL)
+		return;
+	const char *params[] = { ref, req_studies(r) };
+	PGresult *res = function_answer(r, "ledger_specimen_history", 2, params);
+	if (res == NULL)
+		return;
+	cJSON *o = cJSON_Parse(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	cJSON *events = cJSON_GetObjectItem(o, "events"), *ev;
+	uint64_t needed = 0, size = 0;
+	cJSON_ArrayForEach(ev, events)
+	{
+		const cJSON *idx = cJSON_GetObjectItem(ev, "index");
+		if (cJSON_IsNumber(idx) && (uint64_t)idx->valuedouble + 1 > needed)
+			needed = (uint64_t)idx->valuedouble + 1;
+	}
+	const char *note = NULL;
+	enum bb_err err;
+	bool have = last_checkpoint(r, db, &size, &note, &err);
+	if (err == BB_OK && (!have || size < needed) && r->srv->ledger_key != NULL) {
+		struct checkpoint_made m;
+
+		err = checkpoint_make(db, r->srv->ledger_key, r->srv->cfg->checkpoint_dir, &m);
+		if (err == BB_ECONFLICT)
+			err = BB_OK; /* logged: the bundle proves what the last checkpoint covers */
+		if (err == BB_OK)
+			have = last_checkpoint(r, db, &size, &note, &err);
+	}
+	if (err != BB_OK || !have) {
+		cJSON_Delete(o);
+		if (err != BB_OK)
+			reply_db_error(r, err);
+		else
+			reply_problem_code(r, "checkpoint-not-found", NULL,
+			                   "no signed checkpoint covers the ledger yet");
+		return;
+	}
+	/* Every proof in one query: the events of one tube are few. */
+	size_t count = (size_t)cJSON_GetArraySize(events), total = 0;
+	struct mt_range *ranges = bb_calloc(count * MT_PROOF_MAX + 1, sizeof(*ranges));
+	size_t *lens = bb_calloc(count + 1, sizeof(*lens));
+	size_t i = 0;
+	cJSON_ArrayForEach(ev, events)
+	{
+		const cJSON *idx = cJSON_GetObjectItem(ev, "index");
+		if (cJSON_IsNumber(idx) && (uint64_t)idx->valuedouble < size)
+			mt_inclusion_ranges((uint64_t)idx->valuedouble, size, ranges + total,
+			                    &lens[i]);
+		total += lens[i++];
+	}
+	unsigned char *hashes = bb_malloc(total * MT_HASH_LEN + 1);
+	err = total > 0 ? tlog_range_hashes(db, ranges, total, hashes) : BB_OK;
+	i = 0;
+	size_t at = 0;
+	cJSON_ArrayForEach(ev, events)
+	{
+		const cJSON *idx = cJSON_GetObjectItem(ev, "index");
+		bool proven = cJSON_IsNumber(idx) && (uint64_t)idx->valuedouble < size;
+		cJSON_AddItemToObject(ev, "proof",
+		                      proven ? hash_array(hashes + at * MT_HASH_LEN, lens[i])
+		                             : cJSON_CreateNull());
+		at += lens[i++];
+	}
+	free(hashes);
+	free(lens);
+	free(ranges);
+	if (err != BB_OK) {
+		cJSON_Delete(o);
+		reply_db_error(r, err);
+		return;
+	}
+	cJSON_AddStringToObject(o, "format", "biobank-history-bundle/1");
+	cJSON_AddStringToObject(o, "checkpoint", note);
+	const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(o, "specimen"));
+	reply_header(r, "Content-Disposition",
+	             bb_arena_printf(&r->arena, "attachment; filename=\"%s.bundle.json\"",
+	                             id ? id : "specimen"));
 	reply_json(r, 200, o);
 }

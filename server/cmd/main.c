@@ -6,6 +6,7 @@
 #include "cmd/ledger_keys.h"
 #include "cmd/migrate.h"
 #include "cmd/sequencer.h"
+#include "cmd/verify_bundle.h"
 #include "db/accounts.h"
 #include "db/checkpoint.h"
 #include "db/ledger_verify.h"
@@ -44,6 +45,7 @@ usage(FILE *out)
 	        "       biobankd verify-ledger [option ...]\n"
 	        "       biobankd keygen --out DIR [--origin NAME]\n"
 	        "       biobankd checkpoint [option ...]\n"
+	        "       biobankd verify-bundle FILE --key PUBKEY\n"
 	        "       biobankd config [option ...]\n"
 	        "       biobankd --help | --version\n"
 	        "\n"
@@ -111,14 +113,23 @@ cmd_serve(int argc, char **argv)
 		fatalx("cannot hash a password: out of memory");
 	struct bb_arena startup = { 0 }; /* what the daemon's life needs, made once */
 	const struct db_stmt *const sets[] = {
-		db_accounts_statements,    db_ledger_statements,
-		db_tlog_statements,        ledger_statements,
-		db_idempotency_statements, audits_statements,
-		fhir_statements,           labels_statements,
-		participants_statements,   reports_statements,
-		shipments_statements,      specimens_statements,
-		specimens_csv_statements,  storage_statements,
-		bind_statements(&startup), NULL,
+		db_accounts_statements,
+		db_ledger_statements,
+		db_tlog_statements,
+		db_checkpoint_statements,
+		ledger_statements,
+		db_idempotency_statements,
+		audits_statements,
+		fhir_statements,
+		labels_statements,
+		participants_statements,
+		reports_statements,
+		shipments_statements,
+		specimens_statements,
+		specimens_csv_statements,
+		storage_statements,
+		bind_statements(&startup),
+		NULL,
 	};
 	/* One connection per request worker and one per long-work thread (http/workpool.h). */
 	s.pool = db_pool_open(cfg.database_url, cfg.threads + cfg.long_workers, sets);
@@ -516,6 +527,28 @@ cmd_checkpoint(int argc, char **argv)
 }
 
 static int
+cmd_verify_bundle(int argc, char **argv)
+{
+	const char *file = NULL, *key = NULL;
+
+	bool usage_ok = true;
+
+	for (int i = 0; i < argc && usage_ok; i++) {
+		if (strcmp(argv[i], "--key") == 0 && i + 1 < argc && key == NULL)
+			key = argv[++i];
+		else if (file == NULL && strncmp(argv[i], "--", 2) != 0)
+			file = argv[i];
+		else
+			usage_ok = false;
+	}
+	if (!usage_ok || file == NULL || key == NULL) {
+		fprintf(stderr, "usage: biobankd verify-bundle FILE --key PUBKEY\n");
+		return 2;
+	}
+	return verify_bundle(file, key, stdout, stderr);
+}
+
+static int
 cmd_config(int argc, char **argv)
 {
 	struct srv_config cfg;
@@ -567,6 +600,8 @@ main(int argc, char **argv)
 		return cmd_keygen(argc - 2, argv + 2);
 	if (strcmp(cmd, "checkpoint") == 0)
 		return cmd_checkpoint(argc - 2, argv + 2);
+	if (strcmp(cmd, "verify-bundle") == 0)
+		return cmd_verify_bundle(argc - 2, argv + 2);
 	fprintf(stderr, "biobankd: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return 2;

@@ -61,6 +61,7 @@ static const struct problem_code problem_codes[] = {
 	{ "specimen-not-in-audit", 400, "Specimen not part of the audit" },
 	{ "not-scanned", 400, "Not scanned in this audit" },
 	{ "not-scanned-there", 400, "Not scanned at that position" },
+	{ "tree-size-out-of-range", 400, "Tree size out of range" },
 	/* 404: the URL names nothing */
 	{ "no-route", 404, "No such resource" },
 	{ "specimen-not-found", 404, "Specimen not found" },
@@ -76,6 +77,7 @@ static const struct problem_code problem_codes[] = {
 	{ "user-not-found", 404, "User not found" },
 	{ "ledger-key-missing", 404, "The ledger has no signing key" },
 	{ "checkpoint-not-found", 404, "No checkpoint yet" },
+	{ "event-not-found", 404, "No such event" },
 	/* 409: the state of the data forbids it */
 	{ "already-exists", 409, "Already exists" },
 	{ "position-occupied", 409, "Position occupied" },
@@ -92,6 +94,7 @@ static const struct problem_code problem_codes[] = {
 	{ "print-job-state", 409, "The print job's state forbids it" },
 	{ "printer-not-configured", 409, "Printer no longer configured" },
 	{ "secret-not-replayed", 409, "The answer held a secret and is not replayed" },
+	{ "event-not-sequenced", 409, "Event not in the log yet" },
 	/* 403: the caller may not */
 	{ "wrong-password", 403, "Wrong current password" },
 	{ "every-study-only", 403, "Only for users of every study" },

@@ -185,6 +185,12 @@ const struct route routes[] = {
 	/* the transparency log (api/ledger.c, docs/ledger.md) */
 	{ "GET", "/api/v1/ledger/key", ROLES_ALL, h_ledger_key, BODY_NONE, NULL },
 	{ "GET", "/api/v1/ledger/checkpoint", READERS, h_ledger_checkpoint, BODY_NONE, NULL },
+	{ "GET", "/api/v1/ledger/proof/inclusion", READERS | STUDY_LIMITED,
+	  h_ledger_proof_inclusion, BODY_NONE, NULL, "specimen seq size" },
+	{ "GET", "/api/v1/ledger/proof/consistency", READERS, h_ledger_proof_consistency, BODY_NONE,
+	  NULL, "from to" },
+	{ "GET", "/api/v1/specimens/:id/history-bundle", READERS | STUDY_LIMITED,
+	  h_specimens_history_bundle, BODY_NONE, NULL },
 
 	/* freezer audits (api/audits.c) */
 	{ "POST", "/api/v1/audits", MANAGERS | STUDY_LIMITED, h_audits_create, BODY_JSON,

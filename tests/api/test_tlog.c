@@ -209,9 +209,9 @@ main(int argc, char **argv)
 
 	/* Writes never wait for the sequencer: it is held up, they go on and queue. */
 	PGconn *blocker = PQconnectdb(t.super_conninfo);
-	PGresult *br = PQexec(blocker, "BEGIN; LOCK TABLE log_state IN ACCESS EXCLUSIVE MODE");
-	ok(PQresultStatus(br) == PGRES_COMMAND_OK, "the log's state is locked away from the "
-	                                           "sequencer");
+	PGresult *br = PQexec(blocker, "BEGIN; SELECT 1 FROM log_state FOR UPDATE");
+	ok(PQresultStatus(br) == PGRES_TUPLES_OK, "the log's state is locked away from the "
+	                                          "sequencer");
 	PQclear(br);
 	if (!world_register(&t, "MASC", "P002", "serum", ids[5]))
 		return tap_done();
@@ -241,8 +241,8 @@ main(int argc, char **argv)
 	struct daemon standby = { 0 };
 	ok(daemon_start(&t, &standby, NULL) == 0, "a second daemon on the same database");
 	msleep(1500);
-	leads = daemon_log_lines(
-	    &standby, (const char *const[]){ "this daemon sequences the log", NULL }, 0);
+	leads = daemon_log_lines(&standby,
+	                         (const char *const[]){ "this daemon sequences the log", NULL }, 0);
 	ok(leads == NULL, "  stands by while the first one sequences");
 	free(leads);
 	kill(t.d.pid, SIGKILL);

@@ -147,6 +147,12 @@ static const struct scase cases[] = {
 	{ "GET", "/api/v1/ledger/key", "/api/v1/ledger/key", NULL, P_NONE, SC_NONE, NULL },
 	{ "GET", "/api/v1/ledger/checkpoint", "/api/v1/ledger/checkpoint", NULL, P_NONE, SC_NONE,
 	  NULL },
+	{ "GET", "/api/v1/ledger/proof/inclusion",
+	  "/api/v1/ledger/proof/inclusion?specimen={fixed}&seq=1", NULL, P_NONE, SC_OBJECT, NULL },
+	{ "GET", "/api/v1/ledger/proof/consistency", "/api/v1/ledger/proof/consistency?from=1",
+	  NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/specimens/:id/history-bundle", "/api/v1/specimens/{fixed}/history-bundle",
+	  NULL, P_NONE, SC_OBJECT, NULL },
 
 	{ "POST", "/api/v1/audits", "/api/v1/audits", "{\"box\":\"{box}\"}", P_STORED, SC_NONE,
 	  NULL },
