@@ -56,7 +56,8 @@ struct mt_frontier {
 size_t mt_frontier_nodes(uint64_t size, struct mt_node out[MT_LEVELS]);
 
 /* Append one leaf: emit(arg, level, index, hash) is called for each
- * complete subtree it completes, the leaf itself (level 0) first. */
+ * complete subtree it completes, the leaf itself (level 0) first; emit may be
+ * NULL (only the root is wanted). */
 typedef void (*mt_emit_fn)(void *arg, int level, uint64_t index, const mt_hash hash);
 void mt_frontier_append(struct mt_frontier *f, const mt_hash leaf, mt_emit_fn emit, void *arg);
 

@@ -57,12 +57,14 @@ mt_frontier_append(struct mt_frontier *f, const mt_hash leaf, mt_emit_fn emit, v
 	int l = 0;
 
 	memcpy(h, leaf, MT_HASH_LEN);
-	emit(arg, 0, idx, h);
+	if (emit != NULL)
+		emit(arg, 0, idx, h);
 	/* While the new subtree is a right child, it completes its parent. */
 	while ((idx >> l) & 1) {
 		mt_node_hash(f->hash[l], h, h);
 		l++;
-		emit(arg, l, idx >> l, h);
+		if (emit != NULL)
+			emit(arg, l, idx >> l, h);
 	}
 	memcpy(f->hash[l], h, MT_HASH_LEN);
 	f->size++;

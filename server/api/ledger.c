@@ -90,10 +90,13 @@ h_ledger_verify(struct srv_req *r)
 {
 	struct db_conn *db = req_db(r);
 	struct ledger_report rep;
+	/* The checkpoints kept in the database count when this server can check their
+	 * signatures. */
+	const struct ledger_verify_opts opts = { .key = r->srv->ledger_key };
 
 	if (db == NULL)
 		return;
-	enum bb_err err = ledger_verify(db, &rep);
+	enum bb_err err = ledger_verify(db, &opts, &rep);
 	if (err != BB_OK) {
 		reply_db_error(r, err);
 		return;
@@ -102,6 +105,8 @@ h_ledger_verify(struct srv_req *r)
 	cJSON_AddBoolToObject(o, "ok", rep.ok);
 	cJSON_AddNumberToObject(o, "specimens_checked", (double)rep.specimens);
 	cJSON_AddNumberToObject(o, "events_checked", (double)rep.events);
+	cJSON_AddNumberToObject(o, "log_entries_checked", (double)rep.entries);
+	cJSON_AddNumberToObject(o, "checkpoints_checked", (double)rep.checkpoints);
 	if (rep.ok) {
 		cJSON_AddNullToObject(o, "first_bad");
 	} else {
@@ -110,8 +115,17 @@ h_ledger_verify(struct srv_req *r)
 			const struct ledger_break *lb = &rep.breaks[i];
 			cJSON *b = cJSON_CreateObject();
 
-			cJSON_AddStringToObject(b, "specimen", lb->specimen);
-			cJSON_AddNumberToObject(b, "seq", lb->seq);
+			if (lb->specimen[0] != '\0') {
+				cJSON_AddStringToObject(b, "specimen", lb->specimen);
+				cJSON_AddNumberToObject(b, "seq", lb->seq);
+			} else {
+				cJSON_AddNullToObject(b, "specimen");
+				cJSON_AddNullToObject(b, "seq");
+			}
+			if (lb->index >= 0)
+				cJSON_AddNumberToObject(b, "index", (double)lb->index);
+			else
+				cJSON_AddNullToObject(b, "index");
 			cJSON_AddStringToObject(b, "reason", lb->reason);
 			cJSON_AddStringToObject(b, "detail", lb->detail);
 			cJSON_AddItemToArray(list, b);

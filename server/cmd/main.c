@@ -22,6 +22,9 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +45,7 @@ usage(FILE *out)
 	        "       biobankd user add --role ROLE [--study CODE]... NAME\n"
 	        "       biobankd user passwd NAME\n"
 	        "       biobankd user unlock NAME\n"
-	        "       biobankd verify-ledger [option ...]\n"
+	        "       biobankd verify-ledger [--checkpoints DIR] [--key PUBKEY] [option ...]\n"
 	        "       biobankd keygen --out DIR [--origin NAME]\n"
 	        "       biobankd checkpoint [option ...]\n"
 	        "       biobankd verify-bundle FILE --key PUBKEY\n"
@@ -406,40 +409,147 @@ cmd_user(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * The signed checkpoints of dir (the export folder, or a copy of it), each
+ * opened with key; one that does not open is printed and counted in *bad.
+ * The caller frees *out.
+ */
+static int
+checkpoints_load(const char *dir, const struct note_key *key, struct ledger_checkpoint **out,
+                 size_t *n, int *bad)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (d == NULL) {
+		fprintf(stderr, "biobankd: verify-ledger: cannot read %s: %s\n", dir,
+		        strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		char path[PATH_MAX], buf[4096];
+		const char *why;
+		struct checkpoint cp;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		size_t len = 0;
+		if ((f = fopen(path, "r")) != NULL) {
+			len = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+		}
+		buf[len] = '\0';
+		if (f == NULL || checkpoint_open(buf, len, key, &cp, &why) != 0) {
+			printf("checkpoint %s: %s\n", path, f == NULL ? strerror(errno) : why);
+			(*bad)++;
+			continue;
+		}
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			*out = bb_realloc(*out, cap * sizeof(**out));
+		}
+		struct ledger_checkpoint *lc = &(*out)[(*n)++];
+		lc->size = cp.size;
+		memcpy(lc->root, cp.root, sizeof(lc->root));
+		snprintf(lc->source, sizeof(lc->source), "%.150s", e->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
+static void
+print_break(const struct ledger_break *b)
+{
+	char where[64] = "";
+
+	if (b->index >= 0)
+		snprintf(where, sizeof(where), " (log index %lld)", b->index);
+	if (b->specimen[0] != '\0')
+		printf("specimen %s event %d%s: %s (%s)\n", b->specimen, b->seq, where, b->reason,
+		       b->detail);
+	else
+		printf("log%s: %s (%s)\n", where, b->reason, b->detail);
+}
+
 static int
 cmd_verify(int argc, char **argv)
 {
 	struct srv_config cfg;
 	struct ledger_report rep;
+	struct note_key key;
+	struct ledger_checkpoint *cps = NULL;
+	size_t ncps = 0;
 	struct db_conn *c;
-	int rest, rc;
+	const char *dir = NULL, *key_arg = NULL;
+	int rest, rc, bad_files = 0;
 
-	if ((rc = load_config(&cfg, argc, argv, &rest)) != 0)
+	/* Our own flags first; the rest are configuration options. */
+	char **cfg_argv = bb_calloc((size_t)argc + 1, sizeof(*cfg_argv));
+	int cfg_argc = 0;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--checkpoints") == 0 && i + 1 < argc)
+			dir = argv[++i];
+		else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
+			key_arg = argv[++i];
+		else
+			cfg_argv[cfg_argc++] = argv[i];
+	}
+	rc = load_config(&cfg, cfg_argc, cfg_argv, &rest);
+	free(cfg_argv);
+	if (rc != 0)
 		return rc;
+	/* The key that signed the checkpoints: --key, else ledger_key's public half. */
+	bool have_key = key_arg != NULL ? ledger_pub_load(key_arg, &key, stderr) == 0
+	                : cfg.ledger_key != NULL
+	                    ? ledger_key_load(cfg.ledger_key, &key, stderr) == 0
+	                    : false;
+	if ((key_arg != NULL && !have_key) || (dir != NULL && key_arg == NULL && !have_key)) {
+		if (dir != NULL && key_arg == NULL && cfg.ledger_key == NULL)
+			fprintf(stderr, "biobankd: verify-ledger: --checkpoints needs --key PUBKEY "
+			                "(the log's ledger.pub) or ledger_key\n");
+		config_free(&cfg);
+		return 2;
+	}
+	if (dir != NULL && checkpoints_load(dir, &key, &cps, &ncps, &bad_files) != 0) {
+		config_free(&cfg);
+		return 2;
+	}
+	const struct ledger_verify_opts opts = { .key = have_key ? &key : NULL,
+		                                 .checkpoints = cps,
+		                                 .ncheckpoints = ncps };
 	rc = 2;
 	if (db_connect(cfg.database_url, ledger_sets, &c) == BB_OK) {
-		enum bb_err err = ledger_verify(c, &rep);
+		enum bb_err err = ledger_verify(c, &opts, &rep);
 
 		if (err != BB_OK) {
 			fprintf(stderr, "biobankd: verify-ledger: %s: %s\n", bb_strerror(err),
 			        db_error_message(c));
-		} else if (rep.ok) {
-			printf("ledger OK: %lld specimens, %lld events, every chain verifies\n",
-			       rep.specimens, rep.events);
+		} else if (rep.ok && bad_files == 0) {
+			printf("ledger OK: %lld specimens, %lld events, every chain verifies; %lld "
+			       "log "
+			       "entries hold, against %lld checkpoints\n",
+			       rep.specimens, rep.events, rep.entries, rep.checkpoints);
 			rc = 0;
 		} else {
-			printf("ledger BROKEN: %lld of %lld specimens have a bad chain\n",
-			       rep.broken, rep.specimens);
+			printf("ledger BROKEN: %lld findings over %lld specimens and %lld log "
+			       "entries%s\n",
+			       rep.broken + bad_files, rep.specimens, rep.entries,
+			       bad_files ? " (checkpoint files above)" : "");
 			for (size_t i = 0; i < rep.nbreaks; i++)
-				printf("specimen %s event %d: %s (%s)\n", rep.breaks[i].specimen,
-				       rep.breaks[i].seq, rep.breaks[i].reason,
-				       rep.breaks[i].detail);
+				print_break(&rep.breaks[i]);
 			if (rep.broken > (long long)rep.nbreaks)
 				printf("... and %lld more\n", rep.broken - (long long)rep.nbreaks);
 			rc = 1;
 		}
 		db_disconnect(c);
 	}
+	free(cps);
+	sodium_memzero(&key, sizeof(key));
 	config_free(&cfg);
 	return rc;
 }
