@@ -49,6 +49,10 @@ void note_key_text(const struct note_key *k, bool secret, struct bb_buf *out);
 
 /* text (len bytes, ending in '\n') as a note signed by k, appended to out. */
 void note_sign(const struct note_key *k, const char *text, size_t len, struct bb_buf *out);
+/* Only k's signature line of text ("— name base64\n"), appended to out: a
+ * cosignature, added to a note another key signed. */
+void note_signature_line(const struct note_key *k, const char *text, size_t len,
+                         struct bb_buf *out);
 
 /*
  * Check that note carries a valid signature of k; *text_len is then the

@@ -174,7 +174,7 @@ note_key_text(const struct note_key *k, bool secret, struct bb_buf *out)
 }
 
 void
-note_sign(const struct note_key *k, const char *text, size_t len, struct bb_buf *out)
+note_signature_line(const struct note_key *k, const char *text, size_t len, struct bb_buf *out)
 {
 	unsigned char sig[4 + crypto_sign_BYTES];
 
@@ -183,10 +183,17 @@ note_sign(const struct note_key *k, const char *text, size_t len, struct bb_buf 
 	sig[2] = (unsigned char)(k->id >> 8);
 	sig[3] = (unsigned char)k->id;
 	crypto_sign_detached(sig + 4, NULL, (const unsigned char *)text, len, k->sec);
-	bb_buf_append(out, text, len);
-	bb_buf_printf(out, "\n%s%s ", SIG_PREFIX, k->name);
+	bb_buf_printf(out, "%s%s ", SIG_PREFIX, k->name);
 	note_base64(sig, sizeof(sig), out);
 	bb_buf_puts(out, "\n");
+}
+
+void
+note_sign(const struct note_key *k, const char *text, size_t len, struct bb_buf *out)
+{
+	bb_buf_append(out, text, len);
+	bb_buf_puts(out, "\n");
+	note_signature_line(k, text, len, out);
 }
 
 int

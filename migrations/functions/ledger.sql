@@ -184,3 +184,57 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_specimen_history(text, bigint[])
 	IS 'A specimen''s events with every field as hashed and their indexes in the transparency log.';
+
+/*
+ * The last checkpoint of a witnessed log (POST /api/v1/witness/checkpoints),
+ * {"size", "root"} (size 0 when none yet), provided the log knows it: a
+ * request built on another size is refused with the size the witness knows,
+ * so that the log can send the proof from there.
+ */
+CREATE OR REPLACE FUNCTION bb_witness_known(log_origin text, old_size bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	w witness_logs;
+BEGIN
+	SELECT * INTO w FROM witness_logs WHERE origin = log_origin;
+	IF COALESCE(w.size, 0) <> old_size THEN
+		PERFORM bb_fail('BB409', 'witness-size-mismatch', 'old_size',
+			format('this witness last cosigned %s at size %s, not %s', log_origin,
+				COALESCE(w.size, 0), old_size),
+			jsonb_build_object('known_size', COALESCE(w.size, 0)));
+	END IF;
+	RETURN jsonb_build_object('size', COALESCE(w.size, 0), 'root', encode(w.root, 'hex'));
+END $$;
+COMMENT ON FUNCTION bb_witness_known(text, bigint)
+	IS 'The last checkpoint a witness cosigned of a log; refuses when the caller builds on another size.';
+
+/*
+ * Move a witnessed log on to a checkpoint the daemon checked (signature,
+ * consistency with old_size): only if it still stands at old_size, so that
+ * two requests at once cannot both be cosigned on the same old tree.
+ */
+CREATE OR REPLACE FUNCTION bb_witness_advance(log_origin text, old_size bigint, new_size bigint,
+	new_root text, new_note text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	moved integer;
+BEGIN
+	IF old_size = 0 THEN
+		INSERT INTO witness_logs (origin, size, root, note)
+		VALUES (log_origin, new_size, decode(new_root, 'hex'), new_note)
+		ON CONFLICT (origin) DO NOTHING;
+	ELSE
+		UPDATE witness_logs SET size = new_size, root = decode(new_root, 'hex'), note = new_note,
+			cosigned_at = now()
+		 WHERE origin = log_origin AND size = old_size;
+	END IF;
+	GET DIAGNOSTICS moved = ROW_COUNT;
+	IF moved = 0 THEN
+		PERFORM bb_fail('BB409', 'witness-size-mismatch', 'old_size',
+			format('this witness no longer stands at size %s of %s', old_size, log_origin),
+			jsonb_build_object('known_size',
+				(SELECT COALESCE(max(size), 0) FROM witness_logs WHERE origin = log_origin)));
+	END IF;
+END $$;
+COMMENT ON FUNCTION bb_witness_advance(text, bigint, bigint, text, text)
+	IS 'Records a checkpoint a witness cosigns, if the log still stands where the request said.';

@@ -13,7 +13,7 @@
 /* Each area's statements (NULL-terminated), prepared on every connection. */
 extern const struct db_stmt audits_statements[], fhir_statements[], labels_statements[],
     participants_statements[], reports_statements[], shipments_statements[], specimens_statements[],
-    specimens_csv_statements[], storage_statements[], ledger_statements[];
+    specimens_csv_statements[], storage_statements[], ledger_statements[], witness_statements[];
 
 /* health.c */
 void h_health_live(struct srv_req *r);
@@ -69,6 +69,10 @@ void h_ledger_checkpoint(struct srv_req *r);
 void h_ledger_proof_inclusion(struct srv_req *r);
 void h_ledger_proof_consistency(struct srv_req *r);
 void h_specimens_history_bundle(struct srv_req *r);
+
+/* witness.c */
+extern const struct bb_js_spec h_witness_checkpoint_spec;
+void h_witness_checkpoint(struct srv_req *r);
 
 /* audits.c */
 extern const struct bb_js_spec h_audits_create_spec, h_audits_scan_spec, h_audits_close_spec;

@@ -95,6 +95,8 @@ static const struct cfg_entry entries[] = {
 	  "Tokens each daemon keeps verified in memory." },
 	{ "token_cache_ttl", CFG_UINT, OFF(token_cache_ttl), "60", 1, 3600, false,
 	  "Seconds a cached token is trusted before it is read again." },
+	{ "witness_logs", CFG_STRING, OFF(witness_logs), NULL, 0, 0, false,
+	  "Verifier key files (ledger.pub) of other sites' logs this server witnesses: FILE,..." },
 };
 
 enum { ENTRY_COUNT = sizeof(entries) / sizeof(entries[0]) };

@@ -40,9 +40,12 @@ struct srv_config {
 	char *printers;                    /* NAME=URI,... for POST /api/v1/print */
 	unsigned print_timeout; /* seconds a printer gets to connect, to take a write, to confirm */
 	unsigned problem_errors_max; /* errors listed in one problem (json_spec.h) */
-	char *ledger_key;       /* the log's signing key file; NULL: no checkpoints */
+
+	/* The ledger's transparency log (docs/ledger.md). */
+	char *ledger_key;             /* the log's signing key file; NULL: no checkpoints */
 	unsigned checkpoint_interval; /* seconds between checkpoints; 0: only biobankd checkpoint */
 	char *checkpoint_dir;         /* where each new checkpoint is written; NULL: nowhere */
+	char *witness_logs;           /* verifier key files of the logs this server witnesses */
 };
 
 /*

@@ -162,3 +162,39 @@ ledger_pub_load(const char *arg, struct note_key *k, FILE *err)
 	k->secret = false;
 	return 0;
 }
+
+int
+ledger_witnessed_load(const char *list, struct note_key **out, size_t *n, FILE *err)
+{
+	int problems = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		size_t len = strcspn(p, ",");
+		char path[PATH_MAX];
+		struct note_key k;
+
+		snprintf(path, sizeof(path), "%.*s", (int)len, p);
+		p += len + (p[len] == ',');
+		if (path[0] == '\0')
+			continue;
+		if (ledger_pub_load(path, &k, err) != 0) {
+			fprintf(err, "biobankd: witness_logs: %s is not a log's verifier key\n",
+			        path);
+			problems++;
+			continue;
+		}
+		bool twice = false;
+		for (size_t i = 0; i < *n; i++)
+			twice = twice || strcmp((*out)[i].name, k.name) == 0;
+		if (twice) {
+			fprintf(err, "biobankd: witness_logs: two keys of the log %s\n", k.name);
+			problems++;
+			continue;
+		}
+		*out = bb_realloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[(*n)++] = k;
+	}
+	return problems;
+}

@@ -33,4 +33,11 @@ int ledger_key_load(const char *path, struct note_key *k, FILE *err);
  * arg is no file; -1 after one line on err. For verify-bundle --key. */
 int ledger_pub_load(const char *arg, struct note_key *k, FILE *err);
 
+/*
+ * The verifier keys of the logs this server witnesses: list is FILE[,FILE...]
+ * (witness_logs). Returns the number of problems (one line each on err);
+ * *out (caller frees) holds the keys read.
+ */
+int ledger_witnessed_load(const char *list, struct note_key **out, size_t *n, FILE *err);
+
 #endif

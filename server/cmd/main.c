@@ -66,11 +66,14 @@ load_config(struct srv_config *cfg, int argc, char **argv, int *rest)
 
 	problems += srv_printers_parse(cfg->printers, &printers, stderr);
 	srv_printers_free(printers);
-	struct note_key key;
+	struct note_key key, *witnessed = NULL;
+	size_t nwitnessed;
 	if (cfg->ledger_key != NULL) {
 		problems += ledger_key_load(cfg->ledger_key, &key, stderr) != 0;
 		sodium_memzero(&key, sizeof(key));
 	}
+	problems += ledger_witnessed_load(cfg->witness_logs, &witnessed, &nwitnessed, stderr);
+	free(witnessed);
 
 	if (problems > 0) {
 		fprintf(stderr, "biobankd: %d configuration problem%s; see biobankd --help\n",
@@ -110,29 +113,24 @@ cmd_serve(int argc, char **argv)
 	if (cfg.ledger_key != NULL && ledger_key_load(cfg.ledger_key, &ledger_key, stderr) != 0)
 		fatalx("cannot read the ledger's key"); /* read by load_config a moment ago */
 	s.ledger_key = cfg.ledger_key != NULL ? &ledger_key : NULL;
+	struct note_key *witnessed = NULL;
+	size_t nwitnessed = 0;
+	if (ledger_witnessed_load(cfg.witness_logs, &witnessed, &nwitnessed, stderr) != 0)
+		fatalx("cannot read witness_logs"); /* read by load_config a moment ago */
+	s.witnessed = witnessed;
+	s.nwitnessed = nwitnessed;
 	sigset_t sigs;
 	srv_block_signals(&sigs);
 	if (auth_password_hash("no such user", s.dummy_hash) != 0)
 		fatalx("cannot hash a password: out of memory");
 	struct bb_arena startup = { 0 }; /* what the daemon's life needs, made once */
 	const struct db_stmt *const sets[] = {
-		db_accounts_statements,
-		db_ledger_statements,
-		db_tlog_statements,
-		db_checkpoint_statements,
-		ledger_statements,
-		db_idempotency_statements,
-		audits_statements,
-		fhir_statements,
-		labels_statements,
-		participants_statements,
-		reports_statements,
-		shipments_statements,
-		specimens_statements,
-		specimens_csv_statements,
-		storage_statements,
-		bind_statements(&startup),
-		NULL,
+		db_accounts_statements,    db_ledger_statements,      db_tlog_statements,
+		db_checkpoint_statements,  ledger_statements,         witness_statements,
+		db_idempotency_statements, audits_statements,         fhir_statements,
+		labels_statements,         participants_statements,   reports_statements,
+		shipments_statements,      specimens_statements,      specimens_csv_statements,
+		storage_statements,        bind_statements(&startup), NULL,
 	};
 	/* One connection per request worker and one per long-work thread (http/workpool.h). */
 	s.pool = db_pool_open(cfg.database_url, cfg.threads + cfg.long_workers, sets);
@@ -166,6 +164,7 @@ cmd_serve(int argc, char **argv)
 	bb_arena_free(&startup);
 	srv_printers_free(printers);
 	sodium_memzero(&ledger_key, sizeof(ledger_key));
+	free(witnessed);
 	config_free(&cfg);
 	return rc;
 }

@@ -78,6 +78,7 @@ static const struct problem_code problem_codes[] = {
 	{ "ledger-key-missing", 404, "The ledger has no signing key" },
 	{ "checkpoint-not-found", 404, "No checkpoint yet" },
 	{ "event-not-found", 404, "No such event" },
+	{ "log-not-witnessed", 404, "This server does not witness that log" },
 	/* 409: the state of the data forbids it */
 	{ "already-exists", 409, "Already exists" },
 	{ "position-occupied", 409, "Position occupied" },
@@ -95,6 +96,8 @@ static const struct problem_code problem_codes[] = {
 	{ "printer-not-configured", 409, "Printer no longer configured" },
 	{ "secret-not-replayed", 409, "The answer held a secret and is not replayed" },
 	{ "event-not-sequenced", 409, "Event not in the log yet" },
+	{ "witness-size-mismatch", 409, "The witness stands at another size" },
+	{ "consistency-proof-failed", 409, "Not consistent with the checkpoint witnessed" },
 	/* 403: the caller may not */
 	{ "wrong-password", 403, "Wrong current password" },
 	{ "every-study-only", 403, "Only for users of every study" },
@@ -123,6 +126,8 @@ problem_code_at(size_t i)
 {
 	return i < sizeof(problem_codes) / sizeof(problem_codes[0]) ? &problem_codes[i] : NULL;
 }
+
+static bool reserved_member(const char *name);
 
 /* The members every problem has; type stays the generic one of its status. */
 static cJSON *
@@ -287,6 +292,33 @@ reply_problem_code(struct srv_req *r, const char *code, const char *title, const
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	reply_problem_obj(r, pc->status, problem_new(pc->status, pc->code, title, detail));
+}
+
+void
+reply_problem_facts(struct srv_req *r, const char *code, cJSON *facts, const char *fmt, ...)
+{
+	const struct problem_code *pc = problem_code_find(code);
+	char detail[1024];
+	va_list ap;
+	cJSON *f;
+
+	if (pc == NULL) {
+		log_warnx("%s: no problem code %s in the table", __func__, code);
+		pc = problem_code_generic(500);
+	}
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	cJSON *o = problem_new(pc->status, pc->code, NULL, detail);
+	while (facts != NULL && (f = facts->child) != NULL) {
+		cJSON_DetachItemViaPointer(facts, f);
+		if (reserved_member(f->string))
+			cJSON_Delete(f);
+		else
+			cJSON_AddItemToObject(o, f->string, f);
+	}
+	cJSON_Delete(facts);
+	reply_problem_obj(r, pc->status, o);
 }
 
 void

@@ -18,6 +18,10 @@ void reply_problem(struct srv_req *r, unsigned status, const char *title, const 
 /* A problem with a code of the table in reply.c (status and title from the table). */
 void reply_problem_code(struct srv_req *r, const char *code, const char *title, const char *fmt,
                         ...) __attribute__((format(printf, 4, 5)));
+/* The same with facts: the members of the object facts (taken, may be NULL) become the
+ * problem's extension members. */
+void reply_problem_facts(struct srv_req *r, const char *code, struct cJSON *facts, const char *fmt,
+                         ...) __attribute__((format(printf, 4, 5)));
 void reply_invalid(struct srv_req *r, const struct bb_js_errors *errs);
 void reply_invalid_field(struct srv_req *r, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

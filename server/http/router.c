@@ -191,6 +191,10 @@ const struct route routes[] = {
 	  NULL, "from to" },
 	{ "GET", "/api/v1/specimens/:id/history-bundle", READERS | STUDY_LIMITED,
 	  h_specimens_history_bundle, BODY_NONE, NULL },
+	/* this server as another site's witness (api/witness.c) */
+	/* Site-level, as accounts are: for managers of every study. */
+	{ "POST", "/api/v1/witness/checkpoints", MANAGERS | EVERY_STUDY, h_witness_checkpoint,
+	  BODY_JSON, &h_witness_checkpoint_spec },
 
 	/* freezer audits (api/audits.c) */
 	{ "POST", "/api/v1/audits", MANAGERS | STUDY_LIMITED, h_audits_create, BODY_JSON,

@@ -48,6 +48,8 @@ struct srv {
 	struct metrics *metrics;
 	const struct srv_printers *printers; /* POST /api/v1/print (printers.c); NULL: none */
 	const struct note_key *ledger_key;   /* the log's signing key (ledger_key); NULL: none */
+	const struct note_key *witnessed;    /* the logs this server witnesses (witness_logs) */
+	size_t nwitnessed;                   /* how many */
 	atomic_bool stopping;                /* set on SIGTERM: answer with Connection: close */
 	atomic_int active;                   /* requests begun and not yet completed */
 	atomic_int anonymous;                /* requests without a token running a handler */

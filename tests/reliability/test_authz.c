@@ -153,6 +153,9 @@ static const struct scase cases[] = {
 	  NULL, P_NONE, SC_NONE, NULL },
 	{ "GET", "/api/v1/specimens/:id/history-bundle", "/api/v1/specimens/{fixed}/history-bundle",
 	  NULL, P_NONE, SC_OBJECT, NULL },
+	/* The daemon witnesses its own log: the checkpoint it saw, cosigned again. */
+	{ "POST", "/api/v1/witness/checkpoints", "/api/v1/witness/checkpoints",
+	  "{\"checkpoint\":\"{ckpt}\",\"old_size\":{ckpt_size}}", P_NONE, SC_NONE, NULL },
 
 	{ "POST", "/api/v1/audits", "/api/v1/audits", "{\"box\":\"{box}\"}", P_STORED, SC_NONE,
 	  NULL },
@@ -249,6 +252,8 @@ struct ctx {
 static struct tenv t;
 static int serial;
 static char fixed_tube[16], rack_id[16], freezer_id[16];
+/* The fixed tube's checkpoint, JSON-escaped, and its size: what the witness saw. */
+static char ckpt_json[1024], ckpt_size[24];
 
 static void
 fail_setup(const char *what)
@@ -525,6 +530,8 @@ expand(const char *tpl, const struct ctx *c, char *out, size_t cap)
 		{ "{job}", c->job },
 		{ "{own}", c->own },
 		{ "{barcode}", c->barcode },
+		{ "{ckpt}", ckpt_json },
+		{ "{ckpt_size}", ckpt_size },
 	};
 	size_t o = 0;
 
@@ -683,6 +690,8 @@ static const struct xcase xcases[] = {
 	{ "POST", "/api/v1/boxes", NULL, NULL, P_NONE, XW_UNBOUND, "storage every study shares" },
 	{ "POST", "/api/v1/shipments", NULL, NULL, P_NONE, XW_UNBOUND,
 	  "a new draft, of the caller's studies" },
+	{ "POST", "/api/v1/witness/checkpoints", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "another site's log, which belongs to no study (EVERY_STUDY)" },
 
 	{ "POST", "/api/v1/participants", "/api/v1/participants",
 	  "{\"study\":\"MASC\",\"code\":\"X{n}\",\"sex\":\"female\",\"birth_year\":1970,"
@@ -896,6 +905,27 @@ checkpoint_fixed(const char *ledger_key)
 		fail_setup("biobankd checkpoint");
 	}
 	free(out);
+
+	/* The daemon witnesses its own log: it sees this checkpoint first. */
+	struct resp r;
+	admin_must("GET", "/api/v1/ledger/checkpoint", NULL, 200, &r);
+	const char *note = jstr(&r, "note");
+	size_t o = 0;
+	for (const char *p = note ? note : ""; *p && o + 3 < sizeof(ckpt_json); p++) {
+		if (*p == '\n') {
+			ckpt_json[o++] = '\\';
+			ckpt_json[o++] = 'n';
+		} else {
+			ckpt_json[o++] = *p;
+		}
+	}
+	ckpt_json[o] = '\0';
+	snprintf(ckpt_size, sizeof(ckpt_size), "%.0f", jnum(&r, "size", 0));
+	resp_free(&r);
+	char body[1200];
+	snprintf(body, sizeof(body), "{\"checkpoint\":\"%s\",\"old_size\":0}", ckpt_json);
+	admin_must("POST", "/api/v1/witness/checkpoints", body, 200, &r);
+	resp_free(&r);
 }
 
 int
@@ -903,7 +933,7 @@ main(int argc, char **argv)
 {
 	struct caller callers[2 * ROLE__MAX];
 	int ncallers = 0;
-	char dir[] = "/tmp/bb-authz-XXXXXX", printers[600], ledger_key[600];
+	char dir[] = "/tmp/bb-authz-XXXXXX", printers[600], ledger_key[600], witness[600];
 	struct resp r;
 
 	tenv_setup(&t, "authz", argc, argv);
@@ -920,7 +950,8 @@ main(int argc, char **argv)
 		fail_setup("biobankd keygen");
 	free(kout);
 	snprintf(ledger_key, sizeof(ledger_key), "--ledger-key=%s/ledger.key", dir);
-	const char *opts[] = { printers, ledger_key, NULL };
+	snprintf(witness, sizeof(witness), "--witness-logs=%s/ledger.pub", dir);
+	const char *opts[] = { printers, ledger_key, witness, NULL };
 	daemon_stop(&t.d);
 	if (daemon_start(&t, &t.d, opts) != 0)
 		fail_setup("cannot start biobankd with a printer");
