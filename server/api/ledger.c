@@ -190,6 +190,28 @@ h_ledger_checkpoint(struct srv_req *r)
 }
 
 /*
+ * Answer o (taken) with a proof: the hashes of ranges[0..n) as "proof", and
+ * those of ranges[n] and ranges[n + 1] as the members first and second, all
+ * read in one query into hashes (room for n + 2).
+ */
+static void
+reply_proof(struct srv_req *r, cJSON *o, const struct mt_range *ranges, size_t n,
+            unsigned char *hashes, const char *first, const char *second)
+{
+	enum bb_err err = tlog_range_hashes(req_db(r), ranges, n + 2, hashes);
+
+	if (err != BB_OK) {
+		cJSON_Delete(o);
+		reply_db_error(r, err);
+		return;
+	}
+	add_hash(o, first, hashes + n * MT_HASH_LEN);
+	add_hash(o, second, hashes + (n + 1) * MT_HASH_LEN);
+	cJSON_AddItemToObject(o, "proof", hash_array(hashes, n));
+	reply_json(r, 200, o);
+}
+
+/*
  * GET /api/v1/ledger/proof/inclusion?specimen=&seq=&size= — RFC 9162's
  * inclusion proof of one event, from the stored subtrees (O(log n) rows).
  */
@@ -227,16 +249,7 @@ h_ledger_proof_inclusion(struct srv_req *r)
 	/* The leaf and the root come with the proof, in the same query. */
 	ranges[n] = (struct mt_range){ index, index + 1 };
 	ranges[n + 1] = mt_tree_range(tree);
-	enum bb_err err = tlog_range_hashes(req_db(r), ranges, n + 2, hashes);
-	if (err != BB_OK) {
-		cJSON_Delete(o);
-		reply_db_error(r, err);
-		return;
-	}
-	add_hash(o, "leaf_hash", hashes + n * MT_HASH_LEN);
-	add_hash(o, "root", hashes + (n + 1) * MT_HASH_LEN);
-	cJSON_AddItemToObject(o, "proof", hash_array(hashes, n));
-	reply_json(r, 200, o);
+	reply_proof(r, o, ranges, n, hashes, "leaf_hash", "root");
 }
 
 /* GET /api/v1/ledger/proof/consistency?from=&to= — RFC 9162's consistency proof. */
@@ -268,16 +281,7 @@ h_ledger_proof_consistency(struct srv_req *r)
 	}
 	ranges[n] = mt_tree_range(a);
 	ranges[n + 1] = mt_tree_range(b);
-	enum bb_err err = tlog_range_hashes(req_db(r), ranges, n + 2, hashes);
-	if (err != BB_OK) {
-		cJSON_Delete(o);
-		reply_db_error(r, err);
-		return;
-	}
-	add_hash(o, "from_root", hashes + n * MT_HASH_LEN);
-	add_hash(o, "to_root", hashes + (n + 1) * MT_HASH_LEN);
-	cJSON_AddItemToObject(o, "proof", hash_array(hashes, n));
-	reply_json(r, 200, o);
+	reply_proof(r, o, ranges, n, hashes, "from_root", "to_root");
 }
 
 /* The latest checkpoint: its size and note (arena); false when there is none. */
