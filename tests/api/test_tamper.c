@@ -9,6 +9,7 @@
  * consistently, a specimen deleted with its events, a rewrite of the log
  * itself) are caught by the transparency log and the signed checkpoint.
  */
+#include "forge.h"
 #include "world.h"
 
 #include <stdarg.h>
@@ -181,27 +182,7 @@ main(int argc, char **argv)
 	 * consistent again, the stored leaves and nodes are recomputed from the
 	 * rewritten events, so only the signed checkpoint shows it.
 	 */
-	ok(tamper(
-	       "UPDATE events SET reason = 'routine' WHERE specimen_id = '%s' AND seq = 3;"
-	       " DO $$ DECLARE e events; prev bytea;"
-	       " BEGIN FOR e IN SELECT * FROM events WHERE specimen_id = '%s' ORDER BY seq LOOP"
-	       "  IF e.seq > 1 THEN UPDATE events SET prev_hash = prev WHERE specimen_id ="
-	       "   e.specimen_id AND seq = e.seq; e.prev_hash := prev; END IF;"
-	       "  prev := bb_event_digest_v2(e.specimen_id, e.seq, e.type, e.at, e.actor,"
-	       "   e.from_box, e.from_pos, e.to_box, e.to_pos, e.reason, e.details, e.prev_hash);"
-	       "  UPDATE events SET hash = prev WHERE specimen_id = e.specimen_id AND seq = e.seq;"
-	       "  UPDATE log_nodes n SET hash = sha256('\\x00'::bytea || bb_event_bytes_v2("
-	       "   e.format, e.specimen_id, e.seq, e.type, e.at, e.actor, e.from_box, e.from_pos,"
-	       "   e.to_box, e.to_pos, e.reason, e.details, e.prev_hash))"
-	       "   FROM log_entries l WHERE l.specimen_id = e.specimen_id AND l.seq = e.seq"
-	       "   AND n.level = 0 AND n.idx = l.idx;"
-	       " END LOOP;"
-	       " UPDATE specimens SET ledger_head = prev WHERE id = '%s';"
-	       " FOR lv IN 1..20 LOOP UPDATE log_nodes p SET hash = sha256('\\x01'::bytea ||"
-	       "  l.hash || r.hash) FROM log_nodes l, log_nodes r WHERE p.level = lv"
-	       "  AND l.level = lv - 1 AND l.idx = 2 * p.idx AND r.level = lv - 1"
-	       "  AND r.idx = 2 * p.idx + 1; END LOOP; END $$",
-	       tubes[0], tubes[0], tubes[0]),
+	ok(tamper(FORGE_CHAIN_AND_LOG, tubes[0], tubes[0], tubes[0]),
 	   "case 0: a chain rewritten consistently, and the log's leaves and nodes with it");
 	is_int(verify(export_dir, pub, &out), 1, "  verify-ledger fails");
 	char want[120];

@@ -7,6 +7,7 @@
  * holding A's key. A checkpoint of another log, or one not signed by A's key,
  * is not cosigned either.
  */
+#include "forge.h"
 #include "world.h"
 
 #include "note.h"
@@ -233,35 +234,15 @@ main(int argc, char **argv)
 	bool ok_sql;
 	char *victim = sql_value(&a, "SELECT specimen_id FROM log_entries WHERE idx = 1", &ok_sql);
 	char sql[3000];
-	snprintf(
-	    sql, sizeof(sql),
-	    "BEGIN; ALTER TABLE events DISABLE TRIGGER USER;"
-	    " ALTER TABLE log_nodes DISABLE TRIGGER USER;"
-	    " ALTER TABLE log_checkpoints DISABLE TRIGGER USER;"
-	    " UPDATE events SET reason = 'routine' WHERE specimen_id = '%s' AND seq = 3;"
-	    " DO $$ DECLARE e events; prev bytea;"
-	    " BEGIN FOR e IN SELECT * FROM events WHERE specimen_id = '%s' ORDER BY seq LOOP"
-	    "  IF e.seq > 1 THEN UPDATE events SET prev_hash = prev WHERE specimen_id ="
-	    "   e.specimen_id AND seq = e.seq; e.prev_hash := prev; END IF;"
-	    "  prev := bb_event_digest_v2(e.specimen_id, e.seq, e.type, e.at, e.actor,"
-	    "   e.from_box, e.from_pos, e.to_box, e.to_pos, e.reason, e.details, e.prev_hash);"
-	    "  UPDATE events SET hash = prev WHERE specimen_id = e.specimen_id AND seq = e.seq;"
-	    "  UPDATE log_nodes n SET hash = sha256('\\x00'::bytea || bb_event_bytes_v2("
-	    "   e.format, e.specimen_id, e.seq, e.type, e.at, e.actor, e.from_box, e.from_pos,"
-	    "   e.to_box, e.to_pos, e.reason, e.details, e.prev_hash))"
-	    "   FROM log_entries l WHERE l.specimen_id = e.specimen_id AND l.seq = e.seq"
-	    "   AND n.level = 0 AND n.idx = l.idx;"
-	    " END LOOP;"
-	    " UPDATE specimens SET ledger_head = prev WHERE id = '%s';"
-	    " FOR lv IN 1..20 LOOP UPDATE log_nodes p SET hash = sha256('\\x01'::bytea ||"
-	    "  l.hash || r.hash) FROM log_nodes l, log_nodes r WHERE p.level = lv"
-	    "  AND l.level = lv - 1 AND l.idx = 2 * p.idx AND r.level = lv - 1"
-	    "  AND r.idx = 2 * p.idx + 1; END LOOP; END $$;"
-	    " DELETE FROM log_checkpoints;"
-	    " ALTER TABLE events ENABLE TRIGGER USER;"
-	    " ALTER TABLE log_nodes ENABLE TRIGGER USER;"
-	    " ALTER TABLE log_checkpoints ENABLE TRIGGER USER; COMMIT",
-	    victim ? victim : "", victim ? victim : "", victim ? victim : "");
+	snprintf(sql, sizeof(sql),
+	         "BEGIN; ALTER TABLE events DISABLE TRIGGER USER;"
+	         " ALTER TABLE log_nodes DISABLE TRIGGER USER;"
+	         " ALTER TABLE log_checkpoints DISABLE TRIGGER USER;" FORGE_CHAIN_AND_LOG ";"
+	         " DELETE FROM log_checkpoints;"
+	         " ALTER TABLE events ENABLE TRIGGER USER;"
+	         " ALTER TABLE log_nodes ENABLE TRIGGER USER;"
+	         " ALTER TABLE log_checkpoints ENABLE TRIGGER USER; COMMIT",
+	         victim ? victim : "", victim ? victim : "", victim ? victim : "");
 	free(sql_value(&a, sql, &ok_sql));
 	free(victim);
 	ok(ok_sql, "site A's history and log are rewritten, its checkpoints removed");
