@@ -205,7 +205,7 @@ check_chain(const struct chain *ch, bool backfilled, struct ledger_report *rep)
  * The status each custody event leaves a specimen in; NULL for the events
  * that change neither status nor place (used, thawed, aliquoted, derived,
  * label_printed, received, consent_withdrawn, audit_confirmed,
- * audit_flagged). Kept with the functions that write them
+ * audit_flagged, corrected, barcode_set). Kept with the functions that write them
  * (migrations/functions/specimens.sql, audits.sql, shipments.sql,
  * reports.sql): an event type that moves a tube belongs here too.
  */
@@ -215,11 +215,17 @@ status_after(const char *type)
 	static const struct {
 		const char *type, *status;
 	} effects[] = {
-		{ "registered", "registered" }, { "stored", "in_storage" },
-		{ "moved", "in_storage" },      { "returned", "in_storage" },
-		{ "found", "in_storage" },      { "checked_out", "checked_out" },
-		{ "shipped", "shipped" },       { "consumed", "consumed" },
-		{ "destroyed", "destroyed" },   { "lost", "lost" },
+		{ "registered", "registered" },
+		{ "stored", "in_storage" },
+		{ "moved", "in_storage" },
+		{ "returned", "in_storage" },
+		{ "found", "in_storage" },
+		{ "checked_out", "checked_out" },
+		{ "shipped", "shipped" },
+		{ "consumed", "consumed" },
+		{ "destroyed", "destroyed" },
+		{ "lost", "lost" },
+		{ "entered_in_error", "entered_in_error" },
 	};
 
 	for (size_t i = 0; i < sizeof(effects) / sizeof(effects[0]); i++)
