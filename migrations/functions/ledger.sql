@@ -238,3 +238,76 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_witness_advance(text, bigint, bigint, text, text)
 	IS 'Records a checkpoint a witness cosigns, if the log still stands where the request said.';
+
+/*
+ * What the courier sends a witness next (server/cmd/courier.c): the newest
+ * checkpoint, when it is larger than the last one that witness cosigned,
+ * with that size (0: none yet). No row when the witness is up to date.
+ */
+CREATE OR REPLACE FUNCTION bb_log_witness_due(witness_name text)
+RETURNS TABLE (checkpoint_id bigint, size bigint, note text, cosigned_size bigint)
+LANGUAGE sql STABLE AS $$
+	WITH newest AS (SELECT c.id, c.size, c.note FROM log_checkpoints c ORDER BY c.id DESC LIMIT 1),
+	     cosigned AS (SELECT COALESCE(max(c.size), 0) AS size FROM log_cosignatures x
+			  JOIN log_checkpoints c ON c.id = x.checkpoint_id WHERE x.witness = witness_name)
+	SELECT n.id, n.size, n.note, k.size FROM newest n, cosigned k WHERE n.size > k.size;
+$$;
+COMMENT ON FUNCTION bb_log_witness_due(text)
+	IS 'The newest checkpoint, if the witness has not cosigned one as large, and the size it last cosigned.';
+
+/*
+ * Keep a witness's cosignature of a checkpoint (checked with its key by the
+ * daemon before) and note the attempt as a success.
+ */
+CREATE OR REPLACE FUNCTION bb_log_cosign(cp_id bigint, witness_name text, witness_url text,
+	signature_line text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+	INSERT INTO log_cosignatures (checkpoint_id, witness, signature)
+	VALUES (cp_id, witness_name, signature_line)
+	ON CONFLICT (checkpoint_id, witness) DO NOTHING;
+	PERFORM bb_log_witness_tried(witness_name, witness_url, NULL, NULL);
+END $$;
+COMMENT ON FUNCTION bb_log_cosign(bigint, text, text, text)
+	IS 'Keeps a witness''s cosignature of a checkpoint, checked with its key before.';
+
+-- What the last attempt to reach a witness came to: NULL code for success.
+CREATE OR REPLACE FUNCTION bb_log_witness_tried(witness_name text, witness_url text,
+	problem_code text, problem_detail text)
+RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+	INSERT INTO log_witness_state AS s (witness, url, tried_at, ok, code, detail, failures)
+	VALUES (witness_name, witness_url, now(), problem_code IS NULL, problem_code,
+		left(problem_detail, 2000), (problem_code IS NOT NULL)::int)
+	ON CONFLICT (witness) DO UPDATE SET url = EXCLUDED.url, tried_at = EXCLUDED.tried_at,
+		ok = EXCLUDED.ok, code = EXCLUDED.code, detail = EXCLUDED.detail,
+		failures = CASE WHEN EXCLUDED.ok THEN 0 ELSE s.failures + 1 END;
+$$;
+COMMENT ON FUNCTION bb_log_witness_tried(text, text, text, text)
+	IS 'Records the last attempt to have a witness cosign: success (NULL code) or why not.';
+
+/*
+ * The checkpoint with the witnesses' signature lines appended: a signed
+ * note any of their keys opens (C2SP signed-note allows several signatures).
+ */
+CREATE OR REPLACE FUNCTION bb_log_cosigned_note(cp_id bigint) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT c.note || COALESCE((SELECT string_agg(x.signature, '' ORDER BY x.witness)
+				     FROM log_cosignatures x WHERE x.checkpoint_id = c.id), '')
+	  FROM log_checkpoints c WHERE c.id = cp_id;
+$$;
+COMMENT ON FUNCTION bb_log_cosigned_note(bigint)
+	IS 'A checkpoint''s note followed by its witnesses'' signature lines.';
+
+-- GET /api/v1/ledger/witnesses: each witness this log sends to, as last tried.
+CREATE OR REPLACE FUNCTION bb_log_witnesses() RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('items', COALESCE(jsonb_agg(jsonb_build_object(
+		'witness', w.witness, 'url', w.url, 'tried_at', bb_rfc3339(w.tried_at),
+		'ok', w.ok, 'code', w.code, 'detail', w.detail, 'failures', w.failures,
+		'cosigned_size', k.size, 'cosigned_at', bb_rfc3339(k.at)) ORDER BY w.witness), '[]'))
+	  FROM log_witness_state w
+	  LEFT JOIN LATERAL (SELECT c.size, x.cosigned_at AS at FROM log_cosignatures x
+			     JOIN log_checkpoints c ON c.id = x.checkpoint_id
+			     WHERE x.witness = w.witness ORDER BY c.size DESC LIMIT 1) k ON true;
+$$;
+COMMENT ON FUNCTION bb_log_witnesses() IS 'The witnesses this log sends its checkpoints to, as last tried.';

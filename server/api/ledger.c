@@ -20,8 +20,13 @@
 
 const struct db_stmt ledger_statements[] = {
 	{ "ledger_checkpoint_last",
-	  "SELECT size, encode(root, 'base64'), note, bb_rfc3339(made_at) FROM log_checkpoints"
-	  " ORDER BY id DESC LIMIT 1" },
+	  "SELECT c.size, encode(c.root, 'base64'), c.note, bb_rfc3339(c.made_at),"
+	  "       bb_log_cosigned_note(c.id),"
+	  "       (SELECT COALESCE(jsonb_agg(jsonb_build_object('witness', x.witness, 'signature',"
+	  "               x.signature, 'cosigned_at', bb_rfc3339(x.cosigned_at))"
+	  "               ORDER BY x.witness), '[]') FROM log_cosignatures x"
+	  "         WHERE x.checkpoint_id = c.id)::text"
+	  "  FROM log_checkpoints c ORDER BY c.id DESC LIMIT 1" },
 	{ "ledger_inclusion_target", "SELECT bb_log_inclusion_target($1, $2, $3, $4)::text" },
 	{ "ledger_consistency_target", "SELECT bb_log_consistency_target($1, $2)::text" },
 	{ "ledger_specimen_history", "SELECT bb_specimen_history($1, $2)::text" },
@@ -185,6 +190,8 @@ h_ledger_checkpoint(struct srv_req *r)
 	cJSON_AddStringToObject(o, "root", PQgetvalue(res, 0, 1));
 	cJSON_AddStringToObject(o, "note", PQgetvalue(res, 0, 2));
 	cJSON_AddStringToObject(o, "made_at", PQgetvalue(res, 0, 3));
+	cJSON_AddItemToObject(o, "cosignatures", cJSON_Parse(PQgetvalue(res, 0, 5)));
+	cJSON_AddStringToObject(o, "cosigned_note", PQgetvalue(res, 0, 4));
 	PQclear(res);
 	reply_json(r, 200, o);
 }
@@ -298,7 +305,7 @@ last_checkpoint(struct srv_req *r, struct db_conn *db, uint64_t *size, const cha
 		return false;
 	}
 	*size = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	*note = bb_arena_strdup(&r->arena, PQgetvalue(res, 0, 2));
+	*note = bb_arena_strdup(&r->arena, PQgetvalue(res, 0, 4)); /* with its cosignatures */
 	PQclear(res);
 	return true;
 }

@@ -97,6 +97,9 @@ static const struct cfg_entry entries[] = {
 	  "Seconds a cached token is trusted before it is read again." },
 	{ "witness_logs", CFG_STRING, OFF(witness_logs), NULL, 0, 0, false,
 	  "Verifier key files (ledger.pub) of other sites' logs this server witnesses: FILE,..." },
+	{ "witnesses", CFG_STRING, OFF(witnesses), NULL, 0, 0, false,
+	  "File of the witnesses this log's checkpoints are sent to: URL KEY_FILE TOKEN_FILE a "
+	  "line." },
 };
 
 enum { ENTRY_COUNT = sizeof(entries) / sizeof(entries[0]) };

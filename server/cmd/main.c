@@ -3,10 +3,12 @@
 #include "api/api.h"
 #include "api/printers.h"
 #include "cmd/config.h"
+#include "cmd/courier.h"
 #include "cmd/ledger_keys.h"
 #include "cmd/migrate.h"
 #include "cmd/sequencer.h"
 #include "cmd/verify_bundle.h"
+#include "cmd/witnesses.h"
 #include "db/accounts.h"
 #include "db/checkpoint.h"
 #include "db/ledger_verify.h"
@@ -48,7 +50,7 @@ usage(FILE *out)
 	        "       biobankd verify-ledger [--checkpoints DIR] [--key PUBKEY] [option ...]\n"
 	        "       biobankd keygen --out DIR [--origin NAME]\n"
 	        "       biobankd checkpoint [option ...]\n"
-	        "       biobankd verify-bundle FILE --key PUBKEY\n"
+	        "       biobankd verify-bundle FILE --key PUBKEY [--witness PUBKEY ...]\n"
 	        "       biobankd config [option ...]\n"
 	        "       biobankd --help | --version\n"
 	        "\n"
@@ -67,13 +69,23 @@ load_config(struct srv_config *cfg, int argc, char **argv, int *rest)
 	problems += srv_printers_parse(cfg->printers, &printers, stderr);
 	srv_printers_free(printers);
 	struct note_key key, *witnessed = NULL;
-	size_t nwitnessed;
-	if (cfg->ledger_key != NULL) {
-		problems += ledger_key_load(cfg->ledger_key, &key, stderr) != 0;
-		sodium_memzero(&key, sizeof(key));
-	}
+	struct witness *witnesses = NULL;
+	size_t nwitnessed, nwitnesses;
+	bool have_key =
+	    cfg->ledger_key != NULL && ledger_key_load(cfg->ledger_key, &key, stderr) == 0;
+	problems += cfg->ledger_key != NULL && !have_key;
 	problems += ledger_witnessed_load(cfg->witness_logs, &witnessed, &nwitnessed, stderr);
 	free(witnessed);
+	problems +=
+	    witnesses_load(cfg->witnesses, have_key ? &key : NULL, &witnesses, &nwitnesses, stderr);
+	witnesses_free(witnesses, nwitnesses);
+	if (cfg->witnesses != NULL && cfg->ledger_key == NULL) {
+		fprintf(stderr,
+		        "biobankd: witnesses: the log signs no checkpoint to send them: set "
+		        "ledger_key\n");
+		problems++;
+	}
+	sodium_memzero(&key, sizeof(key));
 
 	if (problems > 0) {
 		fprintf(stderr, "biobankd: %d configuration problem%s; see biobankd --help\n",
@@ -119,18 +131,35 @@ cmd_serve(int argc, char **argv)
 		fatalx("cannot read witness_logs"); /* read by load_config a moment ago */
 	s.witnessed = witnessed;
 	s.nwitnessed = nwitnessed;
+	struct witness *witnesses = NULL;
+	size_t nwitnesses = 0;
+	if (witnesses_load(cfg.witnesses, s.ledger_key, &witnesses, &nwitnesses, stderr) != 0)
+		fatalx("cannot read witnesses"); /* read by load_config a moment ago */
 	sigset_t sigs;
 	srv_block_signals(&sigs);
 	if (auth_password_hash("no such user", s.dummy_hash) != 0)
 		fatalx("cannot hash a password: out of memory");
 	struct bb_arena startup = { 0 }; /* what the daemon's life needs, made once */
 	const struct db_stmt *const sets[] = {
-		db_accounts_statements,    db_ledger_statements,      db_tlog_statements,
-		db_checkpoint_statements,  ledger_statements,         witness_statements,
-		db_idempotency_statements, audits_statements,         fhir_statements,
-		labels_statements,         participants_statements,   reports_statements,
-		shipments_statements,      specimens_statements,      specimens_csv_statements,
-		storage_statements,        bind_statements(&startup), NULL,
+		db_accounts_statements,
+		db_ledger_statements,
+		db_tlog_statements,
+		db_checkpoint_statements,
+		ledger_statements,
+		witness_statements,
+		db_idempotency_statements,
+		audits_statements,
+		fhir_statements,
+		labels_statements,
+		participants_statements,
+		reports_statements,
+		shipments_statements,
+		specimens_statements,
+		specimens_csv_statements,
+		storage_statements,
+		courier_statements,
+		bind_statements(&startup),
+		NULL,
 	};
 	/* One connection per request worker and one per long-work thread (http/workpool.h). */
 	s.pool = db_pool_open(cfg.database_url, cfg.threads + cfg.long_workers, sets);
@@ -154,7 +183,14 @@ cmd_serve(int argc, char **argv)
 	struct sequencer *seq = sequencer_start(&seq_opts);
 	if (seq == NULL)
 		fatal("cannot start the ledger sequencer");
+	const struct courier_opts courier_opts = {
+		.pool = s.pool, .witnesses = witnesses, .n = nwitnesses, .seq = seq
+	};
+	struct courier *courier = nwitnesses > 0 ? courier_start(&courier_opts) : NULL;
+	if (nwitnesses > 0 && courier == NULL)
+		fatal("cannot start the witnesses' courier");
 	rc = srv_run(&s);
+	courier_stop(courier);
 	sequencer_stop(seq);
 	purge_stop(purge);
 	auth_listener_stop(&s);
@@ -165,6 +201,7 @@ cmd_serve(int argc, char **argv)
 	srv_printers_free(printers);
 	sodium_memzero(&ledger_key, sizeof(ledger_key));
 	free(witnessed);
+	witnesses_free(witnesses, nwitnesses);
 	config_free(&cfg);
 	return rc;
 }
@@ -639,22 +676,28 @@ static int
 cmd_verify_bundle(int argc, char **argv)
 {
 	const char *file = NULL, *key = NULL;
-
+	const char **witnesses = bb_calloc((size_t)argc + 1, sizeof(*witnesses));
+	size_t nwitnesses = 0;
 	bool usage_ok = true;
 
 	for (int i = 0; i < argc && usage_ok; i++) {
 		if (strcmp(argv[i], "--key") == 0 && i + 1 < argc && key == NULL)
 			key = argv[++i];
+		else if (strcmp(argv[i], "--witness") == 0 && i + 1 < argc)
+			witnesses[nwitnesses++] = argv[++i];
 		else if (file == NULL && strncmp(argv[i], "--", 2) != 0)
 			file = argv[i];
 		else
 			usage_ok = false;
 	}
-	if (!usage_ok || file == NULL || key == NULL) {
-		fprintf(stderr, "usage: biobankd verify-bundle FILE --key PUBKEY\n");
-		return 2;
-	}
-	return verify_bundle(file, key, stdout, stderr);
+	int rc = 2;
+	if (!usage_ok || file == NULL || key == NULL)
+		fprintf(stderr,
+		        "usage: biobankd verify-bundle FILE --key PUBKEY [--witness PUBKEY ...]\n");
+	else
+		rc = verify_bundle(file, key, witnesses, nwitnesses, stdout, stderr);
+	free(witnesses);
+	return rc;
 }
 
 static int

@@ -6,6 +6,7 @@
 #include "http/log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -22,6 +23,7 @@ struct sequencer {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping;
+	atomic_bool leads; /* read by the courier */
 };
 
 static const struct db_stmt *const sets[] = { db_tlog_statements, db_checkpoint_statements, NULL };
@@ -106,6 +108,7 @@ run(void *arg)
 		int taken = 0;
 		if (!leading) {
 			err = tlog_try_lead(c, &leading);
+			atomic_store(&q->leads, leading);
 			if (err == BB_OK && !leading) {
 				pause_ms(q, STANDBY_MS);
 				continue;
@@ -126,6 +129,7 @@ run(void *arg)
 				db_disconnect(c);
 				c = NULL;
 				leading = false;
+				atomic_store(&q->leads, false);
 			}
 			pause_ms(q, RETRY_MS);
 			continue;
@@ -139,8 +143,15 @@ run(void *arg)
 		if (taken < BATCH)
 			pause_ms(q, POLL_MS);
 	}
+	atomic_store(&q->leads, false);
 	db_disconnect(c);
 	return NULL;
+}
+
+bool
+sequencer_leads(struct sequencer *q)
+{
+	return atomic_load(&q->leads);
 }
 
 struct sequencer *
@@ -149,6 +160,7 @@ sequencer_start(const struct sequencer_opts *o)
 	struct sequencer *q = bb_calloc(1, sizeof(*q));
 
 	q->o = *o;
+	atomic_init(&q->leads, false);
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->wake, NULL);
 	if (pthread_create(&q->thread, NULL, run, q) != 0) {

@@ -10,6 +10,8 @@
 #ifndef SRV_SEQUENCER_H
 #define SRV_SEQUENCER_H
 
+#include <stdbool.h>
+
 struct sequencer;
 
 /* Everything here must outlive the sequencer. */
@@ -22,6 +24,8 @@ struct sequencer_opts {
 
 /* Start the thread (after srv_block_signals: it must not take signals). NULL when it cannot. */
 struct sequencer *sequencer_start(const struct sequencer_opts *o);
+/* Does this daemon's sequencer lead now? */
+bool sequencer_leads(struct sequencer *q);
 /* Stop it and wait for it; its connection closes, giving the lead away. */
 void sequencer_stop(struct sequencer *q);
 

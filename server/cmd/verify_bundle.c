@@ -156,8 +156,35 @@ check_event(const cJSON *ev, int want_seq, const char *specimen, unsigned char p
 	t->proven++;
 }
 
+/*
+ * Each witness named must have cosigned the checkpoint: a signature line of
+ * its key over the same text. Its name, for the report, when all have.
+ */
+static int
+check_witnesses(const char *note, const char *const *witnesses, size_t n, struct bb_buf *names,
+                struct tally *t, FILE *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct note_key w;
+		size_t text_len;
+		const char *why;
+
+		if (ledger_pub_load(witnesses[i], &w, err) != 0)
+			return -1;
+		if (note_open(note, strlen(note), &w, &text_len, &why) != 0) {
+			problem(t, "the checkpoint is not cosigned by the witness %s+%08x: %s",
+			        w.name, (unsigned)w.id, why);
+			continue;
+		}
+		bb_buf_printf(names, "%s%s+%08x", names->len > 0 ? ", " : "", w.name,
+		              (unsigned)w.id);
+	}
+	return 0;
+}
+
 int
-verify_bundle(const char *path, const char *key_arg, FILE *out, FILE *err)
+verify_bundle(const char *path, const char *key_arg, const char *const *witnesses, size_t n,
+              FILE *out, FILE *err)
 {
 	struct note_key key;
 	struct checkpoint cp;
@@ -189,7 +216,13 @@ verify_bundle(const char *path, const char *key_arg, FILE *out, FILE *err)
 		cJSON_Delete(b);
 		return 1;
 	}
+	struct bb_buf names = { 0 };
 	struct tally t = { .out = out };
+	if (check_witnesses(note, witnesses, n, &names, &t, err) != 0) {
+		bb_buf_free(&names);
+		cJSON_Delete(b);
+		return 2;
+	}
 	unsigned char prev[BB_HASH_LEN] = { 0 };
 	int want = 1;
 	const cJSON *ev;
@@ -208,14 +241,17 @@ verify_bundle(const char *path, const char *key_arg, FILE *out, FILE *err)
 	if (t.problems == 0) {
 		fprintf(out,
 		        "bundle OK: specimen %s, %d events, %d of them proven in the log of %llu "
-		        "entries signed by %s+%08x%s\n",
+		        "entries signed by %s+%08x%s%s%s\n",
 		        specimen, want - 1, t.proven, (unsigned long long)cp.size, key.name,
-		        (unsigned)key.id, t.newer > 0 ? " (the newer ones only chained)" : "");
+		        (unsigned)key.id, names.len > 0 ? ", cosigned by " : "",
+		        names.len > 0 ? names.data : "",
+		        t.newer > 0 ? " (the newer ones only chained)" : "");
 		rc = 0;
 	} else {
 		fprintf(out, "bundle BROKEN: specimen %s\n", specimen);
 		rc = 1;
 	}
+	bb_buf_free(&names);
 	cJSON_Delete(b);
 	return rc;
 }

@@ -9,13 +9,16 @@
 #ifndef SRV_VERIFY_BUNDLE_H
 #define SRV_VERIFY_BUNDLE_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 /*
- * key: a verifier key file (ledger.pub) or the key's text. Returns 0 when
- * the bundle holds, 1 when something in it does not (one line each on out),
- * 2 when the file or the key cannot be read.
+ * key: a verifier key file (ledger.pub) or the key's text; witnesses[0..n):
+ * the keys of witnesses whose cosignature of the bundle's checkpoint is
+ * required too. Returns 0 when the bundle holds, 1 when something in it
+ * does not (one line each on out), 2 when the file or a key cannot be read.
  */
-int verify_bundle(const char *path, const char *key, FILE *out, FILE *err);
+int verify_bundle(const char *path, const char *key, const char *const *witnesses, size_t n,
+                  FILE *out, FILE *err);
 
 #endif

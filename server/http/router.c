@@ -185,6 +185,8 @@ const struct route routes[] = {
 	/* the transparency log (api/ledger.c, docs/ledger.md) */
 	{ "GET", "/api/v1/ledger/key", ROLES_ALL, h_ledger_key, BODY_NONE, NULL },
 	{ "GET", "/api/v1/ledger/checkpoint", READERS, h_ledger_checkpoint, BODY_NONE, NULL },
+	{ "GET", "/api/v1/ledger/witnesses", READERS, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("bb_log_witnesses", 200, { ARG_END }) },
 	{ "GET", "/api/v1/ledger/proof/inclusion", READERS | STUDY_LIMITED,
 	  h_ledger_proof_inclusion, BODY_NONE, NULL, "specimen seq size" },
 	{ "GET", "/api/v1/ledger/proof/consistency", READERS, h_ledger_proof_consistency, BODY_NONE,

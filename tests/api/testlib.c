@@ -291,7 +291,7 @@ daemon_start(struct tenv *t, struct daemon *d, const char *const *extra_args)
 	char listen[64], dburl[600];
 	int n = 0;
 
-	d->port = free_port();
+	d->port = d->want_port > 0 ? d->want_port : free_port();
 	snprintf(d->url, sizeof(d->url), "%s://127.0.0.1:%d", d->https ? "https" : "http", d->port);
 	snprintf(listen, sizeof(listen), "--listen=127.0.0.1:%d", d->port);
 	snprintf(d->log, sizeof(d->log), "%s/biobankd-%s-%d.log",

@@ -17,7 +17,8 @@
 #include <sys/types.h>
 
 struct daemon {
-	bool https; /* set before daemon_start to speak TLS to it */
+	bool https;    /* set before daemon_start to speak TLS to it */
+	int want_port; /* set before daemon_start to listen there (a restart at one address) */
 	pid_t pid;
 	int port;
 	char url[64];
