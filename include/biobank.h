@@ -94,6 +94,8 @@ void bb_arena_free(struct bb_arena *a);
 /* Text helpers. */
 bool bb_utf8_valid(const char *s, size_t len);
 
+/* Milliseconds of CLOCK_MONOTONIC: durations and deadlines that a clock change cannot move. */
+long long bb_monotonic_ms(void);
 /* The CLOCK_REALTIME instant ms milliseconds from now, as pthread_cond_timedwait wants it. */
 struct timespec bb_deadline_after_ms(long long ms);
 void bb_hex_encode(char *out, const unsigned char *in, size_t n); /* out: 2n+1 bytes */

@@ -190,6 +190,15 @@ bb_read_file(const char *path, char **out, size_t *len)
 	return BB_OK;
 }
 
+long long
+bb_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 struct timespec
 bb_deadline_after_ms(long long ms)
 {

@@ -35,7 +35,7 @@ const struct db_stmt courier_statements[] = {
 
 /* Where the courier stands with one witness. */
 struct track {
-	long long next_try; /* monotonic seconds */
+	long long next_try; /* bb_monotonic_ms() */
 	unsigned failures;  /* in a row */
 	int64_t known;      /* the size the witness says it stands at (-1: take ours) */
 };
@@ -59,15 +59,6 @@ struct delivery {
 	char *cosignature; /* owned: the checked signature line */
 	int64_t known;     /* from a witness-size-mismatch answer; -1 when none */
 };
-
-static long long
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 static void
 nap(struct courier *q, unsigned ms)
@@ -314,7 +305,7 @@ deliver(struct courier *q, const struct witness *w, struct track *t)
 	if (err != BB_OK) {
 		if (err != BB_EDBDOWN)
 			log_warnx("ledger witnesses: %s: %s", w->key.name, bb_strerror(err));
-		t->next_try = now_s() + BACKOFF_MIN_S;
+		t->next_try = bb_monotonic_ms() + BACKOFF_MIN_S * 1000LL;
 	} else if (!due) {
 		t->failures = 0;
 		t->next_try = 0;
@@ -337,7 +328,8 @@ deliver(struct courier *q, const struct witness *w, struct track *t)
 				          w->key.name, w->url, d.why, d.code);
 			unsigned shift = t->failures < 8 ? t->failures : 8;
 			long long wait = (long long)BACKOFF_MIN_S << shift;
-			t->next_try = now_s() + (wait < BACKOFF_MAX_S ? wait : BACKOFF_MAX_S);
+			t->next_try = bb_monotonic_ms() +
+			              1000LL * (wait < BACKOFF_MAX_S ? wait : BACKOFF_MAX_S);
 			t->failures++;
 		}
 		if (db_acquire(q->o.pool, &c) == BB_OK) {
@@ -359,7 +351,7 @@ run(void *arg)
 	while (!atomic_load(&q->stop)) {
 		if (sequencer_leads(q->o.seq))
 			for (size_t i = 0; i < q->o.n && !atomic_load(&q->stop); i++)
-				if (now_s() >= q->tracks[i].next_try)
+				if (bb_monotonic_ms() >= q->tracks[i].next_try)
 					deliver(q, &q->o.witnesses[i], &q->tracks[i]);
 		nap(q, NAP_MS);
 	}

@@ -32,13 +32,9 @@ static const struct db_stmt *const sets[] = { db_tlog_statements, db_checkpoint_
 static bool
 pause_ms(struct sequencer *q, int ms)
 {
-	struct timespec until;
+	struct timespec until = bb_deadline_after_ms(ms);
 	bool stop;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	until.tv_sec += ms / 1000 + until.tv_nsec / 1000000000L;
-	until.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&q->lock);
 	while (!q->stopping && pthread_cond_timedwait(&q->wake, &q->lock, &until) == 0)
 		;
@@ -54,15 +50,6 @@ stopping(struct sequencer *q)
 	bool stop = q->stopping;
 	pthread_mutex_unlock(&q->lock);
 	return stop;
-}
-
-static long long
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
 }
 
 /* Sign the log as it stands, when it grew (only the leader does). */
@@ -116,7 +103,7 @@ run(void *arg)
 			if (err == BB_OK) {
 				log_info("ledger sequencer: this daemon sequences the log");
 				st.loaded = false;
-				next_checkpoint = now_s(); /* sign what it found */
+				next_checkpoint = bb_monotonic_ms(); /* sign what it found */
 			}
 		}
 		if (err == BB_OK)
@@ -136,9 +123,9 @@ run(void *arg)
 		}
 		/* After a batch, so that a new leader signs the queue it found taken in. */
 		if (q->o.key != NULL && q->o.interval > 0 && taken < BATCH &&
-		    now_s() >= next_checkpoint) {
+		    bb_monotonic_ms() >= next_checkpoint) {
 			checkpoint(q, c);
-			next_checkpoint = now_s() + q->o.interval;
+			next_checkpoint = bb_monotonic_ms() + 1000LL * q->o.interval;
 		}
 		if (taken < BATCH)
 			pause_ms(q, POLL_MS);

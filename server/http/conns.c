@@ -50,15 +50,6 @@ struct conns {
 	bool stopping;
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct conns *
 conns_new(const struct conns_limits *lim, unsigned fd_limit)
 {
@@ -286,7 +277,7 @@ conns_admit(struct conns *t, int fd, const struct sockaddr *sa, socklen_t len)
 	s->fd = fd;
 	s->client = c;
 	s->state = SLOT_HANDED;
-	s->since_ms = now_ms();
+	s->since_ms = bb_monotonic_ms();
 	if (c != NULL)
 		c->count++;
 	t->open++;
@@ -327,7 +318,7 @@ conns_wait_room(struct conns *t, int timeout_ms)
 void
 conns_sweep(struct conns *t)
 {
-	long long now = now_ms();
+	long long now = bb_monotonic_ms();
 
 	pthread_mutex_lock(&t->lock);
 	for (struct slot *s = t->wait_head, *next; s != NULL; s = next) {
@@ -439,7 +430,7 @@ conns_request_done(void *entry, bool authenticated)
 	s->trusted = s->trusted || authenticated;
 	if (s->state == SLOT_BUSY && !s->closing) {
 		s->state = SLOT_WAITING;
-		s->since_ms = now_ms();
+		s->since_ms = bb_monotonic_ms();
 		if (t->stopping)
 			slot_close(t, s);
 		else

@@ -41,15 +41,6 @@ static __thread struct {
 	struct workpool_lease *lease;
 } current;
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A slot given back after held_ms (locked). */
 static void
 slot_free(struct workpool *p, long long held_ms)
@@ -84,7 +75,7 @@ thread_main(void *arg)
 		pthread_mutex_unlock(&p->lock);
 
 		current.p = p;
-		current.since_ms = now_ms();
+		current.since_ms = bb_monotonic_ms();
 		current.lease = NULL;
 		j->run(j->arg);
 		/* A kept slot goes on, held by its lease, which may already have
@@ -97,7 +88,7 @@ thread_main(void *arg)
 
 		pthread_mutex_lock(&p->lock);
 		if (!kept)
-			slot_free(p, now_ms() - since);
+			slot_free(p, bb_monotonic_ms() - since);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -193,7 +184,7 @@ workpool_lease_end(struct workpool_lease *l)
 		return;
 	struct workpool *p = l->p;
 	pthread_mutex_lock(&p->lock);
-	slot_free(p, now_ms() - l->since_ms);
+	slot_free(p, bb_monotonic_ms() - l->since_ms);
 	pthread_mutex_unlock(&p->lock);
 	free(l);
 }
@@ -236,8 +227,8 @@ workpool_wait_idle(struct workpool *p, long long deadline_ms)
 	bool idle;
 
 	pthread_mutex_lock(&p->lock);
-	while (p->busy > 0 && now_ms() < deadline_ms) {
-		struct timespec until = bb_deadline_after_ms(deadline_ms - now_ms());
+	while (p->busy > 0 && bb_monotonic_ms() < deadline_ms) {
+		struct timespec until = bb_deadline_after_ms(deadline_ms - bb_monotonic_ms());
 		pthread_cond_timedwait(&p->idle, &p->lock, &until);
 	}
 	idle = p->busy == 0;
