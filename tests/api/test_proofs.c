@@ -13,6 +13,7 @@
  */
 #include "world.h"
 
+#include "../rfc9162.h"
 #include "ledger.h"
 
 #include <cjson/cJSON.h>
@@ -27,69 +28,6 @@ static char dir[64], key_flag[160], pub_file[128], other_pub[128];
 static unsigned char (*leaves)[32];
 static long nleaves;
 
-/* ---- RFC 9162 2.1, written out from its definitions ---- */
-
-static long
-split(long n)
-{
-	long k = 1;
-	while (2 * k < n)
-		k *= 2;
-	return k;
-}
-
-static void
-mth(long start, long n, unsigned char out[32])
-{
-	if (n == 1) {
-		memcpy(out, leaves[start], 32);
-		return;
-	}
-	unsigned char buf[65] = { 1 };
-	long k = split(n);
-	mth(start, k, buf + 1);
-	mth(start + k, n - k, buf + 33);
-	crypto_hash_sha256(out, buf, 65);
-}
-
-struct proof {
-	unsigned char h[64][32];
-	int n;
-};
-
-static void
-path(long m, long start, long n, struct proof *p)
-{
-	if (n <= 1)
-		return;
-	long k = split(n);
-	if (m < k) {
-		path(m, start, k, p);
-		mth(start + k, n - k, p->h[p->n++]);
-	} else {
-		path(m - k, start + k, n - k, p);
-		mth(start, k, p->h[p->n++]);
-	}
-}
-
-static void
-subproof(long m, long start, long n, bool b, struct proof *p)
-{
-	if (m == n) {
-		if (!b)
-			mth(start, n, p->h[p->n++]);
-		return;
-	}
-	long k = split(n);
-	if (m <= k) {
-		subproof(m, start, k, b, p);
-		mth(start + k, n - k, p->h[p->n++]);
-	} else {
-		subproof(m - k, start + k, n - k, false, p);
-		mth(start, k, p->h[p->n++]);
-	}
-}
-
 static bool
 b64_is(const char *b64, const unsigned char want[32])
 {
@@ -103,13 +41,13 @@ b64_is(const char *b64, const unsigned char want[32])
 }
 
 static bool
-proof_is(const struct resp *r, const struct proof *want)
+proof_is(const struct resp *r, const struct ref_proof *want)
 {
 	const cJSON *a = cJSON_GetObjectItem(r->json, "proof");
 
-	if (cJSON_GetArraySize(a) != want->n)
+	if ((size_t)cJSON_GetArraySize(a) != want->n)
 		return false;
-	for (int i = 0; i < want->n; i++)
+	for (size_t i = 0; i < want->n; i++)
 		if (!b64_is(cJSON_GetStringValue(cJSON_GetArrayItem(a, i)), want->h[i]))
 			return false;
 	return true;
@@ -198,7 +136,7 @@ inclusion_proofs(long size)
 		long sizes[] = { 0, idx + 1, (idx + 1 + nleaves) / 2, nleaves };
 		for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 			struct resp r;
-			struct proof want = { .n = 0 };
+			struct ref_proof want = { .n = 0 };
 			/* By default: the checkpoint's tree when it covers the event, else the
 			 * log's. */
 			long tree = sizes[s] ? sizes[s] : idx < size ? size : nleaves;
@@ -213,9 +151,9 @@ inclusion_proofs(long size)
 				    "/api/v1/ledger/proof/inclusion?specimen=%s&seq=%d&size=%ld",
 				    id, seq, tree);
 			api(&t, "GET", path_q, t.admin_token, NULL, &r);
-			path(idx, 0, tree, &want);
+			ref_path(leaves, idx, 0, tree, &want);
 			unsigned char root[32];
-			mth(0, tree, root);
+			ref_mth(leaves, 0, tree, root);
 			asked++;
 			bool good =
 			    r.status == 200 && jnum(&r, "index", -1) == idx &&
@@ -249,16 +187,16 @@ consistency_proofs(long size)
 		long to = tos[i];
 		for (long from = 1; from <= to; from++) {
 			struct resp r;
-			struct proof want = { .n = 0 };
+			struct ref_proof want = { .n = 0 };
 			unsigned char r1[32], r2[32];
 
 			snprintf(q, sizeof(q), "/api/v1/ledger/proof/consistency?from=%ld&to=%ld",
 			         from, to);
 			api(&t, "GET", q, t.admin_token, NULL, &r);
 			if (from < to)
-				subproof(from, 0, to, true, &want);
-			mth(0, from, r1);
-			mth(0, to, r2);
+				ref_subproof(leaves, from, 0, to, true, &want);
+			ref_mth(leaves, 0, from, r1);
+			ref_mth(leaves, 0, to, r2);
 			asked++;
 			bool good = r.status == 200 && jnum(&r, "from", 0) == from &&
 			            jnum(&r, "to", 0) == to && b64_is(jstr(&r, "from_root"), r1) &&
