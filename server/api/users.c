@@ -159,17 +159,9 @@ h_users_list(struct srv_req *r)
 	}
 	cJSON *o = cJSON_CreateObject();
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
-	for (int i = 0; i < PQntuples(res); i++) {
-		cJSON *u = cJSON_CreateObject();
-
-		cJSON_AddNumberToObject(u, "id", strtod(PQgetvalue(res, i, 0), NULL));
-		cJSON_AddStringToObject(u, "username", PQgetvalue(res, i, 1));
-		cJSON_AddStringToObject(u, "role", PQgetvalue(res, i, 2));
-		cJSON_AddStringToObject(u, "created_at", PQgetvalue(res, i, 3));
-		cJSON_AddBoolToObject(u, "disabled", PQgetvalue(res, i, 4)[0] == 't');
-		cJSON_AddItemToObject(u, "studies", cJSON_Parse(PQgetvalue(res, i, 5)));
-		cJSON_AddItemToArray(items, u);
-	}
+	/* Each account as GET /api/v1/users/NAME shows it (bb_user_json). */
+	for (int i = 0; i < PQntuples(res); i++)
+		cJSON_AddItemToArray(items, cJSON_Parse(PQgetvalue(res, i, 0)));
 	PQclear(res);
 	cJSON_AddNullToObject(o, "next_cursor");
 	reply_json(r, 200, o);

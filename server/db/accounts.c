@@ -52,12 +52,7 @@ const struct db_stmt db_accounts_statements[] = {
 	  "         RETURNING 1)"
 	  " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM wanted)" },
 	{ "db_users_find", "SELECT id FROM users WHERE username = $1" },
-	{ "db_users_list",
-	  "SELECT u.id, u.username, u.role, bb_rfc3339(u.created_at), u.disabled_at IS NOT NULL,"
-	  "       COALESCE((SELECT json_agg(s.code ORDER BY s.code) FROM user_studies us"
-	  "                   JOIN studies s ON s.id = us.study_id WHERE us.user_id = u.id)::text, "
-	  "'[]')"
-	  "  FROM users u ORDER BY u.username" },
+	{ "db_users_list", "SELECT bb_user_json(u.id)::text FROM users u ORDER BY u.username" },
 	{ NULL, NULL },
 };
 

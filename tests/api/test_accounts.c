@@ -597,6 +597,12 @@ reset_then_change(void)
 	   "the admin resets tina's password: to be changed at the next login");
 	resp_free(&r);
 	ok(refused_after(d2.url, old) >= 0, "  her sessions end, on daemon 2 too");
+	req(t.d.url, "GET", "/api/v1/users", t.admin_token, NULL, &r);
+	ok(r.status == 200 && strstr(r.body, "\"username\":\"tina\"") != NULL &&
+	       strstr(r.body, "\"password_change_required\":true") != NULL &&
+	       strstr(r.body, "argon2") == NULL,
+	   "  the list of accounts shows it, and no hash");
+	resp_free(&r);
 	is_int(sql_int(&t, "SELECT count(*) FROM audit_log WHERE entity = 'user' AND entity_id ="
 	                   " 'tina' AND after->>'password_change_required' = 'true'"
 	                   " AND after::text NOT LIKE '%argon2%' AND after::text NOT LIKE"
