@@ -3,7 +3,7 @@
 -- A password an administrator sets (PUT /api/v1/users/NAME/password) is
 -- known to two people; until its owner replaces it with one of their own
 -- (PUT /api/v1/sessions/current/password, which needs it), the sessions it
--- opens may do nothing else (docs/api.md, "Accounts"). Service tokens are
+-- opens may do nothing else (docs/api-accounts.md). Service tokens are
 -- not sessions: an admin issued them on purpose, and they keep working.
 -- Disabling and re-enabling an account uses users.disabled_at, which the
 -- baseline already has; the functions are in functions/accounts.sql.

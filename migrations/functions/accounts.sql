@@ -270,7 +270,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_user_end_sessions(text, text, bigint) IS 'Ends every session and service token of an account at once; returns {"id", "username", "ended"}.';
 
--- Account administration (issue 16; docs/api.md, "Accounts") ---------------
+-- Account administration (issue 16; docs/api-accounts.md) -------------------
 
 -- An account as the API shows it: never its password hash.
 CREATE OR REPLACE FUNCTION bb_user_json(p_id bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$

@@ -47,7 +47,7 @@ user_json(struct srv_req *r, int64_t user_id, const char *username, const char *
 		PQclear(res);
 	}
 	cJSON_AddItemToObject(u, "studies", studies);
-	/* true: this session may only change the password (docs/api.md, "Accounts"). */
+	/* true: this session may only change the password (docs/api-accounts.md). */
 	cJSON_AddBoolToObject(u, "password_change_required", change_required);
 	return u;
 }

@@ -109,7 +109,7 @@ const struct route routes[] = {
 	  BODY_NONE, NULL },
 	{ "POST", "/api/v1/tokens", ADMIN | EVERY_STUDY, h_tokens_create, BODY_JSON,
 	  &h_tokens_create_spec },
-	/* account administration (api/users.c; docs/api.md, "Accounts") */
+	/* account administration (api/users.c; docs/api-accounts.md) */
 	{ "GET", "/api/v1/users/:username", ADMIN | EVERY_STUDY, h_sql, BODY_NONE, NULL, NULL,
 	  SQL("bb_user_get", 200, PATH(0)) },
 	{ "PATCH", "/api/v1/users/:username", ADMIN | EVERY_STUDY, h_users_update, BODY_JSON,
