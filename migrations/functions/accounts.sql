@@ -215,10 +215,14 @@ COMMENT ON FUNCTION bb_purge_expired(integer, integer, integer, integer) IS 'Del
  * reaches SQL), and every other session and token of the account ended in
  * the same transaction: the triggers below tell every daemon's cache at
  * COMMIT. p_keep: the caller's own token, kept when a user changes their own
- * password; NULL ends them all. Returns {"id", "username", "ended"}.
+ * password; NULL ends them all. p_change_required: an administrator set it,
+ * so its sessions may do nothing but change it (migration 0026); a user's
+ * own change clears it. Returns {"id", "username", "ended",
+ * "password_change_required"}.
  */
+DROP FUNCTION IF EXISTS bb_user_set_password(text, text, bigint, text, bigint);
 CREATE OR REPLACE FUNCTION bb_user_set_password(p_user text, p_hash text, p_keep bigint,
-	p_actor text, p_actor_id bigint)
+	p_change_required boolean, p_actor text, p_actor_id bigint)
 RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	uid bigint;
@@ -230,7 +234,9 @@ BEGIN
 	IF p_hash IS NULL OR p_hash !~ '^\$argon2id\$' THEN
 		PERFORM bb_fail('BB400', 'invalid-value', 'password', 'is not an Argon2id hash');
 	END IF;
-	UPDATE users SET password_hash = p_hash, updated_at = now() WHERE username = p_user
+	UPDATE users SET password_hash = p_hash, updated_at = now(),
+		password_change_required = COALESCE(p_change_required, false)
+	 WHERE username = p_user
 	RETURNING id INTO uid;
 	IF uid IS NULL THEN
 		PERFORM bb_fail('BB404', 'user-not-found', 'username',
@@ -239,10 +245,11 @@ BEGIN
 	UPDATE tokens SET revoked_at = now()
 	 WHERE user_id = uid AND revoked_at IS NULL AND id IS DISTINCT FROM p_keep;
 	GET DIAGNOSTICS n = ROW_COUNT;
-	RETURN jsonb_build_object('id', uid, 'username', p_user, 'ended', n);
+	RETURN jsonb_build_object('id', uid, 'username', p_user, 'ended', n,
+		'password_change_required', COALESCE(p_change_required, false));
 END $$;
-COMMENT ON FUNCTION bb_user_set_password(text, text, bigint, text, bigint)
-	IS 'Sets an account''s password hash and ends its other sessions and tokens (all but p_keep) in one transaction.';
+COMMENT ON FUNCTION bb_user_set_password(text, text, bigint, boolean, text, bigint)
+	IS 'Sets an account''s password hash (and whether it must be changed at the next login) and ends its other sessions and tokens (all but p_keep) in one transaction.';
 
 -- DELETE /api/v1/users/NAME/tokens: every session and token of the account ends.
 CREATE OR REPLACE FUNCTION bb_user_end_sessions(p_user text, p_actor text, p_actor_id bigint)
@@ -262,6 +269,180 @@ BEGIN
 	RETURN jsonb_build_object('id', uid, 'username', p_user, 'ended', n);
 END $$;
 COMMENT ON FUNCTION bb_user_end_sessions(text, text, bigint) IS 'Ends every session and service token of an account at once; returns {"id", "username", "ended"}.';
+
+-- Account administration (issue 16; docs/api-accounts.md) -------------------
+
+-- An account as the API shows it: never its password hash.
+CREATE OR REPLACE FUNCTION bb_user_json(p_id bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('id', u.id, 'username', u.username, 'role', u.role,
+		'studies', COALESCE((SELECT jsonb_agg(s.code ORDER BY s.code) FROM user_studies us
+			JOIN studies s ON s.id = us.study_id WHERE us.user_id = u.id), '[]'),
+		'disabled', u.disabled_at IS NOT NULL, 'disabled_at', bb_rfc3339(u.disabled_at),
+		'password_change_required', u.password_change_required,
+		'created_at', bb_rfc3339(u.created_at), 'updated_at', bb_rfc3339(u.updated_at))
+	  FROM users u WHERE u.id = p_id;
+$$;
+COMMENT ON FUNCTION bb_user_json(bigint) IS 'An account as GET /api/v1/users/NAME shows it (no password hash).';
+
+-- GET /api/v1/users/NAME
+CREATE OR REPLACE FUNCTION bb_user_get(p_user text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	uid bigint;
+BEGIN
+	SELECT id INTO uid FROM users WHERE username = lower(p_user);
+	IF uid IS NULL THEN
+		PERFORM bb_fail('BB404', 'user-not-found', 'username',
+			format('no user is named "%s"', lower(p_user)), jsonb_build_object('username', lower(p_user)));
+	END IF;
+	RETURN bb_user_json(uid);
+END $$;
+COMMENT ON FUNCTION bb_user_get(text) IS 'GET /api/v1/users/NAME: one account, or user-not-found.';
+
+-- An enabled admin of every study: who may administer accounts (EVERY_STUDY).
+CREATE OR REPLACE FUNCTION bb_user_is_account_admin(p_id bigint) RETURNS boolean LANGUAGE sql STABLE AS $$
+	SELECT EXISTS (SELECT 1 FROM users u WHERE u.id = p_id AND u.role = 'admin'
+		AND u.disabled_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM user_studies us WHERE us.user_id = u.id));
+$$;
+COMMENT ON FUNCTION bb_user_is_account_admin(bigint) IS 'True for an enabled admin limited to no study: one who may manage accounts.';
+
+/*
+ * PATCH /api/v1/users/NAME: the role, the studies (an empty list: every
+ * study) and whether the account is disabled; NULL leaves one as it is.
+ * Disabling ends every session and token of the account at once (the
+ * triggers tell every daemon at COMMIT); re-enabling brings none back: the
+ * user logs in again and service tokens are issued anew. Refused, with
+ * nothing changed: an unknown account (404 user-not-found), an unknown
+ * study (400 unknown-study), disabling one's own account (409 own-account),
+ * and a change that would leave no enabled admin of every study to manage
+ * accounts (409 last-admin). Changes to accounts are serialized by an
+ * advisory lock, so that two admins demoting each other at once cannot
+ * both pass the last-admin check. Returns the account (bb_user_json) and
+ * "ended", how many sessions and tokens it ended.
+ */
+CREATE OR REPLACE FUNCTION bb_user_update(p_user text, p_role text, p_studies text[],
+	p_disabled boolean, p_actor text, p_actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	u users;
+	unknown text;
+	new_role text;
+	new_disabled timestamptz;
+	new_unlimited boolean;
+	field text;
+	n integer := 0;
+BEGIN
+	PERFORM bb_set_actor(p_actor, p_actor_id);
+	PERFORM pg_advisory_xact_lock(hashtext('bb_user_update'));
+	SELECT * INTO u FROM users WHERE username = lower(p_user) FOR UPDATE;
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB404', 'user-not-found', 'username',
+			format('no user is named "%s"', lower(p_user)), jsonb_build_object('username', lower(p_user)));
+	END IF;
+	IF p_role IS NOT NULL AND p_role NOT IN ('admin', 'manager', 'technician', 'auditor', 'printer') THEN
+		PERFORM bb_fail('BB400', 'value-not-allowed', 'role',
+			'must be one of admin, manager, technician, auditor, printer');
+	END IF;
+	SELECT c INTO unknown FROM unnest(p_studies) c
+	 WHERE NOT EXISTS (SELECT 1 FROM studies s WHERE s.code = c) LIMIT 1;
+	IF unknown IS NOT NULL THEN
+		PERFORM bb_fail('BB400', 'unknown-study', 'studies',
+			format('no study has the code "%s"', unknown), jsonb_build_object('study', unknown));
+	END IF;
+	IF p_disabled AND u.id = p_actor_id THEN
+		PERFORM bb_fail('BB409', 'own-account', 'disabled',
+			'you cannot disable your own account: another admin can', jsonb_build_object('username', u.username));
+	END IF;
+
+	new_role := COALESCE(p_role, u.role);
+	new_disabled := CASE WHEN p_disabled IS NULL THEN u.disabled_at
+			     WHEN p_disabled THEN COALESCE(u.disabled_at, now()) END;
+	new_unlimited := CASE WHEN p_studies IS NULL
+		THEN NOT EXISTS (SELECT 1 FROM user_studies us WHERE us.user_id = u.id)
+		ELSE cardinality(p_studies) = 0 END;
+	IF bb_user_is_account_admin(u.id)
+	   AND NOT (new_role = 'admin' AND new_disabled IS NULL AND new_unlimited)
+	   AND NOT EXISTS (SELECT 1 FROM users o WHERE o.id <> u.id AND bb_user_is_account_admin(o.id)) THEN
+		field := CASE WHEN new_role <> 'admin' THEN 'role'
+			      WHEN new_disabled IS NOT NULL THEN 'disabled' ELSE 'studies' END;
+		PERFORM bb_fail('BB409', 'last-admin', field,
+			format('%s is the last enabled admin of every study: make another one first, or nobody could manage accounts',
+				u.username), jsonb_build_object('username', u.username));
+	END IF;
+
+	-- One row change for role and status, so the audit log has one before and after.
+	IF new_role IS DISTINCT FROM u.role OR new_disabled IS DISTINCT FROM u.disabled_at THEN
+		UPDATE users SET role = new_role, disabled_at = new_disabled, updated_at = now()
+		 WHERE id = u.id;
+	END IF;
+	IF p_studies IS NOT NULL THEN
+		DELETE FROM user_studies us WHERE us.user_id = u.id
+		   AND us.study_id NOT IN (SELECT s.id FROM studies s WHERE s.code = ANY (p_studies));
+		INSERT INTO user_studies (user_id, study_id)
+		SELECT u.id, s.id FROM studies s WHERE s.code = ANY (p_studies)
+		ON CONFLICT DO NOTHING;
+	END IF;
+	IF new_disabled IS NOT NULL AND u.disabled_at IS NULL THEN
+		UPDATE tokens SET revoked_at = now() WHERE user_id = u.id AND revoked_at IS NULL;
+		GET DIAGNOSTICS n = ROW_COUNT;
+	END IF;
+	RETURN bb_user_json(u.id) || jsonb_build_object('ended', n);
+END $$;
+COMMENT ON FUNCTION bb_user_update(text, text, text[], boolean, text, bigint)
+	IS 'PATCH /api/v1/users/NAME: role, studies and disabled; disabling ends every token; never leaves no enabled admin of every study.';
+
+-- GET /api/v1/tokens: the service tokens that still work or have expired,
+-- newest first; never a secret (only the SHA-256 is stored, and not shown).
+CREATE OR REPLACE FUNCTION bb_tokens_list(p_user text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	uid bigint;
+BEGIN
+	IF p_user IS NOT NULL THEN
+		SELECT id INTO uid FROM users WHERE username = lower(p_user);
+		IF uid IS NULL THEN
+			PERFORM bb_fail('BB400', 'invalid-input', 'username',
+				format('no user is named "%s"', lower(p_user)), jsonb_build_object('username', lower(p_user)));
+		END IF;
+	END IF;
+	RETURN jsonb_build_object('items', COALESCE((
+		SELECT jsonb_agg(jsonb_build_object('id', t.id, 'username', u.username, 'role', u.role,
+			'label', t.label, 'created_at', bb_rfc3339(t.created_at),
+			'expires_at', bb_rfc3339(t.expires_at),
+			'expired', t.expires_at IS NOT NULL AND t.expires_at <= now(),
+			'user_disabled', u.disabled_at IS NOT NULL) ORDER BY t.id DESC)
+		  FROM tokens t JOIN users u ON u.id = t.user_id
+		 WHERE t.kind = 'service' AND t.revoked_at IS NULL
+		   AND (uid IS NULL OR t.user_id = uid)), '[]'),
+		'next_cursor', NULL);
+END $$;
+COMMENT ON FUNCTION bb_tokens_list(text) IS 'GET /api/v1/tokens: service tokens not revoked (of one account, or all), without any secret.';
+
+/*
+ * DELETE /api/v1/tokens/ID: one service token ends at once, in every daemon
+ * (the trigger's NOTIFY). Sessions are not service tokens: their ids are
+ * not found here (DELETE /api/v1/users/NAME/tokens ends them). Revoking a
+ * revoked token again changes nothing and answers the same.
+ */
+CREATE OR REPLACE FUNCTION bb_token_revoke(p_id bigint, p_actor text, p_actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	t tokens;
+	uname text;
+BEGIN
+	PERFORM bb_set_actor(p_actor, p_actor_id);
+	SELECT * INTO t FROM tokens WHERE id = p_id AND kind = 'service' FOR UPDATE;
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB404', 'token-not-found', 'id',
+			format('this server has no service token %s', p_id), jsonb_build_object('token', p_id));
+	END IF;
+	IF t.revoked_at IS NULL THEN
+		UPDATE tokens SET revoked_at = now() WHERE id = t.id RETURNING * INTO t;
+	END IF;
+	SELECT username INTO uname FROM users WHERE id = t.user_id;
+	RETURN jsonb_build_object('id', t.id, 'username', uname, 'user_id', t.user_id,
+		'label', t.label, 'revoked_at', bb_rfc3339(t.revoked_at));
+END $$;
+COMMENT ON FUNCTION bb_token_revoke(bigint, text, bigint) IS 'DELETE /api/v1/tokens/ID: ends one service token; 404 token-not-found for any other id.';
 
 CREATE OR REPLACE TRIGGER tokens_notify AFTER UPDATE ON tokens
 	FOR EACH ROW EXECUTE FUNCTION bb_notify_token();

@@ -36,6 +36,10 @@ void h_users_list(struct srv_req *r);
 void h_users_password(struct srv_req *r);
 void h_users_end_sessions(struct srv_req *r);
 void h_tokens_create(struct srv_req *r);
+extern const struct bb_js_spec h_users_update_spec;
+void h_users_update(struct srv_req *r);
+void h_tokens_list(struct srv_req *r);
+void h_tokens_revoke(struct srv_req *r);
 
 /* participants.c */
 extern const struct bb_js_spec h_studies_create_spec, h_participants_create_spec,

@@ -32,7 +32,8 @@ static const struct bb_js_field password_fields[PASSWORD__MAX] = {
 const struct bb_js_spec h_sessions_password_spec = BB_JS_SPEC(password_fields);
 
 static cJSON *
-user_json(struct srv_req *r, int64_t user_id, const char *username, const char *role)
+user_json(struct srv_req *r, int64_t user_id, const char *username, const char *role,
+          bool change_required)
 {
 	cJSON *u = cJSON_CreateObject();
 	cJSON *studies = cJSON_CreateArray();
@@ -46,6 +47,8 @@ user_json(struct srv_req *r, int64_t user_id, const char *username, const char *
 		PQclear(res);
 	}
 	cJSON_AddItemToObject(u, "studies", studies);
+	/* true: this session may only change the password (docs/api-accounts.md). */
+	cJSON_AddBoolToObject(u, "password_change_required", change_required);
 	return u;
 }
 
@@ -56,14 +59,17 @@ lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-enum password_check { PASSWORD_RIGHT, PASSWORD_WRONG, PASSWORD_ANSWERED };
+enum password_check { PASSWORD_RIGHT, PASSWORD_WRONG, PASSWORD_DISABLED, PASSWORD_ANSWERED };
 
 /*
  * Check a password of username from the caller's address under the login
  * throttle (docs/api.md, "Failed logins"): the attempt is counted before the
  * password is checked, in the statement that checks the counts, and taken
  * back when the password was right. PASSWORD_ANSWERED: refused (429) or the
- * database failed, and replied. PASSWORD_RIGHT fills row.
+ * database failed, and replied. PASSWORD_RIGHT fills row. PASSWORD_DISABLED:
+ * right, but the account is disabled; the attempt stays counted, so that
+ * only someone who knows the password learns that it is disabled, and no
+ * faster than they could guess.
  */
 static enum password_check
 password_check(struct srv_req *r, struct db_conn *db, const char *username, const char *password,
@@ -95,6 +101,10 @@ password_check(struct srv_req *r, struct db_conn *db, const char *username, cons
 		log_info("login failed for \"%s\" from %s", username, r->client_addr);
 		return PASSWORD_WRONG;
 	}
+	if (row->disabled) {
+		log_info("login of disabled account \"%s\" from %s", username, r->client_addr);
+		return PASSWORD_DISABLED;
+	}
 	if ((err = db_login_succeeded(db, username, r->client_addr, row, &lim)) != BB_OK) {
 		reply_db_error(r, err);
 		return PASSWORD_ANSWERED;
@@ -121,6 +131,11 @@ h_sessions_create(struct srv_req *r)
 		reply_header(r, "WWW-Authenticate", "Bearer");
 		reply_problem(r, 401, NULL, "wrong user name or password");
 		return;
+	case PASSWORD_DISABLED:
+		reply_header(r, "WWW-Authenticate", "Bearer");
+		reply_problem_code(r, "account-disabled", NULL,
+		                   "this account is disabled: an administrator can enable it");
+		return;
 	case PASSWORD_RIGHT:
 		break;
 	}
@@ -138,7 +153,8 @@ h_sessions_create(struct srv_req *r)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "token", token);
 	cJSON_AddStringToObject(o, "expires_at", expires);
-	cJSON_AddItemToObject(o, "user", user_json(r, row.user_id, username, row.role));
+	cJSON_AddItemToObject(o, "user",
+	                      user_json(r, row.user_id, username, row.role, row.change_required));
 	sodium_memzero(token, sizeof(token));
 	reply_json(r, 201, o);
 }
@@ -165,6 +181,9 @@ h_sessions_password(struct srv_req *r)
 		reply_problem_code(r, "wrong-password", NULL,
 		                   "current_password is not the password of %s", r->user.username);
 		return;
+	case PASSWORD_DISABLED: /* disabled since the token was checked */
+		reply_problem_code(r, "account-disabled", NULL, "this account is disabled");
+		return;
 	case PASSWORD_RIGHT:
 		break;
 	}
@@ -174,8 +193,9 @@ h_sessions_password(struct srv_req *r)
 	}
 	char keep[24];
 	snprintf(keep, sizeof(keep), "%lld", (long long)r->user.token_id);
-	const char *params[] = { r->user.username, hash, keep, req_actor(r), req_actor_id(r) };
-	PGresult *res = function_answer(r, "db_user_set_password", 5, params);
+	const char *params[] = { r->user.username, hash,         keep,
+		                 "false",          req_actor(r), req_actor_id(r) };
+	PGresult *res = function_answer(r, "db_user_set_password", 6, params);
 	if (res == NULL)
 		return;
 	/* The NOTIFY reaches this daemon's cache too, but maybe after the client's next request. */
@@ -191,7 +211,8 @@ h_sessions_current(struct srv_req *r)
 		return;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddItemToObject(o, "user",
-	                      user_json(r, r->user.id, r->user.username, role_name(r->user.role)));
+	                      user_json(r, r->user.id, r->user.username, role_name(r->user.role),
+	                                r->user.password_change_required));
 	reply_json(r, 200, o);
 }
 

@@ -14,6 +14,9 @@ static const char *const role_choices[] = { "admin",   "manager", "technician",
 
 enum { USER_USERNAME, USER_PASSWORD, USER_ROLE, USER_STUDIES, USER__MAX };
 
+/* PATCH /api/v1/users/NAME: what an admin may change; at least one of them. */
+enum { UPDATE_ROLE, UPDATE_STUDIES, UPDATE_DISABLED, UPDATE__MAX };
+
 static const struct bb_js_field user_fields[USER__MAX] = {
 	[USER_USERNAME] = { "username", BB_JS_STRING, BB_JS_REQUIRED, 1, 64 },
 	[USER_PASSWORD] = { "password", BB_JS_STRING,
@@ -24,6 +27,14 @@ static const struct bb_js_field user_fields[USER__MAX] = {
 };
 const struct bb_js_spec h_users_create_spec = BB_JS_SPEC(user_fields);
 
+static const struct bb_js_field update_fields[UPDATE__MAX] = {
+	[UPDATE_ROLE] = { "role", BB_JS_STRING, 0, 0, 0, role_choices },
+	/* [] lifts every limit; null would say nothing clearly, so it is refused. */
+	[UPDATE_STUDIES] = { "studies", BB_JS_ARRAY, 0, 0, 64, NULL, NULL, BB_JS_STRING },
+	[UPDATE_DISABLED] = { "disabled", BB_JS_BOOL },
+};
+const struct bb_js_spec h_users_update_spec = BB_JS_SPEC(update_fields);
+
 enum { TOKEN_USERNAME, TOKEN_LABEL, TOKEN_EXPIRES_IN_DAYS, TOKEN__MAX };
 
 static const struct bb_js_field token_fields[TOKEN__MAX] = {
@@ -33,11 +44,12 @@ static const struct bb_js_field token_fields[TOKEN__MAX] = {
 };
 const struct bb_js_spec h_tokens_create_spec = BB_JS_SPEC(token_fields);
 
-enum { RESET_PASSWORD, RESET__MAX };
+enum { RESET_PASSWORD, RESET_CHANGE_AT_LOGIN, RESET__MAX };
 
 static const struct bb_js_field reset_fields[RESET__MAX] = {
 	[RESET_PASSWORD] = { "password", BB_JS_STRING,
 	                     BB_JS_REQUIRED | BB_JS_VERBATIM | BB_JS_SECRET, 8, 1024 },
+	[RESET_CHANGE_AT_LOGIN] = { "change_at_login", BB_JS_BOOL },
 };
 const struct bb_js_spec h_users_password_spec = BB_JS_SPEC(reset_fields);
 
@@ -147,17 +159,9 @@ h_users_list(struct srv_req *r)
 	}
 	cJSON *o = cJSON_CreateObject();
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
-	for (int i = 0; i < PQntuples(res); i++) {
-		cJSON *u = cJSON_CreateObject();
-
-		cJSON_AddNumberToObject(u, "id", strtod(PQgetvalue(res, i, 0), NULL));
-		cJSON_AddStringToObject(u, "username", PQgetvalue(res, i, 1));
-		cJSON_AddStringToObject(u, "role", PQgetvalue(res, i, 2));
-		cJSON_AddStringToObject(u, "created_at", PQgetvalue(res, i, 3));
-		cJSON_AddBoolToObject(u, "disabled", PQgetvalue(res, i, 4)[0] == 't');
-		cJSON_AddItemToObject(u, "studies", cJSON_Parse(PQgetvalue(res, i, 5)));
-		cJSON_AddItemToArray(items, u);
-	}
+	/* Each account as GET /api/v1/users/NAME shows it (bb_user_json). */
+	for (int i = 0; i < PQntuples(res); i++)
+		cJSON_AddItemToArray(items, cJSON_Parse(PQgetvalue(res, i, 0)));
 	PQclear(res);
 	cJSON_AddNullToObject(o, "next_cursor");
 	reply_json(r, 200, o);
@@ -240,7 +244,9 @@ reply_ended(struct srv_req *r, PGresult *res)
  * PUT /api/v1/users/NAME/password: an administrator sets another account's
  * password. Every session and token of the account ends at once, in every
  * daemon (the admin's own too, when NAME is the admin: use
- * PUT /api/v1/sessions/current/password to keep the session in use).
+ * PUT /api/v1/sessions/current/password to keep the session in use). Unless
+ * change_at_login is false, the sessions it opens may do nothing but change
+ * it: a password two people know is not the account holder's own.
  */
 void
 h_users_password(struct srv_req *r)
@@ -252,8 +258,14 @@ h_users_password(struct srv_req *r)
 		reply_problem(r, 500, NULL, "could not hash the password (out of memory)");
 		return;
 	}
-	const char *params[] = { path_username(r), hash, NULL, req_actor(r), req_actor_id(r) };
-	if ((res = function_answer(r, "db_user_set_password", 5, params)) != NULL)
+	const struct bb_js_value *change = &r->in[RESET_CHANGE_AT_LOGIN];
+	const char *params[] = { path_username(r),
+		                 hash,
+		                 NULL,
+		                 change->present && !change->b ? "false" : "true",
+		                 req_actor(r),
+		                 req_actor_id(r) };
+	if ((res = function_answer(r, "db_user_set_password", 6, params)) != NULL)
 		reply_ended(r, res);
 }
 
@@ -266,4 +278,96 @@ h_users_end_sessions(struct srv_req *r)
 
 	if ((res = function_answer(r, "db_user_end_sessions", 3, params)) != NULL)
 		reply_ended(r, res);
+}
+
+/*
+ * PATCH /api/v1/users/NAME {"role"?, "studies"?, "disabled"?}: the checks
+ * that need the database (the last admin, one's own account, unknown
+ * studies) are bb_user_update's, under one lock. This daemon's cache forgets
+ * the account at once; the others at COMMIT, by the triggers' NOTIFY.
+ */
+void
+h_users_update(struct srv_req *r)
+{
+	const struct bb_js_value *role = &r->in[UPDATE_ROLE], *studies = &r->in[UPDATE_STUDIES],
+	                         *disabled = &r->in[UPDATE_DISABLED];
+	const char *codes = NULL;
+	PGresult *res;
+
+	if (!role->present && !studies->present && !disabled->present) {
+		reply_problem_code(r, "value-required", NULL,
+		                   "nothing to change: give role, studies or disabled");
+		return;
+	}
+	if (studies->present) {
+		const char **list = bb_arena_alloc(&r->arena, (studies->n + 1) * sizeof(*list));
+
+		for (size_t i = 0; i < studies->n; i++)
+			list[i] = studies->items[i].s;
+		codes = db_array_literal(&r->arena, list, studies->n);
+	}
+	const char *params[] = { path_username(r),
+		                 role->present ? role->s : NULL,
+		                 codes,
+		                 disabled->present ? (disabled->b ? "true" : "false") : NULL,
+		                 req_actor(r),
+		                 req_actor_id(r) };
+	if ((res = function_answer(r, "db_user_update", 6, params)) == NULL)
+		return;
+	cJSON *o = cJSON_Parse(PQgetvalue(res, 0, 0));
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+	if (cJSON_IsNumber(id))
+		auth_cache_forget_user(r->srv->auth, (int64_t)id->valuedouble);
+	else
+		auth_cache_clear(r->srv->auth); /* cannot happen; trust nothing then */
+	cJSON_Delete(o);
+	reply_json_text(r, 200, PQgetvalue(res, 0, 0));
+	PQclear(res);
+}
+
+/* GET /api/v1/tokens?username=: the service tokens that have not been revoked, no secret. */
+void
+h_tokens_list(struct srv_req *r)
+{
+	struct page pg; /* answered whole: page parameters are only checked */
+	PGresult *res;
+
+	if (!req_page(r, PAGE_NONE, &pg))
+		return;
+	const char *params[] = { req_query(r, "username") };
+	if ((res = function_answer(r, "db_tokens_list", 1, params)) == NULL)
+		return;
+	reply_json_text(r, 200, PQgetvalue(res, 0, 0));
+	PQclear(res);
+}
+
+/*
+ * DELETE /api/v1/tokens/ID: one service token ends, here at once and in the
+ * other daemons at COMMIT. Ids are this server's own: any id it did not
+ * issue as a service token (another site's, a session's) is 404.
+ */
+void
+h_tokens_revoke(struct srv_req *r)
+{
+	int64_t id;
+	PGresult *res;
+
+	if (r->params[0][0] == '0' || !bb_parse_int64(r->params[0], 1, 9007199254740991LL, &id)) {
+		reply_problem_code(r, "token-not-found", NULL,
+		                   "this server has no service token %s", r->params[0]);
+		return;
+	}
+	const char *params[] = { bb_arena_printf(&r->arena, "%lld", (long long)id), req_actor(r),
+		                 req_actor_id(r) };
+	if ((res = function_answer(r, "db_token_revoke", 3, params)) == NULL)
+		return;
+	cJSON *o = cJSON_Parse(PQgetvalue(res, 0, 0));
+	const cJSON *uid = cJSON_GetObjectItemCaseSensitive(o, "user_id");
+	if (cJSON_IsNumber(uid))
+		auth_cache_forget_user(r->srv->auth, (int64_t)uid->valuedouble);
+	else
+		auth_cache_clear(r->srv->auth);
+	cJSON_Delete(o);
+	reply_json_text(r, 200, PQgetvalue(res, 0, 0));
+	PQclear(res);
 }

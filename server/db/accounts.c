@@ -7,15 +7,20 @@
 
 const struct db_stmt db_accounts_statements[] = {
 	{ "db_login_fetch",
-	  "SELECT b.wait, b.wide, u.id, u.password_hash, u.role"
+	  "SELECT b.wait, b.wide, u.id, u.password_hash, u.role, u.disabled_at IS NOT NULL,"
+	  "       u.password_change_required"
 	  "  FROM bb_login_begin($1, $2, $3::int, $4::int, $5::int, $6::int, $7::int, $8::int) b"
-	  "  LEFT JOIN users u ON u.username = $1 AND u.disabled_at IS NULL" },
+	  "  LEFT JOIN users u ON u.username = $1" },
 	{ "db_login_succeeded", "SELECT bb_login_succeeded($1, $2, $3::bigint, $4::boolean,"
 	                        " $5::int, $6::int)" },
 	{ "db_login_unlock", "SELECT bb_login_unlock($1)" },
 	{ "db_purge_expired", "SELECT bb_purge_expired($1::int, $2::int, $3::int, $4::int)" },
 	{ "db_user_set_password",
-	  "SELECT bb_user_set_password($1, $2, $3::bigint, $4, $5::bigint)::text" },
+	  "SELECT bb_user_set_password($1, $2, $3::bigint, $4::boolean, $5, $6::bigint)::text" },
+	{ "db_user_update",
+	  "SELECT bb_user_update($1, $2, $3::text[], $4::boolean, $5, $6::bigint)::text" },
+	{ "db_token_revoke", "SELECT bb_token_revoke($1::bigint, $2, $3::bigint)::text" },
+	{ "db_tokens_list", "SELECT bb_tokens_list($1)::text" },
 	{ "db_user_end_sessions", "SELECT bb_user_end_sessions($1, $2, $3::bigint)::text" },
 	{ "db_tokens_insert",
 	  "INSERT INTO tokens (user_id, hash, kind, label, expires_at)"
@@ -28,10 +33,13 @@ const struct db_stmt db_accounts_statements[] = {
 	{ "db_tokens_lookup",
 	  "SELECT t.id, u.id, u.username, u.role, extract(epoch FROM t.expires_at)::bigint,"
 	  "       COALESCE((SELECT '{' || string_agg(us.study_id::text, ',') || '}'"
-	  "                   FROM user_studies us WHERE us.user_id = u.id), '')"
+	  "                   FROM user_studies us WHERE us.user_id = u.id), ''),"
+	  "       u.disabled_at IS NOT NULL, u.password_change_required AND t.kind = 'session'"
 	  "  FROM tokens t JOIN users u ON u.id = t.user_id"
-	  " WHERE t.hash = $1::bytea AND t.revoked_at IS NULL"
-	  "   AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.disabled_at IS NULL" },
+	  " WHERE t.hash = $1::bytea AND (t.expires_at IS NULL OR t.expires_at > now())"
+	  /* A disabled account's tokens are found even when disabling revoked them,
+	   * so that the answer can say why (401 account-disabled). */
+	  "   AND (t.revoked_at IS NULL OR u.disabled_at IS NOT NULL)" },
 	{ "db_user_study_codes",
 	  "SELECT s.code FROM user_studies us JOIN studies s ON s.id = us.study_id"
 	  " WHERE us.user_id = $1 ORDER BY s.code" },
@@ -44,12 +52,7 @@ const struct db_stmt db_accounts_statements[] = {
 	  "         RETURNING 1)"
 	  " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM wanted)" },
 	{ "db_users_find", "SELECT id FROM users WHERE username = $1" },
-	{ "db_users_list",
-	  "SELECT u.id, u.username, u.role, bb_rfc3339(u.created_at), u.disabled_at IS NOT NULL,"
-	  "       COALESCE((SELECT json_agg(s.code ORDER BY s.code) FROM user_studies us"
-	  "                   JOIN studies s ON s.id = us.study_id WHERE us.user_id = u.id)::text, "
-	  "'[]')"
-	  "  FROM users u ORDER BY u.username" },
+	{ "db_users_list", "SELECT bb_user_json(u.id)::text FROM users u ORDER BY u.username" },
 	{ NULL, NULL },
 };
 
@@ -91,6 +94,8 @@ db_login_fetch(struct db_conn *c, const char *username, const char *addr,
 		snprintf(out->password_hash, sizeof(out->password_hash), "%s",
 		         PQgetvalue(res, 0, 3));
 		snprintf(out->role, sizeof(out->role), "%s", PQgetvalue(res, 0, 4));
+		out->disabled = PQgetvalue(res, 0, 5)[0] == 't';
+		out->change_required = PQgetvalue(res, 0, 6)[0] == 't';
 	}
 	PQclear(res);
 	return BB_OK;
@@ -151,9 +156,9 @@ db_user_set_password(struct db_conn *c, const char *username, const char *passwo
 	char keep[24];
 
 	snprintf(keep, sizeof(keep), "%lld", (long long)keep_token);
-	const char *params[] = { username, password_hash, keep_token > 0 ? keep : NULL, NULL,
-		                 NULL };
-	return db_exec(c, "db_user_set_password", 5, params, res);
+	const char *params[] = { username, password_hash, keep_token > 0 ? keep : NULL,
+		                 NULL,     NULL,          NULL };
+	return db_exec(c, "db_user_set_password", 6, params, res);
 }
 
 enum bb_err

@@ -18,9 +18,11 @@ struct login_limits {
 };
 
 struct login_row {
-	int wait_seconds; /* > 0: throttled, nothing counted */
-	bool wide;        /* counted for the address and user name too (an unknown address) */
-	bool found;       /* an enabled user of that name exists */
+	int wait_seconds;     /* > 0: throttled, nothing counted */
+	bool wide;            /* counted for the address and user name too (an unknown address) */
+	bool found;           /* a user of that name exists */
+	bool disabled;        /* found, and disabled: a right password still does not log in */
+	bool change_required; /* the password was set by an admin (migration 0026) */
 	int64_t user_id;
 	char password_hash[128];
 	char role[16];
@@ -43,9 +45,10 @@ enum bb_err db_login_unlock(struct db_conn *c, const char *username, long *clear
  * addresses no longer known deleted (db/purge.c); *removed how many rows in all. */
 enum bb_err db_purge_expired(struct db_conn *c, unsigned idempotency_ttl,
                              const struct login_limits *lim, unsigned batch, long *removed);
-/* A new password hash; every session and token of the account but keep_token (0: none)
- * ended, in one statement. *res holds {"id","username","ended"} (the caller PQclear()s);
- * no such account is a refusal of the function (user-not-found). */
+/* A new password hash (not to be changed at the next login); every session and token of
+ * the account but keep_token (0: none) ended, in one statement. *res holds
+ * {"id","username","ended"} (the caller PQclear()s); no such account is a refusal of the function
+ * (user-not-found). */
 enum bb_err db_user_set_password(struct db_conn *c, const char *username, const char *password_hash,
                                  int64_t keep_token, PGresult **res);
 

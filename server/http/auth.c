@@ -336,6 +336,7 @@ user_from_row(PGresult *res, struct auth_user *u)
 	u->expires_at =
 	    PQgetisnull(res, 0, 4) ? 0 : (time_t)strtoll(PQgetvalue(res, 0, 4), NULL, 10);
 	snprintf(u->studies, sizeof(u->studies), "%s", PQgetvalue(res, 0, 5));
+	u->password_change_required = PQgetvalue(res, 0, 7)[0] == 't';
 	return 0;
 }
 
@@ -372,7 +373,13 @@ auth_request(struct srv_req *r)
 		PQclear(res);
 		return BB_EINVAL;
 	}
+	/* Never cached: the account stays refused until an admin enables it again. */
+	bool disabled = PQgetvalue(res, 0, 6)[0] == 't';
 	PQclear(res);
+	if (disabled) {
+		memset(&r->user, 0, sizeof(r->user));
+		return BB_ECONFLICT;
+	}
 	auth_cache_put(r->srv->auth, hash, &r->user, generation);
 	r->authenticated = true;
 	return BB_OK;

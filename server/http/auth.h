@@ -45,7 +45,8 @@ void auth_listener_stop(struct srv *s);
 
 /*
  * Authenticate r from its Authorization header: BB_OK with r->user set,
- * BB_EINVAL for a missing or unknown token (reply 401), BB_EDBDOWN.
+ * BB_EINVAL for a missing or unknown token (reply 401), BB_ECONFLICT for a
+ * token of a disabled account (reply 401 account-disabled), BB_EDBDOWN.
  */
 enum bb_err auth_request(struct srv_req *r);
 

@@ -101,6 +101,12 @@ static const struct problem_code problem_codes[] = {
 	/* 403: the caller may not */
 	{ "wrong-password", 403, "Wrong current password" },
 	{ "every-study-only", 403, "Only for users of every study" },
+	/* account administration (issue 16) */
+	{ "account-disabled", 401, "Account disabled" },
+	{ "password-change-required", 403, "Change your password first" },
+	{ "token-not-found", 404, "Service token not found" },
+	{ "last-admin", 409, "The last admin of every study" },
+	{ "own-account", 409, "Not on your own account" },
 };
 
 const struct problem_code *

@@ -109,6 +109,14 @@ const struct route routes[] = {
 	  BODY_NONE, NULL },
 	{ "POST", "/api/v1/tokens", ADMIN | EVERY_STUDY, h_tokens_create, BODY_JSON,
 	  &h_tokens_create_spec },
+	/* account administration (api/users.c; docs/api-accounts.md) */
+	{ "GET", "/api/v1/users/:username", ADMIN | EVERY_STUDY, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("bb_user_get", 200, PATH(0)) },
+	{ "PATCH", "/api/v1/users/:username", ADMIN | EVERY_STUDY, h_users_update, BODY_JSON,
+	  &h_users_update_spec },
+	{ "GET", "/api/v1/tokens", ADMIN | EVERY_STUDY, h_tokens_list, BODY_NONE, NULL,
+	  "username limit cursor" },
+	{ "DELETE", "/api/v1/tokens/:id", ADMIN | EVERY_STUDY, h_tokens_revoke, BODY_NONE, NULL },
 
 	/* studies, participants, consent, reference lists, audit log (api/participants.c) */
 	{ "POST", "/api/v1/studies", MANAGERS, h_sql, BODY_JSON, &h_studies_create_spec, NULL,
@@ -335,6 +343,13 @@ route_match(const char *method, const char *path, struct bb_arena *a, const char
 		}
 	}
 	return NULL;
+}
+
+bool
+route_open_before_password_change(const struct route *rt)
+{
+	return rt->handler == h_sessions_current || rt->handler == h_sessions_delete ||
+	       rt->handler == h_sessions_password;
 }
 
 bool

@@ -79,6 +79,14 @@ extern const size_t route_count;
 
 enum { ROUTE_PARAMS_MAX = 4 };
 
+/*
+ * Whether a session that must change its password first (an admin set it:
+ * auth_user.password_change_required) may use rt: only to see who it is,
+ * log out and change the password. Every other route answers 403
+ * password-change-required.
+ */
+bool route_open_before_password_change(const struct route *rt);
+
 /* Whether name is one of the query parameters rt declares (route->query). */
 bool route_reads_query(const struct route *rt, const char *name);
 

@@ -331,6 +331,13 @@ dispatch(struct srv_req *r)
 
 		if (r->resp_body != NULL)
 			return;
+		if (err == BB_ECONFLICT) {
+			reply_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+			reply_problem_code(
+			    r, "account-disabled", NULL,
+			    "this account is disabled: an administrator can enable it");
+			return;
+		}
 		if (err == BB_EINVAL) {
 			reply_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
 			reply_problem(
@@ -340,6 +347,14 @@ dispatch(struct srv_req *r)
 		}
 		if (err != BB_OK) {
 			reply_db_error(r, err);
+			return;
+		}
+		if (r->user.password_change_required &&
+		    !route_open_before_password_change(r->route)) {
+			reply_problem_code(
+			    r, "password-change-required", NULL,
+			    "an administrator set this account's password: change it "
+			    "first (PUT /api/v1/sessions/current/password)");
 			return;
 		}
 		if (!(r->route->roles & R(r->user.role))) {

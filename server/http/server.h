@@ -37,6 +37,9 @@ struct auth_user {
 	enum role role;
 	char studies[1024];
 	time_t expires_at; /* 0: never */
+	/* A session of an account whose password an admin set: it may only change it
+	 * (route_open_before_password_change). Service tokens never carry it. */
+	bool password_change_required;
 };
 
 /* Everything that lives for the daemon's life; made at start-up, then shared read-only

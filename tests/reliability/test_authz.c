@@ -48,6 +48,7 @@ enum prep {
 	P_ACCOUNT,    /* the request uses a session of an account own{n} (password
 	               * own-password-{n}) of the caller's role and studies, whose
 	               * password it may change */
+	P_TOKEN,      /* {svc}: the id of a new service token of the admin */
 	/* For the write matrix (the caller is limited to SSC): */
 	P_MIXED,       /* {box}: MASC {tube} (tube barcode {barcode}) at A1; {own}: an SSC
 	                * tube, registered */
@@ -88,6 +89,11 @@ static const struct scase cases[] = {
 	{ "GET", "/api/v1/users", "/api/v1/users", NULL, P_NONE, SC_NONE, NULL },
 	{ "POST", "/api/v1/tokens", "/api/v1/tokens",
 	  "{\"username\":\"admin\",\"label\":\"sweep {n}\"}", P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/users/:username", "/api/v1/users/admin", NULL, P_NONE, SC_NONE, NULL },
+	{ "PATCH", "/api/v1/users/:username", "/api/v1/users/target{n}", "{\"role\":\"manager\"}",
+	  P_USER, SC_NONE, NULL },
+	{ "GET", "/api/v1/tokens", "/api/v1/tokens", NULL, P_NONE, SC_NONE, NULL },
+	{ "DELETE", "/api/v1/tokens/:id", "/api/v1/tokens/{svc}", NULL, P_TOKEN, SC_NONE, NULL },
 	{ "POST", "/api/v1/studies", "/api/v1/studies",
 	  "{\"code\":\"ST{n}\",\"name\":\"Study {n}\"}", P_NONE, SC_NONE, NULL },
 	{ "GET", "/api/v1/studies", "/api/v1/studies", NULL, P_NONE, SC_LIST, "\"MASC\"" },
@@ -246,6 +252,7 @@ struct caller {
 struct ctx {
 	char n[16], fixed[16], tube[16], tube2[16], box[32], loc[16], freezer[16], audit[16],
 	    ship[16], job[16], now[48], own[16], barcode[32], participant[16];
+	char svc[24];
 	char token[128];
 };
 
@@ -493,6 +500,13 @@ prepare(enum prep prep, const struct caller *who, struct ctx *c)
 			fail_setup("cannot open a session of a new account");
 		break;
 	}
+	case P_TOKEN:
+		snprintf(body, sizeof(body), "{\"username\":\"admin\",\"label\":\"to revoke %s\"}",
+		         c->n);
+		admin_must("POST", "/api/v1/tokens", body, 201, &r);
+		snprintf(c->svc, sizeof(c->svc), "%.0f", jnum(&r, "id", 0));
+		resp_free(&r);
+		break;
 	case P_SESSION: {
 		char pw[64];
 
@@ -532,6 +546,7 @@ expand(const char *tpl, const struct ctx *c, char *out, size_t cap)
 		{ "{barcode}", c->barcode },
 		{ "{ckpt}", ckpt_json },
 		{ "{ckpt_size}", ckpt_size },
+		{ "{svc}", c->svc },
 	};
 	size_t o = 0;
 
@@ -682,6 +697,10 @@ static const struct xcase xcases[] = {
 	  "an account's sessions and tokens (EVERY_STUDY)" },
 	{ "POST", "/api/v1/tokens", NULL, NULL, P_NONE, XW_UNBOUND,
 	  "a token of an account (EVERY_STUDY)" },
+	{ "PATCH", "/api/v1/users/:username", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "an account's role, studies and status (EVERY_STUDY)" },
+	{ "DELETE", "/api/v1/tokens/:id", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "a service token (EVERY_STUDY)" },
 	{ "POST", "/api/v1/studies", NULL, NULL, P_NONE, XW_UNBOUND, "a new study" },
 	{ "POST", "/api/v1/specimen-types", NULL, NULL, P_NONE, XW_UNBOUND,
 	  "reference data of every study" },
@@ -1093,6 +1112,7 @@ main(int argc, char **argv)
 		snprintf(c.audit, sizeof(c.audit), "1");
 		snprintf(c.ship, sizeof(c.ship), "1");
 		snprintf(c.job, sizeof(c.job), "1");
+		snprintf(c.svc, sizeof(c.svc), "1");
 		snprintf(c.tube, sizeof(c.tube), "%s", fixed_tube);
 		snprintf(c.box, sizeof(c.box), "BOX-A");
 		expand(k->path, &c, path, sizeof(path));
