@@ -35,6 +35,10 @@ CREATE TABLE log_witness_state (
 	failures integer NOT NULL DEFAULT 0 CHECK (failures >= 0)
 );
 COMMENT ON TABLE log_witness_state IS 'The last attempt to have each witness cosign: when, and what went wrong.';
+COMMENT ON COLUMN log_witness_state.witness IS 'The witness''s key name.';
+COMMENT ON COLUMN log_witness_state.url IS 'Where it was sent (the witnesses setting).';
+COMMENT ON COLUMN log_witness_state.tried_at IS 'When it was last tried.';
+COMMENT ON COLUMN log_witness_state.detail IS 'What went wrong, in words (the witness''s answer or the transport''s error).';
 COMMENT ON COLUMN log_witness_state.ok IS 'The last attempt got a cosignature (or there was nothing new to cosign).';
 COMMENT ON COLUMN log_witness_state.code IS 'Why not: the witness''s problem code (consistency-proof-failed: this log was rewritten), or unreachable, bad-cosignature, http-<status>.';
 COMMENT ON COLUMN log_witness_state.failures IS 'Failed attempts in a row.';

@@ -153,6 +153,8 @@ static const struct scase cases[] = {
 	{ "GET", "/api/v1/ledger/key", "/api/v1/ledger/key", NULL, P_NONE, SC_NONE, NULL },
 	{ "GET", "/api/v1/ledger/checkpoint", "/api/v1/ledger/checkpoint", NULL, P_NONE, SC_NONE,
 	  NULL },
+	{ "GET", "/api/v1/ledger/witnesses", "/api/v1/ledger/witnesses", NULL, P_NONE, SC_NONE,
+	  NULL },
 	{ "GET", "/api/v1/ledger/proof/inclusion",
 	  "/api/v1/ledger/proof/inclusion?specimen={fixed}&seq=1", NULL, P_NONE, SC_OBJECT, NULL },
 	{ "GET", "/api/v1/ledger/proof/consistency", "/api/v1/ledger/proof/consistency?from=1",
