@@ -26,6 +26,14 @@ const struct db_stmt specimens_statements[] = {
 	                        "$6, $7::bigint)::text" },
 	{ "db_box_place",
 	  "SELECT bb_box_place($1, $2::text[], $3::text[], $4::bigint[], $5, $6::bigint)::text" },
+	/* pre-barcoded tubes (tubes.c and the list form below) */
+	{ "db_specimen_aliquot_tubes",
+	  "SELECT bb_specimen_aliquot_tubes($1, $2::text[], $3::numeric[], $4::text[], $5,"
+	  " $6::text[], $7::bigint[], $8, $9::bigint)::text" },
+	{ "db_specimen_derive_tube", "SELECT bb_specimen_derive_tube($1, $2, $3::numeric, $4, $5,"
+	                             " $6::bigint[], $7, $8::bigint)::text" },
+	{ "db_specimen_barcode_set",
+	  "SELECT bb_specimen_barcode_set($1, $2, $3, $4::bigint[], $5, $6::bigint)::text" },
 	{ NULL, NULL },
 };
 
@@ -154,21 +162,100 @@ h_specimens_list(struct srv_req *r)
 	reply_page(r, PAGE_SPECIMENS, "db_specimen_list", 9, params);
 }
 
-enum { ALQ_COUNT, ALQ_QUANTITY, ALQ__MAX };
+enum { ALQ_COUNT, ALQ_QUANTITY, ALQ_ALIQUOTS, ALQ__MAX };
+/* One pre-barcoded tube of "aliquots" (the list form); its quantity, else the body's. */
+enum { ALI_TUBE_BARCODE, ALI_QUANTITY, ALI__MAX };
+static const struct bb_js_field ali_fields[ALI__MAX] = {
+	[ALI_TUBE_BARCODE] = { "tube_barcode", BB_JS_STRING, BB_JS_REQUIRED, 1, 64 },
+	[ALI_QUANTITY] = { "quantity", BB_JS_OBJECT, BB_JS_NULLABLE, 0, 0, NULL, &qty_spec },
+};
+static const struct bb_js_spec ali_spec = BB_JS_SPEC(ali_fields);
 static const struct bb_js_field alq_fields[ALQ__MAX] = {
-	[ALQ_COUNT] = { "count", BB_JS_INT, BB_JS_REQUIRED, 1, 500 },
+	/* count or aliquots, one of them (checked by the handler) */
+	[ALQ_COUNT] = { "count", BB_JS_INT, BB_JS_NULLABLE, 1, 500 },
 	[ALQ_QUANTITY] = { "quantity", BB_JS_OBJECT, BB_JS_NULLABLE, 0, 0, NULL, &qty_spec },
+	[ALQ_ALIQUOTS] = { "aliquots", BB_JS_ARRAY, BB_JS_NULLABLE, 1, 500, NULL, &ali_spec,
+	                   BB_JS_OBJECT },
 };
 const struct bb_js_spec h_specimens_aliquot_spec = BB_JS_SPEC(alq_fields);
+
+/*
+ * The list form: one aliquot per pre-barcoded tube, in the order listed.
+ * A quantity is given for every tube (its own or the body's) or for none
+ * (the parent's split evenly, as the count form does).
+ */
+static void
+aliquots_listed(struct srv_req *r, const char *ref)
+{
+	const struct bb_js_value *list = &r->in[ALQ_ALIQUOTS];
+	const struct bb_js_value *dq = r->in[ALQ_QUANTITY].present ? r->in[ALQ_QUANTITY].obj : NULL;
+	size_t n = list->n, with_qty = 0;
+	const char **codes = bb_arena_alloc(&r->arena, n * sizeof(*codes));
+	const char **qtys = bb_arena_alloc(&r->arena, n * sizeof(*qtys));
+	const char **units = bb_arena_alloc(&r->arena, n * sizeof(*units));
+	struct bb_js_errors errs = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		const struct bb_js_value *item = list->items[i].obj;
+		const struct bb_js_value *q =
+		    item[ALI_QUANTITY].present ? item[ALI_QUANTITY].obj : dq;
+
+		codes[i] = tube_barcode_check(
+		    r, item[ALI_TUBE_BARCODE].s,
+		    bb_arena_printf(&r->arena, "aliquots[%zu].tube_barcode", i), &errs);
+		qtys[i] = q ? number_param(r, &q[QTY_VALUE]) : NULL;
+		units[i] = q ? q[QTY_UNIT].s : NULL;
+		with_qty += q != NULL;
+	}
+	for (size_t i = 0; with_qty > 0 && with_qty < n && i < n; i++)
+		if (qtys[i] == NULL)
+			bb_js_error_add(&errs, &r->arena,
+			                bb_arena_printf(&r->arena, "aliquots[%zu].quantity", i),
+			                "is required when other tubes give theirs (or give "
+			                "\"quantity\" once for every tube)");
+	if (errs.n > 0) {
+		reply_invalid(r, &errs);
+		return;
+	}
+	const char *params[] = {
+		ref,
+		db_array_literal(&r->arena, codes, n),
+		with_qty ? db_array_literal(&r->arena, qtys, n) : NULL,
+		with_qty ? db_array_literal(&r->arena, units, n) : NULL,
+		NULL,
+		NULL,
+		req_studies(r),
+		req_actor(r),
+		req_actor_id(r),
+	};
+	reply_from_function(r, 201, "db_specimen_aliquot_tubes", 9, params);
+}
 
 void
 h_specimens_aliquot(struct srv_req *r)
 {
+	if (r->in == NULL) { /* a rack-scanner file of pre-barcoded tubes (text/csv) */
+		h_aliquots_rack(r);
+		return;
+	}
 	const char *ref = req_specimen_ref(r, r->params[0], NULL);
 	const struct bb_js_value *q = r->in[ALQ_QUANTITY].present ? r->in[ALQ_QUANTITY].obj : NULL;
 
 	if (ref == NULL)
 		return;
+	if (r->in[ALQ_ALIQUOTS].present && r->in[ALQ_COUNT].present) {
+		reply_invalid_field(r, "aliquots", "give count or aliquots, not both");
+		return;
+	}
+	if (r->in[ALQ_ALIQUOTS].present) {
+		aliquots_listed(r, ref);
+		return;
+	}
+	if (!r->in[ALQ_COUNT].present) {
+		reply_invalid_field(r, "count",
+		                    "is required (or aliquots, a list of pre-barcoded tubes)");
+		return;
+	}
 	const char *params[] = {
 		ref,
 		bb_arena_printf(&r->arena, "%lld", (long long)r->in[ALQ_COUNT].i),
@@ -181,10 +268,11 @@ h_specimens_aliquot(struct srv_req *r)
 	reply_from_function(r, 201, "db_specimen_aliquot", 7, params);
 }
 
-enum { DRV_TYPE, DRV_QUANTITY, DRV__MAX };
+enum { DRV_TYPE, DRV_QUANTITY, DRV_TUBE_BARCODE, DRV__MAX };
 static const struct bb_js_field drv_fields[DRV__MAX] = {
 	[DRV_TYPE] = { "type", BB_JS_STRING, BB_JS_REQUIRED, 1, 32 },
 	[DRV_QUANTITY] = { "quantity", BB_JS_OBJECT, BB_JS_NULLABLE, 0, 0, NULL, &qty_spec },
+	[DRV_TUBE_BARCODE] = { "tube_barcode", BB_JS_STRING, BB_JS_NULLABLE, 1, 64 },
 };
 const struct bb_js_spec h_specimens_derive_spec = BB_JS_SPEC(drv_fields);
 
@@ -196,6 +284,28 @@ h_specimens_derive(struct srv_req *r)
 
 	if (ref == NULL)
 		return;
+	if (r->in[DRV_TUBE_BARCODE].present) { /* a pre-barcoded tube */
+		struct bb_js_errors errs = { 0 };
+		const char *code =
+		    tube_barcode_check(r, r->in[DRV_TUBE_BARCODE].s, "tube_barcode", &errs);
+
+		if (code == NULL) {
+			reply_invalid(r, &errs);
+			return;
+		}
+		const char *tparams[] = {
+			ref,
+			r->in[DRV_TYPE].s,
+			q ? number_param(r, &q[QTY_VALUE]) : NULL,
+			q ? q[QTY_UNIT].s : NULL,
+			code,
+			req_studies(r),
+			req_actor(r),
+			req_actor_id(r),
+		};
+		reply_from_function(r, 201, "db_specimen_derive_tube", 8, tparams);
+		return;
+	}
 	const char *params[] = {
 		ref,
 		r->in[DRV_TYPE].s,
