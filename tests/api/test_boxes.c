@@ -11,6 +11,7 @@
 #include "biobank.h"
 #include "world.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -369,6 +370,86 @@ evacuation(struct tenv *t)
 	ledger_clean(t, "after the evacuation");
 }
 
+/*
+ * A box renamed while a technician moves one of its tubes to another box,
+ * and moved while another tube is checked out: whichever comes first, the
+ * ledger's replay agrees with where every tube is.
+ */
+struct job {
+	struct tenv *t;
+	const char *path, *body;
+	long status;
+};
+
+static void *
+run_job(void *arg)
+{
+	struct job *j = arg;
+	struct resp r;
+
+	api(j->t, "POST", j->path, j->t->admin_token, j->body, &r);
+	j->status = r.status;
+	resp_free(&r);
+	return NULL;
+}
+
+static void
+races(struct tenv *t)
+{
+	char body[128], path_a[96], path_b[96], ids[2][16];
+	struct resp r;
+
+	if (!full_box(t, "RACE-1", 9, 9, location_id(t, "Rack 1"), 20))
+		return;
+	for (int k = 0; k < 2; k++) {
+		char *v =
+		    sql_value(t,
+		              k == 0 ? "SELECT s.id FROM specimens s JOIN boxes b ON b.id ="
+		                       " s.box_id WHERE b.barcode = 'RACE-1' AND s.pos_row = 1"
+		                       " AND s.pos_col = 1"
+		                     : "SELECT s.id FROM specimens s JOIN boxes b ON b.id ="
+		                       " s.box_id WHERE b.barcode = 'RACE-1' AND s.pos_row = 1"
+		                       " AND s.pos_col = 2",
+		              &(bool){ false });
+		snprintf(ids[k], sizeof(ids[k]), "%s", v ? v : "");
+		free(v);
+	}
+	snprintf(path_a, sizeof(path_a), "/api/v1/specimens/%s/move", ids[0]);
+	struct job jobs[2] = {
+		{ t, "/api/v1/boxes/RACE-1/rename", "{\"barcode\":\"RACE-2\"}", 0 },
+		{ t, path_a, "{\"box\":\"BOX-B\",\"position\":\"I9\"}", 0 },
+	};
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, run_job, &jobs[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	ok(jobs[0].status == 200 && jobs[1].status == 200,
+	   "a rename racing a tube's move out of the box: both done (%ld, %ld)", jobs[0].status,
+	   jobs[1].status);
+	is_int(count_sql(t, "SELECT count(*) FROM specimens s JOIN boxes b ON b.id = s.box_id"
+	                    " WHERE b.barcode = 'RACE-2'"),
+	       19, "  19 tubes in the renamed box");
+
+	snprintf(path_b, sizeof(path_b), "/api/v1/specimens/%s/checkout", ids[1]);
+	snprintf(body, sizeof(body), "{\"to\":%ld}", location_id(t, "Shelf 4A"));
+	struct job jobs2[2] = {
+		{ t, "/api/v1/boxes/RACE-2/move", body, 0 },
+		{ t, path_b, "{\"reason\":\"assay\"}", 0 },
+	};
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, run_job, &jobs2[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	ok(jobs2[0].status == 200 && jobs2[1].status == 200,
+	   "a box move racing a checkout from it: both done (%ld, %ld)", jobs2[0].status,
+	   jobs2[1].status);
+	api(t, "GET", "/api/v1/boxes/RACE-2", t->admin_token, NULL, &r);
+	is_int((long)jnum(&r, "used", -1), 18, "  18 tubes moved with the box");
+	resp_free(&r);
+	ledger_clean(t, "after the races");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -398,6 +479,7 @@ main(int argc, char **argv)
 	rack96(&t);
 	shared_box(&t);
 	evacuation(&t);
+	races(&t);
 	tenv_teardown(&t);
 	return tap_done();
 }

@@ -14,6 +14,7 @@
 #include "biobank.h"
 #include "world.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -479,7 +480,8 @@ rack_file(struct tenv *t)
 	memmove(a5, strchr(a5, '\n') + 1, strlen(strchr(a5, '\n') + 1) + 1);
 	post_file(t, p, NULL, lost, &r);
 	ok(is_problem(&r, 400), "the same file with a row lost: 400");
-	tap_diag("%s", jstr(&r, "detail") ? jstr(&r, "detail") : "");
+	ok(jstr(&r, "detail") != NULL && strstr(jstr(&r, "detail"), "Tube Count says 94") != NULL,
+	   "  the file's own tube count names the loss");
 	resp_free(&r);
 	free(lost);
 	is_int(specimens_now(t), specimens, "  nothing made");
@@ -597,6 +599,58 @@ rack_file(struct tenv *t)
 	free(saved);
 }
 
+/* Eight clients give one new code to eight tubes at once: one wins, the rest are told. */
+enum { RACERS = 8 };
+struct racer {
+	struct tenv *t;
+	char id[16];
+	long status;
+	char code[32];
+};
+
+static void *
+race_one(void *arg)
+{
+	struct racer *w = arg;
+	char path[96];
+	struct resp r;
+
+	snprintf(path, sizeof(path), "/api/v1/specimens/%s/tube-barcode", w->id);
+	api(w->t, "POST", path, w->t->admin_token, "{\"tube_barcode\":\"RACE-00001\"}", &r);
+	w->status = r.status;
+	snprintf(w->code, sizeof(w->code), "%s", jstr(&r, "code") ? jstr(&r, "code") : "");
+	resp_free(&r);
+	return NULL;
+}
+
+static void
+race(struct tenv *t)
+{
+	struct racer w[RACERS];
+	pthread_t th[RACERS];
+	int won = 0, told = 0;
+
+	for (int i = 0; i < RACERS; i++) {
+		w[i].t = t;
+		if (!tube(t, NULL, w[i].id))
+			return;
+	}
+	for (int i = 0; i < RACERS; i++)
+		pthread_create(&th[i], NULL, race_one, &w[i]);
+	for (int i = 0; i < RACERS; i++) {
+		pthread_join(th[i], NULL);
+		won += w[i].status == 200;
+		told += w[i].status == 409 && strcmp(w[i].code, "already-exists") == 0;
+		if (w[i].status != 200 && w[i].status != 409)
+			tap_diag("racer %d: %ld %s", i, w[i].status, w[i].code);
+	}
+	is_int(won, 1, "eight clients race for one code: one gets it");
+	is_int(told, RACERS - 1, "  the seven others 409 already-exists (never a 500)");
+	is_int(count_sql(t, "SELECT count(*) FROM events WHERE type = 'barcode_set'"
+	                    " AND details->>'tube_barcode' = 'RACE-00001'"),
+	       1, "  one barcode_set event");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -622,6 +676,7 @@ main(int argc, char **argv)
 	derivative(&t);
 	set_later(&t);
 	rack_file(&t);
+	race(&t);
 	ledger_clean(&t, "after every pre-barcoded tube");
 	tenv_teardown(&t);
 	free(fluidx);
