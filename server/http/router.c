@@ -149,9 +149,8 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/specimens/:id/events", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL,
 	  NULL, SQL("bb_specimen_events", 200, REF(0), STUDIES) },
 	/* JSON (a count, or a list of pre-barcoded tubes), or a rack-scanner file (api/tubes.c) */
-	{ "POST", "/api/v1/specimens/:id/aliquots", BENCH | STUDY_LIMITED | LONG_WORK,
-	  h_specimens_aliquot, BODY_JSON_CSV, &h_specimens_aliquot_spec,
-	  "box count quantity unit" },
+	{ "POST", "/api/v1/specimens/:id/aliquots", BENCH | STUDY_LIMITED, h_specimens_aliquot,
+	  BODY_JSON_CSV, &h_specimens_aliquot_spec, "box count quantity unit" },
 	{ "POST", "/api/v1/specimens/:id/derivatives", BENCH | STUDY_LIMITED, h_specimens_derive,
 	  BODY_JSON, &h_specimens_derive_spec },
 	{ "POST", "/api/v1/specimens/:id/tube-barcode", BENCH | STUDY_LIMITED,

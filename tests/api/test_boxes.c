@@ -307,10 +307,15 @@ evacuation(struct tenv *t)
 			return;
 	}
 	bb_buf_puts(&ok_body, "{\"reason\":\"freezer 3 failed\",\"moves\":[");
-	for (int i = 1; i <= 100; i++)
+	bb_buf_puts(&bad, "{\"reason\":\"freezer 3 failed\",\"moves\":[");
+	for (int i = 1; i <= 100; i++) {
 		bb_buf_printf(&ok_body, "%s{\"box\":\"EV%03d\",\"to\":%ld}", i > 1 ? "," : "", i,
 		              i <= 60 ? shelf4 : rack1);
-	bb_buf_puts(&bad, ok_body.data);
+		if (i <= 97)
+			bb_buf_printf(&bad, "%s{\"box\":\"EV%03d\",\"to\":%ld}", i > 1 ? "," : "",
+			              i, i <= 60 ? shelf4 : rack1);
+	}
+	/* Written at 3 a.m.: the last three lines of the list are wrong. */
 	bb_buf_printf(&bad,
 	              ",{\"box\":\"EV007\",\"to\":%ld},{\"box\":\"EV999\",\"to\":%ld},"
 	              "{\"box\":\"BOX-B\",\"to\":%ld}]}",
@@ -319,11 +324,11 @@ evacuation(struct tenv *t)
 
 	long events = events_now(t);
 	api(t, "POST", "/api/v1/box-moves", tech_token, bad.data, &r);
-	ok(is_problem(&r, 400), "100 moves with three mistakes: 400");
+	ok(is_problem(&r, 400), "100 moves, three of them wrong: 400");
 	is_int(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "errors")), 3, "  all three named");
-	ok(names_with_code(&r, "moves[100].box", "listed-twice"), "  EV007 listed twice");
-	ok(names_with_code(&r, "moves[101].box", "unknown-box"), "  EV999 unknown");
-	ok(names_with_code(&r, "moves[102].to", "location-nesting"), "  a room holds no boxes");
+	ok(names_with_code(&r, "moves[97].box", "listed-twice"), "  EV007 listed twice");
+	ok(names_with_code(&r, "moves[98].box", "unknown-box"), "  EV999 unknown");
+	ok(names_with_code(&r, "moves[99].to", "location-nesting"), "  a room holds no boxes");
 	resp_free(&r);
 	is_int(events_now(t), events, "  no event written");
 	is_int(sql_intf(t, "SELECT count(*) FROM boxes WHERE location_id = %ld", rack3), 100,
@@ -356,12 +361,12 @@ evacuation(struct tenv *t)
 
 	struct bb_buf big = { 0 };
 	bb_buf_puts(&big, "{\"moves\":[");
-	for (int i = 0; i < 501; i++)
+	for (int i = 0; i < 101; i++)
 		bb_buf_printf(&big, "%s{\"box\":\"EV%03d\",\"to\":%ld}", i ? "," : "", i % 100 + 1,
 		              rack3);
 	bb_buf_puts(&big, "]}");
 	api(t, "POST", "/api/v1/box-moves", tech_token, big.data, &r);
-	ok(is_problem(&r, 400), "501 moves in one request: 400");
+	ok(is_problem(&r, 400), "101 moves in one request: 400");
 	ok(problem_names_field(&r, "moves"), "  naming moves");
 	resp_free(&r);
 	bb_buf_free(&big);
