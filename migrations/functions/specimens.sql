@@ -1052,3 +1052,28 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_specimen_barcode_set(text, text, text, bigint[], text, bigint)
 	IS 'Sets the tube barcode of a specimen that has none, once, with a barcode_set event.';
+
+/*
+ * A registration whose aliquots go into pre-barcoded tubes ("aliquots": a
+ * list): the collection as bb_specimen_register makes it, then its aliquots
+ * as bb_specimen_aliquot_tubes makes them, in one statement: a refused tube
+ * (named aliquots[i]...) leaves nothing, the collection included.
+ */
+CREATE OR REPLACE FUNCTION bb_specimen_register_tubes(study text, participant text, type text,
+	timepoint text, collected_at timestamptz, qty numeric, unit text, tube_barcode text, notes text,
+	barcodes text[], qtys numeric[], units text[], studies bigint[], actor text, actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	made jsonb;
+	children jsonb;
+BEGIN
+	made := bb_specimen_register(study, participant, type, timepoint, collected_at, qty, unit,
+		tube_barcode, notes, NULL, NULL, studies, actor, actor_id);
+	children := bb_specimen_aliquot_tubes(made ->> 'id', barcodes, qtys, units, NULL, NULL, studies,
+		actor, actor_id);
+	-- The collection as its aliquots left it (its quantity; consumed when they took all of it).
+	RETURN (SELECT bb_specimen_json(x) FROM specimens x WHERE x.id = made ->> 'id')
+		|| jsonb_build_object('aliquots', children -> 'items');
+END $$;
+COMMENT ON FUNCTION bb_specimen_register_tubes(text, text, text, text, timestamptz, numeric, text, text, text, text[], numeric[], text[], bigint[], text, bigint)
+	IS 'Registers a collection and its aliquots in pre-barcoded tubes in one statement, all or nothing.';

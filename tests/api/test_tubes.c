@@ -303,6 +303,45 @@ listed_refused(struct tenv *t)
 	is_int(count_sql(t, sql), 0, "  the parent has no child");
 }
 
+/* A collection registered with its aliquots in coded tubes: all of it, or none of it. */
+static void
+registered_with(struct tenv *t)
+{
+	static const char head[] =
+	    "{\"participant\":{\"study\":\"MASC\",\"code\":\"P002\"},\"type\":\"plasma\","
+	    "\"timepoint\":\"m12\",\"collected_at\":\"2026-03-01T09:30:00Z\","
+	    "\"quantity\":{\"value\":2,\"unit\":\"mL\"},";
+	char body[512];
+	struct resp r;
+
+	snprintf(body, sizeof(body),
+	         "%s\"aliquots\":[{\"tube_barcode\":\"RG-0001\"},{\"tube_barcode\":\"RG-0002\"}]}",
+	         head);
+	api(t, "POST", "/api/v1/specimens", t->admin_token, body, &r);
+	is_int(r.status, 201, "a collection registered with two aliquots in coded tubes: 201");
+	is_str(jstr(&r, "aliquots.0.tube_barcode"), "RG-0001", "  the first aliquot has its code");
+	is_str(jstr(&r, "aliquots.1.tube_barcode"), "RG-0002", "  the second its own");
+	ok(jnum(&r, "aliquots.1.quantity.value", 0) == 1, "  1 mL each (2 mL split evenly)");
+	is_str(jstr(&r, "status"), "consumed", "  the collection, emptied, is consumed");
+	resp_free(&r);
+
+	long specimens = specimens_now(t), events = events_now(t);
+	snprintf(body, sizeof(body),
+	         "%s\"aliquots\":[{\"tube_barcode\":\"RG-0003\"},{\"tube_barcode\":\"RG-0001\"}]}",
+	         head);
+	api(t, "POST", "/api/v1/specimens", t->admin_token, body, &r);
+	ok(is_problem(&r, 409), "one code already on a tube: 409");
+	ok(problem_names_field(&r, "aliquots[1].tube_barcode"), "  naming aliquots[1]");
+	resp_free(&r);
+	is_int(specimens_now(t), specimens, "  not even the collection is registered");
+	is_int(events_now(t), events, "  no event written");
+	snprintf(body, sizeof(body), "%s\"aliquots\":\"2\"}", head);
+	api(t, "POST", "/api/v1/specimens", t->admin_token, body, &r);
+	ok(is_problem(&r, 400) && problem_names_field(&r, "aliquots"),
+	   "aliquots as a string: 400 naming aliquots");
+	resp_free(&r);
+}
+
 /* A hostile client: ten thousand codes in one request. */
 static void
 hostile(struct tenv *t)
@@ -672,6 +711,7 @@ main(int argc, char **argv)
 	world_make(&t);
 	listed(&t);
 	listed_refused(&t);
+	registered_with(&t);
 	hostile(&t);
 	derivative(&t);
 	set_later(&t);
