@@ -36,6 +36,10 @@ enum {
 	/* A secret (a password): never kept, so left out of the fingerprint of an
 	 * Idempotency-Key's request (server/http/idempotency.c). Top-level fields only. */
 	BB_JS_SECRET = 1 << 3,
+	/* INT: an array of .item values (.sub objects) is accepted instead, its
+	 * number of items within min..max ("aliquots": 4, or a list of tubes).
+	 * The value then has items and n; an integer has none. */
+	BB_JS_OR_LIST = 1 << 4,
 };
 
 struct bb_js_spec;

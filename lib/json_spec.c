@@ -249,8 +249,15 @@ validate_value(const cJSON *j, const struct bb_js_field *f, enum bb_js_type t, s
 	}
 	case BB_JS_INT:
 	case BB_JS_NUMBER: {
+		if (t == BB_JS_INT && (f->flags & BB_JS_OR_LIST) && cJSON_IsArray(j)) {
+			validate_value(j, f, BB_JS_ARRAY, a, path, depth, v, errs);
+			return;
+		}
 		if (!cJSON_IsNumber(j) || !isfinite(j->valuedouble)) {
-			bb_js_error_add(errs, a, path, "must be %s", type_names[t]);
+			if (t == BB_JS_INT && (f->flags & BB_JS_OR_LIST))
+				bb_js_error_add(errs, a, path, "must be an integer or an array");
+			else
+				bb_js_error_add(errs, a, path, "must be %s", type_names[t]);
 			return;
 		}
 		double d = j->valuedouble;

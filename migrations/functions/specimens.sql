@@ -804,3 +804,276 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 			THEN (SELECT 'c' || serial FROM hits ORDER BY serial OFFSET p_limit - 1 LIMIT 1) END);
 $$;
 COMMENT ON FUNCTION bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer) IS 'One page of specimens matching the filters, in issue order.';
+
+-- Pre-barcoded tubes (docs/api.md, "Pre-barcoded tubes") -------------------
+
+/*
+ * The refusals of tube barcodes about to be given to tubes (codes[i] named
+ * by fields[i], item i - 1): one listed twice in the request (every
+ * occurrence after the first), one on a tube already (named only to those
+ * who may see it), on a box or on a location (a scan reads tubes first, so
+ * it would hide them). Each barcode is locked for the transaction first, in
+ * one order, with the key bb_barcode_check_free uses: two requests racing
+ * for a barcode queue, and the later one is refused here rather than by the
+ * unique index.
+ */
+CREATE OR REPLACE FUNCTION bb_tube_barcode_refusals(codes text[], fields text[], studies bigint[])
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	errs jsonb;
+BEGIN
+	PERFORM pg_advisory_xact_lock(hashtextextended('bb_barcode:' || x.code, 0))
+	   FROM (SELECT DISTINCT u.code FROM unnest(codes) AS u (code) WHERE u.code IS NOT NULL ORDER BY 1) x;
+	SELECT COALESCE(jsonb_agg(t.e ORDER BY t.i), '[]') INTO errs FROM (
+		SELECT u.i, CASE
+			WHEN u.first_i < u.i THEN bb_refusal('BB400', 'listed-twice', fields[u.i],
+				format('tube barcode %s is listed twice (also %s)', u.code, fields[u.first_i]),
+				jsonb_build_object('item', u.i - 1, 'tube_barcode', u.code))
+			WHEN s.id IS NOT NULL THEN bb_refusal('BB409', 'already-exists', fields[u.i],
+				format('tube barcode %s is already on %s', u.code,
+				       CASE WHEN studies IS NULL OR s.study_id = ANY (studies)
+					    THEN 'specimen ' || s.id ELSE 'a tube of another study' END),
+				jsonb_strip_nulls(jsonb_build_object('item', u.i - 1, 'tube_barcode', u.code,
+					'specimen', CASE WHEN studies IS NULL OR s.study_id = ANY (studies) THEN s.id END)))
+			WHEN bx.id IS NOT NULL OR l.id IS NOT NULL THEN bb_refusal('BB409', 'already-exists', fields[u.i],
+				format('%s is the barcode of %s: a tube cannot carry it', u.code,
+				       COALESCE('box ' || bx.barcode, format('location %s (%s)', l.id, l.name))),
+				jsonb_build_object('item', u.i - 1, 'tube_barcode', u.code))
+			END AS e
+		  FROM (SELECT v.code, v.i::integer AS i,
+			       (min(v.i) OVER (PARTITION BY v.code))::integer AS first_i
+			  FROM unnest(codes) WITH ORDINALITY AS v (code, i)) u
+		  LEFT JOIN specimens s ON s.tube_barcode = u.code
+		  LEFT JOIN boxes bx ON bx.barcode = u.code
+		  LEFT JOIN locations l ON l.barcode = u.code) t
+	 WHERE t.e IS NOT NULL;
+	RETURN errs;
+END $$;
+COMMENT ON FUNCTION bb_tube_barcode_refusals(text[], text[], bigint[]) IS 'Locks tube barcodes for the transaction and lists the refusals of those listed twice or already on a tube, box or location.';
+
+/*
+ * Aliquots of a parent in pre-barcoded tubes, one per barcode, in the
+ * order given: barcodes[i] with qtys[i] of units[i] (NULL: the parent's
+ * quantity split evenly, as the count form does; all or none of them are
+ * given). With box, aliquot i is also stored at positions[i] of that box
+ * (a rack-scanner file, read in well order by the daemon), with a stored
+ * event after its registered one. Every refused item is listed at once
+ * (item i - 1: its field, or the file line the daemon knows it by), and
+ * nothing is written unless all of them can be.
+ */
+CREATE OR REPLACE FUNCTION bb_specimen_aliquot_tubes(ref text, barcodes text[], qtys numeric[], units text[],
+	box text, positions text[], studies bigint[], actor text, actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	parent specimens;
+	b boxes;
+	n integer := COALESCE(array_length(barcodes, 1), 0);
+	fields text[];
+	errs jsonb;
+	pos_errs jsonb;
+	rs integer[];
+	cs integer[];
+	each_qty numeric;
+	taken numeric;
+	child_id text;
+	child_serial bigint;
+	ids text[] := '{}';
+	items jsonb;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	parent := bb_specimen_lock(ref, studies);
+	IF n < 1 OR n > 500 THEN
+		PERFORM bb_fail('BB400', 'value-out-of-range', 'aliquots', 'must list between 1 and 500 tubes');
+	END IF;
+	IF parent.status NOT IN ('registered', 'in_storage', 'checked_out') THEN
+		PERFORM bb_fail('BB409', 'status-forbids', NULL,
+			format('specimen %s is %s: it cannot be aliquoted', parent.id, parent.status),
+			jsonb_build_object('specimen', parent.id, 'specimen_status', parent.status, 'action', 'aliquot'));
+	END IF;
+	PERFORM bb_consent_check(parent, 'aliquot');
+	SELECT array_agg(CASE WHEN box IS NULL THEN format('aliquots[%s].tube_barcode', g - 1)
+			      ELSE 'tube_barcode' END ORDER BY g)
+	  INTO fields FROM generate_series(1, n) g;
+
+	-- Where each tube goes, locked in the global order; then what stands there.
+	IF box IS NOT NULL THEN
+		b := bb_box_at(box);
+		SELECT array_agg(p.r ORDER BY g), array_agg(p.c ORDER BY g),
+		       COALESCE(jsonb_agg(p.err || jsonb_build_object('item', g - 1) ORDER BY g)
+				FILTER (WHERE p.err IS NOT NULL), '[]')
+		  INTO rs, cs, pos_errs
+		  FROM generate_series(1, n) g,
+		       LATERAL bb_position_check(positions[g], b.rows, b.cols, 'position', b.barcode) p;
+		PERFORM bb_lock_positions(array_fill(b.id, ARRAY[n]), rs, cs);
+		SELECT pos_errs || COALESCE(jsonb_agg(bb_refusal('BB409', 'position-occupied', 'position',
+				format('position %s of box %s is taken by %s', bb_position_name(x.r, x.c), b.barcode,
+				       CASE WHEN studies IS NULL OR s.study_id = ANY (studies)
+					    THEN 'specimen ' || s.id ELSE 'a specimen of another study' END),
+				jsonb_strip_nulls(jsonb_build_object('item', x.g - 1, 'box', b.barcode,
+					'position', bb_position_name(x.r, x.c),
+					'occupant', CASE WHEN studies IS NULL OR s.study_id = ANY (studies) THEN s.id END)))
+				ORDER BY x.g), '[]')
+		  INTO pos_errs
+		  FROM unnest(rs, cs) WITH ORDINALITY AS x (r, c, g)
+		  JOIN specimens s ON s.box_id = b.id AND s.pos_row = x.r AND s.pos_col = x.c;
+	END IF;
+	errs := bb_tube_barcode_refusals(barcodes, fields, studies) || COALESCE(pos_errs, '[]');
+	IF jsonb_array_length(errs) = 1 AND box IS NOT NULL THEN
+		-- One refusal of a file: its facts as members, and its item, which the daemon tells by line.
+		PERFORM bb_fail(errs -> 0 ->> 'state', errs -> 0 ->> 'code', errs -> 0 ->> 'field',
+			errs -> 0 ->> 'message', ((errs -> 0) - ARRAY['state', 'code', 'field', 'message', 'item'])
+				|| jsonb_build_object('errors', jsonb_build_array((errs -> 0) - 'state')));
+	ELSIF jsonb_array_length(errs) > 0 THEN
+		PERFORM bb_fail_each((SELECT jsonb_agg(e ORDER BY (e ->> 'item')::integer)
+					FROM jsonb_array_elements(errs) e));
+	END IF;
+
+	-- The quantities, taken from the parent as the count form takes them.
+	IF parent.quantity IS NOT NULL THEN
+		IF qtys IS NULL OR array_position(qtys, NULL) IS NOT NULL THEN
+			each_qty := trunc(parent.quantity / n, 3);
+			IF each_qty <= 0 THEN
+				PERFORM bb_quantity_refuse(parent, format('%s aliquots', n));
+			END IF;
+			qtys := array_fill(each_qty, ARRAY[n]);
+			units := array_fill(parent.unit, ARRAY[n]);
+			taken := each_qty * n;
+		ELSE
+			SELECT jsonb_agg(bb_refusal('BB400', 'unit-mismatch', format('aliquots[%s].quantity.unit', g - 1),
+					format('must be a unit of the same kind as %s, the unit of specimen %s', parent.unit, parent.id),
+					jsonb_build_object('item', g - 1, 'specimen', parent.id, 'unit', parent.unit)) ORDER BY g)
+			  INTO errs FROM generate_series(1, n) g
+			 WHERE bb_quantity_in(qtys[g], units[g], parent.unit) IS NULL;
+			IF errs IS NOT NULL THEN
+				PERFORM bb_fail_each(errs);
+			END IF;
+			SELECT sum(bb_quantity_in(qtys[g], units[g], parent.unit)) INTO taken FROM generate_series(1, n) g;
+			IF taken > parent.quantity THEN
+				PERFORM bb_quantity_refuse(parent, format('%s aliquots taking %s %s in all', n,
+					trim_scale(taken), parent.unit));
+			END IF;
+		END IF;
+	END IF;
+
+	FOR g IN 1..n LOOP
+		SELECT id, serial INTO child_id, child_serial FROM bb_new_specimen_id();
+		INSERT INTO specimens (id, serial, study_id, participant_id, type, timepoint,
+			collected_at, quantity, unit, parent_id, derivation, tube_barcode)
+		VALUES (child_id, child_serial, parent.study_id, parent.participant_id, parent.type,
+			parent.timepoint, parent.collected_at, qtys[g],
+			CASE WHEN qtys[g] IS NULL THEN parent.unit ELSE units[g] END,
+			parent.id, 'aliquot', barcodes[g]);
+		INSERT INTO events (specimen_id, type, details)
+		VALUES (child_id, 'registered', jsonb_build_object('parent', parent.id, 'derivation', 'aliquot',
+			'tube_barcode', barcodes[g]));
+		IF box IS NOT NULL THEN
+			UPDATE specimens SET box_id = b.id, pos_row = rs[g], pos_col = cs[g], status = 'in_storage'
+			 WHERE id = child_id;
+			INSERT INTO events (specimen_id, type, to_box, to_pos, reason)
+			VALUES (child_id, 'stored', b.barcode, bb_position_name(rs[g], cs[g]),
+				'pre-barcoded rack of aliquots');
+		END IF;
+		ids := ids || child_id;
+	END LOOP;
+	IF taken IS NOT NULL THEN
+		UPDATE specimens SET quantity = quantity - taken WHERE id = parent.id;
+	END IF;
+	INSERT INTO events (specimen_id, type, details)
+	VALUES (parent.id, 'aliquoted', jsonb_build_object('children', to_jsonb(ids), 'count', n,
+		'tube_barcodes', to_jsonb(barcodes),
+		'quantity_taken', CASE WHEN taken IS NULL THEN NULL ELSE
+			jsonb_build_object('value', trim_scale(taken), 'unit', parent.unit) END)
+		|| CASE WHEN box IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('box', b.barcode) END);
+	PERFORM bb_specimen_exhaust(parent.id, 'all of it aliquoted');
+	SELECT COALESCE(jsonb_agg(bb_specimen_json(s) ORDER BY s.serial), '[]') INTO items
+	  FROM specimens s WHERE s.id = ANY (ids);
+	RETURN jsonb_build_object('items', items);
+END $$;
+COMMENT ON FUNCTION bb_specimen_aliquot_tubes(text, text[], numeric[], text[], text, text[], bigint[], text, bigint)
+	IS 'Aliquots of a specimen in pre-barcoded tubes (with a box: stored at the given positions), all or nothing, every refused tube listed.';
+
+/*
+ * A derivative in a pre-barcoded tube: the barcode is checked (and locked)
+ * before anything is made, then set on the child bb_specimen_derive made,
+ * in the same statement (as a registration's own barcode, it is a fact of
+ * the tube from the start, not a barcode_set event).
+ */
+CREATE OR REPLACE FUNCTION bb_specimen_derive_tube(ref text, new_type text, qty numeric, unit text,
+	barcode text, studies bigint[], actor text, actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	errs jsonb;
+	child jsonb;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	errs := bb_tube_barcode_refusals(ARRAY[barcode], ARRAY['tube_barcode'], studies);
+	IF jsonb_array_length(errs) > 0 THEN
+		PERFORM bb_fail_each(errs);
+	END IF;
+	child := bb_specimen_derive(ref, new_type, qty, unit, studies, actor, actor_id);
+	UPDATE specimens SET tube_barcode = barcode WHERE id = child ->> 'id';
+	RETURN child || jsonb_build_object('tube_barcode', barcode);
+END $$;
+COMMENT ON FUNCTION bb_specimen_derive_tube(text, text, numeric, text, text, bigint[], text, bigint)
+	IS 'Derives a specimen into a pre-barcoded tube (bb_specimen_derive, the barcode checked first).';
+
+/*
+ * A tube barcode set later on a specimen registered without one (a legacy
+ * tube relabelled, a manufacturer code read after the fact), once: a
+ * barcode_set event records it. Changing a barcode is not this (409): the
+ * tube is known by it in the ledger and on labels.
+ */
+CREATE OR REPLACE FUNCTION bb_specimen_barcode_set(ref text, barcode text, reason text, studies bigint[],
+	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	s specimens;
+	errs jsonb;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	s := bb_specimen_lock(ref, studies);
+	IF s.tube_barcode IS NOT NULL THEN
+		PERFORM bb_fail('BB409', 'barcode-already-set', NULL,
+			format('specimen %s already carries the tube barcode %s: a barcode is set once', s.id, s.tube_barcode),
+			jsonb_build_object('specimen', s.id, 'tube_barcode', s.tube_barcode));
+	END IF;
+	IF s.status IN ('shipped', 'consumed', 'destroyed', 'entered_in_error') THEN
+		PERFORM bb_fail('BB409', 'status-forbids', NULL,
+			format('specimen %s is %s: there is no tube here to label', s.id, s.status),
+			jsonb_build_object('specimen', s.id, 'specimen_status', s.status, 'action', 'barcode_set'));
+	END IF;
+	errs := bb_tube_barcode_refusals(ARRAY[barcode], ARRAY['tube_barcode'], studies);
+	IF jsonb_array_length(errs) > 0 THEN
+		PERFORM bb_fail_each(errs);
+	END IF;
+	UPDATE specimens SET tube_barcode = barcode WHERE id = s.id;
+	INSERT INTO events (specimen_id, type, actor, actor_id, reason, details)
+	VALUES (s.id, 'barcode_set', actor, actor_id, reason, jsonb_build_object('tube_barcode', barcode));
+	RETURN (SELECT bb_specimen_json(x) FROM specimens x WHERE x.id = s.id);
+END $$;
+COMMENT ON FUNCTION bb_specimen_barcode_set(text, text, text, bigint[], text, bigint)
+	IS 'Sets the tube barcode of a specimen that has none, once, with a barcode_set event.';
+
+/*
+ * A registration whose aliquots go into pre-barcoded tubes ("aliquots": a
+ * list): the collection as bb_specimen_register makes it, then its aliquots
+ * as bb_specimen_aliquot_tubes makes them, in one statement: a refused tube
+ * (named aliquots[i]...) leaves nothing, the collection included.
+ */
+CREATE OR REPLACE FUNCTION bb_specimen_register_tubes(study text, participant text, type text,
+	timepoint text, collected_at timestamptz, qty numeric, unit text, tube_barcode text, notes text,
+	barcodes text[], qtys numeric[], units text[], studies bigint[], actor text, actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	made jsonb;
+	children jsonb;
+BEGIN
+	made := bb_specimen_register(study, participant, type, timepoint, collected_at, qty, unit,
+		tube_barcode, notes, NULL, NULL, studies, actor, actor_id);
+	children := bb_specimen_aliquot_tubes(made ->> 'id', barcodes, qtys, units, NULL, NULL, studies,
+		actor, actor_id);
+	-- The collection as its aliquots left it (its quantity; consumed when they took all of it).
+	RETURN (SELECT bb_specimen_json(x) FROM specimens x WHERE x.id = made ->> 'id')
+		|| jsonb_build_object('aliquots', children -> 'items');
+END $$;
+COMMENT ON FUNCTION bb_specimen_register_tubes(text, text, text, text, timestamptz, numeric, text, text, text, text[], numeric[], text[], bigint[], text, bigint)
+	IS 'Registers a collection and its aliquots in pre-barcoded tubes in one statement, all or nothing.';

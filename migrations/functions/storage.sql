@@ -536,3 +536,169 @@ COMMENT ON TRIGGER locations_path ON locations IS 'Keeps locations.path in step 
 CREATE OR REPLACE TRIGGER locations_path_down AFTER UPDATE ON locations
 	FOR EACH ROW WHEN (OLD.path IS DISTINCT FROM NEW.path) EXECUTE FUNCTION bb_locations_path_down();
 COMMENT ON TRIGGER locations_path_down ON locations IS 'Pushes a changed path down to the descendants.';
+
+-- Whole boxes: moves and new barcodes (docs/api-storage.md, "Moving a box") --
+
+/*
+ * What keeps a box where it is, whatever the request: an open audit has its
+ * tubes in its snapshot (a move would show every one as moved during the
+ * audit; a new barcode would not match its scans), and a caller limited to
+ * some studies does not write the custody of another study's tubes. NULL
+ * when nothing does, else the refusal (field, item as given).
+ */
+CREATE OR REPLACE FUNCTION bb_box_held(b boxes, studies bigint[], field text, item integer) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	audit_id bigint;
+	others integer;
+BEGIN
+	SELECT a.id INTO audit_id FROM audits a JOIN audit_boxes ab ON ab.audit_id = a.id
+	 WHERE ab.box_id = b.id AND a.status = 'open' ORDER BY a.id LIMIT 1;
+	IF audit_id IS NOT NULL THEN
+		RETURN bb_refusal('BB409', 'box-in-audit', field,
+			format('box %s is in audit %s, which is open: close the audit first (or move the box after it)',
+			       b.barcode, audit_id),
+			jsonb_strip_nulls(jsonb_build_object('item', item, 'box', b.barcode, 'audit', audit_id)));
+	END IF;
+	IF studies IS NOT NULL THEN
+		SELECT count(*) INTO others FROM specimens s
+		 WHERE s.box_id = b.id AND NOT s.study_id = ANY (studies);
+		IF others > 0 THEN
+			RETURN bb_refusal('BB409', 'box-holds-other-studies', field,
+				format('box %s holds %s tube(s) of studies you do not work on: a user of every study moves it',
+				       b.barcode, others),
+				jsonb_strip_nulls(jsonb_build_object('item', item, 'box', b.barcode, 'tubes', others)));
+		END IF;
+	END IF;
+	RETURN NULL;
+END $$;
+COMMENT ON FUNCTION bb_box_held(boxes, bigint[], text, integer) IS 'The refusal of moving or renaming a box in an open audit or holding tubes of studies outside the caller''s, or NULL.';
+
+/*
+ * Boxes moved whole to other locations, positions kept, all or nothing:
+ * codes[i] to the location dests[i]. Every tube inside gets a moved event
+ * whose box and position stay the same (verify-ledger's replay reads them)
+ * and whose details name the box move (box, from and to paths). Every
+ * refused move is listed at once: a box named twice or unknown, a location
+ * unknown or that holds no boxes (a site or room), the box already there,
+ * in an open audit, or holding tubes of studies outside the caller's.
+ * single: the box was named in the URL (fields "to", none for the box).
+ */
+CREATE OR REPLACE FUNCTION bb_boxes_move(codes text[], dests bigint[], reason text, single boolean,
+	studies bigint[], actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	errs jsonb;
+	moves jsonb;
+	tubes integer;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	-- The boxes in one order, then their tubes in one order, then the places they go.
+	PERFORM 1 FROM boxes x WHERE x.barcode = ANY (codes) ORDER BY x.barcode FOR UPDATE;
+	PERFORM 1 FROM specimens s WHERE s.box_id IN (SELECT x.id FROM boxes x WHERE x.barcode = ANY (codes))
+	 ORDER BY s.id FOR UPDATE;
+	PERFORM 1 FROM locations l WHERE l.id = ANY (dests) ORDER BY l.id FOR SHARE;
+
+	SELECT jsonb_agg(t.e ORDER BY t.i) INTO errs FROM (
+		SELECT u.i, CASE
+			WHEN b.id IS NULL THEN bb_refusal('BB400', 'unknown-box', u.f_box,
+				format('no box has the barcode %s', u.code),
+				jsonb_build_object('item', u.i - 1, 'box', u.code))
+			WHEN u.first_i < u.i THEN bb_refusal('BB400', 'listed-twice', u.f_box,
+				format('box %s is listed twice', u.code),
+				jsonb_build_object('item', u.i - 1, 'box', u.code))
+			WHEN l.id IS NULL THEN bb_refusal('BB400', 'unknown-location', u.f_to,
+				format('no location has the id %s', u.dest),
+				jsonb_build_object('item', u.i - 1, 'location', u.dest))
+			WHEN l.kind IN ('site', 'room') THEN bb_refusal('BB400', 'location-nesting', u.f_to,
+				format('a box stands in a freezer, shelf or rack, not in a %s (%s)', l.kind, l.name),
+				jsonb_build_object('item', u.i - 1, 'location', u.dest))
+			WHEN b.location_id = l.id THEN bb_refusal('BB409', 'already-there', u.f_to,
+				format('box %s is already in %s', b.barcode,
+				       (SELECT string_agg(x, ' / ') FROM jsonb_array_elements_text(l.path) x)),
+				jsonb_build_object('item', u.i - 1, 'box', b.barcode, 'location', l.id))
+			ELSE bb_box_held(b, studies, u.f_box, u.i - 1)
+			END AS e
+		  FROM (SELECT v.code, v.dest, v.i::integer AS i,
+			       (min(v.i) OVER (PARTITION BY v.code))::integer AS first_i,
+			       CASE WHEN single THEN NULL ELSE format('moves[%s].box', v.i - 1) END AS f_box,
+			       CASE WHEN single THEN 'to' ELSE format('moves[%s].to', v.i - 1) END AS f_to
+			  FROM unnest(codes, dests) WITH ORDINALITY AS v (code, dest, i)) u
+		  LEFT JOIN boxes b ON b.barcode = u.code
+		  LEFT JOIN locations l ON l.id = u.dest) t
+	 WHERE t.e IS NOT NULL;
+	IF errs IS NOT NULL THEN
+		PERFORM bb_fail_each(errs);
+	END IF;
+
+	SELECT jsonb_agg(jsonb_build_object('box', b.barcode,
+		'from', bb_location_path(b.location_id) || to_jsonb(b.barcode),
+		'to', bb_location_path(u.dest) || to_jsonb(b.barcode),
+		'tubes', (SELECT count(*) FROM specimens s WHERE s.box_id = b.id)) ORDER BY u.i)
+	  INTO moves
+	  FROM unnest(codes, dests) WITH ORDINALITY AS u (code, dest, i) JOIN boxes b ON b.barcode = u.code;
+	UPDATE boxes b SET location_id = u.dest FROM unnest(codes, dests) AS u (code, dest)
+	 WHERE b.barcode = u.code;
+	INSERT INTO events (specimen_id, type, actor, actor_id, from_box, from_pos, to_box, to_pos,
+		reason, details)
+	SELECT s.id, 'moved', actor, actor_id, b.barcode, bb_position_name(s.pos_row, s.pos_col),
+	       b.barcode, bb_position_name(s.pos_row, s.pos_col), reason,
+	       jsonb_build_object('box_move', m.m - 'tubes')
+	  FROM jsonb_array_elements(moves) WITH ORDINALITY AS m (m, k)
+	  JOIN boxes b ON b.barcode = m.m ->> 'box'
+	  JOIN specimens s ON s.box_id = b.id
+	 ORDER BY m.k, s.pos_row, s.pos_col;
+	GET DIAGNOSTICS tubes = ROW_COUNT;
+	RETURN jsonb_build_object('items', moves, 'boxes', jsonb_array_length(moves), 'tubes', tubes);
+END $$;
+COMMENT ON FUNCTION bb_boxes_move(text[], bigint[], text, boolean, bigint[], text, bigint) IS 'Moves whole boxes to other locations, positions kept, with a moved event for every tube inside; all or nothing, every refusal listed.';
+
+-- POST /api/v1/boxes/{barcode}/move: one box, named in the URL (404 when it names none).
+CREATE OR REPLACE FUNCTION bb_box_move(code text, dest bigint, reason text, studies bigint[], actor text,
+	actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	b boxes := bb_box_at(code);
+	moved jsonb;
+BEGIN
+	moved := bb_boxes_move(ARRAY[code], ARRAY[dest], reason, true, studies, actor, actor_id);
+	SELECT * INTO b FROM boxes x WHERE x.id = b.id;
+	RETURN bb_box_json(b, studies) || jsonb_build_object('moved',
+		jsonb_build_object('from', moved -> 'items' -> 0 -> 'from', 'tubes', moved -> 'tubes'));
+END $$;
+COMMENT ON FUNCTION bb_box_move(text, bigint, text, bigint[], text, bigint) IS 'Moves one box whole to another location (bb_boxes_move); answers the box where it now stands.';
+
+/*
+ * A box's barcode replaced (a relabelled box, a rack whose scanner ID was
+ * typed wrong). The tubes do not move, but the ledger names a tube's place
+ * by its box's barcode as text: every tube inside gets a moved event from
+ * the old barcode to the new one at the same position, so that events
+ * written before keep the barcode the box had then and verify-ledger's
+ * replay ends at the new one.
+ */
+CREATE OR REPLACE FUNCTION bb_box_rename(code text, new_code text, reason text, studies bigint[],
+	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	b boxes := bb_box_at(code);
+	held jsonb;
+	tubes integer;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	SELECT * INTO b FROM boxes x WHERE x.id = b.id FOR UPDATE;
+	PERFORM 1 FROM specimens s WHERE s.box_id = b.id ORDER BY s.id FOR UPDATE;
+	held := bb_box_held(b, studies, NULL, NULL);
+	IF held IS NOT NULL THEN
+		PERFORM bb_fail_each(jsonb_build_array(held));
+	END IF;
+	PERFORM bb_barcode_check_free(new_code);
+	UPDATE boxes SET barcode = new_code WHERE id = b.id RETURNING * INTO b;
+	INSERT INTO events (specimen_id, type, actor, actor_id, from_box, from_pos, to_box, to_pos,
+		reason, details)
+	SELECT s.id, 'moved', actor, actor_id, code, bb_position_name(s.pos_row, s.pos_col),
+	       new_code, bb_position_name(s.pos_row, s.pos_col), reason,
+	       jsonb_build_object('box_renamed', jsonb_build_object('from', code, 'to', new_code))
+	  FROM specimens s WHERE s.box_id = b.id
+	 ORDER BY s.pos_row, s.pos_col;
+	GET DIAGNOSTICS tubes = ROW_COUNT;
+	RETURN bb_box_json(b, studies) || jsonb_build_object('renamed',
+		jsonb_build_object('from', code, 'tubes', tubes));
+END $$;
+COMMENT ON FUNCTION bb_box_rename(text, text, text, bigint[], text, bigint) IS 'Gives a box a new barcode, with a moved event (old barcode to new, same position) for every tube inside.';

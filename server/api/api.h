@@ -65,6 +65,22 @@ void h_boxes_create(struct srv_req *r);
 void h_boxes_free(struct srv_req *r);
 void h_boxes_list(struct srv_req *r);
 void h_scan(struct srv_req *r);
+extern const struct bb_js_spec h_boxes_move_spec, h_boxes_rename_spec, h_box_moves_spec;
+void h_boxes_rename(struct srv_req *r);
+void h_box_moves(struct srv_req *r);
+
+/* tubes.c: pre-barcoded tubes */
+extern const struct bb_js_spec h_specimens_barcode_spec;
+void h_aliquots_rack(struct srv_req *r); /* the text/csv body of h_specimens_aliquot */
+void h_specimens_barcode_set(struct srv_req *r);
+/*
+ * A manufacturer's tube barcode as given to a new tube: printable ASCII
+ * without spaces (what a scanner reads), and not shaped like a specimen ID
+ * (a scan would read it as one). The code, or NULL after adding a problem
+ * naming field to errs.
+ */
+const char *tube_barcode_check(struct srv_req *r, const char *code, const char *field,
+                               struct bb_js_errors *errs);
 
 /* ledger.c */
 void h_ledger_verify(struct srv_req *r);
@@ -84,6 +100,11 @@ void h_audits_create(struct srv_req *r);
 void h_audits_scan(struct srv_req *r);
 void h_audits_close(struct srv_req *r);
 void h_boxes_place_csv(struct srv_req *r); /* the text/csv body of h_boxes_place */
+/* The request's rack-scanner file read against a rows x cols grid of rack (bb_rs_parse);
+ * NULL after replying 400 with the parser's words. The caller bb_rs_free()s it. */
+struct bb_rs_scan *rack_parse_body(struct srv_req *r, int rows, int cols, const char *rack);
+/* Whether a box's grid fits what a rack scanner reads; otherwise replies 400. */
+bool rack_grid_fits(struct srv_req *r, const char *box, int rows, int cols);
 
 /* static.c */
 void h_static_index(struct srv_req *r);

@@ -59,8 +59,8 @@ file_code_ref(struct srv_req *r, const char *code, unsigned line)
 }
 
 /* A box's grid must fit what a rack scanner reads; otherwise reply 400. */
-static bool
-grid_fits(struct srv_req *r, const char *box, int rows, int cols)
+bool
+rack_grid_fits(struct srv_req *r, const char *box, int rows, int cols)
 {
 	if (rows <= BB_RS_ROWS_MAX && cols <= BB_RS_COLS_MAX)
 		return true;
@@ -176,8 +176,8 @@ scan_hand(struct srv_req *r, const char *id)
 }
 
 /* Parse the request's CSV body against a grid; on failure reply 400 with the parser's words. */
-static struct bb_rs_scan *
-parse_body(struct srv_req *r, int rows, int cols, const char *rack)
+struct bb_rs_scan *
+rack_parse_body(struct srv_req *r, int rows, int cols, const char *rack)
 {
 	struct bb_rs_options opt = { rows, cols, rack };
 	struct bb_rs_scan *scan;
@@ -208,7 +208,7 @@ scan_file(struct srv_req *r, const char *id)
 		box = NULL;
 	if (box == NULL) {
 		/* Read the rack ID first; the grid comes once the box is known. */
-		if ((scan = parse_body(r, 0, 0, NULL)) == NULL)
+		if ((scan = rack_parse_body(r, 0, 0, NULL)) == NULL)
 			return;
 		box = scan->rack_id ? bb_arena_strdup(&r->arena, scan->rack_id) : NULL;
 		bb_rs_free(scan);
@@ -225,9 +225,9 @@ scan_file(struct srv_req *r, const char *id)
 	const char *barcode = bb_arena_strdup(&r->arena, PQgetvalue(res, 0, 0));
 	int rows = atoi(PQgetvalue(res, 0, 1)), cols = atoi(PQgetvalue(res, 0, 2));
 	PQclear(res);
-	if (!grid_fits(r, barcode, rows, cols))
+	if (!rack_grid_fits(r, barcode, rows, cols))
 		return;
-	if ((scan = parse_body(r, rows, cols, barcode)) == NULL)
+	if ((scan = rack_parse_body(r, rows, cols, barcode)) == NULL)
 		return;
 
 	size_t n = scan->n_wells;
@@ -391,9 +391,9 @@ h_boxes_place_csv(struct srv_req *r)
 	}
 	int rows = atoi(PQgetvalue(res, 0, 0)), cols = atoi(PQgetvalue(res, 0, 1));
 	PQclear(res);
-	if (!grid_fits(r, box, rows, cols))
+	if (!rack_grid_fits(r, box, rows, cols))
 		return;
-	struct bb_rs_scan *scan = parse_body(r, rows, cols, box);
+	struct bb_rs_scan *scan = rack_parse_body(r, rows, cols, box);
 	if (scan == NULL)
 		return;
 

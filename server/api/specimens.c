@@ -26,6 +26,17 @@ const struct db_stmt specimens_statements[] = {
 	                        "$6, $7::bigint)::text" },
 	{ "db_box_place",
 	  "SELECT bb_box_place($1, $2::text[], $3::text[], $4::bigint[], $5, $6::bigint)::text" },
+	/* pre-barcoded tubes (tubes.c and the list form below) */
+	{ "db_specimen_aliquot_tubes",
+	  "SELECT bb_specimen_aliquot_tubes($1, $2::text[], $3::numeric[], $4::text[], $5,"
+	  " $6::text[], $7::bigint[], $8, $9::bigint)::text" },
+	{ "db_specimen_derive_tube", "SELECT bb_specimen_derive_tube($1, $2, $3::numeric, $4, $5,"
+	                             " $6::bigint[], $7, $8::bigint)::text" },
+	{ "db_specimen_barcode_set",
+	  "SELECT bb_specimen_barcode_set($1, $2, $3, $4::bigint[], $5, $6::bigint)::text" },
+	{ "db_specimen_register_tubes",
+	  "SELECT bb_specimen_register_tubes($1, $2, $3, $4, $5::timestamptz, $6::numeric, $7, $8,"
+	  " $9, $10::text[], $11::numeric[], $12::text[], $13::bigint[], $14, $15::bigint)::text" },
 	{ NULL, NULL },
 };
 
@@ -49,6 +60,62 @@ static const struct bb_js_field part_fields[PART__MAX] = {
 };
 static const struct bb_js_spec part_spec = BB_JS_SPEC(part_fields);
 
+/* One pre-barcoded tube of "aliquots" (the list form); its quantity, else the body's. */
+enum { ALI_TUBE_BARCODE, ALI_QUANTITY, ALI__MAX };
+static const struct bb_js_field ali_fields[ALI__MAX] = {
+	[ALI_TUBE_BARCODE] = { "tube_barcode", BB_JS_STRING, BB_JS_REQUIRED, 1, 64 },
+	[ALI_QUANTITY] = { "quantity", BB_JS_OBJECT, BB_JS_NULLABLE, 0, 0, NULL, &qty_spec },
+};
+static const struct bb_js_spec ali_spec = BB_JS_SPEC(ali_fields);
+
+/* A list of pre-barcoded tubes as text[] and numeric[] parameters. */
+struct tube_list {
+	const char *codes, *qtys, *units; /* qtys and units NULL: no tube gives a quantity */
+};
+
+/*
+ * Read a list of ali_spec tubes: each tube's quantity, else dq (may be
+ * NULL), given for every tube or for none (the parent split evenly, as the
+ * count form does). False after replying 400 naming every bad item.
+ */
+static bool
+tubes_read(struct srv_req *r, const struct bb_js_value *list, const struct bb_js_value *dq,
+           struct tube_list *out)
+{
+	size_t n = list->n, with_qty = 0;
+	const char **codes = bb_arena_alloc(&r->arena, (n + 1) * sizeof(*codes));
+	const char **qtys = bb_arena_alloc(&r->arena, (n + 1) * sizeof(*qtys));
+	const char **units = bb_arena_alloc(&r->arena, (n + 1) * sizeof(*units));
+	struct bb_js_errors errs = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		const struct bb_js_value *item = list->items[i].obj;
+		const struct bb_js_value *q =
+		    item[ALI_QUANTITY].present ? item[ALI_QUANTITY].obj : dq;
+
+		codes[i] = tube_barcode_check(
+		    r, item[ALI_TUBE_BARCODE].s,
+		    bb_arena_printf(&r->arena, "aliquots[%zu].tube_barcode", i), &errs);
+		qtys[i] = q ? bb_arena_printf(&r->arena, "%.17g", q[QTY_VALUE].d) : NULL;
+		units[i] = q ? q[QTY_UNIT].s : NULL;
+		with_qty += q != NULL;
+	}
+	for (size_t i = 0; with_qty > 0 && with_qty < n && i < n; i++)
+		if (qtys[i] == NULL)
+			bb_js_error_add(&errs, &r->arena,
+			                bb_arena_printf(&r->arena, "aliquots[%zu].quantity", i),
+			                "is required when other tubes give theirs (or give "
+			                "\"quantity\" once for every tube)");
+	if (errs.n > 0) {
+		reply_invalid(r, &errs);
+		return false;
+	}
+	out->codes = db_array_literal(&r->arena, codes, n);
+	out->qtys = with_qty ? db_array_literal(&r->arena, qtys, n) : NULL;
+	out->units = with_qty ? db_array_literal(&r->arena, units, n) : NULL;
+	return true;
+}
+
 enum {
 	REG_PARTICIPANT,
 	REG_TYPE,
@@ -68,7 +135,9 @@ static const struct bb_js_field reg_fields[REG__MAX] = {
 	[REG_QUANTITY] = { "quantity", BB_JS_OBJECT, BB_JS_NULLABLE, 0, 0, NULL, &qty_spec },
 	[REG_TUBE_BARCODE] = { "tube_barcode", BB_JS_STRING, BB_JS_NULLABLE, 1, 64 },
 	[REG_NOTES] = { "notes", BB_JS_STRING, BB_JS_NULLABLE, 0, 2000 },
-	[REG_ALIQUOTS] = { "aliquots", BB_JS_INT, BB_JS_NULLABLE, 0, 500 },
+	/* a count, or a list of pre-barcoded tubes (the list form of the aliquots route) */
+	[REG_ALIQUOTS] = { "aliquots", BB_JS_INT, BB_JS_NULLABLE | BB_JS_OR_LIST, 0, 500, NULL,
+	                   &ali_spec, BB_JS_OBJECT },
 };
 const struct bb_js_spec h_specimens_create_spec = BB_JS_SPEC(reg_fields);
 
@@ -85,6 +154,32 @@ h_specimens_create(struct srv_req *r)
 		return;
 	}
 	const struct bb_js_value *q = in[REG_QUANTITY].present ? in[REG_QUANTITY].obj : NULL;
+	if (in[REG_ALIQUOTS].items != NULL && in[REG_ALIQUOTS].n > 0) {
+		/* Aliquots into pre-barcoded tubes: the collection's quantity is not theirs. */
+		struct tube_list tl;
+
+		if (!tubes_read(r, &in[REG_ALIQUOTS], NULL, &tl))
+			return;
+		const char *tparams[] = {
+			p[PART_STUDY].s,
+			p[PART_CODE].s,
+			in[REG_TYPE].s,
+			in[REG_TIMEPOINT].s,
+			in[REG_COLLECTED_AT].s,
+			q ? number_param(r, &q[QTY_VALUE]) : NULL,
+			q ? q[QTY_UNIT].s : NULL,
+			in[REG_TUBE_BARCODE].s,
+			in[REG_NOTES].s,
+			tl.codes,
+			tl.qtys,
+			tl.units,
+			req_studies(r),
+			req_actor(r),
+			req_actor_id(r),
+		};
+		reply_from_function(r, 201, "db_specimen_register_tubes", 15, tparams);
+		return;
+	}
 	const char *params[] = {
 		p[PART_STUDY].s,
 		p[PART_CODE].s,
@@ -95,7 +190,7 @@ h_specimens_create(struct srv_req *r)
 		q ? q[QTY_UNIT].s : NULL,
 		in[REG_TUBE_BARCODE].s,
 		in[REG_NOTES].s,
-		in[REG_ALIQUOTS].present
+		in[REG_ALIQUOTS].present && in[REG_ALIQUOTS].items == NULL
 		    ? bb_arena_printf(&r->arena, "%lld", (long long)in[REG_ALIQUOTS].i)
 		    : NULL,
 		NULL,
@@ -154,21 +249,61 @@ h_specimens_list(struct srv_req *r)
 	reply_page(r, PAGE_SPECIMENS, "db_specimen_list", 9, params);
 }
 
-enum { ALQ_COUNT, ALQ_QUANTITY, ALQ__MAX };
+enum { ALQ_COUNT, ALQ_QUANTITY, ALQ_ALIQUOTS, ALQ__MAX };
 static const struct bb_js_field alq_fields[ALQ__MAX] = {
-	[ALQ_COUNT] = { "count", BB_JS_INT, BB_JS_REQUIRED, 1, 500 },
+	/* count or aliquots, one of them (checked by the handler) */
+	[ALQ_COUNT] = { "count", BB_JS_INT, BB_JS_NULLABLE, 1, 500 },
 	[ALQ_QUANTITY] = { "quantity", BB_JS_OBJECT, BB_JS_NULLABLE, 0, 0, NULL, &qty_spec },
+	[ALQ_ALIQUOTS] = { "aliquots", BB_JS_ARRAY, BB_JS_NULLABLE, 1, 500, NULL, &ali_spec,
+	                   BB_JS_OBJECT },
 };
 const struct bb_js_spec h_specimens_aliquot_spec = BB_JS_SPEC(alq_fields);
+
+/*
+ * The list form: one aliquot per pre-barcoded tube, in the order listed.
+ * A quantity is given for every tube (its own or the body's) or for none
+ * (the parent's split evenly, as the count form does).
+ */
+static void
+aliquots_listed(struct srv_req *r, const char *ref)
+{
+	const struct bb_js_value *dq = r->in[ALQ_QUANTITY].present ? r->in[ALQ_QUANTITY].obj : NULL;
+	struct tube_list tl;
+
+	if (!tubes_read(r, &r->in[ALQ_ALIQUOTS], dq, &tl))
+		return;
+	const char *params[] = {
+		ref,  tl.codes,       tl.qtys,      tl.units,        NULL,
+		NULL, req_studies(r), req_actor(r), req_actor_id(r),
+	};
+	reply_from_function(r, 201, "db_specimen_aliquot_tubes", 9, params);
+}
 
 void
 h_specimens_aliquot(struct srv_req *r)
 {
+	if (r->in == NULL) { /* a rack-scanner file of pre-barcoded tubes (text/csv) */
+		h_aliquots_rack(r);
+		return;
+	}
 	const char *ref = req_specimen_ref(r, r->params[0], NULL);
 	const struct bb_js_value *q = r->in[ALQ_QUANTITY].present ? r->in[ALQ_QUANTITY].obj : NULL;
 
 	if (ref == NULL)
 		return;
+	if (r->in[ALQ_ALIQUOTS].present && r->in[ALQ_COUNT].present) {
+		reply_invalid_field(r, "aliquots", "give count or aliquots, not both");
+		return;
+	}
+	if (r->in[ALQ_ALIQUOTS].present) {
+		aliquots_listed(r, ref);
+		return;
+	}
+	if (!r->in[ALQ_COUNT].present) {
+		reply_invalid_field(r, "count",
+		                    "is required (or aliquots, a list of pre-barcoded tubes)");
+		return;
+	}
 	const char *params[] = {
 		ref,
 		bb_arena_printf(&r->arena, "%lld", (long long)r->in[ALQ_COUNT].i),
@@ -181,10 +316,11 @@ h_specimens_aliquot(struct srv_req *r)
 	reply_from_function(r, 201, "db_specimen_aliquot", 7, params);
 }
 
-enum { DRV_TYPE, DRV_QUANTITY, DRV__MAX };
+enum { DRV_TYPE, DRV_QUANTITY, DRV_TUBE_BARCODE, DRV__MAX };
 static const struct bb_js_field drv_fields[DRV__MAX] = {
 	[DRV_TYPE] = { "type", BB_JS_STRING, BB_JS_REQUIRED, 1, 32 },
 	[DRV_QUANTITY] = { "quantity", BB_JS_OBJECT, BB_JS_NULLABLE, 0, 0, NULL, &qty_spec },
+	[DRV_TUBE_BARCODE] = { "tube_barcode", BB_JS_STRING, BB_JS_NULLABLE, 1, 64 },
 };
 const struct bb_js_spec h_specimens_derive_spec = BB_JS_SPEC(drv_fields);
 
@@ -196,6 +332,28 @@ h_specimens_derive(struct srv_req *r)
 
 	if (ref == NULL)
 		return;
+	if (r->in[DRV_TUBE_BARCODE].present) { /* a pre-barcoded tube */
+		struct bb_js_errors errs = { 0 };
+		const char *code =
+		    tube_barcode_check(r, r->in[DRV_TUBE_BARCODE].s, "tube_barcode", &errs);
+
+		if (code == NULL) {
+			reply_invalid(r, &errs);
+			return;
+		}
+		const char *tparams[] = {
+			ref,
+			r->in[DRV_TYPE].s,
+			q ? number_param(r, &q[QTY_VALUE]) : NULL,
+			q ? q[QTY_UNIT].s : NULL,
+			code,
+			req_studies(r),
+			req_actor(r),
+			req_actor_id(r),
+		};
+		reply_from_function(r, 201, "db_specimen_derive_tube", 8, tparams);
+		return;
+	}
 	const char *params[] = {
 		ref,
 		r->in[DRV_TYPE].s,

@@ -98,6 +98,9 @@ static const struct problem_code problem_codes[] = {
 	{ "event-not-sequenced", 409, "Event not in the log yet" },
 	{ "witness-size-mismatch", 409, "The witness stands at another size" },
 	{ "consistency-proof-failed", 409, "Not consistent with the checkpoint witnessed" },
+	{ "barcode-already-set", 409, "The tube already has a barcode" },
+	{ "box-in-audit", 409, "Box in an open audit" },
+	{ "box-holds-other-studies", 409, "Box holds tubes of other studies" },
 	/* 403: the caller may not */
 	{ "wrong-password", 403, "Wrong current password" },
 	{ "every-study-only", 403, "Only for users of every study" },

@@ -156,10 +156,13 @@ const struct route routes[] = {
 	  SQL("bb_specimen_get", 200, REF(0), STUDIES) },
 	{ "GET", "/api/v1/specimens/:id/events", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL,
 	  NULL, SQL("bb_specimen_events", 200, REF(0), STUDIES) },
+	/* JSON (a count, or a list of pre-barcoded tubes), or a rack-scanner file (api/tubes.c) */
 	{ "POST", "/api/v1/specimens/:id/aliquots", BENCH | STUDY_LIMITED, h_specimens_aliquot,
-	  BODY_JSON, &h_specimens_aliquot_spec },
+	  BODY_JSON_CSV, &h_specimens_aliquot_spec, "box count quantity unit" },
 	{ "POST", "/api/v1/specimens/:id/derivatives", BENCH | STUDY_LIMITED, h_specimens_derive,
 	  BODY_JSON, &h_specimens_derive_spec },
+	{ "POST", "/api/v1/specimens/:id/tube-barcode", BENCH | STUDY_LIMITED,
+	  h_specimens_barcode_set, BODY_JSON, &h_specimens_barcode_spec },
 	{ "POST", "/api/v1/specimens/:id/store", BENCH | STUDY_LIMITED, h_sql, BODY_JSON,
 	  &h_specimens_store_spec, NULL,
 	  ACT("store", PLACE, NONE, NONE, BODY("reason"), NONE, NONE, NONE) },
@@ -227,6 +230,14 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/boxes/:barcode", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL, NULL,
 	  SQL("bb_box_get", 200, PATH(0), STUDIES) },
 	{ "GET", "/api/v1/boxes/:barcode/free", READERS, h_boxes_free, BODY_NONE, NULL, "count" },
+	/* whole boxes: a technician empties a failing freezer; a manager relabels a box */
+	{ "POST", "/api/v1/boxes/:barcode/move", BENCH | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_boxes_move_spec, NULL,
+	  SQL("bb_box_move", 200, PATH(0), BODY("to"), BODY("reason"), STUDIES, ACTOR) },
+	{ "POST", "/api/v1/box-moves", BENCH | STUDY_LIMITED | LONG_WORK, h_box_moves, BODY_JSON,
+	  &h_box_moves_spec },
+	{ "POST", "/api/v1/boxes/:barcode/rename", MANAGERS | STUDY_LIMITED, h_boxes_rename,
+	  BODY_JSON, &h_boxes_rename_spec },
 	{ "GET", "/api/v1/scan/:value", READERS | STUDY_LIMITED, h_scan, BODY_NONE, NULL },
 
 	/* shipments, reports, FHIR (api/shipments.c, api/reports.c, api/fhir.c) */

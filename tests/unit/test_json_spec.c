@@ -624,6 +624,52 @@ test_trim(void)
 	done(&r);
 }
 
+/* BB_JS_OR_LIST: a count, or a list of objects, bounded the same. */
+enum { OL_TUBE, OL__MAX };
+static const struct bb_js_field ol_tube_fields[OL__MAX] = {
+	[OL_TUBE] = { "tube", BB_JS_STRING, BB_JS_REQUIRED, 1, 8 },
+};
+static const struct bb_js_spec ol_tube_spec = BB_JS_SPEC(ol_tube_fields);
+enum { OL_ALIQUOTS, OLB__MAX };
+static const struct bb_js_field ol_fields[OLB__MAX] = {
+	[OL_ALIQUOTS] = { "aliquots", BB_JS_INT, BB_JS_OR_LIST, 0, 2, .sub = &ol_tube_spec,
+	                  .item = BB_JS_OBJECT },
+};
+static const struct bb_js_spec ol_spec = BB_JS_SPEC(ol_fields);
+
+static void
+test_or_list(void)
+{
+	struct run r;
+	const char *body = "{\"aliquots\":2}";
+
+	run_spec(&r, &ol_spec, body, strlen(body));
+	ok(r.err == BB_OK && r.v[OL_ALIQUOTS].i == 2 && r.v[OL_ALIQUOTS].items == NULL,
+	   "an integer where a count or a list is allowed: the count");
+	done(&r);
+	body = "{\"aliquots\":[{\"tube\":\"FX1\"},{\"tube\":\"FX2\"}]}";
+	run_spec(&r, &ol_spec, body, strlen(body));
+	ok(r.err == BB_OK && r.v[OL_ALIQUOTS].n == 2 &&
+	       strcmp(r.v[OL_ALIQUOTS].items[1].obj[OL_TUBE].s, "FX2") == 0,
+	   "a list there: its items, validated by the sub-spec");
+	done(&r);
+	body = "{\"aliquots\":[{\"tube\":\"FX1\"},{\"tube\":\"FX2\"},{\"tube\":\"FX3\"}]}";
+	run_spec(&r, &ol_spec, body, strlen(body));
+	ok(r.err == BB_EINVAL && has_error(&r, "aliquots", "must have 0 to 2 items"),
+	   "a list longer than the bound is refused as the integer would be");
+	done(&r);
+	body = "{\"aliquots\":[{\"tube\":\"\"}]}";
+	run_spec(&r, &ol_spec, body, strlen(body));
+	ok(r.err == BB_EINVAL && has_error(&r, "aliquots[0].tube", "must not be empty"),
+	   "an item's field is named by its path");
+	done(&r);
+	body = "{\"aliquots\":\"4\"}";
+	run_spec(&r, &ol_spec, body, strlen(body));
+	ok(r.err == BB_EINVAL && has_error(&r, "aliquots", "must be an integer or an array"),
+	   "a string is neither");
+	done(&r);
+}
+
 int
 main(void)
 {
@@ -637,6 +683,7 @@ main(void)
 	test_errors_max();
 	test_times();
 	test_trim();
+	test_or_list();
 	(void)tap_skip_all; /* header-only harness: nothing here is skipped */
 	return tap_done();
 }
