@@ -13,6 +13,16 @@
 CREATE OR REPLACE FUNCTION bb_import_begin() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
+	-- The statements over 10^5 staged rows have high costs and simple plans:
+	-- compiling them (JIT) took longer than running them.
+	PERFORM set_config('jit', 'off', true);
+	-- Room for the staged rows in this session's memory, when nothing has
+	-- used temporary tables in it yet (the setting is fixed from then on).
+	BEGIN
+		PERFORM set_config('temp_buffers', '64MB', true);
+	EXCEPTION WHEN OTHERS THEN
+		NULL;
+	END;
 	CREATE TEMP TABLE import_stage (
 		row_no integer PRIMARY KEY,
 		key text, study text, participant text, sex text, birth_year integer, diagnosis text,
@@ -138,13 +148,27 @@ BEGIN
 	SELECT s.row_no, NULLIF(e ->> 'column', ''), e ->> 'code', e ->> 'message'
 	  FROM import_stage s, jsonb_array_elements(s.problems) e WHERE s.problems IS NOT NULL;
 
-	UPDATE import_stage SET at = CASE WHEN collected_at ~ '[+-][0-9]{2}:[0-9]{2}$'
-		THEN collected_at::timestamptz ELSE collected_at::timestamp AT TIME ZONE tz END
-	 WHERE collected_at IS NOT NULL;
+	/*
+	 * One pass over the rows for what each finds in the database alone: a
+	 * temporary table is rewritten whole by every UPDATE, so the lookups
+	 * share one (10^5 rows: eight passes took most of a minute).
+	 * Studies are not made by an import; one outside the caller's is
+	 * unknown to them. A row already exists when a tube of its study has
+	 * its barcode, else when an import of its study had its legacy ID.
+	 */
+	UPDATE import_stage s SET
+		at = CASE WHEN collected_at ~ '[+-][0-9]{2}:[0-9]{2}$' THEN collected_at::timestamptz
+			  ELSE collected_at::timestamp AT TIME ZONE tz END,
+		study_id = x.sid,
+		participant_id = (SELECT p.id FROM participants p WHERE p.study_id = x.sid AND lower(p.code) = lower(s.participant)),
+		existing_id = COALESCE((SELECT y.id FROM specimens y WHERE y.tube_barcode = s.tube_barcode AND y.study_id = x.sid),
+			(SELECT min(i.specimen_id) FROM import_specimens i WHERE i.study_id = x.sid AND i.legacy_id = s.legacy_id)),
+		box_id = (SELECT b.id FROM boxes b WHERE b.barcode = s.box_barcode),
+		final_status = COALESCE(status, CASE WHEN pos_row IS NOT NULL THEN 'in_storage' ELSE 'registered' END)
+	  FROM (SELECT q.row_no, (SELECT st.id FROM studies st WHERE st.code = q.study
+			AND (studies IS NULL OR st.id = ANY (studies))) AS sid FROM import_stage q) x
+	 WHERE x.row_no = s.row_no;
 
-	-- Studies are not made by an import; one outside the caller's is unknown to them.
-	UPDATE import_stage s SET study_id = st.id FROM studies st
-	 WHERE st.code = s.study AND (studies IS NULL OR st.id = ANY (studies));
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT row_no, 'study', 'unknown-study', format('there is no study %s (studies are created first)', study)
 	  FROM import_stage WHERE study IS NOT NULL AND study_id IS NULL;
@@ -154,12 +178,6 @@ BEGIN
 		type, (SELECT string_agg(code, ', ' ORDER BY code) FROM specimen_types))
 	  FROM import_stage s WHERE type IS NOT NULL AND NOT EXISTS (SELECT 1 FROM specimen_types t WHERE t.code = s.type);
 
-	-- Rows that already exist: the same tube barcode, else the same legacy ID in the study.
-	UPDATE import_stage s SET existing_id = x.id FROM specimens x
-	 WHERE s.tube_barcode IS NOT NULL AND x.tube_barcode = s.tube_barcode AND x.study_id = s.study_id;
-	UPDATE import_stage s SET existing_id = i.specimen_id FROM import_specimens i
-	 WHERE s.existing_id IS NULL AND s.legacy_id IS NOT NULL AND i.study_id = s.study_id
-	   AND i.legacy_id = s.legacy_id;
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT s.row_no, 'tube_barcode', 'already-exists', format('tube barcode %s is already on a tube of another study', s.tube_barcode)
 	  FROM import_stage s WHERE s.existing_id IS NULL AND s.tube_barcode IS NOT NULL
@@ -182,8 +200,6 @@ BEGIN
 	 WHERE row_no <> first;
 
 	-- Participants: stored ones are matched ignoring case; the file must agree with them.
-	UPDATE import_stage s SET participant_id = p.id FROM participants p
-	 WHERE p.study_id = s.study_id AND lower(p.code) = lower(s.participant);
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT s.row_no, c.col, 'participant-differs',
 	       format('participant %s is stored with %s %s, not %s', p.code, c.col, c.stored, c.given)
@@ -208,6 +224,9 @@ BEGIN
 	       NULL::text AS diag, NULL::bigint AS id
 	  FROM import_stage WHERE participant_id IS NULL AND study_id IS NOT NULL AND participant IS NOT NULL
 	 GROUP BY 1, 2;
+	-- Temporary tables have no statistics until analysed: without them a join
+	-- with 10^5 rows was planned as a nested loop (minutes instead of seconds).
+	ANALYZE import_people;
 	UPDATE import_people p SET diag = COALESCE(
 		(SELECT d.code FROM diagnoses d WHERE d.code = p.diagnosis),
 		(SELECT min(d.code) FROM diagnoses d WHERE lower(d.code) = lower(p.diagnosis) HAVING count(*) = 1));
@@ -251,16 +270,16 @@ BEGIN
 		OR s.at < make_timestamptz(COALESCE(pt.birth_year, p.birth_year, 1900), 1, 1, 0, 0, 0, '+14'));
 
 	-- Parents: another row's key, else a tube barcode in the file, else a stored tube barcode or ID.
-	UPDATE import_stage c SET parent_row = p.row_no, parent_type = p.type
-	  FROM (SELECT DISTINCT ON (key) key, row_no, type FROM import_stage WHERE key IS NOT NULL ORDER BY key, row_no) p
-	 WHERE c.parent IS NOT NULL AND p.key = c.parent;
-	UPDATE import_stage c SET parent_row = p.row_no, parent_type = p.type
-	  FROM (SELECT DISTINCT ON (tube_barcode) tube_barcode, row_no, type FROM import_stage
-		 WHERE tube_barcode IS NOT NULL ORDER BY tube_barcode, row_no) p
-	 WHERE c.parent IS NOT NULL AND c.parent_row IS NULL AND p.tube_barcode = c.parent;
+	-- (A key or barcode given twice is a problem above: which row it then names does not matter.)
+	UPDATE import_stage c SET parent_row = COALESCE(k.row_no, t.row_no), parent_type = COALESCE(k.type, t.type)
+	  FROM import_stage c2
+	  LEFT JOIN import_stage k ON k.key = c2.parent
+	  LEFT JOIN import_stage t ON t.tube_barcode = c2.parent AND k.row_no IS NULL
+	 WHERE c2.row_no = c.row_no AND c2.parent IS NOT NULL AND (k.row_no IS NOT NULL OR t.row_no IS NOT NULL);
 	UPDATE import_stage c SET parent_id = x.id, parent_type = x.type FROM specimens x
 	 WHERE c.parent IS NOT NULL AND c.parent_row IS NULL
-	   AND (x.tube_barcode = c.parent OR x.id = upper(c.parent))
+	   AND x.id = COALESCE((SELECT y.id FROM specimens y WHERE y.tube_barcode = c.parent),
+		(SELECT y.id FROM specimens y WHERE y.id = upper(c.parent)))
 	   AND (studies IS NULL OR x.study_id = ANY (studies));
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT row_no, 'parent', 'unknown-parent',
@@ -283,7 +302,6 @@ BEGIN
 		SELECT DISTINCT start FROM walk WHERE cur = start) loops;
 
 	-- Status and place: a tube with a position is in storage, and only then.
-	UPDATE import_stage SET final_status = COALESCE(status, CASE WHEN pos_row IS NOT NULL THEN 'in_storage' ELSE 'registered' END);
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT row_no, 'status', 'value-not-allowed', format('a tube at a position is in_storage, not %s', status)
 	  FROM import_stage WHERE pos_row IS NOT NULL AND final_status <> 'in_storage';
@@ -302,21 +320,24 @@ BEGIN
 	       (array_agg(s.location_path ORDER BY s.row_no) FILTER (WHERE s.location_path IS NOT NULL))[1] AS path,
 	       NULL::bigint AS id, NULL::jsonb AS stored_path
 	  FROM import_stage s WHERE s.box_barcode IS NOT NULL AND s.existing_id IS NULL GROUP BY 1;
+	ANALYZE import_boxes;
 	UPDATE import_boxes ib SET id = b.id, nrows = b.rows, ncols = b.cols, stored_path = l.path
 	  FROM boxes b JOIN locations l ON l.id = b.location_id WHERE b.barcode = ib.box_barcode;
-	UPDATE import_stage s SET box_id = ib.id FROM import_boxes ib WHERE ib.box_barcode = s.box_barcode;
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT s.row_no, 'box_grid', 'value-conflict',
 	       format('box %s is %sx%s%s', s.box_barcode, ib.nrows, ib.ncols, CASE WHEN ib.id IS NULL THEN format(' on row %s', ib.first_row) ELSE '' END)
 	  FROM import_stage s JOIN import_boxes ib ON ib.box_barcode = s.box_barcode
 	 WHERE s.box_rows IS NOT NULL AND (s.box_rows, s.box_cols) IS DISTINCT FROM (ib.nrows, ib.ncols);
 	INSERT INTO import_problems (row_no, col, code, message)
-	SELECT s.row_no, 'location_path', 'value-conflict',
-	       format('box %s stands in %s', s.box_barcode, COALESCE((SELECT string_agg(x, ' / ') FROM jsonb_array_elements_text(ib.stored_path) x), ib.path))
-	  FROM import_stage s JOIN import_boxes ib ON ib.box_barcode = s.box_barcode
-	 WHERE s.location_path IS NOT NULL AND s.existing_id IS NULL
-	   AND bb_import_path_names(s.location_path) IS DISTINCT FROM
-		COALESCE((SELECT array_agg(x) FROM jsonb_array_elements_text(ib.stored_path) x), bb_import_path_names(ib.path));
+	SELECT s.row_no, 'location_path', 'value-conflict', format('box %s stands in %s', s.box_barcode, bad.place)
+	  FROM (SELECT d.box_barcode, d.location_path,
+		       COALESCE((SELECT string_agg(x, ' / ') FROM jsonb_array_elements_text(ib.stored_path) x), ib.path) AS place
+		  FROM (SELECT DISTINCT box_barcode, location_path FROM import_stage
+			 WHERE location_path IS NOT NULL AND box_barcode IS NOT NULL AND existing_id IS NULL) d
+		  JOIN import_boxes ib ON ib.box_barcode = d.box_barcode
+		 WHERE bb_import_path_names(d.location_path) IS DISTINCT FROM
+			COALESCE((SELECT array_agg(x) FROM jsonb_array_elements_text(ib.stored_path) x), bb_import_path_names(ib.path))) bad
+	  JOIN import_stage s ON s.box_barcode = bad.box_barcode AND s.location_path = bad.location_path AND s.existing_id IS NULL;
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT first_row, c.col, 'value-missing', format('box %s is new: give its %s', box_barcode, c.what)
 	  FROM import_boxes CROSS JOIN LATERAL (VALUES ('box_grid', 'grid (e.g. 9x9)', nrows), ('location_path', 'location_path', CASE WHEN path IS NULL THEN NULL ELSE 1 END)) c(col, what, v)
