@@ -136,10 +136,13 @@ BEGIN
 	IF FOUND THEN
 		RETURN jsonb_build_object('already_imported', true, 'import', bb_import_json(prior));
 	END IF;
-	IF NOT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = tz) THEN
+	-- (pg_timezone_names reads every zone file: a third of a second.)
+	BEGIN
+		PERFORM now() AT TIME ZONE tz;
+	EXCEPTION WHEN invalid_parameter_value THEN
 		PERFORM bb_fail('BB400', 'value-not-allowed', 'timezone',
 			format('%s is not a time zone name such as Europe/Paris or UTC', tz));
-	END IF;
+	END;
 	ANALYZE import_stage;
 	SELECT count(*) INTO n_rows FROM import_stage;
 

@@ -615,7 +615,9 @@ cmd_import(int argc, char **argv)
 	    (sep != NULL && strcmp(sep, ",") != 0 && strcmp(sep, ";") != 0 &&
 	     strcmp(sep, "tab") != 0)) {
 		fprintf(stderr, "biobankd: import: %s has a value it does not take\n%s",
-		        bad ? bad : enc != NULL && rq.encoding == NULL ? "--encoding" : "--separator",
+		        bad                                  ? bad
+		        : enc != NULL && rq.encoding == NULL ? "--encoding"
+		                                             : "--separator",
 		        usage_import);
 		config_free(&cfg);
 		return 2;
@@ -639,11 +641,13 @@ cmd_import(int argc, char **argv)
 	if (db_connect(cfg.database_url, import_sets, &c) == BB_OK) {
 		enum bb_err err = import_run(c, &rq, &res);
 		if (err != BB_OK) {
-			fprintf(stderr, "biobankd: import: %s (SQLSTATE %s%s%s)\n", bb_strerror(err),
-			        db_error_state(c), db_error_diag(c)->constraint[0] ? ", " : "",
+			fprintf(stderr, "biobankd: import: %s (SQLSTATE %s%s%s)\n",
+			        bb_strerror(err), db_error_state(c),
+			        db_error_diag(c)->constraint[0] ? ", " : "",
 			        db_error_diag(c)->constraint);
 		} else if (res.outcome == IMPORT_FILE_BAD) {
-			fprintf(stderr, "biobankd: import: %s: %s (%s)\n", path, res.message, res.code);
+			fprintf(stderr, "biobankd: import: %s: %s (%s)\n", path, res.message,
+			        res.code);
 			rc = 1;
 		} else {
 			cJSON *report = cJSON_Parse(res.json);

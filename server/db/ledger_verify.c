@@ -217,7 +217,7 @@ static const char *
 status_after(const struct bb_event *ev)
 {
 	static const char *const imported[] = { "registered", "checked_out", "consumed",
-		                                "destroyed",  "lost" };
+		                                "destroyed", "lost" };
 	const char *type = ev->type;
 
 	if (type != NULL && strcmp(type, "imported") == 0) {

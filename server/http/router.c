@@ -198,7 +198,8 @@ const struct route routes[] = {
 
 	/* inventory imports (api/imports.c, docs/import.md) */
 	{ "POST", "/api/v1/imports", MANAGERS | STUDY_LIMITED | LONG_WORK, h_imports_create,
-	  BODY_FILE, NULL, "commit encoding separator date_format decimal locale timezone filename" },
+	  BODY_FILE, NULL,
+	  "commit encoding separator date_format decimal locale timezone filename" },
 	{ "GET", "/api/v1/imports/template", READERS, h_imports_template, BODY_NONE, NULL },
 
 	/* freezer audits (api/audits.c) */
