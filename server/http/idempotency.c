@@ -112,8 +112,7 @@ hashed_body(struct srv_req *r, const char **data, size_t *len)
  * with a query begins with a byte no method begins with, so the two forms
  * never meet.
  */
-/* A spooled body (BODY_FILE) counts as the body: the same key with another file is another request.
- */
+/* A spooled body (BODY_FILE) is the body: the same key with another file is another request. */
 static void
 hash_spool(crypto_hash_sha256_state *st, FILE *f)
 {

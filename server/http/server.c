@@ -486,8 +486,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 			if (r->spool_len + *upload_size > s->cfg->import_limit ||
 			    fwrite(upload_data, 1, *upload_size, r->spool) != *upload_size) {
 				r->body_too_large = true;
-				/* What was written goes at once; the file itself with the request.
-				 */
+				/* The bytes go now; the file itself with the request. */
 				if (ftruncate(fileno(r->spool), 0) != 0)
 					log_warn("%s: cannot empty the spool file", __func__);
 			} else {
