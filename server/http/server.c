@@ -469,7 +469,15 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		conns_head_in(conn_entry(conn));
 		r = req_start(r, s, conn, url, method, version);
 		*con_cls = r;
-		unsigned limit = spool_open(r) ? s->cfg->import_limit : s->cfg->body_limit;
+		bool file = spool_open(r);
+		unsigned limit = file ? s->cfg->import_limit : s->cfg->body_limit;
+		/* A file is written to disk as it arrives: not for a client without a token. */
+		if (file && req_header(r, MHD_HTTP_HEADER_AUTHORIZATION) == NULL) {
+			reply_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+			reply_problem(r, 401, NULL,
+			              "a valid bearer token is required (Authorization: Bearer ...)");
+			return queue_reply(r);
+		}
 		/* Refuse a declared oversized body before reading a byte of it. */
 		const char *cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		int64_t len;
