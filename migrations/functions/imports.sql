@@ -41,7 +41,13 @@ BEGIN
 		row_no integer NOT NULL, col text, code text NOT NULL, message text NOT NULL,
 		warning boolean NOT NULL DEFAULT false
 	) ON COMMIT DROP;
-	EXECUTE format('GRANT INSERT ON pg_temp.import_stage TO %I', session_user);
+	-- The columns of the file only: what the checks compute (the study, the participant,
+	-- the parent, the new ID ...) is never the daemon's to say.
+	EXECUTE format('GRANT INSERT (row_no, key, study, participant, sex, birth_year, diagnosis, '
+		'consent_scope, consent_status, consent_date, consent_version, type, timepoint, '
+		'collected_at, quantity, unit, tube_barcode, parent, location_path, box_barcode, box_grid, '
+		'position, status, freeze_thaw, legacy_id, notes, box_rows, box_cols, pos_row, pos_col, '
+		'problems) ON pg_temp.import_stage TO %I', session_user);
 END $$;
 COMMENT ON FUNCTION bb_import_begin() IS 'Makes the temporary table the importing transaction copies the file''s rows into.';
 

@@ -12,6 +12,7 @@
 
 #include "biobank.h"
 
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -503,6 +504,28 @@ test_hostile(struct tenv *t)
 	ledger_clean(t, "after the formula cells");
 }
 
+/* The daemon's role copies the file's columns into the staging table, and nothing the checks
+ * compute. */
+static void
+test_staging_rights(struct tenv *t)
+{
+	PGconn *pg = PQconnectdb(t->conninfo);
+	PGresult *r;
+
+	PQclear(PQexec(pg, "BEGIN"));
+	PQclear(PQexec(pg, "SELECT bb_import_begin()"));
+	r = PQexec(pg, "INSERT INTO pg_temp.import_stage (row_no, study) VALUES (2, 'MASC')");
+	ok(PQresultStatus(r) == PGRES_COMMAND_OK, "the daemon's role may stage a file's column");
+	PQclear(r);
+	r = PQexec(pg, "INSERT INTO pg_temp.import_stage (row_no, new_id, parent_id) VALUES (3, "
+	               "'AAAAAAAA', 'BBBBBBBB')");
+	is_str(PQresultErrorField(r, PG_DIAG_SQLSTATE), "42501",
+	       "... but not an ID or a parent the checks would compute");
+	PQclear(r);
+	PQclear(PQexec(pg, "ROLLBACK"));
+	PQfinish(pg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -521,6 +544,7 @@ main(int argc, char **argv)
 		tap_bail("cannot make the users");
 
 	test_template(&t);
+	test_staging_rights(&t);
 	test_errors(&t);
 	test_french_excel(&t);
 	round_trip(&t, "sclero-utf8-bom.csv", "", 15, 12);
