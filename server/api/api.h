@@ -94,6 +94,10 @@ void h_specimens_history_bundle(struct srv_req *r);
 extern const struct bb_js_spec h_witness_checkpoint_spec;
 void h_witness_checkpoint(struct srv_req *r);
 
+/* imports.c */
+void h_imports_create(struct srv_req *r);
+void h_imports_template(struct srv_req *r);
+
 /* audits.c */
 extern const struct bb_js_spec h_audits_create_spec, h_audits_scan_spec, h_audits_close_spec;
 void h_audits_create(struct srv_req *r);

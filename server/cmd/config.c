@@ -43,6 +43,9 @@ static const struct cfg_entry entries[] = {
 	  "previous answer." },
 	{ "idempotency_ttl", CFG_UINT, OFF(idempotency_ttl), "86400", 600, 2592000, false,
 	  "Seconds an Idempotency-Key's answer is kept; then the key is free and purged." },
+	{ "import_limit", CFG_UINT, OFF(import_limit), "67108864", 1024, 1u << 30, false,
+	  "Largest inventory file in bytes (POST /api/v1/imports, spooled to a temporary file); "
+	  "larger files get 413." },
 	{ "ledger_key", CFG_STRING, OFF(ledger_key), NULL, 0, 0, false,
 	  "File of the ledger's signing key (biobankd keygen); unset: no checkpoints." },
 	{ "listen", CFG_STRING, OFF(listen), "127.0.0.1:8080", 0, 0, false,

@@ -23,6 +23,7 @@ struct srv_config {
 	char *tls_cert, *tls_key;
 	bool allow_plain_http; /* plain HTTP on a non-loopback address */
 	unsigned body_limit;
+	unsigned import_limit;
 	unsigned session_ttl; /* seconds */
 	char *static_dir;
 	enum log_level log_level;

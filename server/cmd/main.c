@@ -11,6 +11,7 @@
 #include "cmd/witnesses.h"
 #include "db/accounts.h"
 #include "db/checkpoint.h"
+#include "db/import.h"
 #include "db/ledger_verify.h"
 #include "db/purge.h"
 #include "db/tlog.h"
@@ -51,6 +52,9 @@ usage(FILE *out)
 	        "       biobankd keygen --out DIR [--origin NAME]\n"
 	        "       biobankd checkpoint [option ...]\n"
 	        "       biobankd verify-bundle FILE --key PUBKEY [--witness PUBKEY ...]\n"
+	        "       biobankd import FILE [--commit] [--encoding ENC] [--separator SEP]\n"
+	        "                [--date-format FMT] [--decimal point|comma] [--locale LOCALE]\n"
+	        "                [--timezone TZ] [option ...]\n"
 	        "       biobankd config [option ...]\n"
 	        "       biobankd --help | --version\n"
 	        "\n"
@@ -159,6 +163,7 @@ cmd_serve(int argc, char **argv)
 		storage_statements,
 		courier_statements,
 		bind_statements(&startup),
+		db_import_statements,
 		NULL,
 	};
 	/* One connection per request worker and one per long-work thread (http/workpool.h). */
@@ -590,6 +595,117 @@ cmd_verify(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * biobankd import FILE: the inventory import of POST /api/v1/imports from a
+ * shell (docs/import.md), as the database role of database_url. Prints the
+ * report as JSON; 0 when it is clean (committed, or nothing to do), 1 when
+ * the file has problems or cannot be read, 2 on a usage or database error.
+ */
+static int
+cmd_import(int argc, char **argv)
+{
+	static const char *const usage_import =
+	    "usage: biobankd import FILE [--commit] [--encoding ENC] [--separator SEP]\n"
+	    "                [--date-format FMT] [--decimal point|comma] [--locale LOCALE]\n"
+	    "                [--timezone TZ] [option ...]\n";
+	static const struct db_stmt *const import_sets[] = { db_import_statements, NULL };
+	struct import_request rq = { .timezone = "UTC" };
+	const char *date_format = NULL, *decimal = NULL, *locale = NULL, *enc = NULL, *sep = NULL;
+	const char *path = NULL, *bad = NULL;
+	struct srv_config cfg;
+	int rest, rc;
+
+	char **cfg_argv = bb_calloc((size_t)argc + 1, sizeof(*cfg_argv));
+	int cfg_argc = 0;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		bool has = i + 1 < argc;
+		if (strcmp(a, "--commit") == 0)
+			rq.commit = true;
+		else if (strcmp(a, "--encoding") == 0 && has)
+			enc = argv[++i];
+		else if (strcmp(a, "--separator") == 0 && has)
+			sep = argv[++i];
+		else if (strcmp(a, "--date-format") == 0 && has)
+			date_format = argv[++i];
+		else if (strcmp(a, "--decimal") == 0 && has)
+			decimal = argv[++i];
+		else if (strcmp(a, "--locale") == 0 && has)
+			locale = argv[++i];
+		else if (strcmp(a, "--timezone") == 0 && has)
+			rq.timezone = argv[++i];
+		else if (a[0] != '-' && path == NULL)
+			path = a;
+		else
+			cfg_argv[cfg_argc++] = argv[i];
+	}
+	rc = load_config(&cfg, cfg_argc, cfg_argv, &rest);
+	free(cfg_argv);
+	if (rc != 0)
+		return rc;
+	if (path == NULL) {
+		fputs(usage_import, stderr);
+		config_free(&cfg);
+		return 2;
+	}
+	if (!bb_imp_opts_read(&rq.opts, date_format, decimal, locale, &bad) ||
+	    (enc != NULL && !bb_imp_encoding(enc, &rq.encoding)) ||
+	    (sep != NULL && strcmp(sep, ",") != 0 && strcmp(sep, ";") != 0 &&
+	     strcmp(sep, "tab") != 0)) {
+		fprintf(stderr, "biobankd: import: %s has a value it does not take\n%s",
+		        bad                                  ? bad
+		        : enc != NULL && rq.encoding == NULL ? "--encoding"
+		                                             : "--separator",
+		        usage_import);
+		config_free(&cfg);
+		return 2;
+	}
+	rq.separator = sep == NULL ? 0 : strcmp(sep, "tab") == 0 ? '\t' : sep[0];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	rq.opts.this_year = tm.tm_year + 1900;
+	rq.file = fopen(path, "rb");
+	if (rq.file == NULL) {
+		fprintf(stderr, "biobankd: import: cannot open %s: %s\n", path, strerror(errno));
+		config_free(&cfg);
+		return 2;
+	}
+	const char *slash = strrchr(path, '/');
+	rq.filename = slash ? slash + 1 : path;
+	struct db_conn *c;
+	struct import_result res;
+	rc = 2;
+	if (db_connect(cfg.database_url, import_sets, &c) == BB_OK) {
+		enum bb_err err = import_run(c, &rq, &res);
+		if (err != BB_OK) {
+			fprintf(stderr, "biobankd: import: %s (SQLSTATE %s%s%s)\n",
+			        bb_strerror(err), db_error_state(c),
+			        db_error_diag(c)->constraint[0] ? ", " : "",
+			        db_error_diag(c)->constraint);
+		} else if (res.outcome == IMPORT_FILE_BAD) {
+			fprintf(stderr, "biobankd: import: %s: %s (%s)\n", path, res.message,
+			        res.code);
+			rc = 1;
+		} else {
+			cJSON *report = cJSON_Parse(res.json);
+			char *text = cJSON_Print(report);
+			printf("%s\n", text);
+			free(text);
+			cJSON_Delete(report);
+			rc = res.outcome == IMPORT_REPORT
+			         ? (strstr(res.json, "\"problem_count\":0") != NULL ? 0 : 1)
+			     : res.outcome == IMPORT_REFUSED ? 1
+			                                     : 0;
+		}
+		free(res.json);
+		db_disconnect(c);
+	}
+	fclose(rq.file);
+	config_free(&cfg);
+	return rc;
+}
+
 static int
 cmd_keygen(int argc, char **argv)
 {
@@ -752,6 +868,8 @@ main(int argc, char **argv)
 		return cmd_keygen(argc - 2, argv + 2);
 	if (strcmp(cmd, "checkpoint") == 0)
 		return cmd_checkpoint(argc - 2, argv + 2);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(argc - 2, argv + 2);
 	if (strcmp(cmd, "verify-bundle") == 0)
 		return cmd_verify_bundle(argc - 2, argv + 2);
 	fprintf(stderr, "biobankd: unknown command \"%s\"\n", cmd);

@@ -2,6 +2,8 @@
 #include "db/ledger_verify.h"
 
 #include "ledger.h"
+
+#include <cjson/cJSON.h>
 #include "merkle.h"
 
 #include <stdio.h>
@@ -207,11 +209,29 @@ check_chain(const struct chain *ch, bool backfilled, struct ledger_report *rep)
  * label_printed, received, consent_withdrawn, audit_confirmed,
  * audit_flagged, corrected, barcode_set). Kept with the functions that write them
  * (migrations/functions/specimens.sql, audits.sql, shipments.sql,
- * reports.sql): an event type that moves a tube belongs here too.
+ * reports.sql, imports.sql): an event type that moves a tube belongs here too.
+ * An imported event leaves the status the file gave, which it carries in
+ * its details ("status"; registered when a stored event follows).
  */
 static const char *
-status_after(const char *type)
+status_after(const struct bb_event *ev)
 {
+	static const char *const imported[] = { "registered", "checked_out", "consumed",
+		                                "destroyed", "lost" };
+	const char *type = ev->type;
+
+	if (type != NULL && strcmp(type, "imported") == 0) {
+		cJSON *d = cJSON_Parse(ev->details ? ev->details : "");
+		const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(d, "status"));
+		const char *found = "registered"; /* none, or not one of ours: as a registration */
+
+		for (size_t i = 0; s != NULL && i < sizeof(imported) / sizeof(imported[0]); i++)
+			if (strcmp(s, imported[i]) == 0)
+				found = imported[i];
+		cJSON_Delete(d);
+		return found;
+	}
+
 	static const struct {
 		const char *type, *status;
 	} effects[] = {
@@ -247,7 +267,7 @@ check_state(const struct chain *ch, struct ledger_report *rep)
 
 	for (size_t i = 0; i < ch->n; i++) {
 		const struct bb_event *ev = &ch->rows[i].ev;
-		const char *next = status_after(ev->type);
+		const char *next = status_after(ev);
 
 		if (next == NULL)
 			continue;

@@ -112,6 +112,20 @@ hashed_body(struct srv_req *r, const char **data, size_t *len)
  * with a query begins with a byte no method begins with, so the two forms
  * never meet.
  */
+/* A spooled body (BODY_FILE) is the body: the same key with another file is another request. */
+static void
+hash_spool(crypto_hash_sha256_state *st, FILE *f)
+{
+	unsigned char buf[65536];
+	size_t n;
+
+	rewind(f);
+	crypto_hash_sha256_update(st, (const unsigned char *)"f", 1);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		crypto_hash_sha256_update(st, buf, n);
+	rewind(f);
+}
+
 static void
 request_hash(struct srv_req *r, char out[2 * crypto_hash_sha256_BYTES + 3])
 {
@@ -136,6 +150,8 @@ request_hash(struct srv_req *r, char out[2 * crypto_hash_sha256_BYTES + 3])
 		MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, hash_argument, &st);
 		hash_part(&st, "b", body, body_len);
 	}
+	if (r->spool != NULL)
+		hash_spool(&st, r->spool);
 	cJSON_free(redacted);
 	crypto_hash_sha256_final(&st, h);
 	out[0] = '\\';

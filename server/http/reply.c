@@ -62,6 +62,10 @@ static const struct problem_code problem_codes[] = {
 	{ "not-scanned", 400, "Not scanned in this audit" },
 	{ "not-scanned-there", 400, "Not scanned at that position" },
 	{ "tree-size-out-of-range", 400, "Tree size out of range" },
+	{ "encoding-unknown", 400, "Say which encoding the file is in" },
+	{ "file-malformed", 400, "The file cannot be read as rows" },
+	{ "file-too-large", 413, "The file has too many rows" },
+	{ "import-invalid", 422, "Rows of the file are refused" },
 	/* 404: the URL names nothing */
 	{ "no-route", 404, "No such resource" },
 	{ "specimen-not-found", 404, "Specimen not found" },

@@ -209,6 +209,12 @@ const struct route routes[] = {
 	{ "POST", "/api/v1/witness/checkpoints", MANAGERS | EVERY_STUDY, h_witness_checkpoint,
 	  BODY_JSON, &h_witness_checkpoint_spec },
 
+	/* inventory imports (api/imports.c, docs/import.md) */
+	{ "POST", "/api/v1/imports", MANAGERS | STUDY_LIMITED | LONG_WORK, h_imports_create,
+	  BODY_FILE, NULL,
+	  "commit encoding separator date_format decimal locale timezone filename" },
+	{ "GET", "/api/v1/imports/template", READERS, h_imports_template, BODY_NONE, NULL },
+
 	/* freezer audits (api/audits.c) */
 	{ "POST", "/api/v1/audits", MANAGERS | STUDY_LIMITED, h_audits_create, BODY_JSON,
 	  &h_audits_create_spec },

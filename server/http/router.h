@@ -49,6 +49,7 @@ enum body_kind {
 	BODY_NONE,     /* a body is ignored */
 	BODY_JSON,     /* application/json, validated against the route's spec */
 	BODY_JSON_CSV, /* JSON (validated), or text/csv or text/plain (raw, for the handler) */
+	BODY_FILE,     /* text/csv, text/plain or text/tab-separated-values, spooled to r->spool */
 };
 
 typedef void (*handler_fn)(struct srv_req *r);

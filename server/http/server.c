@@ -196,6 +196,8 @@ req_free(struct srv_req *r)
 		MHD_destroy_response(r->stream);
 	cJSON_Delete(r->in_tree);
 	bb_buf_free(&r->body);
+	if (r->spool != NULL)
+		fclose(r->spool);
 	free(r->resp_body);
 	bb_arena_free(&r->arena);
 	free(r);
@@ -303,7 +305,7 @@ dispatch(struct srv_req *r)
 	}
 	if (r->body_too_large) {
 		reply_problem(r, 413, NULL, "the request body is larger than %u bytes",
-		              s->cfg->body_limit);
+		              r->spool != NULL ? s->cfg->import_limit : s->cfg->body_limit);
 		return;
 	}
 	/* HTTP/1.1 requires it (RFC 9112, 3.2); a proxy would route by it. */
@@ -375,6 +377,17 @@ dispatch(struct srv_req *r)
 	/* Scanner software saves its exports as .csv or .txt: both are the same text. */
 	bool csv = media_type_is(r->content_type, "text/csv") ||
 	           media_type_is(r->content_type, "text/plain");
+	if (r->route->body == BODY_FILE && !csv &&
+	    !media_type_is(r->content_type, "text/tab-separated-values")) {
+		reply_problem(r, 415, NULL,
+		              "the body must be the file itself as text/csv, text/plain or "
+		              "text/tab-separated-values");
+		return;
+	}
+	if (r->route->body == BODY_FILE && r->spool == NULL) {
+		reply_problem(r, 500, NULL, "the file could not be kept for reading");
+		return;
+	}
 	if (r->route->body == BODY_JSON || (r->route->body == BODY_JSON_CSV && !csv)) {
 		if (!json) {
 			reply_problem(r, 415, NULL, "the body must be application/json%s",
@@ -436,6 +449,29 @@ conn_entry(struct MHD_Connection *conn)
 	return ci != NULL ? ci->socket_context : NULL;
 }
 
+/*
+ * A route whose body is a file (BODY_FILE) gets it in an unlinked temporary
+ * file as it arrives, so that a 60 MB inventory never sits in memory. True
+ * when r's route is one (its body limit is then import_limit).
+ */
+static bool
+spool_open(struct srv_req *r)
+{
+	const char *params[ROUTE_PARAMS_MAX];
+	bool path_matched;
+	struct bb_arena scratch = { 0 };
+	const struct route *rt = route_match(r->method, r->path, &scratch, params, &path_matched);
+	bool file = rt != NULL && rt->body == BODY_FILE;
+
+	bb_arena_free(&scratch);
+	if (!file)
+		return false;
+	r->spool = tmpfile();
+	if (r->spool == NULL)
+		log_warn("%s: cannot make a temporary file for the body", __func__);
+	return true;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
@@ -448,16 +484,39 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		conns_head_in(conn_entry(conn));
 		r = req_start(r, s, conn, url, method, version);
 		*con_cls = r;
+		bool file = spool_open(r);
+		unsigned limit = file ? s->cfg->import_limit : s->cfg->body_limit;
+		/* A file is written to disk as it arrives: not for a client without a token. */
+		if (file && req_header(r, MHD_HTTP_HEADER_AUTHORIZATION) == NULL) {
+			reply_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+			reply_problem(r, 401, NULL,
+			              "a valid bearer token is required (Authorization: Bearer ...)");
+			return queue_reply(r);
+		}
 		/* Refuse a declared oversized body before reading a byte of it. */
 		const char *cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		int64_t len;
-		if (cl != NULL && bb_parse_int64(cl, 0, INT64_MAX, &len) &&
-		    len > (int64_t)s->cfg->body_limit) {
+		if (cl != NULL && bb_parse_int64(cl, 0, INT64_MAX, &len) && len > (int64_t)limit) {
 			reply_problem(r, 413, NULL,
 			              "the request body is %lld bytes; the limit is %u",
-			              (long long)len, s->cfg->body_limit);
+			              (long long)len, limit);
 			return queue_reply(r);
 		}
+		return MHD_YES;
+	}
+	if (*upload_size > 0 && r->spool != NULL) {
+		if (!r->body_too_large) {
+			if (r->spool_len + *upload_size > s->cfg->import_limit ||
+			    fwrite(upload_data, 1, *upload_size, r->spool) != *upload_size) {
+				r->body_too_large = true;
+				/* The bytes go now; the file itself with the request. */
+				if (ftruncate(fileno(r->spool), 0) != 0)
+					log_warn("%s: cannot empty the spool file", __func__);
+			} else {
+				r->spool_len += *upload_size;
+			}
+		}
+		*upload_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {

@@ -85,6 +85,10 @@ struct srv_req {
 	struct bb_buf body;
 	bool body_too_large;
 	const char *content_type;
+	/* A BODY_FILE route's body, written to an unlinked temporary file as it
+	 * arrives (import_limit bytes at most), never held in memory. */
+	FILE *spool;
+	size_t spool_len;
 
 	/* routing and input */
 	const struct route *route;

@@ -169,6 +169,14 @@ static const struct scase cases[] = {
 
 	{ "POST", "/api/v1/audits", "/api/v1/audits", "{\"box\":\"{box}\"}", P_STORED, SC_NONE,
 	  NULL },
+	/* A dry run (nothing written): a limited caller gets the report, which names the
+	 * study it may not import into as a problem of the row. The body is a file (text/csv). */
+	{ "POST", "/api/v1/imports", "/api/v1/imports",
+	  "study,participant_code,sex,diagnosis,specimen_type,timepoint,collected_at\n"
+	  "MASC,SW{n},F,DM,serum,m0,2026-01-01T10:00:00Z\n",
+	  P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/imports/template", "/api/v1/imports/template", NULL, P_NONE, SC_NONE,
+	  NULL },
 	/* An audit covers the studies of who started it: an admin's, every study. */
 	{ "GET", "/api/v1/audits/:id", "/api/v1/audits/{audit}", NULL, P_AUDIT, SC_OBJECT, NULL },
 	{ "POST", "/api/v1/audits/:id/scans", "/api/v1/audits/{audit}/scans",
@@ -631,7 +639,8 @@ sweep_route(const struct route *rt, const struct scase *k, struct caller *caller
 		bool is_write = strcmp(rt->method, "GET") != 0;
 		long before = want && is_write ? writes_so_far() : 0;
 
-		http(t.d.url, rt->method, path, c.token, NULL, k->body ? body : NULL,
+		http(t.d.url, rt->method, path, c.token,
+		     k->body && body[0] != '{' ? "text/csv" : NULL, k->body ? body : NULL,
 		     k->body ? strlen(body) : 0, &r);
 		bool good;
 		if (want == 0) {
@@ -789,6 +798,14 @@ static const struct xcase xcases[] = {
 
 	{ "POST", "/api/v1/audits", "/api/v1/audits", "{\"box\":\"{box}\"}", P_MIXED, XW_SERVED,
 	  "an audit of a box holding a MASC tube" },
+	{ "POST", "/api/v1/imports", "/api/v1/imports?commit=true",
+	  "study,participant_code,sex,diagnosis,specimen_type,timepoint,collected_at\n"
+	  "MASC,XI{n},F,DM,serum,m0,2026-01-01T10:00:00Z\n",
+	  P_NONE, XW_REFUSED, "an inventory file of MASC rows" },
+	{ "POST", "/api/v1/imports", "/api/v1/imports?commit=true",
+	  "study,participant_code,sex,diagnosis,specimen_type,timepoint,collected_at,tube_barcode\n"
+	  "SSC,XJ{n},F,DM,serum,m0,2026-01-01T10:00:00Z,{barcode}\n",
+	  P_MIXED, XW_REFUSED, "an SSC row with the barcode a MASC tube carries" },
 	{ "POST", "/api/v1/audits/:id/scans", "/api/v1/audits/{audit}/scans",
 	  "{\"scans\":[{\"position\":\"A1\",\"barcode\":null}]}", P_AUDIT, XW_REFUSED,
 	  "an admin's audit of a box holding a MASC tube" },
@@ -905,7 +922,8 @@ sweep_write(const struct route *rt, const struct xcase *k, struct caller *caller
 		if (k->body != NULL)
 			expand(k->body, &c, body, sizeof(body));
 		char *before = untouchables();
-		http(t.d.url, rt->method, path, c.token, NULL, k->body ? body : NULL,
+		http(t.d.url, rt->method, path, c.token,
+		     k->body && body[0] != '{' ? "text/csv" : NULL, k->body ? body : NULL,
 		     k->body ? strlen(body) : 0, &r);
 		char *after = untouchables();
 		const char *named = names_masc(&c, path, k->body ? body : NULL, &r);

@@ -393,6 +393,31 @@ async function main() {
 			ok(true, '  resolved (accept the scan, mark lost) and closed');
 		}
 
+		// --- inventory import ----------------------------------------------
+		await page.click('#nav a[href="#/import"]');
+		await page.locator('section.importview').waitFor();
+		await page.setInputFiles('#import-file', join(fixtures, 'imports', 'errors.csv'));
+		await page.click('#import-check');
+		await page.locator('section.importview[data-outcome="problems"]').waitFor();
+		ok(await page.locator('#import-problems tbody tr').count() === 10, 'import: errors.csv lists its 10 problems by row and column');
+		ok(await page.locator('#import-commit').isHidden(), '  and offers no import');
+		await page.setInputFiles('#import-file', join(fixtures, 'imports', 'masc-excel-fr-cp1252.csv'));
+		await page.click('#import-check');
+		await page.locator('section.importview[data-outcome="refused"]').waitFor();
+		ok(/encoding/.test(await page.locator('#import-refused').textContent()), '  the French Excel file without its encoding is refused, asking for it');
+		await page.selectOption('#import-encoding', 'windows-1252');
+		await page.selectOption('#import-locale', 'fr-FR');
+		await page.fill('#import-timezone', 'Europe/Paris');
+		await page.click('#import-check');
+		await page.locator('section.importview[data-outcome="clean"]').waitFor();
+		ok(Number(await page.locator('#import-progress').evaluate((b) => b.value)) === 1, '  the progress bar reached the end of the upload');
+		ok(/40 specimens/.test(await page.locator('#import-summary').textContent()), '  with its encoding and locale: 40 specimens would be made');
+		await shot('import');
+		await page.click('#import-commit');
+		await page.locator('section.importview[data-outcome="committed"]').waitFor();
+		const imported = (await api('GET', '/api/v1/specimens?participant=MASC-0007&limit=100')).json;
+		ok(imported.items && imported.items.length === 8, '  imported: MASC-0007 has its 8 tubes', JSON.stringify(imported).slice(0, 200));
+
 		// --- a technician is not offered manager actions ------------------
 		await page.click('#logout');
 		await page.locator('#user').waitFor();

@@ -12,6 +12,7 @@ import * as register from './register.js';
 import * as box from './box.js';
 import * as freezer from './freezer.js';
 import * as audit from './audit.js';
+import * as importer from './import.js';
 
 const BENCH = ['admin', 'manager', 'technician'];
 const MANAGERS = ['admin', 'manager'];
@@ -22,6 +23,7 @@ const routes = [
 	[/^#\/box\/([^/]+)$/, box],
 	[/^#\/freezers(?:\/(\d+))?$/, freezer],
 	[/^#\/audit(?:\/(\d+))?$/, audit],
+	[/^#\/import$/, importer],
 ];
 
 const scanInput = document.getElementById('scan');
@@ -140,7 +142,8 @@ function home() {
 			h('div.tiles',
 				ctx.can('bench') && h('a.tile', { href: '#/register' }, h('strong', 'Register a collection'), h('span', 'participant, type, aliquots, labels')),
 				h('a.tile', { href: '#/freezers' }, h('strong', 'Freezers'), h('span', 'the storage tree and how full it is')),
-				ctx.can('manager') && h('a.tile', { href: '#/audit' }, h('strong', 'Audit a box'), h('span', 'compare a rack-scanner file with the database')))));
+				ctx.can('manager') && h('a.tile', { href: '#/audit' }, h('strong', 'Audit a box'), h('span', 'compare a rack-scanner file with the database')),
+				ctx.can('manager') && h('a.tile', { href: '#/import' }, h('strong', 'Import an inventory'), h('span', 'a spreadsheet of tubes from another system')))));
 }
 
 async function onLogin() {
