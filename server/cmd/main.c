@@ -145,26 +145,16 @@ cmd_serve(int argc, char **argv)
 		fatalx("cannot hash a password: out of memory");
 	struct bb_arena startup = { 0 }; /* what the daemon's life needs, made once */
 	const struct db_stmt *const sets[] = {
-		db_accounts_statements,
-		db_ledger_statements,
-		db_tlog_statements,
-		db_checkpoint_statements,
-		ledger_statements,
-		witness_statements,
-		db_idempotency_statements,
-		audits_statements,
-		fhir_statements,
-		labels_statements,
-		participants_statements,
-		reports_statements,
-		shipments_statements,
-		specimens_statements,
-		specimens_csv_statements,
-		storage_statements,
-		courier_statements,
-		bind_statements(&startup),
-		db_import_statements,
-		NULL,
+		db_accounts_statements,    db_ledger_statements,
+		db_tlog_statements,        db_checkpoint_statements,
+		ledger_statements,         witness_statements,
+		db_idempotency_statements, audits_statements,
+		fhir_statements,           labels_statements,
+		participants_statements,   reports_statements,
+		shipments_statements,      specimens_statements,
+		specimens_csv_statements,  storage_statements,
+		courier_statements,        bind_statements(&startup),
+		db_import_statements,      NULL,
 	};
 	/* One connection per request worker and one per long-work thread (http/workpool.h). */
 	s.pool = db_pool_open(cfg.database_url, cfg.threads + cfg.long_workers, sets);
