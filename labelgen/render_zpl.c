@@ -57,23 +57,27 @@ enum bb_err
 lbl_render_zpl(const struct lbl_job *job, const struct lbl_data *labels, size_t n,
                struct bb_buf *out, char why[LBL_WHY_MAX])
 {
-	const struct lbl_measure meas = { lbl_zpl_text_width, NULL, "..." };
+	struct lbl_font *font = lbl_font_open();
+	struct lbl_measure meas;
 	size_t start = out->len;
+	enum bb_err err = BB_OK;
 
-	for (size_t i = 0; i < n; i++) {
+	/* The preview's measure: the printer gets the lines the screen shows. */
+	lbl_measure_init(&meas, font);
+	for (size_t i = 0; i < n && err == BB_OK; i++) {
 		struct lbl_layout lo;
-		enum bb_err err = lbl_layout(&lo, job->tpl, job->dpi, &labels[i], &meas, why);
 
-		if (err) {
+		if ((err = lbl_layout(&lo, job->tpl, job->dpi, &labels[i], &meas, why))) {
 			lbl_why_label(why, i, n);
 			/* Nothing half-written: the caller's buffer is as it was. */
 			out->len = start;
 			if (out->data)
 				out->data[start] = '\0';
-			return err;
+			break;
 		}
 		put_label(out, &lo, labels[i].id, job->copies);
 		lbl_layout_free(&lo);
 	}
-	return BB_OK;
+	lbl_font_close(font);
+	return err;
 }
