@@ -18,6 +18,9 @@ static const double GAP_IN = 0.03;    /* between barcode, text and bar */
 static const double LINE_PITCH = 1.2; /* of the font height */
 static const double BAR_MODULE_MAX_IN = 0.015;
 enum { STD_LINES = 4 }; /* ID, participant, type and timepoint, date */
+/* Smallest text the layout shrinks a line to: about 1.8 mm capitals, what a
+ * technician still reads on a frosted tube. */
+static const double LBL_TEXT_MIN_PT = 5;
 
 /* ECC 200 square sizes and their data codewords, smallest first. */
 static const struct {
@@ -330,6 +333,49 @@ check_fields(const struct lbl_measure *meas, const struct lbl_data *d, char why[
 	return BB_OK;
 }
 
+static int
+min_text_size(int dpi)
+{
+	return dots(LBL_TEXT_MIN_PT / 72.0, dpi);
+}
+
+/*
+ * One rule for every renderer: text shrinks from the template's size down to
+ * LBL_TEXT_MIN_PT to fit the width. The ID and the participant (whole) are
+ * never shortened, since two labels differing only in their last character
+ * must not print alike: what cannot fit is refused, naming the field. Other
+ * lines are then shortened with an ellipsis; more marks that lines were left
+ * out below this one.
+ */
+static enum bb_err
+fit_line(struct lbl_line *l, const struct lbl_measure *meas, const char *text, const char *field,
+         bool whole, bool more, int size, int min, int tw, const char *where, char why[LBL_WHY_MAX])
+{
+	size_t len = strlen(text);
+
+	/* A whole line takes no ellipsis even when lines below it go. */
+	for (l->size = size; l->size >= min && (whole || !more); l->size--) {
+		if (len < sizeof(l->text) &&
+		    meas->width(meas->ctx, text, len, l->size, l->bold) <= tw) {
+			memcpy(l->text, text, len + 1);
+			return BB_OK;
+		}
+	}
+	if (whole) {
+		lbl_why(why,
+		        "%s \"%.60s\" does not fit %s: %.0f dots wide at the smallest text size "
+		        "(%g pt), %d dots of room",
+		        field, text, where, meas->width(meas->ctx, text, len, min, l->bold),
+		        LBL_TEXT_MIN_PT, tw);
+		return BB_EINVAL;
+	}
+	/* At the template's size when it only shows that lines below were left out. */
+	l->size = more ? size : min;
+	if (!lbl_fit_text(meas, text, l->size, l->bold, tw, more, l->text, sizeof(l->text)))
+		l->text[0] = '\0';
+	return BB_OK;
+}
+
 /* Adds a Code 128 band at the bottom when the width holds it at a readable
  * module and the band still leaves room for the DataMatrix and the lines. */
 static void
@@ -369,6 +415,7 @@ lbl_layout(struct lbl_layout *lo, const struct lbl_template *t, int dpi, const s
 {
 	char body[LBL_LINES_MAX][LBL_TEXT_MAX * 2 + 8];
 	const char *text[LBL_LINES_MAX + 1], *field[LBL_LINES_MAX + 1];
+	char where[64];
 	int k, side, mod, pref, dm_max, gap, size, pitch, m, cw, ch, tx, tw, fit;
 	size_t n;
 	enum bb_err err;
@@ -433,17 +480,31 @@ lbl_layout(struct lbl_layout *lo, const struct lbl_template *t, int dpi, const s
 	tx = m + mod * side + gap;
 	tw = lo->w - m - tx;
 	fit = ch / pitch;
+	snprintf(where, sizeof(where), "%s at %d dpi", t->name, dpi);
 	for (size_t i = 0; i < n && (int)i < fit; i++) {
 		struct lbl_line *l = &lo->line[lo->nlines];
 		/* The last line that fits says, with its ellipsis, that more was cut. */
 		bool more = (int)i == fit - 1 && i + 1 < n;
+		bool whole = i == 0 || strcmp(field[i], "participant") == 0;
 
 		l->bold = i == 0;
-		l->size = size;
 		l->x = tx;
-		l->y = m + (int)i * pitch + (pitch - size) / 2;
-		if (lbl_fit_text(meas, text[i], size, l->bold, tw, more, l->text, sizeof(l->text)))
+		if ((err = fit_line(l, meas, text[i], field[i], whole, more, size,
+		                    min_text_size(dpi), tw, where, why)))
+			goto fail;
+		l->y = m + (int)i * pitch + (pitch - l->size) / 2;
+		if (l->text[0])
 			lo->nlines++;
+	}
+	/* Lines past the last slot may go (the ellipsis says so), but never the
+	 * ID or the participant. */
+	for (size_t i = (size_t)(fit > 0 ? fit : 0); i < n; i++) {
+		if (i == 0 || strcmp(field[i], "participant") == 0) {
+			lbl_why(why, "%s \"%.60s\" has no line left on %s", field[i], text[i],
+			        where);
+			err = BB_EINVAL;
+			goto fail;
+		}
 	}
 	return BB_OK;
 fail:
