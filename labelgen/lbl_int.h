@@ -96,6 +96,21 @@ double lbl_zpl_text_width(void *ctx, const char *s, size_t len, double size, boo
  * the printer fit the same text in the same place. */
 void lbl_measure_init(struct lbl_measure *m, struct lbl_font *f);
 
+/* Of the font height: where the baseline sits under a line's top, as the
+ * printer's font 0 puts it, whatever font Pango falls back to. */
+#define LBL_BASELINE 0.85
+
+/* zpl_graphic.c: lines font 0 cannot print, as ^GF graphics drawn by Pango.
+ * The cache owns the strings it returns until lbl_gf_cache_free. */
+struct lbl_gf_cache;
+struct lbl_gf_cache *lbl_gf_cache_new(void);
+void lbl_gf_cache_free(struct lbl_gf_cache *c);
+/* True when every byte is printable ASCII, which font 0 prints itself. */
+bool lbl_text_is_plain(const char *s);
+/* "^GFA,..." for s drawn at size dots, the line's top `top` rows down. */
+const char *lbl_gf_line(struct lbl_gf_cache *c, struct lbl_font *font, const char *s, int size,
+                        bool bold, int top);
+
 /* The renderers append to out only on success. */
 enum bb_err lbl_render_zpl(const struct lbl_job *job, const struct lbl_data *labels, size_t n,
                            struct bb_buf *out, char why[LBL_WHY_MAX]);

@@ -16,9 +16,6 @@
 #include <zint.h>
 
 static const double PT_PER_IN = 72.0;
-/* Of the font height: where the baseline sits under a line's top, as the
- * printer's font 0 puts it, whatever font Pango falls back to. */
-static const double BASELINE = 0.85;
 
 static cairo_status_t
 write_buf(void *closure, const unsigned char *data, unsigned int len)
@@ -71,7 +68,7 @@ draw_label(cairo_t *cr, struct lbl_font *font, struct lbl_layout *lo, char why[L
 		PangoLayout *lay = lbl_font_layout(font, l->text, l->size, l->bold);
 
 		cairo_move_to(cr, l->x,
-		              l->y + BASELINE * l->size -
+		              l->y + LBL_BASELINE * l->size -
 		                  (double)pango_layout_get_baseline(lay) / PANGO_SCALE);
 		pango_cairo_show_layout(cr, lay);
 		g_object_unref(lay);
