@@ -144,10 +144,7 @@ main(void)
 		  .participant = "MASC-0042",
 		  .timepoint = "m12",
 		  .collected = "2031-12-31" },
-		{ .id = longest,
-		  .type = "dna",
-		  .participant = "Ærø ŁÓDŹ",
-		  .timepoint = "flare" },
+		{ .id = longest, .type = "dna", .participant = "Ærø ŁÓDŹ", .timepoint = "flare" },
 	};
 
 	/* The box label carries a Code 128 of every ID here. */
