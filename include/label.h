@@ -1,8 +1,9 @@
 /*
  * label.h — tube labels: a DataMatrix and, where the label is wide enough, a
  * Code 128 of the specimen ID, beside the lines a technician reads without a
- * scanner. Rendered as ZPL for Zebra-class printers or drawn through cairo as
- * PNG, SVG or PDF; sent to printers over raw TCP, HTTP POST or into a file.
+ * scanner. Rendered as ZPL for Zebra-class printers or drawn through cairo and
+ * Pango (every script, shaped) as PNG, SVG or PDF; sent to printers over raw TCP, HTTP POST or into
+ * a file.
  *
  * Every function is safe to call from many threads at once: the library keeps
  * no mutable global state and each call owns its barcode symbols.
@@ -67,7 +68,10 @@ struct lbl_job {
  * one page per label (or as many sheets as needed), PNG and SVG exactly one
  * label (n == 1). Every label is checked and laid out before anything is
  * appended, so on failure out is unchanged and why says which label failed
- * and how (an ID too long for the size names the size).
+ * and how (an ID too long for the size names the size). Text is shaped by
+ * Pango with fontconfig's fallback fonts: BB_ENOTFOUND when no installed
+ * font has a character of a field (why names the field and the character),
+ * BB_EINVAL for other bad data or a label that cannot hold it.
  */
 enum bb_err lbl_render(const struct lbl_job *job, const struct lbl_data *labels, size_t n,
                        struct bb_buf *out, char why[LBL_WHY_MAX]);

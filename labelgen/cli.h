@@ -18,6 +18,9 @@ enum {
 	EXIT_RENDER = 3, /* a label could not be laid out */
 	EXIT_OUTPUT = 4, /* writing or printing failed */
 	EXIT_RECORD = 5, /* printed, but the print was not recorded */
+	/* No installed font has a character of the text: install one. Not 3 or
+	 * 4, which scripts already read as "fix the data" and "retry". */
+	EXIT_FONT = 6,
 };
 
 /* Label records; every string lives in the arena that holds the list. */

@@ -18,6 +18,9 @@ static const double GAP_IN = 0.03;    /* between barcode, text and bar */
 static const double LINE_PITCH = 1.2; /* of the font height */
 static const double BAR_MODULE_MAX_IN = 0.015;
 enum { STD_LINES = 4 }; /* ID, participant, type and timepoint, date */
+/* Smallest text the layout shrinks a line to: about 1.8 mm capitals, what a
+ * technician still reads on a frosted tube. */
+static const double LBL_TEXT_MIN_PT = 5;
 
 /* ECC 200 square sizes and their data codewords, smallest first. */
 static const struct {
@@ -229,27 +232,148 @@ encode(struct zint_symbol **out, int symbology, int option_2, const char *id, ch
 	return BB_OK;
 }
 
-/* Lines under the ID: the server's own when it sent them, else the fields. */
+/* Lines under the ID: the server's own when it sent them, else the fields;
+ * field[i] names each for errors. */
 static size_t
-body_lines(const struct lbl_data *d, char buf[][LBL_TEXT_MAX * 2 + 8], size_t max)
+body_lines(const struct lbl_data *d, char buf[][LBL_TEXT_MAX * 2 + 8], const char **field,
+           size_t max)
 {
 	size_t n = 0;
 
 	if (d->nlines > 0) {
-		for (size_t i = 0; i < d->nlines && n < max; i++)
-			if (d->lines[i] && d->lines[i][0])
-				snprintf(buf[n++], sizeof(buf[0]), "%s", d->lines[i]);
+		for (size_t i = 0; i < d->nlines && n < max; i++) {
+			if (!d->lines[i] || !d->lines[i][0])
+				continue;
+			field[n] = d->participant && strcmp(d->lines[i], d->participant) == 0
+			               ? "participant"
+			               : "a line";
+			snprintf(buf[n++], sizeof(buf[0]), "%s", d->lines[i]);
+		}
 		return n;
 	}
-	if (d->participant && d->participant[0])
+	if (d->participant && d->participant[0]) {
+		field[n] = "participant";
 		snprintf(buf[n++], sizeof(buf[0]), "%s", d->participant);
+	}
 	bool has_type = d->type && d->type[0], has_tp = d->timepoint && d->timepoint[0];
-	if (has_type || has_tp)
+	if (has_type || has_tp) {
+		field[n] = has_type && has_tp ? "type or timepoint"
+		           : has_type         ? "type"
+		                              : "timepoint";
 		snprintf(buf[n++], sizeof(buf[0]), "%s%s%s", has_type ? d->type : "",
 		         has_type && has_tp ? " \xC2\xB7 " : "", has_tp ? d->timepoint : "");
-	if (d->collected && d->collected[0])
+	}
+	if (d->collected && d->collected[0]) {
+		field[n] = "collection date";
 		snprintf(buf[n++], sizeof(buf[0]), "%s", d->collected);
+	}
 	return n;
+}
+
+/* The character at cp as UTF-8, for a message. */
+static void
+utf8_put(unsigned long cp, char out[5])
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp, out[1] = 0;
+	} else if (cp < 0x800) {
+		out[0] = (char)(0xC0 | cp >> 6), out[1] = (char)(0x80 | (cp & 0x3F)), out[2] = 0;
+	} else if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | cp >> 12), out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F)), out[3] = 0;
+	} else {
+		out[0] = (char)(0xF0 | cp >> 18), out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		out[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), out[3] = (char)(0x80 | (cp & 0x3F));
+		out[4] = 0;
+	}
+}
+
+/* A character drawn as an empty box would print a label nobody can read:
+ * refused, naming the field and the character. */
+static enum bb_err
+check_glyphs(const struct lbl_measure *meas, const char *field, const char *text, bool bold,
+             char why[LBL_WHY_MAX])
+{
+	unsigned long cp;
+	char ch[5];
+
+	if (meas->font == NULL || !lbl_font_missing(meas->font, text, bold, &cp))
+		return BB_OK;
+	utf8_put(cp, ch);
+	lbl_why(why, "%s \"%.60s\": no installed font has U+%04lX '%s'", field, text, cp, ch);
+	return BB_ENOTFOUND;
+}
+
+/* Each field on its own first, so the message names the one to fix. */
+static enum bb_err
+check_fields(const struct lbl_measure *meas, const struct lbl_data *d, char why[LBL_WHY_MAX])
+{
+	const struct {
+		const char *name, *text;
+	} f[] = {
+		{ "participant", d->participant },
+		{ "type", d->type },
+		{ "timepoint", d->timepoint },
+		{ "collection date", d->collected },
+	};
+	char name[32];
+	enum bb_err err;
+
+	for (size_t i = 0; i < d->nlines; i++) {
+		snprintf(name, sizeof(name), "line %zu", i + 1);
+		if (d->lines[i] && (err = check_glyphs(meas, name, d->lines[i], false, why)))
+			return err;
+	}
+	if (d->nlines > 0)
+		return BB_OK;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i].text && f[i].text[0] &&
+		    (err = check_glyphs(meas, f[i].name, f[i].text, false, why)))
+			return err;
+	return BB_OK;
+}
+
+static int
+min_text_size(int dpi)
+{
+	return dots(LBL_TEXT_MIN_PT / 72.0, dpi);
+}
+
+/*
+ * One rule for every renderer: text shrinks from the template's size down to
+ * LBL_TEXT_MIN_PT to fit the width. The ID and the participant (whole) are
+ * never shortened, since two labels differing only in their last character
+ * must not print alike: what cannot fit is refused, naming the field. Other
+ * lines are then shortened with an ellipsis; more marks that lines were left
+ * out below this one.
+ */
+static enum bb_err
+fit_line(struct lbl_line *l, const struct lbl_measure *meas, const char *text, const char *field,
+         bool whole, bool more, int size, int min, int tw, const char *where, char why[LBL_WHY_MAX])
+{
+	size_t len = strlen(text);
+
+	/* A whole line takes no ellipsis even when lines below it go. */
+	for (l->size = size; l->size >= min && (whole || !more); l->size--) {
+		if (len < sizeof(l->text) &&
+		    meas->width(meas->ctx, text, len, l->size, l->bold) <= tw) {
+			memcpy(l->text, text, len + 1);
+			return BB_OK;
+		}
+	}
+	if (whole) {
+		lbl_why(why,
+		        "%s \"%.60s\" does not fit %s: %.0f dots wide at the smallest text size "
+		        "(%g pt), %d dots of room",
+		        field, text, where, meas->width(meas->ctx, text, len, min, l->bold),
+		        LBL_TEXT_MIN_PT, tw);
+		return BB_EINVAL;
+	}
+	/* At the template's size when it only shows that lines below were left out. */
+	l->size = more ? size : min;
+	if (!lbl_fit_text(meas, text, l->size, l->bold, tw, more, l->text, sizeof(l->text)))
+		l->text[0] = '\0';
+	return BB_OK;
 }
 
 /* Adds a Code 128 band at the bottom when the width holds it at a readable
@@ -290,7 +414,8 @@ lbl_layout(struct lbl_layout *lo, const struct lbl_template *t, int dpi, const s
            const struct lbl_measure *meas, char why[LBL_WHY_MAX])
 {
 	char body[LBL_LINES_MAX][LBL_TEXT_MAX * 2 + 8];
-	const char *text[LBL_LINES_MAX + 1];
+	const char *text[LBL_LINES_MAX + 1], *field[LBL_LINES_MAX + 1];
+	char where[64];
 	int k, side, mod, pref, dm_max, gap, size, pitch, m, cw, ch, tx, tw, fit;
 	size_t n;
 	enum bb_err err;
@@ -343,25 +468,48 @@ lbl_layout(struct lbl_layout *lo, const struct lbl_template *t, int dpi, const s
 	lo->dm_y = m + (ch - mod * side) / 2 + LBL_DM_QUIET * mod;
 
 	text[0] = d->id;
-	n = 1 + body_lines(d, body, LBL_LINES_MAX);
+	field[0] = "ID";
+	n = 1 + body_lines(d, body, field + 1, LBL_LINES_MAX);
 	for (size_t i = 1; i < n; i++)
 		text[i] = body[i - 1];
+	if ((err = check_fields(meas, d, why)))
+		goto fail;
+	for (size_t i = 0; i < n; i++) /* the separators and anything composed */
+		if ((err = check_glyphs(meas, field[i], text[i], i == 0, why)))
+			goto fail;
 	tx = m + mod * side + gap;
 	tw = lo->w - m - tx;
 	fit = ch / pitch;
+	snprintf(where, sizeof(where), "%s at %d dpi", t->name, dpi);
 	for (size_t i = 0; i < n && (int)i < fit; i++) {
 		struct lbl_line *l = &lo->line[lo->nlines];
 		/* The last line that fits says, with its ellipsis, that more was cut. */
 		bool more = (int)i == fit - 1 && i + 1 < n;
+		bool whole = i == 0 || strcmp(field[i], "participant") == 0;
 
 		l->bold = i == 0;
-		l->size = size;
 		l->x = tx;
-		l->y = m + (int)i * pitch + (pitch - size) / 2;
-		if (lbl_fit_text(meas, text[i], size, l->bold, tw, more, l->text, sizeof(l->text)))
+		if ((err = fit_line(l, meas, text[i], field[i], whole, more, size,
+		                    min_text_size(dpi), tw, where, why)))
+			goto fail;
+		l->y = m + (int)i * pitch + (pitch - l->size) / 2;
+		if (l->text[0])
 			lo->nlines++;
 	}
+	/* Lines past the last slot may go (the ellipsis says so), but never the
+	 * ID or the participant. */
+	for (size_t i = (size_t)(fit > 0 ? fit : 0); i < n; i++) {
+		if (i == 0 || strcmp(field[i], "participant") == 0) {
+			lbl_why(why, "%s \"%.60s\" has no line left on %s", field[i], text[i],
+			        where);
+			err = BB_EINVAL;
+			goto fail;
+		}
+	}
 	return BB_OK;
+fail:
+	lbl_layout_free(lo);
+	return err;
 }
 
 void

@@ -30,12 +30,27 @@ struct lbl_template {
 extern const struct lbl_template lbl_templates[];
 extern const size_t lbl_ntemplates;
 
-/* Measures text in dots for the font the renderer will use. */
+/* Measures text in dots; with font set, the layout also refuses text that
+ * no installed font can draw. */
 struct lbl_measure {
 	double (*width)(void *ctx, const char *s, size_t len, double size, bool bold);
 	void *ctx;
-	const char *ellipsis; /* what marks shortened text in that font */
+	const char *ellipsis; /* what marks shortened text */
+	struct lbl_font *font;
 };
+
+/* font.c: Pango text, one per render call (and thread); lbl_font_close frees it. */
+struct lbl_font;
+struct _PangoLayout;
+struct lbl_font *lbl_font_open(void);
+void lbl_font_close(struct lbl_font *f);
+/* Width in dots of s[0..len) at size dots; ctx is a struct lbl_font. */
+double lbl_font_width(void *ctx, const char *s, size_t len, double size, bool bold);
+/* True, with *cp the first such code point, when no installed font has a glyph for
+ * a character of s. */
+bool lbl_font_missing(struct lbl_font *f, const char *s, bool bold, unsigned long *cp);
+/* A layout of s set as measured, top left at its origin; the caller unrefs it. */
+struct _PangoLayout *lbl_font_layout(struct lbl_font *f, const char *s, double size, bool bold);
 
 struct lbl_line {
 	int x, y; /* top left, dots */
@@ -76,6 +91,25 @@ const struct lbl_template *lbl_sheet_cell(const struct lbl_template *sheet);
 bool lbl_fit_text(const struct lbl_measure *m, const char *s, double size, bool bold, double maxw,
                   bool force_ellipsis, char *out, size_t cap);
 double lbl_zpl_text_width(void *ctx, const char *s, size_t len, double size, bool bold);
+/* The one measure every renderer lays text out with (ctx: a struct lbl_font):
+ * the wider of the drawn font and the printer's font 0, so the preview and
+ * the printer fit the same text in the same place. */
+void lbl_measure_init(struct lbl_measure *m, struct lbl_font *f);
+
+/* Of the font height: where the baseline sits under a line's top, as the
+ * printer's font 0 puts it, whatever font Pango falls back to. */
+#define LBL_BASELINE 0.85
+
+/* zpl_graphic.c: lines font 0 cannot print, as ^GF graphics drawn by Pango.
+ * The cache owns the strings it returns until lbl_gf_cache_free. */
+struct lbl_gf_cache;
+struct lbl_gf_cache *lbl_gf_cache_new(void);
+void lbl_gf_cache_free(struct lbl_gf_cache *c);
+/* True when every byte is printable ASCII, which font 0 prints itself. */
+bool lbl_text_is_plain(const char *s);
+/* "^GFA,..." for s drawn at size dots, the line's top `top` rows down. */
+const char *lbl_gf_line(struct lbl_gf_cache *c, struct lbl_font *font, const char *s, int size,
+                        bool bold, int top);
 
 /* The renderers append to out only on success. */
 enum bb_err lbl_render_zpl(const struct lbl_job *job, const struct lbl_data *labels, size_t n,

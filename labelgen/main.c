@@ -317,6 +317,13 @@ default_format(const struct opts *o)
 	return LBL_FMT_ZPL;
 }
 
+/* The exit status for a label the library would not render. */
+static int
+render_status(enum bb_err err)
+{
+	return err == BB_ENOTFOUND ? EXIT_FONT : EXIT_RENDER;
+}
+
 /* Renders every label before writing any, so bad input leaves no files. */
 static int
 write_outputs(const struct opts *o, const struct lbl_job *job, const struct rec_list *l)
@@ -324,6 +331,7 @@ write_outputs(const struct opts *o, const struct lbl_job *job, const struct rec_
 	char why[LBL_WHY_MAX];
 	bool dir = o->output && is_dir_path(o->output);
 	struct progress pr;
+	enum bb_err err;
 	int rc = 0;
 
 	if (!dir) {
@@ -334,10 +342,10 @@ write_outputs(const struct opts *o, const struct lbl_job *job, const struct rec_
 			      l->n, lbl_format_name(job->format));
 			return EXIT_USAGE;
 		}
-		if (lbl_render(job, l->items, l->n, &out, why) != BB_OK) {
+		if ((err = lbl_render(job, l->items, l->n, &out, why)) != BB_OK) {
 			warnx("%s", why);
 			bb_buf_free(&out);
-			return EXIT_RENDER;
+			return render_status(err);
 		}
 		if (o->output)
 			rc = write_atomic(o->output, out.data, out.len, true) ? EXIT_OUTPUT : 0;
@@ -350,10 +358,10 @@ write_outputs(const struct opts *o, const struct lbl_job *job, const struct rec_
 	struct bb_buf *bufs = bb_calloc(l->n, sizeof(*bufs));
 	progress_start(&pr, "rendering", l->n);
 	for (size_t i = 0; i < l->n && rc == 0; i++) {
-		if (lbl_render(job, &l->items[i], 1, &bufs[i], why) != BB_OK) {
+		if ((err = lbl_render(job, &l->items[i], 1, &bufs[i], why)) != BB_OK) {
 			progress_end(&pr);
 			warnx("label %zu (%s): %s", i + 1, l->items[i].id, why);
-			rc = EXIT_RENDER;
+			rc = render_status(err);
 		}
 		progress_step(&pr, 1);
 	}
@@ -407,6 +415,7 @@ print_labels(const struct opts *o, const struct lbl_job *job, const struct rec_l
 	struct bb_buf all = { 0 };
 	struct progress pr;
 	size_t unrecorded = 0;
+	enum bb_err err;
 	int rc = 0;
 
 	if (strstr(o->printer, "://") || strncmp(o->printer, "file:", 5) == 0) {
@@ -416,10 +425,11 @@ print_labels(const struct opts *o, const struct lbl_job *job, const struct rec_l
 		return EXIT_USAGE;
 	}
 	/* Lay out everything first: a bad label stops the batch before any print. */
-	if (lbl_render(job, l->items, l->n, &all, why) != BB_OK) {
+	if ((err = lbl_render(job, l->items, l->n, &all, why)) != BB_OK) {
 		warnx("%s", why);
 		free(uri);
-		return EXIT_RENDER;
+		bb_buf_free(&all);
+		return render_status(err);
 	}
 	bb_buf_free(&all);
 	job_key(key);

@@ -1,22 +1,20 @@
 /*
  * render_cairo.c — PNG, SVG and PDF from one drawing routine: barcodes from
  * zint's vector output (rectangles in modules, scaled to whole dots), text
- * set by us with cairo. zint never writes a file here, so its SVG writer and
- * the process-wide setlocale() it calls are never reached.
+ * shaped by Pango (font.c) exactly as the layout measured it. zint never
+ * writes a file here, so its SVG writer and the process-wide setlocale() it
+ * calls are never reached.
  */
 #include "lbl_int.h"
 
 #include <cairo.h>
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
+#include <pango/pangocairo.h>
 #include <stdio.h>
 #include <string.h>
 #include <zint.h>
 
-/* Condensed fits more of a participant code on a cryo label; fontconfig
- * falls back to plain DejaVu Sans (or any sans) where it is not installed,
- * and since we measure with the font actually chosen, text still fits. */
-static const char *const FONT = "DejaVu Sans Condensed";
 static const double PT_PER_IN = 72.0;
 
 static cairo_status_t
@@ -24,31 +22,6 @@ write_buf(void *closure, const unsigned char *data, unsigned int len)
 {
 	bb_buf_append(closure, data, len);
 	return CAIRO_STATUS_SUCCESS;
-}
-
-static void
-set_font(cairo_t *cr, double size, bool bold)
-{
-	cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
-	                       bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-	cairo_set_font_size(cr, size);
-}
-
-static double
-measure(void *ctx, const char *s, size_t len, double size, bool bold)
-{
-	char tmp[LBL_TEXT_MAX * 2 + 16];
-	cairo_text_extents_t ext;
-
-	if (len >= sizeof(tmp))
-		return 1e9; /* longer than any line we keep: never "fits" */
-	memcpy(tmp, s, len);
-	tmp[len] = '\0';
-	set_font(ctx, size, bold);
-	cairo_text_extents(ctx, tmp, &ext);
-	/* The ink may reach past the advance (italic overhangs, accents). */
-	return ext.x_advance > ext.x_bearing + ext.width ? ext.x_advance
-	                                                 : ext.x_bearing + ext.width;
 }
 
 static enum bb_err
@@ -63,7 +36,7 @@ vectorize(struct zint_symbol *s, char why[LBL_WHY_MAX])
 
 /* Draws one laid-out label with its top left corner at the origin, in dots. */
 static enum bb_err
-draw_label(cairo_t *cr, struct lbl_layout *lo, char why[LBL_WHY_MAX])
+draw_label(cairo_t *cr, struct lbl_font *font, struct lbl_layout *lo, char why[LBL_WHY_MAX])
 {
 	enum bb_err err;
 
@@ -92,13 +65,13 @@ draw_label(cairo_t *cr, struct lbl_layout *lo, char why[LBL_WHY_MAX])
 
 	for (size_t i = 0; i < lo->nlines; i++) {
 		const struct lbl_line *l = &lo->line[i];
-		cairo_font_extents_t fe;
+		PangoLayout *lay = lbl_font_layout(font, l->text, l->size, l->bold);
 
-		set_font(cr, l->size, l->bold);
-		cairo_font_extents(cr, &fe);
 		cairo_move_to(cr, l->x,
-		              l->y + (l->size - (fe.ascent + fe.descent)) / 2 + fe.ascent);
-		cairo_show_text(cr, l->text);
+		              l->y + LBL_BASELINE * l->size -
+		                  (double)pango_layout_get_baseline(lay) / PANGO_SCALE);
+		pango_cairo_show_layout(cr, lay);
+		g_object_unref(lay);
 	}
 out:
 	cairo_restore(cr);
@@ -107,10 +80,14 @@ out:
 
 static enum bb_err
 layout_one(struct lbl_layout *lo, const struct lbl_job *job, const struct lbl_template *t,
-           const struct lbl_data *d, size_t index, size_t n, cairo_t *cr, char why[LBL_WHY_MAX])
+           const struct lbl_data *d, size_t index, size_t n, struct lbl_font *font,
+           char why[LBL_WHY_MAX])
 {
-	const struct lbl_measure meas = { measure, cr, "\xE2\x80\xA6" };
-	enum bb_err err = lbl_layout(lo, t, job->dpi, d, &meas, why);
+	struct lbl_measure meas;
+	enum bb_err err;
+
+	lbl_measure_init(&meas, font);
+	err = lbl_layout(lo, t, job->dpi, d, &meas, why);
 
 	if (err)
 		lbl_why_label(why, index, n);
@@ -138,23 +115,22 @@ static enum bb_err
 render_png(const struct lbl_job *job, const struct lbl_data *d, struct bb_buf *out,
            char why[LBL_WHY_MAX])
 {
-	/* Measuring needs a context before the size is known: a 1x1 scratch one. */
-	cairo_surface_t *scratch = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
-	cairo_t *mcr = cairo_create(scratch);
+	struct lbl_font *font = lbl_font_open();
 	cairo_surface_t *surface;
 	cairo_t *cr;
 	struct lbl_layout lo;
 	size_t start = out->len;
-	enum bb_err err = layout_one(&lo, job, job->tpl, d, 0, 1, mcr, why);
+	enum bb_err err = layout_one(&lo, job, job->tpl, d, 0, 1, font, why);
 
-	cairo_destroy(mcr);
-	cairo_surface_destroy(scratch);
-	if (err)
+	if (err) {
+		lbl_font_close(font);
 		return err;
+	}
 	surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, lo.w, lo.h);
 	cr = cairo_create(surface);
-	err = draw_label(cr, &lo, why);
+	err = draw_label(cr, font, &lo, why);
 	lbl_layout_free(&lo);
+	lbl_font_close(font);
 	if (err == BB_OK) {
 		cairo_surface_flush(surface);
 		err = lbl_png_write(surface, job->dpi, out, why);
@@ -182,6 +158,7 @@ render_vector(const struct lbl_job *job, const struct lbl_data *labels, size_t n
 	       per_page = sheet ? (size_t)(sheet->cols * sheet->rows) : 1;
 	cairo_surface_t *surface;
 	cairo_t *cr;
+	struct lbl_font *font;
 	enum bb_err err = BB_OK;
 
 	if (t == NULL) {
@@ -196,11 +173,12 @@ render_vector(const struct lbl_job *job, const struct lbl_data *labels, size_t n
 		cairo_svg_surface_set_document_unit(surface, CAIRO_SVG_UNIT_PT);
 	cr = cairo_create(surface);
 	cairo_scale(cr, scale, scale);
+	font = lbl_font_open();
 
 	for (size_t i = 0; i < n && err == BB_OK; i++) {
 		struct lbl_layout lo;
 
-		if ((err = layout_one(&lo, job, t, &labels[i], i, n, cr, why)))
+		if ((err = layout_one(&lo, job, t, &labels[i], i, n, font, why)))
 			break;
 		for (int c = 0; c < job->copies && err == BB_OK; c++, cell++) {
 			if (cell > 0 && cell % per_page == 0)
@@ -215,11 +193,12 @@ render_vector(const struct lbl_job *job, const struct lbl_data *labels, size_t n
 
 				cairo_translate(cr, x * job->dpi, y * job->dpi);
 			}
-			err = draw_label(cr, &lo, why);
+			err = draw_label(cr, font, &lo, why);
 			cairo_restore(cr);
 		}
 		lbl_layout_free(&lo);
 	}
+	lbl_font_close(font);
 	err = finish(cr, surface, err, why);
 	if (err) {
 		out->len = start;

@@ -129,3 +129,19 @@ lbl_zpl_text_width(void *ctx, const char *str, size_t len, double size, bool bol
 	}
 	return em * size * (bold ? 1.08 : 1.0);
 }
+
+static double
+text_width(void *ctx, const char *s, size_t len, double size, bool bold)
+{
+	double drawn = lbl_font_width(ctx, s, len, size, bold);
+	double printer = lbl_zpl_text_width(NULL, s, len, size, bold);
+
+	return drawn > printer ? drawn : printer;
+}
+
+void
+lbl_measure_init(struct lbl_measure *m, struct lbl_font *f)
+{
+	/* Three dots, not U+2026: the printer's font 0 has no ellipsis. */
+	*m = (struct lbl_measure){ text_width, f, "...", f };
+}

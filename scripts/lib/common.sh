@@ -14,6 +14,9 @@ BB_PACKAGES=(
 	curl ca-certificates openssl
 	clang libclang-rt-14-dev
 	dmtx-utils zbar-tools poppler-utils librsvg2-bin fonts-dejavu-core fonts-dejavu-extra
+	# labels: Pango; DejaVu covers Latin, Cyrillic and Arabic, these add
+	# Chinese (7 MB, not the 90 MB fonts-noto-cjk) and an Arabic face (1 MB)
+	libpango1.0-dev fonts-droid-fallback fonts-kacst
 	chromium
 	wrk time procps
 	pgbouncer nginx
