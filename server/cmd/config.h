@@ -46,6 +46,7 @@ struct srv_config {
 	unsigned checkpoint_interval; /* seconds between checkpoints; 0: only biobankd checkpoint */
 	char *checkpoint_dir;         /* where each new checkpoint is written; NULL: nowhere */
 	char *witness_logs;           /* verifier key files of the logs this server witnesses */
+	bool sequencer;               /* run the log's sequencer (under its advisory lock) */
 };
 
 /*

@@ -153,11 +153,13 @@ cmd_serve(int argc, char **argv)
 		                                 .key = s.ledger_key,
 		                                 .interval = cfg.checkpoint_interval,
 		                                 .export_dir = cfg.checkpoint_dir };
-	struct sequencer *seq = sequencer_start(&seq_opts);
-	if (seq == NULL)
+	/* Off, the events still queue (their trigger): another daemon logs them. */
+	struct sequencer *seq = cfg.sequencer ? sequencer_start(&seq_opts) : NULL;
+	if (cfg.sequencer && seq == NULL)
 		fatal("cannot start the ledger sequencer");
 	rc = srv_run(&s);
-	sequencer_stop(seq);
+	if (seq != NULL)
+		sequencer_stop(seq);
 	purge_stop(purge);
 	auth_listener_stop(&s);
 	metrics_free(s.metrics);

@@ -25,6 +25,11 @@ const struct db_stmt db_ledger_statements[] = {
 	 * same events, and every chunk sees the same database. */
 	{ "db_ledger_snapshot", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY" },
 	{ "db_ledger_export", "SELECT pg_export_snapshot()" },
+	/* Each chunk planned for its own range: a generic plan of a range condition guesses
+	 * its size and may scan a whole table for each chunk. The range is also given on
+	 * every table joined, so that each is read by its index over that range alone. */
+	{ "db_ledger_custom_plans",
+	  "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)" },
 	{ "db_ledger_log_state", "SELECT backfilled, size, now() FROM log_state" },
 	/* The log's extent as it is, gaps and all: its last entry, not what log_state says. */
 	{ "db_ledger_log_end", "SELECT COALESCE(max(idx) + 1, 0) FROM log_entries" },
@@ -38,14 +43,16 @@ const struct db_stmt db_ledger_statements[] = {
 	{ "db_ledger_chains",
 	  LV_CHAIN_COLUMNS "  FROM specimens s LEFT JOIN boxes b ON b.id = s.box_id"
 	                   "  LEFT JOIN events e ON e.specimen_id = s.id"
+	                   "   AND e.specimen_id > $1 AND e.specimen_id <= $2"
 	                   "  LEFT JOIN log_entries l ON l.specimen_id = e.specimen_id AND l.seq = "
-	                   "e.seq"
+	                   "e.seq AND l.specimen_id > $1 AND l.specimen_id <= $2"
 	                   " WHERE s.id > $1 AND s.id <= $2"
 	                   " ORDER BY s.id, e.seq" },
 	/*
 	 * The chains that changed since a verify: those with events from log index $1 on,
-	 * waiting in the queue, or written at $2 or later (to find one inserted behind the
-	 * log's back), each from the event before its first such one.
+	 * waiting in the queue, or written since $2 (to find one inserted behind the
+	 * log's back; in the hour before too, for a transaction that wrote before the verify
+	 * and committed after), each from the event before its first such one.
 	 */
 	{ "db_ledger_touched",
 	  "WITH new AS (SELECT l.specimen_id, l.seq FROM log_entries l WHERE l.idx >= $1"
@@ -66,6 +73,7 @@ const struct db_stmt db_ledger_statements[] = {
 	  "       (extract(epoch FROM e.at) * 1000000)::bigint, e.actor, e.from_box, e.from_pos,"
 	  "       e.to_box, e.to_pos, e.reason, e.details::text, encode(e.prev_hash, 'hex')"
 	  "  FROM log_entries l LEFT JOIN log_nodes n ON n.level = 0 AND n.idx = l.idx"
+	  "   AND n.idx >= $1::bigint AND n.idx < $2::bigint"
 	  "  LEFT JOIN events e ON e.specimen_id = l.specimen_id AND e.seq = l.seq"
 	  " WHERE l.idx >= $1::bigint AND l.idx < $2::bigint"
 	  " ORDER BY l.idx" },

@@ -120,6 +120,8 @@ join_snapshot(struct db_conn *c, const char *snapshot)
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		return db_result_error(c, "db_ledger_import", res);
 	PQclear(res);
+	if ((err = db_exec(c, "db_ledger_custom_plans", 0, NULL, NULL)) != BB_OK)
+		return err;
 	return db_long_statements(c, 0);
 }
 
@@ -477,6 +479,7 @@ ledger_verify(struct db_conn *c, const struct ledger_verify_opts *o, struct ledg
 	}
 	if ((err = db_exec(c, "db_ledger_snapshot", 0, NULL, NULL)) != BB_OK ||
 	    (err = db_long_statements(c, 0)) != BB_OK ||
+	    (err = db_exec(c, "db_ledger_custom_plans", 0, NULL, NULL)) != BB_OK ||
 	    (err = verify_all(c, o, &run, rep, started, sizeof(started))) != BB_OK) {
 		db_rollback(c);
 		run_free(&run);
