@@ -50,15 +50,14 @@ const struct db_stmt db_ledger_statements[] = {
 	                   " ORDER BY s.id, e.seq" },
 	/*
 	 * The chains that changed since a verify: those with events from log index $1 on,
-	 * waiting in the queue, or written since $2 (to find one inserted behind the
-	 * log's back; in the hour before too, for a transaction that wrote before the verify
-	 * and committed after), each from the event before its first such one.
+	 * waiting in the queue, or dated since $2, the last verify's snapshot (to find one
+	 * inserted behind the log's back), each from the event before its first such one.
 	 */
 	{ "db_ledger_touched",
 	  "WITH new AS (SELECT l.specimen_id, l.seq FROM log_entries l WHERE l.idx >= $1"
 	  "  UNION ALL SELECT p.specimen_id, p.seq FROM log_pending p"
 	  "  UNION ALL SELECT e.specimen_id, e.seq FROM events e"
-	  "   WHERE e.at >= $2::timestamptz - interval '1 hour'),"
+	  "   WHERE e.at >= $2::timestamptz),"
 	  " touched AS (SELECT specimen_id, greatest(min(seq) - 1, 1) AS first FROM new"
 	  "  GROUP BY specimen_id) " LV_CHAIN_COLUMNS
 	  "  FROM touched t JOIN specimens s ON s.id = t.specimen_id"

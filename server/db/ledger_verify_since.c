@@ -7,8 +7,8 @@
  * after it (its event still there, still giving its leaf), grows the tree of
  * those leaves from that frontier and holds it to the checkpoints signed
  * since and to the stored tree; and checks the chains of the specimens with
- * new events (logged since, queued, or written in the last hour and in
- * neither), each from the event before its first new one. What it cannot
+ * new events (logged since, queued, or dated since the last verify's
+ * snapshot and in neither), each from the event before its first new one. What it cannot
  * see — an event older than that verify changed since — is in
  * docs/operations.md, "Verifying the ledger".
  */
