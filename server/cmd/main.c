@@ -47,6 +47,7 @@ usage(FILE *out)
 	        "       biobankd user passwd NAME\n"
 	        "       biobankd user unlock NAME\n"
 	        "       biobankd verify-ledger [--checkpoints DIR] [--key PUBKEY] [--jobs N]\n"
+	        "                              [--chunk-specimens N] [--chunk-entries N]\n"
 	        "                              [--incremental] [--no-record] [option ...]\n"
 	        "       biobankd keygen --out DIR [--origin NAME]\n"
 	        "       biobankd checkpoint [option ...]\n"
