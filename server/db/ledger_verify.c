@@ -552,7 +552,7 @@ lv_log(struct db_conn *c, struct lv_log_range *r, struct lv_found *rep)
 	}
 	PQclear(res);
 	/* Entries missing at the range's end: the next range reports them. */
-	while (r->start + placed < r->end)
+	while (!r->open_end && r->start + placed < r->end)
 		place(r, &placed, &next_size, none, false);
 	return BB_OK;
 }

@@ -36,6 +36,8 @@ enum bb_err lv_chains(struct db_conn *c, const char *stmt, int nparams, const ch
 struct lv_log_range {
 	uint64_t start, end;
 	bool lead_gap; /* report entries missing before the first one read (else the caller does) */
+	bool open_end; /* leave entries missing at the end to the next range (which starts at
+	                * f.size), rather than placing their leaves */
 	/* The tree the range's leaves are appended to: the tree up to start, or
 	 * an empty one for a range whose subtree the caller combines. */
 	struct mt_frontier f;

@@ -146,7 +146,9 @@ verify_since(struct db_conn *c, const struct ledger_verify_opts *o, struct ledge
 		}
 	}
 	/* The stored tree at the verified size still has the verified root. */
-	struct lv_log_range r = { .start = from->size, .end = total, .lead_gap = true };
+	struct lv_log_range r = {
+		.start = from->size, .end = total, .lead_gap = true, .open_end = true
+	};
 	if ((err = stored_root(c, from->size, &r.f, &whole, why, sizeof(why))) != BB_OK)
 		return err;
 	mt_hash root;
@@ -196,7 +198,17 @@ verify_since(struct db_conn *c, const struct ledger_verify_opts *o, struct ledge
 	r.nsizes = s.ncps;
 	r.at_size = at_size;
 	r.arg = &s;
-	err = lv_log(c, &r, &log);
+	/* In chunks, for bounded memory: each starts where the tree stands, so that entries
+	 * missing across chunks are reported once, from where they begin. */
+	uint64_t end = r.end, hi = from->size;
+	uint64_t step = o && o->chunk_entries ? o->chunk_entries : LEDGER_CHUNK_ENTRIES;
+	for (uint64_t pos = from->size; err == BB_OK && pos < end; pos = r.f.size) {
+		hi = hi + step < end ? hi + step : end;
+		r.start = pos;
+		r.end = hi;
+		err = lv_log(c, &r, &log);
+	}
+	r.end = end;
 	free(sizes);
 	if (err != BB_OK)
 		goto out;
