@@ -187,6 +187,8 @@ verify_since(struct db_conn *c, const struct ledger_verify_opts *o, struct ledge
 		else
 			free(s.cps[i].note);
 	s.ncps = keep;
+	/* The spare slot: a stale copy of a moved or dropped checkpoint until cleared. */
+	memset(&s.cps[s.ncps], 0, sizeof(s.cps[s.ncps]));
 	s.cps[s.ncps].size = r.end;
 	s.cps[s.ncps++].self = true;
 	qsort(s.cps, s.ncps, sizeof(*s.cps), lv_by_size);

@@ -293,9 +293,16 @@ main(int argc, char **argv)
 		if (!tube(ids[i]))
 			tap_bail("tube");
 	ok(sequenced(), "2 more tubes logged");
+	char dburl[700], pub[96];
+	snprintf(dburl, sizeof(dburl), "BIOBANK_DATABASE_URL=%s", t.conninfo);
+	snprintf(pub, sizeof(pub), "%s/ledger.pub", dir);
+	const char *env[] = { dburl, NULL };
+	const char *checkpoint[] = { t.biobankd, "checkpoint", key_flag, dir_flag, NULL };
+	is_int(run_cmd(checkpoint, env, NULL, &out), 0, "and a checkpoint signed over them");
+	free(out);
 	long added = sql_int(&t, "SELECT size FROM log_state") -
 	             sql_int(&t, "SELECT size FROM ledger_verifications ORDER BY id DESC LIMIT 1");
-	is_int(verify(&out, "--incremental", "--chunk-entries", "4", NULL), 0,
+	is_int(verify(&out, "--incremental", "--chunk-entries", "4", "--key", pub, NULL), 0,
 	       "--incremental on a clean log exits 0 (reading it 4 entries at a time)");
 	char want[120];
 	snprintf(want, sizeof(want), "%ld new log entries hold", added);
@@ -303,8 +310,13 @@ main(int argc, char **argv)
 	   "  checking the entries since the last full verify (%s), nothing broken", want);
 	if (out == NULL || strstr(out, want) == NULL)
 		tap_diag("%s", out ? out : "");
-	ok(out && strstr(out, "BROKEN") == NULL, "  and reports nothing");
+	ok(out && strstr(out, "BROKEN") == NULL && strstr(out, "against 1 checkpoints"),
+	   "  and reports nothing, against the checkpoint signed since");
 	free(out);
+	ok(sql_int(&t, "SELECT (kind = 'incremental' AND checkpoint_note IS NOT NULL"
+	               " AND size = (SELECT size FROM log_checkpoints))::int"
+	               " FROM ledger_verifications ORDER BY id DESC LIMIT 1") == 1,
+	   "  and records that checkpoint as the next starting point");
 
 	/* A new event changed; an event inserted behind the log's back; an old one changed. */
 	if (!tube(ids[10]) || !sequenced())
@@ -322,8 +334,8 @@ main(int argc, char **argv)
 	ok(tamper("UPDATE events SET reason = 'routine' WHERE specimen_id = '%s' AND seq = 3",
 	          ids[2]),
 	   "an old event's reason changed (before the last verify's checkpoint)");
-	is_int(verify(&out, "--incremental", "--chunk-entries", "4", NULL), 1,
-	       "--incremental exits 1");
+	is_int(verify(&out, "--incremental", "--chunk-entries", "4", "--key", pub, NULL), 1,
+	       "--incremental (from that checkpoint) exits 1");
 	ok(named(out, ids[10], 3, "changed", -1) && named(out, ids[10], 3, "changed", new_idx),
 	   "  naming the changed new event, in its chain and in the log (index %ld)", new_idx);
 	ok(named(out, ids[1], 6, "unlogged", -1), "  naming the event inserted behind the log");
@@ -348,10 +360,6 @@ main(int argc, char **argv)
 		if (!sequenced())
 			tap_bail("sequenced");
 	}
-	char dburl[700];
-	snprintf(dburl, sizeof(dburl), "BIOBANK_DATABASE_URL=%s", t.conninfo);
-	const char *env[] = { dburl, NULL };
-	const char *checkpoint[] = { t.biobankd, "checkpoint", key_flag, dir_flag, NULL };
 	is_int(run_cmd(checkpoint, env, NULL, &out), 0, "a checkpoint of %ld entries is signed",
 	       sql_int(&t, "SELECT size FROM log_state"));
 	free(out);
@@ -395,8 +403,6 @@ main(int argc, char **argv)
 	              NULL),
 	       2, "(--key without a value is a configuration problem)");
 	free(single);
-	char pub[96];
-	snprintf(pub, sizeof(pub), "%s/ledger.pub", dir);
 	is_int(verify(&single, "--jobs", "1", "--chunk-specimens", "100000000", "--chunk-entries",
 	              "1073741824", "--checkpoints", export_dir, "--key", pub, NULL),
 	       1, "the single-connection, single-chunk verify exits 1");
