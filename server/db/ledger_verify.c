@@ -11,14 +11,15 @@
 #include <string.h>
 
 /* The chains' columns, from the specimens row and each of its events with its index in
- * the log and whether it waits in the queue. */
+ * the log. The box by a lookup per row, not a hash of every box in each chunk; whether
+ * an event waits in the queue is looked up in the queue read once (lv_pending_load). */
 #define LV_CHAIN_COLUMNS                                                                           \
 	"SELECT s.id, s.ledger_seq, encode(s.ledger_head, 'hex'), e.seq, e.type,"                  \
 	"       (extract(epoch FROM e.at) * 1000000)::bigint, e.actor, e.from_box, e.from_pos,"    \
 	"       e.to_box, e.to_pos, e.reason, e.details::text, encode(e.prev_hash, 'hex'),"        \
-	"       encode(e.hash, 'hex'), s.status, b.barcode, bb_position_name(s.pos_row, "          \
-	"s.pos_col), e.format, l.idx,"                                                             \
-	"       (e.specimen_id, e.seq) IN (SELECT p.specimen_id, p.seq FROM log_pending p)"
+	"       encode(e.hash, 'hex'), s.status,"                                                  \
+	"       (SELECT b.barcode FROM boxes b WHERE b.id = s.box_id),"                            \
+	"       bb_position_name(s.pos_row, s.pos_col), e.format, l.idx"
 
 const struct db_stmt db_ledger_statements[] = {
 	/* Every connection of one verify reads one snapshot: the log is checked against the
@@ -41,7 +42,7 @@ const struct db_stmt db_ledger_statements[] = {
 	/* The specimens with IDs in ($1, $2], with or without events (one without any is a
 	 * broken ledger too). */
 	{ "db_ledger_chains",
-	  LV_CHAIN_COLUMNS "  FROM specimens s LEFT JOIN boxes b ON b.id = s.box_id"
+	  LV_CHAIN_COLUMNS "  FROM specimens s"
 	                   "  LEFT JOIN events e ON e.specimen_id = s.id"
 	                   "   AND e.specimen_id > $1 AND e.specimen_id <= $2"
 	                   "  LEFT JOIN log_entries l ON l.specimen_id = e.specimen_id AND l.seq = "
@@ -61,7 +62,6 @@ const struct db_stmt db_ledger_statements[] = {
 	  " touched AS (SELECT specimen_id, greatest(min(seq) - 1, 1) AS first FROM new"
 	  "  GROUP BY specimen_id) " LV_CHAIN_COLUMNS
 	  "  FROM touched t JOIN specimens s ON s.id = t.specimen_id"
-	  "  LEFT JOIN boxes b ON b.id = s.box_id"
 	  "  LEFT JOIN events e ON e.specimen_id = s.id AND e.seq >= t.first"
 	  "  LEFT JOIN log_entries l ON l.specimen_id = e.specimen_id AND l.seq = e.seq"
 	  " ORDER BY s.id, e.seq" },
@@ -77,6 +77,9 @@ const struct db_stmt db_ledger_statements[] = {
 	  " WHERE l.idx >= $1::bigint AND l.idx < $2::bigint"
 	  " ORDER BY l.idx" },
 	{ "db_ledger_checkpoints", "SELECT id, note FROM log_checkpoints ORDER BY id" },
+	/* The queue, in the byte order lv_pending_has() searches. */
+	{ "db_ledger_pending",
+	  "SELECT specimen_id, seq FROM log_pending ORDER BY specimen_id COLLATE \"C\", seq" },
 	/* Stored subtrees by (level, index). */
 	{ "db_ledger_nodes", "SELECT n.level, n.idx, encode(n.hash, 'hex') FROM log_nodes n"
 	                     " JOIN unnest($1::smallint[], $2::bigint[]) AS u (l, i) ON n.level = "
@@ -122,6 +125,53 @@ lv_report_add(struct ledger_report *rep, const struct lv_found *f)
 		rep->breaks[rep->nbreaks++] = f->breaks[i];
 }
 
+enum bb_err
+lv_pending_load(struct db_conn *c, struct lv_pending *out)
+{
+	PGresult *res;
+	enum bb_err err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = db_exec(c, "db_ledger_pending", 0, NULL, &res)) != BB_OK)
+		return err;
+	out->n = (size_t)PQntuples(res);
+	out->keys = bb_calloc(out->n ? out->n : 1, sizeof(*out->keys));
+	for (size_t i = 0; i < out->n; i++) {
+		snprintf(out->keys[i].id, sizeof(out->keys[i].id), "%s",
+		         PQgetvalue(res, (int)i, 0));
+		out->keys[i].seq = atoi(PQgetvalue(res, (int)i, 1));
+	}
+	PQclear(res);
+	return BB_OK;
+}
+
+static int
+by_key(const void *a, const void *b)
+{
+	const struct lv_pending_key *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+bool
+lv_pending_has(const struct lv_pending *p, const char *id, int seq)
+{
+	struct lv_pending_key k = { .seq = seq };
+
+	if (p == NULL || p->n == 0)
+		return false;
+	snprintf(k.id, sizeof(k.id), "%s", id);
+	return bsearch(&k, p->keys, p->n, sizeof(*p->keys), by_key) != NULL;
+}
+
+void
+lv_pending_free(struct lv_pending *p)
+{
+	free(p->keys);
+	memset(p, 0, sizeof(*p));
+}
+
 void
 lv_found_free(struct lv_found *f)
 {
@@ -150,7 +200,6 @@ enum {
 	COL_POS,
 	COL_FORMAT, /* the canonical bytes its hash was made with */
 	COL_INDEX,  /* in the log; NULL when not (yet) in it */
-	COL_QUEUED, /* waiting in log_pending */
 };
 
 /* One event as read; its text stays in the chunk's result. */
@@ -365,7 +414,7 @@ check_specimen(const struct chain *ch, bool backfilled, struct lv_found *rep)
 }
 
 static int
-add_row(struct chain *ch, PGresult *res, int i)
+add_row(struct chain *ch, PGresult *res, int i, const struct lv_pending *pending)
 {
 	if (PQgetisnull(res, i, COL_SEQ))
 		return 0; /* a specimen without events: checked as an empty chain */
@@ -389,7 +438,7 @@ add_row(struct chain *ch, PGresult *res, int i)
 	r->ev.details = value_at(res, i, COL_DETAILS);
 	r->index =
 	    PQgetisnull(res, i, COL_INDEX) ? -1 : strtoll(PQgetvalue(res, i, COL_INDEX), NULL, 10);
-	r->queued = strcmp(PQgetvalue(res, i, COL_QUEUED), "t") == 0;
+	r->queued = lv_pending_has(pending, ch->id, r->ev.seq);
 	if (bb_hex_decode(r->ev.prev_hash, BB_HASH_LEN, PQgetvalue(res, i, COL_PREV)) != 0 ||
 	    bb_hex_decode(r->hash, BB_HASH_LEN, PQgetvalue(res, i, COL_HASH)) != 0)
 		return -1;
@@ -400,7 +449,7 @@ add_row(struct chain *ch, PGresult *res, int i)
  * chooses), so that memory stays bounded however large the ledger. */
 enum bb_err
 lv_chains(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
-          bool backfilled, bool window, struct lv_found *rep)
+          bool backfilled, bool window, const struct lv_pending *pending, struct lv_found *rep)
 {
 	struct chain ch = { .window = window };
 	PGresult *res;
@@ -414,7 +463,7 @@ lv_chains(struct db_conn *c, const char *stmt, int nparams, const char *const *p
 				check_specimen(&ch, backfilled, rep);
 			chain_start(&ch, res, i);
 		}
-		if (add_row(&ch, res, i) != 0)
+		if (add_row(&ch, res, i, pending) != 0)
 			ch.rows[ch.n - 1].hash[0] ^=
 			    0xFF; /* corrupt hex: the digest cannot match */
 		if (!PQgetisnull(res, i, COL_SEQ))

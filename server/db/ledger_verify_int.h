@@ -22,6 +22,20 @@ void lv_finding(struct lv_found *f, const char *specimen, int seq, long long ind
 void lv_report_add(struct ledger_report *rep, const struct lv_found *f);
 void lv_found_free(struct lv_found *f);
 
+/* The events waiting in log_pending, read once per verify in its snapshot (a backlog
+ * is not rehashed by every chunk), sorted for lv_pending_has(). */
+struct lv_pending_key {
+	char id[16];
+	int seq;
+};
+struct lv_pending {
+	struct lv_pending_key *keys;
+	size_t n;
+};
+enum bb_err lv_pending_load(struct db_conn *c, struct lv_pending *out);
+bool lv_pending_has(const struct lv_pending *p, const char *id, int seq);
+void lv_pending_free(struct lv_pending *p);
+
 /*
  * Check the chains the prepared statement stmt returns (the columns of
  * db_ledger_chains, ordered by specimen and seq). With window, each chain
@@ -30,7 +44,8 @@ void lv_found_free(struct lv_found *f);
  * compared only when the events returned move it.
  */
 enum bb_err lv_chains(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
-                      bool backfilled, bool window, struct lv_found *out);
+                      bool backfilled, bool window, const struct lv_pending *pending,
+                      struct lv_found *out);
 
 /* One range of the log, [start, end), read with db_ledger_log_range. */
 struct lv_log_range {

@@ -39,7 +39,8 @@ struct run {
 	enum bb_err err;
 	char error[300];
 	bool backfilled;
-	unsigned bits; /* log chunks of 2^bits entries */
+	struct lv_pending pending; /* the queue, read by the coordinator; read-only after */
+	unsigned bits;             /* log chunks of 2^bits entries */
 	struct lv_cp *cps;
 	size_t ncps;
 	uint64_t *sizes; /* cps' sizes, for lv_log */
@@ -76,7 +77,7 @@ run_task(struct run *run, struct db_conn *c, struct task *t)
 	if (!t->log) {
 		const char *params[] = { t->lo, t->hi };
 		return lv_chains(c, "db_ledger_chains", 2, params, run->backfilled, false,
-		                 &t->found);
+		                 &run->pending, &t->found);
 	}
 	return lv_log(c, &t->range, &t->found);
 }
@@ -347,6 +348,7 @@ run_free(struct run *run)
 		lv_found_free(&run->tasks[i].found);
 	}
 	lv_checkpoints_free(run->cps, run->ncps);
+	lv_pending_free(&run->pending);
 	free(run->tasks);
 	free(run->sizes);
 	pthread_mutex_destroy(&run->lock);
@@ -429,6 +431,8 @@ verify_all(struct db_conn *c, const struct ledger_verify_opts *o, struct run *ru
 		snprintf(run->snapshot, sizeof(run->snapshot), "%s", PQgetvalue(res, 0, 0));
 		PQclear(res);
 	}
+	if ((err = lv_pending_load(c, &run->pending)) != BB_OK)
+		return err;
 	if ((err = lv_checkpoints(c, o, &run->cps, &run->ncps, &cpfound)) != BB_OK)
 		return err;
 	struct lv_cp *self = &run->cps[run->ncps++];

@@ -173,8 +173,12 @@ verify_since(struct db_conn *c, const struct ledger_verify_opts *o, struct ledge
 	/* The new chains first, as the full verify reports them. */
 	snprintf(size_s, sizeof(size_s), "%llu", (unsigned long long)from->size);
 	const char *params[] = { size_s, rep->since_at };
-	if ((err = lv_chains(c, "db_ledger_touched", 2, params, backfilled, true, &chains)) !=
-	    BB_OK)
+	struct lv_pending pending;
+	if ((err = lv_pending_load(c, &pending)) != BB_OK)
+		goto out;
+	err = lv_chains(c, "db_ledger_touched", 2, params, backfilled, true, &pending, &chains);
+	lv_pending_free(&pending);
+	if (err != BB_OK)
 		goto out;
 
 	/* Then the entries after it, against the checkpoints signed since. */
