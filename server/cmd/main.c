@@ -519,14 +519,18 @@ cmd_verify(int argc, char **argv)
 			dir = argv[++i];
 		else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
 			key_arg = argv[++i];
-		else if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc)
-			bad_flag += verify_count(argv[i], argv[i + 1], LEDGER_JOBS_MAX, &jobs), i++;
-		else if (strcmp(argv[i], "--chunk-specimens") == 0 && i + 1 < argc)
-			bad_flag += verify_count(argv[i], argv[i + 1], 100000000, &chunk_specimens),
-			    i++;
-		else if (strcmp(argv[i], "--chunk-entries") == 0 && i + 1 < argc)
-			bad_flag += verify_count(argv[i], argv[i + 1], 1u << 30, &chunk_entries), i++;
-		else if (strcmp(argv[i], "--incremental") == 0)
+		else if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc) {
+			bad_flag += verify_count("--jobs", argv[i + 1], LEDGER_JOBS_MAX, &jobs);
+			i++;
+		} else if (strcmp(argv[i], "--chunk-specimens") == 0 && i + 1 < argc) {
+			bad_flag += verify_count("--chunk-specimens", argv[i + 1], 100000000,
+			                         &chunk_specimens);
+			i++;
+		} else if (strcmp(argv[i], "--chunk-entries") == 0 && i + 1 < argc) {
+			bad_flag +=
+			    verify_count("--chunk-entries", argv[i + 1], 1u << 30, &chunk_entries);
+			i++;
+		} else if (strcmp(argv[i], "--incremental") == 0)
 			incremental = true;
 		else if (strcmp(argv[i], "--no-record") == 0)
 			record = false;
@@ -579,8 +583,9 @@ cmd_verify(int argc, char **argv)
 		                              : ledger_verify(c, &opts, &rep);
 
 		if (err == BB_ENOTFOUND) {
-			fprintf(stderr, "biobankd: verify-ledger: --incremental: no verify has found "
-			                "the ledger good yet; run a full verify-ledger first\n");
+			fprintf(stderr,
+			        "biobankd: verify-ledger: --incremental: no verify has found "
+			        "the ledger good yet; run a full verify-ledger first\n");
 		} else if (err != BB_OK) {
 			fprintf(stderr, "biobankd: verify-ledger: %s: %s\n", bb_strerror(err),
 			        rep.error[0] ? rep.error : db_error_message(c));
