@@ -11,20 +11,29 @@ in 9x9 boxes, 20 boxes a rack, racks on 5 shelves of 5 freezers; some went
 out and back (thawed), some were shipped, consumed or are checked out.
 
 Every event carries the hash chain that bb_events_chain would have written
-(the same canonical bytes as bb_event_digest and lib/ledger.c), and every
-specimen its ledger_seq and ledger_head, so that `biobankd verify-ledger`
-passes on the loaded data. Specimen IDs are those bb_id_for_serial issues.
+(the canonical bytes of version 2, as bb_event_digest_v2 and lib/ledger.c),
+and every specimen its ledger_seq and ledger_head, so that `biobankd
+verify-ledger` passes on the loaded data. Specimen IDs are those
+bb_id_for_serial issues.
+
+The transparency log holds every event in the order they are generated
+(log_entries, and log_nodes: each leaf SHA-256(0x00 || bytes) and every
+complete subtree, as the sequencer stores them), except the last --pending
+events, which wait in log_pending for the sequencer as new writes do.
+counts.txt gives the log's size and root and, for a --pending run, the root
+at the size the log has when loaded.
 
 The first BENCH_BOXES ordinary boxes and the tubes for one 96-tube rack
 (the next 96 aliquot positions) hold only in-storage tubes: the move and
 rack scenarios cycle them.
 
-usage: gen.py --participants P --out DIR
-Writes DIR/{studies,participants,consents,locations,boxes,specimens,events}.csv
-and DIR/counts.txt (name=value lines).
+usage: gen.py --participants P --out DIR [--pending N]
+Writes DIR/{studies,participants,consents,locations,boxes,specimens,events,
+log_entries,log_nodes,log_pending}.csv and DIR/counts.txt (name=value lines).
 """
 
 import argparse
+import collections
 import datetime
 import hashlib
 import json
@@ -94,22 +103,80 @@ class Writer:
         self.f.close()
 
 
-class Chain:
-    """One specimen's ledger, hashed as bb_event_digest does."""
+class Log:
+    """The transparency log as the sequencer writes it (server/db/tlog.c): each event's
+    index, its leaf and every complete subtree (RFC 9162 hashing, lib/merkle.c)."""
 
-    def __init__(self, sid, out):
-        self.sid, self.out, self.seq, self.head = sid, out, 0, ZERO
+    def __init__(self, out_dir):
+        self.entries = Writer(os.path.join(out_dir, "log_entries.csv"))
+        self.nodes = Writer(os.path.join(out_dir, "log_nodes.csv"))
+        self.size = 0
+        self.frontier = {}  # level -> the complete subtree that ends the tree
+
+    def append(self, sid, seq, leaf):
+        idx, h, level = self.size, leaf, 0
+        self.entries.f.write("%d,%s,%d\n" % (idx, sid, seq))
+        self.nodes.f.write("0,%d,\\x%s\n" % (idx, h.hex()))
+        while (idx >> level) & 1:
+            h = hashlib.sha256(b"\x01" + self.frontier[level] + h).digest()
+            level += 1
+            self.nodes.f.write("%d,%d,\\x%s\n" % (level, idx >> level, h.hex()))
+        self.frontier[level] = h
+        self.size += 1
+
+    def root(self):
+        """mt_frontier_root: fold the frontier's subtrees right to left."""
+        out = None
+        for level in range(64):
+            if (self.size >> level) & 1:
+                out = self.frontier[level] if out is None else \
+                    hashlib.sha256(b"\x01" + self.frontier[level] + out).digest()
+        return (out or hashlib.sha256(b"").digest()).hex()
+
+    def close(self):
+        self.entries.close()
+        self.nodes.close()
+
+
+def v2(value):
+    """A field of the canonical bytes of version 2: NULL is "-;", distinct from ''."""
+    if value is None:
+        return b"-;"
+    b = value.encode()
+    return b"%d:%s;" % (len(b), b)
+
+
+class Chain:
+    """One specimen's ledger, hashed as bb_event_digest_v2 does; each event goes to the
+    log, or, past the first `logged` events, to the sequencer's queue."""
+
+    def __init__(self, sid, out, log=None):
+        self.sid, self.out, self.seq, self.head, self.log = sid, out, 0, ZERO, log
 
     def add(self, etype, at, from_box=None, from_pos=None, to_box=None, to_pos=None,
             reason=None, details="{}", actor="tech1"):
         self.seq += 1
-        fields = [self.sid, str(self.seq), etype, str(at), actor, from_box or "", from_pos or "",
-                  to_box or "", to_pos or "", reason or "", details, self.head]
-        canon = "".join("%d:%s;" % (len(f.encode()), f) for f in fields)
-        digest = hashlib.sha256(canon.encode()).hexdigest()
-        self.out.row(self.sid, self.seq, etype, ts(at), actor, None, from_box, from_pos, to_box,
-                     to_pos, reason, details, "\\x" + self.head, "\\x" + digest)
+        canon = b"".join(v2(f) for f in ("2", self.sid, str(self.seq), etype, str(at), actor,
+                                         from_box, from_pos, to_box, to_pos, reason, details,
+                                         self.head))
+        digest = hashlib.sha256(canon).hexdigest()
+        # The row written directly (ten million of them): only reason and details can
+        # hold a comma or a quote.
+        self.out.f.write("%s,%d,%s,%s,%s,,%s,%s,%s,%s,%s,\"%s\",\\x%s,\\x%s,2\n" % (
+            self.sid, self.seq, etype, ts(at), actor, from_box or "", from_pos or "", to_box or "",
+            to_pos or "", "" if reason is None else csv_field(reason), details.replace('"', '""'),
+            self.head, digest))
+        self.out.n += 1
         self.head = digest
+        LOGGED.append((self.sid, self.seq, hashlib.sha256(b"\x00" + canon).digest()))
+        if len(LOGGED) > PENDING[0]:
+            sid, seq, leaf = LOGGED.popleft()
+            LOG[0].append(sid, seq, leaf)
+
+
+LOGGED = collections.deque()  # the last --pending events: the queue, once all are made
+PENDING = [0]
+LOG = [None]
 
 
 def pos_name(r, c):
@@ -120,11 +187,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--participants", type=int, required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--pending", type=int, default=0,
+                    help="the last N events wait in log_pending instead of being logged")
     a = ap.parse_args()
     P = a.participants
     if P < 10:
         sys.exit("gen.py: at least 10 participants")
     os.makedirs(a.out, exist_ok=True)
+    PENDING[0] = a.pending
+    LOG[0] = Log(a.out)
     w = {n: Writer(os.path.join(a.out, n + ".csv")) for n in
          ("studies", "participants", "consents", "locations", "boxes", "specimens", "events")}
 
@@ -192,7 +263,9 @@ def main():
                 return ident, serial
 
     consent_id = 0
-    base = int(datetime.datetime(2008, 1, 7, 9, 0, tzinfo=datetime.timezone.utc).timestamp()) * 10**6
+    # From 2000, so that even a cohort of 5,000 (10^7 events) ends in the past: the
+    # incremental verify looks at the events of the last hour by their time.
+    base = int(datetime.datetime(2000, 1, 3, 9, 0, tzinfo=datetime.timezone.utc).timestamp()) * 10**6
     day = 86400 * 10**6
     for p in range(P):
         pid = p + 1
@@ -265,11 +338,17 @@ def main():
                     slot += 1
     for x in w.values():
         x.close()
+    log = LOG[0]
+    with open(os.path.join(a.out, "log_pending.csv"), "w") as f:
+        for sid, seq, _ in LOGGED:
+            f.write("%s,%d\n" % (sid, seq))
+    log.close()
     with open(os.path.join(a.out, "counts.txt"), "w") as f:
         f.write("participants=%d\nspecimens=%d\nevents=%d\nboxes=%d\nlocations=%d\nmax_serial=%d\n"
-                "sscr_specimens=%d\nfreezers=%d\nlast_box=%d\n"
+                "sscr_specimens=%d\nfreezers=%d\nlast_box=%d\nlog_size=%d\nlog_root=%s\n"
+                "log_pending=%d\n"
                 % (P, w["specimens"].n, w["events"].n, nboxes + BENCH_BOXES + 2, next_loc - 1, serial,
-                   sscr * len(TIMEPOINTS) * 25, FREEZERS, nboxes))
+                   sscr * len(TIMEPOINTS) * 25, FREEZERS, nboxes, log.size, log.root(), len(LOGGED)))
 
 
 if __name__ == "__main__":

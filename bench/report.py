@@ -5,7 +5,9 @@ database-only baseline, the ratio and the target.
 usage: report.py RESULTS [--doc docs/performance.md]
 RESULTS holds name=value lines. With --doc, the part of the document
 between the markers <!-- bench:begin --> and <!-- bench:end --> is
-replaced by the table and the machine it was measured on.
+replaced by the table and the machine it was measured on; the results of
+`scripts/bench --ledger` replace the part between <!-- bench-ledger:begin -->
+and <!-- bench-ledger:end --> instead.
 """
 
 import argparse
@@ -13,6 +15,74 @@ import datetime
 import sys
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+LEDGER_BEGIN, LEDGER_END = "<!-- bench-ledger:begin -->", "<!-- bench-ledger:end -->"
+
+
+def machine(r):
+    return ("Machine: %s cores (%s), %s GB RAM, Linux %s, load average before the run %s. "
+            "PostgreSQL %s: %s." % (r["cores"], r["cpu"], r["mem_gb"], r["kernel"], r["load_avg"],
+                                    r["pg_version"], r["pg_settings"]))
+
+
+def ledger_table(r):
+    """The rows of scripts/bench --ledger (bench/ledger.sh)."""
+    def num(k):
+        return float(r[k])
+
+    def verdict(ok):
+        return "yes" if ok else "**no**"
+
+    rows = []
+    rows.append(("full `verify-ledger`, %s events and %s log entries, --jobs %s" % (
+        r["ledger_events"], r["ledger_entries"], r["ledger_jobs"]),
+        "%.1f s (%.0f events/s), peak RSS %.1f MB" % (
+            num("verify_full_s"), num("ledger_events") / num("verify_full_s"),
+            num("verify_full_rss_kb") / 1024),
+        "< 60 s for 10^7 events on 2 cores", verdict(num("verify_full_s") < 60)))
+    rows.append(("incremental `verify-ledger --incremental`, %s new events" % r["verify_inc_events"],
+                 "%.2f s, peak RSS %.1f MB" % (num("verify_inc_s"), num("verify_inc_rss_kb") / 1024),
+                 "< 2 s for 10^5", verdict(num("verify_inc_s") < 2)))
+    rows.append(("the sequencer takes in %s queued events (daemon start included)" % r["sequence_events"],
+                 "%.1f s (%.0f events/s)" % (num("sequence_s"), num("sequence_events") / num("sequence_s")),
+                 "", ""))
+    for kind in ("inclusion", "consistency"):
+        p = "proof_%s_" % kind
+        rows.append(("%s proof (GET, authenticated), %s-entry log, %s connections" % (
+            kind, r["ledger_entries"], r["proof_connections"]),
+            "%.0f req/s; p50 %.2f ms, p99 %.2f ms; %s non-2xx" % (
+                num(p + "rps"), num(p + "p50_ms"), num(p + "p99_ms"), r[p + "non2xx"]),
+            "p99 < 5 ms", verdict(num(p + "p99_ms") < 5)))
+    on = [num("move_seq_on_%d_rps" % i) for i in (1, 3)]
+    off = [num("move_seq_off_%d_rps" % i) for i in (2, 4)]
+    ratio = sum(on) / sum(off)
+    rows.append(("move with its event (POST), %s connections: sequencer running vs off" % r["clients"],
+                 "on %s req/s, off %s req/s (runs alternated on, off, on, off); ratio %.0f%%" % (
+                     " and ".join("%.0f" % x for x in on), " and ".join("%.0f" % x for x in off),
+                     100 * ratio),
+                 ">= 95%", verdict(ratio >= 0.95)))
+    out = ["| scenario | figure | target | met |", "|---|---|---|---|"]
+    for row in rows:
+        out.append("| " + " | ".join(row) + " |")
+    out.append("")
+    out.append("Run of %s (UTC), size `%s`: %s participants, %s specimens, %s events (database %s MB, "
+               "loaded in %s s); %s s per load run; wrk connections = %s; biobankd threads = %s." % (
+                   datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"), r["size"],
+                   r["participants"], r["specimens"], r["events"], r["db_size_mb"], r["load_seconds"],
+                   r["duration"], r["clients"], r["daemon_threads"]))
+    out.append("")
+    out.append(machine(r))
+    return "\n".join(out)
+
+
+def splice(path, begin, end, table):
+    with open(path) as f:
+        doc = f.read()
+    if begin not in doc or end not in doc:
+        sys.exit("report.py: %s lacks the markers %s and %s" % (path, begin, end))
+    head, rest = doc.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    with open(path, "w") as f:
+        f.write(head + begin + "\n" + table + "\n" + end + tail)
 
 
 def main():
@@ -26,6 +96,13 @@ def main():
             if "=" in line:
                 k, v = line.rstrip("\n").split("=", 1)
                 r[k] = v
+
+    if "verify_full_s" in r:
+        table = ledger_table(r)
+        print(table)
+        if a.doc:
+            splice(a.doc, LEDGER_BEGIN, LEDGER_END, table)
+        return
 
     def num(k):
         return float(r[k])
@@ -93,20 +170,11 @@ def main():
                    r["load_seconds"], ", verify-ledger passed" if r.get("verify_ledger") == "ok" else "",
                    r["duration"], r["clients"], r["daemon_threads"], r["threads"]))
     out.append("")
-    out.append("Machine: %s cores (%s), %s GB RAM, Linux %s, load average before the run %s. "
-               "PostgreSQL %s: %s." % (r["cores"], r["cpu"], r["mem_gb"], r["kernel"], r["load_avg"],
-                                       r["pg_version"], r["pg_settings"]))
+    out.append(machine(r))
     table = "\n".join(out)
     print(table)
     if a.doc:
-        with open(a.doc) as f:
-            doc = f.read()
-        if BEGIN not in doc or END not in doc:
-            sys.exit("report.py: %s lacks the markers %s and %s" % (a.doc, BEGIN, END))
-        head, rest = doc.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        with open(a.doc, "w") as f:
-            f.write(head + BEGIN + "\n" + table + "\n" + END + tail)
+        splice(a.doc, BEGIN, END, table)
 
 
 if __name__ == "__main__":

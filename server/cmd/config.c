@@ -83,6 +83,9 @@ static const struct cfg_entry entries[] = {
 	  "Errors one problem answer lists; it counts the rest in errors_omitted." },
 	{ "purge_interval", CFG_UINT, OFF(purge_interval), "300", 1, 86400, false,
 	  "Seconds between a daemon's purges of expired Idempotency-Keys and login counts." },
+	{ "sequencer", CFG_BOOL, OFF(sequencer), "true", 0, 0, false,
+	  "Take part in sequencing the ledger's transparency log (false: leave it to other "
+	  "daemons)." },
 	{ "session_ttl", CFG_UINT, OFF(session_ttl), "43200", 60, 2592000, false,
 	  "Seconds a login session token stays valid." },
 	{ "shutdown_timeout", CFG_UINT, OFF(shutdown_timeout), "30", 1, 3600, false,

@@ -48,6 +48,7 @@ struct srv_config {
 	char *checkpoint_dir;         /* where each new checkpoint is written; NULL: nowhere */
 	char *witness_logs;           /* verifier key files of the logs this server witnesses */
 	char *witnesses;              /* file of the witnesses this log is sent to (witnesses.h) */
+	bool sequencer;               /* run the log's sequencer (under its advisory lock) */
 };
 
 /*

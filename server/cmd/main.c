@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* What the commands that reach the database outside the pool prepare. */
 static const struct db_stmt *const accounts_sets[] = { db_accounts_statements, NULL };
@@ -48,7 +49,9 @@ usage(FILE *out)
 	        "       biobankd user add --role ROLE [--study CODE]... NAME\n"
 	        "       biobankd user passwd NAME\n"
 	        "       biobankd user unlock NAME\n"
-	        "       biobankd verify-ledger [--checkpoints DIR] [--key PUBKEY] [option ...]\n"
+	        "       biobankd verify-ledger [--checkpoints DIR] [--key PUBKEY] [--jobs N]\n"
+	        "                              [--chunk-specimens N] [--chunk-entries N]\n"
+	        "                              [--incremental] [--no-record] [option ...]\n"
 	        "       biobankd keygen --out DIR [--origin NAME]\n"
 	        "       biobankd checkpoint [option ...]\n"
 	        "       biobankd verify-bundle FILE --key PUBKEY [--witness PUBKEY ...]\n"
@@ -175,18 +178,22 @@ cmd_serve(int argc, char **argv)
 		                                 .key = s.ledger_key,
 		                                 .interval = cfg.checkpoint_interval,
 		                                 .export_dir = cfg.checkpoint_dir };
-	struct sequencer *seq = sequencer_start(&seq_opts);
-	if (seq == NULL)
+	/* Off, the events still queue (their trigger): another daemon logs them. */
+	struct sequencer *seq = cfg.sequencer ? sequencer_start(&seq_opts) : NULL;
+	if (cfg.sequencer && seq == NULL)
 		fatal("cannot start the ledger sequencer");
 	const struct courier_opts courier_opts = {
 		.pool = s.pool, .witnesses = witnesses, .n = nwitnesses, .seq = seq
 	};
-	struct courier *courier = nwitnesses > 0 ? courier_start(&courier_opts) : NULL;
-	if (nwitnesses > 0 && courier == NULL)
+	/* The courier follows this daemon's sequencer: none here, another daemon sends. */
+	bool sends = nwitnesses > 0 && seq != NULL;
+	struct courier *courier = sends ? courier_start(&courier_opts) : NULL;
+	if (sends && courier == NULL)
 		fatal("cannot start the witnesses' courier");
 	rc = srv_run(&s);
 	courier_stop(courier);
-	sequencer_stop(seq);
+	if (seq != NULL)
+		sequencer_stop(seq);
 	purge_stop(purge);
 	auth_listener_stop(&s);
 	metrics_free(s.metrics);
@@ -507,6 +514,23 @@ print_break(const struct ledger_break *b)
 		printf("log%s: %s (%s)\n", where, b->reason, b->detail);
 }
 
+/* A verify-ledger count: 1 to max; 0 is returned when it is one, 1 (printed) when not. */
+static int
+verify_count(const char *flag, const char *text, unsigned max, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(text, &end, 10);
+
+	if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v < 1 || v > max) {
+		fprintf(stderr, "biobankd: verify-ledger: %s: a number from 1 to %u, not \"%s\"\n",
+		        flag, max, text);
+		return 1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
 static int
 cmd_verify(int argc, char **argv)
 {
@@ -518,17 +542,46 @@ cmd_verify(int argc, char **argv)
 	struct db_conn *c;
 	const char *dir = NULL, *key_arg = NULL;
 	int rest, rc, bad_files = 0;
+	unsigned jobs = 0, chunk_specimens = 0, chunk_entries = 0;
+	bool incremental = false, record = true;
 
 	/* Our own flags first; the rest are configuration options. */
 	char **cfg_argv = bb_calloc((size_t)argc + 1, sizeof(*cfg_argv));
-	int cfg_argc = 0;
+	int cfg_argc = 0, bad_flag = 0;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--checkpoints") == 0 && i + 1 < argc)
 			dir = argv[++i];
 		else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
 			key_arg = argv[++i];
+		else if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc) {
+			bad_flag += verify_count("--jobs", argv[i + 1], LEDGER_JOBS_MAX, &jobs);
+			i++;
+		} else if (strcmp(argv[i], "--chunk-specimens") == 0 && i + 1 < argc) {
+			bad_flag += verify_count("--chunk-specimens", argv[i + 1], 100000000,
+			                         &chunk_specimens);
+			i++;
+		} else if (strcmp(argv[i], "--chunk-entries") == 0 && i + 1 < argc) {
+			bad_flag +=
+			    verify_count("--chunk-entries", argv[i + 1], 1u << 30, &chunk_entries);
+			i++;
+		} else if (strcmp(argv[i], "--incremental") == 0)
+			incremental = true;
+		else if (strcmp(argv[i], "--no-record") == 0)
+			record = false;
 		else
 			cfg_argv[cfg_argc++] = argv[i];
+	}
+	if (chunk_entries & (chunk_entries - 1)) {
+		fprintf(stderr, "biobankd: verify-ledger: --chunk-entries: a power of two\n");
+		bad_flag++;
+	}
+	if (bad_flag > 0) {
+		free(cfg_argv);
+		return 2;
+	}
+	if (jobs == 0) { /* as many connections as cores: each reads and hashes its chunk */
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		jobs = cores < 1 ? 1 : cores > LEDGER_JOBS_MAX ? LEDGER_JOBS_MAX : (unsigned)cores;
 	}
 	rc = load_config(&cfg, cfg_argc, cfg_argv, &rest);
 	free(cfg_argv);
@@ -552,14 +605,32 @@ cmd_verify(int argc, char **argv)
 	}
 	const struct ledger_verify_opts opts = { .key = have_key ? &key : NULL,
 		                                 .checkpoints = cps,
-		                                 .ncheckpoints = ncps };
+		                                 .ncheckpoints = ncps,
+		                                 .conninfo = cfg.database_url,
+		                                 .jobs = jobs,
+		                                 .chunk_specimens = chunk_specimens,
+		                                 .chunk_entries = chunk_entries,
+		                                 .record = record };
 	rc = 2;
 	if (db_connect(cfg.database_url, ledger_sets, &c) == BB_OK) {
-		enum bb_err err = ledger_verify(c, &opts, &rep);
+		enum bb_err err = incremental ? ledger_verify_since(c, &opts, &rep)
+		                              : ledger_verify(c, &opts, &rep);
 
-		if (err != BB_OK) {
+		if (err == BB_ENOTFOUND) {
+			fprintf(stderr,
+			        "biobankd: verify-ledger: --incremental: no verify has found "
+			        "the ledger good yet; run a full verify-ledger first\n");
+		} else if (err != BB_OK) {
 			fprintf(stderr, "biobankd: verify-ledger: %s: %s\n", bb_strerror(err),
-			        db_error_message(c));
+			        rep.error[0] ? rep.error : db_error_message(c));
+		} else if (rep.ok && bad_files == 0 && incremental) {
+			printf("ledger OK since log size %llu (verified %s; last full verify %s): "
+			       "%lld specimens with new events, %lld events, every chain verifies; "
+			       "%lld new log entries hold, against %lld checkpoints\n",
+			       rep.since_size, rep.since_at,
+			       rep.last_full_at[0] ? rep.last_full_at : "never", rep.specimens,
+			       rep.events, rep.entries, rep.checkpoints);
+			rc = 0;
 		} else if (rep.ok && bad_files == 0) {
 			printf("ledger OK: %lld specimens, %lld events, every chain verifies; %lld "
 			       "log "
@@ -568,8 +639,9 @@ cmd_verify(int argc, char **argv)
 			rc = 0;
 		} else {
 			printf("ledger BROKEN: %lld findings over %lld specimens and %lld log "
-			       "entries%s\n",
+			       "entries%s%s\n",
 			       rep.broken + bad_files, rep.specimens, rep.entries,
+			       incremental ? " checked since the last good verify" : "",
 			       bad_files ? " (checkpoint files above)" : "");
 			for (size_t i = 0; i < rep.nbreaks; i++)
 				print_break(&rep.breaks[i]);
@@ -577,6 +649,13 @@ cmd_verify(int argc, char **argv)
 				printf("... and %lld more\n", rep.broken - (long long)rep.nbreaks);
 			rc = 1;
 		}
+		if (err == BB_OK && rc == 0 && rep.recorded > 0)
+			printf("recorded as good: verification %lld (the next --incremental starts "
+			       "there)\n",
+			       rep.recorded);
+		else if (err == BB_OK && rc == 0 && record && rep.error[0] != '\0')
+			fprintf(stderr, "biobankd: verify-ledger: the result is not recorded: %s\n",
+			        rep.error);
 		db_disconnect(c);
 	}
 	free(cps);

@@ -1,43 +1,185 @@
-/* ledger_verify.c — stream the ledger and check each specimen's chain. */
-#include "db/ledger_verify.h"
+/* ledger_verify.c — the checks of the ledger, one chunk at a time: a range of
+ * specimens' chains, a range of the log. ledger_verify_run.c splits the
+ * ledger into chunks and combines them; ledger_verify_since.c checks what
+ * is new. */
+#include "db/ledger_verify_int.h"
 
 #include "ledger.h"
 
 #include <cjson/cJSON.h>
-#include "merkle.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The chains' columns, from the specimens row and each of its events with its index in
+ * the log. The box by a lookup per row, not a hash of every box in each chunk; whether
+ * an event waits in the queue is looked up in the queue read once (lv_pending_load). */
+#define LV_CHAIN_COLUMNS                                                                           \
+	"SELECT s.id, s.ledger_seq, encode(s.ledger_head, 'hex'), e.seq, e.type,"                  \
+	"       (extract(epoch FROM e.at) * 1000000)::bigint, e.actor, e.from_box, e.from_pos,"    \
+	"       e.to_box, e.to_pos, e.reason, e.details::text, encode(e.prev_hash, 'hex'),"        \
+	"       encode(e.hash, 'hex'), s.status,"                                                  \
+	"       (SELECT b.barcode FROM boxes b WHERE b.id = s.box_id),"                            \
+	"       bb_position_name(s.pos_row, s.pos_col), e.format, l.idx"
+
 const struct db_stmt db_ledger_statements[] = {
-	/* Both scans see one snapshot: the log is checked against the same events. */
+	/* Every connection of one verify reads one snapshot: the log is checked against the
+	 * same events, and every chunk sees the same database. */
 	{ "db_ledger_snapshot", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY" },
-	{ "db_ledger_log_state", "SELECT backfilled, size FROM log_state" },
-	/* Every specimen, with or without events: one without any is a broken ledger too.
-	 * With each event, its index in the log and whether it waits in the queue. */
-	{ "db_ledger_scan",
-	  "SELECT s.id, s.ledger_seq, encode(s.ledger_head, 'hex'), e.seq, e.type,"
-	  "       (extract(epoch FROM e.at) * 1000000)::bigint, e.actor, e.from_box, e.from_pos,"
-	  "       e.to_box, e.to_pos, e.reason, e.details::text, encode(e.prev_hash, 'hex'),"
-	  "       encode(e.hash, 'hex'), s.status, b.barcode, bb_position_name(s.pos_row, "
-	  "s.pos_col), e.format, l.idx,"
-	  "       (e.specimen_id, e.seq) IN (SELECT p.specimen_id, p.seq FROM log_pending p)"
-	  "  FROM specimens s LEFT JOIN boxes b ON b.id = s.box_id"
-	  "  LEFT JOIN events e ON e.specimen_id = s.id"
+	{ "db_ledger_export", "SELECT pg_export_snapshot()" },
+	/* Each chunk planned for its own range: a generic plan of a range condition guesses
+	 * its size and may scan a whole table for each chunk. The range is also given on
+	 * every table joined, so that each is read by its index over that range alone. */
+	{ "db_ledger_custom_plans",
+	  "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)" },
+	{ "db_ledger_log_state", "SELECT backfilled, size, now() FROM log_state" },
+	/* The log's extent as it is, gaps and all: its last entry, not what log_state says. */
+	{ "db_ledger_log_end", "SELECT COALESCE(max(idx) + 1, 0) FROM log_entries" },
+	/* Every $1-th specimen ID: the ends of the chains' chunks (an index-only scan). */
+	{ "db_ledger_bounds",
+	  "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM specimens) s"
+	  " WHERE n % $1::bigint = 0 ORDER BY id" },
+	{ "db_ledger_last_id", "SELECT max(id) FROM specimens" },
+	/* The specimens with IDs in ($1, $2], with or without events (one without any is a
+	 * broken ledger too). */
+	{ "db_ledger_chains",
+	  LV_CHAIN_COLUMNS "  FROM specimens s"
+	                   "  LEFT JOIN events e ON e.specimen_id = s.id"
+	                   "   AND e.specimen_id > $1 AND e.specimen_id <= $2"
+	                   "  LEFT JOIN log_entries l ON l.specimen_id = e.specimen_id AND l.seq = "
+	                   "e.seq AND l.specimen_id > $1 AND l.specimen_id <= $2"
+	                   " WHERE s.id > $1 AND s.id <= $2"
+	                   " ORDER BY s.id, e.seq" },
+	/*
+	 * The chains that changed since a verify: those with events from log index $1 on,
+	 * waiting in the queue, or dated since $2, the last verify's snapshot (to find one
+	 * inserted behind the log's back), each from the event before its first such one.
+	 */
+	{ "db_ledger_touched",
+	  "WITH new AS (SELECT l.specimen_id, l.seq FROM log_entries l WHERE l.idx >= $1"
+	  "  UNION ALL SELECT p.specimen_id, p.seq FROM log_pending p"
+	  "  UNION ALL SELECT e.specimen_id, e.seq FROM events e"
+	  "   WHERE e.at >= $2::timestamptz),"
+	  " touched AS (SELECT specimen_id, greatest(min(seq) - 1, 1) AS first FROM new"
+	  "  GROUP BY specimen_id) " LV_CHAIN_COLUMNS
+	  "  FROM touched t JOIN specimens s ON s.id = t.specimen_id"
+	  "  LEFT JOIN events e ON e.specimen_id = s.id AND e.seq >= t.first"
 	  "  LEFT JOIN log_entries l ON l.specimen_id = e.specimen_id AND l.seq = e.seq"
 	  " ORDER BY s.id, e.seq" },
-	/* The log in index order, with each entry's stored leaf and its event (NULL when gone). */
-	{ "db_ledger_log_scan",
+	/* The log's entries [$1, $2) in index order, each with its stored leaf and its event
+	 * (NULL when gone). */
+	{ "db_ledger_log_range",
 	  "SELECT l.idx, l.specimen_id, l.seq, encode(n.hash, 'hex'), e.format, e.type,"
 	  "       (extract(epoch FROM e.at) * 1000000)::bigint, e.actor, e.from_box, e.from_pos,"
 	  "       e.to_box, e.to_pos, e.reason, e.details::text, encode(e.prev_hash, 'hex')"
 	  "  FROM log_entries l LEFT JOIN log_nodes n ON n.level = 0 AND n.idx = l.idx"
+	  "   AND n.idx >= $1::bigint AND n.idx < $2::bigint"
 	  "  LEFT JOIN events e ON e.specimen_id = l.specimen_id AND e.seq = l.seq"
+	  " WHERE l.idx >= $1::bigint AND l.idx < $2::bigint"
 	  " ORDER BY l.idx" },
 	{ "db_ledger_checkpoints", "SELECT id, note FROM log_checkpoints ORDER BY id" },
+	/* The queue, in the byte order lv_pending_has() searches. */
+	{ "db_ledger_pending",
+	  "SELECT specimen_id, seq FROM log_pending ORDER BY specimen_id COLLATE \"C\", seq" },
+	/* Stored subtrees by (level, index). */
+	{ "db_ledger_nodes", "SELECT n.level, n.idx, encode(n.hash, 'hex') FROM log_nodes n"
+	                     " JOIN unnest($1::smallint[], $2::bigint[]) AS u (l, i) ON n.level = "
+	                     "u.l AND n.idx = u.i" },
+	/* The last verify that found the ledger good, and the last full one. */
+	{ "db_ledger_verified",
+	  "SELECT v.size, encode(v.root, 'hex'), v.checkpoint_note, v.started_at,"
+	  "       (SELECT max(f.started_at) FROM ledger_verifications f WHERE f.kind = 'full')"
+	  "  FROM ledger_verifications v ORDER BY v.id DESC LIMIT 1" },
+	{ "db_ledger_record",
+	  "INSERT INTO ledger_verifications (kind, started_at, size, root, checkpoint_note, "
+	  "events, entries) VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6, $7) RETURNING id" },
 	{ NULL, NULL },
 };
+
+void
+lv_finding(struct lv_found *f, const char *specimen, int seq, long long index, const char *reason,
+           const char *detail)
+{
+	f->broken++;
+	if (f->nbreaks == LEDGER_BREAKS_MAX)
+		return;
+	if (f->breaks == NULL)
+		f->breaks = bb_calloc(LEDGER_BREAKS_MAX, sizeof(*f->breaks));
+	struct ledger_break *b = &f->breaks[f->nbreaks++];
+	snprintf(b->specimen, sizeof(b->specimen), "%s", specimen);
+	b->seq = seq;
+	b->index = index;
+	b->reason = reason;
+	snprintf(b->detail, sizeof(b->detail), "%s", detail);
+}
+
+void
+lv_report_add(struct ledger_report *rep, const struct lv_found *f)
+{
+	rep->specimens += f->specimens;
+	rep->events += f->events;
+	rep->entries += f->entries;
+	rep->broken += f->broken;
+	if (f->broken > 0)
+		rep->ok = false;
+	for (size_t i = 0; i < f->nbreaks && rep->nbreaks < LEDGER_BREAKS_MAX; i++)
+		rep->breaks[rep->nbreaks++] = f->breaks[i];
+}
+
+enum bb_err
+lv_pending_load(struct db_conn *c, struct lv_pending *out)
+{
+	PGresult *res;
+	enum bb_err err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = db_exec(c, "db_ledger_pending", 0, NULL, &res)) != BB_OK)
+		return err;
+	out->n = (size_t)PQntuples(res);
+	out->keys = bb_calloc(out->n ? out->n : 1, sizeof(*out->keys));
+	for (size_t i = 0; i < out->n; i++) {
+		snprintf(out->keys[i].id, sizeof(out->keys[i].id), "%s",
+		         PQgetvalue(res, (int)i, 0));
+		out->keys[i].seq = atoi(PQgetvalue(res, (int)i, 1));
+	}
+	PQclear(res);
+	return BB_OK;
+}
+
+static int
+by_key(const void *a, const void *b)
+{
+	const struct lv_pending_key *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+bool
+lv_pending_has(const struct lv_pending *p, const char *id, int seq)
+{
+	struct lv_pending_key k = { .seq = seq };
+
+	if (p == NULL || p->n == 0)
+		return false;
+	snprintf(k.id, sizeof(k.id), "%s", id);
+	return bsearch(&k, p->keys, p->n, sizeof(*p->keys), by_key) != NULL;
+}
+
+void
+lv_pending_free(struct lv_pending *p)
+{
+	free(p->keys);
+	memset(p, 0, sizeof(*p));
+}
+
+void
+lv_found_free(struct lv_found *f)
+{
+	free(f->breaks);
+	memset(f, 0, sizeof(*f));
+}
 
 enum {
 	COL_ID,
@@ -60,16 +202,14 @@ enum {
 	COL_POS,
 	COL_FORMAT, /* the canonical bytes its hash was made with */
 	COL_INDEX,  /* in the log; NULL when not (yet) in it */
-	COL_QUEUED, /* waiting in log_pending */
 };
 
-/* One event as read, with its own copies of the text (rows are streamed one at a time). */
+/* One event as read; its text stays in the chunk's result. */
 struct row {
 	struct bb_event ev;
 	unsigned char hash[BB_HASH_LEN];
 	long long index; /* -1: not in the log */
 	bool queued;
-	struct bb_arena mem;
 };
 
 struct chain {
@@ -80,37 +220,13 @@ struct chain {
 	struct row *rows;
 	size_t n, cap;
 	char status[16], box[80], pos[8]; /* the row's; "" for NULL */
+	bool window;                      /* the chain from its first row on, not from event 1 */
 };
 
 static const char *
-copy(struct bb_arena *a, PGresult *res, int col)
+value_at(PGresult *res, int i, int col)
 {
-	return PQgetisnull(res, 0, col) ? NULL : bb_arena_strdup(a, PQgetvalue(res, 0, col));
-}
-
-static void
-chain_reset(struct chain *ch)
-{
-	for (size_t i = 0; i < ch->n; i++)
-		bb_arena_free(&ch->rows[i].mem);
-	ch->n = 0;
-}
-
-/* Record a finding (a chain's first bad event, or one about the log). */
-static void
-finding(struct ledger_report *rep, const char *specimen, int seq, long long index,
-        const char *reason, const char *detail)
-{
-	rep->ok = false;
-	rep->broken++;
-	if (rep->nbreaks == LEDGER_BREAKS_MAX)
-		return;
-	struct ledger_break *b = &rep->breaks[rep->nbreaks++];
-	snprintf(b->specimen, sizeof(b->specimen), "%s", specimen);
-	b->seq = seq;
-	b->index = index;
-	b->reason = reason;
-	snprintf(b->detail, sizeof(b->detail), "%s", detail);
+	return PQgetisnull(res, i, col) ? NULL : PQgetvalue(res, i, col);
 }
 
 /* The index in the log of a chain's event seq, or -1 (none, or no such event left). */
@@ -125,10 +241,9 @@ index_of(const struct chain *ch, int seq)
 
 /* Record a chain's first bad event; the caller stops checking that chain. */
 static void
-bad(struct ledger_report *rep, const struct chain *ch, int seq, const char *reason,
-    const char *detail)
+bad(struct lv_found *rep, const struct chain *ch, int seq, const char *reason, const char *detail)
 {
-	finding(rep, ch->id, seq, index_of(ch, seq), reason, detail);
+	lv_finding(rep, ch->id, seq, index_of(ch, seq), reason, detail);
 }
 
 /* Does hash h belong to an event after position i? Then the chain's order was changed. */
@@ -142,7 +257,7 @@ later_has(const struct chain *ch, size_t i, const unsigned char *h)
 }
 
 static void
-check_chain(const struct chain *ch, bool backfilled, struct ledger_report *rep)
+check_chain(const struct chain *ch, bool backfilled, struct lv_found *rep)
 {
 	unsigned char prev[BB_HASH_LEN] = { 0 }, d[BB_HASH_LEN];
 	char detail[sizeof(((struct ledger_break *)0)->detail)];
@@ -151,9 +266,13 @@ check_chain(const struct chain *ch, bool backfilled, struct ledger_report *rep)
 		bad(rep, ch, 1, "missing", "the specimen has no custody events at all");
 		return;
 	}
+	/* A window starts at an event verified before: its link is taken as it is. */
+	int first = ch->window ? ch->rows[0].ev.seq : 1;
+	if (ch->window)
+		memcpy(prev, ch->rows[0].ev.prev_hash, BB_HASH_LEN);
 	for (size_t i = 0; i < ch->n; i++) {
 		const struct row *r = &ch->rows[i];
-		int want = (int)i + 1;
+		int want = first + (int)i;
 
 		if (r->ev.seq != want) {
 			snprintf(detail, sizeof(detail), "event %d is missing (next is %d)", want,
@@ -193,13 +312,12 @@ check_chain(const struct chain *ch, bool backfilled, struct ledger_report *rep)
 		}
 		memcpy(prev, r->hash, BB_HASH_LEN);
 	}
-	if (!ch->has_head || ch->head_seq != (int)ch->n ||
-	    memcmp(ch->head, prev, BB_HASH_LEN) != 0) {
+	int last = first + (int)ch->n - 1;
+	if (!ch->has_head || ch->head_seq != last || memcmp(ch->head, prev, BB_HASH_LEN) != 0) {
 		snprintf(detail, sizeof(detail),
-		         "the chain ends at event %zu but the specimen's last event is %d", ch->n,
+		         "the chain ends at event %d but the specimen's last event is %d", last,
 		         ch->head_seq);
-		bad(rep, ch, (int)ch->n + 1 > ch->head_seq ? (int)ch->n : (int)ch->n + 1, "missing",
-		    detail);
+		bad(rep, ch, last + 1 > ch->head_seq ? last : last + 1, "missing", detail);
 	}
 }
 
@@ -260,7 +378,7 @@ status_after(const struct bb_event *ev)
  * owner, the guard triggers notwithstanding) keeps every hash intact.
  */
 static void
-check_state(const struct chain *ch, struct ledger_report *rep)
+check_state(const struct chain *ch, struct lv_found *rep)
 {
 	const char *status = NULL, *box = "", *pos = "";
 	char detail[sizeof(((struct ledger_break *)0)->detail)];
@@ -276,6 +394,8 @@ check_state(const struct chain *ch, struct ledger_report *rep)
 		box = stored && ev->to_box != NULL ? ev->to_box : "";
 		pos = stored && ev->to_pos != NULL ? ev->to_pos : "";
 	}
+	if (status == NULL && ch->window)
+		return; /* where the window's events leave it depends on the events before */
 	if (status == NULL)
 		status = "registered";
 	if (strcmp(status, ch->status) == 0 && strcmp(box, ch->box) == 0 &&
@@ -285,24 +405,25 @@ check_state(const struct chain *ch, struct ledger_report *rep)
 	         "the specimen is %s%s%s%s%s but its events leave it %s%s%s%s%s", ch->status,
 	         *ch->box ? " at " : "", ch->box, *ch->pos ? " " : "", ch->pos, status,
 	         *box ? " at " : "", box, *pos ? " " : "", pos);
-	bad(rep, ch, (int)ch->n, "diverged", detail);
+	bad(rep, ch, ch->rows[ch->n - 1].ev.seq, "diverged", detail);
 }
 
 static void
-chain_start(struct chain *ch, PGresult *res)
+chain_start(struct chain *ch, PGresult *res, int i)
 {
-	snprintf(ch->id, sizeof(ch->id), "%s", PQgetvalue(res, 0, COL_ID));
-	ch->head_seq = atoi(PQgetvalue(res, 0, COL_HEAD_SEQ));
-	ch->has_head = !PQgetisnull(res, 0, COL_HEAD) &&
-	               bb_hex_decode(ch->head, BB_HASH_LEN, PQgetvalue(res, 0, COL_HEAD)) == 0;
-	snprintf(ch->status, sizeof(ch->status), "%s", PQgetvalue(res, 0, COL_STATUS));
-	snprintf(ch->box, sizeof(ch->box), "%s", PQgetvalue(res, 0, COL_BOX));
-	snprintf(ch->pos, sizeof(ch->pos), "%s", PQgetvalue(res, 0, COL_POS));
+	snprintf(ch->id, sizeof(ch->id), "%s", PQgetvalue(res, i, COL_ID));
+	ch->head_seq = atoi(PQgetvalue(res, i, COL_HEAD_SEQ));
+	ch->has_head = !PQgetisnull(res, i, COL_HEAD) &&
+	               bb_hex_decode(ch->head, BB_HASH_LEN, PQgetvalue(res, i, COL_HEAD)) == 0;
+	snprintf(ch->status, sizeof(ch->status), "%s", PQgetvalue(res, i, COL_STATUS));
+	snprintf(ch->box, sizeof(ch->box), "%s", PQgetvalue(res, i, COL_BOX));
+	snprintf(ch->pos, sizeof(ch->pos), "%s", PQgetvalue(res, i, COL_POS));
+	ch->n = 0;
 }
 
 /* One specimen's chain: its hashes first, then, when they hold, what it says. */
 static void
-check_specimen(const struct chain *ch, bool backfilled, struct ledger_report *rep)
+check_specimen(const struct chain *ch, bool backfilled, struct lv_found *rep)
 {
 	long long before = rep->broken;
 
@@ -313,9 +434,9 @@ check_specimen(const struct chain *ch, bool backfilled, struct ledger_report *re
 }
 
 static int
-add_row(struct chain *ch, PGresult *res)
+add_row(struct chain *ch, PGresult *res, int i, const struct lv_pending *pending)
 {
-	if (PQgetisnull(res, 0, COL_SEQ))
+	if (PQgetisnull(res, i, COL_SEQ))
 		return 0; /* a specimen without events: checked as an empty chain */
 	if (ch->n == ch->cap) {
 		ch->cap = ch->cap ? ch->cap * 2 : 16;
@@ -323,72 +444,56 @@ add_row(struct chain *ch, PGresult *res)
 	}
 	struct row *r = &ch->rows[ch->n++];
 	memset(r, 0, sizeof(*r));
-	struct bb_arena *a = &r->mem;
 	r->ev.specimen_id = ch->id;
-	r->ev.seq = atoi(PQgetvalue(res, 0, COL_SEQ));
-	r->ev.format = atoi(PQgetvalue(res, 0, COL_FORMAT));
-	r->ev.type = copy(a, res, COL_TYPE);
-	r->ev.at_us = strtoll(PQgetvalue(res, 0, COL_AT), NULL, 10);
-	r->ev.actor = copy(a, res, COL_ACTOR);
-	r->ev.from_box = copy(a, res, COL_FROM_BOX);
-	r->ev.from_pos = copy(a, res, COL_FROM_POS);
-	r->ev.to_box = copy(a, res, COL_TO_BOX);
-	r->ev.to_pos = copy(a, res, COL_TO_POS);
-	r->ev.reason = copy(a, res, COL_REASON);
-	r->ev.details = copy(a, res, COL_DETAILS);
+	r->ev.seq = atoi(PQgetvalue(res, i, COL_SEQ));
+	r->ev.format = atoi(PQgetvalue(res, i, COL_FORMAT));
+	r->ev.type = value_at(res, i, COL_TYPE);
+	r->ev.at_us = strtoll(PQgetvalue(res, i, COL_AT), NULL, 10);
+	r->ev.actor = value_at(res, i, COL_ACTOR);
+	r->ev.from_box = value_at(res, i, COL_FROM_BOX);
+	r->ev.from_pos = value_at(res, i, COL_FROM_POS);
+	r->ev.to_box = value_at(res, i, COL_TO_BOX);
+	r->ev.to_pos = value_at(res, i, COL_TO_POS);
+	r->ev.reason = value_at(res, i, COL_REASON);
+	r->ev.details = value_at(res, i, COL_DETAILS);
 	r->index =
-	    PQgetisnull(res, 0, COL_INDEX) ? -1 : strtoll(PQgetvalue(res, 0, COL_INDEX), NULL, 10);
-	r->queued = strcmp(PQgetvalue(res, 0, COL_QUEUED), "t") == 0;
-	if (bb_hex_decode(r->ev.prev_hash, BB_HASH_LEN, PQgetvalue(res, 0, COL_PREV)) != 0 ||
-	    bb_hex_decode(r->hash, BB_HASH_LEN, PQgetvalue(res, 0, COL_HASH)) != 0)
+	    PQgetisnull(res, i, COL_INDEX) ? -1 : strtoll(PQgetvalue(res, i, COL_INDEX), NULL, 10);
+	r->queued = lv_pending_has(pending, ch->id, r->ev.seq);
+	if (bb_hex_decode(r->ev.prev_hash, BB_HASH_LEN, PQgetvalue(res, i, COL_PREV)) != 0 ||
+	    bb_hex_decode(r->hash, BB_HASH_LEN, PQgetvalue(res, i, COL_HASH)) != 0)
 		return -1;
 	return 0;
 }
 
-/* Stream the scan, row by row: the ledger may hold millions of events. */
-static enum bb_err
-scan(struct db_conn *c, bool backfilled, struct ledger_report *rep)
+/* One chunk's rows are read at once: a chunk is a few thousand specimens (the caller
+ * chooses), so that memory stays bounded however large the ledger. */
+enum bb_err
+lv_chains(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
+          bool backfilled, bool window, const struct lv_pending *pending, struct lv_found *rep)
 {
-	PGconn *pg = db_pgconn(c);
-	struct chain ch = { 0 };
-	PGresult *res, *failed = NULL;
+	struct chain ch = { .window = window };
+	PGresult *res;
+	enum bb_err err;
 
-	if (pg == NULL)
-		return BB_EDBDOWN;
-	if (!PQsendQueryPrepared(pg, "db_ledger_scan", 0, NULL, NULL, NULL, 0))
-		return db_result_error(c, "db_ledger_scan",
-		                       PQmakeEmptyPGresult(pg, PGRES_FATAL_ERROR));
-	PQsetSingleRowMode(pg);
-	while ((res = PQgetResult(pg)) != NULL) {
-		ExecStatusType st = PQresultStatus(res);
-
-		if (st == PGRES_SINGLE_TUPLE) {
-			if (strcmp(PQgetvalue(res, 0, COL_ID), ch.id) != 0) {
-				if (ch.id[0] != '\0')
-					check_specimen(&ch, backfilled, rep);
-				chain_reset(&ch);
-				chain_start(&ch, res);
-			}
-			if (add_row(&ch, res) != 0) {
-				/* Corrupt hex: make the digest comparison fail for this event. */
-				ch.rows[ch.n - 1].hash[0] ^= 0xFF;
-				rep->events++;
-			} else if (!PQgetisnull(res, 0, COL_SEQ)) {
-				rep->events++;
-			}
-		} else if (st != PGRES_TUPLES_OK && failed == NULL) {
-			/* Kept to be read once the connection is drained (it may be closed then).
-			 */
-			failed = res;
-			continue;
+	if ((err = db_exec(c, stmt, nparams, params, &res)) != BB_OK)
+		return err;
+	for (int i = 0, n = PQntuples(res); i < n; i++) {
+		if (strcmp(PQgetvalue(res, i, COL_ID), ch.id) != 0) {
+			if (ch.id[0] != '\0')
+				check_specimen(&ch, backfilled, rep);
+			chain_start(&ch, res, i);
 		}
-		PQclear(res);
+		if (add_row(&ch, res, i, pending) != 0)
+			ch.rows[ch.n - 1].hash[0] ^=
+			    0xFF; /* corrupt hex: the digest cannot match */
+		if (!PQgetisnull(res, i, COL_SEQ))
+			rep->events++;
 	}
-	if (failed == NULL && ch.id[0] != '\0')
+	if (ch.id[0] != '\0')
 		check_specimen(&ch, backfilled, rep);
-	chain_reset(&ch);
 	free(ch.rows);
-	return failed != NULL ? db_result_error(c, "db_ledger_scan", failed) : BB_OK;
+	PQclear(res);
+	return BB_OK;
 }
 
 /* ---- the transparency log ---- */
@@ -411,225 +516,112 @@ enum {
 	LOG_PREV,
 };
 
-/* What the log scan holds between rows: the tree of the events' leaves as they are now. */
-struct log_walk {
-	struct mt_frontier f;
-	struct ledger_checkpoint *cps; /* sorted by size */
-	size_t ncps, next;             /* the next checkpoint to reach */
-	uint64_t last_good;            /* the largest checkpoint size whose root still holds */
-};
-
-static int
-by_size(const void *a, const void *b)
-{
-	const struct ledger_checkpoint *x = a, *y = b;
-
-	return x->size < y->size ? -1 : x->size > y->size;
-}
-
-static const char *
-value_of(PGresult *res, int col)
-{
-	return PQgetisnull(res, 0, col) ? NULL : PQgetvalue(res, 0, col);
-}
-
-/* Hold the tree so far to every checkpoint of its size. */
+/* Append a leaf at position r->start + placed, and hold the tree to the checkpoints of
+ * that size. */
 static void
-reach_checkpoints(struct log_walk *w, struct ledger_report *rep)
+place(struct lv_log_range *r, uint64_t *placed, size_t *next_size, const mt_hash leaf, bool present)
 {
-	while (w->next < w->ncps && w->cps[w->next].size <= w->f.size) {
-		const struct ledger_checkpoint *cp = &w->cps[w->next++];
-		mt_hash root;
-		char detail[240];
-
-		if (cp->size != w->f.size)
-			continue; /* size 0, or passed: cannot happen, sizes are reached in order */
-		rep->checkpoints++;
-		mt_frontier_root(&w->f, root);
-		if (memcmp(root, cp->root, MT_HASH_LEN) == 0) {
-			w->last_good = cp->size;
-			continue;
-		}
-		snprintf(detail, sizeof(detail),
-		         "the events of log entries %llu to %llu no longer give the root signed in "
-		         "%.100s: they were rewritten, log and all",
-		         (unsigned long long)w->last_good, (unsigned long long)cp->size - 1,
-		         cp->source);
-		finding(rep, "", 0, (long long)w->last_good, "rewritten", detail);
+	mt_frontier_append(&r->f, leaf, NULL, NULL);
+	uint64_t size = r->start + ++*placed;
+	while (*next_size < r->nsizes && r->sizes[*next_size] <= size) {
+		if (r->sizes[*next_size] == size && r->at_size != NULL)
+			r->at_size(r->arg, *next_size, &r->f, present);
+		++*next_size;
 	}
 }
 
-/* One entry: its event still there, still giving its leaf; the tree grows by it. */
+/* One entry: its event still there, still giving its leaf, which is returned. */
 static void
-check_entry(PGresult *res, struct log_walk *w, struct ledger_report *rep)
+check_entry(PGresult *res, int i, mt_hash leaf, struct lv_found *rep)
 {
-	long long idx = strtoll(PQgetvalue(res, 0, LOG_IDX), NULL, 10);
-	const char *specimen = PQgetvalue(res, 0, LOG_SPECIMEN);
-	int seq = atoi(PQgetvalue(res, 0, LOG_SEQ));
-	mt_hash stored, leaf;
-	char detail[240];
-	bool has_leaf = !PQgetisnull(res, 0, LOG_LEAF) &&
-	                bb_hex_decode(stored, MT_HASH_LEN, PQgetvalue(res, 0, LOG_LEAF)) == 0;
+	long long idx = strtoll(PQgetvalue(res, i, LOG_IDX), NULL, 10);
+	const char *specimen = PQgetvalue(res, i, LOG_SPECIMEN);
+	int seq = atoi(PQgetvalue(res, i, LOG_SEQ));
+	mt_hash stored;
+	bool has_leaf = !PQgetisnull(res, i, LOG_LEAF) &&
+	                bb_hex_decode(stored, MT_HASH_LEN, PQgetvalue(res, i, LOG_LEAF)) == 0;
 
 	rep->entries++;
-	if ((uint64_t)idx != w->f.size) {
-		snprintf(detail, sizeof(detail), "log entries %llu to %lld are missing",
-		         (unsigned long long)w->f.size, idx - 1);
-		finding(rep, specimen, seq, (long long)w->f.size, "deleted", detail);
-		w->f.size = (uint64_t)idx; /* the roots from here on cannot hold: reported below */
-	}
-	if (PQgetisnull(res, 0, LOG_FORMAT)) {
-		finding(rep, specimen, seq, idx, "deleted",
-		        "the log holds this event and the events table no longer does");
+	if (PQgetisnull(res, i, LOG_FORMAT)) {
+		lv_finding(rep, specimen, seq, idx, "deleted",
+		           "the log holds this event and the events table no longer does");
 		if (!has_leaf)
 			memset(stored, 0, MT_HASH_LEN);
 		memcpy(leaf, stored, MT_HASH_LEN);
-	} else {
-		struct bb_event ev = {
-			.format = atoi(PQgetvalue(res, 0, LOG_FORMAT)),
-			.specimen_id = specimen,
-			.seq = seq,
-			.type = PQgetvalue(res, 0, LOG_TYPE),
-			.at_us = strtoll(PQgetvalue(res, 0, LOG_AT), NULL, 10),
-			.actor = PQgetvalue(res, 0, LOG_ACTOR),
-			.from_box = value_of(res, LOG_FROM_BOX),
-			.from_pos = value_of(res, LOG_FROM_POS),
-			.to_box = value_of(res, LOG_TO_BOX),
-			.to_pos = value_of(res, LOG_TO_POS),
-			.reason = value_of(res, LOG_REASON),
-			.details = PQgetvalue(res, 0, LOG_DETAILS),
-		};
-		if (bb_hex_decode(ev.prev_hash, BB_HASH_LEN, PQgetvalue(res, 0, LOG_PREV)) != 0)
-			memset(ev.prev_hash, 0xff, BB_HASH_LEN);
-		bb_event_leaf(&ev, leaf);
-		if (!has_leaf || memcmp(leaf, stored, MT_HASH_LEN) != 0)
-			finding(
-			    rep, specimen, seq, idx, "changed",
-			    "the event no longer gives the leaf the log took in: it was changed "
-			    "after it was logged");
+		return;
 	}
-	/* The tree of the events as they are: a rewrite the stored leaves hide
-	 * shows against the signed roots. */
-	mt_frontier_append(&w->f, leaf, NULL, NULL);
-	reach_checkpoints(w, rep);
+	struct bb_event ev = {
+		.format = atoi(PQgetvalue(res, i, LOG_FORMAT)),
+		.specimen_id = specimen,
+		.seq = seq,
+		.type = PQgetvalue(res, i, LOG_TYPE),
+		.at_us = strtoll(PQgetvalue(res, i, LOG_AT), NULL, 10),
+		.actor = PQgetvalue(res, i, LOG_ACTOR),
+		.from_box = value_at(res, i, LOG_FROM_BOX),
+		.from_pos = value_at(res, i, LOG_FROM_POS),
+		.to_box = value_at(res, i, LOG_TO_BOX),
+		.to_pos = value_at(res, i, LOG_TO_POS),
+		.reason = value_at(res, i, LOG_REASON),
+		.details = PQgetvalue(res, i, LOG_DETAILS),
+	};
+	if (bb_hex_decode(ev.prev_hash, BB_HASH_LEN, PQgetvalue(res, i, LOG_PREV)) != 0)
+		memset(ev.prev_hash, 0xff, BB_HASH_LEN);
+	bb_event_leaf(&ev, leaf);
+	if (!has_leaf || memcmp(leaf, stored, MT_HASH_LEN) != 0)
+		lv_finding(rep, specimen, seq, idx, "changed",
+		           "the event no longer gives the leaf the log took in: it was changed "
+		           "after it was logged");
 }
 
-static enum bb_err
-log_scan(struct db_conn *c, struct log_walk *w, struct ledger_report *rep)
+/*
+ * The tree of the events as they are now: a rewrite the stored leaves hide
+ * shows against the signed roots. A missing entry takes a leaf of zeros, so
+ * that no root after it can hold, and a checkpoint that ends on a missing
+ * entry is not held to (the entries are reported missing instead).
+ */
+enum bb_err
+lv_log(struct db_conn *c, struct lv_log_range *r, struct lv_found *rep)
 {
-	PGconn *pg = db_pgconn(c);
-	PGresult *res, *failed = NULL;
-
-	if (!PQsendQueryPrepared(pg, "db_ledger_log_scan", 0, NULL, NULL, NULL, 0))
-		return db_result_error(c, "db_ledger_log_scan",
-		                       PQmakeEmptyPGresult(pg, PGRES_FATAL_ERROR));
-	PQsetSingleRowMode(pg);
-	while ((res = PQgetResult(pg)) != NULL) {
-		ExecStatusType st = PQresultStatus(res);
-
-		if (st == PGRES_SINGLE_TUPLE && failed == NULL) {
-			check_entry(res, w, rep);
-		} else if (st != PGRES_TUPLES_OK && st != PGRES_SINGLE_TUPLE && failed == NULL) {
-			failed = res;
-			continue;
-		}
-		PQclear(res);
-	}
-	return failed != NULL ? db_result_error(c, "db_ledger_log_scan", failed) : BB_OK;
-}
-
-/* The checkpoints kept in the database, checked with key, after those given. */
-static enum bb_err
-load_checkpoints(struct db_conn *c, const struct ledger_verify_opts *o, struct log_walk *w,
-                 struct ledger_report *rep)
-{
-	PGresult *res = NULL;
-	enum bb_err err = BB_OK;
-	size_t n = o ? o->ncheckpoints : 0;
-
-	if (o != NULL && o->key != NULL &&
-	    (err = db_exec(c, "db_ledger_checkpoints", 0, NULL, &res)) != BB_OK)
-		return err;
-	int kept = res ? PQntuples(res) : 0;
-	w->cps = bb_calloc(n + (size_t)kept + 1, sizeof(*w->cps));
-	if (n > 0)
-		memcpy(w->cps, o->checkpoints, n * sizeof(*w->cps));
-	for (int i = 0; i < kept; i++) {
-		const char *note = PQgetvalue(res, i, 1), *why;
-		struct checkpoint cp;
-		char detail[240];
-
-		if (checkpoint_open(note, strlen(note), o->key, &cp, &why) != 0) {
-			snprintf(detail, sizeof(detail), "checkpoint %s of log_checkpoints: %s",
-			         PQgetvalue(res, i, 0), why);
-			finding(rep, "", 0, -1, "rewritten", detail);
-			continue;
-		}
-		struct ledger_checkpoint *lc = &w->cps[n++];
-		lc->size = cp.size;
-		memcpy(lc->root, cp.root, MT_HASH_LEN);
-		snprintf(lc->source, sizeof(lc->source), "checkpoint %s of log_checkpoints",
-		         PQgetvalue(res, i, 0));
-	}
-	PQclear(res);
-	w->ncps = n;
-	qsort(w->cps, n, sizeof(*w->cps), by_size);
-	return BB_OK;
-}
-
-static enum bb_err
-verify_all(struct db_conn *c, const struct ledger_verify_opts *o, struct ledger_report *rep)
-{
-	struct log_walk w = { 0 };
+	static const mt_hash none = { 0 };
+	char lo[24], hi[24], detail[240];
+	const char *params[] = { lo, hi };
 	PGresult *res;
 	enum bb_err err;
-	bool backfilled;
+	uint64_t placed = 0;
+	size_t next_size = 0;
 
-	if ((err = db_exec(c, "db_ledger_log_state", 0, NULL, &res)) != BB_OK)
+	r->first = r->last = -1;
+	snprintf(lo, sizeof(lo), "%llu", (unsigned long long)r->start);
+	snprintf(hi, sizeof(hi), "%llu", (unsigned long long)r->end);
+	if ((err = db_exec(c, "db_ledger_log_range", 2, params, &res)) != BB_OK)
 		return err;
-	backfilled = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	if ((err = scan(c, backfilled, rep)) != BB_OK)
-		return err;
-	if ((err = load_checkpoints(c, o, &w, rep)) != BB_OK)
-		return err;
-	if ((err = log_scan(c, &w, rep)) == BB_OK) {
-		/* A checkpoint larger than the log: entries were removed from its end. */
-		for (; w.next < w.ncps; w.next++) {
-			char detail[240];
+	for (int i = 0, n = PQntuples(res); i < n; i++) {
+		long long idx = strtoll(PQgetvalue(res, i, LOG_IDX), NULL, 10);
+		uint64_t want = r->start + placed;
+		mt_hash leaf;
 
-			if (w.cps[w.next].size <= w.f.size)
-				continue;
-			snprintf(detail, sizeof(detail),
-			         "the log holds %llu entries, fewer than the %llu of %.100s: "
-			         "entries were "
-			         "removed",
-			         (unsigned long long)w.f.size,
-			         (unsigned long long)w.cps[w.next].size, w.cps[w.next].source);
-			finding(rep, "", 0, (long long)w.f.size, "deleted", detail);
-			rep->checkpoints++;
+		if (r->first < 0) {
+			r->first = idx;
+			snprintf(r->first_specimen, sizeof(r->first_specimen), "%s",
+			         PQgetvalue(res, i, LOG_SPECIMEN));
+			r->first_seq = atoi(PQgetvalue(res, i, LOG_SEQ));
 		}
+		if ((uint64_t)idx != want && (i > 0 || r->lead_gap)) {
+			snprintf(detail, sizeof(detail), "log entries %llu to %lld are missing",
+			         (unsigned long long)want, idx - 1);
+			lv_finding(rep, PQgetvalue(res, i, LOG_SPECIMEN),
+			           atoi(PQgetvalue(res, i, LOG_SEQ)), (long long)want, "deleted",
+			           detail);
+		}
+		while (r->start + placed < (uint64_t)idx)
+			place(r, &placed, &next_size, none, false);
+		check_entry(res, i, leaf, rep);
+		place(r, &placed, &next_size, leaf, true);
+		r->last = idx;
 	}
-	free(w.cps);
-	return err;
-}
-
-enum bb_err
-ledger_verify(struct db_conn *c, const struct ledger_verify_opts *o, struct ledger_report *rep)
-{
-	enum bb_err err;
-
-	memset(rep, 0, sizeof(*rep));
-	rep->ok = true;
-	/* The scans read the whole ledger: no per-request timeout may cut them
-	 * short (ten million events take minutes). One read-only transaction, one
-	 * snapshot. */
-	if ((err = db_begin(c)) != BB_OK)
-		return err;
-	if ((err = db_exec(c, "db_ledger_snapshot", 0, NULL, NULL)) != BB_OK ||
-	    (err = db_long_statements(c, 0)) != BB_OK || (err = verify_all(c, o, rep)) != BB_OK) {
-		db_rollback(c);
-		return err;
-	}
-	return db_commit(c);
+	PQclear(res);
+	/* Entries missing at the range's end: the next range reports them. */
+	while (!r->open_end && r->start + placed < r->end)
+		place(r, &placed, &next_size, none, false);
+	return BB_OK;
 }

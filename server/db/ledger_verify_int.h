@@ -1,0 +1,97 @@
+/*
+ * ledger_verify_int.h — what the full and the incremental verify share
+ * (server/db/ledger_verify*.c only): the findings of one chunk, the check of
+ * a range of chains and of a range of the log.
+ */
+#ifndef SRV_LEDGER_VERIFY_INT_H
+#define SRV_LEDGER_VERIFY_INT_H
+
+#include "db/ledger_verify.h"
+#include "merkle.h"
+
+/* What one chunk found, in the order a single scan meets it. */
+struct lv_found {
+	long long specimens, events, entries, broken;
+	struct ledger_break *breaks; /* the first LEDGER_BREAKS_MAX, allocated at the first */
+	size_t nbreaks;
+};
+
+void lv_finding(struct lv_found *f, const char *specimen, int seq, long long index,
+                const char *reason, const char *detail);
+/* Add f's counts and as many of its findings as the report still holds. */
+void lv_report_add(struct ledger_report *rep, const struct lv_found *f);
+void lv_found_free(struct lv_found *f);
+
+/* The events waiting in log_pending, read once per verify in its snapshot (a backlog
+ * is not rehashed by every chunk), sorted for lv_pending_has(). */
+struct lv_pending_key {
+	char id[16];
+	int seq;
+};
+struct lv_pending {
+	struct lv_pending_key *keys;
+	size_t n;
+};
+enum bb_err lv_pending_load(struct db_conn *c, struct lv_pending *out);
+bool lv_pending_has(const struct lv_pending *p, const char *id, int seq);
+void lv_pending_free(struct lv_pending *p);
+
+/*
+ * Check the chains the prepared statement stmt returns (the columns of
+ * db_ledger_chains, ordered by specimen and seq). With window, each chain
+ * starts at the first event returned rather than at 1, its first event's
+ * link is taken as verified before, and where the specimen stands is
+ * compared only when the events returned move it.
+ */
+enum bb_err lv_chains(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
+                      bool backfilled, bool window, const struct lv_pending *pending,
+                      struct lv_found *out);
+
+/* One range of the log, [start, end), read with db_ledger_log_range. */
+struct lv_log_range {
+	uint64_t start, end;
+	bool lead_gap; /* report entries missing before the first one read (else the caller does) */
+	bool open_end; /* leave entries missing at the end to the next range (which starts at
+	                * f.size), rather than placing their leaves */
+	/* The tree the range's leaves are appended to: the tree up to start, or
+	 * an empty one for a range whose subtree the caller combines. */
+	struct mt_frontier f;
+	/* Called after the leaf at s - 1 for each checkpoint size s in (start, end], in
+	 * order (sizes[i]); present: the log holds entry s - 1. */
+	const uint64_t *sizes;
+	size_t nsizes;
+	void (*at_size)(void *arg, size_t i, const struct mt_frontier *f, bool present);
+	void *arg;
+	/* Out: the first and last entries read (-1: none), the first's event. */
+	long long first, last;
+	char first_specimen[16];
+	int first_seq;
+};
+
+enum bb_err lv_log(struct db_conn *c, struct lv_log_range *r, struct lv_found *out);
+
+/* A checkpoint to hold the tree to, or the whole tree as verified (self). */
+struct lv_cp {
+	uint64_t size;
+	mt_hash root;
+	char source[160];
+	char *note; /* as kept in log_checkpoints; NULL for one from a file */
+	bool self;  /* not signed: its root is wanted for the record, not compared */
+	bool present, held;
+	mt_hash got; /* the root of the events' tree at size */
+};
+
+/* The checkpoints given in o, then those kept in the database opened with o->key (one
+ * that does not open is a finding), with one more free slot at the end; the caller
+ * frees them with lv_checkpoints_free. */
+enum bb_err lv_checkpoints(struct db_conn *c, const struct ledger_verify_opts *o,
+                           struct lv_cp **out, size_t *n, struct lv_found *found);
+void lv_checkpoints_free(struct lv_cp *cps, size_t n);
+int lv_by_size(const void *a, const void *b); /* for qsort */
+
+/* Record a good verify (kind "full" or "incremental") as starting at best (its size and
+ * root, signed or the tree's own); nothing when best is NULL. */
+enum bb_err lv_record(struct db_conn *c, const struct lv_cp *best, const char *kind,
+                      const char *started, const struct ledger_report *rep, long long *id);
+
+#endif
