@@ -205,6 +205,19 @@ find_flag(const char *arg, size_t len)
 	return NULL;
 }
 
+int
+config_flag_words(int argc, char *const *argv)
+{
+	if (argc < 1 || strncmp(argv[0], "--", 2) != 0)
+		return 0;
+	const char *eq = strchr(argv[0], '=');
+	const struct cfg_entry *e =
+	    find_flag(argv[0], eq ? (size_t)(eq - argv[0]) : strlen(argv[0]));
+	if (e == NULL)
+		return 0;
+	return eq != NULL || e->type == CFG_BOOL || argc < 2 ? 1 : 2;
+}
+
 /* HOST:PORT, [V6]:PORT; the host must be a numeric address or localhost. */
 static int
 parse_listen(struct srv_config *cfg, FILE *err)

@@ -62,6 +62,13 @@ int config_load(struct srv_config *cfg, int argc, char **argv, int *rest, FILE *
 /* Print every setting with its source name and current value (secrets hidden). */
 void config_print(const struct srv_config *cfg, FILE *out);
 
+/*
+ * How many of argv[0..argc) make the option at argv[0]: 2 for a setting
+ * given as "--name value", 1 for "--name=value" or a switch, 0 when
+ * argv[0] is no setting's flag (a command, or another command's flag).
+ */
+int config_flag_words(int argc, char *const *argv);
+
 /* Print the table as documentation: flag, variable, default, meaning. */
 void config_usage(FILE *out);
 

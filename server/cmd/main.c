@@ -898,6 +898,26 @@ cmd_config(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Settings may come before the command too (biobankd --listen X serve):
+ * move the command to argv[1], the settings before it just after it, where
+ * every command reads its options. -1 when there is no command.
+ */
+static int
+command_first(int argc, char **argv)
+{
+	int c = 1;
+
+	for (int words; c < argc && (words = config_flag_words(argc - c, argv + c)) > 0;)
+		c += words;
+	if (c >= argc)
+		return -1;
+	char *cmd = argv[c];
+	memmove(argv + 2, argv + 1, (size_t)(c - 1) * sizeof(*argv));
+	argv[1] = cmd;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -923,6 +943,12 @@ main(int argc, char **argv)
 		printf("biobankd %s\n", BB_VERSION);
 		return 0;
 	}
+	if (command_first(argc, argv) != 0) {
+		fprintf(stderr, "biobankd: no command after the options\n");
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[1];
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(argc - 2, argv + 2);
 	if (strcmp(cmd, "migrate") == 0)

@@ -57,6 +57,29 @@ main(int argc, char **argv)
 	   "  with both problems named");
 	free(out);
 
+	/* An operator who types the settings first: biobankd --listen X serve. */
+	const char *before[] = { "--threads",
+		                 "5",
+		                 "--allow-plain-http",
+		                 "--log-level=debug",
+		                 "config",
+		                 "--long-workers",
+		                 "3",
+		                 NULL };
+	is_int(run(&t, before, env, NULL, &out), 0, "settings before the command are read");
+	ok(strstr(out, "threads = 5") != NULL && strstr(out, "allow_plain_http = true") != NULL &&
+	       strstr(out, "log_level = debug") != NULL && strstr(out, "long_workers = 3") != NULL,
+	   "  every one, before and after it");
+	free(out);
+	const char *badfirst[] = { "--threads", "0", "serve", NULL };
+	is_int(run(&t, badfirst, env, NULL, &out), 2, "a bad setting before the command exits 2");
+	ok(strstr(out, "--threads: \"0\"") != NULL, "  naming it");
+	free(out);
+	const char *nocmd[] = { "--listen", "127.0.0.1:1", NULL };
+	is_int(run(&t, nocmd, env, NULL, &out), 2, "settings and no command: exit 2");
+	ok(strstr(out, "no command after the options") != NULL, "  saying so");
+	free(out);
+
 	const char *show[] = { "config", "--threads", "3", NULL };
 	is_int(run(&t, show, env, NULL, &out), 0, "biobankd config prints the configuration");
 	ok(strstr(out, "threads = 3") != NULL, "  with flags applied");
