@@ -77,7 +77,8 @@ struct chain {
 	bool has_head;
 	struct row *rows;
 	size_t n, cap;
-	char status[16], box[80], pos[8]; /* the row's; "" for NULL */
+	/* The row's; "" for NULL. A status as long as the longest (entered_in_error, 16). */
+	char status[32], box[80], pos[8];
 };
 
 static const char *
