@@ -24,7 +24,8 @@ const struct db_stmt specimens_csv_statements[] = {
 	  "status,"
 	  " quantity, unit, parent, derivation, freeze_thaw_count, consent_withdrawn::text AS"
 	  " consent_withdrawn, box, box_position AS position, location, notes, created_at"
-	  " FROM bb_specimen_csv_rows($1, $2, $3, $4, $5, $6, $7::bigint[], $8::bigint, $9::int)" },
+	  " FROM bb_specimen_csv_rows($1, $2, $3, $4, $5, $6, $7, $8::bigint[], $9::bigint,"
+	  " $10::int)" },
 	{ NULL, NULL },
 };
 
@@ -34,9 +35,9 @@ enum { CHUNK_ROWS = 1000, BLOCK_SIZE = 64 * 1024 };
 struct export
 {
 	struct db_pool *pool;
-	char *filters[7]; /* study, participant, type, timepoint, status, box, studies */
-	long long after;  /* serial of the last row sent */
-	bool done;        /* the last chunk came: nothing more to fetch */
+	char *filters[SPECIMEN_FILTERS + 1]; /* specimen_list_filters, then the studies */
+	long long after;                     /* serial of the last row sent */
+	bool done;                           /* the last chunk came: nothing more to fetch */
 	struct bb_buf buf;
 	size_t off; /* bytes of buf already handed to MHD */
 	unsigned long long rows;
@@ -63,16 +64,16 @@ static enum bb_err
 export_fetch(struct export *x, struct db_conn *c, bool header)
 {
 	char after[24], limit[16];
-	const char *params[9];
+	const char *params[SPECIMEN_FILTERS + 3];
 	PGresult *res = NULL;
 
 	snprintf(after, sizeof(after), "%lld", x->after);
 	snprintf(limit, sizeof(limit), "%d", CHUNK_ROWS);
-	for (size_t i = 0; i < 7; i++)
+	for (size_t i = 0; i < SPECIMEN_FILTERS + 1; i++)
 		params[i] = x->filters[i];
-	params[7] = after;
-	params[8] = limit;
-	enum bb_err err = db_exec(c, "db_specimen_csv_rows", 9, params, &res);
+	params[SPECIMEN_FILTERS + 1] = after;
+	params[SPECIMEN_FILTERS + 2] = limit;
+	enum bb_err err = db_exec(c, "db_specimen_csv_rows", SPECIMEN_FILTERS + 3, params, &res);
 	if (err != BB_OK) {
 		PQclear(res);
 		return err;
@@ -145,7 +146,7 @@ h_specimens_csv(struct srv_req *r)
 	struct export *x = bb_calloc(1, sizeof(*x));
 	x->pool = r->srv->pool;
 	memcpy(x->req_id, r->id, sizeof(x->req_id));
-	for (size_t i = 0; i < 7; i++)
+	for (size_t i = 0; i < SPECIMEN_FILTERS + 1; i++)
 		x->filters[i] = filters[i] ? bb_strdup(filters[i]) : NULL;
 	/* The first chunk comes now, on the request's connection, so that a failing
 	 * database is still a problem with a status rather than a cut stream. */

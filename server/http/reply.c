@@ -98,6 +98,11 @@ static const struct problem_code problem_codes[] = {
 	{ "event-not-sequenced", 409, "Event not in the log yet" },
 	{ "witness-size-mismatch", 409, "The witness stands at another size" },
 	{ "consistency-proof-failed", 409, "Not consistent with the checkpoint witnessed" },
+	{ "specimen-changed", 409, "The specimen changed since it was read" },
+	{ "inherited-from-parent", 409, "Inherited from the parent: correct it there" },
+	{ "has-children", 409, "Its children are not entered in error" },
+	{ "on-draft-shipment", 409, "On a draft shipment" },
+	{ "collected-before-birth", 409, "Specimens collected before that birth year" },
 	/* 403: the caller may not */
 	{ "wrong-password", 403, "Wrong current password" },
 	{ "every-study-only", 403, "Only for users of every study" },
