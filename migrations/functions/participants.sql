@@ -186,7 +186,7 @@ END $$;
 COMMENT ON FUNCTION bb_participant_find(text, text, bigint[], boolean) IS 'The participant, within the caller''s studies (locked FOR UPDATE when lock); BB404 otherwise.';
 
 DROP FUNCTION IF EXISTS bb_participant_get(text, text, bigint[]);
-CREATE OR REPLACE FUNCTION bb_participant_get(study text, code text, in_error text, studies bigint[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION bb_participant_get(study text, code text, studies bigint[], in_error text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	p participants;
@@ -219,7 +219,7 @@ BEGIN
 					 GROUP BY sp.type, sp.timepoint, sp.status) t
 				 GROUP BY t.type, t.timepoint) g), '[]'));
 END $$;
-COMMENT ON FUNCTION bb_participant_get(text, text, text, bigint[]) IS 'GET /participants/{study}/{code}: the participant, every consent decision (oldest first), the consent in force per scope and specimen counts by type and timepoint (every status counted; entries in error only when in_error is true).';
+COMMENT ON FUNCTION bb_participant_get(text, text, bigint[], text) IS 'GET /participants/{study}/{code}: the participant, every consent decision (oldest first), the consent in force per scope and specimen counts by type and timepoint (every status counted; entries in error only when in_error is true).';
 
 /*
  * PATCH /participants/{study}/{code}: a correction of sex, birth year or

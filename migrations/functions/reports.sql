@@ -6,7 +6,7 @@
 -- signature or a removed function needs DROP FUNCTION IF EXISTS first.
 
 DROP FUNCTION IF EXISTS bb_report_inventory(text, bigint[]);
-CREATE OR REPLACE FUNCTION bb_report_inventory(study text, in_error text, studies bigint[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION bb_report_inventory(study text, studies bigint[], in_error text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	only_study bigint;
@@ -29,7 +29,7 @@ BEGIN
 		 GROUP BY st.code, s.type, s.timepoint, s.status) c;
 	RETURN j;
 END $$;
-COMMENT ON FUNCTION bb_report_inventory(text, text, bigint[]) IS 'GET /api/v1/reports/inventory: specimen counts by study, type, timepoint and status within the caller''s studies; entries in error only when in_error is true.';
+COMMENT ON FUNCTION bb_report_inventory(text, bigint[], text) IS 'GET /api/v1/reports/inventory: specimen counts by study, type, timepoint and status within the caller''s studies; entries in error only when in_error is true.';
 
 -- Occupancy --------------------------------------------------------------
 
@@ -178,7 +178,8 @@ COMMENT ON FUNCTION bb_consent_withdrawn_destroy(text[], text, bigint[], text, b
  */
 DROP FUNCTION IF EXISTS bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer);
 CREATE OR REPLACE FUNCTION bb_specimen_csv_rows(p_study text, p_participant text, p_type text, p_timepoint text,
-	p_status text, p_box text, p_in_error text, p_studies bigint[], p_after bigint, p_limit integer)
+	p_status text, p_box text, p_studies bigint[], p_after bigint, p_limit integer,
+	p_in_error text DEFAULT NULL)
 RETURNS TABLE (serial bigint, id text, tube_barcode text, type text, study text, participant text,
 	timepoint text, collected_at text, status text, quantity text, unit text, parent text,
 	derivation text, freeze_thaw_count integer, consent_withdrawn boolean, box text,
@@ -236,7 +237,7 @@ BEGIN
 		USING p_study, p_participant, p_type, bb_timepoint(p_timepoint), p_status, p_box, p_studies, p_after, p_limit,
 		      v_study, v_box;
 END $$;
-COMMENT ON FUNCTION bb_specimen_csv_rows(text, text, text, text, text, text, text, bigint[], bigint, integer) IS 'A chunk of specimens for the CSV export: the filters of bb_specimen_list (entries in error only when asked for), after a serial, in issue order (PL/pgSQL: a statement with only the filters given, so that the right index leads).';
+COMMENT ON FUNCTION bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer, text) IS 'A chunk of specimens for the CSV export: the filters of bb_specimen_list (entries in error only when asked for), after a serial, in issue order (PL/pgSQL: a statement with only the filters given, so that the right index leads).';
 
 CREATE OR REPLACE FUNCTION bb_fhir_status(status text, consent_withdrawn boolean) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
@@ -324,7 +325,7 @@ COMMENT ON FUNCTION bb_fhir_specimen_get(text, bigint[]) IS 'GET /api/v1/specime
  */
 DROP FUNCTION IF EXISTS bb_fhir_specimen_search(text, text, text, text, bigint[], bigint, integer, text, text);
 CREATE OR REPLACE FUNCTION bb_fhir_specimen_search(subject text, type_system text, type_code text, fhir_status text,
-	in_error text, studies bigint[], after bigint, lim integer, base text, query text) RETURNS jsonb
+	studies bigint[], after bigint, lim integer, base text, query text, in_error text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	with_errors boolean := bb_include_in_error(in_error);
@@ -384,4 +385,4 @@ BEGIN
 	j := jsonb_strip_nulls(j);
 	RETURN j;
 END $$;
-COMMENT ON FUNCTION bb_fhir_specimen_search(text, text, text, text, text, bigint[], bigint, integer, text, text) IS 'GET /api/v1/fhir/Specimen: a FHIR searchset Bundle of Specimen resources within the caller''s studies; entries in error only when in_error is true or status is entered-in-error.';
+COMMENT ON FUNCTION bb_fhir_specimen_search(text, text, text, text, bigint[], bigint, integer, text, text, text) IS 'GET /api/v1/fhir/Specimen: a FHIR searchset Bundle of Specimen resources within the caller''s studies; entries in error only when in_error is true or status is entered-in-error.';

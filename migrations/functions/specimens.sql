@@ -1040,7 +1040,8 @@ COMMENT ON FUNCTION bb_box_place(text, text[], text[], bigint[], text, bigint) I
 -- Entries in error only when asked for (p_in_error 'true', or their status).
 DROP FUNCTION IF EXISTS bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer);
 CREATE OR REPLACE FUNCTION bb_specimen_list(p_study text, p_participant text, p_type text, p_timepoint text,
-	p_status text, p_box text, p_in_error text, p_studies bigint[], p_after bigint, p_limit integer)
+	p_status text, p_box text, p_studies bigint[], p_after bigint, p_limit integer,
+	p_in_error text DEFAULT NULL)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	WITH hits AS (
 		SELECT s.* FROM specimens s
@@ -1065,4 +1066,4 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		'next_cursor', CASE WHEN (SELECT count(*) FROM hits) > p_limit
 			THEN (SELECT 'c' || serial FROM hits ORDER BY serial OFFSET p_limit - 1 LIMIT 1) END);
 $$;
-COMMENT ON FUNCTION bb_specimen_list(text, text, text, text, text, text, text, bigint[], bigint, integer) IS 'One page of specimens matching the filters, in issue order; entries in error only when p_in_error is true or p_status names their status.';
+COMMENT ON FUNCTION bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer, text) IS 'One page of specimens matching the filters, in issue order; entries in error only when p_in_error is true or p_status names their status.';

@@ -16,7 +16,7 @@
 const struct db_stmt fhir_statements[] = {
 	{ "db_fhir_specimen_get", "SELECT bb_fhir_specimen_get($1, $2::bigint[])::text" },
 	{ "db_fhir_specimen_search",
-	  "SELECT bb_fhir_specimen_search($1, $2, $3, $4, $5, $6::bigint[], $7::bigint, $8::int,"
+	  "SELECT bb_fhir_specimen_search($1, $2, $3, $4, $5::bigint[], $6::bigint, $7::int, $8,"
 	  " $9, $10)::text" },
 	{ NULL, NULL },
 };
@@ -140,16 +140,10 @@ h_fhir_specimen_search(struct srv_req *r)
 	if (count != NULL)
 		query_append(&q, "_count", count);
 	const char *params[] = {
-		subject,
-		type_system,
-		type_code,
-		status,
+		subject,  type_system,    type_code,
+		status,   req_studies(r), pg.after ? pg.after : "0",
+		pg.limit, base_url(r),    bb_arena_strdup(&r->arena, q.data ? q.data : ""),
 		in_error,
-		req_studies(r),
-		pg.after ? pg.after : "0",
-		pg.limit,
-		base_url(r),
-		bb_arena_strdup(&r->arena, q.data ? q.data : ""),
 	};
 	bb_buf_free(&q);
 	reply_fhir(r, "db_fhir_specimen_search", 10, params);

@@ -18,8 +18,8 @@ const struct db_stmt specimens_statements[] = {
 	{ "db_specimen_register",
 	  "SELECT bb_specimen_register($1, $2, $3, $4, $5::timestamptz, $6::numeric, $7, $8, $9,"
 	  " $10::int, $11::text[], $12::bigint[], $13, $14::bigint)::text" },
-	{ "db_specimen_list", "SELECT bb_specimen_list($1, $2, $3, $4, $5, $6, $7, $8::bigint[], "
-	                      "$9::bigint, $10::int)::text" },
+	{ "db_specimen_list", "SELECT bb_specimen_list($1, $2, $3, $4, $5, $6, $7::bigint[], "
+	                      "$8::bigint, $9::int, $10)::text" },
 	{ "db_specimen_aliquot", "SELECT bb_specimen_aliquot($1, $2::int, $3::numeric, $4, "
 	                         "$5::bigint[], $6, $7::bigint)::text" },
 	{ "db_specimen_derive", "SELECT bb_specimen_derive($1, $2, $3::numeric, $4, $5::bigint[], "
@@ -144,7 +144,7 @@ specimen_list_filters(struct srv_req *r, const char *filters[SPECIMEN_FILTERS])
 void
 h_specimens_list(struct srv_req *r)
 {
-	const char *params[SPECIMEN_FILTERS + 3];
+	const char *params[10];
 	struct page pg;
 
 	/* Checked for both answers, though the CSV export is every row (no paging). */
@@ -156,10 +156,12 @@ h_specimens_list(struct srv_req *r)
 	}
 	if (!specimen_list_filters(r, params))
 		return;
-	params[SPECIMEN_FILTERS] = req_studies(r);
-	params[SPECIMEN_FILTERS + 1] = pg.after ? pg.after : "0";
-	params[SPECIMEN_FILTERS + 2] = pg.limit;
-	reply_page(r, PAGE_SPECIMENS, "db_specimen_list", SPECIMEN_FILTERS + 3, params);
+	/* The SQL function takes include_in_error last (a parameter added with a default). */
+	params[9] = params[6];
+	params[6] = req_studies(r);
+	params[7] = pg.after ? pg.after : "0";
+	params[8] = pg.limit;
+	reply_page(r, PAGE_SPECIMENS, "db_specimen_list", 10, params);
 }
 
 enum { ALQ_COUNT, ALQ_QUANTITY, ALQ__MAX };

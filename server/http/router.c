@@ -133,7 +133,7 @@ const struct route routes[] = {
 	       STUDIES) },
 	{ "GET", "/api/v1/participants/:study/:code", READERS | STUDY_LIMITED, h_sql, BODY_NONE,
 	  NULL, "include_in_error",
-	  SQL("bb_participant_get", 200, PATH(0), PATH(1), QUERY("include_in_error"), STUDIES) },
+	  SQL("bb_participant_get", 200, PATH(0), PATH(1), STUDIES, QUERY("include_in_error")) },
 	/* corrections with a reason, kept in the audit log (api/corrections.c) */
 	{ "PATCH", "/api/v1/participants/:study/:code", BENCH | STUDY_LIMITED, h_sql, BODY_JSON,
 	  &h_participants_correct_spec, NULL,
@@ -268,7 +268,7 @@ const struct route routes[] = {
 	      BODY("notes"), STUDIES, ACTOR) },
 	{ "GET", "/api/v1/reports/inventory", READERS | STUDY_LIMITED | LONG_WORK, h_sql, BODY_NONE,
 	  NULL, "study include_in_error",
-	  REPORT("bb_report_inventory", QUERY("study"), QUERY("include_in_error"), STUDIES) },
+	  REPORT("bb_report_inventory", QUERY("study"), STUDIES, QUERY("include_in_error")) },
 	{ "GET", "/api/v1/reports/occupancy", READERS | LONG_WORK, h_reports_occupancy, BODY_NONE,
 	  NULL, "location" },
 	{ "GET", "/api/v1/reports/consent-withdrawn", READERS | STUDY_LIMITED, h_sql, BODY_NONE,
