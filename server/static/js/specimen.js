@@ -246,7 +246,7 @@ export async function render(ctx, main, [ref]) {
 			'CONSENT WITHDRAWN — do not use, check out, aliquot or ship; keep for the destruction workflow'),
 		h('header.spec-head',
 			h('h1.spec-id', s.id),
-			h('span.badge', { class: `badge st-${s.status}` }, s.status.replace('_', ' ')),
+			h('span.badge', { class: `badge st-${s.status}` }, s.status.replace(/_/g, ' ')),
 			h('span.type', s.type)),
 		h('dl.facts',
 			h('dt', 'Participant'), h('dd#f-participant', `${s.participant.study} / ${s.participant.code}`),
