@@ -22,10 +22,11 @@ BEGIN
 	IF TG_ARGV[2] IS NOT NULL THEN
 		key := key || '/' || (COALESCE(new_row, old_row) ->> TG_ARGV[2]);
 	END IF;
-	INSERT INTO audit_log (entity, entity_id, action, before, after)
+	-- A correction's reason, set by the correcting function for its change alone.
+	INSERT INTO audit_log (entity, entity_id, action, before, after, reason)
 	VALUES (entity, key,
 		CASE TG_OP WHEN 'INSERT' THEN 'create' WHEN 'UPDATE' THEN 'update' ELSE 'delete' END,
-		old_row, new_row);
+		old_row, new_row, NULLIF(current_setting('bb.reason', true), ''));
 	RETURN NULL;
 END $$;
 COMMENT ON FUNCTION bb_audit() IS 'Writes one audit_log row per changed record (arguments: entity, key column, second key column).';
@@ -81,7 +82,9 @@ BEGIN
 	  FROM (SELECT row_number() OVER (ORDER BY x.id DESC) AS rn,
 		       jsonb_build_object('id', x.id, 'at', bb_rfc3339(x.at), 'actor', x.actor,
 			       'entity', x.entity, 'entity_id', x.entity_id, 'action', x.action,
-			       'before', x.before, 'after', x.after) AS j,
+			       'before', x.before, 'after', x.after)
+			       || CASE WHEN x.reason IS NULL THEN '{}'::jsonb
+				       ELSE jsonb_build_object('reason', x.reason) END AS j,
 		       jsonb_build_array(x.id) AS k
 		  FROM (SELECT * FROM audit_log a
 			 WHERE (bb_audit_log_list.entity IS NULL OR a.entity = bb_audit_log_list.entity)

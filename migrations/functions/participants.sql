@@ -185,10 +185,12 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_participant_find(text, text, bigint[], boolean) IS 'The participant, within the caller''s studies (locked FOR UPDATE when lock); BB404 otherwise.';
 
-CREATE OR REPLACE FUNCTION bb_participant_get(study text, code text, studies bigint[]) RETURNS jsonb
+DROP FUNCTION IF EXISTS bb_participant_get(text, text, bigint[]);
+CREATE OR REPLACE FUNCTION bb_participant_get(study text, code text, studies bigint[], in_error text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	p participants;
+	with_errors boolean := bb_include_in_error(in_error);
 BEGIN
 	SELECT pt.* INTO p FROM participants pt JOIN studies st ON st.id = pt.study_id
 	 WHERE st.code = study AND pt.code = bb_participant_get.code
@@ -213,10 +215,88 @@ BEGIN
 				  FROM (SELECT sp.type, sp.timepoint, sp.status, count(*) AS n,
 					       count(*) FILTER (WHERE sp.consent_withdrawn) AS withdrawn
 					  FROM specimens sp WHERE sp.participant_id = p.id
+					   AND (with_errors OR sp.status <> 'entered_in_error')
 					 GROUP BY sp.type, sp.timepoint, sp.status) t
 				 GROUP BY t.type, t.timepoint) g), '[]'));
 END $$;
-COMMENT ON FUNCTION bb_participant_get(text, text, bigint[]) IS 'GET /participants/{study}/{code}: the participant, every consent decision (oldest first), the consent in force per scope and specimen counts by type and timepoint (every status counted).';
+COMMENT ON FUNCTION bb_participant_get(text, text, bigint[], text) IS 'GET /participants/{study}/{code}: the participant, every consent decision (oldest first), the consent in force per scope and specimen counts by type and timepoint (every status counted; entries in error only when in_error is true).';
+
+/*
+ * PATCH /participants/{study}/{code}: a correction of sex, birth year or
+ * diagnosis, with the reason why. The participants_audit trigger writes the
+ * audit-log row (before and after) and takes the reason from bb.reason, set
+ * for this change alone. A birth year after a collection time of one of the
+ * participant's specimens is refused naming them: either the year or the
+ * collection time is wrong, and the specimen's is corrected first. Nothing
+ * different from the record: no change and no audit row.
+ */
+CREATE OR REPLACE FUNCTION bb_participant_correct(study text, code text, new_sex text,
+	new_birth_year integer, new_diagnosis text, reason text, studies bigint[], actor text,
+	actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	p participants;
+	diag text;
+	early text[];
+	this_year integer := extract(year FROM now() AT TIME ZONE 'UTC');
+BEGIN
+	IF num_nonnulls(new_sex, new_birth_year, new_diagnosis) = 0 THEN
+		PERFORM bb_fail('BB400', 'value-required', NULL,
+			'name at least one field to correct: sex, birth_year or diagnosis');
+	END IF;
+	PERFORM bb_set_actor(actor, actor_id);
+	p := bb_participant_find(study, code, studies, true);
+	new_sex := CASE new_sex WHEN 'F' THEN 'female' WHEN 'M' THEN 'male' WHEN 'O' THEN 'other'
+		WHEN 'U' THEN 'unknown' ELSE new_sex END;
+	IF new_sex IS NOT NULL AND new_sex NOT IN ('female', 'male', 'other', 'unknown') THEN
+		PERFORM bb_fail('BB400', 'value-not-allowed', 'sex',
+			'must be one of: female, male, other, unknown (or F, M, O, U)');
+	END IF;
+	IF new_birth_year IS NOT NULL AND (new_birth_year < 1900 OR new_birth_year > this_year) THEN
+		PERFORM bb_fail('BB400', 'value-out-of-range', 'birth_year',
+			format('must be between 1900 and %s', this_year));
+	END IF;
+	IF new_diagnosis IS NOT NULL THEN
+		SELECT d.code INTO diag FROM diagnoses d WHERE d.code = new_diagnosis;
+		IF NOT FOUND THEN
+			SELECT min(d.code) INTO diag FROM diagnoses d WHERE lower(d.code) = lower(new_diagnosis)
+			HAVING count(*) = 1;
+		END IF;
+		IF diag IS NULL THEN
+			PERFORM bb_fail('BB400', 'value-not-allowed', 'diagnosis',
+				format('%s is not a diagnosis code; use one of: %s', new_diagnosis,
+					(SELECT string_agg(d.code, ', ' ORDER BY lower(d.code)) FROM diagnoses d)));
+		END IF;
+	END IF;
+	IF new_birth_year IS NOT NULL AND new_birth_year IS DISTINCT FROM p.birth_year THEN
+		-- Locked, so that no collection time is corrected past the new year meanwhile.
+		SELECT array_agg(x.id ORDER BY x.collected_at, x.serial) INTO early
+		  FROM (SELECT sp.id, sp.collected_at, sp.serial FROM specimens sp
+			 WHERE sp.participant_id = p.id AND sp.status <> 'entered_in_error'
+			 ORDER BY sp.id FOR UPDATE) x
+		 WHERE x.collected_at < make_timestamptz(new_birth_year, 1, 1, 0, 0, 0, '+14');
+		IF early IS NOT NULL THEN
+			PERFORM bb_fail('BB409', 'collected-before-birth', 'birth_year',
+				format('%s specimen(s) of participant %s were collected before %s: %s', cardinality(early),
+					p.code, new_birth_year, array_to_string(early[1:20], ', ')
+					|| CASE WHEN cardinality(early) > 20 THEN ', ...' ELSE '' END),
+				jsonb_build_object('participant', p.code, 'birth_year', new_birth_year,
+					'specimens', to_jsonb(early)));
+		END IF;
+	END IF;
+	IF COALESCE(new_sex, p.sex) = p.sex AND COALESCE(diag, p.diagnosis) = p.diagnosis
+	   AND COALESCE(new_birth_year, p.birth_year) IS NOT DISTINCT FROM p.birth_year THEN
+		RETURN bb_participant_json(p) || jsonb_build_object('consent', bb_consent_in_force(p.id));
+	END IF;
+	PERFORM set_config('bb.reason', reason, true);
+	UPDATE participants SET sex = COALESCE(new_sex, sex), birth_year = COALESCE(new_birth_year, birth_year),
+		diagnosis = COALESCE(diag, diagnosis)
+	 WHERE id = p.id RETURNING * INTO p;
+	PERFORM set_config('bb.reason', '', true);
+	RETURN bb_participant_json(p) || jsonb_build_object('consent', bb_consent_in_force(p.id));
+END $$;
+COMMENT ON FUNCTION bb_participant_correct(text, text, text, integer, text, text, bigint[], text, bigint)
+	IS 'PATCH /participants/{study}/{code}: corrects sex, birth year or diagnosis with a reason (an audit-log row with before and after); BB409 naming the specimens a birth year would put before their collection.';
 
 CREATE OR REPLACE FUNCTION bb_participants_list(study text, lim integer, cursor text, studies bigint[])
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$

@@ -5,10 +5,12 @@
 -- whenever it changes (docs/architecture.md). Edit the body here; a changed
 -- signature or a removed function needs DROP FUNCTION IF EXISTS first.
 
-CREATE OR REPLACE FUNCTION bb_report_inventory(study text, studies bigint[]) RETURNS jsonb
+DROP FUNCTION IF EXISTS bb_report_inventory(text, bigint[]);
+CREATE OR REPLACE FUNCTION bb_report_inventory(study text, studies bigint[], in_error text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	only_study bigint;
+	with_errors boolean := bb_include_in_error(in_error);
 	j jsonb;
 BEGIN
 	IF study IS NOT NULL THEN
@@ -23,10 +25,11 @@ BEGIN
 		  FROM specimens s JOIN studies st ON st.id = s.study_id
 		 WHERE (studies IS NULL OR s.study_id = ANY (studies))
 		   AND (only_study IS NULL OR s.study_id = only_study)
+		   AND (with_errors OR s.status <> 'entered_in_error')
 		 GROUP BY st.code, s.type, s.timepoint, s.status) c;
 	RETURN j;
 END $$;
-COMMENT ON FUNCTION bb_report_inventory(text, bigint[]) IS 'GET /api/v1/reports/inventory: specimen counts by study, type, timepoint and status within the caller''s studies.';
+COMMENT ON FUNCTION bb_report_inventory(text, bigint[], text) IS 'GET /api/v1/reports/inventory: specimen counts by study, type, timepoint and status within the caller''s studies; entries in error only when in_error is true.';
 
 -- Occupancy --------------------------------------------------------------
 
@@ -173,8 +176,10 @@ COMMENT ON FUNCTION bb_consent_withdrawn_destroy(text[], text, bigint[], text, b
  * given, so that (study_id, serial) or (box_id, ...) lead; the rows and
  * their text are those of 0008.
  */
+DROP FUNCTION IF EXISTS bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer);
 CREATE OR REPLACE FUNCTION bb_specimen_csv_rows(p_study text, p_participant text, p_type text, p_timepoint text,
-	p_status text, p_box text, p_studies bigint[], p_after bigint, p_limit integer)
+	p_status text, p_box text, p_studies bigint[], p_after bigint, p_limit integer,
+	p_in_error text DEFAULT NULL)
 RETURNS TABLE (serial bigint, id text, tube_barcode text, type text, study text, participant text,
 	timepoint text, collected_at text, status text, quantity text, unit text, parent text,
 	derivation text, freeze_thaw_count integer, consent_withdrawn boolean, box text,
@@ -208,6 +213,8 @@ BEGIN
 		|| CASE WHEN p_type IS NOT NULL THEN ' AND s.type = $3' ELSE '' END
 		|| CASE WHEN p_timepoint IS NOT NULL THEN ' AND s.timepoint = $4' ELSE '' END
 		|| CASE WHEN p_status IS NOT NULL THEN ' AND s.status = $5' ELSE '' END
+		|| CASE WHEN p_status IS NULL AND NOT bb_include_in_error(p_in_error)
+			THEN ' AND s.status <> ''entered_in_error''' ELSE '' END
 		|| CASE WHEN p_box IS NOT NULL THEN ' AND s.box_id = $11' ELSE '' END
 		|| ' ORDER BY s.serial
 			 LIMIT $9
@@ -230,14 +237,15 @@ BEGIN
 		USING p_study, p_participant, p_type, bb_timepoint(p_timepoint), p_status, p_box, p_studies, p_after, p_limit,
 		      v_study, v_box;
 END $$;
-COMMENT ON FUNCTION bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer) IS 'A chunk of specimens for the CSV export: the filters of bb_specimen_list, after a serial, in issue order (PL/pgSQL: a statement with only the filters given, so that the right index leads).';
+COMMENT ON FUNCTION bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer, text) IS 'A chunk of specimens for the CSV export: the filters of bb_specimen_list (entries in error only when asked for), after a serial, in issue order (PL/pgSQL: a statement with only the filters given, so that the right index leads).';
 
 CREATE OR REPLACE FUNCTION bb_fhir_status(status text, consent_withdrawn boolean) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-	SELECT CASE WHEN status IN ('registered', 'in_storage') AND NOT consent_withdrawn
+	SELECT CASE WHEN status = 'entered_in_error' THEN 'entered-in-error'
+		    WHEN status IN ('registered', 'in_storage') AND NOT consent_withdrawn
 		    THEN 'available' ELSE 'unavailable' END;
 $$;
-COMMENT ON FUNCTION bb_fhir_status(text, boolean) IS 'FHIR Specimen.status for ours: available when registered or stored with consent standing, else unavailable (see docs/fhir.md).';
+COMMENT ON FUNCTION bb_fhir_status(text, boolean) IS 'FHIR Specimen.status for ours: available when registered or stored with consent standing, entered-in-error for an entry in error, else unavailable (see docs/fhir.md).';
 
 CREATE OR REPLACE FUNCTION bb_fhir_specimen(s specimens) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_strip_nulls(jsonb_build_object(
@@ -315,10 +323,12 @@ COMMENT ON FUNCTION bb_fhir_specimen_get(text, bigint[]) IS 'GET /api/v1/specime
  * a FHIR status. base is the absolute URL prefix for fullUrl and links;
  * after the last serial of the previous page.
  */
+DROP FUNCTION IF EXISTS bb_fhir_specimen_search(text, text, text, text, bigint[], bigint, integer, text, text);
 CREATE OR REPLACE FUNCTION bb_fhir_specimen_search(subject text, type_system text, type_code text, fhir_status text,
-	studies bigint[], after bigint, lim integer, base text, query text) RETURNS jsonb
+	studies bigint[], after bigint, lim integer, base text, query text, in_error text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
+	with_errors boolean := bb_include_in_error(in_error);
 	subj_study text := split_part(subject, '/', 1);
 	subj_code text := substr(subject, length(split_part(subject, '/', 1)) + 2);
 	types text[];
@@ -348,6 +358,7 @@ BEGIN
 			JOIN studies st ON st.id = p.study_id WHERE st.code = subj_study AND p.code = subj_code))
 		   AND (type_code IS NULL OR s.type = ANY (types))
 		   AND (fhir_status IS NULL OR bb_fhir_status(s.status, s.consent_withdrawn) = fhir_status)
+		   AND (fhir_status IS NOT NULL OR with_errors OR s.status <> 'entered_in_error')
 	),
 	page AS (
 		SELECT h.*, row_number() OVER (ORDER BY h.serial) AS n FROM hits h
@@ -374,4 +385,4 @@ BEGIN
 	j := jsonb_strip_nulls(j);
 	RETURN j;
 END $$;
-COMMENT ON FUNCTION bb_fhir_specimen_search(text, text, text, text, bigint[], bigint, integer, text, text) IS 'GET /api/v1/fhir/Specimen: a FHIR searchset Bundle of Specimen resources within the caller''s studies.';
+COMMENT ON FUNCTION bb_fhir_specimen_search(text, text, text, text, bigint[], bigint, integer, text, text, text) IS 'GET /api/v1/fhir/Specimen: a FHIR searchset Bundle of Specimen resources within the caller''s studies; entries in error only when in_error is true or status is entered-in-error.';

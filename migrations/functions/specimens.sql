@@ -665,6 +665,264 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_specimen_events(text, bigint[]) IS 'A specimen''s custody events, oldest first, with their hashes.';
 
+-- Corrections and entries in error ---------------------------------------
+
+/*
+ * A correction of what was recorded wrongly (docs/api.md, "Corrections"):
+ * the new value replaces the old in the specimens row, and one corrected
+ * event keeps both ({"before": {...}, "after": {...}}, only the fields that
+ * change) with the reason given, in the same statement: the original stays
+ * readable in the ledger (21 CFR 11.10(e)). NULL means "not corrected";
+ * notes '' clears the notes. expected_seq, when given, is the ledger_seq
+ * the client saw: a specimen that has had an event since is refused
+ * (specimen-changed) rather than corrected on a stale view.
+ *
+ * Timepoint and collection time are of the collection, and an aliquot's
+ * type is its parent's: they are corrected on the collection and follow
+ * down its lineage (each descendant gets its own corrected event naming
+ * the specimen corrected), never on a child alone. The quantity is what
+ * the tube holds now: the children took theirs already and do not bound
+ * it; a tube no longer held (consumed, shipped, ...) keeps the quantity it
+ * had, and 0 is not a correction but a consume.
+ */
+CREATE OR REPLACE FUNCTION bb_specimen_correct(ref text, new_type text, new_timepoint text,
+	new_collected_at timestamptz, new_qty numeric, new_unit text, new_notes text, reason text,
+	expected_seq integer, studies bigint[], actor text, actor_id bigint)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	s specimens;
+	p participants;
+	errs jsonb := '[]';
+	before jsonb := '{}';
+	after jsonb := '{}';
+	lineage jsonb := '{}';
+	d record;
+	d_before jsonb;
+	d_after jsonb;
+	notes_given boolean := new_notes IS NOT NULL;
+BEGIN
+	IF num_nonnulls(new_type, new_timepoint, new_collected_at, new_qty, new_notes) = 0 THEN
+		PERFORM bb_fail('BB400', 'value-required', NULL,
+			'name at least one field to correct: type, timepoint, collected_at, quantity or notes');
+	END IF;
+	PERFORM bb_set_actor(actor, actor_id);
+	s := bb_specimen_lock(ref, studies);
+	IF expected_seq IS NOT NULL AND s.ledger_seq <> expected_seq THEN
+		PERFORM bb_fail('BB409', 'specimen-changed', NULL,
+			format('specimen %s has changed since event %s (its last event is %s): read it again before correcting it',
+				s.id, expected_seq, s.ledger_seq),
+			jsonb_build_object('specimen', s.id, 'ledger_seq', s.ledger_seq, 'expected', expected_seq));
+	END IF;
+	IF s.status = 'entered_in_error' THEN
+		PERFORM bb_fail('BB409', 'status-forbids', NULL,
+			format('specimen %s was entered in error: it is kept as it was, not corrected', s.id),
+			jsonb_build_object('specimen', s.id, 'specimen_status', s.status, 'action', 'correct'));
+	END IF;
+	SELECT * INTO p FROM participants WHERE id = s.participant_id;
+	new_timepoint := bb_timepoint(new_timepoint);
+	new_notes := NULLIF(new_notes, '');
+
+	-- Every slip at once, as registration answers them.
+	IF new_type IS NOT NULL AND new_type IS DISTINCT FROM s.type THEN
+		IF NOT EXISTS (SELECT 1 FROM specimen_types t WHERE t.code = new_type) THEN
+			errs := errs || bb_refusal('BB400', 'unknown-specimen-type', 'type',
+				format('%s is not a specimen type', new_type),
+				jsonb_build_object('specimen_type', new_type));
+		ELSIF s.derivation = 'aliquot' THEN
+			errs := errs || bb_refusal('BB409', 'inherited-from-parent', 'type',
+				format('specimen %s is an aliquot of %s: its type is its parent''s; correct it on %s',
+					s.id, s.parent_id, s.parent_id),
+				jsonb_build_object('specimen', s.id, 'parent', s.parent_id));
+		ELSE
+			before := before || jsonb_build_object('type', s.type);
+			after := after || jsonb_build_object('type', new_type);
+		END IF;
+	END IF;
+	IF new_timepoint IS NOT NULL AND new_timepoint IS DISTINCT FROM s.timepoint THEN
+		IF s.parent_id IS NOT NULL THEN
+			errs := errs || bb_refusal('BB409', 'inherited-from-parent', 'timepoint',
+				format('specimen %s comes from %s: its timepoint is the collection''s; correct it on %s',
+					s.id, s.parent_id, s.parent_id),
+				jsonb_build_object('specimen', s.id, 'parent', s.parent_id));
+		ELSE
+			before := before || jsonb_build_object('timepoint', s.timepoint);
+			after := after || jsonb_build_object('timepoint', new_timepoint);
+		END IF;
+	END IF;
+	IF new_collected_at IS NOT NULL AND new_collected_at IS DISTINCT FROM s.collected_at THEN
+		IF new_collected_at > clock_timestamp() + interval '5 minutes' THEN
+			errs := errs || bb_refusal('BB400', 'date-out-of-range', 'collected_at',
+				format('%s is in the future', bb_rfc3339(new_collected_at)));
+		ELSIF new_collected_at < make_timestamptz(COALESCE(p.birth_year, 1900), 1, 1, 0, 0, 0, '+14') THEN
+			errs := errs || bb_refusal('BB400', 'date-out-of-range', 'collected_at',
+				CASE WHEN p.birth_year IS NULL THEN 'must not be before 1900'
+				     ELSE format('%s is before the birth year of participant %s (%s)',
+						 bb_rfc3339(new_collected_at), p.code, p.birth_year) END,
+				jsonb_strip_nulls(jsonb_build_object('participant', p.code, 'birth_year', p.birth_year)));
+		ELSIF s.parent_id IS NOT NULL THEN
+			errs := errs || bb_refusal('BB409', 'inherited-from-parent', 'collected_at',
+				format('specimen %s comes from %s: its collection time is the collection''s; correct it on %s',
+					s.id, s.parent_id, s.parent_id),
+				jsonb_build_object('specimen', s.id, 'parent', s.parent_id));
+		ELSE
+			before := before || jsonb_build_object('collected_at', bb_rfc3339(s.collected_at));
+			after := after || jsonb_build_object('collected_at', bb_rfc3339(new_collected_at));
+		END IF;
+	END IF;
+	new_qty := round(new_qty, 3);
+	IF new_qty IS NOT NULL AND (new_qty IS DISTINCT FROM s.quantity OR new_unit IS DISTINCT FROM s.unit) THEN
+		IF new_qty <= 0 THEN
+			errs := errs || bb_refusal('BB400', 'value-out-of-range', 'quantity.value',
+				'must be more than 0 (an empty tube is consumed, not corrected)');
+		ELSIF new_qty >= 1000000000 THEN
+			errs := errs || bb_refusal('BB400', 'value-out-of-range', 'quantity.value',
+				'must be less than 1000000000');
+		ELSIF s.status NOT IN ('registered', 'in_storage', 'checked_out') THEN
+			errs := errs || bb_refusal('BB409', 'status-forbids', 'quantity',
+				format('specimen %s is %s: the biobank no longer holds it, so what it holds is not corrected',
+					s.id, s.status),
+				jsonb_build_object('specimen', s.id, 'specimen_status', s.status, 'action', 'correct'));
+		ELSE
+			before := before || jsonb_build_object('quantity', CASE WHEN s.quantity IS NULL THEN NULL
+				ELSE jsonb_build_object('value', trim_scale(s.quantity), 'unit', s.unit) END);
+			after := after || jsonb_build_object('quantity',
+				jsonb_build_object('value', trim_scale(new_qty), 'unit', new_unit));
+		END IF;
+	END IF;
+	IF notes_given AND new_notes IS DISTINCT FROM s.notes THEN
+		before := before || jsonb_build_object('notes', s.notes);
+		after := after || jsonb_build_object('notes', new_notes);
+	END IF;
+	IF jsonb_array_length(errs) > 0 THEN
+		PERFORM bb_fail_each(errs);
+	END IF;
+
+	-- Nothing differs from the record: nothing to correct, and no event.
+	IF after = '{}' THEN
+		RETURN bb_specimen_find_json(s.id, NULL) || jsonb_build_object('ledger_seq', s.ledger_seq);
+	END IF;
+	UPDATE specimens SET
+		type = COALESCE(after ->> 'type', type),
+		timepoint = COALESCE(after ->> 'timepoint', timepoint),
+		collected_at = CASE WHEN after ? 'collected_at' THEN new_collected_at ELSE collected_at END,
+		quantity = CASE WHEN after ? 'quantity' THEN new_qty ELSE quantity END,
+		unit = CASE WHEN after ? 'quantity' THEN new_unit ELSE unit END,
+		notes = CASE WHEN after ? 'notes' THEN new_notes ELSE notes END
+	 WHERE id = s.id;
+	INSERT INTO events (specimen_id, type, actor, actor_id, reason, details)
+	VALUES (s.id, 'corrected', actor, actor_id, reason,
+		jsonb_build_object('before', before, 'after', after));
+
+	-- The lineage follows: timepoint and collection time down every branch,
+	-- the type down the aliquots of aliquots (a derivative has its own).
+	FOR d IN WITH RECURSIVE down (id, all_aliquots) AS (
+			SELECT c.id, c.derivation = 'aliquot' FROM specimens c WHERE c.parent_id = s.id
+			UNION ALL
+			SELECT c.id, down.all_aliquots AND c.derivation = 'aliquot'
+			  FROM specimens c JOIN down ON c.parent_id = down.id)
+		 SELECT x.*, down.all_aliquots FROM down JOIN specimens x ON x.id = down.id
+		  WHERE x.status <> 'entered_in_error'
+		  ORDER BY x.id FOR UPDATE OF x LOOP
+		d_before := '{}';
+		d_after := '{}';
+		IF after ? 'type' AND d.all_aliquots AND d.type = s.type THEN
+			d_before := d_before || jsonb_build_object('type', d.type);
+			d_after := d_after || jsonb_build_object('type', after ->> 'type');
+		END IF;
+		IF after ? 'timepoint' AND d.timepoint = s.timepoint THEN
+			d_before := d_before || jsonb_build_object('timepoint', d.timepoint);
+			d_after := d_after || jsonb_build_object('timepoint', after ->> 'timepoint');
+		END IF;
+		IF after ? 'collected_at' AND d.collected_at = s.collected_at THEN
+			d_before := d_before || jsonb_build_object('collected_at', bb_rfc3339(d.collected_at));
+			d_after := d_after || jsonb_build_object('collected_at', after ->> 'collected_at');
+		END IF;
+		CONTINUE WHEN d_after = '{}';
+		UPDATE specimens SET
+			type = COALESCE(d_after ->> 'type', type),
+			timepoint = COALESCE(d_after ->> 'timepoint', timepoint),
+			collected_at = CASE WHEN d_after ? 'collected_at' THEN new_collected_at ELSE collected_at END
+		 WHERE id = d.id;
+		INSERT INTO events (specimen_id, type, actor, actor_id, reason, details)
+		VALUES (d.id, 'corrected', actor, actor_id, reason,
+			jsonb_build_object('before', d_before, 'after', d_after, 'with', s.id));
+		lineage := lineage || jsonb_build_object(d.id, d_after);
+	END LOOP;
+	RETURN bb_specimen_find_json(s.id, NULL)
+		|| jsonb_build_object('ledger_seq', (SELECT x.ledger_seq FROM specimens x WHERE x.id = s.id))
+		|| CASE WHEN lineage = '{}' THEN '{}'::jsonb ELSE jsonb_build_object('lineage_corrected', lineage) END;
+END $$;
+COMMENT ON FUNCTION bb_specimen_correct(text, text, text, timestamptz, numeric, text, text, text, integer, bigint[], text, bigint)
+	IS 'PATCH /specimens/{id}: corrects type, timepoint, collection time, quantity or notes with one corrected event (before and after) per specimen changed, down the lineage for what children inherit; no event when nothing differs.';
+
+/*
+ * A specimen registered by mistake (docs/api.md, "Entered in error"): its
+ * row and its whole ledger stay, with an entered_in_error event (the
+ * reason, the status it had) that frees its position, and from then on it
+ * is left out of lists, counts, reports, exports and FHIR searches unless
+ * asked for. Not for a tube that left (shipped: the receiver holds it), nor
+ * one on a draft shipment (remove it first), nor a parent whose children
+ * are not in error themselves (mark them first: what was made from a
+ * mistake is a mistake too). The quantity aliquots took from a parent is
+ * not given back: a correction of the parent's quantity says so with its
+ * own reason.
+ */
+CREATE OR REPLACE FUNCTION bb_specimen_enter_in_error(ref text, reason text, studies bigint[],
+	actor text, actor_id bigint) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	s specimens;
+	old_box text;
+	kids text[];
+	ship bigint;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	s := bb_specimen_lock(ref, studies);
+	IF s.status IN ('shipped', 'entered_in_error') THEN
+		PERFORM bb_fail('BB409', 'status-forbids', NULL,
+			CASE s.status WHEN 'shipped' THEN format('specimen %s was shipped: the receiving site holds it', s.id)
+			     ELSE format('specimen %s is already entered in error', s.id) END,
+			jsonb_build_object('specimen', s.id, 'specimen_status', s.status, 'action', 'entered_in_error'));
+	END IF;
+	SELECT array_agg(c.id ORDER BY c.serial) INTO kids FROM specimens c
+	 WHERE c.parent_id = s.id AND c.status <> 'entered_in_error';
+	IF kids IS NOT NULL THEN
+		PERFORM bb_fail('BB409', 'has-children', NULL,
+			format('specimen %s has children not entered in error (%s): enter them in error first',
+				s.id, array_to_string(kids, ', ')),
+			jsonb_build_object('specimen', s.id, 'children', to_jsonb(kids)));
+	END IF;
+	SELECT i.shipment_id INTO ship FROM shipment_items i JOIN shipments sh ON sh.id = i.shipment_id
+	 WHERE i.specimen_id = s.id AND sh.status = 'draft' LIMIT 1;
+	IF ship IS NOT NULL THEN
+		PERFORM bb_fail('BB409', 'on-draft-shipment', NULL,
+			format('specimen %s is on draft shipment %s: remove it from the shipment first', s.id, ship),
+			jsonb_build_object('specimen', s.id, 'shipment', ship));
+	END IF;
+	SELECT barcode INTO old_box FROM boxes WHERE id = s.box_id;
+	UPDATE specimens SET status = 'entered_in_error', box_id = NULL, pos_row = NULL, pos_col = NULL
+	 WHERE id = s.id;
+	INSERT INTO events (specimen_id, type, actor, actor_id, from_box, from_pos, reason, details)
+	VALUES (s.id, 'entered_in_error', actor, actor_id, old_box, bb_position_name(s.pos_row, s.pos_col),
+		reason, jsonb_build_object('status_before', s.status));
+	RETURN bb_specimen_find_json(s.id, NULL);
+END $$;
+COMMENT ON FUNCTION bb_specimen_enter_in_error(text, text, bigint[], text, bigint)
+	IS 'POST /specimens/{id}/entered-in-error: marks a specimen registered by mistake, freeing its position, with an entered_in_error event.';
+
+-- The explicit choice to count entries in error too (?include_in_error=true).
+CREATE OR REPLACE FUNCTION bb_include_in_error(v text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	IF v IS NULL OR v = 'false' THEN
+		RETURN false;
+	ELSIF v = 'true' THEN
+		RETURN true;
+	END IF;
+	PERFORM bb_fail('BB400', 'value-not-allowed', 'include_in_error', 'must be true or false');
+	RETURN NULL;
+END $$;
+COMMENT ON FUNCTION bb_include_in_error(text) IS 'Reads ?include_in_error= (absent: false); BB400 naming it unless true or false.';
+
 CREATE OR REPLACE FUNCTION bb_box_place(box_barcode text, positions text[], refs text[], studies bigint[],
 	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -779,8 +1037,11 @@ END $$;
 COMMENT ON FUNCTION bb_box_place(text, text[], text[], bigint[], text, bigint) IS 'Bulk placement of tubes into one box, all or nothing (set-based: one UPDATE and one INSERT for the whole list).';
 
 -- A page of specimens in issue order, filtered; the cursor is the last serial seen.
+-- Entries in error only when asked for (p_in_error 'true', or their status).
+DROP FUNCTION IF EXISTS bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer);
 CREATE OR REPLACE FUNCTION bb_specimen_list(p_study text, p_participant text, p_type text, p_timepoint text,
-	p_status text, p_box text, p_studies bigint[], p_after bigint, p_limit integer)
+	p_status text, p_box text, p_studies bigint[], p_after bigint, p_limit integer,
+	p_in_error text DEFAULT NULL)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	WITH hits AS (
 		SELECT s.* FROM specimens s
@@ -792,6 +1053,8 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		   AND (p_type IS NULL OR s.type = p_type)
 		   AND (p_timepoint IS NULL OR s.timepoint = bb_timepoint(p_timepoint))
 		   AND (p_status IS NULL OR s.status = p_status)
+		   AND (p_status IS NOT NULL OR s.status <> 'entered_in_error'
+			OR (SELECT bb_include_in_error(p_in_error)))
 		   AND (p_box IS NULL OR s.box_id = (SELECT id FROM boxes WHERE barcode = p_box))
 		   AND s.serial > COALESCE(p_after, 0)
 		 ORDER BY s.serial
@@ -803,7 +1066,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		'next_cursor', CASE WHEN (SELECT count(*) FROM hits) > p_limit
 			THEN (SELECT 'c' || serial FROM hits ORDER BY serial OFFSET p_limit - 1 LIMIT 1) END);
 $$;
-COMMENT ON FUNCTION bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer) IS 'One page of specimens matching the filters, in issue order.';
+COMMENT ON FUNCTION bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer, text) IS 'One page of specimens matching the filters, in issue order; entries in error only when p_in_error is true or p_status names their status.';
 
 -- Pre-barcoded tubes (docs/api.md, "Pre-barcoded tubes") -------------------
 

@@ -57,6 +57,9 @@ void h_specimens_aliquot(struct srv_req *r);
 void h_specimens_derive(struct srv_req *r);
 void h_boxes_place(struct srv_req *r);
 
+/* corrections.c: the bodies of the corrections (their routes are bound to SQL) */
+extern const struct bb_js_spec h_specimens_correct_spec, h_participants_correct_spec;
+
 /* storage.c */
 extern const struct bb_js_spec h_locations_create_spec, h_boxes_create_spec;
 void h_locations_create(struct srv_req *r);
@@ -138,9 +141,9 @@ void h_fhir_specimen_search(struct srv_req *r);
 void h_specimens_csv(struct srv_req *r); /* GET /api/v1/specimens with Accept: text/csv */
 
 /* The list filters of GET /api/v1/specimens (study, participant, type, timepoint,
- * status, box; NULL when absent), shared by its JSON and CSV answers. Returns
- * false after answering 400. */
-enum { SPECIMEN_FILTERS = 6 };
+ * status, box, include_in_error; NULL when absent), shared by its JSON and CSV
+ * answers. Returns false after answering 400. */
+enum { SPECIMEN_FILTERS = 7 };
 bool specimen_list_filters(struct srv_req *r, const char *filters[SPECIMEN_FILTERS]);
 
 #endif

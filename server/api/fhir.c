@@ -17,7 +17,7 @@ const struct db_stmt fhir_statements[] = {
 	{ "db_fhir_specimen_get", "SELECT bb_fhir_specimen_get($1, $2::bigint[])::text" },
 	{ "db_fhir_specimen_search",
 	  "SELECT bb_fhir_specimen_search($1, $2, $3, $4, $5::bigint[], $6::bigint, $7::int, $8,"
-	  " $9)::text" },
+	  " $9, $10)::text" },
 	{ NULL, NULL },
 };
 
@@ -99,6 +99,7 @@ h_fhir_specimen_search(struct srv_req *r)
 {
 	const char *subject = req_query(r, "subject"), *type = req_query(r, "type");
 	const char *status = req_query(r, "status"), *count = req_query(r, "_count");
+	const char *in_error = req_query(r, "include_in_error");
 	const char *type_system = NULL, *type_code = NULL;
 	struct bb_buf q = { 0 };
 	struct page pg;
@@ -107,6 +108,8 @@ h_fhir_specimen_search(struct srv_req *r)
 		subject = NULL;
 	if (status != NULL && *status == '\0')
 		status = NULL;
+	if (in_error != NULL && *in_error == '\0')
+		in_error = NULL;
 	if (!req_page(r, PAGE_FHIR_SPECIMENS, &pg))
 		return;
 	/* A FHIR token: "code" or "system|code". */
@@ -132,13 +135,16 @@ h_fhir_specimen_search(struct srv_req *r)
 		query_append(&q, "type", type);
 	if (status != NULL)
 		query_append(&q, "status", status);
+	if (in_error != NULL)
+		query_append(&q, "include_in_error", in_error);
 	if (count != NULL)
 		query_append(&q, "_count", count);
 	const char *params[] = {
 		subject,  type_system,    type_code,
 		status,   req_studies(r), pg.after ? pg.after : "0",
 		pg.limit, base_url(r),    bb_arena_strdup(&r->arena, q.data ? q.data : ""),
+		in_error,
 	};
 	bb_buf_free(&q);
-	reply_fhir(r, "db_fhir_specimen_search", 9, params);
+	reply_fhir(r, "db_fhir_specimen_search", 10, params);
 }

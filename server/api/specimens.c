@@ -19,7 +19,7 @@ const struct db_stmt specimens_statements[] = {
 	  "SELECT bb_specimen_register($1, $2, $3, $4, $5::timestamptz, $6::numeric, $7, $8, $9,"
 	  " $10::int, $11::text[], $12::bigint[], $13, $14::bigint)::text" },
 	{ "db_specimen_list", "SELECT bb_specimen_list($1, $2, $3, $4, $5, $6, $7::bigint[], "
-	                      "$8::bigint, $9::int)::text" },
+	                      "$8::bigint, $9::int, $10)::text" },
 	{ "db_specimen_aliquot", "SELECT bb_specimen_aliquot($1, $2::int, $3::numeric, $4, "
 	                         "$5::bigint[], $6, $7::bigint)::text" },
 	{ "db_specimen_derive", "SELECT bb_specimen_derive($1, $2, $3::numeric, $4, $5::bigint[], "
@@ -201,14 +201,16 @@ h_specimens_create(struct srv_req *r)
 	reply_from_function(r, 201, "db_specimen_register", 14, params);
 }
 
-static const char *const status_choices[] = { "registered", "in_storage", "checked_out", "shipped",
-	                                      "consumed",   "destroyed",  "lost",        NULL };
+static const char *const status_choices[] = { "registered", "in_storage",       "checked_out",
+	                                      "shipped",    "consumed",         "destroyed",
+	                                      "lost",       "entered_in_error", NULL };
 
 bool
 specimen_list_filters(struct srv_req *r, const char *filters[SPECIMEN_FILTERS])
 {
-	static const char *const names[SPECIMEN_FILTERS] = { "study",     "participant", "type",
-		                                             "timepoint", "status",      "box" };
+	static const char *const names[SPECIMEN_FILTERS] = {
+		"study", "participant", "type", "timepoint", "status", "box", "include_in_error"
+	};
 
 	for (size_t i = 0; i < SPECIMEN_FILTERS; i++) {
 		const char *v = req_query(r, names[i]);
@@ -225,13 +227,19 @@ specimen_list_filters(struct srv_req *r, const char *filters[SPECIMEN_FILTERS])
 			return false;
 		}
 	}
+	/* Entries in error are left out unless asked for (or named by their status). */
+	if (filters[6] != NULL && strcmp(filters[6], "true") != 0 &&
+	    strcmp(filters[6], "false") != 0) {
+		reply_invalid_field(r, "include_in_error", "must be true or false");
+		return false;
+	}
 	return true;
 }
 
 void
 h_specimens_list(struct srv_req *r)
 {
-	const char *params[9];
+	const char *params[10];
 	struct page pg;
 
 	/* Checked for both answers, though the CSV export is every row (no paging). */
@@ -243,10 +251,12 @@ h_specimens_list(struct srv_req *r)
 	}
 	if (!specimen_list_filters(r, params))
 		return;
+	/* The SQL function takes include_in_error last (a parameter added with a default). */
+	params[9] = params[6];
 	params[6] = req_studies(r);
 	params[7] = pg.after ? pg.after : "0";
 	params[8] = pg.limit;
-	reply_page(r, PAGE_SPECIMENS, "db_specimen_list", 9, params);
+	reply_page(r, PAGE_SPECIMENS, "db_specimen_list", 10, params);
 }
 
 enum { ALQ_COUNT, ALQ_QUANTITY, ALQ_ALIQUOTS, ALQ__MAX };

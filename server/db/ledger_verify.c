@@ -219,8 +219,9 @@ struct chain {
 	bool has_head;
 	struct row *rows;
 	size_t n, cap;
-	char status[16], box[80], pos[8]; /* the row's; "" for NULL */
-	bool window;                      /* the chain from its first row on, not from event 1 */
+	/* The row's; "" for NULL. A status as long as the longest (entered_in_error, 16). */
+	char status[32], box[80], pos[8];
+	bool window; /* the chain from its first row on, not from event 1 */
 };
 
 static const char *

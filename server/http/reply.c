@@ -105,6 +105,11 @@ static const struct problem_code problem_codes[] = {
 	{ "barcode-already-set", 409, "The tube already has a barcode" },
 	{ "box-in-audit", 409, "Box in an open audit" },
 	{ "box-holds-other-studies", 409, "Box holds tubes of other studies" },
+	{ "specimen-changed", 409, "The specimen changed since it was read" },
+	{ "inherited-from-parent", 409, "Inherited from the parent: correct it there" },
+	{ "has-children", 409, "Its children are not entered in error" },
+	{ "on-draft-shipment", 409, "On a draft shipment" },
+	{ "collected-before-birth", 409, "Specimens collected before that birth year" },
 	/* 403: the caller may not */
 	{ "wrong-password", 403, "Wrong current password" },
 	{ "every-study-only", 403, "Only for users of every study" },

@@ -330,6 +330,44 @@ async function main() {
 		fact('thawed', stock);
 		await shot('specimen');
 
+		// --- correct a mistyped timepoint: the history keeps both values -----
+		const typo = (await must('POST', '/api/v1/specimens', {
+			participant: { study: 'MASC', code: 'P001' }, type: 'serum', timepoint: 'baseline',
+			collected_at: '2026-03-01T09:30:00Z' }, 201)).id;
+		await scan(typo);
+		await page.locator(`article.specimen[data-id="${typo}"]`).waitFor();
+		await page.click('button[data-fix="correct"]');
+		ok(await page.inputValue('#fix-timepoint') === 'baseline', 'Correct… shows the values recorded');
+		await page.fill('#fix-timepoint', 'm6');
+		await page.click('#fix-submit');
+		ok(await page.locator('#fix-reason:invalid').count() === 1 && await eventTypes(typo) === 'registered',
+			'  without a reason nothing is sent', await eventTypes(typo));
+		await page.fill('#fix-reason', 'typed baseline for the month-6 visit');
+		await page.click('#fix-submit');
+		await page.locator('#f-timepoint', { hasText: 'm6' }).waitFor();
+		const fixed = page.locator('table.history tr[data-type="corrected"]');
+		const fixedText = await fixed.textContent();
+		ok(await fixed.count() === 1 && fixedText.includes('"before":{"timepoint":"baseline"}') &&
+			fixedText.includes('"after":{"timepoint":"m6"}') && fixedText.includes('month-6'),
+			'corrected: the card shows m6, the history the value before and after with the reason', fixedText);
+		ok(await page.locator('table.history tr[data-type="registered"]').count() === 1, '  and the registration as recorded');
+		fact('corrected', typo);
+
+		// --- a tube registered by mistake is entered in error (managers) ------
+		const oops = (await must('POST', '/api/v1/specimens', {
+			participant: { study: 'MASC', code: 'P001' }, type: 'serum', timepoint: 'baseline',
+			collected_at: '2026-03-01T09:30:00Z' }, 201)).id;
+		await scan(oops);
+		await page.locator(`article.specimen[data-id="${oops}"]`).waitFor();
+		await page.click('button[data-fix="entered-in-error"]');
+		await page.fill('#err-reason', 'registered twice');
+		await page.click('#err-submit');
+		await page.locator(`article.specimen[data-id="${oops}"][data-status="entered_in_error"]`).waitFor();
+		ok(await page.locator('.actions button[data-action], .actions button[data-fix]').count() === 0,
+			'entered in error: the card says so and offers nothing more');
+		ok(await page.locator('table.history tr[data-type="entered_in_error"]').count() === 1, '  its history says why');
+		fact('in_error', oops);
+
 		// --- withdrawn consent: the card offers no use of the tube ----------
 		const withdrawn = (await api('GET', `/api/v1/scan/${WITHDRAWN}`)).json.item.id;
 		await scan(WITHDRAWN);

@@ -199,6 +199,16 @@ database_checks(struct tenv *t)
 	is_sql(t, "lost", "database: the missing tube is lost",
 	       "SELECT status FROM specimens WHERE id = '%s'",
 	       fact("missing") ? fact("missing") : "");
+	is_sql(t, "m6 baseline>m6", "database: the timepoint corrected, its event keeping both",
+	       "SELECT s.timepoint || ' ' || (e.details->'before'->>'timepoint') || '>' ||"
+	       " (e.details->'after'->>'timepoint') FROM specimens s JOIN events e ON"
+	       " e.specimen_id = s.id AND e.type = 'corrected' WHERE s.id = '%s'",
+	       fact("corrected") ? fact("corrected") : "");
+	is_sql(t, "entered_in_error registered twice",
+	       "database: the tube registered by mistake is entered in error, with why",
+	       "SELECT s.status || ' ' || e.reason FROM specimens s JOIN events e ON"
+	       " e.specimen_id = s.id AND e.type = 'entered_in_error' WHERE s.id = '%s'",
+	       fact("in_error") ? fact("in_error") : "");
 }
 
 int

@@ -150,6 +150,80 @@ function actionForm(ctx, s, a, events, done) {
 	return form;
 }
 
+/*
+ * A correction (docs/api.md, "Corrections"): what was recorded wrongly, with
+ * a reason. Only the fields changed are sent, with the last event seen, so
+ * that a tube moved or corrected meanwhile is refused rather than corrected
+ * on an old view; the history then shows the value before and after.
+ */
+function correctForm(ctx, s, events, done) {
+	const input = (id, value, attrs = {}) => h(`input#${id}`, { value: value ?? '', autocomplete: 'off', ...attrs });
+	const was = {
+		type: s.type, timepoint: s.timepoint, collected_at: s.collected_at,
+		value: s.quantity ? String(s.quantity.value) : '', unit: s.quantity?.unit || '', notes: s.notes || '',
+	};
+	const f = {
+		type: input('fix-type', was.type), timepoint: input('fix-timepoint', was.timepoint),
+		collected_at: input('fix-collected', was.collected_at, { size: 24 }),
+		value: input('fix-qty', was.value, { size: 6, inputmode: 'decimal' }), unit: input('fix-unit', was.unit, { size: 5 }),
+		notes: input('fix-notes', was.notes), reason: input('fix-reason', '', { required: true }),
+	};
+	const row = (id, label, ...els) => [h('label', { for: id }, label), els.length > 1 ? h('div.row', els) : els[0]];
+	const form = h('form.action.card', { dataset: { action: 'correct' } },
+		h('h3', `Correct ${s.id}`),
+		row('fix-type', 'Type', f.type), row('fix-timepoint', 'Timepoint', f.timepoint),
+		row('fix-collected', 'Collected (RFC 3339)', f.collected_at),
+		row('fix-qty', 'Quantity', f.value, f.unit), row('fix-notes', 'Notes', f.notes),
+		row('fix-reason', 'Reason', f.reason),
+		h('div.row', h('button.primary#fix-submit', { type: 'submit' }, 'Correct'),
+			h('button', { type: 'button', onclick: () => { form.remove(); ctx.focusScan(); } }, 'Cancel')));
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		const now = Object.fromEntries(Object.entries(f).map(([k, el]) => [k, el.value.trim()]));
+		const body = {};
+		for (const k of ['type', 'timepoint', 'collected_at', 'notes'])
+			if (now[k] !== was[k]) body[k] = now[k];
+		if (now.value !== was.value || now.unit !== was.unit)
+			body.quantity = { value: Number(now.value.replace(',', '.')), unit: now.unit };
+		if (!Object.keys(body).length) {
+			ctx.fb.error('Nothing changed: type the right value first');
+			return;
+		}
+		body.reason = now.reason;
+		if (events.length) body.expected_ledger_seq = events[events.length - 1].seq;
+		try {
+			await api('PATCH', `/api/v1/specimens/${esc(s.id)}`, body);
+			ctx.fb.ok(`${s.id}: corrected (${Object.keys(body).filter((k) => k !== 'reason' && k !== 'expected_ledger_seq').join(', ')})`);
+			done();
+		} catch (e) {
+			ctx.fb.error(`Correct: ${e.message}`);
+		}
+	});
+	return form;
+}
+
+/* A specimen registered by mistake (managers): kept, with its history, but left out of lists and counts. */
+function errorForm(ctx, s, done) {
+	const reason = h('input#err-reason', { required: true, autocomplete: 'off' });
+	const form = h('form.action.card', { dataset: { action: 'entered-in-error' } },
+		h('h3', `Enter ${s.id} in error`),
+		h('p.hint', 'For a tube registered by mistake: it stays findable with its history, leaves its position and is no longer counted.'),
+		h('label', { for: 'err-reason' }, 'Reason'), reason,
+		h('div.row', h('button.primary.danger#err-submit', { type: 'submit' }, 'Enter in error'),
+			h('button', { type: 'button', onclick: () => { form.remove(); ctx.focusScan(); } }, 'Cancel')));
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		try {
+			await post(`/api/v1/specimens/${esc(s.id)}/entered-in-error`, { reason: reason.value.trim() });
+			ctx.fb.ok(`${s.id}: entered in error`);
+			done();
+		} catch (e) {
+			ctx.fb.error(`Enter in error: ${e.message}`);
+		}
+	});
+	return form;
+}
+
 export async function render(ctx, main, [ref]) {
 	fill(main, h('p.loading', `Opening ${ref}…`));
 	let s, ev;
@@ -172,7 +246,7 @@ export async function render(ctx, main, [ref]) {
 			'CONSENT WITHDRAWN — do not use, check out, aliquot or ship; keep for the destruction workflow'),
 		h('header.spec-head',
 			h('h1.spec-id', s.id),
-			h('span.badge', { class: `badge st-${s.status}` }, s.status.replace('_', ' ')),
+			h('span.badge', { class: `badge st-${s.status}` }, s.status.replace(/_/g, ' ')),
 			h('span.type', s.type)),
 		h('dl.facts',
 			h('dt', 'Participant'), h('dd#f-participant', `${s.participant.study} / ${s.participant.code}`),
@@ -196,6 +270,13 @@ export async function render(ctx, main, [ref]) {
 					fill(formSlot, actionForm(ctx, s, a, events, again));
 					formSlot.querySelector('input:not([value]), input[value=""], button.primary')?.focus();
 				} }, a.label)),
+			ctx.can('bench') && s.status !== 'entered_in_error' && h('button.fix', { type: 'button', dataset: { fix: 'correct' },
+				onclick: () => { fill(formSlot, correctForm(ctx, s, events, again)); formSlot.querySelector('#fix-reason')?.focus(); } },
+			'Correct…'),
+			ctx.can('manager') && !['shipped', 'entered_in_error'].includes(s.status) && h('button.fix.danger', { type: 'button',
+				dataset: { fix: 'entered-in-error' },
+				onclick: () => { fill(formSlot, errorForm(ctx, s, again)); formSlot.querySelector('#err-reason')?.focus(); } },
+			'Enter in error…'),
 			!ctx.can('bench') && h('p.hint', 'Read-only: your role does not change specimens.')),
 		formSlot,
 		h('h2', 'Custody history'),
