@@ -353,21 +353,6 @@ h_audits_close(struct srv_req *r)
  * well refuses the file. The items the database refuses (its "errors",
  * each with the item's index) are told back by the file's line.
  */
-struct place_call {
-	const char *const *params;
-	PGresult *res;
-};
-
-static enum bb_err
-place_run(struct db_conn *c, void *arg)
-{
-	struct place_call *pc = arg;
-
-	PQclear(pc->res);
-	pc->res = NULL;
-	return db_exec(c, "db_box_place", 6, pc->params, &pc->res);
-}
-
 void
 h_boxes_place_csv(struct srv_req *r)
 {
@@ -437,14 +422,12 @@ h_boxes_place_csv(struct srv_req *r)
 		req_actor(r),
 		req_actor_id(r),
 	};
-	struct place_call pc = { params, NULL };
-	err = db_txn_implicit(db, place_run, &pc);
+	err = db_exec_retried(db, "db_box_place", 6, params, &res);
 	if (err == BB_OK) {
-		reply_json_text(r, 200, PQgetvalue(pc.res, 0, 0));
-		PQclear(pc.res);
+		reply_json_text(r, 200, PQgetvalue(res, 0, 0));
+		PQclear(res);
 		return;
 	}
-	PQclear(pc.res);
 	const char **names = bb_arena_alloc(&r->arena, n * sizeof(*names));
 	for (size_t k = 0; k < n; k++)
 		names[k] = bb_arena_printf(&r->arena, "line %u", lines[k]);

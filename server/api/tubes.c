@@ -74,21 +74,6 @@ well_order(const void *a, const void *b)
 	                        : (x->col > y->col) - (x->col < y->col);
 }
 
-struct aliquot_call {
-	const char *const *params;
-	PGresult *res;
-};
-
-static enum bb_err
-aliquot_run(struct db_conn *c, void *arg)
-{
-	struct aliquot_call *ac = arg;
-
-	PQclear(ac->res);
-	ac->res = NULL;
-	return db_exec(c, "db_specimen_aliquot_tubes", 9, ac->params, &ac->res);
-}
-
 /* The box the file goes into: ?box=, else the file's rack ID; NULL after replying. */
 static const char *
 rack_box(struct srv_req *r)
@@ -254,14 +239,12 @@ h_aliquots_rack(struct srv_req *r)
 		req_actor(r),
 		req_actor_id(r),
 	};
-	struct aliquot_call ac = { params, NULL };
-	err = db_txn_implicit(db, aliquot_run, &ac);
+	err = db_exec_retried(db, "db_specimen_aliquot_tubes", 9, params, &res);
 	if (err == BB_OK) {
-		reply_json_text(r, 201, PQgetvalue(ac.res, 0, 0));
-		PQclear(ac.res);
+		reply_json_text(r, 201, PQgetvalue(res, 0, 0));
+		PQclear(res);
 		return;
 	}
-	PQclear(ac.res);
 	reply_db_error_items(r, err, "The rack-scanner file was refused", names, n);
 }
 

@@ -491,6 +491,38 @@ db_txn_implicit(struct db_conn *c, db_txn_fn fn, void *arg)
 	return txn_run(c, fn, arg, false);
 }
 
+struct exec_call {
+	const char *stmt;
+	int nparams;
+	const char *const *params;
+	PGresult *res;
+};
+
+static enum bb_err
+exec_run(struct db_conn *c, void *arg)
+{
+	struct exec_call *x = arg;
+
+	PQclear(x->res); /* what an attempt that is retried left */
+	x->res = NULL;
+	return db_exec(c, x->stmt, x->nparams, x->params, &x->res);
+}
+
+enum bb_err
+db_exec_retried(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
+                PGresult **res)
+{
+	struct exec_call x = { stmt, nparams, params, NULL };
+	enum bb_err err = db_txn_implicit(c, exec_run, &x);
+
+	if (err != BB_OK) {
+		PQclear(x.res);
+		x.res = NULL;
+	}
+	*res = x.res;
+	return err;
+}
+
 enum bb_err
 db_connect_quiet(const char *conninfo, const struct db_stmt *const *sets, struct db_conn **out,
                  char *why, size_t why_len)

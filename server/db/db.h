@@ -97,6 +97,10 @@ const struct db_diag *db_error_diag(const struct db_conn *c);
 typedef enum bb_err (*db_txn_fn)(struct db_conn *c, void *arg);
 enum bb_err db_txn(struct db_conn *c, db_txn_fn fn, void *arg);
 enum bb_err db_txn_implicit(struct db_conn *c, db_txn_fn fn, void *arg);
+/* One prepared statement as the whole unit of work (db_txn_implicit, retried
+ * like any): its answer in *res for the caller to clear, NULL on failure. */
+enum bb_err db_exec_retried(struct db_conn *c, const char *stmt, int nparams,
+                            const char *const *params, PGresult **res);
 
 /*
  * True when a statement since the last BEGIN failed with 40001 or 40P01:
