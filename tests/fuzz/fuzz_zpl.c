@@ -8,6 +8,9 @@
  *   - the data of each ^FH_ text field is printable text where '_' starts
  *     exactly two hex digits, and decoded it is one of the label's texts,
  *     or a shortened start of one followed by "...";
+ *   - a line the printer's font cannot print is a ^GFA graphic (hex digits
+ *     and ZPL's compression characters only) followed by a ^FX comment
+ *     holding its text, with ^ and ~ made '?';
  *   - the barcodes' ^FD carry the ID unchanged;
  *   - one ^XA ... ^XZ per label; a refused label leaves no output.
  */
@@ -20,8 +23,8 @@
 
 enum { FIELDS_MAX = 1 + 4 + LBL_LINES_MAX };
 
-static const char *const commands[] = { "XA", "CI", "PW", "LL", "LH", "FW", "FO", "BX", "FD",
-	                                "FS", "BY", "BC", "A0", "FH", "PQ", "XZ", NULL };
+static const char *const commands[] = { "XA", "CI", "PW", "LL", "LH", "FW", "FO", "BX", "FD", "FS",
+	                                "BY", "BC", "A0", "FH", "PQ", "XZ", "GF", "FX", NULL };
 
 static int
 hexval(char c)
@@ -72,6 +75,38 @@ text_allowed(const char *text, char cand[][LBL_TEXT_MAX * 2 + 8], size_t ncand)
 	return 0;
 }
 
+/* A ^GFA graphic's data up to its ^FS: three numbers, then hex digits, runs
+ * (G-Y, g-z), ':' (row as the last) and ',' (rest of the row zero). */
+static void
+check_graphic(const char *p)
+{
+	const char *e = strstr(p, "^FS");
+
+	require(strncmp(p, "^GFA,", 5) == 0 && e != NULL);
+	for (const char *s = p + 5; s < e; s++)
+		require((*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'Z') ||
+		        (*s >= 'g' && *s <= 'z') || *s == ',' || *s == ':');
+}
+
+/* The ^FX after a graphic: "^FXx,y,size " and the line's text, ^ and ~ as '?'. */
+static void
+check_comment(const char *p, char cand[][LBL_TEXT_MAX * 2 + 8], size_t ncand)
+{
+	char masked[FIELDS_MAX + 2][LBL_TEXT_MAX * 2 + 8], text[LBL_TEXT_MAX * 2 + 16];
+	const char *s = strchr(p, ' '), *e = strchr(p, '\n');
+
+	require(s != NULL && e != NULL && s < e && (size_t)(e - s - 1) < sizeof(text));
+	memcpy(text, s + 1, (size_t)(e - s - 1));
+	text[e - s - 1] = '\0';
+	for (size_t i = 0; i < ncand; i++) {
+		snprintf(masked[i], sizeof(masked[i]), "%s", cand[i]);
+		for (char *c = masked[i]; *c; c++)
+			if (*c == '^' || *c == '~')
+				*c = '?';
+	}
+	require(text_allowed(text, masked, ncand));
+}
+
 static void
 check_zpl(const char *z, size_t len, const struct lbl_data *d)
 {
@@ -90,6 +125,14 @@ check_zpl(const char *z, size_t len, const struct lbl_data *d)
 		require(known);
 		starts += strncmp(p, "^XA", 3) == 0;
 		ends += strncmp(p, "^XZ", 3) == 0;
+		if (strncmp(p, "^GF", 3) == 0) {
+			check_graphic(p);
+			continue;
+		}
+		if (strncmp(p, "^FX", 3) == 0) {
+			check_comment(p, cand, ncand);
+			continue;
+		}
 		if (strncmp(p, "^FH_", 4) == 0) {
 			hex_next = true;
 			continue;
