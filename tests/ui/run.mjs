@@ -489,6 +489,45 @@ async function main() {
 		await shot('mobile-box');
 		await page.setViewportSize({ width: 1280, height: 800 });
 
+		// --- an administrator resets a technician's password mid-shift ----
+		const TEMP = 'given-by-admin-1';
+		const NEW = 'tech-own-password-1';
+		await must('PUT', '/api/v1/users/tech1/password', { password: TEMP }, 200);
+		await scan(parent);
+		await page.locator('#user').waitFor();
+		ok(/session has ended/.test(await page.locator('#flash').textContent()), 'a reset password ends the bench session: "log in again"', await page.locator('#flash').textContent());
+		await page.fill('#user', 'tech1');
+		await page.fill('#pass', TEMP);
+		await page.click('form.login button[type=submit]');
+		await page.locator('#pw-new').waitFor();
+		ok(await page.locator('#pw-current').inputValue() === TEMP, '  logging in with the given password asks for a new one first');
+		await page.fill('#pw-new', NEW);
+		await page.fill('#pw-again', NEW + 'x');
+		await page.click('#pw-submit');
+		await page.locator('#flash.error').waitFor();
+		ok(/differ/.test(await page.locator('#flash').textContent()), '  two new passwords that differ are refused in the page');
+		await page.fill('#pw-again', NEW);
+		await page.click('#pw-submit');
+		await page.locator('section.home').waitFor();
+		ok(/Password changed/.test(await page.locator('#flash').textContent()), '  the new password is taken and the bench is back');
+		await page.click('#logout');
+		await page.locator('#user').waitFor();
+		await page.fill('#user', 'tech1');
+		await page.fill('#pass', NEW);
+		await page.click('form.login button[type=submit]');
+		await page.locator('#who').getByText('tech1 (technician)').waitFor();
+		ok(await page.locator('#pw-new').count() === 0, '  and logs in without being asked again');
+
+		// --- an administrator disables the account -------------------------
+		await must('PATCH', '/api/v1/users/tech1', { disabled: true }, 200);
+		await page.reload();
+		await page.locator('#user').waitFor();
+		await page.fill('#user', 'tech1');
+		await page.fill('#pass', NEW);
+		await page.click('form.login button[type=submit]');
+		await page.locator('#flash.error').waitFor();
+		ok(/account is disabled/.test(await page.locator('#flash').textContent()), 'a disabled account is told so at login, not "wrong password"', await page.locator('#flash').textContent());
+
 		ok(consoleErrors.length === 0, 'no script errors and no Content-Security-Policy violations', consoleErrors.join('\n'));
 	} catch (e) {
 		ok(false, `the browser run stopped: ${e.message.split('\n')[0]}`, e.stack);

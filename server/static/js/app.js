@@ -74,7 +74,8 @@ async function lookup(value) {
 		fb.ok(`${res.kind === 'specimen' ? item.id : res.kind === 'box' ? 'Box ' + item.barcode : item.name}`, { ms: 2500 });
 	} catch (e) {
 		if (e instanceof ApiError && e.status === 404) fb.error(`Nothing is known by ${value}`);
-		else fb.error(`${value}: ${e.message}`);
+		/* A 401 was said already, in words for the bench ("log in again"). */
+		else if (!(e instanceof ApiError) || e.status !== 401) fb.error(`${value}: ${e.message}`);
 	}
 }
 
@@ -115,6 +116,11 @@ async function show() {
 		return;
 	}
 	document.getElementById('who').textContent = `${s.user.username} (${s.user.role})`;
+	/* A reset password is changed before anything else (after a reload too). */
+	if (s.user.password_change_required) {
+		login.renderChange(ctx, main, '', onLogin);
+		return;
+	}
 	for (const a of document.querySelectorAll('#nav [data-need]'))
 		a.hidden = !ctx.can(a.dataset.need);
 	const hash = location.hash || '#/';

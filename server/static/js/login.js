@@ -1,8 +1,15 @@
-/* login.js — user name and password for a session token. */
-import { api, get, saveSession } from './api.js';
+/* login.js — user name and password for a session token; a reset password changed first. */
+import { api, get, saveSession, session } from './api.js';
 import { h, fill } from './dom.js';
 
 export const name = 'login';
+
+/* What a refused login tells the person at the bench. */
+function refusal(e) {
+	if (e.problem && e.problem.code === 'account-disabled')
+		return 'This account is disabled: ask an administrator';
+	return e.status === 401 ? 'Wrong user name or password' : e.message;
+}
 
 export function render(ctx, main, params, done) {
 	const user = h('input#user', { name: 'username', autocomplete: 'username', required: true });
@@ -24,10 +31,14 @@ export function render(ctx, main, params, done) {
 			/* The role comes from the server, not from what the form said. */
 			const cur = await get('/api/v1/sessions/current');
 			saveSession({ token: res.token, user: cur.user });
+			if (cur.user.password_change_required) {
+				renderChange(ctx, main, pass.value, done);
+				return;
+			}
 			ctx.fb.ok(`Logged in as ${cur.user.username} (${cur.user.role})`, { sound: false });
 			done();
 		} catch (e) {
-			msg.textContent = e.status === 401 ? 'Wrong user name or password' : e.message;
+			msg.textContent = refusal(e);
 			ctx.fb.error(msg.textContent);
 			pass.value = '';
 			pass.focus();
@@ -36,4 +47,50 @@ export function render(ctx, main, params, done) {
 	main.dataset.view = 'login';
 	fill(main, form);
 	user.focus();
+}
+
+/*
+ * An administrator reset the password: nothing else is allowed until it is
+ * changed. current: the password just typed at login ('' after a reload,
+ * when it is asked for again).
+ */
+export function renderChange(ctx, main, current, done) {
+	const old = h('input#pw-current', { type: 'password', autocomplete: 'current-password', required: true });
+	const fresh = h('input#pw-new', { type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
+	const again = h('input#pw-again', { type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
+	const msg = h('p.formerror', { role: 'alert' });
+	old.value = current || '';
+	const form = h('form.card.login.pwchange',
+		h('h1', 'Choose a new password'),
+		h('p.hint', 'An administrator reset your password: choose your own before you go on (8 characters at least).'),
+		h('label', { for: 'pw-current' }, 'Password given to you'), old,
+		h('label', { for: 'pw-new' }, 'New password'), fresh,
+		h('label', { for: 'pw-again' }, 'New password again'), again,
+		msg,
+		h('button.primary#pw-submit', { type: 'submit' }, 'Change the password'));
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		msg.textContent = '';
+		if (fresh.value !== again.value) {
+			msg.textContent = 'The two new passwords differ';
+			ctx.fb.error(msg.textContent);
+			again.focus();
+			return;
+		}
+		try {
+			await api('PUT', '/api/v1/sessions/current/password',
+				{ current_password: old.value, new_password: fresh.value }, { idempotent: false });
+			const cur = await get('/api/v1/sessions/current');
+			saveSession({ token: session().token, user: cur.user });
+			ctx.fb.ok('Password changed', { sound: false });
+			done();
+		} catch (e) {
+			msg.textContent = e.problem && e.problem.code === 'wrong-password'
+				? 'The password given to you is not right' : e.message;
+			ctx.fb.error(msg.textContent);
+		}
+	});
+	main.dataset.view = 'pwchange';
+	fill(main, form);
+	(old.value ? fresh : old).focus();
 }
