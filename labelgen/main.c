@@ -487,6 +487,16 @@ run(int argc, char **argv, const struct opts *o)
 		warnx("--format %s: use zpl, png, svg or pdf", o->format);
 		return EXIT_USAGE;
 	}
+	/* A sheet is a page of labels: PDF, by default too; any other format is a wrong option. */
+	if (lbl_template_is_sheet(job.tpl) && !o->format && job.format == LBL_FMT_ZPL &&
+	    !(o->output && strrchr(o->output, '.')))
+		job.format = LBL_FMT_PDF;
+	if (lbl_template_is_sheet(job.tpl) && job.format != LBL_FMT_PDF) {
+		warnx("template %s is a sheet: it prints as PDF only (--format pdf, or an --output "
+		      "ending in .pdf)",
+		      o->tpl);
+		return EXIT_USAGE;
+	}
 	if (o->printer && o->output) {
 		warnx("give --printer or --output, not both");
 		return EXIT_USAGE;

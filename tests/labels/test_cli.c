@@ -188,6 +188,14 @@ test_cli_offline(void)
 	out = run_capture("head -c 5 '%s/sheet.pdf'", dir);
 	is_str(out, "%PDF-", "  which is a PDF");
 	free(out);
+	rc = cli(&out, "--input in.csv --output sheet.png --template a4-cryo-4x20");
+	ok(rc == 1 && strstr(out, "is a sheet: it prints as PDF only") != NULL,
+	   "a sheet template asked for as PNG: a wrong option, exit 1 as the man page says (%d)",
+	   rc);
+	free(out);
+	rc = cli(&out, "--input in.csv --template a4-cryo-4x20 --format zpl");
+	is_int(rc, 1, "  as ZPL too");
+	free(out);
 
 	struct peer p;
 	peer_start(&p, PEER_RAW);
