@@ -97,7 +97,10 @@ slow_client(void *arg)
 			atomic_fetch_add(&busy_503[k], 1);
 			if (!ra)
 				atomic_fetch_add(&no_retry_after, 1);
-			msleep(200); /* a client in a hurry, not the Retry-After it was given */
+			/* A client in a hurry, not the Retry-After it was given; with jitter, as
+			 * clients have it, so that no route's clients fall in step behind the
+			 * others' and are refused for the whole run. */
+			msleep(100 + (int)(arc4random_uniform(200)));
 		} else {
 			atomic_fetch_add(&other[k], 1);
 			snprintf(last_other, sizeof(last_other), "%s: %d", slow_names[k], status);
