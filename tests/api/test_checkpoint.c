@@ -204,19 +204,6 @@ history(const char *id, int slot)
 	world_act_quietly(&t, id, "checkout", "{\"reason\":\"assay\"}");
 }
 
-/* Wait until the log holds every event; false after 15 s. */
-static bool
-sequenced(void)
-{
-	for (long long end = mono_ms() + 15000; mono_ms() < end; msleep(20))
-		if (sql_int(&t,
-		            "SELECT ((SELECT count(*) FROM events) = size"
-		            " AND NOT EXISTS (SELECT 1 FROM log_pending))::int FROM log_state") ==
-		    1)
-			return true;
-	return false;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -313,7 +300,7 @@ main(int argc, char **argv)
 			tap_bail("register");
 		history(ids[i], i);
 	}
-	ok(sequenced(), "9 events are in the log");
+	ok(log_sequenced(&t, 15000), "9 events are in the log");
 	bool signed_all = false;
 	for (long long end = mono_ms() + 15000; !signed_all && mono_ms() < end; msleep(50))
 		signed_all =
@@ -360,7 +347,7 @@ main(int argc, char **argv)
 			tap_bail("register");
 		history(ids[i], i);
 	}
-	ok(sequenced(), "9 more events are in the log");
+	ok(log_sequenced(&t, 15000), "9 more events are in the log");
 	const char *checkpoint[] = { t.biobankd, "checkpoint", flag_key, flag_dir, NULL };
 	int before_files;
 	free(exported(&before_files));
@@ -389,7 +376,7 @@ main(int argc, char **argv)
 	 */
 	if (!world_register(&t, "MASC", "P001", "serum", ids[6]))
 		tap_bail("register");
-	ok(sequenced(), "one more event");
+	ok(log_sequenced(&t, 15000), "one more event");
 	char *saved =
 	    sql_value(&t, "SELECT encode(hash, 'hex') FROM log_nodes WHERE level = 4 AND idx = 0",
 	              &(bool){ false });

@@ -96,16 +96,6 @@ cosigned_at_least(long size, int timeout_ms)
 	return false;
 }
 
-static bool
-sequenced(struct tenv *t, int timeout_ms)
-{
-	for (long long end = mono_ms() + timeout_ms; mono_ms() < end; msleep(20))
-		if (sql_int(t, "SELECT ((SELECT count(*) FROM events) = size AND NOT EXISTS"
-		               " (SELECT 1 FROM log_pending))::int FROM log_state") == 1)
-			return true;
-	return false;
-}
-
 /* A's view of its witness: the first item of /api/v1/ledger/witnesses. */
 static bool
 witness_state(const char *want_code, long *failures, int timeout_ms)
@@ -240,7 +230,7 @@ main(int argc, char **argv)
 	b.d.want_port = b.d.port; /* B comes back where A's operator said it is */
 	restart_a();
 	a_grows(0);
-	if (!sequenced(&a, 15000))
+	if (!log_sequenced(&a, 15000))
 		tap_bail("A's log");
 	long s1 = a_log_size();
 	ok(cosigned_at_least(s1, 30000), "B cosigns A's checkpoint of %ld entries, nobody posting",
@@ -264,7 +254,7 @@ main(int argc, char **argv)
 	/* A grows: the next one comes with A's consistency proof from what B cosigned. */
 	a_grows(1);
 	a_grows(2);
-	if (!sequenced(&a, 15000))
+	if (!log_sequenced(&a, 15000))
 		tap_bail("A's log");
 	long s2 = a_log_size();
 	ok(cosigned_at_least(s2, 30000), "B cosigns the next (%ld entries)", s2);
@@ -305,8 +295,8 @@ main(int argc, char **argv)
 	long long t0 = mono_ms();
 	a_grows(3);
 	long long took = mono_ms() - t0;
-	ok(sequenced(&a, 15000), "B down: A's tube is registered, stored and sequenced (%lld ms)",
-	   took);
+	ok(log_sequenced(&a, 15000),
+	   "B down: A's tube is registered, stored and sequenced (%lld ms)", took);
 	long s3 = a_log_size();
 	bool down = witness_state("unreachable", &failures, 30000);
 	ok(down && failures >= 1, "  /api/v1/ledger/witnesses says B is unreachable (%ld failures)",
@@ -322,7 +312,7 @@ main(int argc, char **argv)
 
 	/* An answer lost on its way back: B stands further than A knows. */
 	a_grows(4);
-	if (!sequenced(&a, 15000))
+	if (!log_sequenced(&a, 15000))
 		tap_bail("A's log");
 	long s4 = a_log_size();
 	daemon_stop(&b.d);
@@ -373,7 +363,8 @@ main(int argc, char **argv)
 	t0 = mono_ms();
 	a_grows(6);
 	took = mono_ms() - t0;
-	ok(sequenced(&a, 5000), "B hanging: A's writes go on (%lld ms) and are sequenced", took);
+	ok(log_sequenced(&a, 5000), "B hanging: A's writes go on (%lld ms) and are sequenced",
+	   took);
 	t0 = mono_ms();
 	int status = daemon_stop(&a.d);
 	took = mono_ms() - t0;

@@ -77,16 +77,6 @@ load_leaves(void)
 	free(all);
 }
 
-static bool
-sequenced(void)
-{
-	for (long long end = mono_ms() + 15000; mono_ms() < end; msleep(20))
-		if (sql_int(&t, "SELECT ((SELECT count(*) FROM events) = size AND NOT EXISTS"
-		                " (SELECT 1 FROM log_pending))::int FROM log_state") == 1)
-			return true;
-	return false;
-}
-
 static int
 command(const char *const *argv, char **out)
 {
@@ -458,7 +448,8 @@ main(int argc, char **argv)
 	world_act_quietly(&t, ids[0], "checkout", "{\"reason\":\"f\\u00fcr die Probe \\u2713\"}");
 	world_act_quietly(&t, ids[0], "return",
 	                  "{\"box\":\"BOX-B\",\"position\":\"I9\",\"thawed\":true}");
-	ok(sequenced(), "%ld events are in the log", sql_int(&t, "SELECT count(*) FROM events"));
+	ok(log_sequenced(&t, 15000), "%ld events are in the log",
+	   sql_int(&t, "SELECT count(*) FROM events"));
 	const char *checkpoint[] = { t.biobankd, "checkpoint", key_flag, NULL };
 	is_int(command(checkpoint, &out), 0, "a checkpoint is signed");
 	free(out);
@@ -466,7 +457,7 @@ main(int argc, char **argv)
 	/* Grow the log past the checkpoint: proofs in trees that are not signed yet, too. */
 	if (!world_register(&t, "MASC", "P001", "serum", ids[5]))
 		tap_bail("register");
-	ok(sequenced(), "and the log grows past it");
+	ok(log_sequenced(&t, 15000), "and the log grows past it");
 	load_leaves();
 	is_int(nleaves, sql_int(&t, "SELECT size FROM log_state"), "the test has every leaf");
 
@@ -512,11 +503,11 @@ main(int argc, char **argv)
 	refused(t.admin_token, q, 409, "event-not-sequenced", NULL, "an event not sequenced yet");
 	PQclear(PQexec(blocker, "COMMIT"));
 	PQfinish(blocker);
-	ok(sequenced(), "then it is");
+	ok(log_sequenced(&t, 15000), "then it is");
 
 	/* A new event of the tube, which the last checkpoint does not cover. */
 	world_act_quietly(&t, ids[0], "checkout", "{\"reason\":\"assay\"}");
-	ok(sequenced(), "one more event of the first tube");
+	ok(log_sequenced(&t, 15000), "one more event of the first tube");
 	bundles(ids[0], ssc_token);
 
 	/* verify-bundle's own refusals. */

@@ -40,16 +40,6 @@ history(int i)
 	world_act_quietly(&t, tubes[i], "move", body);
 }
 
-static bool
-sequenced(void)
-{
-	for (long long end = mono_ms() + 15000; mono_ms() < end; msleep(20))
-		if (sql_int(&t, "SELECT ((SELECT count(*) FROM events) = size AND NOT EXISTS"
-		                " (SELECT 1 FROM log_pending))::int FROM log_state") == 1)
-			return true;
-	return false;
-}
-
 /* SQL as the superuser with every trigger of the ledger's tables off, in one transaction. */
 static bool tamper(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -154,7 +144,7 @@ main(int argc, char **argv)
 			tap_bail("register");
 		history(i);
 	}
-	ok(sequenced(), "%d tubes, 5 events each, all in the log", TUBES);
+	ok(log_sequenced(&t, 15000), "%d tubes, 5 events each, all in the log", TUBES);
 	char dburl[700];
 	snprintf(dburl, sizeof(dburl), "BIOBANK_DATABASE_URL=%s", t.conninfo);
 	const char *env[] = { dburl, NULL };

@@ -47,16 +47,6 @@ tube(char id[16])
 	return true;
 }
 
-static bool
-sequenced(void)
-{
-	for (long long end = mono_ms() + 15000; mono_ms() < end; msleep(20))
-		if (sql_int(&t, "SELECT ((SELECT count(*) FROM events) = size AND NOT EXISTS"
-		                " (SELECT 1 FROM log_pending))::int FROM log_state") == 1)
-			return true;
-	return false;
-}
-
 /* SQL as the superuser with every trigger of the ledger's tables off, in one transaction. */
 static bool tamper(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -224,7 +214,7 @@ write_during_verify(void)
 	   "  it reports the state of its snapshot, whole: %s", want);
 	if (strstr(buf, want) == NULL)
 		tap_diag("%s", buf);
-	ok(sequenced(), "  and the new event is logged");
+	ok(log_sequenced(&t, 15000), "  and the new event is logged");
 }
 
 int
@@ -268,7 +258,7 @@ main(int argc, char **argv)
 	for (int i = 0; i < 8; i++)
 		if (!tube(ids[i]))
 			tap_bail("tube");
-	ok(sequenced(), "8 tubes, 5 events each, all in the log");
+	ok(log_sequenced(&t, 15000), "8 tubes, 5 events each, all in the log");
 
 	/* Clean: one chunk on one connection, and tiny chunks over three, agree. */
 	is_int(verify(&single, "--jobs", "1", "--no-record", NULL), 0,
@@ -292,7 +282,7 @@ main(int argc, char **argv)
 	for (int i = 8; i < 10; i++)
 		if (!tube(ids[i]))
 			tap_bail("tube");
-	ok(sequenced(), "2 more tubes logged");
+	ok(log_sequenced(&t, 15000), "2 more tubes logged");
 	char dburl[700], pub[96];
 	snprintf(dburl, sizeof(dburl), "BIOBANK_DATABASE_URL=%s", t.conninfo);
 	snprintf(pub, sizeof(pub), "%s/ledger.pub", dir);
@@ -319,7 +309,7 @@ main(int argc, char **argv)
 	   "  and records that checkpoint as the next starting point");
 
 	/* A new event changed; an event inserted behind the log's back; an old one changed. */
-	if (!tube(ids[10]) || !sequenced())
+	if (!tube(ids[10]) || !log_sequenced(&t, 15000))
 		tap_bail("tube");
 	long new_idx = index_of(ids[10], 3);
 	ok(tamper("UPDATE events SET reason = 'routine' WHERE specimen_id = '%s' AND seq = 3",
@@ -357,7 +347,7 @@ main(int argc, char **argv)
 	while (sql_int(&t, "SELECT size % 4 FROM log_state") != 0 ||
 	       sql_int(&t, "SELECT count(*) FROM log_pending") != 0) {
 		world_act_quietly(&t, ids[9], "label-printed", "{\"printer\":\"bench-1\"}");
-		if (!sequenced())
+		if (!log_sequenced(&t, 15000))
 			tap_bail("sequenced");
 	}
 	is_int(run_cmd(checkpoint, env, NULL, &out), 0, "a checkpoint of %ld entries is signed",

@@ -21,16 +21,6 @@ static struct tenv a, b;
 static char dir[64];
 static struct note_key a_pub, b_pub;
 
-static bool
-sequenced(struct tenv *t)
-{
-	for (long long end = mono_ms() + 15000; mono_ms() < end; msleep(20))
-		if (sql_int(t, "SELECT ((SELECT count(*) FROM events) = size AND NOT EXISTS"
-		               " (SELECT 1 FROM log_pending))::int FROM log_state") == 1)
-			return true;
-	return false;
-}
-
 static void
 history(int i, const char *id)
 {
@@ -52,7 +42,7 @@ a_grows(int i, char **note)
 	if (!world_register(&a, "MASC", "P001", "serum", id))
 		tap_bail("register");
 	history(i, id);
-	if (!sequenced(&a))
+	if (!log_sequenced(&a, 15000))
 		tap_bail("A's log");
 	snprintf(key_flag, sizeof(key_flag), "--ledger-key=%s/a/ledger.key", dir);
 	snprintf(dburl, sizeof(dburl), "BIOBANK_DATABASE_URL=%s", a.conninfo);

@@ -755,3 +755,13 @@ problem_names_field(const struct resp *r, const char *field)
 	tap_diag("  no error names field %s in %s", field, r->body ? r->body : "");
 	return false;
 }
+
+bool
+log_sequenced(struct tenv *t, int timeout_ms)
+{
+	for (long long end = mono_ms() + timeout_ms; mono_ms() < end; msleep(20))
+		if (sql_int(t, "SELECT ((SELECT count(*) FROM events) = size AND NOT EXISTS"
+		               " (SELECT 1 FROM log_pending))::int FROM log_state") == 1)
+			return true;
+	return false;
+}

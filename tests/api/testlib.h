@@ -115,6 +115,10 @@ int free_port(void);
 long long mono_ms(void); /* CLOCK_MONOTONIC in milliseconds */
 void msleep(int ms);
 
+/* Every event is in the transparency log and none waits in its queue, within
+ * timeout_ms: the sequencer has caught up. */
+bool log_sequenced(struct tenv *t, int timeout_ms);
+
 /* Whole lines of the daemon's log (d->log) holding every one of the
  * NULL-terminated needles, waiting up to timeout_ms for the first; the
  * lines joined by '\n' (caller frees) or NULL when none came. */
