@@ -112,6 +112,10 @@ h_ledger_verify(struct srv_req *r)
 	cJSON_AddNumberToObject(o, "events_checked", (double)rep.events);
 	cJSON_AddNumberToObject(o, "log_entries_checked", (double)rep.entries);
 	cJSON_AddNumberToObject(o, "checkpoints_checked", (double)rep.checkpoints);
+	cJSON_AddStringToObject(o, "check",
+	                        rep.rechecked  ? "summed, then detailed"
+	                        : rep.detailed ? "detailed"
+	                                       : "summed");
 	if (rep.ok) {
 		cJSON_AddNullToObject(o, "first_bad");
 	} else {

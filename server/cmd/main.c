@@ -51,7 +51,8 @@ usage(FILE *out)
 	        "       biobankd user unlock NAME\n"
 	        "       biobankd verify-ledger [--checkpoints DIR] [--key PUBKEY] [--jobs N]\n"
 	        "                              [--chunk-specimens N] [--chunk-entries N]\n"
-	        "                              [--incremental] [--no-record] [option ...]\n"
+	        "                              [--incremental] [--no-record] [--detailed] [option "
+	        "...]\n"
 	        "       biobankd keygen --out DIR [--origin NAME]\n"
 	        "       biobankd checkpoint [option ...]\n"
 	        "       biobankd verify-bundle FILE --key PUBKEY [--witness PUBKEY ...]\n"
@@ -543,7 +544,7 @@ cmd_verify(int argc, char **argv)
 	const char *dir = NULL, *key_arg = NULL;
 	int rest, rc, bad_files = 0;
 	unsigned jobs = 0, chunk_specimens = 0, chunk_entries = 0;
-	bool incremental = false, record = true;
+	bool incremental = false, record = true, detailed = false;
 
 	/* Our own flags first; the rest are configuration options. */
 	char **cfg_argv = bb_calloc((size_t)argc + 1, sizeof(*cfg_argv));
@@ -568,6 +569,8 @@ cmd_verify(int argc, char **argv)
 			incremental = true;
 		else if (strcmp(argv[i], "--no-record") == 0)
 			record = false;
+		else if (strcmp(argv[i], "--detailed") == 0)
+			detailed = true;
 		else
 			cfg_argv[cfg_argc++] = argv[i];
 	}
@@ -610,7 +613,8 @@ cmd_verify(int argc, char **argv)
 		                                 .jobs = jobs,
 		                                 .chunk_specimens = chunk_specimens,
 		                                 .chunk_entries = chunk_entries,
-		                                 .record = record };
+		                                 .record = record,
+		                                 .detailed = detailed };
 	rc = 2;
 	if (db_connect(cfg.database_url, ledger_sets, &c) == BB_OK) {
 		enum bb_err err = incremental ? ledger_verify_since(c, &opts, &rep)
@@ -636,6 +640,9 @@ cmd_verify(int argc, char **argv)
 			       "log "
 			       "entries hold, against %lld checkpoints\n",
 			       rep.specimens, rep.events, rep.entries, rep.checkpoints);
+			printf("checked %s\n", rep.detailed
+			                           ? "event by event"
+			                           : "by sums: each event and log entry read once");
 			rc = 0;
 		} else {
 			printf("ledger BROKEN: %lld findings over %lld specimens and %lld log "
@@ -643,6 +650,10 @@ cmd_verify(int argc, char **argv)
 			       rep.broken + bad_files, rep.specimens, rep.entries,
 			       incremental ? " checked since the last good verify" : "",
 			       bad_files ? " (checkpoint files above)" : "");
+			if (rep.rechecked)
+				printf("(the check by sums found the ledger changed; the "
+				       "event-by-event "
+				       "check names where)\n");
 			for (size_t i = 0; i < rep.nbreaks; i++)
 				print_break(&rep.breaks[i]);
 			if (rep.broken > (long long)rep.nbreaks)

@@ -7,6 +7,7 @@
 #include "ledger.h"
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,13 +16,14 @@
 /* The chains' columns, from the specimens row and each of its events with its index in
  * the log. The box by a lookup per row, not a hash of every box in each chunk; whether
  * an event waits in the queue is looked up in the queue read once (lv_pending_load). */
-#define LV_CHAIN_COLUMNS                                                                           \
+#define LV_CHAIN_COLUMNS_WITH(index)                                                               \
 	"SELECT s.id, s.ledger_seq, encode(s.ledger_head, 'hex'), e.seq, e.type,"                  \
 	"       (extract(epoch FROM e.at) * 1000000)::bigint, e.actor, e.from_box, e.from_pos,"    \
 	"       e.to_box, e.to_pos, e.reason, e.details::text, encode(e.prev_hash, 'hex'),"        \
 	"       encode(e.hash, 'hex'), s.status,"                                                  \
 	"       (SELECT b.barcode FROM boxes b WHERE b.id = s.box_id),"                            \
-	"       bb_position_name(s.pos_row, s.pos_col), e.format, l.idx"
+	"       bb_position_name(s.pos_row, s.pos_col), e.format, " index
+#define LV_CHAIN_COLUMNS LV_CHAIN_COLUMNS_WITH("l.idx")
 
 const struct db_stmt db_ledger_statements[] = {
 	/* Every connection of one verify reads one snapshot: the log is checked against the
@@ -51,6 +53,21 @@ const struct db_stmt db_ledger_statements[] = {
 	                   "e.seq AND l.specimen_id > $1 AND l.specimen_id <= $2"
 	                   " WHERE s.id > $1 AND s.id <= $2"
 	                   " ORDER BY s.id, e.seq" },
+	/* The specimens' extent in pages, and how many rows a page holds, for cutting the
+	 * summed verify's chunks (estimates are enough for that). */
+	{ "db_ledger_blocks",
+	  "SELECT pg_relation_size(c.oid) / current_setting('block_size')::bigint,"
+	  "       CASE WHEN c.relpages > 0 AND c.reltuples > 0"
+	  "            THEN c.reltuples / c.relpages ELSE 50 END"
+	  "  FROM pg_class c WHERE c.oid = 'specimens'::regclass" },
+	/* The specimens in pages [$1, $2) as they lie on disk, each with its events and no
+	 * log index (the summed verify): a chunk reads neighbouring pages, and specimens
+	 * registered together, whose events were written together, come together. */
+	{ "db_ledger_chains_blocks",
+	  LV_CHAIN_COLUMNS_WITH("NULL::bigint") "  FROM specimens s"
+	                                        "  LEFT JOIN events e ON e.specimen_id = s.id"
+	                                        " WHERE s.ctid >= $1::tid AND s.ctid < $2::tid"
+	                                        " ORDER BY s.ctid, e.seq" },
 	/*
 	 * The chains that changed since a verify: those with events from log index $1 on,
 	 * waiting in the queue, or dated since $2, the last verify's snapshot (to find one
@@ -76,6 +93,13 @@ const struct db_stmt db_ledger_statements[] = {
 	  "  FROM log_entries l LEFT JOIN log_nodes n ON n.level = 0 AND n.idx = l.idx"
 	  "   AND n.idx >= $1::bigint AND n.idx < $2::bigint"
 	  "  LEFT JOIN events e ON e.specimen_id = l.specimen_id AND e.seq = l.seq"
+	  " WHERE l.idx >= $1::bigint AND l.idx < $2::bigint"
+	  " ORDER BY l.idx" },
+	/* The entries [$1, $2) with their stored leaves and no event (the summed verify). */
+	{ "db_ledger_log_leaves",
+	  "SELECT l.idx, l.specimen_id, l.seq, encode(n.hash, 'hex')"
+	  "  FROM log_entries l LEFT JOIN log_nodes n ON n.level = 0 AND n.idx = l.idx"
+	  "   AND n.idx >= $1::bigint AND n.idx < $2::bigint"
 	  " WHERE l.idx >= $1::bigint AND l.idx < $2::bigint"
 	  " ORDER BY l.idx" },
 	{ "db_ledger_checkpoints", "SELECT id, note FROM log_checkpoints ORDER BY id" },
@@ -179,6 +203,46 @@ lv_found_free(struct lv_found *f)
 {
 	free(f->breaks);
 	memset(f, 0, sizeof(*f));
+}
+
+void
+lv_sum_add(struct lv_sum *s, const unsigned char *key, const char *specimen, int seq,
+           const mt_hash leaf)
+{
+	unsigned char item[16 + 4 + MT_HASH_LEN], h[32];
+	size_t n = strnlen(specimen, 15);
+
+	/* The ID's bytes and its end, the seq, the leaf: no two items encode alike. */
+	memcpy(item, specimen, n);
+	item[n++] = '\0';
+	for (int i = 3; i >= 0; i--)
+		item[n++] = (unsigned char)((unsigned)seq >> (8 * i));
+	memcpy(item + n, leaf, MT_HASH_LEN);
+	n += MT_HASH_LEN;
+	crypto_generichash(h, sizeof(h), item, n, key, LV_SUM_KEY_LEN);
+	unsigned carry = 0;
+	for (int i = 0; i < 4; i++) {
+		uint64_t limb = 0;
+		for (int b = 7; b >= 0; b--)
+			limb = limb << 8 | h[8 * i + b];
+		uint64_t x = s->w[i] + limb;
+		unsigned c1 = x < limb;
+		s->w[i] = x + carry;
+		carry = c1 | (s->w[i] < x);
+	}
+}
+
+void
+lv_sum_merge(struct lv_sum *into, const struct lv_sum *s)
+{
+	unsigned carry = 0;
+
+	for (int i = 0; i < 4; i++) {
+		uint64_t x = into->w[i] + s->w[i];
+		unsigned c1 = x < s->w[i];
+		into->w[i] = x + carry;
+		carry = c1 | (into->w[i] < x);
+	}
 }
 
 enum {
@@ -437,8 +501,6 @@ check_specimen(const struct chain *ch, bool backfilled, struct lv_found *rep)
 static int
 add_row(struct chain *ch, PGresult *res, int i, const struct lv_pending *pending)
 {
-	if (PQgetisnull(res, i, COL_SEQ))
-		return 0; /* a specimen without events: checked as an empty chain */
 	if (ch->n == ch->cap) {
 		ch->cap = ch->cap ? ch->cap * 2 : 16;
 		ch->rows = bb_realloc(ch->rows, ch->cap * sizeof(*ch->rows));
@@ -470,9 +532,11 @@ add_row(struct chain *ch, PGresult *res, int i, const struct lv_pending *pending
  * chooses), so that memory stays bounded however large the ledger. */
 enum bb_err
 lv_chains(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
-          bool backfilled, bool window, const struct lv_pending *pending, struct lv_found *rep)
+          const struct lv_chain_opts *o, struct lv_found *rep)
 {
-	struct chain ch = { .window = window };
+	struct chain ch = { .window = o->window };
+	/* Without each event's index, whether it is in the log is the sums' to say. */
+	bool unlogged = o->backfilled && o->key == NULL;
 	PGresult *res;
 	enum bb_err err;
 
@@ -481,17 +545,24 @@ lv_chains(struct db_conn *c, const char *stmt, int nparams, const char *const *p
 	for (int i = 0, n = PQntuples(res); i < n; i++) {
 		if (strcmp(PQgetvalue(res, i, COL_ID), ch.id) != 0) {
 			if (ch.id[0] != '\0')
-				check_specimen(&ch, backfilled, rep);
+				check_specimen(&ch, unlogged, rep);
 			chain_start(&ch, res, i);
 		}
-		if (add_row(&ch, res, i, pending) != 0)
+		if (PQgetisnull(res, i, COL_SEQ))
+			continue; /* a specimen without events: checked as an empty chain */
+		if (add_row(&ch, res, i, o->pending) != 0)
 			ch.rows[ch.n - 1].hash[0] ^=
 			    0xFF; /* corrupt hex: the digest cannot match */
-		if (!PQgetisnull(res, i, COL_SEQ))
-			rep->events++;
+		const struct row *r = &ch.rows[ch.n - 1];
+		if (o->key != NULL && !r->queued) {
+			mt_hash leaf;
+			bb_event_leaf(&r->ev, leaf);
+			lv_sum_add(o->sum, o->key, ch.id, r->ev.seq, leaf);
+		}
+		rep->events++;
 	}
 	if (ch.id[0] != '\0')
-		check_specimen(&ch, backfilled, rep);
+		check_specimen(&ch, unlogged, rep);
 	free(ch.rows);
 	PQclear(res);
 	return BB_OK;
@@ -529,6 +600,26 @@ place(struct lv_log_range *r, uint64_t *placed, size_t *next_size, const mt_hash
 			r->at_size(r->arg, *next_size, &r->f, present);
 		++*next_size;
 	}
+}
+
+/* The summed mode's entry: its stored leaf, summed; one that is gone is a finding (which
+ * the detailed verify then names). */
+static void
+sum_entry(PGresult *res, int i, struct lv_log_range *r, mt_hash leaf, struct lv_found *rep)
+{
+	long long idx = strtoll(PQgetvalue(res, i, LOG_IDX), NULL, 10);
+	const char *specimen = PQgetvalue(res, i, LOG_SPECIMEN);
+	int seq = atoi(PQgetvalue(res, i, LOG_SEQ));
+
+	rep->entries++;
+	if (PQgetisnull(res, i, LOG_LEAF) ||
+	    bb_hex_decode(leaf, MT_HASH_LEN, PQgetvalue(res, i, LOG_LEAF)) != 0) {
+		memset(leaf, 0, MT_HASH_LEN);
+		lv_finding(rep, specimen, seq, idx, "changed",
+		           "the log's leaf of this entry is gone");
+		return;
+	}
+	lv_sum_add(&r->sum, r->key, specimen, seq, leaf);
 }
 
 /* One entry: its event still there, still giving its leaf, which is returned. */
@@ -594,7 +685,8 @@ lv_log(struct db_conn *c, struct lv_log_range *r, struct lv_found *rep)
 	r->first = r->last = -1;
 	snprintf(lo, sizeof(lo), "%llu", (unsigned long long)r->start);
 	snprintf(hi, sizeof(hi), "%llu", (unsigned long long)r->end);
-	if ((err = db_exec(c, "db_ledger_log_range", 2, params, &res)) != BB_OK)
+	if ((err = db_exec(c, r->key ? "db_ledger_log_leaves" : "db_ledger_log_range", 2, params,
+	                   &res)) != BB_OK)
 		return err;
 	for (int i = 0, n = PQntuples(res); i < n; i++) {
 		long long idx = strtoll(PQgetvalue(res, i, LOG_IDX), NULL, 10);
@@ -616,7 +708,10 @@ lv_log(struct db_conn *c, struct lv_log_range *r, struct lv_found *rep)
 		}
 		while (r->start + placed < (uint64_t)idx)
 			place(r, &placed, &next_size, none, false);
-		check_entry(res, i, leaf, rep);
+		if (r->key != NULL)
+			sum_entry(res, i, r, leaf, rep);
+		else
+			check_entry(res, i, leaf, rep);
 		place(r, &placed, &next_size, leaf, true);
 		r->last = idx;
 	}

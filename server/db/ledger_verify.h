@@ -53,6 +53,7 @@ struct ledger_verify_opts {
 	unsigned chunk_specimens; /* specimens (with their events) in one chunk */
 	unsigned chunk_entries;   /* log entries in one chunk, a power of two */
 	bool record;              /* write a good result to ledger_verifications */
+	bool detailed;            /* look every event's entry up from the start (not summed) */
 };
 
 enum {
@@ -75,6 +76,9 @@ struct ledger_report {
 	char last_full_at[40];         /* the last full verify that found the ledger good */
 	long long recorded;            /* its row in ledger_verifications; 0: none */
 	char error[300]; /* why it could not finish, when a chunk's connection failed */
+	/* The full verify: the findings are the event-by-event check's (asked for, the log
+	 * not yet backfilled, or run because the summed check found the ledger changed). */
+	bool detailed, rechecked;
 };
 
 /* Reads all events and log entries over c (which has the statements prepared) and,

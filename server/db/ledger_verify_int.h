@@ -37,15 +37,41 @@ bool lv_pending_has(const struct lv_pending *p, const char *id, int seq);
 void lv_pending_free(struct lv_pending *p);
 
 /*
- * Check the chains the prepared statement stmt returns (the columns of
- * db_ledger_chains, ordered by specimen and seq). With window, each chain
- * starts at the first event returned rather than at 1, its first event's
- * link is taken as verified before, and where the specimen stands is
- * compared only when the events returned move it.
+ * A multiset of log items (specimen, seq, leaf) kept as the sum, modulo
+ * 2^256, of each item's BLAKE2b under a key drawn at random for one verify.
+ * The events' sum and the log's are equal when the two hold the same items,
+ * whatever order each was read in, and otherwise only by a chance of 2^-255:
+ * no one who can write the database knows the key, so no one can make two
+ * different sets sum alike. This is what lets the full verify read the events
+ * and the log each once, in the order they lie on disk, instead of looking
+ * every event's entry up.
  */
+enum { LV_SUM_KEY_LEN = 32 };
+struct lv_sum {
+	uint64_t w[4]; /* little-endian limbs */
+};
+void lv_sum_add(struct lv_sum *s, const unsigned char *key, const char *specimen, int seq,
+                const mt_hash leaf);
+void lv_sum_merge(struct lv_sum *into, const struct lv_sum *s);
+
+/* How lv_chains checks the chains it reads. */
+struct lv_chain_opts {
+	bool backfilled; /* every event is in the log or queued for it */
+	/* Each chain starts at the first event returned rather than at 1, its first
+	 * event's link is taken as verified before, and where the specimen stands is
+	 * compared only when the events returned move it. */
+	bool window;
+	const struct lv_pending *pending;
+	/* The summed mode: the rows carry no log index; each event that is not queued adds
+	 * its item to sum instead, which the caller compares with the log's. */
+	const unsigned char *key;
+	struct lv_sum *sum;
+};
+
+/* Check the chains the prepared statement stmt returns (the columns of
+ * db_ledger_chains, each chain's events together and in seq order). */
 enum bb_err lv_chains(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
-                      bool backfilled, bool window, const struct lv_pending *pending,
-                      struct lv_found *out);
+                      const struct lv_chain_opts *o, struct lv_found *out);
 
 /* One range of the log, [start, end), read with db_ledger_log_range. */
 struct lv_log_range {
@@ -62,6 +88,10 @@ struct lv_log_range {
 	size_t nsizes;
 	void (*at_size)(void *arg, size_t i, const struct mt_frontier *f, bool present);
 	void *arg;
+	/* The summed mode: the stored leaves are taken as the events' (the entries' items go
+	 * into sum, which the caller compares with the events'), and no event is read. */
+	const unsigned char *key;
+	struct lv_sum sum;
 	/* Out: the first and last entries read (-1: none), the first's event. */
 	long long first, last;
 	char first_specimen[16];

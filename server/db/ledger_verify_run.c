@@ -16,13 +16,15 @@
 #include "ledger.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct task {
 	bool log;
-	char *lo, *hi; /* chains: IDs in (lo, hi] */
+	char *lo, *hi;     /* chains: IDs in (lo, hi], or summed, pages [lo, hi) as tids */
+	struct lv_sum sum; /* chains, summed: the items of their logged events */
 	struct lv_log_range range;
 	unsigned bits;       /* the chunk's levels: 2^bits entries */
 	size_t cp0;          /* the first checkpoint in (start, end] */
@@ -39,6 +41,11 @@ struct run {
 	enum bb_err err;
 	char error[300];
 	bool backfilled;
+	/* Summed: chains read by pages and the log without its events, the two compared by
+	 * their sums (lv_sum); detailed: each event looked up by its entry and each entry's
+	 * event looked up, which names what differs. */
+	bool summed;
+	unsigned char key[LV_SUM_KEY_LEN];
 	struct lv_pending pending; /* the queue, read by the coordinator; read-only after */
 	unsigned bits;             /* log chunks of 2^bits entries */
 	struct lv_cp *cps;
@@ -76,8 +83,12 @@ run_task(struct run *run, struct db_conn *c, struct task *t)
 {
 	if (!t->log) {
 		const char *params[] = { t->lo, t->hi };
-		return lv_chains(c, "db_ledger_chains", 2, params, run->backfilled, false,
-		                 &run->pending, &t->found);
+		struct lv_chain_opts o = { .backfilled = run->backfilled,
+			                   .pending = &run->pending,
+			                   .key = run->summed ? run->key : NULL,
+			                   .sum = &t->sum };
+		return lv_chains(c, run->summed ? "db_ledger_chains_blocks" : "db_ledger_chains", 2,
+		                 params, &o, &t->found);
 	}
 	return lv_log(c, &t->range, &t->found);
 }
@@ -155,12 +166,10 @@ worker(void *arg)
 	return NULL;
 }
 
-/* Cut the ledger into tasks: chains by specimen ID, the log by aligned index ranges. */
+/* The chains' tasks by specimen ID, every per-th, with room for nlog more. */
 static enum bb_err
-plan(struct db_conn *c, const struct ledger_verify_opts *o, uint64_t total, struct run *run)
+plan_by_id(struct db_conn *c, unsigned per, size_t nlog, struct run *run)
 {
-	unsigned per = o && o->chunk_specimens ? o->chunk_specimens : LEDGER_CHUNK_SPECIMENS;
-	uint64_t entries = 1ull << run->bits;
 	char per_s[16];
 	const char *params[] = { per_s };
 	PGresult *bounds, *last;
@@ -174,7 +183,6 @@ plan(struct db_conn *c, const struct ledger_verify_opts *o, uint64_t total, stru
 		return err;
 	}
 	size_t nb = (size_t)PQntuples(bounds);
-	size_t nlog = (size_t)((total + entries - 1) / entries);
 	run->tasks = bb_calloc(nb + 1 + nlog, sizeof(*run->tasks));
 	const char *prev = "";
 	if (!PQgetisnull(last, 0, 0)) {
@@ -189,6 +197,58 @@ plan(struct db_conn *c, const struct ledger_verify_opts *o, uint64_t total, stru
 			prev = hi;
 		}
 	}
+	PQclear(bounds);
+	PQclear(last);
+	return BB_OK;
+}
+
+/* The chains' tasks by the specimens' pages, about per specimens each, with room for nlog
+ * more; the last is open-ended, for rows on pages added since the size was read. */
+static enum bb_err
+plan_by_page(struct db_conn *c, unsigned per, size_t nlog, struct run *run)
+{
+	PGresult *res;
+	enum bb_err err;
+	char tid[32];
+
+	if ((err = db_exec(c, "db_ledger_blocks", 0, NULL, &res)) != BB_OK)
+		return err;
+	uint64_t pages = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	double rows = strtod(PQgetvalue(res, 0, 1), NULL);
+	PQclear(res);
+	uint64_t step = rows >= 1 ? (uint64_t)(per / rows) : per;
+	if (step == 0)
+		step = 1;
+	size_t n = (size_t)((pages + step - 1) / step);
+	run->tasks = bb_calloc(n + 1 + nlog, sizeof(*run->tasks));
+	for (uint64_t lo = 0; lo < pages || lo == 0; lo += step) {
+		struct task *t = &run->tasks[run->ntasks++];
+		snprintf(tid, sizeof(tid), "(%llu,0)", (unsigned long long)lo);
+		t->lo = bb_strdup(tid);
+		if (lo + step >= pages)
+			snprintf(tid, sizeof(tid), "(%u,0)", 0xFFFFFFFFu);
+		else
+			snprintf(tid, sizeof(tid), "(%llu,0)", (unsigned long long)(lo + step));
+		t->hi = bb_strdup(tid);
+		if (lo + step >= pages)
+			break;
+	}
+	return BB_OK;
+}
+
+/* Cut the ledger into tasks: the chains by specimen ID (or by page, summed), the log by
+ * aligned index ranges. */
+static enum bb_err
+plan(struct db_conn *c, const struct ledger_verify_opts *o, uint64_t total, struct run *run)
+{
+	unsigned per = o && o->chunk_specimens ? o->chunk_specimens : LEDGER_CHUNK_SPECIMENS;
+	uint64_t entries = 1ull << run->bits;
+	size_t nlog = (size_t)((total + entries - 1) / entries);
+	enum bb_err err;
+
+	if ((err = run->summed ? plan_by_page(c, per, nlog, run) : plan_by_id(c, per, nlog, run)) !=
+	    BB_OK)
+		return err;
 	/* The checkpoints' sizes in order, each chunk told of those in (start, end]. */
 	run->sizes = bb_calloc(run->ncps + 1, sizeof(*run->sizes));
 	for (size_t i = 0; i < run->ncps; i++)
@@ -209,13 +269,12 @@ plan(struct db_conn *c, const struct ledger_verify_opts *o, uint64_t total, stru
 		t->range.nsizes = ci + cn;
 		t->range.at_size = at_size;
 		t->range.arg = t;
+		t->range.key = run->summed ? run->key : NULL;
 		t->bits = run->bits;
 		t->lows = bb_calloc((cn ? cn : 1) * (run->bits ? run->bits : 1), MT_HASH_LEN);
 		t->present = bb_calloc(cn ? cn : 1, sizeof(*t->present));
 		ci += cn;
 	}
-	PQclear(bounds);
-	PQclear(last);
 	return BB_OK;
 }
 
@@ -419,6 +478,11 @@ verify_all(struct db_conn *c, const struct ledger_verify_opts *o, struct run *ru
 	if ((err = db_exec(c, "db_ledger_log_state", 0, NULL, &res)) != BB_OK)
 		return err;
 	run->backfilled = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	/* Until the backlog is in, an event in neither the log nor its queue is allowed, and
+	 * only the event-by-event check can tell which those are. */
+	run->summed = run->summed && run->backfilled;
+	if (run->summed)
+		randombytes_buf(run->key, sizeof(run->key));
 	snprintf(started, started_len, "%s", PQntuples(res) == 1 ? PQgetvalue(res, 0, 2) : "");
 	PQclear(res);
 	if ((err = db_exec(c, "db_ledger_log_end", 0, NULL, &res)) != BB_OK)
@@ -462,29 +526,65 @@ verify_all(struct db_conn *c, const struct ledger_verify_opts *o, struct run *ru
 	lv_report_add(rep, &cpfound);
 	lv_found_free(&cpfound);
 	merge_log(run, total, rep);
+	if (run->summed) {
+		struct lv_sum events = { { 0 } }, log = { { 0 } };
+		for (size_t i = 0; i < run->ntasks; i++)
+			lv_sum_merge(run->tasks[i].log ? &log : &events,
+			             run->tasks[i].log ? &run->tasks[i].range.sum
+			                               : &run->tasks[i].sum);
+		if (memcmp(&events, &log, sizeof(events)) != 0)
+			rep->ok = false; /* the detailed check will say where */
+	}
+	rep->detailed = !run->summed;
 	return BB_OK;
 }
 
+/* One pass over the ledger in the caller's transaction, summed or detailed. */
+static enum bb_err
+verify_pass(struct db_conn *c, const struct ledger_verify_opts *o, bool summed, struct run *run,
+            struct ledger_report *rep, char *started, size_t started_len)
+{
+	memset(run, 0, sizeof(*run));
+	run->conninfo = o ? o->conninfo : NULL;
+	run->summed = summed;
+	pthread_mutex_init(&run->lock, NULL);
+	memset(rep, 0, sizeof(*rep));
+	rep->ok = true;
+	return verify_all(c, o, run, rep, started, started_len);
+}
+
+/*
+ * The summed pass first: it reads each event and each entry once, in the order
+ * they lie on disk, and proves the ledger whole when it is. When it finds
+ * anything, the detailed pass runs in the same snapshot and its findings, which
+ * name each event, are the report.
+ */
 enum bb_err
 ledger_verify(struct db_conn *c, const struct ledger_verify_opts *o, struct ledger_report *rep)
 {
-	struct run run = { .conninfo = o ? o->conninfo : NULL };
+	struct run run;
 	char started[64] = "";
+	bool summed = o == NULL || !o->detailed;
 	enum bb_err err;
 
 	memset(rep, 0, sizeof(*rep));
-	rep->ok = true;
-	pthread_mutex_init(&run.lock, NULL);
 	/* No per-request timeout may cut the scans short; one read-only transaction whose
 	 * snapshot every other connection imports, held until they are done. */
-	if ((err = db_begin(c)) != BB_OK) {
-		run_free(&run);
+	if ((err = db_begin(c)) != BB_OK)
 		return err;
-	}
 	if ((err = db_exec(c, "db_ledger_snapshot", 0, NULL, NULL)) != BB_OK ||
 	    (err = db_long_statements(c, 0)) != BB_OK ||
-	    (err = db_exec(c, "db_ledger_custom_plans", 0, NULL, NULL)) != BB_OK ||
-	    (err = verify_all(c, o, &run, rep, started, sizeof(started))) != BB_OK) {
+	    (err = db_exec(c, "db_ledger_custom_plans", 0, NULL, NULL)) != BB_OK) {
+		db_rollback(c);
+		return err;
+	}
+	err = verify_pass(c, o, summed, &run, rep, started, sizeof(started));
+	if (err == BB_OK && !rep->ok && run.summed) {
+		run_free(&run);
+		err = verify_pass(c, o, false, &run, rep, started, sizeof(started));
+		rep->rechecked = true;
+	}
+	if (err != BB_OK) {
 		db_rollback(c);
 		run_free(&run);
 		return err;

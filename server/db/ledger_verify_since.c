@@ -176,7 +176,10 @@ verify_since(struct db_conn *c, const struct ledger_verify_opts *o, struct ledge
 	struct lv_pending pending;
 	if ((err = lv_pending_load(c, &pending)) != BB_OK)
 		goto out;
-	err = lv_chains(c, "db_ledger_touched", 2, params, backfilled, true, &pending, &chains);
+	struct lv_chain_opts copts = { .backfilled = backfilled,
+		                       .window = true,
+		                       .pending = &pending };
+	err = lv_chains(c, "db_ledger_touched", 2, params, &copts, &chains);
 	lv_pending_free(&pending);
 	if (err != BB_OK)
 		goto out;

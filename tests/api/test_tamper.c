@@ -305,6 +305,9 @@ main(int argc, char **argv)
 	}
 	ok(r.status == 200 && cJSON_IsFalse(cJSON_GetObjectItem(r.json, "ok")) && listed,
 	   "GET /api/v1/ledger/verify names them too (the forged event as unlogged)");
+	const cJSON *check = cJSON_GetObjectItem(r.json, "check");
+	ok(cJSON_IsString(check) && strcmp(check->valuestring, "summed, then detailed") == 0,
+	   "  found by the check by sums, named by the event-by-event one");
 	resp_free(&r);
 
 	tenv_teardown(&t);

@@ -269,12 +269,42 @@ main(int argc, char **argv)
 	first_line(single, line1, sizeof(line1));
 	first_line(chunked, line2, sizeof(line2));
 	is_str(line2, line1, "  with the same report");
+	ok(single && strstr(single, "checked by sums: each event and log entry read once"),
+	   "  checked by sums (each event and each log entry read once)");
+	free(single);
+	is_int(verify(&single, "--detailed", "--jobs", "2", "--no-record", NULL), 0,
+	       "--detailed (every event's log entry looked up) verifies it too");
+	first_line(single, line2, sizeof(line2));
+	is_str(line2, line1, "  with the same report");
+	ok(single && strstr(single, "checked event by event"),
+	   "  saying it checked event by event");
 	ok(chunked && strstr(chunked, "recorded as good: verification"),
 	   "  which is recorded as the incremental verify's starting point");
 	ok(sql_int(&t, "SELECT count(*) FROM ledger_verifications WHERE kind = 'full'") == 1,
 	   "  (one row in ledger_verifications; --no-record left none)");
 	free(single);
 	free(chunked);
+
+	/* Two entries' events swapped, each leaf left in place: every chain is whole and each
+	 * entry still names an event, so only the sums (or a lookup of each) tell. */
+	long ia = index_of(ids[0], 2), ib = index_of(ids[1], 2);
+#define SWAP                                                                                       \
+	"UPDATE log_entries SET seq = -seq WHERE idx IN (%ld, %ld);"                               \
+	" UPDATE log_entries SET specimen_id = CASE idx WHEN %ld THEN '%s'"                        \
+	" ELSE '%s' END, seq = 2 WHERE idx IN (%ld, %ld)"
+	ok(tamper(SWAP, ia, ib, ia, ids[1], ids[0], ia, ib),
+	   "two log entries made to name each other's event (index %ld and %ld)", ia, ib);
+	is_int(verify(&out, "--jobs", "2", "--no-record", NULL), 1, "  the verify exits 1");
+	ok(out && strstr(out, "the check by sums found the ledger changed"),
+	   "  the check by sums found it");
+	ok(named(out, ids[1], 2, "changed", ia) && named(out, ids[0], 2, "changed", ib),
+	   "  and the event-by-event check names both entries");
+	if (out == NULL || !named(out, ids[1], 2, "changed", ia))
+		tap_diag("%s", out ? out : "");
+	free(out);
+	ok(tamper(SWAP, ia, ib, ia, ids[0], ids[1], ia, ib), "  (swapped back)");
+	is_int(verify(&out, "--no-record", NULL), 0, "  and the ledger verifies again");
+	free(out);
 
 	write_during_verify();
 
