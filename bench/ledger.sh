@@ -112,6 +112,19 @@ export BENCH_MOVES=$work/moves.tsv
 # A warm-up run, unmeasured (as for GET in scripts/bench), then on, off, on, off.
 wrk -t"$threads" -c"$clients" -d"$((duration / 2 < 5 ? 5 : duration / 2))s" -s bench/wrk/move.lua "$url" \
 	>/dev/null 2>&1 || die "wrk (warm-up) failed"
+# lag_sampler FILE: while the writes run, how long the events queued at one moment take
+# to be in the tree (the log's "within 1 s under write load"), one figure in ms a line.
+lag_sampler() {
+	local top t0
+	while :; do
+		top=$(sql "SELECT COALESCE(max(id), 0) FROM log_pending")
+		t0=$(date +%s%N)
+		until [ "$(sql "SELECT count(*) FROM log_pending WHERE id <= $top")" = 0 ]; do sleep 0.01; done
+		echo $((($(date +%s%N) - t0) / 1000000)) >>"$1"
+		sleep 0.2
+	done
+}
+: >"$work/lag.txt"
 round=0
 for seqr in on off on off; do
 	round=$((round + 1))
@@ -126,8 +139,17 @@ for seqr in on off on off; do
 	if [ "$seqr" = on ]; then ledger_daemon; else ledger_daemon --sequencer=false; fi
 	say "ledger: move with its event, sequencer $seqr (round $round)"
 	settle
+	[ "$seqr" = on ] && { lag_sampler "$work/lag_$round.txt" & lag_pid=$!; }
 	wrk_run "move_seq_${seqr}_$round" bench/wrk/move.lua
+	if [ "$seqr" = on ]; then
+		kill "$lag_pid" 2>/dev/null; wait "$lag_pid" 2>/dev/null || true
+		cat "$work/lag_$round.txt" >>"$work/lag.txt"
+	fi
 	res "move_seq_${seqr}_${round}_pending_after" "$(sql "SELECT count(*) FROM log_pending")"
 done
 ledger_daemon_stop
 moves_reset
+res lag_samples "$(wc -l <"$work/lag.txt")"
+res lag_p50_ms "$(median "$work/lag.txt")"
+res lag_p99_ms "$(percentile 99 "$work/lag.txt")"
+res lag_max_ms "$(sort -n "$work/lag.txt" | tail -1)"

@@ -640,9 +640,6 @@ cmd_verify(int argc, char **argv)
 			       "log "
 			       "entries hold, against %lld checkpoints\n",
 			       rep.specimens, rep.events, rep.entries, rep.checkpoints);
-			printf("checked %s\n", rep.detailed
-			                           ? "event by event"
-			                           : "by sums: each event and log entry read once");
 			rc = 0;
 		} else {
 			printf("ledger BROKEN: %lld findings over %lld specimens and %lld log "
@@ -660,6 +657,10 @@ cmd_verify(int argc, char **argv)
 				printf("... and %lld more\n", rep.broken - (long long)rep.nbreaks);
 			rc = 1;
 		}
+		if (err == BB_OK && rc == 0)
+			printf("checked %s\n", rep.detailed
+			                           ? "event by event"
+			                           : "by sums: each event and log entry read once");
 		if (err == BB_OK && rc == 0 && rep.recorded > 0)
 			printf("recorded as good: verification %lld (the next --incremental starts "
 			       "there)\n",

@@ -536,7 +536,7 @@ lv_chains(struct db_conn *c, const char *stmt, int nparams, const char *const *p
 {
 	struct chain ch = { .window = o->window };
 	/* Without each event's index, whether it is in the log is the sums' to say. */
-	bool unlogged = o->backfilled && o->key == NULL;
+	bool unlogged = o->backfilled && (o->key == NULL || o->from >= 0);
 	PGresult *res;
 	enum bb_err err;
 
@@ -554,7 +554,7 @@ lv_chains(struct db_conn *c, const char *stmt, int nparams, const char *const *p
 			ch.rows[ch.n - 1].hash[0] ^=
 			    0xFF; /* corrupt hex: the digest cannot match */
 		const struct row *r = &ch.rows[ch.n - 1];
-		if (o->key != NULL && !r->queued) {
+		if (o->key != NULL && (o->from >= 0 ? r->index >= o->from : !r->queued)) {
 			mt_hash leaf;
 			bb_event_leaf(&r->ev, leaf);
 			lv_sum_add(o->sum, o->key, ch.id, r->ev.seq, leaf);

@@ -62,10 +62,13 @@ struct lv_chain_opts {
 	 * compared only when the events returned move it. */
 	bool window;
 	const struct lv_pending *pending;
-	/* The summed mode: the rows carry no log index; each event that is not queued adds
-	 * its item to sum instead, which the caller compares with the log's. */
+	/* The summed mode: each event of the part of the log the caller reads adds its item to
+	 * sum, which the caller compares with the log's — with from >= 0, the events at log
+	 * index from or after; with from < 0 (the rows carry no index), every event that is
+	 * not queued. */
 	const unsigned char *key;
 	struct lv_sum *sum;
+	long long from;
 };
 
 /* Check the chains the prepared statement stmt returns (the columns of

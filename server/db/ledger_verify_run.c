@@ -86,7 +86,8 @@ run_task(struct run *run, struct db_conn *c, struct task *t)
 		struct lv_chain_opts o = { .backfilled = run->backfilled,
 			                   .pending = &run->pending,
 			                   .key = run->summed ? run->key : NULL,
-			                   .sum = &t->sum };
+			                   .sum = &t->sum,
+			                   .from = -1 };
 		return lv_chains(c, run->summed ? "db_ledger_chains_blocks" : "db_ledger_chains", 2,
 		                 params, &o, &t->found);
 	}

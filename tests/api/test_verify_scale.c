@@ -332,6 +332,7 @@ main(int argc, char **argv)
 		tap_diag("%s", out ? out : "");
 	ok(out && strstr(out, "BROKEN") == NULL && strstr(out, "against 1 checkpoints"),
 	   "  and reports nothing, against the checkpoint signed since");
+	ok(out && strstr(out, "checked by sums"), "  checked by sums");
 	free(out);
 	ok(sql_int(&t, "SELECT (kind = 'incremental' AND checkpoint_note IS NOT NULL"
 	               " AND size = (SELECT size FROM log_checkpoints))::int"
@@ -356,6 +357,8 @@ main(int argc, char **argv)
 	   "an old event's reason changed (before the last verify's checkpoint)");
 	is_int(verify(&out, "--incremental", "--chunk-entries", "4", "--key", pub, NULL), 1,
 	       "--incremental (from that checkpoint) exits 1");
+	ok(out && strstr(out, "the check by sums found the ledger changed"),
+	   "  the check by sums found it, the event-by-event check names it:");
 	ok(named(out, ids[10], 3, "changed", -1) && named(out, ids[10], 3, "changed", new_idx),
 	   "  naming the changed new event, in its chain and in the log (index %ld)", new_idx);
 	ok(named(out, ids[1], 6, "unlogged", -1), "  naming the event inserted behind the log");
