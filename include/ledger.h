@@ -46,4 +46,9 @@ void bb_event_bytes_v2(const struct bb_event *e, struct bb_buf *out);
 /* The event's leaf in the transparency log: SHA-256(0x00 || its bytes of version 2). */
 void bb_event_leaf(const struct bb_event *e, unsigned char out[BB_HASH_LEN]);
 
+/* Both at once (either may be NULL), in one pass over the bytes where the formats agree;
+ * -1 as bb_event_digest. */
+int bb_event_hashes(const struct bb_event *e, unsigned char digest[BB_HASH_LEN],
+                    unsigned char leaf[BB_HASH_LEN]);
+
 #endif

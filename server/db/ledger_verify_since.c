@@ -306,6 +306,7 @@ ledger_verify_since(struct db_conn *c, const struct ledger_verify_opts *o,
 		return err;
 	if ((err = db_exec(c, "db_ledger_snapshot", 0, NULL, NULL)) != BB_OK ||
 	    (err = db_long_statements(c, 0)) != BB_OK ||
+	    (err = db_exec(c, "db_ledger_custom_plans", 0, NULL, NULL)) != BB_OK ||
 	    (err = verify_since(c, o, summed ? key : NULL, rep, &from, started, sizeof(started))) !=
 	        BB_OK)
 		goto fail;
