@@ -280,19 +280,28 @@ bb_hex_value(char c)
 	return -1;
 }
 
+/* Each byte's value as a hex digit, 16 where it is none: the verifier decodes three hashes
+ * for each of 10^7 events. */
+static const unsigned char hex_digit[256] = {
+	['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+	['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12,
+	['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+}; /* stored plus one, so that the zero of every other entry means "not a digit" */
+
 int
 bb_hex_decode(unsigned char *out, size_t outlen, const char *hex)
 {
-	if (strlen(hex) != 2 * outlen)
-		return -1;
 	for (size_t i = 0; i < outlen; i++) {
-		int hi = bb_hex_value(hex[2 * i]), lo = bb_hex_value(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
+		unsigned hi = hex_digit[(unsigned char)hex[2 * i]];
+		if (hi == 0)
+			return -1; /* not a digit, or the end of a string too short */
+		unsigned lo = hex_digit[(unsigned char)hex[2 * i + 1]];
+		if (lo == 0)
 			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
+		out[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
 	}
-	return 0;
+	return hex[2 * outlen] == '\0' ? 0 : -1;
 }
 
 bool

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sodium.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -545,6 +546,12 @@ cmd_verify(int argc, char **argv)
 	int rest, rc, bad_files = 0;
 	unsigned jobs = 0, chunk_specimens = 0, chunk_entries = 0;
 	bool incremental = false, record = true, detailed = false;
+
+	/* Each chunk's rows are megabytes, allocated and freed a thousand times over: keep
+	 * the heap rather than hand it back to the kernel and fault it in again each time
+	 * (a fifth of the verify's own time, measured). */
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 
 	/* Our own flags first; the rest are configuration options. */
 	char **cfg_argv = bb_calloc((size_t)argc + 1, sizeof(*cfg_argv));

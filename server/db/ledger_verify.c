@@ -116,9 +116,8 @@ const struct db_stmt db_ledger_statements[] = {
 	  " WHERE l.idx >= $1::bigint AND l.idx < $2::bigint"
 	  " ORDER BY l.idx" },
 	{ "db_ledger_checkpoints", "SELECT id, note FROM log_checkpoints ORDER BY id" },
-	/* The queue, in the byte order lv_pending_has() searches. */
-	{ "db_ledger_pending",
-	  "SELECT specimen_id, seq FROM log_pending ORDER BY specimen_id COLLATE \"C\", seq" },
+	/* The queue, for lv_pending_has(). */
+	{ "db_ledger_pending", "SELECT specimen_id, seq FROM log_pending" },
 	/* Stored subtrees by (level, index). */
 	{ "db_ledger_nodes", "SELECT n.level, n.idx, encode(n.hash, 'hex') FROM log_nodes n"
 	                     " JOIN unnest($1::smallint[], $2::bigint[]) AS u (l, i) ON n.level = "
@@ -164,6 +163,19 @@ lv_report_add(struct ledger_report *rep, const struct lv_found *f)
 		rep->breaks[rep->nbreaks++] = f->breaks[i];
 }
 
+/* FNV-1a over the ID's bytes and the seq's: where (id, seq) starts looking in the table. */
+static size_t
+pending_slot(const struct lv_pending *p, const char *id, int seq)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 1099511628211ull;
+	for (int i = 0; i < 4; i++)
+		h = (h ^ (((unsigned)seq >> (8 * i)) & 0xff)) * 1099511628211ull;
+	return (size_t)h & p->mask;
+}
+
 enum bb_err
 lv_pending_load(struct db_conn *c, struct lv_pending *out)
 {
@@ -174,34 +186,35 @@ lv_pending_load(struct db_conn *c, struct lv_pending *out)
 	if ((err = db_exec(c, "db_ledger_pending", 0, NULL, &res)) != BB_OK)
 		return err;
 	out->n = (size_t)PQntuples(res);
-	out->keys = bb_calloc(out->n ? out->n : 1, sizeof(*out->keys));
+	size_t size = 16;
+	while (size < 2 * out->n) /* at most half full: short probes */
+		size *= 2;
+	out->mask = size - 1;
+	out->keys = bb_calloc(size, sizeof(*out->keys));
 	for (size_t i = 0; i < out->n; i++) {
-		snprintf(out->keys[i].id, sizeof(out->keys[i].id), "%s",
-		         PQgetvalue(res, (int)i, 0));
-		out->keys[i].seq = atoi(PQgetvalue(res, (int)i, 1));
+		const char *id = PQgetvalue(res, (int)i, 0);
+		int seq = atoi(PQgetvalue(res, (int)i, 1));
+		size_t at = pending_slot(out, id, seq);
+
+		while (out->keys[at].id[0] != '\0')
+			at = (at + 1) & out->mask;
+		snprintf(out->keys[at].id, sizeof(out->keys[at].id), "%s", id);
+		out->keys[at].seq = seq;
 	}
 	PQclear(res);
 	return BB_OK;
 }
 
-static int
-by_key(const void *a, const void *b)
-{
-	const struct lv_pending_key *x = a, *y = b;
-	int c = strcmp(x->id, y->id);
-
-	return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
-}
-
 bool
 lv_pending_has(const struct lv_pending *p, const char *id, int seq)
 {
-	struct lv_pending_key k = { .seq = seq };
-
 	if (p == NULL || p->n == 0)
 		return false;
-	snprintf(k.id, sizeof(k.id), "%s", id);
-	return bsearch(&k, p->keys, p->n, sizeof(*p->keys), by_key) != NULL;
+	for (size_t at = pending_slot(p, id, seq); p->keys[at].id[0] != '\0';
+	     at = (at + 1) & p->mask)
+		if (p->keys[at].seq == seq && strcmp(p->keys[at].id, id) == 0)
+			return true;
+	return false;
 }
 
 void
@@ -285,7 +298,9 @@ enum {
 struct row {
 	struct bb_event ev;
 	unsigned char hash[BB_HASH_LEN];
-	long long index; /* -1: not in the log */
+	unsigned char digest[BB_HASH_LEN]; /* recomputed from the fields, as read */
+	bool no_format;                    /* its format is neither 1 nor 2 */
+	long long index;                   /* -1: not in the log */
 	bool queued;
 };
 
@@ -337,7 +352,7 @@ later_has(const struct chain *ch, size_t i, const unsigned char *h)
 static void
 check_chain(const struct chain *ch, bool backfilled, struct lv_found *rep)
 {
-	unsigned char prev[BB_HASH_LEN] = { 0 }, d[BB_HASH_LEN];
+	unsigned char prev[BB_HASH_LEN] = { 0 };
 	char detail[sizeof(((struct ledger_break *)0)->detail)];
 
 	if (ch->n == 0) {
@@ -358,7 +373,7 @@ check_chain(const struct chain *ch, bool backfilled, struct lv_found *rep)
 			bad(rep, ch, want, "missing", detail);
 			return;
 		}
-		if (bb_event_digest(&r->ev, d) != 0) {
+		if (r->no_format) {
 			snprintf(detail, sizeof(detail),
 			         "the event claims a format of its canonical bytes that does not "
 			         "exist (%d)",
@@ -366,7 +381,7 @@ check_chain(const struct chain *ch, bool backfilled, struct lv_found *rep)
 			bad(rep, ch, r->ev.seq, "changed", detail);
 			return;
 		}
-		if (memcmp(d, r->hash, BB_HASH_LEN) != 0) {
+		if (memcmp(r->digest, r->hash, BB_HASH_LEN) != 0) {
 			bool moved = later_has(ch, i, r->ev.prev_hash);
 			bad(rep, ch, r->ev.seq, moved ? "reordered" : "changed",
 			    moved ? "the event stands in another place than it was written in"
@@ -566,12 +581,12 @@ lv_chains(struct db_conn *c, const char *stmt, int nparams, const char *const *p
 		if (add_row(&ch, res, i, o->pending) != 0)
 			ch.rows[ch.n - 1].hash[0] ^=
 			    0xFF; /* corrupt hex: the digest cannot match */
-		const struct row *r = &ch.rows[ch.n - 1];
-		if (o->key != NULL && (o->from >= 0 ? r->index >= o->from : !r->queued)) {
-			mt_hash leaf;
-			bb_event_leaf(&r->ev, leaf);
+		struct row *r = &ch.rows[ch.n - 1];
+		mt_hash leaf;
+		bool summed = o->key != NULL && (o->from >= 0 ? r->index >= o->from : !r->queued);
+		r->no_format = bb_event_hashes(&r->ev, r->digest, summed ? leaf : NULL) != 0;
+		if (summed)
 			lv_sum_add(o->sum, o->key, ch.id, r->ev.seq, leaf);
-		}
 		rep->events++;
 	}
 	if (ch.id[0] != '\0')

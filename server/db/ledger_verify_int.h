@@ -23,14 +23,14 @@ void lv_report_add(struct ledger_report *rep, const struct lv_found *f);
 void lv_found_free(struct lv_found *f);
 
 /* The events waiting in log_pending, read once per verify in its snapshot (a backlog
- * is not rehashed by every chunk), sorted for lv_pending_has(). */
+ * is not rehashed by every chunk), in an open-addressing table for lv_pending_has(). */
 struct lv_pending_key {
-	char id[16];
+	char id[16]; /* "": a free slot */
 	int seq;
 };
 struct lv_pending {
 	struct lv_pending_key *keys;
-	size_t n;
+	size_t n, mask; /* mask + 1 slots, a power of two */
 };
 enum bb_err lv_pending_load(struct db_conn *c, struct lv_pending *out);
 bool lv_pending_has(const struct lv_pending *p, const char *id, int seq);
