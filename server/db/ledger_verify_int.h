@@ -38,17 +38,19 @@ void lv_pending_free(struct lv_pending *p);
 
 /*
  * A multiset of log items (specimen, seq, leaf) kept as the sum, modulo
- * 2^256, of each item's BLAKE2b under a key drawn at random for one verify.
- * The events' sum and the log's are equal when the two hold the same items,
- * whatever order each was read in, and otherwise only by a chance of 2^-255:
- * no one who can write the database knows the key, so no one can make two
- * different sets sum alike. This is what lets the full verify read the events
- * and the log each once, in the order they lie on disk, instead of looking
- * every event's entry up.
+ * 2^128, of each item's SipHash-2-4 (128-bit output, a PRF) under a key drawn
+ * at random for one verify. The events' sum and the log's are equal when the
+ * two hold the same items, whatever order each was read in, and otherwise only
+ * by a chance of about 2^-127: no one who can write the database knows the
+ * key, so no one can make two different sets sum alike. This is what lets the
+ * full verify read the events and the log each once, in the order they lie on
+ * disk, instead of looking every event's entry up. (SipHash rather than a
+ * cryptographic hash of the item: it is called 2 x 10^7 times, and a keyed PRF
+ * is all the sum needs.)
  */
-enum { LV_SUM_KEY_LEN = 32 };
+enum { LV_SUM_KEY_LEN = 16 };
 struct lv_sum {
-	uint64_t w[4]; /* little-endian limbs */
+	uint64_t w[2]; /* little-endian limbs */
 };
 void lv_sum_add(struct lv_sum *s, const unsigned char *key, const char *specimen, int seq,
                 const mt_hash leaf);
