@@ -452,5 +452,9 @@ main(int argc, char **argv)
 	free(chunked);
 
 	tenv_teardown(&t);
+	char rm[120];
+	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
+	if (system(rm) != 0)
+		tap_diag("cannot remove %s", dir);
 	return tap_done();
 }

@@ -294,17 +294,17 @@ daemon_start(struct tenv *t, struct daemon *d, const char *const *extra_args)
 	d->port = d->want_port > 0 ? d->want_port : free_port();
 	snprintf(d->url, sizeof(d->url), "%s://127.0.0.1:%d", d->https ? "https" : "http", d->port);
 	snprintf(listen, sizeof(listen), "--listen=127.0.0.1:%d", d->port);
-	snprintf(d->log, sizeof(d->log), "%s/biobankd-%s-%d.log",
-	         getenv("MESON_BUILD_ROOT") ? getenv("MESON_BUILD_ROOT") : "/tmp", t->dbname,
-	         d->port);
+	/* Beside meson's own logs (tests run in the build directory), not left in /tmp. */
+	const char *logdir = getenv("MESON_BUILD_ROOT")        ? getenv("MESON_BUILD_ROOT")
+	                     : access("meson-logs", W_OK) == 0 ? "meson-logs"
+	                                                       : "/tmp";
+	snprintf(d->log, sizeof(d->log), "%s/biobankd-%s-%d.log", logdir, t->dbname, d->port);
 	/* BIOBANK_TEST_VALGRIND=1: the daemon runs under valgrind, its report in
 	 * <log>.valgrind; an error or a definite leak makes it exit 99, which
 	 * teardown's exit-status check reports. */
 	bool vg = getenv("BIOBANK_TEST_VALGRIND") != NULL;
 	char vglog[300];
-	snprintf(vglog, sizeof(vglog), "--log-file=%s/biobankd-%s-%d.log.valgrind",
-	         getenv("MESON_BUILD_ROOT") ? getenv("MESON_BUILD_ROOT") : "/tmp", t->dbname,
-	         d->port);
+	snprintf(vglog, sizeof(vglog), "--log-file=%s.valgrind", d->log);
 	if (vg) {
 		argv[n++] = "/usr/bin/valgrind";
 		argv[n++] = "--error-exitcode=99";
