@@ -5,7 +5,7 @@
 # (bench/import_gen.py), then through POST /api/v1/imports: the dry run, the
 # commit, the same file again; verify-ledger after; the daemon's peak RSS.
 #
-# usage: bench/import.sh [--rows N] [--verify] [--keep]
+# usage: nice -n -20 bench/import.sh [--rows N] [--verify] [--keep]
 #   --rows   data rows in the file (default 100000)
 #   --verify run biobankd verify-ledger after the import, timed
 #   --keep   keep the cluster under var/bench-import
@@ -88,7 +88,7 @@ rss_idle=$(awk '/^VmRSS/ {print $2}' "/proc/$daemon_pid/status")
 # only against the others of its session, and pg_ctl and every PostgreSQL
 # backend start a session of their own (setsid): the nice value alone left the
 # measured backend at the weight of any other session, runnable but waiting
-# for a core 80% of the time at load 15. So this script's nice value is given
+# for a core 84% of the time at load 17. So this script's nice value is given
 # to the autogroups of its own session and of the cluster's processes, before
 # each request (a backend started since has a new one).
 niceness=$(nice)
