@@ -16,6 +16,8 @@ BEGIN
 	-- The statements over 10^5 staged rows have high costs and simple plans:
 	-- compiling them (JIT) took longer than running them.
 	PERFORM set_config('jit', 'off', true);
+	-- Sorts and hashes of 10^5 rows in memory rather than on disk.
+	PERFORM set_config('work_mem', '64MB', true);
 	-- Room for the staged rows in this session's memory, when nothing has
 	-- used temporary tables in it yet (the setting is fixed from then on).
 	BEGIN
@@ -31,11 +33,7 @@ BEGIN
 		tube_barcode text, parent text, location_path text, box_barcode text, box_grid text,
 		position text, status text, freeze_thaw integer, legacy_id text, notes text,
 		box_rows integer, box_cols integer, pos_row integer, pos_col integer,
-		problems jsonb,
-		-- filled in by bb_import_check
-		at timestamptz, study_id bigint, participant_id bigint, existing_id text,
-		parent_row integer, parent_id text, parent_type text, box_id bigint,
-		new_id text, serial bigint, final_status text
+		problems jsonb
 	) ON COMMIT DROP;
 	CREATE TEMP TABLE import_problems (
 		row_no integer NOT NULL, col text, code text NOT NULL, message text NOT NULL,
@@ -158,25 +156,49 @@ BEGIN
 	  FROM import_stage s, jsonb_array_elements(s.problems) e WHERE s.problems IS NOT NULL;
 
 	/*
-	 * One pass over the rows for what each finds in the database alone: a
-	 * temporary table is rewritten whole by every UPDATE, so the lookups
-	 * share one (10^5 rows: eight passes took most of a minute).
+	 * One pass over the rows for what each finds in the database and in
+	 * the other rows, into a new table that replaces the staged one: an
+	 * UPDATE of a temporary table rewrites it whole and leaves it twice its
+	 * size for every statement after (10^5 rows: eight UPDATEs took most of
+	 * a minute; one UPDATE of all lookups three seconds, this one).
 	 * Studies are not made by an import; one outside the caller's is
 	 * unknown to them. A row already exists when a tube of its study has
 	 * its barcode, else when an import of its study had its legacy ID.
+	 * A parent is another row's key, else a tube barcode in the file (a
+	 * key or barcode given twice is a problem below: which row it then
+	 * names does not matter), else a stored tube barcode or ID the caller
+	 * may see.
 	 */
-	UPDATE import_stage s SET
-		at = CASE WHEN collected_at ~ '[+-][0-9]{2}:[0-9]{2}$' THEN collected_at::timestamptz
-			  ELSE collected_at::timestamp AT TIME ZONE tz END,
-		study_id = x.sid,
-		participant_id = (SELECT p.id FROM participants p WHERE p.study_id = x.sid AND lower(p.code) = lower(s.participant)),
-		existing_id = COALESCE((SELECT y.id FROM specimens y WHERE y.tube_barcode = s.tube_barcode AND y.study_id = x.sid),
-			(SELECT min(i.specimen_id) FROM import_specimens i WHERE i.study_id = x.sid AND i.legacy_id = s.legacy_id)),
-		box_id = (SELECT b.id FROM boxes b WHERE b.barcode = s.box_barcode),
-		final_status = COALESCE(status, CASE WHEN pos_row IS NOT NULL THEN 'in_storage' ELSE 'registered' END)
-	  FROM (SELECT q.row_no, (SELECT st.id FROM studies st WHERE st.code = q.study
-			AND (studies IS NULL OR st.id = ANY (studies))) AS sid FROM import_stage q) x
-	 WHERE x.row_no = s.row_no;
+	CREATE TEMP TABLE import_rows ON COMMIT DROP AS
+	SELECT q.*,
+	       CASE WHEN q.collected_at ~ '[+-][0-9]{2}:[0-9]{2}$' THEN q.collected_at::timestamptz
+		    ELSE q.collected_at::timestamp AT TIME ZONE tz END AS at,
+	       st.id AS study_id, p.id AS participant_id,
+	       COALESCE(y.id, (SELECT min(i.specimen_id) FROM import_specimens i
+			WHERE i.study_id = st.id AND i.legacy_id = q.legacy_id)) AS existing_id,
+	       COALESCE(k.row_no, t.row_no) AS parent_row, x.id AS parent_id,
+	       COALESCE(k.type, t.type, x.type) AS parent_type, b.id AS box_id,
+	       COALESCE(q.status, CASE WHEN q.pos_row IS NOT NULL THEN 'in_storage' ELSE 'registered' END) AS final_status
+	  FROM import_stage q
+	  LEFT JOIN studies st ON st.code = q.study AND (studies IS NULL OR st.id = ANY (studies))
+	  LEFT JOIN participants p ON p.study_id = st.id AND lower(p.code) = lower(q.participant)
+	  LEFT JOIN specimens y ON y.tube_barcode = q.tube_barcode AND y.study_id = st.id
+	  LEFT JOIN boxes b ON b.barcode = q.box_barcode
+	  LEFT JOIN (SELECT DISTINCT ON (key) key, row_no, type FROM import_stage
+		      WHERE key IS NOT NULL ORDER BY key, row_no) k ON k.key = q.parent
+	  LEFT JOIN (SELECT DISTINCT ON (tube_barcode) tube_barcode, row_no, type FROM import_stage
+		      WHERE tube_barcode IS NOT NULL ORDER BY tube_barcode, row_no) t
+		 ON t.tube_barcode = q.parent AND k.row_no IS NULL
+	  -- (LATERAL: looked up only for the rows whose parent is not in the file.)
+	  LEFT JOIN LATERAL (SELECT x.id, x.type FROM specimens x
+		 WHERE q.parent IS NOT NULL AND k.row_no IS NULL AND t.row_no IS NULL
+		   AND x.id = COALESCE((SELECT y2.id FROM specimens y2 WHERE y2.tube_barcode = q.parent),
+			(SELECT y2.id FROM specimens y2 WHERE y2.id = upper(q.parent)))
+		   AND (studies IS NULL OR x.study_id = ANY (studies))) x ON true;
+	DROP TABLE import_stage;
+	ALTER TABLE import_rows RENAME TO import_stage;
+	ALTER TABLE import_stage ADD PRIMARY KEY (row_no);
+	ANALYZE import_stage;
 
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT row_no, 'study', 'unknown-study', format('there is no study %s (studies are created first)', study)
@@ -278,18 +300,7 @@ BEGIN
 	   AND (s.at > clock_timestamp() + interval '5 minutes'
 		OR s.at < make_timestamptz(COALESCE(pt.birth_year, p.birth_year, 1900), 1, 1, 0, 0, 0, '+14'));
 
-	-- Parents: another row's key, else a tube barcode in the file, else a stored tube barcode or ID.
-	-- (A key or barcode given twice is a problem above: which row it then names does not matter.)
-	UPDATE import_stage c SET parent_row = COALESCE(k.row_no, t.row_no), parent_type = COALESCE(k.type, t.type)
-	  FROM import_stage c2
-	  LEFT JOIN import_stage k ON k.key = c2.parent
-	  LEFT JOIN import_stage t ON t.tube_barcode = c2.parent AND k.row_no IS NULL
-	 WHERE c2.row_no = c.row_no AND c2.parent IS NOT NULL AND (k.row_no IS NOT NULL OR t.row_no IS NOT NULL);
-	UPDATE import_stage c SET parent_id = x.id, parent_type = x.type FROM specimens x
-	 WHERE c.parent IS NOT NULL AND c.parent_row IS NULL
-	   AND x.id = COALESCE((SELECT y.id FROM specimens y WHERE y.tube_barcode = c.parent),
-		(SELECT y.id FROM specimens y WHERE y.id = upper(c.parent)))
-	   AND (studies IS NULL OR x.study_id = ANY (studies));
+	-- Parents named that are nowhere, another participant's, or in a loop.
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT row_no, 'parent', 'unknown-parent',
 	       format('%s is not the key of a row, a tube barcode or a specimen ID', parent)
@@ -337,16 +348,18 @@ BEGIN
 	       format('box %s is %sx%s%s', s.box_barcode, ib.nrows, ib.ncols, CASE WHEN ib.id IS NULL THEN format(' on row %s', ib.first_row) ELSE '' END)
 	  FROM import_stage s JOIN import_boxes ib ON ib.box_barcode = s.box_barcode
 	 WHERE s.box_rows IS NOT NULL AND (s.box_rows, s.box_cols) IS DISTINCT FROM (ib.nrows, ib.ncols);
-	INSERT INTO import_problems (row_no, col, code, message)
-	SELECT s.row_no, 'location_path', 'value-conflict', format('box %s stands in %s', s.box_barcode, bad.place)
-	  FROM (SELECT d.box_barcode, d.location_path,
+	-- Each box's paths compared once (MATERIALIZED: joined with the rows first,
+	-- the comparison ran once per row, 10^5 times).
+	WITH bad AS MATERIALIZED (SELECT d.box_barcode, d.location_path,
 		       COALESCE((SELECT string_agg(x, ' / ') FROM jsonb_array_elements_text(ib.stored_path) x), ib.path) AS place
 		  FROM (SELECT DISTINCT box_barcode, location_path FROM import_stage
 			 WHERE location_path IS NOT NULL AND box_barcode IS NOT NULL AND existing_id IS NULL) d
 		  JOIN import_boxes ib ON ib.box_barcode = d.box_barcode
 		 WHERE bb_import_path_names(d.location_path) IS DISTINCT FROM
-			COALESCE((SELECT array_agg(x) FROM jsonb_array_elements_text(ib.stored_path) x), bb_import_path_names(ib.path))) bad
-	  JOIN import_stage s ON s.box_barcode = bad.box_barcode AND s.location_path = bad.location_path AND s.existing_id IS NULL;
+			COALESCE((SELECT array_agg(x) FROM jsonb_array_elements_text(ib.stored_path) x), bb_import_path_names(ib.path)))
+	INSERT INTO import_problems (row_no, col, code, message)
+	SELECT s.row_no, 'location_path', 'value-conflict', format('box %s stands in %s', s.box_barcode, bad.place)
+	  FROM bad JOIN import_stage s ON s.box_barcode = bad.box_barcode AND s.location_path = bad.location_path AND s.existing_id IS NULL;
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT first_row, c.col, 'value-missing', format('box %s is new: give its %s', box_barcode, c.what)
 	  FROM import_boxes CROSS JOIN LATERAL (VALUES ('box_grid', 'grid (e.g. 9x9)', nrows), ('location_path', 'location_path', CASE WHEN path IS NULL THEN NULL ELSE 1 END)) c(col, what, v)
@@ -430,6 +443,10 @@ DECLARE
 	nxt bigint;
 	n integer;
 	made imports;
+	who text;
+	who_id bigint;
+	stored_details jsonb;
+	zero constant bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
 BEGIN
 	IF actor IS NOT NULL THEN
 		PERFORM bb_set_actor(actor, actor_id);
@@ -452,52 +469,89 @@ BEGIN
 	INSERT INTO boxes (barcode, rows, cols, location_id)
 	SELECT ib.box_barcode, ib.nrows, ib.ncols, ip.loc
 	  FROM import_boxes ib JOIN import_paths ip ON ip.path = ib.path WHERE ib.id IS NULL ORDER BY ib.first_row;
-	UPDATE import_stage s SET box_id = b.id FROM boxes b WHERE s.box_id IS NULL AND b.barcode = s.box_barcode;
 
 	INSERT INTO participants (study_id, code, sex, birth_year, diagnosis)
 	SELECT study_id, code, sex, birth_year, diag FROM import_people ORDER BY first_row;
 	UPDATE import_people ip SET id = pt.id FROM participants pt WHERE pt.study_id = ip.study_id AND lower(pt.code) = ip.pkey;
-	UPDATE import_stage s SET participant_id = ip.id FROM import_people ip
-	 WHERE s.participant_id IS NULL AND ip.study_id = s.study_id AND ip.pkey = lower(s.participant);
 	INSERT INTO consents (participant_id, scope, status, date, version)
 	SELECT ip.id, s.consent_scope, s.consent_status, s.consent_date, s.consent_version
 	  FROM import_people ip JOIN import_stage s ON s.row_no = ip.consent_row ORDER BY ip.first_row;
 
 	-- IDs in the order of the rows (as bb_new_specimen_id: a serial whose ID is never issued is skipped).
-	UPDATE import_stage s SET serial = x.serial
+	CREATE TEMP TABLE import_ids ON COMMIT DROP AS
+	SELECT x.row_no, x.serial, bb_id_for_serial(x.serial) AS new_id
 	  FROM (SELECT r.row_no, nextval('specimen_serial') AS serial
-		  FROM (SELECT row_no FROM import_stage WHERE existing_id IS NULL ORDER BY row_no) r) x
-	 WHERE x.row_no = s.row_no;
+		  FROM (SELECT row_no FROM import_stage WHERE existing_id IS NULL ORDER BY row_no) r OFFSET 0) x;
 	LOOP
-		UPDATE import_stage SET new_id = bb_id_for_serial(serial) WHERE existing_id IS NULL AND new_id IS NULL;
-		UPDATE import_stage SET serial = nextval('specimen_serial') WHERE existing_id IS NULL AND new_id IS NULL;
+		UPDATE import_ids SET serial = nextval('specimen_serial') WHERE new_id IS NULL;
 		EXIT WHEN NOT FOUND;
+		UPDATE import_ids SET new_id = bb_id_for_serial(serial) WHERE new_id IS NULL;
 	END LOOP;
-	UPDATE import_stage c SET parent_id = COALESCE(p.existing_id, p.new_id) FROM import_stage p WHERE p.row_no = c.parent_row;
+	ANALYZE import_ids;
 
 	INSERT INTO imports (sha256, filename, encoding, rows, summary)
 	VALUES (sha, filename, encoding, (SELECT count(*) FROM import_stage),
 		report -> 'summary' || jsonb_build_object('existing', report -> 'existing_count'))
 	RETURNING * INTO made;
 
+	/*
+	 * The ledger of each new specimen, chained here for the whole file at
+	 * once rather than by the row trigger one event at a time (1 ms each):
+	 * its imported event (the file's SHA-256, its row, its legacy ID and the
+	 * status it leaves: server/db/ledger_verify.c replays it; a tube at a
+	 * position is registered until its stored event), then for a tube at a
+	 * position its stored event, linked to the first. The hashes are those
+	 * the trigger makes (bb_event_digest_v2), and events_log_queue checks
+	 * every one as it lands (migrations/0034_ledger_bulk.sql). The fences
+	 * (OFFSET 0) keep each event's time and details computed once, before
+	 * its digest, which then inlines.
+	 */
+	who := bb_actor();
+	who_id := NULLIF(current_setting('bb.actor_id', true), '')::bigint;
+	stored_details := jsonb_build_object('import', made.id);
+	CREATE TEMP TABLE import_chain ON COMMIT DROP AS
+	SELECT y.*, CASE WHEN y.box IS NOT NULL THEN bb_event_digest_v2(y.new_id, 2, 'stored', y.at2, who,
+		NULL, NULL, y.box, y.pos, NULL, stored_details, y.h1) END AS h2
+	  FROM (SELECT x.*, bb_event_digest_v2(x.new_id, 1, 'imported', x.at1, who, NULL, NULL, NULL, NULL,
+			NULL, x.d1, zero) AS h1, clock_timestamp() AS at2
+		  FROM (SELECT s.row_no, i.new_id, i.serial, clock_timestamp() AS at1,
+			       jsonb_strip_nulls(jsonb_build_object('sha256', encode(sha, 'hex'), 'row', s.row_no,
+				'legacy_id', s.legacy_id, 'import', made.id,
+				'status', CASE WHEN s.pos_row IS NOT NULL THEN 'registered' ELSE s.final_status END)) AS d1,
+			       CASE WHEN s.pos_row IS NOT NULL THEN s.box_barcode END AS box,
+			       bb_position_name(s.pos_row, s.pos_col) AS pos
+			  FROM import_stage s JOIN import_ids i ON i.row_no = s.row_no ORDER BY s.row_no OFFSET 0) x
+		OFFSET 0) y;
+
 	INSERT INTO specimens (id, serial, study_id, participant_id, type, timepoint, collected_at, quantity,
-		unit, parent_id, derivation, tube_barcode, status, freeze_thaw_count, box_id, pos_row, pos_col, notes)
-	SELECT new_id, serial, study_id, participant_id, type, bb_timepoint(timepoint), at, quantity, unit, parent_id,
-	       CASE WHEN parent_id IS NULL THEN NULL WHEN parent_type = type THEN 'aliquot' ELSE 'derivative' END,
-	       tube_barcode, final_status, COALESCE(freeze_thaw, 0), box_id, pos_row, pos_col, notes
-	  FROM import_stage WHERE existing_id IS NULL ORDER BY row_no;
-	-- The imported event carries the status it leaves (server/db/ledger_verify.c replays it):
-	-- a tube at a position is registered until its stored event.
-	INSERT INTO events (specimen_id, type, details)
-	SELECT new_id, 'imported', jsonb_strip_nulls(jsonb_build_object('sha256', encode(sha, 'hex'), 'row', row_no,
-		'legacy_id', legacy_id, 'import', made.id,
-		'status', CASE WHEN pos_row IS NOT NULL THEN 'registered' ELSE final_status END))
-	  FROM import_stage WHERE existing_id IS NULL ORDER BY row_no;
-	INSERT INTO events (specimen_id, type, to_box, to_pos, details)
-	SELECT new_id, 'stored', box_barcode, bb_position_name(pos_row, pos_col), jsonb_build_object('import', made.id)
-	  FROM import_stage WHERE existing_id IS NULL AND pos_row IS NOT NULL ORDER BY row_no;
+		unit, parent_id, derivation, tube_barcode, status, freeze_thaw_count, box_id, pos_row, pos_col, notes,
+		ledger_seq, ledger_head)
+	SELECT c.new_id, c.serial, s.study_id, COALESCE(s.participant_id, ip.id), s.type, bb_timepoint(s.timepoint),
+	       s.at, s.quantity, s.unit, COALESCE(s.parent_id, p.existing_id, pi.new_id),
+	       CASE WHEN s.parent_id IS NULL AND p.row_no IS NULL THEN NULL
+		    WHEN s.parent_type = s.type THEN 'aliquot' ELSE 'derivative' END,
+	       s.tube_barcode, s.final_status, COALESCE(s.freeze_thaw, 0), COALESCE(s.box_id, b.id), s.pos_row,
+	       s.pos_col, s.notes, CASE WHEN c.h2 IS NULL THEN 1 ELSE 2 END, COALESCE(c.h2, c.h1)
+	  FROM import_stage s JOIN import_chain c ON c.row_no = s.row_no
+	  LEFT JOIN import_people ip ON s.participant_id IS NULL AND ip.study_id = s.study_id AND ip.pkey = lower(s.participant)
+	  LEFT JOIN import_stage p ON p.row_no = s.parent_row
+	  LEFT JOIN import_ids pi ON pi.row_no = s.parent_row
+	  LEFT JOIN boxes b ON s.box_id IS NULL AND b.barcode = s.box_barcode
+	 ORDER BY s.row_no;
+	-- One statement, so that the check of each stored event finds the
+	-- imported one it links to among the statement's own rows.
+	INSERT INTO events (specimen_id, seq, type, at, actor, actor_id, format, to_box, to_pos, details,
+		prev_hash, hash)
+	SELECT e.new_id, e.seq, e.type, e.at, who, who_id, 2, e.box, e.pos, e.details, e.prev, e.hash
+	  FROM (SELECT row_no, new_id, 1 AS seq, 'imported' AS type, at1 AS at, NULL AS box, NULL AS pos,
+		       d1 AS details, zero AS prev, h1 AS hash FROM import_chain
+		UNION ALL
+		SELECT row_no, new_id, 2, 'stored', at2, box, pos, stored_details, h1, h2
+		  FROM import_chain WHERE h2 IS NOT NULL) e
+	 ORDER BY e.row_no, e.seq;
 	INSERT INTO import_specimens (import_id, row_no, specimen_id, study_id, row_key, legacy_id)
-	SELECT made.id, row_no, new_id, study_id, key, legacy_id FROM import_stage WHERE existing_id IS NULL;
+	SELECT made.id, s.row_no, c.new_id, s.study_id, s.key, s.legacy_id
+	  FROM import_stage s JOIN import_chain c ON c.row_no = s.row_no;
 	RETURN bb_import_json(made);
 END $$;
 COMMENT ON FUNCTION bb_import_commit(bytea, text, text, jsonb, text, bigint) IS 'Commits the rows bb_import_check passed: locations, boxes, participants, consents, specimens and their imported and stored events, all at once.';
