@@ -69,15 +69,16 @@ const struct db_stmt db_ledger_statements[] = {
 	 * log index (the summed verify): a chunk reads neighbouring pages, and specimens
 	 * registered together, whose events were written together, come together. */
 	{ "db_ledger_chains_blocks",
-	  "SELECT s.id, s.ledger_seq, encode(s.ledger_head, 'hex'), e.seq, e.type,"
+	  "SELECT s.id, s.ledger_seq, s.head, e.seq, e.type,"
 	  "       (extract(epoch FROM e.at) * 1000000)::bigint, e.actor, e.from_box, e.from_pos,"
 	  "       e.to_box, e.to_pos, e.reason, e.details::text, encode(e.prev_hash, 'hex'),"
 	  "       encode(e.hash, 'hex'), s.status, s.box, s.pos, e.format, NULL::bigint"
-	  "  FROM (SELECT s.ctid AS at, s.id, s.ledger_seq, s.ledger_head, s.status,"
+	  "  FROM (SELECT s.ctid AS at, s.id, s.ledger_seq, encode(s.ledger_head, 'hex') AS head,"
+	  "               s.status,"
 	  "               (SELECT b.barcode FROM boxes b WHERE b.id = s.box_id) AS box,"
 	  "               bb_position_name(s.pos_row, s.pos_col) AS pos"
 	  "          FROM specimens s WHERE s.ctid >= $1::tid AND s.ctid < $2::tid"
-	  "        OFFSET 0) s" /* each specimen's box once, not once per event */
+	  "        OFFSET 0) s" /* each specimen's head and box once, not once per event */
 	  /* A lateral, ordered subquery is run per specimen by its index: a join would let
 	   * the planner hash the chunk's specimens and scan every event for each chunk. */
 	  "  LEFT JOIN LATERAL (SELECT * FROM events e WHERE e.specimen_id = s.id"
