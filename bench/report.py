@@ -19,9 +19,10 @@ LEDGER_BEGIN, LEDGER_END = "<!-- bench-ledger:begin -->", "<!-- bench-ledger:end
 
 
 def machine(r):
-    return ("Machine: %s cores (%s), %s GB RAM, Linux %s, load average before the run %s. "
-            "PostgreSQL %s: %s." % (r["cores"], r["cpu"], r["mem_gb"], r["kernel"], r["load_avg"],
-                                    r["pg_version"], r["pg_settings"]))
+    return ("Machine: %s cores (%s), %s GB RAM, Linux %s, load average before the run %s; "
+            "scheduling: %s. PostgreSQL %s: %s." % (
+                r["cores"], r["cpu"], r["mem_gb"], r["kernel"], r["load_avg"],
+                r.get("scheduling", "as started"), r["pg_version"], r["pg_settings"]))
 
 
 def ledger_table(r):
