@@ -30,12 +30,23 @@ UPDATE locations l SET ancestors = t.anc FROM t WHERE t.id = l.id;
 ALTER TABLE locations ENABLE TRIGGER USER;
 ALTER TABLE locations ALTER COLUMN ancestors SET NOT NULL;
 CREATE INDEX locations_ancestors ON locations USING gin (ancestors);
+-- Each box's tubes in issue order: where a list of a subtree starts its walk
+-- (bb_location_first_serial), one probe a box.
+CREATE INDEX specimens_box_serial ON specimens (box_id, serial) WHERE box_id IS NOT NULL;
+COMMENT ON INDEX specimens_box_serial IS 'A box''s tubes in issue order: the first tube below a location, for ?location= lists.';
 COMMENT ON INDEX locations_ancestors IS 'The subtree of a location: ancestors @> ARRAY[id] (?location= on lists, capacity, excursions).';
 
 ALTER TABLE boxes
 	ADD COLUMN accept_types text[] CHECK (cardinality(accept_types) BETWEEN 1 AND 100),
 	ADD COLUMN accept_studies bigint[] CHECK (cardinality(accept_studies) BETWEEN 1 AND 100);
 COMMENT ON COLUMN boxes.accept_types IS 'Specimen types this box accepts (on top of its locations'' rules); NULL: any.';
+-- Where rules are set at all: most sites set few, and a placement first asks
+-- whether any is set anywhere (one probe of an index that is usually empty).
+CREATE INDEX locations_with_rules ON locations (id)
+	WHERE accept_types IS NOT NULL OR accept_studies IS NOT NULL OR nominal_temperature IS NOT NULL;
+COMMENT ON INDEX locations_with_rules IS 'The locations that set a rule or a nominal temperature (bb_rules_anywhere).';
+CREATE INDEX boxes_with_rules ON boxes (id) WHERE accept_types IS NOT NULL OR accept_studies IS NOT NULL;
+COMMENT ON INDEX boxes_with_rules IS 'The boxes that set a rule (bb_rules_anywhere).';
 COMMENT ON COLUMN boxes.accept_studies IS 'Studies whose specimens this box accepts (on top of its locations'' rules); NULL: any.';
 
 ALTER TABLE specimen_types

@@ -29,8 +29,7 @@ BEGIN
 		 WHERE (studies IS NULL OR s.study_id = ANY (studies))
 		   AND (only_study IS NULL OR s.study_id = only_study)
 		   AND (with_errors OR s.status <> 'entered_in_error')
-		   AND (loc IS NULL OR s.box_id IN (SELECT bx.id FROM boxes bx
-				WHERE bx.location_id IN (SELECT bb_location_subtree(loc))))
+		   AND (loc IS NULL OR s.box_id = ANY ((SELECT bb_location_boxes(loc))::bigint[]))
 		 GROUP BY st.code, s.type, s.timepoint, s.status) c;
 	RETURN j;
 END $$;
@@ -222,8 +221,7 @@ BEGIN
 		|| CASE WHEN p_status IS NULL AND NOT bb_include_in_error(p_in_error)
 			THEN ' AND s.status <> ''entered_in_error''' ELSE '' END
 		|| CASE WHEN p_box IS NOT NULL THEN ' AND s.box_id = $11' ELSE '' END
-		|| CASE WHEN p_location IS NOT NULL THEN ' AND s.box_id IN (SELECT bx.id FROM boxes bx
-			WHERE bx.location_id IN (SELECT bb_location_subtree($12)))' ELSE '' END
+		|| CASE WHEN p_location IS NOT NULL THEN ' AND s.box_id = ANY ($12)' ELSE '' END
 		|| ' ORDER BY s.serial
 			 LIMIT $9
 		),
@@ -243,7 +241,7 @@ BEGIN
 		  LEFT JOIN box_paths bp ON bp.id = h.box_id
 		 ORDER BY h.serial'
 		USING p_study, p_participant, p_type, bb_timepoint(p_timepoint), p_status, p_box, p_studies, p_after, p_limit,
-		      v_study, v_box, bb_location_filter(p_location);
+		      v_study, v_box, bb_location_boxes(bb_location_filter(p_location));
 END $$;
 COMMENT ON FUNCTION bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer, text, bigint) IS 'A chunk of specimens for the CSV export: the filters of bb_specimen_list (entries in error only when asked for), after a serial, in issue order (PL/pgSQL: a statement with only the filters given, so that the right index leads).';
 

@@ -30,6 +30,28 @@ CREATE OR REPLACE TRIGGER locations_ancestors BEFORE INSERT OR UPDATE ON locatio
 	FOR EACH ROW EXECUTE FUNCTION bb_locations_ancestors_set();
 COMMENT ON TRIGGER locations_ancestors ON locations IS 'Keeps locations.ancestors in step with the parent.';
 
+-- The boxes anywhere below a location.
+CREATE OR REPLACE FUNCTION bb_location_boxes(loc bigint) RETURNS bigint[] LANGUAGE sql STABLE AS $$
+	SELECT COALESCE(array_agg(b.id ORDER BY b.id), '{}') FROM boxes b JOIN locations l ON l.id = b.location_id
+	 WHERE l.ancestors @> ARRAY[loc];
+$$;
+COMMENT ON FUNCTION bb_location_boxes(bigint) IS 'The ids of the boxes anywhere below a location.';
+
+/*
+ * The first (lowest) serial stored below a location (0 for no location,
+ * past every serial for a location that holds no tube): a
+ * list of the tubes below it walks the issue order from there, so that a
+ * freezer filled after the others is not reached by walking past every
+ * tube stored before it. One index probe a box (specimens_box_serial).
+ */
+CREATE OR REPLACE FUNCTION bb_location_first_serial(loc bigint) RETURNS bigint LANGUAGE sql STABLE AS $$
+	SELECT CASE WHEN loc IS NULL THEN 0 ELSE
+		(SELECT COALESCE(min(x.serial), 9223372036854775806) FROM unnest(bb_location_boxes(bb_location_filter(loc))) AS b (id)
+		  CROSS JOIN LATERAL (SELECT s.serial FROM specimens s WHERE s.box_id = b.id
+				       ORDER BY s.serial LIMIT 1) x) END;
+$$;
+COMMENT ON FUNCTION bb_location_first_serial(bigint) IS 'The lowest serial of a tube stored below a location (0 for no location, the largest bigint but one when it holds none), where a list of them starts its walk.';
+
 -- The ids of a location and every location below it.
 CREATE OR REPLACE FUNCTION bb_location_subtree(loc bigint) RETURNS SETOF bigint LANGUAGE sql STABLE AS $$
 	SELECT l.id FROM locations l WHERE l.ancestors @> ARRAY[loc];
@@ -163,6 +185,14 @@ CREATE OR REPLACE FUNCTION bb_nominal_text(v text) RETURNS text LANGUAGE sql IMM
 $$;
 COMMENT ON FUNCTION bb_nominal_text(text) IS 'A nominal temperature as people write it (-80 °C, room temperature).';
 
+-- Whether any location or box sets a rule (partial indexes locations_with_rules, boxes_with_rules).
+CREATE OR REPLACE FUNCTION bb_rules_anywhere() RETURNS boolean LANGUAGE sql STABLE AS $$
+	SELECT EXISTS (SELECT 1 FROM locations l WHERE l.accept_types IS NOT NULL OR l.accept_studies IS NOT NULL
+			OR l.nominal_temperature IS NOT NULL)
+	    OR EXISTS (SELECT 1 FROM boxes b WHERE b.accept_types IS NOT NULL OR b.accept_studies IS NOT NULL);
+$$;
+COMMENT ON FUNCTION bb_rules_anywhere() IS 'True when some location or box sets a container rule or nominal temperature.';
+
 /*
  * Every placement obeys the rules, whoever writes it (a store, a move, a
  * return, a rack file, an import, aliquots into a box): a specimen that
@@ -171,11 +201,16 @@ COMMENT ON FUNCTION bb_nominal_text(text) IS 'A nominal temperature as people wr
  */
 CREATE OR REPLACE FUNCTION bb_specimens_rules_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-	refusal jsonb := bb_rule_refusal(NEW.box_id, NULL, NEW.type, NEW.study_id, NULL,
+	refusal jsonb;
+BEGIN
+	-- Most placements meet no rule at all: a rack of 96 or an import of 10^5 pays a probe each.
+	IF NOT bb_rules_anywhere() THEN
+		RETURN NULL;
+	END IF;
+	refusal := bb_rule_refusal(NEW.box_id, NULL, NEW.type, NEW.study_id, NULL,
 		jsonb_build_object('specimen', NEW.id,
 			'box', (SELECT b.barcode FROM boxes b WHERE b.id = NEW.box_id),
 			'position', bb_position_name(NEW.pos_row, NEW.pos_col)));
-BEGIN
 	IF refusal IS NOT NULL THEN
 		PERFORM bb_fail_each(jsonb_build_array(refusal));
 	END IF;
@@ -590,3 +625,437 @@ COMMENT ON FUNCTION bb_boxes_slots_check() IS 'Refuses a box coming into a locat
 CREATE OR REPLACE TRIGGER boxes_slots BEFORE INSERT OR UPDATE OF location_id ON boxes
 	FOR EACH ROW EXECUTE FUNCTION bb_boxes_slots_check();
 COMMENT ON TRIGGER boxes_slots ON boxes IS 'Boxes fit the declared slots of their location.';
+
+-- Allocation (POST /api/v1/allocations, /allocations/accept) -----------------------
+
+/*
+ * The specimens an allocation is for, as ids in the order given: refs (IDs
+ * or tube barcodes) within studies, or the registered aliquots of parent.
+ * Each must be waiting for a place (registered, or checked out): every
+ * other one is refused at once, each naming its field.
+ */
+CREATE OR REPLACE FUNCTION bb_allocation_specimens(refs text[], parent text, studies bigint[])
+RETURNS text[] LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	ids text[] := '{}';
+	errs jsonb := '[]';
+	s specimens;
+	p specimens;
+BEGIN
+	IF parent IS NOT NULL THEN
+		SELECT * INTO p FROM specimens x
+		 WHERE (x.id = parent OR x.tube_barcode = parent) AND (studies IS NULL OR x.study_id = ANY (studies))
+		 ORDER BY x.id = parent DESC LIMIT 1;
+		IF NOT FOUND THEN
+			PERFORM bb_fail('BB400', 'unknown-specimen', 'parent', format('no specimen %s', parent),
+				jsonb_build_object('specimen', parent));
+		END IF;
+		SELECT COALESCE(array_agg(x.id ORDER BY x.serial), '{}') INTO ids FROM specimens x
+		 WHERE x.parent_id = p.id AND x.derivation = 'aliquot' AND x.status = 'registered';
+		IF cardinality(ids) = 0 THEN
+			PERFORM bb_fail('BB409', 'nothing-to-allocate', 'parent',
+				format('specimen %s has no aliquots waiting for a place', p.id),
+				jsonb_build_object('specimen', p.id));
+		END IF;
+		RETURN ids;
+	END IF;
+	FOR i IN 1 .. COALESCE(cardinality(refs), 0) LOOP
+		SELECT * INTO s FROM specimens x
+		 WHERE (x.id = refs[i] OR x.tube_barcode = refs[i]) AND (studies IS NULL OR x.study_id = ANY (studies))
+		 ORDER BY x.id = refs[i] DESC LIMIT 1;
+		IF NOT FOUND THEN
+			errs := errs || bb_refusal('BB400', 'unknown-specimen', format('specimens[%s]', i - 1),
+				format('no specimen %s', refs[i]), jsonb_build_object('item', i - 1, 'specimen', refs[i]));
+		ELSIF s.id = ANY (ids) THEN
+			errs := errs || bb_refusal('BB400', 'listed-twice', format('specimens[%s]', i - 1),
+				format('specimen %s is listed twice', s.id), jsonb_build_object('item', i - 1, 'specimen', s.id));
+		ELSIF s.status NOT IN ('registered', 'checked_out') THEN
+			errs := errs || bb_refusal('BB409', 'status-forbids', format('specimens[%s]', i - 1),
+				format('specimen %s is %s: only a tube waiting for a place is allocated one', s.id, s.status),
+				jsonb_build_object('item', i - 1, 'specimen', s.id, 'specimen_status', s.status));
+		END IF;
+		ids := ids || s.id;
+	END LOOP;
+	IF jsonb_array_length(errs) > 0 THEN
+		PERFORM bb_fail_each(errs);
+	END IF;
+	RETURN ids;
+END $$;
+COMMENT ON FUNCTION bb_allocation_specimens(text[], text, bigint[]) IS 'The specimens an allocation places (references, or a parent''s registered aliquots), each waiting for a place; every refusal at once.';
+
+/*
+ * A proposal: a box and position for every specimen, under the rules, by
+ * strategy, among the boxes below loc (NULL: everywhere). Nothing is
+ * written (positions are not held): accepting it re-checks every one.
+ *  fill-first     boxes with the least free space first, so boxes fill up;
+ *  keep-together  a participant's specimens in one box (the fullest that
+ *                 takes them all);
+ *  split          the specimens of one participant and timepoint dealt in
+ *                 turn over at least two freezers, so that one failure does
+ *                 not lose them all (one specimen alone goes anywhere);
+ *  recent         the boxes that took a tube most recently first.
+ * A specimen no box can take under the rules is refused (409 no-room, each
+ * named), as is a participant's group that no one box holds (keep-together)
+ * or a group for which fewer than two freezers have room (split).
+ */
+-- Whether the rules of box b accept every "type:study" kind listed (accepts: bb_allocation_propose's map).
+CREATE OR REPLACE FUNCTION bb_allocation_ok(accepts jsonb, b bigint, combos text[]) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT bool_and(COALESCE((accepts ->> (b || ':' || c))::boolean, false)) FROM unnest(combos) c;
+$$;
+COMMENT ON FUNCTION bb_allocation_ok(jsonb, bigint, text[]) IS 'Whether a box''s rules accept every kind of specimen listed, from a map of the answers.';
+
+CREATE OR REPLACE FUNCTION bb_allocation_propose(refs text[], parent text, strategy text, loc bigint,
+	studies bigint[]) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	ids text[];
+	box_ids bigint[];          -- candidate boxes in the strategy's order
+	box_freezer bigint[];      -- the freezer (or top location) of each
+	free_pos jsonb := '{}';    -- box id -> positions still free, in fill order
+	accepts jsonb := '{}';     -- "box:type:study" -> whether the rules accept
+	taken jsonb := '[]';       -- the proposal: {specimen, box id, position}
+	errs jsonb := '[]';
+	g record;
+	k integer;
+	b bigint;
+	chosen bigint;
+	key text;
+	freezers bigint[];
+	members text[];
+	n_total integer;
+BEGIN
+	IF strategy NOT IN ('fill-first', 'keep-together', 'split', 'recent') THEN
+		PERFORM bb_fail('BB400', 'value-not-allowed', 'strategy',
+			'must be fill-first, keep-together, split or recent');
+	END IF;
+	PERFORM bb_location_filter(loc);
+	ids := bb_allocation_specimens(refs, parent, studies);
+	n_total := cardinality(ids);
+
+	-- Candidate boxes: below loc, with a free position, in the strategy's order.
+	WITH cand AS (
+		SELECT bx.id, bx.barcode, bx.rows * bx.cols - (SELECT count(*) FROM specimens s WHERE s.box_id = bx.id) AS free,
+		       (SELECT f.id FROM locations f WHERE f.id = ANY (l.ancestors) AND f.kind = 'freezer'
+			 ORDER BY array_position(l.ancestors, f.id) LIMIT 1) AS freezer,
+		       l.ancestors[1] AS top,
+		       CASE WHEN strategy = 'recent' THEN
+			       (SELECT max(e.at) FROM specimens s JOIN events e ON e.specimen_id = s.id
+				 WHERE s.box_id = bx.id AND e.to_box = bx.barcode) END AS last_used
+		  FROM boxes bx JOIN locations l ON l.id = bx.location_id
+		 WHERE loc IS NULL OR l.ancestors @> ARRAY[loc]
+	)
+	SELECT array_agg(c.id ORDER BY
+			CASE WHEN strategy = 'recent' THEN c.last_used END DESC NULLS LAST,
+			c.free, c.barcode),
+	       array_agg(COALESCE(c.freezer, c.top) ORDER BY
+			CASE WHEN strategy = 'recent' THEN c.last_used END DESC NULLS LAST,
+			c.free, c.barcode)
+	  INTO box_ids, box_freezer
+	  FROM cand c WHERE c.free > 0;
+	box_ids := COALESCE(box_ids, '{}');
+
+	-- What the rules of each candidate box accept, for each kind (type and study) asked for.
+	SELECT COALESCE(jsonb_object_agg(bx.id || ':' || c.type || ':' || c.study_id,
+			bb_rule_refusal(bx.id, NULL, c.type, c.study_id, NULL, NULL) IS NULL), '{}')
+	  INTO accepts
+	  FROM unnest(box_ids) AS bx (id)
+	  CROSS JOIN (SELECT DISTINCT s.type, s.study_id FROM specimens s WHERE s.id = ANY (ids)) c;
+
+	-- Free positions, row-major.
+	SELECT COALESCE(jsonb_object_agg(f.box_id::text, f.positions), '{}') INTO free_pos FROM (
+		SELECT bx.id AS box_id, jsonb_agg(bb_position_name(gr.r, gc.c) ORDER BY gr.r, gc.c) AS positions
+		  FROM boxes bx
+		  CROSS JOIN LATERAL generate_series(1, bx.rows) AS gr (r)
+		  CROSS JOIN LATERAL generate_series(1, bx.cols) AS gc (c)
+		 WHERE bx.id = ANY (box_ids)
+		   AND NOT EXISTS (SELECT 1 FROM specimens s WHERE s.box_id = bx.id AND s.pos_row = gr.r AND s.pos_col = gc.c)
+		 GROUP BY bx.id) f;
+
+	-- The groups placed together: each specimen alone, or a participant's, or a participant's timepoint's.
+	FOR g IN
+		SELECT array_agg(s.id ORDER BY u.n) AS members,
+		       array_agg(DISTINCT s.type || ':' || s.study_id) AS combos,
+		       min(p.code) AS participant, min(st.code) AS study, min(s.timepoint) AS timepoint
+		  FROM unnest(ids) WITH ORDINALITY AS u (id, n)
+		  JOIN specimens s ON s.id = u.id
+		  JOIN participants p ON p.id = s.participant_id
+		  JOIN studies st ON st.id = s.study_id
+		 GROUP BY CASE WHEN strategy = 'keep-together' THEN s.participant_id::text
+			       WHEN strategy = 'split' THEN s.participant_id || '/' || s.timepoint
+			       ELSE s.id END
+		 ORDER BY min(u.n)
+	LOOP
+		members := g.members;
+		IF strategy = 'keep-together' THEN
+			chosen := NULL;
+			FOR k IN 1 .. cardinality(box_ids) LOOP
+				b := box_ids[k];
+				IF jsonb_array_length(COALESCE(free_pos -> b::text, '[]')) >= cardinality(members)
+				   AND bb_allocation_ok(accepts, b, g.combos) THEN
+					chosen := b;
+					EXIT;
+				END IF;
+			END LOOP;
+			IF chosen IS NULL THEN
+				errs := errs || bb_refusal('BB409', 'no-room', NULL,
+					format('no box that the rules allow has room for the %s specimen(s) of participant %s/%s together',
+					       cardinality(members), g.study, g.participant),
+					jsonb_build_object('specimens', to_jsonb(members), 'participant',
+						jsonb_build_object('study', g.study, 'code', g.participant)));
+				CONTINUE;
+			END IF;
+			FOR k IN 1 .. cardinality(members) LOOP
+				taken := taken || jsonb_build_object('specimen', members[k], 'box', chosen,
+					'position', free_pos -> chosen::text ->> 0);
+				free_pos := jsonb_set(free_pos, ARRAY[chosen::text], (free_pos -> chosen::text) - 0);
+			END LOOP;
+			CONTINUE;
+		END IF;
+		freezers := '{}';
+		IF strategy = 'split' AND cardinality(members) > 1 THEN
+			-- The freezers with an accepting box with room, in the order of their first such box.
+			FOR k IN 1 .. cardinality(box_ids) LOOP
+				b := box_ids[k];
+				IF NOT box_freezer[k] = ANY (freezers)
+				   AND jsonb_array_length(COALESCE(free_pos -> b::text, '[]')) > 0
+				   AND bb_allocation_ok(accepts, b, g.combos) THEN
+					freezers := freezers || box_freezer[k];
+				END IF;
+			END LOOP;
+			IF cardinality(freezers) < 2 THEN
+				errs := errs || bb_refusal('BB409', 'no-room', NULL,
+					format('the %s specimen(s) of %s/%s at %s cannot be split: %s freezer(s) that the rules allow have room',
+					       cardinality(members), g.study, g.participant, g.timepoint, cardinality(freezers)),
+					jsonb_build_object('specimens', to_jsonb(members), 'participant',
+						jsonb_build_object('study', g.study, 'code', g.participant), 'timepoint', g.timepoint));
+				CONTINUE;
+			END IF;
+		END IF;
+		FOR k IN 1 .. cardinality(members) LOOP
+			chosen := NULL;
+			-- split: the k-th specimen goes to the freezer whose turn it is, else any that has room.
+			FOR pass IN 1 .. 2 LOOP
+				FOR j IN 1 .. cardinality(box_ids) LOOP
+					b := box_ids[j];
+					IF (pass = 2 OR cardinality(freezers) = 0
+					    OR box_freezer[j] = freezers[(k - 1) % cardinality(freezers) + 1])
+					   AND jsonb_array_length(COALESCE(free_pos -> b::text, '[]')) > 0
+					   AND bb_allocation_ok(accepts, b, (SELECT array_agg(s.type || ':' || s.study_id)
+						FROM specimens s WHERE s.id = members[k])) THEN
+						chosen := b;
+						EXIT;
+					END IF;
+				END LOOP;
+				EXIT WHEN chosen IS NOT NULL;
+			END LOOP;
+			IF chosen IS NULL THEN
+				errs := errs || bb_refusal('BB409', 'no-room', NULL,
+					format('no box that the rules allow has a free position for specimen %s', members[k]),
+					jsonb_build_object('specimens', jsonb_build_array(members[k])));
+				CONTINUE;
+			END IF;
+			taken := taken || jsonb_build_object('specimen', members[k], 'box', chosen,
+				'position', free_pos -> chosen::text ->> 0);
+			free_pos := jsonb_set(free_pos, ARRAY[chosen::text], (free_pos -> chosen::text) - 0);
+		END LOOP;
+	END LOOP;
+	IF jsonb_array_length(errs) > 0 THEN
+		PERFORM bb_fail_each(errs);
+	END IF;
+
+	RETURN (SELECT jsonb_build_object('strategy', strategy, 'location', loc,
+		'placements', COALESCE(jsonb_agg(jsonb_build_object('specimen', t.t ->> 'specimen',
+			'box', bx.barcode, 'position', t.t ->> 'position',
+			'path', l.path || to_jsonb(bx.barcode)) ORDER BY t.n), '[]'),
+		'specimens', n_total,
+		'boxes', count(DISTINCT bx.id),
+		'freezers', count(DISTINCT COALESCE((SELECT f.id FROM locations f
+			WHERE f.id = ANY (l.ancestors) AND f.kind = 'freezer' LIMIT 1), l.ancestors[1])))
+	  FROM jsonb_array_elements(taken) WITH ORDINALITY AS t (t, n)
+	  JOIN boxes bx ON bx.id = (t.t ->> 'box')::bigint
+	  JOIN locations l ON l.id = bx.location_id);
+END $$;
+COMMENT ON FUNCTION bb_allocation_propose(text[], text, text, bigint, bigint[]) IS 'POST /api/v1/allocations: proposes a position for every specimen by strategy under the container rules; writes nothing.';
+
+
+/*
+ * POST /api/v1/allocations/accept: a proposal stored, all or none, in one
+ * transaction. The tubes are locked in one order, then every position in
+ * one order (the keys bb_box_place uses), so two acceptances racing for a
+ * box queue and the later one finds what the first took: every position
+ * taken since the proposal (409 position-occupied) and every tube placed
+ * or changed since (409 specimen-changed) is named at once. Then each box's
+ * share is placed by bb_box_place, with its stored or returned events; the
+ * container rules are checked there again (they may have changed since).
+ */
+CREATE OR REPLACE FUNCTION bb_allocation_accept(refs text[], codes text[], positions text[], studies bigint[],
+	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	errs jsonb;
+	g record;
+	n integer := COALESCE(cardinality(refs), 0);
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	CREATE TEMP TABLE IF NOT EXISTS pg_temp.alloc_items (i integer, ref text, sid text, status text,
+		study_id bigint, code text, box_id bigint, r integer, c integer) ON COMMIT DROP;
+	TRUNCATE pg_temp.alloc_items;
+	INSERT INTO pg_temp.alloc_items
+	SELECT u.i, u.ref, s.id, s.status, s.study_id, u.code, bx.id, p.m[1], p.m[2]
+	  FROM unnest(refs, codes, positions) WITH ORDINALITY AS u (ref, code, pos, i)
+	  LEFT JOIN LATERAL (SELECT x.* FROM specimens x
+		WHERE (x.id = u.ref OR x.tube_barcode = u.ref) AND (studies IS NULL OR x.study_id = ANY (studies))
+		ORDER BY x.id = u.ref DESC LIMIT 1) s ON true
+	  LEFT JOIN boxes bx ON bx.barcode = u.code
+	  LEFT JOIN LATERAL (SELECT ARRAY[ascii(m[1]) - 64, m[2]::integer] AS m
+		FROM regexp_match(upper(btrim(u.pos)), '^([A-Z])0*([1-9][0-9]?)$') AS m) p ON true;
+
+	-- What the request itself gets wrong, before anything is locked.
+	SELECT jsonb_agg(t.e ORDER BY t.i) INTO errs FROM (
+		SELECT a.i, CASE
+			WHEN a.sid IS NULL THEN bb_refusal('BB400', 'unknown-specimen', format('placements[%s].specimen', a.i - 1),
+				format('no specimen %s', a.ref), jsonb_build_object('item', a.i - 1, 'specimen', a.ref))
+			WHEN a.box_id IS NULL THEN bb_refusal('BB400', 'unknown-box', format('placements[%s].box', a.i - 1),
+				format('no box has the barcode %s', a.code), jsonb_build_object('item', a.i - 1, 'box', a.code))
+			WHEN a.r IS NULL OR a.r > bx.rows OR a.c > bx.cols THEN bb_refusal('BB400', 'position-invalid',
+				format('placements[%s].position', a.i - 1),
+				format('"%s" is not a position of box %s', positions[a.i], a.code),
+				jsonb_build_object('item', a.i - 1, 'box', a.code))
+			WHEN count(*) OVER (PARTITION BY a.sid) > 1 AND a.i > min(a.i) OVER (PARTITION BY a.sid) THEN
+				bb_refusal('BB400', 'listed-twice', format('placements[%s].specimen', a.i - 1),
+				format('specimen %s is listed twice', a.sid), jsonb_build_object('item', a.i - 1, 'specimen', a.sid))
+			WHEN count(*) OVER (PARTITION BY a.box_id, a.r, a.c) > 1 AND a.i > min(a.i) OVER (PARTITION BY a.box_id, a.r, a.c) THEN
+				bb_refusal('BB400', 'listed-twice', format('placements[%s].position', a.i - 1),
+				format('%s of box %s is listed twice', bb_position_name(a.r, a.c), a.code),
+				jsonb_build_object('item', a.i - 1, 'box', a.code, 'position', bb_position_name(a.r, a.c)))
+			END AS e
+		  FROM pg_temp.alloc_items a LEFT JOIN boxes bx ON bx.id = a.box_id) t
+	 WHERE t.e IS NOT NULL;
+	IF errs IS NOT NULL THEN
+		PERFORM bb_fail_each(errs);
+	END IF;
+
+	PERFORM 1 FROM specimens x WHERE x.id IN (SELECT a.sid FROM pg_temp.alloc_items a) ORDER BY x.id FOR UPDATE;
+	PERFORM pg_advisory_xact_lock(k.b::integer, k.p)
+	   FROM (SELECT DISTINCT a.box_id AS b, a.r * 64 + a.c AS p FROM pg_temp.alloc_items a ORDER BY 1, 2) k;
+
+	-- What changed since the proposal, read after the locks.
+	SELECT jsonb_agg(t.e ORDER BY t.i) INTO errs FROM (
+		SELECT a.i, CASE
+			WHEN s.status NOT IN ('registered', 'checked_out') THEN bb_refusal('BB409', 'specimen-changed',
+				format('placements[%s].specimen', a.i - 1),
+				format('specimen %s is %s now: it was placed or changed since the proposal', s.id, s.status),
+				jsonb_build_object('item', a.i - 1, 'specimen', s.id, 'specimen_status', s.status))
+			WHEN o.id IS NOT NULL THEN bb_refusal('BB409', 'position-occupied', format('placements[%s].position', a.i - 1),
+				format('position %s of box %s was taken since the proposal, by %s', bb_position_name(a.r, a.c), a.code,
+				       CASE WHEN studies IS NULL OR o.study_id = ANY (studies) THEN 'specimen ' || o.id
+					    ELSE 'a specimen of another study' END),
+				jsonb_strip_nulls(jsonb_build_object('item', a.i - 1, 'box', a.code, 'position', bb_position_name(a.r, a.c),
+					'occupant', CASE WHEN studies IS NULL OR o.study_id = ANY (studies) THEN o.id END)))
+			END AS e
+		  FROM pg_temp.alloc_items a
+		  JOIN specimens s ON s.id = a.sid
+		  LEFT JOIN specimens o ON o.box_id = a.box_id AND o.pos_row = a.r AND o.pos_col = a.c) t
+	 WHERE t.e IS NOT NULL;
+	IF errs IS NOT NULL THEN
+		PERFORM bb_fail_each(errs);
+	END IF;
+
+	FOR g IN SELECT a.code, array_agg(bb_position_name(a.r, a.c) ORDER BY a.i) AS pos,
+			array_agg(a.sid ORDER BY a.i) AS ids
+		   FROM pg_temp.alloc_items a GROUP BY a.code ORDER BY min(a.box_id) LOOP
+		PERFORM bb_box_place(g.code, g.pos, g.ids, studies, actor, actor_id);
+	END LOOP;
+	RETURN (SELECT jsonb_build_object('placed', n, 'boxes', count(DISTINCT a.box_id),
+		'placements', jsonb_agg(jsonb_build_object('specimen', a.sid, 'box', a.code,
+			'position', bb_position_name(a.r, a.c)) ORDER BY a.i))
+		  FROM pg_temp.alloc_items a);
+END $$;
+COMMENT ON FUNCTION bb_allocation_accept(text[], text[], text[], bigint[], text, bigint) IS 'POST /api/v1/allocations/accept: stores an allocation''s placements all or none, naming every position taken and tube changed since the proposal.';
+
+-- Audit coverage (GET /api/v1/reports/audit-coverage, /metrics) ------------------
+
+/*
+ * Every box with the freezer it stands in (or the top of its tree outside
+ * freezers) and when a rack scan last verified it: the latest closed audit
+ * that has a scan of the box. state: never, stale (not within days) or
+ * verified.
+ */
+CREATE OR REPLACE FUNCTION bb_audit_coverage_rows(days integer)
+RETURNS TABLE (unit bigint, box_id bigint, barcode text, last_verified timestamptz, state text)
+LANGUAGE sql STABLE AS $$
+	WITH verified AS (
+		SELECT s.box_id, max(a.closed_at) AS at
+		  FROM audits a JOIN audit_scans s ON s.audit_id = a.id
+		 WHERE a.status = 'closed' GROUP BY s.box_id
+	)
+	SELECT COALESCE(f.id, l.ancestors[1]), b.id, b.barcode, v.at,
+	       CASE WHEN v.at IS NULL THEN 'never'
+		    WHEN v.at < now() - make_interval(days => days) THEN 'stale' ELSE 'verified' END
+	  FROM boxes b
+	  JOIN locations l ON l.id = b.location_id
+	  LEFT JOIN locations f ON f.id = ANY (l.ancestors) AND f.kind = 'freezer'
+	  LEFT JOIN verified v ON v.box_id = b.id;
+$$;
+COMMENT ON FUNCTION bb_audit_coverage_rows(integer) IS 'Every box with its freezer, its last rack-scan verification and whether that is never, stale (older than days) or verified.';
+
+CREATE OR REPLACE FUNCTION bb_audit_coverage_days(v text) RETURNS integer LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	IF v IS NULL OR v = '' THEN
+		RETURN 365;
+	END IF;
+	IF v !~ '^[0-9]{1,4}$' OR v::integer NOT BETWEEN 1 AND 3650 THEN
+		PERFORM bb_fail('BB400', 'value-out-of-range', 'days',
+			format('must be a whole number of days from 1 to 3650, not "%s"', left(v, 40)));
+	END IF;
+	RETURN v::integer;
+END $$;
+COMMENT ON FUNCTION bb_audit_coverage_days(text) IS 'The ?days= of the audit-coverage report: 365 when absent, else 1 to 3650 (BB400).';
+
+/*
+ * GET /api/v1/reports/audit-coverage?days=N: per freezer, its boxes never
+ * verified by a rack-scan audit and those not verified within N days
+ * (default 365), counted, and listed oldest first (at most 100 a freezer,
+ * unverified_listed says how many are shown).
+ */
+CREATE OR REPLACE FUNCTION bb_report_audit_coverage(days text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	n integer := bb_audit_coverage_days(days);
+	j jsonb;
+BEGIN
+	WITH r AS (SELECT * FROM bb_audit_coverage_rows(n)),
+	per AS (
+		SELECT r.unit, count(*) AS boxes,
+		       count(*) FILTER (WHERE r.state = 'verified') AS verified,
+		       count(*) FILTER (WHERE r.state = 'stale') AS stale,
+		       count(*) FILTER (WHERE r.state = 'never') AS never
+		  FROM r GROUP BY r.unit
+	)
+	SELECT jsonb_build_object('days', n, 'as_of', bb_rfc3339(now()),
+		'totals', jsonb_build_object('boxes', COALESCE(sum(p.boxes), 0), 'verified', COALESCE(sum(p.verified), 0),
+			'stale', COALESCE(sum(p.stale), 0), 'never', COALESCE(sum(p.never), 0)),
+		'items', COALESCE(jsonb_agg(jsonb_build_object(
+			'location', jsonb_build_object('id', l.id, 'kind', l.kind, 'name', l.name, 'path', l.path),
+			'boxes', p.boxes, 'verified', p.verified, 'stale', p.stale, 'never', p.never,
+			'unverified_listed', LEAST(p.stale + p.never, 100),
+			'unverified', COALESCE((SELECT jsonb_agg(jsonb_build_object('box', x.barcode, 'state', x.state,
+					'last_verified', bb_rfc3339(x.last_verified)) ORDER BY x.last_verified NULLS FIRST, x.barcode)
+				FROM (SELECT * FROM r WHERE r.unit = p.unit AND r.state <> 'verified'
+					ORDER BY r.last_verified NULLS FIRST, r.barcode LIMIT 100) x), '[]'))
+			ORDER BY l.path::text), '[]'))
+	  INTO j
+	  FROM per p JOIN locations l ON l.id = p.unit;
+	RETURN j;
+END $$;
+COMMENT ON FUNCTION bb_report_audit_coverage(text) IS 'GET /api/v1/reports/audit-coverage: per freezer, boxes never verified by a rack-scan audit or not within N days.';
+
+-- The same for /metrics: boxes not verified, by freezer and state (never, stale).
+CREATE OR REPLACE FUNCTION bb_audit_coverage_gauge(days integer)
+RETURNS TABLE (location bigint, freezer text, state text, boxes bigint) LANGUAGE sql STABLE AS $$
+	SELECT l.id, l.name, s.state, count(r.box_id)
+	  FROM (SELECT DISTINCT unit FROM bb_audit_coverage_rows(days)) u
+	  JOIN locations l ON l.id = u.unit
+	  CROSS JOIN (VALUES ('never'), ('stale')) AS s (state)
+	  LEFT JOIN bb_audit_coverage_rows(days) r ON r.unit = u.unit AND r.state = s.state
+	 GROUP BY l.id, l.name, s.state ORDER BY l.id, s.state;
+$$;
+COMMENT ON FUNCTION bb_audit_coverage_gauge(integer) IS 'Boxes never verified and not verified within days, per freezer, for the /metrics gauge.';

@@ -79,6 +79,9 @@ void h_location_rules_put(struct srv_req *r);
 void h_box_rules_put(struct srv_req *r);
 void h_specimen_type_storage_put(struct srv_req *r);
 void h_capacity_search(struct srv_req *r);
+extern const struct bb_js_spec h_allocations_create_spec, h_allocations_accept_spec;
+void h_allocations_create(struct srv_req *r);
+void h_allocations_accept(struct srv_req *r);
 
 /* tubes.c: pre-barcoded tubes */
 extern const struct bb_js_spec h_specimens_barcode_spec;

@@ -32,6 +32,12 @@ const struct db_stmt storage_statements[] = {
 	{ "db_specimen_type_storage_set",
 	  "SELECT bb_specimen_type_storage_set($1, $2::text[], $3, $4::bigint)::text" },
 	{ "db_capacity_search", "SELECT bb_capacity_search($1, $2::int, $3, $4)::text" },
+	{ "db_audit_coverage_gauge",
+	  "SELECT location, freezer, state, boxes FROM bb_audit_coverage_gauge($1::int)" },
+	{ "db_allocation_propose",
+	  "SELECT bb_allocation_propose($1::text[], $2, $3, $4::bigint, $5::bigint[])::text" },
+	{ "db_allocation_accept", "SELECT bb_allocation_accept($1::text[], $2::text[], $3::text[],"
+	                          " $4::bigint[], $5, $6::bigint)::text" },
 	{ NULL, NULL },
 };
 

@@ -14,7 +14,8 @@
 /* The classes a location's nominal temperature and a type's storage take. */
 static const char *const nominal_choices[] = { "-196", "-150", "-80", "-20", "4", "room", NULL };
 
-enum { RULE_LIST_MAX = 100, SLOTS_MAX = 10000 };
+/* A batch of aliquots is some hundreds; one accepted allocation stays one quick transaction. */
+enum { RULE_LIST_MAX = 100, SLOTS_MAX = 10000, ALLOCATION_MAX = 1000 };
 
 enum { LR_NOMINAL, LR_TYPES, LR_STUDIES, LR_SLOTS, LR__MAX };
 static const struct bb_js_field location_rules_fields[LR__MAX] = {
@@ -136,4 +137,95 @@ h_capacity_search(struct srv_req *r)
 		study != NULL && *study != '\0' ? study : NULL,
 	};
 	reply_from_function(r, 200, "db_capacity_search", 4, params);
+}
+
+/*
+ * POST /api/v1/allocations {"specimens": [...] | "parent", "strategy",
+ * "location"?}: a proposal, nothing written.
+ */
+static const char *const strategy_choices[] = { "fill-first", "keep-together", "split", "recent",
+	                                        NULL };
+enum { AL_SPECIMENS, AL_PARENT, AL_STRATEGY, AL_LOCATION, AL__MAX };
+static const struct bb_js_field allocation_fields[AL__MAX] = {
+	[AL_SPECIMENS] = { "specimens", BB_JS_ARRAY, BB_JS_NULLABLE, 1, ALLOCATION_MAX, NULL, NULL,
+	                   BB_JS_STRING },
+	[AL_PARENT] = { "parent", BB_JS_STRING, BB_JS_NULLABLE, 1, 64 },
+	[AL_STRATEGY] = { "strategy", BB_JS_STRING, BB_JS_REQUIRED, 0, 0, strategy_choices },
+	[AL_LOCATION] = { "location", BB_JS_INT, BB_JS_NULLABLE, 1, 9007199254740991LL },
+};
+const struct bb_js_spec h_allocations_create_spec = BB_JS_SPEC(allocation_fields);
+
+void
+h_allocations_create(struct srv_req *r)
+{
+	const struct bb_js_value *in = r->in;
+	const char *refs = NULL, *parent = NULL;
+
+	if (in[AL_SPECIMENS].present == in[AL_PARENT].present) {
+		reply_invalid_field(r, "specimens",
+		                    "give either the specimens to place or the parent whose new "
+		                    "aliquots are placed");
+		return;
+	}
+	if (in[AL_SPECIMENS].present &&
+	    (refs = specimen_refs_param(r, &in[AL_SPECIMENS], "specimens")) == NULL)
+		return;
+	if (in[AL_PARENT].present &&
+	    (parent = req_specimen_ref(r, in[AL_PARENT].s, "parent")) == NULL)
+		return;
+	const char *params[] = {
+		refs,
+		parent,
+		in[AL_STRATEGY].s,
+		in[AL_LOCATION].present
+		    ? bb_arena_printf(&r->arena, "%lld", (long long)in[AL_LOCATION].i)
+		    : NULL,
+		req_studies(r),
+	};
+	/* A proposal is an answer, not a new resource: 200. */
+	reply_from_function(r, 200, "db_allocation_propose", 5, params);
+}
+
+/* POST /api/v1/allocations/accept {"placements": [{"specimen", "box", "position"}]} */
+enum { AA_PLACEMENTS, AA__MAX };
+enum { AAI_SPECIMEN, AAI_BOX, AAI_POSITION, AAI__MAX };
+static const struct bb_js_field aai_fields[AAI__MAX] = {
+	[AAI_SPECIMEN] = { "specimen", BB_JS_STRING, BB_JS_REQUIRED, 1, 64 },
+	[AAI_BOX] = { "box", BB_JS_STRING, BB_JS_REQUIRED, 1, 64 },
+	[AAI_POSITION] = { "position", BB_JS_STRING, BB_JS_REQUIRED, 1, 8 },
+};
+static const struct bb_js_spec aai_spec = BB_JS_SPEC(aai_fields);
+static const struct bb_js_field accept_fields[AA__MAX] = {
+	[AA_PLACEMENTS] = { "placements", BB_JS_ARRAY, BB_JS_REQUIRED, 1, ALLOCATION_MAX, NULL,
+	                    &aai_spec, BB_JS_OBJECT },
+};
+const struct bb_js_spec h_allocations_accept_spec = BB_JS_SPEC(accept_fields);
+
+void
+h_allocations_accept(struct srv_req *r)
+{
+	const struct bb_js_value *list = &r->in[AA_PLACEMENTS];
+	size_t n = list->n;
+	const char **refs = bb_arena_alloc(&r->arena, n * sizeof(*refs));
+	const char **boxes = bb_arena_alloc(&r->arena, n * sizeof(*boxes));
+	const char **positions = bb_arena_alloc(&r->arena, n * sizeof(*positions));
+
+	for (size_t i = 0; i < n; i++) {
+		const struct bb_js_value *item = list->items[i].obj;
+		const char *field = bb_arena_printf(&r->arena, "placements[%zu].specimen", i);
+
+		if ((refs[i] = req_specimen_ref(r, item[AAI_SPECIMEN].s, field)) == NULL)
+			return;
+		boxes[i] = item[AAI_BOX].s;
+		positions[i] = item[AAI_POSITION].s;
+	}
+	const char *params[] = {
+		db_array_literal(&r->arena, refs, n),
+		db_array_literal(&r->arena, boxes, n),
+		db_array_literal(&r->arena, positions, n),
+		req_studies(r),
+		req_actor(r),
+		req_actor_id(r),
+	};
+	reply_from_function(r, 200, "db_allocation_accept", 6, params);
 }

@@ -117,6 +117,8 @@ static const struct problem_code problem_codes[] = {
 	{ "rule-broken-by-contents", 409, "A stored tube would break the rule" },
 	{ "box-slots-full", 409, "Every box slot is taken" },
 	{ "box-slots-taken", 409, "More boxes stand there already" },
+	{ "no-room", 409, "No room under the rules" },
+	{ "nothing-to-allocate", 409, "No aliquots waiting for a place" },
 	{ "specimen-type-not-found", 404, "Specimen type not found" },
 	/* 403: the caller may not */
 	{ "wrong-password", 403, "Wrong current password" },

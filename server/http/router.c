@@ -276,6 +276,10 @@ const struct route routes[] = {
 	  SQL("bb_location_capacity", 200, ID(0, "location")) },
 	{ "GET", "/api/v1/capacity", READERS, h_capacity_search, BODY_NONE, NULL,
 	  "grid boxes type study" },
+	{ "POST", "/api/v1/allocations", BENCH | STUDY_LIMITED, h_allocations_create, BODY_JSON,
+	  &h_allocations_create_spec },
+	{ "POST", "/api/v1/allocations/accept", BENCH | STUDY_LIMITED | LONG_WORK,
+	  h_allocations_accept, BODY_JSON, &h_allocations_accept_spec },
 	{ "GET", "/api/v1/scan/:value", READERS | STUDY_LIMITED, h_scan, BODY_NONE, NULL },
 
 	/* shipments, reports, FHIR (api/shipments.c, api/reports.c, api/fhir.c) */
@@ -302,6 +306,8 @@ const struct route routes[] = {
 	  NULL, "study include_in_error location",
 	  REPORT("bb_report_inventory", QUERY("study"), STUDIES, QUERY("include_in_error"),
 	         QUERY("location")) },
+	{ "GET", "/api/v1/reports/audit-coverage", READERS | LONG_WORK, h_sql, BODY_NONE, NULL,
+	  "days", REPORT("bb_report_audit_coverage", QUERY("days")) },
 	{ "GET", "/api/v1/reports/occupancy", READERS | LONG_WORK, h_reports_occupancy, BODY_NONE,
 	  NULL, "location" },
 	{ "GET", "/api/v1/reports/consent-withdrawn", READERS | STUDY_LIMITED, h_sql, BODY_NONE,
