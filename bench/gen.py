@@ -187,6 +187,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--participants", type=int, required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--freezers", type=int, default=FREEZERS,
+                    help="freezers the boxes are spread over (default %d)" % FREEZERS)
     ap.add_argument("--pending", type=int, default=0,
                     help="the last N events wait in log_pending instead of being logged")
     a = ap.parse_args()
@@ -207,22 +209,27 @@ def main():
     aliquots = P * len(TIMEPOINTS) * 2 * ALIQUOTS
     nboxes = -(-aliquots // (BOX_ROWS * BOX_COLS))
     racks = -(-nboxes // BOXES_PER_RACK)
-    racks_per_shelf = -(-racks // (FREEZERS * SHELVES))
-    # Each location carries its path from the site down (locations.path,
-    # which the trigger skipped by COPY would have set).
+    freezers = a.freezers
+    racks_per_shelf = -(-racks // (freezers * SHELVES))
+    # Each location carries its path from the site down and the ids of its
+    # ancestors (locations.path and .ancestors, which the triggers skipped by
+    # COPY would have set).
     paths = {}
+    ancestors = {}
 
     def location(lid, parent, kind, name, temperature=None, barcode=None):
         paths[lid] = (paths[parent] if parent else []) + [name]
+        ancestors[lid] = (ancestors[parent] if parent else []) + [lid]
         w["locations"].row(lid, parent, kind, name, temperature, barcode,
-                           json.dumps(paths[lid], separators=(",", ":")))
+                           json.dumps(paths[lid], separators=(",", ":")),
+                           "{%s}" % ",".join(str(a) for a in ancestors[lid]))
 
     location(1, None, "site", "Main site")
     location(2, 1, "room", "Freezer room")
     next_loc = 3
     rack_ids = []
     bench_rack = None
-    for f in range(FREEZERS):
+    for f in range(freezers):
         fid = next_loc
         next_loc += 1
         location(fid, 2, "freezer", "Freezer %d" % (f + 1), -80 if f < 4 else -150, "FZ-%d" % (f + 1))
@@ -348,7 +355,7 @@ def main():
                 "sscr_specimens=%d\nfreezers=%d\nlast_box=%d\nlog_size=%d\nlog_root=%s\n"
                 "log_pending=%d\n"
                 % (P, w["specimens"].n, w["events"].n, nboxes + BENCH_BOXES + 2, next_loc - 1, serial,
-                   sscr * len(TIMEPOINTS) * 25, FREEZERS, nboxes, log.size, log.root(), len(LOGGED)))
+                   sscr * len(TIMEPOINTS) * 25, freezers, nboxes, log.size, log.root(), len(LOGGED)))
 
 
 if __name__ == "__main__":

@@ -138,6 +138,6 @@ CREATE OR REPLACE TRIGGER shipment_items_audit AFTER INSERT OR DELETE ON shipmen
 COMMENT ON TRIGGER shipment_items_audit ON shipment_items IS 'Additions to and removals from manifests go to the audit log.';
 
 CREATE OR REPLACE TRIGGER locations_audit_update AFTER UPDATE ON locations
-	FOR EACH ROW WHEN ((to_jsonb(OLD) - 'path') IS DISTINCT FROM (to_jsonb(NEW) - 'path'))
+	FOR EACH ROW WHEN ((to_jsonb(OLD) - 'path' - 'ancestors') IS DISTINCT FROM (to_jsonb(NEW) - 'path' - 'ancestors'))
 	EXECUTE FUNCTION bb_audit('location');
 COMMENT ON TRIGGER locations_audit_update ON locations IS 'Changes to a location go to the audit log, unless only its derived path changed.';

@@ -6,11 +6,14 @@
 -- signature or a removed function needs DROP FUNCTION IF EXISTS first.
 
 DROP FUNCTION IF EXISTS bb_report_inventory(text, bigint[]);
-CREATE OR REPLACE FUNCTION bb_report_inventory(study text, studies bigint[], in_error text DEFAULT NULL) RETURNS jsonb
+DROP FUNCTION IF EXISTS bb_report_inventory(text, bigint[], text);
+CREATE OR REPLACE FUNCTION bb_report_inventory(study text, studies bigint[], in_error text DEFAULT NULL,
+	location text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	only_study bigint;
 	with_errors boolean := bb_include_in_error(in_error);
+	loc bigint := bb_location_filter_text(location);
 	j jsonb;
 BEGIN
 	IF study IS NOT NULL THEN
@@ -26,10 +29,11 @@ BEGIN
 		 WHERE (studies IS NULL OR s.study_id = ANY (studies))
 		   AND (only_study IS NULL OR s.study_id = only_study)
 		   AND (with_errors OR s.status <> 'entered_in_error')
+		   AND (loc IS NULL OR s.box_id = ANY ((SELECT bb_location_boxes(loc))::bigint[]))
 		 GROUP BY st.code, s.type, s.timepoint, s.status) c;
 	RETURN j;
 END $$;
-COMMENT ON FUNCTION bb_report_inventory(text, bigint[], text) IS 'GET /api/v1/reports/inventory: specimen counts by study, type, timepoint and status within the caller''s studies; entries in error only when in_error is true.';
+COMMENT ON FUNCTION bb_report_inventory(text, bigint[], text, text) IS 'GET /api/v1/reports/inventory: specimen counts by study, type, timepoint and status within the caller''s studies (loc: stored anywhere below that location); entries in error only when in_error is true.';
 
 -- Occupancy --------------------------------------------------------------
 
@@ -177,9 +181,10 @@ COMMENT ON FUNCTION bb_consent_withdrawn_destroy(text[], text, bigint[], text, b
  * their text are those of 0008.
  */
 DROP FUNCTION IF EXISTS bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer);
+DROP FUNCTION IF EXISTS bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer, text);
 CREATE OR REPLACE FUNCTION bb_specimen_csv_rows(p_study text, p_participant text, p_type text, p_timepoint text,
 	p_status text, p_box text, p_studies bigint[], p_after bigint, p_limit integer,
-	p_in_error text DEFAULT NULL)
+	p_in_error text DEFAULT NULL, p_location bigint DEFAULT NULL)
 RETURNS TABLE (serial bigint, id text, tube_barcode text, type text, study text, participant text,
 	timepoint text, collected_at text, status text, quantity text, unit text, parent text,
 	derivation text, freeze_thaw_count integer, consent_withdrawn boolean, box text,
@@ -216,6 +221,7 @@ BEGIN
 		|| CASE WHEN p_status IS NULL AND NOT bb_include_in_error(p_in_error)
 			THEN ' AND s.status <> ''entered_in_error''' ELSE '' END
 		|| CASE WHEN p_box IS NOT NULL THEN ' AND s.box_id = $11' ELSE '' END
+		|| CASE WHEN p_location IS NOT NULL THEN ' AND s.box_id = ANY ($12)' ELSE '' END
 		|| ' ORDER BY s.serial
 			 LIMIT $9
 		),
@@ -235,9 +241,9 @@ BEGIN
 		  LEFT JOIN box_paths bp ON bp.id = h.box_id
 		 ORDER BY h.serial'
 		USING p_study, p_participant, p_type, bb_timepoint(p_timepoint), p_status, p_box, p_studies, p_after, p_limit,
-		      v_study, v_box;
+		      v_study, v_box, bb_location_boxes(bb_location_filter(p_location));
 END $$;
-COMMENT ON FUNCTION bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer, text) IS 'A chunk of specimens for the CSV export: the filters of bb_specimen_list (entries in error only when asked for), after a serial, in issue order (PL/pgSQL: a statement with only the filters given, so that the right index leads).';
+COMMENT ON FUNCTION bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer, text, bigint) IS 'A chunk of specimens for the CSV export: the filters of bb_specimen_list (entries in error only when asked for), after a serial, in issue order (PL/pgSQL: a statement with only the filters given, so that the right index leads).';
 
 CREATE OR REPLACE FUNCTION bb_fhir_status(status text, consent_withdrawn boolean) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$

@@ -1039,9 +1039,10 @@ COMMENT ON FUNCTION bb_box_place(text, text[], text[], bigint[], text, bigint) I
 -- A page of specimens in issue order, filtered; the cursor is the last serial seen.
 -- Entries in error only when asked for (p_in_error 'true', or their status).
 DROP FUNCTION IF EXISTS bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer);
+DROP FUNCTION IF EXISTS bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer, text);
 CREATE OR REPLACE FUNCTION bb_specimen_list(p_study text, p_participant text, p_type text, p_timepoint text,
 	p_status text, p_box text, p_studies bigint[], p_after bigint, p_limit integer,
-	p_in_error text DEFAULT NULL)
+	p_in_error text DEFAULT NULL, p_location bigint DEFAULT NULL)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	WITH hits AS (
 		SELECT s.* FROM specimens s
@@ -1056,7 +1057,8 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		   AND (p_status IS NOT NULL OR s.status <> 'entered_in_error'
 			OR (SELECT bb_include_in_error(p_in_error)))
 		   AND (p_box IS NULL OR s.box_id = (SELECT id FROM boxes WHERE barcode = p_box))
-		   AND s.serial > COALESCE(p_after, 0)
+		   AND (p_location IS NULL OR s.box_id IN (SELECT unnest(bb_location_boxes(p_location))))
+		   AND s.serial > GREATEST(COALESCE(p_after, 0), (SELECT bb_location_first_serial(p_location)) - 1)
 		 ORDER BY s.serial
 		 LIMIT p_limit + 1
 	)
@@ -1066,7 +1068,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		'next_cursor', CASE WHEN (SELECT count(*) FROM hits) > p_limit
 			THEN (SELECT 'c' || serial FROM hits ORDER BY serial OFFSET p_limit - 1 LIMIT 1) END);
 $$;
-COMMENT ON FUNCTION bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer, text) IS 'One page of specimens matching the filters, in issue order; entries in error only when p_in_error is true or p_status names their status.';
+COMMENT ON FUNCTION bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer, text, bigint) IS 'One page of specimens matching the filters (p_location: anywhere below that location, walked from its first tube), in issue order; entries in error only when p_in_error is true or p_status names their status.';
 
 -- Pre-barcoded tubes (docs/api.md, "Pre-barcoded tubes") -------------------
 

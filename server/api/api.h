@@ -72,6 +72,17 @@ extern const struct bb_js_spec h_boxes_move_spec, h_boxes_rename_spec, h_box_mov
 void h_boxes_rename(struct srv_req *r);
 void h_box_moves(struct srv_req *r);
 
+/* storage_plan.c: container rules, storage temperatures, capacity (issue 18) */
+extern const struct bb_js_spec h_location_rules_put_spec, h_box_rules_put_spec,
+    h_specimen_type_storage_spec;
+void h_location_rules_put(struct srv_req *r);
+void h_box_rules_put(struct srv_req *r);
+void h_specimen_type_storage_put(struct srv_req *r);
+void h_capacity_search(struct srv_req *r);
+extern const struct bb_js_spec h_allocations_create_spec, h_allocations_accept_spec;
+void h_allocations_create(struct srv_req *r);
+void h_allocations_accept(struct srv_req *r);
+
 /* tubes.c: pre-barcoded tubes */
 extern const struct bb_js_spec h_specimens_barcode_spec;
 void h_aliquots_rack(struct srv_req *r); /* the text/csv body of h_specimens_aliquot */
@@ -143,7 +154,7 @@ void h_specimens_csv(struct srv_req *r); /* GET /api/v1/specimens with Accept: t
 /* The list filters of GET /api/v1/specimens (study, participant, type, timepoint,
  * status, box, include_in_error; NULL when absent), shared by its JSON and CSV
  * answers. Returns false after answering 400. */
-enum { SPECIMEN_FILTERS = 7 };
+enum { SPECIMEN_FILTERS = 8 }; /* the last, location, is a whole subtree (issue 18) */
 bool specimen_list_filters(struct srv_req *r, const char *filters[SPECIMEN_FILTERS]);
 
 #endif

@@ -6,6 +6,7 @@
 #include "http/workpool.h"
 
 #include <cjson/cJSON.h>
+#include <libpq-fe.h>
 
 void
 h_health_live(struct srv_req *r)
@@ -31,6 +32,56 @@ h_health_ready(struct srv_req *r)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "status", "ready");
 	reply_json(r, 200, o);
+}
+
+/* A Prometheus label value: backslash, double quote and newline escaped. */
+static void
+label_value(struct bb_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			bb_buf_printf(b, "\\%c", *s);
+		else if (*s == '\n')
+			bb_buf_printf(b, "\\n");
+		else
+			bb_buf_printf(b, "%c", *s);
+	}
+}
+
+/*
+ * Audit coverage (docs/api-storage.md): boxes a rack-scan audit never
+ * verified, or not within a year, per freezer. On a connection of its own,
+ * so that a database that does not answer leaves the rest of the page.
+ */
+enum { COVERAGE_DAYS = 365 };
+
+static void
+audit_coverage_gauge(struct srv_req *r, struct bb_buf *b)
+{
+	struct db_conn *c;
+	PGresult *res = NULL;
+	char days[16];
+	const char *params[] = { days };
+
+	snprintf(days, sizeof(days), "%d", COVERAGE_DAYS);
+	if (db_acquire(r->srv->pool, &c) != BB_OK)
+		return;
+	if (db_exec(c, "db_audit_coverage_gauge", 1, params, &res) == BB_OK) {
+		bb_buf_printf(b,
+		              "# HELP biobank_boxes_unverified Boxes no rack-scan audit verified "
+		              "(state never) or none within %d days (state stale), per freezer.\n"
+		              "# TYPE biobank_boxes_unverified gauge\n",
+		              COVERAGE_DAYS);
+		for (int i = 0; i < PQntuples(res); i++) {
+			bb_buf_printf(b, "biobank_boxes_unverified{location=\"%s\",freezer=\"",
+			              PQgetvalue(res, i, 0));
+			label_value(b, PQgetvalue(res, i, 1));
+			bb_buf_printf(b, "\",state=\"%s\"} %s\n", PQgetvalue(res, i, 2),
+			              PQgetvalue(res, i, 3));
+		}
+	}
+	PQclear(res);
+	db_release(r->srv->pool, c);
 }
 
 void
@@ -80,6 +131,7 @@ h_health_metrics(struct srv_req *r)
 	              "biobank_long_work_refused_total %llu\n",
 	              cs.open, cs.waiting, cs.head_timeouts, cs.displaced, cs.client_full, ws.slots,
 	              ws.busy, ws.queued, ws.refused);
+	audit_coverage_gauge(r, &b);
 	size_t len = b.len;
 	reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", bb_buf_steal(&b), len);
 }

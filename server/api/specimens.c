@@ -19,7 +19,7 @@ const struct db_stmt specimens_statements[] = {
 	  "SELECT bb_specimen_register($1, $2, $3, $4, $5::timestamptz, $6::numeric, $7, $8, $9,"
 	  " $10::int, $11::text[], $12::bigint[], $13, $14::bigint)::text" },
 	{ "db_specimen_list", "SELECT bb_specimen_list($1, $2, $3, $4, $5, $6, $7::bigint[], "
-	                      "$8::bigint, $9::int, $10)::text" },
+	                      "$8::bigint, $9::int, $10, $11::bigint)::text" },
 	{ "db_specimen_aliquot", "SELECT bb_specimen_aliquot($1, $2::int, $3::numeric, $4, "
 	                         "$5::bigint[], $6, $7::bigint)::text" },
 	{ "db_specimen_derive", "SELECT bb_specimen_derive($1, $2, $3::numeric, $4, $5::bigint[], "
@@ -209,7 +209,8 @@ bool
 specimen_list_filters(struct srv_req *r, const char *filters[SPECIMEN_FILTERS])
 {
 	static const char *const names[SPECIMEN_FILTERS] = {
-		"study", "participant", "type", "timepoint", "status", "box", "include_in_error"
+		"study", "participant",      "type",    "timepoint", "status",
+		"box",   "include_in_error", "location"
 	};
 
 	for (size_t i = 0; i < SPECIMEN_FILTERS; i++) {
@@ -227,6 +228,13 @@ specimen_list_filters(struct srv_req *r, const char *filters[SPECIMEN_FILTERS])
 			return false;
 		}
 	}
+	int64_t loc;
+
+	if (filters[7] != NULL &&
+	    (filters[7][0] == '0' || !bb_parse_int64(filters[7], 1, 9007199254740991LL, &loc))) {
+		reply_invalid_field(r, "location", "must be a location id (a positive integer)");
+		return false;
+	}
 	/* Entries in error are left out unless asked for (or named by their status). */
 	if (filters[6] != NULL && strcmp(filters[6], "true") != 0 &&
 	    strcmp(filters[6], "false") != 0) {
@@ -239,7 +247,7 @@ specimen_list_filters(struct srv_req *r, const char *filters[SPECIMEN_FILTERS])
 void
 h_specimens_list(struct srv_req *r)
 {
-	const char *params[10];
+	const char *params[11];
 	struct page pg;
 
 	/* Checked for both answers, though the CSV export is every row (no paging). */
@@ -252,11 +260,12 @@ h_specimens_list(struct srv_req *r)
 	if (!specimen_list_filters(r, params))
 		return;
 	/* The SQL function takes include_in_error last (a parameter added with a default). */
+	params[10] = params[7];
 	params[9] = params[6];
 	params[6] = req_studies(r);
 	params[7] = pg.after ? pg.after : "0";
 	params[8] = pg.limit;
-	reply_page(r, PAGE_SPECIMENS, "db_specimen_list", 10, params);
+	reply_page(r, PAGE_SPECIMENS, "db_specimen_list", 11, params);
 }
 
 enum { ALQ_COUNT, ALQ_QUANTITY, ALQ_ALIQUOTS, ALQ__MAX };

@@ -24,6 +24,20 @@ const struct db_stmt storage_statements[] = {
 	{ "db_box_rename", "SELECT bb_box_rename($1, $2, $3, $4::bigint[], $5, $6::bigint)::text" },
 	{ "db_boxes_move", "SELECT bb_boxes_move($1::text[], $2::bigint[], $3, $4::boolean,"
 	                   " $5::bigint[], $6, $7::bigint)::text" },
+	/* container rules and capacity: the handlers of storage_plan.c */
+	{ "db_location_rules_set", "SELECT bb_location_rules_set($1::bigint, $2, $3::text[],"
+	                           " $4::text[], $5::int, $6, $7::bigint)::text" },
+	{ "db_box_rules_set",
+	  "SELECT bb_box_rules_set($1, $2::text[], $3::text[], $4, $5::bigint)::text" },
+	{ "db_specimen_type_storage_set",
+	  "SELECT bb_specimen_type_storage_set($1, $2::text[], $3, $4::bigint)::text" },
+	{ "db_capacity_search", "SELECT bb_capacity_search($1, $2::int, $3, $4)::text" },
+	{ "db_audit_coverage_gauge",
+	  "SELECT location, freezer, state, boxes FROM bb_audit_coverage_gauge($1::int)" },
+	{ "db_allocation_propose",
+	  "SELECT bb_allocation_propose($1::text[], $2, $3, $4::bigint, $5::bigint[])::text" },
+	{ "db_allocation_accept", "SELECT bb_allocation_accept($1::text[], $2::text[], $3::text[],"
+	                          " $4::bigint[], $5, $6::bigint)::text" },
 	{ NULL, NULL },
 };
 

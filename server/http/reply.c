@@ -110,6 +110,16 @@ static const struct problem_code problem_codes[] = {
 	{ "has-children", 409, "Its children are not entered in error" },
 	{ "on-draft-shipment", 409, "On a draft shipment" },
 	{ "collected-before-birth", 409, "Specimens collected before that birth year" },
+	/* storage rules (issue 18) */
+	{ "rule-specimen-type", 409, "The container does not accept this specimen type" },
+	{ "rule-study", 409, "The container does not accept this study" },
+	{ "rule-temperature", 409, "The container is kept at another temperature" },
+	{ "rule-broken-by-contents", 409, "A stored tube would break the rule" },
+	{ "box-slots-full", 409, "Every box slot is taken" },
+	{ "box-slots-taken", 409, "More boxes stand there already" },
+	{ "no-room", 409, "No room under the rules" },
+	{ "nothing-to-allocate", 409, "No aliquots waiting for a place" },
+	{ "specimen-type-not-found", 404, "Specimen type not found" },
 	/* 403: the caller may not */
 	{ "wrong-password", 403, "Wrong current password" },
 	{ "every-study-only", 403, "Only for users of every study" },
