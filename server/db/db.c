@@ -303,8 +303,9 @@ map_state(const char *st)
 	return BB_EINTERNAL;
 }
 
-enum bb_err
-db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *params, PGresult **res)
+static enum bb_err
+exec_as(struct db_conn *c, const char *stmt, int nparams, const char *const *params, int format,
+        PGresult **res)
 {
 	PGresult *r;
 
@@ -314,7 +315,7 @@ db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *par
 		set_error(c, "08003", "no connection");
 		return BB_EDBDOWN;
 	}
-	r = PQexecPrepared(c->pg, stmt, nparams, params, NULL, NULL, 0);
+	r = PQexecPrepared(c->pg, stmt, nparams, params, NULL, NULL, format);
 	ExecStatusType st = PQresultStatus(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		if (res != NULL)
@@ -324,6 +325,19 @@ db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *par
 		return BB_OK;
 	}
 	return db_result_error(c, stmt, r);
+}
+
+enum bb_err
+db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *params, PGresult **res)
+{
+	return exec_as(c, stmt, nparams, params, 0, res);
+}
+
+enum bb_err
+db_exec_binary(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
+               PGresult **res)
+{
+	return exec_as(c, stmt, nparams, params, 1, res);
 }
 
 enum bb_err

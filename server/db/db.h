@@ -54,6 +54,13 @@ void db_release(struct db_pool *pool, struct db_conn *c);
 enum bb_err db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
                     PGresult **res);
 
+/* The same with every column of the result in binary (PostgreSQL's send format: integers
+ * big-endian, bytea as its bytes, timestamptz as microseconds since 2000-01-01 UTC,
+ * text as its bytes followed, as every value libpq returns, by a zero byte): for a
+ * reader of millions of rows, which then neither hex-decodes nor parses numbers. */
+enum bb_err db_exec_binary(struct db_conn *c, const char *stmt, int nparams,
+                           const char *const *params, PGresult **res);
+
 /* Record r's error as the connection's last (state, message, diagnostics),
  * log it when it is our bug, and map it; frees r. For results read other
  * than through db_exec (a streamed query). */
