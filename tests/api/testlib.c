@@ -420,6 +420,8 @@ tenv_setup(struct tenv *t, const char *name, int argc, char **argv)
 		exit(1);
 	}
 	free(out);
+	/* A program that cannot have the document fails its check at teardown. */
+	openapi_load(t->biobankd);
 	if (daemon_start(t, &t->d, NULL) != 0) {
 		printf("Bail out! biobankd did not start\n");
 		exit(1);
@@ -440,6 +442,9 @@ tenv_teardown(struct tenv *t)
 	long found = __atomic_load_n(&pg_text_found, __ATOMIC_RELAXED);
 	tap_ok(found == 0, "no error answer carried PostgreSQL's own text (%ld checked, %ld did)",
 	       __atomic_load_n(&pg_text_checked, __ATOMIC_RELAXED), found);
+	tap_ok(openapi_loaded() && openapi_violations() == 0,
+	       "every answer matches the OpenAPI document (%ld checked, %ld did not)",
+	       openapi_checked(), openapi_violations());
 	int rc = daemon_stop(&t->d);
 	/* Under the sanitizers a leak or an error at exit shows up here. */
 	if (!tap_ok(rc == 0, "biobankd stops on SIGTERM with exit status 0")) {
@@ -624,6 +629,7 @@ http_from(const char *source, const char *base, const char *method, const char *
 	out->len = s.len;
 	out->json = cJSON_Parse(out->body);
 	check_pg_text(method, path, out);
+	openapi_check(method, path, out);
 	return rc == CURLE_OK ? 0 : -1;
 }
 

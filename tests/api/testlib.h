@@ -124,4 +124,16 @@ bool log_sequenced(struct tenv *t, int timeout_ms);
  * lines joined by '\n' (caller frees) or NULL when none came. */
 char *daemon_log_lines(const struct daemon *d, const char *const *needles, int timeout_ms);
 
+/*
+ * The OpenAPI document (openapi_check.c): tenv_setup() loads it from
+ * `biobankd openapi`; from then on every answer http_from() receives is
+ * checked against it, and tenv_teardown() reports the violations as one
+ * check. openapi_load returns false when the document cannot be had.
+ */
+bool openapi_load(const char *biobankd);
+bool openapi_loaded(void);
+void openapi_check(const char *method, const char *path, const struct resp *r);
+long openapi_checked(void);
+long openapi_violations(void);
+
 #endif
