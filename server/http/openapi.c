@@ -446,29 +446,30 @@ add_responses(cJSON *op, const struct route *rt, const struct route_doc *d)
 	}
 }
 
-static const char *
-area_of(const struct route *rt)
+/* The area of a route, its tag: "specimens" for /api/v1/specimens/..., else the
+ * bench page (/ and /ui/...) or the service (health, metrics). */
+static void
+tag_of(const struct route *rt, char *tag, size_t cap)
 {
 	static const char prefix[] = "/api/v1/";
+	const char *p = rt->pattern;
 
-	if (strncmp(rt->pattern, prefix, sizeof(prefix) - 1) != 0)
-		return rt->pattern[1] == 'u' ? "bench page" : "service";
-	return NULL;
+	if (strncmp(p, prefix, sizeof(prefix) - 1) == 0) {
+		p += sizeof(prefix) - 1;
+		snprintf(tag, cap, "%.*s", (int)strcspn(p, "/"), p);
+	} else {
+		snprintf(tag, cap, "%s",
+		         strcmp(p, "/") == 0 || strncmp(p, "/ui/", 4) == 0 ? "bench page"
+		                                                           : "service");
+	}
 }
 
 static void
 add_tag(cJSON *op, cJSON *tags, const struct route *rt)
 {
 	char tag[64];
-	const char *area = area_of(rt);
 
-	if (area != NULL)
-		snprintf(tag, sizeof(tag), "%s", area);
-	else
-		snprintf(tag, sizeof(tag), "%.*s", (int)strcspn(rt->pattern + 8, "/"),
-		         rt->pattern + 8);
-	if (tag[0] == '\0')
-		snprintf(tag, sizeof(tag), "bench page");
+	tag_of(rt, tag, sizeof(tag));
 	cJSON_AddItemToArray(add_arr(op, "tags"), cJSON_CreateString(tag));
 	cJSON *t;
 	cJSON_ArrayForEach(t, tags)

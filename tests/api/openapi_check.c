@@ -21,6 +21,9 @@ openapi_load(const char *biobankd)
 	const char *argv[] = { biobankd, "openapi", NULL };
 	char *out = NULL;
 
+	/* A program with two environments (two sites) loads it once. */
+	if (doc != NULL)
+		return true;
 	if (run_cmd(argv, NULL, NULL, &out) == 0)
 		doc = cJSON_Parse(out);
 	free(out);

@@ -733,6 +733,15 @@ jnum(const struct resp *r, const char *path, double def)
 bool
 is_problem(const struct resp *r, long status)
 {
+	/* A FHIR route's problem, as the OperationOutcome it is sent as (api/fhir.h). */
+	if (strncmp(r->content_type, "application/fhir+json", 21) == 0 && r->status == status) {
+		const char *sys = jstr(r, "issue.0.details.coding.0.system");
+		const char *code = jstr(r, "issue.0.details.coding.0.code");
+		const char *rt = jstr(r, "resourceType");
+		if (rt != NULL && strcmp(rt, "OperationOutcome") == 0 && sys != NULL &&
+		    strcmp(sys, "urn:biobank:problem") == 0 && code != NULL && *code != '\0')
+			return true;
+	}
 	bool ok = r->status == status &&
 	          strncmp(r->content_type, "application/problem+json", 24) == 0 &&
 	          jnum(r, "status", 0) == (double)status && jstr(r, "type") != NULL &&
@@ -756,6 +765,16 @@ problem_names_field(const struct resp *r, const char *field)
 		const cJSON *f = cJSON_GetObjectItemCaseSensitive(e, "field");
 
 		if (cJSON_IsString(f) && strcmp(f->valuestring, field) == 0)
+			return true;
+	}
+	/* An OperationOutcome names the field first in an issue's diagnostics. */
+	const cJSON *issues = r->json ? cJSON_GetObjectItemCaseSensitive(r->json, "issue") : NULL;
+	size_t n = strlen(field);
+	cJSON_ArrayForEach(e, issues)
+	{
+		const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(e, "diagnostics"));
+
+		if (d != NULL && strncmp(d, field, n) == 0 && d[n] == ' ')
 			return true;
 	}
 	tap_diag("  no error names field %s in %s", field, r->body ? r->body : "");

@@ -87,9 +87,11 @@ int login(struct tenv *t, const char *user, const char *password, char token[128
 /* The string at a JSON path like "user.role" or "errors.0.field", or NULL. */
 const char *jstr(const struct resp *r, const char *path);
 double jnum(const struct resp *r, const char *path, double def);
-/* A problem+json answer of status with type, title, detail and a non-empty code. */
+/* A problem+json answer of status with type, title, detail and a non-empty code; on
+ * a FHIR route, the OperationOutcome it is sent as (the code in issue[0].details.coding). */
 bool is_problem(const struct resp *r, long status);
-/* True when the problem's errors list names field. */
+/* True when the problem's errors list names field (an OperationOutcome: an issue's
+ * diagnostics starts with it). */
 bool problem_names_field(const struct resp *r, const char *field);
 
 /* Run a command with optional standard input; returns its exit status; output
