@@ -274,7 +274,7 @@ CREATE OR REPLACE FUNCTION bb_fhir_specimen(s specimens) RETURNS jsonb LANGUAGE 
 					'display', f.display) ORDER BY f.system)
 				  FROM fhir_type_codes f WHERE f.type = s.type), '[]'),
 			'text', t.name),
-		'subject', jsonb_build_object('type', 'Patient',
+		'subject', jsonb_build_object('reference', 'Patient/' || p.id, 'type', 'Patient',
 			'identifier', jsonb_build_object('system', 'urn:biobank:participant',
 				'value', st.code || '/' || p.code),
 			'display', st.code || '/' || p.code),
@@ -324,17 +324,127 @@ END $$;
 COMMENT ON FUNCTION bb_fhir_specimen_get(text, bigint[]) IS 'GET /api/v1/specimens/{id}/fhir: the FHIR Specimen, or BB404.';
 
 /*
+ * A participant as a FHIR R4 Patient: pseudonymous, so only the surrogate
+ * key (its id) and STUDY/CODE; never sex, birth year or diagnosis.
+ */
+CREATE OR REPLACE FUNCTION bb_fhir_patient(p participants) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+		'resourceType', 'Patient',
+		'id', p.id::text,
+		'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:biobank:participant',
+			'value', st.code || '/' || p.code)))
+	  FROM studies st WHERE st.id = p.study_id;
+$$;
+COMMENT ON FUNCTION bb_fhir_patient(participants) IS 'A participant as a pseudonymous FHIR R4 Patient: id and STUDY/CODE only (docs/fhir.md).';
+
+CREATE OR REPLACE FUNCTION bb_fhir_patient_get(pid text, studies bigint[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	p participants;
+BEGIN
+	IF pid ~ '^[1-9][0-9]{0,17}$' THEN
+		SELECT * INTO p FROM participants x
+		 WHERE x.id = pid::bigint AND (studies IS NULL OR x.study_id = ANY (studies));
+	END IF;
+	IF p.id IS NULL THEN
+		PERFORM bb_fail('BB404', 'participant-not-found', NULL, 'no participant ' || pid);
+	END IF;
+	RETURN bb_fhir_patient(p);
+END $$;
+COMMENT ON FUNCTION bb_fhir_patient_get(text, bigint[]) IS 'GET /api/v1/fhir/Patient/{id}: the pseudonymous FHIR Patient within the caller''s studies, or BB404.';
+
+/*
+ * A storage location as a FHIR R4 Location: its kind as our code (and
+ * HL7's physical type for a site or room), the one above it as partOf,
+ * its barcode when it has one. Not limited by study, as /api/v1/locations.
+ */
+CREATE OR REPLACE FUNCTION bb_fhir_location_get(lid text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	l locations;
+BEGIN
+	IF lid ~ '^[1-9][0-9]{0,17}$' THEN
+		SELECT * INTO l FROM locations x WHERE x.id = lid::bigint;
+	END IF;
+	IF l.id IS NULL THEN
+		PERFORM bb_fail('BB404', 'location-not-found', NULL, 'no location ' || lid);
+	END IF;
+	RETURN jsonb_strip_nulls(jsonb_build_object(
+		'resourceType', 'Location',
+		'id', l.id::text,
+		'identifier', CASE WHEN l.barcode IS NULL THEN NULL ELSE jsonb_build_array(
+			jsonb_build_object('system', 'urn:biobank:location-barcode', 'value', l.barcode)) END,
+		'status', 'active',
+		'name', l.name,
+		'mode', 'instance',
+		'physicalType', jsonb_build_object('coding',
+			jsonb_build_array(jsonb_build_object('system', 'urn:biobank:location-kind', 'code', l.kind))
+			|| CASE l.kind
+				WHEN 'site' THEN jsonb_build_array(jsonb_build_object('system',
+					'http://terminology.hl7.org/CodeSystem/location-physical-type', 'code', 'si',
+					'display', 'Site'))
+				WHEN 'room' THEN jsonb_build_array(jsonb_build_object('system',
+					'http://terminology.hl7.org/CodeSystem/location-physical-type', 'code', 'ro',
+					'display', 'Room'))
+				ELSE '[]' END),
+		'partOf', CASE WHEN l.parent_id IS NULL THEN NULL ELSE
+			jsonb_build_object('reference', 'Location/' || l.parent_id) END,
+		'extension', CASE WHEN l.temperature_c IS NULL THEN NULL ELSE jsonb_build_array(
+			jsonb_build_object('url', 'urn:biobank:fhir:temperature-celsius',
+				'valueDecimal', trim_scale(l.temperature_c))) END));
+END $$;
+COMMENT ON FUNCTION bb_fhir_location_get(text) IS 'GET /api/v1/fhir/Location/{id}: a storage location as a FHIR R4 Location, or BB404.';
+
+/* A study as a FHIR R4 ResearchStudy, within the caller's studies. */
+CREATE OR REPLACE FUNCTION bb_fhir_research_study_get(sid text, studies bigint[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	st studies;
+BEGIN
+	IF sid ~ '^[1-9][0-9]{0,17}$' THEN
+		SELECT * INTO st FROM studies x
+		 WHERE x.id = sid::bigint AND (studies IS NULL OR x.id = ANY (studies));
+	END IF;
+	IF st.id IS NULL THEN
+		PERFORM bb_fail('BB404', 'study-not-found', NULL, 'no study ' || sid);
+	END IF;
+	RETURN jsonb_build_object(
+		'resourceType', 'ResearchStudy',
+		'id', st.id::text,
+		'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:biobank:study',
+			'value', st.code)),
+		'title', st.name,
+		'status', 'active');
+END $$;
+COMMENT ON FUNCTION bb_fhir_research_study_get(text, bigint[]) IS 'GET /api/v1/fhir/ResearchStudy/{id}: a study as a FHIR R4 ResearchStudy within the caller''s studies, or BB404.';
+
+/*
  * A FHIR searchset Bundle. subject is "STUDY/CODE"; type is our type code
  * or a code of fhir_type_codes (sys: its system, or NULL for either); status
  * a FHIR status. base is the absolute URL prefix for fullUrl and links;
  * after the last serial of the previous page.
  */
 DROP FUNCTION IF EXISTS bb_fhir_specimen_search(text, text, text, text, bigint[], bigint, integer, text, text);
+DROP FUNCTION IF EXISTS bb_fhir_specimen_search(text, text, text, text, bigint[], bigint, integer, text, text, text);
+/*
+ * collected_ops (eq, gt, ge, lt, le) and collected_values (each a date, a
+ * whole UTC day, or a date-time) bound collected_at, all of them at once (a
+ * range); ident_* and cont_* are the
+ * tokens of identifier (the specimen ID) and container-id (the tube
+ * barcode): a system other than ours matches nothing. patient_id: the
+ * participant (FHIR Patient id) of ?patient=.
+ */
 CREATE OR REPLACE FUNCTION bb_fhir_specimen_search(subject text, type_system text, type_code text, fhir_status text,
-	studies bigint[], after bigint, lim integer, base text, query text, in_error text DEFAULT NULL) RETURNS jsonb
+	studies bigint[], after bigint, lim integer, base text, query text, in_error text,
+	collected_ops text[], collected_values text[], ident_system text, ident_value text,
+	cont_system text, cont_value text, patient_id bigint) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	with_errors boolean := bb_include_in_error(in_error);
+	coll_start timestamptz;
+	coll_end timestamptz;
+	coll_lo timestamptz;
+	coll_hi timestamptz;
+	i integer;
 	subj_study text := split_part(subject, '/', 1);
 	subj_code text := substr(subject, length(split_part(subject, '/', 1)) + 2);
 	types text[];
@@ -357,6 +467,26 @@ BEGIN
 			 WHERE f.code = type_code AND (type_system IS NULL OR f.system = type_system)) y;
 		types := COALESCE(types, '{}');
 	END IF;
+	-- Each bound narrows [coll_lo, coll_hi); a date is the whole UTC day, a date-time the instant.
+	FOR i IN 1 .. COALESCE(array_length(collected_values, 1), 0) LOOP
+		IF length(collected_values[i]) = 10 THEN
+			coll_start := (collected_values[i] || 'T00:00:00Z')::timestamptz;
+			coll_end := coll_start + interval '1 day';
+		ELSE
+			coll_start := collected_values[i]::timestamptz;
+			coll_end := coll_start + interval '1 microsecond';
+		END IF;
+		IF collected_ops[i] IN ('eq', 'ge') THEN
+			coll_lo := greatest(coll_lo, coll_start);
+		ELSIF collected_ops[i] = 'gt' THEN
+			coll_lo := greatest(coll_lo, coll_end);
+		END IF;
+		IF collected_ops[i] IN ('eq', 'le') THEN
+			coll_hi := least(coll_hi, coll_end);
+		ELSIF collected_ops[i] = 'lt' THEN
+			coll_hi := least(coll_hi, coll_start);
+		END IF;
+	END LOOP;
 	WITH hits AS (
 		SELECT s.* FROM specimens s
 		 WHERE (studies IS NULL OR s.study_id = ANY (studies))
@@ -365,6 +495,13 @@ BEGIN
 		   AND (type_code IS NULL OR s.type = ANY (types))
 		   AND (fhir_status IS NULL OR bb_fhir_status(s.status, s.consent_withdrawn) = fhir_status)
 		   AND (fhir_status IS NOT NULL OR with_errors OR s.status <> 'entered_in_error')
+		   AND (patient_id IS NULL OR s.participant_id = patient_id)
+		   AND (coll_lo IS NULL OR s.collected_at >= coll_lo)
+		   AND (coll_hi IS NULL OR s.collected_at < coll_hi)
+		   AND (ident_value IS NULL OR (COALESCE(ident_system, 'urn:biobank:specimen') = 'urn:biobank:specimen'
+			AND s.id = ident_value))
+		   AND (cont_value IS NULL OR (COALESCE(cont_system, 'urn:biobank:tube-barcode') = 'urn:biobank:tube-barcode'
+			AND s.tube_barcode = cont_value))
 	),
 	page AS (
 		SELECT h.*, row_number() OVER (ORDER BY h.serial) AS n FROM hits h
@@ -391,4 +528,4 @@ BEGIN
 	j := jsonb_strip_nulls(j);
 	RETURN j;
 END $$;
-COMMENT ON FUNCTION bb_fhir_specimen_search(text, text, text, text, bigint[], bigint, integer, text, text, text) IS 'GET /api/v1/fhir/Specimen: a FHIR searchset Bundle of Specimen resources within the caller''s studies; entries in error only when in_error is true or status is entered-in-error.';
+COMMENT ON FUNCTION bb_fhir_specimen_search(text, text, text, text, bigint[], bigint, integer, text, text, text, text[], text[], text, text, text, text, bigint) IS 'GET /api/v1/fhir/Specimen: a FHIR searchset Bundle of Specimen resources within the caller''s studies; entries in error only when in_error is true or status is entered-in-error.';

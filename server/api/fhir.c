@@ -7,6 +7,7 @@
  */
 #include "cmd/config.h"
 #include "api/api.h"
+#include "api/fhir.h"
 
 #include <microhttpd.h>
 #include <stdio.h>
@@ -17,7 +18,11 @@ const struct db_stmt fhir_statements[] = {
 	{ "db_fhir_specimen_get", "SELECT bb_fhir_specimen_get($1, $2::bigint[])::text" },
 	{ "db_fhir_specimen_search",
 	  "SELECT bb_fhir_specimen_search($1, $2, $3, $4, $5::bigint[], $6::bigint, $7::int, $8,"
-	  " $9, $10)::text" },
+	  " $9, $10, $11::text[], $12::text[], $13, $14, $15, $16, $17::bigint)::text" },
+	{ "db_fhir_patient_get", "SELECT bb_fhir_patient_get($1, $2::bigint[])::text" },
+	{ "db_fhir_location_get", "SELECT bb_fhir_location_get($1)::text" },
+	{ "db_fhir_research_study_get",
+	  "SELECT bb_fhir_research_study_get($1, $2::bigint[])::text" },
 	{ NULL, NULL },
 };
 
@@ -61,6 +66,52 @@ h_fhir_specimen_get(struct srv_req *r)
 	reply_fhir(r, "db_fhir_specimen_get", 2, params);
 }
 
+/* GET /api/v1/fhir/Patient/{id}: a participant, pseudonymous (docs/fhir.md). */
+void
+h_fhir_patient_get(struct srv_req *r)
+{
+	const char *params[] = { r->params[0], req_studies(r) };
+
+	reply_fhir(r, "db_fhir_patient_get", 2, params);
+}
+
+/* GET /api/v1/fhir/Location/{id}: a storage location (docs/fhir.md). */
+void
+h_fhir_location_get(struct srv_req *r)
+{
+	const char *params[] = { r->params[0] };
+
+	reply_fhir(r, "db_fhir_location_get", 1, params);
+}
+
+/* GET /api/v1/fhir/ResearchStudy/{id}: a study (docs/fhir.md). */
+void
+h_fhir_research_study_get(struct srv_req *r)
+{
+	const char *params[] = { r->params[0], req_studies(r) };
+
+	reply_fhir(r, "db_fhir_research_study_get", 2, params);
+}
+
+/*
+ * ?patient=Patient/ID or ID: the participant's id as text, NULL after
+ * answering 400 when it is not one.
+ */
+static const char *
+patient_id(struct srv_req *r, const char *in)
+{
+	const char *id = strncmp(in, "Patient/", 8) == 0 ? in + 8 : in;
+	int64_t n;
+
+	if (!bb_parse_int64(id, 1, INT64_MAX, &n)) {
+		reply_problem_code(r, "value-malformed", NULL,
+		                   "patient: must be Patient/ID or ID, the id of a Patient "
+		                   "(Specimen.subject.reference), e.g. Patient/17");
+		return NULL;
+	}
+	return id;
+}
+
 /*
  * The absolute base URL for fullUrl and links: the Host the client used when
  * it is a plain host[:port], else the address the daemon listens on.
@@ -92,6 +143,122 @@ query_append(struct bb_buf *b, const char *name, const char *value)
 		else
 			bb_buf_printf(b, "%%%02X", *p);
 	}
+}
+
+/* A FHIR token, "code", "system|code" or "|code": false when the code is empty. */
+static bool
+token_split(struct srv_req *r, const char *token, const char **system, const char **code)
+{
+	const char *bar = strchr(token, '|');
+
+	*system = NULL;
+	*code = token;
+	if (bar != NULL) {
+		*system =
+		    bar == token ? NULL : bb_arena_strndup(&r->arena, token, (size_t)(bar - token));
+		*code = bar + 1;
+	}
+	return **code != '\0';
+}
+
+/*
+ * ?collected=[prefix]date|date-time: the prefix (eq when none) and the value,
+ * NULL after answering 400 when either is not one we search by.
+ */
+static bool
+collected_split(struct srv_req *r, const char *in, const char **op, const char **value)
+{
+	static const char *const prefixes[] = { "eq", "gt", "ge", "lt", "le" };
+
+	*op = "eq";
+	*value = in;
+	if (in[0] >= 'a' && in[0] <= 'z') {
+		bool known = false;
+		for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+			if (strncmp(in, prefixes[i], 2) == 0) {
+				*op = prefixes[i];
+				known = true;
+			}
+		if (!known) {
+			reply_problem_code(
+			    r, "value-not-allowed", NULL,
+			    "collected: the prefix \"%.2s\" is not supported; use eq, "
+			    "gt, ge, lt or le",
+			    in);
+			return false;
+		}
+		*value = in + 2;
+	}
+	if (!bb_is_date(*value) && !bb_is_rfc3339(*value)) {
+		reply_invalid_field(r, "collected",
+		                    "must be a date (2026-03-01) or a date-time with an offset, "
+		                    "after an optional prefix eq, gt, ge, lt or le");
+		return false;
+	}
+	return true;
+}
+
+enum { COLLECTED_MAX = 4 };
+
+struct collected {
+	struct srv_req *r;
+	const char *in[COLLECTED_MAX];
+	size_t n, given;
+};
+
+static enum MHD_Result
+collected_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct collected *c = cls;
+
+	(void)kind;
+	if (strcmp(key, "collected") != 0 || value == NULL || *value == '\0')
+		return MHD_YES;
+	if (c->n < COLLECTED_MAX)
+		c->in[c->n++] = value;
+	c->given++;
+	return MHD_YES;
+}
+
+/*
+ * Every ?collected= (each a bound, all of them together: a range), as the
+ * PostgreSQL arrays of their prefixes and values; false after answering 400.
+ */
+static bool
+collected_bounds(struct srv_req *r, struct bb_buf *q, const char **ops, const char **values)
+{
+	struct collected c = { .r = r };
+	struct bb_buf o = { 0 }, v = { 0 };
+
+	*ops = *values = NULL;
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collected_one, &c);
+	if (c.given > COLLECTED_MAX) {
+		reply_invalid_field(r, "collected", "is given %zu times; at most %d bounds",
+		                    c.given, COLLECTED_MAX);
+		return false;
+	}
+	for (size_t i = 0; i < c.n; i++) {
+		const char *op, *value;
+
+		if (!collected_split(r, c.in[i], &op, &value)) {
+			bb_buf_free(&o);
+			bb_buf_free(&v);
+			return false;
+		}
+		/* Checked as a date or date-time: nothing to quote in an array literal. */
+		bb_buf_printf(&o, "%s%s", i == 0 ? "{" : ",", op);
+		bb_buf_printf(&v, "%s%s", i == 0 ? "{" : ",", value);
+		query_append(q, "collected", c.in[i]);
+	}
+	if (c.n > 0) {
+		bb_buf_puts(&o, "}");
+		bb_buf_puts(&v, "}");
+		*ops = bb_arena_strdup(&r->arena, o.data);
+		*values = bb_arena_strdup(&r->arena, v.data);
+	}
+	bb_buf_free(&o);
+	bb_buf_free(&v);
+	return true;
 }
 
 void
@@ -129,6 +296,21 @@ h_fhir_specimen_search(struct srv_req *r)
 			return;
 		}
 	}
+	const char *coll_ops = NULL, *coll_values = NULL;
+	const char *ident = req_query(r, "identifier"), *ident_system = NULL, *ident_value = NULL;
+	const char *cont = req_query(r, "container-id"), *cont_system = NULL, *cont_value = NULL;
+	const char *patient = req_query(r, "patient"), *pid = NULL;
+	if (patient != NULL && *patient != '\0' && (pid = patient_id(r, patient)) == NULL)
+		return;
+	if (ident != NULL && *ident != '\0' &&
+	    !token_split(r, ident, &ident_system, &ident_value)) {
+		reply_invalid_field(r, "identifier", "must be an ID or system|ID");
+		return;
+	}
+	if (cont != NULL && *cont != '\0' && !token_split(r, cont, &cont_system, &cont_value)) {
+		reply_invalid_field(r, "container-id", "must be a barcode or system|barcode");
+		return;
+	}
 	if (subject != NULL)
 		query_append(&q, "subject", subject);
 	if (type != NULL && *type != '\0')
@@ -137,14 +319,37 @@ h_fhir_specimen_search(struct srv_req *r)
 		query_append(&q, "status", status);
 	if (in_error != NULL)
 		query_append(&q, "include_in_error", in_error);
+	if (pid != NULL)
+		query_append(&q, "patient", patient);
+	if (!collected_bounds(r, &q, &coll_ops, &coll_values)) {
+		bb_buf_free(&q);
+		return;
+	}
+	if (ident_value != NULL)
+		query_append(&q, "identifier", ident);
+	if (cont_value != NULL)
+		query_append(&q, "container-id", cont);
 	if (count != NULL)
 		query_append(&q, "_count", count);
 	const char *params[] = {
-		subject,  type_system,    type_code,
-		status,   req_studies(r), pg.after ? pg.after : "0",
-		pg.limit, base_url(r),    bb_arena_strdup(&r->arena, q.data ? q.data : ""),
+		subject,
+		type_system,
+		type_code,
+		status,
+		req_studies(r),
+		pg.after ? pg.after : "0",
+		pg.limit,
+		base_url(r),
+		bb_arena_strdup(&r->arena, q.data ? q.data : ""),
 		in_error,
+		coll_ops,
+		coll_values,
+		ident_system,
+		ident_value,
+		cont_system,
+		cont_value,
+		pid,
 	};
 	bb_buf_free(&q);
-	reply_fhir(r, "db_fhir_specimen_search", 10, params);
+	reply_fhir(r, "db_fhir_specimen_search", 17, params);
 }

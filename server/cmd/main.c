@@ -20,6 +20,7 @@
 #include "http/idempotency.h"
 #include "http/log.h"
 #include "http/metrics.h"
+#include "http/openapi.h"
 #include "http/server.h"
 #include "json_spec.h"
 
@@ -61,6 +62,7 @@ usage(FILE *out)
 	        "                [--date-format FMT] [--decimal point|comma] [--locale LOCALE]\n"
 	        "                [--timezone TZ] [option ...]\n"
 	        "       biobankd config [option ...]\n"
+	        "       biobankd openapi\n"
 	        "       biobankd --help | --version\n"
 	        "\n"
 	        "The database comes from BIOBANK_DATABASE_URL (a libpq connection string or URI),\n"
@@ -917,6 +919,26 @@ cmd_config(int argc, char **argv)
 	return 0;
 }
 
+/* The OpenAPI document, as GET /api/v1/openapi.json answers it: no database needed. */
+static int
+cmd_openapi(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0) {
+		fprintf(stderr, "usage: biobankd openapi\n");
+		return 2;
+	}
+	cJSON *doc = openapi_document();
+	char *text = cJSON_Print(doc);
+
+	cJSON_Delete(doc);
+	if (text == NULL)
+		return 1;
+	puts(text);
+	free(text);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 /*
  * Settings may come before the command too (biobankd --listen X serve):
  * move the command to argv[1], the settings before it just after it, where
@@ -986,6 +1008,8 @@ main(int argc, char **argv)
 		return cmd_import(argc - 2, argv + 2);
 	if (strcmp(cmd, "verify-bundle") == 0)
 		return cmd_verify_bundle(argc - 2, argv + 2);
+	if (strcmp(cmd, "openapi") == 0)
+		return cmd_openapi(argc - 2, argv + 2);
 	fprintf(stderr, "biobankd: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return 2;

@@ -1,6 +1,8 @@
 /* router.c — the routing table (router.h), and how a request finds its route. */
 #include "http/bind.h"
+#include "http/openapi.h"
 #include "api/api.h"
+#include "api/fhir.h"
 
 #include <string.h>
 
@@ -91,6 +93,8 @@ const struct route routes[] = {
 	{ "GET", "/readyz", ROLES_PUBLIC, h_health_ready, BODY_NONE, NULL },
 	/* Not a health check: any valid token (e.g. a scraper's service token). */
 	{ "GET", "/metrics", ROLES_ALL, h_health_metrics, BODY_NONE, NULL },
+	/* This API's OpenAPI document, generated from this table (http/openapi.c). */
+	{ "GET", "/api/v1/openapi.json", ROLES_PUBLIC, h_openapi, BODY_NONE, NULL },
 
 	{ "POST", "/api/v1/sessions", ROLES_PUBLIC, h_sessions_create, BODY_JSON,
 	  &h_sessions_create_spec },
@@ -318,7 +322,16 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/specimens/:id/fhir", READERS | STUDY_LIMITED, h_fhir_specimen_get,
 	  BODY_NONE, NULL },
 	{ "GET", "/api/v1/fhir/Specimen", READERS | STUDY_LIMITED, h_fhir_specimen_search,
-	  BODY_NONE, NULL, "subject type status include_in_error _count _cursor" },
+	  BODY_NONE, NULL,
+	  "subject patient type status collected+ identifier container-id include_in_error _count "
+	  "_cursor" },
+	{ "GET", "/api/v1/fhir/Patient/:id", READERS | STUDY_LIMITED, h_fhir_patient_get, BODY_NONE,
+	  NULL },
+	{ "GET", "/api/v1/fhir/Location/:id", READERS, h_fhir_location_get, BODY_NONE, NULL },
+	{ "GET", "/api/v1/fhir/ResearchStudy/:id", READERS | STUDY_LIMITED,
+	  h_fhir_research_study_get, BODY_NONE, NULL },
+	/* What the FHIR routes support, for a FHIR client (api/fhir_metadata.c). */
+	{ "GET", "/api/v1/fhir/metadata", ROLES_PUBLIC, h_fhir_metadata, BODY_NONE, NULL },
 	{ "GET", "/api/v1/fhir/Specimen/:id", READERS | STUDY_LIMITED, h_fhir_specimen_get,
 	  BODY_NONE, NULL },
 
@@ -409,16 +422,33 @@ route_open_before_password_change(const struct route *rt)
 	       rt->handler == h_sessions_password;
 }
 
-bool
-route_reads_query(const struct route *rt, const char *name)
+/* The declaration of name in rt->query ("name" or "name+"), or NULL. */
+static const char *
+query_declared(const struct route *rt, const char *name)
 {
 	size_t n = strlen(name);
 
 	for (const char *p = rt->query; p != NULL && *p != '\0';
 	     p += strcspn(p, " "), p += *p == ' ')
-		if (strncmp(p, name, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
-			return true;
-	return false;
+		if (strncmp(p, name, n) == 0 &&
+		    (p[n] == ' ' || p[n] == '\0' ||
+		     (p[n] == '+' && (p[n + 1] == ' ' || p[n + 1] == '\0'))))
+			return p;
+	return NULL;
+}
+
+bool
+route_reads_query(const struct route *rt, const char *name)
+{
+	return query_declared(rt, name) != NULL;
+}
+
+bool
+route_query_repeats(const struct route *rt, const char *name)
+{
+	const char *p = query_declared(rt, name);
+
+	return p != NULL && p[strlen(name)] == '+';
 }
 
 static const char *const role_names[ROLE__MAX] = {

@@ -66,7 +66,9 @@ struct route {
 	 * The query parameters the route reads, separated by spaces ("study
 	 * limit cursor"); NULL: none; QUERY_ANY: not checked (static files). The
 	 * dispatcher answers 400 naming every other one, so a mistyped filter
-	 * never silently widens a list.
+	 * never silently widens a list. A parameter given twice is refused too,
+	 * unless its name ends in '+' here ("collected+": FHIR's date range,
+	 * ?collected=ge...&collected=lt...).
 	 */
 	const char *query;
 	/* The SQL function it calls, when that is all it does (bind.h); handler is then NULL. */
@@ -90,6 +92,8 @@ bool route_open_before_password_change(const struct route *rt);
 
 /* Whether name is one of the query parameters rt declares (route->query). */
 bool route_reads_query(const struct route *rt, const char *name);
+/* Whether rt declares name as one that may be given more than once ("name+"). */
+bool route_query_repeats(const struct route *rt, const char *name);
 
 /* Find the route for method and path; *path_matched tells 404 from 405. */
 const struct route *route_match(const char *method, const char *path, struct bb_arena *a,

@@ -7,6 +7,7 @@
 #include "http/acceptor.h"
 #include "http/auth.h"
 #include "api/api.h"
+#include "api/fhir.h"
 #include "http/conns.h"
 #include "http/csv.h"
 #include "http/defer.h"
@@ -235,7 +236,7 @@ check_query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char 
 	for (size_t i = 0; i < q->errs.n; i++)
 		seen += strcmp(q->errs.list[i].field, key) == 0;
 	/* A second value would be ignored: refuse it rather than guess which was meant. */
-	if (seen == 0 &&
+	if (seen == 0 && !route_query_repeats(rt, key) &&
 	    MHD_lookup_connection_value(q->r->conn, MHD_GET_ARGUMENT_KIND, key) != value)
 		bb_js_error_add(&q->errs, &q->r->arena, key, "is given more than once");
 	return MHD_YES;
@@ -418,6 +419,8 @@ queue_reply(struct srv_req *r)
 {
 	struct MHD_Response *resp = r->stream;
 
+	/* A FHIR client reads errors as OperationOutcome resources (api/fhir.h). */
+	fhir_outcome_apply(r);
 	if (resp == NULL) {
 		resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body,
 		                                       MHD_RESPMEM_MUST_FREE);

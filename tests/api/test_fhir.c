@@ -55,6 +55,52 @@ keep(struct tenv *t, const char *name, const char *path, const char *want_type)
 	resp_free(&r);
 }
 
+/*
+ * A FHIR client's mistake: GET path answers status as an OperationOutcome
+ * (application/fhir+json) whose first issue carries the problem code, and
+ * nothing else (no Bundle of every specimen). Kept for the validator.
+ */
+static void
+outcome(struct tenv *t, const char *name, const char *path, long status, const char *code)
+{
+	struct resp r;
+
+	api(t, "GET", path, t->admin_token, NULL, &r);
+	is_int(r.status, status, "GET %s (%s): %ld", path, name, status);
+	if (!ok(strncmp(r.content_type, "application/fhir+json", 21) == 0,
+	        "  as application/fhir+json (%s)", r.content_type))
+		tap_diag("  %.300s", r.body);
+	is_str(jstr(&r, "resourceType"), "OperationOutcome", "  an OperationOutcome");
+	is_str(jstr(&r, "issue.0.details.coding.0.code"), code, "  with the code %s", code);
+	if (r.json != NULL && jstr(&r, "resourceType") != NULL &&
+	    strcmp(jstr(&r, "resourceType"), "OperationOutcome") == 0) {
+		cJSON *pair = cJSON_CreateArray();
+		cJSON_AddItemToArray(pair, cJSON_CreateString(name));
+		cJSON_AddItemToArray(pair, cJSON_Duplicate(r.json, true));
+		cJSON_AddItemToArray(pairs, pair);
+	}
+	resp_free(&r);
+}
+
+/* GET path: a searchset of exactly the want specimens (NULL-terminated). */
+static void
+finds(struct tenv *t, const char *path, const char *const *want)
+{
+	struct resp r;
+	int n = 0, found = 0;
+
+	api(t, "GET", path, t->admin_token, NULL, &r);
+	for (; want[n] != NULL; n++) {
+		char needle[64];
+		snprintf(needle, sizeof(needle), "/Specimen/%s\"", want[n]);
+		found += r.body != NULL && strstr(r.body, needle) != NULL;
+	}
+	ok(r.status == 200 && jnum(&r, "total", -1) == n && found == n,
+	   "GET %s: the %d specimen(s) asked for (%ld, total %g)", path, n, r.status,
+	   jnum(&r, "total", -1));
+	resp_free(&r);
+}
+
 static void
 specimen(struct tenv *t, const char *name, const char *id)
 {
@@ -178,6 +224,135 @@ main(int argc, char **argv)
 	keep(&t, "unavailable ones", "/api/v1/fhir/Specimen?status=unavailable", "Bundle");
 	keep(&t, "a page of two", "/api/v1/fhir/Specimen?_count=2", "Bundle");
 	keep(&t, "no match", "/api/v1/fhir/Specimen?subject=MASC/NOBODY", "Bundle");
+
+	/* What this server supports, as a FHIR client first asks (no token needed). */
+	api(&t, "GET", "/api/v1/fhir/metadata", NULL, NULL, &r);
+	is_int(r.status, 200, "GET /api/v1/fhir/metadata without a token: 200");
+	is_str(jstr(&r, "rest.0.resource.0.type"), "Specimen", "  Specimen is supported");
+	bool lists_collected = r.body != NULL && strstr(r.body, "\"name\":\"collected\"") != NULL;
+	ok(lists_collected, "  with its search parameters (collected among them)");
+	resp_free(&r);
+	keep(&t, "the CapabilityStatement", "/api/v1/fhir/metadata", "CapabilityStatement");
+
+	/* A FHIR client's mistakes: refused as OperationOutcome, never ignored. */
+	outcome(&t, "a parameter we do not support", "/api/v1/fhir/Specimen?bodysite=arm", 400,
+	        "invalid-input");
+	outcome(&t, "a patient given as STUDY/CODE", "/api/v1/fhir/Specimen?patient=MASC/P002", 400,
+	        "value-malformed");
+	outcome(&t, "a mistyped parameter", "/api/v1/fhir/Specimen?subjet=MASC/P002", 400,
+	        "invalid-input");
+	outcome(&t, "a sort we do not offer", "/api/v1/fhir/Specimen?_sort=type", 400,
+	        "invalid-input");
+	api(&t, "GET", "/api/v1/fhir/Specimen?subjet=MASC/P002", t.admin_token, NULL, &r);
+	ok(jstr(&r, "issue.0.diagnostics") != NULL &&
+	       strstr(jstr(&r, "issue.0.diagnostics"), "subjet") != NULL && r.body != NULL &&
+	       strstr(r.body, "\"entry\"") == NULL,
+	   "  the outcome names the parameter, and no specimen is listed");
+	resp_free(&r);
+	outcome(&t, "a subject without its study", "/api/v1/fhir/Specimen?subject=P002", 400,
+	        "value-malformed");
+	outcome(&t, "a date prefix we do not support",
+	        "/api/v1/fhir/Specimen?collected=sa2026-03-01", 400, "value-not-allowed");
+	outcome(&t, "a date that is none", "/api/v1/fhir/Specimen?collected=2026-13-01", 400,
+	        "invalid-input");
+	outcome(&t, "an unknown tube", "/api/v1/fhir/Specimen/NO-SUCH-TUBE", 404,
+	        "specimen-not-found");
+
+	/* The donor as a pseudonymous Patient: its id and STUDY/CODE, nothing else. */
+	snprintf(path, sizeof(path), "/api/v1/specimens/%s/fhir", gone);
+	api(&t, "GET", path, t.admin_token, NULL, &r);
+	char patient[64];
+	snprintf(patient, sizeof(patient), "%s",
+	         jstr(&r, "subject.reference") ? jstr(&r, "subject.reference") : "");
+	ok(strncmp(patient, "Patient/", 8) == 0, "a specimen's subject references its Patient (%s)",
+	   patient);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/fhir/%s", patient);
+	api(&t, "GET", path, t.admin_token, NULL, &r);
+	is_str(jstr(&r, "identifier.0.value"), "MASC/P002", "GET %s: the participant MASC/P002",
+	       path);
+	ok(r.json != NULL && cJSON_GetObjectItem(r.json, "gender") == NULL &&
+	       cJSON_GetObjectItem(r.json, "birthDate") == NULL &&
+	       cJSON_GetObjectItem(r.json, "name") == NULL,
+	   "  and nothing of the person: no name, gender or birth date");
+	resp_free(&r);
+	keep(&t, "a participant as Patient", path, "Patient");
+	const char *only_gone[] = { gone, NULL };
+	snprintf(path, sizeof(path), "/api/v1/fhir/Specimen?patient=%s", patient);
+	finds(&t, path, only_gone);
+	snprintf(path, sizeof(path), "/api/v1/fhir/Specimen?patient=%s", patient + 8);
+	finds(&t, path, only_gone);
+	outcome(&t, "an unknown patient", "/api/v1/fhir/Patient/999999", 404,
+	        "participant-not-found");
+	outcome(&t, "a patient id that is none", "/api/v1/fhir/Patient/MASC-P001", 404,
+	        "participant-not-found");
+
+	/* Where the specimens are, and the study they belong to. */
+	long freezer = sql_int(&t, "SELECT id FROM locations WHERE name = 'Freezer 1'");
+	snprintf(path, sizeof(path), "/api/v1/fhir/Location/%ld", freezer);
+	api(&t, "GET", path, t.admin_token, NULL, &r);
+	is_str(jstr(&r, "name"), "Freezer 1", "GET %s: the freezer", path);
+	ok(jstr(&r, "partOf.reference") != NULL &&
+	       strncmp(jstr(&r, "partOf.reference"), "Location/", 9) == 0,
+	   "  part of the site (%s)", jstr(&r, "partOf.reference"));
+	resp_free(&r);
+	keep(&t, "a freezer as Location", path, "Location");
+	long masc = sql_int(&t, "SELECT id FROM studies WHERE code = 'MASC'");
+	snprintf(path, sizeof(path), "/api/v1/fhir/ResearchStudy/%ld", masc);
+	api(&t, "GET", path, t.admin_token, NULL, &r);
+	is_str(jstr(&r, "identifier.0.value"), "MASC", "GET %s: the study MASC", path);
+	resp_free(&r);
+	keep(&t, "a study as ResearchStudy", path, "ResearchStudy");
+	outcome(&t, "an unknown location", "/api/v1/fhir/Location/999999", 404,
+	        "location-not-found");
+	outcome(&t, "an unknown study", "/api/v1/fhir/ResearchStudy/999999", 404,
+	        "study-not-found");
+
+	/* Searches by collection date, identifier and container (tube barcode). */
+	api(&t, "POST", "/api/v1/specimens", t.admin_token,
+	    "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"serum\","
+	    "\"timepoint\":\"baseline\",\"collected_at\":\"2026-02-10T23:30:00Z\"}",
+	    &r);
+	char early[16];
+	snprintf(early, sizeof(early), "%s", jstr(&r, "id") ? jstr(&r, "id") : "");
+	is_int(r.status, 201, "a specimen collected on 10 February, late in the day");
+	resp_free(&r);
+	const char *only_early[] = { early, NULL };
+	const char *none[] = { NULL };
+	finds(&t, "/api/v1/fhir/Specimen?collected=2026-02-10", only_early);
+	finds(&t, "/api/v1/fhir/Specimen?collected=lt2026-03-01", only_early);
+	finds(&t, "/api/v1/fhir/Specimen?collected=le2026-02-10", only_early);
+	/* A range: both bounds at once. */
+	finds(&t, "/api/v1/fhir/Specimen?collected=ge2026-02-01&collected=lt2026-03-01",
+	      only_early);
+	finds(&t, "/api/v1/fhir/Specimen?collected=ge2026-02-11&collected=le2026-02-10", none);
+	outcome(&t, "a range of five bounds",
+	        "/api/v1/fhir/Specimen?collected=ge2026-01-01&collected=ge2026-01-02"
+	        "&collected=ge2026-01-03&collected=ge2026-01-04&collected=ge2026-01-05",
+	        400, "invalid-input");
+	outcome(&t, "a subject given twice",
+	        "/api/v1/fhir/Specimen?subject=MASC/P001&subject=MASC/P002", 400, "invalid-input");
+	char q[160];
+	snprintf(q, sizeof(q), "/api/v1/fhir/Specimen?collected=gt2026-02-10&identifier=%s", early);
+	finds(&t, q, none);
+	snprintf(q, sizeof(q),
+	         "/api/v1/fhir/Specimen?collected=ge2026-02-10T23:30:00Z&identifier=%s", early);
+	finds(&t, q, only_early);
+	snprintf(q, sizeof(q),
+	         "/api/v1/fhir/Specimen?collected=gt2026-02-10T23:30:00Z&identifier=%s", early);
+	finds(&t, q, none);
+	const char *only_bare[] = { bare, NULL };
+	snprintf(q, sizeof(q), "/api/v1/fhir/Specimen?identifier=%s", bare);
+	finds(&t, q, only_bare);
+	snprintf(q, sizeof(q), "/api/v1/fhir/Specimen?identifier=urn:biobank:specimen%%7C%s", bare);
+	finds(&t, q, only_bare);
+	snprintf(q, sizeof(q), "/api/v1/fhir/Specimen?identifier=urn:other%%7C%s", bare);
+	finds(&t, q, none);
+	const char *only_barcode[] = { barcode, NULL };
+	finds(&t, "/api/v1/fhir/Specimen?container-id=FH-0001", only_barcode);
+	finds(&t, "/api/v1/fhir/Specimen?container-id=urn:biobank:tube-barcode%7CFH-0001",
+	      only_barcode);
+	keep(&t, "by collection date", "/api/v1/fhir/Specimen?collected=2026-02-10", "Bundle");
 
 	validate(argv[2]);
 	cJSON_Delete(pairs);

@@ -420,6 +420,8 @@ tenv_setup(struct tenv *t, const char *name, int argc, char **argv)
 		exit(1);
 	}
 	free(out);
+	/* A program that cannot have the document fails its check at teardown. */
+	openapi_load(t->biobankd);
 	if (daemon_start(t, &t->d, NULL) != 0) {
 		printf("Bail out! biobankd did not start\n");
 		exit(1);
@@ -440,6 +442,9 @@ tenv_teardown(struct tenv *t)
 	long found = __atomic_load_n(&pg_text_found, __ATOMIC_RELAXED);
 	tap_ok(found == 0, "no error answer carried PostgreSQL's own text (%ld checked, %ld did)",
 	       __atomic_load_n(&pg_text_checked, __ATOMIC_RELAXED), found);
+	tap_ok(openapi_loaded() && openapi_violations() == 0,
+	       "every answer matches the OpenAPI document (%ld checked, %ld did not)",
+	       openapi_checked(), openapi_violations());
 	int rc = daemon_stop(&t->d);
 	/* Under the sanitizers a leak or an error at exit shows up here. */
 	if (!tap_ok(rc == 0, "biobankd stops on SIGTERM with exit status 0")) {
@@ -624,6 +629,7 @@ http_from(const char *source, const char *base, const char *method, const char *
 	out->len = s.len;
 	out->json = cJSON_Parse(out->body);
 	check_pg_text(method, path, out);
+	openapi_check(method, path, out);
 	return rc == CURLE_OK ? 0 : -1;
 }
 
@@ -727,6 +733,15 @@ jnum(const struct resp *r, const char *path, double def)
 bool
 is_problem(const struct resp *r, long status)
 {
+	/* A FHIR route's problem, as the OperationOutcome it is sent as (api/fhir.h). */
+	if (strncmp(r->content_type, "application/fhir+json", 21) == 0 && r->status == status) {
+		const char *sys = jstr(r, "issue.0.details.coding.0.system");
+		const char *code = jstr(r, "issue.0.details.coding.0.code");
+		const char *rt = jstr(r, "resourceType");
+		if (rt != NULL && strcmp(rt, "OperationOutcome") == 0 && sys != NULL &&
+		    strcmp(sys, "urn:biobank:problem") == 0 && code != NULL && *code != '\0')
+			return true;
+	}
 	bool ok = r->status == status &&
 	          strncmp(r->content_type, "application/problem+json", 24) == 0 &&
 	          jnum(r, "status", 0) == (double)status && jstr(r, "type") != NULL &&
@@ -750,6 +765,16 @@ problem_names_field(const struct resp *r, const char *field)
 		const cJSON *f = cJSON_GetObjectItemCaseSensitive(e, "field");
 
 		if (cJSON_IsString(f) && strcmp(f->valuestring, field) == 0)
+			return true;
+	}
+	/* An OperationOutcome names the field first in an issue's diagnostics. */
+	const cJSON *issues = r->json ? cJSON_GetObjectItemCaseSensitive(r->json, "issue") : NULL;
+	size_t n = strlen(field);
+	cJSON_ArrayForEach(e, issues)
+	{
+		const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(e, "diagnostics"));
+
+		if (d != NULL && strncmp(d, field, n) == 0 && d[n] == ' ')
 			return true;
 	}
 	tap_diag("  no error names field %s in %s", field, r->body ? r->body : "");

@@ -87,9 +87,11 @@ int login(struct tenv *t, const char *user, const char *password, char token[128
 /* The string at a JSON path like "user.role" or "errors.0.field", or NULL. */
 const char *jstr(const struct resp *r, const char *path);
 double jnum(const struct resp *r, const char *path, double def);
-/* A problem+json answer of status with type, title, detail and a non-empty code. */
+/* A problem+json answer of status with type, title, detail and a non-empty code; on
+ * a FHIR route, the OperationOutcome it is sent as (the code in issue[0].details.coding). */
 bool is_problem(const struct resp *r, long status);
-/* True when the problem's errors list names field. */
+/* True when the problem's errors list names field (an OperationOutcome: an issue's
+ * diagnostics starts with it). */
 bool problem_names_field(const struct resp *r, const char *field);
 
 /* Run a command with optional standard input; returns its exit status; output
@@ -123,5 +125,17 @@ bool log_sequenced(struct tenv *t, int timeout_ms);
  * NULL-terminated needles, waiting up to timeout_ms for the first; the
  * lines joined by '\n' (caller frees) or NULL when none came. */
 char *daemon_log_lines(const struct daemon *d, const char *const *needles, int timeout_ms);
+
+/*
+ * The OpenAPI document (openapi_check.c): tenv_setup() loads it from
+ * `biobankd openapi`; from then on every answer http_from() receives is
+ * checked against it, and tenv_teardown() reports the violations as one
+ * check. openapi_load returns false when the document cannot be had.
+ */
+bool openapi_load(const char *biobankd);
+bool openapi_loaded(void);
+void openapi_check(const char *method, const char *path, const struct resp *r);
+long openapi_checked(void);
+long openapi_violations(void);
 
 #endif

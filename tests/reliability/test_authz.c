@@ -70,6 +70,7 @@ static const struct scase cases[] = {
 	{ "GET", "/healthz", "/healthz", NULL, P_NONE, SC_NONE, NULL },
 	{ "GET", "/readyz", "/readyz", NULL, P_NONE, SC_NONE, NULL },
 	{ "GET", "/metrics", "/metrics", NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/openapi.json", "/api/v1/openapi.json", NULL, P_NONE, SC_NONE, NULL },
 	{ "POST", "/api/v1/sessions", "/api/v1/sessions",
 	  "{\"username\":\"admin\",\"password\":\"admin-password\"}", P_NONE, SC_NONE, NULL },
 	{ "GET", "/api/v1/sessions/current", "/api/v1/sessions/current", NULL, P_NONE, SC_NONE,
@@ -267,6 +268,15 @@ static const struct scase cases[] = {
 	{ "GET", "/api/v1/fhir/Specimen", "/api/v1/fhir/Specimen", NULL, P_NONE, SC_LIST,
 	  "{fixed}" },
 	{ "GET", "/api/v1/fhir/Specimen/:id", "/api/v1/fhir/Specimen/{fixed}", NULL, P_NONE,
+	  SC_OBJECT, NULL },
+	{ "GET", "/api/v1/fhir/metadata", "/api/v1/fhir/metadata", NULL, P_NONE, SC_NONE, NULL },
+	/* MASC/P001, the first participant of the world (tests/api/world.h) */
+	{ "GET", "/api/v1/fhir/Patient/:id", "/api/v1/fhir/Patient/1", NULL, P_NONE, SC_OBJECT,
+	  NULL },
+	/* Main lab, the first location of the world; MASC, its first study */
+	{ "GET", "/api/v1/fhir/Location/:id", "/api/v1/fhir/Location/1", NULL, P_NONE, SC_NONE,
+	  NULL },
+	{ "GET", "/api/v1/fhir/ResearchStudy/:id", "/api/v1/fhir/ResearchStudy/1", NULL, P_NONE,
 	  SC_OBJECT, NULL },
 
 	{ "GET", "/", "/", NULL, P_NONE, SC_NONE, NULL },
@@ -691,9 +701,14 @@ sweep_route(const struct route *rt, const struct scase *k, struct caller *caller
 					         path, who->name, marker);
 			}
 		} else {
-			good = r.status == want &&
-			       strncmp(r.content_type, "application/problem+json", 24) == 0 &&
-			       (want != 400 || jstr(&r, "errors.0.field") != NULL);
+			/* The FHIR routes refuse with an OperationOutcome (api/fhir.h). */
+			bool fhir = strstr(rt->pattern, "fhir") != NULL;
+			good =
+			    r.status == want &&
+			    (fhir ? strncmp(r.content_type, "application/fhir+json", 21) == 0 &&
+			                jstr(&r, "issue.0.details.coding.0.code") != NULL
+			          : strncmp(r.content_type, "application/problem+json", 24) == 0 &&
+			                (want != 400 || jstr(&r, "errors.0.field") != NULL));
 			if (good && is_write && writes_so_far() != before) {
 				good = false;
 				tap_diag("  %s %s as %s: refused, yet the database changed",

@@ -1,0 +1,94 @@
+/*
+ * route_doc.c — what routes[] does not say about a route's answers, for the
+ * OpenAPI document (openapi.h): a handler's own success statuses, the media
+ * types it answers with, and the error statuses beyond those its kind
+ * implies. Only routes that differ from the defaults are listed. The API
+ * tests check every answer they get against the document, so a status or
+ * type missing here fails a test; route_doc_check() finds entries whose
+ * route is gone.
+ */
+#include "http/openapi.h"
+
+#include <string.h>
+
+#define STATIC_MEDIA                                                                               \
+	"text/html text/javascript text/css application/json image/svg+xml image/png "             \
+	"image/x-icon text/plain application/manifest+json application/octet-stream"
+
+static const struct route_doc docs[] = {
+	{ "GET", "/readyz", NULL, NULL, "503" },
+	{ "GET", "/metrics", NULL, "text/plain", NULL },
+	/* 401 wrong password or disabled; 429 too many failures (sessions.c) */
+	{ "POST", "/api/v1/sessions", "201", NULL, "401 429" },
+	{ "DELETE", "/api/v1/sessions/current", "204", NULL, NULL },
+	/* 403 wrong current password; 429 too many failures, as at login */
+	{ "PUT", "/api/v1/sessions/current/password", NULL, NULL, "429" },
+	{ "POST", "/api/v1/users", "201", NULL, NULL },
+	{ "POST", "/api/v1/tokens", "201", NULL, NULL },
+	{ "POST", "/api/v1/participants", "201", NULL, NULL },
+	{ "POST", "/api/v1/specimens", "201", NULL, NULL },
+	{ "POST", "/api/v1/specimens/:id/aliquots", "201", NULL, NULL },
+	{ "POST", "/api/v1/specimens/:id/derivatives", "201", NULL, NULL },
+	{ "POST", "/api/v1/specimens/:id/label-printed", "201", NULL, NULL },
+	{ "POST", "/api/v1/audits", "201", NULL, NULL },
+	{ "POST", "/api/v1/locations", "201", NULL, NULL },
+	{ "POST", "/api/v1/boxes", "201", NULL, NULL },
+	/* 200: checked only; 201: committed. 413/422: too many rows, rows refused. */
+	{ "POST", "/api/v1/imports", "200 201", NULL, NULL },
+	/* 404: no signing key, no checkpoint yet, no such event; 409: not sequenced yet */
+	{ "GET", "/api/v1/ledger/key", NULL, NULL, "404" },
+	{ "GET", "/api/v1/ledger/checkpoint", NULL, NULL, "404" },
+	{ "GET", "/api/v1/ledger/proof/inclusion", NULL, NULL, "404 409" },
+	/* 404: a key or log this server does not have (witness.c) */
+	{ "POST", "/api/v1/witness/checkpoints", NULL, NULL, "404" },
+	/* 404: the location filtered on, or a tube listed, is not there */
+	{ "GET", "/api/v1/boxes", NULL, NULL, "404" },
+	{ "GET", "/api/v1/labels", NULL, NULL, "404" },
+	{ "GET", "/api/v1/imports/template", NULL, "text/csv", NULL },
+	{ "GET", "/api/v1/shipments/:id", NULL, "application/json text/csv", NULL },
+	{ "GET", "/api/v1/specimens/:id/label.png", NULL, "image/png", NULL },
+	{ "GET", "/api/v1/specimens/:id/label.svg", NULL, "image/svg+xml", NULL },
+	{ "GET", "/api/v1/specimens/:id/fhir", NULL, "application/fhir+json", NULL },
+	{ "GET", "/api/v1/fhir/Specimen", NULL, "application/fhir+json", NULL },
+	{ "GET", "/api/v1/fhir/Specimen/:id", NULL, "application/fhir+json", NULL },
+	{ "GET", "/api/v1/fhir/metadata", NULL, "application/fhir+json", NULL },
+	{ "GET", "/api/v1/fhir/Patient/:id", NULL, "application/fhir+json", NULL },
+	{ "GET", "/api/v1/fhir/Location/:id", NULL, "application/fhir+json", NULL },
+	{ "GET", "/api/v1/fhir/ResearchStudy/:id", NULL, "application/fhir+json", NULL },
+	/* 202: queued for a printer that did not answer; 502: the printer refused */
+	{ "POST", "/api/v1/print", "200 202", NULL, "404 502" },
+	{ "POST", "/api/v1/print-jobs/:id/retry", "200 202", NULL, "502" },
+	/* The bench page: revalidated with If-None-Match (static.c). */
+	{ "GET", "/", "200 304", "text/html", NULL },
+	{ "GET", "/ui/*", "200 304", STATIC_MEDIA, NULL },
+};
+
+const struct route_doc *
+route_doc_find(const struct route *rt)
+{
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+		if (strcmp(docs[i].method, rt->method) == 0 &&
+		    strcmp(docs[i].pattern, rt->pattern) == 0)
+			return &docs[i];
+	return NULL;
+}
+
+int
+route_doc_check(FILE *err)
+{
+	int problems = 0;
+
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < route_count && !found; k++)
+			found = strcmp(docs[i].method, routes[k].method) == 0 &&
+			        strcmp(docs[i].pattern, routes[k].pattern) == 0;
+		if (!found) {
+			fprintf(err, "route_doc.c: %s %s is no route\n", docs[i].method,
+			        docs[i].pattern);
+			problems++;
+		}
+	}
+	return problems;
+}
