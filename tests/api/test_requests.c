@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char rita[128], rob[128], sam[128], mona[128], max_[128], tom[128];
+static char rita[128], rob[128], sam[128], mona[128], max_[128], tom[128], ssc_manager[128];
 /* Tubes by participant: base[i][0..1] baseline serum of P01i; m12 only for P010. */
 static char base[8][2][16], m12[16];
 static char r1[16];
@@ -128,6 +128,7 @@ setup(struct tenv *t)
 	make_user(t, "mona", "manager", NULL, mona);
 	make_user(t, "max", "manager", NULL, max_);
 	make_user(t, "tom", "technician", NULL, tom);
+	make_user(t, "mia", "manager", "[\"SSC\"]", ssc_manager);
 	static const char *const rows = "ABCDEFGHI";
 	for (int i = 0; i < 8; i++) {
 		char code[8], pos[8];
@@ -325,6 +326,18 @@ deciding(struct tenv *t)
 	              r1),
 	       1, "  in the audit log");
 	ok(audit >= 1, "  after its filing");
+	snprintf(path, sizeof(path), "/api/v1/audit-log?entity=request&entity_id=%s", r1);
+	api(t, "GET", path, mona, NULL, &r);
+	ok(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")) >= 2,
+	   "  a manager reads the request's audit log");
+	resp_free(&r);
+	api(t, "GET", path, ssc_manager, NULL, &r);
+	ok(r.status == 200 && cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")) == 0,
+	   "  a manager of SSC only does not see a MASC request's entries");
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/requests/%s", r1);
+	refused(t, "GET", path, ssc_manager, NULL, 404, "request-not-found",
+	        "  nor the request itself");
 	snprintf(path, sizeof(path), "/api/v1/requests/%s/approve", r1);
 	refused(t, "POST", path, max_, "{}", 409, "request-state", "a manager approving twice");
 	snprintf(path, sizeof(path), "/api/v1/requests/%s/reject", r1);
