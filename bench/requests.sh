@@ -32,7 +32,7 @@ post() {
 		-X POST ${3:+-d "$3"} "$url$2"
 }
 
-for n in 1 100 1000; do
+for n in 1 100 $((donors < 1000 ? donors : 1000)); do
 	[ "$n" -le "$donors" ] || continue
 	: >"$work/alloc-$n.txt"
 	for run in 1 2 3; do

@@ -907,3 +907,22 @@ BEGIN
 	RETURN j;
 END $$;
 COMMENT ON FUNCTION bb_report_miabis(text, integer, bigint[]) IS 'GET /api/v1/reports/miabis: each study as a MIABIS core collection, counts suppressed below min_cell.';
+
+-- PUT /api/v1/studies/{code}/last-aliquot: whether allocation keeps each timepoint's last tube back.
+CREATE OR REPLACE FUNCTION bb_study_keep_last_aliquot(p_code text, keep boolean, studies bigint[], actor text,
+	actor_id bigint) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	st studies;
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	SELECT * INTO st FROM studies s WHERE s.code = p_code
+	   AND (studies IS NULL OR s.id = ANY (studies)) FOR UPDATE;
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB404', 'study-not-found', NULL, format('no study %s', p_code),
+			jsonb_build_object('study', p_code));
+	END IF;
+	UPDATE studies SET keep_last_aliquot = keep WHERE id = st.id AND keep_last_aliquot IS DISTINCT FROM keep;
+	RETURN jsonb_build_object('study', st.code, 'keep_last_aliquot', keep);
+END $$;
+COMMENT ON FUNCTION bb_study_keep_last_aliquot(text, boolean, bigint[], text, bigint) IS 'PUT /api/v1/studies/{code}/last-aliquot: the study''s last-aliquot rule for allocation (a change is in the audit log).';

@@ -144,7 +144,7 @@ void h_specimens_csv(struct srv_req *r); /* GET /api/v1/specimens with Accept: t
 /* requests.c: the catalogue, specimen requests, the MIABIS report (docs/api-requests.md) */
 extern const struct bb_js_spec h_requests_create_spec, h_requests_reason_spec,
     h_requests_reject_spec, h_requests_add_spec, h_requests_ship_spec, h_requests_returns_spec,
-    h_requests_pick_spec;
+    h_requests_pick_spec, h_studies_last_aliquot_spec;
 /* Counts below n are shown as "<n" (config small_cell_min); called once at start-up. */
 void requests_set_small_cell_min(unsigned n);
 void h_catalogue(struct srv_req *r);

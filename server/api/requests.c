@@ -195,6 +195,12 @@ static const struct bb_js_field reject_fields[RS__MAX] = {
 };
 const struct bb_js_spec h_requests_reject_spec = BB_JS_SPEC(reject_fields);
 
+enum { KL_KEEP, KL__MAX };
+static const struct bb_js_field keep_fields[KL__MAX] = {
+	[KL_KEEP] = { "keep", BB_JS_BOOL, BB_JS_REQUIRED },
+};
+const struct bb_js_spec h_studies_last_aliquot_spec = BB_JS_SPEC(keep_fields);
+
 /* Tubes of a request ------------------------------------------------------------- */
 
 static const char *

@@ -310,6 +310,11 @@ const struct route routes[] = {
 	  BODY_NONE, NULL, "study timepoint type purpose" },
 	{ "GET", "/api/v1/reports/miabis", (READERS | RESEARCH) | STUDY_LIMITED | LONG_WORK,
 	  h_reports_miabis, BODY_NONE, NULL, "study" },
+	/* Whether allocation keeps the last tube of a participant's timepoint back (default true).
+	 */
+	{ "PUT", "/api/v1/studies/:code/last-aliquot", MANAGERS | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_studies_last_aliquot_spec, NULL,
+	  SQL("bb_study_keep_last_aliquot", 200, PATH(0), BODY("keep"), STUDIES, ACTOR) },
 	{ "POST", "/api/v1/requests", (MANAGERS | RESEARCH) | STUDY_LIMITED, h_requests_create,
 	  BODY_JSON, &h_requests_create_spec },
 	/* A researcher sees its own requests only (bb_request_visible). */

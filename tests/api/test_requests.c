@@ -406,6 +406,24 @@ allocating(struct tenv *t)
 	snprintf(path, sizeof(path), "/api/v1/requests/%s/allocate", r4);
 	refused(t, "POST", path, mona, NULL, 409, "nothing-to-allocate",
 	        "the last aliquot of a timepoint is kept back");
+	/* The study's setting: off, the same request allocates; back on for what follows. */
+	refused(t, "PUT", "/api/v1/studies/MASC/last-aliquot", rita, "{\"keep\":false}", 403,
+	        "forbidden", "a researcher changing the study's last-aliquot rule");
+	refused(t, "PUT", "/api/v1/studies/NOPE/last-aliquot", mona, "{\"keep\":false}", 404,
+	        "study-not-found", "the rule of a study that does not exist");
+	must(t, "PUT", "/api/v1/studies/MASC/last-aliquot", mona, "{\"keep\":false}", 200, &r);
+	resp_free(&r);
+	act(t, mona, r4, "allocate", NULL, 200, &r);
+	is_str(jstr(&r, "specimens.0.id"), m12,
+	       "a study that does not keep last aliquots: allocated");
+	resp_free(&r);
+	is_int(countf(t, "SELECT count(*) FROM audit_log WHERE entity = 'study'"
+	                 " AND after ->> 'keep_last_aliquot' = 'false'"),
+	       1, "  the setting's change in the audit log");
+	act(t, mona, r4, "close", "{}", 200, &r);
+	resp_free(&r);
+	must(t, "PUT", "/api/v1/studies/MASC/last-aliquot", mona, "{\"keep\":true}", 200, &r);
+	resp_free(&r);
 	file(t, rita, body_for(buf, sizeof(buf), "non-genetic", "m12", 1, true), r5);
 	act(t, max_, r5, "approve", "{\"reason\":\"last aliquot agreed with the PI\"}", 200, &r);
 	resp_free(&r);
@@ -419,7 +437,7 @@ allocating(struct tenv *t)
 	is_int(countf(t,
 	              "SELECT count(*) FROM events WHERE type = 'released' AND specimen_id = '%s'",
 	              m12),
-	       1, "  with a released event");
+	       2, "  with a released event (after the one of closing the first)");
 	snprintf(path, sizeof(path), "/api/v1/requests/%s/release", r5);
 	refused(t, "POST", path, mona, "{}", 409, "request-state", "releasing twice");
 }

@@ -266,6 +266,8 @@ static const struct scase cases[] = {
 	{ "GET", "/api/v1/catalogue", "/api/v1/catalogue", NULL, P_REQUEST, SC_LIST, "\"MASC\"" },
 	{ "GET", "/api/v1/reports/miabis", "/api/v1/reports/miabis", NULL, P_NONE, SC_LIST,
 	  "\"MASC\"" },
+	{ "PUT", "/api/v1/studies/:code/last-aliquot", "/api/v1/studies/MASC/last-aliquot",
+	  "{\"keep\":true}", P_NONE, SC_OBJECT, NULL },
 	{ "POST", "/api/v1/requests", "/api/v1/requests", REQUEST_BODY, P_NONE, SC_BODY, NULL },
 	{ "GET", "/api/v1/requests", "/api/v1/requests", NULL, P_REQUEST, SC_LIST,
 	  "\"id\": {req}," },
@@ -988,6 +990,8 @@ static const struct xcase xcases[] = {
 	{ "POST", "/api/v1/print-jobs/:id/retry", "/api/v1/print-jobs/{job}/retry", NULL,
 	  P_PRINT_JOB, XW_REFUSED, "a print job of a MASC tube" },
 
+	{ "PUT", "/api/v1/studies/:code/last-aliquot", "/api/v1/studies/MASC/last-aliquot",
+	  "{\"keep\":false}", P_NONE, XW_REFUSED, "MASC's last-aliquot rule" },
 	{ "POST", "/api/v1/requests", "/api/v1/requests", REQUEST_BODY, P_NONE, XW_REFUSED,
 	  "a request for MASC tubes" },
 	{ "POST", "/api/v1/requests/:id/approve", "/api/v1/requests/{req}/approve", "{}", P_REQUEST,
