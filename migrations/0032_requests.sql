@@ -122,6 +122,12 @@ COMMENT ON COLUMN request_items.shipment_id IS 'The shipment it went on.';
 COMMENT ON COLUMN request_items.consumed IS 'Amount the recipient reports used, in the tube''s unit.';
 COMMENT ON COLUMN request_items.returned IS 'Amount the recipient reports returned, in the tube''s unit.';
 
+-- Allocation reads a study's stored tubes of some types (and timepoints):
+-- without this, every tube in storage (the status index) was read for it.
+CREATE INDEX specimens_requestable ON specimens (study_id, type, timepoint)
+	WHERE status = 'in_storage' AND NOT consent_withdrawn;
+COMMENT ON INDEX specimens_requestable IS 'The tubes allocation may propose, by study, type and timepoint (functions/requests.sql).';
+
 ALTER TABLE shipments ADD COLUMN request_id bigint REFERENCES requests (id);
 CREATE INDEX shipments_request ON shipments (request_id) WHERE request_id IS NOT NULL;
 COMMENT ON COLUMN shipments.request_id IS 'The request the shipment fills, when it was made from one.';

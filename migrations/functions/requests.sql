@@ -72,12 +72,16 @@ BEGIN
 		PERFORM bb_fail('BB400', 'value-not-allowed', 'purpose',
 			'must be one of: genetic, non-genetic, commercial');
 	END IF;
-	WITH tubes AS (
-		SELECT s.study_id, s.timepoint, s.type, s.participant_id,
-		       bb_consent_covers(s.participant_id, 'non-genetic') AS ng,
-		       bb_consent_covers(s.participant_id, 'genetic') AS g,
-		       bb_consent_covers(s.participant_id, 'commercial') AS c
-		  FROM specimens s
+	WITH cover AS MATERIALIZED (
+		-- The consent in force per donor, read once each (not once per tube).
+		SELECT p.id, bb_consent_covers(p.id, 'non-genetic') AS ng,
+		       bb_consent_covers(p.id, 'genetic') AS g, bb_consent_covers(p.id, 'commercial') AS c
+		  FROM participants p
+		 WHERE (bb_catalogue.studies IS NULL OR p.study_id = ANY (bb_catalogue.studies))
+		   AND (st.id IS NULL OR p.study_id = st.id)
+	), tubes AS (
+		SELECT s.study_id, s.timepoint, s.type, s.participant_id, cv.ng, cv.g, cv.c
+		  FROM specimens s JOIN cover cv ON cv.id = s.participant_id
 		 WHERE s.status = 'in_storage' AND NOT s.consent_withdrawn
 		   AND (bb_catalogue.studies IS NULL OR s.study_id = ANY (bb_catalogue.studies))
 		   AND (st.id IS NULL OR s.study_id = st.id)
@@ -330,8 +334,9 @@ COMMENT ON FUNCTION bb_request_decide(bigint, text, text, bigint[], text, bigint
 CREATE OR REPLACE FUNCTION bb_request_candidates(q requests)
 RETURNS TABLE (specimen_id text, participant_id bigint, slot text, type text, rank bigint)
 LANGUAGE sql STABLE AS $$
-	WITH pool AS (
-		SELECT s.*,
+	WITH pool AS MATERIALIZED (
+		SELECT s.id, s.participant_id, s.timepoint, s.type, s.quantity, s.unit,
+		       s.freeze_thaw_count, s.collected_at, s.serial,
 		       count(*) OVER (PARTITION BY s.participant_id, s.timepoint, s.type) AS held
 		  FROM specimens s
 		 WHERE s.study_id = q.study_id AND s.status = 'in_storage' AND NOT s.consent_withdrawn
@@ -339,16 +344,20 @@ LANGUAGE sql STABLE AS $$
 		   AND (cardinality(q.timepoints) = 0 OR s.timepoint = ANY (q.timepoints))
 		   AND NOT EXISTS (SELECT 1 FROM request_items i
 				    WHERE i.specimen_id = s.id AND i.state = 'reserved')
+	), donors AS MATERIALIZED (
+		-- Consent and diagnosis once per donor, not once per tube.
+		SELECT pa.id FROM participants pa
+		 WHERE pa.id IN (SELECT participant_id FROM pool)
+		   AND NOT pa.diagnosis = ANY (q.exclude_diagnoses)
+		   AND bb_consent_covers(pa.id, q.purpose)
 	), ok AS (
-		SELECT p.* FROM pool p JOIN participants pa ON pa.id = p.participant_id
+		SELECT p.* FROM pool p JOIN donors d ON d.id = p.participant_id
 		 WHERE p.unit = q.unit AND p.quantity >= q.quantity
 		   AND (q.max_freeze_thaw IS NULL OR p.freeze_thaw_count <= q.max_freeze_thaw)
-		   AND NOT pa.diagnosis = ANY (q.exclude_diagnoses)
 		   AND (p.held > 1 OR q.allow_last_aliquot
 			OR NOT (SELECT keep_last_aliquot FROM studies WHERE id = q.study_id))
 		   AND NOT EXISTS (SELECT 1 FROM shipment_items si JOIN shipments sh ON sh.id = si.shipment_id
 				    WHERE si.specimen_id = p.id AND sh.status = 'draft')
-		   AND bb_consent_covers(p.participant_id, q.purpose)
 	)
 	SELECT o.id, o.participant_id, CASE WHEN cardinality(q.timepoints) = 0 THEN '' ELSE o.timepoint END,
 	       o.type,
@@ -854,17 +863,20 @@ BEGIN
 	IF p_study IS NOT NULL THEN
 		st := bb_study_find('study', p_study, studies);
 	END IF;
-	WITH t AS (
+	WITH box_temp AS MATERIALIZED (
+		-- The freezer above each box, found once per box (not once per tube).
+		SELECT b.id, bb_miabis_temperature(f.temperature_c) AS temperature
+		  FROM boxes b LEFT JOIN LATERAL bb_location_freezer(b.location_id) f ON true
+	), t AS (
 		SELECT s.study_id, s.participant_id, bb_miabis_material(s.type) AS material,
-		       bb_miabis_temperature(f.temperature_c) AS temperature, upper(p.sex) AS sex,
+		       bt.temperature, upper(p.sex) AS sex,
 		       CASE WHEN p.birth_year IS NULL THEN 'unknown'
 			    WHEN extract(year FROM s.collected_at) - p.birth_year < 18 THEN '0-17'
 			    WHEN extract(year FROM s.collected_at) - p.birth_year < 40 THEN '18-39'
 			    WHEN extract(year FROM s.collected_at) - p.birth_year < 65 THEN '40-64'
 			    ELSE '65+' END AS age_range
 		  FROM specimens s JOIN participants p ON p.id = s.participant_id
-		  JOIN boxes b ON b.id = s.box_id
-		  LEFT JOIN LATERAL bb_location_freezer(b.location_id) f ON true
+		  JOIN box_temp bt ON bt.id = s.box_id
 		 WHERE s.status = 'in_storage'
 		   AND (bb_report_miabis.studies IS NULL OR s.study_id = ANY (bb_report_miabis.studies))
 		   AND (st.id IS NULL OR s.study_id = st.id)
