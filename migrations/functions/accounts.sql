@@ -339,9 +339,10 @@ BEGIN
 		PERFORM bb_fail('BB404', 'user-not-found', 'username',
 			format('no user is named "%s"', lower(p_user)), jsonb_build_object('username', lower(p_user)));
 	END IF;
-	IF p_role IS NOT NULL AND p_role NOT IN ('admin', 'manager', 'technician', 'auditor', 'printer') THEN
+	IF p_role IS NOT NULL AND p_role NOT IN ('admin', 'manager', 'technician', 'auditor', 'printer',
+			'researcher') THEN
 		PERFORM bb_fail('BB400', 'value-not-allowed', 'role',
-			'must be one of admin, manager, technician, auditor, printer');
+			'must be one of admin, manager, technician, auditor, printer, researcher');
 	END IF;
 	SELECT c INTO unknown FROM unnest(p_studies) c
 	 WHERE NOT EXISTS (SELECT 1 FROM studies s WHERE s.code = c) LIMIT 1;

@@ -35,7 +35,7 @@ COMMENT ON FUNCTION bb_audit() IS 'Writes one audit_log row per changed record (
 
 /*
  * May a user limited to studies see this audit row? Study-scoped records
- * (studies, participants, consents) only within the studies; shared
+ * (studies, participants, consents, requests and their tubes) only within the studies; shared
  * storage and reference data (locations, boxes, specimen types) always;
  * accounts and tokens, and any kind not listed here, never.
  */
@@ -47,6 +47,10 @@ LANGUAGE sql STABLE AS $$
 		WHEN 'consent' THEN EXISTS (SELECT 1 FROM participants p
 			WHERE p.id = (COALESCE(a.after, a.before) ->> 'participant_id')::bigint
 			  AND p.study_id = ANY (studies))
+		WHEN 'request' THEN (COALESCE(a.after, a.before) ->> 'study_id')::bigint = ANY (studies)
+		WHEN 'request_item' THEN EXISTS (SELECT 1 FROM requests q
+			WHERE q.id = (COALESCE(a.after, a.before) ->> 'request_id')::bigint
+			  AND q.study_id = ANY (studies))
 		WHEN 'location' THEN true
 		WHEN 'box' THEN true
 		WHEN 'specimen_type' THEN true

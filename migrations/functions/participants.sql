@@ -87,9 +87,13 @@ CREATE OR REPLACE FUNCTION bb_consent_in_force(participant bigint) RETURNS jsonb
 		'biobank', (SELECT status FROM consents WHERE participant_id = participant AND scope = 'biobank'
 			     ORDER BY recorded_at DESC, id DESC LIMIT 1),
 		'genetic', (SELECT status FROM consents WHERE participant_id = participant AND scope = 'genetic'
-			     ORDER BY recorded_at DESC, id DESC LIMIT 1));
+			     ORDER BY recorded_at DESC, id DESC LIMIT 1))
+	-- The commercial scope (issue 17) only once one was recorded: older answers stay as they were.
+	|| COALESCE((SELECT jsonb_build_object('commercial', status) FROM consents
+		      WHERE participant_id = participant AND scope = 'commercial'
+		      ORDER BY recorded_at DESC, id DESC LIMIT 1), '{}');
 $$;
-COMMENT ON FUNCTION bb_consent_in_force(bigint) IS 'Status in force per consent scope (given, withdrawn, or null when never recorded).';
+COMMENT ON FUNCTION bb_consent_in_force(bigint) IS 'Status in force per consent scope (given, withdrawn, or null when never recorded; commercial only once recorded).';
 
 CREATE OR REPLACE FUNCTION bb_participant_json(p participants) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('study', st.code, 'code', p.code, 'sex', p.sex,
@@ -351,9 +355,9 @@ DECLARE
 BEGIN
 	PERFORM bb_set_actor(actor, actor_id);
 	p := bb_participant_find(study, code, studies, true);
-	IF scope IS NULL OR scope NOT IN ('study', 'biobank', 'genetic') THEN
+	IF scope IS NULL OR scope NOT IN ('study', 'biobank', 'genetic', 'commercial') THEN
 		PERFORM bb_fail('BB400', 'value-not-allowed', 'scope',
-			'must be one of: study, biobank, genetic');
+			'must be one of: study, biobank, genetic, commercial');
 	END IF;
 	IF status IS NULL OR status NOT IN ('given', 'withdrawn') THEN
 		PERFORM bb_fail('BB400', 'value-not-allowed', 'status',

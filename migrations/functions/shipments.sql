@@ -94,7 +94,10 @@ CREATE OR REPLACE FUNCTION bb_shipment_head_json(sh shipments) RETURNS jsonb LAN
 		'receipt', CASE WHEN sh.received_at IS NULL THEN NULL ELSE jsonb_build_object(
 			'received_at', bb_rfc3339(sh.received_at), 'condition', sh.received_condition,
 			'notes', sh.receipt_notes, 'recorded_by', sh.receipt_recorded_by) END,
-		'specimen_count', (SELECT count(*) FROM shipment_items i WHERE i.shipment_id = sh.id));
+		'specimen_count', (SELECT count(*) FROM shipment_items i WHERE i.shipment_id = sh.id))
+	-- Only a shipment made from a request names it: the others answer as they always did.
+	|| CASE WHEN sh.request_id IS NULL THEN '{}'::jsonb
+		ELSE jsonb_build_object('request', sh.request_id) END;
 $$;
 COMMENT ON FUNCTION bb_shipment_head_json(shipments) IS 'A shipment without its manifest lines, as lists show it.';
 
@@ -280,6 +283,10 @@ BEGIN
 				    ELSE 'a draft shipment of another study' END)
 		   FROM shipment_items o JOIN shipments os ON os.id = o.shipment_id
 		  WHERE o.specimen_id = s.id AND os.status = 'draft' AND o.shipment_id <> ship
+		  LIMIT 1),
+		-- Held for a request (docs/api-requests.md): it ships with that request's shipment.
+		(SELECT format('%s is reserved for request %s', s.id, ri.request_id)
+		   FROM request_items ri WHERE ri.specimen_id = s.id AND ri.state = 'reserved'
 		  LIMIT 1)) AS why) w
 	 WHERE w.why <> '';
 	IF refusals IS NOT NULL THEN

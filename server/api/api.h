@@ -13,7 +13,8 @@
 /* Each area's statements (NULL-terminated), prepared on every connection. */
 extern const struct db_stmt audits_statements[], fhir_statements[], labels_statements[],
     participants_statements[], reports_statements[], shipments_statements[], specimens_statements[],
-    specimens_csv_statements[], storage_statements[], ledger_statements[], witness_statements[];
+    specimens_csv_statements[], storage_statements[], ledger_statements[], witness_statements[],
+    requests_statements[];
 
 /* health.c */
 void h_health_live(struct srv_req *r);
@@ -150,6 +151,22 @@ void h_reports_destroy(struct srv_req *r);
 void h_fhir_specimen_get(struct srv_req *r);
 void h_fhir_specimen_search(struct srv_req *r);
 void h_specimens_csv(struct srv_req *r); /* GET /api/v1/specimens with Accept: text/csv */
+
+/* requests.c: the catalogue, specimen requests, the MIABIS report (docs/api-requests.md) */
+extern const struct bb_js_spec h_requests_create_spec, h_requests_reason_spec,
+    h_requests_reject_spec, h_requests_add_spec, h_requests_ship_spec, h_requests_returns_spec,
+    h_requests_pick_spec, h_studies_last_aliquot_spec;
+/* Counts below n are shown as "<n" (config small_cell_min); called once at start-up. */
+void requests_set_small_cell_min(unsigned n);
+void h_catalogue(struct srv_req *r);
+void h_reports_miabis(struct srv_req *r);
+void h_requests_create(struct srv_req *r);
+void h_requests_add(struct srv_req *r);
+void h_requests_drop(struct srv_req *r);
+void h_requests_ship(struct srv_req *r);
+void h_requests_returns(struct srv_req *r);
+void h_requests_pick(struct srv_req *r);
+void h_requests_pick_list(struct srv_req *r);
 
 /* The list filters of GET /api/v1/specimens (study, participant, type, timepoint,
  * status, box, include_in_error; NULL when absent), shared by its JSON and CSV

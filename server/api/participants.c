@@ -46,7 +46,7 @@ static const struct bb_js_field participant_fields[PART__MAX] = {
 };
 const struct bb_js_spec h_participants_create_spec = BB_JS_SPEC(participant_fields);
 
-static const char *const scope_choices[] = { "study", "biobank", "genetic", NULL };
+static const char *const scope_choices[] = { "study", "biobank", "genetic", "commercial", NULL };
 static const char *const consent_status_choices[] = { "given", "withdrawn", NULL };
 
 enum { CONSENT_SCOPE, CONSENT_STATUS, CONSENT_DATE, CONSENT_VERSION, CONSENT__MAX };

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const role_choices[] = { "admin",   "manager", "technician",
-	                                    "auditor", "printer", NULL };
+static const char *const role_choices[] = { "admin",   "manager",    "technician", "auditor",
+	                                    "printer", "researcher", NULL };
 
 enum { USER_USERNAME, USER_PASSWORD, USER_ROLE, USER_STUDIES, USER__MAX };
 

@@ -90,6 +90,8 @@ static const struct cfg_entry entries[] = {
 	  "Seconds a login session token stays valid." },
 	{ "shutdown_timeout", CFG_UINT, OFF(shutdown_timeout), "30", 1, 3600, false,
 	  "Seconds to let requests in flight finish on SIGTERM." },
+	{ "small_cell_min", CFG_UINT, OFF(small_cell_min), "5", 2, 1000, false,
+	  "Counts below this are shown as \"<N\" to researchers (catalogue, MIABIS report)." },
 	{ "static_dir", CFG_STRING, OFF(static_dir), NULL, 0, 0, false,
 	  "Folder of the bench web page; unset: the installed one." },
 	{ "threads", CFG_UINT, OFF(threads), "8", 1, 256, false,

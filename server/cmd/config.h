@@ -41,6 +41,7 @@ struct srv_config {
 	char *printers;                    /* NAME=URI,... for POST /api/v1/print */
 	unsigned print_timeout; /* seconds a printer gets to connect, to take a write, to confirm */
 	unsigned problem_errors_max; /* errors listed in one problem (json_spec.h) */
+	unsigned small_cell_min;     /* counts below it shown as "<N" (api/requests.c) */
 
 	/* The ledger's transparency log (docs/ledger.md). */
 	char *ledger_key;             /* the log's signing key file; NULL: no checkpoints */

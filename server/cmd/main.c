@@ -106,6 +106,7 @@ load_config(struct srv_config *cfg, int argc, char **argv, int *rest)
 	}
 	log_init(cfg->log_level, cfg->log_format);
 	bb_js_set_errors_max(cfg->problem_errors_max);
+	requests_set_small_cell_min(cfg->small_cell_min);
 	return 0;
 }
 
@@ -152,16 +153,13 @@ cmd_serve(int argc, char **argv)
 		fatalx("cannot hash a password: out of memory");
 	struct bb_arena startup = { 0 }; /* what the daemon's life needs, made once */
 	const struct db_stmt *const sets[] = {
-		db_accounts_statements,    db_ledger_statements,
-		db_tlog_statements,        db_checkpoint_statements,
-		ledger_statements,         witness_statements,
-		db_idempotency_statements, audits_statements,
-		fhir_statements,           labels_statements,
-		participants_statements,   reports_statements,
-		shipments_statements,      specimens_statements,
-		specimens_csv_statements,  storage_statements,
-		courier_statements,        bind_statements(&startup),
-		db_import_statements,      NULL,
+		db_accounts_statements,    db_ledger_statements,    db_tlog_statements,
+		db_checkpoint_statements,  ledger_statements,       witness_statements,
+		db_idempotency_statements, audits_statements,       fhir_statements,
+		labels_statements,         participants_statements, reports_statements,
+		shipments_statements,      specimens_statements,    specimens_csv_statements,
+		storage_statements,        courier_statements,      bind_statements(&startup),
+		db_import_statements,      requests_statements,     NULL,
 	};
 	/* One connection per request worker and one per long-work thread (http/workpool.h). */
 	s.pool = db_pool_open(cfg.database_url, cfg.threads + cfg.long_workers, sets);
@@ -416,7 +414,7 @@ static int
 cmd_user(int argc, char **argv)
 {
 	static const char *const usage_user =
-	    "usage: biobankd user add --role admin|manager|technician|auditor|printer "
+	    "usage: biobankd user add --role admin|manager|technician|auditor|printer|researcher "
 	    "[--study CODE]... NAME\n"
 	    "       biobankd user passwd NAME\n"
 	    "       biobankd user unlock NAME\n";

@@ -490,6 +490,8 @@ status_after(const struct bb_event *ev)
 		{ "entered_in_error", "entered_in_error" },
 	};
 
+	/* The rest (thawed, label_printed, reserved, released for a request, ...) leave it where it
+	 * is: a reserved tube stays in_storage in its box (migrations/0032_requests.sql). */
 	for (size_t i = 0; i < sizeof(effects) / sizeof(effects[0]); i++)
 		if (type != NULL && strcmp(type, effects[i].type) == 0)
 			return effects[i].status;

@@ -10,8 +10,9 @@
 #include <strings.h>
 
 bool
-csv_wanted(struct srv_req *r)
+accept_wanted(struct srv_req *r, const char *type)
 {
+	size_t tlen = strlen(type);
 	const char *accept = req_header(r, MHD_HTTP_HEADER_ACCEPT);
 
 	while (accept != NULL && *accept != '\0') {
@@ -20,11 +21,11 @@ csv_wanted(struct srv_req *r)
 
 		while (*p == ' ' || *p == '\t')
 			p++;
-		if (p < accept + len && (size_t)(accept + len - p) >= 8 &&
-		    strncasecmp(p, "text/csv", 8) == 0 &&
-		    (p[8] == ',' || p[8] == ';' || p[8] == ' ' || p[8] == '\0')) {
+		if (p < accept + len && (size_t)(accept + len - p) >= tlen &&
+		    strncasecmp(p, type, tlen) == 0 &&
+		    (p[tlen] == ',' || p[tlen] == ';' || p[tlen] == ' ' || p[tlen] == '\0')) {
 			/* A parameter q=0 (or 0.0...) refuses the type. */
-			const char *q = p + 8;
+			const char *q = p + tlen;
 			bool refused = false;
 
 			while (q < accept + len) {
@@ -43,6 +44,12 @@ csv_wanted(struct srv_req *r)
 			accept++;
 	}
 	return false;
+}
+
+bool
+csv_wanted(struct srv_req *r)
+{
+	return accept_wanted(r, "text/csv");
 }
 
 /* -12, +3.5: a spreadsheet reads these as numbers, never as formulas. */

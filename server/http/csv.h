@@ -11,6 +11,8 @@
 
 /* True when the request's Accept header lists text/csv (with a q above 0). */
 bool csv_wanted(struct srv_req *r);
+/* The same for any media type, e.g. "application/pdf". */
+bool accept_wanted(struct srv_req *r, const char *type);
 
 /*
  * Append one field, quoted when it holds a comma, quote, CR or LF (quotes

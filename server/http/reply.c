@@ -118,8 +118,22 @@ static const struct problem_code problem_codes[] = {
 	{ "box-slots-full", 409, "Every box slot is taken" },
 	{ "box-slots-taken", 409, "More boxes stand there already" },
 	{ "no-room", 409, "No room under the rules" },
-	{ "nothing-to-allocate", 409, "No aliquots waiting for a place" },
+	/* storage allocations and specimen requests alike; the detail says which */
+	{ "nothing-to-allocate", 409, "Nothing to allocate" },
 	{ "specimen-type-not-found", 404, "Specimen type not found" },
+	/* specimen requests (docs/api-requests.md) */
+	{ "request-not-found", 404, "Request not found" },
+	{ "specimen-not-on-request", 404, "Specimen not reserved for the request" },
+	{ "not-on-request", 400, "Not a tube of the request" },
+	{ "request-state", 409, "The request's status forbids it" },
+	{ "own-request", 409, "Not on your own request" },
+	{ "specimen-reserved", 409, "Reserved for a request" },
+	{ "criteria-unmet", 409, "Does not match the request" },
+	{ "wrong-tube", 409, "Wrong tube" },
+	{ "not-on-pick-list", 409, "No tube of the pick list there" },
+	{ "already-picked", 409, "Already picked" },
+	{ "nothing-picked", 409, "Nothing picked yet" },
+	{ "not-picked", 409, "Not picked" },
 	/* 403: the caller may not */
 	{ "wrong-password", 403, "Wrong current password" },
 	{ "every-study-only", 403, "Only for users of every study" },

@@ -87,6 +87,11 @@
 #define BENCH    (MANAGERS | R(ROLE_TECHNICIAN)) /* who handles tubes */
 #define READERS  (BENCH | R(ROLE_AUDITOR))       /* who may look */
 #define AUDITORS (MANAGERS | R(ROLE_AUDITOR))    /* who checks the books */
+#define RESEARCH (R(ROLE_RESEARCHER))            /* who asks for tubes */
+#define ACTOR_ID                                                                                   \
+	{                                                                                          \
+		ARG_ACTOR_ID, 0, NULL                                                              \
+	}
 
 const struct route routes[] = {
 	{ "GET", "/healthz", ROLES_PUBLIC, h_health_live, BODY_NONE, NULL },
@@ -335,6 +340,54 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/fhir/Specimen/:id", READERS | STUDY_LIMITED, h_fhir_specimen_get,
 	  BODY_NONE, NULL },
 
+	/* the catalogue, specimen requests, MIABIS (api/requests.c, docs/api-requests.md) */
+	{ "GET", "/api/v1/catalogue", (READERS | RESEARCH) | STUDY_LIMITED | LONG_WORK, h_catalogue,
+	  BODY_NONE, NULL, "study timepoint type purpose" },
+	{ "GET", "/api/v1/reports/miabis", (READERS | RESEARCH) | STUDY_LIMITED | LONG_WORK,
+	  h_reports_miabis, BODY_NONE, NULL, "study" },
+	/* Whether allocation keeps the last tube of a participant's timepoint back (default true).
+	 */
+	{ "PUT", "/api/v1/studies/:code/last-aliquot", MANAGERS | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_studies_last_aliquot_spec, NULL,
+	  SQL("bb_study_keep_last_aliquot", 200, PATH(0), BODY("keep"), STUDIES, ACTOR) },
+	{ "POST", "/api/v1/requests", (MANAGERS | RESEARCH) | STUDY_LIMITED, h_requests_create,
+	  BODY_JSON, &h_requests_create_spec },
+	/* A researcher sees its own requests only (bb_request_visible). */
+	{ "GET", "/api/v1/requests", (READERS | RESEARCH) | STUDY_LIMITED, h_sql, BODY_NONE, NULL,
+	  "status", SQL("bb_requests_list", 200, QUERY("status"), STUDIES, ACTOR_ID) },
+	{ "GET", "/api/v1/requests/:id", (READERS | RESEARCH) | STUDY_LIMITED, h_sql, BODY_NONE,
+	  NULL, NULL, SQL("bb_request_get", 200, ID(0, "request"), STUDIES, ACTOR_ID) },
+	{ "POST", "/api/v1/requests/:id/approve", MANAGERS | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_requests_reason_spec, NULL,
+	  SQL("bb_request_decide", 200, ID(0, "request"), CONST("approved"), BODY("reason"),
+	      STUDIES, ACTOR) },
+	{ "POST", "/api/v1/requests/:id/reject", MANAGERS | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_requests_reject_spec, NULL,
+	  SQL("bb_request_decide", 200, ID(0, "request"), CONST("rejected"), BODY("reason"),
+	      STUDIES, ACTOR) },
+	{ "POST", "/api/v1/requests/:id/allocate", MANAGERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL,
+	  NULL, SQL("bb_request_allocate", 200, ID(0, "request"), STUDIES, ACTOR) },
+	{ "POST", "/api/v1/requests/:id/specimens", MANAGERS | STUDY_LIMITED, h_requests_add,
+	  BODY_JSON, &h_requests_add_spec },
+	{ "DELETE", "/api/v1/requests/:id/specimens/:specimen", MANAGERS | STUDY_LIMITED,
+	  h_requests_drop, BODY_NONE, NULL },
+	{ "POST", "/api/v1/requests/:id/release", MANAGERS | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_requests_reason_spec, NULL,
+	  SQL("bb_request_finish", 200, ID(0, "request"), CONST("release"), BODY("reason"), STUDIES,
+	      ACTOR) },
+	{ "POST", "/api/v1/requests/:id/close", MANAGERS | STUDY_LIMITED, h_sql, BODY_JSON,
+	  &h_requests_reason_spec, NULL,
+	  SQL("bb_request_finish", 200, ID(0, "request"), CONST("close"), BODY("reason"), STUDIES,
+	      ACTOR) },
+	{ "GET", "/api/v1/requests/:id/pick-list", BENCH | STUDY_LIMITED, h_requests_pick_list,
+	  BODY_NONE, NULL },
+	{ "POST", "/api/v1/requests/:id/picks", BENCH | STUDY_LIMITED, h_requests_pick, BODY_JSON,
+	  &h_requests_pick_spec },
+	{ "POST", "/api/v1/requests/:id/shipments", MANAGERS | STUDY_LIMITED, h_requests_ship,
+	  BODY_JSON, &h_requests_ship_spec },
+	{ "POST", "/api/v1/requests/:id/returns", MANAGERS | STUDY_LIMITED, h_requests_returns,
+	  BODY_JSON, &h_requests_returns_spec },
+
 	/* the bench web page (api/static.c) */
 	{ "GET", "/", ROLES_PUBLIC, h_static_index, BODY_NONE, NULL, QUERY_ANY },
 	{ "GET", "/ui/*", ROLES_PUBLIC, h_static_file, BODY_NONE, NULL, QUERY_ANY },
@@ -453,7 +506,7 @@ route_query_repeats(const struct route *rt, const char *name)
 
 static const char *const role_names[ROLE__MAX] = {
 	[ROLE_ADMIN] = "admin",     [ROLE_MANAGER] = "manager", [ROLE_TECHNICIAN] = "technician",
-	[ROLE_AUDITOR] = "auditor", [ROLE_PRINTER] = "printer",
+	[ROLE_AUDITOR] = "auditor", [ROLE_PRINTER] = "printer", [ROLE_RESEARCHER] = "researcher",
 };
 
 const char *

@@ -12,11 +12,21 @@
 struct srv_req;
 struct sql_call;
 
-enum role { ROLE_ADMIN, ROLE_MANAGER, ROLE_TECHNICIAN, ROLE_AUDITOR, ROLE_PRINTER, ROLE__MAX };
+/* A researcher sees the catalogue and its own requests, never a specimen or a participant. */
+enum role {
+	ROLE_ADMIN,
+	ROLE_MANAGER,
+	ROLE_TECHNICIAN,
+	ROLE_AUDITOR,
+	ROLE_PRINTER,
+	ROLE_RESEARCHER,
+	ROLE__MAX
+};
 
 #define R(role) (1u << (role))
 #define ROLES_ALL                                                                                  \
-	(R(ROLE_ADMIN) | R(ROLE_MANAGER) | R(ROLE_TECHNICIAN) | R(ROLE_AUDITOR) | R(ROLE_PRINTER))
+	(R(ROLE_ADMIN) | R(ROLE_MANAGER) | R(ROLE_TECHNICIAN) | R(ROLE_AUDITOR) |                  \
+	 R(ROLE_PRINTER) | R(ROLE_RESEARCHER))
 #define ROLES_PUBLIC 0u /* no token needed */
 /*
  * Beside the roles of a route: what it reads or writes is limited to the

@@ -55,6 +55,14 @@ enum prep {
 	P_OWN_AUDIT,   /* P_MIXED, and {audit}: the caller's audit of {box} */
 	P_OWN_SCANNED, /* P_OWN_AUDIT, {tube} scanned at A1 by the caller */
 	P_OWN_DRAFT,   /* P_MIXED, and {ship}: the caller's empty draft shipment */
+	/* Specimen requests: {req} for MASC serum of a new participant (biobank consent
+	 * given) holding {tube} and {tube2} in {box}, filed by a researcher (the caller when
+	 * it is an unlimited researcher, else sweep-filer): */
+	P_REQUEST,     /* submitted */
+	P_APPROVED,    /* approved by the admin */
+	P_ALLOCATED,   /* and allocated: {tube} reserved */
+	P_PICKED,      /* and {tube} picked */
+	P_REQ_SHIPPED, /* and shipped on a dispatched shipment {ship} */
 };
 
 struct scase {
@@ -64,6 +72,14 @@ struct scase {
 	enum scope scope;
 	const char *list_marker; /* SC_LIST: text that names MASC's objects in the answer */
 };
+
+/* A request for MASC serum any role that files requests may send. */
+#define REQUEST_BODY                                                                               \
+	"{\"title\":\"Sweep "                                                                      \
+	"{n}\",\"project\":\"P\",\"ethics_ref\":\"E-{n}\",\"mta_ref\":\"M-{n}\","                  \
+	"\"purpose\":\"non-genetic\",\"criteria\":{\"study\":\"MASC\",\"timepoints\":[\"T{n}\"],"  \
+	"\"types\":[\"serum\"],\"quantity\":{\"value\":1,\"unit\":\"mL\"},\"participants\":1,"     \
+	"\"allow_last_aliquot\":true}}"
 
 /* {n}: a number unique to the request; {fixed}: a MASC tube stored at BOX-A A1. */
 static const struct scase cases[] = {
@@ -279,6 +295,42 @@ static const struct scase cases[] = {
 	{ "GET", "/api/v1/fhir/ResearchStudy/:id", "/api/v1/fhir/ResearchStudy/1", NULL, P_NONE,
 	  SC_OBJECT, NULL },
 
+	/* the catalogue, specimen requests, MIABIS (docs/api-requests.md) */
+	{ "GET", "/api/v1/catalogue", "/api/v1/catalogue", NULL, P_REQUEST, SC_LIST, "\"MASC\"" },
+	{ "GET", "/api/v1/reports/miabis", "/api/v1/reports/miabis", NULL, P_NONE, SC_LIST,
+	  "\"MASC\"" },
+	{ "PUT", "/api/v1/studies/:code/last-aliquot", "/api/v1/studies/MASC/last-aliquot",
+	  "{\"keep\":true}", P_NONE, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/requests", "/api/v1/requests", REQUEST_BODY, P_NONE, SC_BODY, NULL },
+	{ "GET", "/api/v1/requests", "/api/v1/requests", NULL, P_REQUEST, SC_LIST,
+	  "\"id\": {req}," },
+	{ "GET", "/api/v1/requests/:id", "/api/v1/requests/{req}", NULL, P_REQUEST, SC_OBJECT,
+	  NULL },
+	{ "POST", "/api/v1/requests/:id/approve", "/api/v1/requests/{req}/approve", "{}", P_REQUEST,
+	  SC_OBJECT, NULL },
+	{ "POST", "/api/v1/requests/:id/reject", "/api/v1/requests/{req}/reject",
+	  "{\"reason\":\"no ethics approval\"}", P_REQUEST, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/requests/:id/allocate", "/api/v1/requests/{req}/allocate", NULL,
+	  P_APPROVED, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/requests/:id/specimens", "/api/v1/requests/{req}/specimens",
+	  "{\"specimens\":[\"{tube2}\"]}", P_ALLOCATED, SC_OBJECT, NULL },
+	{ "DELETE", "/api/v1/requests/:id/specimens/:specimen",
+	  "/api/v1/requests/{req}/specimens/{tube}", NULL, P_ALLOCATED, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/requests/:id/release", "/api/v1/requests/{req}/release", "{}",
+	  P_ALLOCATED, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/requests/:id/close", "/api/v1/requests/{req}/close", "{}", P_ALLOCATED,
+	  SC_OBJECT, NULL },
+	{ "GET", "/api/v1/requests/:id/pick-list", "/api/v1/requests/{req}/pick-list", NULL,
+	  P_ALLOCATED, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/requests/:id/picks", "/api/v1/requests/{req}/picks",
+	  "{\"specimen\":\"{tube}\"}", P_ALLOCATED, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/requests/:id/shipments", "/api/v1/requests/{req}/shipments",
+	  "{\"destination\":\"Genomics core\",\"conditions\":\"dry_ice\"}", P_PICKED, SC_OBJECT,
+	  NULL },
+	{ "POST", "/api/v1/requests/:id/returns", "/api/v1/requests/{req}/returns",
+	  "{\"items\":[{\"specimen\":\"{tube}\",\"consumed\":1}]}", P_REQ_SHIPPED, SC_OBJECT,
+	  NULL },
+
 	{ "GET", "/", "/", NULL, P_NONE, SC_NONE, NULL },
 	{ "GET", "/ui/*", "/ui/js/api.js", NULL, P_NONE, SC_NONE, NULL },
 
@@ -299,8 +351,8 @@ static const struct scase cases[] = {
 	  P_PRINT_JOB, SC_OBJECT, NULL },
 };
 
-static const char *const role_names[ROLE__MAX] = { "admin", "manager", "technician", "auditor",
-	                                           "printer" };
+static const char *const role_names[ROLE__MAX] = { "admin",   "manager", "technician",
+	                                           "auditor", "printer", "researcher" };
 
 struct caller {
 	enum role role;
@@ -312,7 +364,7 @@ struct caller {
 /* The placeholders' values for one request. */
 struct ctx {
 	char n[16], fixed[16], tube[16], tube2[16], box[32], loc[16], freezer[16], audit[16],
-	    ship[16], job[16], now[48], own[16], barcode[32], participant[16];
+	    ship[16], job[16], now[48], own[16], barcode[32], participant[16], req[16];
 	char svc[24];
 	char token[128];
 };
@@ -320,6 +372,8 @@ struct ctx {
 static struct tenv t;
 static int serial;
 static char fixed_tube[16], rack_id[16], freezer_id[16];
+/* A researcher of every study who files the requests the sweep aims at. */
+static char filer_token[128];
 /* The fixed tube's checkpoint, JSON-escaped, and its size: what the witness saw. */
 static char ckpt_json[1024], ckpt_size[24];
 
@@ -418,6 +472,8 @@ caller_must(const struct ctx *c, const char *path, const char *body, long want, 
 		fail_setup("cannot prepare the matrix's objects");
 	}
 }
+
+static void expand(const char *tpl, const struct ctx *c, char *out, size_t cap);
 
 static void
 prepare(enum prep prep, const struct caller *who, struct ctx *c)
@@ -527,6 +583,78 @@ prepare(enum prep prep, const struct caller *who, struct ctx *c)
 			resp_free(&r);
 		}
 		break;
+	case P_REQUEST:
+	case P_APPROVED:
+	case P_ALLOCATED:
+	case P_PICKED:
+	case P_REQ_SHIPPED: {
+		const char *filer =
+		    who->role == ROLE_RESEARCHER && !who->limited ? who->token : filer_token;
+		char code[16], path[96], req_body[1024];
+
+		snprintf(code, sizeof(code), "R%d", serial);
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO participants (study_id, code, sex, birth_year, diagnosis)"
+		         " SELECT id, '%s', 'female', 1970, 'DM' FROM studies WHERE code = 'MASC'",
+		         code);
+		sql_must(sql);
+		snprintf(path, sizeof(path), "/api/v1/participants/MASC/%s/consents", code);
+		admin_must("POST", path,
+		           "{\"scope\":\"biobank\",\"status\":\"given\",\"date\":\"2026-01-02\","
+		           "\"version\":\"v1\"}",
+		           201, &r);
+		resp_free(&r);
+		new_box(c);
+		/* A timepoint of its own: no other prep's tube matches the request. */
+		for (int i = 0; i < 2; i++) {
+			snprintf(req_body, sizeof(req_body),
+			         "{\"participant\":{\"study\":\"MASC\",\"code\":\"%s\"},"
+			         "\"type\":\"serum\",\"timepoint\":\"T%s\","
+			         "\"collected_at\":\"2026-03-01T09:30:00Z\","
+			         "\"quantity\":{\"value\":2,\"unit\":\"mL\"}}",
+			         code, c->n);
+			admin_must("POST", "/api/v1/specimens", req_body, 201, &r);
+			snprintf(i ? c->tube2 : c->tube, 16, "%s",
+			         jstr(&r, "id") ? jstr(&r, "id") : "");
+			resp_free(&r);
+		}
+		store_at(c->tube, c->box, "A1");
+		store_at(c->tube2, c->box, "A2");
+		expand(REQUEST_BODY, c, req_body, sizeof(req_body));
+		api(&t, "POST", "/api/v1/requests", filer, req_body, &r);
+		if (r.status != 201) {
+			tap_diag("prepare: a request: %ld %s", r.status, r.body);
+			fail_setup("cannot file a request");
+		}
+		snprintf(c->req, sizeof(c->req), "%.0f", jnum(&r, "id", 0));
+		resp_free(&r);
+		static const char *const steps[][2] = {
+			{ "approve", "{}" },
+			{ "allocate", NULL },
+			{ "picks", "{\"specimen\":\"{tube}\"}" },
+			{ "shipments", "{\"destination\":\"Core\",\"conditions\":\"dry_ice\"}" },
+		};
+		int nsteps = prep == P_APPROVED      ? 1
+		             : prep == P_ALLOCATED   ? 2
+		             : prep == P_PICKED      ? 3
+		             : prep == P_REQ_SHIPPED ? 4
+		                                     : 0;
+		for (int i = 0; i < nsteps; i++) {
+			snprintf(path, sizeof(path), "/api/v1/requests/%s/%s", c->req, steps[i][0]);
+			if (steps[i][1] != NULL)
+				expand(steps[i][1], c, body, sizeof(body));
+			admin_must("POST", path, steps[i][1] ? body : NULL, i == 3 ? 201 : 200, &r);
+			if (i == 3)
+				snprintf(c->ship, sizeof(c->ship), "%.0f", jnum(&r, "id", 0));
+			resp_free(&r);
+		}
+		if (prep == P_REQ_SHIPPED) {
+			snprintf(path, sizeof(path), "/api/v1/shipments/%s/dispatch", c->ship);
+			admin_must("POST", path, NULL, 200, &r);
+			resp_free(&r);
+		}
+		break;
+	}
 	case P_PRINT_JOB: {
 		bool ok_sql;
 
@@ -608,6 +736,7 @@ expand(const char *tpl, const struct ctx *c, char *out, size_t cap)
 		{ "{ckpt}", ckpt_json },
 		{ "{ckpt_size}", ckpt_size },
 		{ "{svc}", c->svc },
+		{ "{req}", c->req },
 	};
 	size_t o = 0;
 
@@ -913,6 +1042,34 @@ static const struct xcase xcases[] = {
 	  P_NONE, XW_REFUSED, "a MASC tube" },
 	{ "POST", "/api/v1/print-jobs/:id/retry", "/api/v1/print-jobs/{job}/retry", NULL,
 	  P_PRINT_JOB, XW_REFUSED, "a print job of a MASC tube" },
+
+	{ "PUT", "/api/v1/studies/:code/last-aliquot", "/api/v1/studies/MASC/last-aliquot",
+	  "{\"keep\":false}", P_NONE, XW_REFUSED, "MASC's last-aliquot rule" },
+	{ "POST", "/api/v1/requests", "/api/v1/requests", REQUEST_BODY, P_NONE, XW_REFUSED,
+	  "a request for MASC tubes" },
+	{ "POST", "/api/v1/requests/:id/approve", "/api/v1/requests/{req}/approve", "{}", P_REQUEST,
+	  XW_REFUSED, "a request for MASC tubes" },
+	{ "POST", "/api/v1/requests/:id/reject", "/api/v1/requests/{req}/reject",
+	  "{\"reason\":\"no\"}", P_REQUEST, XW_REFUSED, "a request for MASC tubes" },
+	{ "POST", "/api/v1/requests/:id/allocate", "/api/v1/requests/{req}/allocate", NULL,
+	  P_APPROVED, XW_REFUSED, "MASC tubes for a request" },
+	{ "POST", "/api/v1/requests/:id/specimens", "/api/v1/requests/{req}/specimens",
+	  "{\"specimens\":[\"{tube2}\"]}", P_ALLOCATED, XW_REFUSED, "a MASC tube onto a request" },
+	{ "DELETE", "/api/v1/requests/:id/specimens/:specimen",
+	  "/api/v1/requests/{req}/specimens/{tube}", NULL, P_ALLOCATED, XW_REFUSED,
+	  "a MASC tube off a request" },
+	{ "POST", "/api/v1/requests/:id/release", "/api/v1/requests/{req}/release", "{}",
+	  P_ALLOCATED, XW_REFUSED, "MASC tubes reserved for a request" },
+	{ "POST", "/api/v1/requests/:id/close", "/api/v1/requests/{req}/close", "{}", P_ALLOCATED,
+	  XW_REFUSED, "MASC tubes reserved for a request" },
+	{ "POST", "/api/v1/requests/:id/picks", "/api/v1/requests/{req}/picks",
+	  "{\"specimen\":\"{tube}\"}", P_ALLOCATED, XW_REFUSED, "a MASC tube of a pick list" },
+	{ "POST", "/api/v1/requests/:id/shipments", "/api/v1/requests/{req}/shipments",
+	  "{\"destination\":\"Core\",\"conditions\":\"dry_ice\"}", P_PICKED, XW_REFUSED,
+	  "picked MASC tubes of a request" },
+	{ "POST", "/api/v1/requests/:id/returns", "/api/v1/requests/{req}/returns",
+	  "{\"items\":[{\"specimen\":\"{tube}\",\"consumed\":1}]}", P_REQ_SHIPPED, XW_REFUSED,
+	  "a shipped MASC tube of a request" },
 };
 
 /*
@@ -1121,6 +1278,16 @@ main(int argc, char **argv)
 				fail_setup("cannot log in a sweep user");
 		}
 
+	{
+		admin_must("POST", "/api/v1/users",
+		           "{\"username\":\"sweep-filer\",\"password\":\"sweep-filer-password\","
+		           "\"role\":\"researcher\"}",
+		           201, &r);
+		resp_free(&r);
+		if (login(&t, "sweep-filer", "sweep-filer-password", filer_token) != 0)
+			fail_setup("cannot log in the request filer");
+	}
+
 	int covered = 0, missing = 0, requests = 0;
 	for (size_t i = 0; i < route_count; i++) {
 		const struct route *rt = &routes[i];
@@ -1226,6 +1393,7 @@ main(int argc, char **argv)
 		snprintf(c.ship, sizeof(c.ship), "1");
 		snprintf(c.job, sizeof(c.job), "1");
 		snprintf(c.svc, sizeof(c.svc), "1");
+		snprintf(c.req, sizeof(c.req), "1");
 		snprintf(c.tube, sizeof(c.tube), "%s", fixed_tube);
 		snprintf(c.box, sizeof(c.box), "BOX-A");
 		expand(k->path, &c, path, sizeof(path));
