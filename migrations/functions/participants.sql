@@ -94,6 +94,7 @@ COMMENT ON FUNCTION bb_consent_in_force(bigint) IS 'Status in force per consent 
 CREATE OR REPLACE FUNCTION bb_participant_json(p participants) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('study', st.code, 'code', p.code, 'sex', p.sex,
 		'birth_year', p.birth_year, 'diagnosis', p.diagnosis,
+		'enrolment_date', p.enrolled_on,
 		'created_at', bb_rfc3339(p.created_at))
 	  FROM studies st WHERE st.id = p.study_id;
 $$;

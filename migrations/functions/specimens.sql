@@ -78,6 +78,8 @@ BEGIN
 				'position', bb_position_name(s.pos_row, s.pos_col),
 				'path', bb_location_path(b.location_id) || to_jsonb(b.barcode)) END,
 		'notes', s.notes,
+		'sprec', s.sprec,
+		'protocol_version', s.protocol_version,
 		'created_at', bb_rfc3339(s.created_at))
 	  FROM participants p JOIN studies st ON st.id = p.study_id
 	  LEFT JOIN boxes b ON b.id = s.box_id
@@ -1039,9 +1041,10 @@ COMMENT ON FUNCTION bb_box_place(text, text[], text[], bigint[], text, bigint) I
 -- A page of specimens in issue order, filtered; the cursor is the last serial seen.
 -- Entries in error only when asked for (p_in_error 'true', or their status).
 DROP FUNCTION IF EXISTS bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer);
+DROP FUNCTION IF EXISTS bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer, text);
 CREATE OR REPLACE FUNCTION bb_specimen_list(p_study text, p_participant text, p_type text, p_timepoint text,
 	p_status text, p_box text, p_studies bigint[], p_after bigint, p_limit integer,
-	p_in_error text DEFAULT NULL)
+	p_in_error text DEFAULT NULL, p_sprec jsonb DEFAULT NULL)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	WITH hits AS (
 		SELECT s.* FROM specimens s
@@ -1056,6 +1059,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		   AND (p_status IS NOT NULL OR s.status <> 'entered_in_error'
 			OR (SELECT bb_include_in_error(p_in_error)))
 		   AND (p_box IS NULL OR s.box_id = (SELECT id FROM boxes WHERE barcode = p_box))
+		   AND (p_sprec IS NULL OR bb_sprec_matches(s.sprec, p_sprec))
 		   AND s.serial > COALESCE(p_after, 0)
 		 ORDER BY s.serial
 		 LIMIT p_limit + 1
@@ -1066,7 +1070,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		'next_cursor', CASE WHEN (SELECT count(*) FROM hits) > p_limit
 			THEN (SELECT 'c' || serial FROM hits ORDER BY serial OFFSET p_limit - 1 LIMIT 1) END);
 $$;
-COMMENT ON FUNCTION bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer, text) IS 'One page of specimens matching the filters, in issue order; entries in error only when p_in_error is true or p_status names their status.';
+COMMENT ON FUNCTION bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer, text, jsonb) IS 'One page of specimens matching the filters, in issue order; entries in error only when p_in_error is true or p_status names their status.';
 
 -- Pre-barcoded tubes (docs/api.md, "Pre-barcoded tubes") -------------------
 
