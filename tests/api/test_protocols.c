@@ -298,6 +298,35 @@ timepoints_at_the_bench(struct tenv *t)
 	refused(t, "POST", "/api/v1/specimens", tech, body, 400, "timepoint-not-in-protocol",
 	        "timepoint", "the pre-barcoded-aliquots form is held to the protocol too");
 
+	/* an inventory file is held to the protocol too, row by row */
+	static const char file_bad[] =
+	    "study,participant_code,sex,diagnosis,specimen_type,timepoint,"
+	    "collected_at\nMASC,P001,female,DM,serum,M12,2026-01-01T10:00:00Z\n"
+	    "MASC,P001,female,DM,serum,12m,2026-01-01T10:00:00Z\n";
+	char before[512], after[512];
+	footprint(t, before);
+	http(t->d.url, "POST", "/api/v1/imports?commit=true", manager, "text/csv", file_bad,
+	     strlen(file_bad), &r);
+	ok(is_problem(&r, 422), "an inventory file with a row at 12m: refused 422");
+	is_str(jstr(&r, "problems.0.code"), "timepoint-not-in-protocol",
+	       "  row 3 is timepoint-not-in-protocol");
+	is_int((long)jnum(&r, "problems.0.row", 0), 3, "  naming the row");
+	is_str(jstr(&r, "problems.0.column"), "timepoint", "  and the column");
+	ok(jstr(&r, "problems.1.row") == NULL, "  row 2 (M12) is fine");
+	resp_free(&r);
+	is_str(footprint(t, after), before, "  nothing left behind");
+	static const char file_good[] =
+	    "study,participant_code,sex,diagnosis,specimen_type,timepoint,"
+	    "collected_at\nMASC,P001,female,DM,serum,Month 12,"
+	    "2026-01-01T10:00:00Z\n";
+	http(t->d.url, "POST", "/api/v1/imports?commit=true", manager, "text/csv", file_good,
+	     strlen(file_good), &r);
+	is_int(r.status, 201, "a file at Month 12 imports");
+	resp_free(&r);
+	is_int(sql_int(t, "SELECT count(*) FROM specimens WHERE timepoint = 'm12' AND"
+	                  " protocol_version = 1 AND collected_at = '2026-01-01T10:00:00Z'"),
+	       1, "  as m12 under version 1");
+
 	/* aliquots and derivatives take the parent's version and code */
 	ok(reg(t, "MASC", "P001", "serum", "baseline", ",\"aliquots\":2", id, &r),
 	   "a baseline serum with two aliquots");
