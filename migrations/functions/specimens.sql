@@ -78,9 +78,9 @@ BEGIN
 				'position', bb_position_name(s.pos_row, s.pos_col),
 				'path', bb_location_path(b.location_id) || to_jsonb(b.barcode)) END,
 		'notes', s.notes,
-		'sprec', s.sprec,
-		'protocol_version', s.protocol_version,
 		'created_at', bb_rfc3339(s.created_at))
+		-- Issue 17: only when it has them, so that a specimen without reads as it always has.
+		|| jsonb_strip_nulls(jsonb_build_object('sprec', s.sprec, 'protocol_version', s.protocol_version))
 	  FROM participants p JOIN studies st ON st.id = p.study_id
 	  LEFT JOIN boxes b ON b.id = s.box_id
 	 WHERE p.id = s.participant_id);

@@ -142,6 +142,60 @@ make_world(struct tenv *t)
 	resp_free(&r);
 }
 
+/* held_counts, kept by the triggers, agrees with the tubes counted afresh. */
+static void
+counts_agree(struct tenv *t, const char *after)
+{
+	is_int(sql_int(t,
+	               "SELECT count(*) FROM ((SELECT study_id, participant_id, timepoint, type, n"
+	               " FROM held_counts WHERE n > 0 EXCEPT SELECT study_id, participant_id,"
+	               " timepoint, type, count(*) FROM specimens WHERE status = 'in_storage'"
+	               " GROUP BY 1, 2, 3, 4) UNION ALL (SELECT study_id, participant_id,"
+	               " timepoint, type, count(*) FROM specimens WHERE status = 'in_storage'"
+	               " GROUP BY 1, 2, 3, 4 EXCEPT SELECT study_id, participant_id, timepoint,"
+	               " type, n FROM held_counts WHERE n > 0)) d"),
+	       0, "the held counts agree with the tubes after %s", after);
+}
+
+/* Every kind of write that changes what is held, each followed by the counts. */
+static void
+writes_keep_counts(struct tenv *t)
+{
+	char id[16], kids[3][16], b[64];
+	struct resp r;
+
+	counts_agree(t, "registering, storing and destroying");
+	if (reg(t, "P004", "serum", "baseline", 3, id, kids)) {
+		char body[256];
+		snprintf(body, sizeof(body),
+		         "{\"placements\":[{\"position\":\"B1\",\"specimen\":\"%s\"},"
+		         "{\"position\":\"B2\",\"specimen\":\"%s\"},{\"position\":\"B3\","
+		         "\"specimen\":\"%s\"}]}",
+		         kids[0], kids[1], kids[2]);
+		api(t, "POST", "/api/v1/boxes/BOX-B/placements", tech, body, &r);
+		is_int(r.status, 200, "three aliquots placed in one request");
+		resp_free(&r);
+		counts_agree(t, "a bulk placement");
+		world_act_quietly(t, kids[0], "checkout", "{\"reason\":\"assay\"}");
+		counts_agree(t, "a checkout");
+		world_act_quietly(t, kids[0], "return",
+		                  "{\"box\":\"BOX-B\",\"position\":\"C1\",\"thawed\":true}");
+		world_act_quietly(t, kids[1], "move", "{\"box\":\"BOX-B\",\"position\":\"C2\"}");
+		counts_agree(t, "a return and a move");
+		char path[64];
+		snprintf(path, sizeof(path), "/api/v1/specimens/%s", id);
+		api(t, "PATCH", path, tech, "{\"type\":\"plasma\",\"reason\":\"wrong tube type\"}",
+		    &r);
+		is_int(r.status, 200, "the collection's type corrected (down to its aliquots)");
+		resp_free(&r);
+		counts_agree(t, "a correction of the type");
+	}
+	api(t, "GET", "/api/v1/studies/MASC/completeness?timepoint=baseline", auditor, NULL, &r);
+	is_str(cell(&r, "P004", "baseline", b), "partial 3/3",
+	       "P004 baseline: three plasma held, no serum: partial");
+	resp_free(&r);
+}
+
 static void
 states(struct tenv *t)
 {
@@ -288,6 +342,7 @@ main(int argc, char **argv)
 	make_world(&t);
 	states(&t);
 	csv(&t);
+	writes_keep_counts(&t);
 	refusals(&t);
 	tenv_teardown(&t);
 	return tap_done();
