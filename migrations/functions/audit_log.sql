@@ -51,6 +51,10 @@ LANGUAGE sql STABLE AS $$
 		WHEN 'request_item' THEN EXISTS (SELECT 1 FROM requests q
 			WHERE q.id = (COALESCE(a.after, a.before) ->> 'request_id')::bigint
 			  AND q.study_id = ANY (studies))
+		WHEN 'protocol' THEN (COALESCE(a.after, a.before) ->> 'study_id')::bigint = ANY (studies)
+		WHEN 'visit' THEN EXISTS (SELECT 1 FROM participants p
+			WHERE p.id = (COALESCE(a.after, a.before) ->> 'participant_id')::bigint
+			  AND p.study_id = ANY (studies))
 		WHEN 'location' THEN true
 		WHEN 'box' THEN true
 		WHEN 'specimen_type' THEN true

@@ -209,6 +209,17 @@ BEGIN
 		type, (SELECT string_agg(code, ', ' ORDER BY code) FROM specimen_types))
 	  FROM import_stage s WHERE type IS NOT NULL AND NOT EXISTS (SELECT 1 FROM specimen_types t WHERE t.code = s.type);
 
+	-- A study with a protocol takes only its timepoints (functions/protocols.sql).
+	INSERT INTO import_problems (row_no, col, code, message)
+	SELECT s.row_no, 'timepoint', 'timepoint-not-in-protocol',
+	       format('%s is not a timepoint of the protocol of study %s; use one of: %s', bb_timepoint(s.timepoint),
+		s.study, (SELECT string_agg(t.code, ', ' ORDER BY t.ord, t.code) FROM protocol_timepoints t
+			   WHERE t.study_id = s.study_id AND t.version = bb_protocol_current(s.study_id)))
+	  FROM import_stage s WHERE s.study_id IS NOT NULL AND s.existing_id IS NULL AND s.parent IS NULL
+	   AND s.timepoint IS NOT NULL AND bb_protocol_current(s.study_id) IS NOT NULL
+	   AND NOT EXISTS (SELECT 1 FROM protocol_timepoints t WHERE t.study_id = s.study_id
+		AND t.version = bb_protocol_current(s.study_id) AND t.code = bb_timepoint(s.timepoint));
+
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT s.row_no, 'tube_barcode', 'already-exists', format('tube barcode %s is already on a tube of another study', s.tube_barcode)
 	  FROM import_stage s WHERE s.existing_id IS NULL AND s.tube_barcode IS NOT NULL

@@ -99,6 +99,8 @@ CREATE OR REPLACE FUNCTION bb_participant_json(p participants) RETURNS jsonb LAN
 	SELECT jsonb_build_object('study', st.code, 'code', p.code, 'sex', p.sex,
 		'birth_year', p.birth_year, 'diagnosis', p.diagnosis,
 		'created_at', bb_rfc3339(p.created_at))
+		-- Issue 17: only once it is set, so that a participant without reads as it always has.
+		|| jsonb_strip_nulls(jsonb_build_object('enrolment_date', p.enrolled_on))
 	  FROM studies st WHERE st.id = p.study_id;
 $$;
 COMMENT ON FUNCTION bb_participant_json(participants) IS 'A participant as the API shows it in lists and after creation.';

@@ -182,13 +182,15 @@ COMMENT ON FUNCTION bb_consent_withdrawn_destroy(text[], text, bigint[], text, b
  */
 DROP FUNCTION IF EXISTS bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer);
 DROP FUNCTION IF EXISTS bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer, text);
+DROP FUNCTION IF EXISTS bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer, text, bigint);
+DROP FUNCTION IF EXISTS bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer, text, jsonb);
 CREATE OR REPLACE FUNCTION bb_specimen_csv_rows(p_study text, p_participant text, p_type text, p_timepoint text,
 	p_status text, p_box text, p_studies bigint[], p_after bigint, p_limit integer,
-	p_in_error text DEFAULT NULL, p_location bigint DEFAULT NULL)
+	p_in_error text DEFAULT NULL, p_location bigint DEFAULT NULL, p_sprec jsonb DEFAULT NULL)
 RETURNS TABLE (serial bigint, id text, tube_barcode text, type text, study text, participant text,
 	timepoint text, collected_at text, status text, quantity text, unit text, parent text,
 	derivation text, freeze_thaw_count integer, consent_withdrawn boolean, box text,
-	box_position text, location text, notes text, created_at text)
+	box_position text, location text, notes text, created_at text, sprec text, protocol_version integer)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	v_study bigint;
@@ -222,6 +224,7 @@ BEGIN
 			THEN ' AND s.status <> ''entered_in_error''' ELSE '' END
 		|| CASE WHEN p_box IS NOT NULL THEN ' AND s.box_id = $11' ELSE '' END
 		|| CASE WHEN p_location IS NOT NULL THEN ' AND s.box_id = ANY ($12)' ELSE '' END
+		|| CASE WHEN p_sprec IS NOT NULL THEN ' AND bb_sprec_matches(s.sprec, $13)' ELSE '' END
 		|| ' ORDER BY s.serial
 			 LIMIT $9
 		),
@@ -234,16 +237,17 @@ BEGIN
 		SELECT h.serial, h.id, h.tube_barcode, h.type, st.code, p.code, h.timepoint,
 		       bb_rfc3339(h.collected_at), h.status, trim_scale(h.quantity)::text, h.unit, h.parent_id,
 		       h.derivation, h.freeze_thaw_count, h.consent_withdrawn, bp.barcode,
-		       bb_position_name(h.pos_row, h.pos_col), bp.path, h.notes, bb_rfc3339(h.created_at)
+		       bb_position_name(h.pos_row, h.pos_col), bp.path, h.notes, bb_rfc3339(h.created_at),
+		       h.sprec, h.protocol_version
 		  FROM hits h
 		  JOIN participants p ON p.id = h.participant_id
 		  JOIN studies st ON st.id = p.study_id
 		  LEFT JOIN box_paths bp ON bp.id = h.box_id
 		 ORDER BY h.serial'
 		USING p_study, p_participant, p_type, bb_timepoint(p_timepoint), p_status, p_box, p_studies, p_after, p_limit,
-		      v_study, v_box, bb_location_boxes(bb_location_filter(p_location));
+		      v_study, v_box, bb_location_boxes(bb_location_filter(p_location)), p_sprec;
 END $$;
-COMMENT ON FUNCTION bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer, text, bigint) IS 'A chunk of specimens for the CSV export: the filters of bb_specimen_list (entries in error only when asked for), after a serial, in issue order (PL/pgSQL: a statement with only the filters given, so that the right index leads).';
+COMMENT ON FUNCTION bb_specimen_csv_rows(text, text, text, text, text, text, bigint[], bigint, integer, text, bigint, jsonb) IS 'A chunk of specimens for the CSV export: the filters of bb_specimen_list (entries in error only when asked for), after a serial, in issue order (PL/pgSQL: a statement with only the filters given, so that the right index leads).';
 
 CREATE OR REPLACE FUNCTION bb_fhir_status(status text, consent_withdrawn boolean) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
@@ -282,6 +286,7 @@ CREATE OR REPLACE FUNCTION bb_fhir_specimen(s specimens) RETURNS jsonb LANGUAGE 
 		'parent', CASE WHEN s.parent_id IS NULL THEN NULL ELSE
 			jsonb_build_array(jsonb_build_object('reference', 'Specimen/' || s.parent_id)) END,
 		'collection', jsonb_build_object('collectedDateTime', bb_rfc3339(s.collected_at)),
+		'processing', bb_fhir_sprec_processing(s.sprec),
 		-- FHIR allows no empty element (ele-1): no container without something to say of it.
 		'container', CASE WHEN s.tube_barcode IS NOT NULL OR s.quantity IS NOT NULL OR s.box_id IS NOT NULL
 			THEN jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(

@@ -79,6 +79,8 @@ BEGIN
 				'path', bb_location_path(b.location_id) || to_jsonb(b.barcode)) END,
 		'notes', s.notes,
 		'created_at', bb_rfc3339(s.created_at))
+		-- Issue 17: only when it has them, so that a specimen without reads as it always has.
+		|| jsonb_strip_nulls(jsonb_build_object('sprec', s.sprec, 'protocol_version', s.protocol_version))
 	  FROM participants p JOIN studies st ON st.id = p.study_id
 	  LEFT JOIN boxes b ON b.id = s.box_id
 	 WHERE p.id = s.participant_id);
@@ -1040,9 +1042,11 @@ COMMENT ON FUNCTION bb_box_place(text, text[], text[], bigint[], text, bigint) I
 -- Entries in error only when asked for (p_in_error 'true', or their status).
 DROP FUNCTION IF EXISTS bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer);
 DROP FUNCTION IF EXISTS bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer, text);
+DROP FUNCTION IF EXISTS bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer, text, bigint);
+DROP FUNCTION IF EXISTS bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer, text, jsonb);
 CREATE OR REPLACE FUNCTION bb_specimen_list(p_study text, p_participant text, p_type text, p_timepoint text,
 	p_status text, p_box text, p_studies bigint[], p_after bigint, p_limit integer,
-	p_in_error text DEFAULT NULL, p_location bigint DEFAULT NULL)
+	p_in_error text DEFAULT NULL, p_location bigint DEFAULT NULL, p_sprec jsonb DEFAULT NULL)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	WITH hits AS (
 		SELECT s.* FROM specimens s
@@ -1058,6 +1062,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 			OR (SELECT bb_include_in_error(p_in_error)))
 		   AND (p_box IS NULL OR s.box_id = (SELECT id FROM boxes WHERE barcode = p_box))
 		   AND (p_location IS NULL OR s.box_id IN (SELECT unnest(bb_location_boxes(p_location))))
+		   AND (p_sprec IS NULL OR bb_sprec_matches(s.sprec, p_sprec))
 		   AND s.serial > GREATEST(COALESCE(p_after, 0), (SELECT bb_location_first_serial(p_location)) - 1)
 		 ORDER BY s.serial
 		 LIMIT p_limit + 1
@@ -1068,7 +1073,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		'next_cursor', CASE WHEN (SELECT count(*) FROM hits) > p_limit
 			THEN (SELECT 'c' || serial FROM hits ORDER BY serial OFFSET p_limit - 1 LIMIT 1) END);
 $$;
-COMMENT ON FUNCTION bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer, text, bigint) IS 'One page of specimens matching the filters (p_location: anywhere below that location, walked from its first tube), in issue order; entries in error only when p_in_error is true or p_status names their status.';
+COMMENT ON FUNCTION bb_specimen_list(text, text, text, text, text, text, bigint[], bigint, integer, text, bigint, jsonb) IS 'One page of specimens matching the filters (p_location: anywhere below that location, walked from its first tube; p_sprec: SPREC elements), in issue order; entries in error only when p_in_error is true or p_status names their status.';
 
 -- Pre-barcoded tubes (docs/api.md, "Pre-barcoded tubes") -------------------
 

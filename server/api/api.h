@@ -169,9 +169,21 @@ void h_requests_pick(struct srv_req *r);
 void h_requests_pick_list(struct srv_req *r);
 
 /* The list filters of GET /api/v1/specimens (study, participant, type, timepoint,
- * status, box, include_in_error; NULL when absent), shared by its JSON and CSV
+ * status, box, include_in_error, location — a whole subtree (issue 18) — and the
+ * sprec_* filters as one JSON object; NULL when absent), shared by its JSON and CSV
  * answers. Returns false after answering 400. */
-enum { SPECIMEN_FILTERS = 8 }; /* the last, location, is a whole subtree (issue 18) */
+enum { SPECIMEN_FILTERS = 9 };
 bool specimen_list_filters(struct srv_req *r, const char *filters[SPECIMEN_FILTERS]);
+
+/* protocols.c: study protocols, timepoint mappings, visits, completeness, SPREC */
+extern const struct db_stmt protocols_statements[];
+extern const struct bb_js_spec h_protocol_put_spec, h_timepoints_map_spec, h_visit_set_spec,
+    h_enrolment_spec;
+void h_protocol_put(struct srv_req *r);
+void h_timepoints_map(struct srv_req *r);
+void h_completeness(struct srv_req *r);
+/* The sprec_* query parameters of the specimen list as the JSON object bb_sprec_matches
+ * reads, in *out (NULL when none was given); false after answering 400. */
+bool sprec_filter(struct srv_req *r, const char **out);
 
 #endif

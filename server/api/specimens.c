@@ -15,11 +15,13 @@
 
 /* Prepared on every connection (db_pool_open); the handlers below run them by name. */
 const struct db_stmt specimens_statements[] = {
+	/* with its SPREC code and processing times (functions/protocols.sql) */
 	{ "db_specimen_register",
-	  "SELECT bb_specimen_register($1, $2, $3, $4, $5::timestamptz, $6::numeric, $7, $8, $9,"
-	  " $10::int, $11::text[], $12::bigint[], $13, $14::bigint)::text" },
+	  "SELECT bb_specimen_register_with($15, $16::jsonb, $1, $2, $3, $4, $5::timestamptz,"
+	  " $6::numeric, $7, $8, $9, $10::int, $11::text[], $12::bigint[], $13, "
+	  "$14::bigint)::text" },
 	{ "db_specimen_list", "SELECT bb_specimen_list($1, $2, $3, $4, $5, $6, $7::bigint[], "
-	                      "$8::bigint, $9::int, $10, $11::bigint)::text" },
+	                      "$8::bigint, $9::int, $10, $11::bigint, $12::jsonb)::text" },
 	{ "db_specimen_aliquot", "SELECT bb_specimen_aliquot($1, $2::int, $3::numeric, $4, "
 	                         "$5::bigint[], $6, $7::bigint)::text" },
 	{ "db_specimen_derive", "SELECT bb_specimen_derive($1, $2, $3::numeric, $4, $5::bigint[], "
@@ -35,8 +37,9 @@ const struct db_stmt specimens_statements[] = {
 	{ "db_specimen_barcode_set",
 	  "SELECT bb_specimen_barcode_set($1, $2, $3, $4::bigint[], $5, $6::bigint)::text" },
 	{ "db_specimen_register_tubes",
-	  "SELECT bb_specimen_register_tubes($1, $2, $3, $4, $5::timestamptz, $6::numeric, $7, $8,"
-	  " $9, $10::text[], $11::numeric[], $12::text[], $13::bigint[], $14, $15::bigint)::text" },
+	  "SELECT bb_specimen_register_tubes_with($16, $17::jsonb, $1, $2, $3, $4, $5::timestamptz,"
+	  " $6::numeric, $7, $8, $9, $10::text[], $11::numeric[], $12::text[], $13::bigint[], $14,"
+	  " $15::bigint)::text" },
 	{ NULL, NULL },
 };
 
@@ -116,6 +119,19 @@ tubes_read(struct srv_req *r, const struct bb_js_value *list, const struct bb_js
 	return true;
 }
 
+/* Processing times recorded at the bench: they set the SPREC delay elements. */
+enum { PROC_CENTRIFUGED_AT, PROC_PRE_TEMP, PROC_FROZEN_AT, PROC_POST_TEMP, PROC__MAX };
+static const char *const temperatures[] = { "rt", "cold", "body", NULL };
+static const struct bb_js_field proc_fields[PROC__MAX] = {
+	[PROC_CENTRIFUGED_AT] = { "centrifuged_at", BB_JS_TIME, BB_JS_NULLABLE },
+	[PROC_PRE_TEMP] = { "pre_centrifugation_temperature", BB_JS_STRING, BB_JS_NULLABLE, 1, 8,
+	                    temperatures },
+	[PROC_FROZEN_AT] = { "frozen_at", BB_JS_TIME, BB_JS_NULLABLE },
+	[PROC_POST_TEMP] = { "post_centrifugation_temperature", BB_JS_STRING, BB_JS_NULLABLE, 1, 8,
+	                     temperatures },
+};
+static const struct bb_js_spec proc_spec = BB_JS_SPEC(proc_fields);
+
 enum {
 	REG_PARTICIPANT,
 	REG_TYPE,
@@ -125,6 +141,8 @@ enum {
 	REG_TUBE_BARCODE,
 	REG_NOTES,
 	REG_ALIQUOTS,
+	REG_SPREC,
+	REG_PROCESSING,
 	REG__MAX
 };
 static const struct bb_js_field reg_fields[REG__MAX] = {
@@ -138,8 +156,32 @@ static const struct bb_js_field reg_fields[REG__MAX] = {
 	/* a count, or a list of pre-barcoded tubes (the list form of the aliquots route) */
 	[REG_ALIQUOTS] = { "aliquots", BB_JS_INT, BB_JS_NULLABLE | BB_JS_OR_LIST, 0, 500, NULL,
 	                   &ali_spec, BB_JS_OBJECT },
+	/* pre-analytical data (docs/sprec.md): checked element by element in SQL */
+	[REG_SPREC] = { "sprec", BB_JS_STRING, BB_JS_NULLABLE, 1, 40 },
+	[REG_PROCESSING] = { "processing", BB_JS_OBJECT, BB_JS_NULLABLE, 0, 0, NULL, &proc_spec },
 };
 const struct bb_js_spec h_specimens_create_spec = BB_JS_SPEC(reg_fields);
+
+/* The processing times as the JSON object SQL reads (NULL when none were given). */
+static const char *
+processing_param(struct srv_req *r)
+{
+	const struct bb_js_value *pv =
+	    r->in[REG_PROCESSING].present ? r->in[REG_PROCESSING].obj : NULL;
+	cJSON *o;
+
+	if (pv == NULL)
+		return NULL;
+	o = cJSON_CreateObject();
+	for (size_t i = 0; i < PROC__MAX; i++)
+		if (pv[i].present)
+			cJSON_AddStringToObject(o, proc_fields[i].name, pv[i].s);
+	char *text = cJSON_PrintUnformatted(o);
+	const char *out = bb_arena_strdup(&r->arena, text);
+	cJSON_free(text);
+	cJSON_Delete(o);
+	return out;
+}
 
 void
 h_specimens_create(struct srv_req *r)
@@ -176,8 +218,10 @@ h_specimens_create(struct srv_req *r)
 			req_studies(r),
 			req_actor(r),
 			req_actor_id(r),
+			in[REG_SPREC].s,
+			processing_param(r),
 		};
-		reply_from_function(r, 201, "db_specimen_register_tubes", 15, tparams);
+		reply_from_function(r, 201, "db_specimen_register_tubes", 17, tparams);
 		return;
 	}
 	const char *params[] = {
@@ -197,8 +241,10 @@ h_specimens_create(struct srv_req *r)
 		req_studies(r),
 		req_actor(r),
 		req_actor_id(r),
+		in[REG_SPREC].s,
+		processing_param(r),
 	};
-	reply_from_function(r, 201, "db_specimen_register", 14, params);
+	reply_from_function(r, 201, "db_specimen_register", 16, params);
 }
 
 static const char *const status_choices[] = { "registered", "in_storage",       "checked_out",
@@ -208,12 +254,12 @@ static const char *const status_choices[] = { "registered", "in_storage",       
 bool
 specimen_list_filters(struct srv_req *r, const char *filters[SPECIMEN_FILTERS])
 {
-	static const char *const names[SPECIMEN_FILTERS] = {
+	static const char *const names[SPECIMEN_FILTERS - 1] = {
 		"study", "participant",      "type",    "timepoint", "status",
 		"box",   "include_in_error", "location"
 	};
 
-	for (size_t i = 0; i < SPECIMEN_FILTERS; i++) {
+	for (size_t i = 0; i < SPECIMEN_FILTERS - 1; i++) {
 		const char *v = req_query(r, names[i]);
 
 		filters[i] = (v != NULL && *v != '\0') ? v : NULL;
@@ -241,13 +287,13 @@ specimen_list_filters(struct srv_req *r, const char *filters[SPECIMEN_FILTERS])
 		reply_invalid_field(r, "include_in_error", "must be true or false");
 		return false;
 	}
-	return true;
+	return sprec_filter(r, &filters[8]); /* protocols.c */
 }
 
 void
 h_specimens_list(struct srv_req *r)
 {
-	const char *params[11];
+	const char *params[12];
 	struct page pg;
 
 	/* Checked for both answers, though the CSV export is every row (no paging). */
@@ -259,13 +305,15 @@ h_specimens_list(struct srv_req *r)
 	}
 	if (!specimen_list_filters(r, params))
 		return;
-	/* The SQL function takes include_in_error last (a parameter added with a default). */
+	/* The SQL function takes include_in_error, location and the SPREC filter last
+	 * (parameters added with defaults). */
+	params[11] = params[8];
 	params[10] = params[7];
 	params[9] = params[6];
 	params[6] = req_studies(r);
 	params[7] = pg.after ? pg.after : "0";
 	params[8] = pg.limit;
-	reply_page(r, PAGE_SPECIMENS, "db_specimen_list", 11, params);
+	reply_page(r, PAGE_SPECIMENS, "db_specimen_list", 12, params);
 }
 
 enum { ALQ_COUNT, ALQ_QUANTITY, ALQ_ALIQUOTS, ALQ__MAX };

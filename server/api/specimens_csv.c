@@ -23,9 +23,10 @@ const struct db_stmt specimens_csv_statements[] = {
 	  "SELECT serial, id, tube_barcode, type, study, participant, timepoint, collected_at, "
 	  "status,"
 	  " quantity, unit, parent, derivation, freeze_thaw_count, consent_withdrawn::text AS"
-	  " consent_withdrawn, box, box_position AS position, location, notes, created_at"
+	  " consent_withdrawn, box, box_position AS position, location, notes, created_at, sprec,"
+	  " protocol_version"
 	  " FROM bb_specimen_csv_rows($1, $2, $3, $4, $5, $6, $7::bigint[], $8::bigint, $9::int,"
-	  " $10, $11::bigint)" },
+	  " $10, $11::bigint, $12::jsonb)" },
 	{ NULL, NULL },
 };
 
@@ -35,10 +36,10 @@ enum { CHUNK_ROWS = 1000, BLOCK_SIZE = 64 * 1024 };
 struct export
 {
 	struct db_pool *pool;
-	char *filters[9]; /* study, participant, type, timepoint, status, box, studies,
-	                     include_in_error, location */
-	long long after;  /* serial of the last row sent */
-	bool done;        /* the last chunk came: nothing more to fetch */
+	char *filters[10]; /* study, participant, type, timepoint, status, box, studies,
+	                      include_in_error, location, sprec */
+	long long after;   /* serial of the last row sent */
+	bool done;         /* the last chunk came: nothing more to fetch */
 	struct bb_buf buf;
 	size_t off; /* bytes of buf already handed to MHD */
 	unsigned long long rows;
@@ -65,7 +66,7 @@ static enum bb_err
 export_fetch(struct export *x, struct db_conn *c, bool header)
 {
 	char after[24], limit[16];
-	const char *params[11];
+	const char *params[12];
 	PGresult *res = NULL;
 
 	snprintf(after, sizeof(after), "%lld", x->after);
@@ -76,7 +77,8 @@ export_fetch(struct export *x, struct db_conn *c, bool header)
 	params[8] = limit;
 	params[9] = x->filters[7];
 	params[10] = x->filters[8];
-	enum bb_err err = db_exec(c, "db_specimen_csv_rows", 11, params, &res);
+	params[11] = x->filters[9];
+	enum bb_err err = db_exec(c, "db_specimen_csv_rows", 12, params, &res);
 	if (err != BB_OK) {
 		PQclear(res);
 		return err;
@@ -141,8 +143,9 @@ h_specimens_csv(struct srv_req *r)
 
 	if (!specimen_list_filters(r, filters))
 		return;
-	/* The SQL function takes the studies after the six filters, then include_in_error and
-	 * location. */
+	/* The SQL function takes the studies after the six filters, then include_in_error,
+	 * location and the SPREC filter. */
+	filters[9] = filters[8];
 	filters[8] = filters[7];
 	filters[7] = filters[6];
 	filters[6] = req_studies(r);
@@ -153,7 +156,7 @@ h_specimens_csv(struct srv_req *r)
 	struct export *x = bb_calloc(1, sizeof(*x));
 	x->pool = r->srv->pool;
 	memcpy(x->req_id, r->id, sizeof(x->req_id));
-	for (size_t i = 0; i < 9; i++)
+	for (size_t i = 0; i < 10; i++)
 		x->filters[i] = filters[i] ? bb_strdup(filters[i]) : NULL;
 	/* The first chunk comes now, on the request's connection, so that a failing
 	 * database is still a problem with a status rather than a cut stream. */

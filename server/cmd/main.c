@@ -159,7 +159,8 @@ cmd_serve(int argc, char **argv)
 		labels_statements,         participants_statements, reports_statements,
 		shipments_statements,      specimens_statements,    specimens_csv_statements,
 		storage_statements,        courier_statements,      bind_statements(&startup),
-		db_import_statements,      requests_statements,     NULL,
+		db_import_statements,      requests_statements,     protocols_statements,
+		NULL,
 	};
 	/* One connection per request worker and one per long-work thread (http/workpool.h). */
 	s.pool = db_pool_open(cfg.database_url, cfg.threads + cfg.long_workers, sets);

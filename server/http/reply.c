@@ -143,6 +143,14 @@ static const struct problem_code problem_codes[] = {
 	{ "token-not-found", 404, "Service token not found" },
 	{ "last-admin", 409, "The last admin of every study" },
 	{ "own-account", 409, "Not on your own account" },
+	/* protocols, visits, SPREC (issue 17) */
+	{ "timepoint-not-in-protocol", 400, "Timepoint not in the study's protocol" },
+	{ "sprec-invalid", 400, "Not a SPREC code" },
+	{ "protocol-not-found", 404, "No such protocol" },
+	{ "visit-not-found", 404, "No such visit" },
+	{ "protocol-changed", 409, "The protocol changed since it was read" },
+	{ "protocol-required", 409, "The study has no protocol" },
+	{ "visit-done", 409, "Specimens were registered at this visit" },
 };
 
 const struct problem_code *

@@ -162,12 +162,42 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/audit-log", AUDITORS | STUDY_LIMITED, h_audit_log_list, BODY_NONE, NULL,
 	  "entity entity_id actor since limit cursor" },
 
+	/* protocols, visits, completeness, SPREC (api/protocols.c, docs/api-protocols.md) */
+	{ "GET", "/api/v1/studies/:code/protocol", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL,
+	  NULL, SQL("bb_protocol_get", 200, PATH(0), NONE, STUDIES) },
+	{ "PUT", "/api/v1/studies/:code/protocol", MANAGERS | STUDY_LIMITED, h_protocol_put,
+	  BODY_JSON, &h_protocol_put_spec },
+	{ "GET", "/api/v1/studies/:code/protocol/versions", READERS | STUDY_LIMITED, h_sql,
+	  BODY_NONE, NULL, NULL, SQL("bb_protocol_versions", 200, PATH(0), STUDIES) },
+	{ "GET", "/api/v1/studies/:code/protocol/versions/:version", READERS | STUDY_LIMITED, h_sql,
+	  BODY_NONE, NULL, NULL,
+	  SQL("bb_protocol_get", 200, PATH(0), ID(1, "protocol version"), STUDIES) },
+	{ "POST", "/api/v1/studies/:code/timepoint-mappings", MANAGERS | STUDY_LIMITED,
+	  h_timepoints_map, BODY_JSON, &h_timepoints_map_spec },
+	{ "GET", "/api/v1/studies/:code/completeness", READERS | STUDY_LIMITED | LONG_WORK,
+	  h_completeness, BODY_NONE, NULL, "site timepoint type state format" },
+	{ "GET", "/api/v1/participants/:study/:code/visits", READERS | STUDY_LIMITED, h_sql,
+	  BODY_NONE, NULL, NULL, SQL("bb_visits_list", 200, PATH(0), PATH(1), STUDIES) },
+	{ "POST", "/api/v1/participants/:study/:code/visits/:timepoint", BENCH | STUDY_LIMITED,
+	  h_sql, BODY_JSON, &h_visit_set_spec, NULL,
+	  SQL("bb_visit_set", 200, PATH(0), PATH(1), PATH(2), BODY("status"), BODY("reason"),
+	      STUDIES, ACTOR) },
+	{ "PUT", "/api/v1/participants/:study/:code/enrolment", BENCH | STUDY_LIMITED, h_sql,
+	  BODY_JSON, &h_enrolment_spec, NULL,
+	  SQL("bb_participant_enrol", 200, PATH(0), PATH(1), BODY("date"), BODY("reason"), STUDIES,
+	      ACTOR) },
+	{ "GET", "/api/v1/sprec-codes", ROLES_ALL, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("bb_sprec_codes_list", 200, { ARG_END }) },
+
 	/* specimens (api/specimens.c) */
 	{ "POST", "/api/v1/specimens", BENCH | STUDY_LIMITED, h_specimens_create, BODY_JSON,
 	  &h_specimens_create_spec },
 	{ "GET", "/api/v1/specimens", READERS | STUDY_LIMITED | LONG_CSV, h_specimens_list,
 	  BODY_NONE, NULL,
-	  "study participant type timepoint status box include_in_error location limit cursor" },
+	  "study participant type timepoint status box include_in_error location limit cursor"
+	  " sprec_sample_type sprec_container sprec_pre_centrifugation sprec_centrifugation"
+	  " sprec_second_centrifugation sprec_post_centrifugation sprec_storage"
+	  " sprec_pre_centrifugation_max_hours sprec_post_centrifugation_max_hours" },
 	{ "GET", "/api/v1/specimens/:id", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL, NULL,
 	  SQL("bb_specimen_get", 200, REF(0), STUDIES) },
 	{ "GET", "/api/v1/specimens/:id/events", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL,

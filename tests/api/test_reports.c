@@ -406,7 +406,7 @@ rss_loop(void *arg)
 	"id,tube_barcode,type,study,participant,timepoint,collected_at,status,quantity,unit,"      \
 	"parent,"                                                                                  \
 	"derivation,freeze_thaw_count,consent_withdrawn,box,position,location,notes,created_"      \
-	"at\r\n"
+	"at,sprec,protocol_version\r\n"
 
 static long
 csv_records(const char *s, size_t len)

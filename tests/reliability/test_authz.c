@@ -80,6 +80,11 @@ struct scase {
 	"\"purpose\":\"non-genetic\",\"criteria\":{\"study\":\"MASC\",\"timepoints\":[\"T{n}\"],"  \
 	"\"types\":[\"serum\"],\"quantity\":{\"value\":1,\"unit\":\"mL\"},\"participants\":1,"     \
 	"\"allow_last_aliquot\":true}}"
+/* MASC's protocol: the timepoints the cases below register at, and y9, which none does. */
+#define SWEEP_PROTOCOL                                                                             \
+	"{\"timepoints\":[{\"code\":\"baseline\",\"label\":\"Baseline\",\"day_offset\":0},"        \
+	"{\"code\":\"m0\",\"label\":\"M0\",\"day_offset\":0},{\"code\":\"m6\",\"label\":\"M6\","   \
+	"\"day_offset\":182},{\"code\":\"y9\",\"label\":\"Y9\",\"day_offset\":3287}]}"
 
 /* {n}: a number unique to the request; {fixed}: a MASC tube stored at BOX-A A1. */
 static const struct scase cases[] = {
@@ -133,6 +138,31 @@ static const struct scase cases[] = {
 	{ "GET", "/api/v1/specimen-types", "/api/v1/specimen-types", NULL, P_NONE, SC_NONE, NULL },
 	{ "GET", "/api/v1/diagnoses", "/api/v1/diagnoses", NULL, P_NONE, SC_NONE, NULL },
 	{ "GET", "/api/v1/audit-log", "/api/v1/audit-log", NULL, P_NONE, SC_NONE, NULL },
+	/* protocols, visits, completeness (issue 17): MASC has SWEEP_PROTOCOL */
+	{ "GET", "/api/v1/studies/:code/protocol", "/api/v1/studies/MASC/protocol", NULL, P_NONE,
+	  SC_OBJECT, NULL },
+	{ "PUT", "/api/v1/studies/:code/protocol", "/api/v1/studies/MASC/protocol", SWEEP_PROTOCOL,
+	  P_NONE, SC_OBJECT, NULL },
+	{ "GET", "/api/v1/studies/:code/protocol/versions",
+	  "/api/v1/studies/MASC/protocol/versions", NULL, P_NONE, SC_OBJECT, NULL },
+	{ "GET", "/api/v1/studies/:code/protocol/versions/:version",
+	  "/api/v1/studies/MASC/protocol/versions/1", NULL, P_NONE, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/studies/:code/timepoint-mappings",
+	  "/api/v1/studies/MASC/timepoint-mappings",
+	  "{\"mappings\":[{\"from\":\"0m\",\"to\":\"m0\"}],\"reason\":\"sweep {n}\","
+	  "\"dry_run\":true}",
+	  P_NONE, SC_OBJECT, NULL },
+	{ "GET", "/api/v1/studies/:code/completeness", "/api/v1/studies/MASC/completeness", NULL,
+	  P_NONE, SC_OBJECT, NULL },
+	{ "GET", "/api/v1/participants/:study/:code/visits",
+	  "/api/v1/participants/MASC/P001/visits", NULL, P_NONE, SC_OBJECT, NULL },
+	{ "POST", "/api/v1/participants/:study/:code/visits/:timepoint",
+	  "/api/v1/participants/MASC/P002/visits/y9",
+	  "{\"status\":\"missed\",\"reason\":\"sweep {n}\"}", P_NONE, SC_OBJECT, NULL },
+	{ "PUT", "/api/v1/participants/:study/:code/enrolment",
+	  "/api/v1/participants/MASC/P002/enrolment", "{\"date\":\"2025-01-10\"}", P_NONE,
+	  SC_OBJECT, NULL },
+	{ "GET", "/api/v1/sprec-codes", "/api/v1/sprec-codes", NULL, P_NONE, SC_NONE, NULL },
 
 	{ "POST", "/api/v1/specimens", "/api/v1/specimens",
 	  "{\"participant\":{\"study\":\"MASC\",\"code\":\"P001\"},\"type\":\"serum\","
@@ -1000,6 +1030,18 @@ static const struct xcase xcases[] = {
 	  "study,participant_code,sex,diagnosis,specimen_type,timepoint,collected_at\n"
 	  "MASC,XI{n},F,DM,serum,m0,2026-01-01T10:00:00Z\n",
 	  P_NONE, XW_REFUSED, "an inventory file of MASC rows" },
+	{ "PUT", "/api/v1/studies/:code/protocol", "/api/v1/studies/MASC/protocol", SWEEP_PROTOCOL,
+	  P_NONE, XW_REFUSED, "MASC's protocol" },
+	{ "POST", "/api/v1/studies/:code/timepoint-mappings",
+	  "/api/v1/studies/MASC/timepoint-mappings",
+	  "{\"mappings\":[{\"from\":\"0m\",\"to\":\"m0\"}],\"reason\":\"x\"}", P_NONE, XW_REFUSED,
+	  "MASC's timepoints" },
+	{ "POST", "/api/v1/participants/:study/:code/visits/:timepoint",
+	  "/api/v1/participants/MASC/P002/visits/y9", "{\"status\":\"missed\",\"reason\":\"x\"}",
+	  P_NONE, XW_REFUSED, "a MASC participant's visit" },
+	{ "PUT", "/api/v1/participants/:study/:code/enrolment",
+	  "/api/v1/participants/MASC/P002/enrolment", "{\"date\":\"2025-01-11\"}", P_NONE,
+	  XW_REFUSED, "a MASC participant's enrolment" },
 	{ "POST", "/api/v1/imports", "/api/v1/imports?commit=true",
 	  "study,participant_code,sex,diagnosis,specimen_type,timepoint,collected_at,tube_barcode\n"
 	  "SSC,XJ{n},F,DM,serum,m0,2026-01-01T10:00:00Z,{barcode}\n",
@@ -1256,6 +1298,10 @@ main(int argc, char **argv)
 	if (!world_register(&t, "MASC", "P001", "serum", fixed_tube))
 		fail_setup("cannot register the fixed tube");
 	store_at(fixed_tube, "BOX-A", "A1");
+	api(&t, "PUT", "/api/v1/studies/MASC/protocol", t.admin_token, SWEEP_PROTOCOL, &r);
+	if (r.status != 200)
+		fail_setup("cannot give MASC its protocol");
+	resp_free(&r);
 	checkpoint_fixed(ledger_key);
 
 	for (int limited = 0; limited < 2; limited++)

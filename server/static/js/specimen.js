@@ -262,6 +262,9 @@ export async function render(ctx, main, [ref]) {
 			h('dt', 'Parent'), h('dd#f-parent', s.parent ? h('a', { href: `#/specimen/${esc(s.parent)}` }, s.parent) : '—'),
 			h('dt', 'Children'), h('dd#f-children', s.children?.length
 				? s.children.map((c) => h('a.chip', { href: `#/specimen/${esc(c)}` }, c)) : '—'),
+			s.sprec && [h('dt', h('abbr', { title: 'ISBER Standard PREanalytical Code (docs/sprec.md)' }, 'SPREC')),
+				h('dd#f-sprec', s.sprec)],
+			s.protocol_version && [h('dt', 'Protocol'), h('dd#f-protocol', `version ${s.protocol_version}`)],
 			s.notes && [h('dt', 'Notes'), h('dd', s.notes)]),
 		labelSlot,
 		h('div.actions', { role: 'toolbar', 'aria-label': 'actions' },
