@@ -546,8 +546,10 @@ CREATE OR REPLACE FUNCTION bb_location_freezer(loc bigint) RETURNS locations LAN
 		UNION ALL
 		SELECT l.*, up.depth + 1 FROM locations l JOIN up ON l.id = up.parent_id
 	)
-	SELECT id, parent_id, kind, name, temperature_c, barcode, created_at, path
-	  FROM up WHERE kind = 'freezer' ORDER BY depth LIMIT 1;
+	-- The row itself, whatever columns locations has (a list of them broke when
+	-- migration 0033 added some).
+	SELECT l.* FROM locations l
+	 WHERE l.id = (SELECT up.id FROM up WHERE up.kind = 'freezer' ORDER BY up.depth LIMIT 1);
 $$;
 COMMENT ON FUNCTION bb_location_freezer(bigint) IS 'The freezer that holds a location (itself when it is one), or NULL.';
 

@@ -55,6 +55,13 @@ static const struct route_doc docs[] = {
 	{ "GET", "/api/v1/fhir/Patient/:id", NULL, "application/fhir+json", NULL },
 	{ "GET", "/api/v1/fhir/Location/:id", NULL, "application/fhir+json", NULL },
 	{ "GET", "/api/v1/fhir/ResearchStudy/:id", NULL, "application/fhir+json", NULL },
+	/* study protocols (protocols.c) */
+	{ "GET", "/api/v1/studies/:code/completeness", NULL, "application/json text/csv", NULL },
+	/* specimen requests (requests.c) */
+	{ "POST", "/api/v1/requests", "201", NULL, NULL },
+	{ "POST", "/api/v1/requests/:id/shipments", "201", NULL, NULL },
+	{ "GET", "/api/v1/requests/:id/pick-list", NULL,
+	  "application/json text/csv application/pdf", NULL },
 	/* 202: queued for a printer that did not answer; 502: the printer refused */
 	{ "POST", "/api/v1/print", "200 202", NULL, "404 502" },
 	{ "POST", "/api/v1/print-jobs/:id/retry", "200 202", NULL, "502" },

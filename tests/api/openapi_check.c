@@ -93,9 +93,16 @@ deref(const cJSON *o)
 static void
 violation(const char *method, const char *path, const struct resp *r, const char *why)
 {
+	char body[201];
+	size_t n = 0;
+
+	/* On one line: a diagnostic's next line would not be TAP (a CSV body has many). */
+	for (const char *b = r->body; b != NULL && *b != '\0' && n < sizeof(body) - 1; b++)
+		body[n++] = (unsigned char)*b < 0x20 ? ' ' : *b;
+	body[n] = '\0';
 	__atomic_add_fetch(&violations, 1, __ATOMIC_RELAXED);
-	tap_diag("OpenAPI: %s %s answered %ld (%s): %s; body %.200s", method, path, r->status,
-	         r->content_type, why, r->body != NULL ? r->body : "");
+	tap_diag("OpenAPI: %s %s answered %ld (%s): %s; body %s", method, path, r->status,
+	         r->content_type, why, body);
 }
 
 /* A problem's code is one the document lists for that status (x-problem-codes). */

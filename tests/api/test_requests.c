@@ -634,16 +634,15 @@ picking(struct tenv *t)
 		const char *argv[] = { "/usr/bin/pdftotext", "-layout", file, "-", NULL };
 		char *text = NULL;
 
-		if (run_cmd(argv, NULL, NULL, &text) == 0) {
-			ok(strstr(text, first) != NULL && strstr(text, second) != NULL &&
-			       strstr(text, first) < strstr(text, second),
-			   "  pdftotext reads the tubes in picking order");
-			ok(strstr(text, "AAA-LN2") != NULL || strstr(text, "BOX-A") != NULL,
-			   "  with their boxes");
-			ok(strstr(text, "Freezer") != NULL, "  under their freezer");
-		} else {
-			tap_diag("no /usr/bin/pdftotext: the PDF's text is not read back");
-		}
+		/* poppler-utils is among the test dependencies: a PDF it cannot read fails. */
+		bool read = run_cmd(argv, NULL, NULL, &text) == 0 && text != NULL;
+		ok(read, "  pdftotext reads it");
+		ok(read && strstr(text, first) != NULL && strstr(text, second) != NULL &&
+		       strstr(text, first) < strstr(text, second),
+		   "  the tubes in picking order");
+		ok(read && (strstr(text, "AAA-LN2") != NULL || strstr(text, "BOX-A") != NULL),
+		   "  with their boxes");
+		ok(read && strstr(text, "Freezer") != NULL, "  under their freezer");
 		free(text);
 	}
 	if (fd >= 0) {
