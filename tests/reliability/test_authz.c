@@ -77,14 +77,15 @@ struct scase {
 #define REQUEST_BODY                                                                               \
 	"{\"title\":\"Sweep "                                                                      \
 	"{n}\",\"project\":\"P\",\"ethics_ref\":\"E-{n}\",\"mta_ref\":\"M-{n}\","                  \
-	"\"purpose\":\"non-genetic\",\"criteria\":{\"study\":\"MASC\",\"timepoints\":[\"T{n}\"],"  \
+	"\"purpose\":\"non-genetic\",\"criteria\":{\"study\":\"MASC\",\"timepoints\":[\"t{n}\"],"  \
 	"\"types\":[\"serum\"],\"quantity\":{\"value\":1,\"unit\":\"mL\"},\"participants\":1,"     \
 	"\"allow_last_aliquot\":true}}"
 /* MASC's protocol: the timepoints the cases below register at, and y9, which none does. */
-#define SWEEP_PROTOCOL                                                                             \
-	"{\"timepoints\":[{\"code\":\"baseline\",\"label\":\"Baseline\",\"day_offset\":0},"        \
+#define SWEEP_TIMEPOINTS                                                                           \
+	"{\"code\":\"baseline\",\"label\":\"Baseline\",\"day_offset\":0},"                         \
 	"{\"code\":\"m0\",\"label\":\"M0\",\"day_offset\":0},{\"code\":\"m6\",\"label\":\"M6\","   \
-	"\"day_offset\":182},{\"code\":\"y9\",\"label\":\"Y9\",\"day_offset\":3287}]}"
+	"\"day_offset\":182},{\"code\":\"y9\",\"label\":\"Y9\",\"day_offset\":3287}"
+#define SWEEP_PROTOCOL "{\"timepoints\":[" SWEEP_TIMEPOINTS "]}"
 
 /* {n}: a number unique to the request; {fixed}: a MASC tube stored at BOX-A A1. */
 static const struct scase cases[] = {
@@ -635,11 +636,20 @@ prepare(enum prep prep, const struct caller *who, struct ctx *c)
 		           201, &r);
 		resp_free(&r);
 		new_box(c);
-		/* A timepoint of its own: no other prep's tube matches the request. */
+		/* A timepoint of its own: no other prep's tube matches the request. MASC has a
+		 * protocol, so it gets a version with that timepoint too (the tubes registered
+		 * keep theirs). */
+		snprintf(req_body, sizeof(req_body),
+		         "{\"timepoints\":[" SWEEP_TIMEPOINTS
+		         ",{\"code\":\"t%s\",\"label\":\"T%s\","
+		         "\"day_offset\":0}]}",
+		         c->n, c->n);
+		admin_must("PUT", "/api/v1/studies/MASC/protocol", req_body, 200, &r);
+		resp_free(&r);
 		for (int i = 0; i < 2; i++) {
 			snprintf(req_body, sizeof(req_body),
 			         "{\"participant\":{\"study\":\"MASC\",\"code\":\"%s\"},"
-			         "\"type\":\"serum\",\"timepoint\":\"T%s\","
+			         "\"type\":\"serum\",\"timepoint\":\"t%s\","
 			         "\"collected_at\":\"2026-03-01T09:30:00Z\","
 			         "\"quantity\":{\"value\":2,\"unit\":\"mL\"}}",
 			         code, c->n);
