@@ -162,26 +162,8 @@ const struct bb_js_spec h_enrolment_spec = BB_JS_SPEC(en_fields);
 static void
 completeness_csv(struct srv_req *r, const char *const *params)
 {
-	struct db_conn *db = req_db(r);
-	PGresult *res = NULL;
-
-	if (db == NULL)
-		return;
-	enum bb_err err = db_exec(db, "db_completeness_rows", 6, params, &res);
-	if (err != BB_OK) {
-		PQclear(res);
-		reply_db_error(r, err);
-		return;
-	}
-	struct bb_buf b = { 0 };
-	csv_header(&b, res, 0);
-	csv_rows(&b, res, 0);
-	PQclear(res);
-	size_t len = b.len;
-	reply_header(r, "Content-Disposition",
-	             bb_arena_printf(&r->arena, "attachment; filename=\"completeness-%s.csv\"",
-	                             r->params[0]));
-	reply_raw(r, 200, CSV_MEDIA_TYPE, bb_buf_steal(&b), len);
+	reply_csv_rows(r, "db_completeness_rows", 6, params,
+	               bb_arena_printf(&r->arena, "completeness-%s.csv", r->params[0]));
 }
 
 static const char *

@@ -387,11 +387,9 @@ pick_list_file(struct srv_req *r, const char *id, bool pdf)
 		reply_db_error(r, err);
 		return;
 	}
-	size_t len = b.len;
-	reply_header(r, "Content-Disposition",
-	             bb_arena_printf(&r->arena, "attachment; filename=\"pick-list-%s.%s\"", id,
-	                             pdf ? "pdf" : "csv"));
-	reply_raw(r, 200, pdf ? "application/pdf" : CSV_MEDIA_TYPE, bb_buf_steal(&b), len);
+	reply_attachment(r, pdf ? "application/pdf" : CSV_MEDIA_TYPE,
+	                 bb_arena_printf(&r->arena, "pick-list-%s.%s", id, pdf ? "pdf" : "csv"),
+	                 &b);
 }
 
 void

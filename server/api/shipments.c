@@ -52,25 +52,9 @@ static void
 shipment_csv(struct srv_req *r, const char *id)
 {
 	const char *params[] = { id, req_studies(r) };
-	struct db_conn *db = req_db(r);
-	PGresult *res = NULL;
 
-	if (db == NULL)
-		return;
-	enum bb_err err = db_exec(db, "db_shipment_manifest_rows", 2, params, &res);
-	if (err != BB_OK) {
-		PQclear(res);
-		reply_db_error(r, err);
-		return;
-	}
-	struct bb_buf b = { 0 };
-	csv_header(&b, res, 0);
-	csv_rows(&b, res, 0);
-	PQclear(res);
-	size_t len = b.len;
-	reply_header(r, "Content-Disposition",
-	             bb_arena_printf(&r->arena, "attachment; filename=\"shipment-%s.csv\"", id));
-	reply_raw(r, 200, CSV_MEDIA_TYPE, bb_buf_steal(&b), len);
+	reply_csv_rows(r, "db_shipment_manifest_rows", 2, params,
+	               bb_arena_printf(&r->arena, "shipment-%s.csv", id));
 }
 
 void

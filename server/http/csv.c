@@ -4,6 +4,8 @@
  */
 #include "http/csv.h"
 
+#include "http/reply.h"
+
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,4 +130,36 @@ csv_rows(struct bb_buf *b, const PGresult *res, int first)
 		}
 		bb_buf_append(b, "\r\n", 2);
 	}
+}
+
+void
+reply_attachment(struct srv_req *r, const char *type, const char *filename, struct bb_buf *body)
+{
+	size_t len = body->len;
+
+	reply_header(r, "Content-Disposition",
+	             bb_arena_printf(&r->arena, "attachment; filename=\"%s\"", filename));
+	reply_raw(r, 200, type, bb_buf_steal(body), len);
+}
+
+void
+reply_csv_rows(struct srv_req *r, const char *stmt, int nparams, const char *const *params,
+               const char *filename)
+{
+	struct db_conn *db = req_db(r);
+	PGresult *res = NULL;
+	struct bb_buf b = { 0 };
+
+	if (db == NULL)
+		return;
+	enum bb_err err = db_exec(db, stmt, nparams, params, &res);
+	if (err != BB_OK) {
+		PQclear(res);
+		reply_db_error(r, err);
+		return;
+	}
+	csv_header(&b, res, 0);
+	csv_rows(&b, res, 0);
+	PQclear(res);
+	reply_attachment(r, CSV_MEDIA_TYPE, filename, &b);
 }

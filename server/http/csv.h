@@ -28,4 +28,13 @@ void csv_header(struct bb_buf *b, const PGresult *res, int first);
 /* Append every row of res as a CRLF-terminated line, columns first onwards; NULL is empty. */
 void csv_rows(struct bb_buf *b, const PGresult *res, int first);
 
+/* Answer 200 with body (its data taken) as a download named filename, of media type type. */
+void reply_attachment(struct srv_req *r, const char *type, const char *filename,
+                      struct bb_buf *body);
+
+/* Run the prepared statement stmt on the request's connection and answer its rows as a CSV
+ * download named filename (a problem when the statement fails). */
+void reply_csv_rows(struct srv_req *r, const char *stmt, int nparams, const char *const *params,
+                    const char *filename);
+
 #endif
