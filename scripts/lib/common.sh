@@ -11,7 +11,7 @@ BB_PACKAGES=(
 	libmicrohttpd-dev libpq-dev libcjson-dev libsodium-dev libcurl4-gnutls-dev
 	libzint-dev zint libcairo2-dev libpng-dev zlib1g-dev
 	postgresql-15 postgresql-client-15
-	curl ca-certificates openssl
+	curl ca-certificates openssl tzdata
 	clang libclang-rt-14-dev
 	dmtx-utils zbar-tools poppler-utils librsvg2-bin fonts-dejavu-core fonts-dejavu-extra
 	# labels: Pango; DejaVu covers Latin, Cyrillic and Arabic, these add

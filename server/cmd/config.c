@@ -96,6 +96,8 @@ static const struct cfg_entry entries[] = {
 	  "Folder of the bench web page; unset: the installed one." },
 	{ "threads", CFG_UINT, OFF(threads), "8", 1, 256, false,
 	  "Worker threads, each with its own database connection." },
+	{ "timezone", CFG_STRING, OFF(timezone), "UTC", 0, 0, false,
+	  "The site's time zone (an IANA name such as Europe/Paris): dates on labels and pages." },
 	{ "tls_cert", CFG_STRING, OFF(tls_cert), NULL, 0, 0, false,
 	  "PEM certificate chain; with tls_key, serve HTTPS." },
 	{ "tls_key", CFG_STRING, OFF(tls_key), NULL, 0, 0, false, "PEM private key for tls_cert." },
@@ -275,6 +277,43 @@ is_loopback(const char *host)
 	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
 }
 
+/*
+ * An IANA zone name the system's tz database holds. PostgreSQL (Debian's
+ * build) reads the same files, so a name that passes here converts in SQL.
+ */
+static int
+check_timezone(const char *tz, FILE *err)
+{
+	char path[256];
+	char magic[4];
+	FILE *f;
+	size_t n;
+
+	if (tz[0] == '\0' || tz[0] == '/' || strstr(tz, "..") != NULL ||
+	    strspn(tz, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") !=
+	        strlen(tz) ||
+	    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz) >= (int)sizeof(path)) {
+		fprintf(err,
+		        "biobankd: timezone: \"%s\" is not a time zone name such as Europe/Paris\n",
+		        tz);
+		return 1;
+	}
+	if ((f = fopen(path, "rb")) == NULL) {
+		fprintf(err,
+		        "biobankd: timezone: %s is not in the tz database (/usr/share/zoneinfo)\n",
+		        tz);
+		return 1;
+	}
+	n = fread(magic, 1, sizeof(magic), f);
+	fclose(f);
+	if (n != sizeof(magic) || memcmp(magic, "TZif", 4) != 0) {
+		fprintf(err, "biobankd: timezone: %s is not a time zone (/usr/share/zoneinfo)\n",
+		        tz);
+		return 1;
+	}
+	return 0;
+}
+
 static int
 check_files(const struct srv_config *cfg, FILE *err)
 {
@@ -353,6 +392,7 @@ config_load(struct srv_config *cfg, int argc, char **argv, int *rest, FILE *err)
 	*rest = i;
 	problems += parse_listen(cfg, err) != 0;
 	problems += check_files(cfg, err);
+	problems += check_timezone(cfg->timezone, err);
 	if (cfg->listen_host != NULL && !is_loopback(cfg->listen_host) && cfg->tls_cert == NULL &&
 	    !cfg->allow_plain_http) {
 		fprintf(

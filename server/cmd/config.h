@@ -42,6 +42,7 @@ struct srv_config {
 	unsigned print_timeout; /* seconds a printer gets to connect, to take a write, to confirm */
 	unsigned problem_errors_max; /* errors listed in one problem (json_spec.h) */
 	unsigned small_cell_min;     /* counts below it shown as "<N" (api/requests.c) */
+	char *timezone;              /* the site's IANA zone: dates on labels and pages */
 
 	/* The ledger's transparency log (docs/ledger.md). */
 	char *ledger_key;             /* the log's signing key file; NULL: no checkpoints */

@@ -57,6 +57,24 @@ main(int argc, char **argv)
 	   "  with both problems named");
 	free(out);
 
+	/* The site's zone, mistyped or aimed at a file outside the tz database. */
+	const char *tzbad[] = { "serve", "--timezone", "Europe/Pairs", NULL };
+	is_int(run(&t, tzbad, env, NULL, &out), 2, "a mistyped time zone exits 2 before serving");
+	ok(strstr(out, "timezone: Europe/Pairs is not in the tz database") != NULL,
+	   "  naming it (%s)", out);
+	free(out);
+	const char *tzpath[] = { "serve", "--timezone", "../../../etc/passwd", NULL };
+	is_int(run(&t, tzpath, env, NULL, &out), 2, "a path as a time zone exits 2");
+	ok(strstr(out, "is not a time zone name such as Europe/Paris") != NULL, "  saying so");
+	free(out);
+	const char *tzdir[] = { "serve", "--timezone", "Europe", NULL };
+	is_int(run(&t, tzdir, env, NULL, &out), 2, "a region folder is not a time zone");
+	free(out);
+	const char *tzgood[] = { "config", "--timezone", "Asia/Shanghai", NULL };
+	is_int(run(&t, tzgood, env, NULL, &out), 0, "a real zone is taken");
+	ok(strstr(out, "timezone = Asia/Shanghai") != NULL, "  and shown by biobankd config");
+	free(out);
+
 	/* An operator who types the settings first: biobankd --listen X serve. */
 	const char *before[] = { "--threads",
 		                 "5",
