@@ -8,7 +8,7 @@ PG_BIN=/usr/lib/postgresql/15/bin
 # Debian 12 packages the build, the tests and the daemon need.
 BB_PACKAGES=(
 	build-essential meson ninja-build pkg-config git python3
-	libmicrohttpd-dev libpq-dev libcjson-dev libsodium-dev libcurl4-gnutls-dev
+	libmicrohttpd-dev libpq-dev libcjson-dev libsodium-dev nettle-dev libcurl4-gnutls-dev
 	libzint-dev zint libcairo2-dev libpng-dev zlib1g-dev
 	postgresql-15 postgresql-client-15
 	curl ca-certificates openssl tzdata
