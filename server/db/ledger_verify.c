@@ -22,6 +22,29 @@
 	"       s.status, (SELECT b.barcode FROM boxes b WHERE b.id = s.box_id),"                  \
 	"       bb_position_name(s.pos_row, s.pos_col), e.format::integer, " index
 #define LV_CHAIN_COLUMNS LV_CHAIN_COLUMNS_WITH("l.idx")
+/* The same columns from a specimens subquery s that made box and pos once per specimen;
+ * the index column follows. */
+#define LV_WINDOW_COLUMNS                                                                          \
+	"SELECT s.id, s.ledger_seq, s.ledger_head, e.seq, e.type, e.at, e.actor, e.from_box,"      \
+	"       e.from_pos, e.to_box, e.to_pos, e.reason, e.details::text, e.prev_hash, e.hash,"   \
+	"       s.status, s.box, s.pos, e.format::integer, "
+
+/* The specimens with events from log index $1 on, queued, or dated since $2, each with
+ * the seq its window starts at (the event before the first such one). */
+#define LV_TOUCHED                                                                                 \
+	"new AS (SELECT l.specimen_id, l.seq FROM log_entries l WHERE l.idx >= $1"                 \
+	"  UNION ALL SELECT p.specimen_id, p.seq FROM log_pending p"                               \
+	"  UNION ALL SELECT e.specimen_id, e.seq FROM events e WHERE e.at >= $2::timestamptz),"    \
+	" touched AS (SELECT specimen_id, greatest(min(seq) - 1, 1) AS first FROM new"             \
+	"  GROUP BY specimen_id)"
+/* Those specimens with the columns LV_CHAIN_COLUMNS_WITH reads (as s), box and position
+ * made once per specimen (OFFSET 0 keeps the planner from pulling them up into the
+ * per-event rows). */
+#define LV_TOUCHED_SPECIMENS                                                                       \
+	"SELECT s.id, s.ledger_seq, s.ledger_head, s.status, t.first,"                             \
+	"       (SELECT b.barcode FROM boxes b WHERE b.id = s.box_id) AS box,"                     \
+	"       bb_position_name(s.pos_row, s.pos_col) AS pos"                                     \
+	"  FROM touched t JOIN specimens s ON s.id = t.specimen_id OFFSET 0"
 
 const struct db_stmt db_ledger_statements[] = {
 	/* Every connection of one verify reads one snapshot: the log is checked against the
@@ -66,10 +89,8 @@ const struct db_stmt db_ledger_statements[] = {
 	/* The specimens in pages [$1, $2) as they lie on disk, each with its events and no
 	 * log index (the summed verify): a chunk reads neighbouring pages, and specimens
 	 * registered together, whose events were written together, come together. */
-	{ "db_ledger_chains_blocks",
-	  "SELECT s.id, s.ledger_seq, s.ledger_head, e.seq, e.type, e.at, e.actor, e.from_box,"
-	  "       e.from_pos, e.to_box, e.to_pos, e.reason, e.details::text, e.prev_hash, e.hash,"
-	  "       s.status, s.box, s.pos, e.format::integer, NULL::bigint"
+	{ "db_ledger_chains_blocks", LV_WINDOW_COLUMNS
+	  "NULL::bigint"
 	  "  FROM (SELECT s.ctid AS at, s.id, s.ledger_seq, s.ledger_head, s.status,"
 	  "               (SELECT b.barcode FROM boxes b WHERE b.id = s.box_id) AS box,"
 	  "               bb_position_name(s.pos_row, s.pos_col) AS pos"
@@ -84,17 +105,27 @@ const struct db_stmt db_ledger_statements[] = {
 	 * The chains that changed since a verify: those with events from log index $1 on,
 	 * waiting in the queue, or dated since $2, the last verify's snapshot (to find one
 	 * inserted behind the log's back), each from the event before its first such one.
+	 * Each specimen's box once (not once per event), and each event's log index.
 	 */
 	{ "db_ledger_touched",
-	  "WITH new AS (SELECT l.specimen_id, l.seq FROM log_entries l WHERE l.idx >= $1"
-	  "  UNION ALL SELECT p.specimen_id, p.seq FROM log_pending p"
-	  "  UNION ALL SELECT e.specimen_id, e.seq FROM events e"
-	  "   WHERE e.at >= $2::timestamptz),"
-	  " touched AS (SELECT specimen_id, greatest(min(seq) - 1, 1) AS first FROM new"
-	  "  GROUP BY specimen_id) " LV_CHAIN_COLUMNS
-	  "  FROM touched t JOIN specimens s ON s.id = t.specimen_id"
-	  "  LEFT JOIN events e ON e.specimen_id = s.id AND e.seq >= t.first"
+	  "WITH " LV_TOUCHED " " LV_WINDOW_COLUMNS "l.idx"
+	  "  FROM (" LV_TOUCHED_SPECIMENS ") s"
+	  "  LEFT JOIN events e ON e.specimen_id = s.id AND e.seq >= s.first"
 	  "  LEFT JOIN log_entries l ON l.specimen_id = e.specimen_id AND l.seq = e.seq"
+	  " ORDER BY s.id, e.seq" },
+	/*
+	 * The same chains for the summed check, with no log lookup per event: in the index
+	 * column each specimen's last event logged before index $1 (0: none). A chain is
+	 * logged in seq order, so its events after that one are the new entries' (or queued,
+	 * or behind the log's back, which the sums then show). 100,001 events of 20,347
+	 * chains at 10^7: 3.0 s against 5.2 s with the lookup per event (EXPLAIN ANALYZE).
+	 */
+	{ "db_ledger_touched_summed",
+	  "WITH " LV_TOUCHED " " LV_WINDOW_COLUMNS "s.logged"
+	  "  FROM (SELECT s.*, COALESCE((SELECT max(l.seq) FROM log_entries l"
+	  "          WHERE l.specimen_id = s.id AND l.idx < $1), 0)::bigint AS logged"
+	  "          FROM (" LV_TOUCHED_SPECIMENS ") s OFFSET 0) s"
+	  "  LEFT JOIN events e ON e.specimen_id = s.id AND e.seq >= s.first"
 	  " ORDER BY s.id, e.seq" },
 	/* The log's entries [$1, $2) in index order, each with its stored leaf and its event
 	 * (NULL when gone). */
@@ -303,7 +334,8 @@ struct chain {
 	size_t n, cap;
 	/* The row's; "" for NULL. A status as long as the longest (entered_in_error, 16). */
 	char status[32], box[80], pos[8];
-	bool window; /* the chain from its first row on, not from event 1 */
+	bool window;      /* the chain from its first row on, not from event 1 */
+	long long logged; /* its last seq logged before the range summed (logged_before) */
 };
 
 static const char *
@@ -559,7 +591,7 @@ check_specimen(const struct chain *ch, bool backfilled, struct lv_found *rep)
 }
 
 static int
-add_row(struct chain *ch, PGresult *res, int i, const struct lv_pending *pending)
+add_row(struct chain *ch, PGresult *res, int i, const struct lv_chain_opts *o)
 {
 	if (ch->n == ch->cap) {
 		ch->cap = ch->cap ? ch->cap * 2 : 16;
@@ -579,8 +611,11 @@ add_row(struct chain *ch, PGresult *res, int i, const struct lv_pending *pending
 	r->ev.to_pos = value_at(res, i, COL_TO_POS);
 	r->ev.reason = value_at(res, i, COL_REASON);
 	r->ev.details = value_at(res, i, COL_DETAILS);
-	r->index = PQgetisnull(res, i, COL_INDEX) ? -1 : int_at(res, i, COL_INDEX);
-	r->queued = lv_pending_has(pending, ch->id, r->ev.seq);
+	if (o->logged_before)
+		r->index = -1; /* the column is the chain's, read by chain_start */
+	else
+		r->index = PQgetisnull(res, i, COL_INDEX) ? -1 : int_at(res, i, COL_INDEX);
+	r->queued = lv_pending_has(o->pending, ch->id, r->ev.seq);
 	if (!hash_at(res, i, COL_PREV, r->ev.prev_hash) || !hash_at(res, i, COL_HASH, r->hash))
 		return -1;
 	return 0;
@@ -594,7 +629,7 @@ lv_chains(struct db_conn *c, const char *stmt, int nparams, const char *const *p
 {
 	struct chain ch = { .window = o->window };
 	/* Without each event's index, whether it is in the log is the sums' to say. */
-	bool unlogged = o->backfilled && (o->key == NULL || o->from >= 0);
+	bool unlogged = o->backfilled && (o->key == NULL || (o->from >= 0 && !o->logged_before));
 	PGresult *res;
 	enum bb_err err;
 
@@ -605,15 +640,19 @@ lv_chains(struct db_conn *c, const char *stmt, int nparams, const char *const *p
 			if (ch.id[0] != '\0')
 				check_specimen(&ch, unlogged, rep);
 			chain_start(&ch, res, i);
+			ch.logged = o->logged_before ? int_at(res, i, COL_INDEX) : -1;
 		}
 		if (PQgetisnull(res, i, COL_SEQ))
 			continue; /* a specimen without events: checked as an empty chain */
-		if (add_row(&ch, res, i, o->pending) != 0)
+		if (add_row(&ch, res, i, o) != 0)
 			ch.rows[ch.n - 1].hash[0] ^=
 			    0xFF; /* corrupt hex: the digest cannot match */
 		struct row *r = &ch.rows[ch.n - 1];
 		mt_hash leaf;
-		bool summed = o->key != NULL && (o->from >= 0 ? r->index >= o->from : !r->queued);
+		bool summed =
+		    o->key != NULL && (o->logged_before ? r->ev.seq > ch.logged && !r->queued
+		                       : o->from >= 0   ? r->index >= o->from
+		                                        : !r->queued);
 		r->no_format = bb_event_hashes(&r->ev, r->digest, summed ? leaf : NULL) != 0;
 		if (summed)
 			lv_sum_add(o->sum, o->key, ch.id, r->ev.seq, leaf);

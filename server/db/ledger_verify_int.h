@@ -71,6 +71,10 @@ struct lv_chain_opts {
 	const unsigned char *key;
 	struct lv_sum *sum;
 	long long from;
+	/* The index column carries each specimen's last seq logged before from (the
+	 * incremental's summed check, db_ledger_touched_summed): the events after it are
+	 * summed unless queued, and whether each is in the log is the sums' to say. */
+	bool logged_before;
 };
 
 /* Check the chains the prepared statement stmt returns (the columns of

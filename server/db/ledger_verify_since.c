@@ -185,8 +185,10 @@ verify_since(struct db_conn *c, const struct ledger_verify_opts *o, const unsign
 		                       .pending = &pending,
 		                       .key = key,
 		                       .sum = &events,
-		                       .from = (long long)from->size };
-	err = lv_chains(c, "db_ledger_touched", 2, params, &copts, &chains);
+		                       .from = (long long)from->size,
+		                       .logged_before = key != NULL };
+	err = lv_chains(c, key != NULL ? "db_ledger_touched_summed" : "db_ledger_touched", 2,
+	                params, &copts, &chains);
 	lv_pending_free(&pending);
 	if (err != BB_OK)
 		goto out;
