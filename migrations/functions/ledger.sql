@@ -79,6 +79,28 @@ $$;
 COMMENT ON FUNCTION bb_log_specimen(text, bigint[]) IS 'The specimen ID a reference (ID or tube barcode) names, if the caller''s studies include it.';
 
 /*
+ * The stored subtrees a proof about leaf may need in the tree of size leaves,
+ * whatever its shape, so that a proof is read with its target in one query:
+ * the siblings of the leaf's ancestors (and, with ancestors, the ancestors
+ * themselves) that are complete in the tree, and the tree's right edge
+ * (which its root and any range ending there are made of). The daemon picks
+ * the ones RFC 9162's proof names (lib/merkle.c); about 60 rows at 10^7.
+ */
+CREATE OR REPLACE FUNCTION bb_log_proof_nodes(leaf bigint, size bigint, ancestors boolean)
+RETURNS TABLE (level integer, idx bigint, hash text) LANGUAGE sql STABLE AS $$
+	SELECT n.level::integer, n.idx, encode(n.hash, 'hex')
+	  FROM (SELECT l, (leaf >> l) # 1 AS i FROM generate_series(0, 62) l
+		 WHERE ((leaf >> l) # 1) < (size >> l)
+		UNION SELECT l, leaf >> l FROM generate_series(0, 62) l
+		 WHERE (ancestors OR l = 0) AND (leaf >> l) < (size >> l)
+		UNION SELECT l, (size >> l) - 1 FROM generate_series(0, 62) l
+		 WHERE (size >> l) & 1 = 1) k
+	  JOIN log_nodes n ON n.level = k.l AND n.idx = k.i;
+$$;
+COMMENT ON FUNCTION bb_log_proof_nodes(bigint, bigint, boolean)
+	IS 'The stored subtrees an inclusion (ancestors false) or consistency proof about a leaf may read: sibling and ancestor subtrees complete in the tree, and its right edge.';
+
+/*
  * What an inclusion proof is asked of (GET /api/v1/ledger/proof/inclusion):
  * the event's index in the log and the tree size to prove it in — the one
  * asked, else the latest checkpoint's that covers it, else the log's — with

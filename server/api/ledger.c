@@ -27,8 +27,16 @@ const struct db_stmt ledger_statements[] = {
 	  "               ORDER BY x.witness), '[]') FROM log_cosignatures x"
 	  "         WHERE x.checkpoint_id = c.id)::text"
 	  "  FROM log_checkpoints c ORDER BY c.id DESC LIMIT 1" },
-	{ "ledger_inclusion_target", "SELECT bb_log_inclusion_target($1, $2, $3, $4)::text" },
-	{ "ledger_consistency_target", "SELECT bb_log_consistency_target($1, $2)::text" },
+	/* A proof's target with every subtree it may need, in one query: two round trips
+	 * made the p99 at 10^7 entries (13 ms at p50 1.4 ms on a loaded machine). */
+	{ "ledger_inclusion_proof",
+	  "SELECT t::text, n.level, n.idx, n.hash FROM bb_log_inclusion_target($1, $2, $3, $4) t"
+	  "  LEFT JOIN LATERAL bb_log_proof_nodes((t->>'index')::bigint, (t->>'size')::bigint,"
+	  "                                       false) n ON true" },
+	{ "ledger_consistency_proof",
+	  "SELECT t::text, n.level, n.idx, n.hash FROM bb_log_consistency_target($1, $2) t"
+	  "  LEFT JOIN LATERAL bb_log_proof_nodes((t->>'from')::bigint - 1, (t->>'to')::bigint,"
+	  "                                       true) n ON true" },
 	{ "ledger_specimen_history", "SELECT bb_specimen_history($1, $2)::text" },
 	{ NULL, NULL },
 };
@@ -202,14 +210,14 @@ h_ledger_checkpoint(struct srv_req *r)
 
 /*
  * Answer o (taken) with a proof: the hashes of ranges[0..n) as "proof", and
- * those of ranges[n] and ranges[n + 1] as the members first and second, all
- * read in one query into hashes (room for n + 2).
+ * those of ranges[n] and ranges[n + 1] as the members first and second, from
+ * the subtrees read with the target (res) into hashes (room for n + 2).
  */
 static void
-reply_proof(struct srv_req *r, cJSON *o, const struct mt_range *ranges, size_t n,
-            unsigned char *hashes, const char *first, const char *second)
+reply_proof(struct srv_req *r, cJSON *o, const PGresult *res, const struct mt_range *ranges,
+            size_t n, unsigned char *hashes, const char *first, const char *second)
 {
-	enum bb_err err = tlog_range_hashes(req_db(r), ranges, n + 2, hashes);
+	enum bb_err err = tlog_range_hashes_in(res, 0, 1, ranges, n + 2, hashes);
 
 	if (err != BB_OK) {
 		cJSON_Delete(o);
@@ -243,16 +251,16 @@ h_ledger_proof_inclusion(struct srv_req *r)
 		return;
 	}
 	const char *params[] = { ref, seq, size, req_studies(r) };
-	PGresult *res = function_answer(r, "ledger_inclusion_target", 4, params);
+	PGresult *res = function_rows(r, "ledger_inclusion_proof", 4, params);
 	if (res == NULL)
 		return;
 	cJSON *o = cJSON_Parse(PQgetvalue(res, 0, 0));
-	PQclear(res);
 	uint64_t index = member_u64(o, "index"), tree = member_u64(o, "size");
 	struct mt_range ranges[MT_PROOF_MAX + 2];
 	unsigned char hashes[(MT_PROOF_MAX + 2) * MT_HASH_LEN];
 	size_t n;
 	if (o == NULL || mt_inclusion_ranges(index, tree, ranges, &n) != 0) {
+		PQclear(res);
 		cJSON_Delete(o);
 		reply_db_error(r, BB_EINTERNAL);
 		return;
@@ -260,7 +268,8 @@ h_ledger_proof_inclusion(struct srv_req *r)
 	/* The leaf and the root come with the proof, in the same query. */
 	ranges[n] = (struct mt_range){ index, index + 1 };
 	ranges[n + 1] = mt_tree_range(tree);
-	reply_proof(r, o, ranges, n, hashes, "leaf_hash", "root");
+	reply_proof(r, o, res, ranges, n, hashes, "leaf_hash", "root");
+	PQclear(res);
 }
 
 /* GET /api/v1/ledger/proof/consistency?from=&to= — RFC 9162's consistency proof. */
@@ -276,23 +285,24 @@ h_ledger_proof_consistency(struct srv_req *r)
 		return;
 	}
 	const char *params[] = { from, to };
-	PGresult *res = function_answer(r, "ledger_consistency_target", 2, params);
+	PGresult *res = function_rows(r, "ledger_consistency_proof", 2, params);
 	if (res == NULL)
 		return;
 	cJSON *o = cJSON_Parse(PQgetvalue(res, 0, 0));
-	PQclear(res);
 	uint64_t a = member_u64(o, "from"), b = member_u64(o, "to");
 	struct mt_range ranges[MT_PROOF_MAX + 2];
 	unsigned char hashes[(MT_PROOF_MAX + 2) * MT_HASH_LEN];
 	size_t n;
 	if (o == NULL || mt_consistency_ranges(a, b, ranges, &n) != 0) {
+		PQclear(res);
 		cJSON_Delete(o);
 		reply_db_error(r, BB_EINTERNAL);
 		return;
 	}
 	ranges[n] = mt_tree_range(a);
 	ranges[n + 1] = mt_tree_range(b);
-	reply_proof(r, o, ranges, n, hashes, "from_root", "to_root");
+	reply_proof(r, o, res, ranges, n, hashes, "from_root", "to_root");
+	PQclear(res);
 }
 
 /* The latest checkpoint: its size and note (arena); false when there is none. */

@@ -326,27 +326,87 @@ tlog_size(struct db_conn *c, uint64_t *size)
 	return BB_OK;
 }
 
-enum bb_err
-tlog_range_hashes(struct db_conn *c, const struct mt_range *r, size_t n, unsigned char *out)
+/*
+ * The stored subtrees ranges r[0..n) are made of, in order, with how many
+ * each takes (counts); the caller frees both. BB_EINTERNAL when a range is
+ * none a proof names.
+ */
+static enum bb_err
+range_nodes(const struct mt_range *r, size_t n, struct mt_node **nodes_out, size_t **counts_out,
+            size_t *total_out)
 {
 	struct mt_node *nodes = bb_calloc(n * MT_LEVELS + 1, sizeof(*nodes));
 	size_t *counts = bb_calloc(n + 1, sizeof(*counts)), total = 0;
-	enum bb_err err = BB_OK;
 
-	for (size_t i = 0; i < n && err == BB_OK; i++) {
+	*nodes_out = nodes;
+	*counts_out = counts;
+	*total_out = 0;
+	for (size_t i = 0; i < n; i++) {
 		counts[i] = mt_range_nodes(r[i], nodes + total);
 		if (counts[i] == 0) {
 			log_warnx("%s: [%" PRIu64 ", %" PRIu64 ") is not a range of a proof",
 			          __func__, r[i].start, r[i].end);
-			err = BB_EINTERNAL;
+			return BB_EINTERNAL;
 		}
 		total += counts[i];
 	}
+	*total_out = total;
+	return BB_OK;
+}
+
+/* Each range's hash from its subtrees' (hashes, in range_nodes' order). */
+static void
+combine(const unsigned char *hashes, const size_t *counts, size_t n, unsigned char *out)
+{
+	for (size_t i = 0, at = 0; i < n; at += counts[i], i++)
+		mt_range_hash(hashes + at * MT_HASH_LEN, counts[i], out + i * MT_HASH_LEN);
+}
+
+enum bb_err
+tlog_range_hashes(struct db_conn *c, const struct mt_range *r, size_t n, unsigned char *out)
+{
+	struct mt_node *nodes;
+	size_t *counts, total;
+	enum bb_err err = range_nodes(r, n, &nodes, &counts, &total);
 	unsigned char *hashes = bb_malloc(total * MT_HASH_LEN + 1);
+
 	if (err == BB_OK)
 		err = read_nodes(c, nodes, total, hashes);
-	for (size_t i = 0, at = 0; i < n && err == BB_OK; at += counts[i], i++)
-		mt_range_hash(hashes + at * MT_HASH_LEN, counts[i], out + i * MT_HASH_LEN);
+	if (err == BB_OK)
+		combine(hashes, counts, n, out);
+	free(hashes);
+	free(counts);
+	free(nodes);
+	return err;
+}
+
+enum bb_err
+tlog_range_hashes_in(const PGresult *res, int row, int col, const struct mt_range *r, size_t n,
+                     unsigned char *out)
+{
+	struct mt_node *nodes;
+	size_t *counts, total;
+	enum bb_err err = range_nodes(r, n, &nodes, &counts, &total);
+	unsigned char *hashes = bb_malloc(total * MT_HASH_LEN + 1);
+
+	for (size_t i = 0; i < total && err == BB_OK; i++) {
+		int at = row;
+		for (; at < PQntuples(res); at++)
+			if (!PQgetisnull(res, at, col) &&
+			    atoi(PQgetvalue(res, at, col)) == nodes[i].level &&
+			    strtoull(PQgetvalue(res, at, col + 1), NULL, 10) == nodes[i].index)
+				break;
+		if (at == PQntuples(res) || bb_hex_decode(hashes + i * MT_HASH_LEN, MT_HASH_LEN,
+		                                          PQgetvalue(res, at, col + 2)) != 0) {
+			log_warnx("%s: the log's subtree (%d, %" PRIu64
+			          ") is not stored: its tables "
+			          "were changed",
+			          __func__, nodes[i].level, nodes[i].index);
+			err = BB_EINTERNAL;
+		}
+	}
+	if (err == BB_OK)
+		combine(hashes, counts, n, out);
 	free(hashes);
 	free(counts);
 	free(nodes);

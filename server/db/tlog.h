@@ -49,5 +49,12 @@ enum bb_err tlog_size(struct db_conn *c, uint64_t *size);
  */
 enum bb_err tlog_range_hashes(struct db_conn *c, const struct mt_range *r, size_t n,
                               unsigned char *out);
+/*
+ * The same from subtrees read already: rows row.. of res, with level, index
+ * and hex hash at columns col, col + 1 and col + 2 (bb_log_proof_nodes), so
+ * that a proof takes one query with its target.
+ */
+enum bb_err tlog_range_hashes_in(const PGresult *res, int row, int col, const struct mt_range *r,
+                                 size_t n, unsigned char *out);
 
 #endif

@@ -735,6 +735,7 @@ struct fn_call {
 	const char *const *params;
 	PGresult *res;
 	bool whole_db; /* a report over every specimen: no per-statement timeout */
+	bool rows;     /* one value and the rows that come with it (function_rows) */
 };
 
 static enum bb_err
@@ -767,7 +768,8 @@ answer(struct srv_req *r, struct fn_call *f)
 		reply_db_error(r, err);
 		return NULL;
 	}
-	if (PQntuples(f->res) != 1 || PQgetisnull(f->res, 0, 0)) {
+	if (PQntuples(f->res) < 1 || (PQntuples(f->res) > 1 && !f->rows) ||
+	    PQgetisnull(f->res, 0, 0)) {
 		PQclear(f->res);
 		reply_problem(r, 404, NULL, "no such object");
 		return NULL;
@@ -779,6 +781,14 @@ PGresult *
 function_answer(struct srv_req *r, const char *stmt, int nparams, const char *const *params)
 {
 	struct fn_call f = { stmt, nparams, params, NULL, false };
+
+	return answer(r, &f);
+}
+
+PGresult *
+function_rows(struct srv_req *r, const char *stmt, int nparams, const char *const *params)
+{
+	struct fn_call f = { stmt, nparams, params, NULL, false, true };
 
 	return answer(r, &f);
 }

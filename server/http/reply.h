@@ -68,6 +68,10 @@ struct cJSON *problem_from_db(const char *state, const char *message, const stru
  */
 PGresult *function_answer(struct srv_req *r, const char *stmt, int nparams,
                           const char *const *params);
+/* The same for a statement whose first column's value comes with rows of its own (a
+ * proof's target and its subtrees): at least one row, the first value not NULL. */
+PGresult *function_rows(struct srv_req *r, const char *stmt, int nparams,
+                        const char *const *params);
 /* The same, replying with the value as status: the common body of most handlers. */
 void reply_from_function(struct srv_req *r, unsigned status, const char *stmt, int nparams,
                          const char *const *params);
