@@ -326,89 +326,87 @@ tlog_size(struct db_conn *c, uint64_t *size)
 	return BB_OK;
 }
 
-/*
- * The stored subtrees ranges r[0..n) are made of, in order, with how many
- * each takes (counts); the caller frees both. BB_EINTERNAL when a range is
- * none a proof names.
- */
+/* Where a range's subtrees come from: the n subtrees' hashes into out, in order. */
+typedef enum bb_err (*nodes_fn)(void *arg, const struct mt_node *nodes, size_t n,
+                                unsigned char *out);
+
+/* The hashes of ranges r[0..n) from the stored subtrees they are made of, which fetch reads. */
 static enum bb_err
-range_nodes(const struct mt_range *r, size_t n, struct mt_node **nodes_out, size_t **counts_out,
-            size_t *total_out)
+range_hashes(const struct mt_range *r, size_t n, nodes_fn fetch, void *arg, unsigned char *out)
 {
 	struct mt_node *nodes = bb_calloc(n * MT_LEVELS + 1, sizeof(*nodes));
 	size_t *counts = bb_calloc(n + 1, sizeof(*counts)), total = 0;
+	enum bb_err err = BB_OK;
 
-	*nodes_out = nodes;
-	*counts_out = counts;
-	*total_out = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && err == BB_OK; i++) {
 		counts[i] = mt_range_nodes(r[i], nodes + total);
 		if (counts[i] == 0) {
 			log_warnx("%s: [%" PRIu64 ", %" PRIu64 ") is not a range of a proof",
 			          __func__, r[i].start, r[i].end);
-			return BB_EINTERNAL;
+			err = BB_EINTERNAL;
 		}
 		total += counts[i];
 	}
-	*total_out = total;
-	return BB_OK;
+	unsigned char *hashes = bb_malloc(total * MT_HASH_LEN + 1);
+	if (err == BB_OK)
+		err = fetch(arg, nodes, total, hashes);
+	for (size_t i = 0, at = 0; i < n && err == BB_OK; at += counts[i], i++)
+		mt_range_hash(hashes + at * MT_HASH_LEN, counts[i], out + i * MT_HASH_LEN);
+	free(hashes);
+	free(counts);
+	free(nodes);
+	return err;
 }
 
-/* Each range's hash from its subtrees' (hashes, in range_nodes' order). */
-static void
-combine(const unsigned char *hashes, const size_t *counts, size_t n, unsigned char *out)
+static enum bb_err
+nodes_from_db(void *arg, const struct mt_node *nodes, size_t n, unsigned char *out)
 {
-	for (size_t i = 0, at = 0; i < n; at += counts[i], i++)
-		mt_range_hash(hashes + at * MT_HASH_LEN, counts[i], out + i * MT_HASH_LEN);
+	return read_nodes(arg, nodes, n, out);
 }
 
 enum bb_err
 tlog_range_hashes(struct db_conn *c, const struct mt_range *r, size_t n, unsigned char *out)
 {
-	struct mt_node *nodes;
-	size_t *counts, total;
-	enum bb_err err = range_nodes(r, n, &nodes, &counts, &total);
-	unsigned char *hashes = bb_malloc(total * MT_HASH_LEN + 1);
+	return range_hashes(r, n, nodes_from_db, c, out);
+}
 
-	if (err == BB_OK)
-		err = read_nodes(c, nodes, total, hashes);
-	if (err == BB_OK)
-		combine(hashes, counts, n, out);
-	free(hashes);
-	free(counts);
-	free(nodes);
-	return err;
+/* Rows row.. of res, with level, index and hex hash from column col. */
+struct read_rows {
+	const PGresult *res;
+	int row, col;
+};
+
+static enum bb_err
+nodes_from_rows(void *arg, const struct mt_node *nodes, size_t n, unsigned char *out)
+{
+	const struct read_rows *rr = arg;
+	const PGresult *res = rr->res;
+	int col = rr->col;
+
+	for (size_t i = 0; i < n; i++) {
+		int at = rr->row;
+		for (; at < PQntuples(res); at++)
+			if (!PQgetisnull(res, at, col) &&
+			    atoi(PQgetvalue(res, at, col)) == nodes[i].level &&
+			    strtoull(PQgetvalue(res, at, col + 1), NULL, 10) == nodes[i].index)
+				break;
+		if (at == PQntuples(res) || bb_hex_decode(out + i * MT_HASH_LEN, MT_HASH_LEN,
+		                                          PQgetvalue(res, at, col + 2)) != 0) {
+			log_warnx("%s: the log's subtree (%d, %" PRIu64
+			          ") is not among those read: "
+			          "its tables were changed",
+			          __func__, nodes[i].level, nodes[i].index);
+			return BB_EINTERNAL;
+		}
+	}
+	return BB_OK;
 }
 
 enum bb_err
 tlog_range_hashes_in(const PGresult *res, int row, int col, const struct mt_range *r, size_t n,
                      unsigned char *out)
 {
-	struct mt_node *nodes;
-	size_t *counts, total;
-	enum bb_err err = range_nodes(r, n, &nodes, &counts, &total);
-	unsigned char *hashes = bb_malloc(total * MT_HASH_LEN + 1);
+	struct read_rows rr = { res, row, col };
 
-	for (size_t i = 0; i < total && err == BB_OK; i++) {
-		int at = row;
-		for (; at < PQntuples(res); at++)
-			if (!PQgetisnull(res, at, col) &&
-			    atoi(PQgetvalue(res, at, col)) == nodes[i].level &&
-			    strtoull(PQgetvalue(res, at, col + 1), NULL, 10) == nodes[i].index)
-				break;
-		if (at == PQntuples(res) || bb_hex_decode(hashes + i * MT_HASH_LEN, MT_HASH_LEN,
-		                                          PQgetvalue(res, at, col + 2)) != 0) {
-			log_warnx("%s: the log's subtree (%d, %" PRIu64
-			          ") is not stored: its tables "
-			          "were changed",
-			          __func__, nodes[i].level, nodes[i].index);
-			err = BB_EINTERNAL;
-		}
-	}
-	if (err == BB_OK)
-		combine(hashes, counts, n, out);
-	free(hashes);
-	free(counts);
-	free(nodes);
-	return err;
+	return range_hashes(r, n, nodes_from_rows, &rr, out);
 }
