@@ -81,6 +81,8 @@ BEGIN
 		'created_at', bb_rfc3339(s.created_at))
 		-- Issue 17: only when it has them, so that a specimen without reads as it always has.
 		|| jsonb_strip_nulls(jsonb_build_object('sprec', s.sprec, 'protocol_version', s.protocol_version))
+		-- Issue 18: the limits of its type the tube is past, only when there are some.
+		|| jsonb_strip_nulls(jsonb_build_object('flags', bb_specimen_flags(s)))
 	  FROM participants p JOIN studies st ON st.id = p.study_id
 	  LEFT JOIN boxes b ON b.id = s.box_id
 	 WHERE p.id = s.participant_id);
@@ -655,6 +657,8 @@ BEGIN
 			'prev_hash', encode(e.prev_hash, 'hex'), 'hash', encode(e.hash, 'hex'))
 			ORDER BY e.seq)
 		  FROM events e WHERE e.specimen_id = s.id), '[]'))
+		-- Issue 18: the excursions it lived through, derived from where it was (only when any).
+		|| jsonb_strip_nulls(jsonb_build_object('exposures', bb_tube_exposures_json(s.id)))
 	  FROM specimens s
 	 WHERE s.id = (SELECT x.id FROM specimens x WHERE x.id = ref
 		       UNION ALL SELECT x.id FROM specimens x WHERE x.tube_barcode = ref LIMIT 1)
