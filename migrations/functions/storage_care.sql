@@ -140,6 +140,11 @@ DECLARE
 	b timestamptz := 'infinity';
 BEGIN
 	SELECT l.excursion_minutes INTO grace FROM locations l WHERE l.id = loc;
+	-- Without a limit nothing is found; what was found under an earlier one goes only
+	-- when everything is found again (a new limit), not with each new reading.
+	IF lim IS NULL AND (lo > '-infinity' OR hi < 'infinity') THEN
+		RETURN;
+	END IF;
 	IF lim IS NOT NULL THEN
 		SELECT COALESCE(max(r.at), '-infinity') INTO a FROM temperature_readings r
 		 WHERE r.location_id = loc AND r.at < lo AND r.temperature_c <= lim;
