@@ -1051,7 +1051,10 @@ DROP FUNCTION IF EXISTS bb_specimen_list(text, text, text, text, text, text, big
 CREATE OR REPLACE FUNCTION bb_specimen_list(p_study text, p_participant text, p_type text, p_timepoint text,
 	p_status text, p_box text, p_studies bigint[], p_after bigint, p_limit integer,
 	p_in_error text DEFAULT NULL, p_location bigint DEFAULT NULL, p_sprec jsonb DEFAULT NULL)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
+-- No JIT: the generic plan's estimate (every filter a parameter) is far above jit_above_cost,
+-- and compiling its 54 expressions cost 480 of the 590 ms of a first page at 10^6 tubes
+-- (docs/performance.md, "Finding things below a location").
+RETURNS jsonb LANGUAGE sql STABLE SET jit = off AS $$
 	WITH hits AS (
 		SELECT s.* FROM specimens s
 		 WHERE (p_studies IS NULL OR s.study_id = ANY (p_studies))
