@@ -17,6 +17,7 @@
 
 #include "biobank.h"
 
+#include <pthread.h>
 #include <string.h>
 
 static const char *fixtures;
@@ -559,6 +560,65 @@ evacuation(struct tenv *t, char *tech)
 	resp_free(&r);
 }
 
+/* Two technicians evacuate the same freezer at once (two pick lists printed). */
+struct evacuator {
+	struct tenv *t;
+	const char *token, *path;
+	long status;
+	char code[64];
+};
+
+static void *
+evacuate(void *arg)
+{
+	struct evacuator *e = arg;
+	struct resp r;
+
+	api(e->t, "POST", e->path, e->token, "{\"reason\":\"alarm at night\"}", &r);
+	e->status = r.status;
+	snprintf(e->code, sizeof(e->code), "%s", jstr(&r, "code") ? jstr(&r, "code") : "");
+	resp_free(&r);
+	return NULL;
+}
+
+static void
+evacuation_race(struct tenv *t, char *tech, char *aud)
+{
+	char path[96];
+
+	sql_exec(
+	    t, "INSERT INTO locations (parent_id, kind, name, nominal_temperature)"
+	       " SELECT id, 'freezer', 'Freezer 6', '-80' FROM locations WHERE name = 'Main lab'");
+	long freezer6 = sql_int(t, "SELECT id FROM locations WHERE name = 'Freezer 6'");
+	sql_exec(t, "INSERT INTO boxes (barcode, rows, cols, location_id)"
+	            " SELECT b, 9, 9, (SELECT id FROM locations WHERE name = 'Freezer 6')"
+	            " FROM unnest(ARRAY['BOX-R1', 'BOX-R2']) b");
+	sql_exec(t, "UPDATE locations SET box_slots = 10 WHERE name = 'Freezer 5'");
+	snprintf(path, sizeof(path), "/api/v1/locations/%ld/evacuation", freezer6);
+	struct evacuator e[2] = { { t, tech, path, 0, "" }, { t, tech, path, 0, "" } };
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, evacuate, &e[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	ok((e[0].status == 200) != (e[1].status == 200),
+	   "two evacuations of Freezer 6 at once: one moves the boxes (%ld, %ld)", e[0].status,
+	   e[1].status);
+	ok(strcmp(e[0].status == 200 ? e[1].code : e[0].code, "nothing-to-move") == 0,
+	   "  the other finds nothing left to move");
+	is_int(sql_intf(t, "SELECT count(*) FROM boxes WHERE location_id = %ld", freezer6), 0,
+	       "  Freezer 6 is empty");
+	is_int(sql_intf(t,
+	                "SELECT count(*) FROM box_stays s JOIN boxes b ON b.id = s.box_id"
+	                " WHERE b.barcode IN ('BOX-R1', 'BOX-R2') AND s.location_id = %ld",
+	                freezer6),
+	       2, "  each box left Freezer 6 once");
+	struct resp r;
+	api(t, "POST", path, aud, "{}", &r);
+	ok(is_problem(&r, 403), "an auditor does not evacuate: 403");
+	resp_free(&r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -583,6 +643,7 @@ main(int argc, char **argv)
 	exposure(&t, aud, masc);
 	maintenance(&t, tech, aud);
 	evacuation(&t, tech);
+	evacuation_race(&t, tech, aud);
 	tenv_teardown(&t);
 	return tap_done();
 }
