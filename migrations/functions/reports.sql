@@ -304,7 +304,9 @@ CREATE OR REPLACE FUNCTION bb_fhir_specimen(s specimens) RETURNS jsonb LANGUAGE 
 			jsonb_build_object('url', 'urn:biobank:fhir:consent-withdrawn', 'valueBoolean', s.consent_withdrawn),
 			jsonb_build_object('url', 'urn:biobank:fhir:timepoint', 'valueString', s.timepoint)),
 		'note', CASE WHEN s.notes IS NULL THEN NULL ELSE
-			jsonb_build_array(jsonb_build_object('text', s.notes)) END))
+			jsonb_build_array(jsonb_build_object('text', s.notes)) END,
+		-- Issue 18: a tube past a limit of its type (docs/fhir.md).
+		'condition', bb_fhir_conditions(bb_specimen_flags(s))))
 	  FROM participants p JOIN studies st ON st.id = p.study_id
 	  JOIN specimen_types t ON t.code = s.type
 	  LEFT JOIN boxes b ON b.id = s.box_id

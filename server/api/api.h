@@ -83,6 +83,14 @@ void h_capacity_search(struct srv_req *r);
 extern const struct bb_js_spec h_allocations_create_spec, h_allocations_accept_spec;
 void h_allocations_create(struct srv_req *r);
 void h_allocations_accept(struct srv_req *r);
+/* storage_care.c, temperatures.c: temperatures, exposure, maintenance, evacuation (issue 18) */
+extern const struct db_stmt storage_care_statements[], temperatures_statements[];
+extern const struct bb_js_spec h_temperatures_post_spec, h_temperature_limit_spec,
+    h_specimen_type_limits_spec, h_maintenance_create_spec, h_maintenance_done_spec,
+    h_evacuate_spec;
+void h_temperatures_post(struct srv_req *r);
+void h_evacuation_get(struct srv_req *r);
+void h_evacuate(struct srv_req *r);
 
 /* tubes.c: pre-barcoded tubes */
 extern const struct bb_js_spec h_specimens_barcode_spec;

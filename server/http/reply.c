@@ -118,6 +118,16 @@ static const struct problem_code problem_codes[] = {
 	{ "box-slots-full", 409, "Every box slot is taken" },
 	{ "box-slots-taken", 409, "More boxes stand there already" },
 	{ "no-room", 409, "No room under the rules" },
+	/* temperatures, exposure, maintenance, evacuation (issue 18) */
+	{ "temperature-file-refused", 400, "The temperature file was refused" },
+	{ "not-in-location", 400, "Box not in the location" },
+	{ "excursion-not-found", 404, "Excursion not found" },
+	{ "maintenance-task-not-found", 404, "Maintenance task not found" },
+	{ "reading-conflict", 409, "Another reading is stored for that time" },
+	{ "task-done", 409, "The task is done already" },
+	{ "evacuation-incomplete", 409, "Boxes left behind" },
+	{ "evacuation-too-large", 409, "Too many boxes for one request" },
+	{ "nothing-to-move", 409, "Nothing to move" },
 	/* storage allocations and specimen requests alike; the detail says which */
 	{ "nothing-to-allocate", 409, "Nothing to allocate" },
 	{ "specimen-type-not-found", 404, "Specimen type not found" },

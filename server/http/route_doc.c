@@ -65,6 +65,9 @@ static const struct route_doc docs[] = {
 	/* 202: queued for a printer that did not answer; 502: the printer refused */
 	{ "POST", "/api/v1/print", "200 202", NULL, "404 502" },
 	{ "POST", "/api/v1/print-jobs/:id/retry", "200 202", NULL, "502" },
+	/* temperatures, maintenance, evacuation (storage_care.c, temperatures.c) */
+	{ "POST", "/api/v1/locations/:id/maintenance", "201", NULL, NULL },
+	{ "GET", "/api/v1/locations/:id/evacuation", NULL, "application/json text/csv", NULL },
 	/* The bench page: revalidated with If-None-Match (static.c). */
 	{ "GET", "/", "200 304", "text/html", NULL },
 	{ "GET", "/ui/*", "200 304", STATIC_MEDIA, NULL },

@@ -217,6 +217,20 @@ main(int argc, char **argv)
 	specimen(&t, "an aliquot", aliquot);
 	specimen(&t, "a DNA derivative", dna);
 	specimen(&t, "consent withdrawn", gone);
+	/* Issue 18: a tube past a limit of its type carries it as a condition. */
+	world_act_quietly(&t, full, "checkout", "{\"reason\":\"assay\"}");
+	world_act_quietly(&t, full, "return",
+	                  "{\"box\":\"BOX-A\",\"position\":\"A2\",\"thawed\":true}");
+	api(&t, "PUT", "/api/v1/specimen-types/serum/limits", t.admin_token,
+	    "{\"max_freeze_thaw\":0}", &r);
+	is_int(r.status, 200, "serum may not be thawed");
+	resp_free(&r);
+	specimen(&t, "past its freeze-thaw limit", full);
+	snprintf(path, sizeof(path), "/api/v1/specimens/%s/fhir", full);
+	api(&t, "GET", path, t.admin_token, NULL, &r);
+	is_str(jstr(&r, "condition.0.coding.0.code"), "past-limit-freeze-thaw",
+	       "  its condition: past its freeze-thaw limit");
+	resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/fhir/Specimen/%s", bare);
 	keep(&t, "the bare one by its FHIR URL", path, "Specimen");
 	keep(&t, "every specimen", "/api/v1/fhir/Specimen", "Bundle");

@@ -63,6 +63,10 @@ enum prep {
 	P_ALLOCATED,   /* and allocated: {tube} reserved */
 	P_PICKED,      /* and {tube} picked */
 	P_REQ_SHIPPED, /* and shipped on a dispatched shipment {ship} */
+	/* Issue 18: */
+	P_RACK,      /* {loc}: a rack of its own in Freezer 1 holding {box}, empty */
+	P_RACK_MASC, /* the same, MASC {tube} stored at {box} A1 */
+	P_TASK,      /* {task}: an open maintenance task of Freezer 1 */
 };
 
 struct scase {
@@ -282,6 +286,39 @@ static const struct scase cases[] = {
 	{ "POST", "/api/v1/allocations/accept", "/api/v1/allocations/accept",
 	  "{\"placements\":[{\"specimen\":\"{tube}\",\"box\":\"{box}\",\"position\":\"B2\"}]}",
 	  P_REGISTERED, SC_BODY, NULL },
+	/* temperatures, exposure, maintenance, evacuation (issue 18): the same reading again
+	 * is unchanged, so every request is served */
+	{ "POST", "/api/v1/locations/:id/temperatures", "/api/v1/locations/{freezer}/temperatures",
+	  "{\"at\":\"2025-06-01T00:00:00Z\",\"temperature_c\":-80}", P_NONE, SC_NONE, NULL },
+	{ "POST", "/api/v1/temperatures", "/api/v1/temperatures",
+	  "sensor,location_barcode,time,temperature_c\nS1,FRZ-SWEEP,2025-06-01T00:00:00Z,-80\n",
+	  P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/locations/:id/temperatures", "/api/v1/locations/{freezer}/temperatures",
+	  NULL, P_NONE, SC_NONE, NULL },
+	{ "PUT", "/api/v1/locations/:id/temperature-limit",
+	  "/api/v1/locations/{loc}/temperature-limit", "{}", P_NONE, SC_NONE, NULL },
+	/* The excursion of the site made at set-up (the first: id 1); its tubes are listed
+	 * within the caller's studies. */
+	{ "GET", "/api/v1/excursions/:id", "/api/v1/excursions/1", NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/specimens/:id/exposure", "/api/v1/specimens/{fixed}/exposure", NULL,
+	  P_NONE, SC_OBJECT, NULL },
+	{ "PUT", "/api/v1/specimen-types/:code/limits", "/api/v1/specimen-types/serum/limits", "{}",
+	  P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/reports/exposure", "/api/v1/reports/exposure", NULL, P_NONE, SC_NONE,
+	  NULL },
+	{ "POST", "/api/v1/locations/:id/maintenance", "/api/v1/locations/{freezer}/maintenance",
+	  "{\"kind\":\"service\",\"due_on\":\"2030-01-01\"}", P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/locations/:id/maintenance", "/api/v1/locations/{freezer}/maintenance",
+	  NULL, P_NONE, SC_NONE, NULL },
+	{ "POST", "/api/v1/maintenance/:id/done", "/api/v1/maintenance/{task}/done", "{}", P_TASK,
+	  SC_NONE, NULL },
+	{ "GET", "/api/v1/maintenance/overdue", "/api/v1/maintenance/overdue", NULL, P_NONE,
+	  SC_NONE, NULL },
+	{ "GET", "/api/v1/locations/:id/evacuation", "/api/v1/locations/{loc}/evacuation", NULL,
+	  P_NONE, SC_NONE, NULL },
+	/* An empty box belongs to no study: a limited caller evacuates it as any. */
+	{ "POST", "/api/v1/locations/:id/evacuation", "/api/v1/locations/{loc}/evacuation",
+	  "{\"moves\":[{\"box\":\"{box}\",\"to\":{freezer}}]}", P_RACK, SC_NONE, NULL },
 
 	{ "POST", "/api/v1/shipments", "/api/v1/shipments",
 	  "{\"destination\":\"Sequencing core\",\"conditions\":\"dry_ice\"}", P_NONE, SC_NONE,
@@ -395,7 +432,7 @@ struct caller {
 /* The placeholders' values for one request. */
 struct ctx {
 	char n[16], fixed[16], tube[16], tube2[16], box[32], loc[16], freezer[16], audit[16],
-	    ship[16], job[16], now[48], own[16], barcode[32], participant[16], req[16];
+	    ship[16], job[16], now[48], own[16], barcode[32], participant[16], req[16], task[16];
 	char svc[24];
 	char token[128];
 };
@@ -554,6 +591,41 @@ prepare(enum prep prep, const struct caller *who, struct ctx *c)
 			resp_free(&r);
 		}
 		break;
+	case P_RACK:
+	case P_RACK_MASC: {
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO locations (parent_id, kind, name) VALUES (%s, 'rack',"
+		         " 'Sweep rack %d') RETURNING id",
+		         freezer_id, serial);
+		bool ok_sql;
+		char *v = sql_value(&t, sql, &ok_sql);
+		if (!ok_sql || v == NULL)
+			fail_setup("cannot make a rack");
+		snprintf(c->loc, sizeof(c->loc), "%s", v);
+		free(v);
+		new_box(c);
+		snprintf(sql, sizeof(sql), "UPDATE boxes SET location_id = %s WHERE barcode = '%s'",
+		         c->loc, c->box);
+		sql_must(sql);
+		if (prep == P_RACK_MASC) {
+			new_tube(c, c->tube, "P001");
+			store_at(c->tube, c->box, "A1");
+		}
+		break;
+	}
+	case P_TASK: {
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO maintenance_tasks (location_id, kind, due_on, created_by)"
+		         " VALUES (%s, 'alarm_test', '2020-01-01', 'sweep') RETURNING id",
+		         freezer_id);
+		bool ok_sql;
+		char *v = sql_value(&t, sql, &ok_sql);
+		if (!ok_sql || v == NULL)
+			fail_setup("cannot make a maintenance task");
+		snprintf(c->task, sizeof(c->task), "%s", v);
+		free(v);
+		break;
+	}
 	case P_REGISTERED:
 	case P_STORED:
 	case P_OUT:
@@ -777,6 +849,7 @@ expand(const char *tpl, const struct ctx *c, char *out, size_t cap)
 		{ "{ckpt_size}", ckpt_size },
 		{ "{svc}", c->svc },
 		{ "{req}", c->req },
+		{ "{task}", c->task },
 	};
 	size_t o = 0;
 
@@ -947,6 +1020,23 @@ static const struct xcase xcases[] = {
 	  "rules of storage every study shares (EVERY_STUDY)" },
 	{ "PUT", "/api/v1/boxes/:barcode/rules", NULL, NULL, P_NONE, XW_UNBOUND,
 	  "rules of storage every study shares (EVERY_STUDY)" },
+	{ "POST", "/api/v1/locations/:id/temperatures", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "readings of a location, which no study owns" },
+	{ "POST", "/api/v1/temperatures", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "readings of locations, which no study owns" },
+	{ "PUT", "/api/v1/locations/:id/temperature-limit", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "a limit of storage every study shares (EVERY_STUDY)" },
+	{ "PUT", "/api/v1/specimen-types/:code/limits", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "limits of a type every study shares (EVERY_STUDY)" },
+	{ "POST", "/api/v1/locations/:id/maintenance", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "maintenance of storage every study shares" },
+	{ "POST", "/api/v1/maintenance/:id/done", NULL, NULL, P_NONE, XW_UNBOUND,
+	  "maintenance of storage every study shares" },
+	{ "POST", "/api/v1/locations/:id/evacuation", "/api/v1/locations/{loc}/evacuation",
+	  "{\"moves\":[{\"box\":\"{box}\",\"to\":{freezer}}]}", P_RACK_MASC, XW_REFUSED,
+	  "a rack whose box holds a MASC tube" },
+	{ "POST", "/api/v1/locations/:id/evacuation", "/api/v1/locations/{loc}/evacuation", "{}",
+	  P_RACK_MASC, XW_REFUSED, "the plan for a rack whose box holds a MASC tube" },
 	{ "PUT", "/api/v1/specimen-types/:code/storage", NULL, NULL, P_NONE, XW_UNBOUND,
 	  "reference data of every study (EVERY_STUDY)" },
 	{ "POST", "/api/v1/shipments", NULL, NULL, P_NONE, XW_UNBOUND,
@@ -1305,6 +1395,11 @@ main(int argc, char **argv)
 	v = sql_value(&t, "SELECT id FROM locations WHERE name = 'Freezer 1'", &ok_sql);
 	snprintf(freezer_id, sizeof(freezer_id), "%s", v ? v : "0");
 	free(v);
+	/* Issue 18: Freezer 1 named in monitoring exports; an excursion of the site (id 1). */
+	sql_must("UPDATE locations SET barcode = 'FRZ-SWEEP' WHERE name = 'Freezer 1'");
+	sql_must("INSERT INTO excursions (location_id, started_at, ended_at, peak_c, limit_c,"
+	         " readings) SELECT id, '2025-01-01T00:00Z', '2025-01-01T01:00Z', -50, -70, 3"
+	         " FROM locations WHERE name = 'Main lab'");
 	if (!world_register(&t, "MASC", "P001", "serum", fixed_tube))
 		fail_setup("cannot register the fixed tube");
 	store_at(fixed_tube, "BOX-A", "A1");

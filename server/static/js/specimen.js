@@ -74,6 +74,14 @@ export function printForm(ctx, ids) {
 	return form;
 }
 
+/* A limit of its type the tube is past (GET /specimens/{id} "flags", docs/api-storage.md). */
+const flagWords = {
+	'freeze-thaw': 'freeze–thaw cycles',
+	'minutes-out': 'minutes out of storage',
+	'excursion-minutes': 'minutes in temperature excursions',
+};
+const flagText = (f) => `${f.value} ${flagWords[f.limit] || f.limit} (at most ${f.max})`;
+
 function where(loc) {
 	if (!loc) return 'not stored';
 	return `${loc.path.join(' › ')} · ${loc.position}`;
@@ -244,6 +252,8 @@ export async function render(ctx, main, [ref]) {
 	const card = h('article.card.specimen', { dataset: { id: s.id, status: s.status } },
 		s.consent_withdrawn && h('div.consent-banner', { role: 'alert' },
 			'CONSENT WITHDRAWN — do not use, check out, aliquot or ship; keep for the destruction workflow'),
+		s.flags && h('div.limit-banner#f-flags', { role: 'alert' },
+			`PAST ITS LIMITS — ${s.flags.map(flagText).join('; ')}`),
 		h('header.spec-head',
 			h('h1.spec-id', s.id),
 			h('span.badge', { class: `badge st-${s.status}` }, s.status.replace(/_/g, ' ')),
