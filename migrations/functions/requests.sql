@@ -190,21 +190,38 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_request_get(bigint, bigint[], bigint) IS 'GET /api/v1/requests/{id}: the request, or BB404 when it is not the caller''s to see.';
 
-CREATE OR REPLACE FUNCTION bb_requests_list(p_status text, studies bigint[], actor_id bigint) RETURNS jsonb
+DROP FUNCTION IF EXISTS bb_requests_list(text, bigint[], bigint);
+CREATE OR REPLACE FUNCTION bb_requests_list(p_status text, lim integer, cursor text, studies bigint[],
+	actor_id bigint) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	key jsonb := bb_cursor_read('requests', cursor);
+	j jsonb;
 BEGIN
 	IF p_status IS NOT NULL AND p_status NOT IN ('submitted', 'approved', 'rejected', 'allocated',
 			'shipped', 'closed') THEN
 		PERFORM bb_fail('BB400', 'value-not-allowed', 'status',
 			'must be one of: submitted, approved, rejected, allocated, shipped, closed');
 	END IF;
-	RETURN jsonb_build_object('items', COALESCE((
-		SELECT jsonb_agg(bb_request_json(q, false) ORDER BY q.id DESC)
+	-- Newest first; the cursor is the last id shown, ids only go up.
+	WITH page AS (
+		SELECT q.id, row_number() OVER (ORDER BY q.id DESC) AS n
 		  FROM requests q
 		 WHERE (p_status IS NULL OR q.status = p_status)
-		   AND bb_request_visible(q, studies, actor_id)), '[]'));
+		   AND (key IS NULL OR q.id < (key ->> 0)::bigint)
+		   AND bb_request_visible(q, studies, actor_id)
+		 ORDER BY q.id DESC
+		 LIMIT lim + 1
+	)
+	SELECT jsonb_build_object(
+		'items', COALESCE(jsonb_agg(bb_request_json(q, false) ORDER BY p.n)
+			FILTER (WHERE p.n <= lim), '[]'),
+		'next_cursor', CASE WHEN count(*) > lim THEN
+			bb_cursor_make('requests', jsonb_build_array(min(p.id) FILTER (WHERE p.n <= lim))) END)
+	  INTO j FROM page p JOIN requests q ON q.id = p.id;
+	RETURN j;
 END $$;
-COMMENT ON FUNCTION bb_requests_list(text, bigint[], bigint) IS 'GET /api/v1/requests: the requests the caller may see, newest first, without their tubes.';
+COMMENT ON FUNCTION bb_requests_list(text, integer, text, bigint[], bigint) IS 'GET /api/v1/requests: a page of the requests the caller may see, newest first, optionally of one status, without their tubes.';
 
 -- Requests: filing and deciding -----------------------------------------------
 
