@@ -126,6 +126,16 @@ LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION bb_request_visible(requests, bigint[], bigint) IS 'True when the caller may see the request: within its studies, and its own when it is a researcher.';
 
+-- SPREC criteria as the API writes them: codes by element name, and the delays.
+CREATE OR REPLACE FUNCTION bb_request_sprec_json(f jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE WHEN f IS NULL THEN NULL ELSE
+		COALESCE((SELECT jsonb_object_agg(bb_sprec_element_name('fluid', e.k::integer), e.v)
+			    FROM jsonb_each(f -> 'elements') e (k, v)), '{}')
+		|| jsonb_strip_nulls(jsonb_build_object('pre_centrifugation_max_hours', f -> 'pre_max_hours',
+			'post_centrifugation_max_hours', f -> 'post_max_hours')) END;
+$$;
+COMMENT ON FUNCTION bb_request_sprec_json(jsonb) IS 'A request''s SPREC criteria (the bb_sprec_matches filter) as criteria.sprec in the API.';
+
 /*
  * A request as the API shows it. staff: with its tubes (IDs, places) and the
  * tubes named in its notices; without (a researcher): counts only, never a
@@ -142,7 +152,8 @@ CREATE OR REPLACE FUNCTION bb_request_json(q requests, staff boolean) RETURNS js
 			'participants', q.participants,
 			'exclusions', jsonb_build_object('diagnoses', to_jsonb(q.exclude_diagnoses),
 				'max_freeze_thaw', q.max_freeze_thaw),
-			'allow_last_aliquot', q.allow_last_aliquot),
+			'allow_last_aliquot', q.allow_last_aliquot,
+			'sprec', bb_request_sprec_json(q.sprec)),
 		'requester', q.requester, 'status', q.status,
 		'decision', CASE WHEN q.decided_at IS NULL THEN NULL ELSE jsonb_build_object(
 			'by', q.decided_by, 'at', bb_rfc3339(q.decided_at), 'reason', q.decision_reason) END,
@@ -229,10 +240,12 @@ COMMENT ON FUNCTION bb_requests_list(text, integer, text, bigint[], bigint) IS '
 
 -- Requests: filing and deciding -----------------------------------------------
 
+DROP FUNCTION IF EXISTS bb_request_create(text, text, text, text, text, text, text[], text[], numeric, text,
+	integer, text[], integer, boolean, bigint[], text, bigint);
 CREATE OR REPLACE FUNCTION bb_request_create(p_title text, p_project text, p_ethics text, p_mta text,
 	p_purpose text, p_study text, p_timepoints text[], p_types text[], p_quantity numeric, p_unit text,
 	p_participants integer, p_diagnoses text[], p_max_thaw integer, p_allow_last boolean,
-	studies bigint[], actor text, actor_id bigint) RETURNS jsonb
+	studies bigint[], actor text, actor_id bigint, p_sprec jsonb) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	st studies;
@@ -272,6 +285,17 @@ BEGIN
 				'message', format('there is no diagnosis group %s', p_diagnoses[i]));
 		END IF;
 	END LOOP;
+	-- SPREC criteria: each code one of its element's (elements 2 to 6 are
+	-- compared on fluid codes, as bb_sprec_matches does).
+	SELECT errs || COALESCE(jsonb_agg(jsonb_build_object('state', 'BB400', 'code', 'sprec-invalid',
+		'field', format('criteria.sprec.%s[%s]', bb_sprec_element_name('fluid', e.k::integer), c.n - 1),
+		'message', format('%s is not a code of SPREC element %s (%s): see GET /api/v1/sprec-codes',
+			c.code, e.k, bb_sprec_element_name('fluid', e.k::integer))) ORDER BY e.k, c.n), '[]')
+	  INTO errs
+	  FROM jsonb_each(COALESCE(p_sprec -> 'elements', '{}')) e (k, v)
+	 CROSS JOIN LATERAL jsonb_array_elements_text(e.v) WITH ORDINALITY AS c (code, n)
+	 WHERE NOT EXISTS (SELECT 1 FROM sprec_codes sc WHERE sc.element = e.k::integer AND sc.code = c.code
+			    AND (sc.kind = 'fluid' OR e.k::integer IN (1, 7)));
 	FOREACH bad IN ARRAY ARRAY['title', 'project', 'ethics_ref', 'mta_ref'] LOOP
 		IF btrim(CASE bad WHEN 'title' THEN p_title WHEN 'project' THEN p_project
 				WHEN 'ethics_ref' THEN p_ethics ELSE p_mta END) = '' THEN
@@ -284,15 +308,15 @@ BEGIN
 	END IF;
 	INSERT INTO requests (title, project, ethics_ref, mta_ref, purpose, study_id, timepoints, types,
 		quantity, unit, participants, exclude_diagnoses, max_freeze_thaw, allow_last_aliquot,
-		requester_id, requester)
+		requester_id, requester, sprec)
 	VALUES (btrim(p_title), btrim(p_project), btrim(p_ethics), btrim(p_mta), p_purpose, st.id,
 		COALESCE(p_timepoints, '{}'), p_types, p_quantity, p_unit, p_participants,
-		COALESCE(p_diagnoses, '{}'), p_max_thaw, COALESCE(p_allow_last, false), actor_id, actor)
+		COALESCE(p_diagnoses, '{}'), p_max_thaw, COALESCE(p_allow_last, false), actor_id, actor, p_sprec)
 	RETURNING * INTO q;
 	RETURN bb_request_json(q, NOT bb_request_own_only(actor_id));
 END $$;
 COMMENT ON FUNCTION bb_request_create(text, text, text, text, text, text, text[], text[], numeric, text,
-	integer, text[], integer, boolean, bigint[], text, bigint) IS 'POST /api/v1/requests: files a request (submitted) of the caller.';
+	integer, text[], integer, boolean, bigint[], text, bigint, jsonb) IS 'POST /api/v1/requests: files a request (submitted) of the caller.';
 
 /*
  * The request locked for a change, or BB404 as bb_request_get; then BB409
@@ -357,7 +381,7 @@ RETURNS TABLE (specimen_id text, participant_id bigint, slot text, type text, ra
 LANGUAGE sql STABLE AS $$
 	WITH pool AS MATERIALIZED (
 		SELECT s.id, s.participant_id, s.timepoint, s.type, s.quantity, s.unit,
-		       s.freeze_thaw_count, s.collected_at, s.serial,
+		       s.freeze_thaw_count, s.collected_at, s.serial, s.sprec,
 		       count(*) OVER (PARTITION BY s.participant_id, s.timepoint, s.type) AS held
 		  FROM specimens s
 		 WHERE s.study_id = q.study_id AND s.status = 'in_storage' AND NOT s.consent_withdrawn
@@ -375,6 +399,7 @@ LANGUAGE sql STABLE AS $$
 		SELECT p.* FROM pool p JOIN donors d ON d.id = p.participant_id
 		 WHERE p.unit = q.unit AND p.quantity >= q.quantity
 		   AND (q.max_freeze_thaw IS NULL OR p.freeze_thaw_count <= q.max_freeze_thaw)
+		   AND (q.sprec IS NULL OR bb_sprec_matches(p.sprec, q.sprec))
 		   AND (p.held > 1 OR q.allow_last_aliquot
 			OR NOT (SELECT keep_last_aliquot FROM studies WHERE id = q.study_id))
 		   AND NOT EXISTS (SELECT 1 FROM shipment_items si JOIN shipments sh ON sh.id = si.shipment_id

@@ -819,6 +819,142 @@ closing(struct tenv *t, const char *loser, const char *winner)
 	    0, "  every tube in storage or shipped, as the ledger says");
 }
 
+/* Register a serum tube of MASC/code at m3 with a SPREC code, stored in BOX-B at pos. */
+static void
+sprec_tube(struct tenv *t, const char *code, const char *sprec, const char *pos, char id[16])
+{
+	char body[512];
+	struct resp r;
+
+	snprintf(body, sizeof(body),
+	         "{\"participant\":{\"study\":\"MASC\",\"code\":\"%s\"},\"type\":\"serum\","
+	         "\"timepoint\":\"m3\",\"collected_at\":\"2026-06-01T09:30:00Z\","
+	         "\"quantity\":{\"value\":0.5,\"unit\":\"mL\"},\"sprec\":\"%s\"}",
+	         code, sprec);
+	must(t, "POST", "/api/v1/specimens", t->admin_token, body, 201, &r);
+	snprintf(id, 16, "%s", jstr(&r, "id") ? jstr(&r, "id") : "");
+	resp_free(&r);
+	snprintf(body, sizeof(body), "{\"box\":\"BOX-B\",\"position\":\"%s\"}", pos);
+	world_act_quietly(t, id, "store", body);
+}
+
+/* A request body for m3 serum of 3 donors with criteria.sprec as given. */
+static const char *
+sprec_body(char *buf, size_t cap, const char *sprec)
+{
+	snprintf(
+	    buf, cap,
+	    "{\"title\":\"Fast-spun "
+	    "serum\",\"project\":\"p\",\"ethics_ref\":\"e\",\"mta_ref\":\"m\","
+	    "\"purpose\":\"non-genetic\",\"criteria\":{\"study\":\"MASC\",\"timepoints\":[\"m3\"],"
+	    "\"types\":[\"serum\"],\"quantity\":{\"value\":0.1,\"unit\":\"mL\"},"
+	    "\"participants\":3,\"allow_last_aliquot\":true,\"sprec\":%s}}",
+	    sprec);
+	return buf;
+}
+
+/*
+ * A researcher asks for serum spun within 2 hours of collection: only tubes
+ * whose SPREC pre-centrifugation delay is under 2 h are allocated; a code
+ * list picks by code; a code that does not exist, an element of tissue
+ * codes and an empty criterion are refused, naming the field.
+ */
+static void
+sprec_criteria_allocation(struct tenv *t)
+{
+	static const char *const fast = "SER-SST-A-B-N-B-A", *const slow = "SER-SST-C-B-N-B-A";
+	char ids[3][2][16], q[16], buf[1024], path[128];
+	struct resp r;
+
+	sql_exec(t, "INSERT INTO participants (study_id, code, sex, birth_year, diagnosis)"
+	            " SELECT id, 'P02' || n, 'female', 1970, 'DM'"
+	            " FROM studies, generate_series(0, 2) n WHERE code = 'MASC'");
+	for (int i = 0; i < 3; i++) {
+		char code[8], pos[2][8];
+
+		snprintf(code, sizeof(code), "P02%d", i);
+		consent(t, code, "biobank", "given");
+		snprintf(pos[0], sizeof(pos[0]), "%c5", "ABC"[i]);
+		snprintf(pos[1], sizeof(pos[1]), "%c6", "ABC"[i]);
+		/* P020: both spun fast; P021: both slow; P022: one of each. */
+		sprec_tube(t, code, i == 1 ? slow : fast, pos[0], ids[i][0]);
+		sprec_tube(t, code, i == 0 ? fast : slow, pos[1], ids[i][1]);
+	}
+
+	file(t, rita, sprec_body(buf, sizeof(buf), "{\"pre_centrifugation_max_hours\":2}"), q);
+	snprintf(path, sizeof(path), "/api/v1/requests/%s", q);
+	must(t, "GET", path, rita, NULL, 200, &r);
+	is_int((long)jnum(&r, "criteria.sprec.pre_centrifugation_max_hours", -1), 2,
+	       "a request for serum spun within 2 h keeps its SPREC criterion");
+	resp_free(&r);
+	act(t, mona, q, "approve", "{}", 200, &r);
+	resp_free(&r);
+	act(t, max_, q, "allocate", NULL, 200, &r);
+	is_int((long)jnum(&r, "allocation.participants", -1), 2,
+	       "  allocation finds 2 donors with such a tube, not the one whose were spun late");
+	resp_free(&r);
+	is_int(
+	    countf(t,
+	           "SELECT count(*) FROM request_items i JOIN specimens s ON s.id = i.specimen_id"
+	           " WHERE i.request_id = %s AND s.sprec = '%s'",
+	           q, fast),
+	    2, "  both tubes spun within 2 h (pre-centrifugation code A)");
+	is_int(
+	    countf(
+	        t,
+	        "SELECT count(*) FROM request_items WHERE request_id = %s AND specimen_id = '%s'",
+	        q, ids[2][0]),
+	    1, "  the mixed donor's fast tube, not its slow one");
+	act(t, mona, q, "close", "{}", 200, &r);
+	resp_free(&r);
+
+	/* By code, in lower case as typed: the slow tubes. */
+	file(t, rita, sprec_body(buf, sizeof(buf), "{\"pre_centrifugation\":[\"c\"]}"), q);
+	act(t, mona, q, "approve", "{}", 200, &r);
+	resp_free(&r);
+	act(t, max_, q, "allocate", NULL, 200, &r);
+	is_int((long)jnum(&r, "allocation.participants", -1), 2,
+	       "a request by pre-centrifugation code C gets the 2 donors with a slow tube");
+	resp_free(&r);
+	is_int(
+	    countf(t,
+	           "SELECT count(*) FROM request_items i JOIN specimens s ON s.id = i.specimen_id"
+	           " WHERE i.request_id = %s AND s.sprec = '%s'",
+	           q, slow),
+	    2, "  both of code C");
+	act(t, mona, q, "close", "{}", 200, &r);
+	resp_free(&r);
+
+	static const struct {
+		const char *sprec, *what, *field;
+	} bad[] = {
+		{ "{\"pre_centrifugation\":[\"A\",\"Q\"]}",
+		  "a pre-centrifugation code that does not exist",
+		  "criteria.sprec.pre_centrifugation[1]" },
+		{ "{}", "SPREC criteria that name nothing", "criteria.sprec" },
+		{ "{\"warm_ischemia\":[\"A\"]}", "an element of the tissue code",
+		  "criteria.sprec.warm_ischemia" },
+		{ "{\"pre_centrifugation_max_hours\":-1}", "a negative delay",
+		  "criteria.sprec.pre_centrifugation_max_hours" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		long before = footprint(t);
+
+		api(t, "POST", "/api/v1/requests", rita, sprec_body(buf, sizeof(buf), bad[i].sprec),
+		    &r);
+		ok(is_problem(&r, 400) && problem_names_field(&r, bad[i].field),
+		   "%s: 400 naming %s", bad[i].what, bad[i].field);
+		if (r.status != 400)
+			tap_diag("  %ld %s", r.status, r.body);
+		is_int(footprint(t), before, "  nothing left behind");
+		resp_free(&r);
+	}
+	api(t, "POST", "/api/v1/requests", rita,
+	    sprec_body(buf, sizeof(buf), "{\"pre_centrifugation\":[\"Q\"]}"), &r);
+	is_str(jstr(&r, "code"), "sprec-invalid", "an unknown code is sprec-invalid");
+	resp_free(&r);
+}
+
 /*
  * A request shipped in two parts: the first part leaves, the second waits
  * as a draft when a donor withdraws biobank consent; the donor's tube comes
@@ -1068,6 +1204,7 @@ main(int argc, char **argv)
 	shipping(&t);
 	closing(&t, loser, winner);
 	two_shipments(&t);
+	sprec_criteria_allocation(&t);
 	paging(&t);
 	tenv_teardown(&t);
 	return tap_done();
