@@ -11,6 +11,8 @@
 #include "db/db.h"
 #include "http/csv.h"
 
+#include <cjson/cJSON.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,7 +22,7 @@ const struct db_stmt requests_statements[] = {
 	{ "db_request_create", "SELECT bb_request_create($1, $2, $3, $4, $5, $6, $7::text[], "
 	                       "$8::text[], $9::numeric, $10,"
 	                       " $11::integer, $12::text[], $13::integer, $14::boolean, "
-	                       "$15::bigint[], $16, $17::bigint)::text" },
+	                       "$15::bigint[], $16, $17::bigint, $18::jsonb)::text" },
 	{ "db_request_add",
 	  "SELECT bb_request_add($1::bigint, $2::text[], $3::bigint[], $4, $5::bigint)::text" },
 	{ "db_request_drop",
@@ -103,6 +105,32 @@ static const struct bb_js_field exclusion_fields[EX__MAX] = {
 };
 static const struct bb_js_spec exclusion_spec = BB_JS_SPEC(exclusion_fields);
 
+/* criteria.sprec: codes per element (as the specimen list's sprec_* filters) and delays. */
+enum {
+	SP_SAMPLE_TYPE,
+	SP_CONTAINER,
+	SP_PRE,
+	SP_CENTRIFUGATION,
+	SP_SECOND,
+	SP_POST,
+	SP_STORAGE,
+	SP_PRE_HOURS,
+	SP_POST_HOURS,
+	SP__MAX
+};
+static const struct bb_js_field sprec_fields[SP__MAX] = {
+	[SP_SAMPLE_TYPE] = { "sample_type", BB_JS_ARRAY, 0, 1, 50, NULL, NULL, BB_JS_STRING },
+	[SP_CONTAINER] = { "container", BB_JS_ARRAY, 0, 1, 50, NULL, NULL, BB_JS_STRING },
+	[SP_PRE] = { "pre_centrifugation", BB_JS_ARRAY, 0, 1, 50, NULL, NULL, BB_JS_STRING },
+	[SP_CENTRIFUGATION] = { "centrifugation", BB_JS_ARRAY, 0, 1, 50, NULL, NULL, BB_JS_STRING },
+	[SP_SECOND] = { "second_centrifugation", BB_JS_ARRAY, 0, 1, 50, NULL, NULL, BB_JS_STRING },
+	[SP_POST] = { "post_centrifugation", BB_JS_ARRAY, 0, 1, 50, NULL, NULL, BB_JS_STRING },
+	[SP_STORAGE] = { "storage", BB_JS_ARRAY, 0, 1, 50, NULL, NULL, BB_JS_STRING },
+	[SP_PRE_HOURS] = { "pre_centrifugation_max_hours", BB_JS_NUMBER, 0, 0, 10000 },
+	[SP_POST_HOURS] = { "post_centrifugation_max_hours", BB_JS_NUMBER, 0, 0, 10000 },
+};
+static const struct bb_js_spec sprec_spec = BB_JS_SPEC(sprec_fields);
+
 enum {
 	CR_STUDY,
 	CR_TIMEPOINTS,
@@ -111,6 +139,7 @@ enum {
 	CR_PARTICIPANTS,
 	CR_EXCLUSIONS,
 	CR_ALLOW_LAST,
+	CR_SPREC,
 	CR__MAX
 };
 static const struct bb_js_field criteria_fields[CR__MAX] = {
@@ -121,6 +150,7 @@ static const struct bb_js_field criteria_fields[CR__MAX] = {
 	[CR_PARTICIPANTS] = { "participants", BB_JS_INT, BB_JS_REQUIRED, 1, 100000 },
 	[CR_EXCLUSIONS] = { "exclusions", BB_JS_OBJECT, 0, 0, 0, NULL, &exclusion_spec },
 	[CR_ALLOW_LAST] = { "allow_last_aliquot", BB_JS_BOOL, 0 },
+	[CR_SPREC] = { "sprec", BB_JS_OBJECT, BB_JS_NULLABLE, 0, 0, NULL, &sprec_spec },
 };
 static const struct bb_js_spec criteria_spec = BB_JS_SPEC(criteria_fields);
 
@@ -148,6 +178,62 @@ text_array(struct srv_req *r, const struct bb_js_value *v)
 	return db_array_literal(&r->arena, items, v->n);
 }
 
+/*
+ * criteria.sprec as the filter bb_sprec_matches reads into *out: {"elements":
+ * {"3": ["A"]}, "pre_max_hours": 2, "post_max_hours": 1}, codes upper-cased
+ * (SQL checks them against the code tables); NULL when absent or null.
+ * *named: how many elements and delays it names. False when out of memory.
+ */
+static bool
+sprec_criteria(struct srv_req *r, const struct bb_js_value *v, const char **out, int *named)
+{
+	*out = NULL;
+	*named = 0;
+	if (!v->present || v->obj == NULL)
+		return true;
+	const struct bb_js_value *sp = v->obj;
+	cJSON *f = cJSON_CreateObject();
+	cJSON *elements = cJSON_AddObjectToObject(f, "elements");
+	bool ok = f != NULL && elements != NULL;
+
+	for (int e = SP_SAMPLE_TYPE; ok && e <= SP_STORAGE; e++) {
+		if (!sp[e].present)
+			continue;
+		cJSON *list = cJSON_CreateArray();
+		char key[4];
+
+		snprintf(key, sizeof(key), "%d", e - SP_SAMPLE_TYPE + 1);
+		ok = list != NULL && cJSON_AddItemToObject(elements, key, list);
+		for (size_t i = 0; ok && i < sp[e].n; i++) {
+			char code[64];
+			size_t k = 0;
+
+			for (const char *c = sp[e].items[i].s; *c != '\0' && k < sizeof(code) - 1;
+			     c++)
+				code[k++] = (char)toupper((unsigned char)*c);
+			code[k] = '\0';
+			ok = cJSON_AddItemToArray(list, cJSON_CreateString(code));
+		}
+		if (list != NULL && !ok && cJSON_GetObjectItem(elements, key) != list)
+			cJSON_Delete(list);
+		(*named)++;
+	}
+	if (ok && sp[SP_PRE_HOURS].present) {
+		ok = cJSON_AddNumberToObject(f, "pre_max_hours", sp[SP_PRE_HOURS].d) != NULL;
+		(*named)++;
+	}
+	if (ok && sp[SP_POST_HOURS].present) {
+		ok = cJSON_AddNumberToObject(f, "post_max_hours", sp[SP_POST_HOURS].d) != NULL;
+		(*named)++;
+	}
+	char *text = ok ? cJSON_PrintUnformatted(f) : NULL;
+	if (text != NULL)
+		*out = bb_arena_strdup(&r->arena, text);
+	cJSON_free(text);
+	cJSON_Delete(f);
+	return *out != NULL;
+}
+
 void
 h_requests_create(struct srv_req *r)
 {
@@ -155,8 +241,22 @@ h_requests_create(struct srv_req *r)
 	const struct bb_js_value *qt = cr[CR_QUANTITY].obj;
 	const struct bb_js_value *ex = cr[CR_EXCLUSIONS].present ? cr[CR_EXCLUSIONS].obj : NULL;
 
+	const char *sprec;
+	int sprec_named;
+
+	if (!sprec_criteria(r, &cr[CR_SPREC], &sprec, &sprec_named)) {
+		reply_problem(r, 500, NULL, "internal error (request %s)", r->id);
+		return;
+	}
 	if (!(qt[QT_VALUE].d > 0)) {
 		reply_invalid_field(r, "criteria.quantity.value", "must be greater than 0");
+		return;
+	}
+	if (sprec != NULL && sprec_named == 0) {
+		reply_invalid_field(
+		    r, "criteria.sprec",
+		    "must name at least one element or delay (docs/sprec.md), or be "
+		    "left out");
 		return;
 	}
 	const char *params[] = {
@@ -179,8 +279,9 @@ h_requests_create(struct srv_req *r)
 		req_studies(r),
 		req_actor(r),
 		req_actor_id(r),
+		sprec,
 	};
-	reply_from_function(r, 201, "db_request_create", 17, params);
+	reply_from_function(r, 201, "db_request_create", 18, params);
 }
 
 /* Decisions and their reasons ---------------------------------------------------- */

@@ -25,6 +25,7 @@ static const struct {
 	[PAGE_BOXES] = { "boxes", false, "limit", "cursor" },
 	[PAGE_FHIR_SPECIMENS] = { "fhir-specimens", false, "_count", "_cursor" },
 	[PAGE_PRINT_JOBS] = { "print-jobs", true, "limit", "cursor" },
+	[PAGE_REQUESTS] = { "requests", true, "limit", "cursor" },
 	[PAGE_NONE] = { NULL, false, "limit", "cursor" },
 };
 

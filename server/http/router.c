@@ -420,7 +420,9 @@ const struct route routes[] = {
 	  BODY_JSON, &h_requests_create_spec },
 	/* A researcher sees its own requests only (bb_request_visible). */
 	{ "GET", "/api/v1/requests", (READERS | RESEARCH) | STUDY_LIMITED, h_sql, BODY_NONE, NULL,
-	  "status", SQL("bb_requests_list", 200, QUERY("status"), STUDIES, ACTOR_ID) },
+	  "status limit cursor",
+	  LIST("bb_requests_list", PAGE_REQUESTS, QUERY("status"), PAGE_SIZE, CURSOR, STUDIES,
+	       ACTOR_ID) },
 	{ "GET", "/api/v1/requests/:id", (READERS | RESEARCH) | STUDY_LIMITED, h_sql, BODY_NONE,
 	  NULL, NULL, SQL("bb_request_get", 200, ID(0, "request"), STUDIES, ACTOR_ID) },
 	{ "POST", "/api/v1/requests/:id/approve", MANAGERS | STUDY_LIMITED, h_sql, BODY_JSON,

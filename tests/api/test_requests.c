@@ -444,6 +444,7 @@ allocating(struct tenv *t)
 
 struct race {
 	struct tenv *t;
+	const char *token; /* the manager allocating */
 	char id[16];
 	long status;
 };
@@ -456,17 +457,17 @@ race_allocate(void *arg)
 	struct resp r;
 
 	snprintf(path, sizeof(path), "/api/v1/requests/%s/allocate", w->id);
-	http(w->t->d.url, "POST", path, mona, NULL, NULL, 0, &r);
+	http(w->t->d.url, "POST", path, w->token, NULL, NULL, 0, &r);
 	w->status = r.status;
 	resp_free(&r);
 	return NULL;
 }
 
-/* Two requests that each want every free tube, allocated at the same moment. */
+/* Two requests that each want every free tube, allocated at the same moment by two managers. */
 static void
 racing(struct tenv *t, char loser_out[16], char winner_out[16])
 {
-	struct race w[2] = { { .t = t }, { .t = t } };
+	struct race w[2] = { { .t = t, .token = mona }, { .t = t, .token = max_ } };
 	pthread_t th[2];
 	char buf[1024];
 	struct resp r;
@@ -484,7 +485,7 @@ racing(struct tenv *t, char loser_out[16], char winner_out[16])
 	ok((w[0].status == 200 || w[0].status == 409) &&
 	       (w[1].status == 200 || w[1].status == 409) &&
 	       (w[0].status == 200 || w[1].status == 200),
-	   "two allocations at once: %ld and %ld", w[0].status, w[1].status);
+	   "two managers allocate two requests at once: %ld and %ld", w[0].status, w[1].status);
 	is_int(countf(t, "SELECT count(*) FROM (SELECT specimen_id FROM request_items"
 	                 " WHERE state = 'reserved' GROUP BY 1 HAVING count(*) > 1) x"),
 	       0, "  never share a tube");
@@ -818,6 +819,372 @@ closing(struct tenv *t, const char *loser, const char *winner)
 	    0, "  every tube in storage or shipped, as the ledger says");
 }
 
+/* Register a serum tube of MASC/code at m3 with a SPREC code, stored in BOX-B at pos. */
+static void
+sprec_tube(struct tenv *t, const char *code, const char *sprec, const char *pos, char id[16])
+{
+	char body[512];
+	struct resp r;
+
+	snprintf(body, sizeof(body),
+	         "{\"participant\":{\"study\":\"MASC\",\"code\":\"%s\"},\"type\":\"serum\","
+	         "\"timepoint\":\"m3\",\"collected_at\":\"2026-06-01T09:30:00Z\","
+	         "\"quantity\":{\"value\":0.5,\"unit\":\"mL\"},\"sprec\":\"%s\"}",
+	         code, sprec);
+	must(t, "POST", "/api/v1/specimens", t->admin_token, body, 201, &r);
+	snprintf(id, 16, "%s", jstr(&r, "id") ? jstr(&r, "id") : "");
+	resp_free(&r);
+	snprintf(body, sizeof(body), "{\"box\":\"BOX-B\",\"position\":\"%s\"}", pos);
+	world_act_quietly(t, id, "store", body);
+}
+
+/* A request body for m3 serum of 3 donors with criteria.sprec as given. */
+static const char *
+sprec_body(char *buf, size_t cap, const char *sprec)
+{
+	snprintf(
+	    buf, cap,
+	    "{\"title\":\"Fast-spun "
+	    "serum\",\"project\":\"p\",\"ethics_ref\":\"e\",\"mta_ref\":\"m\","
+	    "\"purpose\":\"non-genetic\",\"criteria\":{\"study\":\"MASC\",\"timepoints\":[\"m3\"],"
+	    "\"types\":[\"serum\"],\"quantity\":{\"value\":0.1,\"unit\":\"mL\"},"
+	    "\"participants\":3,\"allow_last_aliquot\":true,\"sprec\":%s}}",
+	    sprec);
+	return buf;
+}
+
+/*
+ * A researcher asks for serum spun within 2 hours of collection: only tubes
+ * whose SPREC pre-centrifugation delay is under 2 h are allocated; a code
+ * list picks by code; a code that does not exist, an element of tissue
+ * codes and an empty criterion are refused, naming the field.
+ */
+static void
+sprec_criteria_allocation(struct tenv *t)
+{
+	static const char *const fast = "SER-SST-A-B-N-B-A", *const slow = "SER-SST-C-B-N-B-A";
+	char ids[3][2][16], q[16], buf[1024], path[128];
+	struct resp r;
+
+	sql_exec(t, "INSERT INTO participants (study_id, code, sex, birth_year, diagnosis)"
+	            " SELECT id, 'P02' || n, 'female', 1970, 'DM'"
+	            " FROM studies, generate_series(0, 2) n WHERE code = 'MASC'");
+	for (int i = 0; i < 3; i++) {
+		char code[8], pos[2][8];
+
+		snprintf(code, sizeof(code), "P02%d", i);
+		consent(t, code, "biobank", "given");
+		snprintf(pos[0], sizeof(pos[0]), "%c5", "ABC"[i]);
+		snprintf(pos[1], sizeof(pos[1]), "%c6", "ABC"[i]);
+		/* P020: both spun fast; P021: both slow; P022: one of each. */
+		sprec_tube(t, code, i == 1 ? slow : fast, pos[0], ids[i][0]);
+		sprec_tube(t, code, i == 0 ? fast : slow, pos[1], ids[i][1]);
+	}
+
+	file(t, rita, sprec_body(buf, sizeof(buf), "{\"pre_centrifugation_max_hours\":2}"), q);
+	snprintf(path, sizeof(path), "/api/v1/requests/%s", q);
+	must(t, "GET", path, rita, NULL, 200, &r);
+	is_int((long)jnum(&r, "criteria.sprec.pre_centrifugation_max_hours", -1), 2,
+	       "a request for serum spun within 2 h keeps its SPREC criterion");
+	resp_free(&r);
+	act(t, mona, q, "approve", "{}", 200, &r);
+	resp_free(&r);
+	act(t, max_, q, "allocate", NULL, 200, &r);
+	is_int((long)jnum(&r, "allocation.participants", -1), 2,
+	       "  allocation finds 2 donors with such a tube, not the one whose were spun late");
+	resp_free(&r);
+	is_int(
+	    countf(t,
+	           "SELECT count(*) FROM request_items i JOIN specimens s ON s.id = i.specimen_id"
+	           " WHERE i.request_id = %s AND s.sprec = '%s'",
+	           q, fast),
+	    2, "  both tubes spun within 2 h (pre-centrifugation code A)");
+	is_int(
+	    countf(
+	        t,
+	        "SELECT count(*) FROM request_items WHERE request_id = %s AND specimen_id = '%s'",
+	        q, ids[2][0]),
+	    1, "  the mixed donor's fast tube, not its slow one");
+	act(t, mona, q, "close", "{}", 200, &r);
+	resp_free(&r);
+
+	/* By code, in lower case as typed: the slow tubes. */
+	file(t, rita, sprec_body(buf, sizeof(buf), "{\"pre_centrifugation\":[\"c\"]}"), q);
+	act(t, mona, q, "approve", "{}", 200, &r);
+	resp_free(&r);
+	act(t, max_, q, "allocate", NULL, 200, &r);
+	is_int((long)jnum(&r, "allocation.participants", -1), 2,
+	       "a request by pre-centrifugation code C gets the 2 donors with a slow tube");
+	resp_free(&r);
+	is_int(
+	    countf(t,
+	           "SELECT count(*) FROM request_items i JOIN specimens s ON s.id = i.specimen_id"
+	           " WHERE i.request_id = %s AND s.sprec = '%s'",
+	           q, slow),
+	    2, "  both of code C");
+	act(t, mona, q, "close", "{}", 200, &r);
+	resp_free(&r);
+
+	static const struct {
+		const char *sprec, *what, *field;
+	} bad[] = {
+		{ "{\"pre_centrifugation\":[\"A\",\"Q\"]}",
+		  "a pre-centrifugation code that does not exist",
+		  "criteria.sprec.pre_centrifugation[1]" },
+		{ "{}", "SPREC criteria that name nothing", "criteria.sprec" },
+		{ "{\"warm_ischemia\":[\"A\"]}", "an element of the tissue code",
+		  "criteria.sprec.warm_ischemia" },
+		{ "{\"pre_centrifugation_max_hours\":-1}", "a negative delay",
+		  "criteria.sprec.pre_centrifugation_max_hours" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		long before = footprint(t);
+
+		api(t, "POST", "/api/v1/requests", rita, sprec_body(buf, sizeof(buf), bad[i].sprec),
+		    &r);
+		ok(is_problem(&r, 400) && problem_names_field(&r, bad[i].field),
+		   "%s: 400 naming %s", bad[i].what, bad[i].field);
+		if (r.status != 400)
+			tap_diag("  %ld %s", r.status, r.body);
+		is_int(footprint(t), before, "  nothing left behind");
+		resp_free(&r);
+	}
+	api(t, "POST", "/api/v1/requests", rita,
+	    sprec_body(buf, sizeof(buf), "{\"pre_centrifugation\":[\"Q\"]}"), &r);
+	is_str(jstr(&r, "code"), "sprec-invalid", "an unknown code is sprec-invalid");
+	resp_free(&r);
+}
+
+/*
+ * A request shipped in two parts: the first part leaves, the second waits
+ * as a draft when a donor withdraws biobank consent; the donor's tube comes
+ * off the draft shipment with a released event and a notice, the rest
+ * leaves, and the recipient reports on what it got.
+ */
+static void
+two_shipments(struct tenv *t)
+{
+	struct resp r;
+	char q[16], path[160], body[512], s1[16], s2[16], buf[1024];
+
+	file(t, rob, body_for(buf, sizeof(buf), "non-genetic", "baseline", 3, true), q);
+	act(t, mona, q, "approve", "{}", 200, &r);
+	resp_free(&r);
+	act(t, max_, q, "allocate", NULL, 200, &r);
+	int n = (int)jnum(&r, "allocation.specimens", 0);
+	resp_free(&r);
+	ok(n == 3, "a third request: 3 tubes allocated (%d)", n);
+	snprintf(path, sizeof(path), "/api/v1/requests/%s/pick-list", q);
+	must(t, "GET", path, tom, NULL, 200, &r);
+	char ids[3][16] = { "", "", "" };
+	for (int i = 0; i < 3 && i < n; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "items.%d.specimen", i);
+		snprintf(ids[i], 16, "%s", jstr(&r, key) ? jstr(&r, key) : "");
+	}
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/requests/%s/picks", q);
+	for (int i = 0; i < 3; i++) {
+		snprintf(body, sizeof(body), "{\"specimen\":\"%s\"}", ids[i]);
+		must(t, "POST", path, tom, body, 200, &r);
+		resp_free(&r);
+	}
+
+	snprintf(path, sizeof(path), "/api/v1/requests/%s/shipments", q);
+	snprintf(body, sizeof(body),
+	         "{\"destination\":\"Lab A\",\"conditions\":\"dry_ice\",\"specimens\":[\"%s\"]}",
+	         ids[0]);
+	must(t, "POST", path, mona, body, 201, &r);
+	is_int((long)jnum(&r, "specimen_count", 0), 1, "the first part ships: 1 tube");
+	snprintf(s1, sizeof(s1), "%.0f", jnum(&r, "id", 0));
+	resp_free(&r);
+	snprintf(buf, sizeof(buf), "/api/v1/shipments/%s/dispatch", s1);
+	must(t, "POST", buf, mona, NULL, 200, &r);
+	resp_free(&r);
+	must(t, "POST", path, mona, "{\"destination\":\"Lab A\",\"conditions\":\"dry_ice\"}", 201,
+	     &r);
+	is_int((long)jnum(&r, "specimen_count", 0), 2, "the rest follows on a second shipment");
+	snprintf(s2, sizeof(s2), "%.0f", jnum(&r, "id", 0));
+	resp_free(&r);
+	snprintf(buf, sizeof(buf), "/api/v1/requests/%s", q);
+	must(t, "GET", buf, rob, NULL, 200, &r);
+	is_int(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "shipments")), 2,
+	       "  the request names both shipments");
+	is_int((long)jnum(&r, "allocation.shipped", -1), 3, "  3 tubes shipped");
+	resp_free(&r);
+
+	/* The donor of a tube on the draft second shipment withdraws biobank consent. */
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+	         "SELECT p.code FROM specimens s JOIN participants p ON p.id = s.participant_id"
+	         " WHERE s.id = '%s'",
+	         ids[1]);
+	char *code = sql_value(t, sql, &(bool){ false });
+	long released = countf(t,
+	                       "SELECT count(*) FROM events WHERE type = 'released'"
+	                       " AND specimen_id = '%s'",
+	                       ids[1]);
+	consent(t, code ? code : "", "biobank", "withdrawn");
+	must(t, "GET", buf, mona, NULL, 200, &r);
+	is_str(jstr(&r, "notices.0.code"), "consent-withdrawn",
+	       "a biobank withdrawal while the tube waits on a draft shipment: a notice");
+	is_str(jstr(&r, "notices.0.specimens.0"), ids[1], "  naming the tube to staff");
+	is_int((long)jnum(&r, "allocation.shipped", -1), 2, "  2 tubes shipped now");
+	resp_free(&r);
+	is_int(countf(t,
+	              "SELECT count(*) FROM events WHERE type = 'released' AND specimen_id = '%s'",
+	              ids[1]) -
+	           released,
+	       1, "  the tube has a released event");
+	is_int(countf(t, "SELECT count(*) FROM shipment_items WHERE shipment_id = %s", s2), 1,
+	       "  and is off the draft shipment");
+	is_int(countf(t,
+	              "SELECT count(*) FROM request_items WHERE specimen_id = '%s' AND state = "
+	              "'removed'",
+	              ids[1]),
+	       1, "  and off the request");
+	snprintf(path, sizeof(path), "/api/v1/shipments/%s/dispatch", s2);
+	must(t, "POST", path, mona, NULL, 200, &r);
+	is_int(r.status, 200, "the second shipment leaves with the other tube");
+	resp_free(&r);
+	is_int(countf(t, "SELECT count(*) FROM specimens WHERE id = '%s' AND status = 'in_storage'",
+	              ids[1]),
+	       1, "  the withdrawn donor's tube stays in storage");
+
+	snprintf(path, sizeof(path), "/api/v1/requests/%s/returns", q);
+	snprintf(body, sizeof(body),
+	         "{\"items\":[{\"specimen\":\"%s\",\"consumed\":0.25,\"returned\":0.25},"
+	         "{\"specimen\":\"%s\",\"consumed\":0.5}]}",
+	         ids[0], ids[2]);
+	must(t, "POST", path, mona, body, 200, &r);
+	is_int(r.status, 200, "the recipient reports on both parts in one go");
+	resp_free(&r);
+	is_int(countf(t,
+	              "SELECT count(*) FROM request_items WHERE request_id = %s AND"
+	              " ((specimen_id = '%s' AND consumed = 0.25 AND returned = 0.25) OR"
+	              " (specimen_id = '%s' AND consumed = 0.5 AND returned IS NULL))",
+	              q, ids[0], ids[2]),
+	       2, "  each amount on its tube's line");
+	snprintf(body, sizeof(body), "{\"items\":[{\"specimen\":\"%s\",\"consumed\":0.1}]}",
+	         ids[1]);
+	refused(t, "POST", path, mona, body, 400, "not-on-request",
+	        "a return for the tube taken off by the withdrawal");
+	free(code);
+}
+
+/*
+ * Walk GET /api/v1/requests?QUERY&limit=LIMIT page by page as token: the
+ * ids seen, newest first, in ids (at most cap); returns how many, or -1 on
+ * a page that was not 200, out of order or seen twice. pages: how many.
+ */
+static int
+walk(struct tenv *t, const char *token, const char *query, int limit, long *ids, int cap,
+     int *pages, const char *requester)
+{
+	char path[512], cursor[256] = "";
+	int n = 0;
+
+	*pages = 0;
+	for (;;) {
+		struct resp r;
+
+		snprintf(path, sizeof(path), "/api/v1/requests?%s%slimit=%d%s%s", query,
+		         *query ? "&" : "", limit, *cursor ? "&cursor=" : "", cursor);
+		api(t, "GET", path, token, NULL, &r);
+		if (r.status != 200) {
+			tap_diag("%s: %ld %s", path, r.status, r.body);
+			resp_free(&r);
+			return -1;
+		}
+		(*pages)++;
+		const cJSON *items = cJSON_GetObjectItem(r.json, "items"), *it;
+		if (cJSON_GetArraySize(items) > limit) {
+			resp_free(&r);
+			return -1;
+		}
+		cJSON_ArrayForEach(it, items)
+		{
+			long id = (long)cJSON_GetNumberValue(cJSON_GetObjectItem(it, "id"));
+			const char *who =
+			    cJSON_GetStringValue(cJSON_GetObjectItem(it, "requester"));
+
+			if (n >= cap || (n > 0 && id >= ids[n - 1]) ||
+			    (requester != NULL && (who == NULL || strcmp(who, requester) != 0))) {
+				resp_free(&r);
+				return -1;
+			}
+			ids[n++] = id;
+		}
+		const char *next = jstr(&r, "next_cursor");
+		snprintf(cursor, sizeof(cursor), "%s", next ? next : "");
+		resp_free(&r);
+		if (*cursor == '\0' || *pages > 50)
+			return n;
+	}
+}
+
+/* The requests list pages like every list: a manager, a researcher, a status, bad cursors. */
+static void
+paging(struct tenv *t)
+{
+	long ids[64];
+	int pages;
+	long total = countf(t, "SELECT count(*) FROM requests");
+	long mine = countf(t, "SELECT count(*) FROM requests WHERE requester = 'rita'");
+	long closed = countf(t, "SELECT count(*) FROM requests WHERE status = 'closed'");
+
+	ok(total >= 7 && mine >= 2 && closed >= 2, "%ld requests, %ld of rita, %ld closed", total,
+	   mine, closed);
+	is_int(walk(t, mona, "", 2, ids, 64, &pages, NULL), total,
+	       "a manager pages through every request, 2 a page, newest first, none twice");
+	is_int(pages, (total + 1) / 2, "  in %ld pages, the last without next_cursor",
+	       (total + 1) / 2);
+	is_int(ids[0], countf(t, "SELECT max(id) FROM requests"), "  the newest first");
+	is_int(walk(t, rita, "", 1, ids, 64, &pages, "rita"), mine,
+	       "a researcher pages through her own requests only, one a page");
+	is_int(walk(t, mona, "status=closed", 1, ids, 64, &pages, NULL), closed,
+	       "a status filter pages too");
+
+	/* A cursor of rita's list handed to rob: it is a position, not a key to her requests. */
+	struct resp r;
+	api(t, "GET", "/api/v1/requests?limit=1", rita, NULL, &r);
+	char path[512];
+	snprintf(path, sizeof(path), "/api/v1/requests?limit=50&cursor=%s",
+	         jstr(&r, "next_cursor") ? jstr(&r, "next_cursor") : "");
+	resp_free(&r);
+	api(t, "GET", path, rob, NULL, &r);
+	is_int(r.status, 200, "rob reuses rita's cursor");
+	ok(r.body != NULL && strstr(r.body, "\"rita\"") == NULL, "  and still sees none of hers");
+	resp_free(&r);
+
+	/* Another list's cursor, a forged one, and limits out of range. */
+	api(t, "GET", "/api/v1/shipments?limit=1", mona, NULL, &r);
+	char shipcur[256];
+	snprintf(shipcur, sizeof(shipcur), "%s",
+	         jstr(&r, "next_cursor") ? jstr(&r, "next_cursor") : "c2hpcG1lbnRzOlsxXQ");
+	resp_free(&r);
+	char shippath[512];
+	snprintf(shippath, sizeof(shippath), "/api/v1/requests?cursor=%s", shipcur);
+	static const struct {
+		const char *path, *what, *field;
+	} bad[] = {
+		{ NULL, "a shipments cursor on the requests list", "cursor" },
+		{ "/api/v1/requests?cursor=cmVxdWVzdHM6eA", "a forged cursor (requests:x)",
+		  "cursor" },
+		{ "/api/v1/requests?limit=0", "limit=0", "limit" },
+		{ "/api/v1/requests?limit=1001", "limit=1001", "limit" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		api(t, "GET", bad[i].path ? bad[i].path : shippath, mona, NULL, &r);
+		ok(is_problem(&r, 400) && problem_names_field(&r, bad[i].field),
+		   "%s: 400 naming %s", bad[i].what, bad[i].field);
+		resp_free(&r);
+	}
+	refused(t, "GET", "/api/v1/requests?status=lost", mona, NULL, 400, "value-not-allowed",
+	        "an unknown status");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -836,6 +1203,9 @@ main(int argc, char **argv)
 	picking(&t);
 	shipping(&t);
 	closing(&t, loser, winner);
+	two_shipments(&t);
+	sprec_criteria_allocation(&t);
+	paging(&t);
 	tenv_teardown(&t);
 	return tap_done();
 }

@@ -176,6 +176,7 @@ embedded(struct tenv *t, const char *srcdir)
 		{ "js/freezer.js", "text/javascript; charset=utf-8" },
 		{ "js/ids.js", "text/javascript; charset=utf-8" },
 		{ "js/login.js", "text/javascript; charset=utf-8" },
+		{ "js/pick.js", "text/javascript; charset=utf-8" },
 		{ "js/register.js", "text/javascript; charset=utf-8" },
 		{ "js/specimen.js", "text/javascript; charset=utf-8" },
 	};

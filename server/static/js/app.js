@@ -13,6 +13,7 @@ import * as box from './box.js';
 import * as freezer from './freezer.js';
 import * as audit from './audit.js';
 import * as importer from './import.js';
+import * as pick from './pick.js';
 
 const BENCH = ['admin', 'manager', 'technician'];
 const MANAGERS = ['admin', 'manager'];
@@ -24,6 +25,8 @@ const routes = [
 	[/^#\/freezers(?:\/(\d+))?$/, freezer],
 	[/^#\/audit(?:\/(\d+))?$/, audit],
 	[/^#\/import$/, importer],
+	[/^#\/requests$/, pick],
+	[/^#\/request\/(\d+)\/pick$/, pick],
 ];
 
 const scanInput = document.getElementById('scan');
@@ -149,6 +152,7 @@ function home() {
 				ctx.can('bench') && h('a.tile', { href: '#/register' }, h('strong', 'Register a collection'), h('span', 'participant, type, aliquots, labels')),
 				h('a.tile', { href: '#/freezers' }, h('strong', 'Freezers'), h('span', 'the storage tree and how full it is')),
 				ctx.can('manager') && h('a.tile', { href: '#/audit' }, h('strong', 'Audit a box'), h('span', 'compare a rack-scanner file with the database')),
+				ctx.can('bench') && h('a.tile', { href: '#/requests' }, h('strong', 'Pick a request'), h('span', 'the tubes approved for a researcher, scanned against the list')),
 				ctx.can('manager') && h('a.tile', { href: '#/import' }, h('strong', 'Import an inventory'), h('span', 'a spreadsheet of tubes from another system')))));
 }
 
