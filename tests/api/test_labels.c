@@ -661,7 +661,7 @@ site_templates(struct tenv *t)
 	is_int(daemon_stop(&d2), 0, "the daemon stops cleanly");
 
 	snprintf(file, sizeof(file), "%s/broken.json", folder);
-	spew(file, "{\"name\": \"broken\", \"stock\": {}} x", 36);
+	spew(file, "{\"name\": \"broken\", \"stock\": {}} x", 33);
 	const char *cmd[] = { t->biobankd, "serve", "--listen=127.0.0.1:1", opt, NULL };
 	int rc = run_cmd(cmd, NULL, NULL, &out);
 	ok(rc == 2 && out && strstr(out, "broken.json") && strstr(out, "trailing characters"),
