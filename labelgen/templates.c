@@ -488,10 +488,16 @@ enum bb_err
 lbl_template_parse(const char *text, size_t len, const char *origin, struct lbl_template **out,
                    char why[LBL_WHY_MAX])
 {
+	/* The parser's messages scan the text as a string: give it one. */
+	char *copy = bb_malloc(len + 1);
 	enum bb_err err;
 
+	memcpy(copy, text, len);
+	copy[len] = '\0';
 	pthread_once(&builtins_once, builtins_load);
-	if ((err = parse(text, len, origin, builtin_find, out, why)) != BB_OK)
+	err = parse(copy, len, origin, builtin_find, out, why);
+	free(copy);
+	if (err != BB_OK)
 		return err;
 	if (builtin_find((*out)->name) != NULL) {
 		lbl_why(why, "%.100s: name: %s is a built-in template; choose another name", origin,
