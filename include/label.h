@@ -28,7 +28,7 @@ enum lbl_format { LBL_FMT_ZPL, LBL_FMT_PNG, LBL_FMT_SVG, LBL_FMT_PDF, LBL_FMT__M
  * call; NULL or "" leaves a field out. The ID may hold letters, digits and
  * - . / + : only, so that it means the same to every printer and reader.
  * When nlines > 0 the lines replace type, participant, timepoint and
- * collected under the ID.
+ * collected under the ID; the line equal to collected is the date line.
  */
 struct lbl_data {
 	const char *id;
@@ -38,12 +38,30 @@ struct lbl_data {
 	const char *collected; /* printed as given: pass the date, not a timestamp */
 	const char *const *lines;
 	size_t nlines;
+	/* The zone the date is in, named after it where the line has room at
+	 * the template's size: the name ("Asia/Shanghai") when it fits, else
+	 * the offset ("UTC+8"), else neither. */
+	const char *zone;
+	const char *zone_offset;
 };
 
 /* A label stock: a roll size, or a sheet of them for office printers. */
 struct lbl_template;
 
 const struct lbl_template *lbl_template_find(const char *name);
+/*
+ * A template from a JSON layout file (docs/label-templates.md), or from its
+ * text (origin names it in messages). Checked whole: BB_EINVAL, why naming
+ * the file, the member and what is wrong (not JSON, trailing characters, an
+ * unknown member or field, a missing DataMatrix, a size out of range, a
+ * layout wider than its stock, a built-in's name); BB_ENOTFOUND or BB_EIO
+ * when the file cannot be read. The caller frees *out with
+ * lbl_template_free; a sheet's cell is a built-in roll template.
+ */
+enum bb_err lbl_template_load(const char *path, struct lbl_template **out, char why[LBL_WHY_MAX]);
+enum bb_err lbl_template_parse(const char *text, size_t len, const char *origin,
+                               struct lbl_template **out, char why[LBL_WHY_MAX]);
+void lbl_template_free(struct lbl_template *t);
 /* Templates by index, for listing; NULL past the last one. */
 const struct lbl_template *lbl_template_at(size_t i);
 const char *lbl_template_name(const struct lbl_template *t);

@@ -28,7 +28,16 @@ struct rec_list {
 	struct bb_arena arena;
 	struct lbl_data *items;
 	size_t n, cap;
+	/* --timezone (set with zone_use): collection times in files are dated
+	 * in it; NULL: a file's own collected_on, else the time's own date. */
+	const char *tz;
 };
+
+/* zone.c: checks tz against the tz database and makes it the local zone. */
+enum bb_err zone_use(const char *tz, char why[LBL_WHY_MAX]);
+/* The local date of an RFC 3339 instant, and the zone's offset then as a
+ * label names it ("UTC+8"); false when instant is not one. */
+bool zone_date(const char *instant, char date[11], char offset[16]);
 
 void recs_free(struct rec_list *l);
 /* Adds one label from an API item {"id","type","participant",...}; with

@@ -67,6 +67,12 @@ is_plain(const char *s, size_t len)
 struct lbl_font *
 lbl_font_open(void)
 {
+	return lbl_font_open_family(NULL);
+}
+
+struct lbl_font *
+lbl_font_open_family(const char *family)
+{
 	/* The default font map is per thread: the daemon renders from several
 	 * at once without sharing Pango objects. */
 	PangoFontMap *fm = pango_cairo_font_map_get_default();
@@ -80,7 +86,7 @@ lbl_font_open(void)
 	cairo_font_options_destroy(fo);
 	pango_context_set_round_glyph_positions(f->ctx, FALSE);
 	for (int b = 0; b < 2; b++) {
-		f->desc[b] = pango_font_description_from_string(FAMILY);
+		f->desc[b] = pango_font_description_from_string(family ? family : FAMILY);
 		pango_font_description_set_weight(f->desc[b],
 		                                  b ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
 	}

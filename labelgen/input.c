@@ -2,7 +2,8 @@
  * input.c — label records from the API's JSON items or from files made
  * offline: a JSON file shaped like the API's answer (or a bare array of
  * items), or a CSV with a header row (id, type, participant, timepoint,
- * collected_at; other columns ignored).
+ * collected_at; other columns ignored). Collection times are dated in the
+ * zone of --timezone when given.
  */
 #include "cli.h"
 #include "ids.h"
@@ -37,6 +38,25 @@ date_part(struct bb_arena *a, const char *s)
 	if (strlen(s) > 10 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == ' '))
 		return bb_arena_strndup(a, s, 10);
 	return bb_arena_strdup(a, s);
+}
+
+/*
+ * The collection date of a record: with --timezone, a collection time is
+ * dated in that zone and the label names it; otherwise a time prints as its
+ * own date. Sets d->collected (and d->zone, d->zone_offset).
+ */
+static void
+set_collected(struct rec_list *l, struct lbl_data *d, const char *s)
+{
+	char date[11], offset[16];
+
+	if (l->tz != NULL && zone_date(s, date, offset)) {
+		d->collected = bb_arena_strdup(&l->arena, date);
+		d->zone = l->tz;
+		d->zone_offset = bb_arena_strdup(&l->arena, offset);
+		return;
+	}
+	d->collected = date_part(&l->arena, s);
 }
 
 static enum bb_err
@@ -96,8 +116,15 @@ recs_add_json(struct rec_list *l, const cJSON *item, bool check_id, char why[LBL
 			d->participant =
 			    study ? bb_arena_printf(&l->arena, "%s %s", study, code) : code;
 	}
-	if (cJSON_IsString(coll))
-		d->collected = date_part(&l->arena, coll->valuestring);
+	/* biobankd dates its label data in the site's zone and says which. */
+	const char *on = json_str(&l->arena, item, "collected_on");
+	if (on != NULL && l->tz == NULL) {
+		d->collected = on;
+		d->zone = json_str(&l->arena, item, "timezone");
+		d->zone_offset = json_str(&l->arena, item, "utc_offset");
+	} else if (cJSON_IsString(coll)) {
+		set_collected(l, d, coll->valuestring);
+	}
 	if (cJSON_IsArray(lines) && cJSON_GetArraySize(lines) > 0) {
 		size_t n = (size_t)cJSON_GetArraySize(lines), k = 0;
 		const char **arr = bb_arena_alloc(&l->arena, n * sizeof(*arr));
@@ -111,7 +138,10 @@ recs_add_json(struct rec_list *l, const cJSON *item, bool check_id, char why[LBL
 				l->n--;
 				return BB_EINVAL;
 			}
-			arr[k++] = bb_arena_strdup(&l->arena, ln->valuestring);
+			/* Saved label data dated again (--timezone): its date line too. */
+			arr[k++] = on && d->collected && strcmp(ln->valuestring, on) == 0
+			               ? d->collected
+			               : bb_arena_strdup(&l->arena, ln->valuestring);
 		}
 		d->lines = arr;
 		d->nlines = k;
@@ -264,7 +294,7 @@ read_csv(struct rec_list *l, const char *path, char *text, char why[LBL_WHY_MAX]
 		if (col[COL_TP] >= 0)
 			d->timepoint = bb_arena_strdup(&l->arena, fields[col[COL_TP]]);
 		if (col[COL_COLL] >= 0)
-			d->collected = date_part(&l->arena, fields[col[COL_COLL]]);
+			set_collected(l, d, fields[col[COL_COLL]]);
 	}
 	return BB_OK;
 }

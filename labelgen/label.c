@@ -34,16 +34,13 @@ static const struct {
 const struct lbl_template *
 lbl_template_find(const char *name)
 {
-	for (size_t i = 0; i < lbl_ntemplates; i++)
-		if (strcmp(lbl_templates[i].name, name) == 0)
-			return &lbl_templates[i];
-	return NULL;
+	return lbl_builtin_find(name);
 }
 
 const struct lbl_template *
 lbl_template_at(size_t i)
 {
-	return i < lbl_ntemplates ? &lbl_templates[i] : NULL;
+	return lbl_builtin_at(i);
 }
 
 const char *
@@ -67,7 +64,7 @@ lbl_template_is_sheet(const struct lbl_template *t)
 const struct lbl_template *
 lbl_sheet_cell(const struct lbl_template *sheet)
 {
-	return lbl_template_find(sheet->cell);
+	return lbl_builtin_find(sheet->cell);
 }
 
 bool
@@ -161,7 +158,9 @@ lbl_check(const struct lbl_data *d, char why[LBL_WHY_MAX])
 	if ((err = check_text("type", d->type, why)) ||
 	    (err = check_text("participant", d->participant, why)) ||
 	    (err = check_text("timepoint", d->timepoint, why)) ||
-	    (err = check_text("collection date", d->collected, why)))
+	    (err = check_text("collection date", d->collected, why)) ||
+	    (err = check_text("time zone", d->zone, why)) ||
+	    (err = check_text("time zone offset", d->zone_offset, why)))
 		return err;
 	if (d->nlines > LBL_LINES_MAX) {
 		lbl_why(why, "%zu lines; a label holds at most %d", d->nlines, LBL_LINES_MAX);
@@ -232,20 +231,69 @@ encode(struct zint_symbol **out, int symbology, int option_2, const char *id, ch
 	return BB_OK;
 }
 
-/* Lines under the ID: the server's own when it sent them, else the fields;
- * field[i] names each for errors. */
+/* The lines of a template's own fields, empty ones left out. */
 static size_t
-body_lines(const struct lbl_data *d, char buf[][LBL_TEXT_MAX * 2 + 8], const char **field,
-           size_t max)
+template_lines(const struct lbl_template *t, const struct lbl_data *d,
+               char buf[][LBL_TEXT_MAX * 2 + 8], const char **field, size_t max)
 {
 	size_t n = 0;
 
+	for (size_t i = 0; i < t->nfields && n < max; i++) {
+		bool has_type = d->type && d->type[0], has_tp = d->timepoint && d->timepoint[0];
+		const char *s = NULL;
+
+		switch (t->fields[i]) {
+		case LBL_FIELD_PARTICIPANT:
+			s = d->participant, field[n] = "participant";
+			break;
+		case LBL_FIELD_TYPE:
+			s = d->type, field[n] = "type";
+			break;
+		case LBL_FIELD_TIMEPOINT:
+			s = d->timepoint, field[n] = "timepoint";
+			break;
+		case LBL_FIELD_COLLECTED:
+			s = d->collected, field[n] = "collection date";
+			break;
+		case LBL_FIELD_TYPE_TIMEPOINT:
+			if (!has_type && !has_tp)
+				continue;
+			field[n] = "type or timepoint";
+			snprintf(buf[n++], sizeof(buf[0]), "%s%s%s", has_type ? d->type : "",
+			         has_type && has_tp ? " \xC2\xB7 " : "",
+			         has_tp ? d->timepoint : "");
+			continue;
+		case LBL_FIELD__MAX:
+			continue;
+		}
+		if (s && s[0])
+			snprintf(buf[n++], sizeof(buf[0]), "%s", s);
+	}
+	return n;
+}
+
+/* Lines under the ID: the template's fields when it names them, else the
+ * server's own lines when it sent them, else the fields; field[i] names each
+ * for errors. */
+static size_t
+body_lines(const struct lbl_template *t, const struct lbl_data *d, char buf[][LBL_TEXT_MAX * 2 + 8],
+           const char **field, size_t max)
+{
+	size_t n = 0;
+	bool has_fields = (d->participant && d->participant[0]) || (d->type && d->type[0]) ||
+	                  (d->timepoint && d->timepoint[0]) || (d->collected && d->collected[0]);
+
+	/* A template that says what it prints prints it from the fields. */
+	if (t->nfields > 0 && has_fields)
+		return template_lines(t, d, buf, field, max);
 	if (d->nlines > 0) {
 		for (size_t i = 0; i < d->nlines && n < max; i++) {
 			if (!d->lines[i] || !d->lines[i][0])
 				continue;
 			field[n] = d->participant && strcmp(d->lines[i], d->participant) == 0
 			               ? "participant"
+			           : d->collected && strcmp(d->lines[i], d->collected) == 0
+			               ? "collection date"
 			               : "a line";
 			snprintf(buf[n++], sizeof(buf[0]), "%s", d->lines[i]);
 		}
@@ -376,6 +424,32 @@ fit_line(struct lbl_line *l, const struct lbl_measure *meas, const char *text, c
 	return BB_OK;
 }
 
+/*
+ * The date line names its zone when the template has room for it at its own
+ * text size: a date shrunk to make room for its zone would be harder to
+ * read than one whose zone the site knows anyway. The name is tried first,
+ * then the offset.
+ */
+static void
+date_with_zone(const struct lbl_measure *meas, const struct lbl_data *d, const char *date, int size,
+               int tw, char *out, size_t cap)
+{
+	const char *zones[] = { d->zone, d->zone_offset };
+
+	snprintf(out, cap, "%s", date);
+	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+		char cand[LBL_TEXT_MAX * 2 + 16];
+
+		if (zones[i] == NULL || zones[i][0] == '\0')
+			continue;
+		snprintf(cand, sizeof(cand), "%s %s", date, zones[i]);
+		if (meas->width(meas->ctx, cand, strlen(cand), size, false) <= tw) {
+			snprintf(out, cap, "%s", cand);
+			return;
+		}
+	}
+}
+
 /* Adds a Code 128 band at the bottom when the width holds it at a readable
  * module and the band still leaves room for the DataMatrix and the lines. */
 static void
@@ -464,12 +538,13 @@ lbl_layout(struct lbl_layout *lo, const struct lbl_template *t, int dpi, const s
 	}
 
 	place_bar(lo, t, d->id, m, cw, &ch, mod * side, pitch);
-	lo->dm_x = m + LBL_DM_QUIET * mod;
+	lo->dm_x =
+	    t->dm_right ? lo->w - m - mod * side + LBL_DM_QUIET * mod : m + LBL_DM_QUIET * mod;
 	lo->dm_y = m + (ch - mod * side) / 2 + LBL_DM_QUIET * mod;
 
 	text[0] = d->id;
 	field[0] = "ID";
-	n = 1 + body_lines(d, body, field + 1, LBL_LINES_MAX);
+	n = 1 + body_lines(t, d, body, field + 1, LBL_LINES_MAX);
 	for (size_t i = 1; i < n; i++)
 		text[i] = body[i - 1];
 	if ((err = check_fields(meas, d, why)))
@@ -477,8 +552,8 @@ lbl_layout(struct lbl_layout *lo, const struct lbl_template *t, int dpi, const s
 	for (size_t i = 0; i < n; i++) /* the separators and anything composed */
 		if ((err = check_glyphs(meas, field[i], text[i], i == 0, why)))
 			goto fail;
-	tx = m + mod * side + gap;
-	tw = lo->w - m - tx;
+	tx = t->dm_right ? m : m + mod * side + gap;
+	tw = t->dm_right ? lo->w - m - mod * side - gap - tx : lo->w - m - tx;
 	fit = ch / pitch;
 	snprintf(where, sizeof(where), "%s at %d dpi", t->name, dpi);
 	for (size_t i = 0; i < n && (int)i < fit; i++) {
@@ -486,11 +561,20 @@ lbl_layout(struct lbl_layout *lo, const struct lbl_template *t, int dpi, const s
 		/* The last line that fits says, with its ellipsis, that more was cut. */
 		bool more = (int)i == fit - 1 && i + 1 < n;
 		bool whole = i == 0 || strcmp(field[i], "participant") == 0;
+		char dated[LBL_TEXT_MAX * 2 + 16];
+		const char *line = text[i];
 
 		l->bold = i == 0;
 		l->x = tx;
-		if ((err = fit_line(l, meas, text[i], field[i], whole, more, size,
-		                    min_text_size(dpi), tw, where, why)))
+		if (!more && strcmp(field[i], "collection date") == 0 &&
+		    (d->zone || d->zone_offset)) {
+			date_with_zone(meas, d, text[i], size, tw, dated, sizeof(dated));
+			if ((err = check_glyphs(meas, "time zone", dated, false, why)))
+				goto fail;
+			line = dated;
+		}
+		if ((err = fit_line(l, meas, line, field[i], whole, more, size, min_text_size(dpi),
+		                    tw, where, why)))
 			goto fail;
 		l->y = m + (int)i * pitch + (pitch - l->size) / 2;
 		if (l->text[0])

@@ -10,25 +10,45 @@
 
 struct zint_symbol;
 
-/* All lengths in inches: the stock is specified in them, dots follow from dpi. */
+/* What a template prints under the ID, in its order (templates.c names them). */
+enum lbl_field {
+	LBL_FIELD_PARTICIPANT,
+	LBL_FIELD_TYPE,
+	LBL_FIELD_TIMEPOINT,
+	LBL_FIELD_TYPE_TIMEPOINT, /* "type · timepoint" on one line */
+	LBL_FIELD_COLLECTED,
+	LBL_FIELD__MAX
+};
+
+/*
+ * A template as read from its JSON layout file (templates.c); strings owned.
+ * All lengths in inches: the stock is specified in them, dots follow from dpi.
+ */
 struct lbl_template {
-	const char *name;
-	const char *summary;
+	char *name;
+	char *summary;
 	double w, h;        /* one label */
 	double margin;      /* unprinted border: label edge tolerance */
+	char *font;         /* Pango family; NULL: the library's own */
 	double text_pt;     /* human-readable lines */
 	double dm_module;   /* preferred DataMatrix module */
 	double dm_max_frac; /* of the content width the DataMatrix may take */
+	bool dm_right;      /* the DataMatrix at the right, the lines at its left */
 	double bar_h;       /* Code 128 bar height; 0: never a Code 128 */
+	/* The lines under the ID; none: participant, type+timepoint, collected,
+	 * or the label data's own lines. */
+	enum lbl_field fields[LBL_LINES_MAX];
+	size_t nfields;
 	/* Sheets only: the roll template each cell uses and where cells sit. */
-	const char *cell;
+	char *cell;
 	double page_w, page_h;
 	double left, top, pitch_x, pitch_y;
 	int cols, rows;
 };
 
-extern const struct lbl_template lbl_templates[];
-extern const size_t lbl_ntemplates;
+/* The built-in templates, parsed from their JSON on first use. */
+const struct lbl_template *lbl_builtin_at(size_t i);
+const struct lbl_template *lbl_builtin_find(const char *name);
 
 /* Measures text in dots; with font set, the layout also refuses text that
  * no installed font can draw. */
@@ -43,6 +63,8 @@ struct lbl_measure {
 struct lbl_font;
 struct _PangoLayout;
 struct lbl_font *lbl_font_open(void);
+/* The same with the template's family (NULL: the library's own). */
+struct lbl_font *lbl_font_open_family(const char *family);
 void lbl_font_close(struct lbl_font *f);
 /* Width in dots of s[0..len) at size dots; ctx is a struct lbl_font. */
 double lbl_font_width(void *ctx, const char *s, size_t len, double size, bool bold);
@@ -110,6 +132,22 @@ bool lbl_text_is_plain(const char *s);
 /* "^GFA,..." for s drawn at size dots, the line's top `top` rows down. */
 const char *lbl_gf_line(struct lbl_gf_cache *c, struct lbl_font *font, const char *s, int size,
                         bool bold, int top);
+
+/* printer.c: a monotonic clock, and poll(2) on one descriptor until a deadline
+ * on it (false on timeout or error). */
+long long lbl_now_ms(void);
+bool lbl_wait_fd(int fd, short events, long long deadline);
+
+/* zpl_status.c: of a ~HS answer (three <STX>...<ETX> strings) in text[0..len),
+ * what keeps the printer from printing ("paper out, paused"; "" when it can
+ * print) in state: 1 when the answer is whole, 0 while it is still short,
+ * -1 when it is not a ~HS answer. */
+int lbl_zpl_status_parse(const char *text, size_t len, char *state, size_t cap);
+/* Asks the printer on fd (connected) for its status: BB_OK when it can print,
+ * BB_ECONFLICT naming what is wrong, BB_EIO when it does not answer (within
+ * timeout_ms) or answers something else. */
+enum bb_err lbl_zpl_status(int fd, const char *host, const char *port, int timeout_ms,
+                           char why[LBL_WHY_MAX]);
 
 /* The renderers append to out only on success. */
 enum bb_err lbl_render_zpl(const struct lbl_job *job, const struct lbl_data *labels, size_t n,

@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -25,15 +26,16 @@ static const char usage_text[] =
     "         [--input FILE] [--format zpl|png|svg|pdf]\n"
     "         [--template NAME] [--dpi N] [--copies N]\n"
     "         [--printer URI|NAME] [--printers FILE]\n"
-    "         [--output PATH] [--timeout SECONDS] [ID ...]\n"
+    "         [--output PATH] [--timeout SECONDS] [--timezone ZONE] [ID ...]\n"
     "labelgen --list-templates\n";
 
 static const char *const DEFAULT_TEMPLATE = "cryo-1.28x0.5in";
 static const char *const DEFAULT_PRINTERS = "/etc/biobank/printers.conf";
+static const char *const DEFAULT_TEMPLATES = "/etc/biobank/templates";
 enum { DEFAULT_DPI = 203, DEFAULT_TIMEOUT_S = 10, PRINT_CHUNK = 50 };
 
 struct opts {
-	const char *server, *token_file, *input, *format, *tpl, *printer, *printers, *output;
+	const char *server, *token_file, *input, *format, *tpl, *printer, *printers, *output, *tz;
 	int dpi, copies, timeout_s;
 	bool list, allow_plain_http;
 };
@@ -82,6 +84,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "printers", required_argument, NULL, 'P' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "timezone", required_argument, NULL, 'z' },
 		{ "list-templates", no_argument, NULL, 'L' },
 		{ "allow-plain-http", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
@@ -120,6 +123,9 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'o':
 			o->output = optarg;
+			break;
+		case 'z':
+			o->tz = optarg;
 			break;
 		case 'L':
 			o->list = true;
@@ -441,7 +447,11 @@ print_labels(const struct opts *o, const struct lbl_job *job, const struct rec_l
 		if (lbl_render(job, l->items + at, k, &out, why) != BB_OK ||
 		    lbl_printer_send(uri, out.data, out.len, o->timeout_s * 1000, why) != BB_OK) {
 			progress_end(&pr);
-			warnx("%s", why);
+			/* The name the technician knows the printer by, beside its address. */
+			if (strcmp(uri, o->printer) != 0)
+				warnx("%s: %s", o->printer, why);
+			else
+				warnx("%s", why);
 			if (at > 0)
 				warnx("labels 1 to %zu were printed; %zu to %zu were not", at,
 				      at + 1, l->n);
@@ -468,21 +478,116 @@ print_labels(const struct opts *o, const struct lbl_job *job, const struct rec_l
 	return rc;
 }
 
+/* Where a site's own templates live: NAME.json each. */
+static const char *
+templates_dir(void)
+{
+	const char *d = getenv("BIOBANK_TEMPLATES");
+
+	return d && d[0] ? d : DEFAULT_TEMPLATES;
+}
+
+/*
+ * A built-in template, else a site's: a path (with '/' or ending in .json),
+ * or NAME.json in the templates folder. *own is what the caller frees.
+ */
 static int
-run(int argc, char **argv, const struct opts *o)
+template_open(const char *name, const struct lbl_template **t, struct lbl_template **own)
+{
+	char why[LBL_WHY_MAX];
+	size_t len = strlen(name);
+	char *path;
+
+	*own = NULL;
+	if ((*t = lbl_template_find(name)) != NULL)
+		return 0;
+	if (strchr(name, '/') || (len > 5 && strcmp(name + len - 5, ".json") == 0))
+		path = bb_strdup(name);
+	else
+		path = bb_asprintf("%s/%s.json", templates_dir(), name);
+	if (access(path, F_OK) != 0 && !strchr(name, '/') &&
+	    !(len > 5 && strcmp(name + len - 5, ".json") == 0)) {
+		warnx("unknown template \"%s\"; --list-templates shows them", name);
+		free(path);
+		return EXIT_USAGE;
+	}
+	if (lbl_template_load(path, own, why) != BB_OK) {
+		warnx("%s", why);
+		free(path);
+		return EXIT_USAGE;
+	}
+	free(path);
+	*t = *own;
+	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The built-in templates, then the site's, each checked: a broken file is
+ * named with its problem, and the listing exits 1. */
+static int
+list_templates(void)
+{
+	const char *dir = templates_dir();
+	char why[LBL_WHY_MAX], **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	DIR *dp;
+	int rc = 0;
+
+	for (size_t i = 0; lbl_template_at(i); i++)
+		printf("%-18s %s\n", lbl_template_name(lbl_template_at(i)),
+		       lbl_template_summary(lbl_template_at(i)));
+	if ((dp = opendir(dir)) == NULL)
+		return 0; /* no site templates: the folder is optional */
+	while ((e = readdir(dp)) != NULL) {
+		size_t len = strlen(e->d_name);
+
+		if (len <= 5 || strcmp(e->d_name + len - 5, ".json") != 0 || e->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			names = bb_realloc(names, cap * sizeof(*names));
+		}
+		names[n++] = bb_strdup(e->d_name);
+	}
+	closedir(dp);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		char *path = bb_asprintf("%s/%s", dir, names[i]);
+		struct lbl_template *t;
+
+		if (lbl_template_load(path, &t, why) == BB_OK) {
+			printf("%-18s %s (%s)\n", lbl_template_name(t), lbl_template_summary(t),
+			       path);
+			lbl_template_free(t);
+		} else {
+			warnx("%s", why);
+			rc = EXIT_USAGE;
+		}
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+static int
+run_with(int argc, char **argv, const struct opts *o, const struct lbl_job *jobp)
 {
 	struct rec_list recs = { 0 };
-	struct lbl_job job = { lbl_template_find(o->tpl), o->dpi, o->copies, default_format(o) };
+	struct lbl_job job = *jobp;
 	struct client cl = { o->server, NULL, (long)o->timeout_s * 1000 };
 	char why[LBL_WHY_MAX];
 	char **ids = NULL;
 	size_t nids = 0;
 	int rc = 0;
 
-	if (job.tpl == NULL) {
-		warnx("unknown template \"%s\"; --list-templates shows them", o->tpl);
-		return EXIT_USAGE;
-	}
 	if (o->format && lbl_format_parse(o->format, &job.format) != BB_OK) {
 		warnx("--format %s: use zpl, png, svg or pdf", o->format);
 		return EXIT_USAGE;
@@ -505,11 +610,21 @@ run(int argc, char **argv, const struct opts *o)
 		warnx("printers take ZPL; --format %s is for files", lbl_format_name(job.format));
 		return EXIT_USAGE;
 	}
+	if (o->tz && !o->input) {
+		warnx("--timezone is for --input files: biobankd dates its label data in the "
+		      "site's zone (its timezone setting)");
+		return EXIT_USAGE;
+	}
 	if (o->input) {
 		if (argc > 0) {
 			warnx("give IDs or --input, not both");
 			return EXIT_USAGE;
 		}
+		if (o->tz && zone_use(o->tz, why) != BB_OK) {
+			warnx("%s", why);
+			return EXIT_USAGE;
+		}
+		recs.tz = o->tz;
 		if (recs_read_file(&recs, o->input, why) != BB_OK) {
 			warnx("%s", why);
 			recs_free(&recs);
@@ -556,6 +671,20 @@ run(int argc, char **argv, const struct opts *o)
 	return rc;
 }
 
+static int
+run(int argc, char **argv, const struct opts *o)
+{
+	struct lbl_job job = { NULL, o->dpi, o->copies, default_format(o) };
+	struct lbl_template *own = NULL;
+	int rc;
+
+	if ((rc = template_open(o->tpl, &job.tpl, &own)) != 0)
+		return rc;
+	rc = run_with(argc, argv, o, &job);
+	lbl_template_free(own);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -564,12 +693,8 @@ main(int argc, char **argv)
 
 	if (first < 0)
 		return EXIT_USAGE;
-	if (o.list) {
-		for (size_t i = 0; lbl_template_at(i); i++)
-			printf("%-18s %s\n", lbl_template_name(lbl_template_at(i)),
-			       lbl_template_summary(lbl_template_at(i)));
-		return 0;
-	}
+	if (o.list)
+		return list_templates();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		warnx("libcurl failed to start");
 		return EXIT_OUTPUT;

@@ -4,6 +4,9 @@
  * send succeeds only when the printer has taken every byte: over TCP we close
  * our side and wait for the printer to close its own, as the CUPS socket
  * backend does, so a printer that stops reading is reported, not assumed.
+ * Over TCP the printer is first asked for its status (~HS, zpl_status.c) on
+ * the same connection: a printer out of paper takes a job silently and
+ * prints it whenever someone reloads it, long after the technician left.
  */
 #include "lbl_int.h"
 
@@ -22,8 +25,8 @@
 
 static const char *const DEFAULT_PORT = "9100";
 
-static long long
-now_ms(void)
+long long
+lbl_now_ms(void)
 {
 	struct timespec ts;
 
@@ -61,14 +64,14 @@ split_host_port(const char *hp, char *host, size_t hostlen, char *port, size_t p
 }
 
 /* Waits for events on fd until the deadline; false on timeout or error. */
-static bool
-wait_fd(int fd, short events, long long deadline)
+bool
+lbl_wait_fd(int fd, short events, long long deadline)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 	int rc;
 
 	do {
-		long long left = deadline - now_ms();
+		long long left = deadline - lbl_now_ms();
 
 		if (left <= 0)
 			return false;
@@ -88,7 +91,7 @@ connect_to(const char *host, const char *port, int timeout_ms, char why[LBL_WHY_
 		return -1;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
-		long long deadline = now_ms() + timeout_ms;
+		long long deadline = lbl_now_ms() + timeout_ms;
 		int err = 0;
 		socklen_t len = sizeof(err);
 
@@ -101,7 +104,7 @@ connect_to(const char *host, const char *port, int timeout_ms, char why[LBL_WHY_
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
 		if (errno == EINPROGRESS) {
-			if (!wait_fd(fd, POLLOUT, deadline))
+			if (!lbl_wait_fd(fd, POLLOUT, deadline))
 				err = ETIMEDOUT;
 			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 				err = errno;
@@ -122,8 +125,8 @@ connect_to(const char *host, const char *port, int timeout_ms, char why[LBL_WHY_
 }
 
 static enum bb_err
-send_tcp(const char *hostport, const unsigned char *data, size_t len, int timeout_ms,
-         char why[LBL_WHY_MAX])
+send_tcp(const char *hostport, bool check_status, const unsigned char *data, size_t len,
+         int timeout_ms, char why[LBL_WHY_MAX])
 {
 	char host[256], port[32], sink[512];
 	size_t off = 0;
@@ -135,10 +138,18 @@ send_tcp(const char *hostport, const unsigned char *data, size_t len, int timeou
 	}
 	if ((fd = connect_to(host, port, timeout_ms, why)) < 0)
 		return BB_EIO;
+	if (check_status) {
+		enum bb_err err = lbl_zpl_status(fd, host, port, timeout_ms, why);
+
+		if (err != BB_OK) {
+			close(fd);
+			return err;
+		}
+	}
 	while (off < len) {
 		ssize_t w;
 
-		if (!wait_fd(fd, POLLOUT, now_ms() + timeout_ms)) {
+		if (!lbl_wait_fd(fd, POLLOUT, lbl_now_ms() + timeout_ms)) {
 			lbl_why(why,
 			        "printer %s:%s stopped taking data after %zu of %zu bytes (%d ms)",
 			        host, port, off, len, timeout_ms);
@@ -157,10 +168,10 @@ send_tcp(const char *hostport, const unsigned char *data, size_t len, int timeou
 	}
 	/* Our end of the job; the printer closes its end once it has read it all. */
 	shutdown(fd, SHUT_WR);
-	for (long long deadline = now_ms() + timeout_ms;;) {
+	for (long long deadline = lbl_now_ms() + timeout_ms;;) {
 		ssize_t r;
 
-		if (!wait_fd(fd, POLLIN, deadline)) {
+		if (!lbl_wait_fd(fd, POLLIN, deadline)) {
 			lbl_why(
 			    why,
 			    "printer %s:%s did not confirm the job within %d ms (sent %zu bytes; "
@@ -294,10 +305,21 @@ lbl_printer_send(const char *uri, const void *data, size_t len, int timeout_ms,
 		timeout_ms = 10000;
 	if (strncmp(uri, "tcp://", 6) == 0) {
 		char hp[300];
+		const char *rest = uri + 6 + strcspn(uri + 6, "/?");
+		bool check = true;
 
-		snprintf(hp, sizeof(hp), "%s", uri + 6);
-		hp[strcspn(hp, "/")] = '\0';
-		return send_tcp(hp, data, len, timeout_ms, why);
+		snprintf(hp, sizeof(hp), "%.*s", (int)(rest - uri - 6), uri + 6);
+		/* A printer that speaks ZPL but not ~HS (an emulator, a converter box). */
+		if (strcmp(rest, "?status=off") == 0 || strcmp(rest, "/?status=off") == 0)
+			check = false;
+		else if (*rest != '\0' && strcmp(rest, "/") != 0) {
+			lbl_why(
+			    why,
+			    "printer \"%s\": after tcp://HOST[:PORT] only ?status=off may follow",
+			    uri);
+			return BB_EINVAL;
+		}
+		return send_tcp(hp, check, data, len, timeout_ms, why);
 	}
 	if (strncmp(uri, "http://", 7) == 0 || strncmp(uri, "https://", 8) == 0)
 		return send_http(uri, data, len, timeout_ms, why);

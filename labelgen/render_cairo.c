@@ -115,7 +115,7 @@ static enum bb_err
 render_png(const struct lbl_job *job, const struct lbl_data *d, struct bb_buf *out,
            char why[LBL_WHY_MAX])
 {
-	struct lbl_font *font = lbl_font_open();
+	struct lbl_font *font = lbl_font_open_family(job->tpl->font);
 	cairo_surface_t *surface;
 	cairo_t *cr;
 	struct lbl_layout lo;
@@ -173,7 +173,7 @@ render_vector(const struct lbl_job *job, const struct lbl_data *labels, size_t n
 		cairo_svg_surface_set_document_unit(surface, CAIRO_SVG_UNIT_PT);
 	cr = cairo_create(surface);
 	cairo_scale(cr, scale, scale);
-	font = lbl_font_open();
+	font = lbl_font_open_family(t->font);
 
 	for (size_t i = 0; i < n && err == BB_OK; i++) {
 		struct lbl_layout lo;

@@ -80,7 +80,7 @@ enum bb_err
 lbl_render_zpl(const struct lbl_job *job, const struct lbl_data *labels, size_t n,
                struct bb_buf *out, char why[LBL_WHY_MAX])
 {
-	struct lbl_font *font = lbl_font_open();
+	struct lbl_font *font = lbl_font_open_family(job->tpl->font);
 	struct lbl_gf_cache *gfc = lbl_gf_cache_new();
 	struct lbl_measure meas;
 	size_t start = out->len;

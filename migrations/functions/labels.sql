@@ -16,8 +16,24 @@ $$;
 COMMENT ON FUNCTION bb_label_lines(text, text, text, date)
 	IS 'The human-readable lines of a tube label under its ID, as the label library makes them from its fields.';
 
--- One label's data, the item of GET /api/v1/labels.
-CREATE OR REPLACE FUNCTION bb_label_json(s specimens) RETURNS jsonb LANGUAGE sql STABLE AS $$
+-- The zone's offset from UTC at t, as a label names it: UTC+8, UTC+5:30, UTC-3, UTC.
+CREATE OR REPLACE FUNCTION bb_label_utc_offset(t timestamptz, tz text) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT 'UTC' || CASE WHEN o = 0 THEN '' ELSE
+		CASE WHEN o < 0 THEN '-' ELSE '+' END || (abs(o) / 3600)::text ||
+		CASE WHEN abs(o) % 3600 = 0 THEN '' ELSE ':' || lpad((abs(o) % 3600 / 60)::text, 2, '0') END END
+	  FROM (SELECT extract(epoch FROM (t AT TIME ZONE tz) - (t AT TIME ZONE 'UTC'))::int AS o) x;
+$$;
+COMMENT ON FUNCTION bb_label_utc_offset(timestamptz, text) IS 'The offset of zone tz from UTC at time t, as a label prints it (UTC+8, UTC-3:30, UTC).';
+
+/*
+ * One label's data, the item of GET /api/v1/labels. The date printed is the
+ * collection's date in the site's time zone (the daemon's `timezone`): a
+ * sample taken at 01:30 in Shanghai is 17:30 UTC the day before, and a
+ * label dated the day before would put it on another visit.
+ */
+DROP FUNCTION IF EXISTS bb_label_json(specimens);
+CREATE OR REPLACE FUNCTION bb_label_json(s specimens, tz text) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object(
 		'id', s.id,
 		'tube_barcode', s.tube_barcode,
@@ -25,12 +41,15 @@ CREATE OR REPLACE FUNCTION bb_label_json(s specimens) RETURNS jsonb LANGUAGE sql
 		'participant', st.code || '/' || p.code,
 		'timepoint', s.timepoint,
 		'collected_at', bb_rfc3339(s.collected_at),
+		'collected_on', to_char(s.collected_at AT TIME ZONE tz, 'YYYY-MM-DD'),
+		'timezone', tz,
+		'utc_offset', bb_label_utc_offset(s.collected_at, tz),
 		'lines', bb_label_lines(st.code || '/' || p.code, s.type, s.timepoint,
-			(s.collected_at AT TIME ZONE 'UTC')::date))
+			(s.collected_at AT TIME ZONE tz)::date))
 	  FROM participants p JOIN studies st ON st.id = p.study_id
 	 WHERE p.id = s.participant_id;
 $$;
-COMMENT ON FUNCTION bb_label_json(specimens) IS 'What a specimen''s tube label says: ID, type, participant STUDY/CODE, timepoint, collection time and the printed lines.';
+COMMENT ON FUNCTION bb_label_json(specimens, text) IS 'What a specimen''s tube label says: ID, type, participant STUDY/CODE, timepoint, collection time, its date and offset in zone tz, and the printed lines.';
 
 -- The IDs of a list that name no specimen the caller may see, once each, in the order given.
 CREATE OR REPLACE FUNCTION bb_labels_missing(ids text[], studies bigint[]) RETURNS text[]
@@ -43,9 +62,10 @@ LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION bb_labels_missing(text[], bigint[]) IS 'The IDs among ids that are unknown or outside the given studies, once each, in the order given.';
 
--- GET /api/v1/labels: the label data of each ID, in the order asked.
-CREATE OR REPLACE FUNCTION bb_labels_get(ids text[], studies bigint[]) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
+-- GET /api/v1/labels: the label data of each ID, in the order asked, dated in zone tz.
+DROP FUNCTION IF EXISTS bb_labels_get(text[], bigint[]);
+CREATE OR REPLACE FUNCTION bb_labels_get(ids text[], studies bigint[], tz text DEFAULT 'UTC')
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	missing text[] := bb_labels_missing(ids, studies);
 BEGIN
@@ -55,19 +75,20 @@ BEGIN
 			jsonb_build_object('specimens', to_jsonb(missing)));
 	END IF;
 	RETURN jsonb_build_object('items', COALESCE((
-		SELECT jsonb_agg(bb_label_json(s) ORDER BY u.n)
+		SELECT jsonb_agg(bb_label_json(s, COALESCE(tz, 'UTC')) ORDER BY u.n)
 		  FROM unnest(ids) WITH ORDINALITY AS u (id, n)
 		  JOIN specimens s ON s.id = u.id), '[]'));
 END $$;
-COMMENT ON FUNCTION bb_labels_get(text[], bigint[]) IS 'Label data for a list of IDs in the order given; BB404 naming every ID that is unknown or out of scope.';
+COMMENT ON FUNCTION bb_labels_get(text[], bigint[], text) IS 'Label data for a list of IDs in the order given, dated in zone tz; BB404 naming every ID that is unknown or out of scope.';
 
--- One specimen's label data by ID or tube barcode (for the previews).
-CREATE OR REPLACE FUNCTION bb_label_get(ref text, studies bigint[]) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
+-- One specimen's label data by ID or tube barcode (for the previews), dated in zone tz.
+DROP FUNCTION IF EXISTS bb_label_get(text, bigint[]);
+CREATE OR REPLACE FUNCTION bb_label_get(ref text, studies bigint[], tz text DEFAULT 'UTC')
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	j jsonb;
 BEGIN
-	SELECT bb_label_json(s) INTO j
+	SELECT bb_label_json(s, COALESCE(tz, 'UTC')) INTO j
 	  FROM specimens s
 	 WHERE s.id = (SELECT x.id FROM specimens x WHERE x.id = ref
 		       UNION ALL SELECT x.id FROM specimens x WHERE x.tube_barcode = ref LIMIT 1)
@@ -77,7 +98,7 @@ BEGIN
 	END IF;
 	RETURN j;
 END $$;
-COMMENT ON FUNCTION bb_label_get(text, bigint[]) IS 'Label data of a specimen by ID or tube barcode within the given studies; BB404 if none.';
+COMMENT ON FUNCTION bb_label_get(text, bigint[], text) IS 'Label data of a specimen by ID or tube barcode within the given studies, dated in zone tz; BB404 if none.';
 
 -- A custody event as GET /api/v1/specimens/{id}/events shows it.
 CREATE OR REPLACE FUNCTION bb_label_event_json(e events) RETURNS jsonb LANGUAGE sql STABLE AS $$
@@ -185,14 +206,15 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_print_check(text[], bigint[]) IS 'Locks a batch of specimens in ID order; BB404 naming unknown or out-of-scope IDs, BB409 naming destroyed ones.';
 
--- The answer of a job about to be sent: the job and the label data to render.
-CREATE OR REPLACE FUNCTION bb_print_job_sending(j print_jobs) RETURNS jsonb LANGUAGE sql STABLE AS $$
+-- The answer of a job about to be sent: the job and the label data to render, dated in zone tz.
+DROP FUNCTION IF EXISTS bb_print_job_sending(print_jobs);
+CREATE OR REPLACE FUNCTION bb_print_job_sending(j print_jobs, tz text) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('job', bb_print_job_json(j),
-		'items', (SELECT jsonb_agg(bb_label_json(s) ORDER BY u.n)
+		'items', (SELECT jsonb_agg(bb_label_json(s, COALESCE(tz, 'UTC')) ORDER BY u.n)
 			    FROM unnest(j.specimens) WITH ORDINALITY AS u (id, n)
 			    JOIN specimens s ON s.id = u.id));
 $$;
-COMMENT ON FUNCTION bb_print_job_sending(print_jobs) IS 'A job about to be sent and the label data of its specimens, in order.';
+COMMENT ON FUNCTION bb_print_job_sending(print_jobs, text) IS 'A job about to be sent and the label data of its specimens (dated in zone tz), in order.';
 
 /*
  * POST /api/v1/print, first transaction: check the batch and record a
@@ -201,8 +223,10 @@ COMMENT ON FUNCTION bb_print_job_sending(print_jobs) IS 'A job about to be sent 
  * how long the send may take (the daemon's printer timeouts), so that a
  * retry does not print a job whose send may still be going on.
  */
+DROP FUNCTION IF EXISTS bb_print_job_create(text[], text, integer, text, integer, integer, bigint[], text, bigint);
 CREATE OR REPLACE FUNCTION bb_print_job_create(ids text[], printer text, copies integer,
-	template text, dpi integer, lease_s integer, studies bigint[], actor text, actor_id bigint)
+	template text, dpi integer, lease_s integer, studies bigint[], actor text, actor_id bigint,
+	tz text DEFAULT 'UTC')
 RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	j print_jobs;
@@ -214,10 +238,10 @@ BEGIN
 	VALUES (actor, actor_id, printer, ids, copies, template, dpi,
 		now() + make_interval(secs => lease_s))
 	RETURNING * INTO j;
-	RETURN bb_print_job_sending(j);
+	RETURN bb_print_job_sending(j, tz);
 END $$;
-COMMENT ON FUNCTION bb_print_job_create(text[], text, integer, text, integer, integer, bigint[], text, bigint)
-	IS 'Checks a batch of specimens (BB404 unknown, BB409 destroyed) and records a pending print job; returns it with the label data to send.';
+COMMENT ON FUNCTION bb_print_job_create(text[], text, integer, text, integer, integer, bigint[], text, bigint, text)
+	IS 'Checks a batch of specimens (BB404 unknown, BB409 destroyed) and records a pending print job; returns it with the label data to send, dated in zone tz.';
 
 -- A job by id within the caller's studies, locked; BB404 when there is none.
 CREATE OR REPLACE FUNCTION bb_print_job_lock(job_id bigint, studies bigint[]) RETURNS print_jobs
@@ -240,8 +264,9 @@ COMMENT ON FUNCTION bb_print_job_lock(bigint, bigint[]) IS 'Locks a print job th
  * between send and record), begins another attempt. A sent job, or a
  * pending one that may still be printing, is BB409 print-job-state.
  */
+DROP FUNCTION IF EXISTS bb_print_job_retry(bigint, integer, bigint[], text, bigint);
 CREATE OR REPLACE FUNCTION bb_print_job_retry(job_id bigint, lease_s integer, studies bigint[],
-	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+	actor text, actor_id bigint, tz text DEFAULT 'UTC') RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	j print_jobs := bb_print_job_lock(job_id, studies);
 BEGIN
@@ -265,9 +290,9 @@ BEGIN
 	       send_started_at = now(), send_deadline = now() + make_interval(secs => lease_s)
 	 WHERE id = j.id
 	RETURNING * INTO j;
-	RETURN bb_print_job_sending(j);
+	RETURN bb_print_job_sending(j, tz);
 END $$;
-COMMENT ON FUNCTION bb_print_job_retry(bigint, integer, bigint[], text, bigint)
+COMMENT ON FUNCTION bb_print_job_retry(bigint, integer, bigint[], text, bigint, text)
 	IS 'Begins another attempt of a failed job, or of a pending one whose send has surely ended; BB409 print-job-state for a sent job or one still being sent.';
 
 /*
@@ -305,7 +330,7 @@ BEGIN
 		RETURNING specimen_id, seq)
 	SELECT array_agg(ins.seq ORDER BY u.n) INTO seqs
 	  FROM unnest(j.specimens) WITH ORDINALITY AS u (id, n) JOIN ins ON ins.specimen_id = u.id;
-	UPDATE print_jobs SET state = 'sent', finished_at = now(), event_seqs = seqs
+	UPDATE print_jobs SET state = 'sent', finished_at = now(), event_seqs = seqs, error = NULL
 	 WHERE id = j.id RETURNING * INTO j;
 	RETURN jsonb_build_object('job', bb_print_job_json(j),
 		'events', (SELECT jsonb_agg(bb_label_event_json(e) || jsonb_build_object('specimen', e.specimen_id)
@@ -315,6 +340,31 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_print_job_finish(bigint, integer, boolean, text, text, bigint)
 	IS 'Records the outcome of a print job''s latest attempt: sent (one label_printed event per specimen) or failed (the error, no event); BB409 print-job-state for any other attempt.';
+
+/*
+ * Second transaction, when the printer said before the job that it cannot
+ * print (paper out, ribbon out, head open, paused): nothing was sent, so the
+ * job stays pending with the printer's words and may be retried at once.
+ */
+CREATE OR REPLACE FUNCTION bb_print_job_hold(job_id bigint, attempt integer, error text,
+	actor text, actor_id bigint) RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	j print_jobs := bb_print_job_lock(job_id, NULL);
+BEGIN
+	PERFORM bb_set_actor(actor, actor_id);
+	IF j.state <> 'pending' OR j.attempts <> attempt THEN
+		PERFORM bb_fail('BB409', 'print-job-state', NULL,
+			format('print job %s is %s at attempt %s: the outcome of attempt %s is not recorded',
+				j.id, j.state, j.attempts, attempt),
+			jsonb_build_object('job', j.id, 'job_state', j.state));
+	END IF;
+	UPDATE print_jobs SET error = left(bb_print_job_hold.error, 1000),
+	       send_deadline = least(send_deadline, now())
+	 WHERE id = j.id RETURNING * INTO j;
+	RETURN jsonb_build_object('job', bb_print_job_json(j), 'events', '[]'::jsonb);
+END $$;
+COMMENT ON FUNCTION bb_print_job_hold(bigint, integer, text, text, bigint)
+	IS 'Records that the printer was not ready for the latest attempt of a pending job: the job stays pending with the error and may be retried now; BB409 print-job-state for any other attempt.';
 
 -- GET /api/v1/print-jobs/{id}
 CREATE OR REPLACE FUNCTION bb_print_job_get(job_id bigint, studies bigint[]) RETURNS jsonb

@@ -20,6 +20,8 @@ BB_PACKAGES=(
 	chromium
 	wrk time procps
 	pgbouncer nginx
+	# scripts/package: its test's Debian 12 chroot
+	dpkg-dev debootstrap
 )
 
 say() { printf '%s\n' "$*" >&2; }

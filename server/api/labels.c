@@ -11,6 +11,7 @@
 #include "label.h"
 #include "http/log.h"
 #include "api/printers.h"
+#include "api/label_templates.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -19,17 +20,19 @@
 
 /* Prepared on every connection (db_pool_open); the handlers below run them by name. */
 const struct db_stmt labels_statements[] = {
-	{ "db_labels_get", "SELECT bb_labels_get($1::text[], $2::bigint[])::text" },
-	{ "db_label_get", "SELECT bb_label_get($1, $2::bigint[])::text" },
+	{ "db_labels_get", "SELECT bb_labels_get($1::text[], $2::bigint[], $3)::text" },
+	{ "db_label_get", "SELECT bb_label_get($1, $2::bigint[], $3)::text" },
 	{ "db_label_printed",
 	  "SELECT bb_label_printed($1, $2, $3::int, $4::bigint[], $5, $6::bigint)::text" },
 	{ "db_print_job_create",
 	  "SELECT bb_print_job_create($1::text[], $2, $3::int, $4, $5::int, $6::int, $7::bigint[], "
-	  "$8, $9::bigint)::text" },
-	{ "db_print_job_retry",
-	  "SELECT bb_print_job_retry($1::bigint, $2::int, $3::bigint[], $4, $5::bigint)::text" },
+	  "$8, $9::bigint, $10)::text" },
+	{ "db_print_job_retry", "SELECT bb_print_job_retry($1::bigint, $2::int, $3::bigint[], $4, "
+	                        "$5::bigint, $6)::text" },
 	{ "db_print_job_finish", "SELECT bb_print_job_finish($1::bigint, $2::int, $3::boolean, $4, "
 	                         "$5, $6::bigint)::text" },
+	{ "db_print_job_hold",
+	  "SELECT bb_print_job_hold($1::bigint, $2::int, $3, $4, $5::bigint)::text" },
 	{ "db_print_jobs_list", "SELECT bb_print_jobs_list($1, $2::int, $3, $4::bigint[])::text" },
 	{ NULL, NULL },
 };
@@ -50,16 +53,20 @@ template_names(struct srv_req *r)
 	for (size_t i = 0; (t = lbl_template_at(i)) != NULL; i++)
 		if (!lbl_template_is_sheet(t))
 			bb_buf_printf(&b, "%s%s", b.len ? ", " : "", lbl_template_name(t));
+	for (size_t i = 0; (t = srv_template_at(r->srv->tpls, i)) != NULL; i++)
+		if (!lbl_template_is_sheet(t))
+			bb_buf_printf(&b, "%s%s", b.len ? ", " : "", lbl_template_name(t));
 	char *s = bb_arena_strdup(&r->arena, b.data ? b.data : "");
 	bb_buf_free(&b);
 	return s;
 }
 
-/* A roll template by name (a sheet prints only as PDF); NULL after replying 400. */
+/* A roll template by name, built in or the site's (a sheet prints only as
+ * PDF); NULL after replying 400. */
 static const struct lbl_template *
 template_read(struct srv_req *r, const char *field, const char *name)
 {
-	const struct lbl_template *t = lbl_template_find(name);
+	const struct lbl_template *t = srv_template_find(r->srv->tpls, name);
 
 	if (t == NULL) {
 		reply_invalid_field(r, field, "\"%.64s\" is not a label template; use one of %s",
@@ -75,6 +82,16 @@ template_read(struct srv_req *r, const char *field, const char *name)
 		return NULL;
 	}
 	return t;
+}
+
+/* The site's time zone (setting timezone, checked at start-up): labels carry
+ * the collection's date there, not in UTC. */
+static const char *
+site_zone(const struct srv_req *r)
+{
+	const char *tz = r->srv->cfg->timezone;
+
+	return tz && tz[0] ? tz : "UTC";
 }
 
 /* The resolutions the library lays labels out for (203, 300, 600 dpi). */
@@ -102,8 +119,10 @@ label_from_json(struct bb_arena *a, const cJSON *item, struct lbl_data *d)
 	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "participant"));
 	d->timepoint = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "timepoint"));
 	const char *coll =
-	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "collected_at"));
-	d->collected = coll ? bb_arena_strndup(a, coll, 10) : NULL;
+	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "collected_on"));
+	d->collected = coll ? bb_arena_strdup(a, coll) : NULL;
+	d->zone = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "timezone"));
+	d->zone_offset = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "utc_offset"));
 	if (d->id == NULL || !cJSON_IsArray(lines))
 		return false;
 	const char **arr =
@@ -214,8 +233,9 @@ h_labels_list(struct srv_req *r)
 		reply_invalid(r, &errs);
 		return;
 	}
-	const char *params[] = { db_array_literal(&r->arena, list, n), req_studies(r) };
-	reply_from_function(r, 200, "db_labels_get", 2, params);
+	const char *params[] = { db_array_literal(&r->arena, list, n), req_studies(r),
+		                 site_zone(r) };
+	reply_from_function(r, 200, "db_labels_get", 3, params);
 }
 
 /* GET /api/v1/specimens/{id}/label.png and label.svg: the label as the bench page previews it. */
@@ -252,8 +272,8 @@ preview(struct srv_req *r, enum lbl_format format)
 	const char *ref = req_specimen_ref(r, r->params[0], NULL);
 	if (ref == NULL)
 		return;
-	const char *params[] = { ref, req_studies(r) };
-	cJSON *root = fetch_json(r, "db_label_get", 2, params);
+	const char *params[] = { ref, req_studies(r), site_zone(r) };
+	cJSON *root = fetch_json(r, "db_label_get", 3, params);
 	if (root == NULL)
 		return;
 	struct lbl_data label;
@@ -359,7 +379,13 @@ struct print_send {
 	char why[LBL_WHY_MAX];
 };
 
-enum print_failure { PRINT_OK, PRINT_RENDER, PRINT_PRINTER_GONE, PRINT_INTERNAL };
+enum print_failure {
+	PRINT_OK,
+	PRINT_RENDER,
+	PRINT_PRINTER_GONE,
+	PRINT_TEMPLATE_GONE,
+	PRINT_INTERNAL
+};
 
 /* Step 1 as db_txn runs it: the statement that records the attempt, then the rendering. */
 struct print_begin {
@@ -423,7 +449,7 @@ print_begin_txn(struct db_conn *c, void *arg)
 	struct lbl_data *labels = labels_from_json(a, root, &n);
 	const char *tpl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "template"));
 	struct lbl_job lj = {
-		tpl ? lbl_template_find(tpl) : NULL,
+		tpl ? srv_template_find(pb->r->srv->tpls, tpl) : NULL,
 		(int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(job, "dpi")),
 		(int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(job, "copies")),
 		LBL_FMT_ZPL
@@ -436,8 +462,15 @@ print_begin_txn(struct db_conn *c, void *arg)
 	ps->printer = json_text(a, job, "printer");
 	ps->timeout_ms = print_timeout_ms(pb->r);
 	ps->count = n;
-	if (labels == NULL || lj.tpl == NULL || ps->job_id == NULL || ps->attempt == NULL ||
-	    ps->printer == NULL) {
+	if (tpl != NULL && lj.tpl == NULL) {
+		/* A retry of a job whose site template left the label_templates folder. */
+		snprintf(pb->why, sizeof(pb->why),
+		         "print job %s uses label template %s, which this server no longer has",
+		         ps->job_id ? ps->job_id : "?", tpl);
+		pb->failure = PRINT_TEMPLATE_GONE;
+		err = BB_ECONFLICT;
+	} else if (labels == NULL || lj.tpl == NULL || ps->job_id == NULL || ps->attempt == NULL ||
+	           ps->printer == NULL) {
 		snprintf(pb->why, sizeof(pb->why), "the database answered with no print job");
 		pb->failure = PRINT_INTERNAL;
 		err = BB_EINTERNAL;
@@ -471,20 +504,34 @@ print_work(void *arg)
 	ps->err = lbl_printer_send(ps->uri, ps->zpl, ps->zpl_len, ps->timeout_ms, ps->why);
 }
 
-/* A 502 with the failed job in it, so that the client can retry it by its id. */
+/*
+ * A 502 with the failed job in it, so that the client can retry it by its
+ * id; or a 503 printer-not-ready when the printer said it cannot print, the
+ * job still pending.
+ */
 static void
 reply_printer_failed(struct srv_req *r, const struct print_send *ps, cJSON *job)
 {
-	char *detail = bb_arena_printf(&r->arena, "printer %s failed: %s (print job %s)",
-	                               ps->printer, ps->why, ps->job_id);
-	char *text = problem_json(502, "Printer failed", detail, NULL);
+	bool held = ps->err == BB_ECONFLICT;
+	const struct problem_code *pc = problem_code_find("printer-not-ready");
+	char *detail =
+	    held ? bb_arena_printf(&r->arena,
+	                           "printer %s: %s. Print job %s stays pending: retry it "
+	                           "(POST /api/v1/print-jobs/%s/retry) once the printer is ready",
+	                           ps->printer, ps->why, ps->job_id, ps->job_id)
+	         : bb_arena_printf(&r->arena, "printer %s failed: %s (print job %s)", ps->printer,
+	                           ps->why, ps->job_id);
+	unsigned status = held && pc ? pc->status : 502;
+	char *text = problem_json(status, held && pc ? pc->title : "Printer failed", detail, NULL);
 	cJSON *o = cJSON_Parse(text);
 
 	free(text);
+	if (held && pc)
+		cJSON_ReplaceItemInObjectCaseSensitive(o, "code", cJSON_CreateString(pc->code));
 	cJSON_AddItemToObject(o, "job", job);
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
-	reply_raw(r, 502, "application/problem+json", text, strlen(text));
+	reply_raw(r, status, "application/problem+json", text, strlen(text));
 }
 
 /* Step 3, after the send (on the same thread): the outcome recorded, the final answer. */
@@ -492,12 +539,16 @@ static enum bb_err
 print_done(struct srv_req *r, void *arg)
 {
 	struct print_send *ps = arg;
-	bool sent = ps->err == BB_OK;
+	bool sent = ps->err == BB_OK, held = ps->err == BB_ECONFLICT;
 	const char *params[] = {
 		ps->job_id,   ps->attempt,     sent ? "true" : "false", sent ? NULL : ps->why,
 		req_actor(r), req_actor_id(r),
 	};
-	struct fetch f = { "db_print_job_finish", 6, params, NULL };
+	const char *hold_params[] = { ps->job_id, ps->attempt, ps->why, req_actor(r),
+		                      req_actor_id(r) };
+	/* A printer that said it cannot print was given nothing: the job waits. */
+	struct fetch f = held ? (struct fetch){ "db_print_job_hold", 5, hold_params, NULL }
+	                      : (struct fetch){ "db_print_job_finish", 6, params, NULL };
 	struct db_conn *db = req_db(r);
 	enum bb_err err;
 
@@ -573,6 +624,9 @@ print_begin(struct srv_req *r, const char *stmt, int nparams, const char *const 
 		break;
 	case PRINT_PRINTER_GONE:
 		reply_problem_code(r, "printer-not-configured", NULL, "%s", pb.why);
+		break;
+	case PRINT_TEMPLATE_GONE:
+		reply_problem(r, 409, NULL, "%s", pb.why);
 		break;
 	case PRINT_INTERNAL:
 		log_warnx("%s: %s", __func__, pb.why);
@@ -656,8 +710,9 @@ h_labels_print(struct srv_req *r)
 		req_studies(r),
 		req_actor(r),
 		req_actor_id(r),
+		site_zone(r),
 	};
-	print_begin(r, "db_print_job_create", 9, params);
+	print_begin(r, "db_print_job_create", 10, params);
 }
 
 /* POST /api/v1/print-jobs/{id}/retry: send a failed job, or one a crash left pending, again. */
@@ -668,9 +723,9 @@ h_print_jobs_retry(struct srv_req *r)
 
 	if (id == NULL)
 		return;
-	const char *params[] = { id, print_lease_s(r), req_studies(r), req_actor(r),
-		                 req_actor_id(r) };
-	print_begin(r, "db_print_job_retry", 5, params);
+	const char *params[] = { id,           print_lease_s(r), req_studies(r),
+		                 req_actor(r), req_actor_id(r),  site_zone(r) };
+	print_begin(r, "db_print_job_retry", 6, params);
 }
 
 /* GET /api/v1/print-jobs?state=pending|sent|failed */

@@ -77,6 +77,8 @@ static const struct cfg_entry entries[] = {
 	  "Concurrent connections one client (an IPv4 address or an IPv6 /64) may hold." },
 	{ "print_timeout", CFG_UINT, OFF(print_timeout), "10", 1, 120, false,
 	  "Seconds a label printer gets to connect, to take each write and to confirm." },
+	{ "label_templates", CFG_STRING, OFF(label_templates), NULL, 0, 0, false,
+	  "Folder of the site's label templates (NAME.json each) beside the built-in ones." },
 	{ "printers", CFG_STRING, OFF(printers), NULL, 0, 0, false,
 	  "Label printers for POST /api/v1/print: NAME=URI[,NAME=URI...]." },
 	{ "problem_errors_max", CFG_UINT, OFF(problem_errors_max), "100", 1, 100000, false,

@@ -39,6 +39,7 @@ struct srv_config {
 	unsigned header_timeout;           /* seconds to deliver a request head (http/conns.h) */
 	unsigned long_workers, long_queue; /* the long-work pool (http/workpool.h) */
 	char *printers;                    /* NAME=URI,... for POST /api/v1/print */
+	char *label_templates;             /* folder of the site's label templates */
 	unsigned print_timeout; /* seconds a printer gets to connect, to take a write, to confirm */
 	unsigned problem_errors_max; /* errors listed in one problem (json_spec.h) */
 	unsigned small_cell_min;     /* counts below it shown as "<N" (api/requests.c) */

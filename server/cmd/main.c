@@ -2,6 +2,7 @@
  */
 #include "api/api.h"
 #include "api/printers.h"
+#include "api/label_templates.h"
 #include "cmd/config.h"
 #include "cmd/courier.h"
 #include "cmd/ledger_keys.h"
@@ -79,6 +80,9 @@ load_config(struct srv_config *cfg, int argc, char **argv, int *rest)
 
 	problems += srv_printers_parse(cfg->printers, &printers, stderr);
 	srv_printers_free(printers);
+	struct srv_templates *templates = NULL;
+	problems += srv_templates_load(cfg->label_templates, &templates, stderr);
+	srv_templates_free(templates);
 	struct note_key key, *witnessed = NULL;
 	struct witness *witnesses = NULL;
 	size_t nwitnessed, nwitnesses;
@@ -133,6 +137,10 @@ cmd_serve(int argc, char **argv)
 	struct srv_printers *printers = NULL;
 	srv_printers_parse(cfg.printers, &printers, stderr); /* checked by load_config() */
 	s.printers = printers;
+	struct srv_templates *templates = NULL;
+	if (srv_templates_load(cfg.label_templates, &templates, stderr) != 0)
+		fatalx("cannot read label_templates"); /* read by load_config a moment ago */
+	s.tpls = templates;
 	struct note_key ledger_key;
 	if (cfg.ledger_key != NULL && ledger_key_load(cfg.ledger_key, &ledger_key, stderr) != 0)
 		fatalx("cannot read the ledger's key"); /* read by load_config a moment ago */
@@ -204,6 +212,7 @@ cmd_serve(int argc, char **argv)
 	db_pool_close(s.pool);
 	bb_arena_free(&startup);
 	srv_printers_free(printers);
+	srv_templates_free(templates);
 	sodium_memzero(&ledger_key, sizeof(ledger_key));
 	free(witnessed);
 	witnesses_free(witnesses, nwitnesses);

@@ -98,6 +98,7 @@ static const struct problem_code problem_codes[] = {
 	{ "box-grid-conflict", 409, "Box holds specimens outside the new grid" },
 	{ "print-job-state", 409, "The print job's state forbids it" },
 	{ "printer-not-configured", 409, "Printer no longer configured" },
+	{ "printer-not-ready", 503, "Printer not ready" },
 	{ "secret-not-replayed", 409, "The answer held a secret and is not replayed" },
 	{ "event-not-sequenced", 409, "Event not in the log yet" },
 	{ "witness-size-mismatch", 409, "The witness stands at another size" },

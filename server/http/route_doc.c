@@ -62,9 +62,10 @@ static const struct route_doc docs[] = {
 	{ "POST", "/api/v1/requests/:id/shipments", "201", NULL, NULL },
 	{ "GET", "/api/v1/requests/:id/pick-list", NULL,
 	  "application/json text/csv application/pdf", NULL },
-	/* 202: queued for a printer that did not answer; 502: the printer refused */
-	{ "POST", "/api/v1/print", "200 202", NULL, "404 502" },
-	{ "POST", "/api/v1/print-jobs/:id/retry", "200 202", NULL, "502" },
+	/* 202: queued for a printer that did not answer; 502: the printer refused;
+	 * 503: the printer said it cannot print (paper out...), the job waits */
+	{ "POST", "/api/v1/print", "200 202", NULL, "404 502 503" },
+	{ "POST", "/api/v1/print-jobs/:id/retry", "200 202", NULL, "502 503" },
 	/* temperatures, maintenance, evacuation (storage_care.c, temperatures.c) */
 	{ "POST", "/api/v1/locations/:id/maintenance", "201", NULL, NULL },
 	{ "GET", "/api/v1/locations/:id/evacuation", NULL, "application/json text/csv", NULL },

@@ -23,6 +23,7 @@ struct cJSON;
 struct auth_cache;
 struct metrics;
 struct srv_printers;
+struct srv_templates;
 struct workpool;
 struct workpool_lease;
 struct conns;
@@ -50,6 +51,7 @@ struct srv {
 	struct auth_cache *auth;
 	struct metrics *metrics;
 	const struct srv_printers *printers; /* POST /api/v1/print (printers.c); NULL: none */
+	const struct srv_templates *tpls;    /* the site's label templates; NULL: none */
 	const struct note_key *ledger_key;   /* the log's signing key (ledger_key); NULL: none */
 	const struct note_key *witnessed;    /* the logs this server witnesses (witness_logs) */
 	size_t nwitnessed;                   /* how many */

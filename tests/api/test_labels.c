@@ -282,8 +282,10 @@ previews(struct tenv *t)
 		        A);
 		fclose(f);
 	}
-	const char *lg[] = { labelgen, "--input", csv,        "--format", "png",
-		             "--dpi",  "300",     "--output", png,        NULL };
+	/* The server dates it in its zone (UTC here) and names the zone: told
+	 * the same zone, labelgen does too. */
+	const char *lg[] = { labelgen, "--input",  csv, "--format",   "png", "--dpi",
+		             "300",    "--output", png, "--timezone", "UTC", NULL };
 	int rc = run_cmd(lg, NULL, NULL, &out);
 	is_int(rc, 0, "labelgen renders the same label offline from a CSV: %s", out);
 	free(out);
@@ -506,6 +508,170 @@ labelgen_prints(struct tenv *t, char **zpl_ab)
 	rc = run_cmd(fetch_a, bad_token, NULL, &out);
 	ok(rc != 0 && out && strstr(out, "401"), "labelgen with a bad token fails on 401: %s", out);
 	free(out);
+}
+
+/*
+ * A site in Shanghai: a tube collected at 01:30 local time on 2 March is
+ * 17:30 UTC on 1 March. Its label data, its print and labelgen's print from
+ * that data are dated 2 March and name the zone where the template has
+ * room; a daemon in UTC dates the same tube 1 March.
+ */
+static void
+site_timezone(struct tenv *t)
+{
+	struct daemon d2 = { 0 };
+	struct peer p;
+	struct resp r;
+	char E[16] = "", printers[96], body[256], path[96], tokenenv[200], uri[64], *out = NULL;
+	int port, lfd = listen_socket(&port);
+
+	api(t, "POST", "/api/v1/specimens", t->admin_token,
+	    "{\"participant\":{\"study\":\"MASC\",\"code\":\"P002\"},\"type\":\"serum\","
+	    "\"timepoint\":\"baseline\",\"collected_at\":\"2026-03-01T17:30:00Z\"}",
+	    &r);
+	is_int(r.status, 201, "a tube collected at 17:30 UTC on 1 March (01:30 in Shanghai)");
+	snprintf(E, sizeof(E), "%s", jstr(&r, "id") ? jstr(&r, "id") : "");
+	resp_free(&r);
+
+	snprintf(path, sizeof(path), "/api/v1/labels?ids=%s", E);
+	api(t, "GET", path, printer_token, NULL, &r);
+	is_str(jstr(&r, "items.0.collected_on"), "2026-03-01", "a daemon in UTC dates it 1 March");
+	is_str(jstr(&r, "items.0.timezone"), "UTC", "  and says so");
+	resp_free(&r);
+
+	snprintf(printers, sizeof(printers), "--printers=bench=tcp://127.0.0.1:%d", port);
+	const char *extra[] = { printers, "--timezone=Asia/Shanghai", NULL };
+	if (!ok(daemon_start(t, &d2, extra) == 0, "a daemon with timezone Asia/Shanghai starts"))
+		goto out;
+	api_at(&d2, "GET", path, printer_token, NULL, &r);
+	is_int(r.status, 200, "GET /labels from the Shanghai daemon");
+	is_str(jstr(&r, "items.0.collected_at"), "2026-03-01T17:30:00Z",
+	       "  the collection time is still the instant, in UTC");
+	is_str(jstr(&r, "items.0.collected_on"), "2026-03-02", "  its date is 2 March, Shanghai's");
+	is_str(jstr(&r, "items.0.timezone"), "Asia/Shanghai", "  the zone named");
+	is_str(jstr(&r, "items.0.utc_offset"), "UTC+8", "  with its offset then");
+	is_str(jstr(&r, "items.0.lines.2"), "2026-03-02", "  the date line says 2 March");
+	resp_free(&r);
+
+	snprintf(body, sizeof(body),
+	         "{\"ids\":[\"%s\"],\"printer\":\"bench\",\"template\":\"box-2x1in\"}", E);
+	peer_start_on(&p, PEER_RAW, lfd, port);
+	api_at(&d2, "POST", "/api/v1/print", tech_token, body, &r);
+	peer_stop(&p);
+	is_int(r.status, 200, "POST /print of it on a 2 x 1 in label");
+	resp_free(&r);
+	const char *zpl = p.got.data ? p.got.data : "";
+	ok(strstr(zpl, "^FD2026-03-02 Asia/Shanghai^FS") || strstr(zpl, "^FD2026-03-02 UTC+8^FS"),
+	   "  the printer got 2 March, naming the zone: %.80s",
+	   strstr(zpl, "2026-") ? strstr(zpl, "2026-") : "(no date)");
+	ok(!strstr(zpl, "2026-03-01"), "  and not the UTC date");
+	peer_free(&p);
+
+	snprintf(body, sizeof(body), "{\"ids\":[\"%s\"],\"printer\":\"bench\"}", E);
+	peer_start_on(&p, PEER_RAW, lfd, port);
+	api_at(&d2, "POST", "/api/v1/print", tech_token, body, &r);
+	peer_stop(&p);
+	resp_free(&r);
+	zpl = p.got.data ? p.got.data : "";
+	ok(strstr(zpl, "^FD2026-03-02") && !strstr(zpl, "2026-03-01"),
+	   "on a cryo label too, 2 March: %.60s", strstr(zpl, "2026-") ? strstr(zpl, "2026-") : "");
+	peer_free(&p);
+
+	/* labelgen takes the zone from the daemon's label data. */
+	snprintf(tokenenv, sizeof(tokenenv), "BIOBANK_TOKEN=%s", printer_token);
+	const char *env[] = { tokenenv, "BIOBANK_PRINTERS=/nonexistent", NULL };
+	peer_start_on(&p, PEER_RAW, lfd, port);
+	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", port);
+	const char *cmd[] = { labelgen,    "--server", d2.url, "--template", "box-2x1in",
+		              "--printer", uri,        E,      NULL };
+	int rc = run_cmd(cmd, env, NULL, &out);
+	is_int(rc, 0, "labelgen prints it from the Shanghai daemon: %s", out);
+	free(out);
+	peer_stop(&p);
+	zpl = p.got.data ? p.got.data : "";
+	ok(strstr(zpl, "^FD2026-03-02 Asia/Shanghai^FS") || strstr(zpl, "^FD2026-03-02 UTC+8^FS"),
+	   "  dated 2 March, naming the zone");
+	peer_free(&p);
+	const char *tzcmd[] = { labelgen,   "--server", d2.url, "--timezone", "Europe/Paris",
+		                "--format", "zpl",      E,      NULL };
+	rc = run_cmd(tzcmd, env, NULL, &out);
+	ok(rc == 1 && out && strstr(out, "--timezone is for --input files"),
+	   "labelgen --timezone with server data is a wrong option (exit %d): %s", rc, out);
+	free(out);
+	is_int(daemon_stop(&d2), 0, "the Shanghai daemon stops cleanly");
+out:
+	if (d2.pid > 0)
+		daemon_stop(&d2);
+	close(lfd);
+}
+
+/*
+ * A site's own template (label_templates): previews and prints with it,
+ * the DataMatrix where it says and only its fields; a broken file in the
+ * folder stops the daemon from starting, naming the file and the problem.
+ */
+static void
+site_templates(struct tenv *t)
+{
+	static const char tpl[] =
+	    "{\"name\": \"freezer-box-right\", \"summary\": \"2 x 1 in, no type\",\n"
+	    " \"stock\": {\"width_in\": 2, \"height_in\": 1, \"margin_in\": 0.06},\n"
+	    " \"font\": {\"size_pt\": 9},\n"
+	    " \"datamatrix\": {\"module_in\": 0.02, \"side\": \"right\"},\n"
+	    " \"fields\": [\"participant\", \"collected\"]}\n";
+	struct daemon d2 = { 0 };
+	struct peer p;
+	struct resp r;
+	char folder[128], file[192], opt[160], printers[96], body[256], path[128], *out = NULL;
+	int port, lfd = listen_socket(&port);
+
+	snprintf(folder, sizeof(folder), "%s/templates", tmpdir);
+	mkdir(folder, 0755);
+	snprintf(file, sizeof(file), "%s/freezer-box-right.json", folder);
+	spew(file, tpl, strlen(tpl));
+	snprintf(opt, sizeof(opt), "--label-templates=%s", folder);
+	snprintf(printers, sizeof(printers), "--printers=bench=tcp://127.0.0.1:%d", port);
+	const char *extra[] = { printers, opt, NULL };
+	if (!ok(daemon_start(t, &d2, extra) == 0, "a daemon with a folder of site templates"))
+		goto out;
+	snprintf(path, sizeof(path), "/api/v1/specimens/%s/label.png?template=freezer-box-right",
+	         A);
+	api_at(&d2, "GET", path, t->admin_token, NULL, &r);
+	ok(r.status == 200 && strcmp(r.content_type, "image/png") == 0,
+	   "a preview with the site's template");
+	resp_free(&r);
+	snprintf(body, sizeof(body),
+	         "{\"ids\":[\"%s\"],\"printer\":\"bench\",\"template\":\"freezer-box-right\"}", A);
+	peer_start_on(&p, PEER_RAW, lfd, port);
+	api_at(&d2, "POST", "/api/v1/print", tech_token, body, &r);
+	peer_stop(&p);
+	is_int(r.status, 200, "POST /print with it");
+	is_str(jstr(&r, "job.template"), "freezer-box-right", "  the job names it");
+	resp_free(&r);
+	const char *zpl = p.got.data ? p.got.data : "";
+	ok(strstr(zpl, "^FDMASC/P001^FS") && !strstr(zpl, "serum"),
+	   "  the printer got the participant and not the type, as the template says");
+	peer_free(&p);
+	api_at(&d2, "POST", "/api/v1/print", tech_token,
+	       "{\"ids\":[\"KRVQKEB8\"],\"printer\":\"bench\",\"template\":\"nosuch\"}", &r);
+	ok(is_problem(&r, 400) && problem_names_field(&r, "template") && r.body &&
+	       strstr(r.body, "freezer-box-right"),
+	   "an unknown template is 400, listing the site's among the names");
+	resp_free(&r);
+	is_int(daemon_stop(&d2), 0, "the daemon stops cleanly");
+
+	snprintf(file, sizeof(file), "%s/broken.json", folder);
+	spew(file, "{\"name\": \"broken\", \"stock\": {}} x", 33);
+	const char *cmd[] = { t->biobankd, "serve", "--listen=127.0.0.1:1", opt, NULL };
+	int rc = run_cmd(cmd, NULL, NULL, &out);
+	ok(rc == 2 && out && strstr(out, "broken.json") && strstr(out, "trailing characters"),
+	   "a broken template file stops the daemon from starting (exit 2), naming it: %s",
+	   out ? out : "");
+	free(out);
+out:
+	if (d2.pid > 0)
+		daemon_stop(&d2);
+	close(lfd);
 }
 
 static void
@@ -734,6 +900,8 @@ main(int argc, char **argv)
 	printed_events(&t);
 	labelgen_prints(&t, &zpl_ab);
 	print_endpoint(&t, zpl_ab ? zpl_ab : "");
+	site_timezone(&t);
+	site_templates(&t);
 	configuration(&t);
 	free(zpl_ab);
 	tenv_teardown(&t);

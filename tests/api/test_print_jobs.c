@@ -5,7 +5,8 @@
  * answering while every printer still hangs; a printer that fails leaves a
  * failed job and no event; a daemon killed while a printer hangs leaves a
  * pending job that a retry prints and records exactly once; a keyed print
- * sent again never prints twice.
+ * sent again never prints twice; a printer out of paper (or ribbon, head
+ * open, paused) is given nothing and its job waits, pending, for a retry.
  */
 #define _GNU_SOURCE /* accept4, pipe2 and strcasestr in listener.h */
 #include "testlib.h"
@@ -438,6 +439,101 @@ out:
 	close(lfd);
 }
 
+/*
+ * Printers that say (~HS) they cannot print: each is given nothing, the
+ * print is 503 printer-not-ready naming the printer and what is wrong, and
+ * the job stays pending with that error, retried at once when the printer
+ * is ready again. A printer that never answers its status fails the job.
+ */
+static void
+not_ready(struct tenv *t)
+{
+	static const struct {
+		enum peer_hs hs;
+		const char *name, *says;
+	} st[] = {
+		{ HS_PAPER_OUT, "cold-1", "paper out" },
+		{ HS_RIBBON_OUT, "cold-2", "ribbon out" },
+		{ HS_HEAD_OPEN, "cold-3", "head open" },
+		{ HS_PAUSED, "cold-4", "paused" },
+		{ HS_SILENT, "mute", "did not answer the status request" },
+	};
+	enum { N = sizeof(st) / sizeof(st[0]) };
+	struct daemon d = { 0 };
+	struct peer p;
+	struct resp r;
+	struct bb_buf spec = { 0 };
+	char body[160], path[96], job[32] = "";
+	int port[N], lfd[N];
+
+	bb_buf_puts(&spec, "--printers=");
+	for (int i = 0; i < N; i++) {
+		lfd[i] = listen_socket(&port[i]);
+		bb_buf_printf(&spec, "%s%s=tcp://127.0.0.1:%d", i ? "," : "", st[i].name, port[i]);
+	}
+	const char *extra[] = { spec.data, "--print-timeout=2", NULL };
+	if (!ok(daemon_start(t, &d, extra) == 0, "a daemon with five printers that cannot print"))
+		goto out;
+	long a0 = printed(t, A);
+	for (int i = 0; i < N; i++) {
+		bool silent = st[i].hs == HS_SILENT;
+
+		peer_start_on_hs(&p, PEER_RAW, st[i].hs, lfd[i], port[i]);
+		snprintf(body, sizeof(body), "{\"ids\":[\"%s\"],\"printer\":\"%s\"}", A,
+		         st[i].name);
+		api_at(&d, "POST", "/api/v1/print", tech_token, body, &r);
+		peer_stop(&p);
+		if (silent) {
+			ok(is_problem(&r, 502) && jstr(&r, "job.state") &&
+			       strcmp(jstr(&r, "job.state"), "failed") == 0,
+			   "a printer that never answers its status: 502, the job failed");
+		} else {
+			ok(is_problem(&r, 503), "a printer with %s: 503", st[i].says);
+			is_str(jstr(&r, "code"), "printer-not-ready", "  code printer-not-ready");
+			is_str(jstr(&r, "job.state"), "pending", "  the job stays pending");
+			ok(jstr(&r, "job.retry_after") != NULL, "  which may be retried from %s",
+			   jstr(&r, "job.retry_after") ? jstr(&r, "job.retry_after") : "(never)");
+		}
+		const char *detail = jstr(&r, "detail"), *err = jstr(&r, "job.error");
+		ok(detail && strstr(detail, st[i].name) && strstr(detail, st[i].says),
+		   "  naming the printer and its state: %s", detail ? detail : "(none)");
+		ok(err && strstr(err, st[i].says), "  the job keeps the printer's words: %s",
+		   err ? err : "(none)");
+		if (i == 0)
+			snprintf(job, sizeof(job), "%.0f", jnum(&r, "job.id", 0));
+		resp_free(&r);
+		is_int((int)p.got.len, 0, "  the printer was given nothing");
+		peer_free(&p);
+	}
+	is_int(printed(t, A), a0, "no label_printed event for any of them");
+	api_at(&d, "GET", "/api/v1/print-jobs?state=pending", tech_token, NULL, &r);
+	ok(r.status == 200 && jstr(&r, "items.0.error") != NULL,
+	   "GET /print-jobs?state=pending lists the waiting jobs with their reason");
+	resp_free(&r);
+
+	/* Paper loaded: the first job is retried at once and prints. */
+	peer_start_on_hs(&p, PEER_RAW, HS_READY, lfd[0], port[0]);
+	snprintf(path, sizeof(path), "/api/v1/print-jobs/%s/retry", job);
+	api_at(&d, "POST", path, tech_token, NULL, &r);
+	peer_stop(&p);
+	ok(r.status == 200 && jstr(&r, "job.state") && strcmp(jstr(&r, "job.state"), "sent") == 0,
+	   "once paper is loaded the pending job is retried at once and sent (%ld)",
+	   (long)r.status);
+	ok(jstr(&r, "job.error") == NULL, "  its error cleared");
+	resp_free(&r);
+	ok(p.asked_status && p.got.data && strstr(p.got.data, "^XA"),
+	   "  the printer was asked its status, then given the labels");
+	peer_free(&p);
+	is_int(printed(t, A), a0 + 1, "  one label_printed event");
+	is_int(daemon_stop(&d), 0, "the daemon stops cleanly");
+out:
+	if (d.pid > 0)
+		daemon_stop(&d);
+	for (int i = 0; i < N; i++)
+		close(lfd[i]);
+	bb_buf_free(&spec);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -447,6 +543,7 @@ main(int argc, char **argv)
 	setup(&t);
 	jobs(&t);
 	crash_and_retry(&t);
+	not_ready(&t);
 	hanging_printers(&t);
 	tenv_teardown(&t);
 	return tap_done();

@@ -33,7 +33,12 @@ static const struct probe probes[] = {
 	  "/api/v1/specimens/%s" },
 	{ "SELECT id FROM specimens ORDER BY serial", "SELECT bb_specimen_events($1, NULL)::text",
 	  "/api/v1/specimens/%s/events" },
-	{ "SELECT id FROM specimens ORDER BY serial", "SELECT bb_label_get($1, NULL)::text", NULL },
+	/* Less what labels gained since (their date in the site's zone), which the
+	 * old functions had no way to say. */
+	{ "SELECT id FROM specimens ORDER BY serial",
+	  "SELECT (bb_label_get($1, NULL)::jsonb - 'collected_on' - 'timezone' - "
+	  "'utc_offset')::text",
+	  NULL },
 	{ "SELECT barcode FROM boxes ORDER BY id", "SELECT bb_box_get($1, NULL)::text",
 	  "/api/v1/boxes/%s" },
 	{ "SELECT barcode FROM boxes ORDER BY id", "SELECT bb_box_free($1, 5)::text",

@@ -35,8 +35,21 @@ enum peer_mode {
 	PEER_CLOSE_EARLY, /* accept and reset the connection at once */
 };
 
+/* What a raw printer answers to ~HS (zpl_status.c), set after peer_start. */
+enum peer_hs {
+	HS_READY,      /* all flags clear */
+	HS_PAPER_OUT,  /* string 1, field b */
+	HS_PAUSED,     /* string 1, field c */
+	HS_HEAD_OPEN,  /* string 2, field o */
+	HS_RIBBON_OUT, /* string 2, field p */
+	HS_SILENT,     /* reads ~HS and never answers */
+	HS_GARBAGE,    /* answers something that is not a status */
+};
+
 struct peer {
 	enum peer_mode mode;
+	enum peer_hs hs;
+	bool asked_status; /* the client sent ~HS */
 	int lfd, port;
 	int wake[2]; /* peer_stop() writes to wake[1]: the peer gives up waiting */
 	pthread_t th;
@@ -138,6 +151,36 @@ peer_http(struct peer *p, int fd, long long deadline)
 		return;
 }
 
+/* Answers a ~HS that starts the connection and takes it out of got, so that
+ * got holds the job alone; false when the peer is to stay silent. */
+static bool
+peer_status(struct peer *p, int fd)
+{
+	/* Two 1.0-style status strings, flags in the documented places. */
+	char reply[256];
+
+	if (p->asked_status || p->got.len < 3 || memcmp(p->got.data, "~HS", 3) != 0)
+		return true;
+	p->asked_status = true;
+	memmove(p->got.data, p->got.data + 3, p->got.len - 3);
+	p->got.len -= 3;
+	if (p->hs == HS_SILENT)
+		return false;
+	if (p->hs == HS_GARBAGE)
+		snprintf(reply, sizeof(reply), "HTTP/1.0 400 Bad Request\r\n\r\n");
+	else
+		snprintf(reply, sizeof(reply),
+		         "\x02"
+		         "030,%d,%d,0406,000,0,0,0,000,0,0,0\x03\r\n"
+		         "\x02"
+		         "001,0,%d,%d,1,2,6,0,00000000,1,000\x03\r\n"
+		         "\x02"
+		         "1234,0\x03\r\n",
+		         p->hs == HS_PAPER_OUT, p->hs == HS_PAUSED, p->hs == HS_HEAD_OPEN,
+		         p->hs == HS_RIBBON_OUT);
+	return send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT) > 0;
+}
+
 static void *
 peer_main(void *arg)
 {
@@ -155,8 +198,13 @@ peer_main(void *arg)
 	deadline = peer_now_ms() + PEER_WAIT_MS;
 	switch (p->mode) {
 	case PEER_RAW:
-		while ((r = peer_read(p, fd, buf, sizeof(buf), deadline)) > 0)
+		while ((r = peer_read(p, fd, buf, sizeof(buf), deadline)) > 0) {
 			bb_buf_append(&p->got, buf, (size_t)r);
+			if (!peer_status(p, fd)) {
+				peer_wait(p, -1, deadline); /* silent: until peer_stop() */
+				break;
+			}
+		}
 		break;
 	case PEER_HTTP_OK:
 	case PEER_HTTP_401:
@@ -176,14 +224,16 @@ peer_main(void *arg)
 	return NULL;
 }
 
+/* A peer whose ~HS answer is hs (a raw printer in another state). */
 static bool
-peer_start(struct peer *p, enum peer_mode mode)
+peer_start_hs(struct peer *p, enum peer_mode mode, enum peer_hs hs)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
 
 	memset(p, 0, sizeof(*p));
 	p->mode = mode;
+	p->hs = hs;
 	p->wake[0] = p->wake[1] = -1;
 	p->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (p->lfd < 0 || pipe2(p->wake, O_CLOEXEC) < 0 ||
@@ -193,6 +243,12 @@ peer_start(struct peer *p, enum peer_mode mode)
 	p->port = ntohs(a.sin_port);
 	p->running = pthread_create(&p->th, NULL, peer_main, p) == 0;
 	return p->running;
+}
+
+__attribute__((unused)) static bool
+peer_start(struct peer *p, enum peer_mode mode)
+{
+	return peer_start_hs(p, mode, HS_READY);
 }
 
 /*
@@ -232,7 +288,7 @@ peer_free(struct peer *p)
  * kernel refuses connections. It stays open until the program exits so that
  * no other process (tests run in parallel) can take the port meanwhile.
  */
-static int
+__attribute__((unused)) static int
 peer_dead_port(void)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -266,10 +322,11 @@ listen_socket(int *port)
 
 /* The peer of listener.h on a listening socket the test keeps (one client per peer). */
 __attribute__((unused)) static bool
-peer_start_on(struct peer *p, enum peer_mode mode, int lfd, int port)
+peer_start_on_hs(struct peer *p, enum peer_mode mode, enum peer_hs hs, int lfd, int port)
 {
 	memset(p, 0, sizeof(*p));
 	p->mode = mode;
+	p->hs = hs;
 	p->wake[0] = p->wake[1] = -1;
 	p->lfd = dup(lfd);
 	p->port = port;
@@ -277,6 +334,12 @@ peer_start_on(struct peer *p, enum peer_mode mode, int lfd, int port)
 		return false;
 	p->running = pthread_create(&p->th, NULL, peer_main, p) == 0;
 	return p->running;
+}
+
+__attribute__((unused)) static bool
+peer_start_on(struct peer *p, enum peer_mode mode, int lfd, int port)
+{
+	return peer_start_on_hs(p, mode, HS_READY, lfd, port);
 }
 
 #endif

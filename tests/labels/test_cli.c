@@ -118,6 +118,17 @@ test_transports(void)
 	is_int(lbl_printer_send(uri, zpl, strlen(zpl), HANG_TIMEOUT_MS, why), BB_EIO,
 	       "a printer that hangs fails");
 	dt = now_s() - t0;
+	ok(within_timeout(dt, HANG_TIMEOUT_MS) && strstr(why, "status request") != NULL,
+	   "  after the timeout (%.2f s for %d ms), at its status: %s", dt, HANG_TIMEOUT_MS, why);
+	peer_free(&p);
+
+	/* Without the status request, the hang shows when the job is not confirmed. */
+	peer_start(&p, PEER_HANG);
+	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d?status=off", p.port);
+	t0 = now_s();
+	is_int(lbl_printer_send(uri, zpl, strlen(zpl), HANG_TIMEOUT_MS, why), BB_EIO,
+	       "a printer that hangs fails (?status=off)");
+	dt = now_s() - t0;
 	ok(within_timeout(dt, HANG_TIMEOUT_MS) && strstr(why, "did not confirm") != NULL,
 	   "  after the timeout (%.2f s for %d ms), saying so: %s", dt, HANG_TIMEOUT_MS, why);
 	peer_free(&p);
@@ -430,6 +441,39 @@ test_plain_http(void)
 	unsetenv("BIOBANK_TOKEN");
 }
 
+/*
+ * Label data made offline, dated in the site's zone: a collection at 17:30
+ * UTC on 1 March is 2 March in Shanghai, and the label says so where it has
+ * room; without --timezone the time prints as its own date.
+ */
+static void
+test_timezone(void)
+{
+	char path[512], *out;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/tz.csv", dir);
+	const char *csv = "id,participant,collected_at\nKRVQKEB8,MASC/0042,2026-03-01T17:30:00Z\n"
+	                  "7HQF6WPE,MASC/0043,2026-03-02T01:30:00+08:00\n";
+	write_file(path, csv, strlen(csv));
+	rc = cli(&out, "--input tz.csv --template box-2x1in --timezone Asia/Shanghai");
+	is_int(rc, 0, "--timezone Asia/Shanghai");
+	ok(strstr(out, "^FD2026-03-02 Asia/Shanghai^FS") || strstr(out, "^FD2026-03-02 UTC+8^FS"),
+	   "  17:30 UTC on 1 March is dated 2 March, naming the zone");
+	ok(!strstr(out, "2026-03-01"), "  the other tube (given with its offset) too");
+	free(out);
+	rc = cli(&out, "--input tz.csv --template box-2x1in");
+	ok(rc == 0 && strstr(out, "^FD2026-03-01^FS"), "without --timezone, the time's own date");
+	free(out);
+	rc = cli(&out, "--input tz.csv --timezone Mars/Olympus_Mons");
+	ok(rc == 1 && strstr(out, "Mars/Olympus_Mons") && strstr(out, "tz database"),
+	   "an unknown zone: exit 1: %s", out);
+	free(out);
+	rc = cli(&out, "--input tz.csv --timezone ../../etc/passwd");
+	ok(rc == 1 && strstr(out, "not a time zone name"), "a path is no zone: %s", out);
+	free(out);
+}
+
 /* usage() and the man page's SYNOPSIS are one text. */
 static void
 test_usage(void)
@@ -463,6 +507,7 @@ main(void)
 	test_transports();
 	test_cli_offline();
 	test_cli_bad_input();
+	test_timezone();
 	test_cli_server();
 	test_plain_http();
 	remove_dir(dir);
