@@ -119,6 +119,8 @@ async function world() {
 /* Log in on the page at base as user (mgr1's and tech1's password). */
 async function login(page, base, user) {
 	await page.goto(base + '/');
+	/* once the page has started (it may save a session it is checking), forget the session */
+	await page.waitForFunction(() => document.body.dataset.ready === '1');
 	await page.evaluate(() => sessionStorage.clear());
 	await page.reload();
 	await page.locator('#user').waitFor();
