@@ -21,6 +21,9 @@ void h_health_live(struct srv_req *r);
 void h_health_ready(struct srv_req *r);
 void h_health_metrics(struct srv_req *r);
 
+/* site.c */
+void h_site(struct srv_req *r);
+
 /* sessions.c */
 extern const struct bb_js_spec h_sessions_create_spec, h_sessions_password_spec;
 void h_sessions_create(struct srv_req *r);

@@ -104,6 +104,8 @@ const struct route routes[] = {
 	{ "POST", "/api/v1/sessions", ROLES_PUBLIC, h_sessions_create, BODY_JSON,
 	  &h_sessions_create_spec },
 	{ "GET", "/api/v1/sessions/current", ROLES_ALL, h_sessions_current, BODY_NONE, NULL },
+	/* this installation's settings a page shows things by (api/site.c) */
+	{ "GET", "/api/v1/site", ROLES_ALL, h_site, BODY_NONE, NULL },
 	{ "DELETE", "/api/v1/sessions/current", ROLES_ALL, h_sessions_delete, BODY_NONE, NULL },
 	{ "PUT", "/api/v1/sessions/current/password", ROLES_ALL, h_sessions_password, BODY_JSON,
 	  &h_sessions_password_spec },
@@ -291,6 +293,9 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/boxes", READERS, h_boxes_list, BODY_NONE, NULL, "location limit cursor" },
 	{ "GET", "/api/v1/boxes/:barcode", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL, NULL,
 	  SQL("bb_box_get", 200, PATH(0), STUDIES) },
+	/* the box as the bench page's grid draws it, in one answer (functions/pages.sql) */
+	{ "GET", "/api/v1/boxes/:barcode/grid", READERS | STUDY_LIMITED, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("bb_box_grid", 200, PATH(0), STUDIES) },
 	{ "GET", "/api/v1/boxes/:barcode/free", READERS, h_boxes_free, BODY_NONE, NULL, "count" },
 	/* whole boxes: a technician empties a failing freezer; a manager relabels a box */
 	{ "POST", "/api/v1/boxes/:barcode/move", BENCH | STUDY_LIMITED, h_sql, BODY_JSON,

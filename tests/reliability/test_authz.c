@@ -101,6 +101,7 @@ static const struct scase cases[] = {
 	  "{\"username\":\"admin\",\"password\":\"admin-password\"}", P_NONE, SC_NONE, NULL },
 	{ "GET", "/api/v1/sessions/current", "/api/v1/sessions/current", NULL, P_NONE, SC_NONE,
 	  NULL },
+	{ "GET", "/api/v1/site", "/api/v1/site", NULL, P_NONE, SC_NONE, NULL },
 	{ "DELETE", "/api/v1/sessions/current", "/api/v1/sessions/current", NULL, P_SESSION,
 	  SC_NONE, NULL },
 	{ "PUT", "/api/v1/sessions/current/password", "/api/v1/sessions/current/password",
@@ -255,6 +256,8 @@ static const struct scase cases[] = {
 	  NULL },
 	{ "GET", "/api/v1/boxes", "/api/v1/boxes", NULL, P_NONE, SC_NONE, NULL },
 	{ "GET", "/api/v1/boxes/:barcode", "/api/v1/boxes/BOX-A", NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/boxes/:barcode/grid", "/api/v1/boxes/BOX-A/grid", NULL, P_NONE, SC_NONE,
+	  NULL },
 	{ "GET", "/api/v1/boxes/:barcode/free", "/api/v1/boxes/BOX-A/free?count=2", NULL, P_NONE,
 	  SC_NONE, NULL },
 	/* An empty box belongs to no study: a limited caller moves it as any. */

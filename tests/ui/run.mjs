@@ -1,7 +1,10 @@
 // run.mjs — the bench page in a real browser (Debian's chromium, headless,
 // driven by playwright-core) against a real biobankd and PostgreSQL.
 //
-// usage: node run.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR
+// usage: node run.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR [PLAIN_URL]
+//
+// URL is a daemon of a site in Europe/Paris with a label printer; PLAIN_URL
+// one of the same database with the defaults (UTC, no printer).
 //
 // Prints TAP ("ok N - ...", "not ok N - ...", "# ..." diagnostics) and
 // "# fact NAME=VALUE" lines that test_ui.c checks against the database.
@@ -10,8 +13,10 @@ import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { faults, world96 } from './faults.mjs';
+import { sweep } from './sweep.mjs';
 
-const [url, adminToken, artifacts, fixtures] = process.argv.slice(2);
+const [url, adminToken, artifacts, fixtures, plainUrl = url] = process.argv.slice(2);
 if (!url || !adminToken || !artifacts || !fixtures) {
 	console.error('usage: node run.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR');
 	process.exit(2);
@@ -29,7 +34,11 @@ function ok(cond, desc, diag) {
 	return cond;
 }
 const diag = (msg) => console.log(`# ${msg}`);
-const fact = (name, value) => console.log(`# fact ${name}=${value}`);
+const facts = new Map();
+const fact = (name, value) => {
+	facts.set(name, String(value));
+	console.log(`# fact ${name}=${value}`);
+};
 
 /* The API with the admin token, for the parts of the world the page does not make. */
 async function api(method, path, body, token = adminToken) {
@@ -61,6 +70,7 @@ async function world() {
 	const freezer = (await must('GET', `/api/v1/locations/${site.id}`, undefined, 200)).children[0];
 	const rack = (await must('GET', `/api/v1/locations/${freezer.id}`, undefined, 200)).children[0];
 	await must('POST', '/api/v1/boxes', { barcode: AUDIT_BOX, rows: 8, cols: 12, parent: rack.id }, 201);
+	await world96(must, rack, fact);
 	// The rack file headerless-with-rack.csv reads FD07100001..24 at A1..B12.
 	// The database: 1..22 where the file says, 23 unknown (unexpected),
 	// 24 at H12 (misplaced: scanned at B12), and FD07199999 at C1 (missing).
@@ -104,6 +114,20 @@ async function world() {
 	await must('POST', '/api/v1/participants/MASC/P-UI-CW/consents', { scope: 'biobank',
 		status: 'withdrawn', date: '2026-04-01', version: 'v1' }, 201);
 	fact('withdrawn', withdrawn);
+}
+
+/* Log in on the page at base as user (mgr1's and tech1's password). */
+async function login(page, base, user) {
+	await page.goto(base + '/');
+	/* once the page has started (it may save a session it is checking), forget the session */
+	await page.waitForFunction(() => document.body.dataset.ready === '1');
+	await page.evaluate(() => sessionStorage.clear());
+	await page.reload();
+	await page.locator('#user').waitFor();
+	await page.fill('#user', user);
+	await page.fill('#pass', PASSWORD);
+	await page.click('form.login button[type=submit]');
+	await page.locator('section.home').waitFor();
 }
 
 /* Where the API says a specimen is ("BOX A1", or its status), and its event types. */
@@ -204,9 +228,9 @@ async function main() {
 		if (labelRoute.status === 200) {
 			await page.locator('li.newid img.label').nth(3).waitFor();
 			ok(await page.locator('li.newid img.label').count() === 4, '  each with its label preview');
+			const site = (await api('GET', '/api/v1/site')).json;
 			const printForm = await page.locator('.newids form.print').count();
-			const print = await api('POST', '/api/v1/print', {});
-			ok((print.status === 400) === (printForm === 1), '  "print" offered exactly when POST /api/v1/print exists', `print ${print.status}, form ${printForm}`);
+			ok(site.printers.length > 0 && printForm === 1, '  "print" offered: this site has a printer', `printers ${site.printers}, form ${printForm}`);
 		} else {
 			ok(await page.locator('li.newid img.label').count() === 0, '  no label preview while label.png answers ' + labelRoute.status);
 		}
@@ -231,13 +255,15 @@ async function main() {
 		// --- an occupied position is refused on the scan that names it -------
 		const b1 = await beepsNow();
 		await scan('a1');
-		await page.locator('#flash.error', { hasText: 'A1' }).waitFor();
+		await page.locator('#flash.occupied', { hasText: 'A1' }).waitFor();
 		f = await flash();
 		ok(f.text.includes('A1') && f.text.includes(aliquots[0]), 'scanning a taken position is refused at once, naming the occupant', f.text);
-		ok(f.beeps === b1 + 1, '  with an error beep');
+		ok(f.beeps === b1 + 1 && await page.locator('#flash').getAttribute('data-last-beep') === 'occupied',
+			'  with the "occupied" sound and colour, not an error\'s or a success\'s');
+		ok(await page.evaluate(() => document.activeElement.id) === 'scan', '  and the scan bar keeps the focus');
 		ok(await page.locator('.grid .cell.target').count() === 0, '  no position is chosen for the next tube');
 		ok(await page.locator('.cell.conflict[data-pos="A1"]').count() === 1, '  the position marked on the grid');
-		ok((await page.locator('#fill-log li.error').first().textContent()).includes(aliquots[0]), '  and kept in the fill log');
+		ok((await page.locator('#fill-log li.occupied').first().textContent()).includes(aliquots[0]), '  and kept in the fill log');
 		await shot('box-conflict');
 		await scan('A4');
 		await page.locator('.cell.target[data-pos="A4"]').waitFor();
@@ -254,7 +280,7 @@ async function main() {
 		await scan(STOCK);
 		await page.locator('.cell.occ[data-pos="A4"]').waitFor();
 		ok((await page.locator('.cell[data-pos="A4"]').textContent()).includes(stock), 'the next tube then goes to the position scanned (A4)');
-		ok(await page.locator('#fill-log li.error').count() === 2 && await page.locator('#fill-log li.ok').count() === 4,
+		ok(await page.locator('#fill-log li:not(.ok)').count() === 2 && await page.locator('#fill-log li.ok').count() === 4,
 			'  the fill log keeps the two refusals beside 4 placements');
 
 		// --- the double scan: a tube already here stays where it is ---------
@@ -278,6 +304,9 @@ async function main() {
 		const elsewhere = (await api('GET', '/api/v1/scan/TB-UI-Z001')).json.item.id;
 		await scan('TB-UI-Z001');
 		await page.locator('#fill-confirm').waitFor();
+		ok(await page.locator('#flash').getAttribute('class') === 'elsewhere' &&
+			await page.locator('#flash').getAttribute('data-last-beep') === 'elsewhere',
+			'a tube stored in another box is said with its own sound and colour on the scan', await page.locator('#flash').getAttribute('class'));
 		const ask = await page.locator('#fill-confirm').textContent();
 		ok(ask.includes('BOX-Z') && ask.includes('A1') && ask.includes('BOX-A A7'),
 			'a tube stored in another box asks to confirm from → to (BOX-Z A1 → BOX-A A7)', ask);
@@ -308,8 +337,8 @@ async function main() {
 		ok(true, 'scanning the tube barcode opens its specimen card');
 		ok((await page.locator('#f-location').textContent()).includes('BOX-A · A4'), '  showing its box and position');
 		ok(await page.locator('#f-ftc').textContent() === '0', '  and freeze-thaw count 0');
-		ok(await page.locator('table.history tr[data-type="registered"]').count() === 1 &&
-			await page.locator('table.history tr[data-type="stored"]').count() === 1, '  with its custody history');
+		ok(await page.locator('.timeline li[data-type="registered"]').count() === 1 &&
+			await page.locator('.timeline li[data-type="stored"]').count() === 1, '  with its custody history');
 		ok(await page.locator('button[data-action="destroy"]').count() === 1, '  a manager is offered destroy');
 
 		// --- check out, return thawed --------------------------------------
@@ -326,7 +355,10 @@ async function main() {
 		await page.click('#return-thawed');
 		await page.locator('article.specimen[data-status="in_storage"]').waitFor();
 		ok(await page.locator('#f-ftc').textContent() === '1', 'returned thawed: the freeze-thaw count is now 1');
-		ok(await page.locator('table.history tr[data-type="returned"]').count() === 1, '  and a "returned" event is listed');
+		ok(await page.locator('.timeline li[data-type="returned"]').count() === 1, '  and a "returned" event is listed');
+		const returned = await page.locator('.timeline li[data-type="returned"]').textContent();
+		ok(/It had thawed/.test(returned) && /to BOX-A A4/.test(returned) && !/[{}"]/.test(returned),
+			'  in words: where to, and that it thawed (no JSON)', returned);
 		fact('thawed', stock);
 		await shot('specimen');
 
@@ -345,12 +377,12 @@ async function main() {
 		await page.fill('#fix-reason', 'typed baseline for the month-6 visit');
 		await page.click('#fix-submit');
 		await page.locator('#f-timepoint', { hasText: 'm6' }).waitFor();
-		const fixed = page.locator('table.history tr[data-type="corrected"]');
+		const fixed = page.locator('.timeline li[data-type="corrected"]');
 		const fixedText = await fixed.textContent();
-		ok(await fixed.count() === 1 && fixedText.includes('"before":{"timepoint":"baseline"}') &&
-			fixedText.includes('"after":{"timepoint":"m6"}') && fixedText.includes('month-6'),
-			'corrected: the card shows m6, the history the value before and after with the reason', fixedText);
-		ok(await page.locator('table.history tr[data-type="registered"]').count() === 1, '  and the registration as recorded');
+		ok(await fixed.count() === 1 && fixedText.includes('timepoint changed from baseline to m6') &&
+			fixedText.includes('Reason: typed baseline for the month-6 visit') && !/[{}"]/.test(fixedText),
+			'corrected: the card shows m6, the history says in words the value before and after, and why', fixedText);
+		ok(await page.locator('.timeline li[data-type="registered"]').count() === 1, '  and the registration as recorded');
 		fact('corrected', typo);
 
 		// --- a tube registered by mistake is entered in error (managers) ------
@@ -365,13 +397,18 @@ async function main() {
 		await page.locator(`article.specimen[data-id="${oops}"][data-status="entered_in_error"]`).waitFor();
 		ok(await page.locator('.actions button[data-action], .actions button[data-fix]').count() === 0,
 			'entered in error: the card says so and offers nothing more');
-		ok(await page.locator('table.history tr[data-type="entered_in_error"]').count() === 1, '  its history says why');
+		ok(await page.locator('.timeline li[data-type="entered_in_error"]').count() === 1, '  its history says why');
 		fact('in_error', oops);
 
 		// --- withdrawn consent: the card offers no use of the tube ----------
 		const withdrawn = (await api('GET', `/api/v1/scan/${WITHDRAWN}`)).json.item.id;
 		await scan(WITHDRAWN);
 		await page.locator(`article.specimen[data-id="${withdrawn}"]`).waitFor();
+		ok(await page.locator('#flash').getAttribute('class') === 'consent' &&
+			await page.locator('#flash').getAttribute('data-last-beep') === 'consent',
+			'scanning a tube with withdrawn consent is said on the scan, in its own sound and colour');
+		ok(/withdrawn on/.test(await page.locator('#f-consent').textContent()), '  the card says when consent was withdrawn',
+			await page.locator('#f-consent').textContent());
 		ok(await page.locator('.consent-banner').isVisible() &&
 			/CONSENT WITHDRAWN/.test(await page.locator('.consent-banner').textContent()),
 			'a tube whose donor withdrew consent shows the banner');
@@ -388,7 +425,7 @@ async function main() {
 		const bars = await page.locator('.bar').count();
 		ok(bars >= 5, 'freezer view: occupancy bars for site, freezer, rack and boxes', bars);
 		const rackText = await page.locator('details.loc[data-kind="rack"] > summary .occtext').textContent();
-		ok(/^32 \/ 341 /.test(rackText), '  the rack sums its boxes (32 of 9×9+9×9+1×2+8×12+9×9)', rackText);
+		ok(/^124 \/ 437 /.test(rackText), '  the rack sums its boxes (32 + 92 of 9×9+9×9+1×2+8×12+9×9+8×12)', rackText);
 		await shot('freezer');
 		await page.locator('a.boxlink', { hasText: 'Box BOX-A' }).click();
 		await page.locator('section.boxview[data-box="BOX-A"]').waitFor();
@@ -525,9 +562,13 @@ async function main() {
 		await page.fill('#user', 'tech1');
 		await page.fill('#pass', NEW);
 		await page.click('form.login button[type=submit]');
-		// The reload's own "session has ended" is an error flash already: wait for the login's answer.
-		await page.locator('#flash.error', { hasNotText: /session has ended/ }).waitFor();
+		await page.locator('form.login .formerror', { hasText: /\S/ }).waitFor();
 		ok(/account is disabled/.test(await page.locator('#flash').textContent()), 'a disabled account is told so at login, not "wrong password"', await page.locator('#flash').textContent());
+
+		// --- issue 19: the bench faults, then every view in every language ---
+		const T = { page, ok, api, scan, fact, factValue: (k) => facts.get(k), url, plainUrl, requests, shot, login, STOCK };
+		await faults(T);
+		await sweep(T);
 
 		ok(consoleErrors.length === 0, 'no script errors and no Content-Security-Policy violations', consoleErrors.join('\n'));
 	} catch (e) {

@@ -61,7 +61,8 @@ record_fact(const char *kv)
 
 /* Run the driver; its "ok"/"not ok" lines become this program's. Returns its exit status. */
 static int
-run_driver(struct tenv *t, const char *srcdir, const char *fixtures, const char *artifacts)
+run_driver(struct tenv *t, const char *site_url, const char *srcdir, const char *fixtures,
+           const char *artifacts)
 {
 	char script[1024];
 	int fds[2];
@@ -75,8 +76,8 @@ run_driver(struct tenv *t, const char *srcdir, const char *fixtures, const char 
 		dup2(fds[1], 2);
 		close(fds[0]);
 		close(fds[1]);
-		execlp("node", "node", script, t->d.url, t->admin_token, artifacts, fixtures,
-		       (char *)NULL);
+		execlp("node", "node", script, site_url, t->admin_token, artifacts, fixtures,
+		       t->d.url, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -189,6 +190,21 @@ database_checks(struct tenv *t)
 		       " WHERE specimen_id = '%s' AND type = 'moved'",
 		       elsewhere);
 	}
+	/* Issue 19: a double click, and a retry after a timeout, registered once each. */
+	is_sql(t, "P-UI-DBL 1,P-UI-RTY 1",
+	       "database: Register double-clicked, and pressed again after a timeout, made one "
+	       "specimen each",
+	       "SELECT string_agg(p.code || ' ' || (SELECT count(*) FROM specimens s"
+	       " WHERE s.participant_id = p.id), ',' ORDER BY p.code) FROM participants p"
+	       " WHERE p.code IN ('P-UI-DBL', 'P-UI-RTY')%s",
+	       "");
+	const char *printed = fact("printed");
+	ok(printed != NULL, "the driver printed a label");
+	if (printed != NULL)
+		is_sql(t, "1 bench-1", "database: the label printed from the card is recorded once",
+		       "SELECT count(*) || ' ' || min(details->>'printer') FROM events"
+		       " WHERE specimen_id = '%s' AND type = 'label_printed'",
+		       printed);
 	const char *audit = fact("audit");
 	if (audit == NULL) {
 		tap_diag("no audit ran (the server has no audits): audit checks left out");
@@ -269,7 +285,17 @@ main(int argc, char **argv)
 
 	tenv_setup(&t, "ui", argc, argv);
 	world_make(&t);
-	int status = run_driver(&t, srcdir, fixtures, artifacts);
+	/* The page is driven on a site in Paris with a label printer (a file); the
+	 * daemon tenv_setup started has the defaults (UTC, no printer). */
+	struct daemon site = { 0 };
+	char printers[1200];
+	snprintf(printers, sizeof(printers), "--printers=bench-1=file:%s/printed.zpl", artifacts);
+	const char *site_args[] = { "--timezone=Europe/Paris", printers, NULL };
+	mkdir(artifacts, 0755);
+	if (daemon_start(&t, &site, site_args) != 0)
+		tap_bail("cannot start the Paris daemon");
+	int status = run_driver(&t, site.url, srcdir, fixtures, artifacts);
+	daemon_stop(&site);
 	ok(status == 0, "the browser run exited cleanly (status %d)", status);
 	if (strcmp(UI_DRIVER, "picking.mjs") == 0)
 		picking_checks(&t);

@@ -5,6 +5,8 @@
 import { api, get, session, saveSession, setUnauthorizedHandler, ApiError } from './api.js';
 import { h, fill, esc } from './dom.js';
 import * as fb from './feedback.js';
+import { t, LANGUAGES, lang, setLang, initLang, onLangChange, translateStatic, problemText, timeZone } from './i18n.js';
+import { loadSite, forget as forgetSite } from './site.js';
 import { readId } from './ids.js';
 import * as login from './login.js';
 import * as specimen from './specimen.js';
@@ -65,7 +67,7 @@ export function focusScan() {
 async function lookup(value) {
 	const r = readId(value);
 	if (r.shaped && r.why) {
-		fb.error(`${value}: ${r.why}`);
+		fb.error(t('scan.mistyped', { value }));
 		return;
 	}
 	try {
@@ -74,11 +76,13 @@ async function lookup(value) {
 		if (res.kind === 'specimen') ctx.go(`#/specimen/${esc(item.id)}`);
 		else if (res.kind === 'box') ctx.go(`#/box/${esc(item.barcode)}`);
 		else ctx.go(`#/freezers/${item.id}`);
-		fb.ok(`${res.kind === 'specimen' ? item.id : res.kind === 'box' ? 'Box ' + item.barcode : item.name}`, { ms: 2500 });
+		/* A tube whose donor withdrew consent is said so on the scan, in its own sound and colour. */
+		if (res.kind === 'specimen' && item.consent_withdrawn) fb.consent(t('scan.consent', { id: item.id }));
+		else fb.ok(res.kind === 'specimen' ? item.id : res.kind === 'box' ? t('scan.box', { box: item.barcode }) : item.name, { ms: 2500 });
 	} catch (e) {
-		if (e instanceof ApiError && e.status === 404) fb.error(`Nothing is known by ${value}`);
+		if (e instanceof ApiError && e.status === 404) fb.error(t('scan.unknown', { value }));
 		/* A 401 was said already, in words for the bench ("log in again"). */
-		else if (!(e instanceof ApiError) || e.status !== 401) fb.error(`${value}: ${e.message}`);
+		else if (!(e instanceof ApiError) || e.status !== 401) fb.error(`${value}: ${problemText(e)}`);
 	}
 }
 
@@ -113,12 +117,14 @@ async function show() {
 	const s = session();
 	scanHook = null;
 	document.getElementById('nav').hidden = !s;
+	document.getElementById('zone').hidden = !s;
 	scanInput.disabled = !s;
 	if (!s) {
 		await login.render(ctx, main, [], onLogin);
 		return;
 	}
-	document.getElementById('who').textContent = `${s.user.username} (${s.user.role})`;
+	document.getElementById('who').textContent = t('nav.who', { user: s.user.username, role: t(`role.${s.user.role}`) });
+	document.getElementById('zone').textContent = t('app.zone', { zone: timeZone() });
 	/* A reset password is changed before anything else (after a reload too). */
 	if (s.user.password_change_required) {
 		login.renderChange(ctx, main, '', onLogin);
@@ -127,38 +133,47 @@ async function show() {
 	for (const a of document.querySelectorAll('#nav [data-need]'))
 		a.hidden = !ctx.can(a.dataset.need);
 	const hash = location.hash || '#/';
+	/* Each view renders into a root of its own: a slow answer for a view
+	 * left meanwhile fills a root no longer on the page, never the view the
+	 * technician is looking at now. */
+	const root = h('div.viewroot');
+	fill(main, root);
 	for (const [re, mod] of routes) {
 		const m = re.exec(hash);
 		if (m) {
 			main.dataset.view = mod.name;
 			const params = m.slice(1).map((p) => (p === undefined ? p : decodeURIComponent(p)));
-			const hook = await mod.render(ctx, main, params);
-			if (seq === renderSeq) scanHook = hook || null;
-			focusScan();
+			const hook = await mod.render(ctx, root, params);
+			if (seq === renderSeq) {
+				scanHook = hook || null;
+				focusScan();
+			}
 			return;
 		}
 	}
 	main.dataset.view = 'home';
-	home();
+	home(root);
 	focusScan();
 }
 
-function home() {
-	fill(main,
+function home(root) {
+	fill(root,
 		h('section.home',
-			h('h1', 'Scan a tube, a box or a location'),
-			h('p.hint', 'The scan bar at the top is always listening: scan a specimen ID, a tube barcode or a box barcode, or type one and press Enter.'),
+			h('h1', t('home.title')),
+			h('p.hint', t('home.hint')),
 			h('div.tiles',
-				ctx.can('bench') && h('a.tile', { href: '#/register' }, h('strong', 'Register a collection'), h('span', 'participant, type, aliquots, labels')),
-				h('a.tile', { href: '#/freezers' }, h('strong', 'Freezers'), h('span', 'the storage tree and how full it is')),
-				ctx.can('manager') && h('a.tile', { href: '#/audit' }, h('strong', 'Audit a box'), h('span', 'compare a rack-scanner file with the database')),
-				ctx.can('bench') && h('a.tile', { href: '#/requests' }, h('strong', 'Pick a request'), h('span', 'the tubes approved for a researcher, scanned against the list')),
-				ctx.can('manager') && h('a.tile', { href: '#/import' }, h('strong', 'Import an inventory'), h('span', 'a spreadsheet of tubes from another system')))));
+				ctx.can('bench') && h('a.tile', { href: '#/register' }, h('strong', t('home.register')), h('span', t('home.register.sub'))),
+				h('a.tile', { href: '#/freezers' }, h('strong', t('home.freezers')), h('span', t('home.freezers.sub'))),
+				ctx.can('manager') && h('a.tile', { href: '#/audit' }, h('strong', t('home.audit')), h('span', t('home.audit.sub'))),
+				ctx.can('bench') && h('a.tile', { href: '#/requests' }, h('strong', t('home.pick')), h('span', t('home.pick.sub'))),
+				ctx.can('manager') && h('a.tile', { href: '#/import' }, h('strong', t('home.import')), h('span', t('home.import.sub'))))));
 }
 
 async function onLogin() {
-	location.hash = '#/';
-	await show();
+	await loadSite();
+	/* One render: a changed hash renders through hashchange. */
+	if (location.hash === '#/') await show();
+	else location.hash = '#/';
 }
 
 async function logout() {
@@ -168,7 +183,8 @@ async function logout() {
 		/* the token may already have expired: forget it all the same */
 	}
 	saveSession(null);
-	fb.info('Logged out');
+	forgetSite();
+	fb.info(t('app.loggedout'));
 	location.hash = '#/';
 	show();
 }
@@ -177,9 +193,21 @@ async function logout() {
 async function start() {
 	setUnauthorizedHandler(() => {
 		saveSession(null);
-		fb.error('Your session has ended: log in again');
+		fb.error(t('app.ended'));
 		show();
 	});
+	initLang();
+	const pickLang = document.getElementById('lang');
+	for (const l of LANGUAGES) pickLang.append(h('option', { value: l.tag, lang: l.tag }, l.name));
+	pickLang.value = lang();
+	pickLang.addEventListener('change', () => setLang(pickLang.value));
+	onLangChange(() => {
+		pickLang.value = lang();
+		translateStatic();
+		show();
+	});
+	translateStatic();
+	fb.setAfter(focusScan);
 	document.getElementById('scanform').addEventListener('submit', onScan);
 	document.getElementById('logout').addEventListener('click', logout);
 	document.addEventListener('keydown', onKey);
@@ -194,8 +222,9 @@ async function start() {
 		try {
 			const cur = await get('/api/v1/sessions/current');
 			saveSession({ token: s.token, user: cur.user });
+			await loadSite();
 		} catch (e) {
-			if (!(e instanceof ApiError) || e.status !== 401) fb.error(e.message);
+			if (!(e instanceof ApiError) || e.status !== 401) fb.error(problemText(e));
 		}
 	}
 	await show();

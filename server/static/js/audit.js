@@ -2,24 +2,23 @@
  * the discrepancies coloured on the box grid, choose resolutions and close. */
 import { get, post, api, ApiError } from './api.js';
 import { h, fill, esc, when } from './dom.js';
+import { t, problemText } from './i18n.js';
 import { drawGrid } from './box.js';
 
 export const name = 'audit';
 
-const UNAVAILABLE = 'Audits are not available on this server.';
-
-/* Resolutions a discrepancy may take; '' leaves it flagged (audit_flagged). */
+/* Resolutions a discrepancy may take (their words: audit.res.<value>); '' leaves it flagged (audit_flagged). */
 const CHOICES = {
-	missing: [['lost', 'mark lost']],
-	misplaced: [['accept_scan', 'accept where scanned'], ['confirm', 'confirm database position']],
-	unexpected: [['accept_scan', 'accept where scanned'], ['found', 'found (was lost)']],
-	moved: [['confirm', 'confirm']],
+	missing: ['lost'],
+	misplaced: ['accept_scan', 'confirm'],
+	unexpected: ['accept_scan', 'found'],
+	moved: ['confirm'],
 	unreadable: [],
 };
 
 function unavailable(main, ctx) {
-	fill(main, h('section.card', h('h1', 'Audit'), h('p.problem#audit-unavailable', UNAVAILABLE)));
-	ctx.fb.error(UNAVAILABLE, { sound: false });
+	fill(main, h('section.card', h('h1', t('audit.title')), h('p.problem#audit-unavailable', t('audit.unavailable'))));
+	ctx.fb.error(t('audit.unavailable'), { sound: false });
 }
 
 function start(ctx, main) {
@@ -27,24 +26,24 @@ function start(ctx, main) {
 		value: sessionStorage.getItem('biobank.auditBox') || '' });
 	const idIn = h('input#audit-id', { inputmode: 'numeric', autocomplete: 'off' });
 	const form = h('form.card',
-		h('h1', 'Audit a box'),
-		h('p.hint', 'Scan or type the box barcode, then upload the rack scanner\'s file.'),
-		h('label', { for: 'audit-box' }, 'Box'), boxIn,
-		h('button.primary#audit-start', { type: 'submit' }, 'Start audit'));
+		h('h1', t('audit.start.title')),
+		h('p.hint', t('audit.start.hint')),
+		h('label', { for: 'audit-box' }, t('act.box')), boxIn,
+		h('button.primary#audit-start', { type: 'submit' }, t('audit.start')));
 	form.addEventListener('submit', async (ev) => {
 		ev.preventDefault();
 		try {
 			const a = await post('/api/v1/audits', { box: boxIn.value.trim() });
 			sessionStorage.removeItem('biobank.auditBox');
-			ctx.fb.ok(`Audit ${a.id} started: ${a.expected} tubes expected`);
+			ctx.fb.ok(t('audit.started', { id: a.id, n: a.expected }));
 			ctx.go(`#/audit/${a.id}`);
 		} catch (e) {
 			if (e instanceof ApiError && e.missing) unavailable(main, ctx);
-			else ctx.fb.error(e.message);
+			else ctx.fb.error(problemText(e));
 		}
 	});
-	const open = h('form.card', h('h2', 'Open an audit'), h('label', { for: 'audit-id' }, 'Audit number'), idIn,
-		h('button', { type: 'submit' }, 'Open'));
+	const open = h('form.card', h('h2', t('audit.open.title')), h('label', { for: 'audit-id' }, t('audit.number')), idIn,
+		h('button', { type: 'submit' }, t('audit.open')));
 	open.addEventListener('submit', (ev) => {
 		ev.preventDefault();
 		ctx.go(`#/audit/${esc(idIn.value.trim())}`);
@@ -54,7 +53,7 @@ function start(ctx, main) {
 	return async (value) => {
 		if (document.activeElement === boxIn) return false;
 		boxIn.value = value;
-		ctx.fb.ok(`Box ${value}`, { ms: 2000 });
+		ctx.fb.ok(t('scan.box', { box: value }), { ms: 2000 });
 		return true;
 	};
 }
@@ -79,7 +78,7 @@ function classify(report, barcode) {
 
 export async function render(ctx, main, [id]) {
 	if (!ctx.can('manager')) {
-		fill(main, h('p.problem', 'Audits are for managers.'));
+		fill(main, h('p.problem', t('audit.managers')));
 		return;
 	}
 	if (!id) return start(ctx, main);
@@ -88,7 +87,7 @@ export async function render(ctx, main, [id]) {
 		report = await get(`/api/v1/audits/${esc(id)}`);
 	} catch (e) {
 		if (e instanceof ApiError && e.missing) unavailable(main, ctx);
-		else fill(main, h('p.problem', e.message));
+		else fill(main, h('p.problem', problemText(e)));
 		return;
 	}
 	const barcode = report.scope?.box || report.boxes?.[0]?.box;
@@ -104,33 +103,33 @@ export async function render(ctx, main, [id]) {
 	const sum = report.summary || {};
 
 	const file = h('input#audit-file', { type: 'file', accept: '.csv,.txt,text/csv,text/plain' });
-	const upload = h('form.row.upload', h('label', { for: 'audit-file' }, 'Rack-scanner file '), file,
-		h('button.primary#audit-upload', { type: 'submit' }, 'Upload scans'));
+	const upload = h('form.row.upload', h('label', { for: 'audit-file' }, t('audit.file')), file,
+		h('button.primary#audit-upload', { type: 'submit' }, t('audit.upload')));
 	upload.addEventListener('submit', async (ev) => {
 		ev.preventDefault();
 		if (!file.files.length) {
-			ctx.fb.error('Choose the rack scanner\'s file first');
+			ctx.fb.error(t('audit.choose'));
 			return;
 		}
 		try {
 			await api('POST', `/api/v1/audits/${esc(id)}/scans`, file.files[0], { type: 'text/csv' });
-			ctx.fb.ok(`Scans of ${file.files[0].name} recorded`);
+			ctx.fb.ok(t('audit.recorded', { file: file.files[0].name }));
 			ctx.refresh();
 		} catch (e) {
-			ctx.fb.error(e.message);
+			ctx.fb.error(problemText(e));
 		}
 	});
 
 	const rows = report.discrepancies.map((d, i) => {
 		const choices = d.specimen ? CHOICES[d.kind] || [] : [];
-		const sel = h('select.resolution', { dataset: { i }, 'aria-label': `resolution of ${d.specimen || d.barcode || d.kind}`, disabled: closed || !choices.length },
-			h('option', { value: '' }, 'leave flagged'), choices.map(([v, l]) => h('option', { value: v }, l)));
-		return h('tr', { class: `k-${d.kind}` },
-			h('td', h('span.kindtag', { class: `kindtag k-${d.kind}` }, d.kind)),
+		const sel = h('select.resolution', { dataset: { i }, 'aria-label': t('audit.resolutionOf', { what: d.specimen || d.barcode || t(`audit.k.${d.kind}`) }), disabled: closed || !choices.length },
+			h('option', { value: '' }, t('audit.res.flag')), choices.map((v) => h('option', { value: v }, t(`audit.res.${v}`))));
+		return h('tr', { class: `k-${d.kind}`, dataset: { kind: d.kind } },
+			h('td', h('span.kindtag', { class: `kindtag k-${d.kind}` }, t(`audit.k.${d.kind}`))),
 			h('td', d.specimen ? h('a', { href: `#/specimen/${esc(d.specimen)}` }, d.specimen) : (d.barcode || '—')),
 			h('td', d.expected || '—'), h('td', d.found || '—'), h('td.dim', d.detail || ''), h('td', sel));
 	});
-	const closeBtn = h('button.primary#audit-close', { type: 'button' }, 'Close the audit');
+	const closeBtn = h('button.primary#audit-close', { type: 'button' }, t('audit.close'));
 	closeBtn.addEventListener('click', async () => {
 		const resolutions = [];
 		for (const sel of main.querySelectorAll('select.resolution')) {
@@ -139,25 +138,25 @@ export async function render(ctx, main, [id]) {
 		}
 		try {
 			await post(`/api/v1/audits/${esc(id)}/close`, { resolutions });
-			ctx.fb.ok(`Audit ${id} closed (${resolutions.length} resolution${resolutions.length === 1 ? '' : 's'})`);
+			ctx.fb.ok(t('audit.closed', { id, n: resolutions.length }));
 			ctx.refresh();
 		} catch (e) {
-			ctx.fb.error(e.message);
+			ctx.fb.error(problemText(e));
 		}
 	});
 
 	fill(main, h('section.auditview', { dataset: { audit: id, status: report.status, scanned: scanned ? '1' : '0' } },
-		h('h1', `Audit ${report.id} — box ${barcode || '?'}`),
-		h('p', `Started ${when(report.started_at)} by ${report.started_by}; `,
-			h('strong#audit-status', report.status), closed ? ` ${when(report.closed_at)} by ${report.closed_by}` : ''),
+		h('h1', t('audit.heading', { id: report.id, box: barcode || '?' })),
+		h('p', t('audit.startedBy', { at: when(report.started_at), who: report.started_by }), ' ',
+			h('strong#audit-status', { dataset: { status: report.status } }, t(`audit.st.${report.status}`)),
+			closed ? ` ${t('audit.closedBy', { at: when(report.closed_at), who: report.closed_by })}` : ''),
 		h('ul.summary#audit-summary',
 			['expected', 'found', 'missing', 'misplaced', 'unexpected', 'unreadable']
 				.concat('other_study' in sum ? ['other_study'] : []).map((k) =>
-					h('li', { class: `k-${k}` }, h('strong', String(sum[k] ?? 0)), ` ${k.replace('_', ' ')}`))),
-		report.studies && h('p.hint#audit-studies', `This audit covers ${report.studies.join(', ')}: `
-			+ 'tubes of other studies are shown as another study\'s, and closing leaves them alone.'),
+					h('li', { class: `k-${k}` }, h('strong', String(sum[k] ?? 0)), ` ${t(`audit.k.${k}`)}`))),
+		report.studies && h('p.hint#audit-studies', t('audit.covers', { studies: report.studies.join(', ') })),
 		!closed && upload,
-		!scanned && !closed && h('p.hint', 'No scans yet: the grid shows what the database expects.'),
+		!scanned && !closed && h('p.hint', t('audit.noscans')),
 		box && drawGrid(box, (cell, p) => {
 			const c = cls.get(p.position);
 			if (c) {
@@ -168,14 +167,15 @@ export async function render(ctx, main, [id]) {
 				cell.classList.add('a-ok');
 			}
 		}, (p) => p.specimen && ctx.go(`#/specimen/${esc(p.specimen)}`)),
-		h('div.legend', h('span.cell.a-ok', 'as expected'), h('span.cell.a-missing', 'missing'),
-			h('span.cell.a-misplaced', 'misplaced (found here)'), h('span.cell.a-vacated', 'misplaced (expected here)'),
-			h('span.cell.a-unexpected', 'unexpected'), h('span.cell.a-unreadable', 'unreadable'),
-			report.studies && h('span.cell.a-other', 'another study\'s tube')),
-		h('h2', 'Discrepancies'),
+		h('div.legend', h('span.cell.a-ok', t('audit.lg.ok')), h('span.cell.a-missing', t('audit.k.missing')),
+			h('span.cell.a-misplaced', t('audit.lg.misplaced')), h('span.cell.a-vacated', t('audit.lg.vacated')),
+			h('span.cell.a-unexpected', t('audit.k.unexpected')), h('span.cell.a-unreadable', t('audit.k.unreadable')),
+			report.studies && h('span.cell.a-other', t('audit.lg.other'))),
+		h('h2', t('audit.discrepancies')),
 		report.discrepancies.length
-			? h('table.discrepancies#audit-table', h('thead', h('tr', h('th', 'Kind'), h('th', 'Tube'), h('th', 'Expected'),
-				h('th', 'Found'), h('th', 'Detail'), h('th', 'Resolution'))), h('tbody', rows))
-			: h('p', scanned ? 'None: the box holds what the database says.' : '—'),
+			? h('div.tablewrap', h('table.discrepancies#audit-table', h('thead', h('tr', h('th', t('audit.th.kind')), h('th', t('audit.th.tube')),
+				h('th', t('audit.th.expected')), h('th', t('audit.th.found')), h('th', t('audit.th.detail')), h('th', t('audit.th.resolution')))),
+			h('tbody', rows)))
+			: h('p', scanned ? t('audit.none') : '—'),
 		!closed && closeBtn));
 }

@@ -9,9 +9,10 @@
  * not move it to the next free position), a tube stored in another box moves
  * only after the technician confirms from → to, and an occupied position is
  * refused on the scan that names it. */
-import { get, post, ApiError } from './api.js';
+import { get, post } from './api.js';
 import { h, fill, esc, bar, when } from './dom.js';
 import { readId } from './ids.js';
+import { t, problemText } from './i18n.js';
 
 export const name = 'box';
 
@@ -32,7 +33,7 @@ export function positionName(box, value) {
  * onPick(position) is called when a cell is chosen.
  */
 export function drawGrid(box, decorate, onPick) {
-	const grid = h('div.grid', { role: 'grid', 'aria-label': `box ${box.barcode}`,
+	const grid = h('div.grid', { role: 'group', 'aria-label': t('box.title', { box: box.barcode }),
 		style: { '--cols': box.cols, '--rows': box.rows } });
 	grid.append(h('div.corner'));
 	for (let c = 1; c <= box.cols; c++) grid.append(h('div.colhead', String(c)));
@@ -43,8 +44,8 @@ export function drawGrid(box, decorate, onPick) {
 			h('span.pos', p.position));
 		if (p.occupied) {
 			cell.classList.add('occ');
-			cell.append(h('span.sid', p.specimen || 'other study'));
-			if (p.type) cell.title = `${p.position}: ${p.specimen} ${p.type} (${p.status})`;
+			cell.append(h('span.sid', p.specimen || t('box.otherstudy')));
+			if (p.type) cell.title = `${p.position}: ${p.specimen} ${p.type} (${t(`status.${p.status}`)})`;
 			if (p.consent_withdrawn) cell.classList.add('withdrawn');
 			if (p.status === 'checked_out') cell.classList.add('out');
 		} else {
@@ -67,43 +68,27 @@ export function drawGrid(box, decorate, onPick) {
 	return grid;
 }
 
-/* Where the checked-out tubes of this box belong: the "from" of their last check-out. */
-async function checkedOutHomes(barcode) {
-	const homes = new Map();
-	let list;
-	try {
-		list = await get('/api/v1/specimens?status=checked_out&limit=200');
-	} catch {
-		return homes;
-	}
-	const queue = [...list.items];
-	const worker = async () => {
-		for (let s; (s = queue.shift());) {
-			try {
-				const ev = await get(`/api/v1/specimens/${esc(s.id)}/events`);
-				const last = ev.items.filter((e) => e.type === 'checked_out').pop();
-				if (last?.from?.box === barcode) homes.set(last.from.position, { id: s.id, at: last.at, actor: last.actor });
-			} catch {
-				/* one unreadable history does not hide the others */
-			}
-		}
-	};
-	await Promise.all([worker(), worker(), worker(), worker()]);
-	return homes;
-}
-
 /* Which custody action puts a tube of this status into a box position. */
 function placingAction(s) {
 	return { registered: 'store', in_storage: 'move', lost: 'found' }[s.status] || null;
 }
 
+/* Where the checked-out tubes of the box belong, by position (GET .../grid). */
+function homesOf(box) {
+	return new Map((box.checked_out || []).map((c) => [c.position, c]));
+}
+
+/* The box and everything its grid shows, in one request (docs/api-ui.md). */
+const grid = (barcode) => get(`/api/v1/boxes/${esc(barcode)}/grid`);
+
 export async function render(ctx, main, [barcode]) {
 	let box;
 	try {
-		box = await get(`/api/v1/boxes/${esc(barcode)}`);
+		box = await grid(barcode);
 	} catch (e) {
-		fill(main, h('p.problem', e.status === 404 ? `No box ${barcode}` : e.message));
-		ctx.fb.error(e.status === 404 ? `No box ${barcode}` : e.message);
+		const msg = e.status === 404 ? t('box.none', { box: barcode }) : problemText(e);
+		fill(main, h('p.problem', msg));
+		ctx.fb.error(msg);
 		return;
 	}
 	const pending = JSON.parse(sessionStorage.getItem('biobank.fill') || 'null');
@@ -112,7 +97,7 @@ export async function render(ctx, main, [barcode]) {
 	let lastPlaced = null; /* the position that just took a tube */
 	let conflictAt = null;
 	let confirming = null; /* { id, from: {box, position}, to } awaiting the technician */
-	let homes = new Map();
+	let homes = homesOf(box);
 	const log = logs.get(box.barcode) || [];
 	logs.set(box.barcode, log);
 
@@ -127,8 +112,8 @@ export async function render(ctx, main, [barcode]) {
 		const home = homes.get(p.position);
 		if (!p.occupied && home) {
 			cell.classList.add('out');
-			cell.append(h('span.sid', `out: ${home.id}`));
-			cell.title = `${p.position}: ${home.id} checked out ${when(home.at)} by ${home.actor}`;
+			cell.append(h('span.tag', t('box.out')), h('span.sid', home.specimen));
+			cell.title = t('box.outTitle', { pos: p.position, id: home.specimen, at: when(home.at), who: home.actor });
 		}
 		if (p.position === target || p.position === confirming?.to) cell.classList.add('target');
 		if (p.position === lastPlaced) cell.classList.add('placed');
@@ -141,24 +126,23 @@ export async function render(ctx, main, [barcode]) {
 	const draw = () => {
 		fill(gridSlot, drawGrid(box, decorate, pick));
 		fill(occ, bar({ capacity: box.capacity, used: box.used }, `box ${box.barcode}`));
-		toggle.textContent = fillMode ? 'Stop fill mode' : 'Fill mode';
+		toggle.textContent = t(fillMode ? 'fill.stop' : 'fill.start');
 		toggle.setAttribute('aria-pressed', String(fillMode));
 		main.classList.toggle('filling', fillMode);
-		status.textContent = fillMode
-			? `FILL MODE — scan tubes one after another; ${target ? `next goes to ${target}` : 'each goes to the next free position'}. Scan a position (e.g. B3) to choose it.`
-			: '';
-		fill(logList, log.map((l) => h('li', { class: l.ok ? 'ok' : 'error' }, l.text)));
+		status.textContent = fillMode ? t(target ? 'fill.statusTo' : 'fill.status', { pos: target }) : '';
+		fill(logList, log.map((l) => h('li', { class: l.kind }, h('time', { datetime: l.at.toISOString() }, when(l.at)), ' ', l.text)));
 		fill(confirmSlot, confirming && h('div#fill-confirm.confirm', { role: 'alertdialog',
-			'aria-label': 'confirm the move' },
-			h('p', `${confirming.id} is stored in box ${confirming.from.box} at ${confirming.from.position}. `
-				+ `Move it to ${box.barcode} ${confirming.to}?`),
+			'aria-label': t('fill.confirmLabel') },
+			h('p', t('fill.confirmAsk', { id: confirming.id, box: confirming.from.box, pos: confirming.from.position,
+				to: `${box.barcode} ${confirming.to}` })),
 			h('button#fill-confirm-move', { type: 'button', onclick: () => confirmMove() },
-				`Move ${confirming.from.box} ${confirming.from.position} → ${box.barcode} ${confirming.to}`),
-			h('button#fill-confirm-cancel', { type: 'button', onclick: () => cancelMove('cancelled') },
-				'Leave it where it is')));
+				t('fill.confirmMove', { from: `${confirming.from.box} ${confirming.from.position}`, to: `${box.barcode} ${confirming.to}` })),
+			h('button#fill-confirm-cancel', { type: 'button', onclick: () => cancelMove(t('fill.cancelled')) },
+				t('fill.leave'))));
 	};
 	const reload = async () => {
-		box = await get(`/api/v1/boxes/${esc(box.barcode)}`);
+		box = await grid(box.barcode);
+		homes = homesOf(box);
 		draw();
 	};
 	const setTarget = (pos) => {
@@ -167,19 +151,20 @@ export async function render(ctx, main, [barcode]) {
 			/* Refused now, on the scan that names it, not when the next tube hits it. */
 			target = null;
 			conflictAt = pos;
-			const msg = `${box.barcode} ${pos} holds ${p.specimen || 'a tube of another study'}: choose a free position`;
-			note(false, msg);
+			const msg = t('fill.occupied', { box: box.barcode, pos, id: p.specimen || t('box.otherstudyTube') });
+			note('occupied', msg);
 			draw();
-			ctx.fb.error(msg);
+			ctx.fb.occupied(msg);
 			return;
 		}
 		target = pos;
 		conflictAt = null;
 		draw();
-		ctx.fb.ok(`Next tube goes to ${pos}`, { ms: 3000 });
+		ctx.fb.ok(t('fill.next', { pos }), { ms: 3000 });
 	};
-	const note = (ok, text) => {
-		log.unshift({ ok, text: `${new Date().toLocaleTimeString()} ${text}` });
+	/* kind: 'ok', or the refusal's kind (error, warn, occupied, elsewhere, consent). */
+	const note = (kind, text) => {
+		log.unshift({ kind, at: new Date(), text });
 		if (log.length > 200) log.pop();
 	};
 
@@ -195,17 +180,18 @@ export async function render(ctx, main, [barcode]) {
 	const placeTube = async (value) => {
 		const r = readId(value);
 		if (r.shaped && r.why) {
-			note(false, `${value}: ${r.why}`);
+			const msg = t('scan.mistyped', { value });
+			note('error', msg);
 			draw();
-			ctx.fb.error(`${value}: ${r.why}`);
+			ctx.fb.error(msg);
 			return;
 		}
 		let found;
 		try {
 			found = await get(`/api/v1/scan/${esc(r.id || value)}`);
 		} catch (e) {
-			const msg = e.status === 404 ? `Nothing is known by ${value}` : e.message;
-			note(false, msg);
+			const msg = e.status === 404 ? t('scan.unknown', { value }) : problemText(e);
+			note('error', msg);
 			draw();
 			ctx.fb.error(msg);
 			return;
@@ -216,24 +202,32 @@ export async function render(ctx, main, [barcode]) {
 			return;
 		}
 		if (found.kind !== 'specimen') {
-			ctx.fb.error(`${value} is a location, not a tube`);
+			ctx.fb.error(t('fill.location', { value }));
 			return;
 		}
 		const s = found.item;
 		const action = placingAction(s);
 		if (!action) {
 			const msg = s.status === 'checked_out'
-				? `${s.id} is checked out: return it from its card, saying whether it thawed`
-				: `${s.id} is ${s.status.replace('_', ' ')} and cannot go into a box`;
-			note(false, msg);
+				? t('fill.checkedout', { id: s.id })
+				: t('fill.cannot', { id: s.id, status: t(`status.${s.status}`) });
+			note('error', msg);
 			draw();
 			ctx.fb.error(msg);
 			return;
 		}
+		if (s.consent_withdrawn) {
+			/* Kept for destruction, not filed among usable tubes: it is moved from its card. */
+			const msg = t('fill.consent', { id: s.id });
+			note('consent', msg);
+			draw();
+			ctx.fb.consent(msg);
+			return;
+		}
 		if (s.location?.box === box.barcode) {
 			/* A double scan, or a tube put back: it is here already. Nothing happened, nothing is recorded. */
-			const msg = `${s.id} is already in this box, at ${s.location.position}: nothing recorded`;
-			note(false, msg);
+			const msg = t('fill.already', { id: s.id, pos: s.location.position });
+			note('warn', msg);
 			lastPlaced = s.location.position;
 			draw();
 			ctx.fb.warn(msg);
@@ -244,17 +238,19 @@ export async function render(ctx, main, [barcode]) {
 			const free = await get(`/api/v1/boxes/${esc(box.barcode)}/free?count=1`);
 			pos = free.positions[0];
 			if (!pos) {
-				note(false, `${s.id}: box ${box.barcode} is full`);
+				note('error', `${s.id}: ${t('box.full', { box: box.barcode })}`);
 				draw();
-				ctx.fb.error(`Box ${box.barcode} is full`);
+				ctx.fb.error(t('box.full', { box: box.barcode }));
 				return;
 			}
 		}
 		if (s.location) {
 			/* Stored elsewhere: the technician confirms from → to before anything is recorded. */
 			confirming = { id: s.id, from: { box: s.location.box, position: s.location.position }, to: pos };
+			const msg = t('fill.elsewhere', { id: s.id, box: s.location.box, pos: s.location.position, to: pos });
+			note('elsewhere', msg);
 			draw();
-			ctx.fb.warn(`${s.id} is in box ${s.location.box} at ${s.location.position}: confirm the move to ${pos}, or leave it`);
+			ctx.fb.elsewhere(msg);
 			return;
 		}
 		await place(s.id, action, pos, null);
@@ -268,14 +264,17 @@ export async function render(ctx, main, [barcode]) {
 				from ? { box: box.barcode, position: pos, from } : { box: box.barcode, position: pos });
 			lastPlaced = pos;
 			conflictAt = null;
-			note(true, from ? `${id} ${from.box} ${from.position} → ${pos}` : `${id} → ${pos}`);
+			note('ok', from ? `${id} ${from.box} ${from.position} → ${pos}` : `${id} → ${pos}`);
 			await reload();
-			ctx.fb.ok(from ? `${id} moved from ${from.box} ${from.position} → ${pos}` : `${id} → ${pos}`);
+			ctx.fb.ok(from ? t('fill.moved', { id, from: `${from.box} ${from.position}`, pos }) : `${id} → ${pos}`);
 		} catch (e) {
+			const occupied = e.problem?.code === 'position-occupied';
 			conflictAt = e.status === 409 ? pos : null;
-			note(false, `${id} → ${pos}: ${e.message}`);
+			note(occupied ? 'occupied' : 'error', `${id} → ${pos}: ${problemText(e)}`);
 			await reload().catch(() => draw());
-			ctx.fb.error(`${e.status === 409 ? 'CONFLICT' : 'Refused'}: ${e.message}`);
+			const msg = `${t(e.status === 409 ? 'fill.conflict' : 'fill.refused')}: ${problemText(e)}`;
+			if (occupied) ctx.fb.occupied(msg);
+			else ctx.fb.error(msg);
 		}
 	};
 
@@ -289,7 +288,7 @@ export async function render(ctx, main, [barcode]) {
 
 	const cancelMove = (why) => {
 		if (!confirming) return;
-		note(false, `${confirming.id}: move from ${confirming.from.box} ${confirming.from.position} ${why}; nothing recorded`);
+		note('warn', t('fill.notmoved', { id: confirming.id, from: `${confirming.from.box} ${confirming.from.position}`, why }));
 		confirming = null;
 		draw();
 		ctx.focusScan();
@@ -297,7 +296,7 @@ export async function render(ctx, main, [barcode]) {
 
 	const hook = async (value) => {
 		/* Any scan while a move waits for confirmation leaves the tube where it is. */
-		if (confirming) cancelMove(`cancelled by the scan of ${value.trim()}`);
+		if (confirming) cancelMove(t('fill.cancelledBy', { value: value.trim() }));
 		const pos = positionName(box, value);
 		if (pos) {
 			if (fillMode) {
@@ -306,13 +305,13 @@ export async function render(ctx, main, [barcode]) {
 				target = pos;
 				draw();
 				const p = box.positions.find((x) => x.position === pos);
-				ctx.fb.ok(`${box.barcode} ${pos}: ${p.occupied ? p.specimen || 'occupied' : 'free'}`, { ms: 3000 });
+				ctx.fb.ok(`${box.barcode} ${pos}: ${p.occupied ? p.specimen || t('box.occupied') : t('box.free')}`, { ms: 3000 });
 			}
 			return true;
 		}
 		if (!fillMode) return false;
 		if (value.trim() === box.barcode) {
-			ctx.fb.ok(`Filling box ${box.barcode}`, { ms: 2000 });
+			ctx.fb.ok(t('fill.filling', { box: box.barcode }), { ms: 2000 });
 			return true;
 		}
 		await placeTube(value.trim());
@@ -321,7 +320,7 @@ export async function render(ctx, main, [barcode]) {
 
 	fill(main, h('section.boxview', { dataset: { box: box.barcode } },
 		h('header.boxhead',
-			h('h1', `Box ${box.barcode}`),
+			h('h1', t('box.title', { box: box.barcode })),
 			h('p.path', box.path.slice(0, -1).join(' › ')),
 			occ,
 			ctx.can('bench') && toggle,
@@ -329,19 +328,15 @@ export async function render(ctx, main, [barcode]) {
 				ev.preventDefault();
 				sessionStorage.setItem('biobank.auditBox', box.barcode);
 				ctx.go('#/audit');
-			} }, 'Audit this box')),
+			} }, t('box.audit'))),
 		status,
 		confirmSlot,
 		gridSlot,
-		h('div.legend',
-			h('span.cell.free', 'free'), h('span.cell.occ', 'occupied'),
-			h('span.cell.occ.withdrawn', 'consent withdrawn'), h('span.cell.out', 'checked out'),
-			h('span.cell.target', 'next'), h('span.cell.conflict', 'conflict')),
-		h('h2', 'Fill log'), logList));
+		h('div.legend', { 'aria-label': t('box.legend') },
+			h('span.cell.free', t('box.free')), h('span.cell.occ', t('box.occupied')),
+			h('span.cell.occ.withdrawn', t('box.withdrawn')), h('span.cell.out', t('box.checkedout')),
+			h('span.cell.target', t('box.next')), h('span.cell.conflict', t('box.conflict'))),
+		h('h2', t('fill.log')), logList));
 	draw();
-	checkedOutHomes(box.barcode).then((m) => {
-		homes = m;
-		if (m.size) draw();
-	});
 	return hook;
 }

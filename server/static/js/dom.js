@@ -1,5 +1,6 @@
 /* dom.js — building elements without innerHTML, so no scanned or stored
  * text is ever read as markup. */
+import { t, num } from './i18n.js';
 
 /*
  * h('button.primary#go', {onclick, type: 'button', dataset: {x: 1}}, 'text', child, [children])
@@ -53,23 +54,17 @@ export function fill(el, ...children) {
 	return el;
 }
 
-/* A time from the API (RFC 3339 UTC) as the bench reads it: local, to the minute. */
-export function when(t) {
-	if (!t) return '';
-	const d = new Date(t);
-	if (Number.isNaN(d.getTime())) return t;
-	const p = (n) => String(n).padStart(2, '0');
-	return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
-}
+/* Times, in the site's zone with the zone named: one format everywhere (i18n.js). */
+export { when } from './i18n.js';
 
 /* An occupancy bar: used of capacity. */
 export function bar(occ, label) {
 	const cap = occ?.capacity ?? 0, used = occ?.used ?? 0;
 	const pct = cap > 0 ? Math.round((100 * used) / cap) : 0;
 	const meter = h('div.bar', { role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': cap,
-		'aria-valuenow': used, 'aria-label': label || 'occupancy' },
+		'aria-valuenow': used, 'aria-label': label || t('occ.label') },
 		h('div', { style: { width: `${pct}%` }, class: pct >= 90 ? 'fill full' : 'fill' }));
-	return h('div.occ', meter, h('span.occtext', `${used} / ${cap} (${pct}%)`));
+	return h('div.occ', meter, h('span.occtext', t('occ.text', { used, cap, pct: num(pct / 100, { style: 'percent' }) })));
 }
 
 export const esc = encodeURIComponent;

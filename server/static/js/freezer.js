@@ -3,11 +3,12 @@
  * (GET /api/v1/locations/{id}); a box opens its grid. */
 import { get } from './api.js';
 import { h, fill, bar, esc } from './dom.js';
+import { t, num, problemText } from './i18n.js';
 
 export const name = 'freezer';
 
-function temp(t) {
-	return t === null || t === undefined ? '' : ` ${t} °C`;
+function temp(c) {
+	return c === null || c === undefined ? '' : ` ${num(Number(c))} °C`;
 }
 
 /* One location as an expandable branch; its children load when opened. */
@@ -15,8 +16,8 @@ function branch(ctx, loc, open) {
 	const body = h('div.branch-body');
 	const details = h('details.loc', { dataset: { id: loc.id, kind: loc.kind }, open },
 		h('summary',
-			h('span.kind', loc.kind), h('span.locname', loc.name + temp(loc.temperature_c)),
-			bar(loc.occupancy, `${loc.kind} ${loc.name}`)),
+			h('span.kind', t(`loc.${loc.kind}`)), h('span.locname', loc.name + temp(loc.temperature_c)),
+			bar(loc.occupancy, `${t(`loc.${loc.kind}`)} ${loc.name}`)),
 		body);
 	let loaded = false;
 	const load = async () => {
@@ -27,12 +28,12 @@ function branch(ctx, loc, open) {
 			fill(body,
 				full.children.map((c) => branch(ctx, c, full.children.length === 1)),
 				full.boxes.length > 0 && h('ul.boxes', full.boxes.map((b) => h('li',
-					h('a.boxlink', { href: `#/box/${esc(b.barcode)}` }, `Box ${b.barcode}`),
-					h('span.dim', ` ${b.rows}×${b.cols}`), bar(b.occupancy, `box ${b.barcode}`)))),
-				!full.children.length && !full.boxes.length && h('p.dim', 'empty'));
+					h('a.boxlink', { href: `#/box/${esc(b.barcode)}` }, t('box.title', { box: b.barcode })),
+					h('span.dim', ` ${b.rows}×${b.cols}`), bar(b.occupancy, t('box.title', { box: b.barcode }))))),
+				!full.children.length && !full.boxes.length && h('p.dim', t('loc.empty')));
 		} catch (e) {
 			loaded = false;
-			fill(body, h('p.problem', e.message));
+			fill(body, h('p.problem', problemText(e)));
 		}
 	};
 	details.addEventListener('toggle', () => details.open && load());
@@ -41,23 +42,23 @@ function branch(ctx, loc, open) {
 }
 
 export async function render(ctx, main, [id]) {
-	fill(main, h('p.loading', 'Loading the storage tree…'));
+	fill(main, h('p.loading', t('loc.loading')));
 	try {
 		if (id) {
 			const loc = await get(`/api/v1/locations/${id}`);
 			fill(main, h('section.tree',
 				h('h1', loc.path.join(' › ')),
-				loc.parent && h('p', h('a', { href: `#/freezers/${loc.parent}` }, '↑ up one level')),
-				h('p', h('a', { href: '#/freezers' }, 'All sites')),
+				loc.parent && h('p', h('a', { href: `#/freezers/${loc.parent}` }, t('loc.up'))),
+				h('p', h('a', { href: '#/freezers' }, t('loc.all'))),
 				branch(ctx, loc, true)));
 		} else {
 			const sites = await get('/api/v1/locations?limit=1000');
 			fill(main, h('section.tree',
-				h('h1', 'Freezers and storage'),
-				sites.items.length ? sites.items.map((s) => branch(ctx, s, sites.items.length === 1)) : h('p', 'No storage yet.')));
+				h('h1', t('loc.title')),
+				sites.items.length ? sites.items.map((s) => branch(ctx, s, sites.items.length === 1)) : h('p', t('loc.nothing'))));
 		}
 	} catch (e) {
-		fill(main, h('p.problem', e.message));
-		ctx.fb.error(e.message);
+		fill(main, h('p.problem', problemText(e)));
+		ctx.fb.error(problemText(e));
 	}
 }

@@ -3,6 +3,7 @@
  * every problem by row and column, then commit the same file. */
 import { api, session, ApiError } from './api.js';
 import { h, fill } from './dom.js';
+import { t, problemText, timeZone, when } from './i18n.js';
 
 export const name = 'import';
 
@@ -41,37 +42,37 @@ function upload(file, query, bar) {
 
 function problemsTable(problems) {
 	return h('table#import-problems',
-		h('thead', h('tr', h('th', 'Row'), h('th', 'Key'), h('th', 'Column'), h('th', 'Problem'))),
+		h('thead', h('tr', h('th', t('imp.th.row')), h('th', t('imp.th.key')), h('th', t('imp.th.column')), h('th', t('imp.th.problem')))),
 		h('tbody', problems.map((p) => h('tr', { dataset: { code: p.code } },
 			h('td', String(p.row ?? '')), h('td', p.key || ''), h('td', p.column || ''), h('td', p.message)))));
 }
 
 function summary(r) {
 	const s = r.summary || {};
-	return h('p#import-summary',
-		`${r.rows} rows read as ${r.encoding} (separator ${r.separator}): `,
-		`${s.specimens ?? 0} specimens, ${s.stored ?? 0} of them at a position, ${s.participants ?? 0} participants, `,
-		`${s.boxes ?? 0} boxes and ${s.locations ?? 0} locations ${r.dry_run ? 'would be created' : 'were created'}`,
-		r.existing_count ? `; ${r.existing_count} rows already exist` : '');
+	return h('p#import-summary', t(r.dry_run ? 'imp.summary.dry' : 'imp.summary.done', {
+		rows: r.rows, encoding: r.encoding, separator: r.separator, specimens: s.specimens ?? 0, stored: s.stored ?? 0,
+		participants: s.participants ?? 0, boxes: s.boxes ?? 0, locations: s.locations ?? 0,
+	}), r.existing_count ? t('imp.existing', { n: r.existing_count }) : '');
 }
 
 export function render(ctx, main) {
 	const file = h('input#import-file', { type: 'file', accept: '.csv,.tsv,.txt,text/csv' });
 	const enc = h('select#import-encoding',
-		h('option', { value: '' }, 'UTF-8 (or say it is not)'),
-		h('option', { value: 'windows-1252' }, 'Windows-1252 (Excel on Windows)'),
+		h('option', { value: '' }, t('imp.enc.utf8')),
+		h('option', { value: 'windows-1252' }, t('imp.enc.cp1252')),
 		h('option', { value: 'iso-8859-1' }, 'ISO-8859-1'),
 		h('option', { value: 'iso-8859-15' }, 'ISO-8859-15'));
 	const locale = h('select#import-locale',
-		h('option', { value: '' }, 'ISO dates (2016-03-14), decimal point'),
-		h('option', { value: 'fr-FR' }, 'Day first (14/03/2016), decimal comma'),
-		h('option', { value: 'en-GB' }, 'Day first (14/03/2016), decimal point'),
-		h('option', { value: 'en-US' }, 'Month first (03/14/2016), decimal point'));
-	const tz = h('input#import-timezone', { value: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC', autocomplete: 'off' });
-	const bar = h('progress#import-progress', { max: 1, value: 0 });
+		h('option', { value: '' }, t('imp.loc.iso')),
+		h('option', { value: 'fr-FR' }, t('imp.loc.fr')),
+		h('option', { value: 'en-GB' }, t('imp.loc.gb')),
+		h('option', { value: 'en-US' }, t('imp.loc.us')));
+	/* The site's zone, not the bench PC's: the file's times were written there. */
+	const tz = h('input#import-timezone', { value: timeZone(), autocomplete: 'off' });
+	const bar = h('progress#import-progress', { max: 1, value: 0, 'aria-label': t('imp.progress') });
 	const result = h('div#import-result');
-	const check = h('button.primary#import-check', { type: 'submit' }, 'Check the file');
-	const commit = h('button#import-commit', { type: 'button' }, 'Import it');
+	const check = h('button.primary#import-check', { type: 'submit' }, t('imp.check'));
+	const commit = h('button#import-commit', { type: 'button' }, t('imp.commit'));
 	/* Shown only after a clean check (style.css gives buttons a display that [hidden] loses to). */
 	const offer = (yes) => (commit.style.display = yes ? '' : 'none');
 	offer(false);
@@ -86,7 +87,7 @@ export function render(ctx, main) {
 	};
 	const send = async (doCommit) => {
 		const f = file.files[0];
-		if (!f) return ctx.fb.error('Choose a file first');
+		if (!f) return ctx.fb.error(t('imp.choose'));
 		offer(false);
 		bar.value = 0;
 		bar.dataset.state = 'uploading';
@@ -96,36 +97,36 @@ export function render(ctx, main) {
 			r = await upload(f, query(doCommit), bar);
 		} catch (e) {
 			bar.dataset.state = 'failed';
-			return ctx.fb.error(e.message);
+			return ctx.fb.error(problemText(e));
 		}
 		const b = r.body || {};
 		bar.dataset.state = 'done';
 		main.querySelector('section.importview').dataset.outcome =
 			r.status === 201 ? 'committed' : b.already_imported ? 'already' : b.problems?.length ? 'problems' : r.status === 200 ? 'clean' : 'refused';
 		if (r.status >= 400 && !b.problems) {
-			fill(result, h('p.problem#import-refused', b.detail || b.title || `HTTP ${r.status}`));
-			return ctx.fb.error(b.detail || b.title || `HTTP ${r.status}`);
+			const msg = problemText({ status: r.status, problem: b });
+			fill(result, h('p.problem#import-refused', msg));
+			return ctx.fb.error(msg);
 		}
 		if (b.already_imported && b.import) {
-			fill(result, h('p#import-summary', `This file was already imported (import ${b.import.id}, ${b.import.imported_at}): nothing changed.`));
-			return ctx.fb.ok('Already imported: nothing changed');
+			fill(result, h('p#import-summary', t('imp.already', { id: b.import.id, at: when(b.import.imported_at) })));
+			return ctx.fb.ok(t('imp.alreadyShort'));
 		}
 		const parts = [summary(b)];
 		if (b.encoding_warning) parts.push(h('p.hint', b.encoding_warning));
 		if (b.problem_count) {
-			parts.push(h('p.problem', `${b.problem_count} problem${b.problem_count === 1 ? '' : 's'}: fix the file and check it again. Nothing was written.`),
-				problemsTable(b.problems));
-			ctx.fb.error(`${b.problem_count} problems in the file`);
+			parts.push(h('p.problem', t('imp.problems', { n: b.problem_count })), h('div.tablewrap', problemsTable(b.problems)));
+			ctx.fb.error(t('imp.problemsShort', { n: b.problem_count }));
 		} else if (r.status === 201) {
-			ctx.fb.ok(`Imported: ${b.import.summary.specimens} specimens`);
+			ctx.fb.ok(t('imp.imported', { n: b.import.summary.specimens }));
 		} else {
 			offer(b.summary?.specimens > 0);
-			ctx.fb.ok('No problem: check the summary, then import it');
+			ctx.fb.ok(t('imp.clean'));
 		}
 		fill(result, ...parts);
 	};
 	/* The template needs the token: fetched, then handed to the browser as a file. */
-	const template = h('button#import-template', { type: 'button' }, 'Download the template (CSV)');
+	const template = h('button#import-template', { type: 'button' }, t('imp.template'));
 	template.addEventListener('click', async () => {
 		try {
 			const blob = await api('GET', '/api/v1/imports/template', undefined, { blob: true });
@@ -133,17 +134,17 @@ export function render(ctx, main) {
 			a.click();
 			setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 		} catch (e) {
-			ctx.fb.error(e.message);
+			ctx.fb.error(problemText(e));
 		}
 	});
 	const form = h('form.card',
-		h('h1', 'Import an inventory'),
-		h('p.hint', 'A spreadsheet of tubes in the import template. It is checked first; nothing is written until you import it.'),
+		h('h1', t('imp.title')),
+		h('p.hint', t('imp.hint')),
 		template,
-		h('label', { for: 'import-file' }, 'File'), file,
-		h('label', { for: 'import-encoding' }, 'Saved as'), enc,
-		h('label', { for: 'import-locale' }, 'Dates and numbers'), locale,
-		h('label', { for: 'import-timezone' }, 'Time zone of times without one'), tz,
+		h('label', { for: 'import-file' }, t('imp.file')), file,
+		h('label', { for: 'import-encoding' }, t('imp.encoding')), enc,
+		h('label', { for: 'import-locale' }, t('imp.locale')), locale,
+		h('label', { for: 'import-timezone' }, t('imp.timezone')), tz,
 		check, commit, bar);
 	form.addEventListener('submit', (ev) => {
 		ev.preventDefault();

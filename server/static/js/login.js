@@ -1,14 +1,14 @@
 /* login.js — user name and password for a session token; a reset password changed first. */
 import { api, get, saveSession, session } from './api.js';
 import { h, fill } from './dom.js';
+import { t, problemText } from './i18n.js';
 
 export const name = 'login';
 
 /* What a refused login tells the person at the bench. */
 function refusal(e) {
-	if (e.problem && e.problem.code === 'account-disabled')
-		return 'This account is disabled: ask an administrator';
-	return e.status === 401 ? 'Wrong user name or password' : e.message;
+	if (e.problem && e.problem.code === 'account-disabled') return t('login.disabled');
+	return e.status === 401 ? t('login.wrong') : problemText(e);
 }
 
 export function render(ctx, main, params, done) {
@@ -16,11 +16,11 @@ export function render(ctx, main, params, done) {
 	const pass = h('input#pass', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
 	const msg = h('p.formerror', { role: 'alert' });
 	const form = h('form.card.login',
-		h('h1', 'Log in'),
-		h('label', { for: 'user' }, 'User name'), user,
-		h('label', { for: 'pass' }, 'Password'), pass,
+		h('h1', t('login.title')),
+		h('label', { for: 'user' }, t('login.user')), user,
+		h('label', { for: 'pass' }, t('login.password')), pass,
 		msg,
-		h('button.primary', { type: 'submit' }, 'Log in'));
+		h('button.primary', { type: 'submit' }, t('login.submit')));
 	form.addEventListener('submit', async (ev) => {
 		ev.preventDefault();
 		msg.textContent = '';
@@ -35,11 +35,11 @@ export function render(ctx, main, params, done) {
 				renderChange(ctx, main, pass.value, done);
 				return;
 			}
-			ctx.fb.ok(`Logged in as ${cur.user.username} (${cur.user.role})`, { sound: false });
+			ctx.fb.ok(t('login.welcome', { user: cur.user.username, role: t(`role.${cur.user.role}`) }), { sound: false });
 			done();
 		} catch (e) {
 			msg.textContent = refusal(e);
-			ctx.fb.error(msg.textContent);
+			ctx.fb.error(msg.textContent, { focus: false });
 			pass.value = '';
 			pass.focus();
 		}
@@ -61,19 +61,19 @@ export function renderChange(ctx, main, current, done) {
 	const msg = h('p.formerror', { role: 'alert' });
 	old.value = current || '';
 	const form = h('form.card.login.pwchange',
-		h('h1', 'Choose a new password'),
-		h('p.hint', 'An administrator reset your password: choose your own before you go on (8 characters at least).'),
-		h('label', { for: 'pw-current' }, 'Password given to you'), old,
-		h('label', { for: 'pw-new' }, 'New password'), fresh,
-		h('label', { for: 'pw-again' }, 'New password again'), again,
+		h('h1', t('pw.title')),
+		h('p.hint', t('pw.hint')),
+		h('label', { for: 'pw-current' }, t('pw.current')), old,
+		h('label', { for: 'pw-new' }, t('pw.new')), fresh,
+		h('label', { for: 'pw-again' }, t('pw.again')), again,
 		msg,
-		h('button.primary#pw-submit', { type: 'submit' }, 'Change the password'));
+		h('button.primary#pw-submit', { type: 'submit' }, t('pw.submit')));
 	form.addEventListener('submit', async (ev) => {
 		ev.preventDefault();
 		msg.textContent = '';
 		if (fresh.value !== again.value) {
-			msg.textContent = 'The two new passwords differ';
-			ctx.fb.error(msg.textContent);
+			msg.textContent = t('pw.differ');
+			ctx.fb.error(msg.textContent, { focus: false });
 			again.focus();
 			return;
 		}
@@ -82,12 +82,12 @@ export function renderChange(ctx, main, current, done) {
 				{ current_password: old.value, new_password: fresh.value }, { idempotent: false });
 			const cur = await get('/api/v1/sessions/current');
 			saveSession({ token: session().token, user: cur.user });
-			ctx.fb.ok('Password changed', { sound: false });
+			ctx.fb.ok(t('pw.changed'), { sound: false });
 			done();
 		} catch (e) {
 			msg.textContent = e.problem && e.problem.code === 'wrong-password'
-				? 'The password given to you is not right' : e.message;
-			ctx.fb.error(msg.textContent);
+				? t('pw.wrong') : problemText(e);
+			ctx.fb.error(msg.textContent, { focus: false });
 		}
 	});
 	main.dataset.view = 'pwchange';

@@ -3,16 +3,11 @@
  * their label previews, printing, and filling a box with them. */
 import { get, post } from './api.js';
 import { h, fill, esc } from './dom.js';
-import { labelPreview, printAvailable, printForm } from './specimen.js';
+import { t, problemText, zonedNow, zonedToUtc, timeZone } from './i18n.js';
+import { onSubmit } from './forms.js';
+import { labelPreview, printForm } from './labels.js';
 
 export const name = 'register';
-
-function localNow() {
-	const d = new Date();
-	d.setSeconds(0, 0);
-	const p = (n) => String(n).padStart(2, '0');
-	return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
 
 async function options(path, value, label) {
 	try {
@@ -25,7 +20,7 @@ async function options(path, value, label) {
 
 export async function render(ctx, main) {
 	if (!ctx.can('bench')) {
-		fill(main, h('p.problem', 'Your role may not register specimens.'));
+		fill(main, h('p.problem', t('reg.forbidden')));
 		return;
 	}
 	const [studies, types] = await Promise.all([
@@ -38,7 +33,7 @@ export async function render(ctx, main) {
 	const type = h('select#r-type', { name: 'type', required: true }, types);
 	const timepoint = h('input#r-timepoint', { name: 'timepoint', required: true, list: 'r-timepoints', value: 'baseline' });
 	const tlist = h('datalist#r-timepoints', ['baseline', 'm6', 'm12', 'm24', 'y5', 'flare'].map((t) => h('option', { value: t })));
-	const collected = h('input#r-collected', { name: 'collected_at', type: 'datetime-local', required: true, value: localNow() });
+	const collected = h('input#r-collected', { name: 'collected_at', type: 'datetime-local', required: true, value: zonedNow() });
 	const qty = h('input#r-qty', { name: 'quantity', type: 'number', min: '0', step: 'any', value: '' });
 	const unit = h('select#r-unit', { name: 'unit' }, ['mL', 'µL', 'mg', 'g', 'µg', 'cells'].map((u) => h('option', u)));
 	const tube = h('input#r-tube', { name: 'tube_barcode', autocomplete: 'off' });
@@ -52,37 +47,47 @@ export async function render(ctx, main) {
 	loadParticipants();
 
 	const form = h('form.card.register',
-		h('h1', 'Register a collection'),
+		h('h1', t('reg.title')),
 		h('div.grid2',
-			h('div', h('label', { for: 'r-study' }, 'Study'), study),
-			h('div', h('label', { for: 'r-participant' }, 'Participant code'), participant, plist),
-			h('div', h('label', { for: 'r-type' }, 'Specimen type'), type),
-			h('div', h('label', { for: 'r-timepoint' }, 'Timepoint'), timepoint, tlist),
-			h('div', h('label', { for: 'r-collected' }, 'Collected at (local time)'), collected),
-			h('div', h('label', { for: 'r-qty' }, 'Quantity'), h('div.row', qty, unit)),
-			h('div', h('label', { for: 'r-tube' }, 'Tube barcode (optional, scan it)'), tube),
-			h('div', h('label', { for: 'r-aliquots' }, 'Aliquots to make'), aliquots)),
-		h('button.primary#r-submit', { type: 'submit' }, 'Register'));
+			h('div', h('label', { for: 'r-study' }, t('reg.study')), study),
+			h('div', h('label', { for: 'r-participant' }, t('reg.participant')), participant, plist),
+			h('div', h('label', { for: 'r-type' }, t('reg.type')), type),
+			h('div', h('label', { for: 'r-timepoint' }, t('reg.timepoint')), timepoint, tlist),
+			h('div', h('label', { for: 'r-collected' }, t('reg.collected', { zone: timeZone() })), collected),
+			h('div', h('label', { for: 'r-qty' }, t('reg.quantity')), h('div.row', qty, h('label.sr', { for: 'r-unit' }, t('reg.unit')), unit)),
+			h('div', h('label', { for: 'r-tube' }, t('reg.tube')), tube),
+			h('div', h('label', { for: 'r-aliquots' }, t('reg.aliquots')), aliquots)),
+		h('button.primary#r-submit', { type: 'submit' }, t('reg.submit')));
 
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
+	/* One Idempotency-Key for this form until it is reset after a success
+	 * (forms.js): a double click, or a retry after a timeout, registers once. */
+	onSubmit(form, async (ev, key) => {
 		const body = {
 			participant: { study: study.value, code: participant.value.trim() },
 			type: type.value,
 			timepoint: timepoint.value.trim(),
-			collected_at: new Date(collected.value).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+			/* typed on the site's clock, whatever the bench PC's zone */
+			collected_at: zonedToUtc(collected.value),
 		};
 		if (qty.value !== '') body.quantity = { value: Number(qty.value), unit: unit.value };
 		if (tube.value.trim()) body.tube_barcode = tube.value.trim();
 		const n = Number(aliquots.value || 0);
 		if (n > 0) body.aliquots = n;
 		try {
-			const s = await post('/api/v1/specimens', body);
-			ctx.fb.ok(`Registered ${s.id}${n ? ` with ${n} aliquots` : ''}`);
+			const s = await post('/api/v1/specimens', body, { key });
+			/* The next collection is a new one: the form is reset (a new key),
+			 * keeping what a run of collections shares. */
+			const keep = { study: study.value, type: type.value, timepoint: timepoint.value, unit: unit.value };
+			form.reset();
+			Object.assign(study, { value: keep.study });
+			Object.assign(type, { value: keep.type });
+			Object.assign(timepoint, { value: keep.timepoint });
+			Object.assign(unit, { value: keep.unit });
+			collected.value = zonedNow();
+			ctx.fb.ok(n ? t('reg.doneAliquots', { id: s.id, n }) : t('reg.done', { id: s.id }));
 			await showResult(ctx, result, s);
 		} catch (e) {
-			const field = e.problem?.errors?.[0]?.field;
-			ctx.fb.error(field ? `${field}: ${e.problem.errors[0].message}` : e.message);
+			ctx.fb.error(problemText(e));
 		}
 	});
 	fill(main, form, result);
@@ -95,22 +100,23 @@ async function showResult(ctx, slot, s) {
 	const tubes = (s.aliquots?.length ? s.aliquots : [s]).map((x) => x.id);
 	const rows = items.map((x) => h('li.newid', { dataset: { id: x.id } },
 		h('a.idlink', { href: `#/specimen/${esc(x.id)}` }, x.id),
-		h('span', x === s ? ` ${x.type} (collection)` : ` ${x.type} aliquot`),
+		h('span', ' ', t(x === s ? 'reg.collection' : 'reg.aliquot', { type: x.type })),
 		h('span.preview')));
-	const fillBox = h('input#r-fillbox', { placeholder: 'box barcode', 'aria-label': 'box to fill', autocomplete: 'off' });
-	const fillForm = h('form.row', h('label', { for: 'r-fillbox' }, 'Put the aliquots in box '), fillBox,
-		h('button', { type: 'submit' }, 'Fill mode'));
+	const fillBox = h('input#r-fillbox', { autocomplete: 'off', required: true });
+	const fillForm = h('form.row', h('label', { for: 'r-fillbox' }, t('reg.fillbox')), fillBox,
+		h('button', { type: 'submit' }, t('fill.start')));
 	fillForm.addEventListener('submit', (ev) => {
 		ev.preventDefault();
 		sessionStorage.setItem('biobank.fill', JSON.stringify({ box: fillBox.value.trim(), expect: tubes }));
 		ctx.go(`#/box/${esc(fillBox.value.trim())}`);
 	});
 	fill(slot, h('section.card.newids',
-		h('h2', `New IDs (${ids.length})`),
+		h('h2', t('reg.newids', { n: ids.length })),
 		h('ol', rows),
 		h('div.printslot'),
 		fillForm));
 	for (const li of slot.querySelectorAll('li.newid'))
 		labelPreview(li.dataset.id).then((img) => img && li.querySelector('.preview').append(img));
-	if (await printAvailable(ctx)) slot.querySelector('.printslot').append(printForm(ctx, ids));
+	const print = printForm(ctx, ids);
+	if (print) slot.querySelector('.printslot').append(print);
 }
