@@ -20,6 +20,8 @@ BB_PACKAGES=(
 	chromium
 	wrk time procps
 	pgbouncer nginx
+	# single sign-on: JWT signatures, LDAP logins, the directory the tests start
+	libssl-dev libldap-dev slapd ldap-utils
 )
 
 say() { printf '%s\n' "$*" >&2; }

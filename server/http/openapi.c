@@ -360,6 +360,8 @@ status_words(unsigned status)
 		return "Accepted: the work goes on";
 	case 204:
 		return "No content";
+	case 302:
+		return "Found: the browser goes on to the Location";
 	case 304:
 		return "Not modified: the copy the client holds is current";
 	default:
@@ -418,7 +420,7 @@ add_responses(cJSON *op, const struct route *rt, const struct route_doc *d)
 		unsigned status = (unsigned)strtoul(key, NULL, 10);
 		cJSON *resp = add_obj(responses, key);
 		add_str(resp, "description", status_words(status));
-		if (status == 204 || status == 304)
+		if (status == 204 || status == 302 || status == 304)
 			continue;
 		cJSON *content = add_obj(resp, "content");
 		const char *media = d != NULL && d->media != NULL ? d->media : "application/json";
