@@ -97,6 +97,10 @@ static const struct scase cases[] = {
 	  "{\"username\":\"admin\",\"password\":\"admin-password\"}", P_NONE, SC_NONE, NULL },
 	{ "GET", "/api/v1/sessions/current", "/api/v1/sessions/current", NULL, P_NONE, SC_NONE,
 	  NULL },
+	/* single sign-on: public, and here without a provider (404 sso-not-configured) */
+	{ "GET", "/api/v1/oidc/login", "/api/v1/oidc/login", NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/oidc/callback", "/api/v1/oidc/callback?state=x", NULL, P_NONE, SC_NONE,
+	  NULL },
 	{ "DELETE", "/api/v1/sessions/current", "/api/v1/sessions/current", NULL, P_SESSION,
 	  SC_NONE, NULL },
 	{ "PUT", "/api/v1/sessions/current/password", "/api/v1/sessions/current/password",
