@@ -446,6 +446,17 @@ add_responses(cJSON *op, const struct route *rt, const struct route_doc *d)
 		         fhir_route(rt) ? "OperationOutcome" : "Problem", st);
 		add_str(add_obj(responses, key), "$ref", ref);
 	}
+	/* A route that only redirects (the browser's single sign-on, sso.c) answers no 2xx:
+	 * what it answers besides the redirect is a problem document. */
+	bool redirect_only = d != NULL && d->success != NULL && d->success[0] == '3' &&
+	                     strchr(d->success, ' ') == NULL;
+	if (redirect_only) {
+		cJSON *def = add_obj(responses, "default");
+		add_str(def, "description", "Not redirected: a problem document (RFC 9457)");
+		add_str(
+		    add_obj(add_obj(add_obj(def, "content"), "application/problem+json"), "schema"),
+		    "$ref", "#/components/schemas/Problem");
+	}
 }
 
 /* The area of a route, its tag: "specimens" for /api/v1/specimens/..., else the

@@ -29,6 +29,8 @@ enum scope {
 	SC_LIST,   /* a list: a token limited to SSC is served without MASC's objects */
 	SC_BODY,   /* the body names a MASC object: to a token limited to SSC it does
 	            * not exist, a 400 naming the field as for any unknown reference */
+	SC_UNSET,  /* public, of a feature this daemon has not set (single sign-on):
+	            * 404 to every caller, whatever its token */
 };
 
 /* What a case needs made fresh before each request. */
@@ -98,8 +100,8 @@ static const struct scase cases[] = {
 	{ "GET", "/api/v1/sessions/current", "/api/v1/sessions/current", NULL, P_NONE, SC_NONE,
 	  NULL },
 	/* single sign-on: public, and here without a provider (404 sso-not-configured) */
-	{ "GET", "/api/v1/oidc/login", "/api/v1/oidc/login", NULL, P_NONE, SC_NONE, NULL },
-	{ "GET", "/api/v1/oidc/callback", "/api/v1/oidc/callback?state=x", NULL, P_NONE, SC_NONE,
+	{ "GET", "/api/v1/oidc/login", "/api/v1/oidc/login", NULL, P_NONE, SC_UNSET, NULL },
+	{ "GET", "/api/v1/oidc/callback", "/api/v1/oidc/callback?state=x", NULL, P_NONE, SC_UNSET,
 	  NULL },
 	{ "DELETE", "/api/v1/sessions/current", "/api/v1/sessions/current", NULL, P_SESSION,
 	  SC_NONE, NULL },
@@ -840,7 +842,7 @@ sweep_route(const struct route *rt, const struct scase *k, struct caller *caller
 		if (k->body != NULL)
 			expand(k->body, &c, body, sizeof(body));
 		if (rt->roles == ROLES_PUBLIC)
-			want = 0;
+			want = k->scope == SC_UNSET ? 404 : 0;
 		else if ((rt->roles & R(who->role)) == 0)
 			want = 403;
 		else if (who->limited && (rt->roles & EVERY_STUDY))

@@ -772,6 +772,32 @@ start_slapd(void)
 	snprintf(db, sizeof(db), "%s/ldapdb", dir);
 	snprintf(log, sizeof(log), "%s/slapd.log", dir);
 	mkdir(db, 0700);
+	/* A certificate of its own for StartTLS, for 127.0.0.1 (the daemon checks the name). */
+	char key[128], cert[128];
+	snprintf(key, sizeof(key), "%s/ldap-key.pem", dir);
+	snprintf(cert, sizeof(cert), "%s/ldap-cert.pem", dir);
+	const char *gen[] = { "/usr/bin/env",
+		              "openssl",
+		              "req",
+		              "-x509",
+		              "-newkey",
+		              "rsa:2048",
+		              "-nodes",
+		              "-keyout",
+		              key,
+		              "-out",
+		              cert,
+		              "-days",
+		              "2",
+		              "-subj",
+		              "/CN=127.0.0.1",
+		              "-addext",
+		              "subjectAltName=IP:127.0.0.1",
+		              NULL };
+	char *gout = NULL;
+	if (run_cmd(gen, NULL, NULL, &gout) != 0)
+		tap_diag("openssl req: %s", gout ? gout : "");
+	free(gout);
 	if ((f = fopen(conf, "w")) == NULL)
 		return false;
 	fprintf(f,
@@ -780,11 +806,12 @@ start_slapd(void)
 	        "include /etc/ldap/schema/inetorgperson.schema\n"
 	        "modulepath /usr/lib/ldap\nmoduleload back_mdb\n"
 	        "pidfile %s/slapd.pid\n"
+	        "TLSCertificateFile %s\nTLSCertificateKeyFile %s\n"
 	        "database mdb\nmaxsize 10485760\nsuffix \"dc=example,dc=org\"\n"
 	        "rootdn \"cn=admin,dc=example,dc=org\"\nrootpw secret\ndirectory %s\n"
 	        "access to attrs=userPassword by self read by anonymous auth by * none\n"
 	        "access to * by users read by * none\n",
-	        dir, db);
+	        dir, cert, key, db);
 	fclose(f);
 	if ((f = fopen(ldif, "w")) == NULL)
 		return false;
@@ -836,6 +863,50 @@ ldap_login(const char *user, const char *pw, struct resp *r)
 	return r->status;
 }
 
+/* A daemon of its own speaking StartTLS to slapd, trusting ca (NULL: the system's CAs). */
+static long
+starttls_login(const char *ca)
+{
+	struct daemon d3 = { 0 };
+	char url[64], ca_arg[160], map_arg[160];
+	struct resp r;
+
+	snprintf(url, sizeof(url), "--ldap-url=ldap://127.0.0.1:%d", ldap_port);
+	snprintf(ca_arg, sizeof(ca_arg), "--ldap-ca-file=%s", ca != NULL ? ca : "");
+	snprintf(map_arg, sizeof(map_arg), "--group-map=%s/groups.map", dir);
+	const char *extra[] = { url,
+		                "--ldap-starttls",
+		                "--ldap-user-dn=uid=%s,ou=people,dc=example,dc=org",
+		                "--ldap-group-base=ou=groups,dc=example,dc=org",
+		                map_arg,
+		                ca != NULL ? ca_arg : NULL,
+		                NULL };
+	if (daemon_start(&t, &d3, extra) != 0 || !daemon_wait_healthy(&d3, 30000))
+		return -1;
+	http(d3.url, "POST", "/api/v1/sessions", NULL, NULL,
+	     "{\"username\":\"lena\",\"password\":\"lena-pw\"}", 40, &r);
+	long st = r.status;
+	resp_free(&r);
+	daemon_stop(&d3);
+	return st;
+}
+
+static void
+starttls(void)
+{
+	char cert[128];
+
+	snprintf(cert, sizeof(cert), "%s/ldap-cert.pem", dir);
+	long st = starttls_login(cert);
+	is_int(st, 201,
+	       "a daemon speaking StartTLS to the directory, trusting its certificate: "
+	       "lena logs in");
+	st = starttls_login(NULL);
+	is_int(st, 503,
+	       "  and one that does not trust the certificate refuses to send the "
+	       "password: 503");
+}
+
 static void
 ldap_tests(void)
 {
@@ -884,6 +955,7 @@ ldap_tests(void)
 	   "lena cannot set a password here: it is the directory's (409 federated-account)");
 	resp_free(&r);
 
+	starttls();
 	stop(slapd);
 	slapd = 0;
 	ldap_login("lena", "lena-pw", &r);
