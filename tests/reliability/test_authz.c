@@ -1370,7 +1370,8 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < route_count; i++) {
 		const struct scase *k = case_for(&routes[i]);
 
-		if (k != NULL && k->scope != SC_NONE && !(routes[i].roles & STUDY_LIMITED)) {
+		if (k != NULL && k->scope != SC_NONE && k->scope != SC_UNSET &&
+		    !(routes[i].roles & STUDY_LIMITED)) {
 			undeclared++;
 			tap_diag("%s %s is limited by study but not STUDY_LIMITED",
 			         routes[i].method, routes[i].pattern);
