@@ -234,6 +234,11 @@ BEGIN
 	IF p_hash IS NULL OR p_hash !~ '^\$argon2id\$' THEN
 		PERFORM bb_fail('BB400', 'invalid-value', 'password', 'is not an Argon2id hash');
 	END IF;
+	IF EXISTS (SELECT 1 FROM users WHERE username = p_user AND source <> 'local') THEN
+		PERFORM bb_fail('BB409', 'federated-account', 'username',
+			format('the password of %s is kept by the identity provider or the directory', p_user),
+			jsonb_build_object('username', p_user));
+	END IF;
 	UPDATE users SET password_hash = p_hash, updated_at = now(),
 		password_change_required = COALESCE(p_change_required, false)
 	 WHERE username = p_user
@@ -278,7 +283,7 @@ CREATE OR REPLACE FUNCTION bb_user_json(p_id bigint) RETURNS jsonb LANGUAGE sql 
 		'studies', COALESCE((SELECT jsonb_agg(s.code ORDER BY s.code) FROM user_studies us
 			JOIN studies s ON s.id = us.study_id WHERE us.user_id = u.id), '[]'),
 		'disabled', u.disabled_at IS NOT NULL, 'disabled_at', bb_rfc3339(u.disabled_at),
-		'password_change_required', u.password_change_required,
+		'password_change_required', u.password_change_required, 'source', u.source,
 		'created_at', bb_rfc3339(u.created_at), 'updated_at', bb_rfc3339(u.updated_at))
 	  FROM users u WHERE u.id = p_id;
 $$;
@@ -453,3 +458,122 @@ CREATE OR REPLACE TRIGGER users_notify AFTER UPDATE OR DELETE ON users
 
 CREATE OR REPLACE TRIGGER user_studies_notify AFTER INSERT OR UPDATE OR DELETE ON user_studies
 	FOR EACH ROW EXECUTE FUNCTION bb_notify_user();
+
+-- Single sign-on (migration 0037; docs/sso.md) -------------------------------
+
+/*
+ * One login, local or federated, in the audit log (entity "login", keyed by
+ * the user name): how (local, oidc, ldap, or bearer for a provider's access
+ * token first seen by a daemon), from where, and the outcome (ok,
+ * wrong-password, account-disabled, no-mapped-group, username-taken); p_detail
+ * adds what the provider said (issuer, subject, groups). Written by the
+ * daemon's own connection, never by the caller's SQL.
+ */
+CREATE OR REPLACE FUNCTION bb_login_record(p_username text, p_method text, p_addr text,
+	p_outcome text, p_detail jsonb)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+	INSERT INTO audit_log (actor, entity, entity_id, action, after)
+	VALUES (p_method || ':' || p_username, 'login', p_username, 'create',
+		jsonb_build_object('method', p_method, 'addr', p_addr, 'outcome', p_outcome)
+		|| COALESCE(p_detail, '{}'));
+END $$;
+COMMENT ON FUNCTION bb_login_record(text, text, text, text, jsonb)
+	IS 'Writes one login (local or federated, its outcome) to the audit log as entity login.';
+
+/*
+ * A person the provider or the directory vouched for: their account (made
+ * at their first login, found by p_external_id after), given the role and
+ * studies the group map chose (p_studies NULL: every study), each change
+ * in the audit log through the triggers. A federated account keeps the user
+ * name of its first login. Refused: a user name already taken by another
+ * account (409 username-taken: a provider must never log into a local
+ * break-glass account), a study the map names that does not exist (409
+ * mapped-study-unknown). A disabled account is returned as such, unchanged.
+ * Returns {id, username, role, studies ("{1,4}" or ""), disabled}.
+ */
+CREATE OR REPLACE FUNCTION bb_federated_login(p_source text, p_external_id text, p_username text,
+	p_role text, p_studies text[])
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	u users;
+	unknown text;
+BEGIN
+	PERFORM bb_set_actor(p_source || ':' || p_username, NULL);
+	SELECT c INTO unknown FROM unnest(p_studies) c
+	 WHERE NOT EXISTS (SELECT 1 FROM studies s WHERE s.code = c) LIMIT 1;
+	IF unknown IS NOT NULL THEN
+		-- Limited to nothing would read as every study: refuse instead.
+		PERFORM bb_fail('BB409', 'mapped-study-unknown', 'group_map',
+			format('the group map names study "%s", which does not exist', unknown),
+			jsonb_build_object('study', unknown));
+	END IF;
+	SELECT * INTO u FROM users WHERE external_id = p_external_id FOR UPDATE;
+	IF NOT FOUND THEN
+		INSERT INTO users (username, password_hash, role, source, external_id)
+		VALUES (p_username, NULL, p_role, p_source, p_external_id)
+		ON CONFLICT DO NOTHING RETURNING * INTO u;
+		IF NOT FOUND THEN
+			-- Another login of the same person made it meanwhile, or the name is taken.
+			SELECT * INTO u FROM users WHERE external_id = p_external_id FOR UPDATE;
+			IF NOT FOUND THEN
+				PERFORM bb_fail('BB409', 'username-taken', 'username',
+					format('the user name "%s" belongs to another account', p_username),
+					jsonb_build_object('username', p_username));
+			END IF;
+		END IF;
+	END IF;
+	IF u.disabled_at IS NOT NULL THEN
+		RETURN jsonb_build_object('id', u.id, 'username', u.username, 'role', u.role,
+			'studies', '', 'disabled', true);
+	END IF;
+	IF u.role IS DISTINCT FROM p_role THEN
+		UPDATE users SET role = p_role, updated_at = now() WHERE id = u.id;
+	END IF;
+	DELETE FROM user_studies us WHERE us.user_id = u.id
+	   AND (p_studies IS NULL
+		OR us.study_id NOT IN (SELECT s.id FROM studies s WHERE s.code = ANY (p_studies)));
+	INSERT INTO user_studies (user_id, study_id)
+	SELECT u.id, s.id FROM studies s WHERE s.code = ANY (p_studies)
+	ON CONFLICT DO NOTHING;
+	RETURN jsonb_build_object('id', u.id, 'username', u.username, 'role', p_role,
+		'studies', COALESCE((SELECT '{' || string_agg(us.study_id::text, ',' ORDER BY us.study_id) || '}'
+			FROM user_studies us WHERE us.user_id = u.id), ''),
+		'disabled', false);
+END $$;
+COMMENT ON FUNCTION bb_federated_login(text, text, text, text, text[])
+	IS 'A person vouched for by the OpenID provider or the LDAP directory: their account, made or found, with the role and studies of the group map.';
+
+-- A code-flow login under way (GET /api/v1/oidc/login); the old ones go.
+CREATE OR REPLACE FUNCTION bb_oidc_login_begin(p_state_hash bytea, p_browser_hash bytea,
+	p_nonce text, p_verifier text, p_return_to text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+	DELETE FROM oidc_logins WHERE created_at < now() - interval '10 minutes';
+	INSERT INTO oidc_logins (state_hash, browser_hash, nonce, verifier, return_to)
+	VALUES (p_state_hash, p_browser_hash, p_nonce, p_verifier, p_return_to);
+END $$;
+COMMENT ON FUNCTION bb_oidc_login_begin(bytea, bytea, text, text, text)
+	IS 'Keeps a code-flow login under way (hashes of its state and browser cookie, nonce, PKCE verifier) for its callback.';
+
+-- Its callback: the login, taken (used once) if younger than 10 minutes;
+-- same_browser tells whether the cookie is the one it began with.
+CREATE OR REPLACE FUNCTION bb_oidc_login_take(p_state_hash bytea, p_browser_hash bytea,
+	OUT nonce text, OUT verifier text, OUT return_to text, OUT same_browser boolean)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	fresh boolean;
+BEGIN
+	DELETE FROM oidc_logins l WHERE l.state_hash = p_state_hash
+	RETURNING l.nonce, l.verifier, l.return_to, l.browser_hash = p_browser_hash,
+		l.created_at > now() - interval '10 minutes'
+	INTO nonce, verifier, return_to, same_browser, fresh;
+	IF NOT COALESCE(fresh, false) THEN
+		nonce := NULL;
+		verifier := NULL;
+		return_to := NULL;
+		same_browser := NULL;
+	END IF;
+END $$;
+COMMENT ON FUNCTION bb_oidc_login_take(bytea, bytea)
+	IS 'The callback''s login under way, used once: NULLs when unknown, used or older than 10 minutes.';

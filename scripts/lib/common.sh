@@ -22,6 +22,8 @@ BB_PACKAGES=(
 	pgbouncer nginx
 	# scripts/package: its test's Debian 12 chroot
 	dpkg-dev debootstrap
+	# single sign-on: JWT signatures, LDAP logins, the directory the tests start
+	libssl-dev libldap-dev slapd ldap-utils
 )
 
 say() { printf '%s\n' "$*" >&2; }

@@ -30,6 +30,9 @@ void h_sessions_create(struct srv_req *r);
 void h_sessions_password(struct srv_req *r);
 void h_sessions_delete(struct srv_req *r);
 void h_sessions_current(struct srv_req *r);
+/* sso.c: the page's login through the OpenID provider */
+void h_oidc_login(struct srv_req *r);
+void h_oidc_callback(struct srv_req *r);
 
 /* users.c */
 extern const struct bb_js_spec h_users_create_spec;

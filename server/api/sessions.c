@@ -4,6 +4,8 @@
 
 #include "http/auth.h"
 #include "db/accounts.h"
+#include "http/federated.h"
+#include "http/ldap_auth.h"
 #include "http/log.h"
 
 #include <cjson/cJSON.h>
@@ -59,7 +61,69 @@ lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-enum password_check { PASSWORD_RIGHT, PASSWORD_WRONG, PASSWORD_DISABLED, PASSWORD_ANSWERED };
+enum password_check {
+	PASSWORD_RIGHT,
+	PASSWORD_WRONG,
+	PASSWORD_DISABLED,
+	PASSWORD_ANSWERED,
+	PASSWORD_FEDERATED /* the account's password is not kept here */
+};
+
+/*
+ * The password of an account the directory keeps (or of a name no account
+ * here has, when ldap_url is set): a bind as the person, their groups
+ * through the group map (federated.c, which writes the login to the audit
+ * log), row filled as for a local account.
+ */
+static enum password_check
+directory_check(struct srv_req *r, const char *username, const char *password,
+                struct login_row *row)
+{
+	struct ldap_person p;
+	char why[256] = "";
+
+	if (!username_valid(username))
+		return PASSWORD_WRONG;
+	switch (ldap_login(r->srv->cfg, username, password, &p, why, sizeof(why))) {
+	case LDAP_REFUSED:
+		log_info("LDAP login failed for \"%s\" from %s", username, r->client_addr);
+		if (row->found)
+			login_record(r, username, "ldap", "wrong-password", NULL);
+		return PASSWORD_WRONG;
+	case LDAP_FAILED:
+		log_warnx("LDAP login of \"%s\": %s", username, why);
+		reply_header(r, "Retry-After", "10");
+		reply_problem_code(r, "directory-unavailable", NULL,
+		                   "the directory cannot check passwords now; local accounts still "
+		                   "log in");
+		return PASSWORD_ANSWERED;
+	case LDAP_BOUND:
+		break;
+	}
+	cJSON *detail = cJSON_CreateObject(), *groups = cJSON_AddArrayToObject(detail, "groups");
+	cJSON_AddStringToObject(detail, "dn", p.dn);
+	for (size_t i = 0; i < p.ngroups; i++)
+		cJSON_AddItemToArray(groups, cJSON_CreateString(p.groups[i]));
+	const struct fed_login f = { .source = "ldap",
+		                     .method = "ldap",
+		                     .external_id = p.dn,
+		                     .username = username,
+		                     .groups = (const char *const *)p.groups,
+		                     .ngroups = p.ngroups,
+		                     .detail = detail };
+	struct auth_user u;
+	enum bb_err err = federated_login(r, &f, &u);
+	cJSON_Delete(detail);
+	ldap_person_clear(&p);
+	if (err != BB_OK)
+		return PASSWORD_ANSWERED;
+	row->found = true;
+	row->user_id = u.id;
+	row->change_required = false;
+	snprintf(row->role, sizeof(row->role), "%s", role_name(u.role));
+	snprintf(row->source, sizeof(row->source), "ldap");
+	return PASSWORD_RIGHT;
+}
 
 /*
  * Check a password of username from the caller's address under the login
@@ -73,7 +137,7 @@ enum password_check { PASSWORD_RIGHT, PASSWORD_WRONG, PASSWORD_DISABLED, PASSWOR
  */
 static enum password_check
 password_check(struct srv_req *r, struct db_conn *db, const char *username, const char *password,
-               struct login_row *row)
+               bool directory, struct login_row *row)
 {
 	struct login_limits lim;
 	enum bb_err err;
@@ -94,15 +158,32 @@ password_check(struct srv_req *r, struct db_conn *db, const char *username, cons
 		              row->wait_seconds);
 		return PASSWORD_ANSWERED;
 	}
-	/* An unknown user costs a hash too, so timing does not reveal which accounts exist. */
-	bool ok =
-	    auth_password_verify(row->found ? row->password_hash : r->srv->dummy_hash, password);
-	if (!ok || !row->found) {
+	bool local = row->found && strcmp(row->source, "local") == 0;
+	if (row->found && !local && !directory)
+		return PASSWORD_FEDERATED;
+	if (!local && directory && r->srv->cfg->ldap_url != NULL &&
+	    (!row->found || strcmp(row->source, "ldap") == 0)) {
+		enum password_check c = directory_check(r, username, password, row);
+		if (c == PASSWORD_RIGHT &&
+		    (err = db_login_succeeded(db, username, r->client_addr, row, &lim)) != BB_OK) {
+			reply_db_error(r, err);
+			return PASSWORD_ANSWERED;
+		}
+		return c;
+	}
+	/* An unknown user costs a hash too, so timing does not reveal which accounts exist.
+	 * A federated account has no hash here: its name is refused like a wrong password. */
+	local = local && row->password_hash[0] != '\0';
+	bool ok = auth_password_verify(local ? row->password_hash : r->srv->dummy_hash, password);
+	if (!ok || !local) {
 		log_info("login failed for \"%s\" from %s", username, r->client_addr);
+		if (row->found)
+			login_record(r, username, "local", "wrong-password", NULL);
 		return PASSWORD_WRONG;
 	}
 	if (row->disabled) {
 		log_info("login of disabled account \"%s\" from %s", username, r->client_addr);
+		login_record(r, username, "local", "account-disabled", NULL);
 		return PASSWORD_DISABLED;
 	}
 	if ((err = db_login_succeeded(db, username, r->client_addr, row, &lim)) != BB_OK) {
@@ -124,9 +205,10 @@ h_sessions_create(struct srv_req *r)
 	lower(username);
 	if ((db = req_db(r)) == NULL)
 		return;
-	switch (password_check(r, db, username, r->in[LOGIN_PASSWORD].s, &row)) {
+	switch (password_check(r, db, username, r->in[LOGIN_PASSWORD].s, true, &row)) {
 	case PASSWORD_ANSWERED:
 		return;
+	case PASSWORD_FEDERATED: /* only when not asked of the directory */
 	case PASSWORD_WRONG:
 		reply_header(r, "WWW-Authenticate", "Bearer");
 		reply_problem(r, 401, NULL, "wrong user name or password");
@@ -150,6 +232,9 @@ h_sessions_create(struct srv_req *r)
 		reply_db_error(r, err);
 		return;
 	}
+	/* Directory logins were recorded with their groups (federated.c). */
+	if (strcmp(row.source, "local") == 0)
+		login_record(r, username, "local", "ok", NULL);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "token", token);
 	cJSON_AddStringToObject(o, "expires_at", expires);
@@ -174,8 +259,14 @@ h_sessions_password(struct srv_req *r)
 
 	if ((db = req_db(r)) == NULL)
 		return;
-	switch (password_check(r, db, r->user.username, r->in[PASSWORD_CURRENT].s, &row)) {
+	switch (password_check(r, db, r->user.username, r->in[PASSWORD_CURRENT].s, false, &row)) {
 	case PASSWORD_ANSWERED:
+		return;
+	case PASSWORD_FEDERATED:
+		reply_problem_code(r, "federated-account", NULL,
+		                   "the password of %s is kept by the identity provider or the "
+		                   "directory: change it there",
+		                   r->user.username);
 		return;
 	case PASSWORD_WRONG:
 		reply_problem_code(r, "wrong-password", NULL,

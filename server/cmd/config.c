@@ -38,6 +38,9 @@ static const struct cfg_entry entries[] = {
 	  "Seconds an idle or slow client connection may stay open." },
 	{ "database_url", CFG_STRING, OFF(database_url), NULL, 0, 0, true,
 	  "libpq connection string or URI; unset: libpq's PG* variables." },
+	{ "group_map", CFG_STRING, OFF(group_map), NULL, 0, 0, false,
+	  "File mapping the groups of single sign-on to role and studies: GROUP ROLE STUDIES a "
+	  "line (docs/sso.md)." },
 	{ "header_timeout", CFG_UINT, OFF(header_timeout), "10", 1, 600, false,
 	  "Seconds a client has to send a whole request head, from connecting or from its "
 	  "previous answer." },
@@ -48,6 +51,24 @@ static const struct cfg_entry entries[] = {
 	  "larger files get 413." },
 	{ "ledger_key", CFG_STRING, OFF(ledger_key), NULL, 0, 0, false,
 	  "File of the ledger's signing key (biobankd keygen); unset: no checkpoints." },
+	{ "ldap_ca_file", CFG_STRING, OFF(ldap_ca_file), NULL, 0, 0, false,
+	  "PEM certificates trusted for the LDAP server's (LDAPS or StartTLS); unset: the "
+	  "system's." },
+	{ "ldap_group_base", CFG_STRING, OFF(ldap_group_base), NULL, 0, 0, false,
+	  "Where the LDAP groups are searched (subtree), e.g. ou=groups,dc=example,dc=org." },
+	{ "ldap_group_filter", CFG_STRING, OFF(ldap_group_filter), "(member=%s)", 0, 0, false,
+	  "LDAP filter of a person's groups; %s is the person's DN (escaped). Their cn is the "
+	  "group." },
+	{ "ldap_starttls", CFG_BOOL, OFF(ldap_starttls), "false", 0, 0, false,
+	  "Upgrade ldap:// connections with StartTLS (required unless ldaps:// or loopback)." },
+	{ "ldap_timeout", CFG_UINT, OFF(ldap_timeout), "5", 1, 60, false,
+	  "Seconds the LDAP server gets to connect and to answer each operation." },
+	{ "ldap_url", CFG_STRING, OFF(ldap_url), NULL, 0, 0, false,
+	  "LDAP server for password logins of accounts not kept here: ldaps://HOST or "
+	  "ldap://HOST." },
+	{ "ldap_user_dn", CFG_STRING, OFF(ldap_user_dn), NULL, 0, 0, false,
+	  "A person's DN, %s standing for the user name (escaped), e.g. "
+	  "uid=%s,ou=people,dc=example,dc=org." },
 	{ "listen", CFG_STRING, OFF(listen), "127.0.0.1:8080", 0, 0, false,
 	  "Address and port to listen on, HOST:PORT ([::1]:PORT for IPv6)." },
 	{ "log_format", CFG_LOG_FORMAT, OFF(log_format), "text", 0, 0, false,
@@ -73,6 +94,29 @@ static const struct cfg_entry entries[] = {
 	  "Threads for long requests, each with a database connection of its own." },
 	{ "max_connections", CFG_UINT, OFF(max_connections), "1000", 16, 100000, false,
 	  "Client connections held at once; a new one displaces the longest waiting for a head." },
+	{ "oidc_audience", CFG_STRING, OFF(oidc_audience), NULL, 0, 0, false,
+	  "The aud bearer access tokens from the OpenID provider must name; unset: scripts may "
+	  "not use them." },
+	{ "oidc_ca_file", CFG_STRING, OFF(oidc_ca_file), NULL, 0, 0, false,
+	  "PEM certificates trusted for the OpenID provider's; unset: the system's." },
+	{ "oidc_client_id", CFG_STRING, OFF(oidc_client_id), NULL, 0, 0, false,
+	  "This service's client id at the OpenID provider (the page's login)." },
+	{ "oidc_client_secret_file", CFG_STRING, OFF(oidc_client_secret_file), NULL, 0, 0, false,
+	  "File holding the client secret (mode 600); unset: a public client (PKCE only)." },
+	{ "oidc_clock_skew", CFG_UINT, OFF(oidc_clock_skew), "60", 0, 600, false,
+	  "Seconds of clock difference with the provider forgiven on exp, nbf and iat." },
+	{ "oidc_groups_claim", CFG_STRING, OFF(oidc_groups_claim), "groups", 0, 0, false,
+	  "The token claim listing the person's groups (for group_map)." },
+	{ "oidc_issuer", CFG_STRING, OFF(oidc_issuer), NULL, 0, 0, false,
+	  "The OpenID provider's issuer URL (https; http on loopback); unset: no OpenID Connect." },
+	{ "oidc_jwks_min_interval", CFG_UINT, OFF(oidc_jwks_min_interval), "60", 1, 86400, false,
+	  "Fewest seconds between two fetches of the provider's keys (on an unknown key id)." },
+	{ "oidc_redirect_uri", CFG_STRING, OFF(oidc_redirect_uri), NULL, 0, 0, false,
+	  "This service's callback as the provider knows it: https://HOST/api/v1/oidc/callback." },
+	{ "oidc_scopes", CFG_STRING, OFF(oidc_scopes), "openid profile", 0, 0, false,
+	  "Scopes asked for at the page's login (openid first)." },
+	{ "oidc_username_claim", CFG_STRING, OFF(oidc_username_claim), "preferred_username", 0, 0,
+	  false, "The ID token claim whose value becomes the account's user name." },
 	{ "per_ip_connections", CFG_UINT, OFF(per_ip_connections), "64", 1, 100000, false,
 	  "Concurrent connections one client (an IPv4 address or an IPv6 /64) may hold." },
 	{ "print_timeout", CFG_UINT, OFF(print_timeout), "10", 1, 120, false,
@@ -342,6 +386,117 @@ check_files(const struct srv_config *cfg, FILE *err)
 	return problems;
 }
 
+/* Whether url's host is a loopback address (127.x, [::1], localhost). */
+static bool
+url_on_loopback(const char *url)
+{
+	const char *h = strstr(url, "://");
+
+	if (h == NULL)
+		return false;
+	h += 3;
+	if (strncmp(h, "[::1]", 5) == 0)
+		return h[5] == '\0' || h[5] == ':' || h[5] == '/';
+	size_t len = strcspn(h, ":/");
+	char host[256];
+	snprintf(host, sizeof(host), "%.*s", (int)(len < sizeof(host) ? len : sizeof(host) - 1), h);
+	return is_loopback(host) || strcmp(host, "localhost") == 0;
+}
+
+/* A template with exactly one %s and no other conversion. */
+static bool
+one_placeholder(const char *t)
+{
+	const char *p = strchr(t, '%');
+
+	return p != NULL && p[1] == 's' && strchr(p + 2, '%') == NULL;
+}
+
+/* The single sign-on settings fit together (docs/sso.md). */
+static int
+check_sso(const struct srv_config *cfg, FILE *err)
+{
+	int problems = 0;
+	const char *oidc_only[] = { cfg->oidc_client_id, cfg->oidc_client_secret_file,
+		                    cfg->oidc_audience, cfg->oidc_redirect_uri };
+
+	if (cfg->oidc_issuer == NULL) {
+		for (size_t i = 0; i < sizeof(oidc_only) / sizeof(oidc_only[0]); i++)
+			if (oidc_only[i] != NULL) {
+				fprintf(err, "biobankd: the oidc_ settings need oidc_issuer\n");
+				return 1;
+			}
+	} else {
+		if (strncmp(cfg->oidc_issuer, "https://", 8) != 0 &&
+		    !(strncmp(cfg->oidc_issuer, "http://", 7) == 0 &&
+		      url_on_loopback(cfg->oidc_issuer))) {
+			fprintf(err,
+			        "biobankd: oidc_issuer: %s is not https (plain http only on "
+			        "loopback)\n",
+			        cfg->oidc_issuer);
+			problems++;
+		}
+		if (cfg->oidc_client_id == NULL && cfg->oidc_audience == NULL) {
+			fprintf(err,
+			        "biobankd: oidc_issuer: give oidc_client_id (the page's login), "
+			        "oidc_audience (scripts' tokens) or both\n");
+			problems++;
+		}
+		if ((cfg->oidc_client_id == NULL) != (cfg->oidc_redirect_uri == NULL)) {
+			fprintf(err,
+			        "biobankd: oidc_client_id and oidc_redirect_uri go together\n");
+			problems++;
+		}
+		if (strncmp(cfg->oidc_scopes, "openid", 6) != 0 ||
+		    (cfg->oidc_scopes[6] != '\0' && cfg->oidc_scopes[6] != ' ')) {
+			fprintf(err, "biobankd: oidc_scopes: must begin with openid\n");
+			problems++;
+		}
+	}
+	if (cfg->ldap_url == NULL) {
+		if (cfg->ldap_user_dn != NULL || cfg->ldap_group_base != NULL) {
+			fprintf(err, "biobankd: the ldap_ settings need ldap_url\n");
+			problems++;
+		}
+	} else {
+		bool ldaps = strncmp(cfg->ldap_url, "ldaps://", 8) == 0;
+		if (!ldaps && strncmp(cfg->ldap_url, "ldap://", 7) != 0) {
+			fprintf(err, "biobankd: ldap_url: %s is neither ldaps:// nor ldap://\n",
+			        cfg->ldap_url);
+			problems++;
+		} else if (!ldaps && !cfg->ldap_starttls && !url_on_loopback(cfg->ldap_url)) {
+			/* Passwords would cross the network in clear. */
+			fprintf(err,
+			        "biobankd: ldap_url: %s is not on loopback: use ldaps:// or set "
+			        "ldap_starttls\n",
+			        cfg->ldap_url);
+			problems++;
+		}
+		if (cfg->ldap_user_dn == NULL || !one_placeholder(cfg->ldap_user_dn)) {
+			fprintf(
+			    err,
+			    "biobankd: ldap_user_dn: give a DN with one %%s for the user name\n");
+			problems++;
+		}
+		if (cfg->ldap_group_base == NULL) {
+			fprintf(err, "biobankd: ldap_url: give ldap_group_base too\n");
+			problems++;
+		}
+		if (!one_placeholder(cfg->ldap_group_filter)) {
+			fprintf(
+			    err,
+			    "biobankd: ldap_group_filter: give a filter with one %%s for the DN\n");
+			problems++;
+		}
+	}
+	if ((cfg->oidc_issuer != NULL || cfg->ldap_url != NULL) && cfg->group_map == NULL) {
+		fprintf(err,
+		        "biobankd: single sign-on needs group_map (which groups get which role)\n");
+		problems++;
+	}
+	return problems;
+}
+
 int
 config_load(struct srv_config *cfg, int argc, char **argv, int *rest, FILE *err)
 {
@@ -395,6 +550,7 @@ config_load(struct srv_config *cfg, int argc, char **argv, int *rest, FILE *err)
 	problems += parse_listen(cfg, err) != 0;
 	problems += check_files(cfg, err);
 	problems += check_timezone(cfg->timezone, err);
+	problems += check_sso(cfg, err);
 	if (cfg->listen_host != NULL && !is_loopback(cfg->listen_host) && cfg->tls_cert == NULL &&
 	    !cfg->allow_plain_http) {
 		fprintf(

@@ -52,6 +52,17 @@ struct srv_config {
 	char *witness_logs;           /* verifier key files of the logs this server witnesses */
 	char *witnesses;              /* file of the witnesses this log is sent to (witnesses.h) */
 	bool sequencer;               /* run the log's sequencer (under its advisory lock) */
+
+	/* Single sign-on (docs/sso.md): an OpenID provider, an LDAP directory, the group map. */
+	char *group_map; /* GROUP ROLE STUDIES a line (http/groupmap.h) */
+	char *oidc_issuer, *oidc_client_id, *oidc_client_secret_file, *oidc_audience;
+	char *oidc_redirect_uri, *oidc_scopes, *oidc_groups_claim, *oidc_username_claim;
+	char *oidc_ca_file;
+	unsigned oidc_clock_skew;        /* seconds forgiven on exp, nbf and iat */
+	unsigned oidc_jwks_min_interval; /* seconds between two fetches of the provider's keys */
+	char *ldap_url, *ldap_user_dn, *ldap_group_base, *ldap_group_filter, *ldap_ca_file;
+	bool ldap_starttls;
+	unsigned ldap_timeout;
 };
 
 /*

@@ -18,8 +18,10 @@
 #include "db/tlog.h"
 #include "http/auth.h"
 #include "http/bind.h"
+#include "http/groupmap.h"
 #include "http/idempotency.h"
 #include "http/log.h"
+#include "http/oidc.h"
 #include "http/metrics.h"
 #include "http/openapi.h"
 #include "http/server.h"
@@ -101,6 +103,12 @@ load_config(struct srv_config *cfg, int argc, char **argv, int *rest)
 		problems++;
 	}
 	sodium_memzero(&key, sizeof(key));
+	struct group_map *groups = NULL;
+	problems += cfg->group_map != NULL && group_map_load(cfg->group_map, &groups, stderr) != 0;
+	group_map_free(groups);
+	struct oidc *oidc = NULL;
+	problems += oidc_new(cfg, &oidc, stderr) != 0;
+	oidc_free(oidc);
 
 	if (problems > 0) {
 		fprintf(stderr, "biobankd: %d configuration problem%s; see biobankd --help\n",
@@ -155,6 +163,12 @@ cmd_serve(int argc, char **argv)
 	size_t nwitnesses = 0;
 	if (witnesses_load(cfg.witnesses, s.ledger_key, &witnesses, &nwitnesses, stderr) != 0)
 		fatalx("cannot read witnesses"); /* read by load_config a moment ago */
+	struct group_map *groups = NULL;
+	if (cfg.group_map != NULL && group_map_load(cfg.group_map, &groups, stderr) != 0)
+		fatalx("cannot read group_map"); /* read by load_config a moment ago */
+	s.groups = groups;
+	if (oidc_new(&cfg, &s.oidc, stderr) != 0)
+		fatalx("cannot read the OpenID settings"); /* read by load_config a moment ago */
 	sigset_t sigs;
 	srv_block_signals(&sigs);
 	if (auth_password_hash("no such user", s.dummy_hash) != 0)
@@ -216,6 +230,8 @@ cmd_serve(int argc, char **argv)
 	sodium_memzero(&ledger_key, sizeof(ledger_key));
 	free(witnessed);
 	witnesses_free(witnesses, nwitnesses);
+	oidc_free(s.oidc);
+	group_map_free(groups);
 	config_free(&cfg);
 	return rc;
 }

@@ -8,7 +8,7 @@
 const struct db_stmt db_accounts_statements[] = {
 	{ "db_login_fetch",
 	  "SELECT b.wait, b.wide, u.id, u.password_hash, u.role, u.disabled_at IS NOT NULL,"
-	  "       u.password_change_required"
+	  "       u.password_change_required, u.source"
 	  "  FROM bb_login_begin($1, $2, $3::int, $4::int, $5::int, $6::int, $7::int, $8::int) b"
 	  "  LEFT JOIN users u ON u.username = $1" },
 	{ "db_login_succeeded", "SELECT bb_login_succeeded($1, $2, $3::bigint, $4::boolean,"
@@ -53,6 +53,13 @@ const struct db_stmt db_accounts_statements[] = {
 	  " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM wanted)" },
 	{ "db_users_find", "SELECT id FROM users WHERE username = $1" },
 	{ "db_users_list", "SELECT bb_user_json(u.id)::text FROM users u ORDER BY u.username" },
+	/* single sign-on (migration 0037; http/federated.c, api/sso.c) */
+	{ "db_login_record", "SELECT bb_login_record($1, $2, $3, $4, $5::jsonb)" },
+	{ "db_federated_login", "SELECT bb_federated_login($1, $2, $3, $4, $5::text[])::text" },
+	{ "db_oidc_login_begin",
+	  "SELECT 1 FROM bb_oidc_login_begin($1::bytea, $2::bytea, $3, $4, $5)" },
+	{ "db_oidc_login_take", "SELECT COALESCE(same_browser, false), nonce, verifier, return_to"
+	                        "  FROM bb_oidc_login_take($1::bytea, $2::bytea)" },
 	{ NULL, NULL },
 };
 
@@ -96,6 +103,7 @@ db_login_fetch(struct db_conn *c, const char *username, const char *addr,
 		snprintf(out->role, sizeof(out->role), "%s", PQgetvalue(res, 0, 4));
 		out->disabled = PQgetvalue(res, 0, 5)[0] == 't';
 		out->change_required = PQgetvalue(res, 0, 6)[0] == 't';
+		snprintf(out->source, sizeof(out->source), "%s", PQgetvalue(res, 0, 7));
 	}
 	PQclear(res);
 	return BB_OK;

@@ -26,6 +26,7 @@ struct login_row {
 	int64_t user_id;
 	char password_hash[128];
 	char role[16];
+	char source[8]; /* local, oidc or ldap (migration 0037) */
 };
 
 /*

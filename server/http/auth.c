@@ -2,7 +2,12 @@
 #include "cmd/config.h"
 #include "http/auth.h"
 
+#include "http/federated.h"
 #include "http/log.h"
+#include "http/oidc.h"
+#include "http/reply.h"
+
+#include <cjson/cJSON.h>
 
 #include <microhttpd.h>
 #include <poll.h>
@@ -340,6 +345,123 @@ user_from_row(PGresult *res, struct auth_user *u)
 	return 0;
 }
 
+/* A claim's groups: an array of strings, or one string; at most 256 kept. */
+static size_t
+claim_groups(const cJSON *v, const char **out, size_t max)
+{
+	const cJSON *g;
+	size_t n = 0;
+
+	if (cJSON_IsString(v)) {
+		out[n++] = v->valuestring;
+		return n;
+	}
+	if (!cJSON_IsArray(v))
+		return 0;
+	cJSON_ArrayForEach(g, v)
+	{
+		if (cJSON_IsString(g) && n < max)
+			out[n++] = g->valuestring;
+	}
+	return n;
+}
+
+enum { GROUPS_MAX = 256 };
+
+enum bb_err
+auth_federated_claims(struct srv_req *r, const cJSON *claims, const char *method,
+                      struct auth_user *u)
+{
+	struct oidc *o = r->srv->oidc;
+	const char *sub = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claims, "sub"));
+	const char *name =
+	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claims, oidc_username_claim(o)));
+	const cJSON *gclaim = cJSON_GetObjectItemCaseSensitive(claims, oidc_groups_claim(o));
+	const char *groups[GROUPS_MAX];
+	size_t n = claim_groups(gclaim, groups, GROUPS_MAX);
+
+	if (sub == NULL || sub[0] == '\0') {
+		reply_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+		reply_problem_code(r, "token-rejected", NULL, "the token names no subject (sub)");
+		return BB_EINVAL;
+	}
+	char *external = bb_asprintf("%s|%s", oidc_issuer(o), sub);
+	cJSON *detail = cJSON_CreateObject();
+	cJSON_AddStringToObject(detail, "issuer", oidc_issuer(o));
+	cJSON_AddStringToObject(detail, "subject", sub);
+	cJSON_AddItemToObject(detail, "groups",
+	                      gclaim != NULL ? cJSON_Duplicate(gclaim, true) : cJSON_CreateArray());
+	const struct fed_login f = { .source = "oidc",
+		                     .method = method,
+		                     .external_id = external,
+		                     .username = name,
+		                     .groups = groups,
+		                     .ngroups = n,
+		                     .detail = detail };
+	enum bb_err err = federated_login(r, &f, u);
+	cJSON_Delete(detail);
+	free(external);
+	return err;
+}
+
+/*
+ * A bearer token from the OpenID provider (a JWT access token for scripts):
+ * verified against the provider's keys, then its person mapped through the
+ * group map. Kept in the token cache until it expires, so that the
+ * signature and the account are checked once per daemon and token; a
+ * change of the account here (disabled, NOTIFY) empties it as for local
+ * tokens. Refusals are answered here, naming why (401 token-rejected).
+ */
+static enum bb_err
+auth_provider_token(struct srv_req *r, const char *token)
+{
+	struct oidc *o = r->srv->oidc;
+	unsigned char hash[AUTH_HASH_LEN];
+	cJSON *claims = NULL;
+	bool unreachable;
+
+	auth_token_hash(token, hash);
+	if (auth_cache_get(r->srv->auth, hash, &r->user)) {
+		r->authenticated = true;
+		return BB_OK;
+	}
+	uint64_t generation = auth_cache_generation(r->srv->auth);
+	if (oidc_audience(o) == NULL) {
+		reply_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+		reply_problem_code(r, "token-rejected", NULL,
+		                   "this service takes no tokens of the identity provider "
+		                   "(oidc_audience is unset): log in for a session token");
+		return BB_EINVAL;
+	}
+	enum jwt_result jr = oidc_verify(o, token, oidc_audience(o), NULL, &claims, &unreachable);
+	if (jr != JWT_OK) {
+		log_info("provider token refused from %s: %s", r->client_addr, jwt_result_text(jr));
+		if (unreachable) {
+			reply_header(r, "Retry-After", "10");
+			reply_problem_code(r, "provider-unavailable", NULL,
+			                   "the identity provider's keys cannot be had now; local "
+			                   "accounts still log in");
+			return BB_EIO;
+		}
+		char hdr[160];
+		snprintf(hdr, sizeof(hdr),
+		         "Bearer error=\"invalid_token\", error_description=\"%s\"",
+		         jwt_result_text(jr));
+		reply_header(r, "WWW-Authenticate", bb_arena_strdup(&r->arena, hdr));
+		reply_problem_code(r, "token-rejected", NULL, "%s", jwt_result_text(jr));
+		return BB_EINVAL;
+	}
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
+	enum bb_err err = auth_federated_claims(r, claims, "bearer", &r->user);
+	if (err == BB_OK) {
+		r->user.expires_at = (time_t)exp->valuedouble;
+		auth_cache_put(r->srv->auth, hash, &r->user, generation);
+		r->authenticated = true;
+	}
+	cJSON_Delete(claims);
+	return err;
+}
+
 enum bb_err
 auth_request(struct srv_req *r)
 {
@@ -352,6 +474,9 @@ auth_request(struct srv_req *r)
 	h += 7;
 	while (*h == ' ')
 		h++;
+	/* Our own tokens begin bb_; a provider's JWT never does. */
+	if (strncmp(h, "bb_", 3) != 0 && r->srv->oidc != NULL && strchr(h, '.') != NULL)
+		return auth_provider_token(r, h);
 	if (strlen(h) != AUTH_TOKEN_LEN || strncmp(h, "bb_", 3) != 0)
 		return BB_EINVAL;
 	auth_token_hash(h, hash);

@@ -50,6 +50,16 @@ void auth_listener_stop(struct srv *s);
  */
 enum bb_err auth_request(struct srv_req *r);
 
+/*
+ * The person an ID or access token of the OpenID provider names (verified
+ * claims: sub, the username and groups claims of the settings) as the
+ * caller, through the group map (federated.h); method for the audit log.
+ * BB_OK with *u; otherwise r has its answer.
+ */
+struct cJSON;
+enum bb_err auth_federated_claims(struct srv_req *r, const struct cJSON *claims, const char *method,
+                                  struct auth_user *u);
+
 /* Argon2id as libsodium's crypto_pwhash_str, with the project's costs. */
 int auth_password_hash(const char *password, char out[128]);
 bool auth_password_verify(const char *hash, const char *password);

@@ -360,6 +360,8 @@ status_words(unsigned status)
 		return "Accepted: the work goes on";
 	case 204:
 		return "No content";
+	case 302:
+		return "Found: the browser goes on to the Location";
 	case 304:
 		return "Not modified: the copy the client holds is current";
 	default:
@@ -418,7 +420,7 @@ add_responses(cJSON *op, const struct route *rt, const struct route_doc *d)
 		unsigned status = (unsigned)strtoul(key, NULL, 10);
 		cJSON *resp = add_obj(responses, key);
 		add_str(resp, "description", status_words(status));
-		if (status == 204 || status == 304)
+		if (status == 204 || status == 302 || status == 304)
 			continue;
 		cJSON *content = add_obj(resp, "content");
 		const char *media = d != NULL && d->media != NULL ? d->media : "application/json";
@@ -443,6 +445,17 @@ add_responses(cJSON *op, const struct route *rt, const struct route_doc *d)
 		snprintf(ref, sizeof(ref), "#/components/responses/%s%u",
 		         fhir_route(rt) ? "OperationOutcome" : "Problem", st);
 		add_str(add_obj(responses, key), "$ref", ref);
+	}
+	/* A route that only redirects (the browser's single sign-on, sso.c) answers no 2xx:
+	 * what it answers besides the redirect is a problem document. */
+	bool redirect_only = d != NULL && d->success != NULL && d->success[0] == '3' &&
+	                     strchr(d->success, ' ') == NULL;
+	if (redirect_only) {
+		cJSON *def = add_obj(responses, "default");
+		add_str(def, "description", "Not redirected: a problem document (RFC 9457)");
+		add_str(
+		    add_obj(add_obj(add_obj(def, "content"), "application/problem+json"), "schema"),
+		    "$ref", "#/components/schemas/Problem");
 	}
 }
 

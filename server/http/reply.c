@@ -162,6 +162,18 @@ static const struct problem_code problem_codes[] = {
 	{ "protocol-changed", 409, "The protocol changed since it was read" },
 	{ "protocol-required", 409, "The study has no protocol" },
 	{ "visit-done", 409, "Specimens were registered at this visit" },
+	/* single sign-on (issue 20; docs/sso.md) */
+	{ "token-rejected", 401, "Token rejected" },
+	{ "sso-refused", 401, "The identity provider refused the login" },
+	{ "no-mapped-group", 403, "In no group of the group map" },
+	{ "username-invalid", 403, "The provider's user name is not usable" },
+	{ "username-taken", 409, "User name taken by another account" },
+	{ "mapped-study-unknown", 409, "The group map names an unknown study" },
+	{ "federated-account", 409, "The password is kept by the identity provider" },
+	{ "sso-not-configured", 404, "No single sign-on here" },
+	{ "sso-login-expired", 400, "Login unknown, used or expired" },
+	{ "provider-unavailable", 503, "Identity provider unavailable" },
+	{ "directory-unavailable", 503, "Directory unavailable" },
 };
 
 const struct problem_code *

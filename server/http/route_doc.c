@@ -18,9 +18,13 @@
 static const struct route_doc docs[] = {
 	{ "GET", "/readyz", NULL, NULL, "503" },
 	{ "GET", "/metrics", NULL, "text/plain", NULL },
-	/* 401 wrong password or disabled; 429 too many failures (sessions.c) */
-	{ "POST", "/api/v1/sessions", "201", NULL, "401 429" },
+	/* 401 wrong password or disabled; 429 too many failures (sessions.c); a directory
+	 * login: 403 in no mapped group or a name not usable, 409 the name is a local account's */
+	{ "POST", "/api/v1/sessions", "201", NULL, "401 403 409 429" },
 	{ "DELETE", "/api/v1/sessions/current", "204", NULL, NULL },
+	/* 302 to the provider, or back to the page with a session (sso.c) */
+	{ "GET", "/api/v1/oidc/login", "302", NULL, "404 503" },
+	{ "GET", "/api/v1/oidc/callback", "302", NULL, "401 403 404 409 503" },
 	/* 403 wrong current password; 429 too many failures, as at login */
 	{ "PUT", "/api/v1/sessions/current/password", NULL, NULL, "429" },
 	{ "POST", "/api/v1/users", "201", NULL, NULL },

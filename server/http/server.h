@@ -28,6 +28,8 @@ struct workpool;
 struct workpool_lease;
 struct conns;
 struct note_key;
+struct oidc;
+struct group_map;
 
 /* The authenticated caller. studies is a PostgreSQL array literal of study
  * ids ("{1,4}"), or empty when the user may see every study. */
@@ -61,6 +63,8 @@ struct srv {
 	struct workpool *work;               /* long work (defer.c, workpool.h); made by srv_run */
 	struct conns *conns;                 /* client connections (conns.h); made by srv_run */
 	char dummy_hash[128];                /* verified against when a login names no user */
+	struct oidc *oidc;                   /* the OpenID provider (http/oidc.h); NULL: none */
+	const struct group_map *groups;      /* single sign-on's group map; NULL: none */
 };
 
 struct srv_req;

@@ -29,6 +29,8 @@ enum scope {
 	SC_LIST,   /* a list: a token limited to SSC is served without MASC's objects */
 	SC_BODY,   /* the body names a MASC object: to a token limited to SSC it does
 	            * not exist, a 400 naming the field as for any unknown reference */
+	SC_UNSET,  /* public, of a feature this daemon has not set (single sign-on):
+	            * 404 to every caller, whatever its token */
 };
 
 /* What a case needs made fresh before each request. */
@@ -102,6 +104,10 @@ static const struct scase cases[] = {
 	{ "GET", "/api/v1/sessions/current", "/api/v1/sessions/current", NULL, P_NONE, SC_NONE,
 	  NULL },
 	{ "GET", "/api/v1/site", "/api/v1/site", NULL, P_NONE, SC_NONE, NULL },
+	/* single sign-on: public, and here without a provider (404 sso-not-configured) */
+	{ "GET", "/api/v1/oidc/login", "/api/v1/oidc/login", NULL, P_NONE, SC_UNSET, NULL },
+	{ "GET", "/api/v1/oidc/callback", "/api/v1/oidc/callback?state=x", NULL, P_NONE, SC_UNSET,
+	  NULL },
 	{ "DELETE", "/api/v1/sessions/current", "/api/v1/sessions/current", NULL, P_SESSION,
 	  SC_NONE, NULL },
 	{ "PUT", "/api/v1/sessions/current/password", "/api/v1/sessions/current/password",
@@ -912,7 +918,7 @@ sweep_route(const struct route *rt, const struct scase *k, struct caller *caller
 		if (k->body != NULL)
 			expand(k->body, &c, body, sizeof(body));
 		if (rt->roles == ROLES_PUBLIC)
-			want = 0;
+			want = k->scope == SC_UNSET ? 404 : 0;
 		else if ((rt->roles & R(who->role)) == 0)
 			want = 403;
 		else if (who->limited && (rt->roles & EVERY_STUDY))
@@ -1462,7 +1468,8 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < route_count; i++) {
 		const struct scase *k = case_for(&routes[i]);
 
-		if (k != NULL && k->scope != SC_NONE && !(routes[i].roles & STUDY_LIMITED)) {
+		if (k != NULL && k->scope != SC_NONE && k->scope != SC_UNSET &&
+		    !(routes[i].roles & STUDY_LIMITED)) {
 			undeclared++;
 			tap_diag("%s %s is limited by study but not STUDY_LIMITED",
 			         routes[i].method, routes[i].pattern);
