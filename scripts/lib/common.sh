@@ -20,6 +20,9 @@ BB_PACKAGES=(
 	chromium
 	wrk time procps
 	pgbouncer nginx
+	# backups with point-in-time recovery (scripts/backup-test) and automatic
+	# failover (scripts/ha-test): docs/operations.md
+	pgbackrest pg-auto-failover-cli postgresql-15-auto-failover
 )
 
 say() { printf '%s\n' "$*" >&2; }

@@ -291,6 +291,10 @@ map_state(const char *st)
 		{ "BB400", BB_EINVAL },    { "23502", BB_EINVAL },    { "23503", BB_EINVAL },
 		{ "23514", BB_EINVAL },    { "57P01", BB_EDBDOWN },   { "57P02", BB_EDBDOWN },
 		{ "57P03", BB_EDBDOWN },
+		/* A server that became a standby under us (a demoted primary after a
+		 * switchover): the connection goes, and the next one finds the primary
+		 * (target_session_attrs=read-write). */
+		{ "25006", BB_EDBDOWN },
 	};
 
 	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
