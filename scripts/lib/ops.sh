@@ -68,3 +68,15 @@ ops_login() {
 		-d "{\"username\":\"$2\",\"password\":\"$3\"}" "$1/api/v1/sessions" |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
 }
+
+# ops_tmpdir NAME: a folder for the test's clusters and repository, in
+# memory when /dev/shm is there: these tests prove what is restored and what
+# survives a failover, not the disk, and a shared machine's disk made a 32 MB
+# backup take minutes (fsync of every file). Open to the postgres user.
+ops_tmpdir() {
+	local base=/tmp d
+	[ -d /dev/shm ] && [ -w /dev/shm ] && base=/dev/shm
+	d=$(mktemp -d "$base/$1.XXXXXX")
+	chmod 755 "$d"
+	printf '%s\n' "$d"
+}

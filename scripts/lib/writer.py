@@ -15,12 +15,14 @@
       otherwise; with --until, writes answered before EPOCH are there and
       writes sent after it are not (a point-in-time restore).
 
-Stops by itself: every write gives up after 120 s of retries.
+Stops by itself: every write gives up after 120 s of retries. SIGTERM stops
+a run once the writes in flight are answered.
 """
 import argparse
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -30,6 +32,8 @@ import urllib.request
 import uuid
 
 RETRY_FOR_S = 120.0
+# SIGTERM: send no new write; those in flight go on to their answer.
+STOP = threading.Event()
 ROWS, COLS = 10, 10
 
 
@@ -120,9 +124,13 @@ class Worker:
             spec_key = key
         t0 = time.time()
         statuses = []
+        no_retry_after = 0
         while True:
             st, hd, b = post(self.a.url, path, self.token, body, key)
             statuses.append(st)
+            hd = {k.lower(): v for k, v in hd.items()}
+            if st == 503 and "retry-after" not in hd:
+                no_retry_after += 1
             if st != 0 and st != 503 and st < 500:
                 break
             if time.time() - t0 > RETRY_FOR_S:
@@ -130,14 +138,14 @@ class Worker:
             wait = 0.2
             if st == 503:
                 try:
-                    wait = float(hd.get("Retry-After", "1"))
+                    wait = float(hd.get("retry-after", "1"))
                 except ValueError:
                     wait = 1.0
             time.sleep(wait * (0.5 + random.random()))
         t1 = time.time()
         rec = {"key": key, "op": op, "path": path, "spec": spec_key,
                "status": st, "statuses": statuses, "t0": t0, "t1": t1,
-               "retry_after": [s for s in statuses if s == 503] and True or False}
+               "no_retry_after": no_retry_after}
         if op == "register" and 200 <= st < 300:
             rec["id"] = b["id"]
         with self.lock:
@@ -202,7 +210,8 @@ class Worker:
                 self.out_of_box.append((sid, skey))
 
     def run(self, count):
-        while self.done + self.failed < count and time.time() < self.stop_at:
+        while (self.done + self.failed < count and time.time() < self.stop_at and
+               not STOP.is_set()):
             self.step()
 
 
@@ -211,6 +220,7 @@ def run(a):
         state = json.load(f)
     lock = threading.Lock()
     stop_at = time.time() + a.seconds
+    signal.signal(signal.SIGTERM, lambda *_: STOP.set())
     with open(a.log, "a") as out:
         ws = [Worker(a, state, n, out, lock, stop_at) for n in range(a.workers)]
         per = max(1, a.count // a.workers)
