@@ -24,6 +24,9 @@ BB_PACKAGES=(
 	dpkg-dev debootstrap
 	# single sign-on: JWT signatures, LDAP logins, the directory the tests start
 	libssl-dev libldap-dev slapd ldap-utils
+	# backups with point-in-time recovery (scripts/backup-test) and automatic
+	# failover (scripts/ha-test): docs/operations.md
+	pgbackrest pg-auto-failover-cli postgresql-15-auto-failover
 )
 
 say() { printf '%s\n' "$*" >&2; }

@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
+#include <stdlib.h>
 
 void
 h_health_live(struct srv_req *r)
@@ -29,8 +30,25 @@ h_health_ready(struct srv_req *r)
 		reply_db_error(r, err == BB_EDBDOWN ? err : BB_EDBDOWN);
 		return;
 	}
+	/* Which node the pool is on, after a failover too, and how far behind it is. */
+	struct db_node_info n;
+	if ((err = db_node(db, &n)) != BB_OK) {
+		reply_db_error(r, err == BB_EDBDOWN ? err : BB_EDBDOWN);
+		return;
+	}
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "status", "ready");
+	cJSON *pool = cJSON_AddObjectToObject(o, "pool");
+	cJSON_AddStringToObject(pool, "host", n.host);
+	cJSON_AddStringToObject(pool, "port", n.port);
+	cJSON_AddStringToObject(pool, "role", n.in_recovery ? "standby" : "primary");
+	if (n.has_lag)
+		cJSON_AddNumberToObject(pool, "replay_lag_s", n.replay_lag_s);
+	else
+		cJSON_AddNullToObject(pool, "replay_lag_s");
+	cJSON *standbys = cJSON_Parse(n.standbys);
+	cJSON_AddItemToObject(pool, "standbys", standbys ? standbys : cJSON_CreateArray());
+	free(n.standbys);
 	reply_json(r, 200, o);
 }
 

@@ -44,6 +44,14 @@ static const struct db_stmt txn_statements[] = {
 	{ "db_rollback", "ROLLBACK" },
 	{ "db_ping", "SELECT 1" },
 	{ "db_long_statements", "SELECT set_config('statement_timeout', $1, true)" },
+	/* Where this connection landed (db_node): a standby's replay lag, a primary's standbys
+	 * (their lag columns need pg_monitor, else null). */
+	{ "db_node",
+	  "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN extract(epoch FROM "
+	  "clock_timestamp() - pg_last_xact_replay_timestamp()) END, COALESCE((SELECT "
+	  "json_agg(json_build_object('name', application_name, 'state', state, 'sync_state', "
+	  "sync_state, 'replay_lag_s', extract(epoch FROM replay_lag)) ORDER BY application_name) "
+	  "FROM pg_stat_replication), '[]')" },
 	{ NULL, NULL },
 };
 
@@ -286,11 +294,23 @@ map_state(const char *st)
 		const char *state;
 		enum bb_err err;
 	} exact[] = {
-		{ "40001", BB_ERETRY },    { "40P01", BB_ERETRY },    { "23505", BB_ECONFLICT },
-		{ "23P01", BB_ECONFLICT }, { "BB409", BB_ECONFLICT }, { "BB404", BB_ENOTFOUND },
-		{ "BB400", BB_EINVAL },    { "23502", BB_EINVAL },    { "23503", BB_EINVAL },
-		{ "23514", BB_EINVAL },    { "57P01", BB_EDBDOWN },   { "57P02", BB_EDBDOWN },
+		{ "40001", BB_ERETRY },
+		{ "40P01", BB_ERETRY },
+		{ "23505", BB_ECONFLICT },
+		{ "23P01", BB_ECONFLICT },
+		{ "BB409", BB_ECONFLICT },
+		{ "BB404", BB_ENOTFOUND },
+		{ "BB400", BB_EINVAL },
+		{ "23502", BB_EINVAL },
+		{ "23503", BB_EINVAL },
+		{ "23514", BB_EINVAL },
+		{ "57P01", BB_EDBDOWN },
+		{ "57P02", BB_EDBDOWN },
 		{ "57P03", BB_EDBDOWN },
+		/* A server that became a standby under us (a demoted primary after a
+		 * switchover): the connection goes, and the next one finds the primary
+		 * (target_session_attrs=read-write). */
+		{ "25006", BB_EDBDOWN },
 	};
 
 	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
@@ -575,6 +595,25 @@ db_disconnect(struct db_conn *c)
 		PQfinish(c->pg);
 	diag_clear(&c->diag);
 	free(c);
+}
+
+enum bb_err
+db_node(struct db_conn *c, struct db_node_info *out)
+{
+	PGresult *res;
+	enum bb_err err = db_exec(c, "db_node", 0, NULL, &res);
+
+	memset(out, 0, sizeof(*out));
+	if (err != BB_OK)
+		return err;
+	snprintf(out->host, sizeof(out->host), "%s", PQhost(c->pg) ? PQhost(c->pg) : "");
+	snprintf(out->port, sizeof(out->port), "%s", PQport(c->pg) ? PQport(c->pg) : "");
+	out->in_recovery = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	out->has_lag = !PQgetisnull(res, 0, 1);
+	out->replay_lag_s = out->has_lag ? strtod(PQgetvalue(res, 0, 1), NULL) : 0;
+	out->standbys = bb_strdup(PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return BB_OK;
 }
 
 PGconn *

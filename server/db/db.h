@@ -136,4 +136,20 @@ enum bb_err db_connect_quiet(const char *conninfo, const struct db_stmt *const *
 void db_disconnect(struct db_conn *c);
 PGconn *db_pgconn(struct db_conn *c);
 
+/*
+ * The server a connection is on: the host and port libpq chose (of a
+ * multi-host URL), whether it is a standby and, if so, how far behind its
+ * last replayed transaction is; a primary's standbys as a JSON array
+ * (standbys, the caller frees).
+ */
+struct db_node_info {
+	char host[256];
+	char port[16];
+	bool in_recovery;
+	bool has_lag;
+	double replay_lag_s;
+	char *standbys;
+};
+enum bb_err db_node(struct db_conn *c, struct db_node_info *out);
+
 #endif

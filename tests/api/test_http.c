@@ -1,6 +1,8 @@
 /* test_http.c — the HTTP layer: health, routing, limits, content types, bad bodies. */
 #include "testlib.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +18,23 @@ health(struct tenv *t)
 
 	api(t, "GET", "/readyz", NULL, NULL, &r);
 	is_int(r.status, 200, "GET /readyz answers 200 while the database is up");
+	/* An operator after a failover asks which node the daemon writes to. */
+	const char *pg = getenv("BIOBANK_TEST_PG"), *at = pg ? strstr(pg, "port=") : NULL;
+	char port[16] = "";
+	if (at != NULL)
+		snprintf(port, sizeof(port), "%.*s", (int)strcspn(at + 5, " "), at + 5);
+	is_str(jstr(&r, "pool.port"), port, "readyz names the port of the node the pool is on");
+	ok(jstr(&r, "pool.host") != NULL && *jstr(&r, "pool.host") != '\0',
+	   "readyz names the node's host");
+	is_str(jstr(&r, "pool.role"), "primary", "readyz says the pool is on a primary");
+	cJSON *ready = cJSON_Parse(r.body ? r.body : "");
+	const cJSON *pool = cJSON_GetObjectItemCaseSensitive(ready, "pool");
+	const cJSON *standbys = cJSON_GetObjectItemCaseSensitive(pool, "standbys");
+	ok(cJSON_IsArray(standbys) && cJSON_GetArraySize(standbys) == 0,
+	   "a lone server has no standbys");
+	ok(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(pool, "replay_lag_s")),
+	   "a primary has no replay lag");
+	cJSON_Delete(ready);
 	resp_free(&r);
 
 	api(t, "GET", "/metrics", NULL, NULL, &r);
