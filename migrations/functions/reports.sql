@@ -399,6 +399,18 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_fhir_location_get(text) IS 'GET /api/v1/fhir/Location/{id}: a storage location as a FHIR R4 Location, or BB404.';
 
+/* A study as a FHIR R4 ResearchStudy (the read below, and bulk exports). */
+CREATE OR REPLACE FUNCTION bb_fhir_research_study(st studies) RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object(
+		'resourceType', 'ResearchStudy',
+		'id', st.id::text,
+		'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:biobank:study',
+			'value', st.code)),
+		'title', st.name,
+		'status', 'active');
+$$;
+COMMENT ON FUNCTION bb_fhir_research_study(studies) IS 'A study as a FHIR R4 ResearchStudy (docs/fhir.md).';
+
 /* A study as a FHIR R4 ResearchStudy, within the caller's studies. */
 CREATE OR REPLACE FUNCTION bb_fhir_research_study_get(sid text, studies bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
@@ -412,13 +424,7 @@ BEGIN
 	IF st.id IS NULL THEN
 		PERFORM bb_fail('BB404', 'study-not-found', NULL, 'no study ' || sid);
 	END IF;
-	RETURN jsonb_build_object(
-		'resourceType', 'ResearchStudy',
-		'id', st.id::text,
-		'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:biobank:study',
-			'value', st.code)),
-		'title', st.name,
-		'status', 'active');
+	RETURN bb_fhir_research_study(st);
 END $$;
 COMMENT ON FUNCTION bb_fhir_research_study_get(text, bigint[]) IS 'GET /api/v1/fhir/ResearchStudy/{id}: a study as a FHIR R4 ResearchStudy within the caller''s studies, or BB404.';
 
@@ -519,7 +525,8 @@ BEGIN
 		'total', (SELECT count(*) FROM hits),
 		'link', jsonb_build_array(jsonb_build_object('relation', 'self',
 			'url', base || '/api/v1/fhir/Specimen' || query))
-			|| CASE WHEN (SELECT count(*) FROM page) > lim THEN jsonb_build_array(jsonb_build_object(
+			-- _count=0: the total alone, and nothing to continue with.
+			|| CASE WHEN lim > 0 AND (SELECT count(*) FROM page) > lim THEN jsonb_build_array(jsonb_build_object(
 				'relation', 'next', 'url', base || '/api/v1/fhir/Specimen' || query
 				|| CASE WHEN query = '' THEN '?' ELSE '&' END || '_cursor=' ||
 				(SELECT max(serial) FROM page WHERE n <= lim))) ELSE '[]' END,
