@@ -63,5 +63,5 @@ COMMENT ON COLUMN fhir_export_chunks.n IS 'Order of the chunk within its type, f
 COMMENT ON COLUMN fhir_export_chunks.count IS 'Resources (lines) in the chunk.';
 COMMENT ON COLUMN fhir_export_chunks.lines IS 'One FHIR resource per line, each line ended by a newline.';
 
-GRANT INSERT, UPDATE, DELETE ON fhir_exports TO biobank_app;
-GRANT INSERT, DELETE ON fhir_export_chunks TO biobank_app;
+-- Written only through the SECURITY DEFINER functions of
+-- functions/fhir_export.sql; the daemon's role reads them (0016's default).

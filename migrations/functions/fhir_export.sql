@@ -7,7 +7,9 @@
  * bb_fhir_export_chunk for each chunk of each type, all in that snapshot's
  * transaction; its progress and the owner's cancellation go through
  * bb_fhir_export_progress on another connection. Polling and downloads read
- * the committed result from any daemon.
+ * the committed result from any daemon. The functions that write are
+ * SECURITY DEFINER, as every writing function: the daemon's role writes
+ * no table directly (migrations/0016_roles.sql).
  */
 
 /* A study's participants as a FHIR R4 Group: pseudonymous, members by Patient id only. */
@@ -53,7 +55,7 @@ COMMENT ON FUNCTION bb_fhir_group_get(text, bigint[]) IS 'GET /api/v1/fhir/Group
  */
 CREATE OR REPLACE FUNCTION bb_fhir_export_start(owner bigint, studies bigint[], study text, types text,
 	since text, request text) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	known constant text[] := ARRAY['ResearchStudy', 'Group', 'Patient', 'Specimen'];
 	wanted text[];
@@ -99,7 +101,7 @@ COMMENT ON FUNCTION bb_fhir_export_start(bigint, bigint[], text, text, text, tex
 /* The job for its daemon's worker: queued to running, or no row when it was cancelled meanwhile. */
 CREATE OR REPLACE FUNCTION bb_fhir_export_claim(export uuid, OUT study_id bigint, OUT studies bigint[],
 	OUT types text, OUT since timestamptz) RETURNS SETOF record
-LANGUAGE sql AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 	UPDATE fhir_exports e SET status = 'running', heartbeat_at = now()
 	 WHERE e.id = export AND e.status = 'queued'
 	RETURNING e.study_id, e.studies, array_to_string(e.types, ','), e.since;
@@ -163,7 +165,7 @@ COMMENT ON FUNCTION bb_fhir_export_count(bigint, bigint[], text, timestamptz) IS
  */
 CREATE OR REPLACE FUNCTION bb_fhir_export_chunk(export uuid, rtype text, n integer, after bigint, lim integer,
 	study bigint, studies bigint[], since timestamptz, OUT last bigint, OUT written integer)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
 	IF rtype = 'Specimen' THEN
 		WITH page AS (
@@ -216,7 +218,7 @@ COMMENT ON FUNCTION bb_fhir_export_chunk(uuid, text, integer, bigint, integer, b
  */
 CREATE OR REPLACE FUNCTION bb_fhir_export_progress(export uuid, done bigint, total bigint,
 	transaction_time timestamptz) RETURNS boolean
-LANGUAGE sql AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 	WITH u AS (
 		UPDATE fhir_exports e SET done = bb_fhir_export_progress.done,
 			total = COALESCE(bb_fhir_export_progress.total, e.total),
@@ -232,7 +234,7 @@ COMMENT ON FUNCTION bb_fhir_export_progress(uuid, bigint, bigint, timestamptz) I
  * meanwhile is removed with whatever it wrote, as is a failed job's output.
  */
 CREATE OR REPLACE FUNCTION bb_fhir_export_finish(export uuid, error text) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	st text;
 BEGIN
@@ -313,7 +315,7 @@ COMMENT ON FUNCTION bb_fhir_export_status(text, bigint, bigint[]) IS 'A FHIR exp
 
 /* DELETE: a running or queued job is cancelled (its worker stops and removes it); an ended one removed now. */
 CREATE OR REPLACE FUNCTION bb_fhir_export_delete(export text, owner bigint, studies bigint[]) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	e fhir_exports := bb_fhir_export_visible(export, owner, studies);
 BEGIN
