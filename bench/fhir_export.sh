@@ -18,15 +18,15 @@ fx_participants=${fx_participants:-2000}
 say "fhir-export: $fx_participants participants x 500 specimens"
 t0=$(date +%s)
 psql_su <<SQL >/dev/null
+INSERT INTO locations (kind, name) VALUES ('site', 'Main lab');
+INSERT INTO locations (parent_id, kind, name, temperature_c)
+SELECT id, 'freezer', 'Freezer 1', -80 FROM locations WHERE kind = 'site';
 SET session_replication_role = replica; -- no triggers: the ledger is not what is measured
 INSERT INTO studies (code, name) VALUES ('MASC', 'Myositis cohort (benchmark)');
 INSERT INTO participants (study_id, code, sex, birth_year, diagnosis)
 SELECT (SELECT id FROM studies WHERE code = 'MASC'), 'P' || lpad(n::text, 5, '0'),
        CASE WHEN n % 2 = 0 THEN 'female' ELSE 'male' END, 1950 + n % 50, 'DM'
   FROM generate_series(1, $fx_participants) n;
-INSERT INTO locations (kind, name, path) VALUES ('site', 'Main lab', '["Main lab"]');
-INSERT INTO locations (parent_id, kind, name, temperature_c, path)
-SELECT id, 'freezer', 'Freezer 1', -80, '["Main lab", "Freezer 1"]' FROM locations WHERE kind = 'site';
 CREATE TEMP TABLE tubes AS
 SELECT row_number() OVER (ORDER BY p.id, k) AS serial, p.id AS pid, p.study_id, k
   FROM participants p CROSS JOIN generate_series(0, 499) k;

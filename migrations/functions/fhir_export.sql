@@ -13,8 +13,10 @@
  */
 
 /* A study's participants as a FHIR R4 Group: pseudonymous, members by Patient id only. */
-CREATE OR REPLACE FUNCTION bb_fhir_group(st studies) RETURNS jsonb LANGUAGE sql STABLE AS $$
-	SELECT jsonb_strip_nulls(jsonb_build_object(
+CREATE OR REPLACE FUNCTION bb_fhir_group(st studies) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	-- PL/pgSQL: its plan cached (see bb_fhir_specimen).
+	RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
 		'resourceType', 'Group',
 		'id', st.id::text,
 		'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:biobank:study',
@@ -27,8 +29,8 @@ CREATE OR REPLACE FUNCTION bb_fhir_group(st studies) RETURNS jsonb LANGUAGE sql 
 		-- No member array for a study without participants (FHIR's ele-1).
 		'member', (SELECT jsonb_agg(jsonb_build_object('entity',
 				jsonb_build_object('reference', 'Patient/' || p.id)) ORDER BY p.id)
-			  FROM participants p WHERE p.study_id = st.id)));
-$$;
+			  FROM participants p WHERE p.study_id = st.id))));
+END $$;
 COMMENT ON FUNCTION bb_fhir_group(studies) IS 'A study''s participants as a FHIR R4 Group (type person, actual): members by Patient id only (docs/fhir.md).';
 
 CREATE OR REPLACE FUNCTION bb_fhir_group_get(sid text, studies bigint[]) RETURNS jsonb
