@@ -296,10 +296,13 @@ export_kick_off(struct srv_req *r, const char *study)
 	const char *prefer = req_header(r, "Prefer");
 	const char *since = req_query(r, "_since"), *type = req_query(r, "_type");
 
-	if (prefer == NULL || strstr(prefer, "respond-async") == NULL) {
-		reply_problem_code(r, "value-required", NULL,
-		                   "Prefer: respond-async is required: a bulk export runs in the "
-		                   "background and is polled (FHIR Bulk Data)");
+	/* An export is only ever asynchronous: no Prefer is taken as respond-async, another
+	 * preference (respond-sync) is refused rather than ignored. */
+	if (prefer != NULL && strstr(prefer, "respond-async") == NULL) {
+		reply_problem_code(
+		    r, "value-not-allowed", NULL,
+		    "Prefer: only respond-async: a bulk export runs in the background "
+		    "and is polled (FHIR Bulk Data)");
 		return;
 	}
 	if (!output_format_ok(req_query(r, "_outputFormat"))) {

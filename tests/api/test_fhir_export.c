@@ -200,8 +200,9 @@ main(int argc, char **argv)
 
 	/* Kick-off: asynchronous only. */
 	snprintf(path, sizeof(path), "/api/v1/fhir/Group/%ld/$export", masc);
-	api(&t, "GET", path, t.admin_token, NULL, &r);
-	refused(&r, 400, "value-required", "a kick-off without Prefer: respond-async");
+	const char *sync[] = { "Prefer: respond-sync", NULL };
+	http_h(t.d.url, "GET", path, t.admin_token, NULL, NULL, 0, sync, &r);
+	refused(&r, 400, "value-not-allowed", "a kick-off asking for a synchronous answer");
 	resp_free(&r);
 	http_h(t.d.url, "GET", path, t.admin_token, NULL, NULL, 0, async, &r);
 	is_int(r.status, 202, "GET %s with Prefer: respond-async: 202", path);
@@ -369,7 +370,8 @@ main(int argc, char **argv)
 	}
 
 	/* A job that fails: the poll says so as an OperationOutcome, and no file remains. */
-	sql_exec(&t, "ALTER TABLE fhir_export_chunks ADD CONSTRAINT broken CHECK (false) NOT VALID");
+	sql_exec(&t,
+	         "ALTER TABLE fhir_export_chunks ADD CONSTRAINT broken CHECK (false) NOT VALID");
 	if (kick_off(&t, path, t.admin_token, status) == 202) {
 		poll_until_done(t.d.url, status, t.admin_token, &r, &progressed);
 		refused(&r, 500, "export-failed", "an export whose chunks cannot be written");
