@@ -933,8 +933,10 @@ COMMENT ON FUNCTION bb_completeness(text, text, text, text, text, bigint[]) IS '
  * code whole, then one step per element, each coded in a system of its
  * element (urn:biobank:sprec:<element>) with what the code stands for.
  */
-CREATE OR REPLACE FUNCTION bb_fhir_sprec_processing(sprec text) RETURNS jsonb LANGUAGE sql STABLE AS $$
-	SELECT CASE WHEN sprec IS NULL THEN NULL ELSE
+CREATE OR REPLACE FUNCTION bb_fhir_sprec_processing(sprec text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	-- PL/pgSQL: its plan cached (see bb_fhir_specimen in reports.sql).
+	RETURN (SELECT CASE WHEN sprec IS NULL THEN NULL ELSE
 		jsonb_build_array(jsonb_build_object('description', 'SPREC ' || sprec,
 			'procedure', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object(
 				'system', 'urn:biobank:sprec', 'code', sprec)), 'text', 'SPREC ' || sprec)))
@@ -946,6 +948,6 @@ CREATE OR REPLACE FUNCTION bb_fhir_sprec_processing(sprec text) RETURNS jsonb LA
 		  FROM unnest(string_to_array(sprec, '-')) WITH ORDINALITY e(v, i)
 		  JOIN sprec_codes c ON c.element = e.i AND c.code = e.v
 		 CROSS JOIN LATERAL (SELECT bb_sprec_kind(sprec) AS kind) k
-		 WHERE c.kind = k.kind), '[]') END;
-$$;
+		 WHERE c.kind = k.kind), '[]') END);
+END $$;
 COMMENT ON FUNCTION bb_fhir_sprec_processing(text) IS 'FHIR Specimen.processing for a SPREC code: the code, then a step per element (NULL without a code).';

@@ -129,6 +129,12 @@ base_url(struct srv_req *r)
 	return bb_arena_printf(&r->arena, "%s://%s", scheme, host);
 }
 
+const char *
+fhir_base_url(struct srv_req *r)
+{
+	return base_url(r);
+}
+
 /* Percent-encode a query value for the Bundle's links. */
 static void
 query_append(struct bb_buf *b, const char *name, const char *value)
@@ -261,6 +267,72 @@ collected_bounds(struct srv_req *r, struct bb_buf *q, const char **ops, const ch
 	return true;
 }
 
+/*
+ * ?_count and ?_cursor. FHIR lets a server return fewer than asked for, so
+ * a _count above BB_LIST_LIMIT_MAX is served as that many (the links say
+ * so) rather than refused; _count=0 asks for the total alone. Anything but
+ * digits is 400, as is a cursor that is not one of this search's.
+ */
+static bool
+fhir_page(struct srv_req *r, struct page *pg)
+{
+	const char *count = req_query(r, "_count"), *cursor = req_query(r, "_cursor");
+	int64_t n = BB_LIST_LIMIT_DEFAULT, key;
+
+	pg->cursor = pg->after = NULL;
+	if (count != NULL) {
+		size_t len = strlen(count);
+		if (len == 0 || strspn(count, "0123456789") != len) {
+			reply_invalid_field(
+			    r, "_count",
+			    "must be a whole number: 0 for the total alone, at most "
+			    "%d a page (more is served as %d)",
+			    BB_LIST_LIMIT_MAX, BB_LIST_LIMIT_MAX);
+			return false;
+		}
+		if (len > 9 || !bb_parse_int64(count, 0, BB_LIST_LIMIT_MAX, &n))
+			n = BB_LIST_LIMIT_MAX;
+	}
+	if (cursor != NULL && *cursor != '\0') {
+		if (!page_cursor_read(cursor, PAGE_FHIR_SPECIMENS, &key)) {
+			reply_invalid_field(
+			    r, "_cursor",
+			    "is not a cursor of this search (pass the next link back "
+			    "unchanged)");
+			return false;
+		}
+		pg->cursor = cursor;
+		pg->after = bb_arena_printf(&r->arena, "%lld", (long long)key);
+	}
+	pg->limit = bb_arena_printf(&r->arena, "%lld", (long long)n);
+	return true;
+}
+
+/*
+ * FHIR's OR list (type=serum,plasma) is not supported: refused rather than
+ * searched for as one value that matches nothing.
+ */
+static bool
+single_values(struct srv_req *r)
+{
+	static const char *const names[] = { "subject",         "patient",    "type",
+		                             "status",          "identifier", "container-id",
+		                             "include_in_error" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *v = req_query(r, names[i]);
+		if (v != NULL && strchr(v, ',') != NULL) {
+			reply_problem_code(
+			    r, "value-not-allowed", NULL,
+			    "%s: a list of values (a,b) is not supported; search once "
+			    "per value",
+			    names[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
 void
 h_fhir_specimen_search(struct srv_req *r)
 {
@@ -277,7 +349,7 @@ h_fhir_specimen_search(struct srv_req *r)
 		status = NULL;
 	if (in_error != NULL && *in_error == '\0')
 		in_error = NULL;
-	if (!req_page(r, PAGE_FHIR_SPECIMENS, &pg))
+	if (!fhir_page(r, &pg) || !single_values(r))
 		return;
 	/* A FHIR token: "code" or "system|code". */
 	if (type != NULL && *type != '\0') {
@@ -329,8 +401,9 @@ h_fhir_specimen_search(struct srv_req *r)
 		query_append(&q, "identifier", ident);
 	if (cont_value != NULL)
 		query_append(&q, "container-id", cont);
+	/* The page size served, which a _count above the largest is not. */
 	if (count != NULL)
-		query_append(&q, "_count", count);
+		query_append(&q, "_count", pg.limit);
 	const char *params[] = {
 		subject,
 		type_system,

@@ -5,6 +5,7 @@
 #ifndef SRV_API_FHIR_H
 #define SRV_API_FHIR_H
 
+#include "db/db.h"
 #include "http/router.h"
 
 #include <stdio.h>
@@ -19,6 +20,24 @@ void h_fhir_patient_get(struct srv_req *r);
 /* GET /api/v1/fhir/Location/:id and /api/v1/fhir/ResearchStudy/:id (fhir.c). */
 void h_fhir_location_get(struct srv_req *r);
 void h_fhir_research_study_get(struct srv_req *r);
+
+/* GET /api/v1/fhir/Group/:id: a study's participants as a pseudonymous Group (fhir_export.c). */
+void h_fhir_group_get(struct srv_req *r);
+
+/*
+ * FHIR Bulk Data export (fhir_export.c): the kick-offs (GET .../$export,
+ * Prefer: respond-async), the job's status (GET /api/v1/fhir/bulk/:job),
+ * its cancellation (DELETE) and its NDJSON files (GET .../:job/:type/:part).
+ */
+void h_fhir_export_system(struct srv_req *r);
+void h_fhir_export_group(struct srv_req *r);
+void h_fhir_export_status(struct srv_req *r);
+void h_fhir_export_delete(struct srv_req *r);
+void h_fhir_export_file(struct srv_req *r);
+extern const struct db_stmt fhir_export_statements[];
+
+/* The absolute base URL (scheme://host) for fullUrl, links and export URLs (fhir.c). */
+const char *fhir_base_url(struct srv_req *r);
 
 /* Whether rt is one of the FHIR routes: its errors are OperationOutcome resources. */
 bool fhir_route(const struct route *rt);

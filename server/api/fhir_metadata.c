@@ -82,6 +82,20 @@ fhir_search_params_check(FILE *err)
 	return problems;
 }
 
+/* An operation (FHIR Bulk Data's $export) on a resource or the whole server. */
+static void
+add_operation(cJSON *on, const char *name, const char *definition)
+{
+	cJSON *op = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(op, "name", name);
+	cJSON_AddStringToObject(op, "definition", definition);
+	cJSON *ops = cJSON_GetObjectItem(on, "operation");
+	if (ops == NULL)
+		ops = cJSON_AddArrayToObject(on, "operation");
+	cJSON_AddItemToArray(ops, op);
+}
+
 void
 h_fhir_metadata(struct srv_req *r)
 {
@@ -104,6 +118,11 @@ h_fhir_metadata(struct srv_req *r)
 	cJSON_AddStringToObject(impl, "description",
 	                        "Read-only FHIR R4 views of a biobank's specimens (docs/fhir.md)");
 	cJSON_AddStringToObject(cs, "fhirVersion", "4.0.1");
+	if (route_of(h_fhir_export_system) != NULL)
+		cJSON_AddItemToArray(
+		    cJSON_AddArrayToObject(cs, "instantiates"),
+		    cJSON_CreateString(
+		        "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"));
 	cJSON *fmt = cJSON_AddArrayToObject(cs, "format");
 	cJSON_AddItemToArray(fmt, cJSON_CreateString("application/fhir+json"));
 
@@ -144,6 +163,9 @@ h_fhir_metadata(struct srv_req *r)
 		{ h_fhir_location_get, "Location",
 		  "The storage locations: sites, rooms, freezers." },
 		{ h_fhir_research_study_get, "ResearchStudy", "The studies, within the caller's." },
+		{ h_fhir_group_get, "Group",
+		  "A study's participants (the id is the study's), members as Patient references "
+		  "only; Group/{id}/$export exports them." },
 	};
 	for (size_t k = 0; k < sizeof(reads) / sizeof(reads[0]); k++) {
 		if (route_of(reads[k].read) == NULL)
@@ -159,8 +181,15 @@ h_fhir_metadata(struct srv_req *r)
 		cJSON_AddStringToObject(read, "code", "read");
 		cJSON_AddItemToArray(cJSON_AddArrayToObject(rr, "interaction"), read);
 		cJSON_AddStringToObject(rr, "versioning", "no-version");
+		if (reads[k].read == h_fhir_group_get && route_of(h_fhir_export_group) != NULL)
+			add_operation(
+			    rr, "export",
+			    "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export");
 		cJSON_AddItemToArray(cJSON_GetObjectItem(rest, "resource"), rr);
 	}
+	if (route_of(h_fhir_export_system) != NULL)
+		add_operation(rest, "export",
+		              "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export");
 	cJSON *sp = cJSON_AddArrayToObject(res, "searchParam");
 	for (const char *q = search != NULL && search->query != NULL ? search->query : "";
 	     *q != '\0';) {

@@ -16,7 +16,10 @@ fhir_route(const struct route *rt)
 	return rt != NULL &&
 	       (rt->handler == h_fhir_specimen_get || rt->handler == h_fhir_specimen_search ||
 	        rt->handler == h_fhir_metadata || rt->handler == h_fhir_patient_get ||
-	        rt->handler == h_fhir_location_get || rt->handler == h_fhir_research_study_get);
+	        rt->handler == h_fhir_location_get || rt->handler == h_fhir_research_study_get ||
+	        rt->handler == h_fhir_group_get || rt->handler == h_fhir_export_system ||
+	        rt->handler == h_fhir_export_group || rt->handler == h_fhir_export_status ||
+	        rt->handler == h_fhir_export_delete || rt->handler == h_fhir_export_file);
 }
 
 /* FHIR's IssueType for an HTTP status (http://hl7.org/fhir/issue-type). */

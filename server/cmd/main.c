@@ -1,6 +1,7 @@
 /* main.c — biobankd's subcommands: serve, migrate, user add|passwd|unlock, verify-ledger, config.
  */
 #include "api/api.h"
+#include "api/fhir.h"
 #include "api/printers.h"
 #include "api/label_templates.h"
 #include "cmd/config.h"
@@ -182,7 +183,8 @@ cmd_serve(int argc, char **argv)
 		shipments_statements,      specimens_statements,    specimens_csv_statements,
 		storage_statements,        courier_statements,      bind_statements(&startup),
 		db_import_statements,      requests_statements,     protocols_statements,
-		storage_care_statements,   temperatures_statements, NULL,
+		storage_care_statements,   temperatures_statements, fhir_export_statements,
+		NULL,
 	};
 	/* One connection per request worker and one per long-work thread (http/workpool.h). */
 	s.pool = db_pool_open(cfg.database_url, cfg.threads + cfg.long_workers, sets);

@@ -426,7 +426,8 @@ add_responses(cJSON *op, const struct route *rt, const struct route_doc *d)
 		const char *media = d != NULL && d->media != NULL ? d->media : "application/json";
 		for (char type[64]; next_word(&media, type, sizeof(type));) {
 			cJSON *s = add_obj(add_obj(content, type), "schema");
-			if (strstr(type, "json") != NULL)
+			/* NDJSON is lines of objects, one string to a schema. */
+			if (strstr(type, "json") != NULL && strstr(type, "ndjson") == NULL)
 				add_str(s, "type", "object");
 			else
 				add_str(s, "type", "string");

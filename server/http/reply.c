@@ -31,6 +31,7 @@ static const struct problem_code problem_codes[] = {
 	{ "too-many-attempts", 429, "Too many attempts" },
 	{ "internal-error", 500, "Internal error" },
 	{ "bad-gateway", 502, "A device behind the service failed" },
+	{ "export-failed", 500, "The bulk export failed" },
 	{ "unavailable", 503, "Service unavailable" },
 	/* 400: the request is wrong */
 	{ "check-character", 400, "Specimen ID mistyped" },
@@ -83,6 +84,7 @@ static const struct problem_code problem_codes[] = {
 	{ "checkpoint-not-found", 404, "No checkpoint yet" },
 	{ "event-not-found", 404, "No such event" },
 	{ "log-not-witnessed", 404, "This server does not witness that log" },
+	{ "export-not-found", 404, "No such export, or not yours" },
 	/* 409: the state of the data forbids it */
 	{ "already-exists", 409, "Already exists" },
 	{ "position-occupied", 409, "Position occupied" },

@@ -59,6 +59,14 @@ static const struct route_doc docs[] = {
 	{ "GET", "/api/v1/fhir/Patient/:id", NULL, "application/fhir+json", NULL },
 	{ "GET", "/api/v1/fhir/Location/:id", NULL, "application/fhir+json", NULL },
 	{ "GET", "/api/v1/fhir/ResearchStudy/:id", NULL, "application/fhir+json", NULL },
+	/* FHIR Bulk Data (fhir_export.c): 202 kicked off, running, cancelled; 500 the job failed */
+	{ "GET", "/api/v1/fhir/Group/:id", NULL, "application/fhir+json", NULL },
+	{ "GET", "/api/v1/fhir/Group/:id/$export", "202", "application/fhir+json", NULL },
+	{ "GET", "/api/v1/fhir/$export", "202", "application/fhir+json", NULL },
+	{ "GET", "/api/v1/fhir/bulk/:job", "200 202", "application/json application/fhir+json",
+	  NULL },
+	{ "DELETE", "/api/v1/fhir/bulk/:job", "202", "application/fhir+json", NULL },
+	{ "GET", "/api/v1/fhir/bulk/:job/:type/:part", NULL, "application/fhir+ndjson", NULL },
 	/* study protocols (protocols.c) */
 	{ "GET", "/api/v1/studies/:code/completeness", NULL, "application/json text/csv", NULL },
 	/* specimen requests (requests.c) */

@@ -414,6 +414,20 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/fhir/metadata", ROLES_PUBLIC, h_fhir_metadata, BODY_NONE, NULL },
 	{ "GET", "/api/v1/fhir/Specimen/:id", READERS | STUDY_LIMITED, h_fhir_specimen_get,
 	  BODY_NONE, NULL },
+	/* A study's participants, and FHIR Bulk Data export (api/fhir_export.c, docs/fhir.md). */
+	{ "GET", "/api/v1/fhir/Group/:id", READERS | STUDY_LIMITED, h_fhir_group_get, BODY_NONE,
+	  NULL },
+	{ "GET", "/api/v1/fhir/Group/:id/$export", READERS | STUDY_LIMITED, h_fhir_export_group,
+	  BODY_NONE, NULL, "_type _since _outputFormat" },
+	{ "GET", "/api/v1/fhir/$export", READERS | STUDY_LIMITED, h_fhir_export_system, BODY_NONE,
+	  NULL, "_type _since _outputFormat" },
+	{ "GET", "/api/v1/fhir/bulk/:job", READERS | STUDY_LIMITED, h_fhir_export_status,
+	  BODY_NONE, NULL },
+	{ "DELETE", "/api/v1/fhir/bulk/:job", READERS | STUDY_LIMITED, h_fhir_export_delete,
+	  BODY_NONE, NULL },
+	/* An NDJSON file, streamed: long work that keeps its slot until sent (as CSV exports). */
+	{ "GET", "/api/v1/fhir/bulk/:job/:type/:part", READERS | STUDY_LIMITED | LONG_WORK,
+	  h_fhir_export_file, BODY_NONE, NULL },
 
 	/* the catalogue, specimen requests, MIABIS (api/requests.c, docs/api-requests.md) */
 	{ "GET", "/api/v1/catalogue", (READERS | RESEARCH) | STUDY_LIMITED | LONG_WORK, h_catalogue,

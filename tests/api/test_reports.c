@@ -349,7 +349,7 @@ fhir(struct tenv *t)
 		const char *query, *field;
 	} bad[] = {
 		{ "status=lost", "status" }, { "subject=P001", "subject" },
-		{ "_count=0", "_count" },    { "_count=5000", "_count" },
+		{ "_count=-1", "_count" },   { "_count=ten", "_count" },
 		{ "_cursor=x", "_cursor" },  { "type=urn:x%7C", "type" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

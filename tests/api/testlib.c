@@ -495,6 +495,8 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		{ "allow:", r->allow, sizeof(r->allow) },
 		{ "idempotent-replayed:", r->replayed, sizeof(r->replayed) },
 		{ "x-request-id:", r->request_id, sizeof(r->request_id) },
+		{ "content-location:", r->content_location, sizeof(r->content_location) },
+		{ "x-progress:", r->progress, sizeof(r->progress) },
 	};
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {

@@ -53,9 +53,11 @@ struct resp {
 	char content_type[128];
 	char retry_after[32];
 	char allow[64];
-	char replayed[16];   /* Idempotent-Replayed */
-	char request_id[64]; /* X-Request-Id */
-	char error[256];     /* libcurl's message when the request failed (status 0) */
+	char replayed[16];          /* Idempotent-Replayed */
+	char request_id[64];        /* X-Request-Id */
+	char content_location[256]; /* Content-Location (a FHIR bulk export's status URL) */
+	char progress[128];         /* X-Progress (a FHIR bulk export's) */
+	char error[256];            /* libcurl's message when the request failed (status 0) */
 };
 
 /* One request. body may be NULL; ctype NULL means application/json when body is given. */

@@ -51,6 +51,7 @@ enum prep {
 	               * own-password-{n}) of the caller's role and studies, whose
 	               * password it may change */
 	P_TOKEN,      /* {svc}: the id of a new service token of the admin */
+	P_EXPORT,     /* {export}: a finished FHIR export of the caller's, of every study */
 	/* For the write matrix (the caller is limited to SSC): */
 	P_MIXED,       /* {box}: MASC {tube} (tube barcode {barcode}) at A1; {own}: an SSC
 	                * tube, registered */
@@ -371,6 +372,19 @@ static const struct scase cases[] = {
 	  NULL },
 	{ "GET", "/api/v1/fhir/ResearchStudy/:id", "/api/v1/fhir/ResearchStudy/1", NULL, P_NONE,
 	  SC_OBJECT, NULL },
+	{ "GET", "/api/v1/fhir/Group/:id", "/api/v1/fhir/Group/1", NULL, P_NONE, SC_OBJECT, NULL },
+	/* FHIR Bulk Data (api/fhir_export.c): a Group export is MASC's; the system-level one is
+	 * whatever the caller sees; an export covering every study is out of a limited caller's. */
+	{ "GET", "/api/v1/fhir/Group/:id/$export", "/api/v1/fhir/Group/1/$export", NULL, P_NONE,
+	  SC_OBJECT, NULL },
+	{ "GET", "/api/v1/fhir/$export", "/api/v1/fhir/$export?_type=ResearchStudy", NULL, P_NONE,
+	  SC_NONE, NULL },
+	{ "GET", "/api/v1/fhir/bulk/:job", "/api/v1/fhir/bulk/{export}", NULL, P_EXPORT, SC_OBJECT,
+	  NULL },
+	{ "DELETE", "/api/v1/fhir/bulk/:job", "/api/v1/fhir/bulk/{export}", NULL, P_EXPORT,
+	  SC_OBJECT, NULL },
+	{ "GET", "/api/v1/fhir/bulk/:job/:type/:part", "/api/v1/fhir/bulk/{export}/Specimen/1",
+	  NULL, P_EXPORT, SC_OBJECT, NULL },
 
 	/* the catalogue, specimen requests, MIABIS (docs/api-requests.md) */
 	{ "GET", "/api/v1/catalogue", "/api/v1/catalogue", NULL, P_REQUEST, SC_LIST, "\"MASC\"" },
@@ -443,6 +457,7 @@ struct ctx {
 	char n[16], fixed[16], tube[16], tube2[16], box[32], loc[16], freezer[16], audit[16],
 	    ship[16], job[16], now[48], own[16], barcode[32], participant[16], req[16], task[16];
 	char svc[24];
+	char export[48];
 	char token[128];
 };
 
@@ -817,6 +832,26 @@ prepare(enum prep prep, const struct caller *who, struct ctx *c)
 		snprintf(c->svc, sizeof(c->svc), "%.0f", jnum(&r, "id", 0));
 		resp_free(&r);
 		break;
+	case P_EXPORT: {
+		bool ok_sql;
+
+		snprintf(
+		    sql, sizeof(sql),
+		    "WITH e AS (INSERT INTO fhir_exports (owner_id, study_id, types, request,"
+		    " status, total, done, transaction_time, finished_at)"
+		    " SELECT id, 1, '{Specimen}', 'sweep', 'done', 1, 1, now(), now() FROM users"
+		    " WHERE username = '%s' RETURNING id),"
+		    " c AS (INSERT INTO fhir_export_chunks (export_id, type, n, count, lines)"
+		    " SELECT id, 'Specimen', 0, 1, '{\"resourceType\":\"Specimen\",\"id\":"
+		    "\"%s\"}' || chr(10) FROM e) SELECT id FROM e",
+		    who->name, c->fixed);
+		char *id = sql_value(&t, sql, &ok_sql);
+		if (!ok_sql || id == NULL)
+			fail_setup("cannot make a FHIR export");
+		snprintf(c->export, sizeof(c->export), "%s", id);
+		free(id);
+		break;
+	}
 	case P_SESSION: {
 		char pw[64];
 
@@ -852,6 +887,7 @@ expand(const char *tpl, const struct ctx *c, char *out, size_t cap)
 		{ "{freezer}", c->freezer },
 		{ "{now}", c->now },
 		{ "{job}", c->job },
+		{ "{export}", c->export },
 		{ "{own}", c->own },
 		{ "{barcode}", c->barcode },
 		{ "{ckpt}", ckpt_json },
@@ -1193,6 +1229,8 @@ static const struct xcase xcases[] = {
 	  P_NONE, XW_REFUSED, "a MASC tube" },
 	{ "POST", "/api/v1/print-jobs/:id/retry", "/api/v1/print-jobs/{job}/retry", NULL,
 	  P_PRINT_JOB, XW_REFUSED, "a print job of a MASC tube" },
+	{ "DELETE", "/api/v1/fhir/bulk/:job", "/api/v1/fhir/bulk/{export}", NULL, P_EXPORT,
+	  XW_REFUSED, "the caller's own FHIR export of every study, MASC's data in it" },
 
 	{ "PUT", "/api/v1/studies/:code/last-aliquot", "/api/v1/studies/MASC/last-aliquot",
 	  "{\"keep\":false}", P_NONE, XW_REFUSED, "MASC's last-aliquot rule" },
@@ -1308,7 +1346,10 @@ sweep_write(const struct route *rt, const struct xcase *k, struct caller *caller
 		    k->want == XW_SERVED
 		        ? r.status >= 200 && r.status < 300
 		        : r.status >= 400 && r.status < 500 &&
-		              strncmp(r.content_type, "application/problem+json", 24) == 0;
+		              (strncmp(r.content_type, "application/problem+json", 24) == 0 ||
+		               /* The FHIR routes refuse with an OperationOutcome (api/fhir.h). */
+		               (strstr(rt->pattern, "fhir") != NULL &&
+		                strncmp(r.content_type, "application/fhir+json", 21) == 0));
 
 		if (!status_ok || strcmp(before, after) != 0 || named != NULL) {
 			wrong++;
@@ -1553,6 +1594,7 @@ main(int argc, char **argv)
 		snprintf(c.audit, sizeof(c.audit), "1");
 		snprintf(c.ship, sizeof(c.ship), "1");
 		snprintf(c.job, sizeof(c.job), "1");
+		snprintf(c.export, sizeof(c.export), "00000000-0000-4000-8000-000000000001");
 		snprintf(c.svc, sizeof(c.svc), "1");
 		snprintf(c.req, sizeof(c.req), "1");
 		snprintf(c.tube, sizeof(c.tube), "%s", fixed_tube);
