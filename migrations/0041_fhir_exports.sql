@@ -48,6 +48,8 @@ COMMENT ON COLUMN fhir_exports.done IS 'Resources written so far (X-Progress).';
 COMMENT ON COLUMN fhir_exports.transaction_time IS 'When the export''s snapshot was taken: the manifest''s transactionTime, and the _since of the next incremental export.';
 COMMENT ON COLUMN fhir_exports.error IS 'Why a failed job failed, as its OperationOutcome says.';
 COMMENT ON COLUMN fhir_exports.heartbeat_at IS 'Last sign of life of the daemon running it; a running job silent for two minutes is failed by the next poll (its daemon stopped).';
+COMMENT ON COLUMN fhir_exports.created_at IS 'When the export was kicked off.';
+COMMENT ON COLUMN fhir_exports.finished_at IS 'When the job ended, done or failed (NULL while queued or running).';
 COMMENT ON COLUMN fhir_exports.expires_at IS 'After this the job and its files are removed (at the next kick-off).';
 
 CREATE TABLE fhir_export_chunks (
@@ -59,6 +61,8 @@ CREATE TABLE fhir_export_chunks (
 	PRIMARY KEY (export_id, type, n)
 );
 COMMENT ON TABLE fhir_export_chunks IS 'What an export wrote: NDJSON lines of one resource type, in order; a file of the manifest is a run of 100 chunks.';
+COMMENT ON COLUMN fhir_export_chunks.export_id IS 'The export job the chunk belongs to (removed with it).';
+COMMENT ON COLUMN fhir_export_chunks.type IS 'The FHIR resource type of every line of the chunk (one file of the manifest per type).';
 COMMENT ON COLUMN fhir_export_chunks.n IS 'Order of the chunk within its type, from 0.';
 COMMENT ON COLUMN fhir_export_chunks.count IS 'Resources (lines) in the chunk.';
 COMMENT ON COLUMN fhir_export_chunks.lines IS 'One FHIR resource per line, each line ended by a newline.';
