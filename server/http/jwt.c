@@ -51,8 +51,8 @@ static const struct alg algs[] = {
 static const char *const result_text[JWT__MAX] = {
 	[JWT_OK] = "valid",
 	[JWT_MALFORMED] = "the token is not a signed JWT",
-	[JWT_ALG] = "the token's algorithm is not accepted (only RS256, RS384, RS512, PS256, "
-	            "ES256, ES384)",
+	[JWT_ALG] = ("the token's algorithm is not accepted (only RS256, RS384, RS512, PS256, "
+	             "ES256, ES384)"),
 	[JWT_UNKNOWN_KID] = "the token is signed with a key the provider does not publish",
 	[JWT_SIGNATURE] = "the token's signature does not verify",
 	[JWT_ISSUER] = "the token comes from another issuer",

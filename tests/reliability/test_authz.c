@@ -1590,6 +1590,8 @@ main(int argc, char **argv)
 			continue;
 		snprintf(c.fixed, sizeof(c.fixed), "%s", fixed_tube);
 		snprintf(c.loc, sizeof(c.loc), "%s", rack_id);
+		snprintf(c.freezer, sizeof(c.freezer), "%s", freezer_id);
+		snprintf(c.task, sizeof(c.task), "1");
 		snprintf(c.n, sizeof(c.n), "0");
 		snprintf(c.audit, sizeof(c.audit), "1");
 		snprintf(c.ship, sizeof(c.ship), "1");
