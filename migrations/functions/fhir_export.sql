@@ -35,17 +35,8 @@ COMMENT ON FUNCTION bb_fhir_group(studies) IS 'A study''s participants as a FHIR
 
 CREATE OR REPLACE FUNCTION bb_fhir_group_get(sid text, studies bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	st studies;
 BEGIN
-	IF sid ~ '^[1-9][0-9]{0,17}$' THEN
-		SELECT * INTO st FROM studies x
-		 WHERE x.id = sid::bigint AND (studies IS NULL OR x.id = ANY (studies));
-	END IF;
-	IF st.id IS NULL THEN
-		PERFORM bb_fail('BB404', 'study-not-found', NULL, 'no study ' || sid);
-	END IF;
-	RETURN bb_fhir_group(st);
+	RETURN bb_fhir_group(bb_fhir_study_visible(sid, studies));
 END $$;
 COMMENT ON FUNCTION bb_fhir_group_get(text, bigint[]) IS 'GET /api/v1/fhir/Group/{id}: a study''s participants as a FHIR Group within the caller''s studies, or BB404.';
 

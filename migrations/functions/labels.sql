@@ -85,18 +85,8 @@ COMMENT ON FUNCTION bb_labels_get(text[], bigint[], text) IS 'Label data for a l
 DROP FUNCTION IF EXISTS bb_label_get(text, bigint[]);
 CREATE OR REPLACE FUNCTION bb_label_get(ref text, studies bigint[], tz text DEFAULT 'UTC')
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	j jsonb;
 BEGIN
-	SELECT bb_label_json(s, COALESCE(tz, 'UTC')) INTO j
-	  FROM specimens s
-	 WHERE s.id = (SELECT x.id FROM specimens x WHERE x.id = ref
-		       UNION ALL SELECT x.id FROM specimens x WHERE x.tube_barcode = ref LIMIT 1)
-	   AND (studies IS NULL OR s.study_id = ANY (studies));
-	IF j IS NULL THEN
-		PERFORM bb_fail_no_specimen(ref);
-	END IF;
-	RETURN j;
+	RETURN bb_label_json(bb_specimen_visible(ref, studies), COALESCE(tz, 'UTC'));
 END $$;
 COMMENT ON FUNCTION bb_label_get(text, bigint[], text) IS 'Label data of a specimen by ID or tube barcode within the given studies, dated in zone tz; BB404 if none.';
 

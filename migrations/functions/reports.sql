@@ -318,17 +318,8 @@ COMMENT ON FUNCTION bb_fhir_specimen(specimens) IS 'A specimen as a FHIR R4 Spec
 
 CREATE OR REPLACE FUNCTION bb_fhir_specimen_get(ref text, studies bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	s specimens;
 BEGIN
-	SELECT * INTO s FROM specimens x
-	 WHERE x.id = (SELECT y.id FROM specimens y WHERE y.id = ref
-		       UNION ALL SELECT y.id FROM specimens y WHERE y.tube_barcode = ref LIMIT 1)
-	   AND (studies IS NULL OR x.study_id = ANY (studies));
-	IF NOT FOUND THEN
-		PERFORM bb_fail_no_specimen(ref);
-	END IF;
-	RETURN bb_fhir_specimen(s);
+	RETURN bb_fhir_specimen(bb_specimen_visible(ref, studies));
 END $$;
 COMMENT ON FUNCTION bb_fhir_specimen_get(text, bigint[]) IS 'GET /api/v1/specimens/{id}/fhir: the FHIR Specimen, or BB404.';
 
@@ -419,8 +410,8 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_fhir_research_study(studies) IS 'A study as a FHIR R4 ResearchStudy (docs/fhir.md).';
 
-/* A study as a FHIR R4 ResearchStudy, within the caller's studies. */
-CREATE OR REPLACE FUNCTION bb_fhir_research_study_get(sid text, studies bigint[]) RETURNS jsonb
+/* The study a FHIR URL's id names for a caller (ResearchStudy and Group reads). */
+CREATE OR REPLACE FUNCTION bb_fhir_study_visible(sid text, studies bigint[]) RETURNS studies
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	st studies;
@@ -432,7 +423,15 @@ BEGIN
 	IF st.id IS NULL THEN
 		PERFORM bb_fail('BB404', 'study-not-found', NULL, 'no study ' || sid);
 	END IF;
-	RETURN bb_fhir_research_study(st);
+	RETURN st;
+END $$;
+COMMENT ON FUNCTION bb_fhir_study_visible(text, bigint[]) IS 'The study a FHIR id (a study''s serial) names within the given studies (NULL: all); BB404 study-not-found otherwise.';
+
+/* A study as a FHIR R4 ResearchStudy, within the caller's studies. */
+CREATE OR REPLACE FUNCTION bb_fhir_research_study_get(sid text, studies bigint[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN bb_fhir_research_study(bb_fhir_study_visible(sid, studies));
 END $$;
 COMMENT ON FUNCTION bb_fhir_research_study_get(text, bigint[]) IS 'GET /api/v1/fhir/ResearchStudy/{id}: a study as a FHIR R4 ResearchStudy within the caller''s studies, or BB404.';
 

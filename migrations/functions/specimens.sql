@@ -14,6 +14,24 @@ CREATE OR REPLACE FUNCTION bb_fail_no_specimen(ref text) RETURNS void LANGUAGE s
 $$;
 COMMENT ON FUNCTION bb_fail_no_specimen(text) IS 'Raises BB404 specimen-not-found for a reference that names no specimen the caller may see.';
 
+-- The specimen a URL's reference names for a caller: every read of one tube
+-- (its FHIR resource, label, events, exposure) finds it this one way.
+CREATE OR REPLACE FUNCTION bb_specimen_visible(ref text, studies bigint[]) RETURNS specimens
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	s specimens;
+BEGIN
+	SELECT * INTO s FROM specimens x
+	 WHERE x.id = (SELECT y.id FROM specimens y WHERE y.id = ref
+		       UNION ALL SELECT y.id FROM specimens y WHERE y.tube_barcode = ref LIMIT 1)
+	   AND (studies IS NULL OR x.study_id = ANY (studies));
+	IF NOT FOUND THEN
+		PERFORM bb_fail_no_specimen(ref);
+	END IF;
+	RETURN s;
+END $$;
+COMMENT ON FUNCTION bb_specimen_visible(text, bigint[]) IS 'The specimen an ID or tube barcode names within the given studies (NULL: all); BB404 specimen-not-found otherwise.';
+
 CREATE OR REPLACE FUNCTION bb_id_for_serial(serial bigint) RETURNS text
 LANGUAGE plpgsql IMMUTABLE STRICT AS $$
 DECLARE
@@ -644,9 +662,9 @@ COMMENT ON FUNCTION bb_specimen_get(text, bigint[]) IS 'As bb_specimen_find_json
 
 CREATE OR REPLACE FUNCTION bb_specimen_events(ref text, studies bigint[]) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
-	j jsonb;
+	s specimens := bb_specimen_visible(ref, studies);
 BEGIN
-	SELECT jsonb_build_object('specimen', s.id, 'items', COALESCE((
+	RETURN jsonb_build_object('specimen', s.id, 'items', COALESCE((
 		SELECT jsonb_agg(jsonb_build_object(
 			'seq', e.seq, 'type', e.type, 'at', bb_rfc3339(e.at), 'actor', e.actor,
 			'from', CASE WHEN e.from_box IS NULL THEN NULL ELSE
@@ -658,16 +676,7 @@ BEGIN
 			ORDER BY e.seq)
 		  FROM events e WHERE e.specimen_id = s.id), '[]'))
 		-- Issue 18: the excursions it lived through, derived from where it was (only when any).
-		|| jsonb_strip_nulls(jsonb_build_object('exposures', bb_tube_exposures_json(s.id)))
-	  FROM specimens s
-	 WHERE s.id = (SELECT x.id FROM specimens x WHERE x.id = ref
-		       UNION ALL SELECT x.id FROM specimens x WHERE x.tube_barcode = ref LIMIT 1)
-	   AND (studies IS NULL OR s.study_id = ANY (studies))
-	  INTO j;
-	IF j IS NULL THEN
-		PERFORM bb_fail_no_specimen(ref);
-	END IF;
-	RETURN j;
+		|| jsonb_strip_nulls(jsonb_build_object('exposures', bb_tube_exposures_json(s.id)));
 END $$;
 COMMENT ON FUNCTION bb_specimen_events(text, bigint[]) IS 'A specimen''s custody events, oldest first, with their hashes.';
 

@@ -402,16 +402,9 @@ COMMENT ON FUNCTION bb_specimen_flags(specimens) IS 'The limits of its specimen 
 CREATE OR REPLACE FUNCTION bb_specimen_exposure(ref text, studies bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-	s specimens;
+	s specimens := bb_specimen_visible(ref, studies);
 	t specimen_types;
 BEGIN
-	SELECT * INTO s FROM specimens x
-	 WHERE x.id = (SELECT y.id FROM specimens y WHERE y.id = ref
-		       UNION ALL SELECT y.id FROM specimens y WHERE y.tube_barcode = ref LIMIT 1)
-	   AND (studies IS NULL OR x.study_id = ANY (studies));
-	IF NOT FOUND THEN
-		PERFORM bb_fail_no_specimen(ref);
-	END IF;
 	SELECT * INTO t FROM specimen_types x WHERE x.code = s.type;
 	RETURN jsonb_build_object('specimen', s.id, 'type', s.type,
 		'freeze_thaw_count', s.freeze_thaw_count,
