@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +398,19 @@ db_long_statements(struct db_conn *c, unsigned timeout_ms)
 
 	snprintf(v, sizeof(v), "%u", timeout_ms);
 	return db_exec(c, "db_long_statements", 1, params, NULL);
+}
+
+enum bb_err
+db_fail(struct db_conn *c, enum bb_err err, const char *fmt, ...)
+{
+	char msg[sizeof(c->message)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	set_error(c, "", msg);
+	return err;
 }
 
 const char *

@@ -74,6 +74,11 @@ enum bb_err db_result_error(struct db_conn *c, const char *stmt, PGresult *r);
  */
 enum bb_err db_long_statements(struct db_conn *c, unsigned timeout_ms);
 
+/* Record a failure found by the caller in what the database sent (no SQLSTATE) as the
+ * connection's last error, for db_error_message; returns err. */
+enum bb_err db_fail(struct db_conn *c, enum bb_err err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* The last error's SQLSTATE and primary message ("" when none). */
 const char *db_error_state(const struct db_conn *c);
 const char *db_error_message(const struct db_conn *c);

@@ -60,7 +60,9 @@ const struct db_stmt db_ledger_statements[] = {
 	 * written to a temporary file and read back. */
 	{ "db_ledger_custom_plans",
 	  "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
-	  "       set_config('jit', 'off', true), set_config('work_mem', '64MB', true)" },
+	  "       set_config('jit', 'off', true), set_config('work_mem', '64MB', true),"
+	  /* One process per chunk: a Gather would interleave the chains of its workers. */
+	  "       set_config('max_parallel_workers_per_gather', '0', true)" },
 	{ "db_ledger_log_state", "SELECT backfilled, size, now() FROM log_state" },
 	/* The log's extent as it is, gaps and all: its last entry, not what log_state says. */
 	{ "db_ledger_log_end", "SELECT COALESCE(max(idx) + 1, 0) FROM log_entries" },
@@ -88,9 +90,14 @@ const struct db_stmt db_ledger_statements[] = {
 	  "  FROM pg_class c WHERE c.oid = 'specimens'::regclass" },
 	/* The specimens in pages [$1, $2) as they lie on disk, each with its events and no
 	 * log index (the summed verify): a chunk reads neighbouring pages, and specimens
-	 * registered together, whose events were written together, come together. */
+	 * registered together, whose events were written together, come together.
+	 * No ORDER BY: the nested loop already gives each specimen's events together and in
+	 * seq order, specimen after specimen as the range scan meets them, and sorting the
+	 * chunk's rows again was a third of the query's time (10^7 events: 115 against
+	 * 70 ms a chunk of 3,741 specimens, measured). The specimen's tid comes last, and
+	 * lv_chains checks that each chain starts at a later one than the chain before. */
 	{ "db_ledger_chains_blocks", LV_WINDOW_COLUMNS
-	  "NULL::bigint"
+	  "NULL::bigint, s.at"
 	  "  FROM (SELECT s.ctid AS at, s.id, s.ledger_seq, s.ledger_head, s.status,"
 	  "               (SELECT b.barcode FROM boxes b WHERE b.id = s.box_id) AS box,"
 	  "               bb_position_name(s.pos_row, s.pos_col) AS pos"
@@ -99,8 +106,7 @@ const struct db_stmt db_ledger_statements[] = {
 	  /* A lateral, ordered subquery is run per specimen by its index: a join would let
 	   * the planner hash the chunk's specimens and scan every event for each chunk. */
 	  "  LEFT JOIN LATERAL (SELECT * FROM events e WHERE e.specimen_id = s.id"
-	  "                      ORDER BY e.seq) e ON true"
-	  " ORDER BY s.at, e.seq" },
+	  "                      ORDER BY e.seq) e ON true" },
 	/*
 	 * The chains that changed since a verify: those with events from log index $1 on,
 	 * waiting in the queue, or dated since $2, the last verify's snapshot (to find one
@@ -313,6 +319,7 @@ enum {
 	COL_POS,
 	COL_FORMAT, /* the canonical bytes its hash was made with */
 	COL_INDEX,  /* in the log; NULL when not (yet) in it */
+	COL_TID,    /* by_tid: the specimen's place on disk (block, offset: 6 bytes) */
 };
 
 /* One event as read; its text stays in the chunk's result. */
@@ -382,6 +389,18 @@ hash_at(PGresult *res, int i, int col, unsigned char *out)
 	if (PQgetisnull(res, i, col) || PQgetlength(res, i, col) != BB_HASH_LEN)
 		return false;
 	memcpy(out, PQgetvalue(res, i, col), BB_HASH_LEN);
+	return true;
+}
+
+/* The specimen's tid at row i is after *last (and becomes it): rows that come in the
+ * range scan's order, chain after chain. */
+static bool
+tid_after(PGresult *res, int i, unsigned char last[6])
+{
+	if (PQgetisnull(res, i, COL_TID) || PQgetlength(res, i, COL_TID) != 6 ||
+	    memcmp(PQgetvalue(res, i, COL_TID), last, 6) <= 0)
+		return false;
+	memcpy(last, PQgetvalue(res, i, COL_TID), 6);
 	return true;
 }
 
@@ -628,6 +647,7 @@ lv_chains(struct db_conn *c, const char *stmt, int nparams, const char *const *p
           const struct lv_chain_opts *o, struct lv_found *rep)
 {
 	struct chain ch = { .window = o->window };
+	unsigned char tid[6] = { 0 }; /* by_tid: the last chain's specimen's */
 	/* Without each event's index, whether it is in the log is the sums' to say. */
 	bool unlogged = o->backfilled && (o->key == NULL || (o->from >= 0 && !o->logged_before));
 	PGresult *res;
@@ -639,6 +659,15 @@ lv_chains(struct db_conn *c, const char *stmt, int nparams, const char *const *p
 		if (strcmp(PQgetvalue(res, i, COL_ID), ch.id) != 0) {
 			if (ch.id[0] != '\0')
 				check_specimen(&ch, unlogged, rep);
+			if (o->by_tid && !tid_after(res, i, tid)) {
+				free(ch.rows);
+				PQclear(res);
+				return db_fail(
+				    c, BB_EINTERNAL,
+				    "verify-ledger: a chain's rows did not come together "
+				    "(specimen %s); no finding is made from them",
+				    PQgetvalue(res, i, COL_ID));
+			}
 			chain_start(&ch, res, i);
 			ch.logged = o->logged_before ? int_at(res, i, COL_INDEX) : -1;
 		}
