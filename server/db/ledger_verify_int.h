@@ -75,9 +75,10 @@ struct lv_chain_opts {
 	 * incremental's summed check, db_ledger_touched_summed): the events after it are
 	 * summed unless queued, and whether each is in the log is the sums' to say. */
 	bool logged_before;
-	/* The rows are not sorted: they come chain after chain in the order of the specimens'
-	 * tids (the last column), which each chain's first row must be after the last's. */
-	bool by_tid;
+	/* The rows are not sorted: they come chain after chain in the order of the last
+	 * column (a specimen's tid or rank), which each chain's first row must be after the
+	 * last's, else the read fails rather than report chains cut in pieces. */
+	bool ordered;
 };
 
 /* Check the chains the prepared statement stmt returns (the columns of

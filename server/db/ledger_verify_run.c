@@ -88,7 +88,7 @@ run_task(struct run *run, struct db_conn *c, struct task *t)
 			                   .key = run->summed ? run->key : NULL,
 			                   .sum = &t->sum,
 			                   .from = -1,
-			                   .by_tid = run->summed };
+			                   .ordered = run->summed };
 		return lv_chains(c, run->summed ? "db_ledger_chains_blocks" : "db_ledger_chains", 2,
 		                 params, &o, &t->found);
 	}

@@ -186,7 +186,8 @@ verify_since(struct db_conn *c, const struct ledger_verify_opts *o, const unsign
 		                       .key = key,
 		                       .sum = &events,
 		                       .from = (long long)from->size,
-		                       .logged_before = key != NULL };
+		                       .logged_before = key != NULL,
+		                       .ordered = key != NULL };
 	err = lv_chains(c, key != NULL ? "db_ledger_touched_summed" : "db_ledger_touched", 2,
 	                params, &copts, &chains);
 	lv_pending_free(&pending);
