@@ -7,7 +7,7 @@
 #  3. inclusion and consistency proofs over HTTP, p50 and p99;
 #  4. the move scenario (each move writes its event) with the sequencer
 #     running, and the same with every daemon's sequencer off
-#     (--sequencer=false), alternated twice.
+#     (--sequencer=false), in the order on, off, off, on.
 # Each figure as name=value lines in $results, for bench/report.py.
 
 ledger_time() { # ledger_time NAME CMD...: seconds and peak RSS of CMD as NAME_s, NAME_rss_kb
@@ -109,7 +109,10 @@ moves_reset() {
 sql "COPY (SELECT client, slot, id, box_a, box_b, pos FROM bench_moves ORDER BY client, slot) TO STDOUT" \
 	>"$work/moves.tsv"
 export BENCH_MOVES=$work/moves.tsv
-# A warm-up run, unmeasured (as for GET in scripts/bench), then on, off, on, off.
+# A warm-up run, unmeasured (as for GET in scripts/bench), then on, off, off, on: each
+# run has tended to be faster than the one before it (more of the data in memory), and
+# on, off, on, off put every run without the sequencer after one with it; in this order
+# a steady drift weighs on both sides alike.
 wrk -t"$threads" -c"$clients" -d"$((duration / 2 < 5 ? 5 : duration / 2))s" -s bench/wrk/move.lua "$url" \
 	>/dev/null 2>&1 || die "wrk (warm-up) failed"
 # lag_sampler FILE: while the writes run, how long the events queued at one moment take
@@ -126,7 +129,7 @@ lag_sampler() {
 }
 : >"$work/lag.txt"
 round=0
-for seqr in on off on off; do
+for seqr in on off off on; do
 	round=$((round + 1))
 	ledger_daemon_stop
 	moves_reset
@@ -148,7 +151,7 @@ done
 ledger_daemon_stop
 moves_reset
 ledger_daemon
-while [ "$(sql "SELECT count(*) FROM log_pending")" != 0 ]; do sleep 0.2; done # round 4's queue
+while [ "$(sql "SELECT count(*) FROM log_pending")" != 0 ]; do sleep 0.2; done # what round 4's reset queued
 say "ledger: move with its event, sequencer on, sampling how long events wait for the tree"
 settle
 lag_sampler "$work/lag.txt" &
