@@ -192,6 +192,8 @@ cmd_serve(int argc, char **argv)
 	s.metrics = metrics_new(route_count);
 	atomic_init(&s.stopping, false);
 	atomic_init(&s.active, 0);
+	atomic_init(&s.request_count, 0);
+	randombytes_buf(s.request_key, sizeof(s.request_key));
 	if (auth_listener_start(&s) != 0)
 		fatal("cannot start the token listener");
 	struct purge_settings ps = { .pool = s.pool,

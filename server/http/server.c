@@ -150,12 +150,16 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return r;
 }
 
+_Static_assert(sizeof(((struct srv *)0)->request_key) == crypto_shorthash_KEYBYTES,
+               "request_key is a SipHash key");
+
 /* Fill in the context on the first callback of a request. */
 static struct srv_req *
 req_start(struct srv_req *r, struct srv *s, struct MHD_Connection *conn, const char *url,
           const char *method, const char *version)
 {
-	unsigned char rid[8];
+	unsigned char rid[crypto_shorthash_BYTES];
+	uint64_t n;
 
 	if (r == NULL)
 		r = bb_calloc(1, sizeof(*r));
@@ -163,7 +167,8 @@ req_start(struct srv_req *r, struct srv *s, struct MHD_Connection *conn, const c
 	clock_gettime(CLOCK_MONOTONIC, &r->started);
 	r->srv = s;
 	r->conn = conn;
-	randombytes_buf(rid, sizeof(rid));
+	n = atomic_fetch_add(&s->request_count, 1);
+	crypto_shorthash(rid, (const unsigned char *)&n, sizeof(n), s->request_key);
 	bb_hex_encode(r->id, rid, sizeof(rid));
 	r->method = bb_arena_strdup(&r->arena, method);
 	r->path = bb_arena_strdup(&r->arena, url);

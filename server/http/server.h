@@ -65,6 +65,10 @@ struct srv {
 	char dummy_hash[128];                /* verified against when a login names no user */
 	struct oidc *oidc;                   /* the OpenID provider (http/oidc.h); NULL: none */
 	const struct group_map *groups;      /* single sign-on's group map; NULL: none */
+	/* Request IDs: the SipHash of a count under a key drawn at start-up, unique and
+	 * unguessable without a getrandom(2) per request (one syscall in ten). */
+	atomic_uint_fast64_t request_count;
+	unsigned char request_key[16];
 };
 
 struct srv_req;
