@@ -69,13 +69,18 @@ COMMENT ON FUNCTION bb_log_checkpoint_add(bigint, text, text)
 	IS 'Keeps a signed checkpoint of the transparency log; NULL when one as large is kept already.';
 
 -- The specimen a reference names among those the caller may see, or NULL.
+-- PL/pgSQL, not SQL: called from the proofs' PL/pgSQL, a SQL function with a
+-- FROM is not inlined and was parsed and planned again in every request's
+-- transaction (an inclusion proof's statement at 10^7 entries, one client:
+-- 0.33-0.35 ms against 0.66-0.85 ms).
 CREATE OR REPLACE FUNCTION bb_log_specimen(ref text, studies bigint[]) RETURNS text
-LANGUAGE sql STABLE AS $$
-	SELECT s.id FROM specimens s
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN (SELECT s.id FROM specimens s
 	 WHERE s.id = (SELECT x.id FROM specimens x WHERE x.id = ref
 		       UNION ALL SELECT x.id FROM specimens x WHERE x.tube_barcode = ref LIMIT 1)
-	   AND (studies IS NULL OR s.study_id = ANY (studies));
-$$;
+	   AND (studies IS NULL OR s.study_id = ANY (studies)));
+END $$;
 COMMENT ON FUNCTION bb_log_specimen(text, bigint[]) IS 'The specimen ID a reference (ID or tube barcode) names, if the caller''s studies include it.';
 
 /*
