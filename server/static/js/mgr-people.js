@@ -304,7 +304,7 @@ function consentForm(ctx, p, tubes) {
 			}
 			fill(effect, h('div.card.warnbox#pp-before',
 				h('h4', t('mgr.people.beforeTitle')),
-				h('p', preview.rows.length ? t('mgr.people.beforeSummary', { n: preview.rows.filter((x) => x.blocked).length,
+				h('p', preview.rows.length ? t('mgr.people.beforeSummary', { count: preview.rows.filter((x) => x.blocked).length,
 					r: preview.rows.filter((x) => x.off.length).length }) : t('mgr.people.beforeNothing')),
 				preview.rows.length ? effectTable(preview.rows, false) : null));
 			submit.textContent = t('mgr.people.confirmWithdraw');
@@ -333,10 +333,10 @@ function consentForm(ctx, p, tubes) {
 			submit.classList.remove('danger');
 			fill(effect, h('div.card.donebox#pp-after',
 				h('h4', t('mgr.people.afterTitle')),
-				h('p', t('mgr.people.afterSummary', { n: r.specimens_flagged ?? 0, r: rows.filter((x) => x.off.length).length })),
+				h('p', t('mgr.people.afterSummary', { count: r.specimens_flagged ?? 0, r: rows.filter((x) => x.off.length).length })),
 				rows.length ? effectTable(rows, true) : null,
 				h('button#pp-reload', { type: 'button', onclick: () => ctx.refresh() }, t('mgr.people.reload'))));
-			ctx.fb.warn(t('mgr.people.withdrawn', { n: r.specimens_flagged ?? 0 }), { focus: false });
+			ctx.fb.warn(t('mgr.people.withdrawn', { count: r.specimens_flagged ?? 0 }), { focus: false });
 		} catch (e) {
 			formMessage(form, says(e));
 			ctx.fb.error(says(e), { focus: false });

@@ -37,11 +37,11 @@ async function listView(ctx, main, state) {
 function criteriaWords(c) {
 	const parts = [t('mgr.req.cr.types', { types: c.types.join(', ') }),
 		t('mgr.req.cr.timepoints', { tps: c.timepoints?.length ? c.timepoints.join(', ') : t('mgr.req.cr.any') }),
-		t('mgr.req.cr.participants', { n: c.participants })];
+		t('mgr.req.cr.participants', { count: c.participants })];
 	if (c.quantity?.value) parts.push(t('mgr.req.cr.quantity', { q: `${num(Number(c.quantity.value))} ${c.quantity.unit}` }));
 	if (c.exclusions?.diagnoses?.length) parts.push(t('mgr.req.cr.excluded', { dx: c.exclusions.diagnoses.join(', ') }));
 	if (c.exclusions?.max_freeze_thaw !== null && c.exclusions?.max_freeze_thaw !== undefined)
-		parts.push(t('mgr.req.cr.ftc', { n: c.exclusions.max_freeze_thaw }));
+		parts.push(t('mgr.req.cr.ftc', { count: c.exclusions.max_freeze_thaw }));
 	if (c.allow_last_aliquot) parts.push(t('mgr.req.cr.last'));
 	return parts.join(' · ');
 }
@@ -97,14 +97,14 @@ function allocation(ctx, q) {
 		if (!ids.length) return;
 		try {
 			await post(`/api/v1/requests/${q.id}/specimens`, { specimens: ids }, { key });
-			ctx.fb.ok(t('mgr.req.added', { n: ids.length }), { focus: false });
+			ctx.fb.ok(t('mgr.req.added', { count: ids.length }), { focus: false });
 			ctx.refresh();
 		} catch (e) {
 			formMessage(add, says(e));
 		}
 	});
 	return h('section.card#rq-allocation',
-		h('h2', t('mgr.req.allocation', { n: q.allocation.specimens, p: q.allocation.participants })),
+		h('h2', t('mgr.req.allocation', { count: q.allocation.specimens, p: q.allocation.participants })),
 		h('p.dim', t('mgr.req.allocSummary', { picked: q.allocation.picked, shipped: q.allocation.shipped, reserved: reserved.length })),
 		rows.length ? scroller(t('mgr.req.allocationLabel'), table('mgr-list#rq-tubes', ['mgr.req.th.tube', 'mgr.req.th.participant', 'mgr.req.th.what',
 			'mgr.req.th.ftc', 'mgr.req.th.place', 'mgr.req.th.state', 'mgr.req.th.actions'], rows,
@@ -161,7 +161,7 @@ function pickAndShip(ctx, q) {
 	const dest = h('input', { required: true, maxlength: 200, autocomplete: 'off' });
 	const cond = choice(CONDITIONS, 'mgr.ship.cond.', 'dry_ice');
 	const ship = h('form#rq-ship', h('h3', t('mgr.req.shipTitle')),
-		h('p.hint', t('mgr.req.shipHint', { n: q.allocation.picked })),
+		h('p.hint', t('mgr.req.shipHint', { count: q.allocation.picked })),
 		h('div.grid2', h('div', field('rq-dest', 'mgr.ship.th.destination', dest)), h('div', field('rq-cond', 'mgr.ship.th.conditions', cond))),
 		h('button.primary', { type: 'submit' }, t('mgr.req.ship')));
 	onSubmit(ship, async (ev, key) => {
@@ -172,7 +172,7 @@ function pickAndShip(ctx, q) {
 		}
 		try {
 			const sh = await post(`/api/v1/requests/${q.id}/shipments`, { destination: dest.value.trim(), conditions: cond.value }, { key });
-			ctx.fb.ok(t('mgr.req.shipped', { id: sh.id, n: sh.specimen_count }), { focus: false });
+			ctx.fb.ok(t('mgr.req.shipped', { id: sh.id, count: sh.specimen_count }), { focus: false });
 			ctx.go(`#/mgr/shipment/${sh.id}`);
 		} catch (e) {
 			formMessage(ship, says(e));
@@ -227,7 +227,7 @@ async function requestView(ctx, main, id) {
 		allocate.disabled = true;
 		try {
 			const r = await post(`/api/v1/requests/${q.id}/allocate`, undefined);
-			ctx.fb.ok(t('mgr.req.allocated', { n: r.allocation?.specimens ?? (r.specimens || []).length }), { focus: false });
+			ctx.fb.ok(t('mgr.req.allocated', { count: r.allocation?.specimens ?? (r.specimens || []).length }), { focus: false });
 			ctx.refresh();
 		} catch (e) {
 			allocate.disabled = false;
@@ -250,7 +250,7 @@ async function requestView(ctx, main, id) {
 			q.shipments?.length ? [h('dt', t('mgr.req.th.shipments')), h('dd', q.shipments.map((s) => h('a.chip', { href: `#/mgr/shipment/${s}` }, `#${s}`)))] : null)),
 		q.notices?.length ? h('section.card.warnbox#rq-notices', h('h2', t('mgr.req.notices')),
 			h('ul', q.notices.map((n) => h('li', `${when(n.at)} — ${n.code === 'consent-withdrawn'
-				? t('mgr.req.noticeConsent', { n: n.count, ids: (n.specimens || []).join(', ') }) : n.message}`)))) : null,
+				? t('mgr.req.noticeConsent', { count: n.count, ids: (n.specimens || []).join(', ') }) : n.message}`)))) : null,
 		q.status === 'submitted' ? decision(ctx, q) : null,
 		q.status === 'approved' ? h('section.card', h('p', t('mgr.req.allocateHint')), allocate) : null,
 		['allocated', 'shipped', 'closed'].includes(q.status) ? allocation(ctx, q) : null,

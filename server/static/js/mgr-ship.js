@@ -83,7 +83,7 @@ function draft(ctx, s, root) {
 	dispatch.addEventListener('click', async () => {
 		if (!armed) {
 			armed = true;
-			dispatch.textContent = t('mgr.ship.dispatchSure', { n: s.specimen_count, dest: s.destination });
+			dispatch.textContent = t('mgr.ship.dispatchSure', { count: s.specimen_count, dest: s.destination });
 			dispatch.classList.add('danger');
 			return;
 		}
@@ -117,7 +117,7 @@ function draft(ctx, s, root) {
 		}
 		try {
 			const m = await post(`/api/v1/shipments/${s.id}/specimens`, { specimens: [r.id || value] });
-			ctx.fb.ok(t('mgr.ship.addedOne', { id: r.id || value, n: m.specimen_count }), { ms: 2500 });
+			ctx.fb.ok(t('mgr.ship.addedOne', { id: r.id || value, count: m.specimen_count }), { ms: 2500 });
 			ctx.refresh();
 		} catch (e) {
 			if (e instanceof ApiError && e.problem.code === 'consent-withdrawn') ctx.fb.consent(refusal(e));
@@ -152,7 +152,7 @@ function receive(ctx, s, root, seen, redraw) {
 	const showDisc = () => {
 		const m = missing();
 		fill(disc, h('h3', t('mgr.ship.discTitle')),
-			h('p#sh-disc-summary', t('mgr.ship.discSummary', { seen: seen.size, n: s.specimens.length, m: m.length, u: unexpected.length })),
+			h('p#sh-disc-summary', t('mgr.ship.discSummary', { seen: seen.size, count: s.specimens.length, m: m.length, u: unexpected.length })),
 			m.length && seen.size ? h('p.sh-missing', t('mgr.ship.missing', { ids: m.join(', ') })) : null,
 			unexpected.length ? h('p.sh-unexpected', t('mgr.ship.unexpected', { ids: unexpected.join(', ') })) : null);
 	};
@@ -237,7 +237,7 @@ async function shipmentView(ctx, main, id) {
 				cond: t(`mgr.ship.rc.${s.receipt.condition || 'good'}`), who: s.receipt.recorded_by }))],
 			s.receipt?.notes && [h('dt', t('mgr.ship.th.notes')), h('dd.pre#sh-receipt-notes', s.receipt.notes)],
 			!s.receipt && s.notes && [h('dt', t('mgr.ship.th.notes')), h('dd.pre', s.notes)])),
-		h('section.card', h('h2', t('mgr.ship.manifestN', { n: s.specimen_count })), lines, h('div.row', csv)));
+		h('section.card', h('h2', t('mgr.ship.manifestN', { count: s.specimen_count })), lines, h('div.row', csv)));
 	fill(main, root);
 	if (s.status === 'draft') return draft(ctx, s, root);
 	if (s.status === 'dispatched') return receive(ctx, s, root, seen, redraw);

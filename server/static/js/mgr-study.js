@@ -33,7 +33,7 @@ async function listView(ctx, main) {
 function protocolSummary(pr) {
 	return scroller(t('mgr.study.protocol'), table('mgr-list#st-protocol', ['mgr.study.th.timepoint', 'mgr.study.th.day', 'mgr.study.th.window', 'mgr.study.th.expected'],
 		pr.timepoints.map((tp) => [h('span', h('strong', tp.code), ' ', tp.label), num(tp.day_offset), `± ${num(tp.window_days)}`,
-			tp.specimens.length ? tp.specimens.map((s) => t('mgr.study.spec', { n: s.aliquots, type: s.type,
+			tp.specimens.length ? tp.specimens.map((s) => t('mgr.study.spec', { count: s.aliquots, type: s.type,
 				q: s.quantity ? ` × ${num(Number(s.quantity.value))} ${s.quantity.unit}` : '' }) + (s.sprec ? ` (${s.sprec})` : '')).join('; ')
 				: t('mgr.study.nothingExpected')])));
 }
@@ -66,7 +66,7 @@ function timepointBox(tp, types, n, onRemove) {
 	};
 	for (const s of tp.specimens || []) addSpec(s);
 	const base = `tp${n}-${Math.random().toString(36).slice(2, 6)}`;
-	fs.append(h('legend', t('mgr.study.timepoint', { n: n + 1 })),
+	fs.append(h('legend', t('mgr.study.timepoint', { count: n + 1 })),
 		h('div.grid2', h('div', field(`${base}-code`, 'mgr.study.th.code', code)), h('div', field(`${base}-label`, 'mgr.study.th.label', label)),
 			h('div', field(`${base}-day`, 'mgr.study.th.day', dayOff)), h('div', field(`${base}-win`, 'mgr.study.th.window', win))),
 		rows,
