@@ -326,7 +326,16 @@ async function main() {
 		ok(await page.locator('#st-heat button[data-participant="P-MG-6"][data-timepoint="pk"]').getAttribute('data-state') === 'missing',
 			'P-MG-6 (plasma only) at pk is missing');
 		await shot('mgr-study-heatmap');
-		await cell.click();
+		// from the keyboard: Tab onto the cell, a visible focus ring, Enter opens it
+		await page.locator('#st-heat button').first().focus();
+		let reached = false;
+		for (let i = 0; i < 40 && !reached; i++) {
+			reached = await cell.evaluate((el) => el === document.activeElement);
+			if (!reached) await page.keyboard.press('Tab');
+		}
+		const ring = await cell.evaluate((el) => getComputedStyle(el).outlineStyle !== 'none' && parseFloat(getComputedStyle(el).outlineWidth) >= 2);
+		ok(reached && ring, 'a heat-map cell is reached with Tab, with a visible focus ring');
+		await page.keyboard.press('Enter');
 		await page.locator('#st-tubes').waitFor();
 		ok(await page.locator('#st-tubes tbody tr').count() === 4, 'a cell opens its tubes (3 stored, 1 never stored)', await page.locator('#st-tubes tbody tr').count());
 		await page.selectOption('#sf-state', 'complete');

@@ -143,7 +143,7 @@ async function promises(study, ids) {
 	const reqs = lists.flatMap((l) => l.items).filter((q) => q.criteria.study === study);
 	for (const q of await Promise.all(reqs.map((r) => get(`/api/v1/requests/${r.id}`))))
 		for (const s of q.specimens || [])
-			if (s.state === 'reserved' || (s.state === 'shipped' && !s.shipment)) add(s.id, { kind: 'request', id: q.id, purpose: q.purpose });
+			if (s.state === 'reserved') add(s.id, { kind: 'request', id: q.id, purpose: q.purpose });
 	const drafts = (await get('/api/v1/shipments?status=draft&limit=200')).items;
 	for (const sh of await Promise.all(drafts.map((d) => get(`/api/v1/shipments/${d.id}`))))
 		for (const s of sh.specimens) add(s.id, { kind: 'shipment', id: sh.id, request: sh.request });

@@ -138,7 +138,10 @@ function refusal(e) {
 /* Dispatched: the tubes that arrived are scanned; the receipt records what did not match. */
 function receive(ctx, s, root, seen, redraw) {
 	const unexpected = [];
-	const at = h('input', { type: 'datetime-local', value: zonedNow(), required: true });
+	/* Left as it was put (the minute the page opened), it means now: to the
+	 * minute it could read as before the dispatch of a moment ago. */
+	const opened = zonedNow();
+	const at = h('input', { type: 'datetime-local', value: opened, required: true });
 	const cond = choice(RECEIPT, 'mgr.ship.rc.', 'good');
 	const notes = h('textarea', { rows: 3, maxlength: 2000 });
 	const disc = h('div#sh-discrepancies', { 'aria-live': 'polite' });
@@ -159,7 +162,7 @@ function receive(ctx, s, root, seen, redraw) {
 	showDisc();
 	onSubmit(form, async (ev, key) => {
 		formMessage(form, '');
-		const when_ = zonedToUtc(at.value);
+		const when_ = at.value === opened ? new Date().toISOString() : zonedToUtc(at.value);
 		if (!when_) {
 			formMessage(form, t('mgr.ship.atNeeded'));
 			return;
