@@ -62,11 +62,11 @@ function views(T) {
 		}],
 		['mgr-requests', async () => {
 			await page.click('#nav a[href="#/mgr/requests"]');
-			await page.locator('section.requests #req-list :is(table, p)').first().waitFor();
+			await page.locator('section.requests #req-list :is(table, p.dim)').first().waitFor();
 		}],
 		['mgr-shipments', async () => {
 			await page.click('#nav a[href="#/mgr/shipments"]');
-			await page.locator('section.shipments #ship-list :is(table, p)').first().waitFor();
+			await page.locator('section.shipments #ship-list :is(table, p.dim)').first().waitFor();
 		}],
 	];
 }
