@@ -158,7 +158,7 @@ function pickAndShip(ctx, q) {
 	};
 	pdf.addEventListener('click', get('application/pdf', 'pdf'));
 	csv.addEventListener('click', get('text/csv', 'csv'));
-	const dest = h('input', { required: true, maxlength: 200, autocomplete: 'off' });
+	const dest = h('input', { maxlength: 200, autocomplete: 'off' });
 	const cond = choice(CONDITIONS, 'mgr.ship.cond.', 'dry_ice');
 	const ship = h('form#rq-ship', h('h3', t('mgr.req.shipTitle')),
 		h('p.hint', t('mgr.req.shipHint', { count: q.allocation.picked })),
