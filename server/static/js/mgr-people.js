@@ -73,7 +73,7 @@ async function listView(ctx, main) {
 	q.addEventListener('input', draw);
 	more.addEventListener('click', () => load(false));
 	/* Enter on an exact code opens it, even on a page not loaded yet. */
-	const search = h('form.card.row', { role: 'search' }, field('people-study', 'mgr.people.study', study),
+	const search = h('form.card.row', { role: 'search', 'aria-label': t('mgr.people.title') }, field('people-study', 'mgr.people.study', study),
 		field('people-q', 'mgr.people.search', q), h('button', { type: 'submit' }, t('mgr.people.open')));
 	search.addEventListener('submit', (ev) => {
 		ev.preventDefault();
