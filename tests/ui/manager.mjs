@@ -113,7 +113,8 @@ async function main() {
 	page.on('pageerror', (e) => consoleErrors.push(String(e)));
 	const posts = [];
 	page.on('request', (r) => ['POST', 'PATCH', 'PUT', 'DELETE'].includes(r.method()) && posts.push(`${r.method()} ${new URL(r.url()).pathname}`));
-	const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
+	/* A view's screenshot for the user guide: the part that shows the workflow, not the page around it. */
+	const shot = (name, sel) => (sel ? page.locator(sel).first() : page).screenshot({ path: join(artifacts, `${name}.png`) });
 	const go = async (hash) => {
 		await page.evaluate((h) => { location.hash = h; }, hash);
 	};
@@ -152,7 +153,7 @@ async function main() {
 		await page.fill('#people-q', 'mg-');
 		ok(await page.locator('section.people tbody tr').count() === 6, 'the participant list filters as the manager types (6 of "mg-")',
 			await page.locator('section.people tbody tr').count());
-		await shot('mgr-people');
+		await shot('mgr-people', 'section.people');
 		await page.fill('#pc-code', 'P-MG-NEW');
 		await page.selectOption('#pc-sex', 'female');
 		await page.fill('#pc-born', '1970');
@@ -163,7 +164,7 @@ async function main() {
 		await page.click('section.person a[href="#/mgr/people"]');
 		await page.fill('#pc-code', 'p-mg-new');
 		await page.click('#people-create button[type=submit]');
-		const dup = await page.locator('#people-create .formerror').textContent();
+		const dup = await page.locator('#people-create .formerror', { hasText: /\S/ }).textContent();
 		ok(/already has this participant, as P-MG-NEW/.test(dup), 'the same code in another case is refused, naming the one registered', dup);
 		await go('#/mgr/people/MASC/P-MG-NEW');
 		await page.locator('#pp-edit').waitFor();
@@ -207,7 +208,7 @@ async function main() {
 		ok(q.specimens.filter((s) => s.state === 'reserved').length === 3, 'allocation reserves 3 tubes, one per donor');
 		const [first, second, third] = q.specimens.map((s) => s.id);
 		const onR1 = new Set(q.specimens.map((s) => s.participant));
-		await shot('mgr-request-allocation');
+		await shot('mgr-request-allocation', '#rq-allocation');
 		// a swap refused: the replacement is not in storage; nothing is dropped
 		await page.fill(`#rq-tubes tr[data-specimen="${second}"] .rq-swap-id`, 'TB-MG-NS');
 		await page.press(`#rq-tubes tr[data-specimen="${second}"] .rq-swap-id`, 'Enter');
@@ -247,13 +248,13 @@ async function main() {
 		ok(/2 tubes will be blocked/.test(beforeText) && /1 will be taken off/.test(beforeText), '  2 tubes will be blocked, 1 taken off a request', beforeText);
 		ok(new RegExp(`taken off request #${w.r1}`).test(await page.locator(`#pp-before tr[data-specimen="${spare.id}"]`).textContent()),
 			`  the reserved tube is named, with request #${w.r1}`);
-		await shot('mgr-withdraw-before');
+		await shot('mgr-withdraw-before', '#pp-consent');
 		await page.click('#pp-record');
 		await page.locator('#pp-after').waitFor();
 		const afterText = await page.locator('#pp-after').textContent();
 		ok(/2 tubes were blocked/.test(afterText) && /1 were taken off/.test(afterText), 'confirmed: 2 tubes blocked and 1 taken off, as the server did', afterText);
 		ok(/blocked/.test(await page.locator(`#pp-after tr[data-specimen="${sibling.id}"]`).textContent()), '  each tube shown as blocked');
-		await shot('mgr-withdraw-after');
+		await shot('mgr-withdraw-after', '#pp-after');
 		fact('withdrawn_donor_tubes', `${spare.id},${sibling.id}`);
 
 		// === requests: pick list, shipment from the allocation ===============
@@ -303,7 +304,7 @@ async function main() {
 		const disc = await page.locator('#sh-discrepancies').textContent();
 		ok(/1 not scanned, 1 not on the manifest/.test(disc) && disc.includes(tubeOf('TB-MG-61')), '  the discrepancies name the missing and the unexpected', disc);
 		await page.selectOption('#sr-cond', 'thawed');
-		await shot('mgr-shipment-receive');
+		await shot('mgr-shipment-receive', 'section.shipment');
 		await page.click('#sh-receipt button[type=submit]');
 		await page.locator('section.shipment[data-status="received"]').waitFor();
 		ok(/missing/.test(await page.locator('#sh-receipt-notes').textContent()), 'the receipt is recorded with its discrepancies');
@@ -325,7 +326,7 @@ async function main() {
 			'P-MG-5 at pk is complete, with its sign', await cell.textContent());
 		ok(await page.locator('#st-heat button[data-participant="P-MG-6"][data-timepoint="pk"]').getAttribute('data-state') === 'missing',
 			'P-MG-6 (plasma only) at pk is missing');
-		await shot('mgr-study-heatmap');
+		await shot('mgr-study-heatmap', 'section.card:has(#st-map)');
 		// from the keyboard: Tab onto the cell, a visible focus ring, Enter opens it
 		await page.locator('#st-heat button').first().focus();
 		let reached = false;

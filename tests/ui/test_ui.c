@@ -317,7 +317,8 @@ manager_checks(struct tenv *t)
 	    " s.id JOIN specimens x ON x.id = i.specimen_id WHERE s.id = %s"
 	    " GROUP BY s.status, s.received_condition",
 	    shipment);
-	is_sql(t, "t t", "database: the receipt's notes name the missing and the unexpected tube",
+	is_sql(t, "true true",
+	       "database: the receipt's notes name the missing and the unexpected tube",
 	       "SELECT (receipt_notes LIKE '%%missing: %s%%') || ' ' ||"
 	       " (receipt_notes LIKE '%%unexpected: TB-MG-99%%') FROM shipments WHERE id = %s",
 	       missing, shipment);
