@@ -113,8 +113,15 @@ async function main() {
 	page.on('pageerror', (e) => consoleErrors.push(String(e)));
 	const posts = [];
 	page.on('request', (r) => ['POST', 'PATCH', 'PUT', 'DELETE'].includes(r.method()) && posts.push(`${r.method()} ${new URL(r.url()).pathname}`));
-	/* A view's screenshot for the user guide: the part that shows the workflow, not the page around it. */
-	const shot = (name, sel) => (sel ? page.locator(sel).first() : page).screenshot({ path: join(artifacts, `${name}.png`) });
+	/* A view's screenshot for the user guide: the part that shows the workflow, not the page around it.
+	 * A tall window for it, scrolled to the top, so that the sticky header does not cover it. */
+	const shot = async (name, sel) => {
+		if (!sel) return page.screenshot({ path: join(artifacts, `${name}.png`) });
+		await page.setViewportSize({ width: 1280, height: 2400 });
+		await page.evaluate(() => window.scrollTo(0, 0));
+		await page.locator(sel).first().screenshot({ path: join(artifacts, `${name}.png`) });
+		await page.setViewportSize({ width: 1280, height: 900 });
+	};
 	const go = async (hash) => {
 		await page.evaluate((h) => { location.hash = h; }, hash);
 	};

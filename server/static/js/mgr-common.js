@@ -51,11 +51,12 @@ export async function download(path, accept, name) {
 	setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
-/* A table: heads are catalogue keys, rows are arrays of cells (strings or nodes). */
+/* A table: heads are catalogue keys, rows are arrays of cells (strings, numbers or nodes;
+ * null attributes first, so that a 0 is a cell's text, not its attributes). */
 export function table(cls, heads, rows, rowAttrs) {
 	return h(`table.${cls}`,
 		h('thead', h('tr', heads.map((k) => h('th', { scope: 'col' }, t(k))))),
-		h('tbody', rows.map((cells, i) => h('tr', rowAttrs ? rowAttrs(i) : null, cells.map((c) => h('td', c))))));
+		h('tbody', rows.map((cells, i) => h('tr', rowAttrs ? rowAttrs(i) : null, cells.map((c) => h('td', null, c))))));
 }
 
 /* A table that scrolls sideways on a narrow screen instead of widening the page. */
