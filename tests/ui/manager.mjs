@@ -364,6 +364,22 @@ async function main() {
 		await page.locator('#st-version', { hasText: 'Version 2' }).waitFor();
 		ok(/± 30/.test(await page.locator('#st-protocol').textContent()), '  with a reason it is saved as version 2, the new window shown');
 
+		// --- in French, and two managers at once --------------------------------
+		await page.selectOption('#lang', 'fr');
+		await page.locator('html[lang="fr"]').waitFor();
+		await page.locator('#st-heat').waitFor();
+		ok(/complet/.test(await page.locator('.heat-legend').textContent()) && /Complétude/.test(await page.locator('section.card:has(#st-map) h2').textContent()),
+			'in French the heat map and its legend are in French');
+		await must('PUT', '/api/v1/studies/MASC/protocol', { reason: 'amendment 2 by another manager', expected_version: 2, timepoints: [
+			{ code: 'pk', label: 'Peak', order: 0, day_offset: 0, window_days: 7, specimens: [{ type: 'serum', aliquots: 2 }] },
+			{ code: 'm6', label: 'Month 6', order: 1, day_offset: 182, window_days: 21, specimens: [{ type: 'serum', aliquots: 1 }] }] }, 200);
+		await page.click('#st-editor summary');
+		await page.fill('#pe-reason', 'une modification faite sur la version 2');
+		await page.click('#pe-save');
+		const clash = await page.locator('#st-edit .formerror', { hasText: /\S/ }).textContent();
+		ok(/Un autre responsable a enregistré la version 3/.test(clash), 'a save over another manager\'s version is refused, in French, naming it', clash);
+		await shot('mgr-study-fr', 'section.card:has(#st-map)');
+
 		ok(consoleErrors.length === 0, 'no script errors and no Content-Security-Policy violations', consoleErrors.join('\n'));
 	} catch (e) {
 		ok(false, `the browser run stopped: ${e.message.split('\n')[0]}`, e.stack);

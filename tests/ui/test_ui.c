@@ -328,8 +328,14 @@ manager_checks(struct tenv *t)
 	    "SELECT v.version || ' ' || v.reason || ' ' || tp.window_days FROM protocol_versions v"
 	    " JOIN studies st ON st.id = v.study_id JOIN protocol_timepoints tp ON tp.study_id ="
 	    " v.study_id AND tp.version = v.version AND tp.code = 'm6'"
-	    " WHERE st.code = 'MASC' ORDER BY v.version DESC LIMIT 1%s",
+	    " WHERE st.code = 'MASC' AND v.version = 2%s",
 	    "");
+	is_sql(t, "3 amendment 2 by another manager",
+	       "database: the save over another manager's version wrote nothing",
+	       "SELECT max(v.version) || ' ' || (array_agg(v.reason ORDER BY v.version DESC))[1]"
+	       " FROM protocol_versions v JOIN studies st ON st.id = v.study_id"
+	       " WHERE st.code = 'MASC'%s",
+	       "");
 }
 
 int
