@@ -46,6 +46,28 @@ function views(T) {
 			await page.click('#nav a[href="#/import"]');
 			await page.locator('section.importview').waitFor();
 		}],
+		/* Manager views, part A (SSC is given a protocol for its heat map in sweep()). */
+		['mgr-people', async () => {
+			await page.click('#nav a[href="#/mgr/people"]');
+			await page.locator('section.people #people-results table').waitFor();
+		}],
+		['mgr-person', async () => {
+			await page.click('section.people a[href="#/mgr/people/MASC/P001"]');
+			await page.locator('section.person #pp-consent').waitFor();
+		}],
+		['mgr-study', async () => {
+			await page.click('#nav a[href="#/mgr/studies"]');
+			await page.click('a[href="#/mgr/study/SSC"]');
+			await page.locator('#st-heat').waitFor();
+		}],
+		['mgr-requests', async () => {
+			await page.click('#nav a[href="#/mgr/requests"]');
+			await page.locator('section.requests #req-list :is(table, p.dim)').first().waitFor();
+		}],
+		['mgr-shipments', async () => {
+			await page.click('#nav a[href="#/mgr/shipments"]');
+			await page.locator('section.shipments #ship-list :is(table, p.dim)').first().waitFor();
+		}],
 	];
 }
 
@@ -122,6 +144,11 @@ export async function sweep(T) {
 	await page.reload();
 	await page.locator('article.specimen').waitFor();
 	ok(await page.evaluate(() => document.documentElement.lang) === 'zh-Hans', '  the choice is kept after a reload');
+
+	// The manager views' heat map needs a protocol: SSC gets one (nothing registers in SSC after this).
+	if ((await T.api('GET', '/api/v1/studies/SSC/protocol')).status === 404)
+		await T.api('PUT', '/api/v1/studies/SSC/protocol', { reason: 'sweep', expected_version: 0, timepoints: [
+			{ code: 'baseline', label: 'Baseline', day_offset: 0, window_days: 14, specimens: [{ type: 'serum', aliquots: 2 }] }] });
 
 	// --- axe over every view in every language ---------------------------------
 	for (const l of LANGS) {

@@ -258,6 +258,86 @@ picking_checks(struct tenv *t)
 	       " AND after ->> 'picked_by' = 'picker'");
 }
 
+/* What manager.mjs did at the manager views, as the database has it. */
+static void
+manager_checks(struct tenv *t)
+{
+	const char *r1 = fact("r1"), *r2 = fact("r2"), *in = fact("swapped_in"),
+	           *out = fact("swapped_out"), *dropped = fact("dropped"),
+	           *withdrawn = fact("withdrawn_donor_tubes"), *from_req = fact("request_shipment"),
+	           *shipment = fact("shipment"), *missing = fact("missing");
+
+	ok(r1 != NULL && r2 != NULL && in != NULL && out != NULL && dropped != NULL &&
+	       withdrawn != NULL && from_req != NULL && shipment != NULL && missing != NULL,
+	   "the driver reported what the manager did");
+	if (r1 == NULL || r2 == NULL || in == NULL || out == NULL || dropped == NULL ||
+	    withdrawn == NULL || from_req == NULL || shipment == NULL || missing == NULL)
+		return;
+	is_sql(t, "1971 transcribed from the wrong consent form",
+	       "database: the participant corrected, the reason in the audit log",
+	       "SELECT p.birth_year || ' ' || (SELECT a.reason FROM audit_log a WHERE a.entity ="
+	       " 'participant' AND a.action = 'update' AND a.after ->> 'code' = p.code)"
+	       " FROM participants p WHERE p.code = 'P-MG-NEW'%s",
+	       "");
+	is_sql(t, "1", "database: the code in another case made no second participant",
+	       "SELECT count(*) FROM participants WHERE upper(code) = 'P-MG-NEW'%s", "");
+	is_sql(t, "rejected mgr1 no ethics approval for serum",
+	       "database: the request rejected once, with its reason",
+	       "SELECT status || ' ' || decided_by || ' ' || decision_reason FROM requests"
+	       " WHERE id = %s",
+	       r2);
+	is_sql(t, "1", "database: the double-clicked approval is one step in the audit log",
+	       "SELECT count(*) FROM audit_log WHERE entity = 'request' AND entity_id = '%s'"
+	       " AND before ->> 'status' = 'submitted' AND after ->> 'status' = 'approved'",
+	       r1);
+	is_sql(t, "released released",
+	       "database: the dropped and the swapped-out tubes are released",
+	       "SELECT string_agg(state, ' ') FROM request_items WHERE request_id = %s"
+	       " AND specimen_id IN ('%s', '%s')",
+	       r1, dropped, out);
+	is_sql(t, "removed", "database: the withdrawal took the swapped-in tube off the request",
+	       "SELECT state FROM request_items WHERE request_id = %s AND specimen_id = '%s'", r1,
+	       in);
+	is_sql(t, "2 2",
+	       "database: both tubes of the donor are flagged, each with its custody event",
+	       "SELECT count(*) FILTER (WHERE consent_withdrawn) || ' ' || (SELECT count(*)"
+	       " FROM events e WHERE e.specimen_id = ANY (string_to_array('%s', ',')) AND e.type ="
+	       " 'consent_withdrawn') FROM specimens WHERE id = ANY (string_to_array('%s', ','))",
+	       withdrawn, withdrawn);
+	is_sql(
+	    t, "draft 1", "database: the shipment made from the request holds its picked tube",
+	    "SELECT s.status || ' ' || (SELECT count(*) FROM shipment_items i WHERE i.shipment_id"
+	    " = s.id) FROM shipments s WHERE s.id = %s AND s.request_id = %s",
+	    from_req, r1);
+	is_sql(
+	    t, "received thawed 2 shipped,shipped",
+	    "database: the shipment scanned out was dispatched with its 2 tubes and received",
+	    "SELECT s.status || ' ' || s.received_condition || ' ' || count(i.*) || ' ' ||"
+	    " string_agg(x.status, ',') FROM shipments s JOIN shipment_items i ON i.shipment_id ="
+	    " s.id JOIN specimens x ON x.id = i.specimen_id WHERE s.id = %s"
+	    " GROUP BY s.status, s.received_condition",
+	    shipment);
+	is_sql(t, "true true",
+	       "database: the receipt's notes name the missing and the unexpected tube",
+	       "SELECT (receipt_notes LIKE '%%missing: %s%%') || ' ' ||"
+	       " (receipt_notes LIKE '%%unexpected: TB-MG-99%%') FROM shipments WHERE id = %s",
+	       missing, shipment);
+	is_sql(
+	    t, "2 amendment 1: wider month-6 window 30",
+	    "database: the protocol saved as version 2 with the reason and the new window",
+	    "SELECT v.version || ' ' || v.reason || ' ' || tp.window_days FROM protocol_versions v"
+	    " JOIN studies st ON st.id = v.study_id JOIN protocol_timepoints tp ON tp.study_id ="
+	    " v.study_id AND tp.version = v.version AND tp.code = 'm6'"
+	    " WHERE st.code = 'MASC' AND v.version = 2%s",
+	    "");
+	is_sql(t, "3 amendment 2 by another manager",
+	       "database: the save over another manager's version wrote nothing",
+	       "SELECT max(v.version) || ' ' || (array_agg(v.reason ORDER BY v.version DESC))[1]"
+	       " FROM protocol_versions v JOIN studies st ON st.id = v.study_id"
+	       " WHERE st.code = 'MASC'%s",
+	       "");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -299,6 +379,8 @@ main(int argc, char **argv)
 	ok(status == 0, "the browser run exited cleanly (status %d)", status);
 	if (strcmp(UI_DRIVER, "picking.mjs") == 0)
 		picking_checks(&t);
+	else if (strcmp(UI_DRIVER, "manager.mjs") == 0)
+		manager_checks(&t);
 	else
 		database_checks(&t);
 	tap_diag("screenshots in %s", artifacts);

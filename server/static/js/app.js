@@ -16,6 +16,11 @@ import * as freezer from './freezer.js';
 import * as audit from './audit.js';
 import * as importer from './import.js';
 import * as pick from './pick.js';
+/* Manager views, part A: people, studies, requests, shipments. */
+import * as mgrPeople from './mgr-people.js';
+import * as mgrStudy from './mgr-study.js';
+import * as mgrReq from './mgr-req.js';
+import * as mgrShip from './mgr-ship.js';
 
 const BENCH = ['admin', 'manager', 'technician'];
 const MANAGERS = ['admin', 'manager'];
@@ -29,6 +34,13 @@ const routes = [
 	[/^#\/import$/, importer],
 	[/^#\/requests$/, pick],
 	[/^#\/request\/(\d+)\/pick$/, pick],
+	/* Manager views, part A. */
+	[/^#\/mgr\/people(?:\/([^/]+)\/([^/]+))?$/, mgrPeople],
+	[/^#\/mgr\/stud(?:ies|y\/([^/]+))$/, mgrStudy],
+	[/^#\/mgr\/(requests)(?:\/([a-z]+))?$/, mgrReq],
+	[/^#\/mgr\/(request)\/(\d+)$/, mgrReq],
+	[/^#\/mgr\/(shipments)(?:\/([a-z]+))?$/, mgrShip],
+	[/^#\/mgr\/(shipment)\/(\d+)$/, mgrShip],
 ];
 
 const scanInput = document.getElementById('scan');
@@ -166,7 +178,13 @@ function home(root) {
 				h('a.tile', { href: '#/freezers' }, h('strong', t('home.freezers')), h('span', t('home.freezers.sub'))),
 				ctx.can('manager') && h('a.tile', { href: '#/audit' }, h('strong', t('home.audit')), h('span', t('home.audit.sub'))),
 				ctx.can('bench') && h('a.tile', { href: '#/requests' }, h('strong', t('home.pick')), h('span', t('home.pick.sub'))),
-				ctx.can('manager') && h('a.tile', { href: '#/import' }, h('strong', t('home.import')), h('span', t('home.import.sub'))))));
+				ctx.can('manager') && h('a.tile', { href: '#/import' }, h('strong', t('home.import')), h('span', t('home.import.sub'))),
+				/* Manager views, part A. */
+				ctx.can('manager') && [
+					h('a.tile', { href: '#/mgr/people' }, h('strong', t('mgr.people.tile')), h('span', t('mgr.people.tile.sub'))),
+					h('a.tile', { href: '#/mgr/studies' }, h('strong', t('mgr.study.tile')), h('span', t('mgr.study.tile.sub'))),
+					h('a.tile', { href: '#/mgr/requests' }, h('strong', t('mgr.req.tile')), h('span', t('mgr.req.tile.sub'))),
+					h('a.tile', { href: '#/mgr/shipments' }, h('strong', t('mgr.ship.tile')), h('span', t('mgr.ship.tile.sub')))])));
 }
 
 async function onLogin() {
