@@ -261,6 +261,10 @@ provider = build();
 
 http.createServer((req, res) => {
 	const done = (err) => {
+		/* A person back on a login page already finished (the Back button) sees a page. */
+		if (err.name === 'SessionNotFound' && /text\/html/.test(req.headers.accept || '') && !res.headersSent)
+			return page(res, 400, 'Sign-in ended', '<h1>This sign-in has ended</h1>'
+				+ '<p id="idp-ended">Go back to the service you came from and start again there.</p>');
 		console.error('provider.mjs:', err);
 		if (!res.headersSent)
 			send(res, 500, { error: String(err) });

@@ -175,6 +175,7 @@ async function main() {
 		await page.waitForLoadState();
 		await shot(page, 'signin-back');
 		ok(!page.url().startsWith(`${url}/api/v1/oidc/callback`), 'the back button does not lead to the finished login', page.url());
+		ok(await page.locator('#idp-ended').count() === 1, '  but to the provider\'s page saying that sign-in has ended', page.url());
 		await page.goForward();
 		await who(page, 'nurse (technician)');
 		ok(callbacks.length === before, '  nor does forward again: no login was replayed, still signed in');
