@@ -378,11 +378,15 @@ BEGIN
 			NEW.sprec := bb_sprec_with(NEW.sprec, 3, COALESCE(code, 'Z'));
 		END IF;
 		IF proc ? 'frozen_at' THEN
+			-- SPREC counts the post-centrifugation delay from the end of the spin.
 			hours := extract(epoch FROM (proc ->> 'frozen_at')::timestamptz
-				- COALESCE((proc ->> 'centrifuged_at')::timestamptz, NEW.collected_at)) / 3600;
+				- COALESCE((proc ->> 'centrifugation_ended_at')::timestamptz,
+					(proc ->> 'centrifuged_at')::timestamptz, NEW.collected_at)) / 3600;
 			IF hours < 0 THEN
 				PERFORM bb_fail('BB400', 'date-out-of-range', 'processing.frozen_at',
-					CASE WHEN proc ? 'centrifuged_at' THEN 'is before centrifuged_at' ELSE 'is before collected_at' END);
+					CASE WHEN proc ? 'centrifugation_ended_at' THEN 'is before centrifugation_ended_at'
+					     WHEN proc ? 'centrifuged_at' THEN 'is before centrifuged_at'
+					     ELSE 'is before collected_at' END);
 			END IF;
 			code := bb_sprec_delay_code(6, hours, proc ->> 'post_centrifugation_temperature');
 			NEW.sprec := bb_sprec_with(NEW.sprec, 6, COALESCE(code, 'Z'));
@@ -435,6 +439,13 @@ BEGIN
 	IF processing ? 'centrifuged_at' AND NOT processing ? 'pre_centrifugation_temperature' THEN
 		errs := errs || bb_refusal('BB400', 'value-required', 'processing.pre_centrifugation_temperature',
 			'is required with centrifuged_at: rt, cold or body');
+	END IF;
+	IF processing ? 'centrifugation_ended_at' AND NOT processing ? 'centrifuged_at' THEN
+		errs := errs || bb_refusal('BB400', 'value-required', 'processing.centrifuged_at',
+			'is required with centrifugation_ended_at: when the centrifugation began');
+	ELSIF (processing ->> 'centrifugation_ended_at')::timestamptz < (processing ->> 'centrifuged_at')::timestamptz THEN
+		errs := errs || bb_refusal('BB400', 'date-out-of-range', 'processing.centrifugation_ended_at',
+			'is before centrifuged_at: the centrifugation cannot end before it began');
 	END IF;
 	IF processing ? 'frozen_at' AND NOT processing ? 'post_centrifugation_temperature' THEN
 		errs := errs || bb_refusal('BB400', 'value-required', 'processing.post_centrifugation_temperature',

@@ -23,6 +23,7 @@ void h_health_metrics(struct srv_req *r);
 
 /* site.c */
 void h_site(struct srv_req *r);
+void h_site_sign_in(struct srv_req *r);
 
 /* sessions.c */
 extern const struct bb_js_spec h_sessions_create_spec, h_sessions_password_spec;

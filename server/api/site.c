@@ -22,3 +22,19 @@ h_site(struct srv_req *r)
 		                     cJSON_CreateString(srv_printers_name(r->srv->printers, i)));
 	reply_json(r, 200, o);
 }
+
+/*
+ * GET /api/v1/site/sign-in, for anyone: how a person may sign in here, so
+ * that the login page offers the hospital account's sign-in when, and only
+ * when, this daemon has an OpenID provider for the page (as GET
+ * /api/v1/oidc/login would take it).
+ */
+void
+h_site_sign_in(struct srv_req *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "oidc",
+	                      r->srv->oidc != NULL && r->srv->cfg->oidc_client_id != NULL);
+	reply_json(r, 200, o);
+}

@@ -119,8 +119,17 @@ tubes_read(struct srv_req *r, const struct bb_js_value *list, const struct bb_js
 	return true;
 }
 
-/* Processing times recorded at the bench: they set the SPREC delay elements. */
-enum { PROC_CENTRIFUGED_AT, PROC_PRE_TEMP, PROC_FROZEN_AT, PROC_POST_TEMP, PROC__MAX };
+/* Processing times recorded at the bench: they set the SPREC delay elements
+ * (centrifuged_at is when the spin began; the post-centrifugation delay runs
+ * from its end when that is given). */
+enum {
+	PROC_CENTRIFUGED_AT,
+	PROC_PRE_TEMP,
+	PROC_FROZEN_AT,
+	PROC_POST_TEMP,
+	PROC_CENTRIFUGATION_ENDED_AT,
+	PROC__MAX
+};
 static const char *const temperatures[] = { "rt", "cold", "body", NULL };
 static const struct bb_js_field proc_fields[PROC__MAX] = {
 	[PROC_CENTRIFUGED_AT] = { "centrifuged_at", BB_JS_TIME, BB_JS_NULLABLE },
@@ -129,6 +138,7 @@ static const struct bb_js_field proc_fields[PROC__MAX] = {
 	[PROC_FROZEN_AT] = { "frozen_at", BB_JS_TIME, BB_JS_NULLABLE },
 	[PROC_POST_TEMP] = { "post_centrifugation_temperature", BB_JS_STRING, BB_JS_NULLABLE, 1, 8,
 	                     temperatures },
+	[PROC_CENTRIFUGATION_ENDED_AT] = { "centrifugation_ended_at", BB_JS_TIME, BB_JS_NULLABLE },
 };
 static const struct bb_js_spec proc_spec = BB_JS_SPEC(proc_fields);
 

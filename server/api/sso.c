@@ -22,9 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COOKIE "bb_oidc"
+/* Each login has a cookie of its own, named after its state: two tabs may
+ * each have a login under way, and finishing one never spoils the other. */
+#define COOKIE "bb_oidc_"
 
-enum { RANDOM_BYTES = 32, RANDOM_LEN = 43 /* base64url of 32 bytes */ };
+enum {
+	RANDOM_BYTES = 32,
+	RANDOM_LEN = 43, /* base64url of 32 bytes */
+	COOKIE_TAG = 16, /* hex digits of the state's hash in the cookie's name */
+	COOKIE_NAME = sizeof(COOKIE) - 1 + COOKIE_TAG,
+};
 
 static void
 random_text(char out[RANDOM_LEN + 1])
@@ -46,22 +53,69 @@ hash_param(const char *text, char out[2 * AUTH_HASH_LEN + 3])
 	auth_hash_param(h, out);
 }
 
-/* The login's cookie from the Cookie header, if it is one of ours. */
+/* The name of the cookie of the login whose state hashes to state_h ("\\x" and hex). */
+static void
+cookie_name(const char *state_h, char out[COOKIE_NAME + 1])
+{
+	snprintf(out, COOKIE_NAME + 1, COOKIE "%.*s", COOKIE_TAG, state_h + 2);
+}
+
+/* The login's cookie from the Cookie header, if the browser has it. */
 static bool
-cookie_value(struct srv_req *r, char out[RANDOM_LEN + 1])
+cookie_value(struct srv_req *r, const char *name, char out[RANDOM_LEN + 1])
 {
 	const char *h = req_header(r, "Cookie");
+	size_t nlen = strlen(name);
 
 	while (h != NULL && *h != '\0') {
 		h += strspn(h, " ;");
 		size_t len = strcspn(h, ";");
-		if (len == strlen(COOKIE) + 1 + RANDOM_LEN && strncmp(h, COOKIE "=", 8) == 0) {
-			snprintf(out, RANDOM_LEN + 1, "%.*s", RANDOM_LEN, h + 8);
+		if (len == nlen + 1 + RANDOM_LEN && strncmp(h, name, nlen) == 0 && h[nlen] == '=') {
+			snprintf(out, RANDOM_LEN + 1, "%.*s", RANDOM_LEN, h + nlen + 1);
 			return true;
 		}
 		h += len;
 	}
 	return false;
+}
+
+/* The browser itself opened the URL (a link, a redirect, the address bar), not a script. */
+static bool
+navigation(struct srv_req *r)
+{
+	const char *mode = req_header(r, "Sec-Fetch-Mode"), *accept = req_header(r, "Accept");
+
+	return (mode != NULL && strcmp(mode, "navigate") == 0) ||
+	       (accept != NULL && strstr(accept, "text/html") != NULL);
+}
+
+/*
+ * A refusal a person would otherwise see as a bare JSON document in the
+ * browser's window: the browser is sent back to the page, which says it in
+ * the person's language (302 to back#sso-error=CODE, docs/sso.md). Scripts
+ * keep the problem+json answer.
+ */
+static void
+refusal_to_page(struct srv_req *r, const char *back, const char *clear_cookie)
+{
+	if (r->status < 400 || r->resp_body == NULL || !navigation(r))
+		return;
+	const char *code = "sso-refused";
+	cJSON *p = cJSON_ParseWithLength(r->resp_body, r->resp_len);
+	const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "code"));
+	if (c != NULL && c[0] != '\0' && strlen(c) <= 48 &&
+	    strspn(c, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(c))
+		code = bb_arena_strdup(&r->arena, c);
+	cJSON_Delete(p);
+	reply_reset(r);
+	char *location = bb_asprintf("%s#sso-error=%s", back, code);
+	reply_header(r, "Location", bb_arena_strdup(&r->arena, location));
+	free(location);
+	if (clear_cookie != NULL)
+		reply_header(r, "Set-Cookie", clear_cookie);
+	reply_header(r, "Cache-Control", "no-store");
+	reply_header(r, "Referrer-Policy", "no-referrer");
+	reply_empty(r, 302);
 }
 
 static bool
@@ -76,13 +130,14 @@ oidc_ready(struct srv_req *r)
 	return true;
 }
 
-void
-h_oidc_login(struct srv_req *r)
+static void
+begin(struct srv_req *r)
 {
 	const char *back = req_query(r, "return_to");
 	char state[RANDOM_LEN + 1], nonce[RANDOM_LEN + 1], verifier[RANDOM_LEN + 1],
 	    browser[RANDOM_LEN + 1];
 	char state_h[2 * AUTH_HASH_LEN + 3], browser_h[2 * AUTH_HASH_LEN + 3];
+	char name[COOKIE_NAME + 1];
 	char *url = NULL;
 
 	if (!oidc_ready(r))
@@ -101,29 +156,42 @@ h_oidc_login(struct srv_req *r)
 	random_text(browser);
 	hash_param(state, state_h);
 	hash_param(browser, browser_h);
-	const char *params[] = { state_h, browser_h, nonce, verifier, back };
-	PGresult *res = function_answer(r, "db_oidc_login_begin", 5, params);
-	if (res == NULL)
-		return;
-	PQclear(res);
+	/* The provider first: a login it cannot take leaves nothing behind here. */
 	if (oidc_authorize_url(r->srv->oidc, state, nonce, verifier, &url) != BB_OK) {
+		sodium_memzero(verifier, sizeof(verifier));
 		reply_header(r, "Retry-After", "10");
 		reply_problem_code(r, "provider-unavailable", NULL,
 		                   "the identity provider cannot be reached; local accounts still "
 		                   "log in");
 		return;
 	}
+	const char *params[] = { state_h, browser_h, nonce, verifier, back };
+	PGresult *res = function_answer(r, "db_oidc_login_begin", 5, params);
+	if (res == NULL) {
+		free(url);
+		sodium_memzero(verifier, sizeof(verifier));
+		return;
+	}
+	PQclear(res);
 	reply_header(r, "Location", bb_arena_strdup(&r->arena, url));
 	free(url);
 	/* Lax: the provider's redirect back is a top-level GET, which carries it. */
-	char *cookie = bb_asprintf(COOKIE "=%s; Path=/api/v1/oidc; Max-Age=600; HttpOnly; "
-	                                  "SameSite=Lax%s",
-	                           browser, r->srv->cfg->tls_cert != NULL ? "; Secure" : "");
+	cookie_name(state_h, name);
+	char *cookie = bb_asprintf("%s=%s; Path=/api/v1/oidc; Max-Age=600; HttpOnly; "
+	                           "SameSite=Lax%s",
+	                           name, browser, r->srv->cfg->tls_cert != NULL ? "; Secure" : "");
 	reply_header(r, "Set-Cookie", bb_arena_strdup(&r->arena, cookie));
 	free(cookie);
 	reply_header(r, "Cache-Control", "no-store");
 	reply_empty(r, 302);
 	sodium_memzero(verifier, sizeof(verifier));
+}
+
+void
+h_oidc_login(struct srv_req *r)
+{
+	begin(r);
+	refusal_to_page(r, "/", NULL);
 }
 
 /* The provider's answer, after its state: an error it sends back, or the code's exchange. */
@@ -149,9 +217,19 @@ finish(struct srv_req *r, const char *nonce, const char *verifier, const char *b
 		                   error != NULL ? error : "no code");
 		return;
 	}
-	if (oidc_exchange(r->srv->oidc, code, verifier, &id_token, why, sizeof(why)) != BB_OK) {
+	enum bb_err xerr = oidc_exchange(r->srv->oidc, code, verifier, &id_token, why, sizeof(why));
+	if (xerr != BB_OK) {
 		log_warnx("oidc login from %s: %s", r->client_addr, why);
-		reply_problem_code(r, "sso-refused", NULL, "the code was not accepted: %s", why);
+		if (xerr == BB_EIO) {
+			reply_header(r, "Retry-After", "10");
+			reply_problem_code(r, "provider-unavailable", NULL,
+			                   "the identity provider cannot be reached: %s; local "
+			                   "accounts still log in",
+			                   why);
+		} else {
+			reply_problem_code(r, "sso-refused", NULL, "the code was not accepted: %s",
+			                   why);
+		}
 		return;
 	}
 	enum jwt_result jr =
@@ -185,19 +263,16 @@ finish(struct srv_req *r, const char *nonce, const char *verifier, const char *b
 	reply_header(r, "Location", bb_arena_strdup(&r->arena, location));
 	sodium_memzero(location, strlen(location));
 	free(location);
-	reply_header(r, "Set-Cookie",
-	             COOKIE "=; Path=/api/v1/oidc; Max-Age=0; HttpOnly; SameSite=Lax");
 	reply_header(r, "Cache-Control", "no-store");
 	reply_header(r, "Referrer-Policy", "no-referrer");
 	reply_empty(r, 302);
 }
 
-void
-h_oidc_callback(struct srv_req *r)
+/* The callback's work; back: where the browser returns, once the login is known. */
+static void
+callback(struct srv_req *r, const char *state, const char *state_h, char **back)
 {
-	const char *state = req_query(r, "state");
-	char browser[RANDOM_LEN + 1], state_h[2 * AUTH_HASH_LEN + 3],
-	    browser_h[2 * AUTH_HASH_LEN + 3];
+	char browser[RANDOM_LEN + 1], browser_h[2 * AUTH_HASH_LEN + 3], name[COOKIE_NAME + 1];
 
 	if (!oidc_ready(r))
 		return;
@@ -207,8 +282,8 @@ h_oidc_callback(struct srv_req *r)
 		                   "again from the page");
 		return;
 	}
-	bool have_cookie = cookie_value(r, browser);
-	hash_param(state, state_h);
+	cookie_name(state_h, name);
+	bool have_cookie = cookie_value(r, name, browser);
 	hash_param(have_cookie ? browser : "", browser_h);
 	const char *params[] = { state_h, browser_h };
 	PGresult *res = function_answer(r, "db_oidc_login_take", 2, params);
@@ -228,11 +303,30 @@ h_oidc_callback(struct srv_req *r)
 		return;
 	}
 	char *nonce = bb_strdup(PQgetvalue(res, 0, 1)),
-	     *verifier = bb_strdup(PQgetvalue(res, 0, 2)), *back = bb_strdup(PQgetvalue(res, 0, 3));
+	     *verifier = bb_strdup(PQgetvalue(res, 0, 2));
+	*back = bb_strdup(PQgetvalue(res, 0, 3));
 	PQclear(res);
-	finish(r, nonce, verifier, back);
+	finish(r, nonce, verifier, *back);
 	sodium_memzero(verifier, strlen(verifier));
 	free(nonce);
 	free(verifier);
+}
+
+void
+h_oidc_callback(struct srv_req *r)
+{
+	const char *state = req_query(r, "state");
+	char state_h[2 * AUTH_HASH_LEN + 3], name[COOKIE_NAME + 1];
+	char *back = NULL;
+
+	hash_param(state != NULL ? state : "", state_h);
+	callback(r, state, state_h, &back);
+	/* The login is used up whatever the outcome: so is its cookie. */
+	cookie_name(state_h, name);
+	char *clear =
+	    bb_asprintf("%s=; Path=/api/v1/oidc; Max-Age=0; HttpOnly; SameSite=Lax", name);
+	reply_header(r, "Set-Cookie", clear);
+	refusal_to_page(r, back != NULL ? back : "/", clear);
+	free(clear);
 	free(back);
 }

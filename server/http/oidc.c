@@ -385,6 +385,30 @@ add_param(CURL *h, struct bb_buf *b, const char *name, const char *value)
 	curl_free(v);
 }
 
+/*
+ * The authorization endpoint from the discovery document read again now:
+ * a login is rare, and a provider that is down is then said on our page
+ * (503) instead of by the browser's error page at the provider's address;
+ * an endpoint the provider moved is followed. NULL when it cannot be read.
+ */
+static char *
+authorization_endpoint_now(struct oidc *o)
+{
+	char why[512] = "";
+
+	pthread_mutex_lock(&o->fetching);
+	int rc = discover(o, why, sizeof(why));
+	pthread_mutex_unlock(&o->fetching);
+	if (rc != 0) {
+		log_warnx("oidc: cannot read the provider's discovery document: %s", why);
+		return NULL;
+	}
+	pthread_mutex_lock(&o->lock);
+	char *copy = bb_strdup(o->authorization_endpoint);
+	pthread_mutex_unlock(&o->lock);
+	return copy;
+}
+
 enum bb_err
 oidc_authorize_url(struct oidc *o, const char *state, const char *nonce, const char *verifier,
                    char **url)
@@ -392,7 +416,7 @@ oidc_authorize_url(struct oidc *o, const char *state, const char *nonce, const c
 	unsigned char digest[crypto_hash_sha256_BYTES];
 	char challenge[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
 	                                         sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-	char *az = endpoint_copy(o, false);
+	char *az = authorization_endpoint_now(o);
 	CURL *h;
 
 	*url = NULL;
@@ -483,6 +507,8 @@ oidc_exchange(struct oidc *o, const char *code, const char *verifier, char **id_
 			*id_token = bb_strdup(idt);
 			err = BB_OK;
 		} else {
+			/* It answered: a refusal of the code, not an outage. */
+			err = BB_EINVAL;
 			snprintf(why, whylen, "the token endpoint answered %ld%s%.100s", status,
 			         e != NULL ? ": " : "", e != NULL ? e : "");
 		}

@@ -46,15 +46,17 @@ const char *oidc_issuer(const struct oidc *o);
 /*
  * The URL the browser is sent to for a login: the provider's authorization
  * endpoint with the code flow's parameters (PKCE S256 challenge of
- * verifier). *url malloc'd. BB_EIO when the provider cannot be reached.
+ * verifier), its discovery document read again for each login. *url
+ * malloc'd. BB_EIO when the provider cannot be reached.
  */
 enum bb_err oidc_authorize_url(struct oidc *o, const char *state, const char *nonce,
                                const char *verifier, char **url);
 
 /*
  * Exchange a code at the token endpoint (with the PKCE verifier and the
- * client's credentials): the ID token, malloc'd, in *id_token. BB_EIO with
- * why filled when the provider refuses or cannot be reached.
+ * client's credentials): the ID token, malloc'd, in *id_token. With why
+ * filled: BB_EIO when the provider cannot be reached, BB_EINVAL when it
+ * answers without an ID token (the code refused).
  */
 enum bb_err oidc_exchange(struct oidc *o, const char *code, const char *verifier, char **id_token,
                           char *why, size_t whylen);

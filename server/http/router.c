@@ -106,6 +106,8 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/sessions/current", ROLES_ALL, h_sessions_current, BODY_NONE, NULL },
 	/* this installation's settings a page shows things by (api/site.c) */
 	{ "GET", "/api/v1/site", ROLES_ALL, h_site, BODY_NONE, NULL },
+	/* how one signs in here, for the login page before anyone has (api/site.c) */
+	{ "GET", "/api/v1/site/sign-in", ROLES_PUBLIC, h_site_sign_in, BODY_NONE, NULL },
 	/* single sign-on: the page's login through the OpenID provider (sso.c) */
 	{ "GET", "/api/v1/oidc/login", ROLES_PUBLIC, h_oidc_login, BODY_NONE, NULL, "return_to" },
 	{ "GET", "/api/v1/oidc/callback", ROLES_PUBLIC, h_oidc_callback, BODY_NONE, NULL,

@@ -116,7 +116,8 @@ struct srv_req {
 	char *resp_body; /* owned, freed with the request */
 	size_t resp_len;
 	const char *resp_type;
-	const char *resp_headers[8]; /* name, value pairs, NULL-terminated; arena or static */
+	/* name, value pairs (5 at most), NULL-terminated; arena or static */
+	const char *resp_headers[12];
 	struct MHD_Response *stream; /* a handler-built response (streaming), or NULL */
 	bool side_effect; /* something left the process (a printer took labels): never re-run */
 	bool keyed_unit;  /* ran as an Idempotency-Key's unit (idempotency.c) */

@@ -143,6 +143,14 @@ site(struct tenv *t)
 	api(t, "GET", "/api/v1/site", NULL, NULL, &r);
 	ok(is_problem(&r, 401), "  without a token: 401");
 	resp_free(&r);
+	/* The login page asks before anyone has signed in. */
+	api(t, "GET", "/api/v1/site/sign-in", NULL, NULL, &r);
+	is_int(r.status, 200, "GET /site/sign-in answers without a token");
+	ok(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "oidc")),
+	   "  no OpenID provider set: no hospital sign-in offered (oidc false)");
+	ok(strstr(r.body, "timezone") == NULL && strstr(r.body, "printers") == NULL,
+	   "  and nothing of the site's settings for users");
+	resp_free(&r);
 
 	/* A site in Paris with two label printers. */
 	struct daemon paris = { 0 };

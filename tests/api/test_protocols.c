@@ -389,6 +389,36 @@ sprec_at_the_bench(struct tenv *t)
 	is_str(jstr(&r, "sprec"), "SER-SST-C-B-N-A-A",
 	       "  3.5 h at room temperature is C, 40 min cold is A");
 	resp_free(&r);
+	/* SPREC counts the post-centrifugation delay from the end of the spin: 12:30 to 12:55,
+	 * then 55 min cold (A); from its start it would have been 80 min (C). */
+	ok(reg(t, "MASC", "P002", "serum", "baseline",
+	       ",\"processing\":{\"centrifuged_at\":\"2026-03-01T12:30:00Z\","
+	       "\"centrifugation_ended_at\":\"2026-03-01T12:55:00Z\","
+	       "\"pre_centrifugation_temperature\":\"rt\",\"frozen_at\":\"2026-03-01T13:50:00Z\","
+	       "\"post_centrifugation_temperature\":\"cold\"}",
+	       id, &r),
+	   "the centrifugation's start and end recorded at the bench");
+	is_str(jstr(&r, "sprec"), "SER-SST-C-B-N-A-A",
+	       "  the post-centrifugation delay runs from the end of the spin: 55 min cold is A");
+	resp_free(&r);
+	register_body(body, sizeof(body), "baseline",
+	              ",\"processing\":{\"centrifuged_at\":\"2026-03-01T12:30:00Z\","
+	              "\"centrifugation_ended_at\":\"2026-03-01T12:15:00Z\","
+	              "\"pre_centrifugation_temperature\":\"rt\"}");
+	refused(t, "POST", "/api/v1/specimens", tech, body, 400, "date-out-of-range",
+	        "processing.centrifugation_ended_at", "a centrifugation ending before it began");
+	register_body(body, sizeof(body), "baseline",
+	              ",\"processing\":{\"centrifugation_ended_at\":\"2026-03-01T12:15:00Z\"}");
+	refused(t, "POST", "/api/v1/specimens", tech, body, 400, "value-required",
+	        "processing.centrifuged_at", "a centrifugation's end without its start");
+	register_body(
+	    body, sizeof(body), "baseline",
+	    ",\"processing\":{\"centrifuged_at\":\"2026-03-01T12:30:00Z\","
+	    "\"centrifugation_ended_at\":\"2026-03-01T12:45:00Z\","
+	    "\"pre_centrifugation_temperature\":\"rt\",\"frozen_at\":\"2026-03-01T12:40:00Z\","
+	    "\"post_centrifugation_temperature\":\"cold\"}");
+	refused(t, "POST", "/api/v1/specimens", tech, body, 400, "date-out-of-range",
+	        "processing.frozen_at", "frozen before the centrifugation ended");
 	register_body(body, sizeof(body), "baseline",
 	              ",\"processing\":{\"centrifuged_at\":\"2026-03-01T12:30:00Z\"}");
 	refused(t, "POST", "/api/v1/specimens", tech, body, 400, "value-required",
@@ -642,8 +672,10 @@ sprec_in_lists(struct tenv *t)
 
 	api(t, "GET", "/api/v1/specimens?study=MASC&sprec_pre_centrifugation=c", auditor, NULL, &r);
 	is_str(jstr(&r, "items.0.sprec"), "SER-SST-C-B-N-B-A", "filter by pre-centrifugation C");
-	is_str(jstr(&r, "items.1.sprec"), "SER-SST-C-B-N-A-A", "  both C specimens");
-	ok(jstr(&r, "items.2.id") == NULL, "  and no other");
+	is_str(jstr(&r, "items.1.sprec"), "SER-SST-C-B-N-A-A", "  the three C specimens");
+	is_str(jstr(&r, "items.2.sprec"), "SER-SST-C-B-N-A-A",
+	       "  (the third with its spin's end recorded)");
+	ok(jstr(&r, "items.3.id") == NULL, "  and no other");
 	resp_free(&r);
 	api(t, "GET", "/api/v1/specimens?study=MASC&sprec_pre_centrifugation=A,B&sprec_storage=A",
 	    auditor, NULL, &r);
@@ -693,7 +725,7 @@ sprec_in_lists(struct tenv *t)
 	int lines = 0;
 	for (const char *p = r.body; p && (p = strstr(p, "\r\n")) != NULL; p += 2)
 		lines++;
-	is_int(lines, 3, "  the header and the two C specimens");
+	is_int(lines, 4, "  the header and the three C specimens");
 	resp_free(&r);
 
 	/* FHIR */

@@ -105,6 +105,7 @@ static const struct scase cases[] = {
 	{ "GET", "/api/v1/sessions/current", "/api/v1/sessions/current", NULL, P_NONE, SC_NONE,
 	  NULL },
 	{ "GET", "/api/v1/site", "/api/v1/site", NULL, P_NONE, SC_NONE, NULL },
+	{ "GET", "/api/v1/site/sign-in", "/api/v1/site/sign-in", NULL, P_NONE, SC_NONE, NULL },
 	/* single sign-on: public, and here without a provider (404 sso-not-configured) */
 	{ "GET", "/api/v1/oidc/login", "/api/v1/oidc/login", NULL, P_NONE, SC_UNSET, NULL },
 	{ "GET", "/api/v1/oidc/callback", "/api/v1/oidc/callback?state=x", NULL, P_NONE, SC_UNSET,

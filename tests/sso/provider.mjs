@@ -10,6 +10,12 @@
  * Its own interaction endpoints stand for the login page a person sees:
  *   GET  /interaction/UID         {"uid", "prompt"}
  *   POST /interaction/UID/login   username=&password= (form): 403 when wrong or disabled
+ * A browser (Accept: text/html) gets them as the pages a person sees at a
+ * hospital's provider instead (tests/ui/signin.mjs): a login form, then a
+ * consent page naming what the service asks for; "Cancel" on either sends
+ * the person back to the service with error=access_denied.
+ *   POST /interaction/UID/consent  consent given
+ *   POST /interaction/UID/abort    the person cancelled
  * And what the test changes, as an administrator of the provider would:
  *   POST /test/accounts  {"NAME": {"password", "groups": [...], "disabled": bool}}
  *   POST /test/rotate    {"alg": "RS256"|"ES256"}: a new signing key replaces the old one
@@ -169,9 +175,69 @@ async function testRoute(req, res) {
 	return send(res, 404, { error: 'no such test route' });
 }
 
+const esc = (v) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/* A page of the provider, as a person sees it (no script: forms only). */
+function page(res, status, title, body) {
+	res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+	res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>body{font:16px sans-serif;background:#eef2f7;margin:0}main{max-width:24rem;margin:3rem auto;background:#fff;
+padding:1.5rem;border-radius:8px;border-top:6px solid #1d4f91}h1{font-size:1.3rem;color:#1d4f91}
+label{display:block;margin:.6rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}
+button{margin:1rem .5rem 0 0;padding:.5rem 1rem}.error{color:#a00;font-weight:bold}</style></head>
+<body><main><p>Hospital identity service</p>${body}</main></body></html>`);
+}
+
+const cancel = (uid) => `<form method="post" action="/interaction/${esc(uid)}/abort"><button id="idp-cancel">Cancel</button></form>`;
+
+function loginPage(res, uid, status, error) {
+	return page(res, status, 'Sign in', `<h1>Sign in to your hospital account</h1>
+${error ? `<p class="error" id="idp-error">${esc(error)}</p>` : ''}
+<form method="post" action="/interaction/${esc(uid)}/login">
+<label for="idp-user">User name</label><input id="idp-user" name="username" autocomplete="username">
+<label for="idp-pass">Password</label><input id="idp-pass" name="password" type="password">
+<button id="idp-submit">Sign in</button></form>${cancel(uid)}`);
+}
+
+function consentPage(res, details) {
+	const scopes = String(details.params.scope || '').split(' ').filter(Boolean);
+	return page(res, 200, 'Allow access', `<h1>Allow ${esc(details.params.client_id)} to use your account?</h1>
+<p>It asks for: ${scopes.map(esc).join(', ')}</p>
+<form method="post" action="/interaction/${esc(details.uid)}/consent"><button id="idp-allow">Allow</button></form>
+${cancel(details.uid)}`);
+}
+
+/* The person's browser at the provider's pages: one step each. */
+async function browserInteraction(req, res, details, step) {
+	if (!step)
+		return details.prompt.name === 'login' ? loginPage(res, details.uid, 200)
+			: consentPage(res, details);
+	if (step === 'abort')
+		return provider.interactionFinished(req, res, { error: 'access_denied',
+			error_description: 'the person cancelled at the provider' }, { mergeWithLastSubmission: false });
+	if (step === 'login') {
+		const form = new URLSearchParams(await body(req));
+		const name = form.get('username');
+		const a = accounts[name];
+		if (!a || a.password !== form.get('password') || a.disabled)
+			return loginPage(res, details.uid, 403, a && a.disabled && a.password === form.get('password')
+				? 'This account is disabled.' : 'Wrong user name or password.');
+		return provider.interactionFinished(req, res, { login: { accountId: name } },
+			{ mergeWithLastSubmission: false });
+	}
+	const { params, session } = details;
+	const grant = new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+	grant.addOIDCScope(params.scope);
+	grant.addOIDCClaims(['preferred_username', 'groups']);
+	return provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } },
+		{ mergeWithLastSubmission: true });
+}
+
 async function interaction(req, res) {
-	const m = /^\/interaction\/([^/?]+)(\/login)?/.exec(req.url);
+	const m = /^\/interaction\/([^/?]+)(?:\/(login|consent|abort))?/.exec(req.url);
 	const details = await provider.interactionDetails(req, res);
+	if (/text\/html/.test(req.headers.accept || ''))
+		return browserInteraction(req, res, details, m[2]);
 	if (!m[2])
 		return send(res, 200, { uid: details.uid, prompt: details.prompt.name });
 	const form = new URLSearchParams(await body(req));
@@ -195,6 +261,10 @@ provider = build();
 
 http.createServer((req, res) => {
 	const done = (err) => {
+		/* A person back on a login page already finished (the Back button) sees a page. */
+		if (err.name === 'SessionNotFound' && /text\/html/.test(req.headers.accept || '') && !res.headersSent)
+			return page(res, 400, 'Sign-in ended', '<h1>This sign-in has ended</h1>'
+				+ '<p id="idp-ended">Go back to the service you came from and start again there.</p>');
 		console.error('provider.mjs:', err);
 		if (!res.headersSent)
 			send(res, 500, { error: String(err) });

@@ -488,10 +488,44 @@ page_flow(void)
 	h = browser();
 	fetch(h, url, NULL, &pg);
 	is_int(pg.status, 400, "a callback with a state we never sent: 400");
+	/* The same opened by a person in the browser's address bar: the page says it. */
+	struct curl_slist *nav = curl_slist_append(NULL, "Sec-Fetch-Mode: navigate");
+	nav = curl_slist_append(nav, "Accept: text/html,application/xhtml+xml,*/*;q=0.8");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, nav);
+	fetch(h, url, NULL, &pg);
+	ok(pg.status == 302 && strcmp(pg.location, "/#sso-error=sso-login-expired") == 0,
+	   "  opened by hand in a browser: 302 to the page, which says why (%ld %s)", pg.status,
+	   pg.location);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(nav);
 	snprintf(url, sizeof(url), "%s/api/v1/oidc/login?return_to=https://evil.example/", d2.url);
 	fetch(h, url, NULL, &pg);
 	is_int(pg.status, 400, "a login asked to return to another site: 400 (no open redirect)");
 	curl_easy_cleanup(h);
+
+	/* Two tabs of one browser each begin a login; the second finishes first. */
+	h = browser();
+	char inter1[4096], inter2[4096];
+	snprintf(url, sizeof(url), "%s/api/v1/oidc/login", d2.url);
+	walk(h, url, NULL, &pg, cur, sizeof(cur));
+	snprintf(inter1, sizeof(inter1), "%.*s", (int)strcspn(cur, "?"), cur);
+	walk(h, url, NULL, &pg, cur, sizeof(cur));
+	snprintf(inter2, sizeof(inter2), "%.*s", (int)strcspn(cur, "?"), cur);
+	provider_login(h, inter2, "alice", "alice-pw", callback, &pg, cur, sizeof(cur));
+	fetch(h, cur, NULL, &pg);
+	ok(pg.status == 302 && strstr(pg.location, "#session=bb_") != NULL,
+	   "two logins under way in one browser: the second tab's finishes (%ld)", pg.status);
+	provider_login(h, inter1, "alice", "alice-pw", callback, &pg, cur, sizeof(cur));
+	fetch(h, cur, NULL, &pg);
+	ok(pg.status == 302 && strstr(pg.location, "#session=bb_") != NULL,
+	   "  and then the first tab's, begun earlier, finishes too (%ld %.80s)", pg.status,
+	   pg.body.data ? pg.body.data : "");
+	curl_easy_cleanup(h);
+
+	http(d2.url, "GET", "/api/v1/site/sign-in", NULL, NULL, NULL, 0, &r);
+	ok(r.status == 200 && cJSON_IsTrue(cJSON_GetObjectItem(r.json, "oidc")),
+	   "the login page learns that the hospital sign-in is offered (site/sign-in: oidc true)");
+	resp_free(&r);
 
 	h = browser();
 	st = page_login(h, "rita", "rita-pw", tok, &pg);

@@ -232,6 +232,103 @@ database_checks(struct tenv *t)
 	       fact("in_error") ? fact("in_error") : "");
 }
 
+/* What register.mjs registered with its processing times, as the database has it. */
+static void
+register_checks(struct tenv *t)
+{
+	const char *processed = fact("processed");
+
+	ok(processed != NULL, "the driver reported the tube it registered");
+	if (processed == NULL)
+		return;
+	is_sql(t, "SER-SST-C-B-N-A-A 09:00",
+	       "database: the tube's SPREC code from its processing times; 10:00 in Paris is 09:00 "
+	       "UTC",
+	       "SELECT sprec || ' ' || to_char(collected_at AT TIME ZONE 'UTC', 'HH24:MI')"
+	       " FROM specimens WHERE id = '%s'",
+	       processed);
+	is_sql(t, "2",
+	       "database: the refused sending left nothing, the two registrations one tube each",
+	       "SELECT count(*) FROM specimens s JOIN participants p ON p.id = s.participant_id"
+	       " WHERE p.code = 'P002'%s",
+	       "");
+}
+
+/* What signin.mjs did through the hospital's provider, as the database has it. */
+static void
+signin_checks(struct tenv *t)
+{
+	const char *logins = fact("logins");
+
+	ok(logins != NULL, "the driver reported its sign-ins");
+	if (logins == NULL)
+		return;
+	is_sql(t, logins,
+	       "database: every sign-in through the provider is one audited login, no more",
+	       "SELECT count(*) FROM audit_log WHERE entity = 'login' AND entity_id = 'nurse'"
+	       " AND after->>'method' = 'oidc' AND after->>'outcome' = 'ok'%s",
+	       "");
+	is_sql(t, "oidc technician",
+	       "database: the nurse's account came from the provider, as a technician",
+	       "SELECT source || ' ' || role FROM users WHERE username = 'nurse'%s", "");
+	is_sql(t, "0", "database: the forged, replayed and refused sign-ins made no session",
+	       "SELECT count(*) - %s FROM tokens k JOIN users u ON u.id = k.user_id"
+	       " WHERE u.username = 'nurse' AND k.kind = 'session'",
+	       logins);
+	is_sql(t, "0",
+	       "database: no login left under way (each finished or refused; none begun while the "
+	       "provider was down)",
+	       "SELECT count(*) FROM oidc_logins%s", "");
+	is_sql(t, "1", "database: the local sign-in while the provider was down is audited",
+	       "SELECT count(*) FROM audit_log WHERE entity = 'login' AND entity_id = 'keeper'"
+	       " AND after->>'method' = 'local' AND after->>'outcome' = 'ok'%s",
+	       "");
+}
+
+/*
+ * The site the sign-in driver works on: an OpenID provider (the driver runs
+ * tests/sso/provider.mjs itself, so that it can stop it) at a port chosen
+ * here, told to the driver in BIOBANK_UI_PROVIDER_PORT; a group map making
+ * lab-techs technicians. 0 when the daemon serves.
+ */
+static int
+signin_site(struct tenv *t, struct daemon *site, const char *artifacts)
+{
+	char map[1100], secret[1100], a_issuer[96], a_secret[1200], a_redirect[160], a_map[1200],
+	    port[16];
+
+	snprintf(map, sizeof(map), "%s/groups.map", artifacts);
+	snprintf(secret, sizeof(secret), "%s/client.secret", artifacts);
+	FILE *f = fopen(map, "w");
+	if (f == NULL)
+		return -1;
+	fputs("# GROUP ROLE STUDIES\nlab-techs technician *\n", f);
+	fclose(f);
+	if ((f = fopen(secret, "w")) == NULL)
+		return -1;
+	fputs("biobank-client-secret\n", f);
+	fclose(f);
+	chmod(secret, 0600);
+	int pp = free_port();
+	site->want_port = free_port();
+	snprintf(port, sizeof(port), "%d", pp);
+	setenv("BIOBANK_UI_PROVIDER_PORT", port, 1);
+	snprintf(a_issuer, sizeof(a_issuer), "--oidc-issuer=http://127.0.0.1:%d", pp);
+	snprintf(a_secret, sizeof(a_secret), "--oidc-client-secret-file=%s", secret);
+	snprintf(a_redirect, sizeof(a_redirect),
+	         "--oidc-redirect-uri=http://127.0.0.1:%d/api/v1/oidc/callback", site->want_port);
+	snprintf(a_map, sizeof(a_map), "--group-map=%s", map);
+	const char *args[] = { "--timezone=Europe/Paris",
+		               a_issuer,
+		               "--oidc-client-id=biobank",
+		               a_secret,
+		               a_redirect,
+		               "--oidc-scopes=openid profile groups",
+		               a_map,
+		               NULL };
+	return daemon_start(t, site, args);
+}
+
 /* What picking.mjs did at the bench, as the database has it. */
 static void
 picking_checks(struct tenv *t)
@@ -363,16 +460,21 @@ main(int argc, char **argv)
 	if (stat(nm, &st) != 0)
 		tap_bail("no shared fixtures (../shared/fixtures)");
 
+	bool signin = strcmp(UI_DRIVER, "signin.mjs") == 0;
+	snprintf(nm, sizeof(nm), "%s/../sso/node_modules/oidc-provider/package.json", srcdir);
+	if (signin && stat(nm, &st) != 0)
+		tap_bail("no tests/sso/node_modules (npm ci --prefix tests/sso)");
+
 	tenv_setup(&t, "ui", argc, argv);
 	world_make(&t);
 	/* The page is driven on a site in Paris with a label printer (a file); the
-	 * daemon tenv_setup started has the defaults (UTC, no printer). */
+	 * daemon tenv_setup started has the defaults (UTC, no printer, no provider). */
 	struct daemon site = { 0 };
 	char printers[1200];
 	snprintf(printers, sizeof(printers), "--printers=bench-1=file:%s/printed.zpl", artifacts);
 	const char *site_args[] = { "--timezone=Europe/Paris", printers, NULL };
 	mkdir(artifacts, 0755);
-	if (daemon_start(&t, &site, site_args) != 0)
+	if ((signin ? signin_site(&t, &site, artifacts) : daemon_start(&t, &site, site_args)) != 0)
 		tap_bail("cannot start the Paris daemon");
 	int status = run_driver(&t, site.url, srcdir, fixtures, artifacts);
 	daemon_stop(&site);
@@ -381,6 +483,10 @@ main(int argc, char **argv)
 		picking_checks(&t);
 	else if (strcmp(UI_DRIVER, "manager.mjs") == 0)
 		manager_checks(&t);
+	else if (signin)
+		signin_checks(&t);
+	else if (strcmp(UI_DRIVER, "register.mjs") == 0)
+		register_checks(&t);
 	else
 		database_checks(&t);
 	tap_diag("screenshots in %s", artifacts);

@@ -8,6 +8,7 @@ import * as fb from './feedback.js';
 import { t, LANGUAGES, lang, setLang, initLang, onLangChange, translateStatic, problemText, timeZone } from './i18n.js';
 import { loadSite, forget as forgetSite } from './site.js';
 import { readId } from './ids.js';
+import { arrived as ssoArrived, takeError as ssoError, errorText as ssoErrorText } from './sso.js';
 import * as login from './login.js';
 import * as specimen from './specimen.js';
 import * as register from './register.js';
@@ -241,11 +242,17 @@ async function start() {
 			const cur = await get('/api/v1/sessions/current');
 			saveSession({ token: s.token, user: cur.user });
 			await loadSite();
+			if (ssoArrived)
+				fb.ok(t('login.welcome', { user: cur.user.username, role: t(`role.${cur.user.role}`) }), { sound: false });
 		} catch (e) {
 			if (!(e instanceof ApiError) || e.status !== 401) fb.error(problemText(e));
 		}
 	}
 	await show();
+	/* A sign-in that did not succeed while this tab is signed in already
+	 * (an old login finished, a login replayed): the login page did not show it. */
+	const refused = session() && ssoError();
+	if (refused) fb.error(ssoErrorText(refused));
 	document.body.dataset.ready = '1';
 }
 

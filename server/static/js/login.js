@@ -1,7 +1,9 @@
-/* login.js — user name and password for a session token; a reset password changed first. */
+/* login.js — user name and password for a session token, or the hospital
+ * account's sign-in (sso.js) where the site has one; a reset password changed first. */
 import { api, get, saveSession, session } from './api.js';
 import { h, fill } from './dom.js';
 import { t, problemText } from './i18n.js';
+import { startUrl, rememberView, takeError, errorText } from './sso.js';
 
 export const name = 'login';
 
@@ -11,12 +13,28 @@ function refusal(e) {
 	return e.status === 401 ? t('login.wrong') : problemText(e);
 }
 
-export function render(ctx, main, params, done) {
+/* Whether this site offers the hospital account's sign-in (GET /api/v1/site/sign-in), asked once. */
+function signInMethods(ctx) {
+	if (!ctx.features.signIn)
+		ctx.features.signIn = get('/api/v1/site/sign-in', { noAuth: true }).catch(() => {
+			/* an older server, or a hiccup: local accounts only, asked again next time */
+			ctx.features.signIn = null;
+			return { oidc: false };
+		});
+	return ctx.features.signIn;
+}
+
+export async function render(ctx, main, params, done) {
+	const methods = await signInMethods(ctx);
 	const user = h('input#user', { name: 'username', autocomplete: 'username', required: true });
 	const pass = h('input#pass', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
 	const msg = h('p.formerror', { role: 'alert' });
+	/* A link, not a script: the browser goes to the provider and comes back. */
+	const sso = methods.oidc && h('a.button.primary.sso#sso-login', { href: startUrl() }, t('login.sso.button'));
+	if (sso) sso.addEventListener('click', rememberView);
 	const form = h('form.card.login',
 		h('h1', t('login.title')),
+		sso && h('div.sso', sso, h('p.hint.or', t('login.sso.or'))),
 		h('label', { for: 'user' }, t('login.user')), user,
 		h('label', { for: 'pass' }, t('login.password')), pass,
 		msg,
@@ -46,7 +64,12 @@ export function render(ctx, main, params, done) {
 	});
 	main.dataset.view = 'login';
 	fill(main, form);
-	user.focus();
+	const refused = takeError();
+	if (refused) {
+		msg.textContent = errorText(refused);
+		ctx.fb.error(msg.textContent, { focus: false });
+	}
+	(sso || user).focus();
 }
 
 /*

@@ -1,9 +1,11 @@
 /* register.js — register a collection: participant, type, timepoint,
- * collection time, quantity and number of aliquots; then the new IDs with
- * their label previews, printing, and filling a box with them. */
+ * collection time, quantity and number of aliquots, and the bench's
+ * processing times that set its SPREC code (docs/sprec.md); then the new
+ * IDs with their code, label previews, printing, and filling a box with
+ * them. */
 import { get, post } from './api.js';
 import { h, fill, esc } from './dom.js';
-import { t, problemText, zonedNow, zonedToUtc, timeZone } from './i18n.js';
+import { t, has, problemText, zonedNow, zonedToUtc, timeZone } from './i18n.js';
 import { onSubmit } from './forms.js';
 import { labelPreview, printForm } from './labels.js';
 
@@ -39,6 +41,44 @@ export async function render(ctx, main) {
 	const tube = h('input#r-tube', { name: 'tube_barcode', autocomplete: 'off' });
 	const aliquots = h('input#r-aliquots', { name: 'aliquots', type: 'number', min: '0', max: '500', value: '0' });
 	const result = h('div#r-result');
+	/* Processing at the bench (POST /api/v1/specimens "processing"): each time
+	 * in the site's zone, as the collection time; each temperature sent with
+	 * its time only. Left empty, nothing is said about that step. */
+	const sprec = h('input#r-sprec', { name: 'sprec', autocomplete: 'off', spellcheck: 'false',
+		autocapitalize: 'characters', placeholder: t('reg.sprec.fromProtocol') });
+	const spinStart = h('input#r-spin-start', { name: 'centrifuged_at', type: 'datetime-local' });
+	const spinEnd = h('input#r-spin-end', { name: 'centrifugation_ended_at', type: 'datetime-local' });
+	const frozen = h('input#r-frozen', { name: 'frozen_at', type: 'datetime-local' });
+	const temps = (list) => list.map((v) => h('option', { value: v }, t(`reg.temp.${v}`)));
+	const preTemp = h('select#r-pre-temp', { name: 'pre_centrifugation_temperature' }, temps(['rt', 'cold', 'body']));
+	const postTemp = h('select#r-post-temp', { name: 'post_centrifugation_temperature' }, temps(['rt', 'cold']));
+	/* An empty time starts from the step before it (only the hour and minutes
+	 * differ, as a rule); left as it was offered, it is emptied again, so that
+	 * tabbing past a step not done never records it. */
+	const chain = [collected, spinStart, spinEnd, frozen];
+	for (let i = 1; i < chain.length; i++) {
+		let offered = '';
+		chain[i].addEventListener('focus', () => {
+			if (chain[i].value) return;
+			const prev = chain.slice(0, i).reverse().find((x) => x.value);
+			if (prev) chain[i].value = offered = prev.value;
+		});
+		chain[i].addEventListener('blur', () => {
+			if (offered && chain[i].value === offered) chain[i].value = '';
+			offered = '';
+		});
+	}
+	/* The server's refusal naming a field is shown on that field. */
+	const fields = {
+		collected_at: collected,
+		sprec,
+		processing: sprec,
+		'processing.centrifuged_at': spinStart,
+		'processing.centrifugation_ended_at': spinEnd,
+		'processing.frozen_at': frozen,
+		'processing.pre_centrifugation_temperature': preTemp,
+		'processing.post_centrifugation_temperature': postTemp,
+	};
 
 	const loadParticipants = async () => {
 		fill(plist, await options(`/api/v1/participants?study=${esc(study.value)}&limit=1000`, (p) => p.code, (p) => p.diagnosis || ''));
@@ -57,6 +97,16 @@ export async function render(ctx, main) {
 			h('div', h('label', { for: 'r-qty' }, t('reg.quantity')), h('div.row', qty, h('label.sr', { for: 'r-unit' }, t('reg.unit')), unit)),
 			h('div', h('label', { for: 'r-tube' }, t('reg.tube')), tube),
 			h('div', h('label', { for: 'r-aliquots' }, t('reg.aliquots')), aliquots)),
+		h('fieldset.processing',
+			h('legend', t('reg.processing'), ' ', h('abbr', { title: t('card.sprecTitle') }, 'SPREC')),
+			h('p.hint', t('reg.processing.hint')),
+			h('div.grid2',
+				field('r-sprec', t('reg.sprec'), sprec),
+				field('r-spin-start', t('reg.spin.start', { zone: timeZone() }), spinStart),
+				field('r-spin-end', t('reg.spin.end', { zone: timeZone() }), spinEnd),
+				field('r-pre-temp', t('reg.temp.pre'), preTemp),
+				field('r-frozen', t('reg.frozen', { zone: timeZone() }), frozen),
+				field('r-post-temp', t('reg.temp.post'), postTemp))),
 		h('button.primary#r-submit', { type: 'submit' }, t('reg.submit')));
 
 	/* One Idempotency-Key for this form until it is reset after a success
@@ -73,25 +123,85 @@ export async function render(ctx, main) {
 		if (tube.value.trim()) body.tube_barcode = tube.value.trim();
 		const n = Number(aliquots.value || 0);
 		if (n > 0) body.aliquots = n;
+		if (sprec.value.trim()) body.sprec = sprec.value.trim();
+		const processing = {};
+		if (spinStart.value) {
+			processing.centrifuged_at = zonedToUtc(spinStart.value);
+			processing.pre_centrifugation_temperature = preTemp.value;
+		}
+		if (spinEnd.value) processing.centrifugation_ended_at = zonedToUtc(spinEnd.value);
+		if (frozen.value) {
+			processing.frozen_at = zonedToUtc(frozen.value);
+			processing.post_centrifugation_temperature = postTemp.value;
+		}
+		if (Object.keys(processing).length) body.processing = processing;
+		clearFieldErrors(form);
 		try {
 			const s = await post('/api/v1/specimens', body, { key });
 			/* The next collection is a new one: the form is reset (a new key),
 			 * keeping what a run of collections shares. */
-			const keep = { study: study.value, type: type.value, timepoint: timepoint.value, unit: unit.value };
+			const keep = [study, type, timepoint, unit, sprec, preTemp, postTemp].map((x) => [x, x.value]);
 			form.reset();
-			Object.assign(study, { value: keep.study });
-			Object.assign(type, { value: keep.type });
-			Object.assign(timepoint, { value: keep.timepoint });
-			Object.assign(unit, { value: keep.unit });
+			for (const [x, v] of keep) x.value = v;
 			collected.value = zonedNow();
 			ctx.fb.ok(n ? t('reg.doneAliquots', { id: s.id, n }) : t('reg.done', { id: s.id }));
 			await showResult(ctx, result, s);
 		} catch (e) {
-			ctx.fb.error(problemText(e));
+			if (!showFieldErrors(e, fields)) ctx.fb.error(problemText(e));
+			else ctx.fb.error(t('reg.fixFields'), { focus: false });
 		}
 	});
 	fill(main, form, result);
 	participant.focus();
+}
+
+/* A labelled input with a slot for the server's word on it. */
+function field(id, label, input) {
+	return h('div', h('label', { for: id }, label), input, h(`p.fielderror#${id}-error`, { hidden: true }));
+}
+
+function clearFieldErrors(form) {
+	for (const p of form.querySelectorAll('p.fielderror')) {
+		p.hidden = true;
+		p.textContent = '';
+	}
+	for (const x of form.querySelectorAll('[aria-invalid]')) {
+		x.removeAttribute('aria-invalid');
+		x.removeAttribute('aria-describedby');
+	}
+}
+
+/* What the server said of one field, in the page's language where it has the words. */
+function fieldText(err, code) {
+	const key = `reg.err.${code}.${err.field}`;
+	if (has(key)) return t(key);
+	return err.message || problemText({ problem: { code } });
+}
+
+/*
+ * A 400 naming fields of this form: each message under its field, the first
+ * such field focused. False when the refusal names none of them.
+ */
+function showFieldErrors(e, fields) {
+	const p = e?.problem;
+	if (!p || e.status !== 400) return false;
+	const errs = p.errors?.length ? p.errors : p.field ? [{ field: p.field, message: p.detail }] : [];
+	let first = null;
+	for (const err of errs) {
+		const input = fields[err.field];
+		if (!input) continue;
+		const slot = document.getElementById(`${input.id}-error`);
+		const text = fieldText(err, err.code || p.code);
+		if (slot) {
+			slot.textContent = slot.textContent ? `${slot.textContent} ${text}` : text;
+			slot.hidden = false;
+			input.setAttribute('aria-describedby', slot.id);
+		}
+		input.setAttribute('aria-invalid', 'true');
+		first = first || input;
+	}
+	if (first) first.focus();
+	return Boolean(first);
 }
 
 async function showResult(ctx, slot, s) {
@@ -112,6 +222,7 @@ async function showResult(ctx, slot, s) {
 	});
 	fill(slot, h('section.card.newids',
 		h('h2', t('reg.newids', { n: ids.length })),
+		s.sprec && h('p.sprec', h('abbr', { title: t('card.sprecTitle') }, 'SPREC'), ' ', h('code#r-sprec-result', s.sprec)),
 		h('ol', rows),
 		h('div.printslot'),
 		fillForm));
