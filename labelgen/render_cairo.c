@@ -1,7 +1,8 @@
 /*
  * render_cairo.c — PNG, SVG and PDF from one drawing routine: barcodes from
- * zint's vector output (rectangles in modules, scaled to whole dots), text
- * shaped by Pango (font.c) exactly as the layout measured it. zint never
+ * zint's vector output (rectangles in modules, scaled to whole dots) for SVG
+ * and PDF, set dot for dot from zint's bitmap for PNG; text shaped by Pango
+ * (font.c) exactly as the layout measured it. zint never
  * writes a file here, so its SVG writer and the process-wide setlocale() it
  * calls are never reached.
  */
