@@ -95,6 +95,20 @@ enum bb_err lbl_render(const struct lbl_job *job, const struct lbl_data *labels,
                        struct bb_buf *out, char why[LBL_WHY_MAX]);
 
 /*
+ * A run of lbl_render calls with one job (a folder of PNG files, one a
+ * label): the fonts and the drawing surface are made once for the run
+ * instead of once a call. lbl_renderer_new checks the job as lbl_render
+ * does; lbl_renderer_render has lbl_render's contract. A renderer serves
+ * one thread at a time.
+ */
+struct lbl_renderer;
+enum bb_err lbl_renderer_new(const struct lbl_job *job, struct lbl_renderer **out,
+                             char why[LBL_WHY_MAX]);
+enum bb_err lbl_renderer_render(struct lbl_renderer *r, const struct lbl_data *labels, size_t n,
+                                struct bb_buf *out, char why[LBL_WHY_MAX]);
+void lbl_renderer_free(struct lbl_renderer *r);
+
+/*
  * Sends bytes to a printer: "tcp://HOST[:PORT]" (raw, port 9100 by default),
  * "http://HOST[:PORT]/PATH" or "https://..." (HTTP POST, as Zebra Link-OS
  * printers accept at /pstprnt), or "file:PATH" (written whole, then

@@ -37,12 +37,21 @@ struct ascii_table {
 };
 
 /* Other text: the last widths and coverage asked for, by hash (batches
- * repeat lines); size 0 holds a coverage answer in missing. */
+ * repeat lines); size 0 holds a coverage answer in missing. The same
+ * entries, in a table of their own, hold the lines drawn (layout): a run's
+ * labels repeat their participant, type and date lines, which are then
+ * shaped once. */
 struct width_entry {
 	char *text;
 	double size, width;
 	unsigned long missing;
 	bool bold;
+	PangoLayout *layout;
+};
+
+struct entry_cache {
+	struct width_entry e[CACHE_N];
+	unsigned evict; /* which way a full set gives up next */
 };
 
 struct lbl_font {
@@ -51,8 +60,7 @@ struct lbl_font {
 	PangoLayout *layout;           /* reused for every measurement */
 	PangoAttrList *plain;          /* kerning and ligatures off */
 	struct ascii_table ascii[2];
-	struct width_entry cache[CACHE_N];
-	unsigned evict; /* which way a full set gives up next */
+	struct entry_cache widths, lines;
 };
 
 static bool
@@ -103,8 +111,12 @@ lbl_font_close(struct lbl_font *f)
 		return;
 	g_object_unref(f->layout);
 	pango_attr_list_unref(f->plain);
-	for (size_t i = 0; i < CACHE_N; i++)
-		free(f->cache[i].text);
+	for (size_t i = 0; i < CACHE_N; i++) {
+		free(f->widths.e[i].text);
+		free(f->lines.e[i].text);
+		if (f->lines.e[i].layout)
+			g_object_unref(f->lines.e[i].layout);
+	}
 	for (int b = 0; b < 2; b++)
 		pango_font_description_free(f->desc[b]);
 	g_object_unref(f->ctx);
@@ -184,12 +196,12 @@ hash(const char *s, size_t len, double size, bool bold)
 enum { CACHE_WAYS = 4 };
 
 static struct width_entry *
-cached(struct lbl_font *f, const char *s, size_t len, double size, bool bold)
+cached(struct entry_cache *c, const char *s, size_t len, double size, bool bold)
 {
 	uint64_t h = hash(s, len, size, bold);
 
 	for (uint64_t k = 0; k < CACHE_WAYS; k++) {
-		struct width_entry *e = &f->cache[(h + k) % CACHE_N];
+		struct width_entry *e = &c->e[(h + k) % CACHE_N];
 
 		if (e->text && e->size == size && e->bold == bold && strlen(e->text) == len &&
 		    memcmp(e->text, s, len) == 0)
@@ -199,20 +211,36 @@ cached(struct lbl_font *f, const char *s, size_t len, double size, bool bold)
 }
 
 static struct width_entry *
-cache_put(struct lbl_font *f, const char *s, size_t len, double size, bool bold)
+cache_put(struct entry_cache *c, const char *s, size_t len, double size, bool bold)
 {
 	uint64_t h = hash(s, len, size, bold);
-	struct width_entry *e = &f->cache[(h + f->evict++ % CACHE_WAYS) % CACHE_N];
+	struct width_entry *e = &c->e[(h + c->evict++ % CACHE_WAYS) % CACHE_N];
 
 	for (uint64_t k = 0; k < CACHE_WAYS; k++) {
-		if (f->cache[(h + k) % CACHE_N].text == NULL) {
-			e = &f->cache[(h + k) % CACHE_N];
+		if (c->e[(h + k) % CACHE_N].text == NULL) {
+			e = &c->e[(h + k) % CACHE_N];
 			break;
 		}
 	}
 	free(e->text);
+	if (e->layout)
+		g_object_unref(e->layout);
 	*e = (struct width_entry){ .text = bb_strndup(s, len), .size = size, .bold = bold };
 	return e;
+}
+
+PangoLayout *
+lbl_font_line(struct lbl_font *f, const char *s, double size, bool bold)
+{
+	size_t len = strlen(s);
+	struct width_entry *e = cached(&f->lines, s, len, size, bold);
+
+	if (e == NULL) {
+		e = cache_put(&f->lines, s, len, size, bold);
+		e->layout = pango_layout_new(f->ctx);
+		set_layout(f, e->layout, bold, s, len, size);
+	}
+	return e->layout;
 }
 
 double
@@ -229,10 +257,10 @@ lbl_font_width(void *ctx, const char *s, size_t len, double size, bool bold)
 			w += t->adv[s[i] - ASCII_FIRST];
 		return (w + t->over[s[len - 1] - ASCII_FIRST]) * size / REF_SIZE;
 	}
-	if ((e = cached(f, s, len, size, bold)) != NULL)
+	if ((e = cached(&f->widths, s, len, size, bold)) != NULL)
 		return e->width;
 	set_layout(f, f->layout, bold, s, len, size);
-	e = cache_put(f, s, len, size, bold);
+	e = cache_put(&f->widths, s, len, size, bold);
 	e->width = layout_right(f->layout, NULL);
 	return e->width;
 }
@@ -249,12 +277,12 @@ lbl_font_missing(struct lbl_font *f, const char *s, bool bold, unsigned long *cp
 		*cp = ascii_table(f, bold)->missing;
 		return *cp != 0;
 	}
-	if ((e = cached(f, s, len, 0, bold)) != NULL) {
+	if ((e = cached(&f->widths, s, len, 0, bold)) != NULL) {
 		*cp = e->missing;
 		return *cp != 0;
 	}
 	set_layout(f, f->layout, bold, s, len, 10);
-	e = cache_put(f, s, len, 0, bold);
+	e = cache_put(&f->widths, s, len, 0, bold);
 	if (pango_layout_get_unknown_glyphs_count(f->layout) == 0)
 		return false;
 	/* An unknown glyph carries the code point it stands for. */

@@ -73,6 +73,8 @@ double lbl_font_width(void *ctx, const char *s, size_t len, double size, bool bo
 bool lbl_font_missing(struct lbl_font *f, const char *s, bool bold, unsigned long *cp);
 /* A layout of s set as measured, top left at its origin; the caller unrefs it. */
 struct _PangoLayout *lbl_font_layout(struct lbl_font *f, const char *s, double size, bool bold);
+/* The same, kept by f for the lines the run draws again; valid until the next call. */
+struct _PangoLayout *lbl_font_line(struct lbl_font *f, const char *s, double size, bool bold);
 
 struct lbl_line {
 	int x, y; /* top left, dots */
@@ -149,14 +151,25 @@ int lbl_zpl_status_parse(const char *text, size_t len, char *state, size_t cap);
 enum bb_err lbl_zpl_status(int fd, const char *host, const char *port, int timeout_ms,
                            char why[LBL_WHY_MAX]);
 
-/* The renderers append to out only on success. */
-enum bb_err lbl_render_zpl(const struct lbl_job *job, const struct lbl_data *labels, size_t n,
-                           struct bb_buf *out, char why[LBL_WHY_MAX]);
-enum bb_err lbl_render_cairo(const struct lbl_job *job, const struct lbl_data *labels, size_t n,
+/* The renderers append to out only on success; font is the run's (renderer.c),
+ * of the family of the stock the labels are drawn on. */
+enum bb_err lbl_render_zpl(const struct lbl_job *job, struct lbl_font *font,
+                           const struct lbl_data *labels, size_t n, struct bb_buf *out,
+                           char why[LBL_WHY_MAX]);
+/* render_cairo.c: *canvas keeps a PNG's surface for the run's next label (NULL
+ * at first; lbl_canvas_free at the end). */
+struct lbl_canvas;
+enum bb_err lbl_render_cairo(const struct lbl_job *job, struct lbl_font *font,
+                             struct lbl_canvas **canvas, const struct lbl_data *labels, size_t n,
                              struct bb_buf *out, char why[LBL_WHY_MAX]);
-/* png_write.c: the drawn surface (RGB24, grey) as an 8-bit grey PNG with a pHYs chunk. */
+void lbl_canvas_free(struct lbl_canvas *c);
+/* png_write.c: the drawn surface (RGB24, grey) as an 8-bit grey PNG with a pHYs
+ * chunk; a struct lbl_png is the encoder a run's labels share (NULL: out of memory). */
 struct _cairo_surface;
-enum bb_err lbl_png_write(struct _cairo_surface *surface, int dpi, struct bb_buf *out,
-                          char why[LBL_WHY_MAX]);
+struct lbl_png;
+struct lbl_png *lbl_png_new(void);
+void lbl_png_free(struct lbl_png *p);
+enum bb_err lbl_png_write(struct lbl_png *p, struct _cairo_surface *surface, int dpi,
+                          struct bb_buf *out, char why[LBL_WHY_MAX]);
 
 #endif

@@ -361,10 +361,16 @@ write_outputs(const struct opts *o, const struct lbl_job *job, const struct rec_
 		return rc;
 	}
 
+	struct lbl_renderer *r;
+
+	if ((err = lbl_renderer_new(job, &r, why)) != BB_OK) {
+		warnx("%s", why);
+		return render_status(err);
+	}
 	struct bb_buf *bufs = bb_calloc(l->n, sizeof(*bufs));
 	progress_start(&pr, "rendering", l->n);
 	for (size_t i = 0; i < l->n && rc == 0; i++) {
-		if ((err = lbl_render(job, &l->items[i], 1, &bufs[i], why)) != BB_OK) {
+		if ((err = lbl_renderer_render(r, &l->items[i], 1, &bufs[i], why)) != BB_OK) {
 			progress_end(&pr);
 			warnx("label %zu (%s): %s", i + 1, l->items[i].id, why);
 			rc = render_status(err);
@@ -372,6 +378,7 @@ write_outputs(const struct opts *o, const struct lbl_job *job, const struct rec_
 		progress_step(&pr, 1);
 	}
 	progress_end(&pr);
+	lbl_renderer_free(r);
 	if (rc == 0 && mkdir(o->output, 0755) < 0 && errno != EEXIST) {
 		warnx("%s: %s", o->output, strerror(errno));
 		rc = EXIT_OUTPUT;

@@ -77,10 +77,9 @@ put_label(struct bb_buf *b, const struct lbl_layout *lo, const char *id, int cop
 }
 
 enum bb_err
-lbl_render_zpl(const struct lbl_job *job, const struct lbl_data *labels, size_t n,
-               struct bb_buf *out, char why[LBL_WHY_MAX])
+lbl_render_zpl(const struct lbl_job *job, struct lbl_font *font, const struct lbl_data *labels,
+               size_t n, struct bb_buf *out, char why[LBL_WHY_MAX])
 {
-	struct lbl_font *font = lbl_font_open_family(job->tpl->font);
 	struct lbl_gf_cache *gfc = lbl_gf_cache_new();
 	struct lbl_measure meas;
 	size_t start = out->len;
@@ -103,6 +102,5 @@ lbl_render_zpl(const struct lbl_job *job, const struct lbl_data *labels, size_t 
 		lbl_layout_free(&lo);
 	}
 	lbl_gf_cache_free(gfc);
-	lbl_font_close(font);
 	return err;
 }

@@ -2,7 +2,8 @@
  * test_lib.c — the label library's promises that need no outside reader:
  * clear errors for bad input with nothing half-written, text shortened only
  * between characters, the PNG's resolution, identical output from many
- * threads at once, and ZPL for 10,000 labels in well under a second.
+ * threads at once, a run through one renderer drawing each label as alone,
+ * and ZPL for 10,000 labels in well under a second.
  */
 #include "harness.h"
 #include "ids.h"
@@ -208,6 +209,88 @@ test_threads(void)
 	bb_buf_free(&png);
 }
 
+/*
+ * A run of labels through one renderer (what labelgen --output DIR does:
+ * its fonts, line layouts and PNG surface kept from label to label) gives
+ * each label the very bytes lbl_render gives it alone: more labels than
+ * the line cache holds, lines in several scripts, repeated and not; a bad
+ * label in the middle is refused alone, leaving its buffer as it was, and
+ * the labels after it are still right.
+ */
+static void
+test_renderer(void)
+{
+	static const char *const people[] = { "Müller-Lyon", "MASC/P00017", "患者-0042", "مريض-٧",
+		                              "SSCR/P01999" };
+	static const char *const types[] = { "serum", "plasma", "whole_blood" };
+	static const struct {
+		const char *tpl;
+		int dpi;
+		enum lbl_format f;
+	} jobs[] = {
+		{ "cryo-1.28x0.5in", 203, LBL_FMT_PNG },
+		{ "box-2x1in", 300, LBL_FMT_PNG },
+		{ "cryo-1x0.5in", 600, LBL_FMT_ZPL },
+		/* Not SVG: cairo names each SVG surface by a process-wide counter, so
+		 * no two SVGs drawn in one process are the same bytes. */
+	};
+	enum { N = 150, BAD = 77 };
+	char(*ids)[BB_ID_LEN + 1] = bb_calloc(N, sizeof(*ids));
+	char dates[N][16];
+	struct lbl_data d[N];
+	char why[LBL_WHY_MAX];
+	struct lbl_renderer *r;
+	size_t n = 0;
+
+	for (uint64_t serial = 1; n < N; serial++) {
+		if (!bb_id_from_serial(serial, ids[n]))
+			continue;
+		snprintf(dates[n], sizeof(dates[n]), "2024-%02zu-%02zu", 1 + n % 12, 1 + n % 28);
+		d[n] = (struct lbl_data){ .id = ids[n],
+			                  .type = types[n % 3],
+			                  .participant = people[(n / 7) % 5],
+			                  .timepoint = n % 2 ? "baseline" : "month 3",
+			                  .collected = dates[n] };
+		n++;
+	}
+	d[BAD].id = "NOT AN ID";
+	for (size_t j = 0; j < sizeof(jobs) / sizeof(jobs[0]); j++) {
+		struct lbl_job job = { lbl_template_find(jobs[j].tpl), jobs[j].dpi, 1, jobs[j].f };
+		int same = 0, refused = 0;
+
+		if (!ok(lbl_renderer_new(&job, &r, why) == BB_OK, "a renderer for %s at %d dpi, %s",
+		        jobs[j].tpl, jobs[j].dpi, lbl_format_name(jobs[j].f)))
+			continue;
+		for (size_t i = 0; i < N; i++) {
+			struct bb_buf run = { 0 }, alone = { 0 };
+			enum bb_err e1 = lbl_renderer_render(r, &d[i], 1, &run, why);
+			enum bb_err e2 = lbl_render(&job, &d[i], 1, &alone, why);
+
+			if (i == BAD)
+				refused = e1 == BB_EINVAL && e2 == BB_EINVAL && run.len == 0;
+			else if (e1 == BB_OK && e2 == BB_OK && run.len == alone.len &&
+			         memcmp(run.data, alone.data, run.len) == 0)
+				same++;
+			bb_buf_free(&run);
+			bb_buf_free(&alone);
+		}
+		is_int(same, N - 1, "  each of %d labels as lbl_render draws it alone", N - 1);
+		ok(refused, "  the bad label in the middle is refused, nothing written");
+		lbl_renderer_free(r);
+	}
+
+	struct lbl_job bad_dpi = { lbl_template_find("cryo-1x0.5in"), 100, 1, LBL_FMT_PNG };
+	struct lbl_job sheet_png = { lbl_template_find("a4-cryo-4x20"), 300, 1, LBL_FMT_PNG };
+
+	r = (struct lbl_renderer *)1;
+	ok(lbl_renderer_new(&bad_dpi, &r, why) == BB_EINVAL && r == NULL && strstr(why, "100 dpi"),
+	   "a renderer for 100 dpi is refused: %s", why);
+	ok(lbl_renderer_new(&sheet_png, &r, why) == BB_EINVAL && r == NULL &&
+	       strstr(why, "PDF only"),
+	   "a renderer for a sheet as PNG is refused: %s", why);
+	free(ids);
+}
+
 static void
 test_speed(void)
 {
@@ -250,6 +333,7 @@ main(void)
 	test_fit();
 	test_png_dpi();
 	test_threads();
+	test_renderer();
 	test_speed();
 	return tap_done();
 }
