@@ -16,6 +16,12 @@ import * as freezer from './freezer.js';
 import * as audit from './audit.js';
 import * as importer from './import.js';
 import * as pick from './pick.js';
+/* manager views, part B: reports, audits, destruction, accounts, capacity */
+import * as reports from './reports.js';
+import * as auditlist from './auditlist.js';
+import * as destroy from './destroy.js';
+import * as accounts from './accounts.js';
+import * as capacity from './capacity.js';
 
 const BENCH = ['admin', 'manager', 'technician'];
 const MANAGERS = ['admin', 'manager'];
@@ -29,6 +35,12 @@ const routes = [
 	[/^#\/import$/, importer],
 	[/^#\/requests$/, pick],
 	[/^#\/request\/(\d+)\/pick$/, pick],
+	/* manager views, part B */
+	[/^#\/reports(?:\/([a-z-]+))?$/, reports],
+	[/^#\/audits$/, auditlist],
+	[/^#\/destroy$/, destroy],
+	[/^#\/accounts$/, accounts],
+	[/^#\/capacity(?:\/(\d+))?$/, capacity],
 ];
 
 const scanInput = document.getElementById('scan');
@@ -46,6 +58,7 @@ export const ctx = {
 	can(what) {
 		if (what === 'bench') return BENCH.includes(this.role);
 		if (what === 'manager') return MANAGERS.includes(this.role);
+		if (what === 'admin') return this.role === 'admin';
 		return false;
 	},
 	go(hash) {
@@ -166,7 +179,13 @@ function home(root) {
 				h('a.tile', { href: '#/freezers' }, h('strong', t('home.freezers')), h('span', t('home.freezers.sub'))),
 				ctx.can('manager') && h('a.tile', { href: '#/audit' }, h('strong', t('home.audit')), h('span', t('home.audit.sub'))),
 				ctx.can('bench') && h('a.tile', { href: '#/requests' }, h('strong', t('home.pick')), h('span', t('home.pick.sub'))),
-				ctx.can('manager') && h('a.tile', { href: '#/import' }, h('strong', t('home.import')), h('span', t('home.import.sub'))))));
+				ctx.can('manager') && h('a.tile', { href: '#/import' }, h('strong', t('home.import')), h('span', t('home.import.sub'))),
+				/* manager views, part B */
+				ctx.can('manager') && h('a.tile', { href: '#/reports' }, h('strong', t('mgr.rep.title')), h('span', t('mgr.rep.sub'))),
+				ctx.can('manager') && h('a.tile', { href: '#/audits' }, h('strong', t('mgr.audits.title')), h('span', t('mgr.audits.sub'))),
+				ctx.can('manager') && h('a.tile', { href: '#/destroy' }, h('strong', t('mgr.destroy.title')), h('span', t('mgr.destroy.sub'))),
+				ctx.can('admin') && h('a.tile', { href: '#/accounts' }, h('strong', t('mgr.acct.title')), h('span', t('mgr.acct.sub'))),
+				ctx.can('manager') && h('a.tile', { href: '#/capacity' }, h('strong', t('mgr.cap.title')), h('span', t('mgr.cap.sub'))))));
 }
 
 async function onLogin() {
