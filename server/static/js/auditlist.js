@@ -26,7 +26,7 @@ async function record(id, into) {
 	});
 	fill(into,
 		r.discrepancies.length
-			? h('div.tablewrap', h('table.discrepancies', { id: `audit-record-${id}` },
+			? h('div.tablewrap', { tabindex: 0, role: 'region', 'aria-label': t('mgr.audits.recordOf', { id }) }, h('table.discrepancies', { id: `audit-record-${id}` },
 				h('caption.sr', t('mgr.audits.recordOf', { id })),
 				h('thead', h('tr', h('th', { scope: 'col' }, t('audit.th.kind')), h('th', { scope: 'col' }, t('audit.th.tube')),
 					h('th', { scope: 'col' }, t('mgr.audits.th.box')), h('th', { scope: 'col' }, t('audit.th.expected')),

@@ -66,11 +66,21 @@ export function barChart(o) {
 		h('caption', o.title),
 		h('thead', h('tr', h('th', { scope: 'col' }, o.rowHead || ''), o.series.map((name) => h('th', { scope: 'col' }, name)))),
 		h('tbody', rows.map((r) => h('tr', h('th', { scope: 'row' }, r.label), r.values.map((v) => h('td', fmt(v || 0)))))));
-	/* Hidden from the eye only (.sr) until asked for: never from a screen reader. */
-	const wrap = h('div.tablewrap.sr', table);
+	/* Hidden from the eye only (.sr) until asked for: never from a screen reader.
+	 * Shown, it scrolls sideways on a narrow screen, so it takes the focus
+	 * (a keyboard can scroll it). */
+	const wrap = h('div.sr', table);
 	const toggle = h('button.linklike', { type: 'button', 'aria-expanded': 'false' }, o.tableLabel || '');
 	toggle.addEventListener('click', () => {
-		const shown = wrap.classList.toggle('sr') === false;
+		const shown = wrap.classList.contains('sr');
+		wrap.className = shown ? 'tablewrap' : 'sr';
+		if (shown) {
+			wrap.setAttribute('tabindex', '0');
+			wrap.setAttribute('role', 'region');
+			wrap.setAttribute('aria-label', o.title);
+		} else {
+			for (const a of ['tabindex', 'role', 'aria-label']) wrap.removeAttribute(a);
+		}
 		toggle.setAttribute('aria-expanded', String(shown));
 	});
 	return h('figure.chartbox', { id: o.id },

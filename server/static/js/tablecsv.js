@@ -8,7 +8,8 @@ import { get } from './api.js';
  * columns: [{key, label, value?(row) → raw value for the CSV, cell?(row) → node or text}].
  */
 export function dataTable(id, columns, rows, caption) {
-	return h('div.tablewrap', h(`table#${id}`,
+	/* A table wider than a narrow screen scrolls in its box, which a keyboard reaches (tabindex). */
+	return h('div.tablewrap', { tabindex: 0, role: 'region', 'aria-label': caption }, h(`table#${id}`,
 		caption && h('caption.sr', caption),
 		h('thead', h('tr', columns.map((c) => h('th', { scope: 'col' }, c.label)))),
 		h('tbody', rows.map((r) => h('tr', columns.map((c) => h('td', c.cell ? c.cell(r) : String(raw(c, r) ?? ''))))))));
