@@ -715,3 +715,58 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_audit_close(bigint, text[], text[], text[], text[], bigint[], text, bigint)
 	IS 'Closes an audit in one statement: applies the resolutions, confirms and flags the rest, keeps the report.';
+
+/*
+ * The audit list of the manager's page: every audit the caller may see,
+ * newest first. A closed audit carries its stored summary and how many
+ * discrepancies and resolutions it kept; an open one only how many of its
+ * boxes were scanned — reconciling every open audit to list them would cost
+ * a ledger read each, and the audit's own page does that when it is opened.
+ */
+CREATE OR REPLACE FUNCTION bb_audits_list(p_status text, lim integer, cursor text, p_studies bigint[])
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	key jsonb := bb_cursor_read('audits', cursor);
+	j jsonb;
+BEGIN
+	IF p_status IS NOT NULL AND p_status NOT IN ('open', 'closed') THEN
+		PERFORM bb_fail('BB400', 'value-not-allowed', 'status', 'must be one of: open, closed');
+	END IF;
+	-- Newest first; the cursor is the last id shown (ids only go up).
+	WITH page AS (
+		SELECT a.id, row_number() OVER (ORDER BY a.id DESC) AS n
+		  FROM audits a
+		 WHERE (p_status IS NULL OR a.status = p_status)
+		   AND (key IS NULL OR a.id < (key ->> 0)::bigint)
+		   AND bb_audit_within(a.studies, p_studies)
+		 ORDER BY a.id DESC
+		 LIMIT lim + 1
+	)
+	SELECT jsonb_build_object(
+		'items', COALESCE(jsonb_agg(jsonb_build_object(
+			'id', a.id,
+			'status', a.status,
+			'scope', CASE WHEN a.box_id IS NOT NULL
+				THEN jsonb_build_object('box', (SELECT barcode FROM audit_boxes
+								 WHERE audit_id = a.id AND box_id = a.box_id))
+				ELSE jsonb_build_object('location', a.location_id,
+							'path', bb_location_path(a.location_id)) END,
+			'started_at', bb_rfc3339(a.started_at),
+			'started_by', a.started_by,
+			'closed_at', bb_rfc3339(a.closed_at),
+			'closed_by', a.closed_by,
+			'boxes', (SELECT count(*) FROM audit_boxes ab WHERE ab.audit_id = a.id),
+			'boxes_scanned', (SELECT count(DISTINCT s.box_id) FROM audit_scans s WHERE s.audit_id = a.id),
+			'summary', a.report -> 'summary',
+			'discrepancies', jsonb_array_length(COALESCE(a.report -> 'discrepancies', '[]')),
+			'resolutions', jsonb_array_length(COALESCE(a.resolutions, '[]')))
+			|| CASE WHEN a.studies IS NULL THEN '{}'::jsonb
+				ELSE jsonb_build_object('studies', (SELECT jsonb_agg(st.code ORDER BY st.code)
+								     FROM studies st WHERE st.id = ANY (a.studies))) END
+			ORDER BY p.n) FILTER (WHERE p.n <= lim), '[]'),
+		'next_cursor', CASE WHEN count(*) > lim THEN
+			bb_cursor_make('audits', jsonb_build_array(min(p.id) FILTER (WHERE p.n <= lim))) END)
+	  INTO j FROM page p JOIN audits a ON a.id = p.id;
+	RETURN j;
+END $$;
+COMMENT ON FUNCTION bb_audits_list(text, integer, text, bigint[]) IS 'GET /api/v1/audits: a page of the audits the caller may see, newest first, optionally of one status, with the stored summary of closed ones.';

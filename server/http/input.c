@@ -26,6 +26,7 @@ static const struct {
 	[PAGE_FHIR_SPECIMENS] = { "fhir-specimens", false, "_count", "_cursor" },
 	[PAGE_PRINT_JOBS] = { "print-jobs", true, "limit", "cursor" },
 	[PAGE_REQUESTS] = { "requests", true, "limit", "cursor" },
+	[PAGE_AUDITS] = { "audits", true, "limit", "cursor" },
 	[PAGE_NONE] = { NULL, false, "limit", "cursor" },
 };
 

@@ -28,6 +28,7 @@ enum page_list {
 	PAGE_FHIR_SPECIMENS,
 	PAGE_PRINT_JOBS,
 	PAGE_REQUESTS,
+	PAGE_AUDITS,
 	PAGE_NONE, /* a list answered whole: no cursor is ever one of its own */
 	PAGE__MAX
 };

@@ -282,6 +282,10 @@ const struct route routes[] = {
 	/* freezer audits (api/audits.c) */
 	{ "POST", "/api/v1/audits", MANAGERS | STUDY_LIMITED, h_audits_create, BODY_JSON,
 	  &h_audits_create_spec },
+	/* the manager's audit list, newest first (functions/audits.sql) */
+	{ "GET", "/api/v1/audits", AUDITORS | STUDY_LIMITED, h_sql, BODY_NONE, NULL,
+	  "status limit cursor",
+	  LIST("bb_audits_list", PAGE_AUDITS, QUERY("status"), PAGE_SIZE, CURSOR, STUDIES) },
 	{ "GET", "/api/v1/audits/:id", AUDITORS | STUDY_LIMITED, h_sql, BODY_NONE, NULL, NULL,
 	  SQL("bb_audit_report", 200, ID(0, "audit"), STUDIES) },
 	{ "POST", "/api/v1/audits/:id/scans", MANAGERS | STUDY_LIMITED | LONG_WORK, h_audits_scan,

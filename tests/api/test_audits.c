@@ -750,6 +750,82 @@ location_audit(struct tenv *t)
  * of another study; tests/api/test_scoping.c has the audits such a user
  * starts.
  */
+/*
+ * The manager's audit list (GET /api/v1/audits), as the page reads it after
+ * the audits above: every audit newest first, the closed ones with the
+ * summary and the discrepancies and resolutions they kept; a page at a time;
+ * a status filter; a mistyped status or a cursor of another list refused.
+ */
+static void
+audit_list(struct tenv *t)
+{
+	char want[64], path[700], cursor[512];
+	struct resp r;
+
+	api(t, "GET", "/api/v1/audits", t->admin_token, NULL, &r);
+	is_int(r.status, 200, "the audit list answers");
+	openapi_check("GET", "/api/v1/audits", &r);
+	value(t, want, sizeof(want), "SELECT max(id) FROM audits");
+	is_int((long)jnum(&r, "items.0.id", -1), atol(want), "  the newest audit first");
+	is_int(sql_intf(t, "SELECT count(*) FROM audits"),
+	       cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")), "  every audit is listed");
+	resp_free(&r);
+
+	api(t, "GET", "/api/v1/audits?status=closed", t->admin_token, NULL, &r);
+	value(t, want, sizeof(want), "SELECT max(id) FROM audits WHERE status = 'closed'");
+	is_int((long)jnum(&r, "items.0.id", -1), atol(want),
+	       "?status=closed: the last closed one first");
+	ok(jstr(&r, "items.0.closed_at") != NULL && jstr(&r, "items.0.closed_by") != NULL,
+	   "  with who closed it and when");
+	snprintf(path, sizeof(path),
+	         "SELECT jsonb_array_length(report -> 'discrepancies') || ' ' ||"
+	         " jsonb_array_length(resolutions) || ' ' || (report #>> '{summary,missing}')"
+	         " FROM audits WHERE id = %s",
+	         want);
+	value(t, want, sizeof(want), path);
+	snprintf(path, sizeof(path), "%ld %ld %ld", (long)jnum(&r, "items.0.discrepancies", -1),
+	         (long)jnum(&r, "items.0.resolutions", -1),
+	         (long)jnum(&r, "items.0.summary.missing", -1));
+	is_str(path, want, "  its discrepancies, resolutions and summary as the stored record");
+	bool all_closed = true;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r.json, "items"))
+	{
+		const cJSON *st = cJSON_GetObjectItem(it, "status");
+		all_closed =
+		    all_closed && cJSON_IsString(st) && strcmp(st->valuestring, "closed") == 0;
+	}
+	ok(all_closed, "  and no open audit");
+	resp_free(&r);
+
+	api(t, "GET", "/api/v1/audits?limit=1", auditor_token, NULL, &r);
+	is_int(r.status, 200, "an auditor reads the list a page at a time");
+	const char *next = jstr(&r, "next_cursor");
+	long first = (long)jnum(&r, "items.0.id", -1);
+	snprintf(cursor, sizeof(cursor), "%s", next ? next : "");
+	resp_free(&r);
+	ok(*cursor != '\0', "  a page of one has a next cursor");
+	snprintf(path, sizeof(path), "/api/v1/audits?limit=1&cursor=%s", cursor);
+	api(t, "GET", path, auditor_token, NULL, &r);
+	value(t, want, sizeof(want),
+	      "SELECT max(id) FROM audits WHERE id < (SELECT max(id) FROM audits)");
+	ok(r.status == 200 && first > 0 && (long)jnum(&r, "items.0.id", -1) == atol(want),
+	   "  the next page starts with the audit before");
+	resp_free(&r);
+
+	api(t, "GET", "/api/v1/audits?status=shut", t->admin_token, NULL, &r);
+	ok(is_problem(&r, 400) && problem_names_field(&r, "status"),
+	   "a mistyped status is a 400 naming status, not an empty list");
+	resp_free(&r);
+	api(t, "GET", "/api/v1/audits?cursor=cmVxdWVzdHM6WzFd", t->admin_token, NULL, &r);
+	ok(is_problem(&r, 400) && problem_names_field(&r, "cursor"),
+	   "a cursor of another list (requests) is a 400 naming cursor");
+	resp_free(&r);
+	api(t, "GET", "/api/v1/audits", tech_token, NULL, &r);
+	is_int(r.status, 403, "a technician may not read the audit list");
+	resp_free(&r);
+}
+
 static void
 study_scope(struct tenv *t)
 {
@@ -771,6 +847,10 @@ study_scope(struct tenv *t)
 	ok(is_problem(&r, 404) && strcmp(jstr(&r, "code"), "audit-not-found") == 0,
 	   "a manager limited to SSC does not find the FR00004821 audit, started by an admin");
 	ok(r.body != NULL && strstr(r.body, "misplaced") == NULL, "  and learns nothing of it");
+	resp_free(&r);
+	api(t, "GET", "/api/v1/audits", token, NULL, &r);
+	ok(r.status == 200 && cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")) == 0,
+	   "  nor in the audit list, which is empty for them");
 	resp_free(&r);
 }
 
@@ -869,6 +949,7 @@ main(int argc, char **argv)
 	create_errors(&t);
 	box_audit(&t);
 	location_audit(&t);
+	audit_list(&t);
 	study_scope(&t);
 	tenv_teardown(&t);
 	free(fluidx);

@@ -248,6 +248,8 @@ static const struct scase cases[] = {
 	{ "GET", "/api/v1/imports/template", "/api/v1/imports/template", NULL, P_NONE, SC_NONE,
 	  NULL },
 	/* An audit covers the studies of who started it: an admin's, every study. */
+	/* the audit list (issue 19): an audit of every study is no SSC manager's to see */
+	{ "GET", "/api/v1/audits", "/api/v1/audits", NULL, P_AUDIT, SC_LIST, "\"id\": {audit}," },
 	{ "GET", "/api/v1/audits/:id", "/api/v1/audits/{audit}", NULL, P_AUDIT, SC_OBJECT, NULL },
 	{ "POST", "/api/v1/audits/:id/scans", "/api/v1/audits/{audit}/scans",
 	  "{\"scans\":[{\"position\":\"A1\",\"barcode\":null}]}", P_AUDIT, SC_OBJECT, NULL },

@@ -68,6 +68,28 @@ function views(T) {
 			await page.click('#nav a[href="#/mgr/shipments"]');
 			await page.locator('section.shipments #ship-list :is(table, p.dim)').first().waitFor();
 		}],
+		/* manager views, part B */
+		['reports', async () => {
+			await page.click('#nav a[href="#/reports"]');
+			await page.locator('#chart-freezers').waitFor();
+		}],
+		['coverage', async () => {
+			await page.click('#nav a[href="#/reports"]');
+			await page.click('nav.tabs a[href="#/reports/coverage"]');
+			await page.locator('section.reports[data-report="coverage"] #rep-total').waitFor();
+		}],
+		['audits', async () => {
+			await page.click('#nav a[href="#/audits"]');
+			await page.locator('#audits-list').waitFor();
+		}],
+		['destroy', async () => {
+			await page.click('#nav a[href="#/destroy"]');
+			await page.locator('section.destroyview').waitFor();
+		}],
+		['capacity', async () => {
+			await page.click('#nav a[href="#/capacity"]');
+			await page.locator('#cap-tree').waitFor();
+		}],
 	];
 }
 

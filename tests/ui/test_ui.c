@@ -435,6 +435,43 @@ manager_checks(struct tenv *t)
 	       "");
 }
 
+/* What mgrb.mjs did on the manager's pages, as the database has it. */
+static void
+mgrb_checks(struct tenv *t)
+{
+	const char *destroyed = fact("destroyed"), *kept = fact("kept"), *token = fact("token");
+
+	ok(destroyed != NULL && kept != NULL && token != NULL, "the driver reported what it did");
+	if (destroyed == NULL || kept == NULL || token == NULL)
+		return;
+	is_sql(t, "2 2 consent withdrawn 2026-06-01, autoclaved",
+	       "database: the 2 tubes confirmed (double click) are destroyed, one event each",
+	       "SELECT count(DISTINCT s.id) || ' ' || count(e.seq) || ' ' || min(e.reason) FROM "
+	       "specimens s JOIN events e ON e.specimen_id = s.id AND e.type = 'destroyed'"
+	       " WHERE s.status = 'destroyed' AND s.box_id IS NULL AND s.id = ANY "
+	       "(string_to_array('%s', ','))",
+	       destroyed);
+	is_sql(t, "in_storage 0", "database: the tube left unticked is still stored, not destroyed",
+	       "SELECT s.status || ' ' || (SELECT count(*) FROM events e WHERE e.specimen_id = s.id"
+	       " AND e.type = 'destroyed') FROM specimens s WHERE s.id = '%s'",
+	       kept);
+	is_sql(t, "technician true true",
+	       "database: the account made on the page is disabled, its password to be changed",
+	       "SELECT role || ' ' || (disabled_at IS NOT NULL) || ' ' || password_change_required"
+	       " FROM users WHERE username = 'newtech'%s",
+	       "");
+	is_sql(t, "false", "database: the admin's own account was not disabled",
+	       "SELECT (disabled_at IS NOT NULL)::text FROM users WHERE username = 'boss'%s", "");
+	is_sql(t, "1 true", "database: one token for zebra9 (Issue double-clicked), revoked",
+	       "SELECT count(*) || ' ' || bool_and(revoked_at IS NOT NULL) FROM tokens"
+	       " WHERE kind = 'service' AND (id = %s OR user_id = (SELECT id FROM users WHERE "
+	       "username = 'zebra9'))",
+	       token);
+	is_sql(t, "2", "database: the fixed file imported its 2 rows",
+	       "SELECT count(*) FROM specimens WHERE tube_barcode IN ('TB-IMP-1', 'TB-IMP-2')%s",
+	       "");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -487,6 +524,8 @@ main(int argc, char **argv)
 		signin_checks(&t);
 	else if (strcmp(UI_DRIVER, "register.mjs") == 0)
 		register_checks(&t);
+	else if (strcmp(UI_DRIVER, "mgrb.mjs") == 0)
+		mgrb_checks(&t);
 	else
 		database_checks(&t);
 	tap_diag("screenshots in %s", artifacts);

@@ -22,6 +22,12 @@ import * as mgrPeople from './mgr-people.js';
 import * as mgrStudy from './mgr-study.js';
 import * as mgrReq from './mgr-req.js';
 import * as mgrShip from './mgr-ship.js';
+/* manager views, part B: reports, audits, destruction, accounts, capacity */
+import * as reports from './reports.js';
+import * as auditlist from './auditlist.js';
+import * as destroy from './destroy.js';
+import * as accounts from './accounts.js';
+import * as capacity from './capacity.js';
 
 const BENCH = ['admin', 'manager', 'technician'];
 const MANAGERS = ['admin', 'manager'];
@@ -42,6 +48,12 @@ const routes = [
 	[/^#\/mgr\/(request)\/(\d+)$/, mgrReq],
 	[/^#\/mgr\/(shipments)(?:\/([a-z]+))?$/, mgrShip],
 	[/^#\/mgr\/(shipment)\/(\d+)$/, mgrShip],
+	/* manager views, part B */
+	[/^#\/reports(?:\/([a-z-]+))?$/, reports],
+	[/^#\/audits$/, auditlist],
+	[/^#\/destroy$/, destroy],
+	[/^#\/accounts$/, accounts],
+	[/^#\/capacity(?:\/(\d+))?$/, capacity],
 ];
 
 const scanInput = document.getElementById('scan');
@@ -59,6 +71,7 @@ export const ctx = {
 	can(what) {
 		if (what === 'bench') return BENCH.includes(this.role);
 		if (what === 'manager') return MANAGERS.includes(this.role);
+		if (what === 'admin') return this.role === 'admin';
 		return false;
 	},
 	go(hash) {
@@ -185,7 +198,13 @@ function home(root) {
 					h('a.tile', { href: '#/mgr/people' }, h('strong', t('mgr.people.tile')), h('span', t('mgr.people.tile.sub'))),
 					h('a.tile', { href: '#/mgr/studies' }, h('strong', t('mgr.study.tile')), h('span', t('mgr.study.tile.sub'))),
 					h('a.tile', { href: '#/mgr/requests' }, h('strong', t('mgr.req.tile')), h('span', t('mgr.req.tile.sub'))),
-					h('a.tile', { href: '#/mgr/shipments' }, h('strong', t('mgr.ship.tile')), h('span', t('mgr.ship.tile.sub')))])));
+					h('a.tile', { href: '#/mgr/shipments' }, h('strong', t('mgr.ship.tile')), h('span', t('mgr.ship.tile.sub')))],
+				/* manager views, part B */
+				ctx.can('manager') && h('a.tile', { href: '#/reports' }, h('strong', t('mgr.rep.title')), h('span', t('mgr.rep.sub'))),
+				ctx.can('manager') && h('a.tile', { href: '#/audits' }, h('strong', t('mgr.audits.title')), h('span', t('mgr.audits.sub'))),
+				ctx.can('manager') && h('a.tile', { href: '#/destroy' }, h('strong', t('mgr.destroy.title')), h('span', t('mgr.destroy.sub'))),
+				ctx.can('admin') && h('a.tile', { href: '#/accounts' }, h('strong', t('mgr.acct.title')), h('span', t('mgr.acct.sub'))),
+				ctx.can('manager') && h('a.tile', { href: '#/capacity' }, h('strong', t('mgr.cap.title')), h('span', t('mgr.cap.sub'))))));
 }
 
 async function onLogin() {

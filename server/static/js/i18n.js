@@ -77,7 +77,8 @@ export function t(key, params = {}) {
 		const form = new Intl.PluralRules(current.tag).select(params.n);
 		const m = current.messages[`${key}_${form}`] ?? en[`${key}_${form}`];
 		if (m !== undefined) k = `${key}_${form}`;
-		else k = `${key}_other`;
+		/* A message with a count but no plural forms ("Imported: {n} specimens") is used as it is. */
+		else if ((current.messages[`${key}_other`] ?? en[`${key}_other`]) !== undefined) k = `${key}_other`;
 	}
 	const msg = current.messages[k] ?? en[k] ?? key;
 	return msg.replace(/\{(\w+)\}/g, (all, name) => {

@@ -47,6 +47,20 @@ function problemsTable(problems) {
 			h('td', String(p.row ?? '')), h('td', p.key || ''), h('td', p.column || ''), h('td', p.message)))));
 }
 
+function warningsTable(warnings) {
+	return h('table#import-warnings',
+		h('thead', h('tr', h('th', t('imp.th.row')), h('th', t('imp.th.column')), h('th', t('mgr.imp.th.warning')))),
+		h('tbody', warnings.map((w) => h('tr', { dataset: { code: w.code } },
+			h('td', String(w.row ?? '')), h('td', w.column || ''), h('td', w.message)))));
+}
+
+function existingTable(existing) {
+	return h('table#import-existing',
+		h('thead', h('tr', h('th', t('imp.th.row')), h('th', t('imp.th.key')), h('th', t('mgr.imp.th.specimen')))),
+		h('tbody', existing.map((x) => h('tr', h('td', String(x.row ?? '')), h('td', x.key || ''),
+			h('td', x.specimen ? h('a', { href: `#/specimen/${encodeURIComponent(x.specimen)}` }, x.specimen) : '')))));
+}
+
 function summary(r) {
 	const s = r.summary || {};
 	return h('p#import-summary', t(r.dry_run ? 'imp.summary.dry' : 'imp.summary.done', {
@@ -114,6 +128,9 @@ export function render(ctx, main) {
 		}
 		const parts = [summary(b)];
 		if (b.encoding_warning) parts.push(h('p.hint', b.encoding_warning));
+		/* The rest of the dry-run report: rows that only warn, and rows already imported. */
+		if (b.warnings?.length) parts.push(h('h2', t('mgr.imp.warnings', { n: b.warnings.length })), h('div.tablewrap', warningsTable(b.warnings)));
+		if (b.existing?.length) parts.push(h('h2', t('mgr.imp.existing', { n: b.existing_count })), h('div.tablewrap', existingTable(b.existing)));
 		if (b.problem_count) {
 			parts.push(h('p.problem', t('imp.problems', { n: b.problem_count })), h('div.tablewrap', problemsTable(b.problems)));
 			ctx.fb.error(t('imp.problemsShort', { n: b.problem_count }));
