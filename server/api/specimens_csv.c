@@ -99,8 +99,9 @@ export_fetch(struct export *x, struct db_conn *c, bool header)
 
 /*
  * The next chunk on a connection taken for it alone. A chunk is one
- * statement by keyset: when the reports database is lost under it, the
- * same chunk is read again from the primary and the file goes on whole.
+ * statement by keyset: when it fails on the reports database (lost, or a
+ * statement cancelled by a conflict with its recovery), the same chunk is
+ * read again from the primary and the file goes on whole.
  */
 static enum bb_err
 export_chunk(struct export *x, char *why, size_t why_len)
@@ -118,11 +119,13 @@ export_chunk(struct export *x, char *why, size_t why_len)
 		/* The reason goes with the connection: keep it for the log. */
 		if (err != BB_OK)
 			snprintf(why, why_len, ": %s", db_error_message(c));
-		bool lost = err != BB_OK && readpool_owns(rp, from) && !db_connected(c);
+		bool again = err != BB_OK && readpool_owns(rp, from);
+		bool lost = again && !db_connected(c);
 		db_release(from, c);
-		if (!lost || attempt > 0)
+		if (!again || attempt > 0)
 			return err;
-		readpool_lost(rp);
+		if (lost)
+			readpool_lost(rp);
 		x->buf.len = len;
 		rp = NULL;
 	}
