@@ -35,6 +35,9 @@ struct db_pool {
 	struct db_conn *conns;
 	bool *taken;
 	struct timespec last_failure;
+	/* A (re)connect is under way while the database is out (last_failure set): the
+	 * other requests answer 503 at once rather than each wait on a connect too. */
+	bool probing;
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
 };
@@ -280,27 +283,47 @@ db_acquire(struct db_pool *p, struct db_conn **out)
 	}
 	p->taken[idx] = true;
 	p->in_use++;
-	bool holdoff =
-	    p->last_failure.tv_sec != 0 && ms_since(&p->last_failure) < RECONNECT_HOLDOFF_MS;
 	pthread_mutex_unlock(&p->lock);
 
 	if (!conn_usable(c)) {
 		enum bb_err err = BB_EDBDOWN;
 
-		if (!holdoff)
+		/*
+		 * While the database is out, one request at a time tries to reach it
+		 * (and none in the hold-off after a failure); the others answer 503 at
+		 * once. A connect to a lost node takes up to connect_timeout per host,
+		 * and a worker thread waiting on one serves none of its other
+		 * connections: with every worker connecting, a failover on a loaded
+		 * machine left clients unanswered until they gave up (scripts/ha-test).
+		 */
+		pthread_mutex_lock(&p->lock);
+		bool outage = p->last_failure.tv_sec != 0;
+		bool tries =
+		    !outage || (!p->probing && ms_since(&p->last_failure) >= RECONNECT_HOLDOFF_MS);
+		if (tries && outage)
+			p->probing = true;
+		pthread_mutex_unlock(&p->lock);
+		if (tries)
 			err = conn_open(c, p->conninfo);
+		else
+			set_error(c, "08006",
+			          "the database is out; another request is reconnecting");
 		if (err != BB_OK) {
 			pthread_mutex_lock(&p->lock);
-			if (!holdoff) {
+			if (tries) {
 				clock_gettime(CLOCK_MONOTONIC, &p->last_failure);
 				log_warnx("database unavailable: %s", c->message);
 			}
+			if (tries && outage)
+				p->probing = false;
 			pthread_mutex_unlock(&p->lock);
 			db_release(p, c);
 			return BB_EDBDOWN;
 		}
 		pthread_mutex_lock(&p->lock);
 		p->last_failure.tv_sec = 0;
+		if (outage)
+			p->probing = false;
 		pthread_mutex_unlock(&p->lock);
 	}
 	c->state[0] = c->message[0] = '\0';
