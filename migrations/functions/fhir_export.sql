@@ -156,51 +156,72 @@ COMMENT ON FUNCTION bb_fhir_export_count(bigint, bigint[], text, timestamptz) IS
  * written as chunk n. last: the key to continue after; count: resources
  * written (0: the type is done, and nothing was written).
  */
-CREATE OR REPLACE FUNCTION bb_fhir_export_chunk(export uuid, rtype text, n integer, after bigint, lim integer,
-	study bigint, studies bigint[], since timestamptz, OUT last bigint, OUT written integer)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+/*
+ * The next chunk of an export's resources of one type as NDJSON, read only:
+ * in the export's snapshot, on the primary or on a hot standby
+ * (reports_database, docs/operations.md). The key to continue after, how
+ * many, and their lines (NULL when none).
+ */
+CREATE OR REPLACE FUNCTION bb_fhir_export_read(rtype text, after bigint, lim integer, study bigint,
+	studies bigint[], since timestamptz, OUT last bigint, OUT written integer, OUT lines text)
+LANGUAGE plpgsql STABLE AS $$
 BEGIN
 	IF rtype = 'Specimen' THEN
-		WITH page AS (
-			SELECT s FROM specimens s
+		SELECT max((x.s).serial), count(*),
+		       string_agg(bb_fhir_specimen(x.s)::text || E'\n', '' ORDER BY (x.s).serial)
+		  INTO last, written, lines
+		  FROM (SELECT s FROM specimens s
 			 WHERE s.serial > after AND bb_fhir_export_in_scope(s.study_id, study, studies)
 			   AND (since IS NULL OR EXISTS (SELECT 1 FROM events e
 				WHERE e.specimen_id = s.id AND e.seq = s.ledger_seq AND e.at > since))
-			 ORDER BY s.serial LIMIT lim),
-		ins AS (
-			INSERT INTO fhir_export_chunks (export_id, type, n, count, lines)
-			SELECT export, rtype, n, count(*),
-			       string_agg(bb_fhir_specimen(x.s)::text || E'\n', '' ORDER BY (x.s).serial)
-			  FROM page x HAVING count(*) > 0)
-		SELECT max((x.s).serial), count(*) INTO last, written FROM page x;
+			 ORDER BY s.serial LIMIT lim) x;
 	ELSIF rtype = 'Patient' THEN
-		WITH page AS (
-			SELECT p FROM participants p
+		SELECT max((x.p).id), count(*),
+		       string_agg(bb_fhir_patient(x.p)::text || E'\n', '' ORDER BY (x.p).id)
+		  INTO last, written, lines
+		  FROM (SELECT p FROM participants p
 			 WHERE p.id > after AND bb_fhir_export_in_scope(p.study_id, study, studies)
 			   AND (since IS NULL OR p.created_at > since)
-			 ORDER BY p.id LIMIT lim),
-		ins AS (
-			INSERT INTO fhir_export_chunks (export_id, type, n, count, lines)
-			SELECT export, rtype, n, count(*),
-			       string_agg(bb_fhir_patient(x.p)::text || E'\n', '' ORDER BY (x.p).id)
-			  FROM page x HAVING count(*) > 0)
-		SELECT max((x.p).id), count(*) INTO last, written FROM page x;
+			 ORDER BY p.id LIMIT lim) x;
 	ELSIF rtype IN ('Group', 'ResearchStudy') THEN
-		WITH page AS (
-			SELECT st FROM studies st
+		SELECT max((x.st).id), count(*),
+		       string_agg(CASE rtype WHEN 'Group' THEN bb_fhir_group(x.st)
+				ELSE bb_fhir_research_study(x.st) END::text || E'\n', '' ORDER BY (x.st).id)
+		  INTO last, written, lines
+		  FROM (SELECT st FROM studies st
 			 WHERE st.id > after AND bb_fhir_export_in_scope(st.id, study, studies)
 			   AND (since IS NULL OR st.created_at > since OR (rtype = 'Group' AND EXISTS (
 				SELECT 1 FROM participants p WHERE p.study_id = st.id AND p.created_at > since)))
-			 ORDER BY st.id LIMIT lim),
-		ins AS (
-			INSERT INTO fhir_export_chunks (export_id, type, n, count, lines)
-			SELECT export, rtype, n, count(*),
-			       string_agg(CASE rtype WHEN 'Group' THEN bb_fhir_group(x.st)
-					ELSE bb_fhir_research_study(x.st) END::text || E'\n', '' ORDER BY (x.st).id)
-			  FROM page x HAVING count(*) > 0)
-		SELECT max((x.st).id), count(*) INTO last, written FROM page x;
+			 ORDER BY st.id LIMIT lim) x;
 	ELSE
-		RAISE EXCEPTION 'bb_fhir_export_chunk: no such type %', rtype;
+		RAISE EXCEPTION 'bb_fhir_export_read: no such type %', rtype;
+	END IF;
+END $$;
+COMMENT ON FUNCTION bb_fhir_export_read(text, bigint, integer, bigint, bigint[], timestamptz) IS 'Reads the next chunk of an export''s resources of one type as NDJSON (in the export''s snapshot, on the primary or a hot standby); the key to continue after, how many, and the lines.';
+
+/* A chunk read on a standby, kept on the primary: only while its export runs. */
+CREATE OR REPLACE FUNCTION bb_fhir_export_store(export uuid, rtype text, n integer, written integer,
+	lines text) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+	INSERT INTO fhir_export_chunks (export_id, type, n, count, lines)
+	SELECT export, rtype, n, written, lines
+	 WHERE written > 0 AND EXISTS (SELECT 1 FROM fhir_exports e
+		WHERE e.id = export AND e.status = 'running');
+$$;
+COMMENT ON FUNCTION bb_fhir_export_store(uuid, text, integer, integer, text) IS 'Keeps a chunk of NDJSON read on a hot standby (bb_fhir_export_read) for a running export.';
+
+/* The next chunk read and kept at once, in the snapshot's own transaction (on the primary). */
+CREATE OR REPLACE FUNCTION bb_fhir_export_chunk(export uuid, rtype text, n integer, after bigint, lim integer,
+	study bigint, studies bigint[], since timestamptz, OUT last bigint, OUT written integer)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	ls text;
+BEGIN
+	SELECT r.last, r.written, r.lines INTO last, written, ls
+	  FROM bb_fhir_export_read(rtype, after, lim, study, studies, since) r;
+	IF written > 0 THEN
+		INSERT INTO fhir_export_chunks (export_id, type, n, count, lines)
+		VALUES (export, rtype, n, written, ls);
 	END IF;
 END $$;
 COMMENT ON FUNCTION bb_fhir_export_chunk(uuid, text, integer, bigint, integer, bigint, bigint[], timestamptz) IS 'Writes the next chunk of an export''s resources of one type as NDJSON (in the export''s snapshot); the key to continue after and how many were written.';

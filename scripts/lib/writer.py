@@ -159,8 +159,10 @@ class Worker:
 
     def step(self):
         # Register while there is room; otherwise move, check out or return.
+        # A return needs a free position: with the box full (after some
+        # rounds) the only write is a checkout, which frees one.
         r = random.random()
-        if self.out_of_box and (r < 0.2 or not self.free):
+        if self.out_of_box and self.free and (r < 0.2 or not self.stored):
             sid, skey = self.out_of_box.pop()
             pos = self.free.pop()
             st, _, _ = self.write("return", "/api/v1/specimens/%s/return" % sid,

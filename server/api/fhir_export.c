@@ -10,7 +10,12 @@
  * a connection of its own it opens one REPEATABLE READ transaction, so
  * that the export is one consistent snapshot, and has PostgreSQL write
  * each chunk of NDJSON lines (CHUNK resources) straight into the table;
- * nothing of the data passes through the daemon. Between chunks it reports
+ * nothing of the data passes through the daemon. With a reports database
+ * fit to read (readpool.h) the snapshot is opened there instead, a hot
+ * standby, and each chunk read there is kept on the primary by a pool
+ * connection (bb_fhir_export_store); a failure, a standby lost under the
+ * export included, ends the job failed with its chunks removed, as any
+ * failure does. Between chunks it reports
  * its progress on a pool connection, which is also where it learns that
  * its owner cancelled it or that the daemon is stopping. A download sends
  * the file a chunk at a time, each fetched when the previous one is sent.
@@ -19,6 +24,7 @@
 #include "api/fhir.h"
 #include "cmd/config.h"
 #include "http/log.h"
+#include "http/readpool.h"
 #include "http/workpool.h"
 
 #include <cjson/cJSON.h>
@@ -41,6 +47,8 @@ const struct db_stmt fhir_export_statements[] = {
 	{ "db_fhir_export_delete", "SELECT bb_fhir_export_delete($1, $2::bigint, $3::bigint[])" },
 	{ "db_fhir_export_lines",
 	  "SELECT bb_fhir_export_lines($1, $2::bigint, $3::bigint[], $4, $5, $6::int)" },
+	{ "db_fhir_export_store",
+	  "SELECT bb_fhir_export_store($1::uuid, $2, $3::int, $4::int, $5)" },
 	{ NULL, NULL },
 };
 
@@ -53,6 +61,10 @@ static const struct db_stmt snapshot_statements[] = {
 	{ "db_fhir_export_chunk",
 	  "SELECT last, written FROM bb_fhir_export_chunk($1::uuid, $2, $3::int, $4::bigint,"
 	  " $5::int, $6::bigint, $7::bigint[], $8::timestamptz)" },
+	/* On a hot standby: the chunk read there, kept on the primary (db_fhir_export_store). */
+	{ "db_fhir_export_read",
+	  "SELECT last, written, lines FROM bb_fhir_export_read($1, $2::bigint, $3::int,"
+	  " $4::bigint, $5::bigint[], $6::timestamptz)" },
 	{ NULL, NULL },
 };
 
@@ -68,6 +80,7 @@ enum { CHUNK = 1000, BLOCK_SIZE = 64 * 1024 };
 struct job {
 	struct srv *srv;
 	char id[40];
+	bool standby; /* its snapshot is on the reports database: chunks are kept by pooled() */
 };
 
 /* One statement on a pool connection taken for it alone. */
@@ -142,6 +155,27 @@ job_progress(struct job *j, long long done, const char *total, const char *ttime
 }
 
 /*
+ * A chunk read in a standby's snapshot, then kept on the primary: params are
+ * db_fhir_export_chunk's; *res has its columns (last, written).
+ */
+static enum bb_err
+job_chunk_standby(struct job *j, struct db_conn *snap, const char *const *params, PGresult **res)
+{
+	const char *rd[] = { params[1], params[3], params[4], params[5], params[6], params[7] };
+	enum bb_err err = db_exec(snap, "db_fhir_export_read", 6, rd, res);
+	if (err != BB_OK)
+		return err;
+	const char *keep[] = { params[0], params[1], params[2], PQgetvalue(*res, 0, 1),
+		               PQgetisnull(*res, 0, 2) ? NULL : PQgetvalue(*res, 0, 2) };
+	err = pooled(j->srv, "db_fhir_export_store", 5, keep, NULL);
+	if (err != BB_OK) {
+		PQclear(*res);
+		*res = NULL;
+	}
+	return err;
+}
+
+/*
  * Every chunk of every type, in the snapshot of snap's transaction. Sets
  * *why (static text) when the export is to fail, *cancelled when its owner
  * cancelled it.
@@ -176,7 +210,8 @@ job_write(struct job *j, struct db_conn *snap, const struct scope *sc, const cha
 			const char *params[] = { j->id, type,      nn,          after,
 				                 lim,   sc->study, sc->studies, sc->since };
 			res = NULL;
-			err = db_exec(snap, "db_fhir_export_chunk", 8, params, &res);
+			err = j->standby ? job_chunk_standby(j, snap, params, &res)
+			                 : db_exec(snap, "db_fhir_export_chunk", 8, params, &res);
 			if (err != BB_OK)
 				break;
 			long written = strtol(PQgetvalue(res, 0, 1), NULL, 10);
@@ -235,7 +270,12 @@ job_run(void *arg)
 	char reason[256] = "";
 	const char *why = NULL;
 	bool cancelled = false;
-	err = db_connect_quiet(j->srv->cfg->database_url, sets, &snap, reason, sizeof(reason));
+	/* Long reading: on the reports database when it is fit (readpool.h). Its chunks
+	 * are then kept on the primary one by one; a failure removes them (job_finish). */
+	j->standby = readpool_fit(j->srv->reports);
+	err =
+	    db_connect_quiet(j->standby ? j->srv->cfg->reports_database : j->srv->cfg->database_url,
+	                     sets, &snap, reason, sizeof(reason));
 	if (err == BB_OK)
 		err = db_begin(snap);
 	if (err == BB_OK)

@@ -3,6 +3,7 @@
 
 #include "http/conns.h"
 #include "http/metrics.h"
+#include "http/readpool.h"
 #include "http/workpool.h"
 
 #include <cjson/cJSON.h>
@@ -16,6 +17,62 @@ h_health_live(struct srv_req *r)
 
 	cJSON_AddStringToObject(o, "status", "ok");
 	reply_json(r, 200, o);
+}
+
+/* A node's place: host, port, role and a standby's lag (null when it cannot be told). */
+static void
+add_node(cJSON *o, const struct db_node_info *n)
+{
+	cJSON_AddStringToObject(o, "host", n->host);
+	cJSON_AddStringToObject(o, "port", n->port);
+	cJSON_AddStringToObject(o, "role", n->in_recovery ? "standby" : "primary");
+	if (n->has_lag)
+		cJSON_AddNumberToObject(o, "replay_lag_s", n->replay_lag_s);
+	else
+		cJSON_AddNullToObject(o, "replay_lag_s");
+}
+
+/*
+ * The reports database (readpool.h): the node it is on, its lag, and where
+ * reports read now. Its loss does not make the daemon unready: reports then
+ * read from the primary.
+ */
+static void
+ready_reports(struct srv_req *r, cJSON *o)
+{
+	struct readpool *rp = r->srv->reports;
+	struct readpool_stats st;
+	struct db_conn *c;
+	struct db_node_info n;
+	const char *fallback = "down";
+
+	if (rp == NULL) {
+		cJSON_AddNullToObject(o, "reports");
+		return;
+	}
+	cJSON *rep = cJSON_AddObjectToObject(o, "reports");
+	readpool_stats(rp, &st);
+	if (db_acquire(readpool_pool(rp), &c) == BB_OK) {
+		if (db_node(c, &n) == BB_OK) {
+			add_node(rep, &n);
+			free(n.standbys);
+			fallback = n.in_recovery && (!n.has_lag || n.replay_lag_s > st.max_lag_s)
+			               ? "lagging"
+			               : NULL;
+		}
+		db_release(readpool_pool(rp), c);
+	}
+	cJSON_AddNumberToObject(rep, "max_lag_s", st.max_lag_s);
+	cJSON_AddStringToObject(rep, "reads_from", fallback ? "primary" : "reports_database");
+	if (fallback != NULL)
+		cJSON_AddStringToObject(rep, "fallback", fallback);
+	else
+		cJSON_AddNullToObject(rep, "fallback");
+	cJSON *reads = cJSON_AddObjectToObject(rep, "reads");
+	for (int i = 0; i < READPOOL__MAX; i++)
+		cJSON_AddNumberToObject(reads, readpool_route_name((enum readpool_route)i),
+		                        (double)st.taken[i]);
+	cJSON_AddNumberToObject(rep, "lost", (double)st.lost);
 }
 
 void
@@ -39,16 +96,13 @@ h_health_ready(struct srv_req *r)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "status", "ready");
 	cJSON *pool = cJSON_AddObjectToObject(o, "pool");
-	cJSON_AddStringToObject(pool, "host", n.host);
-	cJSON_AddStringToObject(pool, "port", n.port);
-	cJSON_AddStringToObject(pool, "role", n.in_recovery ? "standby" : "primary");
-	if (n.has_lag)
-		cJSON_AddNumberToObject(pool, "replay_lag_s", n.replay_lag_s);
-	else
-		cJSON_AddNullToObject(pool, "replay_lag_s");
+	add_node(pool, &n);
 	cJSON *standbys = cJSON_Parse(n.standbys);
 	cJSON_AddItemToObject(pool, "standbys", standbys ? standbys : cJSON_CreateArray());
 	free(n.standbys);
+	/* The primary's connection is given back first: this one is the reports database's. */
+	req_db_release(r);
+	ready_reports(r, o);
 	reply_json(r, 200, o);
 }
 
@@ -149,6 +203,24 @@ h_health_metrics(struct srv_req *r)
 	              "biobank_long_work_refused_total %llu\n",
 	              cs.open, cs.waiting, cs.head_timeouts, cs.displaced, cs.client_full, ws.slots,
 	              ws.busy, ws.queued, ws.refused);
+	if (r->srv->reports != NULL) {
+		struct readpool_stats st;
+		readpool_stats(r->srv->reports, &st);
+		bb_buf_printf(&b,
+		              "# HELP biobank_report_reads_total Connections taken by the "
+		              "reading routes: from the reports database (standby), or from the "
+		              "primary because it was down or lagging.\n"
+		              "# TYPE biobank_report_reads_total counter\n");
+		for (int i = 0; i < READPOOL__MAX; i++)
+			bb_buf_printf(&b, "biobank_report_reads_total{route=\"%s\"} %llu\n",
+			              readpool_route_name((enum readpool_route)i), st.taken[i]);
+		bb_buf_printf(&b,
+		              "# HELP biobank_report_reads_lost_total Reads whose reports database "
+		              "was lost under them (answered again from the primary).\n"
+		              "# TYPE biobank_report_reads_lost_total counter\n"
+		              "biobank_report_reads_lost_total %llu\n",
+		              st.lost);
+	}
 	audit_coverage_gauge(r, &b);
 	size_t len = b.len;
 	reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", bb_buf_steal(&b), len);

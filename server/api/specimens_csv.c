@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "http/csv.h"
 #include "http/log.h"
+#include "http/readpool.h"
 
 #include <microhttpd.h>
 #include <stdlib.h>
@@ -35,7 +36,8 @@ enum { CHUNK_ROWS = 1000, BLOCK_SIZE = 64 * 1024 };
 /* The export's own state: it outlives the request that started it. */
 struct export
 {
-	struct db_pool *pool;
+	struct srv *srv;
+	bool reports;      /* the request reads from the reports database when fit (readpool.h) */
 	char *filters[10]; /* study, participant, type, timepoint, status, box, studies,
 	                      include_in_error, location, sprec */
 	long long after;   /* serial of the last row sent */
@@ -95,6 +97,40 @@ export_fetch(struct export *x, struct db_conn *c, bool header)
 	return BB_OK;
 }
 
+/*
+ * The next chunk on a connection taken for it alone. A chunk is one
+ * statement by keyset: when it fails on the reports database (lost, or a
+ * statement cancelled by a conflict with its recovery), the same chunk is
+ * read again from the primary and the file goes on whole.
+ */
+static enum bb_err
+export_chunk(struct export *x, char *why, size_t why_len)
+{
+	struct readpool *rp = x->reports ? x->srv->reports : NULL;
+
+	for (int attempt = 0;; attempt++) {
+		struct db_conn *c;
+		struct db_pool *from;
+		enum bb_err err = readpool_take(rp, x->srv->pool, &c, &from);
+		if (err != BB_OK)
+			return err;
+		size_t len = x->buf.len;
+		err = export_fetch(x, c, false);
+		/* The reason goes with the connection: keep it for the log. */
+		if (err != BB_OK)
+			snprintf(why, why_len, ": %s", db_error_message(c));
+		bool again = err != BB_OK && readpool_owns(rp, from);
+		bool lost = again && !db_connected(c);
+		db_release(from, c);
+		if (!again || attempt > 0)
+			return err;
+		if (lost)
+			readpool_lost(rp);
+		x->buf.len = len;
+		rp = NULL;
+	}
+}
+
 static ssize_t
 export_read(void *cls, uint64_t pos, char *out, size_t max)
 {
@@ -108,16 +144,8 @@ export_read(void *cls, uint64_t pos, char *out, size_t max)
 		x->off = 0;
 		/* Still serving the request, outside its handler: log.h's mark by hand. */
 		log_request_begin(x->req_id);
-		struct db_conn *c;
 		char why[256] = "";
-		enum bb_err err = db_acquire(x->pool, &c);
-		if (err == BB_OK) {
-			err = export_fetch(x, c, false);
-			/* The reason goes with the connection: keep it for the log. */
-			if (err != BB_OK)
-				snprintf(why, sizeof(why), ": %s", db_error_message(c));
-			db_release(x->pool, c);
-		}
+		enum bb_err err = export_chunk(x, why, sizeof(why));
 		if (err != BB_OK) {
 			/* The status line went out long ago: all we can do is cut the stream short.
 			 */
@@ -154,7 +182,8 @@ h_specimens_csv(struct srv_req *r)
 	if (db == NULL)
 		return;
 	struct export *x = bb_calloc(1, sizeof(*x));
-	x->pool = r->srv->pool;
+	x->srv = r->srv;
+	x->reports = r->reads_reports;
 	memcpy(x->req_id, r->id, sizeof(x->req_id));
 	for (size_t i = 0; i < 10; i++)
 		x->filters[i] = filters[i] ? bb_strdup(filters[i]) : NULL;

@@ -129,6 +129,12 @@ static const struct cfg_entry entries[] = {
 	  "Errors one problem answer lists; it counts the rest in errors_omitted." },
 	{ "purge_interval", CFG_UINT, OFF(purge_interval), "300", 1, 86400, false,
 	  "Seconds between a daemon's purges of expired Idempotency-Keys and login counts." },
+	{ "reports_database", CFG_STRING, OFF(reports_database), NULL, 0, 0, true,
+	  "libpq connection string or URI of a hot standby for reports, exports and searches "
+	  "(read-only); unset: they read from database_url." },
+	{ "reports_max_lag", CFG_UINT, OFF(reports_max_lag), "30", 1, 86400, false,
+	  "Seconds the reports database may be behind the primary; further behind, or down, "
+	  "reports read from the primary." },
 	{ "sequencer", CFG_BOOL, OFF(sequencer), "true", 0, 0, false,
 	  "Take part in sequencing the ledger's transparency log (false: leave it to other "
 	  "daemons)." },

@@ -16,8 +16,11 @@
 
 struct srv_config {
 	char *database_url; /* NULL: libpq's PG* variables */
-	char *listen;       /* host:port as given */
-	char *listen_host;  /* parsed from listen */
+	/* A hot standby for the reading routes (http/readpool.h); NULL: none. */
+	char *reports_database;
+	unsigned reports_max_lag; /* seconds it may be behind before reports read the primary */
+	char *listen;             /* host:port as given */
+	char *listen_host;        /* parsed from listen */
 	unsigned listen_port;
 	unsigned threads;
 	char *tls_cert, *tls_key;

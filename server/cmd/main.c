@@ -25,6 +25,7 @@
 #include "http/oidc.h"
 #include "http/metrics.h"
 #include "http/openapi.h"
+#include "http/readpool.h"
 #include "http/server.h"
 #include "json_spec.h"
 
@@ -188,6 +189,12 @@ cmd_serve(int argc, char **argv)
 	};
 	/* One connection per request worker and one per long-work thread (http/workpool.h). */
 	s.pool = db_pool_open(cfg.database_url, cfg.threads + cfg.long_workers, sets);
+	/* The reading routes' own pool, as large: FHIR searches run on request workers. */
+	const struct readpool_opts reports = { .conninfo = cfg.reports_database,
+		                               .size = cfg.threads + cfg.long_workers,
+		                               .max_lag_s = cfg.reports_max_lag,
+		                               .sets = sets };
+	readpool_new(&reports, &s.reports);
 	s.auth = auth_cache_new(cfg.token_cache_size, cfg.token_cache_ttl);
 	s.metrics = metrics_new(route_count);
 	atomic_init(&s.stopping, false);
@@ -227,6 +234,7 @@ cmd_serve(int argc, char **argv)
 	auth_listener_stop(&s);
 	metrics_free(s.metrics);
 	auth_cache_free(s.auth);
+	readpool_free(s.reports);
 	db_pool_close(s.pool);
 	bb_arena_free(&startup);
 	srv_printers_free(printers);

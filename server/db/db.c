@@ -26,6 +26,7 @@ struct db_conn {
 	char message[512];
 	struct db_diag diag;               /* the last error's other fields, for the reply */
 	const struct db_stmt *const *sets; /* prepared on every (re)connect; NULL: none */
+	bool read_only; /* a reader pool's: every transaction read-only (db_pool_open_reader) */
 };
 
 struct db_pool {
@@ -35,9 +36,26 @@ struct db_pool {
 	struct db_conn *conns;
 	bool *taken;
 	struct timespec last_failure;
+	/* A (re)connect is under way while the database is out (last_failure set): the
+	 * other requests answer 503 at once rather than each wait on a connect too. */
+	bool probing;
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
 };
+
+/*
+ * How far behind a standby is, in seconds; NULL on a primary. A standby
+ * that has replayed all it received from a streaming primary is not
+ * behind, however long ago the last write was (clock minus the last
+ * replayed commit alone grows on a quiet biobank); otherwise the age of
+ * its last replayed commit, NULL when it has replayed none since it started
+ * (unknown: counted as too far behind). pg_stat_wal_receiver shows its pid
+ * to any role.
+ */
+#define REPLAY_LAG                                                                                 \
+	"CASE WHEN pg_is_in_recovery() THEN CASE WHEN pg_last_wal_receive_lsn() = "                \
+	"pg_last_wal_replay_lsn() AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver) THEN 0 ELSE "    \
+	"extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) END END"
 
 static const struct db_stmt txn_statements[] = {
 	{ "db_begin", "BEGIN" },
@@ -48,11 +66,11 @@ static const struct db_stmt txn_statements[] = {
 	/* Where this connection landed (db_node): a standby's replay lag, a primary's standbys
 	 * (their lag columns need pg_monitor, else null). */
 	{ "db_node",
-	  "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN extract(epoch FROM "
-	  "clock_timestamp() - pg_last_xact_replay_timestamp()) END, COALESCE((SELECT "
+	  "SELECT pg_is_in_recovery(), " REPLAY_LAG ", COALESCE((SELECT "
 	  "json_agg(json_build_object('name', application_name, 'state', state, 'sync_state', "
 	  "sync_state, 'replay_lag_s', extract(epoch FROM replay_lag)) ORDER BY application_name) "
 	  "FROM pg_stat_replication), '[]')" },
+	{ "db_replay_lag", "SELECT pg_is_in_recovery(), " REPLAY_LAG },
 	{ NULL, NULL },
 };
 
@@ -122,14 +140,21 @@ prepare_all(struct db_conn *c)
  * conninfo say.
  */
 static PGconn *
-connect_pg(const char *conninfo)
+connect_pg(const char *conninfo, bool read_only)
 {
 	const char *keys[] = { "connect_timeout", "application_name", "options", "keepalives_idle",
 		               "dbname",          "client_encoding",  NULL };
-	const char *vals[] = {
-		"3",    "biobankd", "-c statement_timeout=60000", "30", conninfo ? conninfo : "",
-		"UTF8", NULL
-	};
+	/* A reader's connection refuses every write, on a primary too (reports_database may
+	 * land on one): what it runs must only read. */
+	const char *vals[] = { "3",
+		               read_only ? "biobankd-reports" : "biobankd",
+		               read_only ? "-c statement_timeout=60000 -c "
+		                           "default_transaction_read_only=on"
+		                         : "-c statement_timeout=60000",
+		               "30",
+		               conninfo ? conninfo : "",
+		               "UTF8",
+		               NULL };
 
 	return PQconnectdbParams(keys, vals, 1);
 }
@@ -140,7 +165,7 @@ conn_open(struct db_conn *c, const char *conninfo)
 	if (c->pg != NULL)
 		PQfinish(c->pg);
 	c->in_txn = false;
-	c->pg = connect_pg(conninfo);
+	c->pg = connect_pg(conninfo, c->read_only);
 	if (PQstatus(c->pg) != CONNECTION_OK) {
 		set_error(c, "08006", PQerrorMessage(c->pg));
 		PQfinish(c->pg);
@@ -175,20 +200,34 @@ conn_usable(struct db_conn *c)
 	return poll(&p, 1, 0) == 0;
 }
 
-struct db_pool *
-db_pool_open(const char *conninfo, unsigned size, const struct db_stmt *const *sets)
+static struct db_pool *
+pool_open(const char *conninfo, unsigned size, const struct db_stmt *const *sets, bool read_only)
 {
 	struct db_pool *p = bb_calloc(1, sizeof(*p));
 
 	p->conninfo = conninfo ? bb_strdup(conninfo) : NULL;
 	p->size = size;
 	p->conns = bb_calloc(size, sizeof(*p->conns));
-	for (unsigned i = 0; i < size; i++)
+	for (unsigned i = 0; i < size; i++) {
 		p->conns[i].sets = sets;
+		p->conns[i].read_only = read_only;
+	}
 	p->taken = bb_calloc(size, sizeof(*p->taken));
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->freed, NULL);
 	return p;
+}
+
+struct db_pool *
+db_pool_open(const char *conninfo, unsigned size, const struct db_stmt *const *sets)
+{
+	return pool_open(conninfo, size, sets, false);
+}
+
+struct db_pool *
+db_pool_open_reader(const char *conninfo, unsigned size, const struct db_stmt *const *sets)
+{
+	return pool_open(conninfo, size, sets, true);
 }
 
 void
@@ -245,27 +284,47 @@ db_acquire(struct db_pool *p, struct db_conn **out)
 	}
 	p->taken[idx] = true;
 	p->in_use++;
-	bool holdoff =
-	    p->last_failure.tv_sec != 0 && ms_since(&p->last_failure) < RECONNECT_HOLDOFF_MS;
 	pthread_mutex_unlock(&p->lock);
 
 	if (!conn_usable(c)) {
 		enum bb_err err = BB_EDBDOWN;
 
-		if (!holdoff)
+		/*
+		 * While the database is out, one request at a time tries to reach it
+		 * (and none in the hold-off after a failure); the others answer 503 at
+		 * once. A connect to a lost node takes up to connect_timeout per host,
+		 * and a worker thread waiting on one serves none of its other
+		 * connections: with every worker connecting, a failover on a loaded
+		 * machine left clients unanswered until they gave up (scripts/ha-test).
+		 */
+		pthread_mutex_lock(&p->lock);
+		bool outage = p->last_failure.tv_sec != 0;
+		bool tries =
+		    !outage || (!p->probing && ms_since(&p->last_failure) >= RECONNECT_HOLDOFF_MS);
+		if (tries && outage)
+			p->probing = true;
+		pthread_mutex_unlock(&p->lock);
+		if (tries)
 			err = conn_open(c, p->conninfo);
+		else
+			set_error(c, "08006",
+			          "the database is out; another request is reconnecting");
 		if (err != BB_OK) {
 			pthread_mutex_lock(&p->lock);
-			if (!holdoff) {
+			if (tries) {
 				clock_gettime(CLOCK_MONOTONIC, &p->last_failure);
 				log_warnx("database unavailable: %s", c->message);
 			}
+			if (tries && outage)
+				p->probing = false;
 			pthread_mutex_unlock(&p->lock);
 			db_release(p, c);
 			return BB_EDBDOWN;
 		}
 		pthread_mutex_lock(&p->lock);
 		p->last_failure.tv_sec = 0;
+		if (outage)
+			p->probing = false;
 		pthread_mutex_unlock(&p->lock);
 	}
 	c->state[0] = c->message[0] = '\0';
@@ -377,6 +436,10 @@ db_result_error(struct db_conn *c, const char *stmt, PGresult *r)
 	c->diag.detail = detail ? bb_strdup(detail) : NULL;
 	PQclear(r);
 	enum bb_err err = PQstatus(c->pg) != CONNECTION_OK ? BB_EDBDOWN : map_state(c->state);
+	/* A write on a reader's connection is our bug (a route marked READS_STANDBY that
+	 * writes), not a demoted primary: said as such, never answered again elsewhere. */
+	if (c->read_only && strcmp(c->state, "25006") == 0)
+		err = BB_EINTERNAL;
 	if (err == BB_EDBDOWN) {
 		/* Whatever was open died with the connection. */
 		c->in_txn = false;
@@ -628,6 +691,29 @@ db_node(struct db_conn *c, struct db_node_info *out)
 	out->standbys = bb_strdup(PQgetvalue(res, 0, 2));
 	PQclear(res);
 	return BB_OK;
+}
+
+enum bb_err
+db_replay_lag(struct db_conn *c, bool *in_recovery, bool *known, double *lag_s)
+{
+	PGresult *res;
+	enum bb_err err = db_exec(c, "db_replay_lag", 0, NULL, &res);
+
+	*in_recovery = *known = false;
+	*lag_s = 0;
+	if (err != BB_OK)
+		return err;
+	*in_recovery = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	*known = !PQgetisnull(res, 0, 1);
+	*lag_s = *known ? strtod(PQgetvalue(res, 0, 1), NULL) : 0;
+	PQclear(res);
+	return BB_OK;
+}
+
+bool
+db_connected(const struct db_conn *c)
+{
+	return c->pg != NULL;
 }
 
 PGconn *

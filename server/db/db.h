@@ -29,6 +29,14 @@ struct db_stmt {
  */
 struct db_pool *db_pool_open(const char *conninfo, unsigned size,
                              const struct db_stmt *const *sets);
+/*
+ * The same for a pool that only reads (reports_database, http/readpool.h):
+ * every transaction on its connections is read-only
+ * (default_transaction_read_only), so that a write sent there by mistake
+ * fails rather than lands on a primary it reached.
+ */
+struct db_pool *db_pool_open_reader(const char *conninfo, unsigned size,
+                                    const struct db_stmt *const *sets);
 void db_pool_close(struct db_pool *pool);
 
 /* Connections handed out now, and the pool's size (for /metrics). */
@@ -156,5 +164,16 @@ struct db_node_info {
 	char *standbys;
 };
 enum bb_err db_node(struct db_conn *c, struct db_node_info *out);
+
+/*
+ * Whether the connection's server is a standby and, if so, how many seconds
+ * behind its primary (0 when it has replayed all it received while
+ * streaming); *known false when that cannot be told (nothing replayed since
+ * it started while behind).
+ */
+enum bb_err db_replay_lag(struct db_conn *c, bool *in_recovery, bool *known, double *lag_s);
+
+/* False once the connection was lost (the server went away under a statement). */
+bool db_connected(const struct db_conn *c);
 
 #endif

@@ -47,19 +47,13 @@ job_run(void *arg)
 		void *warg = r->defer_arg;
 
 		/* The work must hold no pooled connection (nor, with it, a transaction). */
-		if (r->db != NULL) {
-			db_release(r->srv->pool, r->db);
-			r->db = NULL;
-		}
+		req_db_release(r);
 		r->defer_work = NULL;
 		work(warg);
 		/* The outcome recorded, in the key's unit if any; it replies afresh. */
 		idem_finish(r, done, warg);
 	}
-	if (r->db != NULL) {
-		db_release(r->srv->pool, r->db);
-		r->db = NULL;
-	}
+	req_db_release(r);
 	log_request_end();
 	/* From here r belongs to the worker that sends the reply: not touched again. */
 	MHD_resume_connection(conn);
@@ -98,10 +92,7 @@ job_admitted(void *arg)
 static void
 give_back_db(struct srv_req *r)
 {
-	if (r->db != NULL) {
-		db_release(r->srv->pool, r->db);
-		r->db = NULL;
-	}
+	req_db_release(r);
 }
 
 bool

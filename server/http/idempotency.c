@@ -192,7 +192,13 @@ replay(struct srv_req *r, const char *key, const char *hash_hex, PGresult *res)
 static void
 run_handler(struct srv_req *r)
 {
+	req_reads_begin(r);
 	r->route->handler(r);
+	if (req_reads_lost(r)) {
+		/* The reports database went away under a read: the primary answers instead. */
+		reply_reset(r);
+		r->route->handler(r);
+	}
 	if (r->resp_body == NULL && r->stream == NULL) {
 		log_warnx("%s: handler for %s %s gave no reply", __func__, r->method,
 		          r->route->pattern);

@@ -521,6 +521,9 @@ roles_text(const struct route *rt, cJSON *op)
 		bb_buf_puts(&b, " Long work: bounded, 503 with Retry-After when the pool is full.");
 	if (rt->roles & LONG_CSV)
 		bb_buf_puts(&b, " As CSV (Accept: text/csv) it is long work.");
+	if (rt->roles & READS_STANDBY)
+		bb_buf_puts(&b, " May be read from the reports database, a hot standby: up to "
+		                "reports_max_lag seconds old.");
 	return bb_buf_steal(&b);
 }
 

@@ -51,6 +51,16 @@ enum role {
  */
 #define LONG_WORK (1u << 29)
 #define LONG_CSV  (1u << 28)
+/*
+ * Beside the roles too: a GET that only reads, whose answer may be a moment
+ * old (reports, exports, searches). With a reports database set
+ * (reports_database), its handler reads there, a hot standby, so that long
+ * reading never slows the bench's writes; the primary when it is down or
+ * further behind than reports_max_lag (server.c, route_reads_reports; with
+ * LONG_CSV only the CSV export). Never on a route that writes: the reports
+ * database's connections are read-only.
+ */
+#define READS_STANDBY (1u << 27)
 
 const char *role_name(enum role r);
 int role_parse(const char *name, enum role *out);

@@ -14,6 +14,7 @@
 #include "http/idempotency.h"
 #include "http/log.h"
 #include "http/metrics.h"
+#include "http/readpool.h"
 #include "http/reply.h"
 #include "http/shutdown.h"
 #include "http/uri.h"
@@ -98,14 +99,69 @@ req_actor_id(struct srv_req *r)
 struct db_conn *
 req_db(struct srv_req *r)
 {
+	enum bb_err err;
+
 	if (r->db != NULL)
 		return r->db;
-	if (db_acquire(r->srv->pool, &r->db) != BB_OK) {
+	if (r->reads_reports) {
+		err = readpool_take(r->srv->reports, r->srv->pool, &r->db, &r->db_from);
+	} else {
+		r->db_from = r->srv->pool;
+		err = db_acquire(r->srv->pool, &r->db);
+	}
+	if (err != BB_OK) {
 		r->db = NULL;
 		reply_db_error(r, BB_EDBDOWN);
 		return NULL;
 	}
 	return r->db;
+}
+
+void
+req_db_release(struct srv_req *r)
+{
+	if (r->db == NULL)
+		return;
+	db_release(r->db_from, r->db);
+	r->db = NULL;
+}
+
+/*
+ * The one decision of what may be read from the reports database: a GET of
+ * a route marked READS_STANDBY, and of a route that is long only as CSV
+ * (the specimen list), only its CSV export (the list itself is read right
+ * after the bench's writes, and must show them).
+ */
+static bool
+route_reads_reports(struct srv_req *r)
+{
+	unsigned f = r->route->roles;
+
+	if (r->srv->reports == NULL || !(f & READS_STANDBY) ||
+	    (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0))
+		return false;
+	return !(f & LONG_CSV) || csv_wanted(r);
+}
+
+void
+req_reads_begin(struct srv_req *r)
+{
+	if (!route_reads_reports(r))
+		return;
+	req_db_release(r);
+	r->reads_reports = true;
+}
+
+bool
+req_reads_lost(struct srv_req *r)
+{
+	if (!r->reads_reports || r->db == NULL || r->stream != NULL ||
+	    !readpool_owns(r->srv->reports, r->db_from) || db_connected(r->db))
+		return false;
+	readpool_lost(r->srv->reports);
+	req_db_release(r);
+	r->reads_reports = false;
+	return true;
 }
 
 static double
@@ -196,8 +252,7 @@ req_start(struct srv_req *r, struct srv *s, struct MHD_Connection *conn, const c
 static void
 req_free(struct srv_req *r)
 {
-	if (r->db != NULL)
-		db_release(r->srv->pool, r->db);
+	req_db_release(r);
 	if (r->stream != NULL)
 		MHD_destroy_response(r->stream);
 	cJSON_Delete(r->in_tree);
@@ -554,10 +609,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	if (suspended)
 		return MHD_YES; /* until its work is done on the long-work pool */
 	/* Give the connection back before the bytes go out to a possibly slow client. */
-	if (r->db != NULL) {
-		db_release(s->pool, r->db);
-		r->db = NULL;
-	}
+	req_db_release(r);
 	return queue_reply(r);
 }
 

@@ -30,6 +30,7 @@ struct conns;
 struct note_key;
 struct oidc;
 struct group_map;
+struct readpool;
 
 /* The authenticated caller. studies is a PostgreSQL array literal of study
  * ids ("{1,4}"), or empty when the user may see every study. */
@@ -50,6 +51,7 @@ struct auth_user {
 struct srv {
 	const struct srv_config *cfg;
 	struct db_pool *pool;
+	struct readpool *reports; /* reports_database's pool (http/readpool.h); NULL: none */
 	struct auth_cache *auth;
 	struct metrics *metrics;
 	const struct srv_printers *printers; /* POST /api/v1/print (printers.c); NULL: none */
@@ -110,6 +112,10 @@ struct srv_req {
 
 	/* database */
 	struct db_conn *db;
+	struct db_pool *db_from; /* the pool db is given back to */
+	/* The handler runs on a READS_STANDBY route: req_db takes from the reports
+	 * database when it is fit (readpool.h). */
+	bool reads_reports;
 
 	/* response */
 	unsigned status;
@@ -171,6 +177,20 @@ void req_slot_release(struct workpool_lease *lease);
 /* The request's database connection, acquired on first use. On failure
  * replies 503 itself and returns NULL. */
 struct db_conn *req_db(struct srv_req *r);
+/* Give the request's connection back, if it holds one (to the pool it came from). */
+void req_db_release(struct srv_req *r);
+
+/*
+ * Around a handler (idempotency.c's run_handler, the one place handlers
+ * run). req_reads_begin decides where the handler reads: on a route marked
+ * READS_STANDBY (router.h), with a reports database set, the primary's
+ * connection (the token's check) is given back and req_db takes from the
+ * reports database. req_reads_lost is true when the reports database was
+ * lost under the handler and nothing has gone out: the answer is to be
+ * reset and the handler run again, on the primary (it only reads).
+ */
+void req_reads_begin(struct srv_req *r);
+bool req_reads_lost(struct srv_req *r);
 
 /*
  * The path parameter i as a positive whole number (an object's id), as text

@@ -317,6 +317,14 @@ daemon_start(struct tenv *t, struct daemon *d, const char *const *extra_args)
 	argv[n++] = "serve";
 	argv[n++] = listen;
 	argv[n++] = "--threads=4";
+	/* BIOBANK_TEST_REPORTS_SAME=1: the reading routes (READS_STANDBY) go through the
+	 * reports database's read-only pool, here on the same database, so that any suite
+	 * shows whether one of them writes (it would fail: read-only transaction). */
+	char reports[640];
+	if (getenv("BIOBANK_TEST_REPORTS_SAME") != NULL) {
+		snprintf(reports, sizeof(reports), "--reports-database=%s", t->conninfo);
+		argv[n++] = reports;
+	}
 	for (int i = 0; extra_args != NULL && extra_args[i] != NULL && n < 30; i++)
 		argv[n++] = extra_args[i];
 	argv[n] = NULL;
