@@ -125,7 +125,7 @@ async function main() {
 	const flash = async () => ({ cls: await page.locator('#flash').getAttribute('class'), text: await page.locator('#flash').textContent() });
 	const login = async (user) => {
 		await page.goto(url + '/');
-		await page.waitForFunction(() => document.body.dataset.ready === '1');
+		await page.locator('body[data-ready="1"]').waitFor({ state: 'attached' });
 		await page.evaluate(() => { sessionStorage.clear(); localStorage.setItem('biobank.lang', 'en'); });
 		await page.reload();
 		await page.locator('#user').waitFor();
@@ -313,7 +313,7 @@ async function main() {
 		const axeBad = [];
 		for (const l of ['fr', 'zh-Hans', 'en']) {
 			await page.selectOption('#lang', l);
-			await page.waitForFunction((tag) => document.documentElement.lang === tag, l);
+			await page.locator(`html[lang="${l}"]`).waitFor({ state: 'attached' });
 			await page.locator('#acct-table').waitFor();
 			for (const v of await axe(page)) axeBad.push(`${l}: ${v}`);
 		}

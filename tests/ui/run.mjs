@@ -120,7 +120,7 @@ async function world() {
 async function login(page, base, user) {
 	await page.goto(base + '/');
 	/* once the page has started (it may save a session it is checking), forget the session */
-	await page.waitForFunction(() => document.body.dataset.ready === '1');
+	await page.locator('body[data-ready="1"]').waitFor({ state: 'attached' });
 	await page.evaluate(() => sessionStorage.clear());
 	await page.reload();
 	await page.locator('#user').waitFor();

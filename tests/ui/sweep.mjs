@@ -106,7 +106,7 @@ async function axe(page) {
 
 async function setLang(page, tag) {
 	await page.selectOption('#lang', tag);
-	await page.waitForFunction((t) => document.documentElement.lang === t, tag);
+	await page.locator(`html[lang="${tag}"]`).waitFor({ state: 'attached' });
 }
 
 export async function sweep(T) {
