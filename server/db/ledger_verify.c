@@ -31,13 +31,14 @@
 
 /* The specimens with events from log index $1 on, queued, or dated since $2, each with
  * the seq its window starts at (the event before the first such one). */
-#define LV_TOUCHED                                                                                 \
+#define LV_TOUCHED_WHERE(where)                                                                    \
 	"new AS (SELECT l.specimen_id, l.seq, true AS logged FROM log_entries l WHERE l.idx >= $1" \
 	"  UNION ALL SELECT p.specimen_id, p.seq, false FROM log_pending p"                        \
 	"  UNION ALL SELECT e.specimen_id, e.seq, false FROM events e"                             \
 	"   WHERE e.at >= $2::timestamptz),"                                                       \
 	" touched AS (SELECT specimen_id, greatest(min(seq) - 1, 1) AS first,"                     \
-	"  min(seq) FILTER (WHERE logged) AS first_new FROM new GROUP BY specimen_id)"
+	"  min(seq) FILTER (WHERE logged) AS first_new FROM new " where " GROUP BY specimen_id)"
+#define LV_TOUCHED LV_TOUCHED_WHERE("")
 /* Those specimens with the columns LV_CHAIN_COLUMNS_WITH reads (as s), box and position
  * made once per specimen (OFFSET 0 keeps the planner from pulling them up into the
  * per-event rows), in ID order with their rank in it (ord). */
@@ -134,14 +135,27 @@ const struct db_stmt db_ledger_statements[] = {
 	 * sort, against 5.2 s with a lookup per event.
 	 */
 	{ "db_ledger_touched_summed",
-	  "WITH " LV_TOUCHED " " LV_WINDOW_COLUMNS "s.logged, s.ord"
-	  "  FROM (SELECT s.*, CASE WHEN s.first_new IS NOT NULL THEN s.first_new - 1"
-	  "          ELSE COALESCE((SELECT max(l.seq) FROM log_entries l"
-	  "                          WHERE l.specimen_id = s.id AND l.idx < $1), 0)"
-	  "          END::bigint AS logged"
-	  "          FROM (" LV_TOUCHED_SPECIMENS ") s OFFSET 0) s"
-	  "  LEFT JOIN LATERAL (SELECT * FROM events e WHERE e.specimen_id = s.id"
-	  "                      AND e.seq >= s.first ORDER BY e.seq) e ON true" },
+	  "WITH " LV_TOUCHED_WHERE("WHERE specimen_id > $3 AND ($4::text IS NULL OR specimen_id <= "
+	                           "$4)") " " LV_WINDOW_COLUMNS "s.logged, s.ord"
+	                                  "  FROM (SELECT s.*, CASE WHEN s.first_new IS NOT NULL "
+	                                  "THEN s.first_new - 1"
+	                                  "          ELSE COALESCE((SELECT max(l.seq) FROM "
+	                                  "log_entries l"
+	                                  "                          WHERE l.specimen_id = s.id "
+	                                  "AND l.idx < $1), 0)"
+	                                  "          END::bigint AS logged"
+	                                  "          FROM (" LV_TOUCHED_SPECIMENS ") s OFFSET 0) s"
+	                                  "  LEFT JOIN LATERAL (SELECT * FROM events e WHERE "
+	                                  "e.specimen_id = s.id"
+	                                  "                      AND e.seq >= s.first ORDER BY "
+	                                  "e.seq) e ON true" },
+	/* Where the incremental's chains are cut in two for two connections: the middle of
+	 * the specimen IDs' histogram (an estimate is enough: either half may be empty; NULL
+	 * without statistics, and then one connection reads them all). */
+	{ "db_ledger_touched_pivot",
+	  "SELECT b[(array_length(b, 1) + 1) / 2] FROM (SELECT histogram_bounds::text::text[] AS b"
+	  "  FROM pg_stats WHERE schemaname = 'public' AND tablename = 'specimens'"
+	  "   AND attname = 'id') h" },
 	/* The log's entries [$1, $2) in index order, each with its stored leaf and its event
 	 * (NULL when gone). */
 	{ "db_ledger_log_range",
@@ -177,6 +191,33 @@ const struct db_stmt db_ledger_statements[] = {
 	  "events, entries) VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6, $7) RETURNING id" },
 	{ NULL, NULL },
 };
+
+/* Begin a read-only transaction in the coordinator's snapshot, with no statement timeout. */
+enum bb_err
+lv_join_snapshot(struct db_conn *c, const char *snapshot)
+{
+	enum bb_err err;
+
+	if ((err = db_begin(c)) != BB_OK ||
+	    (err = db_exec(c, "db_ledger_snapshot", 0, NULL, NULL)) != BB_OK)
+		return err;
+	/* SET TRANSACTION SNAPSHOT takes no parameter: the ID, which
+	 * pg_export_snapshot() made, is quoted as a literal. */
+	PGconn *pg = db_pgconn(c);
+	char *lit = PQescapeLiteral(pg, snapshot, strlen(snapshot));
+	if (lit == NULL)
+		return BB_EINTERNAL;
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SET TRANSACTION SNAPSHOT %s", lit);
+	PQfreemem(lit);
+	PGresult *res = PQexec(pg, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return db_result_error(c, "db_ledger_import", res);
+	PQclear(res);
+	if ((err = db_exec(c, "db_ledger_custom_plans", 0, NULL, NULL)) != BB_OK)
+		return err;
+	return db_long_statements(c, 0);
+}
 
 void
 lv_finding(struct lv_found *f, const char *specimen, int seq, long long index, const char *reason,

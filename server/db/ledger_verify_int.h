@@ -112,6 +112,9 @@ struct lv_log_range {
 };
 
 enum bb_err lv_log(struct db_conn *c, struct lv_log_range *r, struct lv_found *out);
+/* Begin a read-only transaction in a snapshot another connection exported, with the
+ * verify's planner settings and no statement timeout. */
+enum bb_err lv_join_snapshot(struct db_conn *c, const char *snapshot);
 
 /* A checkpoint to hold the tree to, or the whole tree as verified (self). */
 struct lv_cp {

@@ -112,33 +112,6 @@ work(struct run *run, struct db_conn *c)
 	}
 }
 
-/* Begin a read-only transaction in the coordinator's snapshot, with no statement timeout. */
-static enum bb_err
-join_snapshot(struct db_conn *c, const char *snapshot)
-{
-	enum bb_err err;
-
-	if ((err = db_begin(c)) != BB_OK ||
-	    (err = db_exec(c, "db_ledger_snapshot", 0, NULL, NULL)) != BB_OK)
-		return err;
-	/* SET TRANSACTION SNAPSHOT takes no parameter: the ID, which
-	 * pg_export_snapshot() made, is quoted as a literal. */
-	PGconn *pg = db_pgconn(c);
-	char *lit = PQescapeLiteral(pg, snapshot, strlen(snapshot));
-	if (lit == NULL)
-		return BB_EINTERNAL;
-	char sql[160];
-	snprintf(sql, sizeof(sql), "SET TRANSACTION SNAPSHOT %s", lit);
-	PQfreemem(lit);
-	PGresult *res = PQexec(pg, sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		return db_result_error(c, "db_ledger_import", res);
-	PQclear(res);
-	if ((err = db_exec(c, "db_ledger_custom_plans", 0, NULL, NULL)) != BB_OK)
-		return err;
-	return db_long_statements(c, 0);
-}
-
 static void *
 worker(void *arg)
 {
@@ -158,7 +131,7 @@ worker(void *arg)
 		pthread_mutex_unlock(&run->lock);
 		return NULL;
 	}
-	if ((err = join_snapshot(c, run->snapshot)) != BB_OK)
+	if ((err = lv_join_snapshot(c, run->snapshot)) != BB_OK)
 		fail(run, err, c);
 	else
 		work(run, c);

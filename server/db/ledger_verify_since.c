@@ -14,6 +14,7 @@
  */
 #include "db/ledger_verify_int.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,13 +98,99 @@ at_size(void *arg, size_t i, const struct mt_frontier *f, bool present)
 	lv_finding(s->log, "", 0, (long long)s->last_good, "rewritten", detail);
 }
 
+/* The second half of the touched chains (summed), read by a thread on its own connection
+ * in the coordinator's snapshot. */
+struct half {
+	const char *conninfo, *snapshot;
+	const char *params[4];
+	struct lv_chain_opts o;
+	struct lv_sum sum;
+	struct lv_found found;
+	enum bb_err err;
+	char error[300];
+};
+
+static void *
+read_half(void *arg)
+{
+	static const struct db_stmt *const sets[] = { db_ledger_statements, NULL };
+	struct half *h = arg;
+	struct db_conn *c = NULL;
+
+	if ((h->err = db_connect_quiet(h->conninfo, sets, &c, h->error, sizeof(h->error))) != BB_OK)
+		return NULL;
+	if ((h->err = lv_join_snapshot(c, h->snapshot)) == BB_OK)
+		h->err = lv_chains(c, "db_ledger_touched_summed", 4, h->params, &h->o, &h->found);
+	if (h->err != BB_OK)
+		snprintf(h->error, sizeof(h->error), "%s", db_error_message(c));
+	if (db_in_txn(c))
+		db_rollback(c);
+	db_disconnect(c);
+	return NULL;
+}
+
+/*
+ * The touched chains, summed into o->sum, their findings in specimen ID order (first,
+ * then second). They are most of an incremental verify's time, a few index lookups per
+ * chain in one backend: when the verify may use more connections, a thread reads the
+ * chains above the middle ID on a second one, in this snapshot (10^5 new events of
+ * 20,000 chains at 10^7: 2 CPU-seconds in the backend, 2026-12-07).
+ */
+static enum bb_err
+touched_summed(struct db_conn *c, const struct ledger_verify_opts *o, const char *size,
+               const char *since, const struct lv_chain_opts *copts, struct lv_found *first,
+               struct lv_found *second, char *error, size_t error_len)
+{
+	struct half h = { .conninfo = o != NULL ? o->conninfo : NULL, .o = *copts };
+	char *pivot = NULL, snapshot[80] = "";
+	PGresult *res;
+	enum bb_err err;
+	pthread_t th;
+	bool split = false;
+
+	if (h.conninfo != NULL && o->jobs > 1) {
+		if ((err = db_exec(c, "db_ledger_touched_pivot", 0, NULL, &res)) != BB_OK)
+			return err;
+		if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+			pivot = bb_strdup(PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	if (pivot != NULL) {
+		if ((err = db_exec(c, "db_ledger_export", 0, NULL, &res)) != BB_OK) {
+			free(pivot);
+			return err;
+		}
+		snprintf(snapshot, sizeof(snapshot), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		h.snapshot = snapshot;
+		h.params[0] = size;
+		h.params[1] = since;
+		h.params[2] = pivot;
+		h.o.sum = &h.sum;
+		split = pthread_create(&th, NULL, read_half, &h) == 0;
+	}
+	const char *params[] = { size, since, "", split ? pivot : NULL };
+	err = lv_chains(c, "db_ledger_touched_summed", 4, params, copts, first);
+	if (split) {
+		pthread_join(th, NULL);
+		if (err == BB_OK && h.err != BB_OK) {
+			err = h.err;
+			snprintf(error, error_len, "%s", h.error);
+		}
+		lv_sum_merge(copts->sum, &h.sum);
+		*second = h.found;
+	}
+	free(pivot);
+	return err;
+}
+
 /* With key, summed: the new entries' stored leaves are summed against the new events'
  * recomputed leaves rather than each entry's event looked up. */
 static enum bb_err
 verify_since(struct db_conn *c, const struct ledger_verify_opts *o, const unsigned char *key,
              struct ledger_report *rep, struct lv_cp *from, char *started, size_t started_len)
 {
-	struct lv_found chains = { 0 }, log = { 0 };
+	struct lv_found chains = { 0 }, chains_above = { 0 }, log = { 0 };
 	struct since s = { .log = &log };
 	PGresult *res;
 	enum bb_err err;
@@ -188,8 +275,11 @@ verify_since(struct db_conn *c, const struct ledger_verify_opts *o, const unsign
 		                       .from = (long long)from->size,
 		                       .logged_before = key != NULL,
 		                       .ordered = key != NULL };
-	err = lv_chains(c, key != NULL ? "db_ledger_touched_summed" : "db_ledger_touched", 2,
-	                params, &copts, &chains);
+	if (key != NULL)
+		err = touched_summed(c, o, size_s, rep->since_at, &copts, &chains, &chains_above,
+		                     rep->error, sizeof(rep->error));
+	else
+		err = lv_chains(c, "db_ledger_touched", 2, params, &copts, &chains);
 	lv_pending_free(&pending);
 	if (err != BB_OK)
 		goto out;
@@ -266,6 +356,7 @@ verify_since(struct db_conn *c, const struct ledger_verify_opts *o, const unsign
 		}
 	}
 	lv_report_add(rep, &chains);
+	lv_report_add(rep, &chains_above);
 	lv_report_add(rep, &log);
 	if (key != NULL && memcmp(&events, &r.sum, sizeof(events)) != 0)
 		rep->ok = false; /* the detailed check will say where */
@@ -285,6 +376,7 @@ verify_since(struct db_conn *c, const struct ledger_verify_opts *o, const unsign
 	}
 out:
 	lv_found_free(&chains);
+	lv_found_free(&chains_above);
 	lv_found_free(&log);
 	lv_checkpoints_free(s.cps, s.ncps);
 	return err;
