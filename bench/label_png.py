@@ -18,10 +18,17 @@ hold no Code 128 (the default stock is too narrow for one at 203 dpi), so
 that zint's single symbol is the whole of what the label encodes.
 
 usage: bench/label_png.py LABELGEN [--csv FILE] [--work DIR] [-n N] [--rounds R]
-                          [--results FILE]
+                          [--results FILE] [--same-pixels-as OTHER]
 With no --csv, labels are made like bench/gen.py's aliquots (IDs, types,
 participants, timepoints, collection dates) for a run without a database.
 Prints `key=value` lines (appended to --results when given).
+
+--same-pixels-as OTHER (another labelgen, e.g. main's) checks a change that
+must not move a dot instead of timing: the N labels and some that are not
+the benchmark's kind (Chinese, Arabic, accents, a line cut short, empty
+fields) on every roll template at 203, 300 and 600 dpi, drawn by both, each
+file decoded here and compared pixel for pixel (the compressed bytes may
+differ).
 """
 import argparse
 import collections
@@ -33,7 +40,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import struct
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gen import id_for_serial  # noqa: E402
@@ -122,6 +131,92 @@ def geometry(png):
     return rows, round(abs(corners[1] - corners[0]) / rows)
 
 
+def png_pixels(path):
+    """(width, height, bit depth, colour type, pHYs, rows) of an 8-bit grey PNG."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        sys.exit("label_png: %s is not a PNG" % path)
+    at, idat, head, phys = 8, [], None, None
+    while at < len(data):
+        n, kind = struct.unpack(">I4s", data[at:at + 8])
+        body = data[at + 8:at + 8 + n]
+        if zlib.crc32(kind + body) != struct.unpack(">I", data[at + 8 + n:at + 12 + n])[0]:
+            sys.exit("label_png: %s: bad CRC in %s" % (path, kind.decode()))
+        if kind == b"IHDR":
+            head = struct.unpack(">IIBBBBB", body)
+        elif kind == b"pHYs":
+            phys = body
+        elif kind == b"IDAT":
+            idat.append(body)
+        at += 12 + n
+    w, h, depth, colour = head[:4]
+    if depth != 8 or colour != 0 or head[6] != 0:
+        sys.exit("label_png: %s is not 8-bit grey, not interlaced" % path)
+    raw = zlib.decompress(b"".join(idat))
+    rows, prev = [], bytearray(w)
+    for y in range(h):
+        kind, line = raw[y * (w + 1)], bytearray(raw[y * (w + 1) + 1:(y + 1) * (w + 1)])
+        for x in range(w if kind else 0):
+            a = line[x - 1] if x else 0
+            b, c = prev[x], prev[x - 1] if x else 0
+            if kind == 1:
+                line[x] = (line[x] + a) & 255
+            elif kind == 2:
+                line[x] = (line[x] + b) & 255
+            elif kind == 3:
+                line[x] = (line[x] + (a + b) // 2) & 255
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line))
+        prev = line
+    return w, h, depth, colour, phys, rows
+
+
+def same_pixels(a, other, chosen, work):
+    """Every label drawn by both labelgens, compared pixel for pixel."""
+    odd = [("plasma", "\u60a3\u8005-0042", "\u57fa\u7ebf", "2001-02-03T09:00:00Z"),
+           ("serum", "\u0645\u0631\u064a\u0636-\u0667", "month3", "2001-02-03T09:00:00Z"),
+           ("s\u00e9rum", "M\u00fcller-L\u00e9on", "J\u00f6rg's baseline", "2001-02-03"),
+           ("whole_blood_with_a_very_long_type_name", "MASC/P00001",
+            "a timepoint far too long for any label we print", "2001-02-03"),
+           ("", "", "", ""),
+           ("serum", "", "", "2001-02-03"),
+           ("", "MASC/P00002", "month6", "")]
+    rows = list(chosen)
+    for k, (typ, who, tp, when) in enumerate(odd):
+        rows.append({"id": id_for_serial(10 ** 6 + 7 * k + 1) or chosen[k]["id"], "type": typ,
+                     "participant": who, "timepoint": tp, "collected_at": when})
+    path = os.path.join(work, "same.csv")
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, ["id", "type", "participant", "timepoint", "collected_at"],
+                           extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    total, templates = 0, ("cryo-1.28x0.5in", "cryo-1x0.5in", "box-2x1in")
+    for tpl in templates:
+        for dpi in (203, 300, 600):
+            dirs = []
+            for k, exe in enumerate((a.labelgen, other)):
+                out = os.path.join(work, "same%d" % k)
+                shutil.rmtree(out, ignore_errors=True)
+                subprocess.run([os.path.abspath(exe), "--input", path, "--format", "png",
+                                "--template", tpl, "--dpi", str(dpi), "--output", out + "/"],
+                               check=True, stderr=subprocess.PIPE)
+                dirs.append(out)
+            names = sorted(os.listdir(dirs[0]))
+            if names != sorted(os.listdir(dirs[1])) or len(names) != len(rows):
+                sys.exit("label_png: %s at %d dpi: the two made different files" % (tpl, dpi))
+            for name in names:
+                if png_pixels(os.path.join(dirs[0], name)) != png_pixels(os.path.join(dirs[1], name)):
+                    sys.exit("label_png: %s at %d dpi: %s differs" % (tpl, dpi, name))
+            total += len(names)
+    return "%d labels (%d kinds on %d templates at 203, 300 and 600 dpi) pixel for pixel" % (
+        total, len(rows), len(templates))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("labelgen")
@@ -130,6 +225,7 @@ def main():
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--results")
+    ap.add_argument("--same-pixels-as")
     a = ap.parse_args()
     work = os.path.abspath(a.work or tempfile.mkdtemp(prefix="label_png."))
     os.makedirs(work, exist_ok=True)
@@ -148,6 +244,14 @@ def main():
         w.writerows(chosen)
     with open(ids_txt, "w") as f:
         f.write("".join(r["id"] + "\n" for r in chosen))
+
+    if a.same_pixels_as:
+        line = "png_same_pixels=%s\n" % same_pixels(a, a.same_pixels_as, chosen, work)
+        sys.stdout.write(line)
+        if a.results:
+            with open(a.results, "a") as f:
+                f.write(line)
+        return
 
     ours, theirs = os.path.join(work, "labelgen"), os.path.join(work, "zint")
     lg = [os.path.abspath(a.labelgen), "--input", png_csv, "--format", "png", "--output", ours + "/"]

@@ -4,9 +4,9 @@
  * peers are verified (libcurl's default, never turned off here).
  */
 #include "cli.h"
+#include "curl_load.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -65,16 +65,19 @@ is_loopback(const char *host)
 enum bb_err
 client_check_transport(const struct client *c, bool allow_plain_http, char why[LBL_WHY_MAX])
 {
-	CURLU *u = curl_url();
+	const struct lbl_curl *cu = lbl_curl(why);
 	char *scheme = NULL, *host = NULL;
 	enum bb_err err = BB_OK;
+	CURLU *u;
 
-	if (u == NULL)
+	if (cu == NULL)
+		return BB_EINTERNAL;
+	if ((u = cu->url()) == NULL)
 		bb_malloc((size_t)-1); /* libcurl could not allocate: abort per policy */
 	/* Read as the request will read it: no scheme means http (libcurl guesses). */
-	if (curl_url_set(u, CURLUPART_URL, c->base, CURLU_GUESS_SCHEME) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	if (cu->url_set(u, CURLUPART_URL, c->base, CURLU_GUESS_SCHEME) != CURLUE_OK ||
+	    cu->url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    cu->url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		snprintf(why, LBL_WHY_MAX, "--server %.200s is not a URL such as https://HOST",
 		         c->base);
 		err = BB_EINVAL;
@@ -86,9 +89,9 @@ client_check_transport(const struct client *c, bool allow_plain_http, char why[L
 		         host);
 		err = BB_EINVAL;
 	}
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
+	cu->free(scheme);
+	cu->free(host);
+	cu->url_cleanup(u);
 	return err;
 }
 
@@ -102,39 +105,46 @@ request(const struct client *c, const char *path, const char *body, const char *
 	char *url = bb_asprintf("%s%s", c->base, path);
 	char *auth = c->token ? bb_asprintf("Authorization: Bearer %s", c->token) : NULL;
 	char *idem = idem_key ? bb_asprintf("Idempotency-Key: %s", idem_key) : NULL;
-	CURL *h = curl_easy_init();
+	const struct lbl_curl *cu = lbl_curl(why);
 	CURLcode rc;
+	CURL *h;
 
-	if (h == NULL)
-		bb_malloc((size_t)-1); /* libcurl could not allocate: abort per policy */
-	hdr = curl_slist_append(hdr, "Accept: application/json");
-	if (auth)
-		hdr = curl_slist_append(hdr, auth);
-	if (idem)
-		hdr = curl_slist_append(hdr, idem);
-	if (body) {
-		hdr = curl_slist_append(hdr, "Content-Type: application/json");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	}
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	rc = curl_easy_perform(h);
 	*status = 0;
+	if (cu == NULL) {
+		free(url);
+		free(auth);
+		free(idem);
+		return BB_EINTERNAL;
+	}
+	if ((h = cu->easy_init()) == NULL)
+		bb_malloc((size_t)-1); /* libcurl could not allocate: abort per policy */
+	hdr = cu->slist_append(hdr, "Accept: application/json");
+	if (auth)
+		hdr = cu->slist_append(hdr, auth);
+	if (idem)
+		hdr = cu->slist_append(hdr, idem);
+	if (body) {
+		hdr = cu->slist_append(hdr, "Content-Type: application/json");
+		cu->easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	}
+	cu->easy_setopt(h, CURLOPT_URL, url);
+	cu->easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	cu->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
+	cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	cu->easy_setopt(h, CURLOPT_WRITEDATA, resp);
+	cu->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	cu->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc = cu->easy_perform(h);
 	if (rc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+		cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
 	else
 		snprintf(why, LBL_WHY_MAX, "cannot reach %.120s: %.120s", c->base,
-		         errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		         errbuf[0] ? errbuf : cu->easy_strerror(rc));
 	bb_buf_puts(resp, "");
-	curl_easy_cleanup(h);
-	curl_slist_free_all(hdr);
+	cu->easy_cleanup(h);
+	cu->slist_free_all(hdr);
 	free(url);
 	free(auth);
 	free(idem);

@@ -30,8 +30,8 @@ static const double REF_SIZE = 1000;
 static const char *const PLAIN_FEATURES = "kern 0, liga 0, clig 0";
 
 struct ascii_table {
-	bool ready;
-	unsigned long missing; /* a code point no font has, or 0 */
+	bool ready[ASCII_N];   /* measured: a run measures the characters it meets */
+	bool missing[ASCII_N]; /* no font has it */
 	double adv[ASCII_N];   /* advance at REF_SIZE */
 	double over[ASCII_N];  /* ink past the advance, at REF_SIZE */
 };
@@ -161,24 +161,26 @@ layout_right(PangoLayout *lay, double *over)
 	return (double)right / PANGO_SCALE;
 }
 
+/* The table of one weight with the characters of s[0..len) measured: each
+ * alone in a layout, once per font; a run of labels meets a few dozen of the
+ * 95 (an ID's alphabet, digits, a date's dash). */
 static struct ascii_table *
-ascii_table(struct lbl_font *f, bool bold)
+ascii_table(struct lbl_font *f, bool bold, const char *s, size_t len)
 {
 	struct ascii_table *t = &f->ascii[bold];
 
-	if (t->ready)
-		return t;
-	for (int i = 0; i < ASCII_N; i++) {
-		char c = (char)(ASCII_FIRST + i);
+	for (size_t k = 0; k < len; k++) {
+		int i = (unsigned char)s[k] - ASCII_FIRST;
 		double over;
 
-		set_layout(f, f->layout, bold, &c, 1, REF_SIZE);
+		if (t->ready[i])
+			continue;
+		set_layout(f, f->layout, bold, &s[k], 1, REF_SIZE);
 		t->adv[i] = layout_right(f->layout, &over) - over;
 		t->over[i] = over;
-		if (t->missing == 0 && pango_layout_get_unknown_glyphs_count(f->layout) > 0)
-			t->missing = (unsigned long)(unsigned char)c;
+		t->missing[i] = pango_layout_get_unknown_glyphs_count(f->layout) > 0;
+		t->ready[i] = true;
 	}
-	t->ready = true;
 	return t;
 }
 
@@ -250,7 +252,7 @@ lbl_font_width(void *ctx, const char *s, size_t len, double size, bool bold)
 	struct width_entry *e;
 
 	if (len > 0 && is_plain(s, len)) {
-		const struct ascii_table *t = ascii_table(f, bold);
+		const struct ascii_table *t = ascii_table(f, bold, s, len);
 		double w = 0;
 
 		for (size_t i = 0; i < len; i++)
@@ -274,8 +276,15 @@ lbl_font_missing(struct lbl_font *f, const char *s, bool bold, unsigned long *cp
 	bool found = false;
 
 	if (is_plain(s, len)) {
-		*cp = ascii_table(f, bold)->missing;
-		return *cp != 0;
+		const struct ascii_table *t = ascii_table(f, bold, s, len);
+
+		for (size_t k = 0; k < len; k++) {
+			if (t->missing[(unsigned char)s[k] - ASCII_FIRST]) {
+				*cp = (unsigned char)s[k];
+				return true;
+			}
+		}
+		return false;
 	}
 	if ((e = cached(&f->widths, s, len, 0, bold)) != NULL) {
 		*cp = e->missing;

@@ -159,17 +159,35 @@ enum bb_err lbl_render_zpl(const struct lbl_job *job, struct lbl_font *font,
 /* render_cairo.c: *canvas keeps a PNG's surface for the run's next label (NULL
  * at first; lbl_canvas_free at the end). */
 struct lbl_canvas;
+struct _cairo_surface;
 enum bb_err lbl_render_cairo(const struct lbl_job *job, struct lbl_font *font,
                              struct lbl_canvas **canvas, const struct lbl_data *labels, size_t n,
                              struct bb_buf *out, char why[LBL_WHY_MAX]);
 void lbl_canvas_free(struct lbl_canvas *c);
+/* line_cache.c: a PNG run's lines, each drawn by Pango once per text and
+ * place and then copied where the label is white (the same dots). */
+struct lbl_line_cache;
+struct _cairo;
+struct lbl_line_cache *lbl_line_cache_new(void);
+void lbl_line_cache_free(struct lbl_line_cache *c);
+void lbl_line_draw(struct lbl_line_cache *c, struct _cairo *cr, struct _cairo_surface *surface,
+                   struct lbl_font *font, const struct lbl_line *l);
 /* png_write.c: the drawn surface (RGB24, grey) as an 8-bit grey PNG with a pHYs
- * chunk; a struct lbl_png is the encoder a run's labels share (NULL: out of memory). */
+ * chunk; a struct lbl_png is the encoder a run's labels share. */
 struct _cairo_surface;
 struct lbl_png;
 struct lbl_png *lbl_png_new(void);
 void lbl_png_free(struct lbl_png *p);
 enum bb_err lbl_png_write(struct lbl_png *p, struct _cairo_surface *surface, int dpi,
                           struct bb_buf *out, char why[LBL_WHY_MAX]);
+
+/* png_deflate.c: the zlib stream of raw[0..len), rows of row bytes (a PNG's
+ * filter byte and pixels); the bytes returned are the encoder's, valid until
+ * its next call. A struct lbl_deflate keeps its buffers for a run's labels. */
+struct lbl_deflate;
+struct lbl_deflate *lbl_deflate_new(void);
+void lbl_deflate_free(struct lbl_deflate *z);
+const unsigned char *lbl_deflate_rows(struct lbl_deflate *z, const unsigned char *raw, size_t len,
+                                      size_t row, size_t *out_len);
 
 #endif

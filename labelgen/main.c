@@ -8,7 +8,6 @@
 #include "ids.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -696,17 +695,13 @@ int
 main(int argc, char **argv)
 {
 	struct opts o;
-	int first = parse_args(argc, argv, &o), rc;
+	int first = parse_args(argc, argv, &o);
 
 	if (first < 0)
 		return EXIT_USAGE;
 	if (o.list)
 		return list_templates();
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		warnx("libcurl failed to start");
-		return EXIT_OUTPUT;
-	}
-	rc = run(argc - first, argv + first, &o);
-	curl_global_cleanup();
-	return rc;
+	/* libcurl is loaded and started when a request or a printer needs it
+	 * (curl_load.c). */
+	return run(argc - first, argv + first, &o);
 }

@@ -8,9 +8,9 @@
  * the same connection: a printer out of paper takes a job silently and
  * prints it whenever someone reloads it, long after the technician left.
  */
+#include "curl_load.h"
 #include "lbl_int.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -207,37 +207,41 @@ static enum bb_err
 send_http(const char *uri, const void *data, size_t len, int timeout_ms, char why[LBL_WHY_MAX])
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/octet-stream");
-	CURL *c = curl_easy_init();
+	const struct lbl_curl *cu = lbl_curl(why);
+	struct curl_slist *hdr;
 	CURLcode rc;
 	long status = 0;
 	enum bb_err err = BB_OK;
+	CURL *c;
 
-	if (c == NULL || hdr == NULL)
+	if (cu == NULL)
+		return BB_EINTERNAL;
+	hdr = cu->slist_append(NULL, "Content-Type: application/octet-stream");
+	if ((c = cu->easy_init()) == NULL || hdr == NULL)
 		bb_malloc((size_t)-1); /* libcurl could not allocate: abort per policy */
-	curl_easy_setopt(c, CURLOPT_URL, uri);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS */
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	rc = curl_easy_perform(c);
+	cu->easy_setopt(c, CURLOPT_URL, uri);
+	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS */
+	cu->easy_setopt(c, CURLOPT_POSTFIELDS, data);
+	cu->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	cu->easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+	cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	cu->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc = cu->easy_perform(c);
 	if (rc != CURLE_OK) {
-		lbl_why(why, "printer %s: %s", uri, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		lbl_why(why, "printer %s: %s", uri, errbuf[0] ? errbuf : cu->easy_strerror(rc));
 		err = BB_EIO;
 	} else {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 		if (status < 200 || status > 299) {
 			lbl_why(why, "printer %s answered HTTP %ld", uri, status);
 			err = BB_EIO;
 		}
 	}
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
+	cu->slist_free_all(hdr);
+	cu->easy_cleanup(c);
 	return err;
 }
 

@@ -125,10 +125,11 @@ set_symbols(cairo_surface_t *surface, struct lbl_layout *lo, char why[LBL_WHY_MA
 }
 
 /* Draws one laid-out label with its top left corner at the origin, in dots:
- * into surface's own pixels when it is the PNG's image (else NULL). */
+ * into surface's own pixels when it is the PNG's image (else NULL), its
+ * lines through the run's cache of drawn lines. */
 static enum bb_err
-draw_label(cairo_t *cr, cairo_surface_t *image, struct lbl_font *font, struct lbl_layout *lo,
-           char why[LBL_WHY_MAX])
+draw_label(cairo_t *cr, cairo_surface_t *image, struct lbl_line_cache *lines, struct lbl_font *font,
+           struct lbl_layout *lo, char why[LBL_WHY_MAX])
 {
 	enum bb_err err;
 
@@ -139,8 +140,13 @@ draw_label(cairo_t *cr, cairo_surface_t *image, struct lbl_font *font, struct lb
 	cairo_set_source_rgb(cr, 0, 0, 0);
 	for (size_t i = 0; i < lo->nlines; i++) {
 		const struct lbl_line *l = &lo->line[i];
-		PangoLayout *lay = lbl_font_line(font, l->text, l->size, l->bold);
+		PangoLayout *lay;
 
+		if (image) {
+			lbl_line_draw(lines, cr, image, font, l);
+			continue;
+		}
+		lay = lbl_font_line(font, l->text, l->size, l->bold);
 		cairo_move_to(cr, l->x,
 		              l->y + LBL_BASELINE * l->size -
 		                  (double)pango_layout_get_baseline(lay) / PANGO_SCALE);
@@ -190,6 +196,7 @@ struct lbl_canvas {
 	cairo_surface_t *surface;
 	cairo_t *cr;
 	struct lbl_png *png;
+	struct lbl_line_cache *lines;
 };
 
 void
@@ -200,6 +207,7 @@ lbl_canvas_free(struct lbl_canvas *c)
 	cairo_destroy(c->cr);
 	cairo_surface_destroy(c->surface);
 	lbl_png_free(c->png);
+	lbl_line_cache_free(c->lines);
 	free(c);
 }
 
@@ -215,8 +223,8 @@ canvas_for(struct lbl_canvas **keep, int w, int h)
 	c = bb_calloc(1, sizeof(*c));
 	c->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
 	c->cr = cairo_create(c->surface);
-	if ((c->png = lbl_png_new()) == NULL)
-		bb_malloc((size_t)-1); /* zlib ran out of memory: our policy is to abort */
+	c->png = lbl_png_new();
+	c->lines = lbl_line_cache_new();
 	*keep = c;
 	return c;
 }
@@ -233,7 +241,7 @@ render_png(const struct lbl_job *job, struct lbl_font *font, struct lbl_canvas *
 	if (err)
 		return err;
 	c = canvas_for(keep, lo.w, lo.h);
-	err = draw_label(c->cr, c->surface, font, &lo, why);
+	err = draw_label(c->cr, c->surface, c->lines, font, &lo, why);
 	lbl_layout_free(&lo);
 	cairo_surface_flush(c->surface);
 	st = cairo_status(c->cr);
@@ -300,7 +308,7 @@ render_vector(const struct lbl_job *job, struct lbl_font *font, const struct lbl
 
 				cairo_translate(cr, x * job->dpi, y * job->dpi);
 			}
-			err = draw_label(cr, NULL, font, &lo, why);
+			err = draw_label(cr, NULL, NULL, font, &lo, why);
 			cairo_restore(cr);
 		}
 		lbl_layout_free(&lo);
