@@ -6,7 +6,8 @@
  * comes. Then what goes wrong around it: the same name sent again while it
  * runs, a name nobody used, another study's manager asking, a technician, a
  * name the page would never make, a file refused for a bad row, a file that
- * is not text. No answer carries PostgreSQL's words.
+ * is not text, a daemon that fell silent mid-import. No answer carries
+ * PostgreSQL's words.
  *
  * argv[1]: biobankd.
  */
@@ -299,6 +300,32 @@ failures(struct tenv *t)
 	resp_free(&r);
 }
 
+/* A daemon that stopped in the middle of an import says nothing more: after two minutes
+ * its progress is failed, import-stopped, and the name may be used again. */
+static void
+stopped(struct tenv *t)
+{
+	static const char one[] =
+	    "study,participant_code,sex,diagnosis,specimen_type,timepoint,"
+	    "collected_at\nMASC,PRG-S0001,F,DM,serum,m0,2020-01-01T10:00:00Z\n";
+	struct resp r;
+
+	sql_exec(t, "INSERT INTO import_progress (owner_id, id, dry_run, phase, done, total, rows,"
+	            " updated_at) SELECT id, 'died-0001', false, 'writing', 4000, 9000, 9000,"
+	            " now() - interval '3 minutes' FROM users WHERE username = 'mgr'");
+	get_progress(t->d.url, mgr, "died-0001", &r);
+	ok(jstr(&r, "phase") && strcmp(jstr(&r, "phase"), "failed") == 0 && jstr(&r, "code") &&
+	       strcmp(jstr(&r, "code"), "import-stopped") == 0,
+	   "an import whose daemon fell silent three minutes ago: failed, import-stopped");
+	resp_free(&r);
+	post_file(t->d.url, mgr, "commit=true&progress=died-0001", one, sizeof(one) - 1, &r);
+	is_int(r.status, 201, "... and its name may name the next import");
+	resp_free(&r);
+	get_progress(t->d.url, mgr, "died-0001", &r);
+	is_str(jstr(&r, "phase"), "done", "... whose progress is its own");
+	resp_free(&r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -317,6 +344,7 @@ main(int argc, char **argv)
 	moving_bar(&t, &d2);
 	strangers(&t);
 	failures(&t);
+	stopped(&t);
 	daemon_stop(&d2);
 	tenv_teardown(&t);
 	return tap_done();
