@@ -49,6 +49,22 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION bb_import_begin() IS 'Makes the temporary table the importing transaction copies the file''s rows into.';
 
+/*
+ * A word of progress from inside the import's transaction, which nobody
+ * else sees until it commits: a NOTICE that the importing daemon reads as
+ * it arrives (server/db/import_progress.c) and writes to import_progress on
+ * a connection of its own. Only when the daemon asked (bb.import_progress,
+ * set for the transaction): `biobankd import` and unnamed imports get none.
+ */
+CREATE OR REPLACE FUNCTION bb_import_step(phase text, done bigint, total bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF current_setting('bb.import_progress', true) = 'on' THEN
+		RAISE NOTICE USING MESSAGE = 'bb_import_progress', DETAIL = format('%s %s %s', phase, done, total);
+	END IF;
+END $$;
+COMMENT ON FUNCTION bb_import_step(text, bigint, bigint) IS 'Tells the importing daemon how far the import is (a NOTICE, when it asked for them).';
+
 -- The template's columns in their order, to list problems as the file reads.
 CREATE OR REPLACE FUNCTION bb_import_col_order(col text) RETURNS integer LANGUAGE sql IMMUTABLE AS $$
 	SELECT COALESCE(array_position(ARRAY['key', 'study', 'participant_code', 'sex', 'birth_year',
@@ -147,6 +163,7 @@ BEGIN
 		PERFORM bb_fail('BB400', 'value-not-allowed', 'timezone',
 			format('%s is not a time zone name such as Europe/Paris or UTC', tz));
 	END;
+	PERFORM bb_import_step('checking', 0, 10);
 	ANALYZE import_stage;
 	SELECT count(*) INTO n_rows FROM import_stage;
 
@@ -155,6 +172,7 @@ BEGIN
 	SELECT s.row_no, NULLIF(e ->> 'column', ''), e ->> 'code', e ->> 'message'
 	  FROM import_stage s, jsonb_array_elements(s.problems) e WHERE s.problems IS NOT NULL;
 
+	PERFORM bb_import_step('checking', 1, 10);
 	/*
 	 * One pass over the rows for what each finds in the database and in
 	 * the other rows, into a new table that replaces the staged one: an
@@ -200,6 +218,8 @@ BEGIN
 	ALTER TABLE import_stage ADD PRIMARY KEY (row_no);
 	ANALYZE import_stage;
 
+	PERFORM bb_import_step('checking', 2, 10);
+
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT row_no, 'study', 'unknown-study', format('there is no study %s (studies are created first)', study)
 	  FROM import_stage WHERE study IS NOT NULL AND study_id IS NULL;
@@ -225,6 +245,8 @@ BEGIN
 	  FROM import_stage s WHERE s.existing_id IS NULL AND s.tube_barcode IS NOT NULL
 	   AND EXISTS (SELECT 1 FROM specimens x WHERE x.tube_barcode = s.tube_barcode);
 
+	PERFORM bb_import_step('checking', 3, 10);
+
 	-- Keys and tube barcodes name one row each.
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT row_no, 'key', 'listed-twice', format('key %s is also the key of row %s', key, first)
@@ -241,6 +263,8 @@ BEGIN
 		  FROM import_stage WHERE legacy_id IS NOT NULL) x
 	 WHERE row_no <> first;
 
+	PERFORM bb_import_step('checking', 4, 10);
+
 	-- Participants: stored ones are matched ignoring case; the file must agree with them.
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT s.row_no, c.col, 'participant-differs',
@@ -254,6 +278,8 @@ BEGIN
 	       format('participant %s withdrew biobank consent: no specimens of theirs are taken in', s.participant)
 	  FROM import_stage s WHERE s.existing_id IS NULL AND s.participant_id IS NOT NULL
 	   AND bb_consent_withdrawn(s.participant_id);
+
+	PERFORM bb_import_step('checking', 5, 10);
 
 	-- New participants: one value of each fact across their rows.
 	CREATE TEMP TABLE import_people ON COMMIT DROP AS
@@ -299,6 +325,8 @@ BEGIN
 	  FROM import_people p JOIN import_stage s ON s.row_no = p.consent_row
 	 WHERE s.consent_scope = 'biobank' AND s.consent_status = 'withdrawn';
 
+	PERFORM bb_import_step('checking', 6, 10);
+
 	-- Nothing is collected before its donor's birth year, nor in the future.
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT s.row_no, 'collected_at', 'date-out-of-range',
@@ -332,6 +360,8 @@ BEGIN
 			 WHERE s.parent_row IS NOT NULL AND w.cur <> w.start AND w.depth < 64)
 		SELECT DISTINCT start FROM walk WHERE cur = start) loops;
 
+	PERFORM bb_import_step('checking', 7, 10);
+
 	-- Status and place: a tube with a position is in storage, and only then.
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT row_no, 'status', 'value-not-allowed', format('a tube at a position is in_storage, not %s', status)
@@ -342,6 +372,8 @@ BEGIN
 		    ELSE format('a tube in box %s needs its position', box_barcode) END
 	  FROM import_stage s WHERE pos_row IS NULL AND (final_status = 'in_storage' OR box_barcode IS NOT NULL)
 	   AND NOT EXISTS (SELECT 1 FROM import_problems x WHERE x.row_no = s.row_no AND x.col = 'position');
+
+	PERFORM bb_import_step('checking', 8, 10);
 
 	-- Boxes: a stored one keeps its grid and place; a new one needs both, once.
 	CREATE TEMP TABLE import_boxes ON COMMIT DROP AS
@@ -388,6 +420,8 @@ BEGIN
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT first_row, 'location_path', 'location-nesting', format('"%s" %s', path, err) FROM import_paths WHERE err IS NOT NULL;
 
+	PERFORM bb_import_step('checking', 9, 10);
+
 	-- Positions: inside the grid, once in the file, free in the box.
 	INSERT INTO import_problems (row_no, col, code, message)
 	SELECT s.row_no, 'position', 'position-outside-box',
@@ -404,6 +438,7 @@ BEGIN
 	  FROM import_stage s JOIN specimens x ON x.box_id = s.box_id AND x.pos_row = s.pos_row AND x.pos_col = s.pos_col
 	 WHERE s.existing_id IS NULL;
 
+	PERFORM bb_import_step('checking', 10, 10);
 	SELECT jsonb_build_object(
 		'rows', n_rows,
 		'problem_count', (SELECT count(*) FROM import_problems WHERE NOT warning),
@@ -457,11 +492,16 @@ DECLARE
 	who text;
 	who_id bigint;
 	stored_details jsonb;
+	n_parts integer;
+	n_new bigint;
+	n_done bigint := 0;
+	got bigint;
 	zero constant bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
 BEGIN
 	IF actor IS NOT NULL THEN
 		PERFORM bb_set_actor(actor, actor_id);
 	END IF;
+	PERFORM bb_import_step('writing', 0, (SELECT count(*) FROM import_stage WHERE existing_id IS NULL));
 	-- Locations, walked from the top each time: paths share their upper levels.
 	FOR lp IN SELECT * FROM import_paths ORDER BY path LOOP
 		cur := NULL;
@@ -520,49 +560,151 @@ BEGIN
 	who := bb_actor();
 	who_id := NULLIF(current_setting('bb.actor_id', true), '')::bigint;
 	stored_details := jsonb_build_object('import', made.id);
+	/*
+	 * The rows are written in parts of a twentieth of the file (1000 rows at
+	 * least), each followed by a word of progress (bb_import_step): a commit
+	 * of 10^5 rows is no longer one silent statement of twenty seconds. A
+	 * specimen's parent must exist when the statement writing it ends, so a
+	 * parent is in an earlier part than its children or in theirs: the rows
+	 * go by their depth in the file's tree of parents, then by row. (The
+	 * checks refused loops: every new row is reached from a root.)
+	 */
+	CREATE TEMP TABLE import_parts ON COMMIT DROP AS
+	WITH RECURSIVE tree (row_no, depth) AS (
+		SELECT s.row_no, 0 FROM import_stage s LEFT JOIN import_stage p ON p.row_no = s.parent_row
+		 WHERE s.existing_id IS NULL AND (p.row_no IS NULL OR p.existing_id IS NOT NULL)
+		UNION ALL
+		SELECT s.row_no, t.depth + 1 FROM tree t JOIN import_stage s ON s.parent_row = t.row_no
+		 WHERE s.existing_id IS NULL)
+	SELECT row_no, floor((row_number() OVER (ORDER BY depth, row_no) - 1)
+		/ GREATEST(1000, ceil(count(*) OVER () / 20.0)))::integer AS part
+	  FROM tree;
 	CREATE TEMP TABLE import_chain ON COMMIT DROP AS
 	SELECT y.*, CASE WHEN y.box IS NOT NULL THEN bb_event_digest_v2(y.new_id, 2, 'stored', y.at2, who,
 		NULL, NULL, y.box, y.pos, NULL, stored_details, y.h1) END AS h2
 	  FROM (SELECT x.*, bb_event_digest_v2(x.new_id, 1, 'imported', x.at1, who, NULL, NULL, NULL, NULL,
 			NULL, x.d1, zero) AS h1, clock_timestamp() AS at2
-		  FROM (SELECT s.row_no, i.new_id, i.serial, clock_timestamp() AS at1,
+		  FROM (SELECT s.row_no, pt.part, i.new_id, i.serial, clock_timestamp() AS at1,
 			       jsonb_strip_nulls(jsonb_build_object('sha256', encode(sha, 'hex'), 'row', s.row_no,
 				'legacy_id', s.legacy_id, 'import', made.id,
 				'status', CASE WHEN s.pos_row IS NOT NULL THEN 'registered' ELSE s.final_status END)) AS d1,
 			       CASE WHEN s.pos_row IS NOT NULL THEN s.box_barcode END AS box,
 			       bb_position_name(s.pos_row, s.pos_col) AS pos
-			  FROM import_stage s JOIN import_ids i ON i.row_no = s.row_no ORDER BY s.row_no OFFSET 0) x
+			  FROM import_stage s JOIN import_ids i ON i.row_no = s.row_no
+			  JOIN import_parts pt ON pt.row_no = s.row_no ORDER BY s.row_no OFFSET 0) x
 		OFFSET 0) y;
+	CREATE INDEX ON import_chain (part);
+	ANALYZE import_chain;
+	SELECT COALESCE(max(part) + 1, 0), count(*) INTO n_parts, n_new FROM import_chain;
 
-	INSERT INTO specimens (id, serial, study_id, participant_id, type, timepoint, collected_at, quantity,
-		unit, parent_id, derivation, tube_barcode, status, freeze_thaw_count, box_id, pos_row, pos_col, notes,
-		ledger_seq, ledger_head)
-	SELECT c.new_id, c.serial, s.study_id, COALESCE(s.participant_id, ip.id), s.type, bb_timepoint(s.timepoint),
-	       s.at, s.quantity, s.unit, COALESCE(s.parent_id, p.existing_id, pi.new_id),
-	       CASE WHEN s.parent_id IS NULL AND p.row_no IS NULL THEN NULL
-		    WHEN s.parent_type = s.type THEN 'aliquot' ELSE 'derivative' END,
-	       s.tube_barcode, s.final_status, COALESCE(s.freeze_thaw, 0), COALESCE(s.box_id, b.id), s.pos_row,
-	       s.pos_col, s.notes, CASE WHEN c.h2 IS NULL THEN 1 ELSE 2 END, COALESCE(c.h2, c.h1)
-	  FROM import_stage s JOIN import_chain c ON c.row_no = s.row_no
-	  LEFT JOIN import_people ip ON s.participant_id IS NULL AND ip.study_id = s.study_id AND ip.pkey = lower(s.participant)
-	  LEFT JOIN import_stage p ON p.row_no = s.parent_row
-	  LEFT JOIN import_ids pi ON pi.row_no = s.parent_row
-	  LEFT JOIN boxes b ON s.box_id IS NULL AND b.barcode = s.box_barcode
-	 ORDER BY s.row_no;
-	-- One statement, so that the check of each stored event finds the
-	-- imported one it links to among the statement's own rows.
-	INSERT INTO events (specimen_id, seq, type, at, actor, actor_id, format, to_box, to_pos, details,
-		prev_hash, hash)
-	SELECT e.new_id, e.seq, e.type, e.at, who, who_id, 2, e.box, e.pos, e.details, e.prev, e.hash
-	  FROM (SELECT row_no, new_id, 1 AS seq, 'imported' AS type, at1 AS at, NULL AS box, NULL AS pos,
-		       d1 AS details, zero AS prev, h1 AS hash FROM import_chain
-		UNION ALL
-		SELECT row_no, new_id, 2, 'stored', at2, box, pos, stored_details, h1, h2
-		  FROM import_chain WHERE h2 IS NOT NULL) e
-	 ORDER BY e.row_no, e.seq;
-	INSERT INTO import_specimens (import_id, row_no, specimen_id, study_id, row_key, legacy_id)
-	SELECT made.id, s.row_no, c.new_id, s.study_id, s.key, s.legacy_id
-	  FROM import_stage s JOIN import_chain c ON c.row_no = s.row_no;
+	FOR k IN 0 .. n_parts - 1 LOOP
+		INSERT INTO specimens (id, serial, study_id, participant_id, type, timepoint, collected_at, quantity,
+			unit, parent_id, derivation, tube_barcode, status, freeze_thaw_count, box_id, pos_row, pos_col, notes,
+			ledger_seq, ledger_head)
+		SELECT c.new_id, c.serial, s.study_id, COALESCE(s.participant_id, ip.id), s.type, bb_timepoint(s.timepoint),
+		       s.at, s.quantity, s.unit, COALESCE(s.parent_id, p.existing_id, pi.new_id),
+		       CASE WHEN s.parent_id IS NULL AND p.row_no IS NULL THEN NULL
+			    WHEN s.parent_type = s.type THEN 'aliquot' ELSE 'derivative' END,
+		       s.tube_barcode, s.final_status, COALESCE(s.freeze_thaw, 0), COALESCE(s.box_id, b.id), s.pos_row,
+		       s.pos_col, s.notes, CASE WHEN c.h2 IS NULL THEN 1 ELSE 2 END, COALESCE(c.h2, c.h1)
+		  FROM import_stage s JOIN import_chain c ON c.row_no = s.row_no
+		  LEFT JOIN import_people ip ON s.participant_id IS NULL AND ip.study_id = s.study_id AND ip.pkey = lower(s.participant)
+		  LEFT JOIN import_stage p ON p.row_no = s.parent_row
+		  LEFT JOIN import_ids pi ON pi.row_no = s.parent_row
+		  LEFT JOIN boxes b ON s.box_id IS NULL AND b.barcode = s.box_barcode
+		 WHERE c.part = k
+		 ORDER BY s.row_no;
+		GET DIAGNOSTICS got = ROW_COUNT;
+		-- A part's events in one statement, so that the check of each stored event
+		-- finds the imported one it links to among the statement's own rows.
+		INSERT INTO events (specimen_id, seq, type, at, actor, actor_id, format, to_box, to_pos, details,
+			prev_hash, hash)
+		SELECT e.new_id, e.seq, e.type, e.at, who, who_id, 2, e.box, e.pos, e.details, e.prev, e.hash
+		  FROM (SELECT row_no, new_id, 1 AS seq, 'imported' AS type, at1 AS at, NULL AS box, NULL AS pos,
+			       d1 AS details, zero AS prev, h1 AS hash FROM import_chain WHERE part = k
+			UNION ALL
+			SELECT row_no, new_id, 2, 'stored', at2, box, pos, stored_details, h1, h2
+			  FROM import_chain WHERE h2 IS NOT NULL AND part = k) e
+		 ORDER BY e.row_no, e.seq;
+		INSERT INTO import_specimens (import_id, row_no, specimen_id, study_id, row_key, legacy_id)
+		SELECT made.id, s.row_no, c.new_id, s.study_id, s.key, s.legacy_id
+		  FROM import_stage s JOIN import_chain c ON c.row_no = s.row_no
+		 WHERE c.part = k;
+		n_done := n_done + got;
+		PERFORM bb_import_step('writing', n_done, n_new);
+	END LOOP;
 	RETURN bb_import_json(made);
 END $$;
 COMMENT ON FUNCTION bb_import_commit(bytea, text, text, jsonb, text, bigint) IS 'Commits the rows bb_import_check passed: locations, boxes, participants, consents, specimens and their imported and stored events, all at once.';
+
+/*
+ * The progress of an import its client named (?progress=ID; docs/import.md,
+ * "Progress"), written by the importing daemon one short statement at a
+ * time on a connection of its own, and read by whichever daemon the
+ * client's polling reaches. Only the importer reads it: someone else's
+ * import is "not found", as a FHIR export is.
+ */
+CREATE OR REPLACE FUNCTION bb_import_progress_claim(owner bigint, named text, dry boolean, bytes bigint)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+	DELETE FROM import_progress WHERE updated_at < clock_timestamp() - interval '1 day';
+	-- The same name again (a retry, another file): it starts afresh unless that import still runs.
+	INSERT INTO import_progress AS p (owner_id, id, dry_run, total)
+	VALUES (owner, named, dry, bytes)
+	ON CONFLICT (owner_id, id) DO UPDATE SET dry_run = EXCLUDED.dry_run, phase = 'reading', done = 0,
+		total = EXCLUDED.total, rows = 0, code = NULL, outcome = NULL, started_at = clock_timestamp(),
+		updated_at = clock_timestamp()
+	 WHERE p.phase IN ('done', 'failed') OR p.updated_at < clock_timestamp() - interval '2 minutes';
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB409', 'import-in-progress', 'progress',
+			format('your import named %s is still running: wait for it to end, or name this one otherwise', named));
+	END IF;
+END $$;
+COMMENT ON FUNCTION bb_import_progress_claim(bigint, text, boolean, bigint) IS 'Starts the progress of a named import (BB409 import-in-progress while one of that name runs).';
+
+CREATE OR REPLACE FUNCTION bb_import_progress_note(owner bigint, named text, phase text, done bigint, total bigint,
+	nrows bigint) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+	UPDATE import_progress p SET phase = bb_import_progress_note.phase, done = bb_import_progress_note.done,
+		total = bb_import_progress_note.total, rows = COALESCE(nrows, p.rows), updated_at = clock_timestamp()
+	 WHERE p.owner_id = owner AND p.id = named AND p.phase NOT IN ('done', 'failed');
+$$;
+COMMENT ON FUNCTION bb_import_progress_note(bigint, text, text, bigint, bigint, bigint) IS 'How far a named import is: its phase, done of total, rows read.';
+
+-- failed_code NULL: done. outcome: the counts of the import's answer.
+CREATE OR REPLACE FUNCTION bb_import_progress_end(owner bigint, named text, failed_code text, outcome jsonb)
+RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+	UPDATE import_progress p SET phase = CASE WHEN failed_code IS NULL THEN 'done' ELSE 'failed' END,
+		code = failed_code, outcome = bb_import_progress_end.outcome,
+		rows = COALESCE((bb_import_progress_end.outcome ->> 'rows')::bigint, p.rows), updated_at = clock_timestamp()
+	 WHERE p.owner_id = owner AND p.id = named AND p.phase NOT IN ('done', 'failed');
+$$;
+COMMENT ON FUNCTION bb_import_progress_end(bigint, text, text, jsonb) IS 'A named import ended: done, or failed with the code its answer carried.';
+
+/*
+ * GET /api/v1/imports/{id}/progress. An import whose daemon has said
+ * nothing for two minutes is failed, import-stopped: its daemon stopped
+ * (a step of the checks or a part of the writing takes seconds, not minutes).
+ */
+CREATE OR REPLACE FUNCTION bb_import_progress(named text, owner bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	p import_progress;
+	running boolean;
+BEGIN
+	SELECT * INTO p FROM import_progress x WHERE x.owner_id = owner AND x.id = named;
+	IF NOT FOUND THEN
+		PERFORM bb_fail('BB404', 'import-not-found', NULL, format('you have no import named %s', named));
+	END IF;
+	IF p.phase NOT IN ('done', 'failed') AND p.updated_at < clock_timestamp() - interval '2 minutes' THEN
+		p.phase := 'failed';
+		p.code := 'import-stopped';
+	END IF;
+	running := p.phase NOT IN ('done', 'failed');
+	RETURN jsonb_strip_nulls(jsonb_build_object('id', p.id, 'dry_run', p.dry_run, 'phase', p.phase,
+		'unit', CASE p.phase WHEN 'reading' THEN 'bytes' WHEN 'checking' THEN 'steps' WHEN 'writing' THEN 'rows' END,
+		'done', CASE WHEN running THEN p.done END, 'total', CASE WHEN running THEN p.total END,
+		'rows', p.rows, 'code', p.code, 'started_at', bb_rfc3339(p.started_at),
+		'updated_at', bb_rfc3339(p.updated_at))) || COALESCE(p.outcome - 'rows', '{}');
+END $$;
+COMMENT ON FUNCTION bb_import_progress(text, bigint) IS 'How far the caller''s named import is (docs/import.md, "Progress"); BB404 import-not-found for anyone else.';

@@ -2,10 +2,14 @@
  * imports.c — inventory imports (docs/import.md): POST /api/v1/imports takes
  * the file itself as the body (spooled to a temporary file by server.c, read
  * twice from there, never whole in memory), a dry run unless ?commit=true;
- * GET /api/v1/imports/template is the template as CSV.
+ * with ?progress=NAME, how far it is goes to import_progress as it runs
+ * (db/import_progress.h; GET /api/v1/imports/NAME/progress is bound to SQL
+ * in router.c). GET /api/v1/imports/template is the template as CSV.
  */
 #include "api/api.h"
+#include "cmd/config.h"
 #include "db/import.h"
+#include "http/log.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -80,6 +84,95 @@ this_year(void)
 	return tm.tm_year + 1900;
 }
 
+/* The answer's problem code: a failed import's progress names it. */
+static char *
+answer_code(const struct srv_req *r)
+{
+	cJSON *j = r->resp_body ? cJSON_ParseWithLength(r->resp_body, r->resp_len) : NULL;
+	const char *code = cJSON_GetStringValue(cJSON_GetObjectItem(j, "code"));
+	char *out = bb_strdup(code ? code : "internal-error");
+
+	cJSON_Delete(j);
+	return out;
+}
+
+/* The counts of a finished import's report, for its progress (docs/import.md, "Progress"). */
+static char *
+outcome_counts(const char *report)
+{
+	static const char *const keep[] = { "rows",           "problem_count",
+		                            "existing_count", "already_imported",
+		                            "summary",        NULL };
+	cJSON *j = cJSON_Parse(report), *out = cJSON_CreateObject();
+
+	for (int i = 0; keep[i] != NULL; i++) {
+		cJSON *v = cJSON_GetObjectItem(j, keep[i]);
+		if (v != NULL)
+			cJSON_AddItemToObject(out, keep[i], cJSON_Duplicate(v, true));
+	}
+	cJSON *imp = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "import"), "id");
+	if (imp != NULL)
+		cJSON_AddItemToObject(out, "import_id", cJSON_Duplicate(imp, true));
+	char *text = cJSON_PrintUnformatted(out);
+
+	cJSON_Delete(out);
+	cJSON_Delete(j);
+	return text;
+}
+
+/* Tell the progress how the import ended, from the answer given. */
+static void
+progress_end(struct srv_req *r, struct import_progress *p, enum bb_err err,
+             const struct import_result *res)
+{
+	char *code = NULL, *outcome = NULL;
+
+	if (p == NULL)
+		return;
+	if (err != BB_OK || res->outcome == IMPORT_FILE_BAD || res->outcome == IMPORT_REFUSED)
+		code = answer_code(r);
+	if (err == BB_OK && res->json != NULL)
+		outcome = outcome_counts(res->json);
+	import_progress_end(p, code, outcome);
+	free(code);
+	free(outcome);
+}
+
+/* ?progress=NAME: the client's name for this import; *p NULL without one. False: answered. */
+static bool
+progress_start(struct srv_req *r, bool commit, struct import_progress **p)
+{
+	const char *name = req_query(r, "progress");
+	char why[256] = "";
+
+	*p = NULL;
+	if (name == NULL)
+		return true;
+	if (!import_progress_name_ok(name)) {
+		reply_invalid_field(r, "progress",
+		                    "must be 8 to 64 letters, digits, '.', '_' or '-' (a name the "
+		                    "page makes, such as a UUID)");
+		return false;
+	}
+	enum bb_err err =
+	    import_progress_start(r->srv->cfg->database_url, req_actor_id(r), name, !commit,
+	                          (long long)r->spool_len, p, why, sizeof(why));
+	if (err == BB_ECONFLICT) {
+		reply_problem_code(r, "import-in-progress", NULL,
+		                   "your import named %s is still running: wait for it to end, or "
+		                   "name this one otherwise",
+		                   name);
+		return false;
+	}
+	if (err != BB_OK) {
+		/* PostgreSQL's words go to the log, not to the client. */
+		log_warnx("import %s: its progress cannot be started: %s", name, why);
+		reply_problem(r, 503, NULL, "the import cannot be followed now; send it again");
+		return false;
+	}
+	return true;
+}
+
 void
 h_imports_create(struct srv_req *r)
 {
@@ -117,11 +210,12 @@ h_imports_create(struct srv_req *r)
 	rq.actor = req_actor(r);
 	rq.actor_id = req_actor_id(r);
 	rq.studies = req_studies(r);
-	if ((c = req_db(r)) == NULL)
+	if ((c = req_db(r)) == NULL || !progress_start(r, rq.commit, &rq.progress))
 		return;
 	enum bb_err err = import_run(c, &rq, &res);
 	if (err != BB_OK) {
 		reply_db_error(r, err);
+		progress_end(r, rq.progress, err, &res);
 		return;
 	}
 	switch (res.outcome) {
@@ -146,5 +240,6 @@ h_imports_create(struct srv_req *r)
 		reply_json_text(r, 200, res.json);
 		break;
 	}
+	progress_end(r, rq.progress, BB_OK, &res);
 	free(res.json);
 }

@@ -7,6 +7,8 @@
 
 const struct db_stmt db_import_statements[] = {
 	{ "db_import_begin", "SELECT bb_import_begin()" },
+	/* bb_import_step's notices, for this transaction (import_progress.h) */
+	{ "db_import_progress_on", "SELECT set_config('bb.import_progress', 'on', true)" },
 	{ "db_import_check", "SELECT bb_import_check($1::bytea, $2, $3::bigint[], $4::boolean)" },
 	{ "db_import_commit",
 	  "SELECT bb_import_commit($1::bytea, $2, $3, $4::jsonb, $5, $6::bigint)" },
@@ -21,7 +23,9 @@ static const char copy_sql[] =
     "position, status, freeze_thaw, legacy_id, notes, box_rows, box_cols, pos_row, pos_col, "
     "problems) FROM STDIN";
 
-enum { COPY_CHUNK = 256 * 1024 };
+/* PROGRESS_EVERY_ROWS: how often reading looks at the clock; IMPORT_CHECK_STEPS: the steps
+ * bb_import_check tells (functions/imports.sql). */
+enum { COPY_CHUNK = 256 * 1024, PROGRESS_EVERY_ROWS = 256, IMPORT_CHECK_STEPS = 10 };
 
 static void file_bad(struct import_result *out, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -98,7 +102,8 @@ enum stage_result { STAGE_OK, STAGE_FILE_BAD, STAGE_HEADER_BAD, STAGE_DB_ERROR }
  */
 static enum stage_result
 stage(struct db_conn *c, const struct import_request *rq, const char *encoding, char sep,
-      struct import_result *out, struct bb_imp_row *row, cJSON **header, long *nrows)
+      long long bytes, struct import_result *out, struct bb_imp_row *row, cJSON **header,
+      long *nrows)
 {
 	PGconn *pg = db_pgconn(c);
 	struct bb_imp_reader *rd;
@@ -153,6 +158,9 @@ stage(struct db_conn *c, const struct import_request *rq, const char *encoding, 
 			break;
 		}
 		(*nrows)++;
+		if (rq->progress != NULL && *nrows % PROGRESS_EVERY_ROWS == 0)
+			import_progress_note(rq->progress, "reading", ftell(rq->file), bytes,
+			                     *nrows);
 		bb_imp_row_read(map, fields, n, &rq->opts, row);
 		copy_row(&b, row_no, row);
 		if (b.len >= COPY_CHUNK) {
@@ -169,6 +177,8 @@ stage(struct db_conn *c, const struct import_request *rq, const char *encoding, 
 	}
 	if (res == STAGE_OK && b.len > 0 && PQputCopyData(pg, b.data, (int)b.len) != 1)
 		res = STAGE_DB_ERROR;
+	if (res == STAGE_OK && rq->progress != NULL)
+		import_progress_note(rq->progress, "reading", bytes, bytes, *nrows);
 	bb_buf_free(&b);
 	bb_imp_reader_free(rd);
 	PQputCopyEnd(pg, res == STAGE_OK ? NULL : "the import stopped");
@@ -231,7 +241,12 @@ run_once(struct db_conn *c, const struct import_request *rq, const struct bb_imp
 	if ((err = db_long_statements(c, 0)) != BB_OK ||
 	    (err = db_exec(c, "db_import_begin", 0, NULL, NULL)) != BB_OK)
 		goto fail;
-	switch (stage(c, rq, encoding, sep, out, row, &header, &nrows)) {
+	if (rq->progress != NULL) {
+		if ((err = db_exec(c, "db_import_progress_on", 0, NULL, NULL)) != BB_OK)
+			goto fail;
+		import_progress_note(rq->progress, "reading", 0, scan->bytes, 0);
+	}
+	switch (stage(c, rq, encoding, sep, scan->bytes, out, row, &header, &nrows)) {
 	case STAGE_OK:
 		break;
 	case STAGE_FILE_BAD:
@@ -255,6 +270,8 @@ run_once(struct db_conn *c, const struct import_request *rq, const struct bb_imp
 		return BB_OK;
 	}
 	const char *check[] = { shahex, rq->timezone, rq->studies, rq->commit ? "true" : "false" };
+	if (rq->progress != NULL)
+		import_progress_note(rq->progress, "checking", 0, IMPORT_CHECK_STEPS, nrows);
 	if ((err = db_exec(c, "db_import_check", 4, check, &res)) != BB_OK)
 		goto fail;
 	report = cJSON_Parse(PQgetvalue(res, 0, 0));
@@ -343,10 +360,15 @@ import_run(struct db_conn *c, const struct import_request *rq, struct import_res
 		encoding = "UTF-8";
 	}
 	char sep = rq->separator != 0 ? rq->separator : scan.separator;
+	if (rq->progress != NULL)
+		import_progress_hook(rq->progress, c);
 	/* A deadlock with another writer: the whole import again, from the file. */
 	for (int attempt = 0;; attempt++) {
 		err = run_once(c, rq, &scan, encoding, sep, out);
 		if (err != BB_ERETRY || attempt == 2)
-			return err;
+			break;
 	}
+	if (rq->progress != NULL)
+		import_progress_unhook(rq->progress, c);
+	return err;
 }

@@ -8,6 +8,7 @@
 #define SRV_DB_IMPORT_H
 
 #include "db/db.h"
+#include "db/import_progress.h"
 #include "inventory.h"
 
 #include <stdio.h>
@@ -22,10 +23,11 @@ struct import_request {
 	const char *encoding; /* canonical (bb_imp_encoding); NULL: UTF-8 or refused */
 	char separator;       /* ',' ';' '\t'; 0: the first line's */
 	struct bb_imp_opts opts;
-	const char *timezone;         /* of times without an offset */
-	bool commit;                  /* false: a dry run, nothing written */
-	const char *actor, *actor_id; /* NULL: the database role acts */
-	const char *studies;          /* the caller's studies as an array literal; NULL: all */
+	const char *timezone;             /* of times without an offset */
+	bool commit;                      /* false: a dry run, nothing written */
+	const char *actor, *actor_id;     /* NULL: the database role acts */
+	const char *studies;              /* the caller's studies as an array literal; NULL: all */
+	struct import_progress *progress; /* where to tell how far it is; NULL: nowhere */
 };
 
 enum import_outcome {

@@ -85,6 +85,7 @@ static const struct problem_code problem_codes[] = {
 	{ "event-not-found", 404, "No such event" },
 	{ "log-not-witnessed", 404, "This server does not witness that log" },
 	{ "export-not-found", 404, "No such export, or not yours" },
+	{ "import-not-found", 404, "No such import of yours" },
 	/* 409: the state of the data forbids it */
 	{ "already-exists", 409, "Already exists" },
 	{ "position-occupied", 409, "Position occupied" },
@@ -113,6 +114,7 @@ static const struct problem_code problem_codes[] = {
 	{ "has-children", 409, "Its children are not entered in error" },
 	{ "on-draft-shipment", 409, "On a draft shipment" },
 	{ "collected-before-birth", 409, "Specimens collected before that birth year" },
+	{ "import-in-progress", 409, "An import of that name is running" },
 	/* storage rules (issue 18) */
 	{ "rule-specimen-type", 409, "The container does not accept this specimen type" },
 	{ "rule-study", 409, "The container does not accept this study" },

@@ -277,8 +277,11 @@ const struct route routes[] = {
 	/* inventory imports (api/imports.c, docs/import.md) */
 	{ "POST", "/api/v1/imports", MANAGERS | STUDY_LIMITED | LONG_WORK, h_imports_create,
 	  BODY_FILE, NULL,
-	  "commit encoding separator date_format decimal locale timezone filename" },
+	  "commit encoding separator date_format decimal locale timezone filename progress" },
 	{ "GET", "/api/v1/imports/template", READERS, h_imports_template, BODY_NONE, NULL },
+	/* how far the caller's import named :id is, from any daemon (functions/imports.sql) */
+	{ "GET", "/api/v1/imports/:id/progress", MANAGERS, h_sql, BODY_NONE, NULL, NULL,
+	  SQL("bb_import_progress", 200, PATH(0), ACTOR_ID) },
 
 	/* freezer audits (api/audits.c) */
 	{ "POST", "/api/v1/audits", MANAGERS | STUDY_LIMITED, h_audits_create, BODY_JSON,

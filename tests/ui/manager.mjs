@@ -18,43 +18,12 @@
 // usage: node manager.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR
 // Prints TAP and "# fact NAME=VALUE" lines that test_ui.c checks against the
 // database (built as test_ui_manager).
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { driverArgs, ok, fact, journey, crashed, apiOf, launchProfile, consoleErrorsOf } from './driver.mjs';
 
-const [url, adminToken, artifacts] = process.argv.slice(2);
-if (!url || !adminToken || !artifacts) {
-	console.error('usage: node manager.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR');
-	process.exit(2);
-}
-mkdirSync(artifacts, { recursive: true });
-
-let n = 0;
-let failed = 0;
-function ok(cond, desc, diag) {
-	n++;
-	if (!cond) failed++;
-	console.log(`${cond ? '' : 'not '}ok ${n} - ${desc.replace(/[\r\n]+/g, ' ')}`);
-	if (!cond && diag !== undefined) console.log(`#   ${String(diag).replace(/\n/g, '\n#   ')}`);
-	return cond;
-}
-const fact = (name, value) => console.log(`# fact ${name}=${value}`);
-
-async function api(method, path, body, token = adminToken) {
-	const res = await fetch(url + path, {
-		method,
-		headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-		body: body ? JSON.stringify(body) : undefined,
-	});
-	const json = /json/.test(res.headers.get('content-type') || '') ? await res.json() : null;
-	return { status: res.status, json };
-}
-async function must(method, path, body, want, token) {
-	const r = await api(method, path, body, token);
-	if (r.status !== want) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
-	return r.json;
-}
+const { url, adminToken, artifacts } = driverArgs('manager.mjs');
+const { api, must } = apiOf(url, adminToken);
 
 const PASSWORD = 'bench-password-1';
 
@@ -94,23 +63,8 @@ async function main() {
 	const w = await world();
 	fact('r1', w.r1);
 	fact('r2', w.r2);
-	const profile = mkdtempSync(join(tmpdir(), 'biobank-ui-'));
-	const ctx = await chromium.launchPersistentContext(profile, {
-		executablePath: '/usr/bin/chromium',
-		headless: true,
-		acceptDownloads: true,
-		viewport: { width: 1280, height: 900 },
-		args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-			'--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync',
-			'--autoplay-policy=no-user-gesture-required'],
-	});
-	ctx.setDefaultTimeout(60000);
-	const page = ctx.pages()[0] || await ctx.newPage();
-	const consoleErrors = [];
-	page.on('console', (m) => {
-		if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
-	});
-	page.on('pageerror', (e) => consoleErrors.push(String(e)));
+	const { page, close } = await launchProfile({ viewport: { width: 1280, height: 900 }, sound: true, downloads: true });
+	const consoleErrors = consoleErrorsOf(page);
 	const posts = [];
 	page.on('request', (r) => ['POST', 'PATCH', 'PUT', 'DELETE'].includes(r.method()) && posts.push(`${r.method()} ${new URL(r.url()).pathname}`));
 	/* A view's screenshot for the user guide: the part that shows the workflow, not the page around it.
@@ -143,7 +97,7 @@ async function main() {
 	const tubeOf = (barcode) => w.tubes.find((t) => t.barcode === barcode).id;
 	const request = async (id) => (await api('GET', `/api/v1/requests/${id}`)).json;
 
-	try {
+	await journey(async () => {
 		await page.goto(url + '/');
 		await page.locator('#user').waitFor();
 		await page.fill('#user', 'mgr1');
@@ -380,20 +334,7 @@ async function main() {
 		ok(/Un autre responsable a enregistré la version 3/.test(clash), 'a save over another manager\'s version is refused, in French, naming it', clash);
 		await shot('mgr-study-fr', 'section.card:has(#st-map)');
 
-		ok(consoleErrors.length === 0, 'no script errors and no Content-Security-Policy violations', consoleErrors.join('\n'));
-	} catch (e) {
-		ok(false, `the browser run stopped: ${e.message.split('\n')[0]}`, e.stack);
-		await shot('mgr-failure').catch(() => {});
-	} finally {
-		await ctx.close();
-		rmSync(profile, { recursive: true, force: true });
-	}
-	console.log(`1..${n}`);
-	process.exit(failed ? 1 : 0);
+	}, { consoleErrors, failureShot: () => shot('mgr-failure'), close });
 }
 
-main().catch((e) => {
-	console.log(`not ok ${n + 1} - the browser run could not start: ${e.message.split('\n')[0]}`);
-	console.log(`1..${n + 1}`);
-	process.exit(1);
-});
+main().catch(crashed);

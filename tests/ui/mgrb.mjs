@@ -5,60 +5,18 @@
 // with nothing ticked, then with no reason, then confirm double-clicked),
 // the accounts as an admin (a user made, disabled, a password reset, a
 // service token issued, looked for again after its dialog closed, and
-// revoked), an import whose file has a bad row, and the capacity tree.
+// revoked), an import whose file has a bad row, an import of 8,000 rows
+// whose bar moves with the server's progress, and the capacity tree.
 //
 // usage: node mgrb.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR
 // Prints TAP and "# fact NAME=VALUE" lines that test_ui.c checks against
 // the database (built as test_ui_mgrb).
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
+import { driverArgs, ok, fact, journey, crashed, apiOf, launchProfile, consoleErrorsOf, axe } from './driver.mjs';
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-/* axe-core's serious and critical violations on the page as it stands (as sweep.mjs). */
-async function axe(page) {
-	if (!await page.evaluate(() => typeof window.axe === 'object')) await page.evaluate(axeSource);
-	return page.evaluate(async () => {
-		const r = await window.axe.run(document, { resultTypes: ['violations'] });
-		return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-			.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-	});
-}
-
-const [url, adminToken, artifacts] = process.argv.slice(2);
-if (!url || !adminToken || !artifacts) {
-	console.error('usage: node mgrb.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR');
-	process.exit(2);
-}
-mkdirSync(artifacts, { recursive: true });
-
-let n = 0;
-let failed = 0;
-function ok(cond, desc, diag) {
-	n++;
-	if (!cond) failed++;
-	console.log(`${cond ? '' : 'not '}ok ${n} - ${desc.replace(/[\r\n]+/g, ' ')}`);
-	if (!cond && diag !== undefined) console.log(`#   ${String(diag).replace(/\n/g, '\n#   ')}`);
-	return cond;
-}
-const fact = (name, value) => console.log(`# fact ${name}=${value}`);
-
-async function api(method, path, body, token = adminToken) {
-	const res = await fetch(url + path, {
-		method,
-		headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-		body: body ? JSON.stringify(body) : undefined,
-	});
-	const json = /json/.test(res.headers.get('content-type') || '') ? await res.json() : null;
-	return { status: res.status, json };
-}
-async function must(method, path, body, want, token) {
-	const r = await api(method, path, body, token);
-	if (r.status !== want) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
-	return r.json;
-}
+const { url, adminToken, artifacts } = driverArgs('mgrb.mjs');
+const { api, must } = apiOf(url, adminToken);
 
 const PASSWORD = 'bench-password-1';
 
@@ -100,25 +58,10 @@ async function world() {
 
 async function main() {
 	const w = await world();
-	const profile = mkdtempSync(join(tmpdir(), 'biobank-ui-'));
-	const ctx = await chromium.launchPersistentContext(profile, {
-		executablePath: '/usr/bin/chromium',
-		headless: true,
-		viewport: { width: 1280, height: 800 },
-		acceptDownloads: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-			'--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
-	});
-	/* generous: the machine running the suites may be loaded */
-	ctx.setDefaultTimeout(60000);
+	const { ctx, page, close } = await launchProfile({ downloads: true });
 	ctx.setDefaultNavigationTimeout(90000);
 	await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
-	const page = ctx.pages()[0] || await ctx.newPage();
-	const consoleErrors = [];
-	page.on('console', (m) => {
-		if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
-	});
-	page.on('pageerror', (e) => consoleErrors.push(String(e)));
+	const consoleErrors = consoleErrorsOf(page);
 	const posts = [];
 	page.on('request', (r) => r.method() === 'POST' && posts.push(r.url()));
 	const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
@@ -135,7 +78,7 @@ async function main() {
 		await page.locator('section.home').waitFor();
 	};
 
-	try {
+	await journey(async () => {
 		await login('maud');
 		ok(await page.locator('#nav a[href="#/accounts"]').isHidden(), 'a manager has no Accounts link (admins only)');
 		for (const href of ['#/reports', '#/audits', '#/destroy', '#/capacity'])
@@ -254,7 +197,7 @@ async function main() {
 		const prob = await page.locator('#import-problems tbody tr').first().textContent();
 		ok(/^3/.test(prob) && /collected_at/.test(prob), 'the bad row is named by its row (3) and column', prob);
 		ok(await page.locator('#import-commit').isHidden(), '  and Import is not offered');
-		ok(await page.locator('#import-progress').evaluate((b) => b.value) === 1, '  the bar reached the end of the upload');
+		ok(await page.locator('#import-progress').evaluate((b) => b.value) === 1, '  the bar reached its end');
 		await shot('ui-mgr-import');
 		await page.setInputFiles('#import-file', { name: 'mgr-fixed.csv', mimeType: 'text/csv',
 			buffer: Buffer.from(head + good + bad.replace('2026-02-31', '2026-02-28')) });
@@ -264,6 +207,52 @@ async function main() {
 		await page.locator('section.importview[data-outcome="committed"]').waitFor();
 		ok(/Imported: 2 specimens/.test((await flash()).text), 'fixed, checked and imported: 2 specimens', (await flash()).text);
 
+		// --- a large import: the bar follows the server, not a spinner ------------
+		const BIG = 8000;
+		const bigRows = [];
+		for (let i = 0; i < BIG; i++)
+			bigRows.push(`MASC,P-BIG-${Math.floor(i / 8)},F,1971,DM,serum,baseline,2026-02-01 09:00,0.5,mL,TB-BIG-${i}\n`);
+		await page.setInputFiles('#import-file', { name: 'big.csv', mimeType: 'text/csv', buffer: Buffer.from(head + bigRows.join('')) });
+		await page.click('#import-check');
+		await page.locator('#import-commit').waitFor({ state: 'visible' });
+		const phase = page.locator('#import-phase');
+		ok(await phase.getAttribute('role') === 'status' && await phase.getAttribute('aria-live') === 'polite',
+			'the words beside the bar are a polite live region');
+		const samples = [];
+		let shotWriting = false;
+		const progressGets = [];
+		const onProgress = (r) => /\/api\/v1\/imports\/[^/]+\/progress$/.test(r.url()) && progressGets.push(r.url());
+		page.on('request', onProgress);
+		await page.click('#import-commit');
+		const bar = page.locator('#import-progress');
+		for (const until = Date.now() + 180000; Date.now() < until;) {
+			const v = await bar.evaluate((b) => ({ state: b.dataset.state, done: b.dataset.done, value: b.value }));
+			samples.push({ ...v, words: await phase.textContent() });
+			if (v.state === 'done' || v.state === 'failed') break;
+			/* The user guide's picture: the bar part-way through the writing. */
+			if (v.state === 'writing' && !shotWriting) {
+				shotWriting = true;
+				await page.locator('section.importview form').screenshot({ path: join(artifacts, 'ui-mgr-import-progress.png') });
+			}
+			await page.waitForTimeout(40);
+		}
+		page.off('request', onProgress);
+		const fromServer = samples.filter((x) => ['reading', 'checking', 'writing'].includes(x.state));
+		const distinct = new Set(fromServer.map((x) => `${x.state}:${x.done}`));
+		ok(distinct.size >= 2, `the bar moved with the server's progress: ${distinct.size} distinct values`,
+			JSON.stringify(samples.slice(-20)));
+		ok(fromServer.some((x) => x.state === 'writing'), '  it showed the writing of the rows',
+			[...distinct].join(' '));
+		ok(samples.every((x, i) => i === 0 || x.value >= samples[i - 1].value), '  and never went back');
+		ok(fromServer.some((x) => /^Writing: [\d,]+ of 8,000 rows$/.test(x.words) || /^Checking 8,000 rows: step \d+ of 10$/.test(x.words)),
+			'  the words say the phase and its numbers', fromServer.map((x) => x.words).join(' | '));
+		const ids = new Set(progressGets.map((u) => u.split('/').at(-2)));
+		ok(progressGets.length >= 2 && ids.size === 1, `  polled by one name (${progressGets.length} polls)`);
+		await page.locator('section.importview[data-outcome="committed"]').waitFor();
+		ok(/Imported: 8,000 specimens/.test((await flash()).text) && await phase.textContent() === 'Finished',
+			'  imported: 8,000 specimens, the words say finished', `${(await flash()).text} / ${await phase.textContent()}`);
+		fact('big_import', BIG);
+
 		// --- in French and in Chinese ----------------------------------------
 		await page.selectOption('#lang', 'fr');
 		await page.click('#nav a[href="#/destroy"]');
@@ -271,6 +260,14 @@ async function main() {
 		ok(/Liste de destruction/.test(await page.locator('section.destroyview h1').textContent()) &&
 			/1 tube sélectionné|0 tube sélectionné/.test(await page.locator('#destroy-count').textContent()),
 			'the worklist in French', await page.locator('#destroy-count').textContent());
+		await page.click('#nav a[href="#/import"]');
+		await page.locator('#import-file').waitFor();
+		await page.setInputFiles('#import-file', { name: 'mgr-fixed.csv', mimeType: 'text/csv',
+			buffer: Buffer.from(head + good + bad.replace('2026-02-31', '2026-02-28')) });
+		await page.click('#import-check');
+		await page.locator('section.importview[data-outcome="already"]').waitFor();
+		ok(await page.locator('#import-phase').textContent() === 'Terminé', 'the import\'s progress in French: « Terminé »',
+			await page.locator('#import-phase').textContent());
 		await page.selectOption('#lang', 'zh-Hans');
 		await page.click('#nav a[href="#/reports"]');
 		await page.locator('#rep-table').waitFor();
@@ -345,20 +342,7 @@ async function main() {
 		ok((await api('GET', '/api/v1/sessions/current', undefined, secret)).status === 401, 'revoked (asked twice): the token no longer works');
 		fact('token', zebraTokens[0].id);
 
-		ok(consoleErrors.length === 0, 'no script errors and no Content-Security-Policy violations', consoleErrors.join('\n'));
-	} catch (e) {
-		ok(false, `the browser run stopped: ${e.message.split('\n')[0]}`, e.stack);
-		await shot('mgrb-failure').catch(() => {});
-	} finally {
-		await ctx.close();
-		rmSync(profile, { recursive: true, force: true });
-	}
-	console.log(`1..${n}`);
-	process.exit(failed ? 1 : 0);
+	}, { consoleErrors, failureShot: () => shot('mgrb-failure'), close });
 }
 
-main().catch((e) => {
-	console.log(`not ok ${n + 1} - the browser run could not start: ${e.message.split('\n')[0]}`);
-	console.log(`1..${n + 1}`);
-	process.exit(1);
-});
+main().catch(crashed);

@@ -10,43 +10,11 @@
 // usage: node picking.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR
 // Prints TAP and "# fact NAME=VALUE" lines that test_ui.c checks against
 // the database (built as test_ui_picking).
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { driverArgs, ok, fact, journey, crashed, apiOf, launchProfile, consoleErrorsOf } from './driver.mjs';
 
-const [url, adminToken, artifacts] = process.argv.slice(2);
-if (!url || !adminToken || !artifacts) {
-	console.error('usage: node picking.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR');
-	process.exit(2);
-}
-mkdirSync(artifacts, { recursive: true });
-
-let n = 0;
-let failed = 0;
-function ok(cond, desc, diag) {
-	n++;
-	if (!cond) failed++;
-	console.log(`${cond ? '' : 'not '}ok ${n} - ${desc.replace(/[\r\n]+/g, ' ')}`);
-	if (!cond && diag !== undefined) console.log(`#   ${String(diag).replace(/\n/g, '\n#   ')}`);
-	return cond;
-}
-const fact = (name, value) => console.log(`# fact ${name}=${value}`);
-
-async function api(method, path, body, token = adminToken) {
-	const res = await fetch(url + path, {
-		method,
-		headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-		body: body ? JSON.stringify(body) : undefined,
-	});
-	const json = /json/.test(res.headers.get('content-type') || '') ? await res.json() : null;
-	return { status: res.status, json };
-}
-async function must(method, path, body, want, token) {
-	const r = await api(method, path, body, token);
-	if (r.status !== want) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
-	return r.json;
-}
+const { url, adminToken, artifacts } = driverArgs('picking.mjs');
+const { api, must } = apiOf(url, adminToken);
 
 const PASSWORD = 'bench-password-1';
 const SPREC = 'SER-SST-A-B-N-B-A';
@@ -97,22 +65,8 @@ async function main() {
 	const sprecTube = w.tubes.find((t) => t.donor === 1 && t.barcode.endsWith('1'));
 	fact('sprec', sprecTube.id);
 
-	const profile = mkdtempSync(join(tmpdir(), 'biobank-ui-'));
-	const ctx = await chromium.launchPersistentContext(profile, {
-		executablePath: '/usr/bin/chromium',
-		headless: true,
-		viewport: { width: 1280, height: 800 },
-		args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-			'--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync',
-			'--autoplay-policy=no-user-gesture-required'],
-	});
-	ctx.setDefaultTimeout(60000);
-	const page = ctx.pages()[0] || await ctx.newPage();
-	const consoleErrors = [];
-	page.on('console', (m) => {
-		if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
-	});
-	page.on('pageerror', (e) => consoleErrors.push(String(e)));
+	const { page, close } = await launchProfile({ sound: true });
+	const consoleErrors = consoleErrorsOf(page);
 	const posts = [];
 	page.on('request', (r) => r.method() === 'POST' && posts.push(r.url()));
 	const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
@@ -134,7 +88,7 @@ async function main() {
 	};
 	const picked = async () => (await api('GET', `/api/v1/requests/${w.request}`)).json.allocation.picked;
 
-	try {
+	await journey(async () => {
 		await page.goto(url + '/');
 		await page.locator('#user').waitFor();
 		await page.fill('#user', 'picker');
@@ -197,20 +151,7 @@ async function main() {
 		ok(await page.locator('abbr[title*="PREanalytical"]').count() === 1, '  under an explained SPREC heading');
 		await shot('card-sprec');
 
-		ok(consoleErrors.length === 0, 'no script errors and no Content-Security-Policy violations', consoleErrors.join('\n'));
-	} catch (e) {
-		ok(false, `the browser run stopped: ${e.message.split('\n')[0]}`, e.stack);
-		await shot('pick-failure').catch(() => {});
-	} finally {
-		await ctx.close();
-		rmSync(profile, { recursive: true, force: true });
-	}
-	console.log(`1..${n}`);
-	process.exit(failed ? 1 : 0);
+	}, { consoleErrors, failureShot: () => shot('pick-failure'), close });
 }
 
-main().catch((e) => {
-	console.log(`not ok ${n + 1} - the browser run could not start: ${e.message.split('\n')[0]}`);
-	console.log(`1..${n + 1}`);
-	process.exit(1);
-});
+main().catch(crashed);

@@ -9,53 +9,19 @@
 // usage: node register.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR
 // Prints TAP and "# fact NAME=VALUE" lines that test_ui.c checks against
 // the database (built as test_ui_register).
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { driverArgs, ok, fact, journey, crashed, apiOf, launchBrowser, consoleErrorsOf } from './driver.mjs';
 
-const [url, adminToken, artifacts] = process.argv.slice(2);
-if (!url || !adminToken || !artifacts) {
-	console.error('usage: node register.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR');
-	process.exit(2);
-}
-mkdirSync(artifacts, { recursive: true });
-
-let n = 0;
-let failed = 0;
-function ok(cond, desc, diag) {
-	n++;
-	if (!cond) failed++;
-	console.log(`${cond ? '' : 'not '}ok ${n} - ${desc.replace(/[\r\n]+/g, ' ')}`);
-	if (!cond && diag !== undefined) console.log(`#   ${String(diag).replace(/\n/g, '\n#   ')}`);
-	return cond;
-}
-const fact = (name, value) => console.log(`# fact ${name}=${value}`);
-
-async function api(method, path, body) {
-	const res = await fetch(url + path, {
-		method,
-		headers: { Authorization: `Bearer ${adminToken}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-		body: body ? JSON.stringify(body) : undefined,
-	});
-	return { status: res.status, json: /json/.test(res.headers.get('content-type') || '') ? await res.json() : null };
-}
+const { url, adminToken, artifacts } = driverArgs('register.mjs');
+const { api } = apiOf(url, adminToken);
 const held = async () => (await api('GET', '/api/v1/specimens?study=MASC&participant=P002')).json.items.length;
 
 async function main() {
 	await api('POST', '/api/v1/users', { username: 'bench', password: 'bench-password-1', role: 'technician' });
-	const browser = await chromium.launch({
-		executablePath: '/usr/bin/chromium',
-		headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-			'--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
-	});
+	const browser = await launchBrowser();
 	const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
 	page.setDefaultTimeout(30000);
-	const consoleErrors = [];
-	page.on('console', (m) => {
-		if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
-	});
-	page.on('pageerror', (e) => consoleErrors.push(String(e)));
+	const consoleErrors = consoleErrorsOf(page);
 	const keys = [];
 	page.on('request', (r) => {
 		if (r.method() === 'POST' && r.url().endsWith('/api/v1/specimens')) keys.push(r.headers()['idempotency-key']);
@@ -68,7 +34,7 @@ async function main() {
 		ok(r.status() === want, `  the server answers ${want}`, r.status());
 	};
 
-	try {
+	await journey(async () => {
 		await page.goto(url + '/');
 		await page.fill('#user', 'bench');
 		await page.fill('#pass', 'bench-password-1');
@@ -133,19 +99,7 @@ async function main() {
 		await page.evaluate((x) => { location.hash = `#/specimen/${x}`; }, id);
 		await page.locator('#f-sprec').waitFor();
 		ok(await page.locator('#f-sprec').textContent() === 'SER-SST-C-B-N-A-A', 'the tube\'s card shows its SPREC code');
-		ok(consoleErrors.length === 0, 'no script errors and no Content-Security-Policy violations', consoleErrors.join('\n'));
-	} catch (e) {
-		ok(false, `the browser run stopped: ${e.message.split('\n')[0]}`, e.stack);
-		await shot('register-failure').catch(() => {});
-	} finally {
-		await browser.close();
-	}
-	console.log(`1..${n}`);
-	process.exit(failed ? 1 : 0);
+	}, { consoleErrors, failureShot: () => shot('register-failure'), close: () => browser.close() });
 }
 
-main().catch((e) => {
-	console.log(`not ok ${n + 1} - the browser run could not start: ${e.message.split('\n')[0]}`);
-	console.log(`1..${n + 1}`);
-	process.exit(1);
-});
+main().catch(crashed);

@@ -9,53 +9,23 @@
 // Prints TAP ("ok N - ...", "not ok N - ...", "# ..." diagnostics) and
 // "# fact NAME=VALUE" lines that test_ui.c checks against the database.
 // Screenshots of the main views go to ARTIFACT_DIR.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { faults, world96 } from './faults.mjs';
 import { sweep } from './sweep.mjs';
+import { driverArgs, ok, fact as tapFact, journey, crashed, apiOf, launchProfile, consoleErrorsOf } from './driver.mjs';
 
-const [url, adminToken, artifacts, fixtures, plainUrl = url] = process.argv.slice(2);
-if (!url || !adminToken || !artifacts || !fixtures) {
-	console.error('usage: node run.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR');
-	process.exit(2);
-}
-mkdirSync(artifacts, { recursive: true });
+const { url, adminToken, artifacts, fixtures, rest: [plainUrl = url] } = driverArgs('run.mjs', { need: ['fixtures'] });
 rmSync(join(artifacts, 'failure.png'), { force: true });
-
-let n = 0;
-let failed = 0;
-function ok(cond, desc, diag) {
-	n++;
-	if (!cond) failed++;
-	console.log(`${cond ? '' : 'not '}ok ${n} - ${desc.replace(/[\r\n]+/g, ' ')}`);
-	if (!cond && diag !== undefined) console.log(`#   ${String(diag).replace(/\n/g, '\n#   ')}`);
-	return cond;
-}
 const diag = (msg) => console.log(`# ${msg}`);
 const facts = new Map();
 const fact = (name, value) => {
 	facts.set(name, String(value));
-	console.log(`# fact ${name}=${value}`);
+	tapFact(name, value);
 };
 
 /* The API with the admin token, for the parts of the world the page does not make. */
-async function api(method, path, body, token = adminToken) {
-	const res = await fetch(url + path, {
-		method,
-		headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-		body: body ? JSON.stringify(body) : undefined,
-	});
-	const json = /json/.test(res.headers.get('content-type') || '') ? await res.json() : null;
-	return { status: res.status, json };
-}
-
-async function must(method, path, body, want) {
-	const r = await api(method, path, body);
-	if (r.status !== want) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
-	return r.json;
-}
+const { api, must } = apiOf(url, adminToken);
 
 const PASSWORD = 'bench-password-1';
 const TUBE = 'TB-UI-0001';
@@ -141,24 +111,8 @@ async function eventTypes(id) {
 
 async function main() {
 	await world();
-	const profile = mkdtempSync(join(tmpdir(), 'biobank-ui-'));
-	const ctx = await chromium.launchPersistentContext(profile, {
-		executablePath: '/usr/bin/chromium',
-		headless: true,
-		viewport: { width: 1280, height: 800 },
-		args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-			'--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync',
-			'--autoplay-policy=no-user-gesture-required'],
-	});
-	// How long a wait for a state may last: generous, for a busy machine under the sanitizers.
-	ctx.setDefaultTimeout(60000);
-	const page = ctx.pages()[0] || await ctx.newPage();
-	const consoleErrors = [];
-	page.on('console', (m) => {
-		// A 4xx the page asked for on purpose is logged by chromium as a failed resource.
-		if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
-	});
-	page.on('pageerror', (e) => consoleErrors.push(String(e)));
+	const { page, close } = await launchProfile({ sound: true });
+	const consoleErrors = consoleErrorsOf(page);
 	const requests = [];
 	page.on('request', (r) => requests.push(r.url()));
 	const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
@@ -173,7 +127,7 @@ async function main() {
 	});
 	const beepsNow = async () => Number(await page.locator('#flash').getAttribute('data-beeps') || 0);
 
-	try {
+	await journey(async () => {
 		// --- log in --------------------------------------------------------
 		const resp = await page.goto(url + '/');
 		ok(resp.status() === 200, 'GET / serves the bench page');
@@ -570,20 +524,7 @@ async function main() {
 		await faults(T);
 		await sweep(T);
 
-		ok(consoleErrors.length === 0, 'no script errors and no Content-Security-Policy violations', consoleErrors.join('\n'));
-	} catch (e) {
-		ok(false, `the browser run stopped: ${e.message.split('\n')[0]}`, e.stack);
-		await shot('failure').catch(() => {});
-	} finally {
-		await ctx.close();
-		rmSync(profile, { recursive: true, force: true });
-	}
-	console.log(`1..${n}`);
-	process.exit(failed ? 1 : 0);
+	}, { consoleErrors, failureShot: () => shot('failure'), close });
 }
 
-main().catch((e) => {
-	console.log(`not ok ${n + 1} - the browser run could not start: ${e.message.split('\n')[0]}`);
-	console.log(`1..${n + 1}`);
-	process.exit(1);
-});
+main().catch(crashed);

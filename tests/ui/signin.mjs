@@ -14,41 +14,19 @@
 // with BIOBANK_UI_PROVIDER_PORT: the port the daemon at URL expects its
 // provider on. Prints TAP and "# fact NAME=VALUE" lines that test_ui.c checks
 // against the database (built as test_ui_signin).
-import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { driverArgs, ok, fact, finish, crashed, call, launchBrowser } from './driver.mjs';
 
-const [url, adminToken, artifacts, , plainUrl] = process.argv.slice(2);
+const USAGE = 'BIOBANK_UI_PROVIDER_PORT=PORT node signin.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR PLAIN_URL';
 const providerPort = process.env.BIOBANK_UI_PROVIDER_PORT;
-if (!url || !adminToken || !artifacts || !plainUrl || !providerPort) {
-	console.error('usage: BIOBANK_UI_PROVIDER_PORT=PORT node signin.mjs URL ADMIN_TOKEN ARTIFACT_DIR FIXTURES_DIR PLAIN_URL');
+const { url, adminToken, artifacts, rest: [plainUrl] } = driverArgs('signin.mjs', { usage: USAGE });
+if (!plainUrl || !providerPort) {
+	console.error(`usage: ${USAGE}`);
 	process.exit(2);
 }
-mkdirSync(artifacts, { recursive: true });
 const issuer = `http://127.0.0.1:${providerPort}`;
-
-let n = 0;
-let failed = 0;
-function ok(cond, desc, diag) {
-	n++;
-	if (!cond) failed++;
-	console.log(`${cond ? '' : 'not '}ok ${n} - ${desc.replace(/[\r\n]+/g, ' ')}`);
-	if (!cond && diag !== undefined) console.log(`#   ${String(diag).replace(/\n/g, '\n#   ')}`);
-	return cond;
-}
-const fact = (name, value) => console.log(`# fact ${name}=${value}`);
-
-async function call(base, method, path, body, token) {
-	const res = await fetch(base + path, {
-		method,
-		headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}) },
-		body: body ? JSON.stringify(body) : undefined,
-	});
-	const json = /json/.test(res.headers.get('content-type') || '') ? await res.json() : null;
-	return { status: res.status, json };
-}
 
 /* The hospital's provider, on loopback: resolves once it serves. */
 function startProvider() {
@@ -80,12 +58,7 @@ async function main() {
 	await accounts({ nurse: { password: 'nurse-pw', groups: ['lab-techs'] } });
 	await call(url, 'POST', '/api/v1/users', { username: 'keeper', password: 'keeper-password-1', role: 'technician' }, adminToken);
 
-	const browser = await chromium.launch({
-		executablePath: '/usr/bin/chromium',
-		headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-			'--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
-	});
+	const browser = await launchBrowser();
 	const consoleErrors = [];
 	const callbacks = [];
 	let last = null;
@@ -272,12 +245,7 @@ async function main() {
 		await browser.close();
 		if (provider) await stopProvider(provider);
 	}
-	console.log(`1..${n}`);
-	process.exit(failed ? 1 : 0);
+	finish();
 }
 
-main().catch((e) => {
-	console.log(`not ok ${n + 1} - the browser run could not start: ${e.message.split('\n')[0]}`);
-	console.log(`1..${n + 1}`);
-	process.exit(1);
-});
+main().catch(crashed);

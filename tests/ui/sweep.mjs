@@ -4,15 +4,13 @@
 // over each view (0 serious or critical violations); every action of the
 // specimen card reachable with Tab, with a visible focus; no view wider
 // than a 320 px handheld or broken at 1920 px.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { axe } from './driver.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const catalogues = join(here, '..', '..', 'server', 'static', 'js', 'i18n');
 const LANGS = ['en', 'fr', 'zh-Hans'];
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /* The views to sweep, each opened from the page as a person would. */
 function views(T) {
@@ -93,17 +91,6 @@ function views(T) {
 	];
 }
 
-/* axe-core in the page (evaluated through the DevTools protocol: the page's
- * CSP, which refuses inline scripts, is left as it is). */
-async function axe(page) {
-	if (!await page.evaluate(() => typeof window.axe === 'object')) await page.evaluate(axeSource);
-	return page.evaluate(async () => {
-		const r = await window.axe.run(document, { resultTypes: ['violations'] });
-		return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-			.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-	});
-}
-
 async function setLang(page, tag) {
 	await page.selectOption('#lang', tag);
 	await page.locator(`html[lang="${tag}"]`).waitFor({ state: 'attached' });
@@ -122,6 +109,13 @@ export async function sweep(T) {
 		ok(missing.length === 0 && unequal.length === 0, `the ${l} catalogue has every message, with the same values put in`,
 			`missing: ${missing.join(' ')}; different values: ${unequal.join(' ')}`);
 	}
+
+	// A count ({n}) is said in each language's plural forms ("1 problem", "2 problems"):
+	// t() picks KEY_one or KEY_other by the number (Intl.PluralRules).
+	const counted = Object.keys(msgs.en).filter((k) => /\{n\}/.test(msgs.en[k]) && !/_(one|other)$/.test(k));
+	const noOne = Object.keys(msgs.en).filter((k) => /_one$/.test(k) && !(k in msgs.fr));
+	ok(counted.length === 0 && noOne.length === 0, 'every message with a count has plural forms (en and fr: one, other)',
+		`without: ${counted.join(' ')}; no French singular: ${noOne.join(' ')}`);
 
 	// --- the language from the browser's, then the switch --------------------
 	for (const [browser, want, word] of [['fr-FR', 'fr', 'Connexion'], ['zh-CN', 'zh-Hans', '登录'], ['de-DE', 'en', 'Log in']]) {

@@ -470,6 +470,17 @@ mgrb_checks(struct tenv *t)
 	is_sql(t, "2", "database: the fixed file imported its 2 rows",
 	       "SELECT count(*) FROM specimens WHERE tube_barcode IN ('TB-IMP-1', 'TB-IMP-2')%s",
 	       "");
+	const char *big = fact("big_import");
+	ok(big != NULL, "the driver imported the large file");
+	if (big != NULL)
+		is_sql(
+		    t, "8000 1000 done",
+		    "database: the large file's rows, their participants, and its progress done",
+		    "SELECT count(*) || ' ' || count(DISTINCT participant_id) || ' ' || (SELECT "
+		    "string_agg(phase, ',') FROM import_progress WHERE NOT dry_run AND outcome -> "
+		    "'summary' ->> 'specimens' = '%s') FROM specimens WHERE tube_barcode LIKE "
+		    "'TB-BIG-%%'",
+		    big);
 }
 
 int

@@ -1,32 +1,119 @@
 /* import.js — bring an inventory file in (docs/import.md): choose the file
- * and how it was saved, upload it with a progress bar for a dry run, read
- * every problem by row and column, then commit the same file. */
+ * and how it was saved, upload it, follow the server's progress on a bar
+ * (reading, checking, writing), read every problem by row and column, then
+ * commit the same file. */
 import { api, session, ApiError } from './api.js';
 import { h, fill } from './dom.js';
-import { t, problemText, timeZone, when } from './i18n.js';
+import { t, num, problemText, timeZone, when } from './i18n.js';
 
 export const name = 'import';
 
 /*
- * POST the file to /api/v1/imports?query with the upload's progress on bar;
- * resolves to {status, body}. fetch() tells nothing of an upload's progress:
- * XMLHttpRequest does (upload.onprogress).
+ * Where each phase sits on the one bar, so that it only moves forward: a
+ * share of the bar per phase, from the server's figures for 10^5 rows
+ * (docs/performance.md): the commit's writing is most of its time, the
+ * checks most of a dry run's. The words beside the bar give the phase's own
+ * numbers.
  */
-function upload(file, query, bar) {
+const SPANS = {
+	dry: { uploading: [0, 0.2], reading: [0.2, 0.45], checking: [0.45, 1] },
+	commit: { uploading: [0, 0.1], reading: [0.1, 0.2], checking: [0.2, 0.35], writing: [0.35, 1] },
+};
+const POLL_MS = 250;
+/* The words (a live region) change at most this often within a phase: a screen reader
+ * reads each change, and a sentence every 250 ms would never let it finish. */
+const SAY_MS = 3000;
+
+const size = (bytes) => num(bytes / 1e6, { style: 'unit', unit: 'megabyte', maximumFractionDigits: 1 });
+
+/* A name for this import that its progress is asked by (docs/import.md, "Progress"). */
+function importName() {
+	return crypto.randomUUID ? crypto.randomUUID()
+		: Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/*
+ * The bar and its words, fed by the upload's bytes and then by the
+ * server's progress (GET /api/v1/imports/{name}/progress).
+ */
+function tracker(bar, words, doCommit) {
+	const spans = doCommit ? SPANS.commit : SPANS.dry;
+	let phase = '', said = 0;
+	const show = (p, fraction, text) => {
+		const span = spans[p];
+		if (span) {
+			const v = span[0] + (span[1] - span[0]) * Math.min(1, Math.max(0, fraction));
+			if (v >= bar.value) bar.value = v;
+		}
+		bar.dataset.state = p;
+		const now = Date.now();
+		if (p !== phase || now - said >= SAY_MS) {
+			words.textContent = text;
+			phase = p;
+			said = now;
+		}
+	};
+	return {
+		uploaded(loaded, total) {
+			show('uploading', total ? loaded / total : 0, t('imp.phase.uploading', { done: size(loaded), total: size(total) }));
+		},
+		waiting() {
+			show('uploading', 1, t('imp.phase.waiting'));
+		},
+		/* One answer of the progress route. */
+		server(pr) {
+			const frac = pr.total ? pr.done / pr.total : 0;
+			if (pr.phase === 'reading') {
+				show('reading', frac, t('imp.phase.reading', { done: size(pr.done), total: size(pr.total ?? 0), n: pr.rows ?? 0 }));
+			} else if (pr.phase === 'checking') {
+				show('checking', frac, t('imp.phase.checking', { done: pr.done, total: pr.total, n: pr.rows ?? 0 }));
+			} else if (pr.phase === 'writing') {
+				show('writing', frac, t('imp.phase.writing', { done: pr.done, n: pr.total }));
+			}
+			bar.dataset.done = String(pr.done ?? '');
+		},
+		end(ok, why) {
+			bar.value = ok ? 1 : bar.value;
+			bar.dataset.state = ok ? 'done' : 'failed';
+			words.textContent = ok ? t('imp.phase.done') : t('imp.phase.failed', { why });
+			phase = '';
+		},
+	};
+}
+
+/*
+ * POST the file to /api/v1/imports?query, its upload and then the server's
+ * progress on track; resolves to {status, body}. fetch() tells nothing of an
+ * upload's progress: XMLHttpRequest does (upload.onprogress). Once the file
+ * is sent the server's progress is polled until the answer comes.
+ */
+function upload(file, query, name, track) {
 	return new Promise((resolve, reject) => {
 		const x = new XMLHttpRequest();
-		x.open('POST', `/api/v1/imports?${query}`);
+		x.open('POST', `/api/v1/imports?${query}&progress=${encodeURIComponent(name)}`);
 		const s = session();
 		if (s?.token) x.setRequestHeader('Authorization', `Bearer ${s.token}`);
 		x.setRequestHeader('Content-Type', /\.tsv$|\.tab$/i.test(file.name) ? 'text/tab-separated-values' : 'text/csv');
-		x.upload.onprogress = (ev) => {
-			if (ev.lengthComputable) bar.value = ev.loaded / ev.total;
+		let polling = null, answered = false;
+		const poll = async () => {
+			try {
+				const pr = await api('GET', `/api/v1/imports/${encodeURIComponent(name)}/progress`);
+				if (!answered) track.server(pr);
+			} catch {
+				/* Not begun yet (404), or a poll lost: the next one tells. */
+			}
+			if (!answered) polling = setTimeout(poll, POLL_MS);
 		};
-		x.upload.onload = () => {
-			bar.value = 1;
-			bar.dataset.state = 'checking';
+		x.upload.onprogress = (ev) => {
+			if (ev.lengthComputable) track.uploaded(ev.loaded, ev.total);
+		};
+		x.upload.onload = () => track.waiting();
+		const stop = () => {
+			answered = true;
+			clearTimeout(polling);
 		};
 		x.onload = () => {
+			stop();
 			let body = null;
 			try {
 				body = JSON.parse(x.responseText);
@@ -35,8 +122,13 @@ function upload(file, query, bar) {
 			}
 			resolve({ status: x.status, body });
 		};
-		x.onerror = () => reject(new ApiError(0, { title: 'Network error', detail: 'the server cannot be reached' }));
+		x.onerror = () => {
+			stop();
+			reject(new ApiError(0, { title: 'Network error', detail: 'the server cannot be reached' }));
+		};
 		x.send(file);
+		/* From the start: the server answers 404 until the whole file is there. */
+		polling = setTimeout(poll, POLL_MS);
 	});
 }
 
@@ -83,7 +175,9 @@ export function render(ctx, main) {
 		h('option', { value: 'en-US' }, t('imp.loc.us')));
 	/* The site's zone, not the bench PC's: the file's times were written there. */
 	const tz = h('input#import-timezone', { value: timeZone(), autocomplete: 'off' });
-	const bar = h('progress#import-progress', { max: 1, value: 0, 'aria-label': t('imp.progress') });
+	const bar = h('progress#import-progress', { max: 1, value: 0, 'aria-label': t('imp.progress'), 'aria-describedby': 'import-phase' });
+	/* The phase and its numbers, read out politely as they change (tracker()). */
+	const words = h('p#import-phase', { role: 'status', 'aria-live': 'polite' });
 	const result = h('div#import-result');
 	const check = h('button.primary#import-check', { type: 'submit' }, t('imp.check'));
 	const commit = h('button#import-commit', { type: 'button' }, t('imp.commit'));
@@ -105,16 +199,18 @@ export function render(ctx, main) {
 		offer(false);
 		bar.value = 0;
 		bar.dataset.state = 'uploading';
+		delete bar.dataset.done;
 		fill(result);
+		const track = tracker(bar, words, doCommit);
 		let r;
 		try {
-			r = await upload(f, query(doCommit), bar);
+			r = await upload(f, query(doCommit), importName(), track);
 		} catch (e) {
-			bar.dataset.state = 'failed';
+			track.end(false, problemText(e));
 			return ctx.fb.error(problemText(e));
 		}
 		const b = r.body || {};
-		bar.dataset.state = 'done';
+		track.end(r.status < 400, problemText({ status: r.status, problem: b }));
 		main.querySelector('section.importview').dataset.outcome =
 			r.status === 201 ? 'committed' : b.already_imported ? 'already' : b.problems?.length ? 'problems' : r.status === 200 ? 'clean' : 'refused';
 		if (r.status >= 400 && !b.problems) {
@@ -162,7 +258,7 @@ export function render(ctx, main) {
 		h('label', { for: 'import-encoding' }, t('imp.encoding')), enc,
 		h('label', { for: 'import-locale' }, t('imp.locale')), locale,
 		h('label', { for: 'import-timezone' }, t('imp.timezone')), tz,
-		check, commit, bar);
+		check, commit, bar, words);
 	form.addEventListener('submit', (ev) => {
 		ev.preventDefault();
 		send(false);
