@@ -70,24 +70,32 @@ n=$n; ck=$ck
 print('%-8s round $2: %7d req, %6.0f req/s; per request: daemon %5.1f us, backends %5.1f us, client %5.1f us' % ('$1', n, n/$dur, ($d1-$d0)/ck/n*1e6, ($b1-$b0)/ck/n*1e6, ($wu+$ws)/n*1e6))"
 }
 
+# CPU of pgbench's backends (user biobank; the daemon's are biobank_daemon), summed
+# over the pids present at both reads, in the middle of the run.
+pgb_backends() { # pgb_backends FILE: "pid cpu" lines
+	local pm p
+	pm=$(head -1 $root/var/bench/pg/data/postmaster.pid)
+	ps -o pid=,args= --ppid $pm | awk '$2 == "postgres:" && $3 == "biobank" && $4 == "biobank" {print $1}' |
+		while read -r p; do echo "$p $(cpu $p)"; done > "$1"
+}
+
 pgbench_round() { # pgbench_round ROUND
-	local pg ppids c0=0 c1=0 q0 q1 t0 t1 tps p
-	pgbench -n -M prepared -h $SOCK -p 5432 -U biobank -c16 -j2 -T$((dur + 5)) -P 1 \
-		-D nspec=$nspec -f bench/pgbench/get.sql biobank > $W/pgb.out 2>&1 &
+	local pg c n wu ws t0 t1
+	/usr/bin/time -f '%U %S' -o $W/pgb.time pgbench -n -M prepared -h $SOCK -p 5432 -U biobank \
+		-c16 -j2 -T$((dur + 5)) -D nspec=$nspec -f bench/pgbench/get.sql biobank > $W/pgb.out 2>&1 &
 	pg=$!
-	sleep 2
-	ppids=$(psql "$SUPER" -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgbench'")
-	for p in $ppids; do c0=$((c0 + $(cpu $p))); done
-	q0=$(cpu $pg); t0=$(date +%s.%N)
-	sleep $((dur - 2))
-	for p in $ppids; do c1=$((c1 + $(cpu $p))); done
-	q1=$(cpu $pg); t1=$(date +%s.%N)
+	sleep 4
+	pgb_backends $W/pgb.0; t0=$(date +%s.%N)
+	sleep $((dur - 4))
+	pgb_backends $W/pgb.1; t1=$(date +%s.%N)
 	wait $pg
-	tps=$(grep -o 'progress: [0-9.]* s, [0-9.]* tps' $W/pgb.out |
-		awk -v hi=$dur '$2 >= 3 && $2 <= hi {s += $4; n++} END {print s / n}')
+	c=$(awk 'NR == FNR {a[$1] = $2; next} ($1 in a) {s += $2 - a[$1]} END {print s + 0}' $W/pgb.0 $W/pgb.1)
+	n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' $W/pgb.out)
+	tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' $W/pgb.out)
+	read -r wu ws < $W/pgb.time
 	python3 -c "
-tps=$tps; ck=$ck; n=tps*($t1-$t0)
-print('pgbench  round $1: %7d tx,  %6.0f tx/s;  per tx: backends %5.1f us, pgbench %5.1f us' % (n, tps, ($c1-$c0)/ck/n*1e6, ($q1-$q0)/ck/n*1e6))"
+ck=$ck; tps=$tps
+print('pgbench  round $1: %7d tx,  %6.0f tx/s;  per tx: backends %5.1f us, pgbench %5.1f us' % ($n, tps, $c/ck/(tps*($t1-$t0))*1e6, ($wu+$ws)/$n*1e6))"
 }
 
 for round in $(seq $rounds); do
