@@ -36,6 +36,9 @@ static const struct cfg_entry entries[] = {
 	  "Seconds between the ledger's signed checkpoints (0: only biobankd checkpoint)." },
 	{ "connection_timeout", CFG_UINT, OFF(connection_timeout), "30", 1, 3600, false,
 	  "Seconds an idle or slow client connection may stay open." },
+	{ "database_idle_check", CFG_UINT, OFF(database_idle_check), "1000", 0, 3600000, false,
+	  "Milliseconds a pooled database connection may rest before it is checked on its next "
+	  "use (0: every use); one in steady use is found closed on use, a read then sent again." },
 	{ "database_url", CFG_STRING, OFF(database_url), NULL, 0, 0, true,
 	  "libpq connection string or URI; unset: libpq's PG* variables." },
 	{ "group_map", CFG_STRING, OFF(group_map), NULL, 0, 0, false,

@@ -15,7 +15,8 @@
 #include "http/log.h"
 
 struct srv_config {
-	char *database_url; /* NULL: libpq's PG* variables */
+	char *database_url;           /* NULL: libpq's PG* variables */
+	unsigned database_idle_check; /* ms a pooled connection rests before a check (db.h) */
 	/* A hot standby for the reading routes (http/readpool.h); NULL: none. */
 	char *reports_database;
 	unsigned reports_max_lag; /* seconds it may be behind before reports read the primary */

@@ -189,12 +189,15 @@ cmd_serve(int argc, char **argv)
 	};
 	/* One connection per request worker and one per long-work thread (http/workpool.h). */
 	s.pool = db_pool_open(cfg.database_url, cfg.threads + cfg.long_workers, sets);
+	db_pool_idle_check(s.pool, cfg.database_idle_check);
 	/* The reading routes' own pool, as large: FHIR searches run on request workers. */
 	const struct readpool_opts reports = { .conninfo = cfg.reports_database,
 		                               .size = cfg.threads + cfg.long_workers,
 		                               .max_lag_s = cfg.reports_max_lag,
 		                               .sets = sets };
 	readpool_new(&reports, &s.reports);
+	if (s.reports != NULL)
+		db_pool_idle_check(readpool_pool(s.reports), cfg.database_idle_check);
 	s.auth = auth_cache_new(cfg.token_cache_size, cfg.token_cache_ttl);
 	s.metrics = metrics_new(route_count);
 	atomic_init(&s.stopping, false);

@@ -16,6 +16,7 @@ enum {
 	TXN_ATTEMPTS = 12,
 	RECONNECT_HOLDOFF_MS = 200, /* after a failed connect, fail fast this long */
 	ACQUIRE_WAIT_MS = 5000,
+	IDLE_CHECK_MS = 1000, /* database_idle_check's default (db_pool_idle_check) */
 };
 
 struct db_conn {
@@ -27,6 +28,9 @@ struct db_conn {
 	struct db_diag diag;               /* the last error's other fields, for the reply */
 	const struct db_stmt *const *sets; /* prepared on every (re)connect; NULL: none */
 	bool read_only; /* a reader pool's: every transaction read-only (db_pool_open_reader) */
+	struct db_pool *pool; /* NULL: a connection of its own (db_connect) */
+	struct timespec idle; /* when it was last given back (db_release) */
+	bool resent;          /* a statement was sent again since db_acquire (exec_as) */
 };
 
 struct db_pool {
@@ -36,6 +40,7 @@ struct db_pool {
 	struct db_conn *conns;
 	bool *taken;
 	struct timespec last_failure;
+	unsigned idle_check_ms; /* idle longer than this: checked before use (conn_ready) */
 	/* A (re)connect is under way while the database is out (last_failure set): the
 	 * other requests answer 503 at once rather than each wait on a connect too. */
 	bool probing;
@@ -187,15 +192,23 @@ conn_open(struct db_conn *c, const char *conninfo)
 }
 
 /*
- * An idle connection should have nothing to read. If it has, the server
- * closed it (restart, admin termination): reconnect before use rather than
- * fail the request that would have used it.
+ * Whether c can be used as it is. An idle connection should have nothing to
+ * read; if it has, the server closed it (a restart, a terminated backend,
+ * idle_session_timeout, a failover). Asking costs a system call (a poll),
+ * several microseconds on a virtual machine and a tenth of the daemon's
+ * CPU for a GET by ID under load, so only a connection idle for longer than
+ * idle_check_ms is asked: that is where closed connections come from. One
+ * in steady use is found closed on use instead (exec_as: a statement that
+ * changes nothing is sent again on a new connection, any other is answered
+ * 503 for the client to retry).
  */
 static bool
-conn_usable(struct db_conn *c)
+conn_ready(struct db_conn *c, unsigned idle_check_ms)
 {
 	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK)
 		return false;
+	if (idle_check_ms > 0 && ms_since(&c->idle) < (long)idle_check_ms)
+		return true;
 	struct pollfd p = { .fd = PQsocket(c->pg), .events = POLLIN };
 	return poll(&p, 1, 0) == 0;
 }
@@ -207,10 +220,12 @@ pool_open(const char *conninfo, unsigned size, const struct db_stmt *const *sets
 
 	p->conninfo = conninfo ? bb_strdup(conninfo) : NULL;
 	p->size = size;
+	p->idle_check_ms = IDLE_CHECK_MS;
 	p->conns = bb_calloc(size, sizeof(*p->conns));
 	for (unsigned i = 0; i < size; i++) {
 		p->conns[i].sets = sets;
 		p->conns[i].read_only = read_only;
+		p->conns[i].pool = p;
 	}
 	p->taken = bb_calloc(size, sizeof(*p->taken));
 	pthread_mutex_init(&p->lock, NULL);
@@ -249,12 +264,56 @@ db_pool_close(struct db_pool *p)
 }
 
 void
+db_pool_idle_check(struct db_pool *p, unsigned ms)
+{
+	pthread_mutex_lock(&p->lock);
+	p->idle_check_ms = ms;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
 db_pool_usage(struct db_pool *p, unsigned *in_use, unsigned *size)
 {
 	pthread_mutex_lock(&p->lock);
 	*in_use = p->in_use;
 	*size = p->size;
 	pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * (Re)connect c, a connection of p that is taken. While the database is out,
+ * one request at a time tries to reach it (and none in the hold-off after a
+ * failure); the others answer 503 at once. A connect to a lost node takes up
+ * to connect_timeout per host, and a worker thread waiting on one serves none
+ * of its other connections: with every worker connecting, a failover on a
+ * loaded machine left clients unanswered until they gave up (scripts/ha-test).
+ */
+static enum bb_err
+pool_reconnect(struct db_pool *p, struct db_conn *c)
+{
+	enum bb_err err = BB_EDBDOWN;
+
+	pthread_mutex_lock(&p->lock);
+	bool outage = p->last_failure.tv_sec != 0;
+	bool tries = !outage || (!p->probing && ms_since(&p->last_failure) >= RECONNECT_HOLDOFF_MS);
+	if (tries && outage)
+		p->probing = true;
+	pthread_mutex_unlock(&p->lock);
+	if (tries)
+		err = conn_open(c, p->conninfo);
+	else
+		set_error(c, "08006", "the database is out; another request is reconnecting");
+	pthread_mutex_lock(&p->lock);
+	if (err != BB_OK && tries) {
+		clock_gettime(CLOCK_MONOTONIC, &p->last_failure);
+		log_warnx("database unavailable: %s", c->message);
+	} else if (err == BB_OK) {
+		p->last_failure.tv_sec = 0;
+	}
+	if (tries && outage)
+		p->probing = false;
+	pthread_mutex_unlock(&p->lock);
+	return err;
 }
 
 enum bb_err
@@ -284,51 +343,16 @@ db_acquire(struct db_pool *p, struct db_conn **out)
 	}
 	p->taken[idx] = true;
 	p->in_use++;
+	unsigned idle_check_ms = p->idle_check_ms;
 	pthread_mutex_unlock(&p->lock);
 
-	if (!conn_usable(c)) {
-		enum bb_err err = BB_EDBDOWN;
-
-		/*
-		 * While the database is out, one request at a time tries to reach it
-		 * (and none in the hold-off after a failure); the others answer 503 at
-		 * once. A connect to a lost node takes up to connect_timeout per host,
-		 * and a worker thread waiting on one serves none of its other
-		 * connections: with every worker connecting, a failover on a loaded
-		 * machine left clients unanswered until they gave up (scripts/ha-test).
-		 */
-		pthread_mutex_lock(&p->lock);
-		bool outage = p->last_failure.tv_sec != 0;
-		bool tries =
-		    !outage || (!p->probing && ms_since(&p->last_failure) >= RECONNECT_HOLDOFF_MS);
-		if (tries && outage)
-			p->probing = true;
-		pthread_mutex_unlock(&p->lock);
-		if (tries)
-			err = conn_open(c, p->conninfo);
-		else
-			set_error(c, "08006",
-			          "the database is out; another request is reconnecting");
-		if (err != BB_OK) {
-			pthread_mutex_lock(&p->lock);
-			if (tries) {
-				clock_gettime(CLOCK_MONOTONIC, &p->last_failure);
-				log_warnx("database unavailable: %s", c->message);
-			}
-			if (tries && outage)
-				p->probing = false;
-			pthread_mutex_unlock(&p->lock);
-			db_release(p, c);
-			return BB_EDBDOWN;
-		}
-		pthread_mutex_lock(&p->lock);
-		p->last_failure.tv_sec = 0;
-		if (outage)
-			p->probing = false;
-		pthread_mutex_unlock(&p->lock);
+	if (!conn_ready(c, idle_check_ms) && pool_reconnect(p, c) != BB_OK) {
+		db_release(p, c);
+		return BB_EDBDOWN;
 	}
 	c->state[0] = c->message[0] = '\0';
 	c->retry_hit = false;
+	c->resent = false;
 	diag_clear(&c->diag);
 	*out = c;
 	return BB_OK;
@@ -340,6 +364,7 @@ db_release(struct db_pool *p, struct db_conn *c)
 	/* A transaction left open by a failed path must not leak into the next request. */
 	if (c->in_txn)
 		db_rollback(c);
+	clock_gettime(CLOCK_MONOTONIC, &c->idle);
 	pthread_mutex_lock(&p->lock);
 	p->taken[c - p->conns] = false;
 	p->in_use--;
@@ -383,41 +408,68 @@ map_state(const char *st)
 	return BB_EINTERNAL;
 }
 
+/*
+ * resend: the statement changes nothing (a read, or BEGIN outside a
+ * transaction), so when the server turns out to have closed the connection
+ * it is sent once more on a new one. Nothing else is: a write that was sent
+ * may have committed before the connection went (its answer lost), and
+ * running it again could apply it twice; its caller answers 503 with
+ * Retry-After and the client retries under its Idempotency-Key. Once per
+ * db_acquire, through the same reconnect rule (pool_reconnect), so that an
+ * outage costs a request one connect at most.
+ */
 static enum bb_err
 exec_as(struct db_conn *c, const char *stmt, int nparams, const char *const *params, int format,
-        PGresult **res)
+        PGresult **res, bool resend)
 {
-	PGresult *r;
-
 	if (res != NULL)
 		*res = NULL;
-	if (c->pg == NULL) {
-		set_error(c, "08003", "no connection");
-		return BB_EDBDOWN;
+	for (;;) {
+		if (c->pg == NULL) {
+			set_error(c, "08003", "no connection");
+			return BB_EDBDOWN;
+		}
+		bool in_txn = c->in_txn;
+		PGresult *r = PQexecPrepared(c->pg, stmt, nparams, params, NULL, NULL, format);
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+			if (res != NULL)
+				*res = r;
+			else
+				PQclear(r);
+			return BB_OK;
+		}
+		/* BB_EDBDOWN: the connection is gone (db_result_error closed it). */
+		enum bb_err err = db_result_error(c, stmt, r);
+		if (err != BB_EDBDOWN || !resend || in_txn || c->resent || c->pool == NULL)
+			return err;
+		c->resent = true;
+		log_info("%s: the database closed the connection (%s): sent again on a new one",
+		         stmt, c->message);
+		if (pool_reconnect(c->pool, c) != BB_OK)
+			return BB_EDBDOWN;
+		set_error(c, NULL, NULL); /* the closed connection's error is not this answer's */
 	}
-	r = PQexecPrepared(c->pg, stmt, nparams, params, NULL, NULL, format);
-	ExecStatusType st = PQresultStatus(r);
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-		if (res != NULL)
-			*res = r;
-		else
-			PQclear(r);
-		return BB_OK;
-	}
-	return db_result_error(c, stmt, r);
 }
 
 enum bb_err
 db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *params, PGresult **res)
 {
-	return exec_as(c, stmt, nparams, params, 0, res);
+	return exec_as(c, stmt, nparams, params, 0, res, false);
+}
+
+enum bb_err
+db_exec_read(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
+             PGresult **res)
+{
+	return exec_as(c, stmt, nparams, params, 0, res, true);
 }
 
 enum bb_err
 db_exec_binary(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
                PGresult **res)
 {
-	return exec_as(c, stmt, nparams, params, 1, res);
+	return exec_as(c, stmt, nparams, params, 1, res, false);
 }
 
 enum bb_err
@@ -498,7 +550,8 @@ enum bb_err
 db_begin(struct db_conn *c)
 {
 	c->retry_hit = false;
-	enum bb_err err = db_exec(c, "db_begin", 0, NULL, NULL);
+	/* BEGIN outside a transaction changes nothing: sent again if the connection was closed. */
+	enum bb_err err = exec_as(c, "db_begin", 0, NULL, 0, NULL, !c->in_txn);
 
 	if (err == BB_OK)
 		c->in_txn = true;
@@ -697,7 +750,7 @@ enum bb_err
 db_replay_lag(struct db_conn *c, bool *in_recovery, bool *known, double *lag_s)
 {
 	PGresult *res;
-	enum bb_err err = db_exec(c, "db_replay_lag", 0, NULL, &res);
+	enum bb_err err = db_exec_read(c, "db_replay_lag", 0, NULL, &res);
 
 	*in_recovery = *known = false;
 	*lag_s = 0;

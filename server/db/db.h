@@ -39,6 +39,14 @@ struct db_pool *db_pool_open_reader(const char *conninfo, unsigned size,
                                     const struct db_stmt *const *sets);
 void db_pool_close(struct db_pool *pool);
 
+/*
+ * A pooled connection given back longer than ms ago is checked before its
+ * next use (one poll: did the server close it?); one in steady use is not,
+ * and is found closed on use instead (db_exec_read). 0: check every time.
+ * The default is 1000 (database_idle_check).
+ */
+void db_pool_idle_check(struct db_pool *pool, unsigned ms);
+
 /* Connections handed out now, and the pool's size (for /metrics). */
 void db_pool_usage(struct db_pool *pool, unsigned *in_use, unsigned *size);
 
@@ -61,6 +69,17 @@ void db_release(struct db_pool *pool, struct db_conn *c);
  */
 enum bb_err db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
                     PGresult **res);
+
+/*
+ * The same for a statement that only reads, sent outside a transaction (or
+ * the first of one that only reads): if the server had closed the
+ * connection (a restart, a terminated backend, a failover), the statement
+ * is sent once more on a new connection rather than failed. db_exec never
+ * does that: a write whose connection was lost may have committed. BEGIN
+ * (db_begin, db_txn) is sent again the same way.
+ */
+enum bb_err db_exec_read(struct db_conn *c, const char *stmt, int nparams,
+                         const char *const *params, PGresult **res);
 
 /* The same with every column of the result in binary (PostgreSQL's send format: integers
  * big-endian, bytea as its bytes, timestamptz as microseconds since 2000-01-01 UTC,

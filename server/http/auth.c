@@ -491,7 +491,7 @@ auth_request(struct srv_req *r)
 	auth_hash_param(hash, param);
 	const char *params[] = { param };
 	PGresult *res;
-	enum bb_err err = db_exec(db, "db_tokens_lookup", 1, params, &res);
+	enum bb_err err = db_exec_read(db, "db_tokens_lookup", 1, params, &res);
 	if (err != BB_OK)
 		return err;
 	if (PQntuples(res) != 1 || user_from_row(res, &r->user) != 0) {

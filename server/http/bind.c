@@ -118,6 +118,9 @@ h_sql(struct srv_req *r)
 		reply_page(r, c->page, c->fn, n, params);
 	else if (c->whole_db)
 		reply_from_report(r, c->status, c->fn, n, params);
+	else if (strcmp(r->route->method, "GET") == 0)
+		/* A GET's function only reads (bind.h): it may be sent again. */
+		reply_from_read(r, c->status, c->fn, n, params);
 	else
 		reply_from_function(r, c->status, c->fn, n, params);
 }

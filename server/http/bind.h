@@ -48,8 +48,10 @@ struct sql_call {
 	 * function's signature types the parameters, so it must not be overloaded.
 	 */
 	const char *fn;
-	unsigned status; /* of a success: 200 or 201 */
-	bool paged;      /* ?limit= and ?cursor= are read (and checked) as page below */
+	/* of a success: 200 or 201. A GET's function must only read: it is sent again
+	 * when the database had closed the connection it went out on (reply_from_read). */
+	unsigned status;
+	bool paged; /* ?limit= and ?cursor= are read (and checked) as page below */
 	enum page_list page;
 	bool whole_db; /* a report over every specimen: reply_from_report */
 	struct sql_arg args[SQL_ARGS_MAX];

@@ -11,12 +11,14 @@
 #include "http/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Written once by log_init() before threads start, read-only afterwards. */
 static enum log_level verbosity = LOG_LEVEL_INFO;
@@ -310,6 +312,30 @@ static void
 line_write(struct line *o)
 {
 	put_str(o, o->json ? "}\n" : "\n");
+	/*
+	 * A line of at most PIPE_BUF bytes is one write(2), which a pipe (the
+	 * journal's, a collector's) and an O_APPEND file take whole: no other
+	 * thread's line can come in between, so it needs no lock. fwrite on
+	 * stderr held the stream's lock across that system call, and the other
+	 * request threads waited on it: a futex wait and wake for most requests
+	 * under load (docs/performance.md). A longer line (a cut path, a long
+	 * message) still goes through the stream's lock, which keeps it whole.
+	 * Nothing is buffered: a line is out before the request's memory is freed.
+	 */
+	if (o->len <= PIPE_BUF) {
+		size_t done = 0;
+
+		while (done < o->len) {
+			ssize_t n = write(STDERR_FILENO, o->buf + done, o->len - done);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return; /* nowhere to log to */
+			done += (size_t)n;
+		}
+		return;
+	}
 	fwrite(o->buf, 1, o->len, stderr);
 }
 

@@ -763,6 +763,7 @@ struct fn_call {
 	PGresult *res;
 	bool whole_db; /* a report over every specimen: no per-statement timeout */
 	bool rows;     /* one value and the rows that come with it (function_rows) */
+	bool reads;    /* the function only reads: db_exec_read */
 };
 
 static enum bb_err
@@ -777,6 +778,8 @@ fn_call_run(struct db_conn *c, void *arg)
 		if (err != BB_OK)
 			return err;
 	}
+	if (f->reads)
+		return db_exec_read(c, f->stmt, f->nparams, f->params, &f->res);
 	return db_exec(c, f->stmt, f->nparams, f->params, &f->res);
 }
 
@@ -836,6 +839,15 @@ reply_from_function(struct srv_req *r, unsigned status, const char *stmt, int np
                     const char *const *params)
 {
 	struct fn_call f = { stmt, nparams, params, NULL, false };
+
+	reply_answer(r, status, &f);
+}
+
+void
+reply_from_read(struct srv_req *r, unsigned status, const char *stmt, int nparams,
+                const char *const *params)
+{
+	struct fn_call f = { .stmt = stmt, .nparams = nparams, .params = params, .reads = true };
 
 	reply_answer(r, status, &f);
 }

@@ -75,6 +75,10 @@ PGresult *function_rows(struct srv_req *r, const char *stmt, int nparams,
 /* The same, replying with the value as status: the common body of most handlers. */
 void reply_from_function(struct srv_req *r, unsigned status, const char *stmt, int nparams,
                          const char *const *params);
+/* The same for a function that only reads (a GET's): sent again on a new connection
+ * when the database had closed the one it was sent on (db_exec_read). */
+void reply_from_read(struct srv_req *r, unsigned status, const char *stmt, int nparams,
+                     const char *const *params);
 /* The same for a report that reads every specimen: in a transaction of its
  * own without the per-statement timeout (db_long_statements). */
 void reply_from_report(struct srv_req *r, unsigned status, const char *stmt, int nparams,
