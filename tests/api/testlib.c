@@ -399,7 +399,16 @@ tenv_setup(struct tenv *t, const char *name, int argc, char **argv)
 	snprintf(admin_db, sizeof(admin_db), "%s dbname=postgres", pg);
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", t->dbname);
 	super_exec(admin_db, sql);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s OWNER biobank", t->dbname);
+	/* BIOBANK_TEST_TEMPLATE: a database scripts/test migrated once; a copy of
+	 * it instead of every program applying every migration again (migrate
+	 * below then checks it is up to date; test_migrate still migrates fresh
+	 * databases of its own). */
+	const char *tmpl = getenv("BIOBANK_TEST_TEMPLATE");
+	if (tmpl != NULL && *tmpl != '\0')
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s OWNER biobank TEMPLATE %s",
+		         t->dbname, tmpl);
+	else
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s OWNER biobank", t->dbname);
 	if (!super_exec(admin_db, sql)) {
 		printf("Bail out! cannot create database %s\n", t->dbname);
 		exit(1);

@@ -5,6 +5,8 @@
  * The cluster comes from scripts/test through the environment:
  *   BIOBANK_TEST_PG       libpq conninfo of the cluster as superuser (no dbname)
  *   BIOBANK_TEST_PGCTL    command prefix that runs pg_ctl on the cluster
+ *   BIOBANK_TEST_TEMPLATE a migrated database each test's database is copied from
+ *                         (optional; without it each is migrated from scratch)
  * Without them the programs skip (exit 77).
  */
 #ifndef BB_TESTLIB_H
