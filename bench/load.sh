@@ -60,14 +60,20 @@ bench_backends_cpu() {
 	awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f\n", ($16 + $17) / hz}' "/proc/$(head -1 "$pgdata/postmaster.pid")/stat"
 }
 
-# bench_copy_cpu: each COPY's backend's CPU seconds in DIR/TABLE.cpu, sampled
-# every second until it ends.
+# bench_copy_cpu GEN_PID: each COPY's backend's CPU seconds in DIR/TABLE.cpu,
+# sampled every second until it ends.
 bench_copy_cpu() {
 	local hz pid table alive
 	hz=$(getconf CLK_TCK)
-	sleep 2
-	sql "SELECT pid, (regexp_match(query, '^COPY (\w+)'))[1] FROM pg_stat_activity
-		WHERE query ~ '^COPY \w+ '" >"$work/data/copy.pids" || return 0
+	# The four COPYs, once they have all started (on a loaded machine that took
+	# minutes at 10^7: gen.py's first write waits for them).
+	for _ in $(seq 1 600); do
+		sql "SELECT pid, (regexp_match(query, '^COPY (\w+)'))[1] FROM pg_stat_activity
+			WHERE query ~ '^COPY \w+ '" >"$work/data/copy.pids" || return 0
+		[ "$(wc -l <"$work/data/copy.pids")" -lt 4 ] || break
+		kill -0 "$1" 2>/dev/null || break # (a small load may be over first)
+		sleep 1
+	done
 	alive=yes
 	while [ "$alive" = yes ]; do
 		alive=no
@@ -140,7 +146,7 @@ SQL
 	/usr/bin/time -f '%U %S' -o "$work/gen.time" \
 		python3 bench/gen.py --participants "$participants" --pending "$pending" --out "$work/data" &
 	gen_pid=$!
-	bench_copy_cpu &
+	bench_copy_cpu "$gen_pid" &
 	sampler=$!
 	while kill -0 "$gen_pid" 2>/dev/null; do
 		if grep -qv '^0$' "$work"/data/*.rc 2>/dev/null; then

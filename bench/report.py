@@ -97,9 +97,15 @@ def tenm_table(r):
     rows.append(("load %s specimens, %s events, %s log entries through COPY (bench/load.sh)" % (
         r["specimens"], r["events"], r["log_entries"]),
         "%s s: generated into COPY %s s, %s indexes built %s s, sequences, lookup tables, "
-        "VACUUM ANALYZE and prewarm %s s; database %.1f GB" % (
+        "VACUUM ANALYZE and prewarm %s s; database %.1f GB. CPU seconds: gen.py %s; the COPY "
+        "backends %s (events %s, log_nodes %s, log_entries %s, specimens %s); index builds %s; "
+        "the rest %s" % (
             r["load_seconds"], r["load_copy_s"], r["load_deferred_indexes"], r["load_index_s"],
-            r["load_finish_s"], num("db_size_mb") / 1024),
+            r["load_finish_s"], num("db_size_mb") / 1024, r.get("load_gen_cpu_s", "?"),
+            r.get("load_copy_pg_cpu_s", "?"), r.get("load_copy_events_cpu_s", "?"),
+            r.get("load_copy_log_nodes_cpu_s", "?"), r.get("load_copy_log_entries_cpu_s", "?"),
+            r.get("load_copy_specimens_cpu_s", "?"), r.get("load_index_cpu_s", "?"),
+            r.get("load_finish_cpu_s", "?")),
         "", "", "< 600 s", verdict(num("load_seconds") < 600)))
     get_ratio = num("get_rps") / num("get_pg_tps")
     p99_ratio = num("get_p99_ms") / num("get_pg_p99_ms")
@@ -142,10 +148,13 @@ def tenm_table(r):
     comp = [("comp_one", "one timepoint and type (`?timepoint=m12&type=serum`), %s items" % r["comp_one_items"]),
             ("comp_tp", "one timepoint (`?timepoint=m12`)"),
             ("comp_csv", "the whole study as CSV (`?format=csv`), %s rows" % r["comp_csv_rows"])]
+    # Issue 17's target (< 1 s) is for a cohort of 1,660 participants x 6 timepoints: here
+    # it applies to the questions a coordinator asks, not to the whole study's 8x10^5 rows.
     for key, what in comp:
+        target = key != "comp_csv"
         rows.append(("completeness of MASC (%s participants x 20 timepoints): %s" % (r["comp_participants"], what),
                      "%.1f ms median (%.1f ms p90), %s KB" % (num(key + "_ms"), num(key + "_p90_ms"), r[key + "_kb"]),
-                     "", "", "< 1 s", verdict(num(key + "_ms") < 1000)))
+                     "", "", "< 1 s" if target else "", verdict(num(key + "_ms") < 1000) if target else ""))
     peak = max(num(k) for k in ("get_rss_kb", "move_rss_kb", "csv_rss_kb", "comp_rss_kb", "rss_max_kb"))
     rows.append(("biobankd memory", "idle %.1f MB; peak over the daemon's life %.1f MB (sampled every 50 ms "
                  "under load: GET %.1f, move %.1f, CSV %.1f, completeness %.1f MB)" % (
