@@ -20,6 +20,20 @@ LEDGER_BEGIN, LEDGER_END = "<!-- bench-ledger:begin -->", "<!-- bench-ledger:end
 TENM_BEGIN, TENM_END = "<!-- bench-10m:begin -->", "<!-- bench-10m:end -->"
 
 
+def figures(r):
+    """num(name): a result as a number; mb(name): one in kB as MB."""
+    def num(k):
+        return float(r[k])
+
+    def mb(k):
+        return num(k) / 1024
+    return num, mb
+
+
+def verdict(ok):
+    return "yes" if ok else "**no**"
+
+
 def machine(r):
     return ("Machine: %s cores (%s), %s GB RAM, Linux %s, load average before the run %s; "
             "scheduling: %s; huge pages: %s. PostgreSQL %s: %s." % (
@@ -30,11 +44,7 @@ def machine(r):
 
 def ledger_table(r):
     """The rows of scripts/bench --ledger (bench/ledger.sh)."""
-    def num(k):
-        return float(r[k])
-
-    def verdict(ok):
-        return "yes" if ok else "**no**"
+    num, _ = figures(r)
 
     rows = []
     rows.append(("full `verify-ledger`, %s events and %s log entries, --jobs %s" % (
@@ -87,14 +97,7 @@ def ledger_table(r):
 def tenm_table(r):
     """The rows of scripts/bench --ten-million: the load, then the figures issue 21 asks
     for at 10^7 specimens, with its targets for GET and moves."""
-    def num(k):
-        return float(r[k])
-
-    def mb(k):
-        return num(k) / 1024
-
-    def verdict(ok):
-        return "yes" if ok else "**no**"
+    num, mb = figures(r)
 
     rows = []
     rows.append(("load %s specimens, %s events, %s log entries through COPY (bench/load.sh)" % (
@@ -219,14 +222,7 @@ def main():
             splice(a.doc, TENM_BEGIN, TENM_END, table)
         return
 
-    def num(k):
-        return float(r[k])
-
-    def mb(k):
-        return num(k) / 1024
-
-    def verdict(ok):
-        return "yes" if ok else "**no**"
+    num, mb = figures(r)
 
     rows = []
     get_ratio = num("get_rps") / num("get_pg_tps")
