@@ -29,7 +29,7 @@ struct db_conn {
 	const struct db_stmt *const *sets; /* prepared on every (re)connect; NULL: none */
 	bool read_only; /* a reader pool's: every transaction read-only (db_pool_open_reader) */
 	struct db_pool *pool; /* NULL: a connection of its own (db_connect) */
-	struct timespec idle; /* when it was last given back (db_release) */
+	long long idle_ms;    /* when it was last given back (db_release), bb_monotonic_ms() */
 	bool resent;          /* a statement was sent again since db_acquire (exec_as) */
 };
 
@@ -39,8 +39,8 @@ struct db_pool {
 	unsigned in_use;
 	struct db_conn *conns;
 	bool *taken;
-	struct timespec last_failure;
-	unsigned idle_check_ms; /* idle longer than this: checked before use (conn_ready) */
+	long long last_failure_ms; /* bb_monotonic_ms(); 0: none */
+	unsigned idle_check_ms;    /* idle longer than this: checked before use (conn_ready) */
 	/* A (re)connect is under way while the database is out (last_failure set): the
 	 * other requests answer 503 at once rather than each wait on a connect too. */
 	bool probing;
@@ -78,15 +78,6 @@ static const struct db_stmt txn_statements[] = {
 	{ "db_replay_lag", "SELECT pg_is_in_recovery(), " REPLAY_LAG },
 	{ NULL, NULL },
 };
-
-static long
-ms_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
-}
 
 static void
 diag_clear(struct db_diag *d)
@@ -207,7 +198,7 @@ conn_ready(struct db_conn *c, unsigned idle_check_ms)
 {
 	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK)
 		return false;
-	if (idle_check_ms > 0 && ms_since(&c->idle) < (long)idle_check_ms)
+	if (idle_check_ms > 0 && bb_monotonic_ms() - c->idle_ms < (long long)idle_check_ms)
 		return true;
 	struct pollfd p = { .fd = PQsocket(c->pg), .events = POLLIN };
 	return poll(&p, 1, 0) == 0;
@@ -294,8 +285,9 @@ pool_reconnect(struct db_pool *p, struct db_conn *c)
 	enum bb_err err = BB_EDBDOWN;
 
 	pthread_mutex_lock(&p->lock);
-	bool outage = p->last_failure.tv_sec != 0;
-	bool tries = !outage || (!p->probing && ms_since(&p->last_failure) >= RECONNECT_HOLDOFF_MS);
+	bool outage = p->last_failure_ms != 0;
+	bool tries = !outage || (!p->probing &&
+	                         bb_monotonic_ms() - p->last_failure_ms >= RECONNECT_HOLDOFF_MS);
 	if (tries && outage)
 		p->probing = true;
 	pthread_mutex_unlock(&p->lock);
@@ -305,10 +297,10 @@ pool_reconnect(struct db_pool *p, struct db_conn *c)
 		set_error(c, "08006", "the database is out; another request is reconnecting");
 	pthread_mutex_lock(&p->lock);
 	if (err != BB_OK && tries) {
-		clock_gettime(CLOCK_MONOTONIC, &p->last_failure);
+		p->last_failure_ms = bb_monotonic_ms();
 		log_warnx("database unavailable: %s", c->message);
 	} else if (err == BB_OK) {
-		p->last_failure.tv_sec = 0;
+		p->last_failure_ms = 0;
 	}
 	if (tries && outage)
 		p->probing = false;
@@ -364,7 +356,7 @@ db_release(struct db_pool *p, struct db_conn *c)
 	/* A transaction left open by a failed path must not leak into the next request. */
 	if (c->in_txn)
 		db_rollback(c);
-	clock_gettime(CLOCK_MONOTONIC, &c->idle);
+	c->idle_ms = bb_monotonic_ms();
 	pthread_mutex_lock(&p->lock);
 	p->taken[c - p->conns] = false;
 	p->in_use--;

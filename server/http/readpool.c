@@ -19,7 +19,7 @@ struct readpool {
 	struct db_pool *pool;
 	double max_lag_s;
 	pthread_mutex_t lock;
-	struct timespec down_at; /* tv_sec 0: not down */
+	long long down_at_ms; /* bb_monotonic_ms(); 0: not down */
 	struct readpool_stats stats;
 	enum readpool_route last; /* for the log: say once when the route changes */
 };
@@ -61,15 +61,6 @@ readpool_free(struct readpool *rp)
 	free(rp);
 }
 
-static long
-ms_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
-}
-
 /* Count a take and log when reads change where they go (not once per request). */
 static void
 note(struct readpool *rp, enum readpool_route why, bool down, const char *detail)
@@ -77,9 +68,9 @@ note(struct readpool *rp, enum readpool_route why, bool down, const char *detail
 	pthread_mutex_lock(&rp->lock);
 	rp->stats.taken[why]++;
 	if (down)
-		clock_gettime(CLOCK_MONOTONIC, &rp->down_at);
+		rp->down_at_ms = bb_monotonic_ms();
 	else if (why == READPOOL_STANDBY)
-		rp->down_at.tv_sec = 0;
+		rp->down_at_ms = 0;
 	bool changed = rp->last != why;
 	rp->last = why;
 	pthread_mutex_unlock(&rp->lock);
@@ -94,7 +85,7 @@ static bool
 held_down(struct readpool *rp)
 {
 	pthread_mutex_lock(&rp->lock);
-	bool held = rp->down_at.tv_sec != 0 && ms_since(&rp->down_at) < DOWN_HOLD_MS;
+	bool held = rp->down_at_ms != 0 && bb_monotonic_ms() - rp->down_at_ms < DOWN_HOLD_MS;
 	if (held)
 		rp->stats.taken[READPOOL_DOWN]++;
 	pthread_mutex_unlock(&rp->lock);
@@ -173,7 +164,7 @@ readpool_lost(struct readpool *rp)
 {
 	pthread_mutex_lock(&rp->lock);
 	rp->stats.lost++;
-	clock_gettime(CLOCK_MONOTONIC, &rp->down_at);
+	rp->down_at_ms = bb_monotonic_ms();
 	rp->last = READPOOL_DOWN;
 	pthread_mutex_unlock(&rp->lock);
 	log_warnx("reports: the reports database was lost under a read: the primary takes the "
