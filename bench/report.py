@@ -34,6 +34,48 @@ def verdict(ok):
     return "yes" if ok else "**no**"
 
 
+def http_rows(r):
+    """The rows both the 10^6 and the 10^7 tables have: GET and move against pgbench, the
+    96-tube rack, the rack audit and the CSV export."""
+    num, mb = figures(r)
+    rows = []
+    get_ratio = num("get_rps") / num("get_pg_tps")
+    p99_ratio = num("get_p99_ms") / num("get_pg_p99_ms")
+    rows.append(("look up a specimen by ID (GET, authenticated), %s connections" % r["clients"],
+                 "%.0f req/s; p50 %.2f ms, p99 %.2f ms; %s non-2xx (bench/httpload.c)%s" % (
+                     num("get_rps"), num("get_p50_ms"), num("get_p99_ms"), r["get_non2xx"],
+                     "; with wrk: %.0f req/s, p99 %.2f ms" % (num("get_wrk_rps"), num("get_wrk_p99_ms"))
+                     if "get_wrk_rps" in r else ""),
+                 "%.0f tx/s; p50 %.2f ms, p99 %.2f ms" % (num("get_pg_tps"), num("get_pg_p50_ms"),
+                                                        num("get_pg_p99_ms")),
+                 "%.0f%%; p99 %.2fx" % (100 * get_ratio, p99_ratio), ">= 85%; p99 <= 1.5x pgbench's",
+                 verdict(get_ratio >= 0.85 and p99_ratio <= 1.5)))
+    move_ratio = num("move_rps") / num("move_pg_tps")
+    rows.append(("store/move with its custody event (POST), %s connections" % r["clients"],
+                 "%.0f req/s; p50 %.2f ms, p99 %.2f ms; %s non-2xx" % (num("move_rps"), num("move_p50_ms"),
+                                                                        num("move_p99_ms"), r["move_non2xx"]),
+                 "%.0f tx/s; p50 %.2f ms, p99 %.2f ms; %s failed" % (
+                     num("move_pg_tps"), num("move_pg_p50_ms"), num("move_pg_p99_ms"),
+                     r.get("move_pg_failed") or "0"),
+                 "%.0f%%" % (100 * move_ratio), ">= 95%", verdict(move_ratio >= 0.95)))
+    rows.append(("place a 96-tube rack (one POST)",
+                 "%.1f ms median, %.1f ms p90 (%s racks)" % (num("rack_http_ms"), num("rack_http_p90_ms"),
+                                                             r["rack_n"]),
+                 "%.1f ms" % num("rack_pg_ms"), "%.2fx" % (num("rack_http_ms") / num("rack_pg_ms")),
+                 "< 50 ms", verdict(num("rack_http_ms") < 50)))
+    rows.append(("audit a 96-tube rack scan (start + scanner file)",
+                 "%.1f ms median (%.1f start + %.1f scan), %.1f ms p90; %s" % (
+                     num("audit_ms"), num("audit_create_ms"), num("audit_scan_ms"), num("audit_p90_ms"),
+                     r["audit_found"]),
+                 "", "", "< 50 ms", verdict(num("audit_ms") < 50)))
+    rows.append(("CSV export of %s specimens" % r["csv_rows"],
+                 "%.2f s (%s MB), daemon peak RSS %.1f MB" % (num("csv_seconds"), r["csv_mb"], mb("csv_rss_kb")),
+                 "%.2f s (rows from the same function, one call)" % num("csv_db_seconds"),
+                 "%.2fx" % (num("csv_seconds") / num("csv_db_seconds")),
+                 "< 2 s, RSS < 64 MB", verdict(num("csv_seconds") < 2 and mb("csv_rss_kb") < 64)))
+    return rows
+
+
 def machine(r):
     return ("Machine: %s cores (%s), %s GB RAM, Linux %s, load average before the run %s; "
             "scheduling: %s; huge pages: %s. PostgreSQL %s: %s." % (
@@ -113,39 +155,7 @@ def tenm_table(r):
             r.get("load_copy_specimens_cpu_s", "?"), r.get("load_index_cpu_s", "?"),
             r.get("load_finish_cpu_s", "?")),
         "", "", "< 600 s", verdict(num("load_seconds") < 600)))
-    get_ratio = num("get_rps") / num("get_pg_tps")
-    p99_ratio = num("get_p99_ms") / num("get_pg_p99_ms")
-    rows.append(("look up a specimen by ID (GET, authenticated), %s connections" % r["clients"],
-                 "%.0f req/s; p50 %.2f ms, p99 %.2f ms; %s non-2xx" % (
-                     num("get_rps"), num("get_p50_ms"), num("get_p99_ms"), r["get_non2xx"]),
-                 "%.0f tx/s; p50 %.2f ms, p99 %.2f ms" % (
-                     num("get_pg_tps"), num("get_pg_p50_ms"), num("get_pg_p99_ms")),
-                 "%.0f%%; p99 %.2fx" % (100 * get_ratio, p99_ratio), ">= 85%; p99 <= 1.5x",
-                 verdict(get_ratio >= 0.85 and p99_ratio <= 1.5)))
-    move_ratio = num("move_rps") / num("move_pg_tps")
-    rows.append(("store/move with its custody event (POST), %s connections" % r["clients"],
-                 "%.0f req/s; p50 %.2f ms, p99 %.2f ms; %s non-2xx" % (
-                     num("move_rps"), num("move_p50_ms"), num("move_p99_ms"), r["move_non2xx"]),
-                 "%.0f tx/s; p50 %.2f ms, p99 %.2f ms; %s failed" % (
-                     num("move_pg_tps"), num("move_pg_p50_ms"), num("move_pg_p99_ms"),
-                     r.get("move_pg_failed") or "0"),
-                 "%.0f%%" % (100 * move_ratio), ">= 95%", verdict(move_ratio >= 0.95)))
-    rows.append(("place a 96-tube rack (one POST)",
-                 "%.1f ms median, %.1f ms p90 (%s racks)" % (
-                     num("rack_http_ms"), num("rack_http_p90_ms"), r["rack_n"]),
-                 "%.1f ms" % num("rack_pg_ms"), "%.2fx" % (num("rack_http_ms") / num("rack_pg_ms")),
-                 "< 50 ms", verdict(num("rack_http_ms") < 50)))
-    rows.append(("audit a 96-tube rack scan (start + scanner file)",
-                 "%.1f ms median (%.1f start + %.1f scan), %.1f ms p90; %s" % (
-                     num("audit_ms"), num("audit_create_ms"), num("audit_scan_ms"), num("audit_p90_ms"),
-                     r["audit_found"]),
-                 "", "", "< 50 ms", verdict(num("audit_ms") < 50)))
-    rows.append(("CSV export of %s specimens" % r["csv_rows"],
-                 "%.2f s (%s MB), daemon peak RSS %.1f MB" % (
-                     num("csv_seconds"), r["csv_mb"], mb("csv_rss_kb")),
-                 "%.2f s (rows from the same function, one call)" % num("csv_db_seconds"),
-                 "%.2fx" % (num("csv_seconds") / num("csv_db_seconds")),
-                 "< 2 s, RSS < 64 MB", verdict(num("csv_seconds") < 2 and mb("csv_rss_kb") < 64)))
+    rows += http_rows(r)
     rows.append(("full `verify-ledger --jobs %s`, %s events and %s log entries" % (
         r["cores"], r["events"], r["log_entries"]),
         "%.1f s (%.0f events/s), peak RSS %.1f MB" % (
@@ -224,40 +234,7 @@ def main():
 
     num, mb = figures(r)
 
-    rows = []
-    get_ratio = num("get_rps") / num("get_pg_tps")
-    rows.append(("look up a specimen by ID (GET, authenticated), %s connections" % r["clients"],
-                 "%.0f req/s; p50 %.2f ms, p99 %.2f ms; %s non-2xx (bench/httpload.c)%s" % (
-                     num("get_rps"), num("get_p50_ms"), num("get_p99_ms"), r["get_non2xx"],
-                     "; with wrk: %.0f req/s, p99 %.2f ms" % (num("get_wrk_rps"), num("get_wrk_p99_ms"))
-                     if "get_wrk_rps" in r else ""),
-                 "%.0f tx/s; p50 %.2f ms, p99 %.2f ms" % (num("get_pg_tps"), num("get_pg_p50_ms"),
-                                                        num("get_pg_p99_ms")),
-                 "%.0f%%" % (100 * get_ratio), ">= 85%; p99 <= 1.5x pgbench's",
-                 verdict(get_ratio >= 0.85 and num("get_p99_ms") <= 1.5 * num("get_pg_p99_ms"))))
-    move_ratio = num("move_rps") / num("move_pg_tps")
-    rows.append(("store/move with its custody event (POST), %s connections" % r["clients"],
-                 "%.0f req/s; p50 %.2f ms, p99 %.2f ms; %s non-2xx" % (num("move_rps"), num("move_p50_ms"),
-                                                                        num("move_p99_ms"), r["move_non2xx"]),
-                 "%.0f tx/s; p50 %.2f ms, p99 %.2f ms; %s failed" % (
-                     num("move_pg_tps"), num("move_pg_p50_ms"), num("move_pg_p99_ms"),
-                     r.get("move_pg_failed") or "0"),
-                 "%.0f%%" % (100 * move_ratio), ">= 95%", verdict(move_ratio >= 0.95)))
-    rows.append(("place a 96-tube rack (one POST)",
-                 "%.1f ms median, %.1f ms p90 (%s racks)" % (num("rack_http_ms"), num("rack_http_p90_ms"),
-                                                             r["rack_n"]),
-                 "%.1f ms" % num("rack_pg_ms"), "%.2fx" % (num("rack_http_ms") / num("rack_pg_ms")),
-                 "< 50 ms", verdict(num("rack_http_ms") < 50)))
-    rows.append(("audit a 96-tube rack scan (start + scanner file)",
-                 "%.1f ms median (%.1f start + %.1f scan), %.1f ms p90; %s" % (
-                     num("audit_ms"), num("audit_create_ms"), num("audit_scan_ms"), num("audit_p90_ms"),
-                     r["audit_found"]),
-                 "", "", "< 50 ms", verdict(num("audit_ms") < 50)))
-    rows.append(("CSV export of %s specimens" % r["csv_rows"],
-                 "%.2f s (%s MB), daemon peak RSS %.1f MB" % (num("csv_seconds"), r["csv_mb"], mb("csv_rss_kb")),
-                 "%.2f s (rows from the same function, one call)" % num("csv_db_seconds"),
-                 "%.2fx" % (num("csv_seconds") / num("csv_db_seconds")),
-                 "< 2 s, RSS < 64 MB", verdict(num("csv_seconds") < 2 and mb("csv_rss_kb") < 64)))
+    rows = http_rows(r)
     rows.append(("labelgen: ZPL for 10,000 labels", "%.2f s (RSS %.1f MB)" % (num("zpl_seconds"), mb("zpl_rss_kb")),
                  "", "", "< 1 s", verdict(num("zpl_seconds") < 1)))
     png_ratio = num("png_marginal_ms") / num("zint_marginal_ms")
