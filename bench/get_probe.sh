@@ -12,6 +12,7 @@
 #   PGBENCH=0       skip the pgbench rounds
 #   STRACE=1        count the daemon's system calls (strace -c -f) over one extra run
 #   SECONDS_RUN=N   seconds a run (default 15)
+#   THREADS=N       the daemon's --threads, its database connections (default 16)
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
@@ -36,7 +37,7 @@ if [ ! -f $W/pw ]; then
 	BIOBANK_DATABASE_URL="$OWNER" $BIN user add --role admin getprobe < $W/pw >/dev/null
 fi
 BIOBANK_DATABASE_URL="host=$SOCK port=5432 dbname=biobank user=biobank_daemon" \
-	$BIN serve --listen 127.0.0.1:$port --threads 16 --sequencer=false > $W/daemon.log 2>&1 &
+	$BIN serve --listen 127.0.0.1:$port --threads "${THREADS:-16}" --sequencer=false > $W/daemon.log 2>&1 &
 dp=$!
 trap 'kill $dp 2>/dev/null; wait $dp 2>/dev/null' EXIT
 for i in $(seq 100); do curl -fsS http://127.0.0.1:$port/healthz >/dev/null 2>&1 && break; sleep 0.2; done
