@@ -8,11 +8,12 @@
 #
 # usage: bench/get_probe.sh [ROUNDS]
 #   BIN=path        the biobankd to measure (default build-bench/server/biobankd)
-#   CLIENT=wrk|httpload|both   the HTTP client (default both, alternated in each round)
+#   CLIENT=wrk|httpload|both|none   the HTTP client (default both, alternated in each round)
 #   PGBENCH=0       skip the pgbench rounds
 #   STRACE=1        count the daemon's system calls (strace -c -f) over one extra run
 #   SECONDS_RUN=N   seconds a run (default 15)
 #   THREADS=N       the daemon's --threads, its database connections (default 16)
+#   PGCLIENTS=N     pgbench's clients (default 16)
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
@@ -83,7 +84,7 @@ pgb_backends() { # pgb_backends FILE: "pid cpu" lines
 pgbench_round() { # pgbench_round ROUND
 	local pg c n wu ws t0 t1
 	/usr/bin/time -f '%U %S' -o $W/pgb.time pgbench -n -M prepared -h $SOCK -p 5432 -U biobank \
-		-c16 -j2 -T$((dur + 5)) -D nspec=$nspec -f bench/pgbench/get.sql biobank > $W/pgb.out 2>&1 &
+		-c"${PGCLIENTS:-16}" -j2 -T$((dur + 5)) -D nspec=$nspec -f bench/pgbench/get.sql biobank > $W/pgb.out 2>&1 &
 	pg=$!
 	sleep 4
 	pgb_backends $W/pgb.0; t0=$(date +%s.%N)
@@ -102,6 +103,7 @@ print('pgbench  round $1: %7d tx,  %6.0f tx/s;  per tx: backends %5.1f us, pgben
 for round in $(seq $rounds); do
 	case $CLIENT in
 	both) http_round wrk $round; http_round httpload $round ;;
+	none) ;;
 	*) http_round $CLIENT $round ;;
 	esac
 	[ "${PGBENCH:-1}" = 0 ] || pgbench_round $round
