@@ -181,6 +181,11 @@ async function main() {
 		await page.keyboard.press('Enter');
 		await page.locator(ready).first().waitFor();
 	};
+	/* The focus back at the top of the page: where every view leaves it (the scan bar). */
+	const toTop = async () => {
+		await page.keyboard.press('Escape');
+	};
+
 	const signIn = async (user) => {
 		view = `sign-in as ${user}`;
 		await page.locator('#user').waitFor();
@@ -193,15 +198,11 @@ async function main() {
 	};
 	const signOut = async () => {
 		view = 'sign-out';
+		await toTop();
 		await tabTo('#logout');
 		await page.keyboard.press('Enter');
 		await page.locator('#user').waitFor();
 	};
-	/* The focus back at the top of the page: where every view leaves it (the scan bar). */
-	const toTop = async () => {
-		await page.keyboard.press('Escape');
-	};
-
 	await journey(async () => {
 		await page.goto(url + '/');
 		await page.locator('body[data-ready="1"]').waitFor({ state: 'attached' });
