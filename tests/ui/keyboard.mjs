@@ -230,7 +230,12 @@ async function main() {
 			await tabTo('#pk-status');
 			await arrowTo('#pk-status', 'withdrawn');
 			await tabTo('#pk-date');
-			await page.keyboard.type('11302026');
+			/* The date's parts in the browser's order (month first in en-US, day first in fr-FR). */
+			const order = await page.evaluate(() => new Intl.DateTimeFormat(navigator.language).formatToParts(new Date(2026, 10, 30))
+				.filter((x) => ['day', 'month', 'year'].includes(x.type)).map((x) => x.type));
+			await page.keyboard.type(order.map((k) => ({ day: '30', month: '11', year: '2026' })[k]).join(''));
+			ok(await page.locator('#pk-date').inputValue() === '2026-11-30', `${lang}: the date typed into its field (${order.join('/')})`,
+				await page.locator('#pk-date').inputValue());
 			await tabTo('#pk-version');
 			await page.keyboard.type('v3');
 			await tabTo('#pp-record');
@@ -321,7 +326,8 @@ async function main() {
 			await page.keyboard.press('Space');
 			await tabTo(`tr[data-user="${w.user}"] button[data-action="save"]`);
 			await page.keyboard.press('Enter');
-			await page.locator('#flash.ok').waitFor();
+			/* Its own word: an earlier "ok" banner may still be showing. */
+			await page.locator('#flash.ok', { hasText: w.user }).waitFor();
 			await look();
 			const users = (await must('GET', '/api/v1/users', undefined, 200)).items;
 			ok(users.find((u) => u.username === w.user)?.disabled === true, `${lang}: ${w.user} disabled by keyboard`,
