@@ -69,8 +69,8 @@ async function world() {
 	return per;
 }
 
-/* What the page shows at the focused element (run in the page). */
-function focusState(limit) {
+/* What the page shows at the focused element (run in the page); at: whether it matches that selector. */
+function focusState(sel) {
 	const e = document.activeElement;
 	const doc = document.documentElement;
 	const name = (x) => x === null ? 'null' : `${x.tagName.toLowerCase()}${x.id ? `#${x.id}` : ''}${x.dataset?.action ? `[${x.dataset.action}]` : ''}` +
@@ -91,7 +91,7 @@ function focusState(limit) {
 		}
 	}
 	if (e === null || e === document.body || e === doc)
-		return { el: 'body', seen: false, ring: false, sideways: doc.scrollWidth > doc.clientWidth, wide, why: 'the focus is on nothing' };
+		return { el: 'body', seen: false, ring: false, sideways: doc.scrollWidth > doc.clientWidth, wide, why: 'the focus is on nothing', at: false };
 	const r = e.getBoundingClientRect();
 	const cs = getComputedStyle(e);
 	const ring = (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) || (cs.boxShadow !== 'none' && cs.boxShadow !== '');
@@ -110,7 +110,7 @@ function focusState(limit) {
 			why = `covered by ${name(top)}`;
 		}
 	}
-	return { el: name(e), seen, ring, sideways: doc.scrollWidth > doc.clientWidth, wide, why, width: doc.scrollWidth, limit };
+	return { el: name(e), seen, ring, sideways: doc.scrollWidth > doc.clientWidth, wide, why, width: doc.scrollWidth, at: !!sel && e.matches(sel) };
 }
 
 async function main() {
@@ -119,6 +119,10 @@ async function main() {
 	const consoleErrors = consoleErrorsOf(page);
 	const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
 	let mouse = 0;
+	/* File choosers are caught from the start: a listener added just before
+	 * the key press could be late, and the chooser then opened unseen. */
+	const choosers = [];
+	page.on('filechooser', (c) => choosers.push(c));
 	page.on('console', (m) => m.text() === 'kb-mouse' && mouse++);
 
 	/* Every focus stop's trouble, by view, each told once. */
@@ -129,8 +133,8 @@ async function main() {
 		if (!trouble.has(view)) trouble.set(view, new Set());
 		trouble.get(view).add(what);
 	};
-	const look = async () => {
-		const s = await page.evaluate(focusState, WIDTH);
+	const look = async (sel = '') => {
+		const s = await page.evaluate(focusState, sel);
 		stops++;
 		if (!s.seen) note(`${s.el}: not visible (${s.why})`);
 		if (!s.ring) note(`${s.el}: no focus ring`);
@@ -145,8 +149,7 @@ async function main() {
 	const tabTo = async (sel, { back = false, max = 120 } = {}) => {
 		for (let i = 0; i < max; i++) {
 			await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
-			await look();
-			if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, sel)) return i + 1;
+			if ((await look(sel)).at) return i + 1;
 		}
 		throw new Error(`${view}: ${max} presses of ${back ? 'Shift+Tab' : 'Tab'} never reached ${sel} (last: ${JSON.stringify(await focused())})`);
 	};
@@ -304,9 +307,11 @@ async function main() {
 			await tabTo('#import-file');
 			const csv = 'study,participant_code,sex,birth_year,diagnosis,specimen_type,timepoint,collected_at,quantity,unit,tube_barcode\n' +
 				[1, 2, 3].map((i) => `MASC,P-KB-IMP-${w.tag},F,1972,DM,serum,baseline,2026-02-01 09:00,0.5,mL,TB-KB-IMP-${w.tag}-${i}\n`).join('');
-			const chooser = page.waitForEvent('filechooser');
+			const opened = choosers.length;
 			await page.keyboard.press('Space');
-			await (await chooser).setFiles({ name: `keys-${lang}.csv`, mimeType: 'text/csv', buffer: Buffer.from(csv) });
+			for (const until = Date.now() + 60000; choosers.length === opened && Date.now() < until;) await page.waitForTimeout(50);
+			ok(choosers.length > opened, `${lang}: Space on the file field opens the file chooser`);
+			await choosers.at(-1).setFiles({ name: `keys-${lang}.csv`, mimeType: 'text/csv', buffer: Buffer.from(csv) });
 			await tabTo('#import-check');
 			await page.keyboard.press('Enter');
 			await page.locator('#import-commit').waitFor({ state: 'visible' });
