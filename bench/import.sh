@@ -3,7 +3,8 @@
 # "Inventory import"): a throwaway cluster with the settings of scripts/run,
 # biobankd on loopback as biobank_daemon, a generated file of ROWS rows
 # (bench/import_gen.py), then through POST /api/v1/imports: the dry run, the
-# commit, the same file again; verify-ledger after; the daemon's peak RSS.
+# commit, the same file again (the dry run's and the commit's PostgreSQL CPU
+# seconds too); verify-ledger after; the daemon's peak RSS.
 #
 # usage: nice -n -20 bench/import.sh [--rows N] [--verify] [--keep]
 #   --rows   data rows in the file (default 100000)
