@@ -3,7 +3,8 @@
 # "Inventory import"): a throwaway cluster with the settings of scripts/run,
 # biobankd on loopback as biobank_daemon, a generated file of ROWS rows
 # (bench/import_gen.py), then through POST /api/v1/imports: the dry run, the
-# commit, the same file again; verify-ledger after; the daemon's peak RSS.
+# commit, the same file again (the dry run's and the commit's PostgreSQL CPU
+# seconds too); verify-ledger after; the daemon's peak RSS.
 #
 # usage: nice -n -20 bench/import.sh [--rows N] [--verify] [--keep]
 #   --rows   data rows in the file (default 100000)
@@ -104,6 +105,29 @@ renice_autogroups() {
 	autogroups="nice $niceness"
 }
 
+# The CPU time of the cluster's processes (utime + stime of /proc/PID/stat),
+# in clock ticks, one "PID TICKS" line each, and "exited TICKS" for the
+# postmaster's own and its waited-for children's (cutime + cstime: backends
+# that have exited). A busy machine stretches the wall time of a request
+# (waiting for a core) much more than its CPU time, so each request's CPU
+# is reported too: the busiest backend's (the one running the import) and
+# the whole cluster's (with the daemon's other connections and the
+# cluster's own workers).
+tck=$(getconf CLK_TCK)
+pg_cpu() {
+	local pm p
+	pm=$(head -1 "$pgdata/postmaster.pid")
+	awk '{ sub(/^.*\) /, ""); split($0, f, " "); print "exited", f[12] + f[13] + f[14] + f[15] }' "/proc/$pm/stat"
+	for p in $(pgrep -P "$pm"); do
+		awk -v p="$p" '{ sub(/^.*\) /, ""); split($0, f, " "); print p, f[12] + f[13] }' "/proc/$p/stat" 2>/dev/null || true
+	done
+}
+# cpu_since BEFORE: "BUSIEST TOTAL" in seconds since the snapshot BEFORE.
+cpu_since() {
+	awk -v tck="$tck" 'NR == FNR { a[$1] = $2; next } { d = $2 - a[$1]; t += d; if ($1 != "exited" && d > m) m = d }
+		END { printf "%.2f %.2f\n", m / tck, t / tck }' <(echo "$1") <(pg_cpu)
+}
+
 # post QUERY OUT: the file through the API; prints "STATUS SECONDS".
 post() {
 	curl -sS -o "$2" -w '%{http_code} %{time_total}\n' -H "Authorization: Bearer $token" \
@@ -114,12 +138,16 @@ field() { python3 -c "import json, sys; d = json.load(open(sys.argv[1])); print(
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 say "dry run"
 renice_autogroups
+c0=$(pg_cpu)
 read -r dry_status dry_s < <(post "" "$work/dry.json")
+read -r dry_cpu dry_cpu_all < <(cpu_since "$c0")
 [ "$dry_status" = 200 ] || { cat "$work/dry.json" >&2; die "the dry run answered $dry_status"; }
 [ "$(field "$work/dry.json" 'd["problem_count"]')" = 0 ] || die "the generated file has problems"
 say "commit"
 renice_autogroups
+c0=$(pg_cpu)
 read -r commit_status commit_s < <(post "commit=true" "$work/commit.json")
+read -r commit_cpu commit_cpu_all < <(cpu_since "$c0")
 [ "$commit_status" = 201 ] || { head -c 2000 "$work/commit.json" >&2; die "the commit answered $commit_status"; }
 made=$(field "$work/commit.json" 'd["import"]["summary"]["specimens"]')
 say "the same file again"
@@ -139,8 +167,8 @@ fi
 
 cat <<REPORT
 rows=$rows bytes=$bytes specimens_made=$made
-dry_run: $dry_s s (HTTP $dry_status)
-commit: $commit_s s (HTTP $commit_status)
+dry_run: $dry_s s (HTTP $dry_status), PostgreSQL CPU: importing backend $dry_cpu s, cluster $dry_cpu_all s
+commit: $commit_s s (HTTP $commit_status), PostgreSQL CPU: importing backend $commit_cpu s, cluster $commit_cpu_all s
 again: $again_s s (HTTP $again_status, already imported)
 verify_ledger: $verify_line
 daemon_rss_kb: idle $rss_idle, peak $rss_peak (VmHWM, the whole run)

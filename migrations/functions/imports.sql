@@ -579,6 +579,17 @@ BEGIN
 	SELECT row_no, floor((row_number() OVER (ORDER BY depth, row_no) - 1)
 		/ GREATEST(1000, ceil(count(*) OVER () / 20.0)))::integer AS part
 	  FROM tree;
+	/*
+	 * Each new specimen's row, its ledger's two events and its import record
+	 * are computed here once for the whole file, into one table laid out part
+	 * after part, so that each part's three statements read that part's rows
+	 * and nothing else. When each part joined the staged rows, their ids,
+	 * the new participants and the boxes itself, each of the twenty parts
+	 * scanned and hashed the file's 10^5 staged rows two or three times
+	 * (a staged table of 28 MB, more than temp_buffers: read back from disk
+	 * each time), which made the commit in parts about 10 s slower than the
+	 * single statement (docs/performance.md, "Inventory import").
+	 */
 	CREATE TEMP TABLE import_chain ON COMMIT DROP AS
 	SELECT y.*, CASE WHEN y.box IS NOT NULL THEN bb_event_digest_v2(y.new_id, 2, 'stored', y.at2, who,
 		NULL, NULL, y.box, y.pos, NULL, stored_details, y.h1) END AS h2
@@ -589,11 +600,24 @@ BEGIN
 				'legacy_id', s.legacy_id, 'import', made.id,
 				'status', CASE WHEN s.pos_row IS NOT NULL THEN 'registered' ELSE s.final_status END)) AS d1,
 			       CASE WHEN s.pos_row IS NOT NULL THEN s.box_barcode END AS box,
-			       bb_position_name(s.pos_row, s.pos_col) AS pos
+			       bb_position_name(s.pos_row, s.pos_col) AS pos,
+			       s.study_id, COALESCE(s.participant_id, ip.id) AS participant_id, s.type,
+			       bb_timepoint(s.timepoint) AS timepoint, s.at, s.quantity, s.unit,
+			       COALESCE(s.parent_id, p.existing_id, pi.new_id) AS parent_id,
+			       CASE WHEN s.parent_id IS NULL AND p.row_no IS NULL THEN NULL
+				    WHEN s.parent_type = s.type THEN 'aliquot' ELSE 'derivative' END AS derivation,
+			       s.tube_barcode, s.final_status, COALESCE(s.freeze_thaw, 0) AS freeze_thaw,
+			       COALESCE(s.box_id, b.id) AS box_id, s.pos_row, s.pos_col, s.notes, s.key, s.legacy_id
 			  FROM import_stage s JOIN import_ids i ON i.row_no = s.row_no
-			  JOIN import_parts pt ON pt.row_no = s.row_no ORDER BY s.row_no OFFSET 0) x
+			  JOIN import_parts pt ON pt.row_no = s.row_no
+			  LEFT JOIN import_people ip ON s.participant_id IS NULL AND ip.study_id = s.study_id
+				AND ip.pkey = lower(s.participant)
+			  LEFT JOIN import_stage p ON p.row_no = s.parent_row
+			  LEFT JOIN import_ids pi ON pi.row_no = s.parent_row
+			  LEFT JOIN boxes b ON s.box_id IS NULL AND b.barcode = s.box_barcode
+			 ORDER BY pt.part, s.row_no OFFSET 0) x
 		OFFSET 0) y;
-	CREATE INDEX ON import_chain (part);
+	CREATE INDEX ON import_chain (part, row_no);
 	ANALYZE import_chain;
 	SELECT COALESCE(max(part) + 1, 0), count(*) INTO n_parts, n_new FROM import_chain;
 
@@ -601,19 +625,12 @@ BEGIN
 		INSERT INTO specimens (id, serial, study_id, participant_id, type, timepoint, collected_at, quantity,
 			unit, parent_id, derivation, tube_barcode, status, freeze_thaw_count, box_id, pos_row, pos_col, notes,
 			ledger_seq, ledger_head)
-		SELECT c.new_id, c.serial, s.study_id, COALESCE(s.participant_id, ip.id), s.type, bb_timepoint(s.timepoint),
-		       s.at, s.quantity, s.unit, COALESCE(s.parent_id, p.existing_id, pi.new_id),
-		       CASE WHEN s.parent_id IS NULL AND p.row_no IS NULL THEN NULL
-			    WHEN s.parent_type = s.type THEN 'aliquot' ELSE 'derivative' END,
-		       s.tube_barcode, s.final_status, COALESCE(s.freeze_thaw, 0), COALESCE(s.box_id, b.id), s.pos_row,
-		       s.pos_col, s.notes, CASE WHEN c.h2 IS NULL THEN 1 ELSE 2 END, COALESCE(c.h2, c.h1)
-		  FROM import_stage s JOIN import_chain c ON c.row_no = s.row_no
-		  LEFT JOIN import_people ip ON s.participant_id IS NULL AND ip.study_id = s.study_id AND ip.pkey = lower(s.participant)
-		  LEFT JOIN import_stage p ON p.row_no = s.parent_row
-		  LEFT JOIN import_ids pi ON pi.row_no = s.parent_row
-		  LEFT JOIN boxes b ON s.box_id IS NULL AND b.barcode = s.box_barcode
+		SELECT c.new_id, c.serial, c.study_id, c.participant_id, c.type, c.timepoint, c.at, c.quantity, c.unit,
+		       c.parent_id, c.derivation, c.tube_barcode, c.final_status, c.freeze_thaw, c.box_id, c.pos_row,
+		       c.pos_col, c.notes, CASE WHEN c.h2 IS NULL THEN 1 ELSE 2 END, COALESCE(c.h2, c.h1)
+		  FROM import_chain c
 		 WHERE c.part = k
-		 ORDER BY s.row_no;
+		 ORDER BY c.row_no;
 		GET DIAGNOSTICS got = ROW_COUNT;
 		-- A part's events in one statement, so that the check of each stored event
 		-- finds the imported one it links to among the statement's own rows.
@@ -627,8 +644,8 @@ BEGIN
 			  FROM import_chain WHERE h2 IS NOT NULL AND part = k) e
 		 ORDER BY e.row_no, e.seq;
 		INSERT INTO import_specimens (import_id, row_no, specimen_id, study_id, row_key, legacy_id)
-		SELECT made.id, s.row_no, c.new_id, s.study_id, s.key, s.legacy_id
-		  FROM import_stage s JOIN import_chain c ON c.row_no = s.row_no
+		SELECT made.id, c.row_no, c.new_id, c.study_id, c.key, c.legacy_id
+		  FROM import_chain c
 		 WHERE c.part = k;
 		n_done := n_done + got;
 		PERFORM bb_import_step('writing', n_done, n_new);

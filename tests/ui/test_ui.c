@@ -483,6 +483,50 @@ mgrb_checks(struct tenv *t)
 		    big);
 }
 
+/* What keyboard.mjs did with the keyboard alone, in French and in Chinese. */
+static void
+keyboard_checks(struct tenv *t)
+{
+	static const char *const tags[] = { "FR", "ZH" };
+
+	for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "destroyed_%s", tags[i]);
+		const char *destroyed = fact(name);
+		snprintf(name, sizeof(name), "kept_%s", tags[i]);
+		const char *kept = fact(name);
+		snprintf(name, sizeof(name), "approved_%s", tags[i]);
+		const char *approved = fact(name);
+
+		ok(destroyed != NULL && kept != NULL && approved != NULL,
+		   "%s: the driver reported what the keys did", tags[i]);
+		if (destroyed == NULL || kept == NULL || approved == NULL)
+			continue;
+		is_sql(t, "withdrawn 2026-11-30 v3",
+		       "database: the consent withdrawn by keyboard, as typed",
+		       "SELECT c.status || ' ' || c.date || ' ' || c.version FROM consents c JOIN "
+		       "participants p ON p.id = c.participant_id WHERE p.code = 'P-KB-%s'"
+		       " AND c.scope = 'biobank' ORDER BY c.id DESC LIMIT 1",
+		       tags[i]);
+		is_sql(t, "destroyed consent withdrawn, autoclaved",
+		       "database: the tube ticked with Space destroyed, with the reason typed",
+		       "SELECT s.status || ' ' || e.reason FROM specimens s JOIN events e ON "
+		       "e.specimen_id = s.id AND e.type = 'destroyed' WHERE s.id = '%s'",
+		       destroyed);
+		is_sql(t, "in_storage", "database: its sibling, not ticked, still stored",
+		       "SELECT status FROM specimens WHERE id = '%s'", kept);
+		is_sql(t, "approved", "database: the request approved with Enter",
+		       "SELECT status FROM requests WHERE id = %s", approved);
+		is_sql(t, "3", "database: the file chosen and imported by keyboard, its 3 rows",
+		       "SELECT count(*) FROM specimens WHERE tube_barcode LIKE 'TB-KB-IMP-%s-_'",
+		       tags[i]);
+		is_sql(t, "true", "database: the account disabled with Space and Enter",
+		       "SELECT (disabled_at IS NOT NULL)::text FROM users WHERE username = "
+		       "'kboff%c%c'",
+		       tolower((unsigned char)tags[i][0]), tolower((unsigned char)tags[i][1]));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -537,6 +581,8 @@ main(int argc, char **argv)
 		register_checks(&t);
 	else if (strcmp(UI_DRIVER, "mgrb.mjs") == 0)
 		mgrb_checks(&t);
+	else if (strcmp(UI_DRIVER, "keyboard.mjs") == 0)
+		keyboard_checks(&t);
 	else
 		database_checks(&t);
 	tap_diag("screenshots in %s", artifacts);

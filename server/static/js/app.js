@@ -86,7 +86,13 @@ export const ctx = {
 };
 
 export function focusScan() {
-	if (!scanInput.disabled) scanInput.focus({ preventScroll: true });
+	if (scanInput.disabled) return;
+	/* On a wide screen the header stays on top, the scan bar in sight however
+	 * far the page is scrolled: the page stays where it is. On a narrow one
+	 * the header scrolls away with the page (style.css), and the page goes
+	 * back up to the scan bar rather than leave the focus out of sight. */
+	const onTop = getComputedStyle(document.getElementById('top')).position === 'sticky';
+	scanInput.focus({ preventScroll: onTop });
 }
 
 /* Look up what a scanned value is and open its view. */
@@ -239,16 +245,30 @@ async function start() {
 	for (const l of LANGUAGES) pickLang.append(h('option', { value: l.tag, lang: l.tag }, l.name));
 	pickLang.value = lang();
 	pickLang.addEventListener('change', () => setLang(pickLang.value));
-	onLangChange(() => {
+	/* The view is drawn again in the new language, and a view puts the
+	 * focus in the scan bar; a language chosen with the arrow keys keeps it
+	 * on the list instead, so that the next press goes on to the next
+	 * language rather than into the scan bar. */
+	onLangChange(async () => {
+		const picking = document.activeElement === pickLang;
 		pickLang.value = lang();
 		translateStatic();
-		show();
+		await show();
+		if (picking) pickLang.focus();
 	});
 	translateStatic();
 	fb.setAfter(focusScan);
 	document.getElementById('scanform').addEventListener('submit', onScan);
 	document.getElementById('logout').addEventListener('click', logout);
 	document.addEventListener('keydown', onKey);
+	/* A control in a table that scrolls sideways (.tablewrap, .mgr-scroll)
+	 * is brought wholly into its scroller's view when it gets the focus: the
+	 * browser leaves one partly in view where it is, cut at the scroller's
+	 * edge (the role lists of the accounts table at 320 px). */
+	document.addEventListener('focusin', (ev) => {
+		const box = ev.target instanceof Element && ev.target.closest('.tablewrap, .mgr-scroll');
+		if (box && box !== ev.target) ev.target.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+	});
 	scanInput.addEventListener('blur', (ev) => {
 		if (!ev.relatedTarget) setTimeout(() => {
 			if (document.activeElement === document.body) focusScan();
