@@ -678,7 +678,7 @@ struct donor {
 	long pid;
 	int study_id;
 	const char *study;
-	char code[16];
+	char code[24];
 };
 
 /* The common head of a specimen row: ID,serial,study,participant,type,timepoint,collected. */
