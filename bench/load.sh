@@ -70,8 +70,9 @@ bench_copy_cpu() {
 	# The four COPYs, once they have all started (on a loaded machine that took
 	# minutes at 10^7: the generator's first write waits for them).
 	for _ in $(seq 1 600); do
-		sql "SELECT pid, (regexp_match(query, '^COPY (\w+)'))[1] FROM pg_stat_activity
-			WHERE query ~ '^COPY \w+ '" >"$work/data/copy.pids" || return 0
+		# (psql's \copy sends "COPY  table (...)", with two spaces.)
+		sql "SELECT pid, (regexp_match(query, '^COPY\s+(\w+)'))[1] FROM pg_stat_activity
+			WHERE query ~ '^COPY\s+\w+\s'" >"$work/data/copy.pids" || return 0
 		[ "$(wc -l <"$work/data/copy.pids")" -lt 4 ] || break
 		kill -0 "$1" 2>/dev/null || break # (a small load may be over first)
 		sleep 1
