@@ -36,22 +36,25 @@ bench_restart() {
 	bb_pg_start "$pgdata" "$pgsock" "$port"
 }
 
-# bench_copy_pipe TABLE COLUMNS FREEZE: COPY from the named pipe DIR/TABLE.csv in
-# a session without triggers; with FREEZE=yes the table is truncated first in
+# bench_copy_pipe TABLE COLUMNS FREEZE [FORMAT]: COPY from the named pipe
+# DIR/TABLE.csv (FORMAT csv, the default) or DIR/TABLE.bin (binary) in a
+# session without triggers; with FREEZE=yes the table is truncated first in
 # the same transaction (it is empty) and copied frozen without WAL.
 bench_copy_pipe() {
-	local table=$1 cols freeze=$3
+	local table=$1 cols freeze=$3 format=${4:-csv} file
 	cols=$(tr -s ' \t\n' ' ' <<<"$2")
+	file=$work/data/$table.csv
+	[ "$format" = csv ] || file=$work/data/$table.bin
 	if [ "$freeze" = yes ]; then
 		PGOPTIONS='-c session_replication_role=replica' psql_su <<SQL
 BEGIN;
 TRUNCATE $table;
-\\copy $table ($cols) FROM '$work/data/$table.csv' WITH (FORMAT csv, FREEZE)
+\\copy $table ($cols) FROM '$file' WITH (FORMAT $format, FREEZE)
 COMMIT;
 SQL
 	else
 		PGOPTIONS='-c session_replication_role=replica' psql_su \
-			-c "\\copy $table ($cols) FROM '$work/data/$table.csv' WITH (FORMAT csv)"
+			-c "\\copy $table ($cols) FROM '$file' WITH (FORMAT $format)"
 	fi
 }
 
@@ -123,9 +126,14 @@ SQL
 
 	say "generating $participants participants ($((participants * 500)) specimens) into COPY"
 	mkdir -p "$work/data"
-	for p in specimens events log_entries log_nodes; do
-		rm -f "$work/data/$p.csv"
-		mkfifo "$work/data/$p.csv"
+	# log_nodes in COPY's binary format (bench/gen.c --binary-nodes): its 9.8x10^7
+	# rows at 10^7 cost PostgreSQL half the CPU that way (docs/performance.md).
+	# gen.py (BENCH_GEN, to measure the reference) writes them as CSV.
+	local nodes=bin nodes_format=binary nodes_flag=--binary-nodes
+	case $bench_gen in *.py) nodes=csv nodes_format=csv nodes_flag='' ;; esac
+	for p in specimens.csv events.csv log_entries.csv log_nodes.$nodes; do
+		rm -f "$work/data/$p"
+		mkfifo "$work/data/$p"
 	done
 	# Each COPY in the background, its exit status in DIR/TABLE.rc: one that failed
 	# before opening its pipe would leave the generator waiting for a reader for ever.
@@ -144,10 +152,11 @@ SQL
 	copy_bg events "specimen_id, seq, type, at, actor, actor_id, from_box, from_pos, to_box,
 		to_pos, reason, details, prev_hash, hash, format" yes
 	copy_bg log_entries "idx, specimen_id, seq" yes
-	copy_bg log_nodes "level, idx, hash" yes
+	copy_bg log_nodes "level, idx, hash" yes "$nodes_format"
 	cpu0=$(bench_backends_cpu)
 	/usr/bin/time -f '%U %S' -o "$work/gen.time" \
-		"$bench_gen" --participants "$participants" --pending "$pending" --out "$work/data" &
+		"$bench_gen" --participants "$participants" --pending "$pending" $nodes_flag \
+		--out "$work/data" &
 	gen_pid=$!
 	bench_copy_cpu "$gen_pid" &
 	sampler=$!
@@ -166,7 +175,7 @@ SQL
 	done
 	[ "$status" = 0 ] || die "generating or copying the data set failed ($status)"
 	rm -f "$work"/data/*.rc
-	for p in specimens events log_entries log_nodes; do rm -f "$work/data/$p.csv"; done
+	for p in specimens.csv events.csv log_entries.csv log_nodes.$nodes; do rm -f "$work/data/$p"; done
 	t1=$(date +%s)
 	res load_copy_s $((t1 - t0))
 	# Where the time went: CPU seconds of the generator, of each COPY's backend, of all backends.
