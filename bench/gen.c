@@ -4,13 +4,14 @@
  * (what the data set is, and why, is written there); scripts/bench-load-test
  * compares the two outputs with diff -r, so neither can drift alone.
  *
- *   gen --participants P --out DIR [--pending N] [--freezers F] [--binary-nodes]
+ *   gen --participants P --out DIR [--pending N] [--freezers F] [--binary]
  *
- * --binary-nodes writes log_nodes.bin, in COPY's binary format, instead of
- * log_nodes.csv (the same rows): bench/load.sh uses it, as PostgreSQL parses
- * the 9.8x10^7 nodes of 10^7 specimens in half the CPU that way (2x the hex
- * and integer parsing saved; measured in docs/performance.md). Only the CSV
- * is compared with gen.py; the binary rows are checked once loaded.
+ * --binary writes log_nodes.bin and events.bin, in COPY's binary format,
+ * instead of log_nodes.csv and events.csv (the same rows): bench/load.sh uses
+ * it, as PostgreSQL takes in the 9.8x10^7 nodes and 4.9x10^7 events of 10^7
+ * specimens in about half the CPU that way (no CSV, hex, integer or
+ * timestamp parsing; measured in docs/performance.md). Only the CSV is
+ * compared with gen.py; the binary rows are checked once loaded.
  *
  * Why C: at 10^7 specimens bench/load.sh streams 4.9x10^7 events and 9.8x10^7
  * log nodes through named pipes into four COPYs, and gen.py's 7-8 CPU-us an
@@ -82,7 +83,7 @@ static const char ZERO_HEX[HEX_LEN + 1] =
 struct out {
 	int fd;
 	int err;
-	bool binary; /* log_nodes in COPY's binary format */
+	bool binary; /* in COPY's binary format */
 	char *buf;
 	size_t len;
 	uint64_t rows;
@@ -483,6 +484,7 @@ struct chain {
 	char sid[BB_ID_LEN + 1];
 	uint32_t seq;
 	char head[HEX_LEN + 1];
+	mt_hash head_raw; /* (for the binary format) */
 };
 
 /* One event's fields (NULL: none); actor is always tech1, details "{}" unless given. */
@@ -498,6 +500,108 @@ chain_init(struct chain *c, const char *sid)
 	memcpy(c->sid, sid, sizeof(c->sid));
 	c->seq = 0;
 	memcpy(c->head, ZERO_HEX, sizeof(c->head));
+	memset(c->head_raw, 0, sizeof(c->head_raw));
+}
+
+/* The event's row as gen.py writes it (only reason and details can need quotes). */
+static void
+event_csv(struct out *o, const struct chain *c, const struct ev *e, const char *actor,
+          const char *details, const char *digest)
+{
+	char *w = out_room(o);
+
+	w = put_str(w, c->sid);
+	*w++ = ',';
+	w = put_u64(w, c->seq);
+	*w++ = ',';
+	w = put_str(w, e->type);
+	*w++ = ',';
+	w = put_ts(w, e->at);
+	*w++ = ',';
+	w = put_str(w, actor);
+	*w++ = ',';
+	*w++ = ',';
+	w = put_str(w, e->from_box != NULL ? e->from_box : "");
+	*w++ = ',';
+	w = put_str(w, e->from_pos != NULL ? e->from_pos : "");
+	*w++ = ',';
+	w = put_str(w, e->to_box != NULL ? e->to_box : "");
+	*w++ = ',';
+	w = put_str(w, e->to_pos != NULL ? e->to_pos : "");
+	*w++ = ',';
+	w = put_csv(w, e->reason);
+	*w++ = ',';
+	*w++ = '"';
+	for (const char *s = details; *s != '\0'; s++) {
+		if (*s == '"')
+			*w++ = '"';
+		*w++ = *s;
+	}
+	w = put_str(w, "\",\\x");
+	memcpy(w, c->head, HEX_LEN);
+	w += HEX_LEN;
+	w = put_str(w, ",\\x");
+	memcpy(w, digest, HEX_LEN);
+	w += HEX_LEN;
+	w = put_str(w, ",2\n");
+	out_done(o, w);
+	o->rows++;
+}
+
+/* A binary field: its length and bytes; NULL (s == NULL) is length -1. */
+static inline char *
+put_bin(char *p, const void *s, size_t n)
+{
+	if (s == NULL)
+		return put_be(p, 0xffffffff, 4);
+	p = put_be(p, n, 4);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static inline char *
+put_bin_str(char *p, const char *s)
+{
+	return put_bin(p, s, s != NULL ? strlen(s) : 0);
+}
+
+/* The same row in COPY's binary format, the columns bench/load.sh names:
+ * specimen_id, seq, type, at, actor, actor_id, from_box, from_pos, to_box,
+ * to_pos, reason, details, prev_hash, hash, format. */
+static void
+event_binary(struct out *o, const struct chain *c, const struct ev *e, const char *actor,
+             const char *details, const mt_hash digest)
+{
+	/* timestamptz: microseconds since 2000-01-01 00:00 UTC. */
+	static const int64_t PG_EPOCH = 946684800LL * 1000000;
+	size_t n = strlen(details);
+	char *w = out_room(o);
+
+	w = put_be(w, 15, 2);
+	w = put_bin_str(w, c->sid);
+	w = put_be(w, 4, 4);
+	w = put_be(w, c->seq, 4);
+	w = put_bin_str(w, e->type);
+	w = put_be(w, 8, 4);
+	w = put_be(w, (uint64_t)(e->at - PG_EPOCH), 8);
+	w = put_bin_str(w, actor);
+	w = put_bin(w, NULL, 0); /* actor_id */
+	w = put_bin_str(w, e->from_box);
+	w = put_bin_str(w, e->from_pos);
+	w = put_bin_str(w, e->to_box);
+	w = put_bin_str(w, e->to_pos);
+	w = put_bin_str(w, e->reason);
+	/* jsonb: a version byte (1), then the text. */
+	w = put_be(w, n + 1, 4);
+	*w++ = 1;
+	memcpy(w, details, n);
+	w += n;
+	w = put_bin(w, c->head_raw, MT_HASH_LEN);
+	w = put_bin(w, digest, MT_HASH_LEN);
+	w = put_be(w, 2, 4);
+	w = put_be(w, 2, 2); /* format */
+	out_done(o, w);
+	o->rows++;
 }
 
 /* gen.py's Chain.add: the event row, hashed as bb_event_digest_v2, then logged or queued. */
@@ -540,45 +644,12 @@ chain_add(struct gen *g, struct chain *c, const struct ev *e)
 	sha256_digest(&st, MT_HASH_LEN, h);
 	hex_of(h, digest);
 
-	struct out *o = &g->out[OUT_EVENTS];
-	char *w = out_room(o);
-	w = put_str(w, c->sid);
-	*w++ = ',';
-	w = put_u64(w, c->seq);
-	*w++ = ',';
-	w = put_str(w, e->type);
-	*w++ = ',';
-	w = put_ts(w, e->at);
-	*w++ = ',';
-	w = put_str(w, actor);
-	*w++ = ',';
-	*w++ = ',';
-	w = put_str(w, e->from_box != NULL ? e->from_box : "");
-	*w++ = ',';
-	w = put_str(w, e->from_pos != NULL ? e->from_pos : "");
-	*w++ = ',';
-	w = put_str(w, e->to_box != NULL ? e->to_box : "");
-	*w++ = ',';
-	w = put_str(w, e->to_pos != NULL ? e->to_pos : "");
-	*w++ = ',';
-	w = put_csv(w, e->reason);
-	*w++ = ',';
-	*w++ = '"';
-	for (const char *s = details; *s != '\0'; s++) {
-		if (*s == '"')
-			*w++ = '"';
-		*w++ = *s;
-	}
-	w = put_str(w, "\",\\x");
-	memcpy(w, c->head, HEX_LEN);
-	w += HEX_LEN;
-	w = put_str(w, ",\\x");
-	memcpy(w, digest, HEX_LEN);
-	w += HEX_LEN;
-	w = put_str(w, ",2\n");
-	out_done(o, w);
-	o->rows++;
+	if (g->out[OUT_EVENTS].binary)
+		event_binary(&g->out[OUT_EVENTS], c, e, actor, details, h);
+	else
+		event_csv(&g->out[OUT_EVENTS], c, e, actor, details, digest);
 	memcpy(c->head, digest, sizeof(c->head));
+	memcpy(c->head_raw, h, MT_HASH_LEN);
 
 	mt_leaf_hash(canon, n, h);
 	log_or_queue(g, c->sid, c->seq, h);
@@ -598,7 +669,7 @@ next_id(struct gen *g, char id[BB_ID_LEN + 1])
 
 struct opts {
 	long participants, pending, freezers;
-	bool binary_nodes;
+	bool binary;
 	const char *out;
 };
 
@@ -985,7 +1056,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: gen --participants P --out DIR [--pending N] [--freezers F] "
-	                "[--binary-nodes]\n");
+	                "[--binary]\n");
 	exit(2);
 }
 
@@ -1012,11 +1083,11 @@ parse(int argc, char **argv, struct opts *o)
 	o->pending = 0;
 	o->freezers = FREEZERS;
 	o->out = NULL;
-	o->binary_nodes = false;
+	o->binary = false;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *val;
-		if (strcmp(arg, "--binary-nodes") == 0) {
-			o->binary_nodes = true;
+		if (strcmp(arg, "--binary") == 0) {
+			o->binary = true;
 			continue;
 		}
 		const char *eq = strchr(arg, '=');
@@ -1111,15 +1182,18 @@ main(int argc, char **argv)
 	if (g->pending > 0 && (g->queue = calloc(g->pending, sizeof(*g->queue))) == NULL)
 		abort();
 	for (int i = 0; i < OUT__MAX && rc == 0; i++) {
-		bool binary = i == OUT_NODES && o.binary_nodes;
-		if (out_open(&g->out[i], o.out, binary ? "log_nodes.bin" : OUT_NAMES[i]) != 0) {
+		bool binary = (i == OUT_NODES || i == OUT_EVENTS) && o.binary;
+		const char *name = !binary          ? OUT_NAMES[i]
+		                   : i == OUT_NODES ? "log_nodes.bin"
+		                                    : "events.bin";
+		if (out_open(&g->out[i], o.out, name) != 0) {
 			fprintf(stderr, "gen: %s: %s\n", g->out[i].path, strerror(errno));
 			rc = 1;
 		}
 		g->out[i].binary = binary;
+		if (rc == 0 && binary)
+			out_binary_header(&g->out[i]);
 	}
-	if (rc == 0 && o.binary_nodes)
-		out_binary_header(&g->out[OUT_NODES]);
 	long sscr = o.participants / 10 < 200 ? o.participants / 10 : 200;
 	if (rc == 0) {
 		const char *s1[] = { "1", "MASC", "Myositis and systemic sclerosis cohort" };
@@ -1135,11 +1209,11 @@ main(int argc, char **argv)
 			participant(g, &o, p, sscr, &consent, &slot);
 	}
 	/* The tables first (closing the pipes ends the COPYs), then the queue and counts. */
-	if (rc == 0 && o.binary_nodes) {
-		char *p = out_room(&g->out[OUT_NODES]);
-		out_done(&g->out[OUT_NODES], put_be(p, 0xffff, 2)); /* the trailer: -1 fields */
-	}
 	for (int i = 0; i < OUT__MAX; i++) {
+		if (rc == 0 && g->out[i].binary) {
+			char *p = out_room(&g->out[i]);
+			out_done(&g->out[i], put_be(p, 0xffff, 2)); /* the trailer: -1 fields */
+		}
 		if (out_close(&g->out[i]) != 0 && rc == 0) {
 			fprintf(stderr, "gen: %s: %s\n", g->out[i].path, strerror(errno));
 			rc = 1;

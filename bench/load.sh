@@ -15,7 +15,8 @@
 #     into indexes in random key order.
 #  3. bench/gen.c (gen.py in C, the same bytes: scripts/bench-load-test
 #     compares them) writes those four tables into named pipes (widened to
-#     1 MB), each read by its own COPY while the rows are made (generation and loading on both cores at
+#     1 MB; events and log_nodes in COPY's binary format), each read by its
+#     own COPY while the rows are made (generation and loading on both cores at
 #     once). events, log_entries and log_nodes are truncated in the COPY's
 #     transaction and copied FREEZE: no WAL, and the rows are written frozen
 #     on pages marked all-visible, so VACUUM has nothing to do for them.
@@ -126,12 +127,12 @@ SQL
 
 	say "generating $participants participants ($((participants * 500)) specimens) into COPY"
 	mkdir -p "$work/data"
-	# log_nodes in COPY's binary format (bench/gen.c --binary-nodes): its 9.8x10^7
-	# rows at 10^7 cost PostgreSQL half the CPU that way (docs/performance.md).
-	# gen.py (BENCH_GEN, to measure the reference) writes them as CSV.
-	local nodes=bin nodes_format=binary nodes_flag=--binary-nodes
-	case $bench_gen in *.py) nodes=csv nodes_format=csv nodes_flag='' ;; esac
-	for p in specimens.csv events.csv log_entries.csv log_nodes.$nodes; do
+	# events and log_nodes in COPY's binary format (bench/gen.c --binary): their
+	# 4.9x10^7 and 9.8x10^7 rows at 10^7 cost PostgreSQL half the CPU that way
+	# (docs/performance.md). gen.py (BENCH_GEN, to measure the reference) writes CSV.
+	local ext=bin format=binary binary=--binary
+	case $bench_gen in *.py) ext=csv format=csv binary='' ;; esac
+	for p in specimens.csv events.$ext log_entries.csv log_nodes.$ext; do
 		rm -f "$work/data/$p"
 		mkfifo "$work/data/$p"
 	done
@@ -150,12 +151,12 @@ SQL
 		quantity, unit, parent_id, derivation, tube_barcode, status, freeze_thaw_count,
 		consent_withdrawn, box_id, pos_row, pos_col, notes, created_at, ledger_seq, ledger_head" no
 	copy_bg events "specimen_id, seq, type, at, actor, actor_id, from_box, from_pos, to_box,
-		to_pos, reason, details, prev_hash, hash, format" yes
+		to_pos, reason, details, prev_hash, hash, format" yes "$format"
 	copy_bg log_entries "idx, specimen_id, seq" yes
-	copy_bg log_nodes "level, idx, hash" yes "$nodes_format"
+	copy_bg log_nodes "level, idx, hash" yes "$format"
 	cpu0=$(bench_backends_cpu)
 	/usr/bin/time -f '%U %S' -o "$work/gen.time" \
-		"$bench_gen" --participants "$participants" --pending "$pending" $nodes_flag \
+		"$bench_gen" --participants "$participants" --pending "$pending" $binary \
 		--out "$work/data" &
 	gen_pid=$!
 	bench_copy_cpu "$gen_pid" &
@@ -175,7 +176,7 @@ SQL
 	done
 	[ "$status" = 0 ] || die "generating or copying the data set failed ($status)"
 	rm -f "$work"/data/*.rc
-	for p in specimens.csv events.csv log_entries.csv log_nodes.$nodes; do rm -f "$work/data/$p"; done
+	for p in specimens.csv events.$ext log_entries.csv log_nodes.$ext; do rm -f "$work/data/$p"; done
 	t1=$(date +%s)
 	res load_copy_s $((t1 - t0))
 	# Where the time went: CPU seconds of the generator, of each COPY's backend, of all backends.
