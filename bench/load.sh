@@ -1,9 +1,10 @@
 # bench/load.sh — bench/gen.py's data set into the cluster the way a DBA loads a
-# large one, sourced by scripts/bench (and tests/ops/bench-load) with its helpers
+# large one, sourced by scripts/bench (and scripts/bench-load-test) with its helpers
 # (sql, psql_su, res, say, die) and $work, $pgdata, $pgsock, $port, $participants,
-# $pending set. At 10^7 specimens the data set is 5x10^7 custody events and
-# 10^8 log nodes; loaded as it was at 10^6 (the CSV written first, then COPY
-# into indexed tables, then VACUUM) it would take over half an hour.
+# $pending and $bench_gen (bench/gen.c built: gen.py in C) set. At 10^7
+# specimens the data set is 5x10^7 custody events and 10^8 log nodes; loaded
+# as it was at 10^6 (the CSV written first, then COPY into indexed tables,
+# then VACUUM) it would take over half an hour.
 #
 #  1. The cluster restarts with wal_level = minimal: a table truncated in the
 #     transaction that loads it is then written without WAL and synced at commit
@@ -12,15 +13,17 @@
 #     in bench_deferred_indexes, except one a foreign key depends on (specimens'
 #     primary key): one sort per index afterwards costs less than 5x10^7 inserts
 #     into indexes in random key order.
-#  3. gen.py writes those four tables into named pipes, each read by its own
-#     COPY while the rows are made (generation and loading on both cores at
+#  3. bench/gen.c (gen.py in C, the same bytes: scripts/bench-load-test
+#     compares them) writes those four tables into named pipes (widened to
+#     1 MB; events and log_nodes in COPY's binary format), each read by its
+#     own COPY while the rows are made (generation and loading on both cores at
 #     once). events, log_entries and log_nodes are truncated in the COPY's
 #     transaction and copied FREEZE: no WAL, and the rows are written frozen
 #     on pages marked all-visible, so VACUUM has nothing to do for them.
 #     Triggers and foreign-key checks are off in those sessions only
 #     (session_replication_role = replica); scripts/bench checks every
 #     reference they would have checked once loaded.
-#  4. The small tables follow from gen.py's files.
+#  4. The small tables follow from the generator's files.
 #  5. The indexes are built again two at a time (one per core), largest table
 #     first, and the constraints attached to them; the definitions are checked
 #     against the ones kept.
@@ -34,22 +37,25 @@ bench_restart() {
 	bb_pg_start "$pgdata" "$pgsock" "$port"
 }
 
-# bench_copy_pipe TABLE COLUMNS FREEZE: COPY from the named pipe DIR/TABLE.csv in
-# a session without triggers; with FREEZE=yes the table is truncated first in
+# bench_copy_pipe TABLE COLUMNS FREEZE [FORMAT]: COPY from the named pipe
+# DIR/TABLE.csv (FORMAT csv, the default) or DIR/TABLE.bin (binary) in a
+# session without triggers; with FREEZE=yes the table is truncated first in
 # the same transaction (it is empty) and copied frozen without WAL.
 bench_copy_pipe() {
-	local table=$1 cols freeze=$3
+	local table=$1 cols freeze=$3 format=${4:-csv} file
 	cols=$(tr -s ' \t\n' ' ' <<<"$2")
+	file=$work/data/$table.csv
+	[ "$format" = csv ] || file=$work/data/$table.bin
 	if [ "$freeze" = yes ]; then
 		PGOPTIONS='-c session_replication_role=replica' psql_su <<SQL
 BEGIN;
 TRUNCATE $table;
-\\copy $table ($cols) FROM '$work/data/$table.csv' WITH (FORMAT csv, FREEZE)
+\\copy $table ($cols) FROM '$file' WITH (FORMAT $format, FREEZE)
 COMMIT;
 SQL
 	else
 		PGOPTIONS='-c session_replication_role=replica' psql_su \
-			-c "\\copy $table ($cols) FROM '$work/data/$table.csv' WITH (FORMAT csv)"
+			-c "\\copy $table ($cols) FROM '$file' WITH (FORMAT $format)"
 	fi
 }
 
@@ -66,10 +72,11 @@ bench_copy_cpu() {
 	local hz pid table alive
 	hz=$(getconf CLK_TCK)
 	# The four COPYs, once they have all started (on a loaded machine that took
-	# minutes at 10^7: gen.py's first write waits for them).
+	# minutes at 10^7: the generator's first write waits for them).
 	for _ in $(seq 1 600); do
-		sql "SELECT pid, (regexp_match(query, '^COPY (\w+)'))[1] FROM pg_stat_activity
-			WHERE query ~ '^COPY \w+ '" >"$work/data/copy.pids" || return 0
+		# (psql's \copy sends "COPY  table (...)", with two spaces.)
+		sql "SELECT pid, (regexp_match(query, '^COPY\s+(\w+)'))[1] FROM pg_stat_activity
+			WHERE query ~ '^COPY\s+\w+\s'" >"$work/data/copy.pids" || return 0
 		[ "$(wc -l <"$work/data/copy.pids")" -lt 4 ] || break
 		kill -0 "$1" 2>/dev/null || break # (a small load may be over first)
 		sleep 1
@@ -120,12 +127,17 @@ SQL
 
 	say "generating $participants participants ($((participants * 500)) specimens) into COPY"
 	mkdir -p "$work/data"
-	for p in specimens events log_entries log_nodes; do
-		rm -f "$work/data/$p.csv"
-		mkfifo "$work/data/$p.csv"
+	# events and log_nodes in COPY's binary format (bench/gen.c --binary): their
+	# 4.9x10^7 and 9.8x10^7 rows at 10^7 cost PostgreSQL half the CPU that way
+	# (docs/performance.md). gen.py (BENCH_GEN, to measure the reference) writes CSV.
+	local ext=bin format=binary binary=--binary
+	case $bench_gen in *.py) ext=csv format=csv binary='' ;; esac
+	for p in specimens.csv events.$ext log_entries.csv log_nodes.$ext; do
+		rm -f "$work/data/$p"
+		mkfifo "$work/data/$p"
 	done
 	# Each COPY in the background, its exit status in DIR/TABLE.rc: one that failed
-	# before opening its pipe would leave gen.py waiting for a reader for ever.
+	# before opening its pipe would leave the generator waiting for a reader for ever.
 	copy_bg() {
 		(
 			rc=0
@@ -139,12 +151,13 @@ SQL
 		quantity, unit, parent_id, derivation, tube_barcode, status, freeze_thaw_count,
 		consent_withdrawn, box_id, pos_row, pos_col, notes, created_at, ledger_seq, ledger_head" no
 	copy_bg events "specimen_id, seq, type, at, actor, actor_id, from_box, from_pos, to_box,
-		to_pos, reason, details, prev_hash, hash, format" yes
+		to_pos, reason, details, prev_hash, hash, format" yes "$format"
 	copy_bg log_entries "idx, specimen_id, seq" yes
-	copy_bg log_nodes "level, idx, hash" yes
+	copy_bg log_nodes "level, idx, hash" yes "$format"
 	cpu0=$(bench_backends_cpu)
 	/usr/bin/time -f '%U %S' -o "$work/gen.time" \
-		python3 bench/gen.py --participants "$participants" --pending "$pending" --out "$work/data" &
+		"$bench_gen" --participants "$participants" --pending "$pending" $binary \
+		--out "$work/data" &
 	gen_pid=$!
 	bench_copy_cpu "$gen_pid" &
 	sampler=$!
@@ -163,10 +176,10 @@ SQL
 	done
 	[ "$status" = 0 ] || die "generating or copying the data set failed ($status)"
 	rm -f "$work"/data/*.rc
-	for p in specimens events log_entries log_nodes; do rm -f "$work/data/$p.csv"; done
+	for p in specimens.csv events.$ext log_entries.csv log_nodes.$ext; do rm -f "$work/data/$p"; done
 	t1=$(date +%s)
 	res load_copy_s $((t1 - t0))
-	# Where the time went: CPU seconds of gen.py, of each COPY's backend, of all backends.
+	# Where the time went: CPU seconds of the generator, of each COPY's backend, of all backends.
 	res load_gen_cpu_s "$(awk '{print $1 + $2}' "$work/gen.time")"
 	for p in specimens events log_entries log_nodes; do
 		res "load_copy_${p}_cpu_s" "$(cat "$work/data/$p.cpu" 2>/dev/null || echo '?')"
@@ -227,7 +240,7 @@ SQL
 	res load_seconds $(($(date +%s) - t0))
 }
 
-# bench_copy_file TABLE COLUMNS: COPY from gen.py's file DIR/TABLE.csv, triggers off.
+# bench_copy_file TABLE COLUMNS: COPY from the generator's file DIR/TABLE.csv, triggers off.
 bench_copy_file() {
 	PGOPTIONS='-c session_replication_role=replica' psql_su \
 		-c "\\copy $1 ($(tr -s ' \t\n' ' ' <<<"$2")) FROM '$work/data/$1.csv' WITH (FORMAT csv)" >/dev/null

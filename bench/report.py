@@ -155,7 +155,7 @@ def tenm_table(r):
     rows.append(("load %s specimens, %s events, %s log entries through COPY (bench/load.sh)" % (
         r["specimens"], r["events"], r["log_entries"]),
         "%s s: generated into COPY %s s, %s indexes built %s s, sequences, lookup tables, "
-        "VACUUM ANALYZE and prewarm %s s; database %.1f GB. CPU seconds: gen.py %s; the COPY "
+        "VACUUM ANALYZE and prewarm %s s; database %.1f GB. CPU seconds: the generator %s; the COPY "
         "backends %s (events %s, log_nodes %s, log_entries %s, specimens %s); index builds %s; "
         "the rest %s" % (
             r["load_seconds"], r["load_copy_s"], r["load_deferred_indexes"], r["load_index_s"],
