@@ -39,11 +39,10 @@ def http_rows(r):
     96-tube rack, the rack audit and the CSV export."""
     num, mb = figures(r)
     rows = []
-    # The rate is held against the better of pgbench at the client count and at the
-    # daemon's pool size (scripts/bench says why); the p99 against pgbench with as many
-    # requests in flight as the HTTP client keeps (a latency is in flight over rate).
-    best_pg = max(num("get_pg_tps"), num("get_pgpool_tps") if "get_pgpool_tps" in r else 0)
-    get_ratio = num("get_rps") / best_pg
+    # The verdict is the issue's: pgbench with as many clients as the HTTP client has
+    # connections (as many requests in flight). pgbench at the daemon's pool size, when
+    # it differs, is shown with its own ratio: the database's best rate on few cores.
+    get_ratio = num("get_rps") / num("get_pg_tps")
     p99_ratio = num("get_p99_ms") / num("get_pg_p99_ms")
     rows.append(("look up a specimen by ID (GET, authenticated), %s connections" % r["clients"],
                  "%.0f req/s; p50 %.2f ms, p99 %.2f ms; %s non-2xx (bench/httpload.c)%s" % (
@@ -55,10 +54,13 @@ def http_rows(r):
                  + ("; with %s clients (the daemon's connections): %.0f tx/s; p50 %.2f ms, p99 %.2f ms"
                     % (r["daemon_threads"], num("get_pgpool_tps"), num("get_pgpool_p50_ms"),
                        num("get_pgpool_p99_ms")) if "get_pgpool_tps" in r else ""),
-                 "%.0f%%; p99 %.2fx" % (100 * get_ratio, p99_ratio), ">= 85%; p99 <= 1.5x pgbench's",
+                 "%.0f%%; p99 %.2fx" % (100 * get_ratio, p99_ratio)
+                 + ("; %.0f%% of pgbench with %s clients" % (100 * num("get_rps") / num("get_pgpool_tps"),
+                                                              r["daemon_threads"])
+                    if "get_pgpool_tps" in r else ""),
+                 ">= 85%; p99 <= 1.5x pgbench's",
                  verdict(get_ratio >= 0.85 and p99_ratio <= 1.5)))
-    move_ratio = num("move_rps") / max(num("move_pg_tps"),
-                                       num("move_pgpool_tps") if "move_pgpool_tps" in r else 0)
+    move_ratio = num("move_rps") / num("move_pg_tps")
     rows.append(("store/move with its custody event (POST), %s connections" % r["clients"],
                  "%.0f req/s; p50 %.2f ms, p99 %.2f ms; %s non-2xx" % (num("move_rps"), num("move_p50_ms"),
                                                                         num("move_p99_ms"), r["move_non2xx"]),
@@ -67,7 +69,11 @@ def http_rows(r):
                      r.get("move_pg_failed") or "0")
                  + ("; with %s clients: %.0f tx/s" % (r["daemon_threads"], num("move_pgpool_tps"))
                     if "move_pgpool_tps" in r else ""),
-                 "%.0f%%" % (100 * move_ratio), ">= 95%", verdict(move_ratio >= 0.95)))
+                 "%.0f%%" % (100 * move_ratio)
+                 + ("; %.0f%% of pgbench with %s clients" % (100 * num("move_rps") / num("move_pgpool_tps"),
+                                                              r["daemon_threads"])
+                    if "move_pgpool_tps" in r else ""),
+                 ">= 95%", verdict(move_ratio >= 0.95)))
     rows.append(("place a 96-tube rack (one POST)",
                  "%.1f ms median, %.1f ms p90 (%s racks)" % (num("rack_http_ms"), num("rack_http_p90_ms"),
                                                              r["rack_n"]),
