@@ -1018,13 +1018,41 @@ BEGIN
 		PERFORM bb_fail_list(errs);
 	END IF;
 
-	UPDATE specimens s SET box_id = b.id, pos_row = x.r, pos_col = x.c, status = 'in_storage'
-	  FROM unnest(items) x WHERE s.id = x.id AND NOT x.here;
-	INSERT INTO events (specimen_id, type, actor, actor_id, from_box, from_pos, to_box, to_pos,
-		reason, details)
-	SELECT x.id, x.ev, actor, actor_id, x.old_box, x.old_pos, b.barcode, x.pname, 'bulk placement',
-	       CASE WHEN x.ev = 'returned' THEN '{"thawed": false}'::jsonb ELSE '{}'::jsonb END
-	  FROM unnest(items) x WHERE NOT x.here ORDER BY x.i;
+	/*
+	 * Each tube's event chained here for the whole rack, as bb_import_commit
+	 * chains a file's (migrations/0034_ledger_bulk.sql): linked to the head the
+	 * tube's row holds (locked above; a tube is listed once), hashed as the
+	 * row trigger hashes, and checked by events_log_queue as it lands. The
+	 * row trigger did it one event at a time, each with its own UPDATE of
+	 * specimens, so each ran specimens' statement triggers again: most
+	 * of a 96-tube rack's time (docs/performance.md, "96-tube rack placement").
+	 * The position and the new head go into the tube's row in one UPDATE,
+	 * in the statement that writes the events. The fences (OFFSET 0) keep
+	 * each event's fields computed once, before its digest.
+	 */
+	WITH ev AS (
+		SELECT x.i, x.id, x.r, x.c, x.ev, x.old_box, x.old_pos, x.pname, s.ledger_seq + 1 AS seq,
+		       COALESCE(s.ledger_head, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
+			AS prev,
+		       CASE WHEN x.ev = 'returned' THEN '{"thawed": false}'::jsonb ELSE '{}'::jsonb END AS details,
+		       COALESCE(actor, bb_actor()) AS who,
+		       COALESCE(actor_id, NULLIF(current_setting('bb.actor_id', true), '')::bigint) AS who_id,
+		       clock_timestamp() AS at
+		  FROM unnest(items) x JOIN specimens s ON s.id = x.id
+		 WHERE NOT x.here OFFSET 0),
+	chained AS (
+		SELECT ev.*, bb_event_digest_v2(ev.id, ev.seq, ev.ev, ev.at, ev.who, ev.old_box, ev.old_pos,
+			b.barcode, ev.pname, 'bulk placement', ev.details, ev.prev) AS hash
+		  FROM ev OFFSET 0),
+	placed_rows AS (
+		UPDATE specimens s SET box_id = b.id, pos_row = c.r, pos_col = c.c, status = 'in_storage',
+			ledger_seq = c.seq, ledger_head = c.hash
+		  FROM chained c WHERE s.id = c.id)
+	INSERT INTO events (specimen_id, seq, type, at, actor, actor_id, format, from_box, from_pos, to_box,
+		to_pos, reason, details, prev_hash, hash)
+	SELECT c.id, c.seq, c.ev, c.at, c.who, c.who_id, 2, c.old_box, c.old_pos, b.barcode, c.pname,
+	       'bulk placement', c.details, c.prev, c.hash
+	  FROM chained c ORDER BY c.i;
 	SELECT COALESCE(jsonb_agg(jsonb_build_object('position', x.pname, 'specimen', x.id,
 		'event', CASE WHEN x.here THEN NULL ELSE x.ev END) ORDER BY x.i), '[]') INTO placed
 	  FROM unnest(items) x;

@@ -529,6 +529,41 @@ placements(struct tenv *t)
 	is_str(jstr(&r, "placed.0.event"), "moved", "  each moved");
 	resp_free(&r);
 
+	/* bb_box_place chains the events of a rack itself: each links to the tube's
+	 * previous event, and the tube's row names the new one as its head. */
+	char chk[400];
+	snprintf(
+	    chk, sizeof(chk),
+	    "SELECT count(*) FROM specimens s JOIN events e ON e.specimen_id = s.id "
+	    "JOIN events p ON p.specimen_id = s.id AND p.seq = e.seq - 1 "
+	    "WHERE s.id IN ('%s', '%s') AND e.reason = 'bulk placement' AND e.prev_hash = p.hash "
+	    "AND e.format = 2 AND e.actor = 'admin'",
+	    a, b);
+	is_int(sql_int(t, chk), 4, "  their four events each link to the tube's previous event");
+	snprintf(chk, sizeof(chk),
+	         "SELECT count(*) FROM specimens s JOIN events e ON e.specimen_id = s.id "
+	         "AND e.seq = s.ledger_seq AND e.hash = s.ledger_head "
+	         "WHERE s.id IN ('%s', '%s') AND e.type = 'moved' "
+	         "AND s.ledger_seq = (SELECT max(x.seq) FROM events x WHERE x.specimen_id = s.id)",
+	         a, b);
+	is_int(sql_int(t, chk), 2, "  and each tube's head is its last event");
+
+	world_act(t, a, "checkout", "{\"reason\":\"aliquoting\"}", t->admin_token, &r);
+	is_int(r.status, 200, "a placed tube checked out");
+	resp_free(&r);
+	snprintf(body, sizeof(body), "{\"placements\":[{\"position\":\"A2\",\"specimen\":\"%s\"}]}",
+	         a);
+	api(t, "POST", "/api/v1/boxes/TINY/placements", t->admin_token, body, &r);
+	is_str(jstr(&r, "placed.0.event"), "returned", "  placed back: returned");
+	resp_free(&r);
+	snprintf(chk, sizeof(chk),
+	         "SELECT count(*) FROM events e JOIN specimens s ON s.id = e.specimen_id "
+	         "AND s.ledger_seq = e.seq AND s.ledger_head = e.hash "
+	         "WHERE e.specimen_id = '%s' AND e.type = 'returned' AND e.details = '{\"thawed\": "
+	         "false}'",
+	         a);
+	is_int(sql_int(t, chk), 1, "  its event says it did not thaw, and is its head");
+
 	snprintf(body, sizeof(body), "{\"placements\":[{\"position\":\"A1\",\"specimen\":\"%s\"}]}",
 	         c);
 	api(t, "POST", "/api/v1/boxes/TINY/placements", t->admin_token, body, &r);
