@@ -897,26 +897,20 @@ aliquot(struct gen *g, const struct donor *d, const char *kid, uint64_t kserial,
 		                        .from_pos = pos,
 		                        .reason = "proteomics core",
 		                        .details = "{\"conditions\": \"dry ice\"}" });
-	} else if (fate < 7) {
-		status = "consumed";
-		chain_add(g, &c,
-		          &(struct ev){ .type = "checked_out",
-		                        .at = when,
-		                        .from_box = bc,
-		                        .from_pos = pos,
-		                        .reason = "assay" });
-		chain_add(g, &c,
-		          &(struct ev){ .type = "consumed",
-		                        .at = when + 3600 * SEC,
-		                        .reason = "used up in assay" });
 	} else if (fate < 10) {
-		status = "checked_out";
+		/* Taken out for an assay; fates 4 to 6 were used up in it. */
+		status = fate < 7 ? "consumed" : "checked_out";
 		chain_add(g, &c,
 		          &(struct ev){ .type = "checked_out",
 		                        .at = when,
 		                        .from_box = bc,
 		                        .from_pos = pos,
 		                        .reason = "assay" });
+		if (fate < 7)
+			chain_add(g, &c,
+			          &(struct ev){ .type = "consumed",
+			                        .at = when + 3600 * SEC,
+			                        .reason = "used up in assay" });
 	}
 	struct out *o = &g->out[OUT_SPECIMENS];
 	p = spec_head(out_room(o), kid, kserial, d, dtype, tp, tcollected);
