@@ -363,8 +363,14 @@ static const char *const OUT_NAMES[OUT__MAX] = {
 	"locations.csv",   "boxes.csv",     "specimens.csv", "events.csv",
 };
 
+/* log_nodes levels: the tree of at most 2^63 leaves has 64. */
+enum { LEVELS = 64 };
+
 struct gen {
 	struct out out[OUT__MAX];
+	/* The nodes above the leaves, one spill file a level (emit_node says why). */
+	struct out upper[LEVELS];
+	const char *dir;
 	struct mt_frontier log;
 	/* The queue: a ring of pending slots, the oldest at head. */
 	struct queued *queue;
@@ -414,12 +420,44 @@ emit_node_binary(struct out *o, int level, uint64_t index, const mt_hash hash)
 	o->rows++;
 }
 
+/* A level's spill file: made and unlinked at once, so that nothing is left behind. */
+static void
+spill_open(struct gen *g, int level)
+{
+	struct out *u = &g->upper[level];
+
+	u->binary = g->out[OUT_NODES].binary;
+	if (snprintf(u->path, sizeof(u->path), "%s/log_nodes.%d.spill", g->dir, level) >=
+	    (int)sizeof(u->path)) {
+		fprintf(stderr, "gen: %s: the path is too long\n", g->dir);
+		exit(1);
+	}
+	u->fd = open(u->path, O_RDWR | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC, 0600);
+	if (u->fd < 0 || unlink(u->path) != 0 || (u->buf = malloc(OUT_BUF)) == NULL) {
+		fprintf(stderr, "gen: %s: %s\n", u->path, strerror(errno));
+		exit(1);
+	}
+}
+
+/*
+ * The nodes go out in (level, idx) order, log_nodes' primary key: the leaves
+ * as they come, each higher level into its own spill file, appended after
+ * the leaves (nodes_finish). PostgreSQL's sort first checks whether its input
+ * is in order already, so the key is then built without sorting: 6.2 s
+ * instead of 19.7 s for the 9.8x10^6 nodes of 10^6 specimens (2026-12-08).
+ */
 static void
 emit_node(void *arg, int level, uint64_t index, const mt_hash hash)
 {
-	struct out *o = arg;
+	struct gen *g = arg;
+	struct out *o = &g->out[OUT_NODES];
 	char hex[HEX_LEN + 1];
 
+	if (level > 0) {
+		if (g->upper[level].buf == NULL)
+			spill_open(g, level);
+		o = &g->upper[level];
+	}
 	if (o->binary) {
 		emit_node_binary(o, level, index, hash);
 		return;
@@ -437,6 +475,44 @@ emit_node(void *arg, int level, uint64_t index, const mt_hash hash)
 	o->rows++;
 }
 
+/* Each level's spill file after the leaves, level by level; -1 and errno on failure. */
+static int
+nodes_finish(struct gen *g)
+{
+	struct out *o = &g->out[OUT_NODES];
+	int err = 0;
+
+	for (int level = 1; level < LEVELS; level++) {
+		struct out *u = &g->upper[level];
+
+		if (u->buf == NULL)
+			continue;
+		out_flush(u);
+		if (u->err == 0 && lseek(u->fd, 0, SEEK_SET) != 0)
+			u->err = errno;
+		out_flush(o);
+		while (u->err == 0 && o->err == 0) {
+			ssize_t n = read(u->fd, o->buf, OUT_BUF);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				u->err = errno;
+			if (n <= 0)
+				break;
+			o->len = (size_t)n;
+			out_flush(o);
+		}
+		o->rows += u->rows;
+		if (out_close(u) != 0 && err == 0)
+			err = errno;
+	}
+	if (err == 0 && o->err != 0)
+		err = o->err;
+	errno = err;
+	return err == 0 ? 0 : -1;
+}
+
 /* gen.py's Log.append: the entry, the leaf and every subtree it completes. */
 static void
 log_append(struct gen *g, const char *sid, uint32_t seq, const mt_hash leaf)
@@ -452,7 +528,7 @@ log_append(struct gen *g, const char *sid, uint32_t seq, const mt_hash leaf)
 	*p++ = '\n';
 	out_done(o, p);
 	o->rows++;
-	mt_frontier_append(&g->log, leaf, emit_node, &g->out[OUT_NODES]);
+	mt_frontier_append(&g->log, leaf, emit_node, g);
 }
 
 /* An event made: to the log, or to the queue whose oldest then goes to the log. */
@@ -1172,6 +1248,9 @@ main(int argc, char **argv)
 		abort();
 	for (int i = 0; i < OUT__MAX; i++)
 		g->out[i].fd = -1;
+	for (int i = 0; i < LEVELS; i++)
+		g->upper[i].fd = -1;
+	g->dir = o.out;
 	g->pending = (size_t)o.pending;
 	if (g->pending > 0 && (g->queue = calloc(g->pending, sizeof(*g->queue))) == NULL)
 		abort();
@@ -1201,6 +1280,10 @@ main(int argc, char **argv)
 		uint64_t consent = 0, slot = 0;
 		for (long p = 0; p < o.participants; p++)
 			participant(g, &o, p, sscr, &consent, &slot);
+	}
+	if (nodes_finish(g) != 0 && rc == 0) {
+		fprintf(stderr, "gen: log_nodes: %s\n", strerror(errno));
+		rc = 1;
 	}
 	/* The tables first (closing the pipes ends the COPYs), then the queue and counts. */
 	for (int i = 0; i < OUT__MAX; i++) {

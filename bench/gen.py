@@ -42,7 +42,9 @@ import datetime
 import hashlib
 import json
 import os
+import shutil
 import sys
+import tempfile
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 TIMEPOINTS = ["baseline", "m6", "m12"] + ["y%d" % y for y in range(2, 19)]
@@ -120,8 +122,13 @@ class Log:
     index, its leaf and every complete subtree (RFC 9162 hashing, lib/merkle.c)."""
 
     def __init__(self, out_dir):
+        self.dir = out_dir
         self.entries = Writer(os.path.join(out_dir, "log_entries.csv"))
         self.nodes = Writer(os.path.join(out_dir, "log_nodes.csv"))
+        # The nodes in (level, idx) order, log_nodes' primary key: the leaves as
+        # they come, each higher level spilled to a file of its own and appended
+        # at the end (bench/gen.c, emit_node, says why).
+        self.upper = {}
         self.size = 0
         self.frontier = {}  # level -> the complete subtree that ends the tree
 
@@ -132,7 +139,9 @@ class Log:
         while (idx >> level) & 1:
             h = hashlib.sha256(b"\x01" + self.frontier[level] + h).digest()
             level += 1
-            self.nodes.f.write("%d,%d,\\x%s\n" % (level, idx >> level, h.hex()))
+            if level not in self.upper:
+                self.upper[level] = tempfile.TemporaryFile("w+", dir=self.dir)
+            self.upper[level].write("%d,%d,\\x%s\n" % (level, idx >> level, h.hex()))
         self.frontier[level] = h
         self.size += 1
 
@@ -147,6 +156,10 @@ class Log:
 
     def close(self):
         self.entries.close()
+        for level in sorted(self.upper):
+            self.upper[level].seek(0)
+            shutil.copyfileobj(self.upper[level], self.nodes.f)
+            self.upper[level].close()
         self.nodes.close()
 
 

@@ -10,23 +10,27 @@
 #     transaction that loads it is then written without WAL and synced at commit
 #     (half the bytes written, and no checkpoints during the load).
 #  2. The indexes of the four large tables are dropped, their definitions kept
-#     in bench_deferred_indexes, except one a foreign key depends on (specimens'
-#     primary key): one sort per index afterwards costs less than 5x10^7 inserts
-#     into indexes in random key order.
+#     in bench_deferred_indexes, and with them the foreign keys that need one
+#     (those referencing specimens' primary key, kept in bench_deferred_fkeys):
+#     one sort per index afterwards costs less than 5x10^7 inserts into indexes
+#     in random key order (specimens' primary key alone, maintained row by row,
+#     cost its COPY 18 µs a row at 10^7, 180 of its 227 CPU-seconds).
 #  3. bench/gen.c (gen.py in C, the same bytes: scripts/bench-load-test
 #     compares them) writes those four tables into named pipes (widened to
 #     1 MB; events and log_nodes in COPY's binary format), each read by its
 #     own COPY while the rows are made (generation and loading on both cores at
-#     once). events, log_entries and log_nodes are truncated in the COPY's
-#     transaction and copied FREEZE: no WAL, and the rows are written frozen
-#     on pages marked all-visible, so VACUUM has nothing to do for them.
+#     once). The four tables are truncated in the COPY's transaction (nothing
+#     references specimens while its foreign keys are dropped) and copied
+#     FREEZE: no WAL, and the rows are written frozen on pages marked
+#     all-visible, so VACUUM has nothing to do for them.
 #     Triggers and foreign-key checks are off in those sessions only
 #     (session_replication_role = replica); scripts/bench checks every
 #     reference they would have checked once loaded.
 #  4. The small tables follow from the generator's files.
 #  5. The indexes are built again two at a time (one per core), largest table
-#     first, and the constraints attached to them; the definitions are checked
-#     against the ones kept.
+#     first, and the constraints attached to them; the foreign keys are added
+#     again and validated (PostgreSQL checks every reference they make); the
+#     definitions are checked against the ones kept.
 #  6. The cluster restarts with the settings of scripts/run.
 #
 # Each phase's seconds go to $results (load_*_s) for docs/performance.md.
@@ -102,8 +106,18 @@ bench_load() {
 	sql "ALTER SYSTEM SET max_wal_senders = 0" >/dev/null
 	bench_restart
 
-	# Every index of the large tables but those another table's constraint uses.
+	# Every index of the large tables, and the foreign keys that need one of them.
 	psql_su >/dev/null <<'SQL'
+CREATE TABLE bench_deferred_fkeys AS
+SELECT k.conrelid::regclass::text AS tbl, k.conname::text AS conname,
+       pg_get_constraintdef(k.oid) AS def
+  FROM pg_constraint k
+  JOIN pg_index i ON i.indexrelid = k.conindid
+  JOIN pg_class t ON t.oid = i.indrelid
+ WHERE k.contype = 'f' AND t.relnamespace = 'public'::regnamespace
+   AND t.relname IN ('specimens', 'events', 'log_entries', 'log_nodes');
+SELECT format('ALTER TABLE %I DROP CONSTRAINT %I', tbl, conname) FROM bench_deferred_fkeys
+\gexec
 CREATE TABLE bench_deferred_indexes AS
 SELECT c.relname::text AS name, t.relname::text AS tbl, pg_get_indexdef(i.indexrelid) AS indexdef,
        k.conname::text AS conname, k.contype, k.condeferrable, k.condeferred,
@@ -124,6 +138,7 @@ SELECT CASE WHEN contype IS NULL THEN format('DROP INDEX %I', name)
 \gexec
 SQL
 	res load_deferred_indexes "$(sql "SELECT count(*) FROM bench_deferred_indexes")"
+	res load_deferred_fkeys "$(sql "SELECT count(*) FROM bench_deferred_fkeys")"
 
 	say "generating $participants participants ($((participants * 500)) specimens) into COPY"
 	mkdir -p "$work/data"
@@ -149,7 +164,7 @@ SQL
 	rm -f "$work"/data/*.rc
 	copy_bg specimens "id, serial, study_id, participant_id, type, timepoint, collected_at,
 		quantity, unit, parent_id, derivation, tube_barcode, status, freeze_thaw_count,
-		consent_withdrawn, box_id, pos_row, pos_col, notes, created_at, ledger_seq, ledger_head" no
+		consent_withdrawn, box_id, pos_row, pos_col, notes, created_at, ledger_seq, ledger_head" yes
 	copy_bg events "specimen_id, seq, type, at, actor, actor_id, from_box, from_pos, to_box,
 		to_pos, reason, details, prev_hash, hash, format" yes "$format"
 	copy_bg log_entries "idx, specimen_id, seq" yes
@@ -215,18 +230,41 @@ SELECT format('ALTER TABLE %I ADD CONSTRAINT %I %s USING INDEX %I%s%s', tbl, con
   FROM bench_deferred_indexes WHERE contype IS NOT NULL
 \gexec
 SQL
+	res load_index_s $(($(date +%s) - t1))
+	res load_index_cpu_s "$(awk -v a="$cpu0" -v b="$(bench_backends_cpu)" 'BEGIN {print b - a}')"
+
+	say "adding $(sql "SELECT count(*) FROM bench_deferred_fkeys") foreign keys, validated two at a time"
+	t1=$(date +%s)
+	cpu0=$(bench_backends_cpu)
+	psql_su >/dev/null <<'SQL'
+SELECT format('ALTER TABLE %I ADD CONSTRAINT %I %s NOT VALID', tbl, conname, def)
+  FROM bench_deferred_fkeys ORDER BY tbl, conname
+\gexec
+SQL
+	# Each reference checked by PostgreSQL itself, two tables at a time (a
+	# validation locks only the referencing table against the other's): on
+	# tables frozen and all-visible, a merge of two index-only scans.
+	sql "SELECT format('ALTER TABLE %I VALIDATE CONSTRAINT %I', tbl, conname)
+		FROM bench_deferred_fkeys ORDER BY tbl = 'events' DESC, tbl, conname" >"$work/fkeys.sql"
+	PGOPTIONS='-c maintenance_work_mem=1GB' \
+		xargs -d '\n' -P 2 -n 1 "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$pgsock" -p "$port" \
+		-U postgres -d biobank -c <"$work/fkeys.sql" || die "the loaded data breaks a foreign key"
 	# The same indexes and constraints as the migrations made, or the load stops.
-	[ "$(sql "SELECT count(*) FROM bench_deferred_indexes d
+	[ "$(sql "SELECT (SELECT count(*) FROM bench_deferred_indexes d
 		WHERE NOT EXISTS (SELECT 1 FROM pg_indexes x WHERE x.schemaname = 'public'
 		                   AND x.indexname = d.name AND x.indexdef = d.indexdef)
 		   OR (d.contype IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_constraint k
 		       WHERE k.conname = d.conname AND k.conrelid = d.tbl::regclass AND k.contype = d.contype
 		         AND k.condeferrable = d.condeferrable AND k.condeferred = d.condeferred
-		         AND k.conindid = d.name::regclass))")" = 0 ] ||
-		die "the rebuilt indexes differ from the migrations' ones"
-	sql "DROP TABLE bench_deferred_indexes" >/dev/null
-	res load_index_s $(($(date +%s) - t1))
-	res load_index_cpu_s "$(awk -v a="$cpu0" -v b="$(bench_backends_cpu)" 'BEGIN {print b - a}')"
+		         AND k.conindid = d.name::regclass)))
+		+ (SELECT count(*) FROM bench_deferred_fkeys d
+		    WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conname = d.conname
+		                       AND k.conrelid = d.tbl::regclass AND k.contype = 'f' AND k.convalidated
+		                       AND pg_get_constraintdef(k.oid) = d.def))")" = 0 ] ||
+		die "the rebuilt indexes or foreign keys differ from the migrations' ones"
+	sql "DROP TABLE bench_deferred_indexes, bench_deferred_fkeys" >/dev/null
+	res load_fkeys_s $(($(date +%s) - t1))
+	res load_fkeys_cpu_s "$(awk -v a="$cpu0" -v b="$(bench_backends_cpu)" 'BEGIN {print b - a}')"
 
 	say "bulk load: restarting PostgreSQL with the settings of scripts/run"
 	sql "ALTER SYSTEM RESET wal_level" >/dev/null

@@ -113,8 +113,11 @@ bb_pg_init() {
 			die "user 'postgres' cannot write $data (a parent folder is closed to it); clone the project where other users can enter"
 	fi
 	chmod 700 "$data"
+	# Text sorted by code point either way; "C" is the collation PostgreSQL
+	# compares with memcmp and sorts with abbreviated keys, C.UTF-8 through
+	# strcoll: an index on specimen IDs built 4x faster (docs/operations.md).
 	bb_as_pg "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 \
-		--locale=C.UTF-8 >"$data.initdb.log" 2>&1 || {
+		--locale=C.UTF-8 --lc-collate=C >"$data.initdb.log" 2>&1 || {
 		cat "$data.initdb.log" >&2
 		die "initdb failed"
 	}

@@ -103,7 +103,7 @@ in_root runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D /var/lib/pgt
 	die "PostgreSQL did not start in the chroot"
 in_root runuser -u postgres -- psql -qX -h /run/postgresql -v ON_ERROR_STOP=1 \
 	-c 'CREATE ROLE biobank LOGIN' \
-	-c "CREATE DATABASE biobank OWNER biobank ENCODING 'UTF8' TEMPLATE template0" \
+	-c "CREATE DATABASE biobank OWNER biobank ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8' TEMPLATE template0" \
 	-c 'CREATE ROLE biobank_app NOLOGIN' \
 	-c 'CREATE ROLE biobank_daemon LOGIN IN ROLE biobank_app' >/dev/null ||
 	die "could not create the roles and the database"
