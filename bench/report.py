@@ -61,9 +61,13 @@ def http_rows(r):
                  ">= 85%; p99 <= 1.5x pgbench's",
                  verdict(get_ratio >= 0.85 and p99_ratio <= 1.5)))
     move_ratio = num("move_rps") / num("move_pg_tps")
+    rounds = [(num("move_pg_r%d_tps" % i), num("move_r%d_rps" % i)) for i in (1, 2, 3)
+              if "move_r%d_rps" % i in r]
     rows.append(("store/move with its custody event (POST), %s connections" % r["clients"],
                  "%.0f req/s; p50 %.2f ms, p99 %.2f ms; %s non-2xx" % (num("move_rps"), num("move_p50_ms"),
-                                                                        num("move_p99_ms"), r["move_non2xx"]),
+                                                                        num("move_p99_ms"), r["move_non2xx"])
+                 + ("; the mean of %d runs taking turns with pgbench's (pgbench / biobankd: %s)" % (
+                     len(rounds), ", ".join("%.0f / %.0f" % x for x in rounds)) if rounds else ""),
                  "%.0f tx/s; p50 %.2f ms, p99 %.2f ms; %s failed" % (
                      num("move_pg_tps"), num("move_pg_p50_ms"), num("move_pg_p99_ms"),
                      r.get("move_pg_failed") or "0")
