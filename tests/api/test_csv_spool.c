@@ -12,8 +12,12 @@
  *   - a spool file that cannot grow (RLIMIT_FSIZE: EFBIG, as ENOSPC on a
  *     full disk) or a temporary directory that is gone is a 503 with its
  *     code, logged, and the daemon's connection serves the next request.
+ * And below HTTP, db_exec_rows (db/db.h), which those answers read rows
+ * through: a statement that fails after some rows, a reader that stops,
+ * a connection the server had closed before the first row.
  */
 #include "biobank.h"
+#include "db/db.h"
 #include "world.h"
 
 #include <errno.h>
@@ -375,6 +379,92 @@ spool_refused(struct tenv *t)
 	is_int(daemon_stop(&d), 0, "that daemon stops cleanly");
 }
 
+/* Below HTTP: db_exec_rows on a pool of one connection to the test's database. */
+static const struct db_stmt probe_statements[] = {
+	/* Four rows go out before 1 / 0 (the function scan's rows, made first, are not the
+	 * statement's). */
+	{ "t_fails_midway", "SELECT g, 1 / (5 - g) AS x FROM generate_series(1, 10) g" },
+	/* In the select list, not FROM: a function scan makes all its rows before the first. */
+	{ "t_endless", "SELECT generate_series(1, 100000000)" },
+	{ "t_three", "SELECT g FROM generate_series(1, 3) g" },
+	{ "t_ready", "SELECT 'ready'" },
+	{ NULL, NULL },
+};
+static const struct db_stmt *const probe_sets[] = { probe_statements, NULL };
+
+struct seen {
+	long rows, ends, stop_after;
+};
+
+static enum bb_err
+count_row(void *arg, const PGresult *res)
+{
+	struct seen *s = arg;
+
+	if (PQntuples(res) == 0)
+		s->ends++;
+	else
+		s->rows++;
+	return s->stop_after > 0 && s->rows >= s->stop_after ? BB_EIO : BB_OK;
+}
+
+/* The connection answers its next statement. */
+static bool
+ready(struct db_conn *c)
+{
+	PGresult *res = NULL;
+	bool yes = db_exec(c, "t_ready", 0, NULL, &res) == BB_OK &&
+	           strcmp(PQgetvalue(res, 0, 0), "ready") == 0;
+
+	PQclear(res);
+	return yes;
+}
+
+static void
+rows_one_by_one(struct tenv *t)
+{
+	struct db_pool *pool = db_pool_open(t->conninfo, 1, probe_sets);
+	struct db_conn *c;
+	struct seen s = { 0 };
+
+	/* Never asked before use: a closed connection is found by the statement sent on it. */
+	db_pool_idle_check(pool, 3600 * 1000);
+	if (!ok(db_acquire(pool, &c) == BB_OK, "db_exec_rows: a connection")) {
+		db_pool_close(pool);
+		return;
+	}
+	is_int(db_exec_rows(c, "t_fails_midway", 0, NULL, count_row, &s), BB_EINVAL,
+	       "a statement that fails after some rows fails (22012: BB_EINVAL)");
+	is_int(s.rows, 4, "  after the 4 rows before it were given");
+	is_int(s.ends, 0, "  and no end");
+	is_str(db_error_state(c), "22012", "  its SQLSTATE kept for the answer");
+	ok(ready(c), "  the connection answers the next statement");
+
+	s = (struct seen){ .stop_after = 10 };
+	long long t0 = mono_ms();
+	is_int(db_exec_rows(c, "t_endless", 0, NULL, count_row, &s), BB_EIO,
+	       "a reader that stops: its error returned");
+	is_int(s.rows, 10, "  no row given after it stopped");
+	ok(mono_ms() - t0 < 20000, "  the statement cancelled, not read to its end (%lld ms)",
+	   mono_ms() - t0);
+	ok(ready(c), "  the connection answers the next statement");
+
+	char q[96];
+	snprintf(q, sizeof(q), "SELECT pg_terminate_backend(%d, 10000)::int",
+	         PQbackendPID(db_pgconn(c)));
+	db_release(pool, c);
+	is_int(sql_int(t, q), 1, "the pooled connection's backend terminated while idle");
+	if (db_acquire(pool, &c) == BB_OK) {
+		s = (struct seen){ 0 };
+		is_int(db_exec_rows(c, "t_three", 0, NULL, count_row, &s), BB_OK,
+		       "  a read on it is sent again on a new connection");
+		ok(s.rows == 3 && s.ends == 1, "  every row once, then the end (%ld, %ld)", s.rows,
+		   s.ends);
+		db_release(pool, c);
+	}
+	db_pool_close(pool);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -395,6 +485,7 @@ main(int argc, char **argv)
 		return tap_done();
 	make_big_study(&t);
 	char *want = expected_csv(&t);
+	rows_one_by_one(&t);
 	bounded(&t, want);
 	lost_midway(&t, want);
 	spool_refused(&t);
