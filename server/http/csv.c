@@ -207,7 +207,8 @@ reply_no_spool(struct srv_req *r)
 {
 	reply_header(r, "Retry-After", "30");
 	reply_problem_code(r, "spool-unavailable", NULL,
-	                   "the server has no room to write the file; try again later");
+	                   "the server cannot write the file now (its temporary directory "
+	                   "is full or unusable); try again later");
 }
 
 /*
