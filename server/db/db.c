@@ -401,6 +401,87 @@ map_state(const char *st)
 }
 
 /*
+ * How a statement's answer is taken: whole (PQexecPrepared), or, with fn,
+ * row by row in libpq's single-row mode, each row given to fn as it comes.
+ */
+struct take {
+	int format;
+	PGresult **res; /* whole: the answer for the caller, or NULL to drop it */
+	db_row_fn fn;
+	void *arg;
+	unsigned long long rows; /* rows given to fn */
+	enum bb_err stopped;     /* what fn returned to stop; BB_OK while it takes rows */
+};
+
+/* Read and drop what the server still sends for the statement: after it, the
+ * connection is ready for the next one (libpq: PQgetResult until NULL). */
+static void
+drain(PGconn *pg)
+{
+	PGresult *r;
+
+	while ((r = PQgetResult(pg)) != NULL)
+		PQclear(r);
+}
+
+/*
+ * Ask the server to stop the statement (a reader that stopped after the
+ * first of a million rows need not read the rest). Drained afterwards all
+ * the same, so a cancel that comes too late changes nothing; one the server
+ * gets while idle it ignores.
+ */
+static void
+cancel(PGconn *pg)
+{
+	PGcancel *k = PQgetCancel(pg);
+	char why[256];
+
+	if (k != NULL && !PQcancel(k, why, sizeof(why)))
+		log_warnx("%s: %s", __func__, why);
+	PQfreeCancel(k);
+}
+
+/*
+ * The statement in single-row mode. Returns the result that ends it (the
+ * zero-row PGRES_TUPLES_OK, already given to fn; or the error, perhaps
+ * after some rows) with nothing left to read; NULL when fn stopped.
+ */
+static PGresult *
+exec_rows(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
+          struct take *t)
+{
+	if (!PQsendQueryPrepared(c->pg, stmt, nparams, params, NULL, NULL, t->format))
+		return PQmakeEmptyPGresult(c->pg, PGRES_FATAL_ERROR); /* the connection's reason */
+	PQsetSingleRowMode(c->pg);
+	for (;;) {
+		PGresult *r = PQgetResult(c->pg);
+		ExecStatusType st = PQresultStatus(r);
+
+		if (r == NULL) /* no end and no error: the connection went */
+			return PQmakeEmptyPGresult(c->pg, PGRES_FATAL_ERROR);
+		if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK) {
+			drain(c->pg);
+			return r;
+		}
+		t->stopped = t->fn(t->arg, r);
+		if (st == PGRES_TUPLES_OK) {
+			drain(c->pg);
+			if (t->stopped == BB_OK)
+				return r;
+		} else {
+			t->rows++;
+			if (t->stopped != BB_OK) {
+				cancel(c->pg);
+				drain(c->pg);
+			}
+		}
+		PQclear(r);
+		if (t->stopped != BB_OK)
+			return NULL;
+	}
+}
+
+/*
  * resend: the statement changes nothing (a read, or BEGIN outside a
  * transaction), so when the server turns out to have closed the connection
  * it is sent once more on a new one. Nothing else is: a write that was sent
@@ -408,32 +489,40 @@ map_state(const char *st)
  * running it again could apply it twice; its caller answers 503 with
  * Retry-After and the client retries under its Idempotency-Key. Once per
  * db_acquire, through the same reconnect rule (pool_reconnect), so that an
- * outage costs a request one connect at most.
+ * outage costs a request one connect at most. Nor once a row has been given
+ * to a reader (t->fn): it cannot be taken back.
  */
 static enum bb_err
-exec_as(struct db_conn *c, const char *stmt, int nparams, const char *const *params, int format,
-        PGresult **res, bool resend)
+exec_as(struct db_conn *c, const char *stmt, int nparams, const char *const *params, struct take *t,
+        bool resend)
 {
-	if (res != NULL)
-		*res = NULL;
+	if (t->res != NULL)
+		*t->res = NULL;
 	for (;;) {
 		if (c->pg == NULL) {
 			set_error(c, "08003", "no connection");
 			return BB_EDBDOWN;
 		}
 		bool in_txn = c->in_txn;
-		PGresult *r = PQexecPrepared(c->pg, stmt, nparams, params, NULL, NULL, format);
+		PGresult *r = t->fn != NULL ? exec_rows(c, stmt, nparams, params, t)
+		                            : PQexecPrepared(c->pg, stmt, nparams, params, NULL,
+		                                             NULL, t->format);
+		if (t->stopped != BB_OK) {
+			set_error(c, NULL, "the reader stopped the rows");
+			return t->stopped;
+		}
 		ExecStatusType st = PQresultStatus(r);
 		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-			if (res != NULL)
-				*res = r;
+			if (t->res != NULL)
+				*t->res = r;
 			else
 				PQclear(r);
 			return BB_OK;
 		}
 		/* BB_EDBDOWN: the connection is gone (db_result_error closed it). */
 		enum bb_err err = db_result_error(c, stmt, r);
-		if (err != BB_EDBDOWN || !resend || in_txn || c->resent || c->pool == NULL)
+		if (err != BB_EDBDOWN || !resend || in_txn || c->resent || c->pool == NULL ||
+		    t->rows > 0)
 			return err;
 		c->resent = true;
 		log_info("%s: the database closed the connection (%s): sent again on a new one",
@@ -447,21 +536,36 @@ exec_as(struct db_conn *c, const char *stmt, int nparams, const char *const *par
 enum bb_err
 db_exec(struct db_conn *c, const char *stmt, int nparams, const char *const *params, PGresult **res)
 {
-	return exec_as(c, stmt, nparams, params, 0, res, false);
+	struct take t = { .res = res };
+
+	return exec_as(c, stmt, nparams, params, &t, false);
 }
 
 enum bb_err
 db_exec_read(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
              PGresult **res)
 {
-	return exec_as(c, stmt, nparams, params, 0, res, true);
+	struct take t = { .res = res };
+
+	return exec_as(c, stmt, nparams, params, &t, true);
 }
 
 enum bb_err
 db_exec_binary(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
                PGresult **res)
 {
-	return exec_as(c, stmt, nparams, params, 1, res, false);
+	struct take t = { .format = 1, .res = res };
+
+	return exec_as(c, stmt, nparams, params, &t, false);
+}
+
+enum bb_err
+db_exec_rows(struct db_conn *c, const char *stmt, int nparams, const char *const *params,
+             db_row_fn fn, void *arg)
+{
+	struct take t = { .fn = fn, .arg = arg };
+
+	return exec_as(c, stmt, nparams, params, &t, true);
 }
 
 enum bb_err
@@ -543,7 +647,8 @@ db_begin(struct db_conn *c)
 {
 	c->retry_hit = false;
 	/* BEGIN outside a transaction changes nothing: sent again if the connection was closed. */
-	enum bb_err err = exec_as(c, "db_begin", 0, NULL, 0, NULL, !c->in_txn);
+	struct take t = { 0 };
+	enum bb_err err = exec_as(c, "db_begin", 0, NULL, &t, !c->in_txn);
 
 	if (err == BB_OK)
 		c->in_txn = true;

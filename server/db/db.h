@@ -88,6 +88,24 @@ enum bb_err db_exec_read(struct db_conn *c, const char *stmt, int nparams,
 enum bb_err db_exec_binary(struct db_conn *c, const char *stmt, int nparams,
                            const char *const *params, PGresult **res);
 
+/*
+ * A statement that only reads, its rows taken one at a time (libpq's
+ * single-row mode) so that an answer of any size is never whole in memory:
+ * fn(arg, res) is called with each row, as a result holding that row
+ * alone, then once with the result of no row that ends them (its columns
+ * are the rows', so an empty answer still has its column names). fn
+ * returns BB_OK to go on; any other value stops: the statement is
+ * cancelled, what the server still sends is dropped, and that value is
+ * returned. Errors as db_exec_read's, and sent again the same way, but only
+ * while fn has seen no row. A failure after some rows (the statement's, or
+ * the connection lost) is returned as any failure: what fn was given is
+ * not the answer. On every return the connection is ready for its next
+ * statement, or closed (BB_EDBDOWN).
+ */
+typedef enum bb_err (*db_row_fn)(void *arg, const PGresult *res);
+enum bb_err db_exec_rows(struct db_conn *c, const char *stmt, int nparams,
+                         const char *const *params, db_row_fn fn, void *arg);
+
 /* Record r's error as the connection's last (state, message, diagnostics),
  * log it when it is our bug, and map it; frees r. For results read other
  * than through db_exec (a streamed query). */

@@ -1,15 +1,20 @@
 /*
  * csv.c — CSV answers (RFC 4180): Accept negotiation, field quoting with
- * formula neutralising, and rows of a libpq result written as CSV lines.
+ * formula neutralising, rows of a libpq result written as CSV lines, and a
+ * statement's rows answered as a CSV file spooled through a temporary file.
  */
 #include "http/csv.h"
 
+#include "http/log.h"
 #include "http/reply.h"
+#include "http/tmpdir.h"
 
+#include <errno.h>
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 bool
 accept_wanted(struct srv_req *r, const char *type)
@@ -132,34 +137,130 @@ csv_rows(struct bb_buf *b, const PGresult *res, int first)
 	}
 }
 
+/* What makes an answer a download: its file's name. */
+static void
+attachment_name(struct srv_req *r, const char *filename)
+{
+	reply_header(r, "Content-Disposition",
+	             bb_arena_printf(&r->arena, "attachment; filename=\"%s\"", filename));
+}
+
 void
 reply_attachment(struct srv_req *r, const char *type, const char *filename, struct bb_buf *body)
 {
 	size_t len = body->len;
 
-	reply_header(r, "Content-Disposition",
-	             bb_arena_printf(&r->arena, "attachment; filename=\"%s\"", filename));
+	attachment_name(r, filename);
 	reply_raw(r, 200, type, bb_buf_steal(body), len);
 }
 
+/* Lines are written to the spool file a block at a time. */
+enum { SPOOL_BLOCK = 64 * 1024 };
+
+/* A CSV answer on its way to its spool file. */
+struct csv_spool {
+	int fd;
+	struct bb_buf buf; /* lines not written yet: a block, and the row that passed it */
+	size_t size;       /* bytes written */
+	bool header;       /* the header line is in buf or written */
+	int error;         /* errno of the write that failed; 0: none */
+};
+
+static enum bb_err
+spool_flush(struct csv_spool *s)
+{
+	for (size_t off = 0; off < s->buf.len;) {
+		ssize_t n = write(s->fd, s->buf.data + off, s->buf.len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			s->error = n < 0 ? errno : ENOSPC;
+			return BB_EIO;
+		}
+		off += (size_t)n;
+	}
+	s->size += s->buf.len;
+	s->buf.len = 0;
+	return BB_OK;
+}
+
+/* db_row_fn: the header with the first result, then each row as its line. */
+static enum bb_err
+spool_row(void *arg, const PGresult *res)
+{
+	struct csv_spool *s = arg;
+
+	if (!s->header) {
+		csv_header(&s->buf, res, 0);
+		s->header = true;
+	}
+	csv_rows(&s->buf, res, 0);
+	/* The end (a result of no row) writes what is left. */
+	return s->buf.len >= SPOOL_BLOCK || PQntuples(res) == 0 ? spool_flush(s) : BB_OK;
+}
+
+/* The temporary directory is full or cannot be written: an operator's matter, not the
+ * client's, and not over in a second. */
+static void
+reply_no_spool(struct srv_req *r)
+{
+	reply_header(r, "Retry-After", "30");
+	reply_problem_code(r, "spool-unavailable", NULL,
+	                   "the server cannot write the file now (its temporary directory "
+	                   "is full or unusable); try again later");
+}
+
+/*
+ * The rows of a set-returning function can be many (a completeness grid of
+ * 792,000 lines, 38 MB): they are taken one at a time (db_exec_rows) and
+ * written as CSV lines, a block at a time, to an unnamed file in the
+ * temporary directory, which libmicrohttpd then sends (sendfile(2) on plain
+ * HTTP). The daemon holds a block and one row, whatever the size; the
+ * connection is given back when the handler returns, before the first byte
+ * goes out, so a slow client holds a file, not the database. The status
+ * line is only decided once the file is whole: a failure at any row is a
+ * problem, never a 200 with part of a file.
+ */
 void
 reply_csv_rows(struct srv_req *r, const char *stmt, int nparams, const char *const *params,
                const char *filename)
 {
 	struct db_conn *db = req_db(r);
-	PGresult *res = NULL;
-	struct bb_buf b = { 0 };
+	struct csv_spool s = { 0 };
 
 	if (db == NULL)
 		return;
-	enum bb_err err = db_exec(db, stmt, nparams, params, &res);
-	if (err != BB_OK) {
-		PQclear(res);
-		reply_db_error(r, err);
+	s.fd = tmpdir_file();
+	if (s.fd < 0) {
+		log_warn("%s: no file for the CSV in %s", __func__, tmpdir_path());
+		reply_no_spool(r);
 		return;
 	}
-	csv_header(&b, res, 0);
-	csv_rows(&b, res, 0);
-	PQclear(res);
-	reply_attachment(r, CSV_MEDIA_TYPE, filename, &b);
+	enum bb_err err = db_exec_rows(db, stmt, nparams, params, spool_row, &s);
+	bb_buf_free(&s.buf);
+	if (err != BB_OK) {
+		close(s.fd);
+		if (s.error == 0) {
+			reply_db_error(r, err);
+			return;
+		}
+		errno = s.error;
+		log_warn("%s: the CSV could not be written past %zu bytes in %s", __func__, s.size,
+		         tmpdir_path());
+		reply_no_spool(r);
+		return;
+	}
+	/* Takes the descriptor: closed, and so the file gone, with the response. */
+	struct MHD_Response *resp = MHD_create_response_from_fd(s.size, s.fd);
+	if (resp == NULL) {
+		close(s.fd);
+		log_warnx("%s: cannot make a response of a %zu-byte file", __func__, s.size);
+		reply_problem(r, 500, NULL, "internal error (request %s)", r->id);
+		return;
+	}
+	r->stream = resp;
+	r->status = 200;
+	r->resp_type = CSV_MEDIA_TYPE;
+	attachment_name(r, filename);
 }

@@ -1,6 +1,6 @@
 /*
- * csv.h — CSV answers (RFC 4180): content negotiation, field quoting, and
- * rows of a libpq result written as CSV lines.
+ * csv.h — CSV answers (RFC 4180): content negotiation, field quoting, rows
+ * of a libpq result written as CSV lines, and a statement's rows as a file.
  */
 #ifndef SRV_CSV_H
 #define SRV_CSV_H
@@ -32,8 +32,14 @@ void csv_rows(struct bb_buf *b, const PGresult *res, int first);
 void reply_attachment(struct srv_req *r, const char *type, const char *filename,
                       struct bb_buf *body);
 
-/* Run the prepared statement stmt on the request's connection and answer its rows as a CSV
- * download named filename (a problem when the statement fails). */
+/*
+ * Run the prepared statement stmt (one that only reads) on the request's
+ * connection and answer its rows as a CSV download named filename, of any
+ * size: the rows are taken one at a time and written to an unnamed file in
+ * the temporary directory (http/tmpdir.h), which is then sent. A problem
+ * when the statement fails, at any row; 503 spool-unavailable when the
+ * file cannot be made or written (a full disk).
+ */
 void reply_csv_rows(struct srv_req *r, const char *stmt, int nparams, const char *const *params,
                     const char *filename);
 

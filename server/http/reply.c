@@ -33,6 +33,7 @@ static const struct problem_code problem_codes[] = {
 	{ "bad-gateway", 502, "A device behind the service failed" },
 	{ "export-failed", 500, "The bulk export failed" },
 	{ "unavailable", 503, "Service unavailable" },
+	{ "spool-unavailable", 503, "No room for the file" },
 	/* 400: the request is wrong */
 	{ "check-character", 400, "Specimen ID mistyped" },
 	{ "rack-file-refused", 400, "The rack-scanner file was refused" },

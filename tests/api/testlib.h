@@ -59,7 +59,10 @@ struct resp {
 	char request_id[64];        /* X-Request-Id */
 	char content_location[256]; /* Content-Location (a FHIR bulk export's status URL) */
 	char progress[128];         /* X-Progress (a FHIR bulk export's) */
-	char error[256];            /* libcurl's message when the request failed (status 0) */
+	char content_disposition[256];
+	char content_length[32];
+	char cache_control[64];
+	char error[256]; /* libcurl's message when the request failed (status 0) */
 };
 
 /* One request. body may be NULL; ctype NULL means application/json when body is given. */
