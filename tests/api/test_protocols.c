@@ -213,7 +213,8 @@ protocol_refusals(struct tenv *t)
 	struct resp r;
 	footprint(t, before);
 	api(t, "PUT", path, manager, huge, &r);
-	ok(r.status == 413 || r.status == 400, "a megabyte of label is refused (%ld)", r.status);
+	ok(r.status == 413 || r.status == 400, "a megabyte of label is refused (%ld%s%s)", r.status,
+	   r.status ? "" : ": ", r.status ? "" : r.error);
 	is_str(footprint(t, after), before, "  nothing left behind");
 	resp_free(&r);
 	free(huge);
