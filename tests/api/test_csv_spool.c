@@ -52,24 +52,6 @@ static const char small_csv[] = "participant,timepoint,label,planned_date,window
                                 "S001,baseline,Baseline,,14,planned,,missing,serum,1,0\r\n";
 static char auditor[128];
 
-/* The daemon's figure for field ("VmHWM:", "VmRSS:") in kB; -1 when unreadable. */
-static long
-proc_kb(pid_t pid, const char *field)
-{
-	char path[64], line[256];
-	long kb = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, field, strlen(field)) == 0)
-			kb = strtol(line + strlen(field), NULL, 10);
-	fclose(f);
-	return kb;
-}
-
 /* Write text to the daemon's /proc file name; false when it cannot be. */
 static bool
 write_proc(pid_t pid, const char *name, const char *text)
@@ -182,11 +164,11 @@ bounded(struct tenv *t, const char *want)
 	/* The peak from here on: start-up's (a higher one, under the sanitizers) would hide
 	 * growth below it. Writing 5 to clear_refs sets VmHWM to VmRSS (Linux 4.0). */
 	bool reset = write_proc(t->d.pid, "clear_refs", "5");
-	long hwm0 = proc_kb(t->d.pid, "VmHWM:"), rss0 = proc_kb(t->d.pid, "VmRSS:");
+	long hwm0 = proc_status_kb(t->d.pid, "VmHWM:"), rss0 = proc_status_kb(t->d.pid, "VmRSS:");
 	long long t0 = mono_ms();
 	api(t, "GET", big_path, auditor, NULL, &r);
 	long long took = mono_ms() - t0;
-	long hwm1 = proc_kb(t->d.pid, "VmHWM:"), rss1 = proc_kb(t->d.pid, "VmRSS:");
+	long hwm1 = proc_status_kb(t->d.pid, "VmHWM:"), rss1 = proc_status_kb(t->d.pid, "VmRSS:");
 
 	is_int(r.status, 200, "the completeness CSV of %d participants", PARTICIPANTS);
 	is_int(lines_of(&r), 1 + (PARTICIPANTS + 2) * TIMEPOINTS * TYPES,

@@ -368,30 +368,13 @@ struct rss_watch {
 	long max_kb;
 };
 
-static long
-rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			kb = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return kb;
-}
-
 static void *
 rss_loop(void *arg)
 {
 	struct rss_watch *w = arg;
 
 	while (!w->stop) {
-		long kb = rss_kb(w->pid);
+		long kb = proc_status_kb(w->pid, "VmRSS:");
 
 		if (kb > w->max_kb)
 			w->max_kb = kb;
@@ -448,7 +431,7 @@ csv_export(struct tenv *t)
 	long total = sql_int(t, "SELECT count(*) FROM specimens");
 
 	const char *hdr[] = { "Accept: text/csv", NULL };
-	struct rss_watch w = { .pid = t->d.pid, .max_kb = rss_kb(t->d.pid) };
+	struct rss_watch w = { .pid = t->d.pid, .max_kb = proc_status_kb(t->d.pid, "VmRSS:") };
 	long before_kb = w.max_kb;
 	pthread_t th;
 	pthread_create(&th, NULL, rss_loop, &w);

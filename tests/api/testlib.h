@@ -145,4 +145,8 @@ void openapi_check(const char *method, const char *path, const struct resp *r);
 long openapi_checked(void);
 long openapi_violations(void);
 
+/* A process's figure for field of /proc/PID/status ("VmRSS:", "VmHWM:") in kB; -1 when unreadable.
+ */
+long proc_status_kb(pid_t pid, const char *field);
+
 #endif
